@@ -1,0 +1,66 @@
+"""graphtorch: PyTorch-style eager code that compiles to an optimised static graph.
+
+``import graphtorch as torch`` runs ordinary PyTorch code eagerly on NumPy (or CuPy);
+every op is one definition in `graphtorch.ops.registry`.
+"""
+
+from __future__ import annotations
+
+from . import dtypes as _dtypes
+from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,
+                                 set_grad_enabled)
+from .device import device
+from .dtypes import (bfloat16, complex32, complex64, complex128, float16, float32, float64,
+                     get_default_dtype, int8, int16, int32, int64, promote_types,
+                     set_default_dtype, uint8)
+from .dtypes import DType as dtype
+from .dtypes import bool_ as bool  # noqa: A001  (torch.bool)
+from .tensor import Size, Tensor
+from . import ops  # noqa: F401,E402  (registers every op)
+from . import functions  # noqa: E402  (binds Tensor methods)
+from .functions.conversion import to as _to  # noqa: F401,E402
+from .functions.creation import *  # noqa: F401,F403,E402
+from .functions.indexing import index_put  # noqa: F401,E402
+from .functions.linalg_basic import *  # noqa: F401,F403,E402
+from .functions.math import *  # noqa: F401,F403,E402
+from .functions.reduce import *  # noqa: F401,F403,E402
+from .functions.reduce import return_types  # noqa: F401,E402
+from .functions.shape import *  # noqa: F401,F403,E402
+from . import autograd, cuda  # noqa: E402
+from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state  # noqa: E402,E501
+
+int = int32  # noqa: A001
+long = int64
+short = int16
+half = float16
+float = float32  # noqa: A001
+double = float64
+cfloat = complex64
+cdouble = complex128
+
+__version__ = "0.1.0"
+
+
+def is_tensor(obj):
+    """True if obj is a graphtorch Tensor."""
+    return isinstance(obj, Tensor)
+
+
+def numel(input):
+    return input.numel()
+
+
+def result_type(tensor1, tensor2):
+    """The dtype PyTorch's promotion gives an op on these two operands."""
+    from .ops.dispatch import meta_of
+    from .ops.shape_rules import split_operands
+
+    return _dtypes.result_type(*split_operands([meta_of(tensor1), meta_of(tensor2)]))
+
+
+def can_cast(from_, to):
+    return _dtypes.can_cast(from_, to)
+
+
+def get_default_device():
+    return device("cpu")

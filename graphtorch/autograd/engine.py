@@ -1,0 +1,184 @@
+"""The backward engine: runs autograd graph nodes in reverse topological order.
+
+Gradients arriving at a node are summed per output; a node runs once all nodes that feed
+it have run (dependency counting), highest sequence number first among ready nodes, as
+PyTorch's engine does. `autograd.grad` captures gradients instead of accumulating them.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+from . import grad_mode
+from .graph import AccumulateGrad, Node, gradient_edge
+
+
+def _collect_dependencies(roots: list[Node]) -> dict[Node, int]:
+    deps: dict[Node, int] = {}
+    seen = set()
+    stack = list(roots)
+    for r in roots:
+        seen.add(r)
+    while stack:
+        node = stack.pop()
+        for nxt, _ in node.next_functions:
+            if nxt is None:
+                continue
+            deps[nxt] = deps.get(nxt, 0) + 1
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    return deps
+
+
+def _nodes_reaching(roots: list[Node], targets: set[Node]) -> set[Node]:
+    """Nodes from which some target is reachable (only these must run for `grad`)."""
+    order, seen, stack = [], set(roots), [(r, False) for r in roots]
+    while stack:  # iterative post-order DFS
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+            continue
+        stack.append((node, True))
+        for nxt, _ in node.next_functions:
+            if nxt is not None and nxt not in seen:
+                seen.add(nxt)
+                stack.append((nxt, False))
+    useful = set()
+    for node in order:  # children come before parents in post-order
+        if node in targets or any(n in useful for n, _ in node.next_functions if n is not None):
+            useful.add(node)
+    return useful
+
+
+def _add_grad(buffer: list, index: int, grad) -> None:
+    if grad is None:
+        return
+    current = buffer[index]
+    buffer[index] = grad if current is None else current + grad
+
+
+def _run_tensor_hooks(node: Node, grads: list) -> None:
+    hooks = node._tensor_pre_hooks
+    if not hooks:
+        return
+    for nr, fns in hooks.items():
+        if grads[nr] is None:
+            continue
+        for fn in list(fns.values()):
+            new = fn(grads[nr])
+            if new is not None:
+                grads[nr] = new
+
+
+def run_backward(tensors, grad_tensors, retain_graph: bool, create_graph: bool,
+                 inputs=None, accumulate: bool = True):
+    """Backpropagate from `tensors` (with seeds `grad_tensors`).
+
+    With `inputs`, gradients are captured for those tensors and returned in order; if
+    `accumulate` they are also added into their `.grad` (this is `backward(inputs=...)`).
+    """
+    from ..tensor import Tensor
+
+    roots, seeds = [], []
+    for i, (t, g) in enumerate(zip(tensors, grad_tensors)):
+        if not t.requires_grad:
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not "
+                               "have a grad_fn")
+        node, nr = gradient_edge(t)
+        roots.append((node, nr))
+        seeds.append(g)
+
+    capture_at: dict[tuple[Node, int], list[int]] = {}
+    if inputs is not None:
+        for i, t in enumerate(inputs):
+            if not isinstance(t, Tensor):
+                raise TypeError("autograd.grad: inputs must be tensors")
+            if not t.requires_grad:
+                raise RuntimeError("One of the differentiated Tensors does not require grad")
+            capture_at.setdefault(gradient_edge(t), []).append(i)
+    captured = [None] * (len(inputs) if inputs is not None else 0)
+
+    root_nodes = list({n: None for n, _ in roots})
+    if inputs is not None:
+        useful = _nodes_reaching(root_nodes, {n for n, _ in capture_at})
+    else:
+        useful = None
+    deps = _collect_dependencies(root_nodes)
+    buffers: dict[Node, list] = {}
+
+    def buffer_of(node: Node) -> list:
+        buf = buffers.get(node)
+        if buf is None:
+            size = len(node.output_metas) if hasattr(node, "output_metas") else 1
+            buf = buffers[node] = [None] * max(size, 1)
+        return buf
+
+    for (node, nr), seed in zip(roots, seeds):
+        _add_grad(buffer_of(node), nr, seed)
+
+    ready = [(-n._sequence_nr, id(n), n) for n in root_nodes if deps.get(n, 0) == 0]
+    heapq.heapify(ready)
+    with grad_mode.set_grad_enabled(create_graph):
+        while ready:
+            _, _, node = heapq.heappop(ready)
+            grads = buffers.pop(node, None) or [None]
+            _run_tensor_hooks(node, grads)
+            if node._pre_hooks:
+                for fn in list(node._pre_hooks.values()):
+                    new = fn(tuple(grads))
+                    if new is not None:
+                        grads = list(new)
+            for nr in range(len(grads)):
+                for index in capture_at.get((node, nr), ()):
+                    captured[index] = grads[nr]
+            run_node = useful is None or node in useful
+            is_leaf_sink = isinstance(node, AccumulateGrad)
+            if is_leaf_sink and inputs is not None and (node, 0) not in capture_at:
+                run_node = False
+            if is_leaf_sink and not accumulate:
+                run_node = False
+            grad_inputs = ()
+            if run_node:
+                if is_leaf_sink:
+                    node.apply(grads, create_graph, retain_graph)
+                else:
+                    grad_inputs = _validate(node, node.apply(grads, create_graph, retain_graph))
+                    if node._post_hooks:
+                        for fn in list(node._post_hooks.values()):
+                            new = fn(grad_inputs, tuple(grads))
+                            if new is not None:
+                                grad_inputs = tuple(new)
+            for i, (nxt, nr) in enumerate(node.next_functions):
+                if nxt is None:
+                    continue
+                if run_node and i < len(grad_inputs):
+                    _add_grad(buffer_of(nxt), nr, grad_inputs[i])
+                deps[nxt] -= 1
+                if deps[nxt] == 0:
+                    heapq.heappush(ready, (-nxt._sequence_nr, id(nxt), nxt))
+    return captured
+
+
+def _validate(node: Node, grad_inputs) -> tuple:
+    """Check a node's input grads: right count; cast to each input's dtype, as PyTorch."""
+    grad_inputs = tuple(grad_inputs)
+    if len(grad_inputs) != len(node.next_functions):
+        raise RuntimeError(f"function {node.name()} returned an incorrect number of gradients "
+                           f"(expected {len(node.next_functions)}, got {len(grad_inputs)})")
+    metas = getattr(node, "input_metas", None)
+    if metas is None:
+        return grad_inputs
+    fixed = []
+    for g, meta, (nxt, _) in zip(grad_inputs, metas, node.next_functions):
+        if g is None or meta is None or nxt is None:
+            fixed.append(g if nxt is not None else None)
+            continue
+        if tuple(g.shape) != tuple(meta.shape):
+            raise RuntimeError(f"Function {node.name()} returned an invalid gradient - got "
+                               f"{list(g.shape)} but expected shape compatible with "
+                               f"{list(meta.shape)}")
+        if g.dtype is not meta.dtype:
+            g = g.to(meta.dtype)
+        fixed.append(g)
+    return tuple(fixed)

@@ -1,0 +1,174 @@
+"""`gt.autograd.Function`: user-defined ops with a hand-written backward.
+
+`MyFn.apply(*args)` runs `forward` without recording, then attaches one node whose
+backward calls the user's `backward(ctx, *grad_outputs)`.
+"""
+
+from __future__ import annotations
+
+from . import grad_mode
+from .graph import Node, gradient_edge
+
+
+class FunctionCtx:
+    """The `ctx` passed to `forward`/`backward` of a custom Function."""
+
+    def __init__(self):
+        self._saved = ()
+        self._saved_versions = ()
+        self.needs_input_grad = ()
+        self.materialize_grads = True
+        self._dirty = ()
+        self._non_differentiable = ()
+        self._freed = False
+
+    def save_for_backward(self, *tensors) -> None:
+        self._saved = tensors
+        self._saved_versions = tuple(
+            (t._base if t._base is not None else t)._vc if t is not None else None
+            for t in tensors)
+
+    @property
+    def saved_tensors(self) -> tuple:
+        if self._freed:
+            from .graph import _FREED_MESSAGE
+
+            raise RuntimeError(_FREED_MESSAGE)
+        for t, version in zip(self._saved, self._saved_versions):
+            if t is not None and (t._base if t._base is not None else t)._vc != version:
+                raise RuntimeError("one of the variables needed for gradient computation has "
+                                   "been modified by an inplace operation (saved by a custom "
+                                   "Function's save_for_backward)")
+        return self._saved
+
+    def mark_dirty(self, *tensors) -> None:
+        self._dirty = tensors
+
+    def mark_non_differentiable(self, *tensors) -> None:
+        self._non_differentiable = tensors
+
+    def set_materialize_grads(self, value: bool) -> None:
+        self.materialize_grads = value
+
+
+class FunctionNode(Node):
+    """The autograd node of one `Function.apply` call."""
+
+    __slots__ = ("fn_cls", "ctx", "output_metas", "input_metas")
+
+    def __init__(self, fn_cls, ctx, next_functions, input_metas, output_metas):
+        super().__init__(next_functions)
+        self.fn_cls = fn_cls
+        self.ctx = ctx
+        self.input_metas = input_metas
+        self.output_metas = output_metas
+
+    def name(self) -> str:
+        return f"{self.fn_cls.__name__}Backward"
+
+    def apply(self, grad_outputs, create_graph, retain_graph):
+        from ..functions.creation import zeros_for_meta
+
+        if self.ctx.materialize_grads:
+            grad_outputs = [g if g is not None else zeros_for_meta(m)
+                            for g, m in zip(grad_outputs, self.output_metas)]
+        with grad_mode.set_grad_enabled(create_graph):
+            result = self.fn_cls.backward(self.ctx, *grad_outputs)
+        if not isinstance(result, tuple):
+            result = (result,)
+        n = len(self.next_functions)
+        if len(result) > n and all(r is None for r in result[n:]):
+            result = result[:n]
+        if len(result) != n:
+            raise RuntimeError(f"function {self.name()} returned an incorrect number of "
+                               f"gradients (expected {n}, got {len(result)})")
+        if not retain_graph:
+            self.ctx._freed = bool(self.ctx._saved)
+        return result
+
+
+class _FunctionMeta(type):
+    def __init__(cls, name, bases, attrs):
+        super().__init__(name, bases, attrs)
+
+
+class Function(metaclass=_FunctionMeta):
+    """Base class of user-defined differentiable ops.
+
+    >>> class Exp(gt.autograd.Function):
+    ...     @staticmethod
+    ...     def forward(ctx, x):
+    ...         y = x.exp()
+    ...         ctx.save_for_backward(y)
+    ...         return y
+    ...     @staticmethod
+    ...     def backward(ctx, grad_out):
+    ...         (y,) = ctx.saved_tensors
+    ...         return grad_out * y
+    >>> Exp.apply(gt.zeros(2, requires_grad=True)).sum().backward()
+    """
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("You must implement the forward function for custom "
+                                  "autograd.Function.")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError("You must implement either the backward or vjp method for "
+                                  "your custom autograd.Function to use it with backward mode "
+                                  "AD.")
+
+    vjp = backward
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        from ..ops.dispatch import meta_of
+        from ..tensor import Tensor
+
+        ctx = FunctionCtx()
+        tensor_args = [a for a in args if isinstance(a, Tensor)]
+        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        with grad_mode.no_grad():
+            outputs = cls.forward(ctx, *args, **kwargs)
+        single = not isinstance(outputs, tuple)
+        outs = (outputs,) if single else outputs
+        if not grad_mode.is_grad_enabled() or not any(t.requires_grad for t in tensor_args):
+            return outputs
+        next_functions = tuple(gradient_edge(a) if isinstance(a, Tensor) and a.requires_grad
+                               else (None, 0) for a in args)
+        tensor_outs = [o for o in outs if isinstance(o, Tensor)]
+        node = FunctionNode(cls, ctx, next_functions,
+                            tuple(meta_of(a) if isinstance(a, Tensor) else None for a in args),
+                            tuple(meta_of(o) for o in tensor_outs))
+        result = []
+        nr = 0
+        for o in outs:
+            if not isinstance(o, Tensor):
+                result.append(o)
+                continue
+            if any(o is a for a in args) and not any(o is d for d in ctx._dirty):
+                o = o.view_as(o)  # returning an input unchanged gives a new view of it
+            if any(o is d for d in ctx._non_differentiable) or not (o.is_floating_point()
+                                                                   or o.is_complex()):
+                result.append(o)
+                nr += 1
+                continue
+            o._grad_fn = node
+            o._output_nr = nr
+            o._requires_grad = True
+            result.append(o)
+            nr += 1
+        return result[0] if single else tuple(result)
+
+
+def once_differentiable(fn):
+    """Decorator for `backward`: run it without building a graph (no double backward)."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(ctx, *args):
+        with grad_mode.no_grad():
+            return fn(ctx, *args)
+
+    return wrapper

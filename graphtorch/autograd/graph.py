@@ -1,0 +1,241 @@
+"""Nodes of the dynamic autograd graph recorded by eager ops.
+
+`OpNode` runs the registry's vjp rule of the op it recorded; `AccumulateGrad` adds a leaf's
+gradient into `.grad`. Saved tensors remember their version so that an in-place change
+after saving raises PyTorch's error instead of giving a wrong gradient.
+"""
+
+from __future__ import annotations
+
+import itertools
+import weakref
+
+from ..ops.registry import OpDef, VJPContext
+from . import grad_mode
+
+_sequence = itertools.count()
+
+_FREED_MESSAGE = (
+    "Trying to backward through the graph a second time (or directly access saved tensors "
+    "after they have already been freed). Saved intermediate values of the graph are freed "
+    "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+    "backward through the graph a second time or if you need to access saved tensors after "
+    "calling backward.")
+
+
+class RemovableHandle:
+    """Returned by `register_hook`; `remove()` unregisters the hook."""
+
+    _ids = itertools.count()
+
+    def __init__(self, hooks: dict):
+        self.id = next(RemovableHandle._ids)
+        self._hooks = weakref.ref(hooks) if hasattr(hooks, "__weakref__") else (lambda: hooks)
+
+    def remove(self):
+        hooks = self._hooks()
+        if hooks is not None:
+            hooks.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+class HookDict(dict):
+    """A dict that can be weakly referenced (hook storage)."""
+
+    __slots__ = ("__weakref__",)
+
+
+def add_hook(hooks: HookDict, fn) -> RemovableHandle:
+    handle = RemovableHandle(hooks)
+    hooks[handle.id] = fn
+    return handle
+
+
+class Node:
+    """Base of autograd graph nodes (`grad_fn`)."""
+
+    __slots__ = ("next_functions", "_sequence_nr", "_tensor_pre_hooks", "_pre_hooks",
+                 "_post_hooks", "metadata", "__weakref__")
+
+    def __init__(self, next_functions):
+        self.next_functions = next_functions  # tuple of (Node | None, output_nr)
+        self._sequence_nr = next(_sequence)
+        self._tensor_pre_hooks = None  # {output_nr: HookDict} hooks of non-leaf tensors
+        self._pre_hooks = None
+        self._post_hooks = None
+        self.metadata = {}
+
+    def name(self) -> str:
+        return type(self).__name__
+
+    def __repr__(self):
+        return f"<{self.name()} object at {hex(id(self))}>"
+
+    def register_hook(self, fn) -> RemovableHandle:
+        """fn(grad_inputs, grad_outputs) runs after this node computed its input grads."""
+        if self._post_hooks is None:
+            self._post_hooks = HookDict()
+        return add_hook(self._post_hooks, fn)
+
+    def register_prehook(self, fn) -> RemovableHandle:
+        """fn(grad_outputs) runs before this node; it may return replacement grads."""
+        if self._pre_hooks is None:
+            self._pre_hooks = HookDict()
+        return add_hook(self._pre_hooks, fn)
+
+    def add_tensor_hook(self, output_nr: int, fn) -> RemovableHandle:
+        if self._tensor_pre_hooks is None:
+            self._tensor_pre_hooks = {}
+        hooks = self._tensor_pre_hooks.setdefault(output_nr, HookDict())
+        return add_hook(hooks, fn)
+
+    def apply(self, grad_outputs: list, create_graph: bool, retain_graph: bool) -> tuple:
+        raise NotImplementedError
+
+    def __call__(self, *grad_outputs):
+        return self.apply(list(grad_outputs), grad_mode.is_grad_enabled(), True)
+
+
+class OpNode(Node):
+    """A registry op recorded during eager execution; backward runs its vjp rule."""
+
+    __slots__ = ("op", "attrs", "saved_inputs", "saved_outputs", "input_metas",
+                 "output_metas", "_freed")
+
+    def __init__(self, op: OpDef, next_functions, attrs, saved_inputs, input_metas,
+                 output_metas):
+        super().__init__(next_functions)
+        self.op = op
+        self.attrs = attrs
+        self.saved_inputs = saved_inputs  # tuple: (tensor, version) / scalar / None
+        self.saved_outputs = None         # tuple: (array, weakref, version) / None
+        self.input_metas = input_metas
+        self.output_metas = output_metas
+        self._freed = False
+
+    def name(self) -> str:
+        name = self.op.backward_name
+        return name(self.input_metas) if callable(name) else name
+
+    def save_outputs(self, outputs) -> None:
+        saved = []
+        for out in outputs:
+            root = out._base if out._base is not None else out
+            saved.append((out._data, weakref.ref(root), root._vc))
+        self.saved_outputs = tuple(saved)
+
+    def _unpack_inputs(self):
+        unpacked = []
+        for i, entry in enumerate(self.saved_inputs):
+            if type(entry) is tuple:
+                tensor, version = entry
+                root = tensor._base if tensor._base is not None else tensor
+                if root._vc != version:
+                    raise RuntimeError(_modified_message(tensor, self, i, root._vc, version,
+                                                         is_output=False))
+                unpacked.append(tensor)
+            else:
+                unpacked.append(entry)
+        return tuple(unpacked)
+
+    def _unpack_outputs(self, create_graph: bool):
+        if self.saved_outputs is None:
+            return ()
+        from ..tensor import Tensor
+
+        unpacked = []
+        for nr, (data, root_ref, version) in enumerate(self.saved_outputs):
+            root = root_ref()
+            if root is not None and root._vc != version:
+                raise RuntimeError(_modified_message(None, self, nr, root._vc, version,
+                                                     is_output=True, data=data))
+            out = Tensor._wrap(data)
+            if create_graph:  # the output is re-created as a graph value of this node
+                out._grad_fn = self
+                out._output_nr = nr
+                out._requires_grad = True
+            unpacked.append(out)
+        return tuple(unpacked)
+
+    def apply(self, grad_outputs, create_graph, retain_graph):
+        if self._freed:
+            raise RuntimeError(_FREED_MESSAGE)
+        op = self.op
+        from ..functions.creation import zeros_for_meta
+
+        for i in op.differentiable_outputs:
+            if grad_outputs[i] is None:
+                grad_outputs[i] = zeros_for_meta(self.output_metas[i])
+        ctx = VJPContext(self._unpack_inputs(), self._unpack_outputs(create_graph), self.attrs,
+                         self.input_metas, self.output_metas)
+        with grad_mode.set_grad_enabled(create_graph):
+            grad_inputs = op.vjp(ctx, *grad_outputs)
+        if not retain_graph and (op.save_inputs or op.save_output):
+            self.saved_inputs = None
+            self.saved_outputs = None
+            self._freed = True
+        return grad_inputs
+
+
+class AccumulateGrad(Node):
+    """The sink for a leaf tensor: adds the incoming gradient into `variable.grad`."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable):
+        super().__init__(())
+        self.variable = variable
+
+    def apply(self, grad_outputs, create_graph, retain_graph):
+        accumulate_grad(self.variable, grad_outputs[0], create_graph)
+        return ()
+
+
+def accumulate_grad(variable, grad, create_graph: bool) -> None:
+    """Add `grad` into `variable.grad` as PyTorch does (a fresh tensor the first time)."""
+    if grad is None:
+        return
+    if variable.grad is None:
+        variable.grad = grad if create_graph else grad.detach().clone()
+    elif create_graph or grad_mode.is_grad_enabled() and variable.grad.requires_grad:
+        variable.grad = variable.grad + grad
+    else:
+        with grad_mode.no_grad():
+            variable.grad.add_(grad)
+
+
+def accumulate_node(tensor) -> AccumulateGrad:
+    """The (cached) AccumulateGrad node of a leaf that requires grad."""
+    ref = tensor._accumulator
+    node = ref() if ref is not None else None
+    if node is None:
+        node = AccumulateGrad(tensor)
+        tensor._accumulator = weakref.ref(node)
+    return node
+
+
+def gradient_edge(tensor):
+    """The (node, output_nr) edge that a gradient for `tensor` flows into."""
+    if tensor._grad_fn is not None:
+        return (tensor.grad_fn, tensor._output_nr)
+    if tensor._requires_grad:
+        return (accumulate_node(tensor), 0)
+    return (None, 0)
+
+
+def _modified_message(tensor, node, index, current, expected, is_output, data=None):
+    from ..tensor import legacy_type_name
+
+    dtype_name = legacy_type_name(tensor.dtype if tensor is not None else data.dtype)
+    shape = list(tensor.shape if tensor is not None else data.shape)
+    role = f"output {index} of {node.name()}" if is_output else f"input {index} of {node.name()}"
+    return (
+        "one of the variables needed for gradient computation has been modified by an "
+        f"inplace operation: [{dtype_name} {shape}], which is {role}, is at version "
+        f"{current}; expected version {expected} instead. Hint: the tensor was changed in "
+        "place after it was saved for backward; use an out-of-place op (or .clone()) there.")

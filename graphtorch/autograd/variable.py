@@ -1,0 +1,26 @@
+"""`gt.autograd.Variable`, PyTorch's legacy wrapper: today simply a Tensor."""
+
+from __future__ import annotations
+
+
+class _VariableMeta(type):
+    def __instancecheck__(cls, obj):
+        from ..tensor import Tensor
+
+        return isinstance(obj, Tensor)
+
+    def __call__(cls, data, requires_grad: bool = False, volatile: bool = False):
+        """``Variable(t, requires_grad=True)``: a leaf sharing `t`'s memory."""
+        from ..tensor import Tensor
+
+        if not isinstance(data, Tensor):
+            raise TypeError(f"Variable data has to be a tensor, but got {type(data).__name__}")
+        out = data.detach()
+        out._base = None  # a fresh leaf with its own version counter, as in PyTorch
+        out._view_ops = ()
+        out.requires_grad_(requires_grad)
+        return out
+
+
+class Variable(metaclass=_VariableMeta):
+    """Legacy autograd wrapper; `Variable(t, requires_grad=True)` returns a leaf Tensor."""

@@ -1,0 +1,83 @@
+"""Devices: `gt.device`, and the `gt.cuda` queries backed by CuPy when it is installed."""
+
+from __future__ import annotations
+
+import functools
+
+
+class device:
+    """A device, as `torch.device`: ``gt.device("cuda:0")``, ``gt.device("cpu")``."""
+
+    __slots__ = ("type", "index")
+
+    def __init__(self, type_or_str, index=None):
+        if isinstance(type_or_str, device):
+            self.type, self.index = type_or_str.type, type_or_str.index
+            return
+        if isinstance(type_or_str, int):
+            type_or_str, index = "cuda", type_or_str
+        text = str(type_or_str)
+        if ":" in text:
+            if index is not None:
+                raise RuntimeError(f"type (string) must not include an index because index was "
+                                   f"passed explicitly: {text}")
+            text, _, idx = text.partition(":")
+            if not idx.isdigit():
+                raise RuntimeError(f"Invalid device string: '{type_or_str}'")
+            index = int(idx)
+        if text not in ("cpu", "cuda", "meta"):
+            raise RuntimeError(f"Expected one of cpu, cuda, meta device type at start of device "
+                               f"string: {type_or_str}")
+        self.type = text
+        self.index = index
+
+    def __repr__(self):
+        if self.index is None:
+            return f"device(type='{self.type}')"
+        return f"device(type='{self.type}', index={self.index})"
+
+    def __str__(self):
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __eq__(self, other):
+        if isinstance(other, str):
+            other = device(other)
+        return isinstance(other, device) and (self.type, self.index) == (other.type, other.index)
+
+    def __hash__(self):
+        return hash((self.type, self.index))
+
+    def __reduce__(self):
+        return (device, (self.type, self.index))
+
+
+CPU = device("cpu")
+
+
+@functools.lru_cache(maxsize=1)
+def _cupy_or_reason():
+    try:
+        import cupy
+    except ImportError:
+        return None, "CuPy is not installed (install graphtorch[cuda])"
+    try:
+        if cupy.cuda.runtime.getDeviceCount() < 1:
+            return None, "no CUDA GPU was found"
+    except Exception as exc:  # no driver, no device
+        return None, f"CUDA is unavailable: {exc}"
+    return cupy, None
+
+
+def cupy_module():
+    """Return CuPy, or raise a clear RuntimeError saying why CUDA can't be used."""
+    cupy, reason = _cupy_or_reason()
+    if cupy is None:
+        raise RuntimeError(f"Torch not compiled with CUDA enabled: {reason}. "
+                           "graphtorch runs CUDA tensors through CuPy.")
+    return cupy
+
+
+def as_device(value) -> device:
+    if value is None:
+        return CPU
+    return value if isinstance(value, device) else device(value)

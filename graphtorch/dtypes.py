@@ -1,0 +1,202 @@
+"""Data types and PyTorch's type-promotion rules.
+
+Every tensor stores a NumPy/CuPy array; its `gt.dtype` is found from the array's dtype
+through `from_numpy_dtype`. Promotion follows PyTorch, not NumPy: Python scalars and 0-d
+tensors only raise the *category* (bool < int < float < complex) of a result.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import numpy as np
+
+
+class DType:
+    """A tensor element type, printed as PyTorch prints it (``torch.float32``)."""
+
+    __slots__ = ("name", "np_dtype", "itemsize", "is_floating_point", "is_complex",
+                 "is_signed", "category", "legacy_name", "__weakref__")
+
+    def __init__(self, name, np_dtype, category, legacy_name=None):
+        self.name = name
+        self.np_dtype = np.dtype(np_dtype) if np_dtype is not None else None
+        self.itemsize = self.np_dtype.itemsize if self.np_dtype is not None else 2
+        self.category = category
+        self.is_floating_point = category == Category.FLOAT
+        self.is_complex = category == Category.COMPLEX
+        self.is_signed = name not in ("uint8", "bool")
+        self.legacy_name = legacy_name
+
+    def __repr__(self):
+        return f"torch.{self.name}"
+
+    def __reduce__(self):
+        return (_dtype_by_name, (self.name,))
+
+    def to_real(self) -> DType:
+        return {complex64: float32, complex128: float64}.get(self, self)
+
+    def to_complex(self) -> DType:
+        return {float64: complex128, complex128: complex128}.get(self, complex64)
+
+
+class Category(enum.IntEnum):
+    BOOL = 0
+    INT = 1
+    FLOAT = 2
+    COMPLEX = 3
+
+
+bool_ = DType("bool", np.bool_, Category.BOOL, "BoolTensor")
+uint8 = DType("uint8", np.uint8, Category.INT, "ByteTensor")
+int8 = DType("int8", np.int8, Category.INT, "CharTensor")
+int16 = DType("int16", np.int16, Category.INT, "ShortTensor")
+int32 = DType("int32", np.int32, Category.INT, "IntTensor")
+int64 = DType("int64", np.int64, Category.INT, "LongTensor")
+float16 = DType("float16", np.float16, Category.FLOAT, "HalfTensor")
+float32 = DType("float32", np.float32, Category.FLOAT, "FloatTensor")
+float64 = DType("float64", np.float64, Category.FLOAT, "DoubleTensor")
+complex64 = DType("complex64", np.complex64, Category.COMPLEX)
+complex128 = DType("complex128", np.complex128, Category.COMPLEX)
+# Named so that PyTorch code referring to them imports; NumPy has no storage for them.
+bfloat16 = DType("bfloat16", None, Category.FLOAT, "BFloat16Tensor")
+complex32 = DType("complex32", None, Category.COMPLEX)
+
+ALL_DTYPES = (bool_, uint8, int8, int16, int32, int64, float16, float32, float64,
+              complex64, complex128)
+_BY_NP = {d.np_dtype: d for d in ALL_DTYPES}
+_BY_NAME = {d.name: d for d in ALL_DTYPES + (bfloat16, complex32)}
+
+# PyTorch's aliases.
+ALIASES = {
+    "bool": bool_, "int": int32, "long": int64, "short": int16, "half": float16,
+    "float": float32, "double": float64, "cfloat": complex64, "cdouble": complex128,
+    "uint8": uint8, "int8": int8, "int16": int16, "int32": int32, "int64": int64,
+    "float16": float16, "float32": float32, "float64": float64, "complex64": complex64,
+    "complex128": complex128, "bfloat16": bfloat16, "complex32": complex32, "chalf": complex32,
+}
+
+
+def _dtype_by_name(name: str) -> DType:
+    return _BY_NAME[name]
+
+
+def from_numpy_dtype(np_dtype) -> DType:
+    try:
+        return _BY_NP[np_dtype]
+    except KeyError:
+        raise TypeError(
+            f"can't convert np.ndarray of type {np.dtype(np_dtype)}. The only supported types "
+            "are: float64, float32, float16, complex64, complex128, int64, int32, int16, int8, "
+            "uint8, and bool.") from None
+
+
+def as_dtype(dtype) -> DType:
+    """Accept a `gt.dtype`, a NumPy dtype, a Python type or a name; return a `gt.dtype`."""
+    if isinstance(dtype, DType):
+        if dtype.np_dtype is None:
+            raise TypeError(f"{dtype} is not supported by graphtorch's NumPy/CuPy kernels")
+        return dtype
+    if dtype is float:
+        return get_default_dtype()
+    if dtype is int:
+        return int64
+    if dtype is bool:
+        return bool_
+    if dtype is complex:
+        return get_default_dtype().to_complex()
+    if isinstance(dtype, str):
+        name = dtype[len("torch."):] if dtype.startswith("torch.") else dtype
+        if name in ALIASES:
+            return as_dtype(ALIASES[name])
+    try:
+        return from_numpy_dtype(np.dtype(dtype))
+    except TypeError:
+        raise TypeError(f"cannot interpret {dtype!r} as a data type") from None
+
+
+_default_float = [float32]
+
+
+def get_default_dtype() -> DType:
+    """The dtype of floating-point tensors made from Python floats (float32 unless set)."""
+    return _default_float[0]
+
+
+def set_default_dtype(dtype) -> None:
+    """Set the default floating-point dtype, as `torch.set_default_dtype`."""
+    dtype = as_dtype(dtype)
+    if dtype not in (float16, float32, float64):
+        raise TypeError(f"only floating-point types are supported as the default type, got {dtype}")
+    _default_float[0] = dtype
+
+
+def promote_types(a: DType, b: DType) -> DType:
+    """PyTorch's `promote_types`: the smallest dtype both `a` and `b` convert to safely."""
+    if a is b:
+        return a
+    if a.category != b.category:
+        high, low = (a, b) if a.category > b.category else (b, a)
+        if high.is_complex and low is float64:
+            return complex128
+        return high
+    return from_numpy_dtype(np.promote_types(a.np_dtype, b.np_dtype))
+
+
+def scalar_dtype(value) -> DType:
+    """The dtype PyTorch gives a Python scalar that stands alone (a "wrapped number")."""
+    if isinstance(value, bool):
+        return bool_
+    if isinstance(value, int):
+        return int64
+    if isinstance(value, float):
+        return get_default_dtype()
+    if isinstance(value, complex):
+        return get_default_dtype().to_complex()
+    if isinstance(value, np.generic):
+        return from_numpy_dtype(value.dtype)
+    raise TypeError(f"expected a tensor or a number, got {type(value).__name__}")
+
+
+def _combine(higher: DType | None, lower: DType | None) -> DType | None:
+    """Merge two promotion tiers: the lower tier only counts if it raises the category."""
+    if higher is None:
+        return lower
+    if lower is None:
+        return higher
+    if higher.is_complex:
+        return higher
+    if lower.is_complex:
+        return higher.to_complex() if higher.is_floating_point else lower
+    if higher.is_floating_point:
+        return higher
+    if higher is bool_ or lower.is_floating_point:
+        return promote_types(higher, lower)
+    return higher
+
+
+def result_type(dim_dtypes, zero_dim_dtypes, scalar_values) -> DType:
+    """PyTorch's `result_type` over three tiers: tensors with dims, 0-d tensors, scalars."""
+    tiers = []
+    for group in (dim_dtypes, zero_dim_dtypes):
+        acc = None
+        for d in group:
+            acc = d if acc is None else promote_types(acc, d)
+        tiers.append(acc)
+    wrapped = None
+    for v in scalar_values:
+        d = scalar_dtype(v)
+        if isinstance(v, (bool, int, float, complex)):
+            # A Python float counts as the default float, whatever its precision.
+            d = {Category.FLOAT: get_default_dtype(),
+                 Category.COMPLEX: get_default_dtype().to_complex()}.get(d.category, d)
+        wrapped = d if wrapped is None else promote_types(wrapped, d)
+    return _combine(tiers[0], _combine(tiers[1], wrapped))
+
+
+def can_cast(from_: DType, to: DType) -> bool:
+    """PyTorch's `can_cast`: no cast to a lower category (float -> int, complex -> float)."""
+    if from_.category > to.category:
+        return False
+    return from_ is bool_ or to is not bool_

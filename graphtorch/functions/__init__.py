@@ -1,0 +1,8 @@
+"""The public torch-style functions (`gt.add`, `gt.cat`, ...), also bound as Tensor methods.
+
+Each submodule parses PyTorch's arguments and calls registry ops through `dispatch.call`;
+none of them computes anything itself.
+"""
+
+from . import (conversion, creation, indexing, linalg_basic, math, reduce,  # noqa: F401
+               shape)

@@ -1,0 +1,80 @@
+"""Builders for the public wrappers of registry ops (`gt.exp`, `Tensor.exp_`, `out=`).
+
+Every public function and Tensor method goes through `dispatch.call` with an OpDef; these
+builders only parse PyTorch's arguments.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from ..ops.dispatch import call, call_inplace, write_out
+from ..tensor import Tensor
+
+SCALAR_TYPES = (bool, int, float, complex)
+
+
+def as_operand(x):
+    """A Tensor or Python scalar operand; other array-likes become tensors."""
+    if isinstance(x, Tensor) or type(x) in SCALAR_TYPES:
+        return x
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, numbers.Number):
+        return complex(x) if isinstance(x, numbers.Complex) and not isinstance(
+            x, numbers.Real) else float(x) if not isinstance(x, numbers.Integral) else int(x)
+    from .creation import tensor
+
+    return tensor(x)
+
+
+def check_tensor(x, fname: str, arg: str = "input"):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{fname}(): argument '{arg}' (position 1) must be Tensor, not "
+                        f"{type(x).__name__}")
+    return x
+
+
+def finish(result, out):
+    return result if out is None else write_out(out, result)
+
+
+def unary(op, name=None):
+    """`fn(input, *, out=None, **attrs)` and its in-place twin `fn_(self, **attrs)`."""
+    name = name or op.name
+
+    def fn(input, *, out=None, **attrs):
+        check_tensor(input, name)
+        return finish(call(op, input, **attrs), out)
+
+    def fn_(self, **attrs):
+        return call_inplace(op, self, **attrs)
+
+    fn.__name__, fn_.__name__ = name, name + "_"
+    fn.__doc__ = f"Elementwise {name} (graphtorch op `{op.name}`). {op.doc}".strip()
+    fn_.__doc__ = f"In-place {name}."
+    return fn, fn_
+
+
+def binary(op, name=None):
+    """`fn(input, other, *, out=None)` and `fn_(self, other)`."""
+    name = name or op.name
+
+    def fn(input, other, *, out=None, **attrs):
+        input = as_operand(input)
+        other = as_operand(other)
+        if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+            from .creation import tensor
+
+            input = tensor(input)
+        return finish(call(op, input, other, **attrs), out)
+
+    def fn_(self, other, **attrs):
+        return call_inplace(op, self, as_operand(other), **attrs)
+
+    fn.__name__, fn_.__name__ = name, name + "_"
+    fn.__doc__ = f"Elementwise {name} with broadcasting (graphtorch op `{op.name}`). {op.doc}"
+    fn_.__doc__ = f"In-place {name}."
+    return fn, fn_

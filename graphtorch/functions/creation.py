@@ -1,0 +1,503 @@
+"""Tensor creation: `gt.tensor`, `zeros`, `arange`, random tensors, `*_like`, legacy types.
+
+Random tensors draw from `graphtorch.random`, whose streams equal PyTorch's CPU generator,
+so seeded code prints the same numbers as PyTorch.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from .. import dtypes
+from ..device import as_device, cupy_module
+from ..random import generator_or_default
+from ..tensor import Size, Tensor
+
+__all__ = ["tensor", "as_tensor", "asarray", "from_numpy", "zeros", "ones", "empty", "full",
+           "eye", "arange", "linspace", "logspace", "rand", "randn", "randint", "randperm",
+           "normal", "zeros_like", "ones_like", "empty_like", "full_like", "rand_like",
+           "randn_like", "randint_like", "scalar_tensor", "bernoulli", "FloatTensor",
+           "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor", "ShortTensor", "CharTensor",
+           "ByteTensor", "BoolTensor", "complex", "polar"]
+
+
+def _finish(array, device=None, requires_grad=False) -> Tensor:
+    device = as_device(device)
+    if device.type == "cuda":
+        array = cupy_module().asarray(array)
+    elif device.type != "cpu":
+        raise RuntimeError(f"graphtorch cannot allocate tensors on device {device}")
+    t = Tensor._wrap(array)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _np_dtype(dtype, default=None):
+    if dtype is None:
+        return (default or dtypes.get_default_dtype()).np_dtype
+    return dtypes.as_dtype(dtype).np_dtype
+
+
+def _shape(size) -> tuple:
+    """PyTorch's size arguments: f(2, 3), f((2, 3)), f([2, 3]), f(gt.Size(...))."""
+    if len(size) == 1 and isinstance(size[0], (tuple, list, Size)):
+        size = tuple(size[0])
+    out = []
+    for s in size:
+        if isinstance(s, Tensor):
+            s = s.item()
+        if not isinstance(s, numbers.Integral) or isinstance(s, bool):
+            raise TypeError(f"expected a sequence of integers as size, but got "
+                            f"{type(s).__name__}")
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: "
+                               f"{list(size)}")
+        out.append(int(s))
+    return tuple(out)
+
+
+def _infer_dtype(data) -> np.dtype:
+    """The dtype PyTorch gives nested Python data (floats -> default float dtype)."""
+    arr = np.asarray(data)
+    kind = arr.dtype.kind
+    if kind == "b":
+        return np.dtype(bool)
+    if kind in "iu":
+        return np.dtype(np.int64)
+    if kind == "f":
+        return dtypes.get_default_dtype().np_dtype
+    if kind == "c":
+        return dtypes.get_default_dtype().to_complex().np_dtype
+    raise TypeError(f"Could not infer dtype of {type(data).__name__}")
+
+
+def _to_numpy_nested(data):
+    if isinstance(data, Tensor):
+        return _host(data._data)
+    if isinstance(data, (list, tuple)):
+        return [_to_numpy_nested(d) for d in data]
+    return data
+
+
+def _host(array):
+    return array if type(array) is np.ndarray else array.get()
+
+
+def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False) -> Tensor:
+    """A new tensor holding a copy of `data` (nested lists, numbers, arrays or tensors).
+
+    >>> gt.tensor([[1, 2], [3, 4]]).dtype
+    torch.int64
+    """
+    if isinstance(data, Tensor):
+        array = _host(data._data).copy()
+    elif isinstance(data, np.ndarray):
+        dtypes.from_numpy_dtype(data.dtype)
+        array = data.copy()
+    else:
+        nested = _to_numpy_nested(data)
+        try:
+            array = np.array(nested, dtype=_np_dtype(dtype) if dtype is not None
+                             else _infer_dtype(nested))
+        except (ValueError, TypeError) as exc:
+            if "inhomogeneous" in str(exc) or "sequence" in str(exc):
+                raise ValueError(f"expected sequence of equal lengths: {exc}") from None
+            raise TypeError(f"Could not infer dtype of {type(data).__name__}: {exc}") from None
+    if dtype is not None:
+        array = array.astype(_np_dtype(dtype), copy=False)
+    return _finish(array, device, requires_grad)
+
+
+def scalar_tensor(value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return tensor(value, dtype=dtype or dtypes.get_default_dtype(), device=device,
+                  requires_grad=requires_grad)
+
+
+def as_tensor(data, dtype=None, device=None) -> Tensor:
+    """Like `tensor`, but shares memory with a tensor or NumPy array when it can."""
+    if isinstance(data, Tensor):
+        out = data if dtype is None else data.to(dtype)
+        return out if device is None else out.to(device)
+    if isinstance(data, np.ndarray) and (dtype is None or dtypes.as_dtype(dtype).np_dtype ==
+                                         data.dtype) and as_device(device).type == "cpu":
+        return from_numpy(data)
+    return tensor(data, dtype=dtype, device=device)
+
+
+asarray = as_tensor
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing memory with a NumPy array: changes to one show in the other."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
+    dtypes.from_numpy_dtype(array.dtype)
+    if any(s < 0 for s in array.strides):
+        raise ValueError("At least one stride in the given numpy array is negative, and tensors "
+                         "with negative strides are not currently supported. (You can probably "
+                         "work around this by making a copy of your array  with array.copy().) ")
+    return Tensor._wrap(array)
+
+
+def _filled(size, value, dtype, device, requires_grad, default=None):
+    shape = _shape(size)
+    np_dtype = _np_dtype(dtype, default)
+    return _finish(np.full(shape, value, dtype=np_dtype), device, requires_grad)
+
+
+def zeros(*size, out=None, dtype=None, device=None, requires_grad=False, layout=None) -> Tensor:
+    """A tensor of zeros: ``gt.zeros(2, 3)`` or ``gt.zeros((2, 3), dtype=gt.int64)``."""
+    return _with_out(_filled(size, 0, dtype, device, requires_grad), out)
+
+
+def ones(*size, out=None, dtype=None, device=None, requires_grad=False, layout=None) -> Tensor:
+    """A tensor of ones."""
+    return _with_out(_filled(size, 1, dtype, device, requires_grad), out)
+
+
+def empty(*size, out=None, dtype=None, device=None, requires_grad=False, layout=None,
+          memory_format=None, pin_memory=False) -> Tensor:
+    """An 'uninitialised' tensor (graphtorch fills it with zeros: never garbage)."""
+    return _with_out(_filled(size, 0, dtype, device, requires_grad), out)
+
+
+def _with_out(result, out):
+    if out is None:
+        return result
+    from ..ops.dispatch import write_out
+
+    return write_out(out, result)
+
+
+def full(size, fill_value, *, out=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """A tensor filled with `fill_value` (dtype inferred from it: bool, int64, float)."""
+    if dtype is None:
+        dtype = dtypes.scalar_dtype(fill_value) if not isinstance(fill_value, Tensor) else \
+            fill_value.dtype
+        if isinstance(fill_value, float):
+            dtype = dtypes.get_default_dtype()
+    shape = (size,) if isinstance(size, int) else tuple(size)
+    return _with_out(_filled((shape,), fill_value, dtype, device, requires_grad), out)
+
+
+def eye(n, m=None, *, out=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """The identity matrix (n x m)."""
+    if n < 0 or (m is not None and m < 0):
+        raise RuntimeError(f"n must be greater or equal to 0, got {n}")
+    return _with_out(_finish(np.eye(n, m, dtype=_np_dtype(dtype)), device, requires_grad), out)
+
+
+def arange(start=0, end=None, step=1, *, out=None, dtype=None, device=None,
+           requires_grad=False) -> Tensor:
+    """Values from start (inclusive) to end (exclusive) by step."""
+    if end is None:
+        start, end = 0, start
+    values = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
+    start, end, step = values
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+    if dtype is None:
+        dtype = dtypes.get_default_dtype() if any(isinstance(v, float) for v in values) \
+            else dtypes.int64
+    n = max(0, math.ceil((end - start) / step))
+    np_dtype = _np_dtype(dtype)
+    if np_dtype.kind in "iu":
+        array = (start + np.arange(n, dtype=np.int64) * step).astype(np_dtype)
+    else:
+        array = (start + np.arange(n, dtype=np.float64) * step).astype(np_dtype)
+    return _with_out(_finish(array, device, requires_grad), out)
+
+
+def linspace(start, end, steps, *, out=None, dtype=None, device=None,
+             requires_grad=False) -> Tensor:
+    """`steps` evenly spaced values from start to end, both included (PyTorch's formula:
+    the first half counts up from start, the second half down from end)."""
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    np_dtype = _np_dtype(dtype)
+    if steps == 1:
+        array = np.array([start], dtype=np.float64)
+    else:
+        step = (end - start) / (steps - 1) if steps > 1 else 0.0
+        i = np.arange(steps, dtype=np.float64)
+        half = steps // 2
+        array = np.where(i < half, start + step * i, end - step * (steps - 1 - i))
+    return _with_out(_finish(array.astype(np_dtype), device, requires_grad), out)
+
+
+def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, device=None,
+             requires_grad=False) -> Tensor:
+    """base ** linspace(start, end, steps)."""
+    exps = linspace(start, end, steps, dtype=dtypes.float64)._data
+    return _with_out(_finish((base ** exps).astype(_np_dtype(dtype)), device, requires_grad),
+                     out)
+
+
+# --- random ------------------------------------------------------------------------------
+
+def _float_dtype_for_random(dtype, name):
+    np_dtype = _np_dtype(dtype)
+    if np_dtype.kind not in "fc":
+        raise RuntimeError(f'"{name}" not implemented for \'{dtypes.from_numpy_dtype(np_dtype)}\'')
+    return np_dtype
+
+
+def rand(*size, generator=None, out=None, dtype=None, device=None,
+         requires_grad=False) -> Tensor:
+    """Uniform [0, 1) samples (the same stream as PyTorch's CPU generator)."""
+    shape = _shape(size)
+    np_dtype = _float_dtype_for_random(dtype, "check_uniform_bounds")
+    n = int(np.prod(shape))
+    array = generator_or_default(generator).uniform(n, 0.0, 1.0, np_dtype).reshape(shape)
+    return _with_out(_finish(array, device, requires_grad), out)
+
+
+def randn(*size, generator=None, out=None, dtype=None, device=None,
+          requires_grad=False) -> Tensor:
+    """Standard normal samples (the same stream as PyTorch's CPU generator)."""
+    shape = _shape(size)
+    np_dtype = _float_dtype_for_random(dtype, "normal_kernel_cpu")
+    n = int(np.prod(shape))
+    array = generator_or_default(generator).normal(n, 0.0, 1.0, np_dtype).reshape(shape)
+    return _with_out(_finish(array, device, requires_grad), out)
+
+
+def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None, device=None,
+            requires_grad=False) -> Tensor:
+    """Uniform integers in [low, high): ``randint(10, (3,))`` or ``randint(2, 10, (3,))``."""
+    if size is None:
+        low, high, size = 0, low, high
+    if high is None:
+        raise TypeError("randint() missing required argument 'high'")
+    shape = _shape((size,))
+    n = int(np.prod(shape))
+    values = generator_or_default(generator).integers(n, int(low), int(high))
+    array = values.reshape(shape).astype(_np_dtype(dtype, dtypes.int64))
+    return _with_out(_finish(array, device, requires_grad), out)
+
+
+def randperm(n, *, generator=None, out=None, dtype=None, device=None,
+             requires_grad=False) -> Tensor:
+    """A random permutation of 0..n-1."""
+    perm = generator_or_default(generator).permutation(int(n))
+    return _with_out(_finish(perm.astype(_np_dtype(dtype, dtypes.int64)), device, requires_grad),
+                     out)
+
+
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None,
+           device=None, requires_grad=False) -> Tensor:
+    """Normal samples; mean/std may be tensors (then the shape is theirs)."""
+    gen = generator_or_default(generator)
+    if isinstance(mean, Tensor) or isinstance(std, Tensor):
+        ref = mean if isinstance(mean, Tensor) else std
+        shape = np.broadcast_shapes(*(t.shape for t in (mean, std) if isinstance(t, Tensor)))
+        n = int(np.prod(shape))
+        unit = gen.normal(n, 0.0, 1.0, ref._data.dtype).reshape(shape)
+        m = mean._data if isinstance(mean, Tensor) else mean
+        s = std._data if isinstance(std, Tensor) else std
+        return _with_out(_finish((unit * s + m).astype(ref._data.dtype), ref.device), out)
+    if size is None:
+        raise TypeError("normal() needs `size` when mean and std are numbers")
+    shape = _shape((size,))
+    n = int(np.prod(shape))
+    np_dtype = _float_dtype_for_random(dtype, "normal_kernel_cpu")
+    array = gen.normal(n, float(mean), float(std), np_dtype).reshape(shape)
+    return _with_out(_finish(array, device, requires_grad), out)
+
+
+def bernoulli(input, p=None, *, generator=None, out=None) -> Tensor:
+    """0/1 samples with probability `input` (or the scalar p)."""
+    probs = input._data if p is None else p
+    if p is None and (np.any(probs < 0) or np.any(probs > 1)):
+        raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
+    array = generator_or_default(generator).bernoulli(probs, input.shape, input._data.dtype)
+    return _with_out(_finish(array, input.device), out)
+
+
+# --- *_like ------------------------------------------------------------------------------
+
+def _like(input, dtype, device):
+    return (dtype if dtype is not None else input.dtype,
+            device if device is not None else input.device)
+
+
+def zeros_like(input, *, dtype=None, device=None, requires_grad=False, layout=None,
+               memory_format=None) -> Tensor:
+    dtype, device = _like(input, dtype, device)
+    return zeros(input.shape, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def ones_like(input, *, dtype=None, device=None, requires_grad=False, layout=None,
+              memory_format=None) -> Tensor:
+    dtype, device = _like(input, dtype, device)
+    return ones(input.shape, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def empty_like(input, *, dtype=None, device=None, requires_grad=False, layout=None,
+               memory_format=None) -> Tensor:
+    dtype, device = _like(input, dtype, device)
+    return empty(input.shape, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False,
+              layout=None, memory_format=None) -> Tensor:
+    dtype, device = _like(input, dtype, device)
+    return full(input.shape, fill_value, dtype=dtype, device=device,
+                requires_grad=requires_grad)
+
+
+def rand_like(input, *, dtype=None, device=None, requires_grad=False, generator=None,
+              layout=None, memory_format=None) -> Tensor:
+    dtype, device = _like(input, dtype, device)
+    return rand(input.shape, dtype=dtype, device=device, requires_grad=requires_grad,
+                generator=generator)
+
+
+def randn_like(input, *, dtype=None, device=None, requires_grad=False, generator=None,
+               layout=None, memory_format=None) -> Tensor:
+    dtype, device = _like(input, dtype, device)
+    return randn(input.shape, dtype=dtype, device=device, requires_grad=requires_grad,
+                 generator=generator)
+
+
+def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_grad=False,
+                 generator=None) -> Tensor:
+    dtype, device = _like(input, dtype, device)
+    return randint(low, high, input.shape, dtype=dtype, device=device, generator=generator)
+
+
+def zeros_for_meta(meta) -> Tensor:
+    """Zeros with a TensorMeta's shape and dtype (used by autograd)."""
+    return Tensor._wrap(np.zeros(meta.shape, dtype=meta.dtype.np_dtype))
+
+
+def complex(real, imag, *, out=None) -> Tensor:
+    """real + 1j * imag."""
+    return _with_out(real + imag * 1j, out)
+
+
+def polar(abs, angle, *, out=None) -> Tensor:
+    """abs * (cos(angle) + 1j sin(angle))."""
+    return _with_out(abs * angle.cos() + abs * angle.sin() * 1j, out)
+
+
+# --- Tensor.new_* and in-place random fills ------------------------------------------------
+
+def _new_factory(fn):
+    def method(self, *args, dtype=None, device=None, requires_grad=False, **kw):
+        return fn(*args, dtype=dtype or self.dtype, device=device or self.device,
+                  requires_grad=requires_grad, **kw)
+    return method
+
+
+Tensor.new_zeros = _new_factory(zeros)
+Tensor.new_ones = _new_factory(ones)
+Tensor.new_empty = _new_factory(empty)
+Tensor.new_full = lambda self, size, fill_value, *, dtype=None, device=None, \
+    requires_grad=False: full(size, fill_value, dtype=dtype or self.dtype,
+                              device=device or self.device, requires_grad=requires_grad)
+Tensor.new_tensor = lambda self, data, *, dtype=None, device=None, requires_grad=False: tensor(
+    data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+
+def _fill_inplace(self, array):
+    from ..ops.dispatch import bump_version, check_inplace_allowed
+
+    check_inplace_allowed(self)
+    self._data[...] = array.reshape(self._data.shape) if array.size else array
+    bump_version(self)
+    return self
+
+
+def uniform_(self, a=0.0, b=1.0, *, generator=None):
+    """Fill with U[a, b) samples."""
+    values = generator_or_default(generator).uniform(self.numel(), a, b, self._data.dtype)
+    return _fill_inplace(self, values)
+
+
+def normal_(self, mean=0.0, std=1.0, *, generator=None):
+    """Fill with N(mean, std^2) samples."""
+    values = generator_or_default(generator).normal(self.numel(), mean, std, self._data.dtype)
+    return _fill_inplace(self, values)
+
+
+def random_(self, from_=0, to=None, *, generator=None):
+    """Fill with integers in [from, to) (to defaults to 2**mantissa for floats)."""
+    if to is None:
+        to = {np.dtype(np.float32): 2 ** 24, np.dtype(np.float64): 2 ** 53,
+              np.dtype(np.float16): 2 ** 11}.get(self._data.dtype, None)
+        if to is None:
+            to = int(np.iinfo(self._data.dtype).max) + 1 if self._data.dtype != bool else 2
+    values = generator_or_default(generator).integers(self.numel(), from_, to)
+    return _fill_inplace(self, values.astype(self._data.dtype))
+
+
+def bernoulli_(self, p=0.5, *, generator=None):
+    """Fill with 0/1 samples with probability p."""
+    probs = p._data if isinstance(p, Tensor) else p
+    values = generator_or_default(generator).bernoulli(probs, self.shape, self._data.dtype)
+    return _fill_inplace(self, values)
+
+
+def exponential_(self, lambd=1.0, *, generator=None):
+    """Fill with Exp(lambd) samples."""
+    u = generator_or_default(generator).uniform(self.numel(), 0.0, 1.0, np.float64)
+    return _fill_inplace(self, (-np.log1p(-u) / lambd).astype(self._data.dtype))
+
+
+for _fn in (uniform_, normal_, random_, bernoulli_, exponential_):
+    setattr(Tensor, _fn.__name__, _fn)
+Tensor.bernoulli = lambda self, p=None, *, generator=None: bernoulli(self, p,
+                                                                      generator=generator)
+
+
+# --- legacy constructors -------------------------------------------------------------------
+
+def legacy_new(cls, args, device=None, dtype=None) -> Tensor:
+    """`gt.Tensor(2, 3)` (zeros of that shape), `gt.Tensor([1, 2])` (data), `gt.Tensor()`."""
+    dtype = dtype or dtypes.get_default_dtype()
+    if not args:
+        return zeros(0, dtype=dtype, device=device)
+    if len(args) == 1 and isinstance(args[0], Tensor):
+        return args[0] if args[0].dtype is dtype else args[0].to(dtype)
+    if all(isinstance(a, numbers.Integral) and not isinstance(a, bool) for a in args) or (
+            len(args) == 1 and isinstance(args[0], Size)):
+        return zeros(*args, dtype=dtype, device=device)
+    if len(args) == 1:
+        return tensor(args[0], dtype=dtype, device=device)
+    raise TypeError(f"new(): invalid arguments {args!r}")
+
+
+class _LegacyTypeMeta(type):
+    """`isinstance(t, gt.FloatTensor)` checks the dtype, as in PyTorch."""
+
+    def __instancecheck__(cls, obj):
+        return isinstance(obj, Tensor) and obj.dtype is cls._legacy_dtype
+
+    def __repr__(cls):
+        return f"<class 'torch.{cls.__name__}'>"
+
+
+def _legacy_class(name, dtype):
+    def new(cls, *args, device=None):
+        return legacy_new(cls, args, device=device, dtype=dtype)
+
+    return _LegacyTypeMeta(name, (Tensor,), {"__new__": new, "_legacy_dtype": dtype,
+                                            "__doc__": f"Legacy constructor of {dtype} tensors."})
+
+
+FloatTensor = _legacy_class("FloatTensor", dtypes.float32)
+DoubleTensor = _legacy_class("DoubleTensor", dtypes.float64)
+HalfTensor = _legacy_class("HalfTensor", dtypes.float16)
+LongTensor = _legacy_class("LongTensor", dtypes.int64)
+IntTensor = _legacy_class("IntTensor", dtypes.int32)
+ShortTensor = _legacy_class("ShortTensor", dtypes.int16)
+CharTensor = _legacy_class("CharTensor", dtypes.int8)
+ByteTensor = _legacy_class("ByteTensor", dtypes.uint8)
+BoolTensor = _legacy_class("BoolTensor", dtypes.bool_)

@@ -1,0 +1,175 @@
+"""`Tensor.__getitem__` / `__setitem__`.
+
+Basic indexing (ints, slices, None, Ellipsis) becomes a chain of view ops (select, slice,
+unsqueeze), so results share memory, as in PyTorch. Any tensor, list or bool index makes
+it advanced indexing: one `index` op that copies. Assignment writes through a view
+(`copy_`) or with `index_put`.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from ..ops import views as V
+from ..ops.dispatch import call, call_inplace
+from ..ops.indexing import INDEX, INDEX_PUT
+from ..tensor import Tensor
+from ._wrap import as_operand
+
+
+def _normalize(index) -> tuple:
+    if not isinstance(index, tuple):
+        index = (index,)
+    return index
+
+
+def _is_basic(item) -> bool:
+    if item is None or item is Ellipsis or isinstance(item, slice):
+        return True
+    if isinstance(item, bool):
+        return False
+    if isinstance(item, numbers.Integral):
+        return True
+    if isinstance(item, Tensor) and item.ndim == 0 and item.dtype.name in (
+            "int64", "int32", "int16", "int8", "uint8"):
+        return True
+    return False
+
+
+def _int_of(item):
+    return int(item.item()) if isinstance(item, Tensor) else int(item)
+
+
+def _count_dims(items) -> int:
+    return sum(1 for i in items if i is not None and i is not Ellipsis and
+               not isinstance(i, bool))
+
+
+def _expand_ellipsis(items, ndim):
+    if sum(1 for i in items if i is Ellipsis) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    used = sum(_dims_used(i) for i in items)
+    if used > ndim:
+        raise IndexError(f"too many indices for tensor of dimension {ndim}")
+    out = []
+    for i in items:
+        if i is Ellipsis:
+            out.extend([slice(None)] * (ndim - used))
+        else:
+            out.append(i)
+    return out
+
+
+def _dims_used(item):
+    if item is None or item is Ellipsis or isinstance(item, bool):
+        return 0
+    if isinstance(item, Tensor) and item.dtype.name == "bool":
+        return item.ndim
+    if isinstance(item, np.ndarray) and item.dtype == bool:
+        return item.ndim
+    return 1
+
+
+def _basic_getitem(self, items):
+    items = _expand_ellipsis(items, self.ndim)
+    out = self
+    dim = 0
+    changed = False
+    for item in items:
+        if item is None:
+            out = call(V.UNSQUEEZE, out, dim=dim)
+            dim += 1
+            changed = True
+        elif isinstance(item, slice):
+            if item.step is not None and _int_of(item.step) <= 0:
+                raise ValueError("step must be greater than zero")
+            if item != slice(None):
+                start = None if item.start is None else _int_of(item.start)
+                stop = None if item.stop is None else _int_of(item.stop)
+                step = 1 if item.step is None else _int_of(item.step)
+                out = call(V.SLICE, out, dim=dim, start=start, stop=stop, step=step)
+                changed = True
+            dim += 1
+        else:
+            index = _int_of(item)
+            size = out.shape[dim]
+            if not -size <= index < size:
+                raise IndexError(f"index {index} is out of bounds for dimension {dim} with "
+                                 f"size {size}")
+            out = call(V.SELECT, out, dim=dim, index=index)
+            changed = True
+    return out if changed else call(V.ALIAS, self)
+
+
+def _advanced_spec(self, items):
+    from .creation import tensor
+
+    spec, tensors = [], []
+    for item in items:
+        if item is None:
+            spec.append(("none",))
+        elif item is Ellipsis:
+            spec.append(("ellipsis",))
+        elif isinstance(item, slice):
+            spec.append(("slice", None if item.start is None else _int_of(item.start),
+                         None if item.stop is None else _int_of(item.stop),
+                         None if item.step is None else _int_of(item.step)))
+            if item.step is not None and _int_of(item.step) <= 0:
+                raise ValueError("step must be greater than zero")
+        elif isinstance(item, numbers.Integral) and not isinstance(item, bool):
+            spec.append(("int", int(item)))
+        else:
+            if not isinstance(item, Tensor):
+                item = tensor(item)
+            if item.device != self.device:
+                item = item.to(self.device)
+            spec.append(("tensor", len(tensors)))
+            tensors.append(item)
+    return tuple(spec), tensors
+
+
+def getitem(self, index):
+    """`self[index]` with PyTorch semantics (views for basic indexing)."""
+    items = _normalize(index)
+    if all(_is_basic(i) for i in items):
+        if self.ndim == 0 and _count_dims(items) > 0:
+            raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
+                             "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
+        return _basic_getitem(self, items)
+    spec, tensors = _advanced_spec(self, items)
+    return call(INDEX, self, *tensors, spec=spec)
+
+
+def setitem(self, index, value):
+    """`self[index] = value`: written in place (through a view, or by index_put)."""
+    value = as_operand(value)
+    items = _normalize(index)
+    if all(_is_basic(i) for i in items):
+        target = self if len(items) == 1 and items[0] is Ellipsis else _basic_getitem(self, items)
+        target.copy_(value)
+        return
+    spec, tensors = _advanced_spec(self, items)
+    if isinstance(value, Tensor) and value.device != self.device:
+        value = value.to(self.device)
+    call_inplace(INDEX_PUT, self, value, *tensors, spec=spec)
+
+
+def index_put(input, indices, values, accumulate=False):
+    """A copy of input with input[indices] = values (or += with accumulate)."""
+    spec = tuple(("tensor", k) for k in range(len(indices)))
+    return call(INDEX_PUT, input, as_operand(values), *indices, spec=spec,
+                accumulate=accumulate)
+
+
+def index_put_(self, indices, values, accumulate=False):
+    spec = tuple(("tensor", k) for k in range(len(indices)))
+    return call_inplace(INDEX_PUT, self, as_operand(values), *indices, spec=spec,
+                        accumulate=accumulate)
+
+
+Tensor.__getitem__ = getitem
+Tensor.__setitem__ = setitem
+Tensor.index_put = index_put
+Tensor.index_put_ = index_put_

@@ -1,0 +1,287 @@
+"""Public elementwise math: `gt.add`, `gt.exp`, ..., Tensor operators and in-place twins."""
+
+from __future__ import annotations
+
+from ..ops import elementwise as E
+from ..ops import unary_math as U
+from ..ops.dispatch import call, call_inplace
+from ..ops.registry import REGISTRY
+from ..tensor import Tensor
+from ._wrap import SCALAR_TYPES, as_operand, binary, check_tensor, finish, unary
+
+__all__ = []  # filled below: every name defined through _export
+
+
+def _export(name, fn, method=True):
+    globals()[name] = fn
+    __all__.append(name)
+    if method:
+        setattr(Tensor, name, fn)
+
+
+# --- binary arithmetic -------------------------------------------------------------------
+
+def add(input, other, *, alpha=1, out=None):
+    """input + alpha * other, with broadcasting and PyTorch's type promotion."""
+    input, other = as_operand(input), as_operand(other)
+    return finish(call(E.ADD, input, other, alpha=alpha) if alpha != 1
+                  else call(E.ADD, input, other), out)
+
+
+def add_(self, other, *, alpha=1):
+    other = as_operand(other)
+    return call_inplace(E.ADD, self, other, alpha=alpha) if alpha != 1 else \
+        call_inplace(E.ADD, self, other)
+
+
+def sub(input, other, *, alpha=1, out=None):
+    """input - alpha * other."""
+    input, other = as_operand(input), as_operand(other)
+    return finish(call(E.SUB, input, other, alpha=alpha) if alpha != 1
+                  else call(E.SUB, input, other), out)
+
+
+def sub_(self, other, *, alpha=1):
+    other = as_operand(other)
+    return call_inplace(E.SUB, self, other, alpha=alpha) if alpha != 1 else \
+        call_inplace(E.SUB, self, other)
+
+
+def div(input, other, *, rounding_mode=None, out=None):
+    """Division; `rounding_mode` None (true), "trunc" or "floor"."""
+    op = _DIV_MODES.get(rounding_mode)
+    if op is None and rounding_mode not in _DIV_MODES:
+        raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
+                           f"but found '{rounding_mode}'")
+    return finish(call(op, as_operand(input), as_operand(other)), out)
+
+
+def div_(self, other, *, rounding_mode=None):
+    return call_inplace(_DIV_MODES[rounding_mode], self, as_operand(other))
+
+
+_DIV_MODES = {None: E.DIV, "trunc": E.TRUNC_DIVIDE, "floor": E.FLOOR_DIVIDE}
+
+for _name, _fn in [("add", add), ("add_", add_), ("sub", sub), ("sub_", sub_), ("div", div),
+                   ("div_", div_)]:
+    _export(_name, _fn)
+
+_BINARY = {
+    "mul": E.MUL, "pow": E.POW, "remainder": E.REMAINDER, "fmod": E.FMOD,
+    "maximum": E.MAXIMUM, "minimum": E.MINIMUM, "atan2": E.ATAN2,
+    "floor_divide": E.FLOOR_DIVIDE, "eq": REGISTRY["eq"], "ne": REGISTRY["ne"],
+    "lt": REGISTRY["lt"], "le": REGISTRY["le"], "gt": REGISTRY["gt"], "ge": REGISTRY["ge"],
+    "logical_and": REGISTRY["logical_and"], "logical_or": REGISTRY["logical_or"],
+    "logical_xor": REGISTRY["logical_xor"], "bitwise_and": REGISTRY["bitwise_and"],
+    "bitwise_or": REGISTRY["bitwise_or"], "bitwise_xor": REGISTRY["bitwise_xor"],
+    "bitwise_left_shift": REGISTRY["bitwise_left_shift"],
+    "bitwise_right_shift": REGISTRY["bitwise_right_shift"],
+}
+for _name, _op in _BINARY.items():
+    _fn, _fn_ = binary(_op, _name)
+    _export(_name, _fn)
+    _export(_name + "_", _fn_)
+
+# PyTorch's aliases.
+for _alias, _target in [("multiply", "mul"), ("divide", "div"), ("subtract", "sub"),
+                        ("true_divide", "div"), ("greater", "gt"), ("greater_equal", "ge"),
+                        ("less", "lt"), ("less_equal", "le"), ("not_equal", "ne"),
+                        ("arctan2", "atan2"), ("float_power", None)]:
+    if _target is None:
+        continue
+    _export(_alias, globals()[_target])
+    _export(_alias + "_", globals()[_target + "_"])
+
+
+def float_power(input, exponent, *, out=None):
+    """input ** exponent computed in float64 (complex128 for complex)."""
+    from .. import dtypes
+
+    input = as_operand(input)
+    exponent = as_operand(exponent)
+    target = dtypes.complex128 if any(
+        isinstance(x, Tensor) and x.is_complex() or isinstance(x, complex)
+        for x in (input, exponent)) else dtypes.float64
+    if isinstance(input, Tensor):
+        input = input.to(target)
+    if isinstance(exponent, Tensor):
+        exponent = exponent.to(target)
+    return finish(call(E.POW, input, exponent), out)
+
+
+_export("float_power", float_power)
+
+
+# --- unary math --------------------------------------------------------------------------
+
+_UNARY = {
+    "exp": U.EXP, "exp2": U.EXP2, "expm1": U.EXPM1, "log": U.LOG, "log2": U.LOG2,
+    "log10": U.LOG10, "log1p": U.LOG1P, "sqrt": U.SQRT, "rsqrt": U.RSQRT,
+    "reciprocal": U.RECIPROCAL, "sin": U.SIN, "cos": U.COS, "tan": U.TAN, "asin": U.ASIN,
+    "acos": U.ACOS, "atan": U.ATAN, "sinh": U.SINH, "cosh": U.COSH, "tanh": U.TANH,
+    "asinh": U.ASINH, "acosh": U.ACOSH, "atanh": U.ATANH, "sigmoid": U.SIGMOID, "erf": U.ERF,
+    "erfc": U.ERFC, "erfinv": U.ERFINV, "floor": U.FLOOR, "ceil": U.CEIL, "trunc": U.TRUNC,
+    "frac": U.FRAC, "sign": U.SIGN, "neg": U.NEG, "abs": U.ABS, "relu": U.RELU,
+    "logical_not": E.LOGICAL_NOT, "bitwise_not": E.BITWISE_NOT, "isnan": U.ISNAN,
+    "isinf": U.ISINF, "isfinite": U.ISFINITE, "conj": U.CONJ,
+}
+for _name, _op in _UNARY.items():
+    _fn, _fn_ = unary(_op, _name)
+    _export(_name, _fn)
+    if _name not in ("isnan", "isinf", "isfinite", "conj"):
+        _export(_name + "_", _fn_)
+
+for _alias, _target in [("arcsin", "asin"), ("arccos", "acos"), ("arctan", "atan"),
+                        ("arcsinh", "asinh"), ("arccosh", "acosh"), ("arctanh", "atanh"),
+                        ("negative", "neg"), ("absolute", "abs"), ("fix", "trunc")]:
+    _export(_alias, globals()[_target])
+    _export(_alias + "_", globals()[_target + "_"])
+
+
+def round(input, *, decimals=0, out=None):
+    """Round half to even; `decimals` places."""
+    check_tensor(input, "round")
+    return finish(call(U.ROUND, input, decimals=decimals) if decimals
+                  else call(U.ROUND, input), out)
+
+
+def round_(self, *, decimals=0):
+    return call_inplace(U.ROUND, self, decimals=decimals) if decimals else \
+        call_inplace(U.ROUND, self)
+
+
+def square(input, *, out=None):
+    """input ** 2 (PyTorch records it as pow)."""
+    return finish(call(E.POW, input, 2), out)
+
+
+def square_(self):
+    return call_inplace(E.POW, self, 2)
+
+
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
+    """Replace NaN and infinities with finite numbers."""
+    return finish(call(U.NAN_TO_NUM, input, nan=nan, posinf=posinf, neginf=neginf), out)
+
+
+def nan_to_num_(self, nan=0.0, posinf=None, neginf=None):
+    return call_inplace(U.NAN_TO_NUM, self, nan=nan, posinf=posinf, neginf=neginf)
+
+
+def where(condition, input=None, other=None, *, out=None):
+    """condition ? input : other, broadcasting all three (one argument: nonzero indices)."""
+    if input is None and other is None:
+        return condition.nonzero(as_tuple=True)
+    input, other = as_operand(input), as_operand(other)
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        from .creation import tensor
+
+        input = tensor(input)
+    return finish(call(E.WHERE, condition, input, other), out)
+
+
+def clamp(input, min=None, max=None, *, out=None):
+    """Clamp to [min, max]; bounds are numbers or tensors."""
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        result = input
+        if min is not None:
+            result = maximum(result, min)
+        if max is not None:
+            result = minimum(result, max)
+        return finish(result, out)
+    return finish(call(E.CLAMP, input, min=min, max=max), out)
+
+
+def clamp_(self, min=None, max=None):
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        return self.copy_(clamp(self, min, max))
+    return call_inplace(E.CLAMP, self, min=min, max=max)
+
+
+def clamp_min(input, min):
+    return clamp(input, min=min)
+
+
+def clamp_max(input, max):
+    return clamp(input, max=max)
+
+
+def lerp(input, end, weight, *, out=None):
+    """input + weight * (end - input)."""
+    return finish(input + weight * (end - input), out)
+
+
+for _name in ("round", "round_", "square", "square_", "nan_to_num", "nan_to_num_", "where",
+              "clamp", "clamp_", "clamp_min", "clamp_max", "lerp"):
+    _export(_name, globals()[_name])
+for _alias, _target in [("clip", "clamp"), ("clip_", "clamp_")]:
+    _export(_alias, globals()[_target])
+
+
+def _real(self):
+    return call(U.REAL, self)
+
+
+def _imag(self):
+    return call(U.IMAG, self)
+
+
+Tensor.real = property(_real)
+Tensor.imag = property(_imag)
+
+# --- operators ---------------------------------------------------------------------------
+
+
+def _binop(op):
+    def method(self, other):
+        if type(other) is not Tensor and type(other) not in SCALAR_TYPES:
+            other = as_operand(other)
+        return call(op, self, other)
+    return method
+
+
+def _rbinop(op):
+    def method(self, other):
+        other = as_operand(other)
+        return call(op, other, self)
+    return method
+
+
+def _ibinop(op):
+    def method(self, other):
+        return call_inplace(op, self, as_operand(other))
+    return method
+
+
+_OPERATORS = [("add", E.ADD), ("sub", E.SUB), ("mul", E.MUL), ("truediv", E.DIV),
+              ("floordiv", E.FLOOR_DIVIDE), ("mod", E.REMAINDER), ("pow", E.POW),
+              ("and", REGISTRY["bitwise_and"]), ("or", REGISTRY["bitwise_or"]),
+              ("xor", REGISTRY["bitwise_xor"]), ("lshift", REGISTRY["bitwise_left_shift"]),
+              ("rshift", REGISTRY["bitwise_right_shift"])]
+for _name, _op in _OPERATORS:
+    setattr(Tensor, f"__{_name}__", _binop(_op))
+    setattr(Tensor, f"__r{_name}__", _rbinop(_op))
+    setattr(Tensor, f"__i{_name}__", _ibinop(_op))
+for _name in ("eq", "ne", "lt", "le", "gt", "ge"):
+    setattr(Tensor, f"__{_name}__", _binop(REGISTRY[_name]))
+Tensor.__hash__ = object.__hash__
+
+
+def _matmul_method(self, other):
+    from .linalg_basic import matmul
+
+    return matmul(self, other)
+
+
+def _rmatmul_method(self, other):
+    from .linalg_basic import matmul
+
+    return matmul(as_operand(other), self)
+
+
+Tensor.__matmul__ = _matmul_method
+Tensor.__rmatmul__ = _rmatmul_method
+Tensor.__neg__ = lambda self: call(U.NEG, self)
+Tensor.__pos__ = lambda self: self
+Tensor.__abs__ = lambda self: call(U.ABS, self)
+Tensor.__invert__ = lambda self: call(E.BITWISE_NOT, self)

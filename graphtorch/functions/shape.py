@@ -1,0 +1,343 @@
+"""Public shape functions: views (`view`, `permute`, `narrow`, ...), `reshape`, splits,
+`contiguous`, `clone`, `copy_`, and the in-place metadata ops (`t_`, `squeeze_`, ...)."""
+
+from __future__ import annotations
+
+import numbers
+
+from ..ops import elementwise as E
+from ..ops import views as V
+from ..ops.dispatch import call, call_inplace
+from ..ops.shape_rules import normalize_dim
+from ..tensor import Size, Tensor
+from ._wrap import as_operand, check_tensor
+
+__all__ = ["reshape", "flatten", "unflatten", "permute", "transpose", "swapaxes", "swapdims",
+           "t", "squeeze", "unsqueeze", "select", "narrow", "movedim", "moveaxis", "unbind",
+           "split", "chunk", "tensor_split", "diagonal", "clone", "broadcast_to",
+           "broadcast_tensors", "broadcast_shapes", "atleast_1d", "atleast_2d", "ravel"]
+
+
+def _sizes(args) -> tuple:
+    if len(args) == 1 and isinstance(args[0], (tuple, list, Size)):
+        return tuple(args[0])
+    return tuple(args)
+
+
+def view(self, *shape):
+    """The same memory with a new shape (RuntimeError if the strides don't allow it).
+
+    ``view(dtype)`` reinterprets the bytes as another dtype of the same size.
+    """
+    from .. import dtypes
+
+    if len(shape) == 1 and isinstance(shape[0], dtypes.DType):
+        return _view_dtype(self, shape[0])
+    return call(V.VIEW_OP, self, shape=_sizes(shape))
+
+
+def _view_dtype(self, dtype):
+    if dtype.itemsize != self.element_size():
+        raise RuntimeError("view(dtype) with a different element size is not supported")
+    out = Tensor._wrap(self._data.view(dtype.np_dtype))
+    out._base = self._base if self._base is not None else self
+    out._view_ops = None
+    return out
+
+
+def reshape(input, *shape):
+    """A view when the strides allow it, else a copy."""
+    shape = _sizes(shape)
+    try:
+        return call(V.VIEW_OP, input, shape=shape)
+    except RuntimeError as exc:
+        if "view size is not compatible" not in str(exc):
+            raise
+    return call(V.VIEW_OP, call(E.CLONE, input, contiguous=True), shape=shape)
+
+
+def view_as(self, other):
+    return view(self, *other.shape)
+
+
+def reshape_as(self, other):
+    return reshape(self, *other.shape)
+
+
+def flatten(input, start_dim=0, end_dim=-1):
+    """Merge dims start_dim..end_dim into one."""
+    if input.ndim == 0:
+        return reshape(input, 1)
+    start, end = normalize_dim(start_dim, input.ndim), normalize_dim(end_dim, input.ndim)
+    if start > end:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    if start == end:
+        return input
+    shape = input.shape
+    merged = 1
+    for s in shape[start:end + 1]:
+        merged *= s
+    return reshape(input, tuple(shape[:start]) + (merged,) + tuple(shape[end + 1:]))
+
+
+def ravel(input):
+    return reshape(input, -1)
+
+
+def unflatten(input, dim, sizes):
+    """Split one dim into `sizes`."""
+    d = normalize_dim(dim, input.ndim)
+    shape = tuple(input.shape)
+    return view(input, shape[:d] + tuple(sizes) + shape[d + 1:]) if input.is_contiguous() \
+        else reshape(input, shape[:d] + tuple(sizes) + shape[d + 1:])
+
+
+def expand(self, *sizes):
+    """Broadcast to `sizes` without copying (-1 keeps a dim)."""
+    return call(V.EXPAND, self, sizes=_sizes(sizes))
+
+
+def expand_as(self, other):
+    return expand(self, *other.shape)
+
+
+def broadcast_to(input, size):
+    return expand(input, *size)
+
+
+def broadcast_shapes(*shapes):
+    from ..ops.shape_rules import broadcast_shapes as rule
+
+    return Size(rule(*[(s,) if isinstance(s, int) else tuple(s) for s in shapes]))
+
+
+def broadcast_tensors(*tensors):
+    shape = broadcast_shapes(*(t.shape for t in tensors))
+    return tuple(expand(t, *shape) for t in tensors)
+
+
+def permute(input, *dims):
+    """Reorder dimensions (a view)."""
+    return call(V.PERMUTE, input, dims=_sizes(dims))
+
+
+def transpose(input, dim0, dim1):
+    """Swap two dimensions (a view)."""
+    return call(V.TRANSPOSE, input, dim0=dim0, dim1=dim1)
+
+
+swapaxes = swapdims = transpose
+
+
+def t(input):
+    """Transpose a tensor of at most 2 dims."""
+    if input.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
+                           f"{input.ndim}D")
+    if input.ndim < 2:
+        return call(V.ALIAS, input)
+    return call(V.TRANSPOSE, input, dim0=0, dim1=1)
+
+
+def _T(self):
+    return permute(self, *reversed(range(self.ndim)))
+
+
+def _mT(self):
+    if self.ndim < 2:
+        raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. Got "
+                           f"{self.ndim}-D tensor.")
+    return transpose(self, -2, -1)
+
+
+def squeeze(input, dim=None):
+    """Drop size-1 dims (all, or those in `dim`)."""
+    dims = None if dim is None else tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
+    return call(V.SQUEEZE, input, dims=dims)
+
+
+def unsqueeze(input, dim):
+    """Insert a size-1 dim at `dim`."""
+    return call(V.UNSQUEEZE, input, dim=dim)
+
+
+def select(input, dim, index):
+    """Index `index` along `dim`, dropping the dim (a view)."""
+    if isinstance(index, Tensor):
+        index = index.item()
+    return call(V.SELECT, input, dim=dim, index=int(index))
+
+
+def narrow(input, dim, start, length):
+    """`length` elements from `start` along `dim` (a view)."""
+    if isinstance(start, Tensor):
+        start = start.item()
+    d = normalize_dim(dim, input.ndim)
+    size = input.shape[d]
+    if start < 0:
+        start += size
+    if not 0 <= start <= size or length < 0 or start + length > size:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size "
+                           f"({size}).")
+    return call(V.SLICE, input, dim=d, start=start, stop=start + length, step=1)
+
+
+def movedim(input, source, destination):
+    """Move dims from `source` positions to `destination` positions."""
+    src = [source] if isinstance(source, int) else list(source)
+    dst = [destination] if isinstance(destination, int) else list(destination)
+    nd = input.ndim
+    src = [normalize_dim(s, nd) for s in src]
+    dst = [normalize_dim(d, nd) for d in dst]
+    order = [i for i in range(nd) if i not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return permute(input, *order)
+
+
+moveaxis = movedim
+
+
+def unbind(input, dim=0):
+    """The slices along `dim`, as a tuple of views."""
+    d = normalize_dim(dim, input.ndim)
+    return tuple(select(input, d, i) for i in range(input.shape[d]))
+
+
+def split(tensor, split_size_or_sections, dim=0):
+    """Views of size `split_size` (last may be smaller) or of the given section sizes."""
+    d = normalize_dim(dim, tensor.ndim)
+    size = tensor.shape[d]
+    if isinstance(split_size_or_sections, numbers.Integral):
+        step = int(split_size_or_sections)
+        if step <= 0 and size:
+            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
+                               f"dimension size of {size}")
+        sections = [min(step, size - i) for i in range(0, size, step)] if size else [0]
+    else:
+        sections = list(split_size_or_sections)
+        if sum(sections) != size:
+            raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {size} "
+                               f"(input tensor's size at dimension {d}), but got "
+                               f"split_sizes={sections}")
+    out, start = [], 0
+    for length in sections:
+        out.append(narrow(tensor, d, start, length))
+        start += length
+    return tuple(out)
+
+
+def chunk(input, chunks, dim=0):
+    """Split into `chunks` nearly equal views (fewer if the dim is small)."""
+    if chunks <= 0:
+        raise RuntimeError("chunk expects `chunks` to be greater than 0, got: "
+                           f"{chunks}")
+    d = normalize_dim(dim, input.ndim)
+    size = input.shape[d]
+    step = -(-size // chunks) if size else 1
+    return split(input, step, d)
+
+
+def tensor_split(input, indices_or_sections, dim=0):
+    """numpy.array_split semantics: sections differ by at most one element."""
+    d = normalize_dim(dim, input.ndim)
+    size = input.shape[d]
+    if isinstance(indices_or_sections, numbers.Integral):
+        n = int(indices_or_sections)
+        base, extra = divmod(size, n)
+        sections = [base + 1] * extra + [base] * (n - extra)
+        return split(input, sections, d)
+    bounds = [0, *[min(max(int(i), 0), size) for i in indices_or_sections], size]
+    return tuple(narrow(input, d, a, max(b - a, 0)) for a, b in zip(bounds, bounds[1:]))
+
+
+def diagonal(input, offset=0, dim1=0, dim2=1):
+    """A view of the diagonal of dims (dim1, dim2), appended as the last dim."""
+    return call(V.DIAGONAL, input, offset=offset, dim1=dim1, dim2=dim2)
+
+
+def clone(input, *, memory_format=None):
+    """A copy that is recorded by autograd (CloneBackward0)."""
+    check_tensor(input, "clone")
+    return call(E.CLONE, input)
+
+
+def contiguous(self, memory_format=None):
+    """`self` if already contiguous, else a contiguous copy."""
+    if self._data.flags.c_contiguous:
+        return self
+    return call(E.CLONE, self, contiguous=True)
+
+
+def atleast_1d(*tensors):
+    out = [t.reshape(1) if t.ndim == 0 else t for t in _flat(tensors)]
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def atleast_2d(*tensors):
+    out = []
+    for t in _flat(tensors):
+        out.append(t.reshape(1, 1) if t.ndim == 0 else t.unsqueeze(0) if t.ndim == 1 else t)
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def _flat(tensors):
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        return list(tensors[0])
+    return list(tensors)
+
+
+# --- in-place ----------------------------------------------------------------------------
+
+def copy_(self, src, non_blocking=False):
+    """Copy `src` (broadcast, cast) into `self`; gradient flows to `src`."""
+    src = as_operand(src)
+    if isinstance(src, Tensor) and src.device != self.device:
+        src = src.to(self.device)
+    return call_inplace(E.COPY, self, src)
+
+
+def fill_(self, value):
+    """Fill with a number (or a 0-d tensor)."""
+    if isinstance(value, Tensor):
+        if value.ndim:
+            raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor "
+                               f"with {value.ndim} dimensions.")
+        return copy_(self, value)
+    return call_inplace(E.FILL, self, value=value)
+
+
+def zero_(self):
+    """Fill with zeros."""
+    return call_inplace(E.FILL, self, value=0)
+
+
+def _metadata_inplace(fn):
+    """`t_`, `squeeze_`, ...: `self` takes the shape (and history) of a view of itself."""
+    def method(self, *args, **kwargs):
+        from ..ops.dispatch import check_inplace_allowed
+
+        check_inplace_allowed(self)
+        result = fn(self, *args, **kwargs)
+        self._data = result._data
+        if result._grad_fn is not None:
+            self._grad_fn = result._grad_fn
+            self._output_nr = result._output_nr
+        return self
+    method.__name__ = fn.__name__ + "_"
+    method.__doc__ = f"In-place {fn.__name__} (changes this tensor's shape, not its data)."
+    return method
+
+
+for _name in __all__:
+    setattr(Tensor, _name, globals()[_name])
+for _fn in (view, view_as, reshape_as, expand, expand_as, contiguous, copy_, fill_, zero_):
+    setattr(Tensor, _fn.__name__, _fn)
+for _fn in (t, transpose, squeeze, unsqueeze, swapaxes):
+    setattr(Tensor, _fn.__name__ + "_", _metadata_inplace(_fn))
+Tensor.T = property(_T)
+Tensor.mT = property(_mT)
+Tensor.H = property(lambda self: _T(self).conj())
+Tensor.mH = property(lambda self: _mT(self).conj())
+Tensor.reshape = lambda self, *shape: reshape(self, *shape)
+Tensor.permute = lambda self, *dims: permute(self, *dims)

@@ -1,0 +1,323 @@
+"""Eager execution of registry ops: dtype promotion, kernel call, autograd recording.
+
+`call` runs an op out of place, `call_inplace` runs it into an existing tensor (functionally:
+compute, then write back, so in-place ops reuse every out-of-place rule), `write_out`
+implements `out=`. The hot path touches no shape rule: when a kernel fails, the op's
+`infer` is run to raise PyTorch's exception with a clear message.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes
+from ..autograd import grad_mode
+from ..autograd.graph import OpNode, gradient_edge
+from .registry import Category, OpDef, Promotion, TensorMeta
+from .shape_rules import compute_dtype, output_dtype
+
+_GRAD = grad_mode.STATE
+_ndarray = np.ndarray
+Tensor = None  # set by graphtorch.tensor (import cycle)
+_wrap = None
+
+
+def meta_of(x):
+    if isinstance(x, Tensor):
+        return TensorMeta(tuple(x._data.shape), dtypes.from_numpy_dtype(x._data.dtype))
+    return x
+
+
+def array_module(arrays):
+    """NumPy, or CuPy when any operand lives on a CUDA device."""
+    for a in arrays:
+        if type(a) is not _ndarray and hasattr(a, "__cuda_array_interface__"):
+            from ..device import cupy_module
+
+            return cupy_module()
+    return np
+
+
+def _promote(op: OpDef, inputs, arrays):
+    """Cast array operands to the op's computation dtype; return (arrays, output np dtype)."""
+    first = None
+    for x in inputs:
+        if not isinstance(x, Tensor):
+            first = None
+            break
+        d = x._data.dtype
+        if first is None:
+            first = d
+        elif d != first:
+            first = None
+            break
+    promotion = op.promotion
+    if first is not None:  # fast path: tensors of one dtype, no scalars
+        computed = dtypes.from_numpy_dtype(first)
+        if promotion is Promotion.INT_TO_FLOAT and computed.category <= dtypes.Category.INT:
+            computed = dtypes.get_default_dtype()
+    else:
+        computed = compute_dtype(promotion, [meta_of(x) for x in inputs])
+    if op.dtype_check is not None:
+        message = op.dtype_check(computed)
+        if message:
+            raise RuntimeError(message)
+    np_dtype = computed.np_dtype
+    cast = [a.astype(np_dtype) if isinstance(x, Tensor) and a.dtype != np_dtype else a
+            for x, a in zip(inputs, arrays)]
+    return cast, output_dtype(promotion, computed).np_dtype
+
+
+def _run_kernel(op: OpDef, inputs, attrs):
+    """Compute `op` on raw arrays; returns an array or a tuple of arrays."""
+    if op.variadic:
+        arrays = [[t._data for t in inputs[0]], *(_unwrap(x) for x in inputs[1:])]
+        xp = array_module(arrays[0])
+    else:
+        arrays = [x._data if isinstance(x, Tensor) else x for x in inputs]
+        xp = array_module(arrays)
+    try:
+        out_dtype = None
+        if op.promotion is not None:
+            arrays, out_dtype = _promote(op, inputs, arrays)
+        out = op.kernel(xp, *arrays, **attrs)
+    except (RuntimeError, IndexError, TypeError, NotImplementedError):
+        raise
+    except Exception as exc:  # a NumPy error: let the shape rule explain it
+        _explain_failure(op, inputs, attrs, exc)
+        raise
+    if out_dtype is not None and out.dtype != out_dtype:
+        out = out.astype(out_dtype)
+    return out
+
+
+def _unwrap(x):
+    return x._data if isinstance(x, Tensor) else x
+
+
+def _explain_failure(op: OpDef, inputs, attrs, exc: Exception):
+    if op.variadic:
+        metas = [[meta_of(t) for t in inputs[0]], *(meta_of(x) for x in inputs[1:])]
+    else:
+        metas = [meta_of(x) for x in inputs]
+    op.infer(*metas, **attrs)  # raises PyTorch's error when the input is invalid
+    raise RuntimeError(f"{op.name}: {exc}") from exc
+
+
+def _as_array(out):
+    return out if type(out) is _ndarray else np.asarray(out) if isinstance(
+        out, (np.generic, int, float, bool, complex)) else out
+
+
+def call(op: OpDef, *inputs, **attrs):
+    """Run `op` eagerly on tensors (and Python scalars); record autograd when needed."""
+    out = _run_kernel(op, inputs, attrs)
+    if op.num_outputs == 1:
+        outputs = (_wrap(_as_array(out)),)
+    else:
+        outputs = tuple(_wrap(_as_array(o)) for o in out)
+    if op.category is Category.VIEW:
+        _link_views(op, inputs[0], outputs, attrs)
+    if _GRAD.enabled and op.vjp is not None and _any_requires_grad(op, inputs):
+        record(op, inputs, outputs, attrs)
+    return outputs[0] if op.num_outputs == 1 else outputs
+
+
+def _any_requires_grad(op, inputs) -> bool:
+    flat = inputs[0] if op.variadic else inputs
+    for x in flat:
+        if isinstance(x, Tensor) and x._requires_grad:
+            return True
+    if op.variadic:
+        return any(isinstance(x, Tensor) and x._requires_grad for x in inputs[1:])
+    return False
+
+
+def _link_views(op: OpDef, source, outputs, attrs):
+    """Outputs of a view op share `source`'s memory and version counter."""
+    root = source._base if source._base is not None else source
+    chain = source._view_ops
+    for nr, out in enumerate(outputs):
+        out._base = root
+        if chain is None:  # a view of a detached alias is not differentiable either
+            out._view_ops = None
+        else:
+            step = (op, attrs) if len(outputs) == 1 else (op, attrs, nr)
+            out._view_ops = chain + (step,)
+            out._view_grad_source = root._grad_fn
+
+
+def flat_inputs(op: OpDef, inputs):
+    return (*inputs[0], *inputs[1:]) if op.variadic else inputs
+
+
+def record(op: OpDef, inputs, outputs, attrs):
+    """Attach an autograd node for `op` to `outputs` (inputs already computed them)."""
+    flat = flat_inputs(op, inputs)
+    next_functions = tuple(
+        gradient_edge(x) if isinstance(x, Tensor) and x._requires_grad else (None, 0)
+        for x in flat)
+    saved = None
+    if op.save_inputs:
+        saved = []
+        for i, x in enumerate(flat):
+            if i in op.save_inputs and isinstance(x, Tensor):
+                root = x._base if x._base is not None else x
+                saved.append((x, root._vc))
+            else:
+                saved.append(x if i in op.save_inputs else None)
+        saved = tuple(saved)
+    input_metas = tuple(meta_of(x) if isinstance(x, Tensor) else None for x in flat)
+    output_metas = tuple(meta_of(o) for o in outputs)
+    node = OpNode(op, next_functions, attrs, saved or (None,) * len(flat), input_metas,
+                  output_metas)
+    if op.save_output:
+        node.save_outputs(outputs)
+    for nr in op.differentiable_outputs:
+        out = outputs[nr]
+        if out._data.dtype.kind in "fc":
+            out._grad_fn = node
+            out._output_nr = nr
+            out._requires_grad = True
+    return node
+
+
+# --- in-place and out= -------------------------------------------------------------------
+
+def check_inplace_allowed(tensor) -> None:
+    """PyTorch's errors for in-place changes that would break autograd."""
+    if not _GRAD.enabled or not tensor._requires_grad:
+        return
+    if tensor._grad_fn is None and tensor._base is None:
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
+                           "operation.")
+    root = tensor._base
+    if root is not None and tensor._view_ops is not None and root._grad_fn is None \
+            and root._requires_grad:
+        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
+                           "in-place operation.")
+
+
+def bump_version(tensor) -> None:
+    root = tensor._base if tensor._base is not None else tensor
+    root._vc += 1
+
+
+def _write(dst_array, src_array, dst_tensor):
+    """Copy (broadcasting and casting) into a tensor's memory."""
+    try:
+        dst_array[...] = src_array
+    except ValueError as exc:
+        if not dst_array.flags.writeable:
+            raise RuntimeError(
+                "unsupported operation: more than one element of the written-to tensor refers "
+                "to a single memory location. Please clone() the tensor before performing the "
+                "operation.") from exc
+        raise RuntimeError(f"output with shape {list(dst_array.shape)} doesn't match the "
+                           f"broadcast shape {list(src_array.shape)}") from exc
+
+
+def _check_cast(result_dtype, target_dtype):
+    src = dtypes.from_numpy_dtype(result_dtype)
+    dst = dtypes.from_numpy_dtype(target_dtype)
+    if not dtypes.can_cast(src, dst):
+        raise RuntimeError(f"result type {_type_word(src)} can't be cast to the desired output "
+                           f"type {_type_word(dst)}")
+
+
+def _type_word(dtype) -> str:
+    words = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+             "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
+             "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
+    return words[dtype.name]
+
+
+def call_inplace(op: OpDef, self, *others, **attrs):
+    """Run `op(self, *others)` and write the result into `self` (PyTorch's `op_`)."""
+    check_inplace_allowed(self)
+    needs_graph = (_GRAD.enabled and op.vjp is not None
+                   and (self._requires_grad or _any_requires_grad(op, others)))
+    if not needs_graph:
+        result = _run_kernel(op, (self, *others), attrs)
+        if op.num_outputs != 1:
+            result = result[0]
+        if result.dtype != self._data.dtype:
+            _check_cast(result.dtype, self._data.dtype)
+        if result.shape != self._data.shape:
+            _check_broadcast_into(self, result)
+        _write(self._data, result, self)
+        bump_version(self)
+        return self
+    source = self
+    if 0 in op.save_inputs:  # the vjp needs the old value: save a snapshot of it
+        source = _snapshot(self)
+    result = call(op, source, *others, **attrs)
+    if op.num_outputs != 1:
+        result = result[0]
+    if result._data.dtype != self._data.dtype:
+        _check_cast(result._data.dtype, self._data.dtype)
+    if result._data.shape != self._data.shape:
+        _check_broadcast_into(self, result._data)
+    _write(self._data, result._data, self)
+    bump_version(self)
+    adopt_autograd(self, result)
+    return self
+
+
+def _check_broadcast_into(self, result):
+    if np.broadcast_shapes(result.shape, self._data.shape) != self._data.shape:
+        raise RuntimeError(f"output with shape {list(self._data.shape)} doesn't match the "
+                           f"broadcast shape {list(result.shape)}")
+
+
+def _snapshot(tensor):
+    """A copy of `tensor`'s value that keeps its place in the autograd graph."""
+    snap = _wrap(tensor._data.copy())
+    snap._grad_fn = tensor.grad_fn
+    snap._output_nr = tensor._output_nr
+    snap._requires_grad = tensor._requires_grad
+    return snap
+
+
+def adopt_autograd(self, result) -> None:
+    """Make `self` (just overwritten with `result`'s value) carry `result`'s history.
+
+    For a view, the base's history becomes a `copy_into_view` node (PyTorch's
+    CopySlices); the view's own grad_fn is regenerated from the base on access.
+    """
+    if result._grad_fn is None:
+        return
+    root = self._base
+    if root is None or self._view_ops is None:
+        self._grad_fn = result._grad_fn
+        self._output_nr = result._output_nr
+        self._requires_grad = True
+        return
+    from .views import COPY_INTO_VIEW
+
+    old_base = _wrap(root._data)  # the base's history before the write; data is not read
+    old_base._grad_fn = root.grad_fn
+    old_base._output_nr = root._output_nr
+    old_base._requires_grad = root._requires_grad
+    record(COPY_INTO_VIEW, (old_base, result), (root,), {"view_ops": self._view_ops})
+
+
+def write_out(out, result):
+    """Implement `out=`: write `result` into `out`, resizing it if the shape differs."""
+    if not isinstance(out, Tensor):
+        raise TypeError(f"out must be a Tensor, not {type(out).__name__}")
+    if _GRAD.enabled and (out._requires_grad or result._requires_grad):
+        raise RuntimeError("functions with out=... arguments don't support automatic "
+                           "differentiation, but one of the arguments requires grad.")
+    data = result._data
+    if data.dtype != out._data.dtype:
+        _check_cast(data.dtype, out._data.dtype)
+    if data.shape != out._data.shape:
+        if out._base is not None:
+            raise RuntimeError("cannot resize a view passed as out=; pass a tensor of shape "
+                               f"{list(data.shape)}")
+        out._data = data.astype(out._data.dtype, copy=True)
+    else:
+        _write(out._data, data, out)
+    bump_version(out)
+    return out

@@ -1,0 +1,409 @@
+"""Elementwise primitives: arithmetic, comparison, logic, bit ops, casts.
+
+Each op is one `OpDef` row: kernel against `xp`, PyTorch's promotion kind, and a vjp
+written with tensor ops. Unary math (exp, sin, ...) lives in `unary_math.py`.
+"""
+
+from __future__ import annotations
+
+from .. import dtypes
+from .grad_utils import unbroadcast
+from .registry import Category, OpDef, Promotion, TensorMeta, register
+from .shape_rules import elementwise_infer
+
+ELEMENTWISE = Category.ELEMENTWISE
+
+
+def elementwise(name, kernel, vjp=None, promotion=Promotion.DEFAULT, save_inputs=(),
+                save_output=False, dtype_check=None, backward_name="", doc=""):
+    """Register an elementwise op whose shape rule is broadcasting + `promotion`."""
+    return register(OpDef(name, ELEMENTWISE, kernel, elementwise_infer(promotion, dtype_check),
+                          vjp, promotion, save_inputs, save_output, dtype_check=dtype_check,
+                          backward_name=backward_name, doc=doc))
+
+
+def no_bool(what):
+    def check(dtype):
+        if dtype is dtypes.bool_:
+            return what
+        return None
+
+    return check
+
+
+def integral_only(opname):
+    def check(dtype):
+        if dtype.category > dtypes.Category.INT:
+            return f'"{opname}_cpu" not implemented for \'{_word(dtype)}\''
+        return None
+
+    return check
+
+
+def _word(dtype):
+    return {"float32": "Float", "float64": "Double", "float16": "Half",
+            "complex64": "ComplexFloat", "complex128": "ComplexDouble"}.get(dtype.name,
+                                                                             dtype.name)
+
+
+def _metas(ctx):
+    return ctx.input_metas
+
+
+# --- arithmetic --------------------------------------------------------------------------
+
+def _add_vjp(ctx, grad):
+    a, b = _metas(ctx)
+    alpha = ctx.attrs.get("alpha", 1)
+    return unbroadcast(grad, a), unbroadcast(grad if alpha == 1 else grad * alpha, b)
+
+
+ADD = elementwise(
+    "add", lambda xp, a, b, alpha=1: xp.add(a, b if alpha == 1 else b * alpha), _add_vjp,
+    doc="a + alpha * b")
+
+
+def _sub_vjp(ctx, grad):
+    a, b = _metas(ctx)
+    alpha = ctx.attrs.get("alpha", 1)
+    return unbroadcast(grad, a), unbroadcast(-grad if alpha == 1 else grad * -alpha, b)
+
+
+SUB = elementwise(
+    "sub", lambda xp, a, b, alpha=1: xp.subtract(a, b if alpha == 1 else b * alpha), _sub_vjp,
+    dtype_check=no_bool("Subtraction, the `-` operator, with two bool tensors is not "
+                        "supported. Use the `^` or `logical_xor()` operator instead."),
+    doc="a - alpha * b")
+
+
+def _mul_vjp(ctx, grad):
+    a, b = ctx.inputs
+    ma, mb = _metas(ctx)
+    return (unbroadcast(grad * _conj(b), ma) if ma is not None else None,
+            unbroadcast(grad * _conj(a), mb) if mb is not None else None)
+
+
+def _conj(x):
+    return x.conj() if hasattr(x, "is_complex") and x.is_complex() else x
+
+
+def _mul_kernel(xp, a, b):
+    if getattr(a, "dtype", None) == bool and getattr(b, "dtype", None) == bool:
+        return xp.logical_and(a, b)
+    return xp.multiply(a, b)
+
+
+MUL = elementwise("mul", _mul_kernel, _mul_vjp, save_inputs=(0, 1), doc="a * b")
+
+
+def _div_vjp(ctx, grad):
+    a, b = ctx.inputs
+    ma, mb = _metas(ctx)
+    grad_a = unbroadcast(grad / b, ma) if ma is not None else None
+    grad_b = unbroadcast(-grad * a / (b * b), mb) if mb is not None else None
+    return grad_a, grad_b
+
+
+DIV = elementwise("div", lambda xp, a, b: xp.true_divide(a, b), _div_vjp,
+                  Promotion.INT_TO_FLOAT, save_inputs=(0, 1), doc="true division a / b")
+
+
+def _zero_grads_vjp(ctx, grad):
+    from .grad_utils import zeros_for
+
+    return tuple(zeros_for(m) if m is not None else None for m in _metas(ctx))
+
+
+def _floor_divide_kernel(xp, a, b):
+    if getattr(a, "dtype", None) is not None and a.dtype.kind in "iub" and not _is_nonzero(xp, b):
+        raise RuntimeError("ZeroDivisionError")
+    return xp.floor_divide(a, b)
+
+
+def _is_nonzero(xp, b):
+    return bool(xp.all(b != 0)) if hasattr(b, "shape") else b != 0
+
+
+def _trunc_divide_kernel(xp, a, b):
+    if getattr(a, "dtype", None) is not None and a.dtype.kind in "iub":
+        if not _is_nonzero(xp, b):
+            raise RuntimeError("ZeroDivisionError")
+        q = xp.floor_divide(a, b)
+        fix = (q < 0) & (q * b != a)
+        return q + fix.astype(q.dtype)
+    return xp.trunc(xp.true_divide(a, b))
+
+
+FLOOR_DIVIDE = elementwise("floor_divide", _floor_divide_kernel, _zero_grads_vjp,
+                           dtype_check=no_bool('"div_floor_cpu" not implemented for \'Bool\''),
+                           backward_name="DivBackward2", doc="a // b rounded toward -inf")
+TRUNC_DIVIDE = elementwise("trunc_divide", _trunc_divide_kernel, _zero_grads_vjp,
+                           backward_name="DivBackward2", doc="a / b rounded toward zero")
+
+
+def _remainder_vjp(ctx, grad):
+    a, b = ctx.inputs
+    ma, mb = _metas(ctx)
+    grad_b = unbroadcast(-grad * (a / b).floor(), mb) if mb is not None else None
+    return unbroadcast(grad, ma), grad_b
+
+
+REMAINDER = elementwise("remainder", lambda xp, a, b: xp.remainder(a, b), _remainder_vjp,
+                        save_inputs=(0, 1), doc="Python-style modulo (sign of the divisor)")
+
+
+def _fmod_vjp(ctx, grad):
+    a, b = ctx.inputs
+    ma, mb = _metas(ctx)
+    grad_b = unbroadcast(-grad * (a / b).trunc(), mb) if mb is not None else None
+    return unbroadcast(grad, ma), grad_b
+
+
+FMOD = elementwise("fmod", lambda xp, a, b: xp.fmod(a, b), _fmod_vjp, save_inputs=(0, 1),
+                   doc="C-style modulo (sign of the dividend)")
+
+
+def _pow_kernel(xp, a, b):
+    if hasattr(a, "dtype") and a.dtype.kind in "iu" and (
+            (isinstance(b, int) and b < 0) or (hasattr(b, "dtype") and b.dtype.kind == "i"
+                                               and bool((b < 0).any()))):
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    return xp.power(a, b)
+
+
+def _pow_vjp(ctx, grad):
+    import graphtorch as gt
+
+    a, b = ctx.inputs
+    ma, mb = _metas(ctx)
+    out = ctx.output
+    grad_a = grad_b = None
+    if ma is not None:
+        if mb is None and b == 0:
+            grad_a = gt.zeros_like(grad)
+        else:
+            grad_a = unbroadcast(grad * b * a ** (b - 1), ma)
+    if mb is not None:
+        if ma is None:
+            import math
+
+            grad_b = unbroadcast(grad * out * math.log(a), mb) if a > 0 else \
+                unbroadcast(grad * 0.0, mb)
+        else:
+            log_a = gt.where((a == 0) & (b >= 0), gt.zeros_like(a), a.log())
+            grad_b = unbroadcast(grad * out * log_a, mb)
+    return grad_a, grad_b
+
+
+POW = elementwise("pow", _pow_kernel, _pow_vjp, save_inputs=(0, 1), save_output=True,
+                  dtype_check=None, doc="a ** b")
+
+
+def _minmax_vjp(pick_a):
+    def vjp(ctx, grad):
+        import graphtorch as gt
+
+        a, b = ctx.inputs
+        ma, mb = _metas(ctx)
+        tie = a == b
+        wins = pick_a(a, b)
+        half = grad / 2
+        zero = gt.zeros_like(grad)
+        grad_a = gt.where(tie, half, gt.where(wins, grad, zero))
+        grad_b = gt.where(tie, half, gt.where(wins, zero, grad))
+        return (unbroadcast(grad_a, ma) if ma is not None else None,
+                unbroadcast(grad_b, mb) if mb is not None else None)
+
+    return vjp
+
+
+MAXIMUM = elementwise("maximum", lambda xp, a, b: xp.maximum(a, b),
+                      _minmax_vjp(lambda a, b: a > b), save_inputs=(0, 1),
+                      doc="elementwise max (NaN propagates)")
+MINIMUM = elementwise("minimum", lambda xp, a, b: xp.minimum(a, b),
+                      _minmax_vjp(lambda a, b: a < b), save_inputs=(0, 1),
+                      doc="elementwise min (NaN propagates)")
+
+
+def _atan2_vjp(ctx, grad):
+    a, b = ctx.inputs
+    ma, mb = _metas(ctx)
+    denom = a * a + b * b
+    return (unbroadcast(grad * b / denom, ma) if ma is not None else None,
+            unbroadcast(-grad * a / denom, mb) if mb is not None else None)
+
+
+ATAN2 = elementwise("atan2", lambda xp, a, b: xp.arctan2(a, b), _atan2_vjp,
+                    Promotion.INT_TO_FLOAT, save_inputs=(0, 1), doc="atan(a / b) by quadrant")
+
+# --- comparison and logic ----------------------------------------------------------------
+
+for _name, _fn in [("eq", "equal"), ("ne", "not_equal"), ("lt", "less"),
+                   ("le", "less_equal"), ("gt", "greater"), ("ge", "greater_equal")]:
+    elementwise(_name, (lambda f: lambda xp, a, b: getattr(xp, f)(a, b))(_fn),
+                promotion=Promotion.ALWAYS_BOOL, doc=f"a {_fn.replace('_', ' ')} b")
+
+for _name in ("logical_and", "logical_or", "logical_xor"):
+    elementwise(_name, (lambda f: lambda xp, a, b: getattr(xp, f)(a, b))(_name),
+                promotion=Promotion.ALWAYS_BOOL)
+LOGICAL_NOT = elementwise("logical_not", lambda xp, a: xp.logical_not(a),
+                          promotion=Promotion.ALWAYS_BOOL)
+
+for _name, _fn in [("bitwise_and", "bitwise_and"), ("bitwise_or", "bitwise_or"),
+                   ("bitwise_xor", "bitwise_xor")]:
+    elementwise(_name, (lambda f: lambda xp, a, b: getattr(xp, f)(a, b))(_fn),
+                dtype_check=integral_only(_name))
+BITWISE_NOT = elementwise("bitwise_not", lambda xp, a: xp.invert(a),
+                          dtype_check=integral_only("bitwise_not"))
+
+
+def _shift_check(dtype):
+    if dtype is dtypes.bool_ or dtype.category > dtypes.Category.INT:
+        return f'"lshift_cpu" not implemented for \'{_word(dtype)}\''
+    return None
+
+
+elementwise("bitwise_left_shift", lambda xp, a, b: xp.left_shift(a, b), dtype_check=_shift_check)
+elementwise("bitwise_right_shift", lambda xp, a, b: xp.right_shift(a, b),
+            dtype_check=_shift_check)
+
+# --- selection ---------------------------------------------------------------------------
+
+
+def _where_infer(cond, a, b):
+    from .shape_rules import broadcast_shapes, compute_dtype
+
+    if cond.dtype is not dtypes.bool_:
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a "
+                           f"tensor with dtype {_word(cond.dtype)}")
+    shapes = [m.shape for m in (cond, a, b) if isinstance(m, TensorMeta)]
+    return TensorMeta(broadcast_shapes(*shapes), compute_dtype(Promotion.DEFAULT, [a, b]))
+
+
+def _where_kernel(xp, cond, a, b):
+    out = xp.where(cond, a, b)
+    return out
+
+
+def _where_vjp(ctx, grad):
+    import graphtorch as gt
+
+    cond = ctx.inputs[0]
+    _, ma, mb = _metas(ctx)
+    zero = gt.zeros_like(grad)
+    return (None,
+            unbroadcast(gt.where(cond, grad, zero), ma) if ma is not None else None,
+            unbroadcast(gt.where(cond, zero, grad), mb) if mb is not None else None)
+
+
+WHERE = register(OpDef("where", ELEMENTWISE, _where_kernel, _where_infer, _where_vjp,
+                       save_inputs=(0,), doc="cond ? a : b"))
+
+
+def _clamp_kernel(xp, a, min=None, max=None):
+    if min is not None and max is not None:
+        return xp.minimum(xp.maximum(a, min), max)
+    if min is not None:
+        return xp.maximum(a, min)
+    if max is not None:
+        return xp.minimum(a, max)
+    raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+
+
+def _clamp_infer(a, min=None, max=None):
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    bounds = [v for v in (min, max) if v is not None]
+    from .shape_rules import compute_dtype
+
+    return TensorMeta(a.shape, compute_dtype(Promotion.DEFAULT, [a, *bounds]))
+
+
+def _clamp_vjp(ctx, grad):
+    import graphtorch as gt
+
+    (a,) = ctx.inputs
+    lo, hi = ctx.attrs.get("min"), ctx.attrs.get("max")
+    keep = gt.ones_like(a, dtype=dtypes.bool_)
+    if lo is not None:
+        keep = keep & (a >= lo)
+    if hi is not None:
+        keep = keep & (a <= hi)
+    return (gt.where(keep, grad, gt.zeros_like(grad)),)
+
+
+CLAMP = register(OpDef("clamp", ELEMENTWISE, _clamp_kernel, _clamp_infer, _clamp_vjp,
+                       Promotion.DEFAULT, save_inputs=(0,), backward_name="ClampBackward1",
+                       doc="clamp to [min, max] given as numbers"))
+
+# --- copies and casts --------------------------------------------------------------------
+
+
+def _to_dtype_infer(a, dtype):
+    return TensorMeta(a.shape, dtype)
+
+
+def _to_dtype_vjp(ctx, grad):
+    meta = ctx.input_metas[0]
+    if not (meta.dtype.is_floating_point or meta.dtype.is_complex):
+        return (None,)
+    if meta.dtype.category < dtypes.Category.COMPLEX and grad.is_complex():
+        grad = grad.real
+    return (grad.to(meta.dtype),)
+
+
+TO_DTYPE = register(OpDef(
+    "to_dtype", ELEMENTWISE, lambda xp, a, dtype: a.astype(dtype.np_dtype, copy=True),
+    _to_dtype_infer, _to_dtype_vjp, backward_name="ToCopyBackward0",
+    doc="a copy converted to `dtype`"))
+
+
+def _clone_kernel(xp, a, contiguous=False):
+    return xp.array(a, order="C" if contiguous else "K", copy=True)
+
+
+CLONE = register(OpDef("clone", ELEMENTWISE, _clone_kernel, lambda a, contiguous=False: a,
+                       lambda ctx, grad: (grad,), doc="a copy (strides kept, unless "
+                       "contiguous=True)"))
+
+
+def _copy_kernel(xp, a, src):
+    return xp.broadcast_to(xp.asarray(src), a.shape).astype(a.dtype, copy=True)
+
+
+def _copy_infer(a, src):
+    from .shape_rules import broadcast_shapes
+
+    if isinstance(src, TensorMeta) and broadcast_shapes(a.shape, src.shape) != tuple(a.shape):
+        raise RuntimeError(f"output with shape {list(a.shape)} doesn't match the broadcast "
+                           f"shape {list(broadcast_shapes(a.shape, src.shape))}")
+    return a
+
+
+def _copy_vjp(ctx, grad):
+    import graphtorch as gt
+
+    src_meta = ctx.input_metas[1]
+    grad_src = None
+    if src_meta is not None:
+        grad_src = unbroadcast(grad, src_meta)
+        if grad_src.dtype is not src_meta.dtype and (src_meta.dtype.is_floating_point
+                                                     or src_meta.dtype.is_complex):
+            grad_src = grad_src.to(src_meta.dtype)
+    return gt.zeros_like(grad), grad_src
+
+
+COPY = register(OpDef("copy", ELEMENTWISE, _copy_kernel, _copy_infer, _copy_vjp,
+                      backward_name="CopyBackwards",
+                      doc="src broadcast and cast to the shape and dtype of a (for copy_)"))
+
+
+def _fill_vjp(ctx, grad):
+    import graphtorch as gt
+
+    return (gt.zeros_like(grad),)
+
+
+FILL = register(OpDef("fill", ELEMENTWISE, lambda xp, a, value: xp.full_like(a, value),
+                      lambda a, value: a, _fill_vjp, backward_name="FillBackward0",
+                      doc="a tensor like `a` filled with the number `value`"))

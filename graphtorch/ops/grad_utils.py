@@ -1,0 +1,32 @@
+"""Small helpers that vjp rules share, written with graphtorch ops (so they trace too)."""
+
+from __future__ import annotations
+
+
+def unbroadcast(grad, meta):
+    """Sum `grad` down to the shape of the input described by `meta` (None: a scalar)."""
+    if meta is None or grad is None:
+        return None
+    shape = tuple(meta.shape)
+    if tuple(grad.shape) == shape:
+        return grad
+    lead = grad.ndim - len(shape)
+    dims = list(range(lead))
+    dims += [lead + i for i, s in enumerate(shape) if s == 1 and grad.shape[lead + i] != 1]
+    if dims:
+        grad = grad.sum(dim=tuple(dims), keepdim=True)
+    return grad.reshape(shape)
+
+
+def zeros_for(meta):
+    from ..functions.creation import zeros_for_meta
+
+    return zeros_for_meta(meta)
+
+
+def real_if_needed(grad, meta):
+    """A real input's gradient is real even when the computation went complex."""
+    if meta is not None and grad is not None and grad.is_complex() and \
+            not meta.dtype.is_complex:
+        return grad.real
+    return grad

@@ -1,0 +1,85 @@
+"""Matrix products: one `matmul` primitive with NumPy/PyTorch batching rules (mm, bmm, mv,
+dot and `@` are all this op), run by the array module's BLAS."""
+
+from __future__ import annotations
+
+from .grad_utils import unbroadcast
+from .registry import Category, OpDef, TensorMeta, register
+from .shape_rules import broadcast_shapes
+
+
+def _matmul_infer(a, b):
+    if not a.shape or not b.shape:
+        raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are "
+                           f"{len(a.shape)}D and {len(b.shape)}D")
+    if a.dtype is not b.dtype:
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
+                           f"{_c_name(a.dtype)} != {_c_name(b.dtype)}")
+    if a.dtype.name == "bool":
+        raise RuntimeError('"addmm_impl_cpu_" not implemented for \'Bool\'')
+    if len(a.shape) == 1 and len(b.shape) == 1:
+        if a.shape[0] != b.shape[0]:
+            raise RuntimeError(f"inconsistent tensor size, expected tensor [{a.shape[0]}] and src "
+                               f"[{b.shape[0]}] to have the same number of elements, but got "
+                               f"{a.shape[0]} and {b.shape[0]} elements respectively")
+        return TensorMeta((), a.dtype)
+    a2 = (1,) + tuple(a.shape) if len(a.shape) == 1 else tuple(a.shape)
+    b2 = tuple(b.shape) + (1,) if len(b.shape) == 1 else tuple(b.shape)
+    if a2[-1] != b2[-2]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({a2[-2]}x{a2[-1]} and "
+                           f"{b2[-2]}x{b2[-1]})")
+    batch = broadcast_shapes(a2[:-2], b2[:-2])
+    shape = batch + (a2[-2], b2[-1])
+    if len(a.shape) == 1:
+        shape = shape[:-2] + shape[-1:]
+    if len(b.shape) == 1:
+        shape = shape[:-1]
+    return TensorMeta(shape, a.dtype)
+
+
+def _c_name(dtype):
+    return {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
+            "int32": "int"}.get(dtype.name, dtype.name)
+
+
+def _matmul_kernel(xp, a, b):
+    if a.dtype != b.dtype or a.ndim == 0 or b.ndim == 0 or a.dtype == bool:
+        raise ValueError("invalid matmul operands")
+    return xp.matmul(a, b)
+
+
+def _mT(t):
+    t = t.transpose(-2, -1)
+    return t.conj() if t.is_complex() else t
+
+
+def _matmul_vjp(ctx, grad):
+    a, b = ctx.inputs
+    ma, mb = ctx.input_metas
+    if a.ndim == 1 and b.ndim == 1:
+        return grad * b, grad * a
+    a2 = a.unsqueeze(0) if a.ndim == 1 else a
+    b2 = b.unsqueeze(-1) if b.ndim == 1 else b
+    g2 = grad
+    if a.ndim == 1:
+        g2 = g2.unsqueeze(-2)
+    if b.ndim == 1:
+        g2 = g2.unsqueeze(-1)
+    grad_a = g2 @ _mT(b2)
+    grad_b = _mT(a2) @ g2
+    if a.ndim == 1:
+        grad_a = grad_a.squeeze(-2)
+    if b.ndim == 1:
+        grad_b = grad_b.squeeze(-1)
+    return unbroadcast(grad_a, ma), unbroadcast(grad_b, mb)
+
+
+def _backward_name(metas):
+    ranks = tuple(len(m.shape) for m in metas)
+    return {(2, 2): "MmBackward0", (3, 3): "BmmBackward0", (1, 1): "DotBackward0",
+            (2, 1): "MvBackward0"}.get(ranks, "MatmulBackward0")
+
+
+MATMUL = register(OpDef("matmul", Category.OPAQUE, _matmul_kernel, _matmul_infer, _matmul_vjp,
+                        save_inputs=(0, 1), backward_name=_backward_name,
+                        doc="matrix product with broadcasting batch dims (a @ b)"))

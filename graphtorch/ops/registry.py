@@ -1,0 +1,110 @@
+"""The op registry: every primitive op is defined exactly once, as one `OpDef`.
+
+An OpDef carries the op's shape/dtype rule (`infer`), its kernel written against an array
+module `xp` (NumPy or CuPy), its vector-Jacobian product written in graphtorch ops, and its
+category. Eager dispatch, autograd, the tracer, the passes and every backend read these
+definitions; nothing else keeps a list of ops.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any, Callable, NamedTuple
+
+from ..dtypes import DType
+
+
+class Category(enum.Enum):
+    """How an op touches memory: what fusion and memory planning may assume about it."""
+
+    ELEMENTWISE = "elementwise"  # out[i] depends on in[i] only (after broadcasting)
+    REDUCTION = "reduction"      # reduces some dims of one input
+    VIEW = "view"                # output aliases the input's memory
+    OPAQUE = "opaque"            # anything else (matmul, sort, cat, ...)
+
+
+class Promotion(enum.Enum):
+    """How an elementwise op combines input dtypes (PyTorch's type-promotion kinds)."""
+
+    DEFAULT = "default"            # compute and return the promoted dtype
+    INT_TO_FLOAT = "int_to_float"  # integers and bool compute in the default float dtype
+    ALWAYS_BOOL = "always_bool"    # compute in the promoted dtype, return bool
+    COMPLEX_TO_FLOAT = "complex_to_float"  # like DEFAULT, but complex results become real
+
+
+class TensorMeta(NamedTuple):
+    """What a shape rule knows about a tensor: its shape and dtype."""
+
+    shape: tuple
+    dtype: DType
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+
+@dataclass(frozen=True, eq=False)
+class OpDef:
+    """One primitive op.
+
+    kernel(xp, *inputs, **attrs) -> array or tuple of arrays; inputs are arrays (already
+        cast to the computation dtype for elementwise ops) or Python scalars.
+    infer(*inputs, **attrs) -> TensorMeta or tuple of them; inputs are TensorMetas or
+        Python scalars. It raises PyTorch's exception for invalid input.
+    vjp(ctx, *grad_outputs) -> tuple with one gradient (or None) per input, written with
+        graphtorch ops so that the same rule builds backward graphs. `ctx` is a `VJPContext`.
+    """
+
+    name: str
+    category: Category
+    kernel: Callable[..., Any]
+    infer: Callable[..., Any]
+    vjp: Callable[..., tuple] | None = None
+    promotion: Promotion | None = None
+    save_inputs: tuple[int, ...] = ()   # inputs the vjp reads (their versions are checked)
+    save_output: bool = False           # whether the vjp reads the outputs
+    num_outputs: int = 1
+    differentiable_outputs: tuple[int, ...] = (0,)
+    variadic: bool = False              # the first input is a sequence of tensors
+    dtype_check: Callable[[DType], str | None] | None = None  # error text for a bad dtype
+    backward_name: str | Callable[[tuple], str] = ""  # PyTorch's grad_fn name
+    doc: str = ""
+
+    def __repr__(self):
+        return f"OpDef({self.name}, {self.category.value})"
+
+
+class VJPContext:
+    """What a vjp rule sees: saved inputs/outputs, attributes and input metadata."""
+
+    __slots__ = ("inputs", "outputs", "attrs", "input_metas", "output_metas")
+
+    def __init__(self, inputs, outputs, attrs, input_metas, output_metas):
+        self.inputs = inputs          # tuple: saved tensor, Python scalar, or None
+        self.outputs = outputs        # tuple of saved output tensors (or Nones)
+        self.attrs = attrs            # dict
+        self.input_metas = input_metas    # tuple of TensorMeta or None (scalar inputs)
+        self.output_metas = output_metas  # tuple of TensorMeta
+
+    @property
+    def output(self):
+        return self.outputs[0]
+
+
+REGISTRY: dict[str, OpDef] = {}
+
+
+def register(op: OpDef) -> OpDef:
+    """Add `op` to the registry; names are unique."""
+    if op.name in REGISTRY:
+        raise ValueError(f"op {op.name!r} is registered twice")
+    if not op.backward_name:
+        camel = "".join(part.capitalize() for part in op.name.split("_"))
+        object.__setattr__(op, "backward_name", f"{camel}Backward0")
+    REGISTRY[op.name] = op
+    return op
+
+
+def get_op(name: str) -> OpDef:
+    return REGISTRY[name]

@@ -1,0 +1,309 @@
+"""Unary elementwise math: exp/log, trigonometry, rounding, activations.
+
+Float functions promote integers to the default float dtype (PyTorch's INT_TO_FLOAT);
+rounding of integers is the identity. Each vjp is a one-line formula in tensor ops.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .. import dtypes
+from .elementwise import elementwise, no_bool
+from .registry import Promotion
+from .special import erf_kernel, erfc_kernel, erfinv_kernel
+
+FLOAT = Promotion.INT_TO_FLOAT
+
+
+def _np(name):
+    return lambda xp, a: getattr(xp, name)(a)
+
+
+def _x(ctx):
+    return ctx.inputs[0]
+
+
+def _y(ctx):
+    return ctx.output
+
+
+def float_op(name, kernel, grad_formula, saves="x", **kw):
+    """A float-valued unary op; `grad_formula(grad, x_or_out)` gives the input grad."""
+    if saves == "x":
+        def vjp(ctx, grad):
+            return (grad_formula(grad, _x(ctx)),)
+        return elementwise(name, kernel, vjp, FLOAT, save_inputs=(0,), **kw)
+
+    def vjp_out(ctx, grad):
+        return (grad_formula(grad, _y(ctx)),)
+    return elementwise(name, kernel, vjp_out, FLOAT, save_output=True, **kw)
+
+
+def _conj(t):
+    return t.conj() if t.is_complex() else t
+
+
+EXP = float_op("exp", _np("exp"), lambda g, y: g * _conj(y), saves="out")
+EXP2 = float_op("exp2", _np("exp2"), lambda g, y: g * y * math.log(2.0), saves="out")
+EXPM1 = float_op("expm1", _np("expm1"), lambda g, y: g * (y + 1), saves="out")
+LOG = float_op("log", _np("log"), lambda g, x: g / _conj(x))
+LOG2 = float_op("log2", _np("log2"), lambda g, x: g / (x * math.log(2.0)))
+LOG10 = float_op("log10", _np("log10"), lambda g, x: g / (x * math.log(10.0)))
+LOG1P = float_op("log1p", _np("log1p"), lambda g, x: g / (x + 1))
+SQRT = float_op("sqrt", _np("sqrt"), lambda g, y: g / (2 * _conj(y)), saves="out")
+RSQRT = float_op("rsqrt", lambda xp, a: 1 / xp.sqrt(a), lambda g, y: -0.5 * g * y * y * y,
+                 saves="out")
+RECIPROCAL = float_op("reciprocal", lambda xp, a: xp.reciprocal(a),
+                      lambda g, y: -g * _conj(y * y), saves="out")
+SIN = float_op("sin", _np("sin"), lambda g, x: g * x.cos())
+COS = float_op("cos", _np("cos"), lambda g, x: -g * x.sin())
+TAN = float_op("tan", _np("tan"), lambda g, y: g * (1 + y * y), saves="out")
+ASIN = float_op("asin", _np("arcsin"), lambda g, x: g / (1 - x * x).sqrt())
+ACOS = float_op("acos", _np("arccos"), lambda g, x: -g / (1 - x * x).sqrt())
+ATAN = float_op("atan", _np("arctan"), lambda g, x: g / (1 + x * x))
+SINH = float_op("sinh", _np("sinh"), lambda g, x: g * x.cosh())
+COSH = float_op("cosh", _np("cosh"), lambda g, x: g * x.sinh())
+TANH = float_op("tanh", _np("tanh"), lambda g, y: g * (1 - y * y), saves="out")
+ASINH = float_op("asinh", _np("arcsinh"), lambda g, x: g / (x * x + 1).sqrt())
+ACOSH = float_op("acosh", _np("arccosh"), lambda g, x: g / (x * x - 1).sqrt())
+ATANH = float_op("atanh", _np("arctanh"), lambda g, x: g / (1 - x * x))
+
+
+def _sigmoid_kernel(xp, a):
+    # exp of a non-positive number only: no overflow warning for large |a|.
+    e = xp.exp(-xp.abs(a))
+    return xp.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
+
+
+SIGMOID = float_op("sigmoid", _sigmoid_kernel, lambda g, y: g * y * (1 - y), saves="out")
+ERF = float_op("erf", erf_kernel, lambda g, x: g * (2 / math.sqrt(math.pi)) * (-(x * x)).exp())
+ERFC = float_op("erfc", erfc_kernel,
+                lambda g, x: g * (-2 / math.sqrt(math.pi)) * (-(x * x)).exp())
+ERFINV = float_op("erfinv", erfinv_kernel,
+                  lambda g, y: g * (math.sqrt(math.pi) / 2) * (y * y).exp(), saves="out")
+
+
+def _int_identity(fn):
+    def kernel(xp, a):
+        return getattr(xp, fn)(a) if a.dtype.kind in "fc" else a.copy()
+    return kernel
+
+
+def _zero_grad(ctx, grad):
+    import graphtorch as gt
+
+    return (gt.zeros_like(grad),)
+
+
+FLOOR = elementwise("floor", _int_identity("floor"), _zero_grad)
+CEIL = elementwise("ceil", _int_identity("ceil"), _zero_grad)
+TRUNC = elementwise("trunc", _int_identity("trunc"), _zero_grad)
+
+
+def _round_kernel(xp, a, decimals=0):
+    if a.dtype.kind not in "fc":
+        return a.copy()
+    return xp.round(a, decimals) if decimals else xp.rint(a)
+
+
+ROUND = elementwise("round", _round_kernel, _zero_grad, doc="round half to even")
+FRAC = elementwise("frac", lambda xp, a: a - xp.trunc(a), lambda ctx, g: (g,),
+                   dtype_check=lambda d: None if d.is_floating_point else
+                   f'"frac_cpu" not implemented for \'{d.name}\'')
+SIGN = elementwise("sign", lambda xp, a: xp.sign(a) if a.dtype != bool else a.copy(),
+                   _zero_grad)
+
+
+def _neg_vjp(ctx, grad):
+    return (-grad,)
+
+
+NEG = elementwise("neg", lambda xp, a: xp.negative(a), _neg_vjp,
+                  dtype_check=no_bool("Negation, the `-` operator, on a bool tensor is not "
+                                      "supported. If you are trying to invert a mask, use the "
+                                      "`~` or `logical_not()` operator instead."))
+
+
+def _abs_vjp(ctx, grad):
+    x = ctx.inputs[0]
+    if x.is_complex():
+        return (grad * x / x.abs(),)
+    return (grad * x.sign(),)
+
+
+ABS = elementwise("abs", lambda xp, a: xp.abs(a) if a.dtype != bool else a.copy(), _abs_vjp,
+                  Promotion.COMPLEX_TO_FLOAT, save_inputs=(0,))
+
+# --- activations (primitive for speed and PyTorch's grad_fn names) -------------------------
+
+
+def _relu_vjp(ctx, grad):
+    import graphtorch as gt
+
+    return (gt.where(ctx.output > 0, grad, gt.zeros_like(grad)),)
+
+
+RELU = elementwise("relu", lambda xp, a: xp.maximum(a, 0).astype(a.dtype, copy=False),
+                   _relu_vjp, save_output=True,
+                   dtype_check=no_bool('"clamp_min_cpu" not implemented for \'Bool\''))
+
+
+def _leaky_relu_kernel(xp, a, negative_slope=0.01):
+    return xp.where(a > 0, a, a * negative_slope).astype(a.dtype, copy=False)
+
+
+def _leaky_relu_vjp(ctx, grad):
+    import graphtorch as gt
+
+    slope = ctx.attrs.get("negative_slope", 0.01)
+    return (gt.where(ctx.inputs[0] > 0, grad, grad * slope),)
+
+
+LEAKY_RELU = elementwise("leaky_relu", _leaky_relu_kernel, _leaky_relu_vjp, save_inputs=(0,))
+
+
+def _elu_kernel(xp, a, alpha=1.0):
+    return xp.where(a > 0, a, alpha * xp.expm1(xp.minimum(a, 0))).astype(a.dtype, copy=False)
+
+
+def _elu_vjp(ctx, grad):
+    import graphtorch as gt
+
+    x, alpha = ctx.inputs[0], ctx.attrs.get("alpha", 1.0)
+    return (gt.where(x > 0, grad, grad * alpha * x.clamp(max=0).exp()),)
+
+
+ELU = elementwise("elu", _elu_kernel, _elu_vjp, FLOAT, save_inputs=(0,))
+
+
+def _softplus_kernel(xp, a, beta=1.0, threshold=20.0):
+    z = a * beta
+    soft = xp.log1p(xp.exp(-xp.abs(z))) + xp.maximum(z, 0)
+    return xp.where(z > threshold, a, soft / beta).astype(a.dtype, copy=False)
+
+
+def _softplus_vjp(ctx, grad):
+    import graphtorch as gt
+
+    x = ctx.inputs[0]
+    beta, threshold = ctx.attrs.get("beta", 1.0), ctx.attrs.get("threshold", 20.0)
+    z = x * beta
+    return (gt.where(z > threshold, grad, grad * z.sigmoid()),)
+
+
+SOFTPLUS = elementwise("softplus", _softplus_kernel, _softplus_vjp, FLOAT, save_inputs=(0,))
+
+
+def _hardtanh_kernel(xp, a, min_val=-1.0, max_val=1.0):
+    return xp.clip(a, min_val, max_val).astype(a.dtype, copy=False)
+
+
+def _hardtanh_vjp(ctx, grad):
+    import graphtorch as gt
+
+    x = ctx.inputs[0]
+    lo, hi = ctx.attrs.get("min_val", -1.0), ctx.attrs.get("max_val", 1.0)
+    return (gt.where((x > lo) & (x < hi), grad, gt.zeros_like(grad)),)
+
+
+HARDTANH = elementwise("hardtanh", _hardtanh_kernel, _hardtanh_vjp, save_inputs=(0,))
+
+
+def _silu_kernel(xp, a):
+    return (a * _sigmoid_kernel(xp, a)).astype(a.dtype, copy=False)
+
+
+def _silu_vjp(ctx, grad):
+    x = ctx.inputs[0]
+    s = x.sigmoid()
+    return (grad * s * (1 + x * (1 - s)),)
+
+
+SILU = elementwise("silu", _silu_kernel, _silu_vjp, FLOAT, save_inputs=(0,))
+
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+def _gelu_kernel(xp, a, approximate="none"):
+    if approximate == "tanh":
+        inner = _SQRT_2_OVER_PI * (a + 0.044715 * a * a * a)
+        return (0.5 * a * (1 + xp.tanh(inner))).astype(a.dtype, copy=False)
+    return (0.5 * a * (1 + erf_kernel(xp, a / math.sqrt(2.0)))).astype(a.dtype, copy=False)
+
+
+def _gelu_vjp(ctx, grad):
+    x = ctx.inputs[0]
+    if ctx.attrs.get("approximate", "none") == "tanh":
+        inner = _SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)
+        t = inner.tanh()
+        d_inner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
+        return (grad * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * d_inner),)
+    cdf = 0.5 * (1 + (x / math.sqrt(2.0)).erf())
+    pdf = (-(x * x) / 2).exp() / math.sqrt(2 * math.pi)
+    return (grad * (cdf + x * pdf),)
+
+
+GELU = elementwise("gelu", _gelu_kernel, _gelu_vjp, FLOAT, save_inputs=(0,))
+
+
+def _nan_to_num_kernel(xp, a, nan=0.0, posinf=None, neginf=None):
+    if a.dtype.kind not in "fc":
+        return a.copy()
+    return xp.nan_to_num(a, nan=nan, posinf=posinf, neginf=neginf)
+
+
+def _nan_to_num_vjp(ctx, grad):
+    import graphtorch as gt
+
+    return (gt.where(ctx.inputs[0].isfinite(), grad, gt.zeros_like(grad)),)
+
+
+NAN_TO_NUM = elementwise("nan_to_num", _nan_to_num_kernel, _nan_to_num_vjp, save_inputs=(0,))
+
+
+def _float_test(fn, int_value):
+    def kernel(xp, a):
+        if a.dtype.kind in "fc":
+            return getattr(xp, fn)(a)
+        return xp.full(a.shape, int_value, dtype=bool)
+    return kernel
+
+
+ISNAN = elementwise("isnan", _float_test("isnan", False), promotion=Promotion.ALWAYS_BOOL)
+ISINF = elementwise("isinf", _float_test("isinf", False), promotion=Promotion.ALWAYS_BOOL)
+ISFINITE = elementwise("isfinite", _float_test("isfinite", True),
+                       promotion=Promotion.ALWAYS_BOOL)
+
+
+def _real_kernel(xp, a):
+    return xp.real(a).copy() if a.dtype.kind == "c" else a.copy()
+
+
+def _conj_vjp(ctx, grad):
+    return (grad.conj(),)
+
+
+CONJ = elementwise("conj", lambda xp, a: xp.conj(a) if a.dtype.kind == "c" else a.copy(),
+                   _conj_vjp)
+
+
+def _real_vjp(ctx, grad):
+    meta = ctx.input_metas[0]
+    return (grad.to(meta.dtype),)
+
+
+REAL = elementwise("real", _real_kernel, _real_vjp, Promotion.COMPLEX_TO_FLOAT)
+
+
+def _imag_vjp(ctx, grad):
+    meta = ctx.input_metas[0]
+    return (grad.to(meta.dtype) * 1j,)
+
+
+IMAG = elementwise("imag", lambda xp, a: xp.imag(a).copy(), _imag_vjp,
+                   Promotion.COMPLEX_TO_FLOAT,
+                   dtype_check=lambda d: None if d.is_complex else
+                   "imag is not implemented for tensors with non-complex dtypes.")
+
+__all__ = ["dtypes"]

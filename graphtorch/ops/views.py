@@ -1,0 +1,320 @@
+"""View primitives: outputs alias their input's memory (PyTorch's view semantics).
+
+A view records the steps that made it from its base (`Tensor._view_ops`), so an in-place
+write through the view can be expressed as `copy_into_view(base, value, steps)`, the op
+whose vjp is PyTorch's CopySlices. No view kernel may create negative strides: PyTorch
+has none, so `flip` copies.
+"""
+
+from __future__ import annotations
+
+from .registry import Category, OpDef, TensorMeta, register
+from .shape_rules import normalize_dim
+
+VIEW = Category.VIEW
+
+
+def _view_op(name, kernel, infer, vjp, backward_name="", doc=""):
+    return register(OpDef(name, VIEW, kernel, infer, vjp, backward_name=backward_name,
+                          doc=doc))
+
+
+def infer_size(shape, numel: int) -> tuple:
+    """Resolve one -1 in `shape`; PyTorch's error when the sizes can't match."""
+    shape = tuple(int(s) for s in shape)
+    unknown = [i for i, s in enumerate(shape) if s == -1]
+    if len(unknown) > 1:
+        raise RuntimeError("only one dimension can be inferred")
+    known = 1
+    for s in shape:
+        if s != -1:
+            if s < 0:
+                raise RuntimeError(f"invalid shape dimension {s}")
+            known *= s
+    if unknown:
+        if known == 0 or numel % known:
+            raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+        shape = shape[:unknown[0]] + (numel // known,) + shape[unknown[0] + 1:]
+    elif known != numel:
+        raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+    return shape
+
+
+def _numel(shape):
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+# --- view / reshape ----------------------------------------------------------------------
+
+def _view_kernel(xp, a, shape):
+    shape = infer_size(shape, a.size)
+    try:
+        return xp.reshape(a, shape, copy=False)
+    except ValueError:
+        raise RuntimeError("view size is not compatible with input tensor's size and stride (at "
+                           "least one dimension spans across two contiguous subspaces). Use "
+                           ".reshape(...) instead.") from None
+
+
+VIEW_OP = _view_op(
+    "view", _view_kernel,
+    lambda a, shape: TensorMeta(infer_size(shape, _numel(a.shape)), a.dtype),
+    lambda ctx, grad: (grad.reshape(ctx.input_metas[0].shape),),
+    doc="the same memory with a new shape")
+
+
+def _expand_shape(in_shape, sizes):
+    sizes = tuple(int(s) for s in sizes)
+    if len(sizes) < len(in_shape):
+        raise RuntimeError(f"expand(torch.FloatTensor{{{list(in_shape)}}}, size={list(sizes)}): "
+                           "the number of sizes provided "
+                           f"({len(sizes)}) must be greater or equal to the number of dimensions "
+                           f"in the tensor ({len(in_shape)})")
+    lead = len(sizes) - len(in_shape)
+    out = []
+    for i, s in enumerate(sizes):
+        if i < lead:
+            if s < 0:
+                raise RuntimeError(f"The expanded size of the tensor (-1) isn't allowed in a "
+                                   f"leading, non-existing dimension {i}")
+            out.append(s)
+            continue
+        have = in_shape[i - lead]
+        if s == -1:
+            out.append(have)
+        elif have == s or have == 1:
+            out.append(s)
+        else:
+            raise RuntimeError(f"The expanded size of the tensor ({s}) must match the existing "
+                               f"size ({have}) at non-singleton dimension {i}.  Target sizes: "
+                               f"{list(sizes)}.  Tensor sizes: {list(in_shape)}")
+    return tuple(out)
+
+
+def _expand_vjp(ctx, grad):
+    from .grad_utils import unbroadcast
+
+    return (unbroadcast(grad, ctx.input_metas[0]),)
+
+
+EXPAND = _view_op(
+    "expand", lambda xp, a, sizes: xp.broadcast_to(a, _expand_shape(a.shape, sizes)),
+    lambda a, sizes: TensorMeta(_expand_shape(a.shape, sizes), a.dtype), _expand_vjp,
+    doc="broadcast to a larger shape without copying (stride 0)")
+
+
+def _permute_dims(dims, ndim):
+    dims = tuple(normalize_dim(d, ndim) for d in dims)
+    if len(dims) != ndim:
+        raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does "
+                           f"not match the length of the desired ordering of dimensions i.e. "
+                           f"input.dim() = {ndim} is not equal to len(dims) = {len(dims)}")
+    if len(set(dims)) != ndim:
+        raise RuntimeError("permute(): duplicate dims are not allowed.")
+    return dims
+
+
+def _permute_vjp(ctx, grad):
+    dims = _permute_dims(ctx.attrs["dims"], grad.ndim)
+    inverse = [0] * len(dims)
+    for i, d in enumerate(dims):
+        inverse[d] = i
+    return (grad.permute(*inverse),)
+
+
+PERMUTE = _view_op(
+    "permute", lambda xp, a, dims: xp.transpose(a, _permute_dims(dims, a.ndim)),
+    lambda a, dims: TensorMeta(tuple(a.shape[d] for d in _permute_dims(dims, len(a.shape))),
+                               a.dtype),
+    _permute_vjp, doc="reorder dimensions")
+
+
+def _transpose_kernel(xp, a, dim0, dim1):
+    if a.ndim == 0:
+        return a.view()
+    return xp.swapaxes(a, normalize_dim(dim0, a.ndim), normalize_dim(dim1, a.ndim))
+
+
+def _transpose_infer(a, dim0, dim1):
+    shape = list(a.shape)
+    if shape:
+        i, j = normalize_dim(dim0, len(shape)), normalize_dim(dim1, len(shape))
+        shape[i], shape[j] = shape[j], shape[i]
+    return TensorMeta(tuple(shape), a.dtype)
+
+
+TRANSPOSE = _view_op(
+    "transpose", _transpose_kernel, _transpose_infer,
+    lambda ctx, grad: (grad.transpose(ctx.attrs["dim0"], ctx.attrs["dim1"]),),
+    doc="swap two dimensions")
+
+
+def _squeeze_dims(shape, dims):
+    if dims is None:
+        return tuple(i for i, s in enumerate(shape) if s == 1)
+    return tuple(d for d in (normalize_dim(d, len(shape)) for d in dims)
+                 if len(shape) and shape[d] == 1)
+
+
+SQUEEZE = _view_op(
+    "squeeze", lambda xp, a, dims=None: xp.squeeze(a, _squeeze_dims(a.shape, dims)),
+    lambda a, dims=None: TensorMeta(
+        tuple(s for i, s in enumerate(a.shape) if i not in _squeeze_dims(a.shape, dims)),
+        a.dtype),
+    lambda ctx, grad: (grad.reshape(ctx.input_metas[0].shape),),
+    doc="drop size-1 dimensions")
+
+
+def _unsqueeze_kernel(xp, a, dim):
+    return xp.expand_dims(a, normalize_dim(dim, a.ndim + 1))
+
+
+UNSQUEEZE = _view_op(
+    "unsqueeze", _unsqueeze_kernel,
+    lambda a, dim: TensorMeta(_insert(a.shape, normalize_dim(dim, len(a.shape) + 1)), a.dtype),
+    lambda ctx, grad: (grad.squeeze(ctx.attrs["dim"]),), doc="insert a size-1 dimension")
+
+
+def _insert(shape, d):
+    return tuple(shape[:d]) + (1,) + tuple(shape[d:])
+
+
+# --- select / slice / diagonal: their vjp scatters into zeros -----------------------------
+
+def _scatter_vjp(op):
+    def vjp(ctx, grad):
+        import graphtorch as gt
+        from .dispatch import call
+
+        zeros = gt.zeros(ctx.input_metas[0].shape, dtype=grad.dtype)
+        return (call(COPY_INTO_VIEW, zeros, grad, view_ops=((op, ctx.attrs),)),)
+    return vjp
+
+
+def _check_index(size, index, dim):
+    if not -size <= index < size:
+        raise IndexError(f"index {index} is out of bounds for dimension {dim} with size {size}")
+    return index % size
+
+
+def _select_kernel(xp, a, dim, index):
+    if a.ndim == 0:
+        raise IndexError("select() cannot be applied to a 0-dim tensor.")
+    dim = normalize_dim(dim, a.ndim)
+    index = _check_index(a.shape[dim], index, dim)
+    return a[(slice(None),) * dim + (index, Ellipsis)]
+
+
+def _select_infer(a, dim, index):
+    if not a.shape:
+        raise IndexError("select() cannot be applied to a 0-dim tensor.")
+    dim = normalize_dim(dim, len(a.shape))
+    _check_index(a.shape[dim], index, dim)
+    return TensorMeta(a.shape[:dim] + a.shape[dim + 1:], a.dtype)
+
+
+SELECT = _view_op("select", _select_kernel, _select_infer, None,
+                  doc="index one position of a dimension (drops it)")
+
+
+def slice_bounds(size, start, stop, step):
+    if step <= 0:
+        raise ValueError("step must be greater than zero")
+    start = 0 if start is None else start
+    stop = size if stop is None else stop
+    start = max(0, min(size, start + size if start < 0 else start))
+    stop = max(start, min(size, stop + size if stop < 0 else stop))
+    return start, stop, step
+
+
+def _slice_kernel(xp, a, dim, start=None, stop=None, step=1):
+    dim = normalize_dim(dim, a.ndim)
+    start, stop, step = slice_bounds(a.shape[dim], start, stop, step)
+    return a[(slice(None),) * dim + (slice(start, stop, step),)]
+
+
+def _slice_infer(a, dim, start=None, stop=None, step=1):
+    dim = normalize_dim(dim, len(a.shape))
+    start, stop, step = slice_bounds(a.shape[dim], start, stop, step)
+    size = max(0, (stop - start + step - 1) // step)
+    return TensorMeta(a.shape[:dim] + (size,) + a.shape[dim + 1:], a.dtype)
+
+
+SLICE = _view_op("slice", _slice_kernel, _slice_infer, None,
+                 doc="start:stop:step along one dimension (also narrow)")
+
+
+def _diagonal_kernel(xp, a, offset=0, dim1=0, dim2=1):
+    dim1, dim2 = normalize_dim(dim1, a.ndim), normalize_dim(dim2, a.ndim)
+    if dim1 == dim2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    out = xp.diagonal(a, offset, dim1, dim2)
+    if not out.flags.writeable and a.flags.writeable:
+        out.flags.writeable = True  # NumPy marks it read-only only out of caution
+    return out
+
+
+def _diagonal_infer(a, offset=0, dim1=0, dim2=1):
+    nd = len(a.shape)
+    dim1, dim2 = normalize_dim(dim1, nd), normalize_dim(dim2, nd)
+    n1, n2 = a.shape[dim1], a.shape[dim2]
+    length = max(0, min(n1, n2 - offset) if offset >= 0 else min(n1 + offset, n2))
+    rest = [a.shape[i] for i in range(nd) if i not in (dim1, dim2)]
+    return TensorMeta(tuple(rest) + (length,), a.dtype)
+
+
+# --- the in-place write through a view ---------------------------------------------------
+
+def apply_view_steps(xp, array, view_ops):
+    for step in view_ops:
+        array = step[0].kernel(xp, array, **step[1])
+        if len(step) == 3:
+            array = array[step[2]]
+    return array
+
+
+def _copy_into_view_kernel(xp, base, src, view_ops):
+    out = base.copy()
+    apply_view_steps(xp, out, view_ops)[...] = src
+    return out
+
+
+def _copy_into_view_vjp(ctx, grad):
+    import graphtorch as gt
+    from .dispatch import call
+
+    view_ops = ctx.attrs["view_ops"]
+    src_meta = ctx.input_metas[1]
+    grad_base = call(COPY_INTO_VIEW, grad, gt.zeros(src_meta.shape, dtype=grad.dtype),
+                     view_ops=view_ops)
+    grad_src = grad
+    for step in view_ops:
+        grad_src = call(step[0], grad_src, **step[1])
+        if len(step) == 3:
+            grad_src = grad_src[step[2]]
+    from .grad_utils import unbroadcast
+
+    return grad_base, unbroadcast(grad_src, src_meta)
+
+
+COPY_INTO_VIEW = register(OpDef(
+    "copy_into_view", Category.OPAQUE, _copy_into_view_kernel,
+    lambda base, src, view_ops: base, _copy_into_view_vjp, backward_name="CopySlices",
+    doc="base with the region selected by `view_ops` replaced by src"))
+
+DIAGONAL = _view_op("diagonal", _diagonal_kernel, _diagonal_infer, None,
+                    doc="a view of the (offset) diagonal of two dimensions, appended last")
+
+for _op in (SELECT, SLICE, DIAGONAL):  # their vjps scatter through COPY_INTO_VIEW
+    object.__setattr__(_op, "vjp", _scatter_vjp(_op))
+
+
+def _alias_vjp(ctx, grad):
+    return (grad,)
+
+
+ALIAS = _view_op("alias", lambda xp, a: a.view(), lambda a: a, _alias_vjp,
+                 backward_name="AliasBackward0", doc="a new tensor object on the same memory")
