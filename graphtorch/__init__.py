@@ -26,7 +26,10 @@ from .functions.math import *  # noqa: F401,F403,E402
 from .functions.reduce import *  # noqa: F401,F403,E402
 from .functions.reduce import return_types  # noqa: F401,E402
 from .functions.shape import *  # noqa: F401,F403,E402
-from . import autograd, cuda  # noqa: E402
+from .functions.movement import *  # noqa: F401,F403,E402
+from .functions.statistics import *  # noqa: F401,F403,E402
+from .functions.linalg_legacy import *  # noqa: F401,F403,E402
+from . import autograd, cuda, linalg, nn  # noqa: E402
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state  # noqa: E402,E501
 
 int = int32  # noqa: A001

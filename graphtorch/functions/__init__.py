@@ -4,5 +4,5 @@ Each submodule parses PyTorch's arguments and calls registry ops through `dispat
 none of them computes anything itself.
 """
 
-from . import (conversion, creation, indexing, linalg_basic, math, reduce,  # noqa: F401
-               shape)
+from . import (conversion, creation, indexing, linalg_basic, linalg_legacy,  # noqa: F401
+               math, movement, reduce, shape, statistics)

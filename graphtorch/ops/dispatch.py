@@ -18,6 +18,16 @@ from .shape_rules import compute_dtype, output_dtype
 
 _GRAD = grad_mode.STATE
 _ndarray = np.ndarray
+
+# PyTorch never warns about inf/nan results; NumPy does. Kernels run with NumPy's error
+# state set to "ignore" through its context variable (np.errstate costs ~1 us per call).
+try:
+    from numpy._core import _ufunc_config as _ufc
+
+    _ERRSTATE = _ufc._extobj_contextvar
+    _IGNORE = _ufc._make_extobj(all="ignore")
+except (ImportError, AttributeError):  # pragma: no cover - other NumPy layouts
+    _ERRSTATE = None
 Tensor = None  # set by graphtorch.tensor (import cycle)
 _wrap = None
 
@@ -80,7 +90,15 @@ def _run_kernel(op: OpDef, inputs, attrs):
         out_dtype = None
         if op.promotion is not None:
             arrays, out_dtype = _promote(op, inputs, arrays)
-        out = op.kernel(xp, *arrays, **attrs)
+        if _ERRSTATE is not None:
+            token = _ERRSTATE.set(_IGNORE)
+            try:
+                out = op.kernel(xp, *arrays, **attrs)
+            finally:
+                _ERRSTATE.reset(token)
+        else:
+            with np.errstate(all="ignore"):
+                out = op.kernel(xp, *arrays, **attrs)
     except (RuntimeError, IndexError, TypeError, NotImplementedError):
         raise
     except Exception as exc:  # a NumPy error: let the shape rule explain it

@@ -1,0 +1,3 @@
+"""(placeholder: filled by the op family's author)"""
+
+__all__ = []

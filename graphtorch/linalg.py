@@ -1,0 +1,1 @@
+"""`gt.linalg` (placeholder: filled by the linalg author)."""

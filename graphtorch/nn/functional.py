@@ -1,0 +1,1 @@
+"""`gt.nn.functional` (placeholder: filled by the softmax/activation author)."""

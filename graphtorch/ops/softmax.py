@@ -1,0 +1,1 @@
+"""(placeholder: filled by the op family's author)"""
