@@ -1,3 +1,5 @@
-"""`gt.nn`: neural-network building blocks (functional API for now; modules come next)."""
+"""`gt.nn`: modules, parameters, initialisation and the functional API, as in PyTorch."""
 
-from . import functional  # noqa: F401
+from . import functional, init  # noqa: F401
+from .modules import *  # noqa: F401,F403
+from .parameter import Parameter  # noqa: F401

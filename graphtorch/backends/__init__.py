@@ -1,0 +1,1 @@
+"""Backends that run graphs: NumPy code generation, CuPy kernels, an op-by-op interpreter."""

@@ -1,0 +1,1 @@
+"""Graph-to-graph optimisation passes (dead-code elimination, CSE, fusion, autodiff, ...)."""

@@ -1,0 +1,3 @@
+"""`gt.utils`: data loading utilities."""
+
+from . import data  # noqa: F401

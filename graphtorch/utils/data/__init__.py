@@ -1,0 +1,11 @@
+"""`gt.utils.data`: datasets, samplers and the DataLoader."""
+
+from .dataloader import DataLoader, default_collate, default_convert
+from .dataset import (ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset,
+                      random_split)
+from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler,
+                      SubsetRandomSampler)
+
+__all__ = ["DataLoader", "default_collate", "default_convert", "Dataset", "IterableDataset",
+           "TensorDataset", "Subset", "ConcatDataset", "random_split", "Sampler",
+           "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "BatchSampler"]

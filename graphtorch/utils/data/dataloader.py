@@ -1,0 +1,135 @@
+"""`DataLoader` and `default_collate` (in-process loading; batches as PyTorch forms them)."""
+
+from __future__ import annotations
+
+import collections.abc
+import numbers
+
+import numpy as np
+
+from ...tensor import Tensor
+from .dataset import IterableDataset
+from .sampler import BatchSampler, RandomSampler, SequentialSampler
+
+
+def default_collate(batch):
+    """Stack samples into a batch: tensors and arrays stack, numbers become tensors,
+    dicts, tuples, named tuples and lists are collated field by field."""
+    from ...functions.creation import tensor
+    from ...functions.movement import stack
+
+    elem = batch[0]
+    if isinstance(elem, Tensor):
+        return stack(list(batch), 0)
+    if isinstance(elem, np.ndarray):
+        return stack([tensor(b) for b in batch], 0)
+    if isinstance(elem, np.generic):
+        return tensor(np.array(batch))
+    if isinstance(elem, bool):
+        return tensor(batch)
+    if isinstance(elem, numbers.Integral):
+        return tensor(batch)
+    if isinstance(elem, float):
+        from ... import dtypes
+
+        return tensor(batch, dtype=dtypes.float64)
+    if isinstance(elem, (str, bytes)):
+        return list(batch)
+    if isinstance(elem, collections.abc.Mapping):
+        collated = {key: default_collate([d[key] for d in batch]) for key in elem}
+        return collated if type(elem) is dict else type(elem)(collated)
+    if isinstance(elem, tuple) and hasattr(elem, "_fields"):
+        return type(elem)(*(default_collate(list(samples)) for samples in zip(*batch)))
+    if isinstance(elem, collections.abc.Sequence):
+        sizes = {len(e) for e in batch}
+        if len(sizes) != 1:
+            raise RuntimeError("each element in list of batch should be of equal size")
+        # Tuples collate to lists too, as in PyTorch.
+        return [default_collate(list(samples)) for samples in zip(*batch)]
+    raise TypeError(f"default_collate: batch must contain tensors, numpy arrays, numbers, "
+                    f"dicts or lists; found {type(elem)}")
+
+
+def default_convert(data):
+    from ...functions.creation import as_tensor
+
+    if isinstance(data, np.ndarray):
+        return as_tensor(data)
+    return data
+
+
+class DataLoader:
+    """Iterate over a dataset in batches (`batch_size`, `shuffle`, `drop_last`,
+    `collate_fn`, `sampler`/`batch_sampler`, `generator`). Loading runs in this process;
+    `num_workers` is accepted for compatibility."""
+
+    def __init__(self, dataset, batch_size=1, shuffle=None, sampler=None, batch_sampler=None,
+                 num_workers=0, collate_fn=None, pin_memory=False, drop_last=False,
+                 timeout=0, worker_init_fn=None, multiprocessing_context=None, generator=None,
+                 *, prefetch_factor=None, persistent_workers=False, pin_memory_device=""):
+        if num_workers < 0:
+            raise ValueError("num_workers option should be non-negative; use num_workers=0 to "
+                             "disable multiprocessing.")
+        self.dataset, self.num_workers = dataset, num_workers
+        self.batch_size, self.drop_last, self.generator = batch_size, drop_last, generator
+        self._iterable = isinstance(dataset, IterableDataset)
+        if batch_sampler is not None:
+            if batch_size != 1 or shuffle or sampler is not None or drop_last:
+                raise ValueError("batch_sampler option is mutually exclusive with batch_size, "
+                                 "shuffle, sampler, and drop_last")
+            self.batch_size, self.drop_last = None, False
+        elif batch_size is None and drop_last:
+            raise ValueError("batch_size=None option disables auto-batching and is mutually "
+                             "exclusive with drop_last")
+        if sampler is not None and shuffle:
+            raise ValueError("sampler option is mutually exclusive with shuffle")
+        if self._iterable:
+            if shuffle:
+                raise ValueError(f"DataLoader with IterableDataset: expected unspecified "
+                                 f"shuffle option, but got shuffle={shuffle}")
+            sampler = None
+        elif sampler is None:
+            sampler = RandomSampler(dataset, generator=generator) if shuffle \
+                else SequentialSampler(dataset)
+        if batch_size is not None and batch_sampler is None and not self._iterable:
+            batch_sampler = BatchSampler(sampler, batch_size, drop_last)
+        self.sampler, self.batch_sampler = sampler, batch_sampler
+        if collate_fn is None:
+            collate_fn = default_collate if self.batch_size is not None or batch_sampler \
+                else default_convert
+        self.collate_fn = collate_fn
+
+    def __iter__(self):
+        if self._iterable:
+            yield from self._iter_iterable()
+            return
+        if self.batch_sampler is None:
+            for idx in self.sampler:
+                yield self.collate_fn(self.dataset[idx])
+            return
+        for indices in self.batch_sampler:
+            yield self.collate_fn([self.dataset[i] for i in indices])
+
+    def _iter_iterable(self):
+        if self.batch_size is None:
+            for sample in self.dataset:
+                yield self.collate_fn(sample)
+            return
+        batch = []
+        for sample in self.dataset:
+            batch.append(sample)
+            if len(batch) == self.batch_size:
+                yield self.collate_fn(batch)
+                batch = []
+        if batch and not self.drop_last:
+            yield self.collate_fn(batch)
+
+    def __len__(self):
+        if self._iterable:
+            n = len(self.dataset)
+            if self.batch_size is None:
+                return n
+            return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        if self.batch_sampler is not None:
+            return len(self.batch_sampler)
+        return len(self.sampler)
