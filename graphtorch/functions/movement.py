@@ -1,3 +1,692 @@
-"""(placeholder: filled by the op family's author)"""
+"""Public movement functions: cat/stack and friends, flips, triangles, repeats, gather/scatter,
+the index_* and masked_* families, nonzero, take/put, meshgrid, and the building blocks of
+`nn.functional` (`embedding`, `one_hot`, `pad`). Each parses PyTorch's arguments and calls
+registry ops (`ops/movement.py`) or short compositions of them.
+"""
 
-__all__ = []
+from __future__ import annotations
+
+import itertools
+import numbers
+import operator
+import warnings
+
+from .. import dtypes
+from ..ops import movement as M
+from ..ops.dispatch import call, call_inplace
+from ..ops.shape_rules import normalize_dim
+from ..tensor import Size, Tensor
+from ._wrap import as_operand, check_tensor, finish
+
+__all__ = ["cat", "concat", "concatenate", "stack", "hstack", "vstack", "row_stack", "dstack",
+           "column_stack", "flip", "fliplr", "flipud", "roll", "rot90", "tril", "triu", "diag",
+           "diag_embed", "tile", "repeat_interleave", "gather", "scatter", "scatter_add",
+           "scatter_reduce", "index_select", "index_add", "index_copy", "index_fill",
+           "masked_fill", "masked_scatter", "masked_select", "nonzero", "argwhere", "take",
+           "take_along_dim", "put", "narrow_copy", "constant_pad_nd", "diagflat", "block_diag",
+           "select_scatter", "slice_scatter", "diagonal_scatter", "meshgrid", "cartesian_prod",
+           "combinations"]
+
+
+def _tensor_list(tensors, fname):
+    if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
+        raise TypeError(f"{fname}(): argument 'tensors' (position 1) must be tuple of Tensors, "
+                        f"not {type(tensors).__name__}")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"expected Tensor as element {i} in argument 0, but got "
+                            f"{type(t).__name__}")
+    return tuple(tensors)
+
+
+def _int(value) -> int:
+    return int(value.item()) if isinstance(value, Tensor) else operator.index(value)
+
+
+def _ints(values, fname="", arg="", position=2) -> tuple:
+    """An int or a sequence of ints as a tuple (PyTorch's IntArrayRef arguments)."""
+    if isinstance(values, (numbers.Integral, Tensor)) and not isinstance(values, bool):
+        return (_int(values),)
+    out = []
+    for i, v in enumerate(values):
+        if isinstance(v, bool) or not isinstance(v, (numbers.Integral, Tensor)):
+            raise TypeError(f"{fname}(): argument '{arg}' (position {position}) must be tuple of "
+                            f"ints, but found element of type {type(v).__name__} at pos {i}")
+        out.append(_int(v))
+    return tuple(out)
+
+
+def _varargs(args) -> tuple:
+    if len(args) == 1 and isinstance(args[0], (tuple, list, Size)):
+        return tuple(args[0])
+    return tuple(args)
+
+
+# --- cat / stack -------------------------------------------------------------------------
+
+def cat(tensors, dim=0, *, axis=None, out=None):
+    """Concatenate along `dim`; 1-D empty tensors are skipped (PyTorch's legacy rule)."""
+    tensors = _tensor_list(tensors, "cat")
+    if not tensors:
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
+    return finish(call(M.CAT, tensors, dim=_int(dim if axis is None else axis)), out)
+
+
+concat = concatenate = cat
+
+
+def stack(tensors, dim=0, *, out=None):
+    """Join equal-shaped tensors along a new dim `dim`."""
+    tensors = _tensor_list(tensors, "stack")
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    return finish(call(M.STACK, tensors, dim=_int(dim)), out)
+
+
+def _nonempty(tensors, fname):
+    tensors = _tensor_list(tensors, fname)
+    if not tensors:
+        raise RuntimeError(f"{fname} expects a non-empty TensorList")
+    return tensors
+
+
+def hstack(tensors, *, out=None):
+    """cat along dim 1 (dim 0 when every tensor is 1-D)."""
+    tensors = [t.reshape(1) if t.ndim == 0 else t for t in _nonempty(tensors, "hstack")]
+    return cat(tensors, 0 if all(t.ndim == 1 for t in tensors) else 1, out=out)
+
+
+def vstack(tensors, *, out=None):
+    """cat along dim 0 after making every tensor at least 2-D."""
+    tensors = _nonempty(tensors, "vstack")
+    return cat([_at_least(t, 2) for t in tensors], 0, out=out)
+
+
+row_stack = vstack
+
+
+def dstack(tensors, *, out=None):
+    """cat along dim 2 after making every tensor at least 3-D."""
+    tensors = _nonempty(tensors, "dstack")
+    return cat([_at_least(t, 3) for t in tensors], 2, out=out)
+
+
+def column_stack(tensors, *, out=None):
+    """Stack 0-d and 1-D tensors as columns, then cat along dim 1."""
+    tensors = _nonempty(tensors, "column_stack")
+    return cat([t.reshape(t.numel(), 1) if t.ndim <= 1 else t for t in tensors], 1, out=out)
+
+
+def _at_least(t, n):
+    """NumPy's atleast_2d/atleast_3d layouts: (n,) -> (1, n) -> (1, n, 1)."""
+    if t.ndim >= n:
+        return t
+    if t.ndim == 0:
+        return t.reshape((1,) * n)
+    if t.ndim == 1:
+        return t.reshape(1, -1) if n == 2 else t.reshape(1, -1, 1)
+    return t.unsqueeze(-1)
+
+
+# --- flip / roll / rot90 -----------------------------------------------------------------
+
+def flip(input, dims):
+    """A copy with the order of entries reversed along `dims`."""
+    if isinstance(dims, numbers.Integral):
+        raise TypeError(f"flip(): argument 'dims' (position 2) must be tuple of ints, not "
+                        f"{type(dims).__name__}")
+    return call(M.FLIP, input, dims=_ints(dims, "flip", "dims"))
+
+
+def _flip_method(self, *dims):
+    return call(M.FLIP, self, dims=_ints(_varargs(dims), "flip", "dims"))
+
+
+def fliplr(input):
+    """flip(input, (1,)) for tensors of at least 2 dims."""
+    if input.ndim < 2:
+        raise RuntimeError("Input must be >= 2-d.")
+    return call(M.FLIP, input, dims=(1,))
+
+
+def flipud(input):
+    """flip(input, (0,)) for tensors of at least 1 dim."""
+    if input.ndim < 1:
+        raise RuntimeError("Input must be >= 1-d.")
+    return call(M.FLIP, input, dims=(0,))
+
+
+def roll(input, shifts, dims=None):
+    """Rotate entries by `shifts` along `dims` (over the flattened tensor when dims is None)."""
+    dims = () if dims is None else _ints(dims, "roll", "dims")
+    return call(M.ROLL, input, shifts=_ints(shifts, "roll", "shifts"), dims=dims)
+
+
+def rot90(input, k=1, dims=(0, 1)):
+    """Rotate by 90 degrees `k` times, from the first towards the second of `dims`."""
+    return call(M.ROT90, input, k=_int(k), dims=_ints(dims, "rot90", "dims"))
+
+
+# --- triangles and diagonals -------------------------------------------------------------
+
+def tril(input, diagonal=0, *, out=None):
+    """The lower triangle (on and below `diagonal`) of the last two dims."""
+    return finish(call(M.TRIL, input, diagonal=_int(diagonal)), out)
+
+
+def triu(input, diagonal=0, *, out=None):
+    """The upper triangle (on and above `diagonal`) of the last two dims."""
+    return finish(call(M.TRIU, input, diagonal=_int(diagonal)), out)
+
+
+def tril_(self, diagonal=0):
+    return call_inplace(M.TRIL, self, diagonal=_int(diagonal))
+
+
+def triu_(self, diagonal=0):
+    return call_inplace(M.TRIU, self, diagonal=_int(diagonal))
+
+
+def diag(input, diagonal=0, *, out=None):
+    """1-D -> the matrix with input on a diagonal; 2-D -> a copy of one diagonal."""
+    check_tensor(input, "diag")
+    if input.ndim == 1:
+        return finish(call(M.DIAG_EMBED, input, offset=_int(diagonal), dim1=0, dim2=1), out)
+    if input.ndim != 2:
+        raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {input.ndim}D")
+    return finish(input.diagonal(_int(diagonal)).clone(), out)
+
+
+def diag_embed(input, offset=0, dim1=-2, dim2=-1):
+    """Batched matrices whose (offset) diagonal in dims (dim1, dim2) holds the last dim."""
+    return call(M.DIAG_EMBED, input, offset=_int(offset), dim1=_int(dim1), dim2=_int(dim2))
+
+
+def diagflat(input, offset=0):
+    """The matrix with the flattened input on its (offset) diagonal."""
+    return call(M.DIAG_EMBED, input.reshape(-1), offset=_int(offset), dim1=0, dim2=1)
+
+
+def block_diag(*tensors):
+    """A block-diagonal matrix of 0-d, 1-D (one row) and 2-D blocks (dtypes promoted)."""
+    blocks = []
+    for i, t in enumerate(tensors):
+        if t.ndim > 2:
+            raise RuntimeError(f"torch.block_diag: Input tensors must have 2 or fewer "
+                               f"dimensions. Input {i} has {t.ndim} dimensions")
+        blocks.append(t.reshape(1, -1) if t.ndim < 2 else t)
+    if not blocks:
+        from .creation import empty
+
+        return empty(1, 0)
+    width = sum(b.shape[1] for b in blocks)
+    rows, left = [], 0
+    for blk in blocks:  # each block padded with zeros to the full width, then stacked
+        right = width - left - blk.shape[1]
+        rows.append(call(M.CONSTANT_PAD_ND, blk, pad=(left, right), value=0))
+        left += blk.shape[1]
+    return cat(rows, 0)
+
+
+def _scatter_into_view(input, src, step):
+    """A copy of input with the view `step` selects replaced by src (PyTorch's *_scatter)."""
+    from ..ops import views as V
+    from ..ops.dispatch import meta_of
+
+    want = step[0].infer(meta_of(input), **step[1]).shape
+    if tuple(src.shape) != tuple(want):
+        raise RuntimeError(f"expected src to have a size equal to the slice of self. src size = "
+                           f"{list(src.shape)}, slice size = {list(want)}")
+    return call(V.COPY_INTO_VIEW, input, src, view_ops=(step,))
+
+
+def select_scatter(input, src, dim, index):
+    """A copy of input with input.select(dim, index) replaced by src."""
+    from ..ops import views as V
+
+    return _scatter_into_view(input, src, (V.SELECT, {"dim": _int(dim), "index": _int(index)}))
+
+
+def slice_scatter(input, src, dim=0, start=None, end=None, step=1):
+    """A copy of input with input[..., start:end:step, ...] (along dim) replaced by src."""
+    from ..ops import views as V
+
+    attrs = {"dim": _int(dim), "start": None if start is None else _int(start),
+             "stop": None if end is None else _int(end), "step": _int(step)}
+    return _scatter_into_view(input, src, (V.SLICE, attrs))
+
+
+def diagonal_scatter(input, src, offset=0, dim1=0, dim2=1):
+    """A copy of input with input.diagonal(offset, dim1, dim2) replaced by src."""
+    from ..ops import views as V
+
+    attrs = {"offset": _int(offset), "dim1": _int(dim1), "dim2": _int(dim2)}
+    return _scatter_into_view(input, src, (V.DIAGONAL, attrs))
+
+
+# --- repeats -----------------------------------------------------------------------------
+
+def repeat(self, *sizes):
+    """Tile the tensor `sizes[i]` times along dim i (extra sizes add leading dims)."""
+    if not sizes:
+        raise TypeError('repeat() missing 1 required positional arguments: "repeats"')
+    return call(M.REPEAT, self, repeats=_ints(_varargs(sizes), "repeat", "repeats"))
+
+
+def tile(input, dims):
+    """repeat() where missing leading repetitions count as 1."""
+    dims = _ints(dims, "tile", "dims")
+    dims = (1,) * (input.ndim - len(dims)) + dims
+    return call(M.REPEAT, input, repeats=dims)
+
+
+def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
+    """Repeat each entry `repeats` times (an int or one count per entry along `dim`).
+
+    ``repeat_interleave(counts)`` returns ``i`` repeated ``counts[i]`` times.
+    """
+    if repeats is None:
+        return call(M.REPEAT_INTERLEAVE, input, output_size=output_size)
+    if dim is None:
+        input, d = input.reshape(-1), 0
+    else:
+        d = normalize_dim(_int(dim), input.ndim)
+    size = input.shape[d] if input.ndim else 1
+    if isinstance(repeats, Tensor):
+        if repeats.ndim > 1:
+            raise RuntimeError("repeats must be 0-dim or 1-dim tensor")
+        if repeats.numel() != 1:
+            if repeats.numel() != size:
+                raise RuntimeError(f"repeats must have the same size as input along dim, but "
+                                   f"got repeats.size(0) = {repeats.numel()} and "
+                                   f"input.size({d}) = {size}")
+            index = call(M.REPEAT_INTERLEAVE, repeats.reshape(-1), output_size=output_size)
+            return call(M.INDEX_SELECT, input, index, dim=d)
+        repeats = int(repeats.item())
+        if repeats < 0:
+            raise RuntimeError("repeats can not be negative")
+    repeats = _int(repeats)
+    if repeats < 0:
+        raise RuntimeError("Repeats must be non-negative")
+    if output_size is not None and output_size != size * repeats:
+        raise RuntimeError(f"repeat_interleave: Invalid output_size, expected "
+                           f"{size * repeats} but got {output_size}")
+    if input.ndim == 0:
+        input = input.reshape(1)
+    shape = list(input.shape)
+    shape.insert(d + 1, repeats)
+    return input.unsqueeze(d + 1).expand(*shape).flatten(d, d + 1)
+
+
+# --- gather / scatter --------------------------------------------------------------------
+
+def gather(input, dim, index, *, sparse_grad=False, out=None):
+    """out[i][j] = input[index[i][j]][j] for dim 0 (and likewise for other dims)."""
+    return finish(call(M.GATHER, input, index, dim=_int(dim)), out)
+
+
+def _src(src, value, fname):
+    if src is None:
+        src = value
+    if src is None:
+        raise TypeError(f"{fname}() missing 1 required positional argument: \"src\"")
+    return src if isinstance(src, Tensor) else as_operand(src)
+
+
+def scatter(input, dim, index, src=None, value=None, *, reduce=None, out=None):
+    """A copy of input with src (a tensor or a number) written at the positions `index` names."""
+    src = _src(src, value, "scatter")
+    if reduce is not None and isinstance(src, Tensor):
+        warnings.warn("The reduce argument of torch.scatter with Tensor src is deprecated and "
+                      "will be removed in a future PyTorch release. Use torch.scatter_reduce "
+                      "instead for more reduction options.", UserWarning, stacklevel=2)
+    return finish(call(M.SCATTER, input, index, src, dim=_int(dim), reduce=reduce), out)
+
+
+def scatter_(self, dim, index, src=None, value=None, *, reduce=None):
+    src = _src(src, value, "scatter_")
+    return call_inplace(M.SCATTER, self, index, src, dim=_int(dim), reduce=reduce)
+
+
+def scatter_add(input, dim, index, src, *, out=None):
+    """A copy of input with src added at the positions `index` names (repeats accumulate)."""
+    return finish(call(M.SCATTER_ADD, input, index, src, dim=_int(dim)), out)
+
+
+def scatter_add_(self, dim, index, src):
+    return call_inplace(M.SCATTER_ADD, self, index, src, dim=_int(dim))
+
+
+def scatter_reduce(input, dim, index, src, reduce, *, include_self=True, out=None):
+    """Reduce src into input's indexed positions with sum, prod, mean, amax or amin."""
+    return finish(call(M.SCATTER_REDUCE, input, index, src, dim=_int(dim), reduce=reduce,
+                       include_self=bool(include_self)), out)
+
+
+def scatter_reduce_(self, dim, index, src, reduce, *, include_self=True):
+    return call_inplace(M.SCATTER_REDUCE, self, index, src, dim=_int(dim), reduce=reduce,
+                        include_self=bool(include_self))
+
+
+def take_along_dim(input, indices, dim=None, *, out=None):
+    """gather() with input and indices broadcast against each other except along `dim`."""
+    if indices.dtype is not dtypes.int64:
+        raise RuntimeError(f"torch.take_along_dim(): dtype of indices should be Long but got "
+                           f"{M._word(indices.dtype)}")
+    if dim is None:
+        return finish(call(M.GATHER, input.reshape(-1), indices.reshape(-1), dim=0), out)
+    if input.ndim != indices.ndim:
+        raise RuntimeError(f"torch.take_along_dim(): input and indices should have the same "
+                           f"number of dimensions, but got {input.ndim} dimensions for input, "
+                           f"and {indices.ndim} dimensions for indices")
+    from ..ops.shape_rules import broadcast_shapes
+
+    d = normalize_dim(_int(dim), input.ndim)
+    want = list(input.shape)
+    want[d] = indices.shape[d]
+    indices = indices.expand(*broadcast_shapes(tuple(want), tuple(indices.shape)))
+    want = list(indices.shape)
+    want[d] = input.shape[d]
+    input = input.expand(*broadcast_shapes(tuple(want), tuple(input.shape)))
+    return finish(call(M.GATHER, input, indices, dim=d), out)
+
+
+# --- index_* -----------------------------------------------------------------------------
+
+def index_select(input, dim, index, *, out=None):
+    """The entries of input at `index` (a vector) along `dim`."""
+    return finish(call(M.INDEX_SELECT, input, index, dim=_int(dim)), out)
+
+
+def index_add(input, dim, index, source, *, alpha=1, out=None):
+    """A copy of input with alpha * source added at `index` along `dim`."""
+    return finish(call(M.INDEX_ADD, input, index, source, dim=_int(dim), alpha=alpha), out)
+
+
+def index_add_(self, dim, index, source, *, alpha=1):
+    return call_inplace(M.INDEX_ADD, self, index, source, dim=_int(dim), alpha=alpha)
+
+
+def index_copy(input, dim, index, source, *, out=None):
+    """A copy of input whose slices at `index` along `dim` are replaced by source."""
+    return finish(call(M.INDEX_COPY, input, index, source, dim=_int(dim)), out)
+
+
+def index_copy_(self, dim, index, source):
+    return call_inplace(M.INDEX_COPY, self, index, source, dim=_int(dim))
+
+
+def index_fill(input, dim, index, value):
+    """A copy of input whose slices at `index` along `dim` are set to value."""
+    return call(M.INDEX_FILL, input, index, as_operand(value), dim=_int(dim))
+
+
+def index_fill_(self, dim, index, value):
+    return call_inplace(M.INDEX_FILL, self, index, as_operand(value), dim=_int(dim))
+
+
+# --- masked_* / nonzero / take / put -----------------------------------------------------
+
+def masked_fill(input, mask, value):
+    """input where mask is False, value (a number or a 0-d tensor) where it is True."""
+    return call(M.MASKED_FILL, input, mask, as_operand(value))
+
+
+def masked_fill_(self, mask, value):
+    return call_inplace(M.MASKED_FILL, self, mask, as_operand(value))
+
+
+def masked_scatter(input, mask, source):
+    """input with its True-mask positions filled by consecutive entries of source."""
+    return call(M.MASKED_SCATTER, input, mask, source)
+
+
+def masked_scatter_(self, mask, source):
+    return call_inplace(M.MASKED_SCATTER, self, mask, source)
+
+
+def masked_select(input, mask, *, out=None):
+    """The entries of input where mask (broadcast) is True, as a 1-D tensor."""
+    return finish(call(M.MASKED_SELECT, input, mask), out)
+
+
+def nonzero(input, *, out=None, as_tuple=False):
+    """Coordinates of the non-zero entries: an (n, ndim) int64 tensor, or one per dim."""
+    result = call(M.NONZERO, input)
+    if as_tuple:
+        if input.ndim == 0:
+            return (call(M.NONZERO, input.reshape(1))[:, 0].contiguous(),)
+        return tuple(result[:, i].contiguous() for i in range(input.ndim))
+    if out is not None and out.dtype is not dtypes.int64:
+        raise RuntimeError(f"nonzero: Expected out tensor to have scalar type Long but got "
+                           f"scalar type{M._word(out.dtype)}")
+    return finish(result, out)
+
+
+def argwhere(input):
+    """nonzero(input): the (n, ndim) coordinates of the non-zero entries."""
+    return call(M.NONZERO, input)
+
+
+def take(input, index, *, out=None):
+    """Entries of the flattened input at `index`; the result has index's shape."""
+    return finish(call(M.TAKE, input, index), out)
+
+
+def put(input, index, source, accumulate=False):
+    """A copy of input whose flattened entries at `index` are set to (or add) source."""
+    return call(M.PUT, input, index, source, accumulate=bool(accumulate))
+
+
+def put_(self, index, source, accumulate=False):
+    return call_inplace(M.PUT, self, index, source, accumulate=bool(accumulate))
+
+
+def narrow_copy(input, dim, start, length):
+    """narrow() as a new tensor."""
+    return input.narrow(dim, start, length).clone()
+
+
+def constant_pad_nd(input, pad, value=0):
+    """Pad (negative: crop) the last len(pad) // 2 dims with `value`; pad starts at the last."""
+    return call(M.CONSTANT_PAD_ND, input, pad=_ints(pad, "constant_pad_nd", "pad"), value=value)
+
+
+def unfold(self, dimension, size, step):
+    """A view of every window of `size` entries, `step` apart, along `dimension` (last dim)."""
+    return call(M.UNFOLD, self, dimension=_int(dimension), size=_int(size), step=_int(step))
+
+
+# --- grids -------------------------------------------------------------------------------
+
+def meshgrid(*tensors, indexing=None):
+    """Coordinate grids from 0-d/1-D tensors ("ij": matrix, "xy": Cartesian indexing)."""
+    tensors = list(_varargs(tensors))
+    if indexing is None:
+        warnings.warn("torch.meshgrid: in an upcoming release, it will be required to pass the "
+                      "indexing argument.", UserWarning, stacklevel=2)
+        indexing = "ij"
+    if not tensors:
+        raise RuntimeError("meshgrid expects a non-empty TensorList")
+    for t in tensors:
+        if t.ndim > 1:
+            raise RuntimeError(f"torch.meshgrid: Expected 0D or 1D tensor in the tensor list but "
+                               f"got: {t}")
+        if t.dtype is not tensors[0].dtype:
+            raise RuntimeError("meshgrid expects all tensors to have the same dtype")
+    if indexing not in ("ij", "xy"):
+        raise RuntimeError(f"torch.meshgrid: indexing must be one of \"xy\" or \"ij\", but "
+                           f"received: {indexing}")
+    swap = indexing == "xy" and len(tensors) >= 2
+    if swap:  # "xy" is "ij" with the first two inputs (and outputs) exchanged
+        tensors[0], tensors[1] = tensors[1], tensors[0]
+    sizes = [t.numel() for t in tensors]
+    grids = []
+    for i, t in enumerate(tensors):
+        shape = [1] * len(tensors)
+        shape[i] = -1
+        grids.append(t.reshape(shape).expand(*sizes))
+    if swap:
+        grids[0], grids[1] = grids[1], grids[0]
+    return tuple(grids)
+
+
+def cartesian_prod(*tensors):
+    """All tuples of one entry from each 1-D tensor, as rows."""
+    tensors = _varargs(tensors)
+    for t in tensors:
+        if t.ndim != 1:
+            raise RuntimeError(f"Expect a 1D vector, but got shape {list(t.shape)}")
+    if len(tensors) == 1:
+        return tensors[0]
+    grids = meshgrid(*tensors, indexing="ij")
+    return stack([g.reshape(-1) for g in grids], 1)
+
+
+def combinations(input, r=2, with_replacement=False):
+    """All length-r combinations of the entries of a 1-D tensor, as rows."""
+    if input.ndim != 1:
+        raise RuntimeError(f"Expect a 1D vector, but got shape {list(input.shape)}")
+    if r < 0:
+        raise RuntimeError(f"Expect a non-negative number, but got {r}")
+    if r == 0:
+        return input[:0].clone()
+    pick = itertools.combinations_with_replacement if with_replacement \
+        else itertools.combinations
+    rows = list(pick(range(input.shape[0]), r))
+    if not rows:
+        return input[:0].reshape(0, 1).expand(0, r).contiguous()
+    from .creation import tensor
+
+    columns = tensor(rows, dtype=dtypes.int64, device=input.device).t()
+    return stack([call(M.INDEX_SELECT, input, c, dim=0) for c in columns], 1)
+
+
+# --- nn.functional building blocks (re-exported there, not here) --------------------------
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
+              scale_grad_by_freq=False, sparse=False):
+    """Rows of `weight` at the indices in `input`; padding_idx rows get no gradient."""
+    if padding_idx is not None:
+        if padding_idx > 0:
+            assert padding_idx < weight.shape[0], "Padding_idx must be within num_embeddings"
+        elif padding_idx < 0:
+            assert padding_idx >= -weight.shape[0], "Padding_idx must be within num_embeddings"
+            padding_idx = weight.shape[0] + padding_idx
+    if max_norm is not None:
+        _embedding_renorm_(weight, input, max_norm, norm_type)
+    return call(M.EMBEDDING, input, weight, padding_idx=padding_idx,
+                scale_grad_by_freq=bool(scale_grad_by_freq))
+
+
+def _embedding_renorm_(weight, indices, max_norm, norm_type):
+    """Scale the looked-up rows whose norm exceeds max_norm (in place, not recorded)."""
+    from ..autograd.grad_mode import no_grad
+
+    with no_grad():
+        idx = indices.reshape(-1)
+        rows = call(M.INDEX_SELECT, weight, idx, dim=0)
+        norms = (rows.abs() ** norm_type).sum(1) ** (1.0 / norm_type)
+        scale = (max_norm / (norms + 1e-7)).clamp(max=1.0)
+        weight.index_copy_(0, idx, rows * scale.unsqueeze(1).to(weight.dtype))
+    return weight
+
+
+def one_hot(tensor, num_classes=-1):
+    """int64 one-hot encoding with a new last dim of `num_classes` (-1: max + 1)."""
+    if tensor.dtype is not dtypes.int64:
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    if tensor.numel() == 0:
+        if num_classes == -1:
+            raise RuntimeError("Can not infer total number of classes from empty tensor.")
+    else:
+        if int(tensor.min()) < 0:
+            raise RuntimeError("Class values must be non-negative.")
+        top = int(tensor.max())
+        if num_classes == -1:
+            num_classes = top + 1
+        elif top >= num_classes:
+            raise RuntimeError("Class values must be smaller than num_classes.")
+    from .creation import zeros
+
+    out = zeros(tuple(tensor.shape) + (num_classes,), dtype=dtypes.int64, device=tensor.device)
+    return call(M.SCATTER, out, tensor.unsqueeze(-1), 1, dim=-1)
+
+
+_PAD_COMBOS = ("Supported combinations for non-constant padding:\n"
+               "  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
+               "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
+               "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)")
+
+
+def pad(input, pad, mode="constant", value=None):
+    """Pad the last len(pad) // 2 dims; pad = (last_left, last_right, prev_left, ...)."""
+    pad = _ints(pad, "pad", "pad")
+    if len(pad) % 2:
+        raise RuntimeError("Padding length must be divisible by 2")
+    if len(pad) // 2 > input.ndim:
+        raise RuntimeError(f"Padding length should be less than or equal to two times the input "
+                           f"dimension but got padding length {len(pad)} and input of dimension "
+                           f"{input.ndim}")
+    if mode == "constant":
+        if isinstance(value, complex):
+            raise TypeError("pad(): argument 'value' (position 4) must be float, not complex")
+        return call(M.CONSTANT_PAD_ND, input, pad=pad, value=0 if value is None else value)
+    if mode not in ("reflect", "replicate", "circular"):
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    if value is not None and value != 0:
+        raise RuntimeError(f"Padding mode \"{mode}\" doesn't take in value argument")
+    n = len(pad) // 2
+    if n not in (1, 2, 3) or input.ndim not in (n + 1, n + 2):
+        raise NotImplementedError(f"Padding size {len(pad)} is not supported for {input.ndim}D "
+                                  f"input tensor.\n{_PAD_COMBOS}")
+    if mode != "circular" and any(s == 0 for s in input.shape[1:]):
+        raise RuntimeError(f"Expected {n + 1}D or {n + 2}D (batch mode) tensor with possibly 0 "
+                           f"batch size and other non-zero dimensions for input, but got: "
+                           f"{list(input.shape)}")
+    from .creation import tensor
+
+    out = input
+    for i in range(n):
+        d = input.ndim - 1 - i
+        index = _pad_index(mode, input.shape[d], pad[2 * i], pad[2 * i + 1], d, input, i)
+        out = call(M.INDEX_SELECT, out, tensor(index, dtype=dtypes.int64, device=input.device),
+                   dim=d)
+    return out
+
+
+def _pad_index(mode, size, left, right, d, input, i):
+    """Source positions along one dim for reflect / replicate / circular padding."""
+    if mode == "reflect" and (left >= size or right >= size):
+        raise RuntimeError(f"Argument #{4 + 2 * i}: Padding size should be less than the "
+                           f"corresponding input dimension, but got: padding ({left}, {right}) "
+                           f"at dimension {d} of input {list(input.shape)}")
+    if mode == "circular":
+        if left > size or right > size:
+            raise RuntimeError("Padding value causes wrapping around more than once.")
+        start, stop = max(-left, 0), size - max(-right, 0)
+        kept = list(range(start, stop))
+        lo, hi = max(left, 0), max(right, 0)
+        return [kept[(k - lo) % len(kept)] for k in range(lo + len(kept) + hi)] if kept else []
+    out = []
+    for k in range(size + left + right):
+        x = k - left
+        if mode == "reflect":
+            x = -x if x < 0 else 2 * (size - 1) - x if x >= size else x
+        else:
+            x = min(max(x, 0), size - 1)
+        out.append(x)
+    return out
+
+
+# --- Tensor methods ----------------------------------------------------------------------
+
+for _name in __all__:
+    if _name not in ("cat", "concat", "concatenate", "stack", "hstack", "vstack", "row_stack",
+                     "dstack", "column_stack", "meshgrid", "cartesian_prod", "combinations",
+                     "constant_pad_nd", "block_diag"):
+        setattr(Tensor, _name, globals()[_name])
+Tensor.flip = _flip_method
+for _fn in (repeat, unfold, tril_, triu_, scatter_, scatter_add_, scatter_reduce_, index_add_,
+            index_copy_, index_fill_, masked_fill_, masked_scatter_, put_):
+    setattr(Tensor, _fn.__name__, _fn)
