@@ -13,6 +13,7 @@ import warnings
 
 from .. import dtypes
 from ..ops import movement as M
+from ..ops import scatter as S
 from ..ops.dispatch import call, call_inplace
 from ..ops.shape_rules import normalize_dim
 from ..tensor import Size, Tensor
@@ -301,7 +302,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
                                    f"got repeats.size(0) = {repeats.numel()} and "
                                    f"input.size({d}) = {size}")
             index = call(M.REPEAT_INTERLEAVE, repeats.reshape(-1), output_size=output_size)
-            return call(M.INDEX_SELECT, input, index, dim=d)
+            return call(S.INDEX_SELECT, input, index, dim=d)
         repeats = int(repeats.item())
         if repeats < 0:
             raise RuntimeError("repeats can not be negative")
@@ -322,7 +323,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
 
 def gather(input, dim, index, *, sparse_grad=False, out=None):
     """out[i][j] = input[index[i][j]][j] for dim 0 (and likewise for other dims)."""
-    return finish(call(M.GATHER, input, index, dim=_int(dim)), out)
+    return finish(call(S.GATHER, input, index, dim=_int(dim)), out)
 
 
 def _src(src, value, fname):
@@ -340,31 +341,31 @@ def scatter(input, dim, index, src=None, value=None, *, reduce=None, out=None):
         warnings.warn("The reduce argument of torch.scatter with Tensor src is deprecated and "
                       "will be removed in a future PyTorch release. Use torch.scatter_reduce "
                       "instead for more reduction options.", UserWarning, stacklevel=2)
-    return finish(call(M.SCATTER, input, index, src, dim=_int(dim), reduce=reduce), out)
+    return finish(call(S.SCATTER, input, index, src, dim=_int(dim), reduce=reduce), out)
 
 
 def scatter_(self, dim, index, src=None, value=None, *, reduce=None):
     src = _src(src, value, "scatter_")
-    return call_inplace(M.SCATTER, self, index, src, dim=_int(dim), reduce=reduce)
+    return call_inplace(S.SCATTER, self, index, src, dim=_int(dim), reduce=reduce)
 
 
 def scatter_add(input, dim, index, src, *, out=None):
     """A copy of input with src added at the positions `index` names (repeats accumulate)."""
-    return finish(call(M.SCATTER_ADD, input, index, src, dim=_int(dim)), out)
+    return finish(call(S.SCATTER_ADD, input, index, src, dim=_int(dim)), out)
 
 
 def scatter_add_(self, dim, index, src):
-    return call_inplace(M.SCATTER_ADD, self, index, src, dim=_int(dim))
+    return call_inplace(S.SCATTER_ADD, self, index, src, dim=_int(dim))
 
 
 def scatter_reduce(input, dim, index, src, reduce, *, include_self=True, out=None):
     """Reduce src into input's indexed positions with sum, prod, mean, amax or amin."""
-    return finish(call(M.SCATTER_REDUCE, input, index, src, dim=_int(dim), reduce=reduce,
+    return finish(call(S.SCATTER_REDUCE, input, index, src, dim=_int(dim), reduce=reduce,
                        include_self=bool(include_self)), out)
 
 
 def scatter_reduce_(self, dim, index, src, reduce, *, include_self=True):
-    return call_inplace(M.SCATTER_REDUCE, self, index, src, dim=_int(dim), reduce=reduce,
+    return call_inplace(S.SCATTER_REDUCE, self, index, src, dim=_int(dim), reduce=reduce,
                         include_self=bool(include_self))
 
 
@@ -374,7 +375,7 @@ def take_along_dim(input, indices, dim=None, *, out=None):
         raise RuntimeError(f"torch.take_along_dim(): dtype of indices should be Long but got "
                            f"{M._word(indices.dtype)}")
     if dim is None:
-        return finish(call(M.GATHER, input.reshape(-1), indices.reshape(-1), dim=0), out)
+        return finish(call(S.GATHER, input.reshape(-1), indices.reshape(-1), dim=0), out)
     if input.ndim != indices.ndim:
         raise RuntimeError(f"torch.take_along_dim(): input and indices should have the same "
                            f"number of dimensions, but got {input.ndim} dimensions for input, "
@@ -388,74 +389,74 @@ def take_along_dim(input, indices, dim=None, *, out=None):
     want = list(indices.shape)
     want[d] = input.shape[d]
     input = input.expand(*broadcast_shapes(tuple(want), tuple(input.shape)))
-    return finish(call(M.GATHER, input, indices, dim=d), out)
+    return finish(call(S.GATHER, input, indices, dim=d), out)
 
 
 # --- index_* -----------------------------------------------------------------------------
 
 def index_select(input, dim, index, *, out=None):
     """The entries of input at `index` (a vector) along `dim`."""
-    return finish(call(M.INDEX_SELECT, input, index, dim=_int(dim)), out)
+    return finish(call(S.INDEX_SELECT, input, index, dim=_int(dim)), out)
 
 
 def index_add(input, dim, index, source, *, alpha=1, out=None):
     """A copy of input with alpha * source added at `index` along `dim`."""
-    return finish(call(M.INDEX_ADD, input, index, source, dim=_int(dim), alpha=alpha), out)
+    return finish(call(S.INDEX_ADD, input, index, source, dim=_int(dim), alpha=alpha), out)
 
 
 def index_add_(self, dim, index, source, *, alpha=1):
-    return call_inplace(M.INDEX_ADD, self, index, source, dim=_int(dim), alpha=alpha)
+    return call_inplace(S.INDEX_ADD, self, index, source, dim=_int(dim), alpha=alpha)
 
 
 def index_copy(input, dim, index, source, *, out=None):
     """A copy of input whose slices at `index` along `dim` are replaced by source."""
-    return finish(call(M.INDEX_COPY, input, index, source, dim=_int(dim)), out)
+    return finish(call(S.INDEX_COPY, input, index, source, dim=_int(dim)), out)
 
 
 def index_copy_(self, dim, index, source):
-    return call_inplace(M.INDEX_COPY, self, index, source, dim=_int(dim))
+    return call_inplace(S.INDEX_COPY, self, index, source, dim=_int(dim))
 
 
 def index_fill(input, dim, index, value):
     """A copy of input whose slices at `index` along `dim` are set to value."""
-    return call(M.INDEX_FILL, input, index, as_operand(value), dim=_int(dim))
+    return call(S.INDEX_FILL, input, index, as_operand(value), dim=_int(dim))
 
 
 def index_fill_(self, dim, index, value):
-    return call_inplace(M.INDEX_FILL, self, index, as_operand(value), dim=_int(dim))
+    return call_inplace(S.INDEX_FILL, self, index, as_operand(value), dim=_int(dim))
 
 
 # --- masked_* / nonzero / take / put -----------------------------------------------------
 
 def masked_fill(input, mask, value):
     """input where mask is False, value (a number or a 0-d tensor) where it is True."""
-    return call(M.MASKED_FILL, input, mask, as_operand(value))
+    return call(S.MASKED_FILL, input, mask, as_operand(value))
 
 
 def masked_fill_(self, mask, value):
-    return call_inplace(M.MASKED_FILL, self, mask, as_operand(value))
+    return call_inplace(S.MASKED_FILL, self, mask, as_operand(value))
 
 
 def masked_scatter(input, mask, source):
     """input with its True-mask positions filled by consecutive entries of source."""
-    return call(M.MASKED_SCATTER, input, mask, source)
+    return call(S.MASKED_SCATTER, input, mask, source)
 
 
 def masked_scatter_(self, mask, source):
-    return call_inplace(M.MASKED_SCATTER, self, mask, source)
+    return call_inplace(S.MASKED_SCATTER, self, mask, source)
 
 
 def masked_select(input, mask, *, out=None):
     """The entries of input where mask (broadcast) is True, as a 1-D tensor."""
-    return finish(call(M.MASKED_SELECT, input, mask), out)
+    return finish(call(S.MASKED_SELECT, input, mask), out)
 
 
 def nonzero(input, *, out=None, as_tuple=False):
     """Coordinates of the non-zero entries: an (n, ndim) int64 tensor, or one per dim."""
-    result = call(M.NONZERO, input)
+    result = call(S.NONZERO, input)
     if as_tuple:
         if input.ndim == 0:
-            return (call(M.NONZERO, input.reshape(1))[:, 0].contiguous(),)
+            return (call(S.NONZERO, input.reshape(1))[:, 0].contiguous(),)
         return tuple(result[:, i].contiguous() for i in range(input.ndim))
     if out is not None and out.dtype is not dtypes.int64:
         raise RuntimeError(f"nonzero: Expected out tensor to have scalar type Long but got "
@@ -465,21 +466,21 @@ def nonzero(input, *, out=None, as_tuple=False):
 
 def argwhere(input):
     """nonzero(input): the (n, ndim) coordinates of the non-zero entries."""
-    return call(M.NONZERO, input)
+    return call(S.NONZERO, input)
 
 
 def take(input, index, *, out=None):
     """Entries of the flattened input at `index`; the result has index's shape."""
-    return finish(call(M.TAKE, input, index), out)
+    return finish(call(S.TAKE, input, index), out)
 
 
 def put(input, index, source, accumulate=False):
     """A copy of input whose flattened entries at `index` are set to (or add) source."""
-    return call(M.PUT, input, index, source, accumulate=bool(accumulate))
+    return call(S.PUT, input, index, source, accumulate=bool(accumulate))
 
 
 def put_(self, index, source, accumulate=False):
-    return call_inplace(M.PUT, self, index, source, accumulate=bool(accumulate))
+    return call_inplace(S.PUT, self, index, source, accumulate=bool(accumulate))
 
 
 def narrow_copy(input, dim, start, length):
@@ -559,7 +560,7 @@ def combinations(input, r=2, with_replacement=False):
     from .creation import tensor
 
     columns = tensor(rows, dtype=dtypes.int64, device=input.device).t()
-    return stack([call(M.INDEX_SELECT, input, c, dim=0) for c in columns], 1)
+    return stack([call(S.INDEX_SELECT, input, c, dim=0) for c in columns], 1)
 
 
 # --- nn.functional building blocks (re-exported there, not here) --------------------------
@@ -585,7 +586,7 @@ def _embedding_renorm_(weight, indices, max_norm, norm_type):
 
     with no_grad():
         idx = indices.reshape(-1)
-        rows = call(M.INDEX_SELECT, weight, idx, dim=0)
+        rows = call(S.INDEX_SELECT, weight, idx, dim=0)
         norms = (rows.abs() ** norm_type).sum(1) ** (1.0 / norm_type)
         scale = (max_norm / (norms + 1e-7)).clamp(max=1.0)
         weight.index_copy_(0, idx, rows * scale.unsqueeze(1).to(weight.dtype))
@@ -610,7 +611,7 @@ def one_hot(tensor, num_classes=-1):
     from .creation import zeros
 
     out = zeros(tuple(tensor.shape) + (num_classes,), dtype=dtypes.int64, device=tensor.device)
-    return call(M.SCATTER, out, tensor.unsqueeze(-1), 1, dim=-1)
+    return call(S.SCATTER, out, tensor.unsqueeze(-1), 1, dim=-1)
 
 
 _PAD_COMBOS = ("Supported combinations for non-constant padding:\n"
@@ -650,7 +651,7 @@ def pad(input, pad, mode="constant", value=None):
     for i in range(n):
         d = input.ndim - 1 - i
         index = _pad_index(mode, input.shape[d], pad[2 * i], pad[2 * i + 1], d, input, i)
-        out = call(M.INDEX_SELECT, out, tensor(index, dtype=dtypes.int64, device=input.device),
+        out = call(S.INDEX_SELECT, out, tensor(index, dtype=dtypes.int64, device=input.device),
                    dim=d)
     return out
 

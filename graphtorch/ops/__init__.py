@@ -2,7 +2,7 @@
 
 from . import registry  # noqa: F401  (first: the others register into it)
 from . import (conv, devices, elementwise, indexing, linalg, losses,  # noqa: F401
-               matmul, movement, normalization, pooling, reduction, scans, softmax, sorting,
+               matmul, movement, normalization, pooling, reduction, scans, scatter, softmax, sorting,
                unary_math, views)
 from .registry import REGISTRY, Category, OpDef, Promotion, TensorMeta, get_op
 
