@@ -84,6 +84,9 @@ def _mul_vjp(ctx, grad):
 
 
 def _conj(x):
+    """Complex conjugate of a tensor or Python number (identity for real values)."""
+    if isinstance(x, complex):
+        return x.conjugate()
     return x.conj() if hasattr(x, "is_complex") and x.is_complex() else x
 
 
@@ -99,8 +102,8 @@ MUL = elementwise("mul", _mul_kernel, _mul_vjp, save_inputs=(0, 1), doc="a * b")
 def _div_vjp(ctx, grad):
     a, b = ctx.inputs
     ma, mb = _metas(ctx)
-    grad_a = unbroadcast(grad / b, ma) if ma is not None else None
-    grad_b = unbroadcast(-grad * a / (b * b), mb) if mb is not None else None
+    grad_a = unbroadcast(grad / _conj(b), ma) if ma is not None else None
+    grad_b = unbroadcast(-grad * _conj(a / (b * b)), mb) if mb is not None else None
     return grad_a, grad_b
 
 
@@ -182,16 +185,16 @@ def _pow_vjp(ctx, grad):
         if mb is None and b == 0:
             grad_a = gt.zeros_like(grad)
         else:
-            grad_a = unbroadcast(grad * b * a ** (b - 1), ma)
+            grad_a = unbroadcast(grad * _conj(b * a ** (b - 1)), ma)
     if mb is not None:
         if ma is None:
             import math
 
-            grad_b = unbroadcast(grad * out * math.log(a), mb) if a > 0 else \
+            grad_b = unbroadcast(grad * _conj(out * math.log(a)), mb) if a > 0 else \
                 unbroadcast(grad * 0.0, mb)
         else:
             log_a = gt.where((a == 0) & (b >= 0), gt.zeros_like(a), a.log())
-            grad_b = unbroadcast(grad * out * log_a, mb)
+            grad_b = unbroadcast(grad * _conj(out * log_a), mb)
     return grad_a, grad_b
 
 

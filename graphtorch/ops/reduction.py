@@ -136,10 +136,15 @@ VAR = register(OpDef("var", REDUCTION, _var_kernel, _var_infer, _var_vjp, save_i
 
 def _extreme_kernel(fn):
     def kernel(xp, a, dims=None, keepdim=False):
+        axes = _axes(a.ndim, dims)
         if a.size == 0:
-            raise RuntimeError(f"{fn}(): Expected reduction dim to be specified for input.numel() "
-                               "== 0. Specify the reduction dim with the 'dim' argument.")
-        return getattr(xp, fn)(a, axis=_axes(a.ndim, dims), keepdims=keepdim)
+            reduced = range(a.ndim) if axes is None else axes
+            if any(a.shape[d] == 0 for d in reduced) or axes is None:
+                raise RuntimeError(f"{fn}(): Expected reduction dim to be specified for "
+                                   "input.numel() == 0. Specify the reduction dim with the "
+                                   "'dim' argument.")
+            return xp.zeros(_out_shape(a.shape, dims, keepdim), dtype=a.dtype)
+        return getattr(xp, fn)(a, axis=axes, keepdims=keepdim)
     return kernel
 
 

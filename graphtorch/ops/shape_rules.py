@@ -53,8 +53,11 @@ def normalize_dims(dims, ndim: int) -> tuple:
     if isinstance(dims, int):
         dims = (dims,)
     out = tuple(normalize_dim(d, ndim) for d in dims)
-    if len(set(out)) != len(out):
-        raise RuntimeError(f"dim {out} appears multiple times in the list of dims")
+    seen = set()
+    for d in out:
+        if d in seen:
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+        seen.add(d)
     return out
 
 
