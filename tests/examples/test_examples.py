@@ -1,0 +1,40 @@
+"""The examples run end to end and reach their stated results."""
+
+from __future__ import annotations
+
+import importlib.util
+import pathlib
+
+import pytest
+
+EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_eager_training_learns_the_spiral(capsys):
+    final_loss = _load("eager_training").main(steps=150)
+    assert final_loss < 0.7
+
+
+def test_digits_cnn_reaches_95_percent(tmp_path):
+    pytest.importorskip("sklearn")
+    accuracy = _load("digits_cnn").main(["--no-progress", "--out", str(tmp_path)])
+    assert accuracy >= 0.95
+    assert (tmp_path / "digits_training.png").stat().st_size > 0
+    assert (tmp_path / "digits.pt").stat().st_size > 0
+
+
+def test_lenet_trains(capsys):
+    losses = _load("lenet").main(steps=5)
+    assert losses[-1] < losses[0]
+    assert "Conv2d(1, 6, kernel_size=(5, 5), stride=(1, 1))" in capsys.readouterr().out
+
+
+def test_gradient_accumulation_matches_full_batch():
+    assert _load("gradient_accumulation").main() < 1e-5
