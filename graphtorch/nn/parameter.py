@@ -1,4 +1,5 @@
-"""`nn.Parameter`: a leaf tensor that a Module registers as learnable state."""
+"""`nn.Parameter` (a leaf tensor a Module registers as learnable state) and `nn.Buffer`
+(a plain tensor marked to be registered as a buffer when assigned to a Module)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ class Parameter(Tensor):
 
             data = empty(0)
         if not isinstance(data, Tensor):
-            raise TypeError(f"Parameter data must be a Tensor, got {type(data).__name__}")
+            # PyTorch's path for tensor-likes calls data.detach() first
+            raise AttributeError(f"'{type(data).__name__}' object has no attribute 'detach'")
         p = object.__new__(cls)
         p._data = data._data
         p._requires_grad = False
@@ -55,3 +57,30 @@ def _rebuild_parameter(array, requires_grad):
     import numpy as np
 
     return Parameter(Tensor._wrap(np.array(array)), requires_grad)
+
+
+class _BufferMeta(type):
+    # `isinstance(t, Buffer)` is true for tensors that Buffer() marked, as in PyTorch.
+    def __instancecheck__(cls, instance):
+        if cls is Buffer:
+            return isinstance(instance, Tensor) and getattr(instance, "_is_buffer", False)
+        return super().__instancecheck__(instance)
+
+
+class Buffer(Tensor, metaclass=_BufferMeta):
+    """Marks a tensor to be registered as a buffer when assigned to a Module attribute.
+
+    >>> m = gt.nn.Module(); m.steps = gt.nn.Buffer(gt.zeros(1))
+    >>> list(m.state_dict())
+    ['steps']
+    """
+
+    def __new__(cls, data=None, *, persistent: bool = True):
+        if data is None:
+            from ..functions.creation import empty
+
+            data = empty(0)
+        t = data.detach().requires_grad_(data.requires_grad)
+        t.persistent = persistent
+        t._is_buffer = True
+        return t

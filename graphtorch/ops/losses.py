@@ -1,18 +1,29 @@
-"""Loss primitives with PyTorch's grad_fn names: nll_loss, binary_cross_entropy (+ logits),
-mse_loss. `reduction` is "none", "mean" or "sum"; class weights and ignore_index follow
-PyTorch (the weighted mean divides by the sum of the weights of counted targets)."""
+"""Loss primitives with PyTorch's grad_fn names: nll_loss (1-D/2-D input), nll_loss2d
+(4-D input), binary_cross_entropy (+ with_logits), mse_loss, smooth_l1_loss, huber_loss.
+
+`reduction` is "none", "mean" or "sum". nll: class weights and ignore_index follow
+PyTorch (the weighted mean divides by the summed weight of the counted targets; nan when
+it is zero). The checks shared by `infer` and `graphtorch.nn.loss_functions` raise
+PyTorch's exceptions; data-dependent ones (target bounds, probabilities) are in kernels.
+"""
 
 from __future__ import annotations
 
 from .. import dtypes
 from .grad_utils import unbroadcast
 from .registry import Category, OpDef, TensorMeta, register
+from .shape_rules import broadcast_shapes
 
 OPAQUE = Category.OPAQUE
 _REDUCTIONS = ("none", "mean", "sum")
 
 
-def _check_reduction(reduction):
+def scalar_name(dtype) -> str:
+    """PyTorch's scalar type name of a dtype: Float, Double, Long, Byte, ..."""
+    return (dtype.legacy_name or dtype.name.capitalize()).replace("Tensor", "")
+
+
+def check_reduction(reduction) -> None:
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{reduction} is not a valid value for reduction")
 
@@ -21,44 +32,105 @@ def _reduced_meta(shape, dtype, reduction):
     return TensorMeta(tuple(shape) if reduction == "none" else (), dtype)
 
 
-# --- nll_loss: input (N, C, d1...) or (C,), target (N, d1...) or () ---------------------
+def _mean(xp, losses):
+    # an empty mean is nan, as in PyTorch (no NumPy warning)
+    if losses.size == 0:
+        return xp.asarray(float("nan"), dtype=losses.dtype)
+    return xp.asarray(losses.sum() / losses.size, dtype=losses.dtype)
 
-def _nll_parts(xp, logp, target, weight, ignore_index):
-    """Per-element picked log-probabilities, weights and the class axis."""
-    if logp.ndim == 1:
-        logp, target = logp[None], target[None]
-    classes = logp.shape[1]
-    valid = target != ignore_index
-    safe = xp.where(valid, target, 0)
-    if xp.any((safe < 0) | (safe >= classes)):
-        bad = int(safe[(safe < 0) | (safe >= classes)].reshape(-1)[0])
-        raise IndexError(f"Target {bad} is out of bounds.")
-    picked = xp.take_along_axis(logp, xp.expand_dims(safe, 1), axis=1).squeeze(1)
-    w = weight[safe] if weight is not None else xp.ones(safe.shape, dtype=logp.dtype)
-    w = xp.where(valid, w, 0).astype(logp.dtype)
-    return picked, w
+
+def _reduce(xp, losses, reduction):
+    if reduction == "none":
+        return losses
+    if reduction == "sum":
+        return xp.asarray(losses.sum(), dtype=losses.dtype)
+    return _mean(xp, losses)
+
+
+def _scale_grad(grad, reduction, numel):
+    return grad / numel if reduction == "mean" and numel else grad
+
+
+# --- nll_loss / nll_loss2d --------------------------------------------------------------
+
+def check_nll(logp, target, weight, reduction, spatial: bool) -> None:
+    """PyTorch's nll_loss (1-D/2-D) or nll_loss2d (4-D) checks on TensorMetas."""
+    check_reduction(reduction)
+    shape, tshape = tuple(logp.shape), tuple(target.shape)
+    if spatial:
+        if len(tshape) != 3:
+            raise RuntimeError("only batches of spatial targets supported (3D tensors) but got "
+                               f"targets of dimension: {len(tshape)}")
+        if len(shape) != 4:
+            raise RuntimeError("only batches of spatial inputs supported (4D tensors), but got "
+                               f"input of dimension: {len(shape)}")
+        if weight is not None and _numel(weight.shape) != shape[1]:
+            raise RuntimeError("weight tensor should be defined either for all or no classes")
+        if (shape[0], shape[2], shape[3]) != tshape:
+            raise RuntimeError(f"size mismatch (got input: {list(shape)} , target: "
+                               f"{list(tshape)}")
+    else:
+        if not 0 < len(shape) <= 2:
+            raise RuntimeError("input tensor should be 1D or 2D")
+        if len(tshape) > 1:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+        no_batch = len(shape) == 1 and len(tshape) == 0
+        if not (no_batch or shape[0] == (tshape[0] if tshape else 1)):
+            raise RuntimeError(f"size mismatch (got input: {list(shape)}, target: "
+                               f"{list(tshape)})")
+        classes = shape[-1]
+        if weight is not None and not (len(weight.shape) == 1 and weight.shape[0] == classes):
+            raise RuntimeError(f"weight tensor should be defined either for all {classes} "
+                               "classes or no classes but got weight tensor of shape: "
+                               f"{list(weight.shape)}")
+    if target.dtype not in (dtypes.int64, dtypes.uint8):
+        raise RuntimeError("expected target dtype to be Long or Byte, but got "
+                           f"{scalar_name(target.dtype)}")
+    if weight is not None and weight.dtype != logp.dtype:
+        raise RuntimeError(f"expected scalar type {scalar_name(logp.dtype)} but found "
+                           f"{scalar_name(weight.dtype)}")
+
+
+def _numel(shape):
+    n = 1
+    for s in shape:
+        n *= s
+    return n
 
 
 def _nll_kernel(xp, logp, target, weight=None, reduction="mean", ignore_index=-100):
-    picked, w = _nll_parts(xp, logp, target, weight, ignore_index)
-    losses = -picked * w
+    """Class axis 1 (0 for 1-D input); out-of-range targets raise IndexError."""
+    one_d = logp.ndim == 1
+    if one_d:
+        logp, target = logp[None], target.reshape(1)
+    target = target.astype(xp.int64)
+    classes = logp.shape[1]
+    valid = target != ignore_index
+    bad = valid & ((target < 0) | (target >= classes))
+    if bad.any():
+        raise IndexError(f"Target {int(target[bad].reshape(-1)[0])} is out of bounds.")
+    safe = xp.where(valid, target, 0)
+    picked = xp.take_along_axis(logp, xp.expand_dims(safe, 1), axis=1).squeeze(1)
+    w = weight[safe] if weight is not None else xp.ones(safe.shape, dtype=logp.dtype)
+    w = xp.where(valid, w, 0).astype(logp.dtype)
+    losses = xp.where(valid, -picked * w, 0).astype(logp.dtype)
     if reduction == "none":
-        return losses.reshape(target.shape)
+        return losses.reshape(()) if one_d else losses
+    total = losses.sum()
     if reduction == "sum":
-        return losses.sum()
-    return losses.sum() / w.sum()
+        return xp.asarray(total, dtype=logp.dtype)
+    return xp.asarray(total / w.sum(), dtype=logp.dtype)  # nan when every target is ignored
 
 
 def _nll_infer(logp, target, weight=None, reduction="mean", ignore_index=-100):
-    _check_reduction(reduction)
-    if target.dtype.category != dtypes.Category.INT or target.dtype is dtypes.bool_:
-        raise RuntimeError(f"expected scalar type Long but found {target.dtype}")
-    batch = () if len(logp.shape) == 1 else (logp.shape[0],) + tuple(logp.shape[2:])
-    if tuple(target.shape) != batch:
-        if len(logp.shape) >= 2 and target.shape and target.shape[0] != logp.shape[0]:
-            raise ValueError(f"Expected input batch_size ({logp.shape[0]}) to match target "
-                             f"batch_size ({target.shape[0]}).")
-        raise RuntimeError(f"expected target of shape {list(batch)}, got {list(target.shape)}")
+    check_nll(logp, target, weight, reduction, spatial=False)
+    if len(logp.shape) == 1:
+        return TensorMeta((), logp.dtype)
+    return _reduced_meta(target.shape, logp.dtype, reduction)
+
+
+def _nll2d_infer(logp, target, weight=None, reduction="mean", ignore_index=-100):
+    check_nll(logp, target, weight, reduction, spatial=True)
     return _reduced_meta(target.shape, logp.dtype, reduction)
 
 
@@ -70,18 +142,21 @@ def _nll_vjp(ctx, grad):
     reduction = ctx.attrs.get("reduction", "mean")
     ignore_index = ctx.attrs.get("ignore_index", -100)
     one_d = len(logp_meta.shape) == 1
-    t = target.unsqueeze(0) if one_d else target
+    t = target.reshape(1).long() if one_d else target.long()
     classes = logp_meta.shape[0] if one_d else logp_meta.shape[1]
     valid = t != ignore_index
     safe = gt.where(valid, t, gt.zeros_like(t))
     w = weight[safe] if weight is not None else gt.ones(t.shape, dtype=grad.dtype)
     w = gt.where(valid, w, gt.zeros_like(w))
     if reduction == "none":
-        scale = -(grad.reshape(t.shape)) * w
+        scale = -grad.reshape(t.shape) * w
     elif reduction == "sum":
         scale = -grad * w
     else:
-        scale = -grad * w / w.sum()
+        total = w.sum()
+        # all targets ignored: nothing receives a gradient (no 0/0)
+        total = gt.where(total == 0, gt.ones_like(total), total)
+        scale = -grad * w / total
     one_hot = (gt.arange(classes).reshape((1, classes) + (1,) * (t.ndim - 1))
                == safe.unsqueeze(1)).to(grad.dtype)
     grad_logp = one_hot * scale.unsqueeze(1)
@@ -92,7 +167,10 @@ def _nll_vjp(ctx, grad):
 
 NLL_LOSS = register(OpDef("nll_loss", OPAQUE, _nll_kernel, _nll_infer, _nll_vjp,
                           save_inputs=(1, 2), backward_name="NllLossBackward0",
-                          doc="negative log-likelihood of target classes"))
+                          doc="negative log-likelihood of target classes, 1-D or 2-D input"))
+NLL_LOSS2D = register(OpDef("nll_loss2d", OPAQUE, _nll_kernel, _nll2d_infer, _nll_vjp,
+                            save_inputs=(1, 2), backward_name="NllLoss2DBackward0",
+                            doc="negative log-likelihood of target classes, (N, C, H, W)"))
 
 
 # --- binary cross entropy ------------------------------------------------------------------
@@ -100,52 +178,37 @@ NLL_LOSS = register(OpDef("nll_loss", OPAQUE, _nll_kernel, _nll_infer, _nll_vjp,
 def _bce_kernel(xp, p, y, weight=None, reduction="mean"):
     if xp.any((p < 0) | (p > 1)):
         raise RuntimeError("all elements of input should be between 0 and 1")
+    if xp.any((y < 0) | (y > 1)):
+        raise RuntimeError("all elements of target should be between 0 and 1")
     # PyTorch clamps the logs at -100 so that p = 0 or 1 gives a finite loss.
     log_p = xp.maximum(xp.log(p), -100)
     log_q = xp.maximum(xp.log1p(-p), -100)
-    losses = -(y * log_p + (1 - y) * log_q)
+    losses = ((y - 1) * log_q - y * log_p).astype(p.dtype)
     if weight is not None:
-        losses = losses * weight
-    return _reduce(xp, losses.astype(p.dtype), reduction)
-
-
-def _reduce(xp, losses, reduction):
-    if reduction == "none":
-        return losses
-    if reduction == "sum":
-        return losses.sum()
-    return losses.mean()
+        losses = (losses * weight).astype(p.dtype)
+    return _reduce(xp, losses, reduction)
 
 
 def _pair_infer(p, y, weight=None, reduction="mean", **_):
-    _check_reduction(reduction)
-    if tuple(p.shape) != tuple(y.shape):
-        raise ValueError(f"Using a target size ({_size(y.shape)}) that is different to the input "
-                         f"size ({_size(p.shape)}) is deprecated. Please ensure they have the "
-                         "same size.")
-    return _reduced_meta(p.shape, p.dtype, reduction)
-
-
-def _size(shape):
-    return f"torch.Size({list(shape)})"
-
-
-def _scale_grad(grad, reduction, numel):
-    if reduction == "mean":
-        return grad / max(numel, 1)
-    return grad
+    check_reduction(reduction)
+    shape = broadcast_shapes(tuple(p.shape), tuple(y.shape))
+    if weight is not None:
+        shape = broadcast_shapes(shape, tuple(weight.shape))
+    return _reduced_meta(shape, p.dtype, reduction)
 
 
 def _bce_vjp(ctx, grad):
     p, y, weight = ctx.inputs
     reduction = ctx.attrs.get("reduction", "mean")
-    g = _scale_grad(grad, reduction, p.numel())
-    eps = 1e-12
-    d_p = g * (p - y) / ((1 - p) * p).clamp(min=eps)
-    d_y = g * ((1 - p).clamp(min=eps).log() - p.clamp(min=eps).log())
+    numel = _numel(broadcast_shapes(*(tuple(m.shape) for m in ctx.input_metas
+                                      if m is not None)))
+    g = _scale_grad(grad, reduction, numel)
+    # d/dp = (p - y) / max(p (1 - p), eps); d/dy = -logit(p)  (PyTorch's formulas)
+    d_p = g * (p - y) / ((1 - p) * p).clamp(min=1e-12)
+    d_y = g * ((1 - p).log() - p.log())
     if weight is not None:
         d_p, d_y = d_p * weight, d_y * weight
-    return d_p, d_y, None
+    return unbroadcast(d_p, ctx.input_metas[0]), unbroadcast(d_y, ctx.input_metas[1]), None
 
 
 BINARY_CROSS_ENTROPY = register(OpDef(
@@ -155,22 +218,36 @@ BINARY_CROSS_ENTROPY = register(OpDef(
 
 
 def _bce_logits_kernel(xp, x, y, weight=None, pos_weight=None, reduction="mean"):
-    # log(1 + exp(-|x|)) + max(-x, 0) is log(1 + exp(-x)) without overflow.
-    softplus_neg = xp.log1p(xp.exp(-xp.abs(x))) + xp.maximum(-x, 0)
+    # log_sigmoid(x) = min(x, 0) - log1p(exp(-|x|)), without overflow
+    log_sig = xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))
     if pos_weight is not None:
-        coeff = 1 + (pos_weight - 1) * y
-        losses = (1 - y) * x + coeff * softplus_neg
-    else:
-        losses = (1 - y) * x + softplus_neg
+        log_sig = log_sig * ((pos_weight - 1) * y + 1)
+    losses = ((1 - y) * x - log_sig)
     if weight is not None:
         losses = losses * weight
-    return _reduce(xp, losses.astype(x.dtype), reduction)
+    return _reduce(xp, xp.asarray(losses).astype(x.dtype), reduction)
+
+
+def _bce_logits_infer(x, y, weight=None, pos_weight=None, reduction="mean"):
+    check_reduction(reduction)
+    shape = broadcast_shapes(tuple(x.shape), tuple(y.shape))
+    for extra in (weight, pos_weight):
+        if extra is not None:
+            shape = broadcast_shapes(shape, tuple(extra.shape))
+    return _reduced_meta(shape, x.dtype, reduction)
+
+
+def _softplus_neg(x):
+    """softplus(-x) = -log_sigmoid(x), stable."""
+    return (-x.abs()).exp().log1p() + (-x).clamp(min=0)
 
 
 def _bce_logits_vjp(ctx, grad):
     x, y, weight, pos_weight = ctx.inputs
     reduction = ctx.attrs.get("reduction", "mean")
-    g = _scale_grad(grad, reduction, x.numel())
+    numel = _numel(broadcast_shapes(*(tuple(m.shape) for m in ctx.input_metas
+                                      if m is not None)))
+    g = _scale_grad(grad, reduction, numel)
     s = x.sigmoid()
     if pos_weight is not None:
         # loss = (1-y) x + c softplus(-x) with c = 1 + (pw-1) y; softplus(-x)' = s - 1
@@ -182,35 +259,22 @@ def _bce_logits_vjp(ctx, grad):
         d_y = -g * x
     if weight is not None:
         d_x, d_y = d_x * weight, d_y * weight
-    d_x, d_y = unbroadcast(d_x, ctx.input_metas[0]), unbroadcast(d_y, ctx.input_metas[1])
-    grad_pw = None
-    if ctx.input_metas[3] is not None:
-        full = g * y * _softplus_neg(x)
-        if weight is not None:
-            full = full * weight
-        grad_pw = unbroadcast(full, ctx.input_metas[3])
-    grad_w = None
-    if ctx.input_metas[2] is not None:
-        grad_w = unbroadcast(g * _bce_logits_losses(x, y, pos_weight), ctx.input_metas[2])
-    return d_x, d_y, grad_w, grad_pw
-
-
-def _softplus_neg(x):
-    return (-x.abs()).exp().log1p() + (-x).clamp(min=0)
-
-
-def _bce_logits_losses(x, y, pos_weight):
-    sp = _softplus_neg(x)
-    if pos_weight is not None:
-        return (1 - y) * x + (1 + (pos_weight - 1) * y) * sp
-    return (1 - y) * x + sp
+    return (unbroadcast(d_x, ctx.input_metas[0]), unbroadcast(d_y, ctx.input_metas[1]),
+            None, None)
 
 
 BINARY_CROSS_ENTROPY_WITH_LOGITS = register(OpDef(
-    "binary_cross_entropy_with_logits", OPAQUE, _bce_logits_kernel, _pair_infer,
+    "binary_cross_entropy_with_logits", OPAQUE, _bce_logits_kernel, _bce_logits_infer,
     _bce_logits_vjp, save_inputs=(0, 1, 2, 3),
     backward_name="BinaryCrossEntropyWithLogitsBackward0",
     doc="binary cross entropy on logits (stable), optional weight and pos_weight"))
+
+
+# --- regression losses -----------------------------------------------------------------------
+
+def _diff_infer(a, b, reduction="mean", **_):
+    check_reduction(reduction)
+    return _reduced_meta(broadcast_shapes(tuple(a.shape), tuple(b.shape)), a.dtype, reduction)
 
 
 def _mse_kernel(xp, a, b, reduction="mean"):
@@ -218,22 +282,69 @@ def _mse_kernel(xp, a, b, reduction="mean"):
     return _reduce(xp, diff * diff, reduction)
 
 
-def _mse_infer(a, b, reduction="mean"):
-    _check_reduction(reduction)
-    from .shape_rules import broadcast_shapes
+def _diff_grads(ctx, g_a):
+    return unbroadcast(g_a, ctx.input_metas[0]), unbroadcast(-g_a, ctx.input_metas[1])
 
-    shape = broadcast_shapes(a.shape, b.shape)
-    return _reduced_meta(shape, a.dtype, reduction)
+
+def _numel_of(ctx):
+    return _numel(broadcast_shapes(tuple(ctx.input_metas[0].shape),
+                                   tuple(ctx.input_metas[1].shape)))
 
 
 def _mse_vjp(ctx, grad):
     a, b = ctx.inputs
-    reduction = ctx.attrs.get("reduction", "mean")
-    diff = a - b
-    g = _scale_grad(grad, reduction, diff.numel()) * 2 * diff
-    return unbroadcast(g, ctx.input_metas[0]), unbroadcast(-g, ctx.input_metas[1])
+    g = _scale_grad(grad, ctx.attrs.get("reduction", "mean"), _numel_of(ctx))
+    return _diff_grads(ctx, g * 2 * (a - b))
 
 
-MSE_LOSS = register(OpDef("mse_loss", OPAQUE, _mse_kernel, _mse_infer, _mse_vjp,
+MSE_LOSS = register(OpDef("mse_loss", OPAQUE, _mse_kernel, _diff_infer, _mse_vjp,
                           save_inputs=(0, 1), backward_name="MseLossBackward0",
                           doc="mean (or sum) of squared differences"))
+
+
+def _smooth_l1_kernel(xp, a, b, reduction="mean", beta=1.0):
+    z = xp.abs(a - b)
+    losses = xp.where(z < beta, 0.5 * z * z / beta, z - 0.5 * beta).astype(z.dtype)
+    return _reduce(xp, losses, reduction)
+
+
+def _smooth_l1_vjp(ctx, grad):
+    import graphtorch as gt
+
+    a, b = ctx.inputs
+    beta = ctx.attrs.get("beta", 1.0)
+    g = _scale_grad(grad, ctx.attrs.get("reduction", "mean"), _numel_of(ctx))
+    d = a - b
+    # d/da: sign(d) beyond beta, d / beta inside (PyTorch's branch order)
+    inner = d / beta
+    return _diff_grads(ctx, g * gt.where(d < -beta, -gt.ones_like(d),
+                                         gt.where(d > beta, gt.ones_like(d), inner)))
+
+
+SMOOTH_L1_LOSS = register(OpDef("smooth_l1_loss", OPAQUE, _smooth_l1_kernel, _diff_infer,
+                                _smooth_l1_vjp, save_inputs=(0, 1),
+                                backward_name="SmoothL1LossBackward0",
+                                doc="0.5 d^2 / beta below beta, |d| - beta / 2 above"))
+
+
+def _huber_kernel(xp, a, b, reduction="mean", delta=1.0):
+    z = xp.abs(a - b)
+    losses = xp.where(z < delta, 0.5 * z * z, delta * (z - 0.5 * delta)).astype(z.dtype)
+    return _reduce(xp, losses, reduction)
+
+
+def _huber_vjp(ctx, grad):
+    import graphtorch as gt
+
+    a, b = ctx.inputs
+    delta = ctx.attrs.get("delta", 1.0)
+    g = _scale_grad(grad, ctx.attrs.get("reduction", "mean"), _numel_of(ctx))
+    d = a - b
+    clipped = gt.where(d < -delta, gt.full_like(d, -delta),
+                       gt.where(d > delta, gt.full_like(d, delta), d))
+    return _diff_grads(ctx, g * clipped)
+
+
+HUBER_LOSS = register(OpDef("huber_loss", OPAQUE, _huber_kernel, _diff_infer, _huber_vjp,
+                            save_inputs=(0, 1), backward_name="HuberLossBackward0",
+                            doc="0.5 d^2 below delta, delta (|d| - delta / 2) above"))

@@ -101,11 +101,13 @@ def compare_module(ctor, inputs, *, seed=0, train=True, grad=True, rtol=1e-5, at
                    exact_init=True, grad_inputs=None, call=None):
     """Build ctor(lib) in both libraries from the same seed, run it on `inputs` (NumPy
     arrays, or other values passed as they are) and compare outputs, input gradients and
-    parameter gradients. Returns (torch module, graphtorch module)."""
+    parameter gradients. exact_init: True checks the seeded initial state is identical,
+    False copies torch's state into the graphtorch module, None leaves both as they are.
+    Returns (torch module, graphtorch module)."""
     tm, gm = build(ctor, seed)
     if exact_init:
         same_state(gm, tm, exact=True, what="initial")
-    else:
+    elif exact_init is not None:
         copy_state(tm, gm)
     tm.train(train)
     gm.train(train)

@@ -1,4 +1,5 @@
-"""Loss modules: L1Loss, MSELoss, CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss, ..."""
+"""Loss modules (L1Loss, MSELoss, CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss,
+SmoothL1Loss, HuberLoss, KLDivLoss): store the options, call the functional losses."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ from .module import Module
 class _Loss(Module):
     def __init__(self, size_average=None, reduce=None, reduction: str = "mean"):
         super().__init__()
-        self.reduction = LF._legacy_reduction(size_average, reduce, reduction)
+        if size_average is not None or reduce is not None:
+            self.reduction = LF._legacy_reduction(size_average, reduce)
+        else:
+            self.reduction = reduction
 
 
 class _WeightedLoss(_Loss):
@@ -33,6 +37,8 @@ class MSELoss(_Loss):
 
 
 class SmoothL1Loss(_Loss):
+    """0.5 d^2 / beta below beta, |d| - beta / 2 above."""
+
     def __init__(self, size_average=None, reduce=None, reduction="mean", beta=1.0):
         super().__init__(size_average, reduce, reduction)
         self.beta = beta
@@ -42,7 +48,11 @@ class SmoothL1Loss(_Loss):
 
 
 class HuberLoss(_Loss):
+    """0.5 d^2 below delta, delta (|d| - delta / 2) above."""
+
     def __init__(self, reduction="mean", delta=1.0):
+        if not isinstance(delta, (float, int)):
+            raise TypeError(f"delta must be a float or int, got: {type(delta)}")
         super().__init__(reduction=reduction)
         self.delta = delta
 
@@ -51,6 +61,8 @@ class HuberLoss(_Loss):
 
 
 class KLDivLoss(_Loss):
+    """KL divergence of `target` from log-probabilities `input`."""
+
     def __init__(self, size_average=None, reduce=None, reduction="mean", log_target=False):
         super().__init__(size_average, reduce, reduction)
         self.log_target = log_target
@@ -68,7 +80,7 @@ class NLLLoss(_WeightedLoss):
         self.ignore_index = ignore_index
 
     def forward(self, input, target):
-        return LF.nll_loss(input, target, self.weight, ignore_index=self.ignore_index,
+        return LF.nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index,
                            reduction=self.reduction)
 
 
@@ -81,7 +93,8 @@ class CrossEntropyLoss(_WeightedLoss):
         self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
 
     def forward(self, input, target):
-        return LF.cross_entropy(input, target, self.weight, ignore_index=self.ignore_index,
+        return LF.cross_entropy(input, target, weight=self.weight,
+                                ignore_index=self.ignore_index,
                                 reduction=self.reduction, label_smoothing=self.label_smoothing)
 
 
@@ -103,5 +116,5 @@ class BCEWithLogitsLoss(_Loss):
 
     def forward(self, input, target):
         return LF.binary_cross_entropy_with_logits(input, target, self.weight,
-                                                   reduction=self.reduction,
-                                                   pos_weight=self.pos_weight)
+                                                   pos_weight=self.pos_weight,
+                                                   reduction=self.reduction)

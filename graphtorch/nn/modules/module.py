@@ -1,28 +1,42 @@
 """`nn.Module`: the container of parameters, buffers and submodules, as in PyTorch.
 
 Registration happens in `__setattr__` (assigning a Parameter, Module or registered buffer
-name), so iteration order is definition order; `state_dict` keys are dotted paths.
+name), so iteration order is definition order; `state_dict` keys are dotted paths, and
+loading reports missing/unexpected keys and errors with PyTorch's messages.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict, namedtuple
+from collections import OrderedDict
 
 from ...autograd import grad_mode
-from ...autograd.graph import HookDict, RemovableHandle, add_hook
 from ...tensor import Tensor
-from ..parameter import Parameter
+from ..parameter import Buffer, Parameter
+from . import _state_dict as S
+from . import hooks as H
 
-_IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+def _typename(obj) -> str:
+    """`torch.typename`: legacy tensor type names, else module.qualname."""
+    if isinstance(obj, Tensor):
+        return obj.type()
+    module = getattr(obj, "__module__", "") or ""
+    if hasattr(obj, "__qualname__"):
+        qualname = obj.__qualname__
+    elif hasattr(obj, "__name__"):
+        qualname = obj.__name__
+    else:
+        module = type(obj).__module__ or ""
+        qualname = type(obj).__qualname__
+    return qualname if module in ("", "builtins") else f"{module}.{qualname}"
 
 
-class _IncompatibleKeysResult(_IncompatibleKeys):
-    __slots__ = ()
-
-    def __repr__(self):
-        if not self.missing_keys and not self.unexpected_keys:
-            return "<All keys matched successfully>"
-        return super().__repr__()
+def _addindent(text: str, spaces: int) -> str:
+    lines = text.split("\n")
+    if len(lines) == 1:
+        return text
+    first = lines.pop(0)
+    return first + "\n" + "\n".join(spaces * " " + line for line in lines)
 
 
 class Module:
@@ -38,74 +52,155 @@ class Module:
     ['fc.weight', 'fc.bias']
     """
 
-    training: bool
+    dump_patches = False
     _version = 1
+    training: bool
     call_super_init = False
 
     def __init__(self, *args, **kwargs):
-        if args or kwargs:
-            raise TypeError(f"{type(self).__name__}.__init__() takes no arguments")
-        d = self.__dict__
-        d["training"] = True
-        d["_parameters"] = OrderedDict()
-        d["_buffers"] = OrderedDict()
-        d["_non_persistent_buffers_set"] = set()
-        d["_modules"] = OrderedDict()
-        d["_forward_hooks"] = HookDict()
-        d["_forward_hooks_with_kwargs"] = {}
-        d["_forward_pre_hooks"] = HookDict()
-        d["_forward_pre_hooks_with_kwargs"] = {}
-        d["_backward_hooks"] = HookDict()
+        if self.call_super_init is False and kwargs:
+            raise TypeError(f"{type(self).__name__}.__init__() got an unexpected keyword "
+                            f"argument '{next(iter(kwargs))}'")
+        if self.call_super_init is False and args:
+            raise TypeError(f"{type(self).__name__}.__init__() takes 1 positional argument but "
+                            f"{len(args) + 1} were given")
+        setattr_ = super().__setattr__
+        setattr_("training", True)
+        setattr_("_parameters", {})
+        setattr_("_buffers", {})
+        setattr_("_non_persistent_buffers_set", set())
+        setattr_("_backward_pre_hooks", OrderedDict())
+        setattr_("_backward_hooks", OrderedDict())
+        setattr_("_is_full_backward_hook", None)
+        setattr_("_forward_hooks", OrderedDict())
+        setattr_("_forward_hooks_with_kwargs", OrderedDict())
+        setattr_("_forward_hooks_always_called", OrderedDict())
+        setattr_("_forward_pre_hooks", OrderedDict())
+        setattr_("_forward_pre_hooks_with_kwargs", OrderedDict())
+        setattr_("_state_dict_hooks", OrderedDict())
+        setattr_("_state_dict_pre_hooks", OrderedDict())
+        setattr_("_load_state_dict_pre_hooks", OrderedDict())
+        setattr_("_load_state_dict_post_hooks", OrderedDict())
+        setattr_("_modules", {})
+        if self.call_super_init:
+            super().__init__(*args, **kwargs)
 
-    def forward(self, *args, **kwargs):
+    def forward(self, *input):
+        """The computation of this module; subclasses override it."""
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required '
                                   '"forward" function')
 
-    # --- attribute registration --------------------------------------------------------
-    def __setattr__(self, name, value):
-        d = self.__dict__
-        params = d.get("_parameters")
-        if isinstance(value, Parameter):
-            if params is None:
-                raise AttributeError("cannot assign parameters before Module.__init__() call")
-            self._remove_from(name, d, keep="_parameters")
-            self.register_parameter(name, value)
-            return
-        if params is not None and name in params:
-            if value is not None:
-                raise TypeError(f"cannot assign '{type(value).__name__}' as parameter "
-                                f"'{name}' (torch.nn.Parameter or None expected)")
-            params[name] = None
-            return
-        modules = d.get("_modules")
-        if isinstance(value, Module):
-            if modules is None:
-                raise AttributeError("cannot assign module before Module.__init__() call")
-            self._remove_from(name, d, keep="_modules")
-            modules[name] = value
-            return
-        if modules is not None and name in modules:
-            if value is not None:
-                raise TypeError(f"cannot assign '{type(value).__name__}' as child module "
-                                f"'{name}' (torch.nn.Module or None expected)")
-            modules[name] = None
-            return
-        buffers = d.get("_buffers")
-        if buffers is not None and name in buffers:
-            if value is not None and not isinstance(value, Tensor):
-                raise TypeError(f"cannot assign '{type(value).__name__}' as buffer '{name}' "
-                                "(torch.Tensor or None expected)")
-            buffers[name] = value
-            return
-        object.__setattr__(self, name, value)
+    # --- registration ----------------------------------------------------------------
+    def register_buffer(self, name: str, tensor, persistent: bool = True) -> None:
+        """Add state that is saved (if persistent) and moved with the module, not learned."""
+        if "_buffers" not in self.__dict__:
+            raise AttributeError("cannot assign buffer before Module.__init__() call")
+        if not isinstance(name, str):
+            raise TypeError(f"buffer name should be a string. Got {_typename(name)}")
+        if "." in name:
+            raise KeyError('buffer name can\'t contain "."')
+        if name == "":
+            raise KeyError('buffer name can\'t be empty string ""')
+        if hasattr(self, name) and name not in self._buffers:
+            raise KeyError(f"attribute '{name}' already exists")
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"cannot assign '{_typename(tensor)}' object to buffer '{name}' "
+                            "(torch Tensor or None required)")
+        self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent_buffers_set.discard(name)
+        else:
+            self._non_persistent_buffers_set.add(name)
 
-    def _remove_from(self, name, d, keep):
-        for store in ("_parameters", "_buffers", "_modules"):
-            if store != keep and name in d.get(store, {}):
-                del d[store][name]
-        d.pop(name, None)
+    def register_parameter(self, name: str, param) -> None:
+        """Add a parameter (or None) under `name`."""
+        if "_parameters" not in self.__dict__:
+            raise AttributeError("cannot assign parameter before Module.__init__() call")
+        if not isinstance(name, str):
+            raise TypeError(f"parameter name should be a string. Got {_typename(name)}")
+        if "." in name:
+            raise KeyError('parameter name can\'t contain "."')
+        if name == "":
+            raise KeyError('parameter name can\'t be empty string ""')
+        if hasattr(self, name) and name not in self._parameters:
+            raise KeyError(f"attribute '{name}' already exists")
+        if param is None:
+            self._parameters[name] = None
+        elif not isinstance(param, Parameter):
+            raise TypeError(f"cannot assign '{_typename(param)}' object to parameter '{name}' "
+                            "(torch.nn.Parameter or None required)")
+        elif param.grad_fn:
+            raise ValueError(f"Cannot assign non-leaf Tensor to parameter '{name}'. Model "
+                             f"parameters must be created explicitly. To express '{name}' "
+                             "as a function of another Tensor, compute the value in the "
+                             "forward() method.")
+        else:
+            self._parameters[name] = param
 
-    def __getattr__(self, name):
+    def add_module(self, name: str, module) -> None:
+        """Add a child module under `name`."""
+        if not isinstance(module, Module) and module is not None:
+            raise TypeError(f"{_typename(module)} is not a Module subclass")
+        if not isinstance(name, str):
+            raise TypeError(f"module name should be a string. Got {_typename(name)}")
+        if hasattr(self, name) and name not in self._modules:
+            raise KeyError(f"attribute '{name}' already exists")
+        if "." in name:
+            raise KeyError(f'module name can\'t contain ".", got: {name}')
+        if name == "":
+            raise KeyError('module name can\'t be empty string ""')
+        self._modules[name] = module
+
+    def register_module(self, name: str, module) -> None:
+        """Alias of add_module."""
+        self.add_module(name, module)
+
+    def get_submodule(self, target: str) -> Module:
+        """The submodule at dotted path `target` ("" is self)."""
+        if target == "":
+            return self
+        mod = self
+        for item in target.split("."):
+            if not hasattr(mod, item):
+                raise AttributeError(mod._get_name() + " has no attribute `" + item + "`")
+            mod = getattr(mod, item)
+            if not isinstance(mod, Module):
+                raise AttributeError("`" + item + "` is not an nn.Module")
+        return mod
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter at dotted path `target`."""
+        path, _, name = target.rpartition(".")
+        mod = self.get_submodule(path)
+        if not hasattr(mod, name):
+            raise AttributeError(mod._get_name() + " has no attribute `" + name + "`")
+        param = getattr(mod, name)
+        if not isinstance(param, Parameter):
+            raise AttributeError("`" + name + "` is not an nn.Parameter")
+        return param
+
+    def get_buffer(self, target: str) -> Tensor:
+        """The buffer at dotted path `target`."""
+        path, _, name = target.rpartition(".")
+        mod = self.get_submodule(path)
+        if not hasattr(mod, name):
+            raise AttributeError(mod._get_name() + " has no attribute `" + name + "`")
+        if name not in mod._buffers:
+            raise AttributeError("`" + name + "` is not a buffer")
+        return getattr(mod, name)
+
+    def get_extra_state(self):
+        raise RuntimeError("Reached a code path in Module.get_extra_state() that should never "
+                           "be called. Please file an issue at https://github.com/pytorch/"
+                           "pytorch/issues/new?template=bug-report.yml to report this bug.")
+
+    def set_extra_state(self, state) -> None:
+        raise RuntimeError("Reached a code path in Module.set_extra_state() that should never "
+                           "be called. Please file an issue at https://github.com/pytorch/"
+                           "pytorch/issues/new?template=bug-report.yml to report this bug.")
+
+    # --- attributes ---------------------------------------------------------------------
+    def __getattr__(self, name: str):
         d = self.__dict__
         for store in ("_parameters", "_buffers", "_modules"):
             items = d.get(store)
@@ -113,96 +208,130 @@ class Module:
                 return items[name]
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
-    def __delattr__(self, name):
+    def __setattr__(self, name: str, value) -> None:
         d = self.__dict__
-        for store in ("_parameters", "_buffers", "_modules"):
-            if name in d.get(store, {}):
-                del d[store][name]
-                d.get("_non_persistent_buffers_set", set()).discard(name)
-                return
-        object.__delattr__(self, name)
+
+        def remove_from(*stores):
+            for s in stores:
+                if name in s:
+                    if isinstance(s, dict):
+                        del s[name]
+                    else:
+                        s.discard(name)
+
+        params = d.get("_parameters")
+        if isinstance(value, Parameter):
+            if params is None:
+                raise AttributeError("cannot assign parameters before Module.__init__() call")
+            remove_from(d, self._buffers, self._modules, self._non_persistent_buffers_set)
+            self.register_parameter(name, value)
+        elif params is not None and name in params:
+            if value is not None:
+                raise TypeError(f"cannot assign '{_typename(value)}' as parameter '{name}' "
+                                "(torch.nn.Parameter or None expected)")
+            self.register_parameter(name, value)
+        else:
+            modules = d.get("_modules")
+            if isinstance(value, Module):
+                if modules is None:
+                    raise AttributeError("cannot assign module before Module.__init__() call")
+                remove_from(d, self._parameters, self._buffers,
+                            self._non_persistent_buffers_set)
+                modules[name] = value
+            elif modules is not None and name in modules:
+                if value is not None:
+                    raise TypeError(f"cannot assign '{_typename(value)}' as child module "
+                                    f"'{name}' (torch.nn.Module or None expected)")
+                modules[name] = value
+            else:
+                buffers = d.get("_buffers")
+                if isinstance(value, Buffer) or (buffers is not None and name in buffers):
+                    if value is not None and not isinstance(value, Tensor):
+                        raise TypeError(f"cannot assign '{_typename(value)}' as buffer "
+                                        f"'{name}' (torch.nn.Buffer, torch.Tensor or None "
+                                        "expected)")
+                    persistent = value.persistent if isinstance(value, Buffer) else \
+                        name not in self._non_persistent_buffers_set
+                    self.register_buffer(name, value, persistent)
+                else:
+                    super().__setattr__(name, value)
+
+    def __delattr__(self, name: str) -> None:
+        if name in self._parameters:
+            del self._parameters[name]
+        elif name in self._buffers:
+            del self._buffers[name]
+            self._non_persistent_buffers_set.discard(name)
+        elif name in self._modules:
+            del self._modules[name]
+        else:
+            super().__delattr__(name)
 
     def __dir__(self):
-        keys = set(super().__dir__())
-        for store in ("_parameters", "_buffers", "_modules"):
-            keys.update(self.__dict__.get(store, {}))
-        return sorted(keys)
+        keys = (dir(type(self)) + list(self.__dict__) + list(self._parameters)
+                + list(self._modules) + list(self._buffers))
+        return sorted(k for k in keys if not k[0].isdigit())
 
-    def _check_name(self, name, kind):
-        if not isinstance(name, str):
-            raise TypeError(f"{kind} name should be a string. Got {type(name).__name__}")
-        if "." in name:
-            raise KeyError(f'{kind} name can\'t contain "."')
-        if name == "":
-            raise KeyError(f'{kind} name can\'t be empty string ""')
+    # --- iteration ----------------------------------------------------------------------
+    def _named_members(self, get_members, prefix="", recurse=True, remove_duplicate=True):
+        memo = set()
+        modules = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) \
+            if recurse else [(prefix, self)]
+        for module_prefix, module in modules:
+            for k, v in get_members(module):
+                if v is None or id(v) in memo:
+                    continue
+                if remove_duplicate:
+                    memo.add(id(v))
+                yield module_prefix + ("." if module_prefix else "") + k, v
 
-    def register_parameter(self, name: str, param) -> None:
-        """Add a parameter (or None) under `name`."""
-        if "_parameters" not in self.__dict__:
-            raise AttributeError("cannot assign parameter before Module.__init__() call")
-        self._check_name(name, "parameter")
-        if hasattr(self, name) and name not in self._parameters:
-            raise KeyError(f"attribute '{name}' already exists")
-        if param is not None and not isinstance(param, Parameter):
-            raise TypeError(f"cannot assign '{type(param).__name__}' object to parameter "
-                            f"'{name}' (torch.nn.Parameter or None required)")
-        if param is not None and param.grad_fn is not None:
-            raise ValueError(f"Cannot assign non-leaf Tensor to parameter '{name}'. Model "
-                             "parameters must be created explicitly. To express '"
-                             f"{name}' as a function of another Tensor, compute the value in "
-                             "the forward() method.")
-        self._parameters[name] = param
+    def parameters(self, recurse: bool = True):
+        """The parameters, in registration order (a generator, as in PyTorch)."""
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
 
-    def register_buffer(self, name: str, tensor, persistent: bool = True) -> None:
-        """Add state that is saved and moved with the module but not learned."""
-        if "_buffers" not in self.__dict__:
-            raise AttributeError("cannot assign buffer before Module.__init__() call")
-        self._check_name(name, "buffer")
-        if hasattr(self, name) and name not in self._buffers:
-            raise KeyError(f"attribute '{name}' already exists")
-        if tensor is not None and not isinstance(tensor, Tensor):
-            raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer "
-                            f"'{name}' (torch Tensor or None required)")
-        self._buffers[name] = tensor
-        if persistent:
-            self._non_persistent_buffers_set.discard(name)
-        else:
-            self._non_persistent_buffers_set.add(name)
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True):
+        """(dotted name, parameter) pairs, each shared parameter once."""
+        yield from self._named_members(lambda m: m._parameters.items(), prefix, recurse,
+                                       remove_duplicate)
 
-    def add_module(self, name: str, module) -> None:
-        """Add a child module under `name`."""
-        if module is not None and not isinstance(module, Module):
-            raise TypeError(f"{type(module).__name__} is not a Module subclass")
-        self._check_name(name, "module")
-        if hasattr(self, name) and name not in self._modules:
-            raise KeyError(f"attribute '{name}' already exists")
-        self._modules[name] = module
+    def buffers(self, recurse: bool = True):
+        """The buffers (persistent or not), in registration order."""
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
 
-    register_module = add_module
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True):
+        """(dotted name, buffer) pairs."""
+        yield from self._named_members(lambda m: m._buffers.items(), prefix, recurse,
+                                       remove_duplicate)
 
-    def get_submodule(self, target: str) -> Module:
-        module = self
-        if target:
-            for item in target.split("."):
-                if item not in module._modules:
-                    raise AttributeError(f"{type(module).__name__} has no attribute `{item}`")
-                module = module._modules[item]
-        return module
+    def children(self):
+        """The direct submodules."""
+        for _, m in self.named_children():
+            yield m
 
-    def get_parameter(self, target: str) -> Parameter:
-        path, _, name = target.rpartition(".")
-        module = self.get_submodule(path)
-        if name not in module._parameters:
-            raise AttributeError(f"`{name}` is not an nn.Parameter")
-        return module._parameters[name]
+    def named_children(self):
+        """(name, direct submodule) pairs, each module once."""
+        memo = set()
+        for name, module in self._modules.items():
+            if module is not None and id(module) not in memo:
+                memo.add(id(module))
+                yield name, module
 
-    # --- iteration ---------------------------------------------------------------------
+    def modules(self):
+        """This module and all submodules, depth first."""
+        for _, m in self.named_modules():
+            yield m
+
     def named_modules(self, memo=None, prefix: str = "", remove_duplicate: bool = True):
+        """(dotted name, module) pairs for this module and all submodules, depth first."""
         if memo is None:
             memo = set()
+        if id(self) in memo:
+            return
         if remove_duplicate:
-            if id(self) in memo:
-                return
             memo.add(id(self))
         yield prefix, self
         for name, module in self._modules.items():
@@ -211,58 +340,14 @@ class Module:
             sub = prefix + ("." if prefix else "") + name
             yield from module.named_modules(memo, sub, remove_duplicate)
 
-    def modules(self):
-        for _, m in self.named_modules():
-            yield m
-
-    def named_children(self):
-        seen = set()
-        for name, module in self._modules.items():
-            if module is not None and id(module) not in seen:
-                seen.add(id(module))
-                yield name, module
-
-    def children(self):
-        for _, m in self.named_children():
-            yield m
-
-    def _named_members(self, store, prefix, recurse, remove_duplicate):
-        seen = set()
-        modules = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) \
-            if recurse else [(prefix, self)]
-        for module_prefix, module in modules:
-            for name, value in module.__dict__[store].items():
-                if value is None or (remove_duplicate and id(value) in seen):
-                    continue
-                if remove_duplicate:
-                    seen.add(id(value))
-                yield module_prefix + ("." if module_prefix else "") + name, value
-
-    def named_parameters(self, prefix: str = "", recurse: bool = True,
-                         remove_duplicate: bool = True):
-        """(dotted name, parameter) pairs, each shared parameter once."""
-        yield from self._named_members("_parameters", prefix, recurse, remove_duplicate)
-
-    def parameters(self, recurse: bool = True):
-        """The parameters, in registration order (a generator, as in PyTorch)."""
-        for _, p in self.named_parameters(recurse=recurse):
-            yield p
-
-    def named_buffers(self, prefix: str = "", recurse: bool = True,
-                      remove_duplicate: bool = True):
-        yield from self._named_members("_buffers", prefix, recurse, remove_duplicate)
-
-    def buffers(self, recurse: bool = True):
-        for _, b in self.named_buffers(recurse=recurse):
-            yield b
-
-    # --- modes and conversions -----------------------------------------------------------
+    # --- modes, conversions, gradients --------------------------------------------------------
     def train(self, mode: bool = True) -> Module:
-        """Set training mode (dropout active, batch norm uses batch statistics)."""
+        """Set training mode recursively (dropout active, batch norm uses batch stats)."""
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")
-        for m in self.modules():
-            m.__dict__["training"] = mode
+        self.training = mode
+        for module in self.children():
+            module.train(mode)
         return self
 
     def eval(self) -> Module:
@@ -270,48 +355,67 @@ class Module:
         return self.train(False)
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Set requires_grad of every parameter."""
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Reset the gradients of all parameters (to None by default)."""
+        """Reset the gradients of all parameters (to None by default, else to zeros)."""
         for p in self.parameters():
             if p.grad is None:
                 continue
             if set_to_none:
                 p.grad = None
             else:
+                if p.grad.grad_fn is not None:
+                    p.grad.detach_()
+                else:
+                    p.grad.requires_grad_(False)
                 with grad_mode.no_grad():
                     p.grad.zero_()
 
     def apply(self, fn) -> Module:
-        for m in self.children():
-            m.apply(fn)
+        """Call fn on every submodule (children first) and then on self."""
+        for module in self.children():
+            module.apply(fn)
         fn(self)
         return self
 
-    def _apply(self, fn, params_too: bool = True) -> Module:
-        """Replace every parameter's and buffer's data by fn(tensor) (in place for params)."""
-        for m in self.modules():
-            for name, p in m._parameters.items():
-                if p is None:
-                    continue
-                new = fn(p)
-                if new is not p:
-                    p._data = new._data
-                    if p._grad is not None:
-                        p._grad = fn(p._grad)
-            for name, b in m._buffers.items():
-                if b is not None:
-                    m._buffers[name] = fn(b)
+    def _apply(self, fn, recurse: bool = True) -> Module:
+        """Replace every parameter's data by fn(param) (keeping the Parameter object) and
+        every buffer by fn(buffer); gradients are converted too."""
+        if recurse:
+            for module in self.children():
+                module._apply(fn)
+        for key, param in self._parameters.items():
+            if param is None:
+                continue
+            with grad_mode.no_grad():
+                applied = fn(param)
+            param.data = applied
+            if param.grad is not None:
+                with grad_mode.no_grad():
+                    grad = fn(param.grad)
+                param._grad = grad if grad is param.grad else grad.detach()
+        for key, buf in self._buffers.items():
+            if buf is not None:
+                self._buffers[key] = fn(buf)
         return self
 
     def to(self, *args, **kwargs) -> Module:
-        """Move/cast parameters and buffers (floating dtypes only are cast)."""
+        """Move/cast parameters and buffers in place; only floating and complex tensors
+        change dtype."""
         from ...functions.conversion import _parse_to
 
         dtype, device, _ = _parse_to(args, dict(kwargs))
+        if dtype is not None:
+            from ... import dtypes
+
+            dtype = dtypes.as_dtype(dtype)
+            if not (dtype.is_floating_point or dtype.is_complex):
+                raise TypeError("nn.Module.to only accepts floating point or complex dtypes, "
+                                f"but got desired dtype={dtype}")
 
         def convert(t):
             out = t
@@ -319,57 +423,50 @@ class Module:
                 out = out.to(dtype)
             if device is not None:
                 out = out.to(device)
-            return out.detach() if out is not t else t
+            return out
 
-        with grad_mode.no_grad():
-            return self._apply(convert)
+        return self._apply(convert)
 
     def cpu(self) -> Module:
-        return self.to("cpu")
+        """Move to the CPU."""
+        return self._apply(lambda t: t.cpu())
 
     def cuda(self, device=None) -> Module:
-        return self.to(device if device is not None else "cuda")
+        """Move to a CUDA device."""
+        return self._apply(lambda t: t.cuda(device))
 
     def float(self) -> Module:
-        from ... import dtypes
-
-        return self.to(dtypes.float32)
+        """Cast floating-point parameters and buffers to float32."""
+        return self._apply(lambda t: t.float() if t.is_floating_point() else t)
 
     def double(self) -> Module:
-        from ... import dtypes
-
-        return self.to(dtypes.float64)
+        """Cast floating-point parameters and buffers to float64."""
+        return self._apply(lambda t: t.double() if t.is_floating_point() else t)
 
     def half(self) -> Module:
-        from ... import dtypes
-
-        return self.to(dtypes.float16)
+        """Cast floating-point parameters and buffers to float16."""
+        return self._apply(lambda t: t.half() if t.is_floating_point() else t)
 
     def type(self, dst_type) -> Module:
-        return self.to(dst_type)
+        """Cast all parameters and buffers to `dst_type`."""
+        return self._apply(lambda t: t.type(dst_type))
 
-    # --- state dict ------------------------------------------------------------------------
+    def share_memory(self) -> Module:
+        return self
+
+    # --- state dict (implemented in _state_dict.py) -----------------------------------------
+    def _save_to_state_dict(self, destination, prefix, keep_vars) -> None:
+        S.save_to_state_dict(self, destination, prefix, keep_vars)
+
     def state_dict(self, *args, destination=None, prefix: str = "", keep_vars: bool = False):
         """Parameters and persistent buffers by dotted name (detached unless keep_vars)."""
-        if args:  # legacy positional (destination, prefix, keep_vars)
-            destination = args[0]
-            if len(args) > 1:
-                prefix = args[1]
-            if len(args) > 2:
-                keep_vars = args[2]
-        if destination is None:
-            destination = OrderedDict()
-        for name, p in self._parameters.items():
-            if p is not None:
-                destination[prefix + name] = p if keep_vars else p.detach()
-        for name, b in self._buffers.items():
-            if b is not None and name not in self._non_persistent_buffers_set:
-                destination[prefix + name] = b if keep_vars else b.detach()
-        for name, m in self._modules.items():
-            if m is not None:
-                m.state_dict(destination=destination, prefix=prefix + name + ".",
-                             keep_vars=keep_vars)
-        return destination
+        return S.state_dict(self, args, destination, prefix, keep_vars)
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs) -> None:
+        """Load this module's own tensors (not its children's) from `state_dict`."""
+        S.load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                               unexpected_keys, error_msgs)
 
     def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
         """Copy tensors from `state_dict` into this module's parameters and buffers.
@@ -377,145 +474,106 @@ class Module:
         Returns (missing_keys, unexpected_keys); with strict=True a mismatch raises a
         RuntimeError listing every problem, as PyTorch does.
         """
-        if not isinstance(state_dict, dict):
-            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
-        own = self.state_dict(keep_vars=True)
-        missing = [k for k in own if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in own]
-        errors = []
-        for key, target in own.items():
-            if key not in state_dict:
-                continue
-            value = state_dict[key]
-            if not isinstance(value, Tensor):
-                errors.append(f'While copying the parameter named "{key}", expected torch.'
-                              f"Tensor or Tensor-like object from checkpoint but received "
-                              f"{type(value)}")
-                continue
-            if tuple(value.shape) != tuple(target.shape):
-                errors.append(f"size mismatch for {key}: copying a param with shape "
-                              f"{value.shape} from checkpoint, the shape in current model is "
-                              f"{target.shape}.")
-                continue
-            with grad_mode.no_grad():
-                if assign:
-                    self._assign(key, value)
-                else:
-                    target.copy_(value)
-        if strict:
-            if unexpected:
-                errors.insert(0, "Unexpected key(s) in state_dict: "
-                              + ", ".join(f'"{k}"' for k in unexpected) + ". ")
-            if missing:
-                errors.insert(0, "Missing key(s) in state_dict: "
-                              + ", ".join(f'"{k}"' for k in missing) + ". ")
-        if errors:
-            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
-                               + "\n\t".join(errors))
-        return _IncompatibleKeysResult(missing, unexpected)
+        return S.load_state_dict(self, state_dict, strict, assign)
 
-    def _assign(self, key, value):
-        path, _, name = key.rpartition(".")
-        module = self.get_submodule(path)
-        if name in module._parameters:
-            module._parameters[name] = Parameter(value, module._parameters[name].requires_grad)
-        else:
-            module._buffers[name] = value
+    def register_load_state_dict_post_hook(self, hook) -> H.RemovableHandle:
+        """hook(module, incompatible_keys) after this module's load_state_dict."""
+        return H.add(self._load_state_dict_post_hooks, hook)
 
-    # --- hooks and calling -----------------------------------------------------------------
+    def register_state_dict_pre_hook(self, hook) -> H.RemovableHandle:
+        """hook(module, prefix, keep_vars) before this module's state_dict."""
+        return H.add(self._state_dict_pre_hooks, hook)
+
+    # --- hooks and calling -------------------------------------------------------------------
     def register_forward_pre_hook(self, hook, *, prepend: bool = False,
-                                  with_kwargs: bool = False) -> RemovableHandle:
-        """hook(module, args) before forward; may return replacement args."""
-        handle = add_hook(self._forward_pre_hooks, hook)
+                                  with_kwargs: bool = False) -> H.RemovableHandle:
+        """hook(module, args) before forward; it may return replacement args."""
+        handle = H.add(self._forward_pre_hooks, hook, prepend,
+                       extra_dict=self._forward_pre_hooks_with_kwargs)
         if with_kwargs:
             self._forward_pre_hooks_with_kwargs[handle.id] = True
-        if prepend:
-            _move_first(self._forward_pre_hooks, handle.id)
         return handle
 
     def register_forward_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False,
-                              always_call: bool = False) -> RemovableHandle:
-        """hook(module, args, output) after forward; may return a replacement output."""
-        handle = add_hook(self._forward_hooks, hook)
+                              always_call: bool = False) -> H.RemovableHandle:
+        """hook(module, args, output) after forward; it may return a replacement output."""
+        handle = H.add(self._forward_hooks, hook, prepend,
+                       extra_dict=[self._forward_hooks_with_kwargs,
+                                   self._forward_hooks_always_called])
         if with_kwargs:
             self._forward_hooks_with_kwargs[handle.id] = True
-        if prepend:
-            _move_first(self._forward_hooks, handle.id)
+        if always_call:
+            self._forward_hooks_always_called[handle.id] = True
         return handle
 
-    def register_full_backward_hook(self, hook, prepend: bool = False) -> RemovableHandle:
-        """hook(module, grad_input, grad_output) once the module's input grads are known."""
-        handle = add_hook(self._backward_hooks, hook)
-        if prepend:
-            _move_first(self._backward_hooks, handle.id)
-        return handle
+    def register_full_backward_pre_hook(self, hook, prepend: bool = False):
+        """hook(module, grad_output) before the input gradients; may replace grad_output."""
+        return H.add(self._backward_pre_hooks, hook, prepend)
 
-    register_backward_hook = register_full_backward_hook
+    def register_full_backward_hook(self, hook, prepend: bool = False) -> H.RemovableHandle:
+        """hook(module, grad_input, grad_output) once the module's input grads are known;
+        it may return a replacement grad_input."""
+        if self._is_full_backward_hook is False:
+            raise RuntimeError("Cannot use both regular backward hooks and full backward hooks "
+                               "on a single Module. Please use only one of them.")
+        self._is_full_backward_hook = True
+        return H.add(self._backward_hooks, hook, prepend)
+
+    def register_backward_hook(self, hook) -> H.RemovableHandle:
+        """Legacy hook on the grad_fn of the output (use register_full_backward_hook)."""
+        if self._is_full_backward_hook is True:
+            raise RuntimeError("Cannot use both regular backward hooks and full backward hooks "
+                               "on a single Module. Please use only one of them.")
+        self._is_full_backward_hook = False
+        return H.add(self._backward_hooks, hook)
+
+    def _get_backward_hooks(self):
+        hooks = list(self._backward_hooks.values())
+        if self._is_full_backward_hook is True:
+            return hooks, []
+        if self._is_full_backward_hook is False:
+            return [], hooks
+        return [], []
 
     def __call__(self, *args, **kwargs):
-        for hook_id, hook in list(self._forward_pre_hooks.items()):
-            if self._forward_pre_hooks_with_kwargs.get(hook_id):
-                result = hook(self, args, kwargs)
-                if result is not None:
-                    args, kwargs = result
-            else:
-                result = hook(self, args)
-                if result is not None:
-                    args = result if isinstance(result, tuple) else (result,)
-        backward_hooks = list(self._backward_hooks.values())
-        if backward_hooks and grad_mode.is_grad_enabled():
-            from .hooks import BackwardHookState
-
-            state = BackwardHookState(self, backward_hooks)
-            args = state.wrap_inputs(args)
-            output = self.forward(*args, **kwargs)
-        else:
-            state = None
-            output = self.forward(*args, **kwargs)
-        for hook_id, hook in list(self._forward_hooks.items()):
-            if self._forward_hooks_with_kwargs.get(hook_id):
-                result = hook(self, args, kwargs, output)
-            else:
-                result = hook(self, args, output)
-            if result is not None:
-                output = result
-        if state is not None:
-            output = state.wrap_outputs(output)
-        return output
+        if not (self._backward_hooks or self._backward_pre_hooks or self._forward_hooks
+                or self._forward_pre_hooks):
+            return self.forward(*args, **kwargs)
+        return H.call_with_hooks(self, args, kwargs)
 
     # --- printing ---------------------------------------------------------------------------
     def extra_repr(self) -> str:
+        """The module-specific part of repr (one line or several)."""
         return ""
 
     def _get_name(self) -> str:
         return type(self).__name__
 
     def __repr__(self):
-        lines = []
         extra = self.extra_repr()
         extra_lines = extra.split("\n") if extra else []
-        for name, module in self._modules.items():
-            text = repr(module).replace("\n", "\n  ")
-            lines.append(f"({name}): {text}")
-        body = extra_lines + lines
-        out = self._get_name() + "("
-        if body:
-            if len(extra_lines) == 1 and not lines:
-                out += extra_lines[0]
+        child_lines = [f"({key}): " + _addindent(repr(module), 2)
+                       for key, module in self._modules.items()]
+        lines = extra_lines + child_lines
+        main = self._get_name() + "("
+        if lines:
+            if len(extra_lines) == 1 and not child_lines:
+                main += extra_lines[0]
             else:
-                out += "\n  " + "\n  ".join(body) + "\n"
-        return out + ")"
+                main += "\n  " + "\n  ".join(lines) + "\n"
+        return main + ")"
 
     def __getstate__(self):
         return self.__dict__.copy()
 
     def __setstate__(self, state):
         self.__dict__.update(state)
-
-
-def _move_first(hooks: dict, key) -> None:
-    value = hooks.pop(key)
-    rest = dict(hooks)
-    hooks.clear()
-    hooks[key] = value
-    hooks.update(rest)
+        for name in ("_forward_pre_hooks", "_forward_pre_hooks_with_kwargs",
+                     "_forward_hooks", "_forward_hooks_with_kwargs",
+                     "_forward_hooks_always_called", "_state_dict_hooks",
+                     "_state_dict_pre_hooks", "_load_state_dict_pre_hooks",
+                     "_load_state_dict_post_hooks", "_backward_pre_hooks"):
+            if name not in self.__dict__:
+                self.__dict__[name] = OrderedDict()
+        self.__dict__.setdefault("_non_persistent_buffers_set", set())
+        self.__dict__.setdefault("_is_full_backward_hook", None)

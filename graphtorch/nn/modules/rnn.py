@@ -1,12 +1,16 @@
-"""Recurrent layers: RNN, LSTM, GRU (multi-layer, bidirectional, batch_first) and cells.
+"""Recurrent layers: RNN, LSTM (optionally projected), GRU (multi-layer, bidirectional,
+batch_first, unbatched inputs) and their cells.
 
-Eagerly a Python loop over time steps (any sequence length, any batch size); parameter
-names, layouts, gate order and initialisation follow PyTorch so weights transfer.
+Eagerly a Python loop over time steps built from differentiable tensor ops, so autograd
+gives every gradient. Parameter names, shapes, gate order (LSTM i, f, g, o; GRU r, z, n),
+initialisation, checks and error messages follow PyTorch, so weights transfer both ways.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
+import warnings
 
 from ...functions.creation import empty, zeros
 from .. import init
@@ -16,190 +20,360 @@ from .module import Module
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
-def _rnn_cell(mode, x, h, w_ih, w_hh, b_ih, b_hh):
-    gates = x @ w_ih.t() + h @ w_hh.t()
-    if b_ih is not None:
-        gates = gates + b_ih + b_hh
-    return gates.tanh() if mode == "RNN_TANH" else gates.relu()
+def _linear(x, w, b):
+    out = x @ w.t()
+    return out + b if b is not None else out
 
 
-def _lstm_cell(x, state, w_ih, w_hh, b_ih, b_hh):
+def _rnn_tanh_cell(x, h, w_ih, w_hh, b_ih, b_hh):
+    return (_linear(x, w_ih, b_ih) + _linear(h, w_hh, b_hh)).tanh()
+
+
+def _rnn_relu_cell(x, h, w_ih, w_hh, b_ih, b_hh):
+    return (_linear(x, w_ih, b_ih) + _linear(h, w_hh, b_hh)).relu()
+
+
+def _lstm_cell(x, state, w_ih, w_hh, b_ih, b_hh, w_hr=None):
     h, c = state
-    gates = x @ w_ih.t() + h @ w_hh.t()
-    if b_ih is not None:
-        gates = gates + b_ih + b_hh
-    i, f, g, o = gates.chunk(4, -1)
+    gates = _linear(x, w_ih, b_ih) + _linear(h, w_hh, b_hh)
+    i, f, g, o = gates.chunk(4, 1)
     c = f.sigmoid() * c + i.sigmoid() * g.tanh()
-    return o.sigmoid() * c.tanh(), c
+    h = o.sigmoid() * c.tanh()
+    if w_hr is not None:
+        h = h @ w_hr.t()
+    return h, c
 
 
 def _gru_cell(x, h, w_ih, w_hh, b_ih, b_hh):
-    gi = x @ w_ih.t()
-    gh = h @ w_hh.t()
-    if b_ih is not None:
-        gi, gh = gi + b_ih, gh + b_hh
-    i_r, i_z, i_n = gi.chunk(3, -1)
-    h_r, h_z, h_n = gh.chunk(3, -1)
+    i_r, i_z, i_n = _linear(x, w_ih, b_ih).chunk(3, 1)
+    h_r, h_z, h_n = _linear(h, w_hh, b_hh).chunk(3, 1)
     r = (i_r + h_r).sigmoid()
     z = (i_z + h_z).sigmoid()
     n = (i_n + r * h_n).tanh()
-    return (1 - z) * n + z * h
+    return n + z * (h - n)
+
+
+_CELLS = {"RNN_TANH": _rnn_tanh_cell, "RNN_RELU": _rnn_relu_cell, "GRU": _gru_cell}
 
 
 class RNNBase(Module):
+    """Shared parameters, checks and the layer/direction/time loop of RNN, LSTM and GRU."""
+
     def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True,
                  batch_first=False, dropout=0.0, bidirectional=False, proj_size=0,
                  device=None, dtype=None):
         super().__init__()
-        if not 0 <= dropout <= 1:
-            raise ValueError("dropout should be a number in range [0, 1] representing the "
-                             "probability of an element being zeroed")
-        if proj_size:
-            raise NotImplementedError("proj_size is not supported by graphtorch")
         self.mode, self.input_size, self.hidden_size = mode, input_size, hidden_size
         self.num_layers, self.bias, self.batch_first = num_layers, bias, batch_first
-        self.dropout, self.bidirectional, self.proj_size = float(dropout), bidirectional, 0
+        self.dropout, self.bidirectional, self.proj_size = float(dropout), bidirectional, \
+            proj_size
         directions = 2 if bidirectional else 1
+        if not isinstance(dropout, numbers.Number) or not 0 <= dropout <= 1 \
+                or isinstance(dropout, bool):
+            raise ValueError("dropout should be a number in range [0, 1] representing the "
+                             "probability of an element being zeroed")
+        if dropout > 0 and num_layers == 1:
+            warnings.warn("dropout option adds dropout after all but last recurrent layer, so "
+                          "non-zero dropout expects num_layers greater than 1, but got "
+                          f"dropout={dropout} and num_layers={num_layers}", stacklevel=2)
+        if not isinstance(bias, bool):
+            raise TypeError(f"bias should be of type bool, got: {type(bias).__name__}")
+        if not isinstance(batch_first, bool):
+            raise TypeError("batch_first should be of type bool, got: "
+                            f"{type(batch_first).__name__}")
+        if not isinstance(input_size, int):
+            raise TypeError(f"input_size should be of type int, got: {type(input_size).__name__}")
+        if input_size <= 0:
+            raise ValueError("input_size must be greater than zero")
+        if not isinstance(hidden_size, int):
+            raise TypeError("hidden_size should be of type int, got: "
+                            f"{type(hidden_size).__name__}")
+        if hidden_size <= 0:
+            raise ValueError("hidden_size must be greater than zero")
+        if num_layers <= 0:
+            raise ValueError("num_layers must be greater than zero")
+        if proj_size < 0:
+            raise ValueError("proj_size should be a positive integer or zero to disable "
+                             "projections")
+        if proj_size >= hidden_size:
+            raise ValueError("proj_size has to be smaller than hidden_size")
+        if mode not in _GATES:
+            raise ValueError("Unrecognized RNN mode: " + mode)
         gate_size = _GATES[mode] * hidden_size
+        real_hidden = proj_size if proj_size > 0 else hidden_size
         self._flat_weights_names = []
+        self._all_weights = []
         for layer in range(num_layers):
             for direction in range(directions):
-                layer_input = input_size if layer == 0 else hidden_size * directions
-                suffix = f"_l{layer}" + ("_reverse" if direction else "")
+                layer_input = input_size if layer == 0 else real_hidden * directions
+                suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
                 shapes = [("weight_ih", (gate_size, layer_input)),
-                          ("weight_hh", (gate_size, hidden_size))]
+                          ("weight_hh", (gate_size, real_hidden))]
                 if bias:
                     shapes += [("bias_ih", (gate_size,)), ("bias_hh", (gate_size,))]
+                if proj_size > 0:
+                    shapes += [("weight_hr", (proj_size, hidden_size))]
+                names = []
                 for name, shape in shapes:
                     setattr(self, name + suffix, Parameter(empty(shape, device=device,
                                                                  dtype=dtype)))
-                    self._flat_weights_names.append(name + suffix)
+                    names.append(name + suffix)
+                self._flat_weights_names.extend(names)
+                self._all_weights.append(names)
         self.reset_parameters()
 
+    @property
+    def _flat_weights(self):
+        return [getattr(self, n) if hasattr(self, n) else None
+                for n in self._flat_weights_names]
+
+    @property
+    def all_weights(self):
+        """The parameters per layer and direction, as PyTorch lists them."""
+        return [[getattr(self, w) for w in weights] for weights in self._all_weights]
+
+    def flatten_parameters(self) -> None:
+        """No-op (cuDNN weight packing has no eager NumPy counterpart)."""
+
     def reset_parameters(self) -> None:
+        """U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)) for every weight and bias."""
         stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
-        for name in self._flat_weights_names:
-            init.uniform_(getattr(self, name), -stdv, stdv)
+        for weight in self.parameters():
+            init.uniform_(weight, -stdv, stdv)
 
-    def _weights(self, layer, direction):
-        suffix = f"_l{layer}" + ("_reverse" if direction else "")
-        names = ["weight_ih", "weight_hh"] + (["bias_ih", "bias_hh"] if self.bias else [])
-        ws = [getattr(self, n + suffix) for n in names]
-        return ws if self.bias else ws + [None, None]
+    # --- checks (PyTorch's messages) ---------------------------------------------------
+    def check_input(self, input, batch_sizes=None) -> None:
+        weight_dtype = self._flat_weights[0].dtype
+        if input.dtype != weight_dtype:
+            raise ValueError(f"RNN input dtype ({input.dtype}) does not match weight dtype "
+                             f"({weight_dtype}). Convert input: input.to({weight_dtype}), or "
+                             f"convert model: model.to({input.dtype})")
+        if input.dim() != 3:
+            raise RuntimeError(f"input must have 3 dimensions, got {input.dim()}")
+        if self.input_size != input.size(-1):
+            raise RuntimeError("input.size(-1) must be equal to input_size. Expected "
+                               f"{self.input_size}, got {input.size(-1)}")
 
-    def _step(self, x, state, weights):
-        if self.mode == "LSTM":
-            return _lstm_cell(x, state, *weights)
-        if self.mode == "GRU":
-            return _gru_cell(x, state, *weights)
-        return _rnn_cell(self.mode, x, state, *weights)
+    def get_expected_hidden_size(self, input, batch_sizes=None):
+        mini_batch = input.size(0) if self.batch_first else input.size(1)
+        directions = 2 if self.bidirectional else 1
+        size = self.proj_size if self.proj_size > 0 else self.hidden_size
+        return (self.num_layers * directions, mini_batch, size)
 
-    def forward(self, input, hx=None):
+    def check_hidden_size(self, hx, expected, msg="Expected hidden size {}, got {}") -> None:
+        if tuple(hx.size()) != tuple(expected):
+            raise RuntimeError(msg.format(tuple(expected), list(hx.size())))
+
+    def check_forward_args(self, input, hidden, batch_sizes=None) -> None:
+        self.check_input(input, batch_sizes)
+        self.check_hidden_size(hidden, self.get_expected_hidden_size(input, batch_sizes))
+
+    def permute_hidden(self, hx, permutation):
+        return hx if permutation is None else hx.index_select(1, permutation)
+
+    def extra_repr(self):
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size != 0:
+            s += f", proj_size={self.proj_size}"
+        if self.num_layers != 1:
+            s += f", num_layers={self.num_layers}"
+        if self.bias is not True:
+            s += f", bias={self.bias}"
+        if self.batch_first is not False:
+            s += f", batch_first={self.batch_first}"
+        if self.dropout != 0:
+            s += f", dropout={self.dropout}"
+        if self.bidirectional is not False:
+            s += f", bidirectional={self.bidirectional}"
+        return s
+
+    # --- computation ----------------------------------------------------------------------
+    def _run(self, input, hx):
+        """input (T, N, I) time-major; hx (L*D, N, H) or a pair for LSTM. Returns
+        (output (T, N, D*H), h_n) with h_n shaped like hx."""
         from ...functions.movement import cat, stack
         from .. import functional as F
 
-        batched = input.dim() == 3
-        if input.dim() not in (2, 3):
-            raise ValueError(f"{type(self).__name__}: Expected input to be 2D or 3D, got "
-                             f"{input.dim()}D instead")
-        if not batched:
-            input = input.unsqueeze(1)
-        elif self.batch_first:
-            input = input.transpose(0, 1)
-        steps, batch = input.shape[0], input.shape[1]
-        directions = 2 if self.bidirectional else 1
         is_lstm = self.mode == "LSTM"
-        if hx is None:
-            h0 = zeros(self.num_layers * directions, batch, self.hidden_size,
-                       dtype=input.dtype, device=input.device)
-            hx = (h0, h0) if is_lstm else h0
-        elif not batched:
-            hx = tuple(h.unsqueeze(1) for h in hx) if is_lstm else hx.unsqueeze(1)
+        directions = 2 if self.bidirectional else 1
+        steps = input.shape[0]
         h_n, c_n = [], []
         layer_input = input
         for layer in range(self.num_layers):
             outputs = []
             for direction in range(directions):
                 k = layer * directions + direction
+                weights = list(self.all_weights[k])
+                w_ih, w_hh = weights[0], weights[1]
+                b_ih, b_hh = (weights[2], weights[3]) if self.bias else (None, None)
+                w_hr = weights[-1] if self.proj_size > 0 else None
                 state = (hx[0][k], hx[1][k]) if is_lstm else hx[k]
-                weights = self._weights(layer, direction)
-                order = range(steps - 1, -1, -1) if direction else range(steps)
                 seq = [None] * steps
+                order = range(steps - 1, -1, -1) if direction else range(steps)
                 for t in order:
-                    state = self._step(layer_input[t], state, weights)
-                    seq[t] = state[0] if is_lstm else state
-                outputs.append(stack(seq) if steps else layer_input.new_zeros(
-                    (0, batch, self.hidden_size)))
+                    if is_lstm:
+                        state = _lstm_cell(layer_input[t], state, w_ih, w_hh, b_ih, b_hh,
+                                           w_hr)
+                        seq[t] = state[0]
+                    else:
+                        state = _CELLS[self.mode](layer_input[t], state, w_ih, w_hh, b_ih,
+                                                  b_hh)
+                        seq[t] = state
+                if steps:
+                    outputs.append(stack(seq))
+                else:
+                    width = hx[0].shape[-1] if is_lstm else hx.shape[-1]
+                    outputs.append(layer_input.new_zeros((0, layer_input.shape[1], width)))
                 if is_lstm:
                     h_n.append(state[0])
                     c_n.append(state[1])
                 else:
                     h_n.append(state)
-            layer_input = outputs[0] if directions == 1 else cat(outputs, -1)
-            if self.dropout and self.training and layer < self.num_layers - 1:
+            layer_input = outputs[0] if directions == 1 else cat(outputs, 2)
+            if self.dropout != 0 and self.training and layer < self.num_layers - 1:
                 layer_input = F.dropout(layer_input, self.dropout, True)
-        output = layer_input
-        h_n = stack(h_n)
-        hidden = (h_n, stack(c_n)) if is_lstm else h_n
-        if not batched:
-            output = output.squeeze(1)
-            hidden = tuple(h.squeeze(1) for h in hidden) if is_lstm else hidden.squeeze(1)
-        elif self.batch_first:
+        hidden = (stack(h_n), stack(c_n)) if is_lstm else stack(h_n)
+        return layer_input, hidden
+
+    def _forward(self, input, hx):
+        if self.batch_first:
+            input = input.transpose(0, 1)
+        output, hidden = self._run(input, hx)
+        if self.batch_first:
             output = output.transpose(0, 1)
         return output, hidden
 
-    def extra_repr(self):
-        s = f"{self.input_size}, {self.hidden_size}"
-        if self.num_layers != 1:
-            s += f", num_layers={self.num_layers}"
-        if not self.bias:
-            s += ", bias=False"
-        if self.batch_first:
-            s += ", batch_first=True"
-        if self.dropout:
-            s += f", dropout={self.dropout}"
-        if self.bidirectional:
-            s += ", bidirectional=True"
-        return s
-
 
 class RNN(RNNBase):
-    """Elman RNN with tanh (or relu) nonlinearity."""
+    """Elman RNN: h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh) (or relu)."""
 
-    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
-                 batch_first=False, dropout=0.0, bidirectional=False, device=None, dtype=None):
-        if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or "
-                             "'relu'.")
-        self.nonlinearity = nonlinearity
-        super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size,
-                         hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         device=device, dtype=dtype)
+    def __init__(self, *args, **kwargs):
+        if "proj_size" in kwargs:
+            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
+        if len(args) > 3:
+            self.nonlinearity = args[3]
+            args = args[:3] + args[4:]
+        else:
+            self.nonlinearity = kwargs.pop("nonlinearity", "tanh")
+        if self.nonlinearity == "tanh":
+            mode = "RNN_TANH"
+        elif self.nonlinearity == "relu":
+            mode = "RNN_RELU"
+        else:
+            raise ValueError(f"Unknown nonlinearity '{self.nonlinearity}'. Select from 'tanh' "
+                             "or 'relu'.")
+        super().__init__(mode, *args, **kwargs)
 
-
-class LSTM(RNNBase):
-    """Long short-term memory (gates i, f, g, o as PyTorch)."""
-
-    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, proj_size=0, device=None, dtype=None):
-        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first,
-                         dropout, bidirectional, proj_size, device=device, dtype=dtype)
+    def forward(self, input, hx=None):
+        """(output, h_n) for (L, N, H_in) input ((N, L, H_in) if batch_first, or (L, H_in))."""
+        return _single_state_forward(self, "RNN", input, hx)
 
 
 class GRU(RNNBase):
     """Gated recurrent unit (gates r, z, n as PyTorch)."""
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, device=None, dtype=None):
-        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first,
-                         dropout, bidirectional, device=device, dtype=dtype)
+    def __init__(self, *args, **kwargs):
+        if "proj_size" in kwargs:
+            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
+        super().__init__("GRU", *args, **kwargs)
 
+    def forward(self, input, hx=None):
+        """(output, h_n) for (L, N, H_in) input ((N, L, H_in) if batch_first, or (L, H_in))."""
+        return _single_state_forward(self, "GRU", input, hx)
+
+
+def _single_state_forward(self, name, input, hx):
+    if input.dim() not in (2, 3):
+        tensor_word = " tensor" if name == "RNN" else ""
+        raise ValueError(f"{name}: Expected input to be 2D or 3D, got {input.dim()}D"
+                         f"{tensor_word} instead")
+    is_batched = input.dim() == 3
+    batch_dim = 0 if self.batch_first else 1
+    if not is_batched:
+        input = input.unsqueeze(batch_dim)
+        if hx is not None:
+            if hx.dim() != 2:
+                raise RuntimeError("For unbatched 2-D input, hx should also be 2-D but got "
+                                   f"{hx.dim()}-D tensor")
+            hx = hx.unsqueeze(1)
+    elif hx is not None and hx.dim() != 3:
+        raise RuntimeError(f"For batched 3-D input, hx should also be 3-D but got {hx.dim()}-D "
+                           "tensor")
+    if hx is None:
+        directions = 2 if self.bidirectional else 1
+        hx = zeros(self.num_layers * directions, input.size(batch_dim), self.hidden_size,
+                   dtype=input.dtype, device=input.device)
+    self.check_forward_args(input, hx, None)
+    output, hidden = self._forward(input, hx)
+    if not is_batched:
+        output = output.squeeze(batch_dim)
+        hidden = hidden.squeeze(1)
+    return output, hidden
+
+
+class LSTM(RNNBase):
+    """Long short-term memory (gates i, f, g, o as PyTorch; proj_size projects h)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__("LSTM", *args, **kwargs)
+
+    def get_expected_cell_size(self, input, batch_sizes=None):
+        mini_batch = input.size(0) if self.batch_first else input.size(1)
+        directions = 2 if self.bidirectional else 1
+        return (self.num_layers * directions, mini_batch, self.hidden_size)
+
+    def check_forward_args(self, input, hidden, batch_sizes=None) -> None:
+        self.check_input(input, batch_sizes)
+        self.check_hidden_size(hidden[0], self.get_expected_hidden_size(input, batch_sizes),
+                               "Expected hidden[0] size {}, got {}")
+        self.check_hidden_size(hidden[1], self.get_expected_cell_size(input, batch_sizes),
+                               "Expected hidden[1] size {}, got {}")
+
+    def permute_hidden(self, hx, permutation):
+        if permutation is None:
+            return hx
+        return hx[0].index_select(1, permutation), hx[1].index_select(1, permutation)
+
+    def forward(self, input, hx=None):
+        """(output, (h_n, c_n)) for (L, N, H_in) input ((N, L, H_in) if batch_first)."""
+        directions = 2 if self.bidirectional else 1
+        real_hidden = self.proj_size if self.proj_size > 0 else self.hidden_size
+        if input.dim() not in (2, 3):
+            raise ValueError(f"LSTM: Expected input to be 2D or 3D, got {input.dim()}D instead")
+        is_batched = input.dim() == 3
+        batch_dim = 0 if self.batch_first else 1
+        if not is_batched:
+            input = input.unsqueeze(batch_dim)
+        batch = input.size(0) if self.batch_first else input.size(1)
+        if hx is None:
+            h_zeros = zeros(self.num_layers * directions, batch, real_hidden,
+                            dtype=input.dtype, device=input.device)
+            c_zeros = zeros(self.num_layers * directions, batch, self.hidden_size,
+                            dtype=input.dtype, device=input.device)
+            hx = (h_zeros, c_zeros)
+        elif is_batched:
+            if hx[0].dim() != 3 or hx[1].dim() != 3:
+                raise RuntimeError("For batched 3-D input, hx and cx should also be 3-D but got "
+                                   f"({hx[0].dim()}-D, {hx[1].dim()}-D) tensors")
+        else:
+            if hx[0].dim() != 2 or hx[1].dim() != 2:
+                raise RuntimeError("For unbatched 2-D input, hx and cx should also be 2-D but "
+                                   f"got ({hx[0].dim()}-D, {hx[1].dim()}-D) tensors")
+            hx = (hx[0].unsqueeze(1), hx[1].unsqueeze(1))
+        self.check_forward_args(input, hx, None)
+        output, hidden = self._forward(input, hx)
+        if not is_batched:
+            output = output.squeeze(batch_dim)
+            hidden = (hidden[0].squeeze(1), hidden[1].squeeze(1))
+        return output, hidden
+
+
+# --- cells ------------------------------------------------------------------------------------
 
 class RNNCellBase(Module):
-    _mode = "RNN_TANH"
+    """Shared parameters, initialisation and checks of the cells."""
 
-    def __init__(self, input_size, hidden_size, bias=True, num_chunks=1, device=None,
-                 dtype=None):
+    def __init__(self, input_size, hidden_size, bias, num_chunks, device=None, dtype=None):
         super().__init__()
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
         self.weight_ih = Parameter(empty((num_chunks * hidden_size, input_size), device=device,
@@ -212,61 +386,119 @@ class RNNCellBase(Module):
         else:
             self.register_parameter("bias_ih", None)
             self.register_parameter("bias_hh", None)
-        stdv = 1.0 / math.sqrt(hidden_size) if hidden_size > 0 else 0
-        for p in self.parameters():
-            init.uniform_(p, -stdv, stdv)
-
-    def _prepare(self, input, hx, pair=False):
-        batched = input.dim() == 2
-        if input.dim() not in (1, 2):
-            raise ValueError(f"{type(self).__name__}: Expected input to be 1D or 2D, got "
-                             f"{input.dim()}D instead")
-        if not batched:
-            input = input.unsqueeze(0)
-        if hx is None:
-            h = zeros(input.shape[0], self.hidden_size, dtype=input.dtype, device=input.device)
-            hx = (h, h) if pair else h
-        elif not batched:
-            hx = tuple(h.unsqueeze(0) for h in hx) if pair else hx.unsqueeze(0)
-        return input, hx, batched
+        self.reset_parameters()
 
     def extra_repr(self):
         s = f"{self.input_size}, {self.hidden_size}"
-        if not self.bias:
-            s += ", bias=False"
+        if "bias" in self.__dict__ and self.bias is not True:
+            s += f", bias={self.bias}"
+        if "nonlinearity" in self.__dict__ and self.nonlinearity != "tanh":
+            s += f", nonlinearity={self.nonlinearity}"
         return s
+
+    def reset_parameters(self) -> None:
+        """U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)) for every weight and bias."""
+        stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
+        for weight in self.parameters():
+            init.uniform_(weight, -stdv, stdv)
+
+    def _check(self, input, hxs):
+        """ATen's cell input checks (input width, batch and hidden sizes)."""
+        if input.size(1) != self.input_size:
+            raise RuntimeError(f"input has inconsistent input_size: got {input.size(1)} "
+                               f"expected {self.input_size}")
+        for i, h in enumerate(hxs):
+            if input.size(0) != h.size(0):
+                raise RuntimeError(f"Input batch size {input.size(0)} doesn't match hidden{i} "
+                                   f"batch size {h.size(0)}")
+            if h.size(1) != self.hidden_size:
+                raise RuntimeError(f"hidden{i} has inconsistent hidden_size: got {h.size(1)}, "
+                                   f"expected {self.hidden_size}")
 
 
 class RNNCell(RNNCellBase):
+    """One Elman RNN step (tanh or relu)."""
+
     def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", device=None,
                  dtype=None):
-        super().__init__(input_size, hidden_size, bias, 1, device, dtype)
+        super().__init__(input_size, hidden_size, bias, num_chunks=1, device=device,
+                         dtype=dtype)
         self.nonlinearity = nonlinearity
 
     def forward(self, input, hx=None):
-        input, hx, batched = self._prepare(input, hx)
-        mode = "RNN_TANH" if self.nonlinearity == "tanh" else "RNN_RELU"
-        h = _rnn_cell(mode, input, hx, self.weight_ih, self.weight_hh, self.bias_ih,
-                      self.bias_hh)
-        return h if batched else h.squeeze(0)
+        if input.dim() not in (1, 2):
+            raise ValueError(f"RNNCell: Expected input to be 1D or 2D, got {input.dim()}D "
+                             "instead")
+        if hx is not None and hx.dim() not in (1, 2):
+            raise ValueError(f"RNNCell: Expected hidden to be 1D or 2D, got {hx.dim()}D instead")
+        is_batched = input.dim() == 2
+        if not is_batched:
+            input = input.unsqueeze(0)
+        if hx is None:
+            hx = zeros(input.size(0), self.hidden_size, dtype=input.dtype, device=input.device)
+        else:
+            hx = hx.unsqueeze(0) if not is_batched else hx
+        if self.nonlinearity == "tanh":
+            cell = _rnn_tanh_cell
+        elif self.nonlinearity == "relu":
+            cell = _rnn_relu_cell
+        else:
+            raise RuntimeError(f"Unknown nonlinearity: {self.nonlinearity}")
+        self._check(input, (hx,))
+        ret = cell(input, hx, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
+        return ret if is_batched else ret.squeeze(0)
 
 
 class LSTMCell(RNNCellBase):
+    """One LSTM step: returns (h', c')."""
+
     def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
-        super().__init__(input_size, hidden_size, bias, 4, device, dtype)
+        super().__init__(input_size, hidden_size, bias, num_chunks=4, device=device,
+                         dtype=dtype)
 
     def forward(self, input, hx=None):
-        input, hx, batched = self._prepare(input, hx, pair=True)
+        if input.dim() not in (1, 2):
+            raise ValueError(f"LSTMCell: Expected input to be 1D or 2D, got {input.dim()}D "
+                             "instead")
+        if hx is not None:
+            for idx, value in enumerate(hx):
+                if value.dim() not in (1, 2):
+                    raise ValueError(f"LSTMCell: Expected hx[{idx}] to be 1D or 2D, got "
+                                     f"{value.dim()}D instead")
+        is_batched = input.dim() == 2
+        if not is_batched:
+            input = input.unsqueeze(0)
+        if hx is None:
+            z = zeros(input.size(0), self.hidden_size, dtype=input.dtype, device=input.device)
+            hx = (z, z)
+        else:
+            hx = (hx[0].unsqueeze(0), hx[1].unsqueeze(0)) if not is_batched else hx
+        self._check(input, hx)
         h, c = _lstm_cell(input, hx, self.weight_ih, self.weight_hh, self.bias_ih,
                           self.bias_hh)
-        return (h, c) if batched else (h.squeeze(0), c.squeeze(0))
+        return (h, c) if is_batched else (h.squeeze(0), c.squeeze(0))
 
 
 class GRUCell(RNNCellBase):
+    """One GRU step."""
+
     def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
-        super().__init__(input_size, hidden_size, bias, 3, device, dtype)
+        super().__init__(input_size, hidden_size, bias, num_chunks=3, device=device,
+                         dtype=dtype)
 
     def forward(self, input, hx=None):
-        input, hx, batched = self._prepare(input, hx)
-        h = _gru_cell(input, hx, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
-        return h if batched else h.squeeze(0)
+        if input.dim() not in (1, 2):
+            raise ValueError(f"GRUCell: Expected input to be 1D or 2D, got {input.dim()}D "
+                             "instead")
+        if hx is not None and hx.dim() not in (1, 2):
+            raise ValueError(f"GRUCell: Expected hidden to be 1D or 2D, got {hx.dim()}D instead")
+        is_batched = input.dim() == 2
+        if not is_batched:
+            input = input.unsqueeze(0)
+        if hx is None:
+            hx = zeros(input.size(0), self.hidden_size, dtype=input.dtype, device=input.device)
+        else:
+            hx = hx.unsqueeze(0) if not is_batched else hx
+        self._check(input, (hx,))
+        ret = _gru_cell(input, hx, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
+        return ret if is_batched else ret.squeeze(0)
