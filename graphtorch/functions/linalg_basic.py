@@ -78,9 +78,10 @@ ger = outer
 
 
 def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
-    """beta * input + alpha * (mat1 @ mat2)."""
-    prod = mm(mat1, mat2)
-    return finish(_scale(input, beta) + _scale(prod, alpha), out)
+    """beta * input + alpha * (mat1 @ mat2), in one op."""
+    from ..ops.matmul import ADDMM
+
+    return finish(call(ADDMM, input, mat1, mat2, beta=beta, alpha=alpha), out)
 
 
 def addmv(input, mat, vec, *, beta=1, alpha=1, out=None):

@@ -15,6 +15,7 @@ import warnings
 from ..functions.statistics import log_softmax as _log_softmax
 from ..functions.statistics import softmax as _softmax
 from ..ops import unary_math as U
+from ..ops.matmul import ADDMM
 from ..ops.dispatch import call, call_inplace
 from ..ops.sorting import not_implemented
 
@@ -189,11 +190,19 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     _float_only(input, "leaky_relu_cpu")
     if not training:
         return leaky_relu(input, (lower + upper) / 2, inplace)
-    from ..functions.creation import empty_like
-    from ..functions.math import where
+    import numpy as np
 
-    slopes = empty_like(input).uniform_(lower, upper)
-    return _composed(lambda x: where(x >= 0, x, x * slopes), input, inplace)
+    from ..random import default_generator
+    from ..tensor import Tensor
+
+    # PyTorch draws one double U(lower, upper) per non-positive element, in memory order.
+    data = np.asarray(input.detach().numpy() if input.is_cpu else input.detach().cpu().numpy())
+    negative = data <= 0
+    noise = np.ones(data.shape, dtype=data.dtype)
+    noise[negative] = default_generator.uniform(int(negative.sum()), lower, upper,
+                                                np.float64).astype(data.dtype)
+    slopes = Tensor._wrap(noise).to(input.device)
+    return _composed(lambda x: x * slopes, input, inplace)
 
 
 def glu(input, dim=-1):
@@ -460,9 +469,10 @@ def linear(input, weight, bias=None):
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x"
                            f"{input.shape[-1]} and {weight.shape[1]}x{weight.shape[0]})")
     flat = input.reshape(rows, input.shape[-1]) if input.ndim != 2 else input
-    out = flat.matmul(weight.t())
-    if bias is not None:
-        out = out + bias
+    if bias is not None:  # one addmm, as PyTorch (grad_fn AddmmBackward0)
+        out = call(ADDMM, bias, flat, weight.t())
+    else:
+        out = flat.matmul(weight.t())
     if input.ndim == 2:
         return out
     if input.ndim == 1 and bias is None:

@@ -83,3 +83,51 @@ def _backward_name(metas):
 MATMUL = register(OpDef("matmul", Category.OPAQUE, _matmul_kernel, _matmul_infer, _matmul_vjp,
                         save_inputs=(0, 1), backward_name=_backward_name,
                         doc="matrix product with broadcasting batch dims (a @ b)"))
+
+
+def _addmm_infer(input, mat1, mat2, beta=1, alpha=1):
+    for m, name in ((mat1, "mat1"), (mat2, "mat2")):
+        if len(m.shape) != 2:
+            raise RuntimeError(f"{name} must be a matrix, got {len(m.shape)}-D tensor")
+    if mat1.dtype is not mat2.dtype or input.dtype is not mat1.dtype:
+        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got "
+                           f"{_title(mat1.dtype)} and {_title(mat2.dtype)}")
+    if mat1.shape[1] != mat2.shape[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({mat1.shape[0]}x"
+                           f"{mat1.shape[1]} and {mat2.shape[0]}x{mat2.shape[1]})")
+    shape = (mat1.shape[0], mat2.shape[1])
+    if broadcast_shapes(input.shape, shape) != shape:
+        raise RuntimeError(f"The expanded size of the tensor ({shape[1]}) must match the "
+                           f"existing size ({input.shape[-1]}) at non-singleton dimension 1.")
+    return TensorMeta(shape, mat1.dtype)
+
+
+def _title(dtype):
+    return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+            "int32": "Int"}.get(dtype.name, dtype.name)
+
+
+def _addmm_kernel(xp, input, mat1, mat2, beta=1, alpha=1):
+    if not (input.dtype == mat1.dtype == mat2.dtype):
+        raise ValueError("dtype mismatch")
+    out = xp.matmul(mat1, mat2)
+    if alpha != 1:
+        out *= alpha
+    out += input if beta == 1 else input * beta  # in place on the fresh product
+    return out
+
+
+def _addmm_vjp(ctx, grad):
+    _, mat1, mat2 = ctx.inputs
+    beta, alpha = ctx.attrs.get("beta", 1), ctx.attrs.get("alpha", 1)
+    grad_input = unbroadcast(grad if beta == 1 else grad * beta, ctx.input_metas[0])
+    grad_mat1 = grad @ _mT(mat2)
+    grad_mat2 = _mT(mat1) @ grad
+    if alpha != 1:
+        grad_mat1, grad_mat2 = grad_mat1 * alpha, grad_mat2 * alpha
+    return grad_input, grad_mat1, grad_mat2
+
+
+ADDMM = register(OpDef("addmm", Category.OPAQUE, _addmm_kernel, _addmm_infer, _addmm_vjp,
+                       save_inputs=(1, 2), doc="beta * input + alpha * (mat1 @ mat2); the "
+                       "product and the add in one pass (nn.Linear)"))

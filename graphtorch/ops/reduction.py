@@ -71,6 +71,9 @@ def _title(dtype):
 def _mean_kernel(xp, a, dims=None, keepdim=False, dtype=None):
     target = dtype or dtypes.from_numpy_dtype(a.dtype)
     _float_only("mean", target)
+    if a.size == 0:  # 0/0 = nan, without NumPy's "mean of empty slice" warning
+        total = xp.sum(a, axis=_axes(a.ndim, dims), keepdims=keepdim, dtype=target.np_dtype)
+        return total / target.np_dtype.type(_count(a.shape, dims))
     return xp.mean(a, axis=_axes(a.ndim, dims), keepdims=keepdim, dtype=target.np_dtype)
 
 

@@ -63,6 +63,9 @@ ROWS = [
         [((3, 4), (4, 4))], name="mm_family"),
     Row("matmul", lambda m, a, b: a @ b, [((3, 4), (4, 2))], dtypes=("int64",), grad=False,
         name="matmul_int"),
+    Row("addmm", lambda m, c, a, b: (m.addmm(c, a, b), m.addmm(c[0], a, b, beta=0.5, alpha=2),
+                                     m.nn.functional.linear(a, b.t(), c[0])),
+        [((3, 5), (3, 4), (4, 5))], dtypes=("float32", "float64")),
     Row("to_device", lambda m, a: a.to("cpu", copy=True) * 1 + a.cpu(), [((3, 4),)],
         name="to_device_cpu"),
 ]
