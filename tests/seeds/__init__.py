@@ -1,0 +1,1 @@
+"""Seed-note tests: every snippet of /work/shared/seeds runs under PyTorch and graphtorch."""
