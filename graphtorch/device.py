@@ -8,7 +8,7 @@ import functools
 class device:
     """A device, as `torch.device`: ``gt.device("cuda:0")``, ``gt.device("cpu")``."""
 
-    __slots__ = ("type", "index")
+    __slots__ = ("index", "type")
 
     def __init__(self, type_or_str, index=None):
         if isinstance(type_or_str, device):
@@ -40,8 +40,7 @@ class device:
         return self.type if self.index is None else f"{self.type}:{self.index}"
 
     def __eq__(self, other):
-        if isinstance(other, str):
-            other = device(other)
+        # As in PyTorch, a device never equals a string: `t.device == "cpu"` is False.
         return isinstance(other, device) and (self.type, self.index) == (other.type, other.index)
 
     def __hash__(self):

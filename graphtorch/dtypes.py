@@ -15,13 +15,22 @@ import numpy as np
 class DType:
     """A tensor element type, printed as PyTorch prints it (``torch.float32``)."""
 
-    __slots__ = ("name", "np_dtype", "itemsize", "is_floating_point", "is_complex",
-                 "is_signed", "category", "legacy_name", "__weakref__")
+    __slots__ = (
+        "__weakref__",
+        "category",
+        "is_complex",
+        "is_floating_point",
+        "is_signed",
+        "itemsize",
+        "legacy_name",
+        "name",
+        "np_dtype",
+    )
 
-    def __init__(self, name, np_dtype, category, legacy_name=None):
+    def __init__(self, name, np_dtype, category, legacy_name=None, itemsize=None):
         self.name = name
         self.np_dtype = np.dtype(np_dtype) if np_dtype is not None else None
-        self.itemsize = self.np_dtype.itemsize if self.np_dtype is not None else 2
+        self.itemsize = self.np_dtype.itemsize if self.np_dtype is not None else itemsize
         self.category = category
         self.is_floating_point = category == Category.FLOAT
         self.is_complex = category == Category.COMPLEX
@@ -60,8 +69,8 @@ float64 = DType("float64", np.float64, Category.FLOAT, "DoubleTensor")
 complex64 = DType("complex64", np.complex64, Category.COMPLEX)
 complex128 = DType("complex128", np.complex128, Category.COMPLEX)
 # Named so that PyTorch code referring to them imports; NumPy has no storage for them.
-bfloat16 = DType("bfloat16", None, Category.FLOAT, "BFloat16Tensor")
-complex32 = DType("complex32", None, Category.COMPLEX)
+bfloat16 = DType("bfloat16", None, Category.FLOAT, "BFloat16Tensor", itemsize=2)
+complex32 = DType("complex32", None, Category.COMPLEX, itemsize=4)
 
 ALL_DTYPES = (bool_, uint8, int8, int16, int32, int64, float16, float32, float64,
               complex64, complex128)
@@ -107,7 +116,7 @@ def as_dtype(dtype) -> DType:
     if dtype is complex:
         return get_default_dtype().to_complex()
     if isinstance(dtype, str):
-        name = dtype[len("torch."):] if dtype.startswith("torch.") else dtype
+        name = dtype.removeprefix("torch.")
         if name in ALIASES:
             return as_dtype(ALIASES[name])
     try:

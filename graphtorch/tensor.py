@@ -52,8 +52,17 @@ class Tensor:
     are the legacy constructors.
     """
 
-    __slots__ = ("_data", "_requires_grad", "_grad_fn", "_output_nr", "_grad", "_base", "_vc",
-                 "__dict__", "__weakref__")
+    __slots__ = (
+        "__dict__",
+        "__weakref__",
+        "_base",
+        "_data",
+        "_grad",
+        "_grad_fn",
+        "_output_nr",
+        "_requires_grad",
+        "_vc",
+    )
     __array_priority__ = 1000  # numpy scalars defer to our operators
 
     # Rarely set attributes live in the instance dict; these are their defaults.
@@ -63,6 +72,7 @@ class Tensor:
     _hooks = None           # hooks of a leaf tensor
     _retains_grad = False
     _legacy_dtype = None
+    _creation_meta = None   # set on views that must not be written in place with autograd
 
     def __new__(cls, *args, device=None, dtype=None):
         from .functions.creation import legacy_new
@@ -93,9 +103,7 @@ class Tensor:
         """The shape, or the size of one dimension."""
         if dim is None:
             return Size(self._data.shape)
-        from .ops.shape_rules import normalize_dim
-
-        return self._data.shape[normalize_dim(dim, self._data.ndim)] if self._data.ndim else 1
+        return self._data.shape[_dim_index(dim, self._data.ndim)]
 
     @property
     def dtype(self) -> dtypes.DType:
@@ -142,28 +150,37 @@ class Tensor:
 
     def stride(self, dim: int | None = None):
         """Strides in elements, as PyTorch reports them."""
-        item = self._data.itemsize
-        strides = tuple(s // item for s in self._data.strides)
+        if self._data.size:
+            item = self._data.itemsize
+            strides = tuple(s // item for s in self._data.strides)
+        else:  # NumPy zeroes the strides of empty arrays; PyTorch keeps contiguous ones
+            strides = _contiguous_strides(self._data.shape)
         if dim is None:
             return strides
-        from .ops.shape_rules import normalize_dim
-
-        return strides[normalize_dim(dim, self._data.ndim)]
+        return strides[_dim_index(dim, self._data.ndim)]
 
     def is_contiguous(self, memory_format=None) -> bool:
         return bool(self._data.flags.c_contiguous)
 
     def data_ptr(self) -> int:
-        return _pointer(self._data)
+        """Address of the first element (0 for an empty tensor, as PyTorch)."""
+        return _pointer(self._data) if self._data.size else 0
 
     def storage_offset(self) -> int:
-        return (self.data_ptr() - self.untyped_storage().data_ptr()) // self._data.itemsize
+        root = self._base if self._base is not None else self
+        if not self._data.size or not root._data.size:
+            return 0
+        return (_pointer(self._data) - _pointer(root._data)) // self._data.itemsize
 
     def untyped_storage(self) -> Storage:
+        """The memory shared by this tensor and its views (sizes in bytes)."""
         root = self._base if self._base is not None else self
-        return Storage(root, self)
+        return Storage(root, typed=False)
 
-    storage = untyped_storage
+    def storage(self) -> Storage:
+        """Like `untyped_storage`, but sized in elements (PyTorch's TypedStorage)."""
+        root = self._base if self._base is not None else self
+        return Storage(root, typed=True)
 
     def is_floating_point(self) -> bool:
         return self._data.dtype.kind == "f"
@@ -185,6 +202,8 @@ class Tensor:
     # --- autograd state ---------------------------------------------------------------
     @property
     def requires_grad(self) -> bool:
+        if not self._requires_grad and self._base is not None:
+            return dispatch._stale_view_requires_grad(self)
         return self._requires_grad
 
     @requires_grad.setter
@@ -197,20 +216,22 @@ class Tensor:
             if not requires_grad:
                 raise RuntimeError("you can only change requires_grad flags of leaf variables. "
                                    "If you want to use a computed variable in a subgraph that "
-                                   "doesn't require differentiation use var_no_grad = var.detach().")
+                                   "doesn't require differentiation use "
+                                   "var_no_grad = var.detach().")
             return self
         if requires_grad and self._data.dtype.kind not in "fc":
-            raise RuntimeError("only Tensors of floating point and complex dtype can require "
-                               "gradients")
+            raise RuntimeError("only Tensors of floating point dtype can require gradients")
         self._requires_grad = bool(requires_grad)
         return self
 
     @property
     def grad_fn(self):
         root = self._base
-        if root is not None and self._view_ops and root._grad_fn is not None \
-                and root._grad_fn is not self._view_grad_source:
-            self._regenerate_grad_fn(root)
+        if root is not None and self._view_ops:
+            if root._grad_fn is not None and root._grad_fn is not self._view_grad_source:
+                self._regenerate_grad_fn(root)
+            elif not self._requires_grad and root._requires_grad:
+                dispatch._stale_view_requires_grad(self)
         return self._grad_fn
 
     def _regenerate_grad_fn(self, root) -> None:
@@ -296,7 +317,10 @@ class Tensor:
             if t is not None:
                 t._grad = grad.detach().clone() if t._grad is None else t._grad + grad.detach()
 
-        self._grad_fn.add_tensor_hook(self._output_nr, retain)
+        node = self._grad_fn
+        if node._retain_hooks is None:
+            node._retain_hooks = {}
+        node._retain_hooks[self._output_nr] = retain
         self._retains_grad = True
 
     @property
@@ -310,9 +334,12 @@ class Tensor:
         fn = self.grad_fn
         if fn is not None:
             return fn.add_tensor_hook(self._output_nr, hook)
-        from .autograd.graph import accumulate_node
+        from .autograd.graph import HookDict, accumulate_node, add_hook
 
-        return accumulate_node(self).add_tensor_hook(0, hook)
+        if self._hooks is None:  # a leaf keeps its hooks (its AccumulateGrad may be freed)
+            self._hooks = HookDict()
+            accumulate_node(self)._tensor_pre_hooks = {0: self._hooks}
+        return add_hook(self._hooks, hook)
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate d(self)/d(leaf) into each leaf's `.grad`."""
@@ -360,352 +387,30 @@ class Tensor:
 
     def __bool__(self) -> bool:
         if self._data.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous"
+                               if self._data.size else
+                               "Boolean value of Tensor with no values is ambiguous")
         return bool(self.item())
 
+    def _python_scalar(self):
+        if self._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return self.item()
+
     def __float__(self) -> float:
-        return float(self.item())
-
-    def __int__(self) -> int:
-        return int(self.item())
-
-    def __complex__(self) -> complex:
-        return complex(self.item())
-
-    def __index__(self) -> int:
-        if self._data.dtype.kind not in "biu" or self._data.size != 1:
-            raise TypeError("only integer tensors of a single element can be converted to an "
-                            "index")
-        return int(self.item())
-
-    __hash__ = object.__hash__
-
-    def __repr__(self, *, tensor_contents=None) -> str:
-        from .printing import tensor_repr
-
-        return tensor_repr(self)
-
-    def __format__(self, spec: str) -> str:
-        if self._data.ndim == 0 and spec:
-            return format(self.item(), spec)
-        return repr(self) if not spec else format(repr(self), spec)
-
-    def __reduce_ex__(self, protocol):
-        return (_rebuild, (_host(self._data), self._requires_grad))
-
-    def __deepcopy__(self, memo):
-        if self.grad_fn is not None:
-            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
-                               "support the deepcopy protocol at the moment.")
-        out = type(self).__new__(type(self)) if type(self) is not Tensor else None
-        copy = Tensor._wrap(self._data.copy())
-        if out is not None and isinstance(out, Tensor):
-            out._data, out._grad, out._base, out._vc = copy._data, None, None, 0
-            out._grad_fn, out._output_nr = None, 0
-            copy = out
-        copy._requires_grad = self._requires_grad
-        if self._grad is not None:
-            copy._grad = self._grad.__deepcopy__(memo)
-        memo[id(self)] = copy
-        return copy
-
-    # --- devices and dtypes ----------------------------------------------------------
-    def to(self, *args, **kwargs) -> Tensor:
-        """Convert dtype and/or device: ``t.to(gt.float64)``, ``t.to("cuda")``, ``t.to(other)``."""
-        from .functions.conversion import to
-
-        return to(self, *args, **kwargs)
-
-    def cpu(self) -> Tensor:
-        return self.to("cpu")
-
-    def cuda(self, device=None, non_blocking=False) -> Tensor:
-        cupy_module()  # raises a clear error without CuPy or a GPU
-        return self.to(as_device(device if device is not None else "cuda"))
-
-    def type(self, dtype=None, non_blocking=False):
-        """Without argument, the legacy type name (``'torch.FloatTensor'``); else convert."""
-        if dtype is None:
-            return legacy_type_name(self.dtype, self.is_cuda)
-        if isinstance(dtype, str):
-            name = dtype.rsplit(".", 1)[-1]
-            for d in dtypes.ALL_DTYPES:
-                if d.legacy_name == name:
-                    return self.to(d)
-            raise RuntimeError(f"invalid type: '{dtype}'")
-        if isinstance(dtype, type) and getattr(dtype, "_legacy_dtype", None) is not None:
-            return self.to(dtype._legacy_dtype)
-        return self.to(dtype)
-
-
-def legacy_type_name(dtype, cuda: bool = False) -> str:
-    if not isinstance(dtype, dtypes.DType):
-        dtype = dtypes.from_numpy_dtype(np.dtype(dtype))
-    name = dtype.legacy_name or f"{dtype.name.capitalize()}Tensor"
-    return f"torch.{'cuda.' if cuda else ''}{name}"
-
-
-def _rebuild(array, requires_grad):
-    t = Tensor._wrap(np.array(array))
-    t._requires_grad = requires_grad
-    return t
-
-
-def _host(array):
-    return array if type(array) is np.ndarray else array.get()
-
-
-def _pointer(array) -> int:
-    if type(array) is np.ndarray:
-        return array.__array_interface__["data"][0]
-    return array.data.ptr
-
-
-class Storage:
-    """The memory behind a tensor and its views (`t.untyped_storage()`)."""
-
-    def __init__(self, root: Tensor, tensor: Tensor):
-        self._root = root
-        self._tensor = tensor
-
-    def data_ptr(self) -> int:
-        """Address of the storage's first element (the root tensor's memory)."""
-        return _pointer(self._root._data) if self._root._data.size else 0
-
-    def nbytes(self) -> int:
-        return int(self._data.nbytes)
-
-    def stride(self, dim: int | None = None):
-        """Strides in elements, as PyTorch reports them."""
-        item = self._data.itemsize
-        strides = tuple(s // item for s in self._data.strides)
-        if dim is None:
-            return strides
-        from .ops.shape_rules import normalize_dim
-
-        return strides[normalize_dim(dim, self._data.ndim)]
-
-    def is_contiguous(self, memory_format=None) -> bool:
-        return bool(self._data.flags.c_contiguous)
-
-    def data_ptr(self) -> int:
-        return _pointer(self._data)
-
-    def storage_offset(self) -> int:
-        return (self.data_ptr() - self.untyped_storage().data_ptr()) // self._data.itemsize
-
-    def untyped_storage(self) -> Storage:
-        root = self._base if self._base is not None else self
-        return Storage(root, self)
-
-    storage = untyped_storage
-
-    def is_floating_point(self) -> bool:
-        return self._data.dtype.kind == "f"
-
-    def is_complex(self) -> bool:
-        return self._data.dtype.kind == "c"
-
-    def is_signed(self) -> bool:
-        return self.dtype.is_signed
-
-    @property
-    def _version(self) -> int:
-        root = self._base if self._base is not None else self
-        return root._vc
-
-    def _is_view(self) -> bool:
-        return self._base is not None and self._view_ops is not None
-
-    # --- autograd state ---------------------------------------------------------------
-    @property
-    def requires_grad(self) -> bool:
-        return self._requires_grad
-
-    @requires_grad.setter
-    def requires_grad(self, value: bool) -> None:
-        self.requires_grad_(value)
-
-    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
-        """Set whether autograd records ops on this leaf tensor (in place)."""
-        if self._grad_fn is not None:
-            if not requires_grad:
-                raise RuntimeError("you can only change requires_grad flags of leaf variables. "
-                                   "If you want to use a computed variable in a subgraph that "
-                                   "doesn't require differentiation use var_no_grad = var.detach().")
-            return self
-        if requires_grad and self._data.dtype.kind not in "fc":
-            raise RuntimeError("only Tensors of floating point and complex dtype can require "
-                               "gradients")
-        self._requires_grad = bool(requires_grad)
-        return self
-
-    @property
-    def grad_fn(self):
-        root = self._base
-        if root is not None and self._view_ops and root._grad_fn is not None \
-                and root._grad_fn is not self._view_grad_source:
-            self._regenerate_grad_fn(root)
-        return self._grad_fn
-
-    def _regenerate_grad_fn(self, root) -> None:
-        """The base changed in place with autograd: rebuild this view's history from it."""
-        t = root
-        with grad_mode.enable_grad():
-            for step in self._view_ops:
-                op, attrs = step[0], step[1]
-                t = dispatch.call(op, t, **attrs)
-                if len(step) == 3:
-                    t = t[step[2]]
-        self._grad_fn = t._grad_fn
-        self._output_nr = t._output_nr
-        self._requires_grad = t._requires_grad
-        self._view_grad_source = root._grad_fn
-
-    @property
-    def is_leaf(self) -> bool:
-        return self.grad_fn is None
-
-    @property
-    def grad(self):
-        if self._grad_fn is not None and not self._retains_grad and self._grad is None:
+        if self._requires_grad:
             import warnings
 
-            warnings.warn("The .grad attribute of a Tensor that is not a leaf Tensor is being "
-                          "accessed. Its .grad attribute won't be populated during "
-                          "autograd.backward(). If you indeed want the .grad field to be "
-                          "populated for a non-leaf Tensor, use .retain_grad() on the non-leaf "
-                          "Tensor.", UserWarning, stacklevel=2)
-        return self._grad
-
-    @grad.setter
-    def grad(self, value) -> None:
-        if value is not None:
-            if not isinstance(value, Tensor):
-                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of "
-                                f"type {type(value).__name__}")
-            if tuple(value.shape) != tuple(self.shape):
-                raise RuntimeError(f"assigned grad has data of a different size: "
-                                   f"{list(value.shape)} vs {list(self.shape)}")
-            if value.dtype is not self.dtype:
-                raise RuntimeError("assigned grad has data of a different type")
-        self._grad = value
-
-    @property
-    def data(self) -> Tensor:
-        """The same memory, detached from autograd and from the version counter."""
-        return Tensor._wrap(self._data)
-
-    @data.setter
-    def data(self, value: Tensor) -> None:
-        self._data = value._data
-
-    def detach(self) -> Tensor:
-        """A tensor sharing memory and version counter, outside the autograd graph."""
-        out = Tensor._wrap(self._data)
-        out._base = self._base if self._base is not None else self
-        out._view_ops = None
-        return out
-
-    def detach_(self) -> Tensor:
-        if self._base is not None and self._view_ops is not None:
-            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
-        self._grad_fn = None
-        self._requires_grad = False
-        return self
-
-    def retain_grad(self) -> None:
-        """Populate `.grad` of this non-leaf tensor during backward."""
-        if self.grad_fn is None:
-            if not self._requires_grad:
-                raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
-            return
-        if self._retains_grad:
-            return
-        import weakref
-
-        ref = weakref.ref(self)
-
-        def retain(grad):
-            t = ref()
-            if t is not None:
-                t._grad = grad.detach().clone() if t._grad is None else t._grad + grad.detach()
-
-        self._grad_fn.add_tensor_hook(self._output_nr, retain)
-        self._retains_grad = True
-
-    @property
-    def retains_grad(self) -> bool:
-        return self._retains_grad
-
-    def register_hook(self, hook):
-        """Call `hook(grad)` when this tensor's gradient is computed; it may return a new one."""
-        if not self._requires_grad:
-            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        fn = self.grad_fn
-        if fn is not None:
-            return fn.add_tensor_hook(self._output_nr, hook)
-        from .autograd.graph import accumulate_node
-
-        return accumulate_node(self).add_tensor_hook(0, hook)
-
-    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        """Accumulate d(self)/d(leaf) into each leaf's `.grad`."""
-        from .autograd import backward
-
-        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph,
-                 inputs=inputs)
-
-    # --- conversion to Python and NumPy ------------------------------------------------
-    def numpy(self, *, force: bool = False) -> np.ndarray:
-        """The NumPy array behind this tensor (memory is shared)."""
-        if type(self._data) is not np.ndarray:
-            if not force:
-                raise TypeError("can't convert cuda:0 device type tensor to numpy. Use "
-                                "Tensor.cpu() to copy the tensor to host memory first.")
-            return self._data.get()
-        if self._requires_grad and not force:
-            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
-                               "tensor.detach().numpy() instead.")
-        return self._data
-
-    def __array__(self, dtype=None, copy=None):
-        arr = self._data if type(self._data) is np.ndarray else self._data.get()
-        return arr if dtype is None else arr.astype(dtype)
-
-    def tolist(self):
-        return _host(self._data).tolist()
-
-    def item(self):
-        """The value of a one-element tensor as a Python number."""
-        if self._data.size != 1:
-            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted "
-                               "to Scalar")
-        return _host(self._data).reshape(()).item()
-
-    def __len__(self) -> int:
-        if self._data.ndim == 0:
-            raise TypeError("len() of a 0-d tensor")
-        return self._data.shape[0]
-
-    def __iter__(self):
-        if self._data.ndim == 0:
-            raise TypeError("iteration over a 0-d tensor")
-        return iter(self.unbind(0))
-
-    def __bool__(self) -> bool:
-        if self._data.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
-        return bool(self.item())
-
-    def __float__(self) -> float:
-        return float(self.item())
+            warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead to "
+                          "unexpected behavior.\nConsider using tensor.detach() first.",
+                          UserWarning, stacklevel=2)
+        return float(self._python_scalar())
 
     def __int__(self) -> int:
-        return int(self.item())
+        return int(self._python_scalar())
 
     def __complex__(self) -> complex:
-        return complex(self.item())
+        return complex(self._python_scalar())
 
     def __index__(self) -> int:
         if self._data.dtype.kind not in "biu" or self._data.size != 1:
@@ -767,7 +472,7 @@ class Storage:
             for d in dtypes.ALL_DTYPES:
                 if d.legacy_name == name:
                     return self.to(d)
-            raise RuntimeError(f"invalid type: '{dtype}'")
+            raise ValueError(f"invalid type: '{dtype}'")
         if isinstance(dtype, type) and getattr(dtype, "_legacy_dtype", None) is not None:
             return self.to(dtype._legacy_dtype)
         return self.to(dtype)
@@ -794,6 +499,15 @@ def _pointer(array) -> int:
     if type(array) is np.ndarray:
         return array.__array_interface__["data"][0]
     return array.data.ptr
+
+
+def _dim_index(dim, ndim: int) -> int:
+    """`size(dim)`/`stride(dim)` index: a 0-d tensor has no dimension to ask about."""
+    if ndim == 0:
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+    from .ops.shape_rules import normalize_dim
+
+    return normalize_dim(dim, ndim)
 
 
 def _contiguous_strides(shape) -> tuple:
@@ -807,29 +521,21 @@ def _contiguous_strides(shape) -> tuple:
 class Storage:
     """The memory behind a tensor and its views (`t.untyped_storage()`)."""
 
-    def __init__(self, root: Tensor, tensor: Tensor):
+    def __init__(self, root: Tensor, typed: bool = False):
         self._root = root
-        self._tensor = tensor
-
-    def _root_array(self):
-        arr = self._root._data
-        while arr.base is not None and isinstance(arr.base, type(arr)) and \
-                _pointer(arr.base) <= _pointer(arr):
-            if _pointer(arr.base) + arr.base.nbytes < _pointer(arr):
-                break
-            arr = arr.base
-            if arr is self._root._data:
-                break
-        return self._root._data
+        self._typed = typed
 
     def data_ptr(self) -> int:
-        return _pointer(self._root_array()) if self._root._data.size else 0
+        """Address of the first element of the root tensor's memory (0 when empty)."""
+        return _pointer(self._root._data) if self._root._data.size else 0
 
     def nbytes(self) -> int:
         return int(self._root._data.nbytes)
 
     def size(self) -> int:
-        return int(self._root._data.size)
+        """Bytes (untyped storage) or elements (typed storage), as PyTorch."""
+        data = self._root._data
+        return int(data.size) if self._typed else int(data.nbytes)
 
     def __len__(self) -> int:
         return self.size()

@@ -33,16 +33,20 @@ def _collect_dependencies(roots: list[Node]) -> dict[Node, int]:
 
 def _nodes_reaching(roots: list[Node], targets: set[Node]) -> set[Node]:
     """Nodes from which some target is reachable (only these must run for `grad`)."""
-    order, seen, stack = [], set(roots), [(r, False) for r in roots]
-    while stack:  # iterative post-order DFS
+    # Iterative post-order DFS. A node is marked when it is expanded (not when pushed), so
+    # every child is emitted before the parents that reach it by any path.
+    order, expanded, stack = [], set(), [(r, False) for r in roots]
+    while stack:
         node, done = stack.pop()
         if done:
             order.append(node)
             continue
+        if node in expanded:
+            continue
+        expanded.add(node)
         stack.append((node, True))
         for nxt, _ in node.next_functions:
-            if nxt is not None and nxt not in seen:
-                seen.add(nxt)
+            if nxt is not None and nxt not in expanded:
                 stack.append((nxt, False))
     useful = set()
     for node in order:  # children come before parents in post-order
@@ -60,15 +64,18 @@ def _add_grad(buffer: list, index: int, grad) -> None:
 
 def _run_tensor_hooks(node: Node, grads: list) -> None:
     hooks = node._tensor_pre_hooks
-    if not hooks:
-        return
-    for nr, fns in hooks.items():
-        if grads[nr] is None:
-            continue
-        for fn in list(fns.values()):
-            new = fn(grads[nr])
-            if new is not None:
-                grads[nr] = new
+    if hooks:
+        for nr, fns in hooks.items():
+            if grads[nr] is None:
+                continue
+            for fn in list(fns.values()):
+                new = fn(grads[nr])
+                if new is not None:
+                    grads[nr] = new
+    if node._retain_hooks:  # retain_grad sees the gradient after every other tensor hook
+        for nr, fn in node._retain_hooks.items():
+            if grads[nr] is not None:
+                fn(grads[nr])
 
 
 def run_backward(tensors, grad_tensors, retain_graph: bool, create_graph: bool,
@@ -179,6 +186,8 @@ def _validate(node: Node, grad_inputs) -> tuple:
                                f"{list(g.shape)} but expected shape compatible with "
                                f"{list(meta.shape)}")
         if g.dtype is not meta.dtype:
+            if g.is_complex() and not meta.dtype.is_complex:
+                g = g.real  # a real input gets the real part of a complex gradient (PyTorch)
             g = g.to(meta.dtype)
         fixed.append(g)
     return tuple(fixed)

@@ -23,6 +23,13 @@ class FunctionCtx:
         self._freed = False
 
     def save_for_backward(self, *tensors) -> None:
+        """Keep tensors (or None) for backward; their versions are checked on use."""
+        from ..tensor import Tensor
+
+        for i, t in enumerate(tensors):
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError(f"save_for_backward can only save variables, but argument {i} "
+                                f"is of type {type(t).__name__}")
         self._saved = tensors
         self._saved_versions = tuple(
             (t._base if t._base is not None else t)._vc if t is not None else None
@@ -54,7 +61,7 @@ class FunctionCtx:
 class FunctionNode(Node):
     """The autograd node of one `Function.apply` call."""
 
-    __slots__ = ("fn_cls", "ctx", "output_metas", "input_metas")
+    __slots__ = ("ctx", "fn_cls", "input_metas", "output_metas")
 
     def __init__(self, fn_cls, ctx, next_functions, input_metas, output_metas):
         super().__init__(next_functions)
@@ -133,6 +140,8 @@ class Function(metaclass=_FunctionMeta):
             outputs = cls.forward(ctx, *args, **kwargs)
         single = not isinstance(outputs, tuple)
         outs = (outputs,) if single else outputs
+        if ctx._dirty:
+            _check_dirty(ctx._dirty)
         if not grad_mode.is_grad_enabled() or not any(t.requires_grad for t in tensor_args):
             return outputs
         next_functions = tuple(gradient_edge(a) if isinstance(a, Tensor) and a.requires_grad
@@ -154,12 +163,43 @@ class Function(metaclass=_FunctionMeta):
                 result.append(o)
                 nr += 1
                 continue
-            o._grad_fn = node
-            o._output_nr = nr
-            o._requires_grad = True
+            if any(o is d for d in ctx._dirty):
+                _adopt_dirty(o, node, nr)
+            else:
+                o._grad_fn = node
+                o._output_nr = nr
+                o._requires_grad = True
             result.append(o)
             nr += 1
         return result[0] if single else tuple(result)
+
+
+def _check_dirty(dirty) -> None:
+    """PyTorch's checks on tensors a forward changed in place (`ctx.mark_dirty`)."""
+    from ..ops.dispatch import bump_version
+
+    for t in dirty:
+        if grad_mode.is_grad_enabled() and t._requires_grad:
+            if t._grad_fn is None and t._base is None:
+                raise RuntimeError("a leaf Variable that requires grad has been used in an "
+                                   "in-place operation.")
+            base = t._base
+            if base is not None and t._view_ops is not None and base._grad_fn is None \
+                    and base._requires_grad:
+                raise RuntimeError("a view of a leaf Variable that requires grad has been used "
+                                   "in an in-place operation.")
+        bump_version(t)  # marking dirty counts as one more in-place change, as in PyTorch
+
+
+def _adopt_dirty(tensor, node, nr) -> None:
+    """A dirty output takes the node's history (through its base when it is a view)."""
+    from ..ops.dispatch import _wrap, adopt_autograd
+
+    carrier = _wrap(tensor._data)
+    carrier._grad_fn = node
+    carrier._output_nr = nr
+    carrier._requires_grad = True
+    adopt_autograd(tensor, carrier)
 
 
 def once_differentiable(fn):

@@ -23,9 +23,15 @@ def is_grad_enabled() -> bool:
 
 
 class _GradModeContext:
-    """Base for grad-mode switches usable as context managers and as decorators."""
+    """Base for grad-mode switches usable as context managers and as decorators, with or
+    without parentheses (``@gt.no_grad`` and ``@gt.no_grad()``)."""
 
     _mode = True
+
+    def __new__(cls, *args, **kwargs):
+        if cls in (no_grad, enable_grad) and len(args) == 1 and callable(args[0]):
+            return cls()(args[0])  # used as a bare decorator
+        return super().__new__(cls)
 
     def __enter__(self):
         self._prev = STATE.enabled
@@ -38,7 +44,7 @@ class _GradModeContext:
     def __call__(self, fn):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with self.__class__():
+            with self.clone():  # a fresh context per call: calls may nest or recurse
                 return fn(*args, **kwargs)
 
         return wrapper
@@ -95,9 +101,22 @@ class set_grad_enabled(_GradModeContext):
     def clone(self):
         return set_grad_enabled(self._mode)
 
+    def __repr__(self):
+        return f"torch.autograd.grad_mode.set_grad_enabled(mode={self._mode})"
 
-class inference_mode(no_grad):
-    """Like `no_grad` (graphtorch has no separate inference tensors)."""
+
+class inference_mode(_GradModeContext):
+    """Like `no_grad` (graphtorch has no separate inference tensors); `inference_mode(False)`
+    enables grad, as in PyTorch. Usable as ``@gt.inference_mode`` too."""
+
+    def __new__(cls, mode=True):
+        if callable(mode):  # bare decorator
+            return cls()(mode)
+        return super().__new__(cls)
 
     def __init__(self, mode: bool = True):
-        self._mode = not mode
+        self._inference = bool(mode)
+        self._mode = not self._inference
+
+    def clone(self):
+        return inference_mode(self._inference)

@@ -9,9 +9,16 @@ from __future__ import annotations
 
 import itertools
 import weakref
+from typing import TYPE_CHECKING
 
-from ..ops.registry import OpDef, VJPContext
 from . import grad_mode
+
+if TYPE_CHECKING:
+    from ..ops.registry import OpDef
+
+# graphtorch.ops imports this module (through dispatch): bind the registry's context
+# class on first use instead of importing the ops package while it may be initialising.
+_VJPContext = None
 
 _sequence = itertools.count()
 
@@ -59,22 +66,37 @@ def add_hook(hooks: HookDict, fn) -> RemovableHandle:
 class Node:
     """Base of autograd graph nodes (`grad_fn`)."""
 
-    __slots__ = ("next_functions", "_sequence_nr", "_tensor_pre_hooks", "_pre_hooks",
-                 "_post_hooks", "metadata", "__weakref__")
+    __slots__ = (
+        "__weakref__",
+        "_metadata",
+        "_post_hooks",
+        "_pre_hooks",
+        "_retain_hooks",
+        "_sequence_nr",
+        "_tensor_pre_hooks",
+        "next_functions",
+    )
 
     def __init__(self, next_functions):
         self.next_functions = next_functions  # tuple of (Node | None, output_nr)
         self._sequence_nr = next(_sequence)
-        self._tensor_pre_hooks = None  # {output_nr: HookDict} hooks of non-leaf tensors
+        self._tensor_pre_hooks = None  # {output_nr: HookDict}: hooks of the output tensors
+        self._retain_hooks = None      # {output_nr: fn}: retain_grad, run after tensor hooks
         self._pre_hooks = None
         self._post_hooks = None
-        self.metadata = {}
+        self._metadata = None
+
+    @property
+    def metadata(self) -> dict:
+        if self._metadata is None:  # made on first use: most nodes never need one
+            self._metadata = {}
+        return self._metadata
 
     def name(self) -> str:
         return type(self).__name__
 
     def __repr__(self):
-        return f"<{self.name()} object at {hex(id(self))}>"
+        return f"<{self.name().rpartition('::')[2]} object at {hex(id(self))}>"
 
     def register_hook(self, fn) -> RemovableHandle:
         """fn(grad_inputs, grad_outputs) runs after this node computed its input grads."""
@@ -98,14 +120,27 @@ class Node:
         raise NotImplementedError
 
     def __call__(self, *grad_outputs):
-        return self.apply(list(grad_outputs), grad_mode.is_grad_enabled(), True)
+        """Run this node on `grad_outputs` (as PyTorch: one input -> one tensor)."""
+        result = self.apply(list(grad_outputs), grad_mode.is_grad_enabled(), True)
+        if not self.next_functions:
+            return ()
+        result = tuple(g if nxt is not None else None
+                       for g, (nxt, _) in zip(result, self.next_functions))
+        return result[0] if len(result) == 1 else result
 
 
 class OpNode(Node):
     """A registry op recorded during eager execution; backward runs its vjp rule."""
 
-    __slots__ = ("op", "attrs", "saved_inputs", "saved_outputs", "input_metas",
-                 "output_metas", "_freed")
+    __slots__ = (
+        "_freed",
+        "attrs",
+        "input_metas",
+        "op",
+        "output_metas",
+        "saved_inputs",
+        "saved_outputs",
+    )
 
     def __init__(self, op: OpDef, next_functions, attrs, saved_inputs, input_metas,
                  output_metas):
@@ -120,7 +155,8 @@ class OpNode(Node):
 
     def name(self) -> str:
         name = self.op.backward_name
-        return name(self.input_metas) if callable(name) else name
+        name = name(self.input_metas) if callable(name) else name
+        return _NAMESPACED.get(name, name)
 
     def save_outputs(self, outputs) -> None:
         saved = []
@@ -171,7 +207,10 @@ class OpNode(Node):
         for i in op.differentiable_outputs:
             if grad_outputs[i] is None:
                 grad_outputs[i] = zeros_for_meta(self.output_metas[i])
-        ctx = VJPContext(self._unpack_inputs(), self._unpack_outputs(create_graph), self.attrs,
+        global _VJPContext
+        if _VJPContext is None:
+            from ..ops.registry import VJPContext as _VJPContext
+        ctx = _VJPContext(self._unpack_inputs(), self._unpack_outputs(create_graph), self.attrs,
                          self.input_metas, self.output_metas)
         with grad_mode.set_grad_enabled(create_graph):
             grad_inputs = op.vjp(ctx, *grad_outputs)
@@ -180,6 +219,10 @@ class OpNode(Node):
             self.saved_outputs = None
             self._freed = True
         return grad_inputs
+
+
+# PyTorch's hand-written nodes report C++-qualified names from `name()`.
+_NAMESPACED = {n: f"torch::autograd::{n}" for n in ("CopySlices", "CopyBackwards")}
 
 
 class AccumulateGrad(Node):
@@ -191,6 +234,9 @@ class AccumulateGrad(Node):
         super().__init__(())
         self.variable = variable
 
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"
+
     def apply(self, grad_outputs, create_graph, retain_graph):
         accumulate_grad(self.variable, grad_outputs[0], create_graph)
         return ()
@@ -200,13 +246,27 @@ def accumulate_grad(variable, grad, create_graph: bool) -> None:
     """Add `grad` into `variable.grad` as PyTorch does (a fresh tensor the first time)."""
     if grad is None:
         return
-    if variable.grad is None:
-        variable.grad = grad if create_graph else grad.detach().clone()
-    elif create_graph or grad_mode.is_grad_enabled() and variable.grad.requires_grad:
-        variable.grad = variable.grad + grad
+    current = variable._grad  # not `.grad`: a non-leaf (backward(inputs=...)) would warn
+    if current is None:
+        variable.grad = grad if create_graph else _clone_like(grad, variable)
+    elif create_graph or grad_mode.is_grad_enabled() and current.requires_grad:
+        variable.grad = current + grad
     else:
         with grad_mode.no_grad():
-            variable.grad.add_(grad)
+            current.add_(grad)
+
+
+def _clone_like(grad, variable):
+    """A copy of `grad` with `variable`'s strides when those are dense (PyTorch's gradient
+    layout contract: `p.grad` of a transposed parameter is transposed too)."""
+    target = variable._data
+    if target.flags.c_contiguous or grad._data.shape != target.shape:
+        return grad.detach().clone()
+    from ..ops.dispatch import array_module
+
+    out = array_module((target,)).empty_like(target)  # order "K": same layout
+    out[...] = grad._data
+    return type(grad)._wrap(out)
 
 
 def accumulate_node(tensor) -> AccumulateGrad:
@@ -215,6 +275,8 @@ def accumulate_node(tensor) -> AccumulateGrad:
     node = ref() if ref is not None else None
     if node is None:
         node = AccumulateGrad(tensor)
+        if tensor._hooks is not None:  # leaf hooks live on the tensor, as in PyTorch
+            node._tensor_pre_hooks = {0: tensor._hooks}
         tensor._accumulator = weakref.ref(node)
     return node
 
@@ -229,13 +291,23 @@ def gradient_edge(tensor):
 
 
 def _modified_message(tensor, node, index, current, expected, is_output, data=None):
+    """PyTorch's text: the tensor, then which op's output it is now (none for a leaf)."""
+    import re
+
     from ..tensor import legacy_type_name
 
     dtype_name = legacy_type_name(tensor.dtype if tensor is not None else data.dtype)
     shape = list(tensor.shape if tensor is not None else data.shape)
-    role = f"output {index} of {node.name()}" if is_output else f"input {index} of {node.name()}"
+    if is_output:
+        owner, nr = node, index
+    else:  # a saved input is described by its current history, as PyTorch does
+        owner, nr = tensor.grad_fn, tensor._output_nr
+    which = ""
+    if owner is not None:
+        name = re.sub(r"Backward\d*$", "", owner.name().rpartition("::")[2])
+        which = f", which is output {nr} of {name},"
     return (
         "one of the variables needed for gradient computation has been modified by an "
-        f"inplace operation: [{dtype_name} {shape}], which is {role}, is at version "
-        f"{current}; expected version {expected} instead. Hint: the tensor was changed in "
-        "place after it was saved for backward; use an out-of-place op (or .clone()) there.")
+        f"inplace operation: [{dtype_name} {shape}]{which} is at version {current}; expected "
+        f"version {expected} instead. Hint: the tensor was changed in place after it was saved "
+        "for backward; use an out-of-place op (or .clone()) there, or clone before the change.")

@@ -30,10 +30,11 @@ def as_operand(x):
     return tensor(x)
 
 
-def check_tensor(x, fname: str, arg: str = "input"):
+def check_tensor(x, fname: str, arg: str = "input", position: int = 1):
+    """PyTorch's TypeError for a non-tensor argument where a Tensor is required."""
     if not isinstance(x, Tensor):
-        raise TypeError(f"{fname}(): argument '{arg}' (position 1) must be Tensor, not "
-                        f"{type(x).__name__}")
+        raise TypeError(f"{fname}(): argument '{arg}' (position {position}) must be Tensor, "
+                        f"not {type(x).__name__}")
     return x
 
 
@@ -58,11 +59,16 @@ def unary(op, name=None):
     return fn, fn_
 
 
-def binary(op, name=None):
-    """`fn(input, other, *, out=None)` and `fn_(self, other)`."""
+def binary(op, name=None, tensor_only=False):
+    """`fn(input, other, *, out=None)` and `fn_(self, other)`.
+
+    With `tensor_only`, both operands must be tensors (PyTorch has no Scalar overload)."""
     name = name or op.name
 
     def fn(input, other, *, out=None, **attrs):
+        if tensor_only:
+            check_tensor(input, name)
+            check_tensor(other, name, "other", 2)
         input = as_operand(input)
         other = as_operand(other)
         if not isinstance(input, Tensor) and not isinstance(other, Tensor):
@@ -72,6 +78,8 @@ def binary(op, name=None):
         return finish(call(op, input, other, **attrs), out)
 
     def fn_(self, other, **attrs):
+        if tensor_only:
+            check_tensor(other, name + "_", "other", 1)
         return call_inplace(op, self, as_operand(other), **attrs)
 
     fn.__name__, fn_.__name__ = name, name + "_"

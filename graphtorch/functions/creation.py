@@ -6,6 +6,7 @@ so seeded code prints the same numbers as PyTorch.
 
 from __future__ import annotations
 
+import builtins
 import math
 import numbers
 
@@ -32,7 +33,10 @@ def _finish(array, device=None, requires_grad=False) -> Tensor:
         raise RuntimeError(f"graphtorch cannot allocate tensors on device {device}")
     t = Tensor._wrap(array)
     if requires_grad:
-        t.requires_grad_(True)
+        if array.dtype.kind not in "fc":
+            raise RuntimeError("Only Tensors of floating point and complex dtype can require "
+                               "gradients")
+        t._requires_grad = True
     return t
 
 
@@ -60,19 +64,68 @@ def _shape(size) -> tuple:
     return tuple(out)
 
 
-def _infer_dtype(data) -> np.dtype:
-    """The dtype PyTorch gives nested Python data (floats -> default float dtype)."""
-    arr = np.asarray(data)
-    kind = arr.dtype.kind
-    if kind == "b":
-        return np.dtype(bool)
-    if kind in "iu":
-        return np.dtype(np.int64)
-    if kind == "f":
-        return dtypes.get_default_dtype().np_dtype
-    if kind == "c":
-        return dtypes.get_default_dtype().to_complex().np_dtype
-    raise TypeError(f"Could not infer dtype of {type(data).__name__}")
+_PY_SCALARS = (bool, int, float, builtins.complex)  # `complex` is redefined below
+
+
+def _python_scalar_dtype(kinds) -> dtypes.DType:
+    """Promotion of Python scalar types alone: bool < int64 < default float < complex."""
+    if builtins.complex in kinds:
+        return dtypes.get_default_dtype().to_complex()
+    if float in kinds:
+        return dtypes.get_default_dtype()
+    if int in kinds:
+        return dtypes.int64
+    return dtypes.bool_
+
+
+def _infer_dtype(data) -> dtypes.DType | None:
+    """PyTorch's dtype for nested data: each leaf's own dtype (Python float -> default
+    float, numpy scalars and tensors keep theirs), combined with `promote_types`.
+    None for data without leaves (an empty list)."""
+    kind = type(data)
+    if kind in _PY_SCALARS:
+        return _python_scalar_dtype((kind,))
+    if isinstance(data, Tensor):
+        return data.dtype
+    if isinstance(data, (np.ndarray, np.generic)):
+        return dtypes.from_numpy_dtype(data.dtype)
+    if isinstance(data, str):
+        raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
+    if isinstance(data, (list, tuple, range)):
+        kinds = {type(x) for x in data}
+        if kinds and kinds.issubset(_PY_SCALARS):  # fast path: a flat list of numbers
+            return _python_scalar_dtype(kinds)
+        acc = None
+        for item in data:
+            d = _infer_dtype(item)
+            if d is not None:
+                acc = d if acc is None else dtypes.promote_types(acc, d)
+        return acc
+    if isinstance(data, numbers.Number):  # other number types (Fraction, Decimal, ...)
+        return _python_scalar_dtype((builtins.complex if isinstance(data, numbers.Complex) and
+                                     not isinstance(data, numbers.Real) else
+                                     int if isinstance(data, numbers.Integral) else float,))
+    raise RuntimeError(f"Could not infer dtype of {type(data).__name__}")
+
+
+def _ragged_message(data) -> str:
+    """PyTorch's message for nested sequences of unequal lengths."""
+    level, dim = [data], 0
+    while level:
+        seqs = [x for x in level if isinstance(x, (list, tuple, np.ndarray, Tensor))]
+        if not seqs:
+            break
+        expected = len(seqs[0])
+        for x in level:
+            got = len(x) if isinstance(x, (list, tuple, np.ndarray, Tensor)) else None
+            if got != expected:
+                if got is None:
+                    return f"expected sequence of length {expected} at dim {dim} (got " \
+                           f"{type(x).__name__})"
+                return f"expected sequence of length {expected} at dim {dim} (got {got})"
+        level = [y for x in seqs for y in x]
+        dim += 1
+    return "expected sequences of equal lengths"
 
 
 def _to_numpy_nested(data):
@@ -94,19 +147,28 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
     torch.int64
     """
     if isinstance(data, Tensor):
+        import warnings
+
+        warnings.warn("To copy construct from a tensor, it is recommended to use "
+                      "sourceTensor.detach().clone() or sourceTensor.detach().clone()"
+                      ".requires_grad_(True), rather than torch.tensor(sourceTensor).",
+                      UserWarning, stacklevel=2)
         array = _host(data._data).copy()
     elif isinstance(data, np.ndarray):
         dtypes.from_numpy_dtype(data.dtype)
         array = data.copy()
     else:
-        nested = _to_numpy_nested(data)
+        inferred = _infer_dtype(data)  # raises PyTorch's errors for unsupported data
+        target = _np_dtype(dtype) if dtype is not None else \
+            (inferred or dtypes.get_default_dtype()).np_dtype
         try:
-            array = np.array(nested, dtype=_np_dtype(dtype) if dtype is not None
-                             else _infer_dtype(nested))
-        except (ValueError, TypeError) as exc:
+            array = np.array(_to_numpy_nested(data), dtype=target)
+        except ValueError as exc:
             if "inhomogeneous" in str(exc) or "sequence" in str(exc):
-                raise ValueError(f"expected sequence of equal lengths: {exc}") from None
-            raise TypeError(f"Could not infer dtype of {type(data).__name__}: {exc}") from None
+                raise ValueError(_ragged_message(data)) from None
+            raise
+        except OverflowError:
+            raise ValueError("Overflow when unpacking long long") from None
     if dtype is not None:
         array = array.astype(_np_dtype(dtype), copy=False)
     return _finish(array, device, requires_grad)
@@ -149,20 +211,31 @@ def _filled(size, value, dtype, device, requires_grad, default=None):
     return _finish(np.full(shape, value, dtype=np_dtype), device, requires_grad)
 
 
-def zeros(*size, out=None, dtype=None, device=None, requires_grad=False, layout=None) -> Tensor:
+def zeros(*args, size=None, out=None, dtype=None, device=None, requires_grad=False,
+          layout=None) -> Tensor:
     """A tensor of zeros: ``gt.zeros(2, 3)`` or ``gt.zeros((2, 3), dtype=gt.int64)``."""
-    return _with_out(_filled(size, 0, dtype, device, requires_grad), out)
+    return _with_out(_filled(_size_args(args, size), 0, dtype, device, requires_grad), out)
 
 
-def ones(*size, out=None, dtype=None, device=None, requires_grad=False, layout=None) -> Tensor:
+def ones(*args, size=None, out=None, dtype=None, device=None, requires_grad=False,
+         layout=None) -> Tensor:
     """A tensor of ones."""
-    return _with_out(_filled(size, 1, dtype, device, requires_grad), out)
+    return _with_out(_filled(_size_args(args, size), 1, dtype, device, requires_grad), out)
 
 
-def empty(*size, out=None, dtype=None, device=None, requires_grad=False, layout=None,
+def empty(*args, size=None, out=None, dtype=None, device=None, requires_grad=False, layout=None,
           memory_format=None, pin_memory=False) -> Tensor:
     """An 'uninitialised' tensor (graphtorch fills it with zeros: never garbage)."""
-    return _with_out(_filled(size, 0, dtype, device, requires_grad), out)
+    return _with_out(_filled(_size_args(args, size), 0, dtype, device, requires_grad), out)
+
+
+def _size_args(args, size) -> tuple:
+    """Sizes given positionally (``zeros(2, 3)``) or as the keyword ``size=(2, 3)``."""
+    if size is None:
+        return args
+    if args:
+        raise TypeError("got multiple values for argument 'size'")
+    return (size,)
 
 
 def _with_out(result, out):
@@ -248,20 +321,20 @@ def _float_dtype_for_random(dtype, name):
     return np_dtype
 
 
-def rand(*size, generator=None, out=None, dtype=None, device=None,
+def rand(*args, size=None, generator=None, out=None, dtype=None, device=None,
          requires_grad=False) -> Tensor:
     """Uniform [0, 1) samples (the same stream as PyTorch's CPU generator)."""
-    shape = _shape(size)
+    shape = _shape(_size_args(args, size))
     np_dtype = _float_dtype_for_random(dtype, "check_uniform_bounds")
     n = int(np.prod(shape))
     array = generator_or_default(generator).uniform(n, 0.0, 1.0, np_dtype).reshape(shape)
     return _with_out(_finish(array, device, requires_grad), out)
 
 
-def randn(*size, generator=None, out=None, dtype=None, device=None,
+def randn(*args, size=None, generator=None, out=None, dtype=None, device=None,
           requires_grad=False) -> Tensor:
     """Standard normal samples (the same stream as PyTorch's CPU generator)."""
-    shape = _shape(size)
+    shape = _shape(_size_args(args, size))
     np_dtype = _float_dtype_for_random(dtype, "normal_kernel_cpu")
     n = int(np.prod(shape))
     array = generator_or_default(generator).normal(n, 0.0, 1.0, np_dtype).reshape(shape)
@@ -427,13 +500,29 @@ def normal_(self, mean=0.0, std=1.0, *, generator=None):
     return _fill_inplace(self, values)
 
 
-def random_(self, from_=0, to=None, *, generator=None):
-    """Fill with integers in [from, to) (to defaults to 2**mantissa for floats)."""
+def random_(self, *args, generator=None, **kwargs):
+    """Fill with integers: ``random_(from, to)``, ``random_(to)`` or ``random_()`` (then
+    [0, 2**mantissa] for floats, [0, max] for integers), as PyTorch draws them."""
+    from_, to = 0, kwargs.pop("to", None)
+    if "from_" in kwargs or "from" in kwargs:
+        from_ = kwargs.pop("from_", kwargs.pop("from", 0))
+    if kwargs:
+        raise TypeError(f"random_() got unexpected keyword arguments {sorted(kwargs)}")
+    if len(args) == 1:
+        to = args[0]
+    elif len(args) == 2:
+        from_, to = args
+    elif args:
+        raise TypeError("random_() takes at most 2 positional arguments")
     if to is None:
-        to = {np.dtype(np.float32): 2 ** 24, np.dtype(np.float64): 2 ** 53,
-              np.dtype(np.float16): 2 ** 11}.get(self._data.dtype, None)
-        if to is None:
-            to = int(np.iinfo(self._data.dtype).max) + 1 if self._data.dtype != bool else 2
+        bits = {np.dtype(np.float32): 24, np.dtype(np.float64): 53,
+                np.dtype(np.float16): 11}.get(self._data.dtype)
+        if bits is not None:
+            to = 2 ** bits + 1  # PyTorch draws modulo 2**digits + 1
+        elif self._data.dtype == bool:
+            to = 2
+        else:
+            to = int(np.iinfo(self._data.dtype).max) + 1
     values = generator_or_default(generator).integers(self.numel(), from_, to)
     return _fill_inplace(self, values.astype(self._data.dtype))
 

@@ -130,40 +130,109 @@ def _advanced_spec(self, items):
     return tuple(spec), tensors
 
 
+def _as_index_tuple(index) -> tuple:
+    """PyTorch's reading of a list index: a list holding sequences, slices, None or
+    Ellipsis is (deprecated) shorthand for a tuple; any other list is an index tensor."""
+    if isinstance(index, list) and any(
+            i is None or i is Ellipsis or isinstance(i, (slice, list, tuple, Tensor, np.ndarray))
+            for i in index):
+        import warnings
+
+        warnings.warn("Using a non-tuple sequence for multidimensional indexing is deprecated "
+                      "and will be changed in pytorch 2.9; use x[tuple(seq)] instead of x[seq]. "
+                      "In pytorch 2.9 this will be interpreted as tensor index, "
+                      "x[torch.tensor(seq)], which will result either in an error or a "
+                      "different result", UserWarning, stacklevel=3)
+        return tuple(index)
+    return _normalize(index)
+
+
+def _split_advanced(self, items):
+    """PyTorch applies ints, slices and None as views first, then indexes the view with the
+    tensors (so an int never counts as an advanced index, unlike NumPy).
+
+    Returns (view, remaining items for the `index` op)."""
+    basic, rest, needs_view = [], [], False
+    for item in items:
+        if item is Ellipsis:
+            basic.append(item)
+            rest.append(item)
+        elif item is None or isinstance(item, slice):
+            basic.append(item)
+            rest.append(slice(None))
+            needs_view = needs_view or item != slice(None)
+        elif _is_basic(item):  # an int or a 0-d integer tensor
+            basic.append(item)
+            needs_view = True
+        elif isinstance(item, bool):
+            rest.append(item)
+        else:
+            basic.extend([slice(None)] * _dims_used(item))
+            rest.append(item)
+    if not needs_view:
+        return self, items
+    return _basic_getitem(self, basic), tuple(rest)
+
+
 def getitem(self, index):
     """`self[index]` with PyTorch semantics (views for basic indexing)."""
-    items = _normalize(index)
+    items = _as_index_tuple(index)
     if all(_is_basic(i) for i in items):
         if self.ndim == 0 and _count_dims(items) > 0:
             raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
                              "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
         return _basic_getitem(self, items)
-    spec, tensors = _advanced_spec(self, items)
-    return call(INDEX, self, *tensors, spec=spec)
+    view, items = _split_advanced(self, items)
+    spec, tensors = _advanced_spec(view, items)
+    return call(INDEX, view, *tensors, spec=spec)
+
+
+def _check_value(self, value):
+    if not isinstance(value, (Tensor, numbers.Number)):
+        module = type(value).__module__
+        name = type(value).__name__ if module == "builtins" else f"{module}.{type(value).__name__}"
+        from ..tensor import legacy_type_name
+
+        raise TypeError(f"can't assign a {name} to a {legacy_type_name(self.dtype)}")
+
+
+def _check_put_dtype(self, value):
+    if isinstance(value, Tensor) and value.dtype is not self.dtype:
+        from ..ops.dispatch import _type_word
+
+        raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
+                           f"{_type_word(self._data.dtype)} for the destination and "
+                           f"{_type_word(value._data.dtype)} for the source.")
 
 
 def setitem(self, index, value):
     """`self[index] = value`: written in place (through a view, or by index_put)."""
+    _check_value(self, value)
     value = as_operand(value)
-    items = _normalize(index)
+    items = _as_index_tuple(index)
     if all(_is_basic(i) for i in items):
         target = self if len(items) == 1 and items[0] is Ellipsis else _basic_getitem(self, items)
         target.copy_(value)
         return
-    spec, tensors = _advanced_spec(self, items)
+    _check_put_dtype(self, value)
+    view, items = _split_advanced(self, items)
+    spec, tensors = _advanced_spec(view, items)
     if isinstance(value, Tensor) and value.device != self.device:
         value = value.to(self.device)
-    call_inplace(INDEX_PUT, self, value, *tensors, spec=spec)
+    call_inplace(INDEX_PUT, view, value, *tensors, spec=spec)
 
 
 def index_put(input, indices, values, accumulate=False):
     """A copy of input with input[indices] = values (or += with accumulate)."""
+    _check_put_dtype(input, values)
     spec = tuple(("tensor", k) for k in range(len(indices)))
     return call(INDEX_PUT, input, as_operand(values), *indices, spec=spec,
                 accumulate=accumulate)
 
 
 def index_put_(self, indices, values, accumulate=False):
+    """In-place `index_put`."""
+    _check_put_dtype(self, values)
     spec = tuple(("tensor", k) for k in range(len(indices)))
     return call_inplace(INDEX_PUT, self, as_operand(values), *indices, spec=spec,
                         accumulate=accumulate)

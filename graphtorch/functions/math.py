@@ -77,8 +77,10 @@ _BINARY = {
     "bitwise_left_shift": REGISTRY["bitwise_left_shift"],
     "bitwise_right_shift": REGISTRY["bitwise_right_shift"],
 }
+# No Scalar overload in PyTorch: `gt.maximum(t, 2)` is a TypeError, as there.
+_TENSOR_ONLY = {"maximum", "minimum", "atan2", "logical_and", "logical_or", "logical_xor"}
 for _name, _op in _BINARY.items():
-    _fn, _fn_ = binary(_op, _name)
+    _fn, _fn_ = binary(_op, _name, tensor_only=_name in _TENSOR_ONLY)
     _export(_name, _fn)
     _export(_name + "_", _fn_)
 
@@ -172,12 +174,33 @@ def where(condition, input=None, other=None, *, out=None):
     """condition ? input : other, broadcasting all three (one argument: nonzero indices)."""
     if input is None and other is None:
         return condition.nonzero(as_tuple=True)
+    if isinstance(condition, Tensor) and condition._data.dtype.kind != "b":
+        if condition._data.dtype.name != "uint8":  # PyTorch still accepts uint8 masks
+            from ..ops.dispatch import _type_word
+
+            raise RuntimeError(f"where expected condition to be a boolean tensor, but got a "
+                               f"tensor with dtype {_type_word(condition._data.dtype)}")
+        condition = condition.bool()
     input, other = as_operand(input), as_operand(other)
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         from .creation import tensor
 
         input = tensor(input)
+    input, other = _promote_operands(input, other)
     return finish(call(E.WHERE, condition, input, other), out)
+
+
+def _promote_operands(a, b):
+    """Cast tensor operands to PyTorch's result type (the `where` kernel would otherwise
+    follow NumPy's promotion, which differs for 0-d tensors and mixed kinds)."""
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a._data.dtype == b._data.dtype:
+        return a, b
+    from .. import dtypes
+    from ..ops.dispatch import meta_of
+    from ..ops.shape_rules import split_operands
+
+    target = dtypes.result_type(*split_operands([meta_of(a), meta_of(b)]))
+    return tuple(x.to(target) if isinstance(x, Tensor) else x for x in (a, b))
 
 
 def clamp(input, min=None, max=None, *, out=None):
@@ -211,7 +234,7 @@ def lerp(input, end, weight, *, out=None):
     return finish(input + weight * (end - input), out)
 
 
-for _name in ("round", "round_", "square", "square_", "nan_to_num", "nan_to_num_", "where",
+for _name in ("round", "round_", "square", "square_", "nan_to_num", "nan_to_num_",
               "clamp", "clamp_", "clamp_min", "clamp_max", "lerp"):
     _export(_name, globals()[_name])
 for _alias, _target in [("clip", "clamp"), ("clip_", "clamp_")]:
@@ -284,4 +307,20 @@ Tensor.__rmatmul__ = _rmatmul_method
 Tensor.__neg__ = lambda self: call(U.NEG, self)
 Tensor.__pos__ = lambda self: self
 Tensor.__abs__ = lambda self: call(U.ABS, self)
-Tensor.__invert__ = lambda self: call(E.BITWISE_NOT, self)
+def _invert(self):
+    if self._data.dtype.kind not in "biu":
+        raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type "
+                        "tensors")
+    return call(E.BITWISE_NOT, self)
+
+
+Tensor.__invert__ = _invert
+
+
+def _where_method(self, condition, other):
+    """`self.where(condition, other)`: self where condition holds, else other."""
+    return where(condition, self, other)
+
+
+_export("where", where, method=False)
+Tensor.where = _where_method

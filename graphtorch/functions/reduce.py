@@ -58,8 +58,8 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):
 
 def nansum(input, dim=None, keepdim=False, *, dtype=None):
     """Sum treating NaN as zero."""
-    from .math import where
     from .creation import zeros_like
+    from .math import where
 
     return sum(where(input.isnan(), zeros_like(input), input), dim, keepdim, dtype=dtype)
 

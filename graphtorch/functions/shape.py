@@ -7,7 +7,7 @@ import numbers
 
 from ..ops import elementwise as E
 from ..ops import views as V
-from ..ops.dispatch import call, call_inplace
+from ..ops.dispatch import call, call_inplace, multi_output_views
 from ..ops.shape_rules import normalize_dim
 from ..tensor import Size, Tensor
 from ._wrap import as_operand, check_tensor
@@ -53,7 +53,11 @@ def reshape(input, *shape):
     except RuntimeError as exc:
         if "view size is not compatible" not in str(exc):
             raise
-    return call(V.VIEW_OP, call(E.CLONE, input, contiguous=True), shape=shape)
+    out = call(V.VIEW_OP, call(E.CLONE, input, contiguous=True), shape=shape)
+    out._base = None  # a copy: not a view of the temporary clone (PyTorch's _unsafe_view)
+    out.__dict__.pop("_view_ops", None)
+    out.__dict__.pop("_view_grad_source", None)
+    return out
 
 
 def view_as(self, other):
@@ -201,7 +205,9 @@ moveaxis = movedim
 def unbind(input, dim=0):
     """The slices along `dim`, as a tuple of views."""
     d = normalize_dim(dim, input.ndim)
-    return tuple(select(input, d, i) for i in range(input.shape[d]))
+    out = tuple(select(input, d, i) for i in range(input.shape[d]))
+    multi_output_views(out, "Unbind")
+    return out
 
 
 def split(tensor, split_size_or_sections, dim=0):
@@ -220,6 +226,13 @@ def split(tensor, split_size_or_sections, dim=0):
             raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {size} "
                                f"(input tensor's size at dimension {d}), but got "
                                f"split_sizes={sections}")
+    out = _narrow_sections(tensor, sections, d)
+    multi_output_views(out, "Split" if isinstance(split_size_or_sections, numbers.Integral)
+                       else "SplitWithSizes")
+    return out
+
+
+def _narrow_sections(tensor, sections, d) -> tuple:
     out, start = [], 0
     for length in sections:
         out.append(narrow(tensor, d, start, length))
@@ -244,9 +257,11 @@ def tensor_split(input, indices_or_sections, dim=0):
     size = input.shape[d]
     if isinstance(indices_or_sections, numbers.Integral):
         n = int(indices_or_sections)
+        if n <= 0:
+            raise RuntimeError(f"number of sections must be larger than 0, got {n}")
         base, extra = divmod(size, n)
         sections = [base + 1] * extra + [base] * (n - extra)
-        return split(input, sections, d)
+        return _narrow_sections(input, sections, d)
     bounds = [0, *[min(max(int(i), 0), size) for i in indices_or_sections], size]
     return tuple(narrow(input, d, a, max(b - a, 0)) for a, b in zip(bounds, bounds[1:]))
 

@@ -53,7 +53,7 @@ def _promote(op: OpDef, inputs, arrays):
     first = None
     for x in inputs:
         if not isinstance(x, Tensor):
-            first = None
+            first = _scalar_keeps_dtype(inputs)
             break
         d = x._data.dtype
         if first is None:
@@ -71,11 +71,47 @@ def _promote(op: OpDef, inputs, arrays):
     if op.dtype_check is not None:
         message = op.dtype_check(computed)
         if message:
-            raise RuntimeError(message)
+            # PyTorch raises NotImplementedError when a kernel lacks a dtype.
+            raise (NotImplementedError if "not implemented for" in message
+                   else RuntimeError)(message)
     np_dtype = computed.np_dtype
+    if first is None and np_dtype.kind in "iu":
+        arrays = [_wrap_int_scalar(a, np_dtype) if type(a) is int else a for a in arrays]
     cast = [a.astype(np_dtype) if isinstance(x, Tensor) and a.dtype != np_dtype else a
             for x, a in zip(inputs, arrays)]
     return cast, output_dtype(promotion, computed).np_dtype
+
+
+# Python scalar kinds that cannot raise a tensor's dtype category, per tensor dtype kind.
+_WEAK_SCALARS = {"f": (float, int, bool), "c": (complex, float, int, bool), "i": (int, bool),
+                 "u": (int, bool), "b": (bool,)}
+
+
+def _scalar_keeps_dtype(inputs):
+    """Fast path for `tensor <op> python_scalar`: the tensor's NumPy dtype when the scalar
+    does not raise its category (`float32 * 2.0` stays float32), else None."""
+    if len(inputs) != 2:
+        return None
+    a, b = inputs
+    tensor, scalar = (a, b) if isinstance(a, Tensor) else (b, a)
+    if not isinstance(tensor, Tensor) or isinstance(scalar, Tensor):
+        return None
+    d = tensor._data.dtype
+    if type(scalar) in _WEAK_SCALARS.get(d.kind, ()):
+        if type(scalar) is int and d.kind in "iu":
+            return d if (d.kind == "i" or scalar >= 0) and np.can_cast(
+                np.min_scalar_type(scalar), d) else None  # out-of-range ints: slow path
+        return d
+    return None
+
+
+def _wrap_int_scalar(value: int, np_dtype):
+    """A Python int outside the computation dtype's range wraps around, as in PyTorch (NumPy
+    would raise OverflowError): ``uint8_tensor + -2`` subtracts 2 modulo 256."""
+    info = np.iinfo(np_dtype)
+    if info.min <= value <= info.max:
+        return value
+    return np.array(value & 0xFFFFFFFFFFFFFFFF, dtype=np.uint64).astype(np_dtype)
 
 
 def _run_kernel(op: OpDef, inputs, attrs):
@@ -144,17 +180,38 @@ def call(op: OpDef, *inputs, **attrs):
 def _any_requires_grad(op, inputs) -> bool:
     flat = inputs[0] if op.variadic else inputs
     for x in flat:
-        if isinstance(x, Tensor) and x._requires_grad:
+        if isinstance(x, Tensor) and (x._requires_grad or x._base is not None and
+                                      _stale_view_requires_grad(x)):
             return True
     if op.variadic:
-        return any(isinstance(x, Tensor) and x._requires_grad for x in inputs[1:])
+        return any(isinstance(x, Tensor) and (x._requires_grad or x._base is not None and
+                                              _stale_view_requires_grad(x))
+                   for x in inputs[1:])
     return False
+
+
+def _stale_view_requires_grad(view) -> bool:
+    """A view taken before its base started requiring grad (the base was written in place
+    with a grad-requiring value, or became a leaf that requires grad) requires grad too, as
+    in PyTorch: rebuild its history from the base now. Views taken in no_grad mode stay
+    outside the graph."""
+    base = view._base
+    if not base._requires_grad or view._view_ops is None or \
+            view._creation_meta == NO_GRAD_VIEW:
+        return False
+    view._regenerate_grad_fn(base)
+    return view._requires_grad
 
 
 def _link_views(op: OpDef, source, outputs, attrs):
     """Outputs of a view op share `source`'s memory and version counter."""
     root = source._base if source._base is not None else source
     chain = source._view_ops
+    # PyTorch's CreationMeta: a view taken in no_grad mode of a tensor that requires grad
+    # (or a view of such a view) must not be modified in place with grad mode enabled.
+    creation = source._creation_meta
+    if creation is None and not _GRAD.enabled and source._requires_grad:
+        creation = NO_GRAD_VIEW
     for nr, out in enumerate(outputs):
         out._base = root
         if chain is None:  # a view of a detached alias is not differentiable either
@@ -163,6 +220,8 @@ def _link_views(op: OpDef, source, outputs, attrs):
             step = (op, attrs) if len(outputs) == 1 else (op, attrs, nr)
             out._view_ops = chain + (step,)
             out._view_grad_source = root._grad_fn
+            if creation is not None:
+                out._creation_meta = creation
 
 
 def flat_inputs(op: OpDef, inputs):
@@ -173,7 +232,9 @@ def record(op: OpDef, inputs, outputs, attrs):
     """Attach an autograd node for `op` to `outputs` (inputs already computed them)."""
     flat = flat_inputs(op, inputs)
     next_functions = tuple(
-        gradient_edge(x) if isinstance(x, Tensor) and x._requires_grad else (None, 0)
+        gradient_edge(x) if isinstance(x, Tensor) and (
+            x._requires_grad or x._base is not None and _stale_view_requires_grad(x))
+        else (None, 0)
         for x in flat)
     saved = None
     if op.save_inputs:
@@ -202,9 +263,41 @@ def record(op: OpDef, inputs, outputs, attrs):
 
 # --- in-place and out= -------------------------------------------------------------------
 
+NO_GRAD_VIEW = "no_grad"  # `_creation_meta` of views taken in no_grad mode
+
+
+def multi_output_views(views, name: str) -> None:
+    """Mark the outputs of split/unbind/chunk (PyTorch's MULTI_OUTPUT_NODE views)."""
+    if _GRAD.enabled:
+        for nr, v in enumerate(views):
+            if v._requires_grad and v._creation_meta is None:
+                v._creation_meta = (name, nr)
+
+
+def _creation_error(tensor, creation) -> RuntimeError:
+    if creation == NO_GRAD_VIEW:
+        return RuntimeError(
+            "A view was created in no_grad mode and is being modified inplace with grad mode "
+            "enabled. Given that this use case is ambiguous and error-prone, it is forbidden. "
+            "You can clarify your code by moving both the view and the inplace either both "
+            "inside the no_grad block (if you don't want the inplace to be tracked) or both "
+            "outside (if you want the inplace to be tracked).")
+    name, nr = creation
+    return RuntimeError(
+        f"Output {nr} of {name} is a view and is being modified inplace. This view is the "
+        "output of a function that returns multiple views. Such functions do not allow the "
+        "output views to be modified inplace. You should replace the inplace operation by an "
+        "out-of-place one.")
+
+
 def check_inplace_allowed(tensor) -> None:
     """PyTorch's errors for in-place changes that would break autograd."""
-    if not _GRAD.enabled or not tensor._requires_grad:
+    if not _GRAD.enabled:
+        return
+    creation = tensor._creation_meta
+    if creation is not None and (creation == NO_GRAD_VIEW or tensor._requires_grad):
+        raise _creation_error(tensor, creation)
+    if not tensor._requires_grad:
         return
     if tensor._grad_fn is None and tensor._base is None:
         raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
@@ -221,12 +314,21 @@ def bump_version(tensor) -> None:
     root._vc += 1
 
 
-def _write(dst_array, src_array, dst_tensor):
+def _write(dst_array, src_array, op=None):
     """Copy (broadcasting and casting) into a tensor's memory."""
     try:
         dst_array[...] = src_array
     except ValueError as exc:
         if not dst_array.flags.writeable:
+            if op is not None and op.name == "fill":
+                # PyTorch lets fill_/zero_ write one value through an expanded tensor.
+                try:
+                    alias = dst_array.view()
+                    alias.flags.writeable = True  # allowed when the memory itself is
+                    alias[...] = src_array
+                    return
+                except ValueError:
+                    pass
             raise RuntimeError(
                 "unsupported operation: more than one element of the written-to tensor refers "
                 "to a single memory location. Please clone() the tensor before performing the "
@@ -252,6 +354,8 @@ def _type_word(dtype) -> str:
 
 def call_inplace(op: OpDef, self, *others, **attrs):
     """Run `op(self, *others)` and write the result into `self` (PyTorch's `op_`)."""
+    if _GRAD.enabled and self._base is not None and not self._requires_grad:
+        _stale_view_requires_grad(self)
     check_inplace_allowed(self)
     needs_graph = (_GRAD.enabled and op.vjp is not None
                    and (self._requires_grad or _any_requires_grad(op, others)))
@@ -263,7 +367,7 @@ def call_inplace(op: OpDef, self, *others, **attrs):
             _check_cast(result.dtype, self._data.dtype)
         if result.shape != self._data.shape:
             _check_broadcast_into(self, result)
-        _write(self._data, result, self)
+        _write(self._data, result, op)
         bump_version(self)
         return self
     source = self
@@ -276,7 +380,7 @@ def call_inplace(op: OpDef, self, *others, **attrs):
         _check_cast(result._data.dtype, self._data.dtype)
     if result._data.shape != self._data.shape:
         _check_broadcast_into(self, result._data)
-    _write(self._data, result._data, self)
+    _write(self._data, result._data, op)
     bump_version(self)
     adopt_autograd(self, result)
     return self
@@ -307,6 +411,8 @@ def adopt_autograd(self, result) -> None:
         return
     root = self._base
     if root is None or self._view_ops is None:
+        if self._retains_grad:
+            _move_retain_hook(self, result._grad_fn, result._output_nr)
         self._grad_fn = result._grad_fn
         self._output_nr = result._output_nr
         self._requires_grad = True
@@ -318,6 +424,17 @@ def adopt_autograd(self, result) -> None:
     old_base._output_nr = root._output_nr
     old_base._requires_grad = root._requires_grad
     record(COPY_INTO_VIEW, (old_base, result), (root,), {"view_ops": self._view_ops})
+
+
+def _move_retain_hook(tensor, node, nr) -> None:
+    """retain_grad follows the tensor to its new grad_fn after an in-place op (PyTorch)."""
+    old = tensor._grad_fn
+    hook = old._retain_hooks.pop(tensor._output_nr, None) if old is not None and \
+        old._retain_hooks else None
+    if hook is not None:
+        if node._retain_hooks is None:
+            node._retain_hooks = {}
+        node._retain_hooks[nr] = hook
 
 
 def write_out(out, result):
@@ -334,8 +451,18 @@ def write_out(out, result):
         if out._base is not None:
             raise RuntimeError("cannot resize a view passed as out=; pass a tensor of shape "
                                f"{list(data.shape)}")
+        if out._data.size:
+            import warnings
+
+            warnings.warn(
+                f"An output with one or more elements was resized since it had shape "
+                f"{list(out._data.shape)}, which does not match the required output shape "
+                f"{list(data.shape)}. This behavior is deprecated, and in a future PyTorch "
+                "release outputs will not be resized unless they have zero elements. You can "
+                "explicitly reuse an out tensor t by resizing it, inplace, to zero elements with "
+                "t.resize_(0).", UserWarning, stacklevel=3)
         out._data = data.astype(out._data.dtype, copy=True)
     else:
-        _write(out._data, data, out)
+        _write(out._data, data)
     bump_version(out)
     return out
