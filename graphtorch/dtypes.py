@@ -139,6 +139,9 @@ def set_default_dtype(dtype) -> None:
     if dtype not in (float16, float32, float64):
         raise TypeError(f"only floating-point types are supported as the default type, got {dtype}")
     _default_float[0] = dtype
+    from .ops.registry import clear_dtype_caches
+
+    clear_dtype_caches()  # INT_TO_FLOAT promotion decisions depend on the default dtype
 
 
 def promote_types(a: DType, b: DType) -> DType:

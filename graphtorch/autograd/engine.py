@@ -10,7 +10,7 @@ from __future__ import annotations
 import heapq
 
 from . import grad_mode
-from .graph import AccumulateGrad, Node, gradient_edge
+from .graph import AccumulateGrad, Node, gradient_edge, output_count
 
 
 def _collect_dependencies(roots: list[Node]) -> dict[Node, int]:
@@ -117,8 +117,7 @@ def run_backward(tensors, grad_tensors, retain_graph: bool, create_graph: bool,
     def buffer_of(node: Node) -> list:
         buf = buffers.get(node)
         if buf is None:
-            size = len(node.output_metas) if hasattr(node, "output_metas") else 1
-            buf = buffers[node] = [None] * max(size, 1)
+            buf = buffers[node] = [None] * output_count(node)
         return buf
 
     for (node, nr), seed in zip(roots, seeds):
@@ -173,6 +172,14 @@ def _validate(node: Node, grad_inputs) -> tuple:
     if len(grad_inputs) != len(node.next_functions):
         raise RuntimeError(f"function {node.name()} returned an incorrect number of gradients "
                            f"(expected {len(node.next_functions)}, got {len(grad_inputs)})")
+    info = getattr(node, "_in_info", None)
+    if info is not None:  # an OpNode: check against raw (shape, numpy dtype) pairs first
+        for g, i, (nxt, _) in zip(grad_inputs, info, node.next_functions):
+            if g is not None and (nxt is None or i is None or g._data.shape != i[0]
+                                  or g._data.dtype != i[1]):
+                break
+        else:
+            return grad_inputs
     metas = getattr(node, "input_metas", None)
     if metas is None:
         return grad_inputs

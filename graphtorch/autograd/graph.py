@@ -130,28 +130,54 @@ class Node:
 
 
 class OpNode(Node):
-    """A registry op recorded during eager execution; backward runs its vjp rule."""
+    """A registry op recorded during eager execution; backward runs its vjp rule.
+
+    Input/output shapes and dtypes are kept raw ((shape, numpy dtype) pairs) and turned into
+    TensorMetas only when backward or a name lookup needs them: most of the cost of
+    recording an op would otherwise be spent building metadata that is never read.
+    """
 
     __slots__ = (
         "_freed",
+        "_in_info",
+        "_input_metas",
+        "_out_info",
+        "_output_metas",
         "attrs",
-        "input_metas",
         "op",
-        "output_metas",
         "saved_inputs",
         "saved_outputs",
     )
 
-    def __init__(self, op: OpDef, next_functions, attrs, saved_inputs, input_metas,
-                 output_metas):
-        super().__init__(next_functions)
+    def __init__(self, op: OpDef, next_functions, attrs, saved_inputs, in_info, out_info):
+        self.next_functions = next_functions
+        self._sequence_nr = next(_sequence)
+        self._tensor_pre_hooks = None
+        self._retain_hooks = None
+        self._pre_hooks = None
+        self._post_hooks = None
+        self._metadata = None
         self.op = op
         self.attrs = attrs
         self.saved_inputs = saved_inputs  # tuple: (tensor, version) / scalar / None
         self.saved_outputs = None         # tuple: (array, weakref, version) / None
-        self.input_metas = input_metas
-        self.output_metas = output_metas
+        self._in_info = in_info           # tuple: (shape, numpy dtype) or None per input
+        self._out_info = out_info
+        self._input_metas = None
+        self._output_metas = None
         self._freed = False
+
+    @property
+    def input_metas(self) -> tuple:
+        if self._input_metas is None:
+            self._input_metas = _metas(self._in_info)
+        return self._input_metas
+
+    @property
+    def output_metas(self) -> tuple:
+        if self._output_metas is None:
+            self._output_metas = _metas(self._out_info)
+        return self._output_metas
 
     def name(self) -> str:
         name = self.op.backward_name
@@ -211,14 +237,34 @@ class OpNode(Node):
         if _VJPContext is None:
             from ..ops.registry import VJPContext as _VJPContext
         ctx = _VJPContext(self._unpack_inputs(), self._unpack_outputs(create_graph), self.attrs,
-                         self.input_metas, self.output_metas)
-        with grad_mode.set_grad_enabled(create_graph):
+                          node=self)
+        if grad_mode.STATE.enabled != create_graph:
+            with grad_mode.set_grad_enabled(create_graph):
+                grad_inputs = op.vjp(ctx, *grad_outputs)
+        else:  # the engine already runs backward in the right grad mode
             grad_inputs = op.vjp(ctx, *grad_outputs)
         if not retain_graph and (op.save_inputs or op.save_output):
             self.saved_inputs = None
             self.saved_outputs = None
             self._freed = True
         return grad_inputs
+
+
+def _metas(info) -> tuple:
+    from ..dtypes import from_numpy_dtype
+    from ..ops.registry import TensorMeta
+
+    return tuple(None if i is None else TensorMeta(tuple(i[0]), from_numpy_dtype(i[1]))
+                 for i in info)
+
+
+def output_count(node) -> int:
+    """How many outputs (gradient slots) a node has, without building metadata."""
+    info = getattr(node, "_out_info", None)
+    if info is not None:
+        return len(info)
+    metas = getattr(node, "output_metas", None)
+    return max(len(metas), 1) if metas is not None else 1
 
 
 # PyTorch's hand-written nodes report C++-qualified names from `name()`.

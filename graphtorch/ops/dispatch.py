@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import dtypes
 from ..autograd import grad_mode
-from ..autograd.graph import OpNode, gradient_edge
+from ..autograd.graph import OpNode, accumulate_node
 from .registry import Category, OpDef, Promotion, TensorMeta
 from .shape_rules import compute_dtype, output_dtype
 
@@ -49,7 +49,11 @@ def array_module(arrays):
 
 
 def _promote(op: OpDef, inputs, arrays):
-    """Cast array operands to the op's computation dtype; return (arrays, output np dtype)."""
+    """Cast array operands to the op's computation dtype.
+
+    Returns (arrays, output numpy dtype or None when the kernel's result dtype is already
+    right). The decision for operands that all share one dtype is cached per op.
+    """
     first = None
     for x in inputs:
         if not isinstance(x, Tensor):
@@ -61,8 +65,16 @@ def _promote(op: OpDef, inputs, arrays):
         elif d != first:
             first = None
             break
+    if first is not None:
+        hit = op.dtype_cache.get(first)
+        if hit is not None:  # fast path: a dtype this op has seen
+            compute, out = hit
+            if compute != first:
+                arrays = [a.astype(compute) if isinstance(x, Tensor) else a
+                          for x, a in zip(inputs, arrays)]
+            return arrays, out
     promotion = op.promotion
-    if first is not None:  # fast path: tensors of one dtype, no scalars
+    if first is not None:
         computed = dtypes.from_numpy_dtype(first)
         if promotion is Promotion.INT_TO_FLOAT and computed.category <= dtypes.Category.INT:
             computed = dtypes.get_default_dtype()
@@ -75,11 +87,14 @@ def _promote(op: OpDef, inputs, arrays):
             raise (NotImplementedError if "not implemented for" in message
                    else RuntimeError)(message)
     np_dtype = computed.np_dtype
+    out_np = output_dtype(promotion, computed).np_dtype
+    if first is not None:
+        op.dtype_cache[first] = (np_dtype, None if out_np == np_dtype else out_np)
     if first is None and np_dtype.kind in "iu":
         arrays = [_wrap_int_scalar(a, np_dtype) if type(a) is int else a for a in arrays]
     cast = [a.astype(np_dtype) if isinstance(x, Tensor) and a.dtype != np_dtype else a
             for x, a in zip(inputs, arrays)]
-    return cast, output_dtype(promotion, computed).np_dtype
+    return cast, out_np
 
 
 # Python scalar kinds that cannot raise a tensor's dtype category, per tensor dtype kind.
@@ -120,8 +135,16 @@ def _run_kernel(op: OpDef, inputs, attrs):
         arrays = [[t._data for t in inputs[0]], *(_unwrap(x) for x in inputs[1:])]
         xp = array_module(arrays[0])
     else:
-        arrays = [x._data if isinstance(x, Tensor) else x for x in inputs]
-        xp = array_module(arrays)
+        xp = np
+        arrays = []
+        for x in inputs:
+            if isinstance(x, Tensor):
+                a = x._data
+                if type(a) is not _ndarray:
+                    xp = array_module((a,))
+                arrays.append(a)
+            else:
+                arrays.append(x)
     try:
         out_dtype = None
         if op.promotion is not None:
@@ -167,18 +190,24 @@ def call(op: OpDef, *inputs, **attrs):
     """Run `op` eagerly on tensors (and Python scalars); record autograd when needed."""
     out = _run_kernel(op, inputs, attrs)
     if op.num_outputs == 1:
-        outputs = (_wrap(_as_array(out)),)
+        outputs = (_wrap(out if type(out) is _ndarray else _as_array(out)),)
     else:
         outputs = tuple(_wrap(_as_array(o)) for o in out)
-    if op.category is Category.VIEW:
+    if op.category is _VIEW:
         _link_views(op, inputs[0], outputs, attrs)
     if _GRAD.enabled and op.vjp is not None and _any_requires_grad(op, inputs):
         record(op, inputs, outputs, attrs)
     return outputs[0] if op.num_outputs == 1 else outputs
 
 
+_VIEW = Category.VIEW
+
+
 def _any_requires_grad(op, inputs) -> bool:
     flat = inputs[0] if op.variadic else inputs
+    for x in flat:
+        if type(x) is Tensor and x._requires_grad:  # the common case, checked first
+            return True
     for x in flat:
         if isinstance(x, Tensor) and (x._requires_grad or x._base is not None and
                                       _stale_view_requires_grad(x)):
@@ -230,26 +259,35 @@ def flat_inputs(op: OpDef, inputs):
 
 def record(op: OpDef, inputs, outputs, attrs):
     """Attach an autograd node for `op` to `outputs` (inputs already computed them)."""
-    flat = flat_inputs(op, inputs)
-    next_functions = tuple(
-        gradient_edge(x) if isinstance(x, Tensor) and (
-            x._requires_grad or x._base is not None and _stale_view_requires_grad(x))
-        else (None, 0)
-        for x in flat)
-    saved = None
-    if op.save_inputs:
+    flat = (*inputs[0], *inputs[1:]) if op.variadic else inputs
+    edges = []
+    in_info = []
+    for x in flat:
+        if not isinstance(x, Tensor):
+            edges.append(_NO_EDGE)
+            in_info.append(None)
+            continue
+        in_info.append((x._data.shape, x._data.dtype))
+        if x._requires_grad or (x._base is not None and _stale_view_requires_grad(x)):
+            fn = x._grad_fn if x._base is None else x.grad_fn
+            edges.append((fn, x._output_nr) if fn is not None else (accumulate_node(x), 0))
+        else:
+            edges.append(_NO_EDGE)
+    saves = op.save_inputs
+    if saves:
         saved = []
         for i, x in enumerate(flat):
-            if i in op.save_inputs and isinstance(x, Tensor):
-                root = x._base if x._base is not None else x
-                saved.append((x, root._vc))
+            if i not in saves:
+                saved.append(None)
+            elif isinstance(x, Tensor):
+                saved.append((x, (x._base if x._base is not None else x)._vc))
             else:
-                saved.append(x if i in op.save_inputs else None)
+                saved.append(x)
         saved = tuple(saved)
-    input_metas = tuple(meta_of(x) if isinstance(x, Tensor) else None for x in flat)
-    output_metas = tuple(meta_of(o) for o in outputs)
-    node = OpNode(op, next_functions, attrs, saved or (None,) * len(flat), input_metas,
-                  output_metas)
+    else:
+        saved = (None,) * len(flat)
+    node = OpNode(op, tuple(edges), attrs, saved, tuple(in_info),
+                  tuple((o._data.shape, o._data.dtype) for o in outputs))
     if op.save_output:
         node.save_outputs(outputs)
     for nr in op.differentiable_outputs:
@@ -259,6 +297,9 @@ def record(op: OpDef, inputs, outputs, attrs):
             out._output_nr = nr
             out._requires_grad = True
     return node
+
+
+_NO_EDGE = (None, 0)
 
 
 # --- in-place and out= -------------------------------------------------------------------

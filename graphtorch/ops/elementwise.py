@@ -91,9 +91,7 @@ def _conj(x):
 
 
 def _mul_kernel(xp, a, b):
-    if getattr(a, "dtype", None) == bool and getattr(b, "dtype", None) == bool:
-        return xp.logical_and(a, b)
-    return xp.multiply(a, b)
+    return xp.multiply(a, b)  # bool * bool stays bool (logical and), as in PyTorch
 
 
 MUL = elementwise("mul", _mul_kernel, _mul_vjp, save_inputs=(0, 1), doc="a * b")

@@ -9,7 +9,7 @@ definitions; nothing else keeps a list of ops.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, NamedTuple
 
 from ..dtypes import DType
@@ -70,22 +70,42 @@ class OpDef:
     dtype_check: Callable[[DType], str | None] | None = None  # error text for a bad dtype
     backward_name: str | Callable[[tuple], str] = ""  # PyTorch's grad_fn name
     doc: str = ""
+    # Promotion decisions per input numpy dtype, filled by dispatch (cleared when the
+    # default dtype changes, since INT_TO_FLOAT depends on it).
+    dtype_cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __repr__(self):
         return f"OpDef({self.name}, {self.category.value})"
 
 
 class VJPContext:
-    """What a vjp rule sees: saved inputs/outputs, attributes and input metadata."""
+    """What a vjp rule sees: saved inputs/outputs, attributes and input/output metadata.
 
-    __slots__ = ("inputs", "outputs", "attrs", "input_metas", "output_metas")
+    Metadata may be given directly (graph passes) or read lazily from an autograd node
+    (eager backward), so recording an op never builds metadata nobody reads.
+    """
 
-    def __init__(self, inputs, outputs, attrs, input_metas, output_metas):
+    __slots__ = ("inputs", "outputs", "attrs", "_input_metas", "_output_metas", "_node")
+
+    def __init__(self, inputs, outputs, attrs, input_metas=None, output_metas=None, node=None):
         self.inputs = inputs          # tuple: saved tensor, Python scalar, or None
         self.outputs = outputs        # tuple of saved output tensors (or Nones)
         self.attrs = attrs            # dict
-        self.input_metas = input_metas    # tuple of TensorMeta or None (scalar inputs)
-        self.output_metas = output_metas  # tuple of TensorMeta
+        self._input_metas = input_metas    # tuple of TensorMeta or None (scalar inputs)
+        self._output_metas = output_metas  # tuple of TensorMeta
+        self._node = node
+
+    @property
+    def input_metas(self):
+        if self._input_metas is None:
+            self._input_metas = self._node.input_metas
+        return self._input_metas
+
+    @property
+    def output_metas(self):
+        if self._output_metas is None:
+            self._output_metas = self._node.output_metas
+        return self._output_metas
 
     @property
     def output(self):
@@ -93,6 +113,11 @@ class VJPContext:
 
 
 REGISTRY: dict[str, OpDef] = {}
+
+
+def clear_dtype_caches() -> None:
+    for op in REGISTRY.values():
+        op.dtype_cache.clear()
 
 
 def register(op: OpDef) -> OpDef:
