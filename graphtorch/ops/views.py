@@ -290,7 +290,7 @@ def _copy_into_view_vjp(ctx, grad):
     src_meta = ctx.input_metas[1]
     grad_base = call(COPY_INTO_VIEW, grad, gt.zeros(src_meta.shape, dtype=grad.dtype),
                      view_ops=view_ops)
-    grad_src = grad
+    grad_src = grad.contiguous()  # grads may be broadcast views; `view` steps need strides
     for step in view_ops:
         grad_src = call(step[0], grad_src, **step[1])
         if len(step) == 3:

@@ -328,8 +328,6 @@ def test_diagonal_exp_():
     same(fn, rtol=1e-6)
 
 
-@pytest.mark.xfail(strict=True, reason="needs ops/views.py: _copy_into_view_vjp must replay the "
-                   "view steps on grad.contiguous() (grad may be an expanded, strided tensor)")
 def test_view_reshape_write_with_grad_operand():
     def fn(lib):
         w = _w(lib)
