@@ -30,6 +30,13 @@ def _ints(rng, case, dtype):
             for s in case]
 
 
+def _off_integer_quotients(rng, case, dtype):
+    """a / b well away from integers, so the piecewise-constant quotient is locally flat."""
+    b = rng.uniform(1.0, 2.0, size=case[1])
+    a = (rng.integers(-3, 4, size=case[0]) + rng.uniform(0.3, 0.7, size=case[0])) * b
+    return [a.astype(dtype), b.astype(dtype)]
+
+
 INT_DTYPES = ("int64", "int32", "uint8")
 
 ROWS = [
@@ -51,6 +58,9 @@ ROWS = [
         [((3, 4), (4,)), ((5,), 2)], dtypes=("float32", "int64"), make=_ints, grad=False),
     Row("trunc_divide", lambda m, a, b: m.div(-a, b, rounding_mode="trunc"),
         [((3, 4), (4,)), ((5,), 2)], dtypes=("float32", "int64"), make=_ints, grad=False),
+    Row(("floor_divide", "trunc_divide"),
+        lambda m, a, b: (m.div(a, b, rounding_mode="floor"), m.div(-a, b, rounding_mode="trunc")),
+        [((2, 3), (3,))], make=_off_integer_quotients, name="rounding_divide_grad"),
     Row("remainder", lambda m, a, b: a % b, [((3, 4), (4,)), ((5,), 1.5)], make=_positive),
     Row("fmod", lambda m, a, b: m.fmod(a - 1, b), [((3, 4), (4,))], make=_positive),
     Row("pow", lambda m, a, b: a ** b, [((3, 4), (4,)), ((3,), 2), ((3,), 0.5), ((), ())],

@@ -124,6 +124,29 @@ def test_gradients_match_finite_differences(row: Row, case):
                        f"finite differences, input {p}; {H.repro(row, case, 'float64')}")
 
 
+# Differentiable ops without a finite-difference case, and why.
+NO_FINITE_DIFFERENCES = {
+    "mode": "mode needs repeated values, where the choice among ties has no derivative",
+    "unique": "its vjp raises NotImplementedError, as PyTorch's (tested below)",
+    "unique_consecutive": "its vjp raises NotImplementedError, as PyTorch's (tested below)",
+}
+
+
+def test_every_differentiable_op_has_a_finite_difference_case():
+    checked = {op for row, _ in FD_CASES for op in row.ops}
+    differentiable = {name for name, op in REGISTRY.items() if op.vjp is not None}
+    missing = sorted(differentiable - checked - set(NO_FINITE_DIFFERENCES) - set(INTERNAL))
+    assert not missing, f"differentiable ops without a float64 finite-difference case: {missing}"
+
+
+@pytest.mark.parametrize("fn", [lambda m, a: m.unique(a), lambda m, a: m.unique_consecutive(a)])
+def test_ops_without_derivative_raise_like_pytorch(fn):
+    for lib in (torch, gt):
+        out = fn(lib, lib.tensor([1.0, 1.0, 2.0], requires_grad=True))
+        with pytest.raises(NotImplementedError, match="derivative for"):
+            out.sum().backward()
+
+
 def test_rows_cover_broadcasting_zero_d_and_empty():
     """The table as a whole exercises 0-d, empty and broadcast shapes."""
     shapes = [s for row in ROWS for case in row.cases for s in case if isinstance(s, tuple)]
