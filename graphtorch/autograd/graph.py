@@ -181,7 +181,7 @@ class OpNode(Node):
 
     def name(self) -> str:
         name = self.op.backward_name
-        name = name(self.input_metas) if callable(name) else name
+        name = name(self.input_metas, self.attrs) if callable(name) else name
         return _NAMESPACED.get(name, name)
 
     def save_outputs(self, outputs) -> None:

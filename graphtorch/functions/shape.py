@@ -53,11 +53,7 @@ def reshape(input, *shape):
     except RuntimeError as exc:
         if "view size is not compatible" not in str(exc):
             raise
-    out = call(V.VIEW_OP, call(E.CLONE, input, contiguous=True), shape=shape)
-    out._base = None  # a copy: not a view of the temporary clone (PyTorch's _unsafe_view)
-    out.__dict__.pop("_view_ops", None)
-    out.__dict__.pop("_view_grad_source", None)
-    return out
+    return call(V.UNSAFE_VIEW, call(E.CLONE, input, contiguous=True), shape=shape)
 
 
 def view_as(self, other):
@@ -158,6 +154,7 @@ def squeeze(input, dim=None):
     """Drop size-1 dims (all, or those in `dim`)."""
     dims = None if dim is None else tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
     return call(V.SQUEEZE, input, dims=dims)
+
 
 
 def unsqueeze(input, dim):
@@ -348,7 +345,13 @@ for _name in __all__:
     setattr(Tensor, _name, globals()[_name])
 for _fn in (view, view_as, reshape_as, expand, expand_as, contiguous, copy_, fill_, zero_):
     setattr(Tensor, _fn.__name__, _fn)
-for _fn in (t, transpose, squeeze, unsqueeze, swapaxes):
+def _squeeze_inplace_view(input, dim=None):
+    dims = None if dim is None else tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
+    return call(V.SQUEEZE, input, dims=dims, inplace=True)  # PyTorch's SqueezeBackward3-5
+
+
+_squeeze_inplace_view.__name__ = "squeeze"
+for _fn in (t, transpose, _squeeze_inplace_view, unsqueeze, swapaxes):
     setattr(Tensor, _fn.__name__ + "_", _metadata_inplace(_fn))
 Tensor.T = property(_T)
 Tensor.mT = property(_mT)

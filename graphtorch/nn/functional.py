@@ -16,6 +16,7 @@ from ..functions.statistics import log_softmax as _log_softmax
 from ..functions.statistics import softmax as _softmax
 from ..ops import unary_math as U
 from ..ops.matmul import ADDMM
+from ..ops.views import UNSAFE_VIEW
 from ..ops.dispatch import call, call_inplace
 from ..ops.sorting import not_implemented
 
@@ -476,7 +477,9 @@ def linear(input, weight, bias=None):
     if input.ndim == 2:
         return out
     if input.ndim == 1 and bias is None:
-        return out.squeeze(0)
+        return out.squeeze_(0)  # PyTorch's matmul squeezes in place: SqueezeBackward4
+    if bias is None:  # the fresh product is reshaped without view tracking, as PyTorch
+        return call(UNSAFE_VIEW, out, shape=lead + (weight.shape[0],))
     return out.reshape(lead + (weight.shape[0],))
 
 

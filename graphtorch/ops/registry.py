@@ -68,7 +68,8 @@ class OpDef:
     differentiable_outputs: tuple[int, ...] = (0,)
     variadic: bool = False              # the first input is a sequence of tensors
     dtype_check: Callable[[DType], str | None] | None = None  # error text for a bad dtype
-    backward_name: str | Callable[[tuple], str] = ""  # PyTorch's grad_fn name
+    # PyTorch's grad_fn name, or a function of (input metas[, attrs]) giving it.
+    backward_name: str | Callable[..., str] = ""
     doc: str = ""
     # Promotion decisions per input numpy dtype, filled by dispatch (cleared when the
     # default dtype changes, since INT_TO_FLOAT depends on it).
@@ -127,6 +128,12 @@ def register(op: OpDef) -> OpDef:
     if not op.backward_name:
         camel = "".join(part.capitalize() for part in op.name.split("_"))
         object.__setattr__(op, "backward_name", f"{camel}Backward0")
+    elif callable(op.backward_name):
+        import inspect
+
+        fn = op.backward_name
+        if len(inspect.signature(fn).parameters) == 1:  # name(metas): ignores attributes
+            object.__setattr__(op, "backward_name", lambda metas, attrs: fn(metas))
     REGISTRY[op.name] = op
     return op
 

@@ -66,6 +66,15 @@ VIEW_OP = _view_op(
     doc="the same memory with a new shape")
 
 
+UNSAFE_VIEW = register(OpDef(
+    "unsafe_view", Category.OPAQUE,
+    lambda xp, a, shape: xp.reshape(a, infer_size(shape, a.size)),
+    lambda a, shape: TensorMeta(infer_size(shape, _numel(a.shape)), a.dtype),
+    lambda ctx, grad: (grad.reshape(ctx.input_metas[0].shape),),
+    backward_name="UnsafeViewBackward0",
+    doc="reshape of a fresh (unaliased) tensor, not tracked as a view (reshape's copy path)"))
+
+
 def _expand_shape(in_shape, sizes):
     sizes = tuple(int(s) for s in sizes)
     if len(sizes) < len(in_shape):
@@ -160,12 +169,25 @@ def _squeeze_dims(shape, dims):
 
 
 SQUEEZE = _view_op(
-    "squeeze", lambda xp, a, dims=None: xp.squeeze(a, _squeeze_dims(a.shape, dims)),
-    lambda a, dims=None: TensorMeta(
+    "squeeze", lambda xp, a, dims=None, inplace=False: xp.squeeze(a, _squeeze_dims(a.shape,
+                                                                                 dims)),
+    lambda a, dims=None, inplace=False: TensorMeta(
         tuple(s for i, s in enumerate(a.shape) if i not in _squeeze_dims(a.shape, dims)),
         a.dtype),
     lambda ctx, grad: (grad.reshape(ctx.input_metas[0].shape),),
+    backward_name=lambda metas, attrs: _squeeze_name(attrs.get("dims"), attrs.get("inplace")),
     doc="drop size-1 dimensions")
+
+
+def _squeeze_name(dims, inplace) -> str:
+    # PyTorch's overloads: squeeze() -> 0, squeeze(dim) -> 1, squeeze(dims) -> 2, and the
+    # in-place squeeze_ forms 3-5.
+    if inplace:
+        return "SqueezeBackward3" if dims is None else \
+            "SqueezeBackward4" if len(dims) == 1 else "SqueezeBackward5"
+    if dims is None:
+        return "SqueezeBackward0"
+    return "SqueezeBackward1" if len(dims) == 1 else "SqueezeBackward2"
 
 
 def _unsqueeze_kernel(xp, a, dim):

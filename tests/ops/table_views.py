@@ -69,3 +69,5 @@ ROWS = [
     Row("to_device", lambda m, a: a.to("cpu", copy=True) * 1 + a.cpu(), [((3, 4),)],
         name="to_device_cpu"),
 ]
+ROWS.append(Row("unsafe_view", lambda m, a: (a.t().reshape(-1), a.t().reshape(2, 6)),
+                [((3, 4),)], name="reshape_copy_unsafe_view"))
