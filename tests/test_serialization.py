@@ -150,3 +150,28 @@ def test_interrupted_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
         gt.save({"w": gt.zeros(3)}, path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["c.pt"]  # no temporary file left
+
+
+def test_optimizer_checkpoint_round_trip_continues_identically(tmp_path):
+    def run(steps, model, opt):
+        for _ in range(steps):
+            opt.zero_grad()
+            model(gt.ones(4, 3)).pow(2).sum().backward()
+            opt.step()
+
+    gt.manual_seed(0)
+    model = gt.nn.Linear(3, 2)
+    opt = gt.optim.Adam(model.parameters(), lr=0.1)
+    run(3, model, opt)
+    gt.save({"model": model.state_dict(), "opt": opt.state_dict(), "epoch": 3},
+            tmp_path / "ckpt.pt")
+    run(2, model, opt)
+
+    ckpt = gt.load(tmp_path / "ckpt.pt")
+    model2 = gt.nn.Linear(3, 2)
+    model2.load_state_dict(ckpt["model"])
+    opt2 = gt.optim.Adam(model2.parameters(), lr=0.1)
+    opt2.load_state_dict(ckpt["opt"])
+    run(2, model2, opt2)
+    for p, q in zip(model.parameters(), model2.parameters()):
+        np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy())

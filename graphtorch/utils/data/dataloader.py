@@ -100,6 +100,17 @@ class DataLoader:
         self.collate_fn = collate_fn
 
     def __iter__(self):
+        # PyTorch draws a base seed for workers from the loader's generator (or the global
+        # one) each time iteration starts, before the sampler draws; mirror it so seeded
+        # runs shuffle, and draw later random numbers, exactly as PyTorch does.
+        from ... import dtypes
+        from ...functions.creation import empty
+
+        self._base_seed = int(empty((), dtype=dtypes.int64).random_(
+            generator=self.generator).item())
+        yield from self._batches()
+
+    def _batches(self):
         if self._iterable:
             yield from self._iter_iterable()
             return
