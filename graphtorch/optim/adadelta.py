@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from ..tensor import Tensor
-from .optimizer import (Optimizer, _as_real, _check_capturable, _get_value, _new_step,
-                        _step_to_tensor, _to_scalar, _use_grad_for_differentiable)
+from .optimizer import (
+    Optimizer,
+    _as_real,
+    _check_capturable,
+    _get_value,
+    _new_step,
+    _step_to_tensor,
+    _to_scalar,
+    _use_grad_for_differentiable,
+    evaluate_closure,
+)
 
 __all__ = ["Adadelta", "adadelta"]
 
@@ -43,12 +52,7 @@ class Adadelta(Optimizer):
         """Perform one optimization step; `closure` re-evaluates and returns the loss."""
         from ..functions.creation import zeros_like
 
-        loss = None
-        if closure is not None:
-            from ..autograd.grad_mode import enable_grad
-
-            with enable_grad():
-                loss = closure()
+        loss = evaluate_closure(closure)
         for group in self.param_groups:
             params, grads, square_avgs, acc_deltas, steps = [], [], [], [], []
             for p in group["params"]:

@@ -7,8 +7,16 @@ As in PyTorch, state (`step`, `sum`) is created for every parameter at construct
 from __future__ import annotations
 
 from ..tensor import Tensor
-from .optimizer import (Optimizer, _as_real, _get_value, _new_step, _step_to_tensor,
-                        _to_scalar, _use_grad_for_differentiable)
+from .optimizer import (
+    Optimizer,
+    _as_real,
+    _get_value,
+    _new_step,
+    _step_to_tensor,
+    _to_scalar,
+    _use_grad_for_differentiable,
+    evaluate_closure,
+)
 
 __all__ = ["Adagrad", "adagrad"]
 
@@ -69,12 +77,7 @@ class Adagrad(Optimizer):
     @_use_grad_for_differentiable
     def step(self, closure=None):
         """Perform one optimization step; `closure` re-evaluates and returns the loss."""
-        loss = None
-        if closure is not None:
-            from ..autograd.grad_mode import enable_grad
-
-            with enable_grad():
-                loss = closure()
+        loss = evaluate_closure(closure)
         for group in self.param_groups:
             params, grads, sums, steps = [], [], [], []
             for p in group["params"]:

@@ -7,8 +7,17 @@ from its Python value, as PyTorch's default (non-capturable) path does.
 from __future__ import annotations
 
 from ..tensor import Tensor
-from .optimizer import (Optimizer, _as_real, _check_capturable, _get_value, _new_step,
-                        _step_to_tensor, _to_scalar, _use_grad_for_differentiable)
+from .optimizer import (
+    Optimizer,
+    _as_real,
+    _check_capturable,
+    _get_value,
+    _new_step,
+    _step_to_tensor,
+    _to_scalar,
+    _use_grad_for_differentiable,
+    evaluate_closure,
+)
 
 __all__ = ["Adam", "adam"]
 
@@ -94,12 +103,7 @@ class Adam(Optimizer):
     @_use_grad_for_differentiable
     def step(self, closure=None):
         """Perform one optimization step; `closure` re-evaluates and returns the loss."""
-        loss = None
-        if closure is not None:
-            from ..autograd.grad_mode import enable_grad
-
-            with enable_grad():
-                loss = closure()
+        loss = evaluate_closure(closure)
         for group in self.param_groups:
             params, grads, exp_avgs, exp_avg_sqs, max_sqs, steps = [], [], [], [], [], []
             self._init_group(group, params, grads, exp_avgs, exp_avg_sqs, max_sqs, steps)

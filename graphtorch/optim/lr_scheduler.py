@@ -477,5 +477,13 @@ class ReduceLROnPlateau(LRScheduler):
                              threshold_mode=self.threshold_mode)
 
 
-from ._lr_extra import (ChainedScheduler, ConstantLR, CosineAnnealingWarmRestarts,  # noqa: E402
-                        CyclicLR, LinearLR, OneCycleLR, PolynomialLR, SequentialLR)
+from ._lr_extra import (  # noqa: E402
+    ChainedScheduler,
+    ConstantLR,
+    CosineAnnealingWarmRestarts,
+    CyclicLR,
+    LinearLR,
+    OneCycleLR,
+    PolynomialLR,
+    SequentialLR,
+)

@@ -435,3 +435,13 @@ class Optimizer:
         if not seen.isdisjoint(id(p) for p in param_group["params"]):
             raise ValueError("some parameters appear in more than one parameter group")
         self.param_groups.append(param_group)
+
+
+def evaluate_closure(closure):
+    """Run an optimizer's `closure` (which re-evaluates the loss) with grad enabled."""
+    if closure is None:
+        return None
+    from ..autograd.grad_mode import enable_grad
+
+    with enable_grad():
+        return closure()

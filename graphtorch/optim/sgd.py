@@ -7,7 +7,13 @@ a copy of the first (decayed) gradient.
 from __future__ import annotations
 
 from ..tensor import Tensor
-from .optimizer import Optimizer, _get_value, _to_scalar, _use_grad_for_differentiable
+from .optimizer import (
+    Optimizer,
+    _get_value,
+    _to_scalar,
+    _use_grad_for_differentiable,
+    evaluate_closure,
+)
 
 __all__ = ["SGD", "sgd"]
 
@@ -50,12 +56,7 @@ class SGD(Optimizer):
     @_use_grad_for_differentiable
     def step(self, closure=None):
         """Perform one optimization step; `closure` re-evaluates and returns the loss."""
-        loss = None
-        if closure is not None:
-            from ..autograd.grad_mode import enable_grad
-
-            with enable_grad():
-                loss = closure()
+        loss = evaluate_closure(closure)
         for group in self.param_groups:
             params, grads, bufs = [], [], []
             for p in group["params"]:
