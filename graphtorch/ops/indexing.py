@@ -43,12 +43,19 @@ def _index_kernel(xp, a, *indices, spec):
 
 
 def _index_infer(a, *indices, spec):
+    """Index a zero-strided stand-in of `a`; sizes that depend on a bool mask's count of
+    True values are data-dependent (-1): they differ between all-False and all-True masks."""
     import numpy as np
 
     probe = np.lib.stride_tricks.as_strided(np.zeros(1, dtype=np.int8), a.shape,
                                             (0,) * len(a.shape))
-    fake = [np.zeros(i.shape, dtype=i.dtype.np_dtype) for i in indices]
-    return TensorMeta(tuple(probe[build_index(spec, fake)].shape), a.dtype)
+    shapes = []
+    for fill in (False, True):
+        fake = [np.full(i.shape, fill, dtype=bool) if i.dtype.name == "bool"
+                else np.zeros(i.shape, dtype=i.dtype.np_dtype) for i in indices]
+        shapes.append(probe[build_index(spec, fake)].shape)
+    shape = tuple(s if s == t else -1 for s, t in zip(*shapes))
+    return TensorMeta(shape, a.dtype)
 
 
 def _index_vjp(ctx, grad):

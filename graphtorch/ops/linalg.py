@@ -506,7 +506,8 @@ def _lstsq_infer(a, b, rcond=None, driver="gelsy"):
     rank = TensorMeta((0,) if driver == "gels" else tuple(a.shape[:-2]), dtypes.int64)
     svals = (tuple(a.shape[:-2]) + (min(m, n),)) if driver in ("gelsd", "gelss") else (0,)
     # residuals' shape depends on the data (full rank or not): the kernel decides
-    return (TensorMeta(x, a.dtype), TensorMeta((0,), real), rank, TensorMeta(svals, real))
+    return (TensorMeta(x, a.dtype), TensorMeta((-1,) * max(len(x) - 1, 1), real), rank,
+            TensorMeta(svals, real))
 
 
 LSTSQ = register(OpDef("linalg_lstsq", OPAQUE, _lstsq_kernel, _lstsq_infer, lstsq_vjp,

@@ -629,7 +629,7 @@ def _bincount_check(dtype, shape, weights, minlength):
 
 def _bincount_infer(a, weights=None, minlength=0):
     _bincount_check(a.dtype, a.shape, weights, minlength)
-    if weights is None:
+    if weights is None or 0 in a.shape:  # an empty input counts in int64, as the kernel
         return TensorMeta((-1,), dtypes.int64)
     wd = weights.dtype
     return TensorMeta((-1,), wd if wd in (dtypes.float32, dtypes.float64) else dtypes.float64)
