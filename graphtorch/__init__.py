@@ -31,6 +31,7 @@ from .functions.statistics import *  # noqa: F401,F403,E402
 from .functions.linalg_legacy import *  # noqa: F401,F403,E402
 from .functions.nn_ops import *  # noqa: F401,F403,E402
 from .functions.pointwise_extra import *  # noqa: F401,F403,E402
+from .functions.math_extra import *  # noqa: F401,F403,E402
 from .serialization import load, save  # noqa: E402
 from .printing import get_printoptions, printoptions, set_printoptions  # noqa: E402
 from . import autograd, backends, cuda, linalg, nn, optim, utils  # noqa: E402

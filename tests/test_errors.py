@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.autograd.diff import raises_like_torch
 
 
@@ -94,8 +92,6 @@ def test_bool_subtraction_and_negation():
     raises_like_torch(lambda lib: lib.tensor(b).neg_(), match="Negation")
 
 
-@pytest.mark.xfail(strict=True, reason="elementwise.py: sub must reject one bool operand "
-                                       "(PyTorch checks the input dtypes)")
 def test_bool_subtraction_mixed():
     raises_like_torch(lambda lib: lib.tensor([True]) - 1,
                       match="Subtraction, the `-` operator, with a bool tensor is not supported")

@@ -34,15 +34,42 @@ def add_(self, other, *, alpha=1):
         call_inplace(E.ADD, self, other)
 
 
+_SUB_ONE_BOOL = ("Subtraction, the `-` operator, with a bool tensor is not supported. If you "
+                 "are trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+
+
+def _is_bool(x) -> bool:
+    return type(x) is bool or isinstance(x, Tensor) and x._data.dtype.kind == "b"
+
+
+def check_sub_operands(a, b):
+    """PyTorch rejects sub with exactly one bool operand (tensor or Python bool). The op's
+    dtype_check sees only the promoted dtype, so this runs here, where the operands are
+    known; two bools are left to the dtype_check (another message)."""
+    if _is_bool(a) is not _is_bool(b):
+        raise RuntimeError(_SUB_ONE_BOOL)
+
+
+def _maybe_check_sub(a, b):
+    # Operands of one tensor dtype cannot mix bool with non-bool: skip the check then.
+    if type(a) is not Tensor or type(b) is not Tensor or a._data.dtype is not b._data.dtype:
+        check_sub_operands(a, b)
+
+
 def sub(input, other, *, alpha=1, out=None):
     """input - alpha * other."""
     input, other = as_operand(input), as_operand(other)
+    if type(input) is not Tensor or type(other) is not Tensor or \
+            input._data.dtype is not other._data.dtype:  # (same-dtype tensors: no check)
+        check_sub_operands(input, other)
     return finish(call(E.SUB, input, other, alpha=alpha) if alpha != 1
                   else call(E.SUB, input, other), out)
 
 
 def sub_(self, other, *, alpha=1):
+    """In-place self -= alpha * other."""
     other = as_operand(other)
+    _maybe_check_sub(self, other)
     return call_inplace(E.SUB, self, other, alpha=alpha) if alpha != 1 else \
         call_inplace(E.SUB, self, other)
 
@@ -83,6 +110,28 @@ for _name, _op in _BINARY.items():
     _fn, _fn_ = binary(_op, _name, tensor_only=_name in _TENSOR_ONLY)
     _export(_name, _fn)
     _export(_name + "_", _fn_)
+
+
+def _unsigned_negative_power(base, exponent) -> bool:
+    """uint8 ** negative int: dispatch wraps the int into uint8 before the kernel sees it,
+    so PyTorch's error is raised here."""
+    return type(exponent) is int and exponent < 0 and isinstance(base, Tensor) and \
+        base._data.dtype.kind == "u"
+
+
+def _with_power_check(fn):
+    def checked(input, exponent, *args, **kwargs):
+        if _unsigned_negative_power(input, exponent):
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        return fn(input, exponent, *args, **kwargs)
+
+    checked.__name__, checked.__doc__ = fn.__name__, fn.__doc__
+    return checked
+
+
+pow = _with_power_check(pow)
+pow_ = _with_power_check(globals()["pow_"])
+Tensor.pow, Tensor.pow_ = pow, pow_
 
 # PyTorch's aliases.
 for _alias, _target in [("multiply", "mul"), ("divide", "div"), ("subtract", "sub"),
@@ -212,13 +261,52 @@ def clamp(input, min=None, max=None, *, out=None):
         if max is not None:
             result = minimum(result, max)
         return finish(result, out)
+    try:  # bounds may promote the input: CLAMP sees them as attributes, dispatch does not
+        promote = input._data.dtype.kind != "f" or type(min) is complex or type(max) is complex
+    except AttributeError:
+        check_tensor(input, "clamp")
+        raise
+    if promote:
+        target = _clamp_dtype(input, min, max)
+        if target is not None:
+            input = input.to(target)
     return finish(call(E.CLAMP, input, min=min, max=max), out)
 
 
 def clamp_(self, min=None, max=None):
+    """In-place clamp to [min, max]."""
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         return self.copy_(clamp(self, min, max))
+    target = _clamp_dtype(self, min, max, inplace=True)
+    if target is not None:
+        from ..ops.dispatch import _type_word
+        from .pointwise_extra import _CPP_NAMES
+
+        raise RuntimeError(f"result type {_type_word(target)} can't be cast to the desired "
+                           f"output type {_CPP_NAMES[self.dtype.name]}")
     return call_inplace(E.CLAMP, self, min=min, max=max)
+
+
+def _clamp_dtype(input, min, max, inplace=False):
+    """The dtype PyTorch clamps in when Python-number bounds promote `input` (an int tensor
+    with a float bound gives a float result), or None to keep input's dtype. CLAMP takes
+    its bounds as attributes, which dispatch does not promote with."""
+    if input._data.dtype.kind == "f" and type(min) is not complex and type(max) is not complex:
+        return None
+    from .. import dtypes
+    from ..ops.dispatch import meta_of
+    from ..ops.shape_rules import split_operands
+
+    bounds = [v for v in (min, max) if v is not None]
+    if not bounds:
+        return None  # the op raises PyTorch's error
+    target = dtypes.result_type(*split_operands([meta_of(input), *bounds]))
+    if target.is_complex and not inplace:
+        raise NotImplementedError("clamp is not supported for complex types")
+    if target is dtypes.bool_:
+        which = "clamp" if len(bounds) == 2 else "clamp_min" if min is not None else "clamp_max"
+        raise NotImplementedError(f'"{which}_scalar_cpu" not implemented for \'Bool\'')
+    return None if target is input.dtype else target
 
 
 def clamp_min(input, min):
@@ -285,6 +373,49 @@ for _name, _op in _OPERATORS:
     setattr(Tensor, f"__{_name}__", _binop(_op))
     setattr(Tensor, f"__r{_name}__", _rbinop(_op))
     setattr(Tensor, f"__i{_name}__", _ibinop(_op))
+
+
+def _sub_method(self, other):
+    if type(other) is Tensor:
+        if other._data.dtype is not self._data.dtype:
+            check_sub_operands(self, other)
+    else:
+        if type(other) not in SCALAR_TYPES:
+            other = as_operand(other)
+        if type(other) is bool or self._data.dtype.kind == "b":
+            check_sub_operands(self, other)
+    return call(E.SUB, self, other)
+
+
+def _pow_method(self, other):
+    if type(other) is not Tensor:
+        if type(other) not in SCALAR_TYPES:
+            other = as_operand(other)
+        elif type(other) is int and other < 0 and self._data.dtype.kind == "u":
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+    return call(E.POW, self, other)
+
+
+def _rsub_method(self, other):
+    if type(other) not in SCALAR_TYPES:
+        other = as_operand(other)
+        _maybe_check_sub(other, self)
+    elif type(other) is bool or self._data.dtype.kind == "b":
+        check_sub_operands(other, self)
+    return call(E.SUB, other, self)
+
+
+def _isub_method(self, other):
+    return sub_(self, other)
+
+
+def _ipow_method(self, other):
+    return pow_(self, other)
+
+
+# sub and pow check their operands here (see check_sub_operands, _unsigned_negative_power).
+Tensor.__sub__, Tensor.__rsub__, Tensor.__isub__ = _sub_method, _rsub_method, _isub_method
+Tensor.__pow__, Tensor.__ipow__ = _pow_method, _ipow_method
 for _name in ("eq", "ne", "lt", "le", "gt", "ge"):
     setattr(Tensor, f"__{_name}__", _binop(REGISTRY[_name]))
 Tensor.__hash__ = object.__hash__

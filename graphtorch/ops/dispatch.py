@@ -401,6 +401,9 @@ def call_inplace(op: OpDef, self, *others, **attrs):
     needs_graph = (_GRAD.enabled and op.vjp is not None
                    and (self._requires_grad or _any_requires_grad(op, others)))
     if not needs_graph:
+        if op.ufunc and _ufunc_into(op, self, others, attrs):
+            bump_version(self)
+            return self
         result = _run_kernel(op, (self, *others), attrs)
         if op.num_outputs != 1:
             result = result[0]
@@ -425,6 +428,48 @@ def call_inplace(op: OpDef, self, *others, **attrs):
     bump_version(self)
     adopt_autograd(self, result)
     return self
+
+
+def _ufunc_into(op: OpDef, self, others, attrs) -> bool:
+    """Fast in-place path: run the op's ufunc straight into `self` (no temporary, no copy)
+    when the dtypes already agree and the result has self's shape; else return False."""
+    dst = self._data
+    if type(dst) is not _ndarray or not dst.flags.writeable:
+        return False
+    args = [dst]
+    for x in others:
+        if isinstance(x, Tensor):
+            a = x._data
+            if type(a) is not _ndarray or a.dtype != dst.dtype or a.ndim > dst.ndim:
+                return False
+            args.append(a)
+        elif type(x) is float and dst.dtype.kind == "f" or type(x) is int and \
+                dst.dtype.kind in "fc" or type(x) is bool and dst.dtype.kind != "b":
+            args.append(x)
+        else:
+            return False
+    if attrs:
+        alpha = attrs.get("alpha", 1)
+        if len(attrs) != 1 or alpha is not None and type(alpha) not in (int, float):
+            return False
+        if alpha != 1:  # add/sub with alpha: scale the other operand first
+            args[1] = args[1] * alpha
+    promoted = op.dtype_cache.get(dst.dtype)
+    if promoted is None or promoted[0] != dst.dtype or promoted[1] is not None:
+        return False  # a dtype decision this op has not cached as "same dtype"
+    try:
+        if _ERRSTATE is not None:
+            token = _ERRSTATE.set(_IGNORE)
+            try:
+                getattr(np, op.ufunc)(*args, out=dst)
+            finally:
+                _ERRSTATE.reset(token)
+        else:
+            with np.errstate(all="ignore"):
+                getattr(np, op.ufunc)(*args, out=dst)
+    except ValueError:
+        return False  # shapes that don't broadcast into self: the general path explains
+    return True
 
 
 def _check_broadcast_into(self, result):

@@ -15,11 +15,11 @@ ELEMENTWISE = Category.ELEMENTWISE
 
 
 def elementwise(name, kernel, vjp=None, promotion=Promotion.DEFAULT, save_inputs=(),
-                save_output=False, dtype_check=None, backward_name="", doc=""):
+                save_output=False, dtype_check=None, backward_name="", doc="", ufunc=""):
     """Register an elementwise op whose shape rule is broadcasting + `promotion`."""
     return register(OpDef(name, ELEMENTWISE, kernel, elementwise_infer(promotion, dtype_check),
                           vjp, promotion, save_inputs, save_output, dtype_check=dtype_check,
-                          backward_name=backward_name, doc=doc))
+                          backward_name=backward_name, doc=doc, ufunc=ufunc))
 
 
 def no_bool(what):
@@ -40,10 +40,35 @@ def integral_only(opname):
     return check
 
 
+_WORDS = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int",
+          "int64": "Long", "float16": "Half", "bfloat16": "BFloat16", "float32": "Float",
+          "float64": "Double", "complex32": "ComplexHalf", "complex64": "ComplexFloat",
+          "complex128": "ComplexDouble"}
+COMPLEX = (dtypes.complex64, dtypes.complex128)
+
+
 def _word(dtype):
-    return {"float32": "Float", "float64": "Double", "float16": "Half",
-            "complex64": "ComplexFloat", "complex128": "ComplexDouble"}.get(dtype.name,
-                                                                             dtype.name)
+    """PyTorch's ScalarType name of a dtype, as its error messages print it."""
+    return _WORDS.get(dtype.name, dtype.name)
+
+
+def unsupported(kernel_name, *bad):
+    """A dtype_check giving PyTorch's '"kernel" not implemented for 'Type'' text for the
+    dtypes in `bad` (dispatch raises NotImplementedError for it). A bound `dict.get`: no
+    Python frame on the per-call path."""
+    return {d: f'"{kernel_name}" not implemented for \'{_word(d)}\'' for d in bad}.get
+
+
+def raises(exc_type, message, bad):
+    """A dtype_check that raises `exc_type(message)` itself for the dtypes in `bad` (for
+    PyTorch messages whose type dispatch cannot tell from the text)."""
+    bad = frozenset(bad)
+
+    def check(dtype):
+        if dtype in bad:
+            raise exc_type(message)
+
+    return check
 
 
 def _metas(ctx):
@@ -60,7 +85,7 @@ def _add_vjp(ctx, grad):
 
 ADD = elementwise(
     "add", lambda xp, a, b, alpha=1: xp.add(a, b if alpha == 1 else b * alpha), _add_vjp,
-    doc="a + alpha * b")
+    doc="a + alpha * b", ufunc="add")
 
 
 def _sub_vjp(ctx, grad):
@@ -71,6 +96,7 @@ def _sub_vjp(ctx, grad):
 
 SUB = elementwise(
     "sub", lambda xp, a, b, alpha=1: xp.subtract(a, b if alpha == 1 else b * alpha), _sub_vjp,
+    ufunc="subtract",
     dtype_check=no_bool("Subtraction, the `-` operator, with two bool tensors is not "
                         "supported. Use the `^` or `logical_xor()` operator instead."),
     doc="a - alpha * b")
@@ -94,7 +120,8 @@ def _mul_kernel(xp, a, b):
     return xp.multiply(a, b)  # bool * bool stays bool (logical and), as in PyTorch
 
 
-MUL = elementwise("mul", _mul_kernel, _mul_vjp, save_inputs=(0, 1), doc="a * b")
+MUL = elementwise("mul", _mul_kernel, _mul_vjp, save_inputs=(0, 1), doc="a * b",
+                  ufunc="multiply")
 
 
 def _div_vjp(ctx, grad):
@@ -106,7 +133,8 @@ def _div_vjp(ctx, grad):
 
 
 DIV = elementwise("div", lambda xp, a, b: xp.true_divide(a, b), _div_vjp,
-                  Promotion.INT_TO_FLOAT, save_inputs=(0, 1), doc="true division a / b")
+                  Promotion.INT_TO_FLOAT, save_inputs=(0, 1), doc="true division a / b",
+                  ufunc="true_divide")
 
 
 def _zero_grads_vjp(ctx, grad):
@@ -136,9 +164,10 @@ def _trunc_divide_kernel(xp, a, b):
 
 
 FLOOR_DIVIDE = elementwise("floor_divide", _floor_divide_kernel, _zero_grads_vjp,
-                           dtype_check=no_bool('"div_floor_cpu" not implemented for \'Bool\''),
+                           dtype_check=unsupported("div_floor_cpu", dtypes.bool_, *COMPLEX),
                            backward_name="DivBackward2", doc="a // b rounded toward -inf")
 TRUNC_DIVIDE = elementwise("trunc_divide", _trunc_divide_kernel, _zero_grads_vjp,
+                           dtype_check=unsupported("div_trunc_cpu", dtypes.bool_, *COMPLEX),
                            backward_name="DivBackward2", doc="a / b rounded toward zero")
 
 
@@ -150,7 +179,9 @@ def _remainder_vjp(ctx, grad):
 
 
 REMAINDER = elementwise("remainder", lambda xp, a, b: xp.remainder(a, b), _remainder_vjp,
-                        save_inputs=(0, 1), doc="Python-style modulo (sign of the divisor)")
+                        save_inputs=(0, 1),
+                        dtype_check=unsupported("remainder_cpu", dtypes.bool_, *COMPLEX),
+                        doc="Python-style modulo (sign of the divisor)")
 
 
 def _fmod_vjp(ctx, grad):
@@ -161,14 +192,35 @@ def _fmod_vjp(ctx, grad):
 
 
 FMOD = elementwise("fmod", lambda xp, a, b: xp.fmod(a, b), _fmod_vjp, save_inputs=(0, 1),
+                   dtype_check=unsupported("fmod_cpu", dtypes.bool_, *COMPLEX),
                    doc="C-style modulo (sign of the dividend)")
 
 
 def _pow_kernel(xp, a, b):
-    if hasattr(a, "dtype") and a.dtype.kind in "iu" and (
-            (isinstance(b, int) and b < 0) or (hasattr(b, "dtype") and b.dtype.kind == "i"
-                                               and bool((b < 0).any()))):
+    dtype = getattr(a, "dtype", None)
+    if dtype is None or dtype.kind in "iub":
+        return _exact_pow(xp, a, b)
+    return xp.power(a, b)
+
+
+_BOOL_POW = "\"pow\" not implemented for 'Bool'"
+
+
+def _exact_pow(xp, a, b):
+    """Integer and bool powers with PyTorch's rules (NumPy raises on negative exponents)."""
+    if getattr(b, "dtype", None) == bool:  # bool ** bool tensor: no kernel in PyTorch
+        raise NotImplementedError(_BOOL_POW)
+    if getattr(a, "dtype", None) == bool:  # bool tensor ** Python bool stays bool
+        return a.copy() if b else xp.ones_like(a)
+    if type(b) is int and b < 0 and hasattr(a, "dtype"):
         raise RuntimeError("Integers to negative integer powers are not allowed.")
+    if getattr(b, "dtype", None) is not None and b.dtype.kind == "i" and bool((b < 0).any()):
+        # int ** negative int tensor: 1 for base 1, +-1 for base -1, else 0 (PyTorch)
+        negative = b < 0
+        out = xp.power(a, xp.where(negative, 0, b))
+        odd = (b % 2) == 1
+        at_negative = xp.where(a == 1, 1, xp.where(a == -1, xp.where(odd, -1, 1), 0))
+        return xp.where(negative, at_negative, out).astype(out.dtype, copy=False)
     return xp.power(a, b)
 
 
@@ -196,8 +248,18 @@ def _pow_vjp(ctx, grad):
     return grad_a, grad_b
 
 
-POW = elementwise("pow", _pow_kernel, _pow_vjp, save_inputs=(0, 1), save_output=True,
-                  dtype_check=None, doc="a ** b")
+_pow_promote = elementwise_infer(Promotion.DEFAULT)
+
+
+def _pow_infer(a, b):
+    out = _pow_promote(a, b)
+    if out.dtype is dtypes.bool_ and isinstance(b, TensorMeta):
+        raise NotImplementedError(_BOOL_POW)
+    return out
+
+
+POW = register(OpDef("pow", ELEMENTWISE, _pow_kernel, _pow_infer, _pow_vjp, Promotion.DEFAULT,
+                     save_inputs=(0, 1), save_output=True, doc="a ** b"))
 
 
 def _minmax_vjp(pick_a):
@@ -220,9 +282,13 @@ def _minmax_vjp(pick_a):
 
 MAXIMUM = elementwise("maximum", lambda xp, a, b: xp.maximum(a, b),
                       _minmax_vjp(lambda a, b: a > b), save_inputs=(0, 1),
+                      dtype_check=raises(RuntimeError,
+                                         "maximum not implemented for complex tensors.", COMPLEX),
                       doc="elementwise max (NaN propagates)")
 MINIMUM = elementwise("minimum", lambda xp, a, b: xp.minimum(a, b),
                       _minmax_vjp(lambda a, b: a < b), save_inputs=(0, 1),
+                      dtype_check=raises(RuntimeError,
+                                         "minimum not implemented for complex tensors.", COMPLEX),
                       doc="elementwise min (NaN propagates)")
 
 
@@ -235,14 +301,18 @@ def _atan2_vjp(ctx, grad):
 
 
 ATAN2 = elementwise("atan2", lambda xp, a, b: xp.arctan2(a, b), _atan2_vjp,
-                    Promotion.INT_TO_FLOAT, save_inputs=(0, 1), doc="atan(a / b) by quadrant")
+                    Promotion.INT_TO_FLOAT, save_inputs=(0, 1),
+                    dtype_check=unsupported("atan2_cpu", *COMPLEX), doc="atan(a / b) by quadrant")
 
 # --- comparison and logic ----------------------------------------------------------------
 
 for _name, _fn in [("eq", "equal"), ("ne", "not_equal"), ("lt", "less"),
                    ("le", "less_equal"), ("gt", "greater"), ("ge", "greater_equal")]:
+    # Ordering is undefined for complex numbers (NumPy orders them lexicographically).
     elementwise(_name, (lambda f: lambda xp, a, b: getattr(xp, f)(a, b))(_fn),
-                promotion=Promotion.ALWAYS_BOOL, doc=f"a {_fn.replace('_', ' ')} b")
+                promotion=Promotion.ALWAYS_BOOL, doc=f"a {_fn.replace('_', ' ')} b",
+                dtype_check=None if _name in ("eq", "ne") else unsupported(f"{_name}_cpu",
+                                                                           *COMPLEX))
 
 for _name in ("logical_and", "logical_or", "logical_xor"):
     elementwise(_name, (lambda f: lambda xp, a, b: getattr(xp, f)(a, b))(_name),
@@ -281,9 +351,34 @@ def _where_infer(cond, a, b):
     return TensorMeta(broadcast_shapes(*shapes), compute_dtype(Promotion.DEFAULT, [a, b]))
 
 
+# Python scalar kinds that do not raise an array's dtype under NumPy 2 (NEP 50) or PyTorch.
+_WEAK_SCALARS = {"f": (float, int, bool), "c": (complex, float, int, bool), "i": (int, bool),
+                 "u": (int, bool), "b": (bool,)}
+
+
 def _where_kernel(xp, cond, a, b):
+    da, db = getattr(a, "dtype", None), getattr(b, "dtype", None)
+    # One dtype, or an array with a Python number that cannot raise its dtype: NumPy's
+    # result dtype is PyTorch's.
+    if da is not None:
+        if da is db or db is None and type(b) in _WEAK_SCALARS[da.kind]:
+            return xp.where(cond, a, b)
+    elif db is not None and type(a) in _WEAK_SCALARS[db.kind]:
+        return xp.where(cond, a, b)
+    return _where_promoted(xp, cond, a, b)
+
+
+def _where_promoted(xp, cond, a, b):
+    """`where` over operands of different dtypes, in the dtype `_where_infer` gives."""
+    from .shape_rules import compute_dtype
+
+    metas = [TensorMeta(x.shape, dtypes.from_numpy_dtype(x.dtype)) if hasattr(x, "dtype")
+             else x for x in (a, b)]
+    target = compute_dtype(Promotion.DEFAULT, metas).np_dtype
+    a, b = (x.astype(target) if hasattr(x, "dtype") and x.dtype != target else x
+            for x in (a, b))
     out = xp.where(cond, a, b)
-    return out
+    return out if out.dtype == target else out.astype(target)
 
 
 def _where_vjp(ctx, grad):
@@ -335,6 +430,8 @@ def _clamp_vjp(ctx, grad):
 
 CLAMP = register(OpDef("clamp", ELEMENTWISE, _clamp_kernel, _clamp_infer, _clamp_vjp,
                        Promotion.DEFAULT, save_inputs=(0,), backward_name="ClampBackward1",
+                       dtype_check=raises(NotImplementedError,
+                                          "clamp is not supported for complex types", COMPLEX),
                        doc="clamp to [min, max] given as numbers"))
 
 # --- copies and casts --------------------------------------------------------------------

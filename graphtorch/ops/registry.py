@@ -71,6 +71,8 @@ class OpDef:
     # PyTorch's grad_fn name, or a function of (input metas[, attrs]) giving it.
     backward_name: str | Callable[..., str] = ""
     doc: str = ""
+    # NumPy/CuPy ufunc name computing exactly this op (in-place ops then write into `out=`).
+    ufunc: str = ""
     # Promotion decisions per input numpy dtype, filled by dispatch (cleared when the
     # default dtype changes, since INT_TO_FLOAT depends on it).
     dtype_cache: dict = field(default_factory=dict, compare=False, repr=False)

@@ -102,9 +102,17 @@ def elementwise_infer(promotion: Promotion, dtype_check=None):
         shape = broadcast_shapes(*shapes)
         computed = compute_dtype(promotion, inputs)
         if dtype_check is not None:
-            message = dtype_check(computed)
+            message = dtype_check(computed)  # returns PyTorch's text, or raises itself
             if message:
-                raise RuntimeError(message)
+                raise dtype_error(message)
         return TensorMeta(shape, output_dtype(promotion, computed))
 
     return infer
+
+
+def dtype_error(message: str) -> Exception:
+    """The exception for a dtype_check message: PyTorch raises NotImplementedError when a
+    kernel lacks a dtype ('"abs_cpu" not implemented for 'Bool''), else RuntimeError."""
+    if message.startswith('"') and '" not implemented for ' in message:
+        return NotImplementedError(message)
+    return RuntimeError(message)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 from .. import dtypes
-from .elementwise import elementwise, no_bool
+from .elementwise import COMPLEX, elementwise, no_bool, raises, unsupported
 from .registry import Promotion
 from .special import erf_kernel, erfc_kernel, erfinv_kernel
 
@@ -18,6 +18,10 @@ FLOAT = Promotion.INT_TO_FLOAT
 
 def _np(name):
     return lambda xp, a: getattr(xp, name)(a)
+
+
+def _raise(exc):
+    raise exc
 
 
 def _x(ctx):
@@ -77,11 +81,14 @@ def _sigmoid_kernel(xp, a):
 
 
 SIGMOID = float_op("sigmoid", _sigmoid_kernel, lambda g, y: g * y * (1 - y), saves="out")
-ERF = float_op("erf", erf_kernel, lambda g, x: g * (2 / math.sqrt(math.pi)) * (-(x * x)).exp())
+ERF = float_op("erf", erf_kernel, lambda g, x: g * (2 / math.sqrt(math.pi)) * (-(x * x)).exp(),
+               dtype_check=unsupported("erf_vml_cpu", *COMPLEX))
 ERFC = float_op("erfc", erfc_kernel,
-                lambda g, x: g * (-2 / math.sqrt(math.pi)) * (-(x * x)).exp())
+                lambda g, x: g * (-2 / math.sqrt(math.pi)) * (-(x * x)).exp(),
+                dtype_check=unsupported("erfc_vml_cpu", *COMPLEX))
 ERFINV = float_op("erfinv", erfinv_kernel,
-                  lambda g, y: g * (math.sqrt(math.pi) / 2) * (y * y).exp(), saves="out")
+                  lambda g, y: g * (math.sqrt(math.pi) / 2) * (y * y).exp(), saves="out",
+                  dtype_check=unsupported("erfinv_vml_cpu", *COMPLEX))
 
 
 def _int_identity(fn):
@@ -96,9 +103,22 @@ def _zero_grad(ctx, grad):
     return (gt.zeros_like(grad),)
 
 
-FLOOR = elementwise("floor", _int_identity("floor"), _zero_grad)
-CEIL = elementwise("ceil", _int_identity("ceil"), _zero_grad)
-TRUNC = elementwise("trunc", _int_identity("trunc"), _zero_grad)
+def _rounding_check(name):
+    """PyTorch: no rounding kernel for bool; complex rounding is rejected by name."""
+    def check(dtype):
+        if dtype in COMPLEX:
+            raise NotImplementedError(f"{name} is not supported for complex inputs")
+        if dtype is dtypes.bool_:
+            return f'"{name}_vml_cpu" not implemented for \'Bool\''
+        return None
+    return check
+
+
+FLOOR = elementwise("floor", _int_identity("floor"), _zero_grad,
+                    dtype_check=_rounding_check("floor"))
+CEIL = elementwise("ceil", _int_identity("ceil"), _zero_grad, dtype_check=_rounding_check("ceil"))
+TRUNC = elementwise("trunc", _int_identity("trunc"), _zero_grad,
+                    dtype_check=_rounding_check("trunc"))
 
 
 def _round_kernel(xp, a, decimals=0):
@@ -107,12 +127,16 @@ def _round_kernel(xp, a, decimals=0):
     return xp.round(a, decimals) if decimals else xp.rint(a)
 
 
-ROUND = elementwise("round", _round_kernel, _zero_grad, doc="round half to even")
+ROUND = elementwise("round", _round_kernel, _zero_grad, doc="round half to even",
+                    dtype_check=unsupported("round_vml_cpu", dtypes.bool_, *COMPLEX))
+_NON_FLOAT = (dtypes.bool_, dtypes.uint8, dtypes.int8, dtypes.int16, dtypes.int32,
+              dtypes.int64, *COMPLEX)
 FRAC = elementwise("frac", lambda xp, a: a - xp.trunc(a), lambda ctx, g: (g,),
-                   dtype_check=lambda d: None if d.is_floating_point else
-                   f'"frac_cpu" not implemented for \'{d.name}\'')
+                   dtype_check=unsupported("frac_cpu", *_NON_FLOAT))
 SIGN = elementwise("sign", lambda xp, a: xp.sign(a) if a.dtype != bool else a.copy(),
-                   _zero_grad)
+                   _zero_grad, dtype_check=raises(
+                       NotImplementedError, "Unlike NumPy, torch.sign is not intended to support "
+                       "complex numbers. Please use torch.sgn instead.", COMPLEX))
 
 
 def _neg_vjp(ctx, grad):
@@ -132,8 +156,8 @@ def _abs_vjp(ctx, grad):
     return (grad * x.sign(),)
 
 
-ABS = elementwise("abs", lambda xp, a: xp.abs(a) if a.dtype != bool else a.copy(), _abs_vjp,
-                  Promotion.COMPLEX_TO_FLOAT, save_inputs=(0,))
+ABS = elementwise("abs", lambda xp, a: xp.abs(a), _abs_vjp, Promotion.COMPLEX_TO_FLOAT,
+                  save_inputs=(0,), dtype_check=unsupported("abs_cpu", dtypes.bool_))
 
 # --- activations (primitive for speed and PyTorch's grad_fn names) -------------------------
 
@@ -141,12 +165,19 @@ ABS = elementwise("abs", lambda xp, a: xp.abs(a) if a.dtype != bool else a.copy(
 def _relu_vjp(ctx, grad):
     import graphtorch as gt
 
-    return (gt.where(ctx.output > 0, grad, gt.zeros_like(grad)),)
+    return (gt.where(ctx.output > 0, grad, 0.0),)  # a scalar: no zeros tensor allocated
 
 
+def _relu_check(dtype):
+    if dtype is dtypes.bool_:
+        raise RuntimeError("Boolean inputs not supported for relu")
+    if dtype in COMPLEX:
+        raise NotImplementedError(_CLAMP_COMPLEX)
+
+
+_CLAMP_COMPLEX = "clamp is not supported for complex types"
 RELU = elementwise("relu", lambda xp, a: xp.maximum(a, 0).astype(a.dtype, copy=False),
-                   _relu_vjp, save_output=True,
-                   dtype_check=no_bool('"clamp_min_cpu" not implemented for \'Bool\''))
+                   _relu_vjp, save_output=True, dtype_check=_relu_check)
 
 
 def _leaky_relu_kernel(xp, a, negative_slope=0.01):
@@ -160,7 +191,8 @@ def _leaky_relu_vjp(ctx, grad):
     return (gt.where(ctx.inputs[0] > 0, grad, grad * slope),)
 
 
-LEAKY_RELU = elementwise("leaky_relu", _leaky_relu_kernel, _leaky_relu_vjp, save_inputs=(0,))
+LEAKY_RELU = elementwise("leaky_relu", _leaky_relu_kernel, _leaky_relu_vjp, save_inputs=(0,),
+                         dtype_check=unsupported("leaky_relu_cpu", *COMPLEX))
 
 
 def _elu_kernel(xp, a, alpha=1.0):
@@ -174,7 +206,8 @@ def _elu_vjp(ctx, grad):
     return (gt.where(x > 0, grad, grad * alpha * x.clamp(max=0).exp()),)
 
 
-ELU = elementwise("elu", _elu_kernel, _elu_vjp, FLOAT, save_inputs=(0,))
+ELU = elementwise("elu", _elu_kernel, _elu_vjp, FLOAT, save_inputs=(0,),
+                  dtype_check=unsupported("elu_cpu", *COMPLEX))
 
 
 def _softplus_kernel(xp, a, beta=1.0, threshold=20.0):
@@ -192,7 +225,8 @@ def _softplus_vjp(ctx, grad):
     return (gt.where(z > threshold, grad, grad * z.sigmoid()),)
 
 
-SOFTPLUS = elementwise("softplus", _softplus_kernel, _softplus_vjp, FLOAT, save_inputs=(0,))
+SOFTPLUS = elementwise("softplus", _softplus_kernel, _softplus_vjp, FLOAT, save_inputs=(0,),
+                       dtype_check=unsupported("softplus_cpu", *COMPLEX))
 
 
 def _hardtanh_kernel(xp, a, min_val=-1.0, max_val=1.0):
@@ -207,7 +241,8 @@ def _hardtanh_vjp(ctx, grad):
     return (gt.where((x > lo) & (x < hi), grad, gt.zeros_like(grad)),)
 
 
-HARDTANH = elementwise("hardtanh", _hardtanh_kernel, _hardtanh_vjp, save_inputs=(0,))
+HARDTANH = elementwise("hardtanh", _hardtanh_kernel, _hardtanh_vjp, save_inputs=(0,),
+                       dtype_check=raises(NotImplementedError, _CLAMP_COMPLEX, COMPLEX))
 
 
 def _silu_kernel(xp, a):
@@ -244,7 +279,8 @@ def _gelu_vjp(ctx, grad):
     return (grad * (cdf + x * pdf),)
 
 
-GELU = elementwise("gelu", _gelu_kernel, _gelu_vjp, FLOAT, save_inputs=(0,))
+GELU = elementwise("gelu", _gelu_kernel, _gelu_vjp, FLOAT, save_inputs=(0,),
+                   dtype_check=unsupported("GeluKernelImpl", *COMPLEX))
 
 
 def _nan_to_num_kernel(xp, a, nan=0.0, posinf=None, neginf=None):
@@ -303,7 +339,157 @@ def _imag_vjp(ctx, grad):
 
 IMAG = elementwise("imag", lambda xp, a: xp.imag(a).copy(), _imag_vjp,
                    Promotion.COMPLEX_TO_FLOAT,
-                   dtype_check=lambda d: None if d.is_complex else
-                   "imag is not implemented for tensors with non-complex dtypes.")
+                   dtype_check=lambda d: None if d.is_complex else _raise(RuntimeError(
+                       "imag is not implemented for tensors with non-complex dtypes.")))
+
 
 __all__ = ["dtypes"]
+
+# --- sgn, signbit, sinc ------------------------------------------------------------------
+
+
+def _sgn_kernel(xp, a):
+    if a.dtype.kind != "c":
+        return xp.sign(a) if a.dtype != bool else a.copy()
+    mag = xp.abs(a)
+    zero = mag == 0
+    return xp.where(zero, 0, a / xp.where(zero, 1, mag)).astype(a.dtype, copy=False)
+
+
+def _sgn_vjp(ctx, grad):
+    import graphtorch as gt
+
+    x = ctx.inputs[0]
+    if not x.is_complex():
+        return (gt.zeros_like(grad),)
+    # d(z/|z|) = (dz - s Re(conj(s) dz)) / |z|, so grad_z = (g - s Re(g conj(s))) / |z|.
+    s = ctx.output
+    mag = x.abs()
+    zero = mag == 0
+    g = (grad - s * (grad * s.conj()).real) / gt.where(zero, gt.ones_like(mag), mag)
+    return (gt.where(zero, gt.zeros_like(g), g),)
+
+
+SGN = elementwise("sgn", _sgn_kernel, _sgn_vjp, save_inputs=(0,), save_output=True,
+                  doc="sign; z / |z| for complex (0 at 0)")
+
+
+def _signbit_kernel(xp, a):
+    if a.dtype.kind == "f":
+        return xp.signbit(a)
+    return a < 0 if a.dtype.kind == "i" else xp.zeros(a.shape, dtype=bool)
+
+
+SIGNBIT = elementwise("signbit", _signbit_kernel, promotion=Promotion.ALWAYS_BOOL,
+                      dtype_check=raises(NotImplementedError,
+                                         "signbit is not implemented for complex tensors.",
+                                         COMPLEX), doc="sign bit set (true for -0.0)")
+
+
+def _sinc_grad(g, x):
+    import graphtorch as gt
+
+    px = math.pi * x
+    d = (px * px.cos() - px.sin()) / (px * x)
+    d = gt.where(x == 0, gt.zeros_like(d), d)
+    return g * _conj(d)
+
+
+SINC = float_op("sinc", _np("sinc"), _sinc_grad, doc="sin(pi x) / (pi x), 1 at 0")
+
+# --- lgamma, digamma, polygamma (kernels in float64, cast back) ---------------------------
+
+_LANCZOS = (0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313,
+            -176.61502916214059, 12.507343278686905, -0.13857109526572012,
+            9.9843695780195716e-6, 1.5056327351493116e-7)  # g = 7
+# Bernoulli numbers B2..B14 (Euler-Maclaurin tail of the Hurwitz zeta function).
+_BERNOULLI = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6)
+
+
+def _lgamma_kernel(xp, a):
+    x = a.astype(xp.float64)
+    reflect = x < 0.5
+    z = xp.where(reflect, 1 - x, x) - 1  # Lanczos needs z + 1 >= 0.5
+    series = _LANCZOS[0] + sum(c / (z + i) for i, c in enumerate(_LANCZOS[1:], 1))
+    t = z + 7.5
+    lg = 0.5 * math.log(2 * math.pi) + (z + 0.5) * xp.log(t) - t + xp.log(series)
+    # Reflection: lgamma(x) = log(pi / |sin(pi x)|) - lgamma(1 - x); |sin| has period 1, and
+    # sin(pi * frac(x)) keeps its precision for large |x| (inf at the poles x = 0, -1, ...).
+    frac = x - xp.floor(x)
+    out = xp.where(reflect, math.log(math.pi) - xp.log(xp.sin(math.pi * frac)) - lg, lg)
+    return xp.where(xp.isinf(x), xp.inf, out).astype(a.dtype)
+
+
+def _digamma64(xp, x):
+    reflect = x < 0
+    y = xp.where(reflect, 1 - x, x)
+    acc = xp.zeros_like(y)
+    for _ in range(10):  # psi(y) = psi(y + 1) - 1 / y: shift y up to >= 10
+        small = y < 10
+        acc = acc - xp.where(small, 1 / xp.where(small, y, 1), 0)
+        y = xp.where(small, y + 1, y)
+    inv2 = 1 / (y * y)
+    tail = inv2 * (1 / 12 - inv2 * (1 / 120 - inv2 * (1 / 252 - inv2 * (
+        1 / 240 - inv2 * (1 / 132 - inv2 * (691 / 32760 - inv2 / 12))))))
+    psi = acc + xp.log(y) - 0.5 / y - tail
+    frac = x - xp.floor(x)
+    out = xp.where(reflect, psi - math.pi / xp.tan(math.pi * frac), psi)
+    out = xp.where(reflect & (frac == 0), xp.nan, out)  # poles at negative integers
+    return xp.where(x == 0, xp.copysign(xp.inf, -x), out)  # PyTorch: psi(+-0) = -+inf
+
+
+def _polygamma64(xp, n, x):
+    """(-1)^(n+1) n! zeta(n + 1, x), n >= 1: the sum shifted to q >= 20 + n, then the
+    Euler-Maclaurin tail."""
+    s = n + 1
+    q = xp.where(xp.isfinite(x), x, xp.nan)
+    top = 20.0 + n
+    acc = xp.zeros_like(q)
+    lowest = float(xp.nanmin(q)) if q.size and not bool(xp.isnan(q).all()) else top
+    for _ in range(max(0, math.ceil(top - lowest))):
+        small = q < top
+        acc = acc + xp.where(small, xp.where(small, q, 1) ** -s, 0)
+        q = xp.where(small, q + 1, q)
+    tail = q ** (1 - s) / (s - 1) + 0.5 * q ** -s
+    rising, power = float(s), q ** (-s - 1)
+    for j, b in enumerate(_BERNOULLI, 1):  # B_2j / (2j)! * s (s+1) ... (s+2j-2) / q^(s+2j-1)
+        tail = tail + b / math.factorial(2 * j) * rising * power
+        rising *= (s + 2 * j - 1) * (s + 2 * j)
+        power = power / (q * q)
+    out = (-1) ** (n + 1) * math.factorial(n) * (acc + tail)
+    return xp.where(x == xp.inf, 0.0, out)
+
+
+def _digamma_kernel(xp, a):
+    return _digamma64(xp, a.astype(xp.float64)).astype(a.dtype)
+
+
+def _polygamma_kernel(xp, a, n):
+    x = a.astype(xp.float64)
+    out = _digamma64(xp, x) if n == 0 else _polygamma64(xp, n, x)
+    return out.astype(a.dtype)
+
+
+def _polygamma_grad(n):
+    def grad_formula(g, x):
+        import graphtorch as gt
+
+        return g * gt.polygamma(n + 1, x)
+    return grad_formula
+
+
+LGAMMA = float_op("lgamma", _lgamma_kernel, lambda g, x: g * x.digamma(),
+                  dtype_check=unsupported("lgamma_vml_cpu", *COMPLEX), doc="log |Gamma(x)|")
+DIGAMMA = float_op("digamma", _digamma_kernel, _polygamma_grad(0),
+                   dtype_check=unsupported("digamma", *COMPLEX), doc="d/dx lgamma(x)")
+
+
+def _polygamma_vjp(ctx, grad):
+    import graphtorch as gt
+
+    return (grad * gt.polygamma(ctx.attrs["n"] + 1, ctx.inputs[0]),)
+
+
+POLYGAMMA = elementwise("polygamma", _polygamma_kernel, _polygamma_vjp, FLOAT, save_inputs=(0,),
+                        dtype_check=unsupported("polygamma", *COMPLEX),
+                        doc="n-th derivative of digamma (attribute n >= 0)")

@@ -92,7 +92,10 @@ ROWS = [
     # fd=False: the float16 round trip is a step function at finite-difference scale.
     Row("to_dtype", lambda m, a: (a.double(), a.int(), a.to(m.float16).float(), a.bool()),
         [((3, 4),), ((),)], fd=False),
-    Row("to_dtype", lambda m, a: (a.double() * 2, a.float()), [((3, 4),)], name="to_dtype_fd"),
+    # Casts that lose nothing in float64 (the finite-difference dtype): up to complex128 and
+    # back through `.real`, so the vjp's complex-to-real branch is exercised too.
+    Row("to_dtype", lambda m, a: (a.double() * 2, (a.to(m.complex128) * (1 - 2j)).real),
+        [((3, 4),), ((),)], name="to_dtype_fd"),
     Row("clone", lambda m, a: (a.clone(), a.t().clone(), a.t().contiguous()), [((3, 4),)]),
     Row("copy", lambda m, a, b: a.clone().copy_(b), [((3, 4), (4,)), ((3, 4), (3, 4))]),
     Row("fill", lambda m, a: (a * 1).fill_(2.5) + a, [((3, 4),), ((),)]),

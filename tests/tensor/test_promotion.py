@@ -65,18 +65,10 @@ def _dtype_of(spec):
 
 
 def _known_gap(op, a, b) -> bool:
-    """Cases where graphtorch knowingly differs; each has a strict xfail test below."""
+    """Cases where graphtorch knowingly differs."""
     kinds = {_dtype_of(a), _dtype_of(b)}
     is_complex = any(k.startswith("complex") for k in kinds)
-    if "float16" in kinds and is_complex:
-        return True        # PyTorch computes in complex32, which NumPy lacks
-    if op == "sub" and "bool" in kinds:
-        return True        # bool operand of sub with another dtype (elementwise.py)
-    if op in ("lt", "ge", "floordiv", "maximum") and is_complex:
-        return True        # complex comparisons / floor division (elementwise.py)
-    # bool ** bool and integer ** negative (elementwise.py)
-    return op == "pow" and ("bool" in kinds or (a[0] == "scalar" and b[0] == "scalar")
-                            or any(s[0] == "scalar" and s[2] == -2 for s in (a, b)))
+    return "float16" in kinds and is_complex  # PyTorch computes in complex32, NumPy lacks it
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -91,39 +83,26 @@ def test_promotion_matches_torch(a, b, op):
     assert ours == theirs, f"{op}({a}, {b}): graphtorch {ours} != torch {theirs}"
 
 
-def _gap(reason):
-    return pytest.mark.xfail(strict=True, reason=reason)
-
-
-@_gap("elementwise.py: sub must reject a bool operand mixed with another dtype "
-      "(PyTorch checks input dtypes, not the promoted dtype)")
 def test_gap_sub_with_one_bool_operand():
     assert _outcome(gt, ("0d", "bool", 0), ("nd", "int64", 0), "sub") == \
         _outcome(torch, ("0d", "bool", 0), ("nd", "int64", 0), "sub")
 
 
-@_gap("elementwise.py: lt/le/gt/ge need a dtype_check raising NotImplementedError "
-      "('\"lt_cpu\" not implemented for 'ComplexFloat'')")
 def test_gap_complex_comparison():
     spec = (("nd", "complex64", 0), ("nd", "complex64", 0), "lt")
     assert _outcome(gt, *spec) == _outcome(torch, *spec)
 
 
-@_gap("elementwise.py: floor_divide on complex must raise NotImplementedError, not NumPy's "
-      "TypeError")
 def test_gap_complex_floor_divide():
     spec = (("nd", "complex64", 0), ("nd", "complex64", 0), "floordiv")
     assert _outcome(gt, *spec) == _outcome(torch, *spec)
 
 
-@_gap("elementwise.py: maximum/minimum on complex must raise RuntimeError")
 def test_gap_complex_maximum():
     spec = (("nd", "complex64", 0), ("nd", "complex64", 0), "maximum")
     assert _outcome(gt, *spec) == _outcome(torch, *spec)
 
 
-@_gap("elementwise.py: pow of bool tensors must raise NotImplementedError, and integer ** "
-      "negative integer must raise 'Integers to negative integer powers are not allowed.'")
 def test_gap_pow_bool_and_negative_int():
     for spec in [(("nd", "bool", 0), ("nd", "bool", 0), "pow"),
                  (("nd", "int64", 0), ("scalar", "bool", -2), "pow")]:
@@ -157,17 +136,8 @@ def test_result_type_tensor_and_scalar(a, scalar):
         assert str(gt.result_type(scalar, g)) == str(torch.result_type(scalar, t)), (a, scalar)
 
 
-_DTYPE_GAPS = {("remainder", "bool"), ("remainder", "complex64"), ("remainder", "complex128"),
-               ("floor_divide", "complex64"), ("floor_divide", "complex128"),
-               ("abs", "bool"), ("sign", "complex64"), ("sign", "complex128")}
-
-
 @pytest.mark.parametrize("op,dtype", [
-    pytest.param(op, dtype, marks=_gap("elementwise.py / unary_math.py: remainder on "
-                                       "bool/complex and floor_divide on complex must raise "
-                                       "NotImplementedError; abs(bool) and sign(complex) must "
-                                       "raise RuntimeError") if (op, dtype) in _DTYPE_GAPS
-                 else ())
+    (op, dtype)
     for op in ["neg", "sub", "div", "bitwise_and", "bitwise_not", "exp", "floor_divide",
                "remainder", "mul", "eq", "logical_not", "abs", "sqrt", "sign"]
     for dtype in DTYPES])

@@ -1,0 +1,147 @@
+"""Binary elementwise math beyond arithmetic: hypot, logaddexp(2), copysign, xlogy, fmax/fmin,
+gcd/lcm (PyTorch gives each a grad_fn of its own).
+
+Each op is one `OpDef` row built with `elementwise.elementwise`; vjps unbroadcast to the
+operand shapes and skip Python-number operands.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .. import dtypes
+from .elementwise import COMPLEX, _conj, _metas, elementwise, raises, unsupported
+from .grad_utils import unbroadcast
+from .registry import Promotion
+
+_INTEGRAL = (dtypes.bool_, dtypes.uint8, dtypes.int8, dtypes.int16, dtypes.int32, dtypes.int64)
+_FLOATS = (dtypes.float16, dtypes.bfloat16, dtypes.float32, dtypes.float64)
+
+
+def _grads_or_none(ctx, grad_a, grad_b):
+    """Unbroadcast per-operand gradients (callables, evaluated only for tensor operands)."""
+    ma, mb = _metas(ctx)
+    return (unbroadcast(grad_a(), ma) if ma is not None else None,
+            unbroadcast(grad_b(), mb) if mb is not None else None)
+
+
+def _hypot_vjp(ctx, grad):
+    a, b = ctx.inputs
+    out = ctx.output
+    return _grads_or_none(ctx, lambda: grad * a / out, lambda: grad * b / out)
+
+
+HYPOT = elementwise("hypot", lambda xp, a, b: xp.hypot(a, b), _hypot_vjp, save_inputs=(0, 1),
+                    save_output=True, dtype_check=unsupported("hypot_cpu", *_INTEGRAL, *COMPLEX),
+                    doc="sqrt(a**2 + b**2) without overflow")
+
+
+def _logaddexp_kernel(xp, a, b):
+    try:
+        return xp.logaddexp(a, b)
+    except TypeError:  # complex operands: NumPy has no loop for them
+        big = xp.where(xp.real(a) >= xp.real(b), a, b)
+        small = xp.where(xp.real(a) >= xp.real(b), b, a)
+        return big + xp.log1p(xp.exp(small - big))
+
+
+def _logaddexp_vjp(ctx, grad):
+    a, b = ctx.inputs
+    return _grads_or_none(ctx, lambda: grad / _conj(1 + (b - a).exp()),
+                          lambda: grad / _conj(1 + (a - b).exp()))
+
+
+LOGADDEXP = elementwise("logaddexp", _logaddexp_kernel, _logaddexp_vjp, save_inputs=(0, 1),
+                        dtype_check=unsupported("logaddexp_cpu", *_INTEGRAL),
+                        doc="log(exp(a) + exp(b)), stable")
+
+
+def _logaddexp2_vjp(ctx, grad):
+    a, b = ctx.inputs
+    return _grads_or_none(ctx, lambda: grad / (1 + (b - a).exp2()),
+                          lambda: grad / (1 + (a - b).exp2()))
+
+
+LOGADDEXP2 = elementwise("logaddexp2", lambda xp, a, b: xp.logaddexp2(a, b), _logaddexp2_vjp,
+                         save_inputs=(0, 1),
+                         dtype_check=unsupported("logaddexp2_cpu", *_INTEGRAL, *COMPLEX),
+                         doc="log2(2**a + 2**b), stable")
+
+
+def _copysign_vjp(ctx, grad):
+    import graphtorch as gt
+
+    from .grad_utils import zeros_for
+
+    a = ctx.inputs[0]
+    ma, mb = _metas(ctx)
+    grad_a = None
+    if ma is not None:  # d/da |a| * sign(b) = out / a, taken as 0 at a == 0 (PyTorch)
+        ratio = ctx.output / a
+        grad_a = unbroadcast(grad * gt.where(a == 0, gt.zeros_like(ratio), ratio), ma)
+    return grad_a, zeros_for(mb) if mb is not None else None
+
+
+COPYSIGN = elementwise("copysign", lambda xp, a, b: xp.copysign(a, b), _copysign_vjp,
+                       Promotion.INT_TO_FLOAT, save_inputs=(0,), save_output=True,
+                       dtype_check=unsupported("copysign_cpu", *COMPLEX),
+                       doc="|a| with the sign (bit) of b")
+
+
+def _xlogy_kernel(xp, x, y):
+    if hasattr(y, "dtype"):
+        out = x * xp.log(y)
+        zero = (x == 0) & ~xp.isnan(y)  # xlogy(0, nan) is nan
+    else:  # a Python number: keep it weak, so the tensor operand's dtype is kept
+        out = x * (math.log(y) if y > 0 else -math.inf if y == 0 else math.nan)
+        zero = (x == 0) & (not (isinstance(y, float) and math.isnan(y)))
+    return xp.where(zero, 0, out)
+
+
+def _xlogy_vjp(ctx, grad):
+    import graphtorch as gt
+
+    x, y = ctx.inputs
+
+    def grad_x():
+        g = gt.xlogy(grad, y)
+        return gt.where((x == 0) & (y <= 0), gt.zeros_like(g), g)
+
+    return _grads_or_none(ctx, grad_x, lambda: grad * x / y)
+
+
+XLOGY = elementwise("xlogy", _xlogy_kernel, _xlogy_vjp, Promotion.INT_TO_FLOAT,
+                    save_inputs=(0, 1), dtype_check=unsupported("xlogy_cpu", *COMPLEX),
+                    doc="x * log(y), 0 where x == 0 (unless y is NaN)")
+
+
+def _fminmax_vjp(a_wins):
+    def vjp(ctx, grad):
+        import graphtorch as gt
+
+        a, b = ctx.inputs
+        wins = a_wins(a, b) | b.isnan()  # NaN loses; ties go to a (PyTorch)
+        zero = gt.zeros_like(grad)
+        return _grads_or_none(ctx, lambda: gt.where(wins, grad, zero),
+                              lambda: gt.where(wins, zero, grad))
+
+    return vjp
+
+
+FMAX = elementwise("fmax", lambda xp, a, b: xp.fmax(a, b), _fminmax_vjp(lambda a, b: a >= b),
+                   save_inputs=(0, 1), dtype_check=raises(
+                       RuntimeError, "fmax not implemented for complex tensors.", COMPLEX),
+                   doc="elementwise max ignoring NaN")
+FMIN = elementwise("fmin", lambda xp, a, b: xp.fmin(a, b), _fminmax_vjp(lambda a, b: a <= b),
+                   save_inputs=(0, 1), dtype_check=raises(
+                       RuntimeError, "fmin not implemented for complex tensors.", COMPLEX),
+                   doc="elementwise min ignoring NaN")
+GCD = elementwise("gcd", lambda xp, a, b: xp.gcd(a, b),
+                  dtype_check=unsupported("gcd_cpu", dtypes.bool_, *_FLOATS, *COMPLEX),
+                  doc="greatest common divisor (integers)")
+LCM = elementwise("lcm", lambda xp, a, b: xp.lcm(a, b),
+                  dtype_check=unsupported("lcm_cpu", dtypes.bool_, *_FLOATS, *COMPLEX),
+                  doc="least common multiple (integers)")
+NEXTAFTER = elementwise("nextafter", lambda xp, a, b: xp.nextafter(a, b),
+                        dtype_check=unsupported("nextafter_cpu", *_INTEGRAL, *COMPLEX),
+                        doc="the next float after a towards b (not differentiable)")
