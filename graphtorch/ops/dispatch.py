@@ -14,7 +14,7 @@ from .. import dtypes
 from ..autograd import grad_mode
 from ..autograd.graph import OpNode, accumulate_node
 from .registry import Category, OpDef, Promotion, TensorMeta
-from .shape_rules import compute_dtype, output_dtype
+from .shape_rules import compute_dtype, dtype_error, output_dtype
 
 _GRAD = grad_mode.STATE
 _ndarray = np.ndarray
@@ -83,9 +83,7 @@ def _promote(op: OpDef, inputs, arrays):
     if op.dtype_check is not None:
         message = op.dtype_check(computed)
         if message:
-            # PyTorch raises NotImplementedError when a kernel lacks a dtype.
-            raise (NotImplementedError if "not implemented for" in message
-                   else RuntimeError)(message)
+            raise dtype_error(message)
     np_dtype = computed.np_dtype
     out_np = output_dtype(promotion, computed).np_dtype
     if first is not None:
