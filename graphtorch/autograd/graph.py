@@ -11,6 +11,7 @@ import itertools
 import weakref
 from typing import TYPE_CHECKING
 
+from ..utils.hooks import RemovableHandle
 from . import grad_mode
 
 if TYPE_CHECKING:
@@ -28,27 +29,6 @@ _FREED_MESSAGE = (
     "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
     "backward through the graph a second time or if you need to access saved tensors after "
     "calling backward.")
-
-
-class RemovableHandle:
-    """Returned by `register_hook`; `remove()` unregisters the hook."""
-
-    _ids = itertools.count()
-
-    def __init__(self, hooks: dict):
-        self.id = next(RemovableHandle._ids)
-        self._hooks = weakref.ref(hooks) if hasattr(hooks, "__weakref__") else (lambda: hooks)
-
-    def remove(self):
-        hooks = self._hooks()
-        if hooks is not None:
-            hooks.pop(self.id, None)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
 
 
 class HookDict(dict):

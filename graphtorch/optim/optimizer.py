@@ -15,7 +15,7 @@ from itertools import chain
 
 from .. import dtypes
 from ..autograd import grad_mode
-from ..autograd.graph import RemovableHandle
+from ..utils.hooks import RemovableHandle
 from ..tensor import Tensor
 
 __all__ = ["Optimizer", "register_optimizer_step_pre_hook",

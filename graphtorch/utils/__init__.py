@@ -1,3 +1,1 @@
-"""`gt.utils`: data loading utilities."""
-
-from . import data  # noqa: F401
+"""`gt.utils`: data loading (`gt.utils.data`, imported by graphtorch) and hook handles."""

@@ -13,11 +13,11 @@ class RemovableHandle:
     _ids = itertools.count()
 
     def __init__(self, hooks_dict, *, extra_dict=None):
-        self.hooks_dict_ref = weakref.ref(hooks_dict)
+        self.hooks_dict_ref = _ref(hooks_dict)
         self.id = next(RemovableHandle._ids)
         extras = extra_dict if isinstance(extra_dict, list) else \
             ([extra_dict] if extra_dict is not None else [])
-        self.extra_dict_ref = tuple(weakref.ref(d) for d in extras)
+        self.extra_dict_ref = tuple(_ref(d) for d in extras)
 
     def remove(self) -> None:
         hooks = self.hooks_dict_ref()
@@ -33,3 +33,11 @@ class RemovableHandle:
 
     def __exit__(self, *exc):
         self.remove()
+
+
+def _ref(d):
+    """A weak reference where the dict type allows one (plain dicts do not)."""
+    try:
+        return weakref.ref(d)
+    except TypeError:
+        return lambda: d
