@@ -1,0 +1,108 @@
+"""Text form of a graph: one stable, diffable line per node.
+
+    %0 = input x : f32[2, 3]
+    %1 = param fc1.weight : f32[4, 3]
+    %2 = matmul(%0, %1) : f32[2, 4]   # model.py:12 in forward
+    %3, %4 = max_dim(%2, dim=1) : f32[2], i64[2]
+    return (%3,)
+
+Attributes are printed sorted by name as ``name=value``; dtypes by short name (``f32``);
+OpDefs by registry name; view-step tuples ``(OpDef, attrs[, nr])`` as ``view(shape=(4,))``.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ..dtypes import DType
+from ..ops.registry import OpDef, TensorMeta
+from .graph import Graph, Node, NodeKind, Value
+
+SHORT_DTYPE = {"float32": "f32", "float64": "f64", "float16": "f16", "bfloat16": "bf16",
+               "int64": "i64", "int32": "i32", "int16": "i16", "int8": "i8", "uint8": "u8",
+               "bool": "b8", "complex64": "c64", "complex128": "c128", "complex32": "c32"}
+
+
+def format_dtype(dtype: DType) -> str:
+    """The short name of a dtype: ``f32``, ``i64``, ``b8``, ..."""
+    return SHORT_DTYPE.get(dtype.name, dtype.name)
+
+
+def format_meta(meta: TensorMeta | None) -> str:
+    """``f32[2, 3]`` (``f32[]`` for a 0-d tensor)."""
+    if meta is None:
+        return "?"
+    return f"{format_dtype(meta.dtype)}[{', '.join(str(s) for s in meta.shape)}]"
+
+
+def format_attr(value) -> str:
+    """A readable, deterministic text for an attribute value (nested values included)."""
+    if isinstance(value, OpDef):
+        return value.name
+    if isinstance(value, DType):
+        return format_dtype(value)
+    if isinstance(value, tuple) and 2 <= len(value) <= 3 and isinstance(value[0], OpDef) \
+            and isinstance(value[1], dict):  # a view step (op, attrs[, output nr])
+        text = f"{value[0].name}({_format_kwargs(value[1])})"
+        return text + (f"[{value[2]}]" if len(value) == 3 else "")
+    if isinstance(value, tuple):
+        inner = ", ".join(format_attr(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, list):
+        return "[" + ", ".join(format_attr(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{format_attr(k)}: {format_attr(v)}"
+                               for k, v in value.items()) + "}"
+    if isinstance(value, slice):
+        parts = ["" if p is None else format_attr(p)
+                 for p in (value.start, value.stop, value.step)]
+        return ":".join(parts[:2] if value.step is None else parts)
+    if value is Ellipsis:
+        return "..."
+    return repr(value)
+
+
+def _format_kwargs(attrs: dict) -> str:
+    return ", ".join(f"{k}={format_attr(attrs[k])}" for k in sorted(attrs))
+
+
+def format_value(v) -> str:
+    """``%id`` for a tensor value, the constant's text for a constant."""
+    if isinstance(v, list):
+        return "[" + ", ".join(format_value(x) for x in v) + "]"
+    if isinstance(v, Value):
+        return format_attr(v.const) if v.is_const else f"%{v.id}"
+    return f"<{v!r}>"
+
+
+def format_source(source) -> str:
+    """``file.py:12 in forward`` from ``(file, line, function)`` (empty for None)."""
+    if not source:
+        return ""
+    file, line, function = source
+    text = f"{os.path.basename(str(file))}:{line}"
+    return f"{text} in {function}" if function else text
+
+
+def format_node(node: Node) -> str:
+    """One line for `node` (without trailing comment alignment)."""
+    if node.kind is NodeKind.OUTPUT:
+        values = ", ".join(format_value(v) for v in node.inputs)
+        return f"return ({values},)" if len(node.inputs) == 1 else f"return ({values})"
+    lhs = ", ".join(f"%{v.id}" for v in node.outputs)
+    types = ", ".join(format_meta(v.meta) for v in node.outputs)
+    if node.kind is NodeKind.OP:
+        args = [format_value(v) for v in node.inputs]
+        if node.attrs:
+            args.append(_format_kwargs(node.attrs))
+        rhs = f"{node.op.name}({', '.join(args)})"
+    else:
+        rhs = f"{node.kind.value} {node.name}"
+    line = f"{lhs} = {rhs} : {types}"
+    where = format_source(node.source)
+    return f"{line}   # {where}" if where else line
+
+
+def format_graph(graph: Graph) -> str:
+    """The whole graph, one line per node; a graph without outputs ends without `return`."""
+    return "\n".join(format_node(n) for n in graph.nodes)

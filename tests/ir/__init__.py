@@ -1,0 +1,1 @@
+"""Tests of the SSA graph IR and the interpreter backend."""
