@@ -257,9 +257,9 @@ def clamp(input, min=None, max=None, *, out=None):
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         result = input
         if min is not None:
-            result = maximum(result, min)
+            result = maximum(result, min)  # noqa: F821 (defined by _export above)
         if max is not None:
-            result = minimum(result, max)
+            result = minimum(result, max)  # noqa: F821
         return finish(result, out)
     try:  # bounds may promote the input: CLAMP sees them as attributes, dispatch does not
         promote = input._data.dtype.kind != "f" or type(min) is complex or type(max) is complex

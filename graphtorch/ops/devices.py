@@ -23,5 +23,6 @@ def _to_device_vjp(ctx, grad):
 
 
 TO_DEVICE = register(OpDef(
-    "to_device", Category.OPAQUE, _to_device_kernel, lambda a, device, source="cpu": a, _to_device_vjp,
+    "to_device", Category.OPAQUE, _to_device_kernel, lambda a, device, source="cpu": a,
+    _to_device_vjp,
     backward_name="ToCopyBackward0", doc="copy to another device (cpu, cuda:N)"))

@@ -229,5 +229,5 @@ def _diff(what: str, want: str, got: str, w: Outcome, g: Outcome) -> str:
     lo = max(0, first - 3)
     return (f"{what} differs from line {first + 1}\n"
             f"--- torch ---\n" + "\n".join(wl[lo:first + 8]) + "\n"
-            f"--- graphtorch ---\n" + "\n".join(gl[lo:first + 8]) + "\n"
+            "--- graphtorch ---\n" + "\n".join(gl[lo:first + 8]) + "\n"
             f"exceptions: torch={w.error} graphtorch={g.error}")
