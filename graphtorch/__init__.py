@@ -27,6 +27,7 @@ from .functions.reduce import *  # noqa: F401,F403,E402
 from .functions.reduce import return_types  # noqa: F401,E402
 from .functions.shape import *  # noqa: F401,F403,E402
 from .functions.movement import *  # noqa: F401,F403,E402
+from .functions.scatter import *  # noqa: F401,F403,E402
 from .functions.statistics import *  # noqa: F401,F403,E402
 from .functions.linalg_legacy import *  # noqa: F401,F403,E402
 from .functions.nn_ops import *  # noqa: F401,F403,E402
