@@ -124,10 +124,22 @@ class Generator:
         return self
 
     # --- raw streams ---
+    def _refuse_while_tracing(self) -> None:
+        from .ir.tracer import current_tracer, TracingError, user_frame
+
+        if current_tracer() is not None:
+            source = user_frame()
+            where = f"{source[0]}:{source[1]}" if source else "<unknown>"
+            raise TracingError(f"{where}: random numbers cannot be drawn inside gt.trace yet "
+                               "(the draw would be frozen into the graph as a constant); "
+                               "trace in eval mode or pass random tensors as inputs")
+
     def random32(self, n: int) -> np.ndarray:
+        self._refuse_while_tracing()
         return self._mt.random_raw(n).astype(np.uint64)
 
     def random64(self, n: int) -> np.ndarray:
+        self._refuse_while_tracing()
         raw = self._mt.random_raw(2 * n).astype(np.uint64)
         return (raw[0::2] << np.uint64(32)) | raw[1::2]
 

@@ -352,6 +352,8 @@ class Tensor:
     def numpy(self, *, force: bool = False) -> np.ndarray:
         """The NumPy array behind this tensor (memory is shared)."""
         if type(self._data) is not np.ndarray:
+            if hasattr(self._data, "_needs_value"):  # a symbolic tensor inside gt.trace
+                self._data._needs_value("t.numpy()")
             if not force:
                 raise TypeError("can't convert cuda:0 device type tensor to numpy. Use "
                                 "Tensor.cpu() to copy the tensor to host memory first.")

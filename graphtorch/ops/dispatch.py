@@ -13,6 +13,7 @@ import numpy as np
 from .. import dtypes
 from ..autograd import grad_mode
 from ..autograd.graph import OpNode, accumulate_node
+from ..ir.tracer import SymbolicArray
 from .registry import Category, OpDef, Promotion, TensorMeta
 from .shape_rules import compute_dtype, dtype_error, output_dtype
 
@@ -38,8 +39,19 @@ def meta_of(x):
     return x
 
 
+class _Tracing:
+    """The "array module" of symbolic arrays: the op is recorded, not computed."""
+
+
+TRACING = _Tracing()
+
+
 def array_module(arrays):
-    """NumPy, or CuPy when any operand lives on a CUDA device."""
+    """NumPy, CuPy when any operand lives on a CUDA device, or TRACING for symbolic arrays
+    (tensors inside `gt.trace`)."""
+    for a in arrays:
+        if type(a) is SymbolicArray:
+            return TRACING
     for a in arrays:
         if type(a) is not _ndarray and hasattr(a, "__cuda_array_interface__"):
             from ..device import cupy_module
@@ -138,11 +150,15 @@ def _run_kernel(op: OpDef, inputs, attrs):
         for x in inputs:
             if isinstance(x, Tensor):
                 a = x._data
-                if type(a) is not _ndarray:
+                if type(a) is not _ndarray and xp is not TRACING:
                     xp = array_module((a,))
                 arrays.append(a)
             else:
                 arrays.append(x)
+    if xp is TRACING:  # inside gt.trace: record a graph node instead of computing
+        from ..ir.tracer import record_op
+
+        return record_op(op, inputs, attrs)
     try:
         out_dtype = None
         if op.promotion is not None:

@@ -1,0 +1,270 @@
+"""`gt.trace`: run eager code once on symbolic tensors and record an SSA `Graph`.
+
+While tracing, a tensor's array is a `SymbolicArray` (shape, dtype and the graph `Value`
+it stands for). `dispatch` sees it and, instead of running the kernel, calls
+`record_op`, which appends a node whose output metas come from the op's `infer` rule.
+Concrete tensors met on the way (parameters, buffers, captured tensors) become PARAM
+inputs by reference, named by their qualified name when they belong to the traced module.
+Anything that needs a value in Python (`bool(t)`, `t.item()`, `t.numpy()`) raises
+`TracingError` naming the user's file and line.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import sys
+import threading
+
+import numpy as np
+
+from ..ops.registry import TensorMeta
+from .graph import Graph, NodeKind
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_STATE = threading.local()
+
+
+class TracingError(RuntimeError):
+    """Code that cannot be captured in a static graph (the message names the user's line)."""
+
+
+def user_frame() -> tuple | None:
+    """(file, line, function) of the innermost frame outside the graphtorch package."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        path = os.path.abspath(frame.f_code.co_filename)
+        if not path.startswith(_PACKAGE_DIR + os.sep):
+            return (frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name)
+        frame = frame.f_back
+    return None
+
+
+def _where(source) -> str:
+    return f"{source[0]}:{source[1]} in {source[2]}" if source else "<unknown location>"
+
+
+class SymbolicArray:
+    """Stands in for a NumPy array inside a Tensor during tracing: it has a shape and a
+    dtype but no values. Asking for values raises TracingError at the user's line."""
+
+    __slots__ = ("shape", "dtype", "value")
+
+    def __init__(self, shape, dtype, value):
+        self.shape = tuple(shape)
+        self.dtype = np.dtype(dtype)
+        self.value = value
+
+    ndim = property(lambda self: len(self.shape))
+    size = property(lambda self: int(np.prod(self.shape, dtype=np.int64)))
+    itemsize = property(lambda self: self.dtype.itemsize)
+    nbytes = property(lambda self: self.size * self.dtype.itemsize)
+
+    def _needs_value(self, what: str):
+        source = user_frame()
+        raise TracingError(
+            f"{_where(source)}: {what} needs the value of a tensor, which is unknown while "
+            "tracing (the graph must not depend on data). Keep the computation in tensor ops "
+            "(e.g. gt.where instead of `if`), or move this code out of the traced function.")
+
+    def __array__(self, *args, **kwargs):
+        self._needs_value("converting the tensor to a NumPy array")
+
+    def __array_ufunc__(self, *args, **kwargs):
+        self._needs_value("a NumPy operation on the tensor")
+
+    def __array_function__(self, *args, **kwargs):
+        self._needs_value("a NumPy operation on the tensor")
+
+    def get(self):
+        self._needs_value("reading the tensor (.item(), .tolist(), bool(), float())")
+
+    def reshape(self, *args, **kwargs):
+        self._needs_value("reading the tensor (.item(), .tolist(), bool(), float())")
+
+    item = tolist = reshape
+
+    def __setitem__(self, key, value):
+        raise TracingError(f"{_where(user_frame())}: in-place writes into a tensor are not "
+                           "supported by the tracer yet; use the out-of-place op "
+                           "(e.g. y = x + 1 instead of x += 1)")
+
+    def copy(self, *args, **kwargs):
+        self._needs_value("copying the tensor's data")
+
+    def __repr__(self):
+        return f"SymbolicArray({self.shape}, {self.dtype}, %{self.value.id})"
+
+
+class Tracer:
+    """The state of one trace: the graph and the concrete tensors lifted into it."""
+
+    def __init__(self, names_by_id: dict[int, str]):
+        self.graph = Graph()
+        self.names_by_id = names_by_id
+        self.lifted: dict[int, tuple] = {}   # id(tensor) -> (Value, tensor)
+        self.params: dict[str, object] = {}  # qualified name -> tensor (by reference)
+        self._saved_data: list[tuple] = []
+
+    def symbolic(self, tensor, name: str):
+        from ..dtypes import from_numpy_dtype
+        from ..tensor import Tensor
+
+        meta = TensorMeta(tuple(tensor.shape), from_numpy_dtype(tensor._data.dtype))
+        value = self.graph.add_input(name, meta, NodeKind.INPUT, source=None)
+        out = Tensor._wrap(SymbolicArray(meta.shape, meta.dtype.np_dtype, value))
+        out._requires_grad = tensor.requires_grad
+        return out
+
+    def bind_state(self, tensor, name: str) -> None:
+        """Make a module parameter/buffer symbolic for the trace (restored by `restore`)."""
+        from ..dtypes import from_numpy_dtype
+
+        data = tensor._data
+        meta = TensorMeta(tuple(data.shape), from_numpy_dtype(data.dtype))
+        value = self.graph.add_input(name, meta, NodeKind.PARAM, source=None)
+        self.lifted[id(tensor)] = (value, tensor)
+        self.params[name] = tensor
+        self._saved_data.append((tensor, data))
+        tensor._data = SymbolicArray(meta.shape, data.dtype, value)
+
+    def restore(self) -> None:
+        for tensor, data in self._saved_data:
+            tensor._data = data
+        self._saved_data.clear()
+
+    def value_of(self, tensor):
+        data = tensor._data
+        if type(data) is SymbolicArray:
+            return data.value
+        key = id(tensor)
+        if key not in self.lifted:
+            name = self.names_by_id.get(key) or f"const{len(self.params)}"
+            from ..dtypes import from_numpy_dtype
+
+            meta = TensorMeta(tuple(data.shape), from_numpy_dtype(data.dtype))
+            value = self.graph.add_input(name, meta, NodeKind.PARAM, source=user_frame())
+            self.lifted[key] = (value, tensor)
+            self.params[name] = tensor
+        return self.lifted[key][0]
+
+
+def current_tracer() -> Tracer | None:
+    return getattr(_STATE, "tracer", None)
+
+
+def record_op(op, inputs, attrs):
+    """Append `op(*inputs, **attrs)` to the current graph; returns SymbolicArray outputs."""
+    from ..tensor import Tensor
+
+    tracer = current_tracer()
+    if tracer is None:
+        raise TracingError("a symbolic tensor was used outside of gt.trace")
+
+    def to_value(x):
+        if isinstance(x, Tensor):
+            return tracer.value_of(x)
+        if isinstance(x, (list, tuple)) and any(isinstance(t, Tensor) for t in x):
+            return [to_value(t) for t in x]
+        return x
+
+    values = [to_value(x) for x in inputs]
+    source = user_frame()
+    try:
+        out = tracer.graph.add_node(op, values, attrs, source=source)
+    except (RuntimeError, IndexError, TypeError, ValueError) as exc:
+        raise type(exc)(f"{exc}\n  while tracing {op.name} at {_where(source)}") from exc
+    outs = out if isinstance(out, tuple) else (out,)
+    arrays = tuple(SymbolicArray(v.meta.shape, v.meta.dtype.np_dtype, v) for v in outs)
+    return arrays if op.num_outputs != 1 else arrays[0]
+
+
+class TracedFunction:
+    """A traced graph plus the tensors its PARAM inputs refer to (by reference, so later
+    weight updates are seen). Calling it runs the graph with the op-by-op interpreter."""
+
+    def __init__(self, graph: Graph, params: dict, training: dict, grad_enabled: bool,
+                 single_output: bool):
+        self.graph = graph
+        self.params = params
+        self.training = training
+        self.grad_enabled = grad_enabled
+        self._single = single_output
+
+    def __call__(self, *inputs):
+        from ..backends.interpreter import Interpreter
+
+        out = Interpreter(self.graph, self.params).run(*inputs)
+        if self._single:
+            return out
+        return out if isinstance(out, tuple) else (out,)
+
+    def __repr__(self):
+        return f"TracedFunction(\n{self.graph})"
+
+
+def trace(fn_or_module, *example_inputs) -> TracedFunction:
+    """Run `fn_or_module` once on symbolic versions of `example_inputs`; return the graph.
+
+    >>> traced = gt.trace(lambda x: (x * 2).relu(), gt.ones(3))
+    >>> print(traced.graph)  # one line per node, with the user's source line
+
+    ``gt.trace(matrix)`` (a tensor, as in PyTorch) is the sum of its diagonal: a tensor is
+    not callable, so the two meanings never collide.
+    """
+    from ..autograd import grad_mode
+    from ..nn.modules.module import Module
+    from ..tensor import Tensor
+
+    if isinstance(fn_or_module, Tensor):
+        from ..functions.linalg_legacy import trace as matrix_trace
+
+        return matrix_trace(fn_or_module, *example_inputs)
+    if not callable(fn_or_module):
+        raise TypeError(f"gt.trace expects a function, a Module or a tensor, not "
+                        f"{type(fn_or_module).__name__}")
+
+    if current_tracer() is not None:
+        raise TracingError("gt.trace cannot be nested")
+    training, state = {}, []
+    fn = fn_or_module
+    if isinstance(fn_or_module, Module):
+        state = list(fn_or_module.named_parameters()) + list(fn_or_module.named_buffers())
+        training = {name or "<root>": m.training for name, m in fn_or_module.named_modules()}
+        arg_names = _arg_names(fn_or_module.forward, len(example_inputs))
+    else:
+        arg_names = _arg_names(fn, len(example_inputs))
+    tracer = Tracer({})
+    symbolic = [tracer.symbolic(x, arg_names[i]) if isinstance(x, Tensor) else x
+                for i, x in enumerate(example_inputs)]
+    _STATE.tracer = tracer
+    try:
+        for name, t in state:  # parameters and buffers are graph inputs, by reference
+            tracer.bind_state(t, name)
+        result = fn(*symbolic)
+    finally:
+        _STATE.tracer = None
+        tracer.restore()
+    single = isinstance(result, Tensor)
+    outputs = (result,) if single else tuple(result)
+    for o in outputs:
+        if not isinstance(o, Tensor):
+            raise TracingError(f"traced functions must return tensors (or a tuple of them), "
+                               f"got {type(o).__name__}")
+    tracer.graph.set_outputs(tracer.value_of(o) for o in outputs)
+    tracer.graph.verify()
+    return TracedFunction(tracer.graph, tracer.params, training, grad_mode.is_grad_enabled(),
+                          single)
+
+
+def _arg_names(fn, count: int) -> list[str]:
+    try:
+        params = [p.name for p in inspect.signature(fn).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)]
+    except (TypeError, ValueError):
+        params = []
+    names = []
+    for i in range(count):
+        names.append(params[i] if i < len(params) and not params[i].startswith("*")
+                     else f"input{i}")
+    return names

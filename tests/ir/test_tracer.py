@@ -1,0 +1,141 @@
+"""gt.trace: graphs recorded from eager code equal eager results; errors name the user line."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+import pytest
+
+import graphtorch as gt
+from graphtorch.ir.graph import NodeKind
+from graphtorch.ir.tracer import TracingError
+
+THIS_FILE = os.path.basename(__file__)
+EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "..", "examples")
+
+
+class MLP(gt.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = gt.nn.Linear(4, 8)
+        self.fc2 = gt.nn.Linear(8, 3)
+
+    def forward(self, x):
+        h = gt.nn.functional.relu(self.fc1(x))
+        return self.fc2(h).softmax(-1)
+
+
+def _close(a, b):
+    np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_mlp_graph_reads_like_the_model_and_runs_like_eager():
+    gt.manual_seed(0)
+    net, x = MLP(), gt.randn(2, 4)
+    traced = gt.trace(net, x)
+    text = str(traced.graph)
+    assert "%0 = input x : f32[2, 4]" in text
+    assert "param fc1.weight : f32[8, 4]" in text
+    assert "relu(%" in text and f"# {THIS_FILE}:" in text
+    _close(traced(x), net(x))
+    other = gt.randn(2, 4) * 3
+    _close(traced(other), net(other))
+
+
+def test_parameters_are_inputs_by_reference():
+    gt.manual_seed(0)
+    net, x = MLP(), gt.randn(2, 4)
+    traced = gt.trace(net, x)
+    with gt.no_grad():
+        net.fc1.weight.mul_(2)  # a later weight update must be seen by the graph
+    _close(traced(x), net(x))
+    assert [n.name for n in traced.graph.nodes if n.kind is NodeKind.PARAM] == \
+        ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]
+
+
+def test_lenet_embedding_and_eval_mode_batchnorm_trace():
+    sys.path.insert(0, EXAMPLES)
+    try:
+        from lenet import Net
+    finally:
+        sys.path.remove(EXAMPLES)
+    gt.manual_seed(0)
+    models = [(Net(), gt.randn(2, 1, 32, 32)),
+              (gt.nn.Sequential(gt.nn.Embedding(10, 4), gt.nn.Flatten(), gt.nn.Linear(12, 2)),
+               gt.tensor([[1, 2, 3]])),
+              (gt.nn.Sequential(gt.nn.Linear(3, 4), gt.nn.BatchNorm1d(4),
+                                gt.nn.Dropout(0.5)).eval(), gt.randn(5, 3))]
+    for model, x in models:
+        traced = gt.trace(model, x)
+        traced.graph.verify()
+        _close(traced(x), model(x))
+        assert traced.training and not any(traced.training.values()) or model.training
+
+
+def test_functions_and_captured_tensors():
+    weights = gt.randn(3)
+
+    def f(x, y):
+        return (x * weights + y).sum(0)
+
+    x, y = gt.randn(4, 3), gt.randn(3)
+    traced = gt.trace(f, x, y)
+    _close(traced(x, y), f(x, y))
+    assert any(n.kind is NodeKind.PARAM for n in traced.graph.nodes)
+
+
+def _line_of(marker):
+    with open(__file__) as handle:
+        for number, line in enumerate(handle, 1):
+            if marker in line and "_line_of" not in line:
+                return number
+    raise AssertionError(marker)
+
+
+def test_data_dependent_control_flow_names_the_user_line():
+    def f(x):
+        if x.sum() > 0:  # MARK-BOOL
+            return x
+        return -x
+
+    with pytest.raises(TracingError) as info:
+        gt.trace(f, gt.ones(3))
+    assert f"{THIS_FILE}:{_line_of('MARK-BOOL')}" in str(info.value)
+    assert "needs the value of a tensor" in str(info.value)
+
+
+@pytest.mark.parametrize("what", ["item", "numpy", "tolist"])
+def test_reading_values_while_tracing_is_refused(what):
+    def f(x):
+        getattr(x, what)()  # MARK-READ
+        return x
+
+    with pytest.raises(TracingError, match=f"{THIS_FILE}:{_line_of('MARK-READ')}"):
+        gt.trace(f, gt.ones(1))
+
+
+def test_random_ops_and_inplace_writes_are_refused_clearly():
+    def noisy(x):
+        return x + gt.randn(3)  # MARK-RAND
+
+    with pytest.raises(TracingError, match="random numbers cannot be drawn"):
+        gt.trace(noisy, gt.ones(3))
+
+    def inplace(x):
+        y = x * 1
+        y.add_(1)
+        return y
+
+    with pytest.raises(TracingError, match="in-place writes"):
+        gt.trace(inplace, gt.ones(3))
+
+
+def test_eager_mode_is_untouched_after_a_trace_error():
+    with pytest.raises(TracingError):
+        gt.trace(lambda x: x if bool(x.sum()) else x, gt.ones(2))
+    assert (gt.ones(2) + 1).tolist() == [2.0, 2.0]
+    net = MLP()
+    gt.trace(net, gt.randn(1, 4))
+    assert isinstance(net.fc1.weight._data, np.ndarray)  # parameters restored
