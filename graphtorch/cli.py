@@ -1,14 +1,19 @@
 """The `graphtorch` command line tool.
 
     graphtorch ops [--category C]   list the registered primitive ops
+    graphtorch dump FILE.py:NAME --input SHAPE [...] [--format text|dot|json|svg] [-o OUT]
+                                    trace a model or function and print its graph
     graphtorch --version
-
-Graph dumps (`graphtorch dump model.py:Net --input 1,1,32,32`) arrive with the tracer.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import inspect
+import os
+import shutil
+import subprocess
 import sys
 
 
@@ -25,18 +30,236 @@ def _list_ops(args) -> int:
     return 0
 
 
+class DumpError(Exception):
+    """A user-facing `graphtorch dump` failure: printed as one line, exit status 1."""
+
+
+DUMP_EPILOG = """\
+FILE.py:NAME names what to trace. FILE.py is imported by path (its
+`if __name__ == "__main__":` block does not run; its folder is put on sys.path so
+sibling imports work). NAME is looked up in it (dots reach nested attributes):
+  - a Module subclass: constructed with no arguments and put in eval mode;
+  - a Module instance: put in eval mode;
+  - a function taking the inputs: traced as is;
+  - a function taking no arguments (a factory): called, and what it returns is traced.
+
+Each --input gives one example input's shape as comma-separated sizes, optionally
+with its own dtype after a colon ("" or "scalar" is a 0-d tensor). Floating inputs are
+gt.randn(*shape) (gt.manual_seed(0) runs first), integer and bool inputs gt.zeros.
+
+examples:
+  graphtorch dump examples/lenet.py:Net --input 1,1,32,32
+  graphtorch dump model.py:Net --input 2,16 --input 2:int64 --format json -o net.json
+  graphtorch dump model.py:Net --input 1,1,32,32 --format svg -o net.svg   (needs Graphviz)
+"""
+
+
+def _parse_target(target: str) -> tuple[str, str]:
+    path, sep, name = target.rpartition(":")
+    if not sep or not path or not name:
+        raise DumpError(f"expected FILE.py:NAME (e.g. model.py:Net), got {target!r}")
+    return path, name
+
+
+def _parse_input(spec: str, default_dtype: str):
+    import graphtorch as gt
+    from graphtorch.dtypes import as_dtype
+
+    shape_text, _, dtype_text = spec.partition(":")
+    try:
+        dtype = as_dtype(dtype_text.strip() or default_dtype)
+    except TypeError:
+        raise DumpError(f"--input {spec!r}: unknown dtype "
+                        f"{(dtype_text.strip() or default_dtype)!r}") from None
+    shape_text = shape_text.strip()
+    try:
+        shape = () if shape_text in ("", "scalar", "()") else tuple(
+            int(s) for s in shape_text.strip("()[]").split(",") if s.strip())
+    except ValueError:
+        raise DumpError(f"--input {spec!r}: expected comma-separated sizes such as "
+                        "1,3,32,32 (optionally followed by :dtype, e.g. 4,7:int64)") from None
+    if any(s < 0 for s in shape):
+        raise DumpError(f"--input {spec!r}: sizes must be non-negative")
+    if dtype.is_floating_point or dtype.is_complex:
+        return gt.randn(*shape, dtype=dtype)
+    return gt.zeros(*shape, dtype=dtype)
+
+
+def _load_file(path: str):
+    if not os.path.isfile(path):
+        raise DumpError(f"file not found: {path}")
+    path = os.path.abspath(path)
+    stem = os.path.splitext(os.path.basename(path))[0]
+    module_name = f"_graphtorch_dump_{stem}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise DumpError(f"cannot import {path} (not a Python file?)")
+    module = importlib.util.module_from_spec(spec)
+    folder = os.path.dirname(path)
+    sys.path.insert(0, folder)
+    sys.modules[module_name] = module  # dataclasses, pickling etc. look the module up
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        raise DumpError(f"{exc.filename}:{exc.lineno}: SyntaxError: {exc.msg}") from None
+    except Exception as exc:
+        raise DumpError(f"importing {path} failed: {_one_line(exc)}") from None
+    finally:
+        sys.path.remove(folder)
+    return module
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _resolve(module, path: str, name: str, num_inputs: int):
+    from graphtorch.nn.modules.module import Module
+
+    obj = module
+    for part in name.split("."):
+        if not hasattr(obj, part):
+            found = sorted(k for k, v in vars(module).items()
+                           if not k.startswith("_") and callable(v)
+                           and getattr(v, "__module__", None) == module.__name__)
+            hint = f" (it defines: {', '.join(found)})" if found else ""
+            raise DumpError(f"{path} has no {name!r}{hint}")
+        obj = getattr(obj, part)
+    try:
+        if inspect.isclass(obj):
+            if not issubclass(obj, Module):
+                raise DumpError(f"{name} is a class but not a graphtorch nn.Module subclass")
+            obj = obj()
+        elif not isinstance(obj, Module) and callable(obj) and _is_factory(obj, num_inputs):
+            obj = obj()
+            if not callable(obj):
+                raise DumpError(f"{name}() returned {type(obj).__name__}, not a Module "
+                                "or function to trace")
+    except DumpError:
+        raise
+    except Exception as exc:
+        raise DumpError(f"constructing {name} failed: {_one_line(exc)}") from None
+    if isinstance(obj, Module):
+        obj.eval()
+    elif not callable(obj):
+        raise DumpError(f"{name} is a {type(obj).__name__}, not a Module or function")
+    return obj
+
+
+def _is_factory(fn, num_inputs: int) -> bool:
+    """A function that takes no arguments but would be given inputs: call it first."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return False
+    try:
+        sig.bind()
+    except TypeError:
+        return False
+    try:
+        sig.bind(*range(num_inputs))
+    except TypeError:
+        return True
+    return num_inputs == 0
+
+
+def _render_svg(dot_text: str) -> bytes:
+    exe = shutil.which("dot")
+    if exe is None:
+        raise DumpError("--format svg needs Graphviz's `dot` program, which is not installed "
+                        "(e.g. `apt-get install graphviz` or `brew install graphviz`); use "
+                        "--format dot to get DOT text and render it elsewhere")
+    result = subprocess.run([exe, "-Tsvg"], input=dot_text.encode(), capture_output=True)
+    if result.returncode != 0:
+        raise DumpError(f"dot -Tsvg failed: {result.stderr.decode(errors='replace').strip()}")
+    return result.stdout
+
+
+def _dump(args) -> int:
+    try:
+        return _dump_or_raise(args)
+    except DumpError as exc:
+        print(f"graphtorch dump: error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _dump_or_raise(args) -> int:
+    import graphtorch as gt
+    from graphtorch.ir.tracer import TracingError
+
+    if args.passes is not None:
+        raise DumpError("--passes: the optimisation pipeline does not exist yet "
+                        "(graphtorch/passes/ has no passes); dump without --passes to see "
+                        "the traced graph")
+    path, name = _parse_target(args.target)
+    inputs_spec = args.input or []
+    gt.manual_seed(0)
+    inputs = [_parse_input(spec, args.dtype) for spec in inputs_spec]
+    module = _load_file(path)
+    target = _resolve(module, path, name, len(inputs))
+    try:
+        traced = gt.trace(target, *inputs)
+    except TracingError as exc:
+        raise DumpError(f"TracingError: {_one_line(exc).partition(': ')[2]}") from None
+    except Exception as exc:
+        raise DumpError(f"tracing {name} failed: {_one_line(exc)}") from None
+    graph = traced.graph
+    if args.format == "text":
+        data = str(graph) + "\n"
+    elif args.format == "dot":
+        data = graph.to_dot()
+    elif args.format == "json":
+        data = graph.to_json() + "\n"
+    else:
+        data = _render_svg(graph.to_dot())
+    if args.output:
+        mode = "wb" if isinstance(data, bytes) else "w"
+        try:
+            with open(args.output, mode) as f:
+                f.write(data)
+        except OSError as exc:
+            raise DumpError(f"cannot write {args.output}: {exc.strerror}") from None
+    elif isinstance(data, bytes):
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        sys.stdout.write(data)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     import graphtorch
 
     parser = argparse.ArgumentParser(
-        prog="graphtorch", description="Inspect graphtorch: its op registry (and, with the "
-        "tracer, the graphs of your models).")
+        prog="graphtorch", description="Inspect graphtorch: its op registry and the traced graphs "
+        "of your models.", epilog="example: graphtorch dump examples/lenet.py:Net "
+        "--input 1,1,32,32  (see `graphtorch dump --help`)")
     parser.add_argument("--version", action="version", version=graphtorch.__version__)
     sub = parser.add_subparsers(dest="command")
     ops = sub.add_parser("ops", help="list the registered primitive ops")
     ops.add_argument("--category", choices=["elementwise", "reduction", "view", "opaque"],
                      help="only ops of this category")
     ops.set_defaults(handler=_list_ops)
+    dump = sub.add_parser(
+        "dump", help="trace a model or function from a Python file and print its graph",
+        description="Trace FILE.py:NAME with gt.trace on example inputs and print the graph.",
+        epilog=DUMP_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    dump.add_argument("target", metavar="FILE.py:NAME",
+                      help="the Python file and the Module class / instance / function in it")
+    dump.add_argument("--input", action="append", metavar="SHAPE[:DTYPE]",
+                      help="one example input, e.g. 1,1,32,32 or 4,7:int64 (repeat per input)")
+    dump.add_argument("--dtype", default="float32",
+                      help="dtype of inputs that do not name one (default: float32)")
+    dump.add_argument("--format", choices=["text", "dot", "json", "svg"], default="text",
+                      help="text (default), Graphviz DOT, JSON (Graph.from_json reads it "
+                      "back), or SVG (runs Graphviz's `dot -Tsvg`)")
+    dump.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of stdout")
+    dump.add_argument("--passes", metavar="LIST",
+                      help="optimisation passes to run first (not available yet: the "
+                      "pass pipeline does not exist)")
+    dump.set_defaults(handler=_dump)
     return parser
 
 

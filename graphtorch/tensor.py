@@ -111,8 +111,8 @@ class Tensor:
 
     @property
     def device(self) -> device:
-        if type(self._data) is np.ndarray:
-            return CPU
+        if type(self._data) is np.ndarray or type(self._data) is dispatch.SymbolicArray:
+            return CPU  # symbolic arrays (inside gt.trace) trace on the CPU
         return device("cuda", self._data.device.id)
 
     @property

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numbers
 
 from ..ops import elementwise as E
+from ..ir.tracer import SymbolicArray
 from ..ops import views as V
 from ..ops.dispatch import call, call_inplace, multi_output_views
 from ..ops.shape_rules import normalize_dim
@@ -48,6 +49,8 @@ def _view_dtype(self, dtype):
 def reshape(input, *shape):
     """A view when the strides allow it, else a copy."""
     shape = _sizes(shape)
+    if type(input._data) is SymbolicArray:  # in a graph (gt.trace): value semantics
+        return call(V.UNSAFE_VIEW, input, shape=shape)
     try:
         return call(V.VIEW_OP, input, shape=shape)
     except RuntimeError as exc:

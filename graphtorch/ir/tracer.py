@@ -50,6 +50,12 @@ class SymbolicArray:
 
     __slots__ = ("shape", "dtype", "value")
 
+    class flags:  # noqa: N801 - mirrors ndarray.flags
+        """Graphs have value semantics: layout is not tracked, every value is contiguous."""
+
+        c_contiguous = True
+        writeable = True
+
     def __init__(self, shape, dtype, value):
         self.shape = tuple(shape)
         self.dtype = np.dtype(dtype)
