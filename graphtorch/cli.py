@@ -102,7 +102,7 @@ def _load_file(path: str):
         spec.loader.exec_module(module)
     except SyntaxError as exc:
         raise DumpError(f"{exc.filename}:{exc.lineno}: SyntaxError: {exc.msg}") from None
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - user code may raise anything
         raise DumpError(f"importing {path} failed: {_one_line(exc)}") from None
     finally:
         sys.path.remove(folder)
@@ -138,7 +138,7 @@ def _resolve(module, path: str, name: str, num_inputs: int):
                                 "or function to trace")
     except DumpError:
         raise
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - user code may raise anything
         raise DumpError(f"constructing {name} failed: {_one_line(exc)}") from None
     if isinstance(obj, Module):
         obj.eval()
@@ -170,7 +170,8 @@ def _render_svg(dot_text: str) -> bytes:
         raise DumpError("--format svg needs Graphviz's `dot` program, which is not installed "
                         "(e.g. `apt-get install graphviz` or `brew install graphviz`); use "
                         "--format dot to get DOT text and render it elsewhere")
-    result = subprocess.run([exe, "-Tsvg"], input=dot_text.encode(), capture_output=True)
+    result = subprocess.run([exe, "-Tsvg"], input=dot_text.encode(), capture_output=True,
+                            check=False)
     if result.returncode != 0:
         raise DumpError(f"dot -Tsvg failed: {result.stderr.decode(errors='replace').strip()}")
     return result.stdout
@@ -201,8 +202,8 @@ def _dump_or_raise(args) -> int:
     try:
         traced = gt.trace(target, *inputs)
     except TracingError as exc:
-        raise DumpError(f"TracingError: {_one_line(exc).partition(': ')[2]}") from None
-    except Exception as exc:
+        raise DumpError(_one_line(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - user code may raise anything
         raise DumpError(f"tracing {name} failed: {_one_line(exc)}") from None
     graph = traced.graph
     if args.format == "text":

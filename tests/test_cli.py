@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
+import textwrap
 
+import pytest
+
+from graphtorch import cli
 from graphtorch.cli import main
+from graphtorch.ir.graph import Graph
 from graphtorch.ops.registry import REGISTRY
 
 
@@ -29,14 +36,6 @@ def test_console_entry_point_runs():
 
 
 # --- graphtorch dump ------------------------------------------------------------------------
-
-import json  # noqa: E402
-import os  # noqa: E402
-import textwrap  # noqa: E402
-
-import pytest  # noqa: E402
-
-from graphtorch.ir.graph import Graph  # noqa: E402
 
 MODEL = textwrap.dedent("""\
     import graphtorch as gt
@@ -142,8 +141,6 @@ def test_dump_dot(capsys, model_file):
 
 
 def test_dump_svg_without_graphviz_says_how_to_get_dot(capsys, model_file, monkeypatch):
-    import graphtorch.cli as cli
-
     monkeypatch.setattr(cli.shutil, "which", lambda name: None)
     code, out, err = _dump(capsys, f"{model_file}:Net", "--input", "2,4", "--format", "svg")
     assert code == 1 and out == ""
@@ -151,21 +148,21 @@ def test_dump_svg_without_graphviz_says_how_to_get_dot(capsys, model_file, monke
 
 
 def test_dump_missing_file(capsys, tmp_path):
-    code, out, err = _dump(capsys, f"{tmp_path / 'nope.py'}:Net", "--input", "1")
+    code, _, err = _dump(capsys, f"{tmp_path / 'nope.py'}:Net", "--input", "1")
     assert code == 1
     assert "file not found" in err and "nope.py" in err
     assert len(err.strip().splitlines()) == 1
 
 
 def test_dump_missing_name(capsys, model_file):
-    code, out, err = _dump(capsys, f"{model_file}:Missing", "--input", "1")
+    code, _, err = _dump(capsys, f"{model_file}:Missing", "--input", "1")
     assert code == 1
     assert "has no 'Missing'" in err and "Net" in err
     assert len(err.strip().splitlines()) == 1
 
 
 def test_dump_tracing_error_names_user_line(capsys, model_file):
-    code, out, err = _dump(capsys, f"{model_file}:branchy", "--input", "3")
+    code, _, err = _dump(capsys, f"{model_file}:branchy", "--input", "3")
     assert code == 1
     assert "TracingError" in err and "my_model.py:26 in branchy" in err
     assert len(err.strip().splitlines()) == 1
@@ -181,7 +178,7 @@ def test_dump_bad_target_and_passes(capsys, model_file):
 def test_dump_subprocess_exit_code_and_no_traceback(model_file):
     result = subprocess.run([sys.executable, "-m", "graphtorch.cli", "dump",
                              f"{model_file}:branchy", "--input", "3"],
-                            capture_output=True, text=True)
+                            capture_output=True, text=True, check=False)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr and "TracingError" in result.stderr
 
@@ -201,7 +198,7 @@ def test_dump_svg_runs_dot(capsys, model_file, tmp_path, monkeypatch):
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
     out_file = tmp_path / "net.svg"
-    code, out, err = _dump(capsys, f"{model_file}:Net", "--input", "2,4", "--format", "svg",
-                           "-o", out_file)
+    code, _, err = _dump(capsys, f"{model_file}:Net", "--input", "2,4", "--format", "svg",
+                         "-o", out_file)
     assert code == 0, err
     assert out_file.read_text().strip() == "<svg>-Tsvg</svg>"
