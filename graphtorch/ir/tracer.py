@@ -111,6 +111,18 @@ class Tracer:
         self.lifted: dict[int, tuple] = {}   # id(tensor) -> (Value, tensor)
         self.params: dict[str, object] = {}  # qualified name -> tensor (by reference)
         self._saved_data: list[tuple] = []
+        # (tensor, its value at the start, where to write it back) for mutation tracking
+        self.tracked: list[tuple] = []
+        self.tracked_inputs: list = []
+
+    def mutations(self) -> list[tuple]:
+        """(write-back target, new value) for tracked tensors changed in place."""
+        out = []
+        for tensor, original, target in self.tracked:
+            data = tensor._data
+            if type(data) is SymbolicArray and data.value is not original:
+                out.append((target, data.value))
+        return out
 
     def symbolic(self, tensor, name: str):
         from ..dtypes import from_numpy_dtype
@@ -120,6 +132,8 @@ class Tracer:
         value = self.graph.add_input(name, meta, NodeKind.INPUT, source=None)
         out = Tensor._wrap(SymbolicArray(meta.shape, meta.dtype.np_dtype, value))
         out._requires_grad = tensor.requires_grad
+        self.tracked.append((out, value, ("input", len(self.tracked_inputs))))
+        self.tracked_inputs.append(out)
         return out
 
     def bind_state(self, tensor, name: str) -> None:
@@ -133,6 +147,7 @@ class Tracer:
         self.params[name] = tensor
         self._saved_data.append((tensor, data))
         tensor._data = SymbolicArray(meta.shape, data.dtype, value)
+        self.tracked.append((tensor, value, ("param", name)))
 
     def restore(self) -> None:
         for tensor, data in self._saved_data:
@@ -153,6 +168,32 @@ class Tracer:
             self.lifted[key] = (value, tensor)
             self.params[name] = tensor
         return self.lifted[key][0]
+
+
+def trace_inplace(op, tensor, others, attrs):
+    """`tensor.op_(...)` inside a trace: record the out-of-place op and make `tensor` stand
+    for the new value (functionalization). Mutated parameters, buffers and inputs become
+    extra graph outputs that `TracedFunction` writes back after each run."""
+    from ..ops.dispatch import bump_version, call
+    from ..ops.elementwise import TO_DTYPE
+    from ..ops.views import EXPAND
+
+    if tensor._base is not None and tensor._view_ops:
+        raise TracingError(f"{_where(user_frame())}: in-place writes through a view are not "
+                           "supported by the tracer yet; write the out-of-place op instead")
+    result = call(op, tensor, *others, **attrs)
+    if op.num_outputs != 1:
+        result = result[0]
+    if result._data.dtype != tensor._data.dtype:
+        from ..ops.dispatch import _check_cast
+
+        _check_cast(result._data.dtype, tensor._data.dtype)
+        result = call(TO_DTYPE, result, dtype=tensor.dtype)
+    if result._data.shape != tensor._data.shape:
+        result = call(EXPAND, result, sizes=tuple(tensor._data.shape))
+    tensor._data = SymbolicArray(result._data.shape, result._data.dtype, result._data.value)
+    bump_version(tensor)
+    return tensor
 
 
 def current_tracer() -> Tracer | None:
@@ -190,20 +231,28 @@ class TracedFunction:
     weight updates are seen). Calling it runs the graph with the op-by-op interpreter."""
 
     def __init__(self, graph: Graph, params: dict, training: dict, grad_enabled: bool,
-                 single_output: bool):
+                 single_output: bool, mutated: tuple = ()):
         self.graph = graph
         self.params = params
         self.training = training
         self.grad_enabled = grad_enabled
         self._single = single_output
+        self.mutated = mutated  # write-back targets of the trailing graph outputs
 
     def __call__(self, *inputs):
+        from ..autograd.grad_mode import no_grad
         from ..backends.interpreter import Interpreter
 
         out = Interpreter(self.graph, self.params).run(*inputs)
-        if self._single:
-            return out
-        return out if isinstance(out, tuple) else (out,)
+        out = out if isinstance(out, tuple) else (out,)
+        if self.mutated:  # in-place changes of state and inputs, applied as eager would
+            results, updates = out[:-len(self.mutated)], out[-len(self.mutated):]
+            with no_grad():
+                for (kind, key), value in zip(self.mutated, updates):
+                    target = self.params[key] if kind == "param" else inputs[key]
+                    target.copy_(value)
+            out = results
+        return out[0] if self._single else out
 
     def __repr__(self):
         return f"TracedFunction(\n{self.graph})"
@@ -248,19 +297,21 @@ def trace(fn_or_module, *example_inputs) -> TracedFunction:
         for name, t in state:  # parameters and buffers are graph inputs, by reference
             tracer.bind_state(t, name)
         result = fn(*symbolic)
+        single = isinstance(result, Tensor)
+        outputs = (result,) if single else tuple(result)
+        for o in outputs:
+            if not isinstance(o, Tensor):
+                raise TracingError(f"traced functions must return tensors (or a tuple of "
+                                   f"them), got {type(o).__name__}")
+        mutations = tracer.mutations()  # before state is restored to concrete arrays
+        tracer.graph.set_outputs([tracer.value_of(o) for o in outputs]
+                                 + [value for _, value in mutations])
     finally:
         _STATE.tracer = None
         tracer.restore()
-    single = isinstance(result, Tensor)
-    outputs = (result,) if single else tuple(result)
-    for o in outputs:
-        if not isinstance(o, Tensor):
-            raise TracingError(f"traced functions must return tensors (or a tuple of them), "
-                               f"got {type(o).__name__}")
-    tracer.graph.set_outputs(tracer.value_of(o) for o in outputs)
     tracer.graph.verify()
     return TracedFunction(tracer.graph, tracer.params, training, grad_mode.is_grad_enabled(),
-                          single)
+                          single, tuple(target for target, _ in mutations))
 
 
 def _arg_names(fn, count: int) -> list[str]:

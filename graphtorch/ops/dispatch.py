@@ -409,6 +409,10 @@ def _type_word(dtype) -> str:
 
 def call_inplace(op: OpDef, self, *others, **attrs):
     """Run `op(self, *others)` and write the result into `self` (PyTorch's `op_`)."""
+    if type(self._data) is SymbolicArray:  # inside gt.trace: functionalize
+        from ..ir.tracer import trace_inplace
+
+        return trace_inplace(op, self, others, attrs)
     if _GRAD.enabled and self._base is not None and not self._requires_grad:
         _stale_view_requires_grad(self)
     check_inplace_allowed(self)

@@ -123,13 +123,42 @@ def test_random_ops_and_inplace_writes_are_refused_clearly():
     with pytest.raises(TracingError, match="random numbers cannot be drawn"):
         gt.trace(noisy, gt.ones(3))
 
-    def inplace(x):
+    def through_view(x):
         y = x * 1
-        y.add_(1)
+        y[0].add_(1)
         return y
 
-    with pytest.raises(TracingError, match="in-place writes"):
-        gt.trace(inplace, gt.ones(3))
+    with pytest.raises(TracingError, match="in-place writes through a view"):
+        gt.trace(through_view, gt.ones(3))
+
+
+def test_inplace_ops_are_functionalized_and_written_back():
+    def f(x):
+        y = x * 2
+        y.add_(1)
+        x.mul_(3)  # a mutated input: written back into the caller's tensor
+        return y
+
+    traced = gt.trace(f, gt.ones(3))
+    x = gt.tensor([1.0, 2.0, 3.0])
+    assert traced(x).tolist() == [3.0, 5.0, 7.0]
+    assert x.tolist() == [3.0, 6.0, 9.0]
+
+
+def test_batchnorm_train_mode_updates_running_stats_like_eager():
+    gt.manual_seed(0)
+    traced_model = gt.nn.Sequential(gt.nn.Linear(3, 4), gt.nn.BatchNorm1d(4))
+    eager_model = gt.nn.Sequential(gt.nn.Linear(3, 4), gt.nn.BatchNorm1d(4))
+    eager_model.load_state_dict(traced_model.state_dict())
+    x = gt.randn(5, 3)
+    traced = gt.trace(traced_model, x)
+    assert traced_model[1].num_batches_tracked.item() == 0  # tracing changed no state
+    assert {key for _, key in traced.mutated} == {"1.running_mean", "1.running_var",
+                                                  "1.num_batches_tracked"}
+    for _ in range(3):
+        _close(traced(x), eager_model(x))
+    for name in ("running_mean", "running_var", "num_batches_tracked"):
+        _close(getattr(traced_model[1], name), getattr(eager_model[1], name))
 
 
 def test_eager_mode_is_untouched_after_a_trace_error():
