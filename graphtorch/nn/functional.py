@@ -345,10 +345,12 @@ def _check_p(p):
 
 
 def _noise(input, shape, p):
-    """Bernoulli(1 - p) keep-mask of `shape` in the input's dtype (PyTorch's `noise`)."""
-    from ..functions.creation import empty
+    """Bernoulli(1 - p) keep-mask of `shape` in the input's dtype (PyTorch's `noise`); a
+    registry op, so a traced dropout draws a fresh mask on every run."""
+    from ..ops.random_ops import BERNOULLI_MASK
 
-    return empty(shape, dtype=input.dtype, device=input.device).bernoulli_(1 - p)
+    mask = call(BERNOULLI_MASK, shape=tuple(shape), p=1 - p, dtype=input.dtype)
+    return mask if input.is_cpu else mask.to(input.device)
 
 
 def _dropout(input, p, training, inplace, shape=None, alpha=False):

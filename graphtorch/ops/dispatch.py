@@ -13,6 +13,7 @@ import numpy as np
 from .. import dtypes
 from ..autograd import grad_mode
 from ..autograd.graph import OpNode, accumulate_node
+from ..ir.tracer import _STATE as _TRACE_STATE
 from ..ir.tracer import SymbolicArray
 from .registry import Category, OpDef, Promotion, TensorMeta
 from .shape_rules import compute_dtype, dtype_error, output_dtype
@@ -155,6 +156,8 @@ def _run_kernel(op: OpDef, inputs, attrs):
                 arrays.append(a)
             else:
                 arrays.append(x)
+    if not inputs and getattr(_TRACE_STATE, "tracer", None) is not None:
+        xp = TRACING  # a creation/random op inside gt.trace
     if xp is TRACING:  # inside gt.trace: record a graph node instead of computing
         from ..ir.tracer import record_op
 

@@ -71,6 +71,8 @@ class OpDef:
     # PyTorch's grad_fn name, or a function of (input metas[, attrs]) giving it.
     backward_name: str | Callable[..., str] = ""
     doc: str = ""
+    # Draws random numbers when it runs: never merged, cached or constant-folded.
+    random: bool = False
     # NumPy/CuPy ufunc name computing exactly this op (in-place ops then write into `out=`).
     ufunc: str = ""
     # Promotion decisions per input numpy dtype, filled by dispatch (cleared when the
