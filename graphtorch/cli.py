@@ -1,7 +1,7 @@
 """The `graphtorch` command line tool.
 
     graphtorch ops [--category C]   list the registered primitive ops
-    graphtorch dump FILE.py:NAME --input SHAPE [...] [--format text|dot|json|svg] [-o OUT]
+    graphtorch dump FILE.py:NAME --input SHAPE [...] [--format text|dot|json|svg|png] [-o OUT]
                                     trace a model or function and print its graph
     graphtorch --version
 """
@@ -12,8 +12,6 @@ import argparse
 import importlib.util
 import inspect
 import os
-import shutil
-import subprocess
 import sys
 
 
@@ -164,17 +162,15 @@ def _is_factory(fn, num_inputs: int) -> bool:
     return num_inputs == 0
 
 
-def _render_svg(dot_text: str) -> bytes:
-    exe = shutil.which("dot")
-    if exe is None:
-        raise DumpError("--format svg needs Graphviz's `dot` program, which is not installed "
-                        "(e.g. `apt-get install graphviz` or `brew install graphviz`); use "
-                        "--format dot to get DOT text and render it elsewhere")
-    result = subprocess.run([exe, "-Tsvg"], input=dot_text.encode(), capture_output=True,
-                            check=False)
-    if result.returncode != 0:
-        raise DumpError(f"dot -Tsvg failed: {result.stderr.decode(errors='replace').strip()}")
-    return result.stdout
+def _render(graph, fmt: str) -> bytes:
+    from graphtorch.ir.export import GraphvizMissing
+
+    try:
+        return graph.render(fmt)
+    except GraphvizMissing as exc:
+        raise DumpError(f"--format {fmt}: {exc}; use --format dot to get DOT text") from None
+    except RuntimeError as exc:
+        raise DumpError(str(exc)) from None
 
 
 def _dump(args) -> int:
@@ -213,7 +209,7 @@ def _dump_or_raise(args) -> int:
     elif args.format == "json":
         data = graph.to_json() + "\n"
     else:
-        data = _render_svg(graph.to_dot())
+        data = _render(graph, args.format)
     if args.output:
         mode = "wb" if isinstance(data, bytes) else "w"
         try:
@@ -253,9 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="one example input, e.g. 1,1,32,32 or 4,7:int64 (repeat per input)")
     dump.add_argument("--dtype", default="float32",
                       help="dtype of inputs that do not name one (default: float32)")
-    dump.add_argument("--format", choices=["text", "dot", "json", "svg"], default="text",
+    dump.add_argument("--format", choices=["text", "dot", "json", "svg", "png"], default="text",
                       help="text (default), Graphviz DOT, JSON (Graph.from_json reads it "
-                      "back), or SVG (runs Graphviz's `dot -Tsvg`)")
+                      "back), or SVG/PNG (runs Graphviz's `dot`)")
     dump.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of stdout")
     dump.add_argument("--passes", metavar="LIST",
                       help="optimisation passes to run first (not available yet: the "

@@ -141,10 +141,13 @@ def test_dump_dot(capsys, model_file):
 
 
 def test_dump_svg_without_graphviz_says_how_to_get_dot(capsys, model_file, monkeypatch):
-    monkeypatch.setattr(cli.shutil, "which", lambda name: None)
-    code, out, err = _dump(capsys, f"{model_file}:Net", "--input", "2,4", "--format", "svg")
-    assert code == 1 and out == ""
-    assert "Graphviz" in err and "--format dot" in err and "Traceback" not in err
+    import shutil
+
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    for fmt in ("svg", "png"):
+        code, out, err = _dump(capsys, f"{model_file}:Net", "--input", "2,4", "--format", fmt)
+        assert code == 1 and out == ""
+        assert "Graphviz" in err and "--format dot" in err and "Traceback" not in err
 
 
 def test_dump_missing_file(capsys, tmp_path):

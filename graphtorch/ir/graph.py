@@ -305,6 +305,12 @@ class Graph:
     def __repr__(self):
         return f"<Graph: {len(self.nodes)} nodes>"
 
+    def render(self, fmt: str = "svg") -> bytes:
+        """SVG or PNG bytes drawn by Graphviz (a clear error when `dot` is missing)."""
+        from .export import render
+
+        return render(self, fmt)
+
     def to_dot(self) -> str:
         """Graphviz DOT text (see `graphtorch.ir.export.to_dot`)."""
         from .export import to_dot

@@ -44,3 +44,32 @@ def test_traced_row_equals_eager(row, case, dtype):
         np.testing.assert_allclose(g.detach().numpy().astype(np.complex128),
                                    e.detach().numpy().astype(np.complex128), rtol=1e-6,
                                    atol=1e-6, equal_nan=True, err_msg=H.repro(row, case, dtype))
+
+
+# Ops that no CPU-only row can reach, and why.
+NOT_TRACED_ON_CPU = {"to_device": "a copy between devices: needs a CUDA device"}
+
+
+def test_every_registered_op_is_traced_by_some_row():
+    from graphtorch.ir.graph import NodeKind
+    from graphtorch.ops.registry import REGISTRY
+
+    traced = set()
+    for row, case, dtype in CASES:
+        inputs = H.make_inputs(row, case, dtype)
+        tensors = H.to_lib(gt, inputs, ())
+        positions = [i for i, t in enumerate(tensors) if isinstance(t, gt.Tensor)]
+
+        def program(*xs, row=row, tensors=tensors, positions=positions):
+            args = list(tensors)
+            for i, x in zip(positions, xs):
+                args[i] = x
+            return tuple(_flatten(row.fn(gt, *args)))
+
+        try:
+            graph = gt.trace(program, *[tensors[i] for i in positions]).graph
+        except TracingError:
+            continue
+        traced.update(n.op.name for n in graph.nodes if n.kind is NodeKind.OP)
+    missing = sorted(set(REGISTRY) - traced - set(NOT_TRACED_ON_CPU))
+    assert not missing, f"registered ops that no op-table row traces: {missing}"

@@ -120,16 +120,18 @@ def test_random_ops_and_inplace_writes_are_refused_clearly():
     def noisy(x):
         return x + gt.randn(3)  # MARK-RAND
 
-    with pytest.raises(TracingError, match="random numbers cannot be drawn"):
+    with pytest.raises(TracingError, match="random numbers cannot be drawn") as info:
         gt.trace(noisy, gt.ones(3))
+    assert f"{THIS_FILE}:{_line_of('MARK-RAND')}" in str(info.value)
 
     def through_view(x):
         y = x * 1
-        y[0].add_(1)
+        y[0].add_(1)  # MARK-VIEW
         return y
 
-    with pytest.raises(TracingError, match="in-place writes through a view"):
+    with pytest.raises(TracingError, match="in-place writes through a view") as info:
         gt.trace(through_view, gt.ones(3))
+    assert f"{THIS_FILE}:{_line_of('MARK-VIEW')}" in str(info.value)
 
 
 def test_inplace_ops_are_functionalized_and_written_back():
