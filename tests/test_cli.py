@@ -10,7 +10,6 @@ import textwrap
 
 import pytest
 
-from graphtorch import cli
 from graphtorch.cli import main
 from graphtorch.ir.graph import Graph
 from graphtorch.ops.registry import REGISTRY
