@@ -301,8 +301,8 @@ def trace(fn_or_module, *example_inputs) -> TracedFunction:
         outputs = (result,) if single else tuple(result)
         for o in outputs:
             if not isinstance(o, Tensor):
-                raise TracingError(f"traced functions must return tensors (or a tuple of "
-                                   f"them), got {type(o).__name__}")
+                raise TracingError(f"{_where(user_frame())}: traced functions must return "
+                                   f"tensors (or a tuple of them), got {type(o).__name__}")
         mutations = tracer.mutations()  # before state is restored to concrete arrays
         tracer.graph.set_outputs([tracer.value_of(o) for o in outputs]
                                  + [value for _, value in mutations])

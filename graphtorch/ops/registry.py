@@ -34,10 +34,11 @@ class Promotion(enum.Enum):
 
 
 class TensorMeta(NamedTuple):
-    """What a shape rule knows about a tensor: its shape and dtype."""
+    """What a shape rule knows about a tensor: its shape, dtype and device."""
 
     shape: tuple
     dtype: DType
+    device: str = "cpu"
 
     @property
     def ndim(self) -> int:

@@ -79,6 +79,7 @@ def cases():
         ("lenet", LeNet(), (gt.randn(1, 1, 32, 32),)),
         ("embedding", Bag(), (gt.tensor([[1, 2, 3], [4, 5, 6]]),)),
         ("batchnorm_dropout_eval", Normed().eval(), (gt.randn(5, 3),)),
+        ("batchnorm_dropout_train", Normed().train(), (gt.randn(5, 3),)),
         ("batchnorm_train", nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4)).train(),
          (gt.randn(5, 3),)),
         ("buffers", Scaled(), (gt.randn(2, 3),)),

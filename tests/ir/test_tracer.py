@@ -170,3 +170,25 @@ def test_eager_mode_is_untouched_after_a_trace_error():
     net = MLP()
     gt.trace(net, gt.randn(1, 4))
     assert isinstance(net.fc1.weight._data, np.ndarray)  # parameters restored
+
+
+def test_python_loops_unroll_and_bad_returns_name_the_line():
+    def f(x):
+        for _ in range(3):
+            x = x * 2
+        return x
+
+    graph = gt.trace(f, gt.ones(2)).graph
+    assert str(graph).count("= mul(") == 3
+
+    with pytest.raises(TracingError, match="must return tensors") as info:
+        gt.trace(lambda x: x.shape, gt.ones(2))  # MARK-RETURN
+    assert f"{THIS_FILE}:{_line_of('MARK-RETURN')}" in str(info.value)
+
+
+def test_nodes_record_shape_dtype_device_and_source():
+    traced = gt.trace(lambda x: x.relu(), gt.ones(2, 3))  # MARK-NODE
+    node = [n for n in traced.graph.nodes if n.kind is NodeKind.OP][0]
+    meta = node.outputs[0].meta
+    assert (meta.shape, repr(meta.dtype), meta.device) == ((2, 3), "torch.float32", "cpu")
+    assert node.source[1] == _line_of("MARK-NODE") and node.source[0] == __file__
