@@ -206,7 +206,8 @@ def record_op(op, inputs, attrs):
 
     tracer = current_tracer()
     if tracer is None:
-        raise TracingError("a symbolic tensor was used outside of gt.trace")
+        raise TracingError(f"{_where(user_frame())}: a tensor from inside gt.trace was used "
+                           "after the trace ended; use the traced function's outputs instead")
 
     def to_value(x):
         if isinstance(x, Tensor):
@@ -280,7 +281,8 @@ def trace(fn_or_module, *example_inputs) -> TracedFunction:
                         f"{type(fn_or_module).__name__}")
 
     if current_tracer() is not None:
-        raise TracingError("gt.trace cannot be nested")
+        raise TracingError(f"{_where(user_frame())}: gt.trace cannot be called while another "
+                           "trace is running")
     training, state = {}, []
     fn = fn_or_module
     if isinstance(fn_or_module, Module):

@@ -192,3 +192,18 @@ def test_nodes_record_shape_dtype_device_and_source():
     meta = node.outputs[0].meta
     assert (meta.shape, repr(meta.dtype), meta.device) == ((2, 3), "torch.float32", "cpu")
     assert node.source[1] == _line_of("MARK-NODE") and node.source[0] == __file__
+
+
+def test_nested_traces_and_leaked_symbolic_tensors_name_the_line():
+    def outer(x):
+        return gt.trace(lambda y: y * 2, x)  # MARK-NESTED
+
+    with pytest.raises(TracingError, match="while another trace") as info:
+        gt.trace(outer, gt.ones(2))
+    assert f"{THIS_FILE}:{_line_of('MARK-NESTED')}" in str(info.value)
+
+    leaked = []
+    gt.trace(lambda x: leaked.append(x) or x * 1, gt.ones(2))
+    with pytest.raises(TracingError, match="after the trace ended") as info:
+        leaked[0] + 1  # MARK-LEAK
+    assert f"{THIS_FILE}:{_line_of('MARK-LEAK')}" in str(info.value)
