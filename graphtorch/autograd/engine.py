@@ -85,8 +85,12 @@ def run_backward(tensors, grad_tensors, retain_graph: bool, create_graph: bool,
     With `inputs`, gradients are captured for those tensors and returned in order; if
     `accumulate` they are also added into their `.grad` (this is `backward(inputs=...)`).
     """
+    from ..ir.tracer import current_tracer
     from ..tensor import Tensor
 
+    tracing = current_tracer() is not None
+    if tracing:
+        current_tracer().ran_backward = True
     roots, seeds = [], []
     for i, (t, g) in enumerate(zip(tensors, grad_tensors)):
         if not t.requires_grad:
@@ -148,6 +152,8 @@ def run_backward(tensors, grad_tensors, retain_graph: bool, create_graph: bool,
             if run_node:
                 if is_leaf_sink:
                     node.apply(grads, create_graph, retain_graph)
+                elif tracing:
+                    grad_inputs = _traced_apply(node, grads, create_graph, retain_graph)
                 else:
                     grad_inputs = _validate(node, node.apply(grads, create_graph, retain_graph))
                     if node._post_hooks:
@@ -164,6 +170,20 @@ def run_backward(tensors, grad_tensors, retain_graph: bool, create_graph: bool,
                 if deps[nxt] == 0:
                     heapq.heappush(ready, (-nxt._sequence_nr, id(nxt), nxt))
     return captured
+
+
+def _traced_apply(node: Node, grads, create_graph: bool, retain_graph: bool) -> tuple:
+    """Run a node's backward inside gt.trace: the recorded graph nodes remember which
+    forward node (and so which user line) they differentiate."""
+    from ..ir.tracer import current_tracer
+
+    tracer = current_tracer()
+    previous = tracer.backward_of
+    tracer.backward_of = tracer.grad_sources.get(node)
+    try:
+        return _validate(node, node.apply(grads, create_graph, retain_graph))
+    finally:
+        tracer.backward_of = previous
 
 
 def _validate(node: Node, grad_inputs) -> tuple:

@@ -83,9 +83,12 @@ class Node:
     ``inputs`` is a tuple whose items are Values, or (for variadic ops, first item only) a
     list of Values. INPUT/PARAM nodes carry their ``name`` (the qualified name for params).
     ``source`` is ``(file, line, function)`` of the user code that created the node, or None.
+    Nodes of a generated backward have ``grad_of``, the forward node they differentiate (their
+    ``source`` is that node's line).
     """
 
-    __slots__ = ("attrs", "graph", "inputs", "kind", "name", "op", "outputs", "source")
+    __slots__ = ("attrs", "grad_of", "graph", "inputs", "kind", "name", "op", "outputs",
+                 "source")
 
     def __init__(self, graph: Graph, kind: NodeKind, op: OpDef | None, inputs: tuple,
                  attrs: dict, name: str | None = None, source: tuple | None = None):
@@ -97,6 +100,7 @@ class Node:
         self.attrs = attrs
         self.outputs: tuple[Value, ...] = ()
         self.source = source
+        self.grad_of: Node | None = None  # for backward nodes: the forward node they differentiate
 
     @property
     def target(self) -> str:

@@ -105,8 +105,12 @@ class SymbolicArray:
 class Tracer:
     """The state of one trace: the graph and the concrete tensors lifted into it."""
 
-    def __init__(self, names_by_id: dict[int, str]):
-        self.graph = Graph()
+    def __init__(self, names_by_id: dict[int, str], graph: Graph | None = None):
+        self.graph = Graph() if graph is None else graph
+        self.source_override = None  # a (file, line, function) for nodes being re-recorded
+        self.backward_of = None      # the forward graph Node whose backward is being traced
+        self.grad_sources: dict = {}  # autograd node -> forward graph Node
+        self.ran_backward = False     # whether the traced code ran the autograd engine
         self.names_by_id = names_by_id
         self.lifted: dict[int, tuple] = {}   # id(tensor) -> (Value, tensor)
         self.params: dict[str, object] = {}  # qualified name -> tensor (by reference)
@@ -123,6 +127,14 @@ class Tracer:
             if type(data) is SymbolicArray and data.value is not original:
                 out.append((target, data.value))
         return out
+
+    def fresh_name(self, prefix: str) -> str:
+        """``<prefix><k>`` not yet used by any graph input."""
+        used = {n.name for n in self.graph.nodes if n.kind in (NodeKind.INPUT, NodeKind.PARAM)}
+        k = len(self.params)
+        while f"{prefix}{k}" in used:
+            k += 1
+        return f"{prefix}{k}"
 
     def symbolic(self, tensor, name: str):
         from ..dtypes import from_numpy_dtype
@@ -149,6 +161,15 @@ class Tracer:
         tensor._data = SymbolicArray(meta.shape, data.dtype, value)
         self.tracked.append((tensor, value, ("param", name)))
 
+    def bind_lifted(self, tensor) -> None:
+        """A concrete tensor written in place during the trace: it becomes a PARAM input
+        (if not already) and symbolic until `restore`, and its new value a write-back."""
+        value = self.value_of(tensor)
+        name = next(n for n, t in self.params.items() if t is tensor)
+        self._saved_data.append((tensor, tensor._data))
+        tensor._data = SymbolicArray(value.meta.shape, value.meta.dtype.np_dtype, value)
+        self.tracked.append((tensor, value, ("param", name)))
+
     def restore(self) -> None:
         for tensor, data in self._saved_data:
             tensor._data = data
@@ -160,7 +181,7 @@ class Tracer:
             return data.value
         key = id(tensor)
         if key not in self.lifted:
-            name = self.names_by_id.get(key) or f"const{len(self.params)}"
+            name = self.names_by_id.get(key) or self.fresh_name("const")
             from ..dtypes import from_numpy_dtype
 
             meta = TensorMeta(tuple(data.shape), from_numpy_dtype(data.dtype))
@@ -181,6 +202,12 @@ def trace_inplace(op, tensor, others, attrs):
     if tensor._base is not None and tensor._view_ops:
         raise TracingError(f"{_where(user_frame())}: in-place writes through a view are not "
                            "supported by the tracer yet; write the out-of-place op instead")
+    if type(tensor._data) is not SymbolicArray:  # a concrete tensor (state, a capture)
+        tracer = current_tracer()
+        if tracer is None:
+            raise TracingError(f"{_where(user_frame())}: a tensor from inside gt.trace was "
+                               "used after the trace ended")
+        tracer.bind_lifted(tensor)
     result = call(op, tensor, *others, **attrs)
     if op.num_outputs != 1:
         result = result[0]
@@ -217,12 +244,18 @@ def record_op(op, inputs, attrs):
         return x
 
     values = [to_value(x) for x in inputs]
-    source = user_frame()
+    grad_of = tracer.backward_of
+    if grad_of is not None:
+        source = grad_of.source
+    else:
+        source = tracer.source_override or user_frame()
     try:
         out = tracer.graph.add_node(op, values, attrs, source=source)
     except (RuntimeError, IndexError, TypeError, ValueError) as exc:
         raise type(exc)(f"{exc}\n  while tracing {op.name} at {_where(source)}") from exc
     outs = out if isinstance(out, tuple) else (out,)
+    if grad_of is not None:
+        outs[0].node.grad_of = grad_of
     arrays = tuple(SymbolicArray(v.meta.shape, v.meta.dtype.np_dtype, v) for v in outs)
     return arrays if op.num_outputs != 1 else arrays[0]
 

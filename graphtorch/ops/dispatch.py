@@ -214,6 +214,8 @@ def call(op: OpDef, *inputs, **attrs):
         _link_views(op, inputs[0], outputs, attrs)
     if _GRAD.enabled and op.vjp is not None and _any_requires_grad(op, inputs):
         record(op, inputs, outputs, attrs)
+        if type(outputs[0]._data) is SymbolicArray:  # tracing: backward nodes name this op
+            _TRACE_STATE.tracer.grad_sources[outputs[0]._grad_fn] = outputs[0]._data.value.node
     return outputs[0] if op.num_outputs == 1 else outputs
 
 
@@ -412,8 +414,8 @@ def _type_word(dtype) -> str:
 
 def call_inplace(op: OpDef, self, *others, **attrs):
     """Run `op(self, *others)` and write the result into `self` (PyTorch's `op_`)."""
-    if type(self._data) is SymbolicArray:  # inside gt.trace: functionalize
-        from ..ir.tracer import trace_inplace
+    if type(self._data) is SymbolicArray or _TRACE_STATE.__dict__.get("tracer") is not None:
+        from ..ir.tracer import trace_inplace  # inside gt.trace: functionalize
 
         return trace_inplace(op, self, others, attrs)
     if _GRAD.enabled and self._base is not None and not self._requires_grad:

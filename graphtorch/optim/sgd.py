@@ -91,7 +91,7 @@ def sgd(params, d_p_list, momentum_buffer_list, *, weight_decay, momentum, lr, d
             else:
                 buf.mul_(momentum).add_(grad, alpha=1 - dampening)
             grad = grad.add(buf, alpha=momentum) if nesterov else buf
-        if isinstance(lr, Tensor):
-            param.add_(grad, alpha=-lr.item())
+        if isinstance(lr, Tensor):  # same rounding as alpha=-lr: float32(lr) * grad
+            param.sub_(grad * lr)
         else:
             param.add_(grad, alpha=-lr)

@@ -1,0 +1,218 @@
+"""The NumPy backend: Python source generated from an optimised graph, compiled once.
+
+Every OP node becomes one line of a generated function. Elementwise casts are decided at
+generation time from the node's metas (the same promotion rules as eager dispatch), so the
+generated code never inspects dtypes at run time; ops with a NumPy ufunc and no cast call the
+ufunc directly, other ops call their registry kernel bound to its attributes. Fused nodes call
+the kernel `backends.numpy_fused` writes for them. When the graph carries a memory plan
+(`passes.memory_planning`), dead values are deleted after their last use and elementwise
+results are written with ``out=`` into dead buffers of the same shape and dtype.
+
+    program = NumpyProgram(graph)
+    print(program.code)          # the generated source
+    outputs = program(*arrays)   # arrays for INPUT and PARAM nodes, in graph order
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+
+from ..ir.graph import Graph, Node, NodeKind, Value
+from ..ir.printing import format_node
+from ..ops.dispatch import _wrap_int_scalar
+from ..ops.shape_rules import compute_dtype, output_dtype
+
+_LITERALS = (bool, int, float, str, type(None))
+
+
+class CodeWriter:
+    """Collects generated lines and the objects they refer to (the function's globals)."""
+
+    def __init__(self):
+        self.lines: list[str] = []
+        self.namespace: dict = {"np": np, "inf": math.inf, "nan": math.nan}
+        self.preamble: list[str] = []  # helper sources (fused kernels) shown in `.code`
+
+    def name_for(self, obj, hint: str) -> str:
+        """A global name bound to `obj` (readable, unique)."""
+        base = "".join(c if c.isalnum() else "_" for c in hint)
+        name, k = base, 1
+        while name in self.namespace and self.namespace[name] is not obj:
+            k += 1
+            name = f"{base}_{k}"
+        self.namespace[name] = obj
+        return name
+
+    def literal(self, value) -> str:
+        """Source text for a Python constant (a global name for anything unusual)."""
+        if isinstance(value, float):
+            return "inf" if value == math.inf else "-inf" if value == -math.inf else \
+                "nan" if value != value else repr(value)
+        if isinstance(value, _LITERALS):
+            return repr(value)
+        if isinstance(value, tuple) and all(isinstance(v, _LITERALS) for v in value):
+            return repr(value)
+        return self.name_for(value, "c")
+
+
+def _var(v: Value) -> str:
+    return f"v{v.id}"
+
+
+def _comment(node: Node) -> str:
+    return format_node(node).split(" = ", 1)[1]
+
+
+class NumpyProgram:
+    """A graph compiled to a Python function over NumPy arrays (see the module docstring).
+
+    ``code`` is the generated source; calling the program runs it. Inputs are arrays for the
+    graph's INPUT and PARAM nodes in graph order; the result is a tuple of arrays.
+    """
+
+    def __init__(self, graph: Graph, name: str = "forward", xp=np):
+        self.graph = graph
+        self.name = name
+        self.xp = xp
+        writer = CodeWriter()
+        writer.namespace["np"] = xp
+        self._generate(writer)
+        self.code = "\n\n".join(writer.preamble + ["\n".join(writer.lines)]) + "\n"
+        namespace = dict(writer.namespace)
+        exec(compile(self.code, f"<graphtorch {name}>", "exec"), namespace)  # noqa: S102
+        self.fn = namespace[name]
+
+    def __call__(self, *arrays):
+        return self.fn(*arrays)
+
+    # --- generation ------------------------------------------------------------------------
+
+    def _generate(self, w: CodeWriter) -> None:
+        graph = self.graph
+        plan = getattr(graph, "memory_plan", None)
+        args = [_var(n.outputs[0]) for n in graph.nodes
+                if n.kind in (NodeKind.INPUT, NodeKind.PARAM)]
+        w.lines.append(f"def {self.name}({', '.join(args)}):")
+        body = []
+        for pos, node in enumerate(graph.nodes):
+            if node.kind is NodeKind.OP:
+                out = None
+                if plan is not None:
+                    donor = plan.reuse.get(node.outputs[0].id)
+                    out = f"v{donor}" if donor is not None else None
+                body.append(f"{self._op_line(w, node, out)}  # {_comment(node)}")
+            elif node.kind is NodeKind.OUTPUT:
+                values = [self._arg(w, v) for v in node.inputs]
+                body.append(f"return ({', '.join(values)},)")
+                break
+            if plan is not None:
+                dead = plan.frees.get(pos)
+                if dead:
+                    body.append("del " + ", ".join(f"v{i}" for i in dead))
+        if self.xp is np:  # NumPy warns about inf/nan results; eager silences it too
+            w.lines.append("    with np.errstate(all='ignore'):")
+            w.lines.extend("        " + line for line in body)
+        else:
+            w.lines.extend("    " + line for line in body)
+
+    def _arg(self, w: CodeWriter, v) -> str:
+        if isinstance(v, list):
+            return "[" + ", ".join(self._arg(w, x) for x in v) + "]"
+        return w.literal(v.const) if v.is_const else _var(v)
+
+    def _op_line(self, w: CodeWriter, node: Node, out: str | None) -> str:
+        op = node.op
+        lhs = ", ".join(_var(v) for v in node.outputs)
+        if len(node.outputs) == 1 and op.num_outputs != 1:
+            lhs += ","
+        if op.name == "fused" and "graph" in node.attrs:
+            return f"{lhs} = {self._fused_call(w, node, out)}"
+        args = [self._arg(w, v) for v in node.inputs]
+        meta = node.outputs[0].meta
+        if op.promotion is not None:
+            casts, out_np = elementwise_casts(node)
+            args = [f"{a}.astype({w.literal(c)})" if c is not None else a
+                    for a, c in zip(args, casts)]
+            compute = casts_dtype(node)
+            if compute.kind in "iu":  # out-of-range Python ints wrap around, as in eager
+                args = [w.literal(_wrap_int_scalar(v.const, compute))
+                        if v.is_const and type(v.const) is int else a
+                        for a, v in zip(args, node.inputs)]
+            if op.ufunc and not node.attrs and out_np is None:
+                ufunc = w.name_for(getattr(np, op.ufunc), f"np_{op.ufunc}")
+                call = f"{ufunc}({', '.join(args)}" + (f", out={out})" if out else ")")
+                return f"{lhs} = {self._as_array(call, meta)}"
+            kernel = self._kernel(w, node)
+            call = f"{kernel}({', '.join(args)})"
+            if out_np is not None:
+                call = f"{call}.astype({w.literal(out_np)})"
+            return f"{lhs} = {self._as_array(call, meta)}"
+        kernel = self._kernel(w, node)
+        call = f"{kernel}({', '.join(args)})"
+        if op.num_outputs == 1:
+            return f"{lhs} = {self._checked(w, call, node.outputs[0])}"
+        return f"{lhs} = {w.name_for(_fix_outputs, 'fix_outputs')}({call}, " \
+               f"{w.literal(tuple(v.meta.dtype.np_dtype for v in node.outputs))})"
+
+    def _as_array(self, call: str, meta) -> str:
+        return f"np.asarray({call})" if len(meta.shape) == 0 else call
+
+    def _checked(self, w: CodeWriter, call: str, v: Value) -> str:
+        """Kernel results of non-elementwise ops: a 0-d result may be a NumPy scalar, and a
+        few kernels return a wider dtype than the op's rule; fix both as dispatch does."""
+        return f"{w.name_for(_fix, 'fix')}({call}, {w.literal(v.meta.dtype.np_dtype)})"
+
+    def _kernel(self, w: CodeWriter, node: Node) -> str:
+        op = node.op
+        if node.attrs:
+            bound = functools.partial(op.kernel, self.xp, **node.attrs)
+        else:
+            bound = functools.partial(op.kernel, self.xp)
+        return w.name_for(bound, f"{op.name}_{node.outputs[0].id}")
+
+    def _fused_call(self, w: CodeWriter, node: Node, out: str | None) -> str:
+        from . import numpy_fused
+
+        fn_name = f"fused_{node.outputs[0].id}"
+        fn, source = numpy_fused.compile_fused(node, fn_name)
+        w.namespace[fn_name] = fn
+        w.preamble.append(source.rstrip())
+        args = [self._arg(w, v) for v in node.inputs]
+        if out:
+            args.append(f"out={out}")
+        return f"{fn_name}({', '.join(args)})"
+
+
+def _fix(out, np_dtype):
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)
+    return out if out.dtype == np_dtype else out.astype(np_dtype)
+
+
+def _fix_outputs(outs, np_dtypes):
+    return tuple(_fix(o, d) for o, d in zip(outs, np_dtypes))
+
+
+def casts_dtype(node: Node):
+    """The numpy dtype an elementwise node computes in."""
+    metas = [v.const if v.is_const else v.meta for v in node.inputs]
+    return compute_dtype(node.op.promotion, metas).np_dtype
+
+
+def elementwise_casts(node: Node):
+    """(per-input numpy dtype to cast to or None, output numpy dtype to cast to or None) for
+    an elementwise node, decided from metas exactly as `dispatch._promote` decides at run
+    time."""
+    op = node.op
+    metas = [v.const if v.is_const else v.meta for v in node.inputs]
+    computed = compute_dtype(op.promotion, metas)
+    np_dtype = computed.np_dtype
+    casts = [np_dtype if not v.is_const and v.meta.dtype.np_dtype != np_dtype else None
+             for v in node.inputs]
+    out_np = output_dtype(op.promotion, computed).np_dtype
+    return casts, (None if out_np == np_dtype else out_np)
+
+

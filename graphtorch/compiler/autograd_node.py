@@ -1,0 +1,75 @@
+"""The autograd node of a compiled call: its backward runs the compiled backward graph."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.graph import Node, gradient_edge
+
+
+class CompiledBackward(Node):
+    """One node for a whole compiled forward (PyTorch names its node CompiledFunctionBackward).
+
+    It holds the residuals the forward returned and, when backward runs, feeds them with the
+    output gradients to the generated backward program.
+    """
+
+    __slots__ = ("executable", "residuals", "output_metas", "_freed")
+
+    def __init__(self, executable, next_functions, residuals, output_metas):
+        super().__init__(next_functions)
+        self.executable = executable
+        self.residuals = residuals
+        self.output_metas = output_metas
+        self._freed = False
+
+    def name(self) -> str:
+        return "CompiledFunctionBackward"
+
+    def apply(self, grad_outputs, create_graph, retain_graph):
+        from ..autograd.graph import _FREED_MESSAGE
+        from ..tensor import Tensor
+
+        if self._freed:
+            raise RuntimeError(_FREED_MESSAGE)
+        if create_graph:
+            raise RuntimeError("double backward through a compiled function is not supported "
+                               "yet; call the function eagerly (gt.compiler.disable()) to take "
+                               "higher-order gradients")
+        exe = self.executable
+        cotangents = []
+        for g, meta in zip(grad_outputs, self.output_metas):
+            if g is None:
+                cotangents.append(np.zeros(meta.shape, meta.dtype.np_dtype))
+            else:
+                data = g._data
+                cotangents.append(data if data.dtype == meta.dtype.np_dtype
+                                  else data.astype(meta.dtype.np_dtype))
+        grads = exe.backward_program(*self.residuals, *cotangents)
+        if not retain_graph:
+            self.residuals = None
+            self._freed = True
+        result = [None] * len(self.next_functions)
+        for pos, g in zip(exe.grad_positions, grads):
+            if self.next_functions[pos][0] is not None:
+                result[pos] = Tensor._wrap(np.asarray(g))
+        return tuple(result)
+
+
+def attach(executable, inputs, results, residuals) -> list:
+    """Wrap `results` (arrays) as tensors whose differentiable ones flow into one
+    CompiledBackward node with edges to `inputs` (tensors or None, graph input order)."""
+    from ..tensor import Tensor
+
+    edges = tuple(gradient_edge(t) if t is not None and t.requires_grad else (None, 0)
+                  for t in inputs)
+    differentiable = executable.joint.differentiable
+    metas = [executable.forward_graph.outputs[i].meta for i in differentiable]
+    node = CompiledBackward(executable, edges, tuple(residuals), metas)
+    tensors = [Tensor._wrap(np.asarray(a)) for a in results]
+    for nr, i in enumerate(differentiable):
+        t = tensors[i]
+        t._grad_fn = node
+        t._output_nr = nr
+        t._requires_grad = True
+    return tensors

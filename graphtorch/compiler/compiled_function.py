@@ -1,0 +1,275 @@
+"""`gt.compile`: trace on first call, guard, cache variants, recompile with reasons.
+
+A `CompiledFunction` keeps a list of variants, each a set of guards plus an `Executable`
+(or the note that this variant runs eagerly because of a graph break). A call runs the first
+variant whose guards pass; when none does it traces again, logging the guard that failed
+with its old and new value (``GRAPHTORCH_LOG=recompiles``, logger
+``graphtorch.recompiles``). After `recompile_limit` variants it warns once and runs new
+variants eagerly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import logging
+import os
+import threading
+import time
+import warnings
+from dataclasses import dataclass, field
+
+from ..ir.tracer import TracingError
+from .capture import capture, flatten_args
+from .discovery import discover
+from .executable import Executable
+from .guards import Guards, build_guards
+
+log = logging.getLogger("graphtorch.recompiles")
+RECOMPILE_LIMIT = 8
+BACKENDS = ("numpy", "eager")
+_DISABLED = threading.local()
+
+
+def _configure_logging() -> None:
+    wanted = {s.strip() for s in os.environ.get("GRAPHTORCH_LOG", "").split(",")}
+    if "recompiles" in wanted and not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("[graphtorch] %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+
+
+def is_disabled() -> bool:
+    """Whether compiled functions run their original Python (``gt.compiler.disable()`` or
+    ``GRAPHTORCH_DISABLE_COMPILE=1``)."""
+    return getattr(_DISABLED, "depth", 0) > 0 or \
+        os.environ.get("GRAPHTORCH_DISABLE_COMPILE", "") not in ("", "0")
+
+
+@contextlib.contextmanager
+def disable():
+    """Inside this block every compiled function runs its original eager Python, so
+    breakpoints and prints work: ``with gt.compiler.disable(): step(x, y)``."""
+    _DISABLED.depth = getattr(_DISABLED, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _DISABLED.depth -= 1
+
+
+@dataclass
+class Variant:
+    guards: Guards
+    executable: Executable | None      # None: runs eagerly (graph break)
+    reason: str = ""                   # why it runs eagerly
+    compile_seconds: float = 0.0
+
+
+@dataclass
+class RecompileEvent:
+    """One entry of the recompile ledger."""
+
+    guard: str
+    old: object
+    new: object
+    seconds: float = 0.0
+    variants: int = 0
+
+
+@dataclass
+class Stats:
+    compiles: int = 0
+    graph_breaks: list = field(default_factory=list)   # (reason text)
+    recompiles: list = field(default_factory=list)     # RecompileEvent
+    eager_calls: int = 0
+
+
+class CompiledFunction:
+    """A function (or module) compiled by `gt.compile` (see the module docstring)."""
+
+    def __init__(self, fn, backend: str = "numpy", fullgraph: bool = False, dynamic=None,
+                 recompile_limit: int = RECOMPILE_LIMIT, passes=None):
+        if backend not in BACKENDS:
+            raise ValueError(f"gt.compile: unknown backend {backend!r}; choose one of "
+                             f"{', '.join(BACKENDS)}")
+        if dynamic:
+            raise NotImplementedError("gt.compile(dynamic=True): dynamic dimensions are not "
+                                      "supported yet; shapes are specialised and guarded")
+        self.fn = fn
+        self.backend = backend
+        self.fullgraph = fullgraph
+        self.recompile_limit = recompile_limit
+        self.passes = passes
+        self.variants: list[Variant] = []
+        self.stats = Stats()
+        self._warned_limit = False
+        self._arg_names = _arg_names(fn)
+        _configure_logging()
+
+    # --- calling ---------------------------------------------------------------------------
+
+    def __call__(self, *args, **kwargs):
+        if is_disabled():
+            return self.fn(*args, **kwargs)
+        if kwargs:
+            return self._call_with_kwargs(args, kwargs)
+        leaves, _ = flatten_args(args)
+        for variant in self.variants:
+            if variant.guards.check(leaves):
+                if variant.executable is None:
+                    self.stats.eager_calls += 1
+                    return self.fn(*args)
+                return variant.executable.run(leaves)
+        return self._compile_and_run(args, leaves)
+
+    def _call_with_kwargs(self, args, kwargs):
+        names = list(kwargs)
+        inner = self.fn
+
+        def positional(*flat):
+            return inner(*flat[:len(args)], **dict(zip(names, flat[len(args):])))
+
+        key = ("kwargs", tuple(names))
+        sub = self.__dict__.setdefault("_kw_variants", {}).get(key)
+        if sub is None:
+            sub = CompiledFunction(positional, self.backend, self.fullgraph, None,
+                                   self.recompile_limit, self.passes)
+            sub._arg_names = self._arg_names[:len(args)] + names
+            self._kw_variants[key] = sub
+        return sub(*args, *kwargs.values())
+
+    def _compile_and_run(self, args, leaves):
+        state = discover(self.fn)
+        guards = build_guards(leaves, self._arg_names, state)
+        if self.variants:
+            failure = self.variants[-1].guards.first_failure(leaves)
+            event = RecompileEvent(*(failure or ("(no guard failed)", None, None)),
+                                   variants=len(self.variants))
+            self.stats.recompiles.append(event)
+            if len(self.variants) >= self.recompile_limit:
+                if not self._warned_limit:
+                    self._warned_limit = True
+                    warnings.warn(f"gt.compile: {self._name()} hit the recompile limit "
+                                  f"({self.recompile_limit}); new variants run eagerly. Last "
+                                  f"reason: {event.guard} changed from {event.old!r} to "
+                                  f"{event.new!r}", RuntimeWarning, stacklevel=3)
+                self.stats.eager_calls += 1
+                return self.fn(*args)
+            log.info("Recompiling %s: guard failed: %s: was %r, now %r", self._name(),
+                     event.guard, event.old, event.new)
+        start = time.perf_counter()
+        try:
+            cap = capture(self.fn, args, state, self._arg_names)
+        except TracingError as exc:
+            if self.fullgraph:
+                raise
+            reason = str(exc)
+            self.stats.graph_breaks.append(reason)
+            log.info("Graph break in %s (running it eagerly): %s", self._name(), reason)
+            self.variants.append(Variant(guards, None, reason))
+            self.stats.eager_calls += 1
+            return self.fn(*args)
+        if cap.created_state:
+            # The call creates optimizer state (e.g. SGD's momentum buffer on the first step):
+            # a graph for it would serve this call only. Run it eagerly; compile the next.
+            log.info("%s: this call initialises %s; it runs eagerly and the next call is "
+                     "compiled", self._name(), ", ".join(cap.created_state))
+            self.stats.eager_calls += 1
+            return self.fn(*args)
+        executable = Executable(cap, leaves, self.backend, self.passes)
+        seconds = time.perf_counter() - start
+        if self.stats.recompiles:
+            self.stats.recompiles[-1].seconds = seconds
+        self.variants.append(Variant(guards, executable, "", seconds))
+        self.stats.compiles += 1
+        return executable.run(leaves)
+
+    # --- inspection ------------------------------------------------------------------------
+
+    @property
+    def compile_count(self) -> int:
+        """How many graphs were compiled (variants that run eagerly do not count)."""
+        return self.stats.compiles
+
+    def _latest(self) -> Executable:
+        for v in reversed(self.variants):
+            if v.executable is not None:
+                return v.executable
+        raise RuntimeError(f"{self._name()} has not been compiled yet: call it first")
+
+    @property
+    def graph(self):
+        """The optimised forward graph of the most recent variant."""
+        return self._latest().forward_graph
+
+    @property
+    def backward_graph(self):
+        """The generated backward graph of the most recent variant (None without one)."""
+        return self._latest().backward_graph
+
+    @property
+    def code(self) -> str:
+        """The generated source of the most recent variant."""
+        return self._latest().code
+
+    def _name(self) -> str:
+        fn = self.fn
+        return getattr(fn, "__qualname__", None) or type(fn).__name__
+
+    def __repr__(self):
+        return f"<compiled {self._name()}: {self.stats.compiles} graph(s), backend " \
+               f"{self.backend!r}>"
+
+
+class CompiledModule:
+    """`gt.compile(module)`: calls run the compiled forward; everything else (parameters,
+    state_dict, train/eval, attributes) is the original module's."""
+
+    def __init__(self, module, **options):
+        object.__setattr__(self, "_orig_mod", module)
+        object.__setattr__(self, "_compiled", CompiledFunction(module, **options))
+
+    def __call__(self, *args, **kwargs):
+        return self._compiled(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._orig_mod, name)
+
+    def __setattr__(self, name, value):
+        setattr(self._orig_mod, name, value)
+
+    def __repr__(self):
+        return f"CompiledModule({self._orig_mod!r})"
+
+
+def compile(fn=None, *, backend: str = "numpy", fullgraph: bool = False, dynamic=None,
+            recompile_limit: int = RECOMPILE_LIMIT, passes=None):
+    """Compile a function or Module: traced on the first call, then run as generated NumPy
+    code while its guards hold. Usable as ``gt.compile(fn)`` or ``@gt.compile(...)``.
+
+    backend: "numpy" (generated code) or "eager" (the traced graph run op by op).
+    fullgraph: raise (naming the source line) instead of running uncapturable code eagerly.
+    passes: the pass pipeline (names), default `passes.pipeline.DEFAULT_PIPELINE`.
+    """
+    from ..nn.modules.module import Module
+
+    options = dict(backend=backend, fullgraph=fullgraph, dynamic=dynamic,
+                   recompile_limit=recompile_limit, passes=passes)
+    if fn is None:
+        return lambda f: compile(f, **options)
+    if isinstance(fn, Module):
+        return CompiledModule(fn, **options)
+    if not callable(fn):
+        raise TypeError(f"gt.compile expects a function or a Module, not {type(fn).__name__}")
+    return CompiledFunction(fn, **options)
+
+
+def _arg_names(fn) -> list[str]:
+    target = fn.forward if hasattr(fn, "forward") and not inspect.isfunction(fn) else fn
+    try:
+        params = inspect.signature(target).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in params
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]

@@ -1,0 +1,175 @@
+"""One compiled variant: optimised graphs, generated programs, and the glue to run them.
+
+When inputs or parameters require grad (and the traced code did not run backward itself),
+the forward graph is differentiated as a graph (`passes.autodiff`), split into a forward that
+also returns the residuals and a backward graph, and both are compiled; outputs are attached
+to the autograd graph through one node whose backward runs the compiled backward.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..ir.graph import Graph, NodeKind
+from .capture import Capture
+
+
+def optimize(graph: Graph, record: list | None = None, passes=None) -> Graph:
+    """The default pass pipeline (`graphtorch.passes.pipeline`), when it is available."""
+    try:
+        from ..passes.pipeline import run_passes
+    except ImportError:  # the pipeline is optional while it is being built
+        return graph
+    return run_passes(graph, passes, record=record)
+
+
+class InterpreterProgram:
+    """The op-by-op backend: arrays in, arrays out, through `Interpreter` (eager kernels)."""
+
+    def __init__(self, graph: Graph, name: str = "forward"):
+        from ..backends.interpreter import Interpreter
+
+        self.graph = graph
+        self.code = f"# backend='eager': {name} runs op by op\n{graph}"
+        self._interp = Interpreter(graph)
+
+    def __call__(self, *arrays):
+        from ..autograd.grad_mode import no_grad
+        from ..tensor import Tensor
+
+        inputs = [n for n in self.graph.nodes if n.kind in (NodeKind.INPUT, NodeKind.PARAM)]
+        with no_grad():
+            out = self._interp.run(*[Tensor._wrap(a) for a in arrays[:len(inputs)]]) \
+                if all(n.kind is NodeKind.INPUT for n in inputs) else \
+                self._interp.run(*[Tensor._wrap(a) for a in arrays])
+        out = out if isinstance(out, tuple) else (out,)
+        return tuple(t._data for t in out)
+
+
+def make_program(graph: Graph, backend: str, name: str):
+    if backend == "eager":
+        return InterpreterProgram(graph, name)
+    from ..backends.numpy_backend import NumpyProgram
+
+    return NumpyProgram(graph, name)
+
+
+class Executable:
+    """Runs one captured variant (see the module docstring)."""
+
+    def __init__(self, cap: Capture, leaves: list, backend: str, passes=None):
+        from ..autograd import grad_mode
+        from ..tensor import Tensor
+
+        self.capture = cap
+        self.backend = backend
+        self.pass_record: list = []
+        graph = cap.graph
+        inputs = [n for n in graph.nodes if n.kind in (NodeKind.INPUT, NodeKind.PARAM)]
+        feed_by_name = {n.name: f for n, f in
+                        zip([n for n in inputs if n.kind is NodeKind.INPUT], cap.feeds)}
+        flags = []
+        for n in inputs:
+            if n.kind is NodeKind.PARAM:
+                flags.append(cap.params[n.name].requires_grad)
+            else:
+                feed = feed_by_name[n.name]
+                flags.append(feed[0] == "arg" and leaves[feed[1]].requires_grad)
+        self.differentiable = (grad_mode.is_grad_enabled() and not cap.ran_backward
+                               and any(flags))
+        params = cap.params
+        if self.differentiable:
+            from ..passes.autodiff import build_joint, partition
+
+            joint = build_joint(graph, params, flags)
+            split = partition(joint)
+            params = joint.params
+            self.split = split
+            self.joint = joint
+            self.forward_graph = optimize(split.forward, self.pass_record, passes)
+            self.backward_graph = optimize(split.backward, None, passes)
+            self.backward_program = make_program(self.backward_graph, backend, "backward")
+            self.grad_positions = joint.grad_inputs
+            self.num_residuals = split.num_residuals
+        else:
+            self.forward_graph = optimize(graph, self.pass_record, passes)
+            self.backward_graph = None
+            self.num_residuals = 0
+        self.params = params
+        self.forward_program = make_program(self.forward_graph, backend, "forward")
+        fwd_inputs = [n for n in self.forward_graph.nodes
+                      if n.kind in (NodeKind.INPUT, NodeKind.PARAM)]
+        self.fetch = []
+        for n in fwd_inputs:
+            if n.kind is NodeKind.PARAM:
+                self.fetch.append(("param", params[n.name]))
+            else:
+                self.fetch.append(feed_by_name[n.name])
+        # The autograd edges: graph inputs in order (tensors), for the backward node.
+        self._input_tensors_spec = [("param", params[n.name]) if n.kind is NodeKind.PARAM
+                                    else feed_by_name.get(n.name) for n in inputs]
+        self._Tensor = Tensor
+
+    @property
+    def code(self) -> str:
+        text = self.forward_program.code
+        if self.backward_graph is not None:
+            text += "\n" + self.backward_program.code
+        return text
+
+    def _arrays(self, leaves) -> list:
+        out = []
+        for kind, *rest in self.fetch:
+            if kind == "param":
+                out.append(rest[0]._data)
+            elif kind == "arg":
+                out.append(leaves[rest[0]]._data)
+            else:  # ("hyper", group, key): an optimizer hyper-parameter, read every call
+                group, key = rest
+                out.append(np.asarray(group[key], dtype=np.float64))
+        return out
+
+    def run(self, leaves):
+        cap = self.capture
+        outs = self.forward_program(*self._arrays(leaves))
+        n = cap.num_results
+        results = outs[:n]
+        extra = outs[n:len(outs) - self.num_residuals]
+        residuals = outs[len(outs) - self.num_residuals:]
+        self._write_back(extra)
+        if self.differentiable:
+            tensors = self._attach_autograd(leaves, results, residuals)
+        else:
+            tensors = [self._Tensor._wrap(np.asarray(a)) for a in results]
+        return tensors[0] if cap.single else tuple(tensors)
+
+    def _write_back(self, arrays) -> None:
+        from ..ops.dispatch import bump_version
+
+        Tensor = self._Tensor
+        for (kind, *target), arr in zip(self.capture.writebacks, arrays):
+            if kind == "copy":
+                t = target[0]
+                if t._data is not arr:
+                    np.copyto(t._data, arr)
+                bump_version(t)
+            elif kind == "grad":
+                target[0]._grad = Tensor._wrap(np.asarray(arr))
+            else:  # ("state", entries, key)
+                entries, key = target
+                entries[key] = Tensor._wrap(np.asarray(arr))
+        for p in self.capture.clear_grads:
+            p._grad = None
+
+    def _attach_autograd(self, leaves, results, residuals):
+        from .autograd_node import attach
+
+        inputs = []
+        for spec in self._input_tensors_spec:
+            if spec is None or spec[0] == "hyper":
+                inputs.append(None)
+            elif spec[0] == "param":
+                inputs.append(spec[1])
+            else:
+                inputs.append(leaves[spec[1]])
+        return attach(self, inputs, results, residuals)
