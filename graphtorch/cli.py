@@ -185,10 +185,16 @@ def _dump_or_raise(args) -> int:
     import graphtorch as gt
     from graphtorch.ir.tracer import TracingError
 
+    passes = None
     if args.passes is not None:
-        raise DumpError("--passes: the optimisation pipeline does not exist yet "
-                        "(graphtorch/passes/ has no passes); dump without --passes to see "
-                        "the traced graph")
+        from graphtorch.passes.pipeline import DEFAULT_PIPELINE, PASSES
+
+        passes = list(DEFAULT_PIPELINE) if args.passes == "default" else \
+            [p.strip() for p in args.passes.split(",") if p.strip()]
+        unknown = [p for p in passes if p not in PASSES]
+        if unknown:
+            raise DumpError(f"--passes: unknown pass {unknown[0]!r}; choose from "
+                            f"{', '.join(PASSES)} or 'default'")
     path, name = _parse_target(args.target)
     inputs_spec = args.input or []
     gt.manual_seed(0)
@@ -202,6 +208,10 @@ def _dump_or_raise(args) -> int:
     except Exception as exc:  # noqa: BLE001 - user code may raise anything
         raise DumpError(f"tracing {name} failed: {_one_line(exc)}") from None
     graph = traced.graph
+    if passes is not None:
+        from graphtorch.passes.pipeline import run_passes
+
+        graph = run_passes(graph, passes)
     if args.format == "text":
         data = str(graph) + "\n"
     elif args.format == "dot":
@@ -254,8 +264,8 @@ def build_parser() -> argparse.ArgumentParser:
                       "back), or SVG/PNG (runs Graphviz's `dot`)")
     dump.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of stdout")
     dump.add_argument("--passes", metavar="LIST",
-                      help="optimisation passes to run first (not available yet: the "
-                      "pass pipeline does not exist)")
+                      help="optimisation passes to run first: comma-separated names "
+                      "(simplify,cse,constant_folding,dce,fuse,memory_plan) or 'default'")
     dump.set_defaults(handler=_dump)
     return parser
 

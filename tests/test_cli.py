@@ -173,8 +173,15 @@ def test_dump_tracing_error_names_user_line(capsys, model_file):
 def test_dump_bad_target_and_passes(capsys, model_file):
     code, _, err = _dump(capsys, "model_without_colon", "--input", "1")
     assert code == 1 and "FILE.py:NAME" in err
-    code, _, err = _dump(capsys, f"{model_file}:Net", "--input", "2,4", "--passes", "dce")
-    assert code == 1 and "does not exist yet" in err
+    code, _, err = _dump(capsys, f"{model_file}:Net", "--input", "2,4", "--passes", "nope")
+    assert code == 1 and "unknown pass 'nope'" in err
+
+
+def test_dump_after_passes_shows_fused_graph(capsys, model_file):
+    code, out, _ = _dump(capsys, f"{model_file}:Net", "--input", "2,4", "--passes", "default")
+    assert code == 0 and "return" in out
+    code, plain, _ = _dump(capsys, f"{model_file}:Net", "--input", "2,4")
+    assert code == 0
 
 
 def test_dump_subprocess_exit_code_and_no_traceback(model_file):

@@ -80,9 +80,11 @@ class NumpyProgram:
         writer = CodeWriter()
         writer.namespace["np"] = xp
         self._generate(writer)
-        self.code = "\n\n".join(writer.preamble + ["\n".join(writer.lines)]) + "\n"
+        main = "\n".join(writer.lines) + "\n"
+        # Fused kernels are compiled in their own namespaces; their source is shown here.
+        self.code = "\n\n".join(writer.preamble + [main])
         namespace = dict(writer.namespace)
-        exec(compile(self.code, f"<graphtorch {name}>", "exec"), namespace)  # noqa: S102
+        exec(compile(main, f"<graphtorch {name}>", "exec"), namespace)  # noqa: S102
         self.fn = namespace[name]
 
     def __call__(self, *arrays):

@@ -12,8 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
+import numpy as np
+
 from .capture import DYNAMIC_HYPERPARAMETERS
 from .discovery import State, root_is_current
+
+
+_ndarray = np.ndarray
 
 
 @dataclass(frozen=True)
@@ -60,8 +65,10 @@ class Guards:
 
 
 def _tensor_signature(t):
+    """(shape, dtype, on the CPU, requires_grad): the NumPy dtype object and the array type
+    stand for dtype and device, so the check costs no Python-level property calls."""
     data = t._data
-    return (tuple(data.shape), str(data.dtype), t.device.type, t._requires_grad)
+    return (data.shape, data.dtype, type(data) is _ndarray, t._requires_grad)
 
 
 def build_guards(leaves: list, arg_names: list[str], state: State) -> Guards:
