@@ -45,7 +45,14 @@ class CompiledBackward(Node):
                 data = g._data
                 cotangents.append(data if data.dtype == meta.dtype.np_dtype
                                   else data.astype(meta.dtype.np_dtype))
-        grads = exe.backward_program(*self.residuals, *cotangents)
+        from . import hooks
+
+        if hooks.node_hooks:
+            from .executable import run_hooked
+
+            grads = run_hooked(exe.backward_graph, [*self.residuals, *cotangents], "backward")
+        else:
+            grads = exe.backward_program(*self.residuals, *cotangents)
         if not retain_graph:
             self.residuals = None
             self._freed = True

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir.graph import Graph, NodeKind
+from . import hooks
 from .capture import Capture
 
 
@@ -44,6 +45,25 @@ class InterpreterProgram:
                 self._interp.run(*[Tensor._wrap(a) for a in arrays])
         out = out if isinstance(out, tuple) else (out,)
         return tuple(t._data for t in out)
+
+
+def run_hooked(graph: Graph, arrays, phase: str) -> tuple:
+    """Run `graph` node by node, calling every `hooks.node_hooks` entry after each node."""
+    from ..autograd.grad_mode import no_grad
+    from ..backends.interpreter import Interpreter
+    from ..tensor import Tensor
+
+    def callback(node, outputs):
+        if node.kind is NodeKind.OP:
+            for hook in list(hooks.node_hooks):
+                hook(phase, node, outputs)
+
+    nodes = [n for n in graph.nodes if n.kind in (NodeKind.INPUT, NodeKind.PARAM)]
+    with no_grad():
+        out = Interpreter(graph).run(*[Tensor._wrap(np.asarray(a)) for a in arrays[:len(nodes)]],
+                                     callback=callback)
+    out = out if isinstance(out, tuple) else (out,)
+    return tuple(t._data for t in out)
 
 
 def make_program(graph: Graph, backend: str, name: str):
@@ -131,7 +151,9 @@ class Executable:
 
     def run(self, leaves):
         cap = self.capture
-        outs = self.forward_program(*self._arrays(leaves))
+        arrays = self._arrays(leaves)
+        outs = run_hooked(self.forward_graph, arrays, "forward") if hooks.node_hooks \
+            else self.forward_program(*arrays)
         n = cap.num_results
         results = outs[:n]
         extra = outs[n:len(outs) - self.num_residuals]

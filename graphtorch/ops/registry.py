@@ -74,6 +74,9 @@ class OpDef:
     doc: str = ""
     # Draws random numbers when it runs: never merged, cached or constant-folded.
     random: bool = False
+    # Has an effect besides its outputs (printing, a host callback): passes keep every such
+    # node, in order, even when its outputs are unused.
+    side_effects: bool = False
     # NumPy/CuPy ufunc name computing exactly this op (in-place ops then write into `out=`).
     ufunc: str = ""
     # Promotion decisions per input numpy dtype, filled by dispatch (cleared when the
