@@ -1,0 +1,246 @@
+"""Algebraic simplification: a small table of local rewrite rules run to a fixed point.
+
+Each rule looks at one op node (whose inputs are already simplified) and returns the
+values replacing its outputs, or None. A rule fires only when the result is the same
+tensor (shape and dtype included), so broadcasting and type promotion block it:
+``x * 1`` is ``x`` for an f32 ``x``, but not for an i64 ``x * 1.0`` (f32) or an
+``x[3] * ones[2, 3]`` (a larger shape). ``x * 0`` is never ``0`` (NaN and inf).
+"""
+
+from __future__ import annotations
+
+from ..ir.graph import Graph, NodeKind, Value
+from ..ir.rewrite import _substitute, insert_node
+from ..ops.constant import CONSTANT, constant_array
+from ..ops.registry import REGISTRY
+from ..ops.shape_rules import normalize_dim
+
+MAX_ROUNDS = 8
+_NUMBER = (bool, int, float, complex)
+
+
+def _number(v: Value):
+    """The Python number `v` stands for: a scalar constant, or a `constant` node whose
+    elements are all equal; None otherwise."""
+    if v.is_const:
+        return v.const if type(v.const) in _NUMBER else None
+    if v.node.kind is NodeKind.OP and v.node.op is CONSTANT:
+        a = constant_array(v.node.attrs["value"])
+        if a.size and a.dtype.kind in "biufc" and (a == a.flat[0]).all():
+            return a.flat[0].item()
+    return None
+
+
+def _same(node, x: Value):
+    """[x] when `node`'s single output is exactly x's shape and dtype, else None."""
+    if not x.is_const and len(node.outputs) == 1 and node.outputs[0].meta == x.meta:
+        return [x]
+    return None
+
+
+def _is(value, target) -> bool:
+    return value is not None and value == target
+
+
+def _alpha_is_one(node) -> bool:
+    return node.attrs.get("alpha", 1) == 1
+
+
+# --- identities: x*1, 1*x, x+0, 0+x, x-0, x/1, x**1 ----------------------------------------
+
+def _mul_by_one(graph, node):
+    a, b = node.inputs
+    if _is(_number(b), 1):
+        return _same(node, a)
+    if _is(_number(a), 1):
+        return _same(node, b)
+    return None
+
+
+def _add_zero(graph, node):
+    """x + 0 -> x. The only bit that can change is a zero's sign: -0.0 + 0 is +0.0 in
+    IEEE arithmetic but -0.0 after the rewrite (equal values; compilers do the same)."""
+    if not _alpha_is_one(node):
+        return None
+    a, b = node.inputs
+    if _is(_number(b), 0):
+        return _same(node, a)
+    if _is(_number(a), 0):
+        return _same(node, b)
+    return None
+
+
+def _sub_zero(graph, node):
+    a, b = node.inputs
+    return _same(node, a) if _alpha_is_one(node) and _is(_number(b), 0) else None
+
+
+def _div_by_one(graph, node):
+    a, b = node.inputs
+    return _same(node, a) if _is(_number(b), 1) else None
+
+
+def _pow_rules(graph, node):
+    """x ** 1 -> x; x ** 2 -> x * x and x ** 3 -> x * x * x for f32/f64 x. NumPy's float
+    power is ~5x (square) to ~300x (cube) slower than multiply. x * x equals power(x, 2)
+    exactly; x * x * x rounds twice, so it can differ from power(x, 3) by about 1 ulp
+    (the relative difference stays within 2 eps)."""
+    x, b = node.inputs
+    e = _number(b) if b.is_const else None
+    if _is(e, 1) and type(e) is not bool:
+        return _same(node, x)
+    if x.is_const or type(e) not in (int, float) or e not in (2, 3) or \
+            x.meta.dtype.name not in ("float32", "float64") or not _same(node, x):
+        return None
+    mul = REGISTRY["mul"]
+    square = insert_node(graph, mul, [x, x], before=node)
+    return [square if e == 2 else insert_node(graph, mul, [square, x], before=node)]
+
+
+# --- inverse pairs and chains ----------------------------------------------------------
+
+def _neg_neg(graph, node):
+    (x,) = node.inputs
+    if not x.is_const and x.node.kind is NodeKind.OP and x.node.op.name == "neg":
+        return _same(node, x.node.inputs[0])
+    return None
+
+
+def _permutation(node) -> tuple:
+    """The dims a transpose/permute node reorders its input by (output dim i is input dim
+    perm[i])."""
+    ndim = len(node.inputs[0].meta.shape)
+    if node.op.name == "permute":
+        return tuple(normalize_dim(d, ndim) for d in node.attrs["dims"])
+    perm = list(range(ndim))
+    if ndim:
+        i, j = (normalize_dim(node.attrs[k], ndim) for k in ("dim0", "dim1"))
+        perm[i], perm[j] = perm[j], perm[i]
+    return tuple(perm)
+
+
+def _permute_chain(graph, node):
+    """permute/transpose of a permute/transpose -> one permute, or x when they cancel;
+    an identity permutation -> x."""
+    x = node.inputs[0]
+    perm = _permutation(node)
+    if perm == tuple(range(len(perm))):
+        return _same(node, x)
+    inner = x.node
+    if inner.kind is not NodeKind.OP or inner.op.name not in ("permute", "transpose"):
+        return None
+    first = _permutation(inner)
+    composed = tuple(first[p] for p in perm)
+    source = inner.inputs[0]
+    if composed == tuple(range(len(composed))):
+        return _same(node, source)
+    return [insert_node(graph, REGISTRY["permute"], [source], {"dims": composed},
+                        before=node)]
+
+
+_RESHAPES = ("view", "unsafe_view")
+
+
+def _reshape_chain(graph, node):
+    """A reshape to the input's own shape -> x; view/unsafe_view of a view/unsafe_view ->
+    one reshape of the first input (a `view` only when both were views: unsafe_view may
+    copy, so it also accepts inputs a view could not reshape)."""
+    x = node.inputs[0]
+    shape = node.outputs[0].meta.shape
+    if x.meta.shape == shape:
+        return _same(node, x)
+    inner = x.node
+    if inner.kind is not NodeKind.OP or inner.op.name not in _RESHAPES:
+        return None
+    source = inner.inputs[0]
+    if source.meta.shape == shape:
+        return _same(node, source)
+    name = "view" if node.op.name == inner.op.name == "view" else "unsafe_view"
+    return [insert_node(graph, REGISTRY[name], [source], {"shape": tuple(shape)}, before=node)]
+
+
+def _same_dtype_cast(graph, node):
+    x = node.inputs[0]
+    return _same(node, x) if node.attrs.get("dtype") is x.meta.dtype else None
+
+
+RULES = {
+    "mul": (_mul_by_one,),
+    "add": (_add_zero,),
+    "sub": (_sub_zero,),
+    "div": (_div_by_one,),
+    "pow": (_pow_rules,),
+    "neg": (_neg_neg,),
+    "permute": (_permute_chain,),
+    "transpose": (_permute_chain,),
+    "view": (_reshape_chain,),
+    "unsafe_view": (_reshape_chain,),
+    "to_dtype": (_same_dtype_cast,),
+}
+
+
+def _simplify_once(graph: Graph) -> bool:
+    mapping: dict[int, Value] = {}
+    replaced = []
+    i = 0
+    while i < len(graph.nodes):
+        node = graph.nodes[i]
+        _substitute(node, mapping)
+        before = len(graph.nodes)
+        if node.kind is NodeKind.OP:
+            for rule in RULES.get(node.op.name, ()):
+                new = rule(graph, node)
+                if new is not None:
+                    mapping.update((old.id, v) for old, v in zip(node.outputs, new))
+                    replaced.append(node)
+                    break
+        i += 1 + len(graph.nodes) - before
+    if replaced:
+        _remove_with_orphans(graph, replaced)
+    return bool(replaced)
+
+
+def _remove_with_orphans(graph: Graph, replaced) -> None:
+    """Remove the replaced nodes, then any non-random op node left without readers
+    because of it (e.g. the inner ``neg`` of ``neg(neg(x))``)."""
+    readers: dict[int, int] = {}
+    for node in graph.nodes:
+        for v in node.tensor_inputs():
+            readers[v.id] = readers.get(v.id, 0) + 1
+    doomed: set[int] = set()
+    stack = list(replaced)
+    while stack:
+        node = stack.pop()
+        if id(node) in doomed:
+            continue
+        doomed.add(id(node))
+        for v in node.tensor_inputs():
+            readers[v.id] -= 1
+            producer = v.node
+            if producer.kind is NodeKind.OP and not producer.op.random and \
+                    id(producer) not in doomed and \
+                    all(readers.get(o.id, 0) == 0 for o in producer.outputs):
+                stack.append(producer)
+    graph.nodes[:] = [n for n in graph.nodes if id(n) not in doomed]
+
+
+def simplify(graph: Graph) -> Graph:
+    """Apply `RULES` until nothing changes (at most `MAX_ROUNDS` rounds); returns `graph`.
+
+    Before::
+
+        %1 = mul(%0, 1) : f32[4, 3]
+        %2 = neg(%1) : f32[4, 3]
+        %3 = neg(%2) : f32[4, 3]
+        %4 = pow(%3, 2) : f32[4, 3]
+        return (%4,)
+
+    After::
+
+        %5 = mul(%0, %0) : f32[4, 3]
+        return (%5,)
+    """
+    for _ in range(MAX_ROUNDS):
+        if not _simplify_once(graph):
+            break
+    return graph

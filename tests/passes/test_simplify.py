@@ -1,0 +1,118 @@
+"""Algebraic simplification: identities, inverse pairs, chains; blocked by broadcasting,
+promotion, and by x * 0 (NaN and inf)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import graphtorch as gt
+from graphtorch.ir.graph import Graph
+from graphtorch.ir.rewrite import copy_graph
+from graphtorch.ops.constant import CONSTANT, ConstantValue
+from graphtorch.ops.registry import REGISTRY, TensorMeta
+from graphtorch.passes import simplify
+
+from .helpers import assert_same_results, lines, text
+
+
+def _program(x, i):
+    return (x * 1, 1 * x, x + 0, x - 0, x / 1, x ** 1, x.neg().neg(), x.t().t(),
+            x.permute(1, 0).transpose(0, 1), x.reshape(12).view(3, 4).reshape(2, 6),
+            x.reshape(4, 3), x ** 2, x ** 3, x.to(gt.float32),
+            i * 1.0, x * gt.ones(2, 4, 3), x * 0, i / 1)
+
+
+def test_simplify_rewrites_identities_and_keeps_what_would_change_results():
+    x, i = gt.randn(4, 3), gt.tensor([1, 2, 3])
+    traced = gt.trace(_program, x, i)
+    graph = simplify(copy_graph(traced.graph))
+    assert text(graph) == lines(
+        "%0 = input x : f32[4, 3]",
+        "%1 = input i : i64[3]",
+        "%26 = unsafe_view(%0, shape=(2, 6)) : f32[2, 6]",
+        "%27 = mul(%0, %0) : f32[4, 3]",
+        "%28 = mul(%0, %0) : f32[4, 3]",
+        "%29 = mul(%28, %0) : f32[4, 3]",
+        "%20 = mul(%1, 1.0) : f32[3]",          # promotion: i64 * 1.0 is f32
+        "%21 = param const0 : f32[2, 4, 3]",
+        "%22 = mul(%0, %21) : f32[2, 4, 3]",    # broadcasting
+        "%23 = mul(%0, 0) : f32[4, 3]",         # NaN * 0 is NaN
+        "%24 = div(%1, 1) : f32[3]",            # true division promotes
+        ("return (%0, %0, %0, %0, %0, %0, %0, %0, %0, %26, %0, %27, %29, %0, %20, %22, %23, "
+         "%24)"))
+    graph.verify()
+    # x ** 3 as x * x * x may differ by about one ulp; everything else is exact
+    assert_same_results(traced.graph, graph, traced.params, x, i, rtol=3e-7)
+    special = gt.tensor([[np.nan, np.inf, -np.inf], [-0.0, 0.0, 1e30], [1e-30, -2.5, 3.0],
+                         [7.0, -1e20, 0.5]])
+    assert_same_results(traced.graph, graph, traced.params, special, i, rtol=3e-7)
+
+
+def test_pow_to_mul_equals_power_to_rounding():
+    x = gt.tensor(np.random.default_rng(0).uniform(-20, 20, 10000).astype(np.float32))
+    traced = gt.trace(lambda x: (x ** 2, x ** 3.0), x)
+    graph = simplify(copy_graph(traced.graph))
+    assert [n.target for n in graph.nodes] == ["input", "mul", "mul", "mul", "output"]
+    assert_same_results(traced.graph, graph, {}, x, rtol=2.5e-7)
+
+
+def test_pow_of_integers_is_left_alone():
+    traced = gt.trace(lambda i: i ** 2, gt.tensor([1, 2, 3]))
+    assert text(simplify(copy_graph(traced.graph))) == text(traced.graph)
+
+
+def test_permute_chain_composes_into_one_permute():
+    x = gt.randn(2, 3, 4)
+    traced = gt.trace(lambda x: x.permute(2, 0, 1).transpose(0, 1), x)
+    graph = simplify(copy_graph(traced.graph))
+    assert text(graph) == lines(
+        "%0 = input x : f32[2, 3, 4]",
+        "%3 = permute(%0, dims=(0, 2, 1)) : f32[2, 4, 3]",
+        "return (%3,)")
+    assert_same_results(traced.graph, graph, {}, x)
+
+
+def test_view_chain_stays_a_view_and_inner_nodes_still_used_stay():
+    x = gt.randn(2, 6)
+
+    def fn(x):
+        flat = x.view(12)
+        return flat.view(3, 4), flat + 1
+
+    traced = gt.trace(fn, x)
+    graph = simplify(copy_graph(traced.graph))
+    assert text(graph) == lines(
+        "%0 = input x : f32[2, 6]",
+        "%1 = view(%0, shape=(12,)) : f32[12]",
+        "%4 = view(%0, shape=(3, 4)) : f32[3, 4]",
+        "%3 = add(%1, 1) : f32[12]",
+        "return (%4, %3)")
+    assert_same_results(traced.graph, graph, {}, x)
+
+
+def _graph_times_constant(array, x_shape=(3,)):
+    g = Graph()
+    x = g.add_input("x", TensorMeta(x_shape, gt.float32))
+    c = g.add_node(CONSTANT, [], {"value": ConstantValue(array)})
+    g.set_outputs([g.add_node(REGISTRY["mul"], [x, c])])
+    return g
+
+
+def test_multiplying_by_a_constant_tensor_of_ones():
+    g = simplify(_graph_times_constant(np.ones(3, np.float32)))
+    assert text(g) == "%0 = input x : f32[3]\nreturn (%0,)"
+    kept = simplify(_graph_times_constant(np.ones((2, 3), np.float32)))  # broadcasts
+    assert "mul" in text(kept)
+    kept = simplify(_graph_times_constant(np.full(3, 2.0, np.float32)))
+    assert "mul" in text(kept)
+
+
+def test_simplify_fixed_point_on_the_docstring_example():
+    x = gt.randn(4, 3)
+    traced = gt.trace(lambda x: (x * 1).neg().neg() ** 2, x)
+    graph = simplify(copy_graph(traced.graph))
+    assert text(graph) == lines(
+        "%0 = input x : f32[4, 3]",
+        "%5 = mul(%0, %0) : f32[4, 3]",
+        "return (%5,)")
+    assert_same_results(traced.graph, graph, {}, x)
