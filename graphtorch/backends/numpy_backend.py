@@ -22,7 +22,7 @@ import numpy as np
 
 from ..ir.graph import Graph, Node, NodeKind, Value
 from ..ir.printing import format_node
-from ..ops.dispatch import _wrap_int_scalar
+from ..ops.dispatch import _ERRSTATE, _IGNORE, _wrap_int_scalar
 from ..ops.shape_rules import compute_dtype, output_dtype
 
 _LITERALS = (bool, int, float, str, type(None))
@@ -73,10 +73,14 @@ class NumpyProgram:
     graph's INPUT and PARAM nodes in graph order; the result is a tuple of arrays.
     """
 
-    def __init__(self, graph: Graph, name: str = "forward", xp=np):
+    def __init__(self, graph: Graph, name: str = "forward", xp=np,
+                 inplace: dict[int, int] | None = None):
         self.graph = graph
         self.name = name
         self.xp = xp
+        # output position -> id of the graph input whose buffer may take that output
+        # (state updated in place: parameters, optimizer buffers), checked in `_out_plan`.
+        self.in_place = _in_place_outputs(graph, inplace or {})
         writer = CodeWriter()
         writer.namespace["np"] = xp
         self._generate(writer)
@@ -105,6 +109,13 @@ class NumpyProgram:
                 if plan is not None:
                     donor = plan.reuse.get(node.outputs[0].id)
                     out = f"v{donor}" if donor is not None else None
+                targets = [self.in_place.get(v.id) for v in node.outputs]
+                if any(t is not None for t in targets):
+                    if len(targets) == 1:
+                        out = f"v{targets[0]}"
+                    else:
+                        out = "(" + ", ".join("None" if t is None else f"v{t}"
+                                              for t in targets) + ",)"
                 body.append(f"{self._op_line(w, node, out)}  # {_comment(node)}")
             elif node.kind is NodeKind.OUTPUT:
                 values = [self._arg(w, v) for v in node.inputs]
@@ -114,7 +125,16 @@ class NumpyProgram:
                 dead = plan.frees.get(pos)
                 if dead:
                     body.append("del " + ", ".join(f"v{i}" for i in dead))
-        if self.xp is np:  # NumPy warns about inf/nan results; eager silences it too
+        if self.xp is np and _ERRSTATE is not None:
+            # NumPy warns about inf/nan results; eager silences them too. Setting NumPy's
+            # error-state context variable directly costs far less than np.errstate().
+            w.namespace.update(_errstate=_ERRSTATE, _ignore=_IGNORE)
+            w.lines.append("    _token = _errstate.set(_ignore)")
+            w.lines.append("    try:")
+            w.lines.extend("        " + line for line in body)
+            w.lines.append("    finally:")
+            w.lines.append("        _errstate.reset(_token)")
+        elif self.xp is np:
             w.lines.append("    with np.errstate(all='ignore'):")
             w.lines.extend("        " + line for line in body)
         else:
@@ -186,6 +206,57 @@ class NumpyProgram:
         if out:
             args.append(f"out={out}")
         return f"{fn_name}({', '.join(args)})"
+
+
+def _in_place_outputs(graph: Graph, wanted: dict[int, int]) -> dict[int, int]:
+    """Output value id -> input value id for outputs written straight into an input's
+    buffer: the output is the new value of that input (a parameter updated in place), its
+    node can write with ``out=`` (a fused node, or a ufunc op without casts or attributes),
+    shapes and dtypes match, and neither the input nor anything that may alias it is read
+    after that node or returned."""
+    from ..passes.memory_planning import may_alias_inputs
+
+    if not wanted:
+        return {}
+    position = {id(n): i for i, n in enumerate(graph.nodes)}
+    outputs = list(graph.outputs)
+    # aliases: value id -> the input ids whose memory it may share
+    alias_of: dict[int, set] = {}
+    last_read: dict[int, int] = {}
+    for pos, node in enumerate(graph.nodes):
+        ins = node.tensor_inputs()
+        for v in ins:
+            for root in alias_of.get(v.id, {v.id}):
+                last_read[root] = pos
+        if node.kind is NodeKind.OP and may_alias_inputs(node):
+            roots = set().union(*(alias_of.get(v.id, {v.id}) for v in ins)) if ins else set()
+            for v in node.outputs:
+                alias_of[v.id] = roots | {v.id}
+    result = {}
+    for k, input_id in wanted.items():
+        if k >= len(outputs) or outputs[k].is_const:
+            continue
+        v = outputs[k]
+        node = v.node
+        source = next((n.outputs[0] for n in graph.nodes
+                       if n.kind in (NodeKind.INPUT, NodeKind.PARAM)
+                       and n.outputs[0].id == input_id), None)
+        if node is None or node.kind is not NodeKind.OP or source is None:
+            continue
+        if v.meta != source.meta or v.id in result or input_id in result.values():
+            continue
+        if not (node.op.name == "fused" and "graph" in node.attrs) and not (
+                node.op.num_outputs == 1 and node.op.ufunc and not node.attrs
+                and node.op.promotion is not None
+                and all(c is None for c in elementwise_casts(node)[0])
+                and elementwise_casts(node)[1] is None):
+            continue
+        returned = [i for i, o in enumerate(outputs) if not o.is_const and (
+            input_id in alias_of.get(o.id, {o.id}))]
+        if returned or last_read.get(input_id, -1) > position[id(node)]:
+            continue
+        result[v.id] = input_id
+    return result
 
 
 def _fix(out, np_dtype):

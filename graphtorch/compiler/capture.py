@@ -43,6 +43,11 @@ def flatten_args(args) -> tuple[list, list]:
     """(leaves, tensors' positions among leaves) for nested tuples/lists of arguments."""
     from ..tensor import Tensor
 
+    for a in args:  # the common case: flat tensor arguments
+        if type(a) is not Tensor:
+            break
+    else:
+        return list(args), list(range(len(args)))
     leaves = []
 
     def walk(x):

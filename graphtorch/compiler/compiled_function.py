@@ -104,6 +104,7 @@ class CompiledFunction:
         self.variants: list[Variant] = []
         self.stats = Stats()
         self._warned_limit = False
+        self._last: Variant | None = None
         self._arg_names = _arg_names(fn)
         _configure_logging()
 
@@ -115,8 +116,13 @@ class CompiledFunction:
         if kwargs:
             return self._call_with_kwargs(args, kwargs)
         leaves, _ = flatten_args(args)
+        last = self._last
+        if last is not None and last.guards.check(leaves):  # the variant that ran last time
+            if last.executable is not None:
+                return last.executable.run(leaves)
         for variant in self.variants:
             if variant.guards.check(leaves):
+                self._last = variant
                 if variant.executable is None:
                     self.stats.eager_calls += 1
                     return self.fn(*args)

@@ -66,12 +66,12 @@ def run_hooked(graph: Graph, arrays, phase: str) -> tuple:
     return tuple(t._data for t in out)
 
 
-def make_program(graph: Graph, backend: str, name: str):
+def make_program(graph: Graph, backend: str, name: str, inplace: dict | None = None):
     if backend == "eager":
         return InterpreterProgram(graph, name)
     from ..backends.numpy_backend import NumpyProgram
 
-    return NumpyProgram(graph, name)
+    return NumpyProgram(graph, name, inplace=inplace)
 
 
 class Executable:
@@ -116,7 +116,8 @@ class Executable:
             self.backward_graph = None
             self.num_residuals = 0
         self.params = params
-        self.forward_program = make_program(self.forward_graph, backend, "forward")
+        self.forward_program = make_program(self.forward_graph, backend, "forward",
+                                            self._in_place_writebacks(feed_by_name))
         fwd_inputs = [n for n in self.forward_graph.nodes
                       if n.kind in (NodeKind.INPUT, NodeKind.PARAM)]
         self.fetch = []
@@ -129,6 +130,21 @@ class Executable:
         self._input_tensors_spec = [("param", params[n.name]) if n.kind is NodeKind.PARAM
                                     else feed_by_name.get(n.name) for n in inputs]
         self._Tensor = Tensor
+        self._has_writebacks = bool(cap.writebacks or cap.clear_grads)
+
+    def _in_place_writebacks(self, feed_by_name) -> dict:
+        """Forward-graph output position -> input value id, for state written back in place
+        (the generated code may then compute the new value straight into its buffer)."""
+        cap = self.capture
+        by_tensor = {}
+        for n in self.forward_graph.nodes:
+            if n.kind is NodeKind.PARAM:
+                by_tensor[id(self.params[n.name])] = n.outputs[0].id
+        wanted = {}
+        for k, (kind, *target) in enumerate(cap.writebacks):
+            if kind == "copy" and id(target[0]) in by_tensor:
+                wanted[cap.num_results + k] = by_tensor[id(target[0])]
+        return wanted
 
     @property
     def code(self) -> str:
@@ -158,11 +174,14 @@ class Executable:
         results = outs[:n]
         extra = outs[n:len(outs) - self.num_residuals]
         residuals = outs[len(outs) - self.num_residuals:]
-        self._write_back(extra)
+        if self._has_writebacks:
+            self._write_back(extra)
         if self.differentiable:
             tensors = self._attach_autograd(leaves, results, residuals)
         else:
-            tensors = [self._Tensor._wrap(np.asarray(a)) for a in results]
+            wrap = self._Tensor._wrap
+            tensors = [wrap(a) if type(a) is np.ndarray else wrap(np.asarray(a))
+                       for a in results]
         return tensors[0] if cap.single else tuple(tensors)
 
     def _write_back(self, arrays) -> None:
