@@ -1,0 +1,183 @@
+"""`gt.cond(pred, true_fn, false_fn, operands)`: a data-dependent branch.
+
+Eagerly it is plain Python (``true_fn(*operands) if pred else false_fn(*operands)``), so the
+dynamic autograd graph records whichever branch ran. Inside `gt.trace` it is one ``cond``
+node holding both branches as subgraphs (attrs ``true_graph`` and ``false_graph``, whose
+INPUT nodes are the operands' leaves followed by the captured outside tensors); both
+branches must return the same structure, shapes and dtypes.
+
+Gradient: the vjp is itself a `cond` on the same predicate whose branches recompute their
+branch's forward with autograd and pull the incoming gradients back through it. It is
+written in graphtorch ops, so it runs eagerly (autograd on an interpreted graph) and can be
+traced into a backward graph.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..ir.tracer import current_tracer
+from ..ops.registry import TensorMeta
+from . import pytree
+from .subgraph import (
+    check_input_metas,
+    control_op,
+    fresh,
+    is_float,
+    record_node,
+    run_arrays,
+    run_graph,
+    spec,
+    trace_subgraph,
+    unify_captures,
+)
+
+
+def cond(pred, true_fn, false_fn, operands=()):
+    """``true_fn(*operands)`` if `pred` else ``false_fn(*operands)``.
+
+    `pred` is a Python bool (the branch is picked at once, also while tracing) or a bool
+    tensor with one element. `operands` is a tuple or list (a single tensor means one
+    operand) of pytrees of tensors. Traced, both branches become subgraphs of one ``cond``
+    node and must return the same structure, shapes and dtypes (TypeError otherwise).
+
+    >>> gt.cond(x.sum() > 0, lambda x: x * 2, lambda x: -x, (x,))
+    """
+    operands = as_operands(operands)
+    if isinstance(pred, (bool, np.bool_)):
+        return (true_fn if pred else false_fn)(*operands)
+    check_pred(pred, "gt.cond: pred")
+    if current_tracer() is None:
+        return (true_fn if bool(pred) else false_fn)(*operands)
+    return _traced_cond(pred, true_fn, false_fn, operands)
+
+
+def as_operands(operands) -> tuple:
+    from ..tensor import Tensor
+
+    if isinstance(operands, Tensor):
+        return (operands,)
+    if not isinstance(operands, (tuple, list)):
+        raise TypeError(f"gt.cond: operands must be a tuple or list, got "
+                        f"{type(operands).__name__}")
+    return tuple(operands)
+
+
+def check_pred(pred, what: str) -> None:
+    """A one-element bool tensor, else TypeError naming `what`."""
+    from ..tensor import Tensor
+
+    if not isinstance(pred, Tensor):
+        raise TypeError(f"{what} must be a Python bool or a bool tensor with one element, "
+                        f"got {type(pred).__name__}")
+    if pred._data.dtype != np.bool_ or pred._data.size != 1:
+        raise TypeError(f"{what} must be a bool tensor with one element, got "
+                        f"{pytree.meta_text(pred)}")
+
+
+def arg_names(fn, tree: pytree.TreeDef, default: str) -> list[str]:
+    """INPUT names for the leaves of the argument tuple `tree`: the parameter names of `fn`
+    where it has them (``h``, ``x``), suffixed per leaf of a nested argument (``h_0``)."""
+    import inspect
+
+    try:
+        params = [p.name for p in inspect.signature(fn).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        params = []
+    names = []
+    for i, child in enumerate(tree.children):
+        base = params[i] if i < len(params) else f"{default}{i}"
+        count = child.num_leaves
+        names.extend([base] if child.kind == "leaf" else
+                     [f"{base}_{k}" for k in range(count)])
+    return names
+
+
+def _traced_cond(pred, true_fn, false_fn, operands):
+    leaves, tree = pytree.flatten(operands, "gt.cond operands")
+    branches = []
+    for fn, which in ((true_fn, "true_fn"), (false_fn, "false_fn")):
+        branches.append(trace_subgraph(fn, [spec(t) for t in leaves], tree, arg_names(fn, tree, "operand"),
+                                       f"gt.cond's {which}"))
+    t, f = branches
+    if not pytree.same_signature(t.out_tree, t.out_leaves, f.out_tree, f.out_leaves):
+        raise TypeError(
+            "gt.cond: true_fn and false_fn must return the same structure, shapes and dtypes; "
+            f"true_fn returned {pytree.describe(t.out_tree, t.out_leaves)}, false_fn returned "
+            f"{pytree.describe(f.out_tree, f.out_leaves)}")
+    captures = unify_captures(branches)
+    inputs = [pred, *leaves, *captures]
+    metas = [v.meta for v in t.graph.outputs]
+    op = control_op("cond", _cond_kernel, _cond_infer, _cond_vjp, len(inputs), metas,
+                    doc="run true_graph or false_graph on the operands (attrs: the graphs)")
+    outs = record_node(op, inputs, {"true_graph": t.graph, "false_graph": f.graph})
+    return pytree.unflatten(t.out_tree, outs)
+
+
+def _cond_kernel(xp, pred, *arrays, true_graph, false_graph):
+    graph = true_graph if bool(pred.reshape(-1)[0]) else false_graph
+    outs = tuple(fresh(xp, o, arrays) for o in run_arrays(xp, graph, arrays))
+    return outs[0] if len(outs) == 1 else outs
+
+
+def _cond_infer(pred, *metas, true_graph, false_graph):
+    if not isinstance(pred, TensorMeta) or pred.dtype.name != "bool" \
+            or int(np.prod(pred.shape, dtype=np.int64)) != 1:
+        raise RuntimeError(f"cond: pred must be a bool tensor with one element, got {pred}")
+    check_input_metas("cond", metas, true_graph)
+    check_input_metas("cond", metas, false_graph)
+    outs = tuple(v.meta for v in true_graph.outputs)
+    other = tuple(v.meta for v in false_graph.outputs)
+    if outs != other:
+        raise RuntimeError(f"cond: the branches return different metas: {outs} and {other}")
+    return outs[0] if len(outs) == 1 else outs
+
+
+def _cond_vjp(ctx, *grads):
+    from ..functions.creation import zeros_for_meta
+
+    pred, *primals = ctx.inputs
+    true_graph, false_graph = ctx.attrs["true_graph"], ctx.attrs["false_graph"]
+    metas = [v.meta for v in true_graph.outputs]
+    diff = [i for i, m in enumerate(metas) if is_float(m)]
+    wrt = [i for i, p in enumerate(primals) if is_float(p)]
+    result = [None] * (1 + len(primals))
+    if not wrt or not diff:
+        return tuple(result)
+    cotangents = [grads[i] if grads[i] is not None else zeros_for_meta(metas[i]) for i in diff]
+    n = len(primals)
+
+    def pullback(graph):
+        def branch(*args):
+            return graph_vjp(graph, args[:n], wrt, [(i, g) for i, g in zip(diff, args[n:])])
+        return branch
+
+    grads_in = cond(pred, pullback(true_graph), pullback(false_graph),
+                    (*primals, *cotangents))
+    for i, g in zip(wrt, grads_in):
+        result[1 + i] = g
+    return tuple(result)
+
+
+def graph_vjp(graph, primals, wrt: list[int], cotangents: list[tuple]) -> tuple:
+    """Gradients of ``graph(*primals)`` w.r.t. ``primals[i] for i in wrt``, pulling back
+    ``(output index, cotangent)`` pairs: the forward is recomputed with autograd (zeros for
+    inputs the outputs do not depend on)."""
+    from ..autograd import grad as autograd_grad
+    from ..autograd.grad_mode import enable_grad
+    from ..functions.creation import zeros_like
+    from ..tensor import Tensor
+
+    with enable_grad():
+        leaves = [Tensor._wrap(p._data) for p in primals]
+        for i in wrt:
+            leaves[i].requires_grad_(True)
+        outs = run_graph(graph, leaves)
+        pairs = [(outs[i], g) for i, g in cotangents if outs[i].requires_grad]
+        targets = [leaves[i] for i in wrt]
+        grads = [None] * len(targets)
+        if pairs:
+            grads = autograd_grad([o for o, _ in pairs], targets, [g for _, g in pairs],
+                                  allow_unused=True)
+    return tuple(g if g is not None else zeros_like(t) for g, t in zip(grads, targets))
