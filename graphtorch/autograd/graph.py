@@ -11,6 +11,8 @@ import itertools
 import weakref
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from ..utils.hooks import RemovableHandle
 from . import grad_mode
 
@@ -273,6 +275,8 @@ def accumulate_grad(variable, grad, create_graph: bool) -> None:
     if grad is None:
         return
     current = variable._grad  # not `.grad`: a non-leaf (backward(inputs=...)) would warn
+    if type(grad._data) is not np.ndarray:  # maybe inside gt.compile's trace
+        _note_traced_grad_read(variable)
     if current is None:
         variable.grad = grad if create_graph else _clone_like(grad, variable)
     elif create_graph or grad_mode.is_grad_enabled() and current.requires_grad:
@@ -280,6 +284,14 @@ def accumulate_grad(variable, grad, create_graph: bool) -> None:
     else:
         with grad_mode.no_grad():
             current.add_(grad)
+
+
+def _note_traced_grad_read(variable) -> None:
+    from ..ir.tracer import current_tracer
+
+    tracer = current_tracer()
+    if tracer is not None:
+        tracer.note_grad_read(variable)
 
 
 def _clone_like(grad, variable):

@@ -37,6 +37,7 @@ class Capture:
     clear_grads: list            # params whose .grad the function set to None
     ran_backward: bool
     created_state: list = field(default_factory=list)  # lazily created optimizer state
+    grads_reset: set = field(default_factory=set)  # ids of params zero_grad'ed before use
 
 
 def flatten_args(args) -> tuple[list, list]:
@@ -166,7 +167,7 @@ def capture(fn, args: tuple, state: State, arg_names: list[str]) -> Capture:
                 opt.state[p] = entries
     tracer.graph.verify()
     return Capture(tracer.graph, dict(tracer.params), feeds, len(outputs), single,
-                   writebacks, clear_grads, ran_backward, created)
+                   writebacks, clear_grads, ran_backward, created, set(tracer.grads_reset))
 
 
 def _f64():

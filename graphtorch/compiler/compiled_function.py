@@ -147,7 +147,6 @@ class CompiledFunction:
 
     def _compile_and_run(self, args, leaves):
         state = discover(self.fn)
-        guards = build_guards(leaves, self._arg_names, state)
         if self.variants:
             failure = self.variants[-1].guards.first_failure(leaves)
             event = RecompileEvent(*(failure or ("(no guard failed)", None, None)),
@@ -170,6 +169,7 @@ class CompiledFunction:
         except TracingError as exc:
             if self.fullgraph:
                 raise
+            guards = build_guards(leaves, self._arg_names, state)
             reason = str(exc)
             self.stats.graph_breaks.append(reason)
             log.info("Graph break in %s (running it eagerly): %s", self._name(), reason)
@@ -183,6 +183,9 @@ class CompiledFunction:
                      "compiled", self._name(), ", ".join(cap.created_state))
             self.stats.eager_calls += 1
             return self.fn(*args)
+        # built after tracing (which restored every piece of state) to learn which guards
+        # the traced code needs
+        guards = build_guards(leaves, self._arg_names, state, cap.grads_reset)
         executable = Executable(cap, leaves, self.backend, self.passes)
         seconds = time.perf_counter() - start
         if self.stats.recompiles:

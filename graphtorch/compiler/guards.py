@@ -71,8 +71,11 @@ def _tensor_signature(t):
     return (data.shape, data.dtype, type(data) is _ndarray, t._requires_grad)
 
 
-def build_guards(leaves: list, arg_names: list[str], state: State) -> Guards:
-    """Guards for a call with argument `leaves` and the state it reaches."""
+def build_guards(leaves: list, arg_names: list[str], state: State,
+                 grads_reset: set = frozenset()) -> Guards:
+    """Guards for a call with argument `leaves` and the state it reaches. Parameters in
+    `grads_reset` (ids) had their .grad reset by zero_grad before the traced code read it,
+    so whether they had a gradient is not guarded."""
     from ..autograd import grad_mode
     from ..dtypes import get_default_dtype
     from ..tensor import Tensor
@@ -109,9 +112,11 @@ def build_guards(leaves: list, arg_names: list[str], state: State) -> Guards:
         guards.append(Guard("parameters: (shape, dtype, device, requires_grad)",
                             lambda ls: tuple(_tensor_signature(p) for p in params),
                             tuple(_tensor_signature(p) for p in params)))
-        guards.append(Guard("which parameters have a .grad",
-                            lambda ls: tuple(p._grad is None for p in params),
-                            tuple(p._grad is None for p in params)))
+        observed = [p for p in params if id(p) not in grads_reset]
+        if observed:
+            guards.append(Guard("which parameters have a .grad",
+                                lambda ls: tuple(p._grad is None for p in observed),
+                                tuple(p._grad is None for p in observed)))
     for oname, opt in state.optimizers.items():
         guards.append(Guard(f"{oname}: hyper-parameters (except {', '.join(DYNAMIC_HYPERPARAMETERS)})",
                             lambda ls, o=opt: _hyper(o), _hyper(opt)))

@@ -111,6 +111,10 @@ class Tracer:
         self.backward_of = None      # the forward graph Node whose backward is being traced
         self.grad_sources: dict = {}  # autograd node -> forward graph Node
         self.ran_backward = False     # whether the traced code ran the autograd engine
+        # .grad of these tensors was reset (zero_grad) before the trace read it, so the
+        # graph does not depend on whether they had a gradient when the call began
+        self.grads_reset: set[int] = set()
+        self.grads_read: set[int] = set()
         self.names_by_id = names_by_id
         self.lifted: dict[int, tuple] = {}   # id(tensor) -> (Value, tensor)
         self.params: dict[str, object] = {}  # qualified name -> tensor (by reference)
@@ -127,6 +131,13 @@ class Tracer:
             if type(data) is SymbolicArray and data.value is not original:
                 out.append((target, data.value))
         return out
+
+    def note_grad_reset(self, tensor) -> None:
+        if id(tensor) not in self.grads_read:
+            self.grads_reset.add(id(tensor))
+
+    def note_grad_read(self, tensor) -> None:
+        self.grads_read.add(id(tensor))
 
     def fresh_name(self, prefix: str) -> str:
         """``<prefix><k>`` not yet used by any graph input."""

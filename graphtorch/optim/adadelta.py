@@ -5,12 +5,13 @@ from __future__ import annotations
 from ..tensor import Tensor
 from .optimizer import (
     Optimizer,
+    _add_scaled,
     _as_real,
     _check_capturable,
     _get_value,
+    _hyper_value,
     _new_step,
     _step_to_tensor,
-    _to_scalar,
     _use_grad_for_differentiable,
     evaluate_closure,
 )
@@ -79,7 +80,7 @@ def adadelta(params, grads, square_avgs, acc_deltas, state_steps, *, lr, rho, ep
     """Functional Adadelta update of `params` in place."""
     if capturable:
         _check_capturable(params)
-    lr = _get_value(_to_scalar(lr))
+    lr = _hyper_value(lr)
     weight_decay = _get_value(weight_decay)
     for param, grad, square_avg, acc_delta, step in zip(params, grads, square_avgs,
                                                         acc_deltas, state_steps):
@@ -98,4 +99,4 @@ def adadelta(params, grads, square_avgs, acc_deltas, state_steps, *, lr, rho, ep
         acc_delta.mul_(rho).addcmul_(delta, delta, value=1 - rho)
         if complex_param:
             param = _as_real(param)
-        param.add_(delta, alpha=-lr)
+        _add_scaled(param, delta, -lr)

@@ -9,11 +9,13 @@ from __future__ import annotations
 from ..tensor import Tensor
 from .optimizer import (
     Optimizer,
+    _addcdiv_scaled,
     _as_real,
     _get_value,
+    _hyper_value,
     _new_step,
     _step_to_tensor,
-    _to_scalar,
+    _step_value,
     _use_grad_for_differentiable,
     evaluate_closure,
 )
@@ -99,11 +101,11 @@ class Adagrad(Optimizer):
 def adagrad(params, grads, state_sums, state_steps, *, lr, weight_decay, lr_decay, eps,
             maximize, **_ignored) -> None:
     """Functional Adagrad update of `params` in place."""
-    lr = _get_value(_to_scalar(lr))
+    lr = _hyper_value(lr)
     weight_decay = _get_value(weight_decay)
     for param, grad, state_sum, step_t in zip(params, grads, state_sums, state_steps):
         step_t += 1
-        step = _get_value(step_t)
+        step = _step_value(step_t)
         grad = grad if not maximize else -grad
         if weight_decay != 0:
             grad = grad.add(param, alpha=weight_decay)
@@ -113,4 +115,4 @@ def adagrad(params, grads, state_sums, state_steps, *, lr, weight_decay, lr_deca
                                       _as_real(param))
         state_sum.addcmul_(grad, grad, value=1)
         std = state_sum.sqrt().add_(eps)
-        param.addcdiv_(grad, std, value=-clr)
+        _addcdiv_scaled(param, grad, std, -clr)

@@ -122,7 +122,8 @@ def adam(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, *, 
     """Functional Adam/AdamW update of `params` in place (PyTorch's single-tensor path)."""
     if capturable:
         _check_capturable(params)
-    lr, beta1, beta2 = (_get_value(_to_scalar(x)) for x in (lr, beta1, beta2))
+    lr, beta1, beta2 = (_to_scalar(x) if _is_symbolic(x) else _get_value(_to_scalar(x))
+                        for x in (lr, beta1, beta2))
     weight_decay = _get_value(weight_decay)
     for i, param in enumerate(params):
         grad = grads[i] if not maximize else -grads[i]
@@ -140,6 +141,9 @@ def adam(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, *, 
             max_sq = _as_real(max_sq) if amsgrad else None
         exp_avg.lerp_(grad, 1 - beta1)
         exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+        if _is_symbolic(step_t):  # inside gt.compile: the step counter is a graph value
+            _traced_update(param, exp_avg, exp_avg_sq, max_sq, step_t, lr, beta1, beta2, eps)
+            continue
         step = _get_value(step_t)
         bias_correction1 = 1 - beta1 ** step
         bias_correction2 = 1 - beta2 ** step
@@ -151,3 +155,28 @@ def adam(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, *, 
         else:
             denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
         param.addcdiv_(exp_avg, denom, value=-step_size)
+
+
+def _is_symbolic(x) -> bool:
+    from ..ir.tracer import SymbolicArray
+
+    return isinstance(x, Tensor) and type(x._data) is SymbolicArray
+
+
+def _traced_update(param, exp_avg, exp_avg_sq, max_sq, step_t, lr, beta1, beta2, eps):
+    """The bias-corrected Adam step with the step counter (and lr) as tensors, so a compiled
+    step serves every step number. The arithmetic mirrors the eager path: corrections in
+    float64 (as Python floats are), cast to the parameter dtype where eager code casts."""
+    from ..dtypes import float64
+
+    step = step_t.to(float64)
+    bias_correction1 = 1 - beta1 ** step
+    bias_correction2 = 1 - beta2 ** step
+    step_size = lr / bias_correction1
+    bias_correction2_sqrt = bias_correction2 ** 0.5
+    if max_sq is not None:
+        max_sq.maximum_(exp_avg_sq)
+        denom = (max_sq.sqrt() / bias_correction2_sqrt).add_(eps)
+    else:
+        denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
+    param.add_(exp_avg * (-step_size) / denom)

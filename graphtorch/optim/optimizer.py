@@ -69,6 +69,54 @@ def _get_value(x):
     return x.item() if isinstance(x, Tensor) else x
 
 
+def note_grad_reset(p) -> None:
+    from ..ir.tracer import current_tracer
+
+    tracer = current_tracer()
+    if tracer is not None:
+        tracer.note_grad_reset(p)
+
+
+def _is_traced(x) -> bool:
+    """Whether `x` is a tensor inside gt.compile's trace (a graph value, not a number)."""
+    from ..ir.tracer import SymbolicArray
+
+    return isinstance(x, Tensor) and type(x._data) is SymbolicArray
+
+
+def _hyper_value(x):
+    """A hyper-parameter as a number, or as a 0-d tensor while tracing (gt.compile makes
+    learning rates graph inputs so that schedulers never cause a recompile)."""
+    x = _to_scalar(x)
+    return x if _is_traced(x) else _get_value(x)
+
+
+def _step_value(step_t):
+    """The step counter as a number eagerly; as a float64 tensor while tracing."""
+    if _is_traced(step_t):
+        from ..dtypes import float64
+
+        return step_t.to(float64)
+    return _get_value(step_t)
+
+
+def _add_scaled(param, tensor, scale) -> None:
+    """param += scale * tensor (`scale` a number, or a 0-d tensor while tracing) with the
+    same float32 rounding as ``param.add_(tensor, alpha=scale)``."""
+    if isinstance(scale, Tensor):
+        param.add_(tensor * scale)
+    else:
+        param.add_(tensor, alpha=scale)
+
+
+def _addcdiv_scaled(param, tensor1, tensor2, scale) -> None:
+    """param += scale * tensor1 / tensor2, as ``addcdiv_(..., value=scale)``."""
+    if isinstance(scale, Tensor):
+        param.add_(tensor1 * scale / tensor2)
+    else:
+        param.addcdiv_(tensor1, tensor2, value=scale)
+
+
 def _to_scalar(x):
     """A 1-element hyper-parameter tensor squeezed to 0-d; numbers unchanged."""
     if isinstance(x, Tensor) and x.dim() != 0:
@@ -369,6 +417,8 @@ class Optimizer:
         """Reset gradients: set them to None (default) or zero them in place."""
         for group in self.param_groups:
             for p in group["params"]:
+                if set_to_none:
+                    note_grad_reset(p)
                 grad = p._grad
                 if grad is None:
                     continue

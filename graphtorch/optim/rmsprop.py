@@ -5,12 +5,14 @@ from __future__ import annotations
 from ..tensor import Tensor
 from .optimizer import (
     Optimizer,
+    _add_scaled,
+    _addcdiv_scaled,
     _as_real,
     _check_capturable,
     _get_value,
+    _hyper_value,
     _new_step,
     _step_to_tensor,
-    _to_scalar,
     _use_grad_for_differentiable,
     evaluate_closure,
 )
@@ -94,7 +96,7 @@ def rmsprop(params, grads, square_avgs, grad_avgs, momentum_buffer_list, state_s
     """Functional RMSprop update of `params` in place."""
     if capturable:
         _check_capturable(params)
-    lr = _get_value(_to_scalar(lr))
+    lr = _hyper_value(lr)
     weight_decay = _get_value(weight_decay)
     for i, param in enumerate(params):
         grad = grads[i] if not maximize else -grads[i]
@@ -119,6 +121,6 @@ def rmsprop(params, grads, square_avgs, grad_avgs, momentum_buffer_list, state_s
             if complex_param:
                 buf = _as_real(buf)
             buf.mul_(momentum).addcdiv_(grad, avg)
-            param.add_(buf, alpha=-lr)
+            _add_scaled(param, buf, -lr)
         else:
-            param.addcdiv_(grad, avg, value=-lr)
+            _addcdiv_scaled(param, grad, avg, -lr)

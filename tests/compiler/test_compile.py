@@ -222,3 +222,40 @@ def test_unknown_backend_and_bad_argument():
         gt.compile(lambda x: x, backend="tpu")
     with pytest.raises(TypeError, match="function or a Module"):
         gt.compile(3)
+
+
+@pytest.mark.parametrize("make_opt", [
+    lambda ps: gt.optim.Adam(ps, lr=0.01),
+    lambda ps: gt.optim.AdamW(ps, lr=0.01, weight_decay=0.1),
+    lambda ps: gt.optim.Adam(ps, lr=0.01, amsgrad=True),
+    lambda ps: gt.optim.RMSprop(ps, lr=0.01),
+    lambda ps: gt.optim.Adagrad(ps, lr=0.1),
+], ids=["adam", "adamw", "amsgrad", "rmsprop", "adagrad"])
+def test_step_counter_and_lr_are_graph_inputs(make_opt):
+    def run(compiled):
+        model = _mlp(2)
+        opt = make_opt(model.parameters())
+        sched = gt.optim.lr_scheduler.StepLR(opt, 3, 0.5)
+        gt.manual_seed(1)
+        x, y = gt.randn(20, 12), gt.randint(0, 4, (20,))
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = gt.nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+
+        fn = gt.compile(step) if compiled else step
+        losses = []
+        for _ in range(12):
+            losses.append(fn(x, y).item())
+            sched.step()
+        return losses, [p.detach().numpy().copy() for p in model.parameters()], fn
+
+    eager, p_e, _ = run(False)
+    comp, p_c, fn = run(True)
+    np.testing.assert_allclose(comp, eager, rtol=1e-6, atol=1e-7)
+    for a, b in zip(p_c, p_e):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    assert fn.compile_count + len(fn.stats.graph_breaks) == 1  # never a recompile

@@ -362,7 +362,12 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all parameters (to None by default, else to zeros)."""
+        from ...ir.tracer import current_tracer
+
+        tracer = current_tracer()
         for p in self.parameters():
+            if set_to_none and tracer is not None:
+                tracer.note_grad_reset(p)
             if p.grad is None:
                 continue
             if set_to_none:
