@@ -208,18 +208,23 @@ class RNNBase(Module):
                 b_ih, b_hh = (weights[2], weights[3]) if self.bias else (None, None)
                 w_hr = weights[-1] if self.proj_size > 0 else None
                 state = (hx[0][k], hx[1][k]) if is_lstm else hx[k]
-                seq = [None] * steps
-                order = range(steps - 1, -1, -1) if direction else range(steps)
-                for t in order:
+
+                def cell(x_t, state, w_ih=w_ih, w_hh=w_hh, b_ih=b_ih, b_hh=b_hh, w_hr=w_hr):
                     if is_lstm:
-                        state = _lstm_cell(layer_input[t], state, w_ih, w_hh, b_ih, b_hh,
-                                           w_hr)
-                        seq[t] = state[0]
-                    else:
-                        state = _CELLS[self.mode](layer_input[t], state, w_ih, w_hh, b_ih,
-                                                  b_hh)
-                        seq[t] = state
-                if steps:
+                        return _lstm_cell(x_t, state, w_ih, w_hh, b_ih, b_hh, w_hr)
+                    return _CELLS[self.mode](x_t, state, w_ih, w_hh, b_ih, b_hh)
+
+                if steps and _is_traced(layer_input):
+                    # gt.trace/gt.compile: one scan node whatever the sequence length
+                    state, seq = _scan_steps(cell, state, layer_input, bool(direction),
+                                             is_lstm)
+                    outputs.append(seq)
+                elif steps:
+                    seq = [None] * steps
+                    order = range(steps - 1, -1, -1) if direction else range(steps)
+                    for t in order:
+                        state = cell(layer_input[t], state)
+                        seq[t] = state[0] if is_lstm else state
                     outputs.append(stack(seq))
                 else:
                     width = hx[0].shape[-1] if is_lstm else hx.shape[-1]
@@ -497,3 +502,21 @@ class GRUCell(RNNCellBase):
         self._check(input, (hx,))
         ret = _gru_cell(input, hx, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
         return ret if is_batched else ret.squeeze(0)
+
+
+def _is_traced(t) -> bool:
+    from ...ir.tracer import SymbolicArray
+
+    return type(t._data) is SymbolicArray
+
+
+def _scan_steps(cell, state, inputs, reverse: bool, is_lstm: bool):
+    """Run `cell` over the time axis of `inputs` with gt.scan; (final state, stacked h)."""
+    from ...control_flow import scan
+
+    def body(carry, x_t):
+        new = cell(x_t, tuple(carry) if is_lstm else carry)
+        return new, new[0] if is_lstm else new
+
+    final, seq = scan(body, state, inputs, reverse=reverse)
+    return (tuple(final) if is_lstm else final), seq
