@@ -93,7 +93,9 @@ def run_passes(graph: Graph, passes: Iterable[str] | None = None, *,
         are printed to stderr (also from GRAPHTORCH_DUMP_AFTER).
     record: a list that gets ``(pass name, graph_text)`` after every pass that ran.
     Unknown names raise ValueError listing the valid ones. The "fuse" pass is skipped
-    (not recorded) while the fusion module does not exist.
+    (not recorded) while the fusion module does not exist. Subgraphs held by nodes
+    (cond/while_loop/scan bodies) are optimised first with the same passes (except
+    memory planning; their inputs and outputs, the node's interface, never change).
 
     >>> optimized = run_passes(gt.trace(fn, x).graph, disable=("fuse",))
     """
@@ -104,6 +106,7 @@ def run_passes(graph: Graph, passes: Iterable[str] | None = None, *,
         set(_names(os.environ.get("GRAPHTORCH_DUMP_AFTER"), "dump_after"))
     verify = verify_enabled()
     graph = copy_graph(graph)
+    _optimize_subgraphs(graph, [n for n in order if n not in skip and n != "memory_plan"])
     for name in order:
         if name in skip or (name == "fuse" and not fusion_available()):
             continue
@@ -125,3 +128,11 @@ def run_passes(graph: Graph, passes: Iterable[str] | None = None, *,
             if name in dump or "all" in dump:
                 print(f"=== after {name} ===\n{text}", file=sys.stderr)
     return graph
+
+
+def _optimize_subgraphs(graph: Graph, passes: list[str]) -> None:
+    """Replace every Graph-valued attr of `graph`'s nodes by its optimised copy."""
+    for node in graph.nodes:
+        for key, value in list(node.attrs.items()):
+            if isinstance(value, Graph):
+                node.attrs[key] = run_passes(value, passes, disable=())
