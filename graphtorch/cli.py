@@ -3,6 +3,8 @@
     graphtorch ops [--category C]   list the registered primitive ops
     graphtorch dump FILE.py:NAME --input SHAPE [...] [--format text|dot|json|svg|png] [-o OUT]
                                     trace a model or function and print its graph
+    graphtorch explain FILE.py:NAME --input SHAPE [...]
+                                    compile it, call it, and explain what gt.compile did
     graphtorch --version
 """
 
@@ -236,6 +238,28 @@ def _dump_or_raise(args) -> int:
     return 0
 
 
+def _explain(args) -> int:
+    """`graphtorch explain`: compile NAME, call it on the example inputs, print gt.explain."""
+    import graphtorch as gt
+    from graphtorch.debug.explain import explain
+
+    try:
+        path, name = _parse_target(args.target)
+        gt.manual_seed(0)
+        inputs = [_parse_input(spec, args.dtype) for spec in args.input or []]
+        module = _load_file(path)
+        target = _resolve(module, path, name, len(inputs))
+        try:
+            report = explain(target, *inputs)
+        except Exception as exc:  # noqa: BLE001 - user code may raise anything
+            raise DumpError(f"compiling {name} failed: {_one_line(exc)}") from None
+    except DumpError as exc:
+        print(f"graphtorch explain: error: {exc}", file=sys.stderr)
+        return 1
+    print(report)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     import graphtorch
 
@@ -267,6 +291,20 @@ def build_parser() -> argparse.ArgumentParser:
                       help="optimisation passes to run first: comma-separated names "
                       "(simplify,cse,constant_folding,dce,fuse,memory_plan) or 'default'")
     dump.set_defaults(handler=_dump)
+    explain = sub.add_parser(
+        "explain", help="compile a model or function, call it, and explain what gt.compile "
+        "did (guards, graph breaks, recompiles, fusion, saved tensors)",
+        description="Compile FILE.py:NAME with gt.compile, call it on example inputs and print "
+        "gt.explain's report.", epilog=DUMP_EPILOG.replace("graphtorch dump", "graphtorch "
+                                                           "explain"),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    explain.add_argument("target", metavar="FILE.py:NAME",
+                         help="the Python file and the Module class / instance / function")
+    explain.add_argument("--input", action="append", metavar="SHAPE[:DTYPE]",
+                         help="one example input, e.g. 1,1,32,32 (repeat per input)")
+    explain.add_argument("--dtype", default="float32",
+                         help="dtype of inputs that do not name one (default: float32)")
+    explain.set_defaults(handler=_explain)
     return parser
 
 

@@ -14,7 +14,16 @@ from .variable import Variable
 
 __all__ = ["backward", "grad", "Function", "FunctionCtx", "Variable", "no_grad", "enable_grad",
            "set_grad_enabled", "is_grad_enabled", "inference_mode", "Node",
-           "once_differentiable"]
+           "once_differentiable", "detect_anomaly"]
+
+
+def detect_anomaly(check_nan: bool = True):
+    """Context manager/decorator: the first op (eager, compiled forward or generated
+    backward) that produces a NaN or Inf raises RuntimeError naming the op and the source
+    line of the forward op it belongs to (see `graphtorch.debug.detect_anomaly`)."""
+    from ..debug.anomaly import detect_anomaly as _detect_anomaly
+
+    return _detect_anomaly(check_nan)
 
 
 def _as_tuple(x):

@@ -31,6 +31,8 @@ try:
 except (ImportError, AttributeError):  # pragma: no cover - other NumPy layouts
     _ERRSTATE = None
 Tensor = None  # set by graphtorch.tensor (import cycle)
+# Debugging hooks called as hook(op, inputs, outputs) after every eager op (anomaly mode).
+op_hooks: list = []
 _wrap = None
 
 
@@ -216,6 +218,9 @@ def call(op: OpDef, *inputs, **attrs):
         record(op, inputs, outputs, attrs)
         if type(outputs[0]._data) is SymbolicArray:  # tracing: backward nodes name this op
             _TRACE_STATE.tracer.grad_sources[outputs[0]._grad_fn] = outputs[0]._data.value.node
+    if op_hooks:
+        for hook in list(op_hooks):
+            hook(op, inputs, outputs)
     return outputs[0] if op.num_outputs == 1 else outputs
 
 

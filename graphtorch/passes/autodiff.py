@@ -187,11 +187,12 @@ def _copy_subgraph(graph: Graph, nodes: list[Node], inputs, outputs, extra_input
 
 
 def _needed(nodes: list[Node], outputs, available: dict) -> set:
-    """The nodes among `nodes` that `outputs` depend on (random ops are always kept)."""
+    """The nodes among `nodes` that `outputs` depend on (random ops and ops with side
+    effects are always kept)."""
     producer = {v.id: n for n in nodes for v in n.outputs}
     needed: set = set()
     stack = [v for v in outputs if not v.is_const]
-    stack += [v for n in nodes if n.op.random for v in n.outputs]
+    stack += [v for n in nodes if n.op.random or n.op.side_effects for v in n.outputs]
     while stack:
         v = stack.pop()
         if v.id in available:

@@ -1,0 +1,125 @@
+"""What the debugging tools inspect: a function's compiled variant for given arguments.
+
+`resolve` accepts a plain function, a Module, a `gt.compile`'d function or module, and
+returns the original callable with the compile options. `build` traces and compiles one
+variant for the arguments (without running it and without touching the compiled function's
+cache); `StateSnapshot` saves and restores the state (parameters, buffers, gradients,
+optimizer state) a function reaches, so tools can run it more than once without side effects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Target:
+    """The original callable and how `gt.compile` was (or would be) asked to compile it."""
+
+    fn: object
+    compiled: object | None       # the CompiledFunction, when one was given
+    backend: str = "numpy"
+    passes: tuple | None = None
+
+
+def resolve(fn, passes=None, backend=None) -> Target:
+    """Unwrap a compiled function or module (see the module docstring)."""
+    from ..compiler.compiled_function import CompiledFunction, CompiledModule
+
+    compiled = None
+    if isinstance(fn, CompiledModule):
+        compiled = object.__getattribute__(fn, "_compiled")
+    elif isinstance(fn, CompiledFunction):
+        compiled = fn
+    if compiled is not None:
+        return Target(compiled.fn, compiled, backend or compiled.backend,
+                      tuple(passes) if passes is not None else
+                      (tuple(compiled.passes) if compiled.passes is not None else None))
+    return Target(fn, None, backend or "numpy", tuple(passes) if passes is not None else None)
+
+
+class GraphBreak(Exception):
+    """The function cannot be captured whole; `reason` names the line."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def pipeline(target: Target) -> tuple:
+    """The pass names the target's compiled code runs."""
+    from ..passes.pipeline import DEFAULT_PIPELINE
+
+    return tuple(DEFAULT_PIPELINE if target.passes is None else target.passes)
+
+
+def build(target: Target, args: tuple):
+    """(Executable, leaves) for `target` called on `args`; raises `GraphBreak`."""
+    from ..compiler.capture import capture, flatten_args
+    from ..compiler.compiled_function import _arg_names
+    from ..compiler.discovery import discover
+    from ..compiler.executable import Executable
+    from ..ir.tracer import TracingError
+
+    leaves, _ = flatten_args(args)
+    try:
+        cap = capture(target.fn, args, discover(target.fn), _arg_names(target.fn))
+    except TracingError as exc:
+        raise GraphBreak(str(exc)) from None
+    return Executable(cap, leaves, target.backend, target.passes), leaves
+
+
+def forward_inputs(exe, leaves) -> dict:
+    """Input name -> array for the executable's forward graph (before and after passes)."""
+    names = [n.name for n in exe.forward_graph.nodes if n.kind.value in ("input", "param")]
+    return dict(zip(names, exe._arrays(leaves)))
+
+
+def reference_graphs(exe):
+    """(forward, backward or None) as traced and differentiated, before any pass ran."""
+    if exe.differentiable:
+        return exe.split.forward, exe.split.backward
+    return exe.capture.graph, None
+
+
+class StateSnapshot:
+    """Saved values of everything `fn` can change; `restore()` puts them back."""
+
+    def __init__(self, fn):
+        from ..compiler.capture import _state_names
+        from ..compiler.discovery import discover
+        from ..tensor import Tensor
+
+        state = discover(fn)
+        self.tensors = [(t, t._data.copy()) for t in _state_names(state).values()
+                        if isinstance(t, Tensor) and isinstance(t._data, np.ndarray)]
+        params = []
+        for m in state.modules.values():
+            params.extend(m.parameters())
+        for opt in state.optimizers.values():
+            for g in opt.param_groups:
+                params.extend(g["params"])
+        self.grads = [(p, p._grad) for p in params]
+        self.optimizers = [(opt, {p: dict(s) for p, s in opt.state.items()},
+                            [dict(g) for g in opt.param_groups])
+                           for opt in state.optimizers.values()]
+        from .. import random
+
+        self.rng = random.get_rng_state()
+
+    def restore(self) -> None:
+        from .. import random
+
+        for t, data in self.tensors:
+            np.copyto(t._data, data)
+        for p, g in self.grads:
+            p._grad = g
+        for opt, states, groups in self.optimizers:
+            opt.state.clear()
+            opt.state.update({p: dict(s) for p, s in states.items()})
+            for group, saved in zip(opt.param_groups, groups):
+                group.clear()
+                group.update(saved)
+        random.set_rng_state(self.rng)
