@@ -3,7 +3,8 @@
 JSON: ops are referenced by registry name; attribute values that JSON cannot hold are
 tagged objects: ``{"$tuple": [...]}``, ``{"$dict": [[k, v], ...]}``, ``{"$op": "view"}``,
 ``{"$dtype": "float32"}``, ``{"$slice": [start, stop, step]}``, ``{"$complex": [re, im]}``,
-``{"$ellipsis": null}``. Value references are ``{"$v": id}``; constants ``{"$c": attr}``.
+``{"$ellipsis": null}``, ``{"$array": {"dtype", "shape", "base64"}}`` (a `constant`
+node's value). Value references are ``{"$v": id}``; constants ``{"$c": attr}``.
 """
 
 from __future__ import annotations
@@ -41,6 +42,18 @@ def encode_attr(value):
         return {"$complex": [value.real, value.imag]}
     if value is Ellipsis:
         return {"$ellipsis": None}
+    from ..ops.constant import ConstantValue
+
+    if isinstance(value, ConstantValue):
+        import base64
+
+        import numpy as np
+
+        a = value.array
+        return {"$array": {"dtype": dtypes.from_numpy_dtype(a.dtype).name,
+                           "shape": list(a.shape),
+                           "base64": base64.b64encode(np.ascontiguousarray(a).tobytes())
+                           .decode("ascii")}}
     raise TypeError(f"cannot encode attribute value {value!r} of type "
                     f"{type(value).__name__} as JSON")
 
@@ -68,6 +81,16 @@ def decode_attr(data):
         return complex(body[0], body[1])
     if tag == "$ellipsis":
         return Ellipsis
+    if tag == "$array":
+        import base64
+
+        import numpy as np
+
+        from ..ops.constant import ConstantValue
+
+        np_dtype = dtypes._dtype_by_name(body["dtype"]).np_dtype
+        data = np.frombuffer(base64.b64decode(body["base64"]), dtype=np_dtype)
+        return ConstantValue(data.reshape(tuple(body["shape"])))
     raise ValueError(f"unknown attribute tag {tag!r}")
 
 
@@ -101,6 +124,15 @@ def to_json(graph: Graph) -> str:
     return json.dumps({"version": FORMAT_VERSION, "nodes": nodes}, indent=1, sort_keys=True)
 
 
+def _op_by_name(name: str) -> OpDef:
+    """A registry op, or `constant` (made by constant folding, outside the registry)."""
+    if name == "constant":
+        from ..ops.constant import CONSTANT
+
+        return CONSTANT
+    return REGISTRY[name]
+
+
 def from_json(text: str) -> Graph:
     """Rebuild a graph from `to_json` text, keeping value ids and stored metas; the result
     is verified (so metas that disagree with the ops' infer rules raise GraphError)."""
@@ -122,7 +154,7 @@ def from_json(text: str) -> Graph:
 
     for item in data["nodes"]:
         kind = NodeKind(item["kind"])
-        op = REGISTRY[item["op"]] if kind is NodeKind.OP else None
+        op = _op_by_name(item["op"]) if kind is NodeKind.OP else None
         attrs = {k: decode_attr(v) for k, v in item.get("attrs", {}).items()}
         source = tuple(item["source"]) if item.get("source") else None
         inputs = tuple(ref(r) for r in item["inputs"])

@@ -8,6 +8,14 @@
 
 Attributes are printed sorted by name as ``name=value``; dtypes by short name (``f32``);
 OpDefs by registry name; view-step tuples ``(OpDef, attrs[, nr])`` as ``view(shape=(4,))``.
+Attributes holding a `Graph` (fused groups, control-flow bodies) are left out of the node's
+line; the subgraph is printed below it, indented, under an ``attr:`` label when a node has
+several:
+
+    %12 = fused(%3, %7) : f32[128, 512]   # model.py:9 in forward
+      %0 = input a0 : f32[128, 512]
+      %1 = mul(%0, 0.5) : f32[128, 512]   # model.py:9 in forward
+      return (%1,)
 """
 
 from __future__ import annotations
@@ -63,7 +71,13 @@ def format_attr(value) -> str:
 
 
 def _format_kwargs(attrs: dict) -> str:
-    return ", ".join(f"{k}={format_attr(attrs[k])}" for k in sorted(attrs))
+    return ", ".join(f"{k}={format_attr(attrs[k])}" for k in sorted(attrs)
+                     if not isinstance(attrs[k], Graph))
+
+
+def graph_attrs(node: Node) -> list[tuple[str, Graph]]:
+    """The (name, subgraph) attributes of `node`, sorted by name."""
+    return [(k, node.attrs[k]) for k in sorted(node.attrs) if isinstance(node.attrs[k], Graph)]
 
 
 def format_value(v) -> str:
@@ -93,8 +107,9 @@ def format_node(node: Node) -> str:
     types = ", ".join(format_meta(v.meta) for v in node.outputs)
     if node.kind is NodeKind.OP:
         args = [format_value(v) for v in node.inputs]
-        if node.attrs:
-            args.append(_format_kwargs(node.attrs))
+        kwargs = _format_kwargs(node.attrs)
+        if kwargs:
+            args.append(kwargs)
         rhs = f"{node.op.name}({', '.join(args)})"
     else:
         rhs = f"{node.kind.value} {node.name}"
@@ -103,6 +118,17 @@ def format_node(node: Node) -> str:
     return f"{line}   # {where}" if where else line
 
 
-def format_graph(graph: Graph) -> str:
-    """The whole graph, one line per node; a graph without outputs ends without `return`."""
-    return "\n".join(format_node(n) for n in graph.nodes)
+def format_graph(graph: Graph, indent: str = "") -> str:
+    """The whole graph, one line per node (subgraph attributes nested below their node,
+    indented two spaces per level); a graph without outputs ends without `return`."""
+    lines = []
+    for node in graph.nodes:
+        lines.append(indent + format_node(node))
+        subgraphs = graph_attrs(node)
+        for name, sub in subgraphs:
+            inner = indent + "  "
+            if len(subgraphs) > 1:
+                lines.append(f"{inner}{name}:")
+                inner += "  "
+            lines.append(format_graph(sub, inner))
+    return "\n".join(lines)

@@ -219,3 +219,19 @@ def test_nested_printing_labels_several_subgraph_attrs():
     assert lines[1].startswith("%3 = fused(%0, k=1) : f32[2]")
     assert lines[2:8] == ["  else_graph:", "    %0 = input e : f32[2]", "    return (%0,)",
                           "  then_graph:", "    %0 = input t : f32[2]", "    return (%0,)"]
+
+
+def test_fused_op_checks_its_inputs_and_runs_eagerly():
+    """The reference kernel runs the subgraph through eager dispatch (same promotion)."""
+    import pytest
+
+    from graphtorch.ops import dispatch
+
+    graph = gt.trace(lambda i: (i * 0.5).exp(), gt.arange(4)).graph
+    fuse_elementwise(graph)
+    (node,) = _fused(graph)
+    sub = node.attrs["graph"]
+    out = dispatch.call(node.op, gt.arange(4), graph=sub)
+    np.testing.assert_array_equal(out.numpy(), (gt.arange(4) * 0.5).exp().numpy())
+    with pytest.raises(RuntimeError, match="fused: input 0"):
+        dispatch.call(node.op, gt.arange(4.0), graph=sub)
