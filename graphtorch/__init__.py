@@ -34,6 +34,7 @@ from .functions.nn_ops import *  # noqa: F401,F403,E402
 from .functions.pointwise_extra import *  # noqa: F401,F403,E402
 from .functions.math_extra import *  # noqa: F401,F403,E402
 from .serialization import load, save  # noqa: E402
+from .functions.conversion import from_dlpack  # noqa: E402
 from .printing import get_printoptions, printoptions, set_printoptions  # noqa: E402
 from .ir.tracer import TracingError, trace  # noqa: E402
 from . import compiler  # noqa: E402

@@ -306,8 +306,11 @@ default_generator = Generator()
 
 
 def manual_seed(seed: int) -> Generator:
-    """Seed the default generator (and CuPy's, when CUDA is in use)."""
+    """Seed the default generator, and CuPy's when CuPy is installed and sees a GPU."""
     default_generator.manual_seed(seed)
+    from .cuda import manual_seed_all
+
+    manual_seed_all(seed)
     return default_generator
 
 

@@ -222,6 +222,19 @@ def map_tensor(t: Tensor, saved_location: str, map_location) -> Tensor:
     else:
         target = str(map_location)
     if target.startswith("cuda"):
+        from . import cuda
+
+        if not cuda.is_available():
+            raise RuntimeError("Attempting to deserialize object on a CUDA device but "
+                               "torch.cuda.is_available() is False. If you are running on a "
+                               "CPU-only machine, please use torch.load with "
+                               "map_location=torch.device('cpu') to map your storages to the "
+                               "CPU.")
+        if ":" in target and int(target.split(":")[1]) >= cuda.device_count():
+            raise RuntimeError(f"Attempting to deserialize object on CUDA device "
+                               f"{int(target.split(':')[1])} but torch.cuda.device_count() is "
+                               f"{cuda.device_count()}. Please use torch.load with "
+                               "map_location to map your storages to an existing device.")
         return t.to(target)
     return t
 

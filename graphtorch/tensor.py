@@ -117,11 +117,16 @@ class Tensor:
 
     @property
     def is_cuda(self) -> bool:
-        return type(self._data) is not np.ndarray
+        return type(self._data) is not np.ndarray and \
+            type(self._data) is not dispatch.SymbolicArray
 
     @property
     def is_cpu(self) -> bool:
-        return type(self._data) is np.ndarray
+        return not self.is_cuda
+
+    def get_device(self) -> int:
+        """The CUDA device index, or -1 for a CPU tensor (as PyTorch)."""
+        return self._data.device.id if self.is_cuda else -1
 
     @property
     def ndim(self) -> int:
@@ -355,8 +360,8 @@ class Tensor:
             if hasattr(self._data, "_needs_value"):  # a symbolic tensor inside gt.trace
                 self._data._needs_value("t.numpy()")
             if not force:
-                raise TypeError("can't convert cuda:0 device type tensor to numpy. Use "
-                                "Tensor.cpu() to copy the tensor to host memory first.")
+                raise TypeError(f"can't convert {self.device} device type tensor to numpy. "
+                                "Use Tensor.cpu() to copy the tensor to host memory first.")
             return self._data.get()
         if self._requires_grad and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
@@ -462,8 +467,35 @@ class Tensor:
         return self.to("cpu")
 
     def cuda(self, device=None, non_blocking=False) -> Tensor:
+        """A copy on a CUDA device (``self`` if it is already there)."""
         cupy_module()  # raises a clear error without CuPy or a GPU
         return self.to(as_device(device if device is not None else "cuda"))
+
+    def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        """Export this tensor's memory as a DLPack capsule (shared, not copied)."""
+        if self._requires_grad:
+            raise BufferError("Can't export tensors that require gradient, use "
+                              "tensor.detach()")
+        if hasattr(self._data, "_needs_value"):  # a symbolic tensor inside gt.trace
+            self._data._needs_value("t.__dlpack__()")
+        kwargs = {} if stream is None else {"stream": stream}
+        if max_version is not None:
+            kwargs["max_version"] = max_version
+        if dl_device is not None:
+            kwargs["dl_device"] = dl_device
+        if copy is not None:
+            kwargs["copy"] = copy
+        try:
+            return self._data.__dlpack__(**kwargs)
+        except TypeError:  # an array module without the newer keywords
+            kwargs.pop("max_version", None)
+            kwargs.pop("dl_device", None)
+            kwargs.pop("copy", None)
+            return self._data.__dlpack__(**kwargs)
+
+    def __dlpack_device__(self) -> tuple:
+        """(device type, index) as DLPack numbers them: (1, 0) CPU, (2, N) CUDA."""
+        return (2, self._data.device.id) if self.is_cuda else (1, 0)
 
     def type(self, dtype=None, non_blocking=False):
         """Without argument, the legacy type name (``'torch.FloatTensor'``); else convert."""

@@ -77,7 +77,9 @@ class FunctionNode(Node):
         from ..functions.creation import zeros_for_meta
 
         if self.ctx.materialize_grads:
-            grad_outputs = [g if g is not None else zeros_for_meta(m)
+            like = next((g for g in grad_outputs if g is not None), None)
+            device = like.device if like is not None else None
+            grad_outputs = [g if g is not None else zeros_for_meta(m, device)
                             for g, m in zip(grad_outputs, self.output_metas)]
         with grad_mode.set_grad_enabled(create_graph):
             result = self.fn_cls.backward(self.ctx, *grad_outputs)

@@ -126,6 +126,7 @@ class OpNode(Node):
         "_out_info",
         "_output_metas",
         "attrs",
+        "device",
         "op",
         "saved_inputs",
         "saved_outputs",
@@ -148,6 +149,7 @@ class OpNode(Node):
         self._input_metas = None
         self._output_metas = None
         self._freed = False
+        self.device = None                # the CUDA device the op ran on (None: CPU)
 
     @property
     def input_metas(self) -> tuple:
@@ -214,7 +216,7 @@ class OpNode(Node):
 
         for i in op.differentiable_outputs:
             if grad_outputs[i] is None:
-                grad_outputs[i] = zeros_for_meta(self.output_metas[i])
+                grad_outputs[i] = zeros_for_meta(self.output_metas[i], self.device)
         global _VJPContext
         if _VJPContext is None:
             from ..ops.registry import VJPContext as _VJPContext

@@ -41,8 +41,8 @@ def to(self, *args, **kwargs) -> Tensor:
             out = call(TO_DTYPE, out, dtype=dtype)
             copy = False
     if dev is not None:
-        target = as_device(dev)
-        if target.type != out.device.type:
+        target = _concrete(as_device(dev))
+        if target != out.device:
             out = _move(out, target)
             copy = False
     if copy:
@@ -50,13 +50,77 @@ def to(self, *args, **kwargs) -> Tensor:
     return out
 
 
+def _concrete(target: device) -> device:
+    """`cuda` without an index means the current CUDA device; `meta` is not supported."""
+    if target.type == "cuda":
+        cupy = cupy_module()  # raises a clear error without CuPy or a GPU
+        count = cupy.cuda.runtime.getDeviceCount()
+        index = cupy.cuda.Device().id if target.index is None else target.index
+        if index >= count:
+            raise RuntimeError("CUDA error: invalid device ordinal")
+        return device("cuda", index)
+    if target.type != "cpu":
+        raise RuntimeError(f"graphtorch cannot move tensors to device {target}")
+    return target
+
+
 def _move(t: Tensor, target: device) -> Tensor:
     """Copy to another device; differentiable (the gradient moves back)."""
     from ..ops.devices import TO_DEVICE
 
-    if target.type == "cuda":
-        cupy_module()
     return call(TO_DEVICE, t, device=str(target), source=str(t.device))
+
+
+# --- DLPack ------------------------------------------------------------------------------
+
+_DL_CPU, _DL_CUDA = 1, 2
+
+
+class _Capsule:
+    """A legacy DLPack capsule (``to_dlpack``'s result) seen through the protocol."""
+
+    def __init__(self, capsule):
+        self.capsule = capsule
+
+    def __dlpack__(self, stream=None, **kwargs):
+        return self.capsule
+
+    def __dlpack_device__(self):
+        import ctypes
+
+        get = ctypes.pythonapi.PyCapsule_GetPointer
+        get.restype, get.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
+        ptr = get(self.capsule, b"dltensor")  # DLManagedTensor*: data pointer, then device
+        kind, index = (ctypes.c_int32 * 2).from_address(ptr + ctypes.sizeof(ctypes.c_void_p))
+        return int(kind), int(index)
+
+
+def from_dlpack(ext_tensor) -> Tensor:
+    """A tensor sharing memory with any DLPack producer (a PyTorch, CuPy, NumPy or JAX
+    array, or a capsule from ``to_dlpack``), on the producer's device."""
+    if isinstance(ext_tensor, Tensor):
+        return ext_tensor
+    if not hasattr(ext_tensor, "__dlpack__"):
+        if type(ext_tensor).__name__ != "PyCapsule":
+            raise TypeError(f"from_dlpack expects an object with __dlpack__ or a DLPack "
+                            f"capsule, not {type(ext_tensor).__name__}")
+        ext_tensor = _Capsule(ext_tensor)
+    kind, _ = ext_tensor.__dlpack_device__()
+    if kind == _DL_CPU:
+        import numpy as np
+
+        array = np.from_dlpack(ext_tensor)
+    elif kind == _DL_CUDA:
+        array = cupy_module().from_dlpack(ext_tensor)
+    else:
+        raise RuntimeError(f"from_dlpack: unsupported DLPack device type {kind} (graphtorch "
+                           "holds CPU and CUDA tensors)")
+    return Tensor._wrap(array)
+
+
+def to_dlpack(tensor: Tensor):
+    """A legacy DLPack capsule of `tensor`'s memory (``torch.utils.dlpack.to_dlpack``)."""
+    return tensor.__dlpack__()
 
 
 def _shortcut(dtype):

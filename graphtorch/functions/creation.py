@@ -445,9 +445,13 @@ def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_g
     return randint(low, high, input.shape, dtype=dtype, device=device, generator=generator)
 
 
-def zeros_for_meta(meta) -> Tensor:
-    """Zeros with a TensorMeta's shape and dtype (used by autograd)."""
-    return Tensor._wrap(np.zeros(meta.shape, dtype=meta.dtype.np_dtype))
+def zeros_for_meta(meta, device=None) -> Tensor:
+    """Zeros with a TensorMeta's shape and dtype (used by autograd), on `device` (CPU when
+    None)."""
+    array = np.zeros(meta.shape, dtype=meta.dtype.np_dtype)
+    if device is not None and device.type == "cuda":
+        return _finish(array, device)
+    return Tensor._wrap(array)
 
 
 def complex(real, imag, *, out=None) -> Tensor:

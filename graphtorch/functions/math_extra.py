@@ -111,7 +111,7 @@ def mvlgamma(input, p):
     from .creation import arange
 
     x = input if input.is_floating_point() else input.to(dtypes.get_default_dtype())
-    offsets = arange(-p * 0.5 + 0.5, 0.5, 0.5, dtype=x.dtype)
+    offsets = arange(-p * 0.5 + 0.5, 0.5, 0.5, dtype=x.dtype, device=x.device)
     return (x.unsqueeze(-1) + offsets).lgamma().sum(-1) + p * (p - 1) / 4 * math.log(math.pi)
 
 
@@ -362,7 +362,7 @@ def isreal(input):
     if not input.is_complex():
         from .creation import ones
 
-        return ones(input.shape, dtype=dtypes.bool_)
+        return ones(input.shape, dtype=dtypes.bool_, device=input.device)
     return input.imag == 0
 
 
@@ -370,8 +370,10 @@ def isin(elements, test_elements, *, assume_unique=False, invert=False):
     """Whether each element of `elements` occurs in `test_elements`."""
     from .creation import tensor
 
-    elements_t = elements if isinstance(elements, Tensor) else tensor(elements)
-    tests = test_elements if isinstance(test_elements, Tensor) else tensor(test_elements)
+    device = elements.device if isinstance(elements, Tensor) else test_elements.device
+    elements_t = elements if isinstance(elements, Tensor) else tensor(elements, device=device)
+    tests = test_elements if isinstance(test_elements, Tensor) else tensor(test_elements,
+                                                                           device=device)
     for t in (elements_t, tests):
         if t.dtype is dtypes.bool_ or t.is_complex():
             raise RuntimeError(f"Unsupported input type encountered for isin(): "

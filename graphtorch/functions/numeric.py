@@ -102,7 +102,8 @@ def _zeros_reduced(y, dim):
     from .creation import zeros
 
     d = dim % y.dim()
-    return zeros([s for k, s in enumerate(y.shape) if k != d], dtype=y.dtype)
+    return zeros([s for k, s in enumerate(y.shape) if k != d], dtype=y.dtype,
+                 device=y.device)
 
 
 def cov(input, *, correction=1, fweights=None, aweights=None):
@@ -184,10 +185,11 @@ def vander(x, N=None, increasing=False):
     from .movement import cat
 
     # Running products, as PyTorch: x ** k by pow would give 0 * inf gradients at x == 0.
-    columns = [ones(x.shape[0], 1, dtype=x.dtype)] if n else []
+    columns = [ones(x.shape[0], 1, dtype=x.dtype, device=x.device)] if n else []
     if n > 1:
         columns.append(x.unsqueeze(1).expand(x.shape[0], n - 1).cumprod(1))
-    result = cat(columns, 1) if columns else ones(x.shape[0], 0, dtype=x.dtype)
+    result = cat(columns, 1) if columns else ones(x.shape[0], 0, dtype=x.dtype,
+                                                  device=x.device)
     return result if increasing else result.flip(1)
 
 

@@ -79,7 +79,7 @@ def _copysign_vjp(ctx, grad):
     if ma is not None:  # d/da |a| * sign(b) = out / a, taken as 0 at a == 0 (PyTorch)
         ratio = ctx.output / a
         grad_a = unbroadcast(grad * gt.where(a == 0, gt.zeros_like(ratio), ratio), ma)
-    return grad_a, zeros_for(mb) if mb is not None else None
+    return grad_a, zeros_for(mb, grad) if mb is not None else None
 
 
 COPYSIGN = elementwise("copysign", lambda xp, a, b: xp.copysign(a, b), _copysign_vjp,

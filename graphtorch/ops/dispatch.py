@@ -164,6 +164,10 @@ def _run_kernel(op: OpDef, inputs, attrs):
         from ..ir.tracer import record_op
 
         return record_op(op, inputs, attrs)
+    if xp is not np:  # CuPy: every tensor operand on one GPU (0-d CPU tensors join)
+        from .devices import same_device_arrays
+
+        arrays = same_device_arrays(op, inputs, arrays, xp)
     try:
         out_dtype = None
         if op.promotion is not None:
@@ -314,6 +318,8 @@ def record(op: OpDef, inputs, outputs, attrs):
                   tuple((o._data.shape, o._data.dtype) for o in outputs))
     if op.save_output:
         node.save_outputs(outputs)
+    if type(outputs[0]._data) is not _ndarray and outputs[0].is_cuda:
+        node.device = outputs[0].device  # zeros for missing gradients go there
     for nr in op.differentiable_outputs:
         out = outputs[nr]
         if out._data.dtype.kind in "fc":
@@ -384,7 +390,7 @@ def _write(dst_array, src_array, op=None):
     try:
         dst_array[...] = src_array
     except ValueError as exc:
-        if not dst_array.flags.writeable:
+        if not getattr(dst_array.flags, "writeable", True):  # CuPy: always writeable
             if op is not None and op.name == "fill":
                 # PyTorch lets fill_/zero_ write one value through an expanded tensor.
                 try:

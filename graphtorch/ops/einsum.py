@@ -132,7 +132,7 @@ def _place_on_diagonals(g, sub, unique, sizes, used):
             seen.add(c)
             target.append(c)
     eq = ",".join([unique, *(a + b for a, b in eyes)]) + "->" + "".join(target)
-    return gt.einsum(eq, g, *(gt.eye(sizes[a], dtype=g.dtype) for a, _ in eyes))
+    return gt.einsum(eq, g, *(gt.eye(sizes[a], dtype=g.dtype, device=g.device) for a, _ in eyes))
 
 
 EINSUM = register(OpDef(

@@ -140,7 +140,7 @@ DIV = elementwise("div", lambda xp, a, b: xp.true_divide(a, b), _div_vjp,
 def _zero_grads_vjp(ctx, grad):
     from .grad_utils import zeros_for
 
-    return tuple(zeros_for(m) if m is not None else None for m in _metas(ctx))
+    return tuple(zeros_for(m, grad) if m is not None else None for m in _metas(ctx))
 
 
 def _floor_divide_kernel(xp, a, b):

@@ -18,10 +18,14 @@ def unbroadcast(grad, meta):
     return grad.reshape(shape)
 
 
-def zeros_for(meta):
-    from ..functions.creation import zeros_for_meta
+def zeros_for(meta, like=None):
+    """Zeros with `meta`'s shape and dtype, on the device of the tensor `like` (a gradient
+    of the same node) when given: autograd's input metas record no device."""
+    from ..functions.creation import zeros, zeros_for_meta
 
-    return zeros_for_meta(meta)
+    if like is None or not like.is_cuda:
+        return zeros_for_meta(meta)
+    return zeros(meta.shape, dtype=meta.dtype, device=like.device)
 
 
 def real_if_needed(grad, meta):

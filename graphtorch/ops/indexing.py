@@ -7,6 +7,7 @@ tensor input. NumPy's fancy-indexing rules equal PyTorch's for these cases.
 
 from __future__ import annotations
 
+from .devices import ufunc_at
 from .grad_utils import unbroadcast
 from .registry import Category, OpDef, TensorMeta, register
 
@@ -63,7 +64,7 @@ def _index_vjp(ctx, grad):
     from .dispatch import call
 
     indices = ctx.inputs[1:]
-    zeros = gt.zeros(ctx.input_metas[0].shape, dtype=grad.dtype)
+    zeros = gt.zeros(ctx.input_metas[0].shape, dtype=grad.dtype, device=grad.device)
     return (call(INDEX_PUT, zeros, grad, *indices, spec=ctx.attrs["spec"], accumulate=True),
             *([None] * len(indices)))
 
@@ -79,12 +80,7 @@ def _index_put_kernel(xp, base, values, *indices, spec, accumulate=False):
     index = build_index(spec, indices)
     values = values.astype(base.dtype) if hasattr(values, "astype") else values
     if accumulate:
-        if xp.__name__ == "numpy":
-            xp.add.at(out, index, values)
-        else:
-            import cupyx
-
-            cupyx.scatter_add(out, index, values)
+        ufunc_at(xp, "add", out, index, values)
     else:
         out[index] = values
     return out
@@ -99,7 +95,8 @@ def _index_put_vjp(ctx, grad):
     values_meta = ctx.input_metas[1]
     grad_base = grad
     if not ctx.attrs.get("accumulate", False):
-        grad_base = call(INDEX_PUT, grad, gt.zeros((), dtype=grad.dtype), *indices, spec=spec)
+        zero = gt.zeros((), dtype=grad.dtype, device=grad.device)
+        grad_base = call(INDEX_PUT, grad, zero, *indices, spec=spec)
     grad_values = None
     if values_meta is not None:
         grad_values = unbroadcast(call(INDEX, grad, *indices, spec=spec), values_meta)

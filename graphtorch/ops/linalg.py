@@ -534,7 +534,9 @@ def _vnorm_kernel(xp, a, ord=2.0, dims=None, keepdim=False):
     elif ord == 1.0:
         out = xp.sum(x, axis=axis, keepdims=keepdim)
     elif ord == float("inf"):
-        out = xp.max(x, axis=axis, keepdims=keepdim, initial=0)
+        from .devices import max_with_initial
+
+        out = max_with_initial(xp, x, axis, keepdim, 0)
     elif ord == float("-inf"):
         out = xp.min(x, axis=axis, keepdims=keepdim)
     elif ord == 0.0:

@@ -146,7 +146,8 @@ def _nll_vjp(ctx, grad):
     classes = logp_meta.shape[0] if one_d else logp_meta.shape[1]
     valid = t != ignore_index
     safe = gt.where(valid, t, gt.zeros_like(t))
-    w = weight[safe] if weight is not None else gt.ones(t.shape, dtype=grad.dtype)
+    w = weight[safe] if weight is not None else gt.ones(t.shape, dtype=grad.dtype,
+                                                         device=grad.device)
     w = gt.where(valid, w, gt.zeros_like(w))
     if reduction == "none":
         scale = -grad.reshape(t.shape) * w
@@ -157,7 +158,7 @@ def _nll_vjp(ctx, grad):
         # all targets ignored: nothing receives a gradient (no 0/0)
         total = gt.where(total == 0, gt.ones_like(total), total)
         scale = -grad * w / total
-    one_hot = (gt.arange(classes).reshape((1, classes) + (1,) * (t.ndim - 1))
+    one_hot = (gt.arange(classes, device=grad.device).reshape((1, classes) + (1,) * (t.ndim - 1))
                == safe.unsqueeze(1)).to(grad.dtype)
     grad_logp = one_hot * scale.unsqueeze(1)
     if one_d:

@@ -9,6 +9,7 @@ repeat_interleave) as -1. Shape rules are shared by kernels and `infer`.
 from __future__ import annotations
 
 from .. import dtypes
+from .devices import ufunc_at
 from .registry import Category, OpDef, TensorMeta, register
 from .shape_rules import normalize_dim
 
@@ -56,15 +57,7 @@ def _check_bounds(xp, index, size, dim, exc=RuntimeError, prefix="", allow_negat
 
 def _ufunc_at(xp, name, out, pos, vals):
     """`out[pos] op= vals` with repeated positions accumulating (NumPy's ufunc.at)."""
-    if xp.__name__ == "numpy":
-        getattr(xp, name).at(out, pos, vals)
-        return
-    import cupyx
-
-    fn = {"add": "scatter_add", "maximum": "scatter_max", "minimum": "scatter_min"}.get(name)
-    if fn is None:
-        raise NotImplementedError(f"{name}.at is not available on CUDA")
-    getattr(cupyx, fn)(out, pos, vals)
+    ufunc_at(xp, name, out, pos, vals)
 
 
 def _scalar_fill(xp, value, dtype, opname=""):
@@ -136,7 +129,8 @@ def _cat_vjp(ctx, grad):
     if len(kept) != len(metas):  # skipped 1-D empty inputs get empty gradients
         import graphtorch as gt
 
-        grads = [gt.zeros((0,), dtype=grad.dtype) if g is None else g for g in grads]
+        empty = gt.zeros((0,), dtype=grad.dtype, device=grad.device)
+        grads = [empty if g is None else g for g in grads]
     return tuple(grads)
 
 
@@ -441,12 +435,13 @@ def _embedding_vjp(ctx, grad):
     if padding_idx is not None:
         rows = rows.masked_fill((idx == padding_idx).unsqueeze(1), 0)
     if ctx.attrs.get("scale_grad_by_freq", False):
-        ones = gt.ones(idx.shape, dtype=grad.dtype)
-        counts = gt.zeros(weight_meta.shape[0], dtype=grad.dtype).index_add(0, idx, ones)
+        ones = gt.ones(idx.shape, dtype=grad.dtype, device=grad.device)
+        counts = gt.zeros(weight_meta.shape[0], dtype=grad.dtype, device=grad.device)
+        counts = counts.index_add(0, idx, ones)
         rows = rows / counts.index_select(0, idx).unsqueeze(1)
     from .scatter import INDEX_ADD
 
-    zeros = gt.zeros(weight_meta.shape, dtype=grad.dtype)
+    zeros = gt.zeros(weight_meta.shape, dtype=grad.dtype, device=grad.device)
     return None, call_op(INDEX_ADD, zeros, idx, rows, dim=0)
 
 
@@ -485,12 +480,13 @@ def _unfold_vjp(ctx, grad):
     if not meta.shape:  # one window of size 0 or 1
         return (grad.sum(),)
     _, d = _unfold_rule(meta, ctx.attrs["dimension"], size, step)
-    starts = gt.arange(grad.shape[d]) * step
-    index = (starts.unsqueeze(1) + gt.arange(size)).reshape(-1)
+    starts = gt.arange(grad.shape[d], device=grad.device) * step
+    index = (starts.unsqueeze(1) + gt.arange(size, device=grad.device)).reshape(-1)
     windows = grad.movedim(-1, d + 1).flatten(d, d + 1)
     from .scatter import INDEX_ADD
 
-    return (call_op(INDEX_ADD, gt.zeros(meta.shape, dtype=grad.dtype), index, windows, dim=d),)
+    zeros = gt.zeros(meta.shape, dtype=grad.dtype, device=grad.device)
+    return (call_op(INDEX_ADD, zeros, index, windows, dim=d),)
 
 
 UNFOLD = register(OpDef(

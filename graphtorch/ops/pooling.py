@@ -148,7 +148,7 @@ def gather_spatial(x, indices):
 
     n, c = x.shape[0], x.shape[1]
     flat = x.reshape(n * c, -1)
-    rows = gt.arange(n * c).reshape(n * c, 1)
+    rows = gt.arange(n * c, device=x.device).reshape(n * c, 1)
     picked = call(INDEX, flat, rows, indices.reshape(n * c, -1),
                   spec=(("tensor", 0), ("tensor", 1)))
     return picked.reshape(tuple(indices.shape))

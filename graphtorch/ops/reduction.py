@@ -234,7 +234,7 @@ def _max_dim_vjp(ctx, grad_values, grad_indices=None):
     if not keepdim:
         grad_values = grad_values.unsqueeze(dim)
         indices = indices.unsqueeze(dim)
-    zeros = gt.zeros(meta.shape, dtype=grad_values.dtype)
+    zeros = gt.zeros(meta.shape, dtype=grad_values.dtype, device=grad_values.device)
     return (zeros.scatter(dim, indices, grad_values),)
 
 

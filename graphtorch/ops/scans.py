@@ -8,6 +8,7 @@ inputs of cumsum/cumprod accumulate in int64, as PyTorch.
 from __future__ import annotations
 
 from .. import dtypes
+from .devices import accumulate
 from .registry import Category, OpDef, TensorMeta, register
 from .shape_rules import normalize_dim
 from .sorting import contiguous as _contig
@@ -129,7 +130,7 @@ def _cum_extreme_kernel(ufunc_name, opname):
         if a.ndim == 0:
             return a.copy(), xp.zeros((), dtype=xp.int64)
         d = normalize_dim(dim, a.ndim)
-        values = getattr(xp, ufunc_name).accumulate(a, axis=d)
+        values = accumulate(xp, ufunc_name, a, d)
         # A position updates the index when it equals the running extreme (PyTorch's >=/<=)
         # or is NaN; the index is the latest such position.
         hit = a == values
@@ -138,7 +139,7 @@ def _cum_extreme_kernel(ufunc_name, opname):
         shape = [1] * a.ndim
         shape[d] = a.shape[d]
         pos = xp.where(hit, xp.arange(a.shape[d]).reshape(shape), 0)
-        return values, xp.maximum.accumulate(pos, axis=d).astype(xp.int64, copy=False)
+        return values, accumulate(xp, "maximum", pos, d).astype(xp.int64, copy=False)
     return kernel
 
 
@@ -171,7 +172,7 @@ def _lcse_check(dtype):
 def _lcse_kernel(xp, a, dim, reverse=False):
     _lcse_check(_in_dtype(a))
     work = a.astype(xp.float32) if a.dtype == xp.float16 else a
-    out = _scan(xp, work, dim, reverse, lambda x, d: xp.logaddexp.accumulate(x, axis=d))
+    out = _scan(xp, work, dim, reverse, lambda x, d: accumulate(xp, "logaddexp", x, d))
     return out.astype(a.dtype, copy=False)
 
 

@@ -52,7 +52,7 @@ def _gather_vjp(ctx, grad):
     import graphtorch as gt
 
     index, dim = ctx.inputs[1], ctx.attrs["dim"]
-    zeros = gt.zeros(ctx.input_metas[0].shape, dtype=grad.dtype)
+    zeros = gt.zeros(ctx.input_metas[0].shape, dtype=grad.dtype, device=grad.device)
     return call_op(SCATTER_ADD, zeros, index, grad, dim=dim), None
 
 
@@ -288,7 +288,7 @@ def _index_select_kernel(xp, a, index, dim):
 def _index_select_vjp(ctx, grad):
     import graphtorch as gt
 
-    zeros = gt.zeros(ctx.input_metas[0].shape, dtype=grad.dtype)
+    zeros = gt.zeros(ctx.input_metas[0].shape, dtype=grad.dtype, device=grad.device)
     return call_op(INDEX_ADD, zeros, ctx.inputs[1], grad, dim=ctx.attrs["dim"]), None
 
 
@@ -544,7 +544,8 @@ def _masked_select_vjp(ctx, grad):
 
     a_meta, mask_meta = ctx.input_metas
     shape = broadcast_shapes(a_meta.shape, mask_meta.shape)
-    full = call_op(MASKED_SCATTER, gt.zeros(shape, dtype=grad.dtype), ctx.inputs[1], grad)
+    zeros = gt.zeros(shape, dtype=grad.dtype, device=grad.device)
+    full = call_op(MASKED_SCATTER, zeros, ctx.inputs[1], grad)
     return unbroadcast(full, a_meta), None
 
 
@@ -587,7 +588,7 @@ def _take_kernel(xp, a, index):
 def _take_vjp(ctx, grad):
     import graphtorch as gt
 
-    zeros = gt.zeros(ctx.input_metas[0].shape, dtype=grad.dtype)
+    zeros = gt.zeros(ctx.input_metas[0].shape, dtype=grad.dtype, device=grad.device)
     return call_op(PUT, zeros, ctx.inputs[1], grad, accumulate=True), None
 
 
@@ -628,7 +629,8 @@ def _put_vjp(ctx, grad):
     index, src_meta = ctx.inputs[1], ctx.input_metas[2]
     grad_self = grad
     if not ctx.attrs.get("accumulate", False):
-        grad_self = call_op(PUT, grad, index, gt.zeros(src_meta.shape, dtype=grad.dtype))
+        grad_self = call_op(PUT, grad, index, gt.zeros(src_meta.shape, dtype=grad.dtype,
+                                                              device=grad.device))
     return grad_self, None, call_op(TAKE, grad, index).reshape(src_meta.shape)
 
 

@@ -8,6 +8,7 @@ is exact with zeros in the input (no division by zero).
 from __future__ import annotations
 
 from .. import dtypes
+from .devices import max_with_initial
 from .reduction import _dim_arg, _expand_grad, _out_shape
 from .registry import Category, OpDef, TensorMeta, register
 from .shape_rules import normalize_dim, normalize_dims
@@ -97,7 +98,7 @@ def _logsumexp_kernel(xp, a, dims=None, keepdim=False):
     out_dtype = _lse_dtype(_in_dtype(a)).np_dtype
     a = _work(xp, a.astype(out_dtype, copy=False))
     axes = _axes(a.ndim, dims)
-    m = xp.max(a, axis=axes, keepdims=True, initial=-xp.inf) if a.size else \
+    m = max_with_initial(xp, a, axes, True, -xp.inf) if a.size else \
         xp.zeros((1,) * a.ndim, dtype=a.dtype)
     m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
     out = xp.log(xp.sum(xp.exp(a - m), axis=axes, keepdims=True)) + m

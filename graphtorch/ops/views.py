@@ -1,3 +1,4 @@
+
 """View primitives: outputs alias their input's memory (PyTorch's view semantics).
 
 A view records the steps that made it from its base (`Tensor._view_ops`), so an in-place
@@ -8,6 +9,7 @@ has none, so `flip` copies.
 
 from __future__ import annotations
 
+from .devices import writeable
 from .registry import Category, OpDef, TensorMeta, register
 from .shape_rules import normalize_dim
 
@@ -211,7 +213,7 @@ def _scatter_vjp(op):
         import graphtorch as gt
         from .dispatch import call
 
-        zeros = gt.zeros(ctx.input_metas[0].shape, dtype=grad.dtype)
+        zeros = gt.zeros(ctx.input_metas[0].shape, dtype=grad.dtype, device=grad.device)
         return (call(COPY_INTO_VIEW, zeros, grad, view_ops=((op, ctx.attrs),)),)
     return vjp
 
@@ -274,7 +276,7 @@ def _diagonal_kernel(xp, a, offset=0, dim1=0, dim2=1):
     if dim1 == dim2:
         raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
     out = xp.diagonal(a, offset, dim1, dim2)
-    if not out.flags.writeable and a.flags.writeable:
+    if not writeable(out) and writeable(a):
         out.flags.writeable = True  # NumPy marks it read-only only out of caution
     return out
 
@@ -310,8 +312,8 @@ def _copy_into_view_vjp(ctx, grad):
 
     view_ops = ctx.attrs["view_ops"]
     src_meta = ctx.input_metas[1]
-    grad_base = call(COPY_INTO_VIEW, grad, gt.zeros(src_meta.shape, dtype=grad.dtype),
-                     view_ops=view_ops)
+    zeros = gt.zeros(src_meta.shape, dtype=grad.dtype, device=grad.device)
+    grad_base = call(COPY_INTO_VIEW, grad, zeros, view_ops=view_ops)
     grad_src = grad.contiguous()  # grads may be broadcast views; `view` steps need strides
     for step in view_ops:
         grad_src = call(step[0], grad_src, **step[1])
