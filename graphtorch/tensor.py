@@ -293,6 +293,8 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """A tensor sharing memory and version counter, outside the autograd graph."""
+        if type(self._data) is dispatch.SymbolicArray:  # traced: a node marking the gradient barrier
+            return _traced_detach(self)
         out = Tensor._wrap(self._data)
         out._base = self._base if self._base is not None else self
         out._view_ops = None
@@ -595,3 +597,16 @@ class Storage:
 
 dispatch.Tensor = Tensor
 dispatch._wrap = Tensor._wrap
+
+
+def _traced_detach(t: Tensor) -> Tensor:
+    """`detach()` inside gt.trace: an `alias` node recorded with grad mode off, so gradient
+    generation treats it as a barrier (as eager autograd does)."""
+    from .autograd.grad_mode import no_grad
+    from .ops.dispatch import call
+    from .ops.views import ALIAS
+
+    with no_grad():
+        out = call(ALIAS, t)
+    out._view_ops = None
+    return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.graph import Node, gradient_edge
+from .executable import _as_array
 
 
 class CompiledBackward(Node):
@@ -40,7 +41,12 @@ class CompiledBackward(Node):
         cotangents = []
         for g, meta in zip(grad_outputs, self.output_metas):
             if g is None:
-                cotangents.append(np.zeros(meta.shape, meta.dtype.np_dtype))
+                xp = np
+                if meta.device.startswith("cuda"):
+                    from ..device import cupy_module
+
+                    xp = cupy_module()
+                cotangents.append(xp.zeros(meta.shape, meta.dtype.np_dtype))
             else:
                 data = g._data
                 cotangents.append(data if data.dtype == meta.dtype.np_dtype
@@ -59,7 +65,7 @@ class CompiledBackward(Node):
         result = [None] * len(self.next_functions)
         for pos, g in zip(exe.grad_positions, grads):
             if self.next_functions[pos][0] is not None:
-                result[pos] = Tensor._wrap(np.asarray(g))
+                result[pos] = Tensor._wrap(_as_array(g))
         return tuple(result)
 
 
@@ -73,7 +79,7 @@ def attach(executable, inputs, results, residuals) -> list:
     differentiable = executable.joint.differentiable
     metas = [executable.forward_graph.outputs[i].meta for i in differentiable]
     node = CompiledBackward(executable, edges, tuple(residuals), metas)
-    tensors = [Tensor._wrap(np.asarray(a)) for a in results]
+    tensors = [Tensor._wrap(_as_array(a)) for a in results]
     for nr, i in enumerate(differentiable):
         t = tensors[i]
         t._grad_fn = node

@@ -27,7 +27,7 @@ from .guards import Guards, build_guards
 
 log = logging.getLogger("graphtorch.recompiles")
 RECOMPILE_LIMIT = 8
-BACKENDS = ("numpy", "eager")
+BACKENDS = ("numpy", "eager", "cupy")
 _DISABLED = threading.local()
 
 
@@ -257,7 +257,9 @@ def compile(fn=None, *, backend: str = "numpy", fullgraph: bool = False, dynamic
     """Compile a function or Module: traced on the first call, then run as generated NumPy
     code while its guards hold. Usable as ``gt.compile(fn)`` or ``@gt.compile(...)``.
 
-    backend: "numpy" (generated code) or "eager" (the traced graph run op by op).
+    backend: "numpy" (generated code), "eager" (the traced graph run op by op) or "cupy"
+        (generated code with one CUDA kernel per fused group; chosen automatically when the
+        inputs live on a GPU).
     fullgraph: raise (naming the source line) instead of running uncapturable code eagerly.
     passes: the pass pipeline (names), default `passes.pipeline.DEFAULT_PIPELINE`.
     """

@@ -47,6 +47,12 @@ class InterpreterProgram:
         return tuple(t._data for t in out)
 
 
+def _as_array(a):
+    """NumPy scalars (0-d results) become arrays; device arrays stay as they are."""
+    return a if type(a) is np.ndarray or hasattr(a, "__cuda_array_interface__") \
+        else np.asarray(a)
+
+
 def run_hooked(graph: Graph, arrays, phase: str) -> tuple:
     """Run `graph` node by node, calling every `hooks.node_hooks` entry after each node."""
     from ..autograd.grad_mode import no_grad
@@ -60,15 +66,27 @@ def run_hooked(graph: Graph, arrays, phase: str) -> tuple:
 
     nodes = [n for n in graph.nodes if n.kind in (NodeKind.INPUT, NodeKind.PARAM)]
     with no_grad():
-        out = Interpreter(graph).run(*[Tensor._wrap(np.asarray(a)) for a in arrays[:len(nodes)]],
+        out = Interpreter(graph).run(*[Tensor._wrap(_as_array(a)) for a in arrays[:len(nodes)]],
                                      callback=callback)
     out = out if isinstance(out, tuple) else (out,)
     return tuple(t._data for t in out)
 
 
+def _on_cuda(graph: Graph) -> bool:
+    return any(n.outputs[0].meta.device.startswith("cuda") for n in graph.nodes
+               if n.kind in (NodeKind.INPUT, NodeKind.PARAM))
+
+
 def make_program(graph: Graph, backend: str, name: str, inplace: dict | None = None):
+    """The program running `graph`: op by op ("eager"), generated CuPy code with CUDA kernels
+    for fused groups ("cupy", or any graph whose inputs live on a GPU), or generated NumPy
+    code ("numpy")."""
     if backend == "eager":
         return InterpreterProgram(graph, name)
+    if backend == "cupy" or _on_cuda(graph):
+        from ..backends.cupy_backend import make_cupy_program
+
+        return make_cupy_program(graph, name, inplace=inplace)
     from ..backends.numpy_backend import NumpyProgram
 
     return NumpyProgram(graph, name, inplace=inplace)
@@ -98,10 +116,17 @@ class Executable:
         self.differentiable = (grad_mode.is_grad_enabled() and not cap.ran_backward
                                and any(flags))
         params = cap.params
+        joint = None
         if self.differentiable:
-            from ..passes.autodiff import build_joint, partition
+            from ..passes.autodiff import build_joint
 
             joint = build_joint(graph, params, flags)
+            # no output depends on an input that requires grad (eager outputs would not
+            # require grad either): nothing to differentiate
+            self.differentiable = bool(joint.differentiable and joint.grad_inputs)
+        if self.differentiable:
+            from ..passes.autodiff import partition
+
             split = partition(joint)
             params = joint.params
             self.split = split
@@ -180,8 +205,7 @@ class Executable:
             tensors = self._attach_autograd(leaves, results, residuals)
         else:
             wrap = self._Tensor._wrap
-            tensors = [wrap(a) if type(a) is np.ndarray else wrap(np.asarray(a))
-                       for a in results]
+            tensors = [wrap(_as_array(a)) for a in results]
         return tensors[0] if cap.single else tuple(tensors)
 
     def _write_back(self, arrays) -> None:
@@ -192,13 +216,13 @@ class Executable:
             if kind == "copy":
                 t = target[0]
                 if t._data is not arr:
-                    np.copyto(t._data, arr)
+                    t._data[...] = arr  # NumPy or CuPy: same buffer, as eager in-place
                 bump_version(t)
             elif kind == "grad":
-                target[0]._grad = Tensor._wrap(np.asarray(arr))
+                target[0]._grad = Tensor._wrap(_as_array(arr))
             else:  # ("state", entries, key)
                 entries, key = target
-                entries[key] = Tensor._wrap(np.asarray(arr))
+                entries[key] = Tensor._wrap(_as_array(arr))
         for p in self.capture.clear_grads:
             p._grad = None
 

@@ -84,11 +84,12 @@ class Node:
     list of Values. INPUT/PARAM nodes carry their ``name`` (the qualified name for params).
     ``source`` is ``(file, line, function)`` of the user code that created the node, or None.
     Nodes of a generated backward have ``grad_of``, the forward node they differentiate (their
-    ``source`` is that node's line).
+    ``source`` is that node's line). ``no_grad`` marks nodes traced with grad mode off
+    (``with gt.no_grad():``): gradient generation does not differentiate through them.
     """
 
-    __slots__ = ("attrs", "grad_of", "graph", "inputs", "kind", "name", "op", "outputs",
-                 "source")
+    __slots__ = ("attrs", "grad_of", "graph", "inputs", "kind", "name", "no_grad", "op",
+                 "outputs", "source")
 
     def __init__(self, graph: Graph, kind: NodeKind, op: OpDef | None, inputs: tuple,
                  attrs: dict, name: str | None = None, source: tuple | None = None):
@@ -101,6 +102,7 @@ class Node:
         self.outputs: tuple[Value, ...] = ()
         self.source = source
         self.grad_of: Node | None = None  # for backward nodes: the forward node they differentiate
+        self.no_grad = False  # recorded with grad mode off: gradients do not flow through it
 
     @property
     def target(self) -> str:
@@ -159,7 +161,8 @@ class Graph:
         if not isinstance(meta, TensorMeta):
             raise TypeError(f"add_input: meta must be a TensorMeta, not {type(meta).__name__}")
         node = Node(self, kind, None, (), {}, name=name, source=source)
-        node.outputs = (self._new_value(node, TensorMeta(tuple(meta.shape), meta.dtype), 0),)
+        meta = TensorMeta(tuple(meta.shape), meta.dtype, meta.device)
+        node.outputs = (self._new_value(node, meta, 0),)
         self._append(node)
         return node.outputs[0]
 

@@ -120,6 +120,7 @@ def insert_node(graph: Graph, op: OpDef, inputs: Sequence, attrs: dict | None = 
     node = Node(graph, NodeKind.OP, op, tuple(items), attrs,
                 source=source if source is not None else before.source)
     node.grad_of = before.grad_of  # a rewrite of a backward node still differentiates it
+    node.no_grad = before.no_grad
     for v in node.tensor_inputs():
         if v.id not in defined:
             raise GraphError(f"insert_node: {v.name} is not defined before {before!r}")
@@ -151,6 +152,7 @@ def copy_graph(graph: Graph) -> Graph:
         copy = Node(new, node.kind, node.op, inputs, dict(node.attrs), name=node.name,
                     source=node.source)
         copy.grad_of = node.grad_of
+        copy.no_grad = node.no_grad
         copy.outputs = tuple(Value(v.id, v.meta, copy, v.index) for v in node.outputs)
         for v in copy.outputs:
             values[v.id] = v

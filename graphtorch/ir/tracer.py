@@ -40,6 +40,19 @@ def user_frame() -> tuple | None:
     return None
 
 
+def _grad_enabled() -> bool:
+    from ..autograd.grad_mode import STATE
+
+    return STATE.enabled
+
+
+def _device(array) -> str:
+    """'cpu' for NumPy arrays, 'cuda:N' for CuPy arrays (graph inputs record it)."""
+    if type(array) is np.ndarray or not hasattr(array, "__cuda_array_interface__"):
+        return "cpu"
+    return f"cuda:{array.device.id}"
+
+
 def _where(source) -> str:
     return f"{source[0]}:{source[1]} in {source[2]}" if source else "<unknown location>"
 
@@ -151,7 +164,8 @@ class Tracer:
         from ..dtypes import from_numpy_dtype
         from ..tensor import Tensor
 
-        meta = TensorMeta(tuple(tensor.shape), from_numpy_dtype(tensor._data.dtype))
+        meta = TensorMeta(tuple(tensor.shape), from_numpy_dtype(tensor._data.dtype),
+                          _device(tensor._data))
         value = self.graph.add_input(name, meta, NodeKind.INPUT, source=None)
         out = Tensor._wrap(SymbolicArray(meta.shape, meta.dtype.np_dtype, value))
         out._requires_grad = tensor.requires_grad
@@ -164,7 +178,7 @@ class Tracer:
         from ..dtypes import from_numpy_dtype
 
         data = tensor._data
-        meta = TensorMeta(tuple(data.shape), from_numpy_dtype(data.dtype))
+        meta = TensorMeta(tuple(data.shape), from_numpy_dtype(data.dtype), _device(data))
         value = self.graph.add_input(name, meta, NodeKind.PARAM, source=None)
         self.lifted[id(tensor)] = (value, tensor)
         self.params[name] = tensor
@@ -195,7 +209,7 @@ class Tracer:
             name = self.names_by_id.get(key) or self.fresh_name("const")
             from ..dtypes import from_numpy_dtype
 
-            meta = TensorMeta(tuple(data.shape), from_numpy_dtype(data.dtype))
+            meta = TensorMeta(tuple(data.shape), from_numpy_dtype(data.dtype), _device(data))
             value = self.graph.add_input(name, meta, NodeKind.PARAM, source=user_frame())
             self.lifted[key] = (value, tensor)
             self.params[name] = tensor
@@ -267,6 +281,8 @@ def record_op(op, inputs, attrs):
     outs = out if isinstance(out, tuple) else (out,)
     if grad_of is not None:
         outs[0].node.grad_of = grad_of
+    if not _grad_enabled():
+        outs[0].node.no_grad = True
     arrays = tuple(SymbolicArray(v.meta.shape, v.meta.dtype.np_dtype, v) for v in outs)
     return arrays if op.num_outputs != 1 else arrays[0]
 

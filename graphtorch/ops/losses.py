@@ -9,6 +9,8 @@ PyTorch's exceptions; data-dependent ones (target bounds, probabilities) are in 
 
 from __future__ import annotations
 
+import numpy as np
+
 from .. import dtypes
 from .grad_utils import unbroadcast
 from .registry import Category, OpDef, TensorMeta, register
@@ -106,10 +108,14 @@ def _nll_kernel(xp, logp, target, weight=None, reduction="mean", ignore_index=-1
     target = target.astype(xp.int64)
     classes = logp.shape[1]
     valid = target != ignore_index
-    bad = valid & ((target < 0) | (target >= classes))
-    if bad.any():
-        raise IndexError(f"Target {int(target[bad].reshape(-1)[0])} is out of bounds.")
-    safe = xp.where(valid, target, 0)
+    if xp is np:
+        bad = valid & ((target < 0) | (target >= classes))
+        if bad.any():
+            raise IndexError(f"Target {int(target[bad].reshape(-1)[0])} is out of bounds.")
+        safe = xp.where(valid, target, 0)
+    else:  # on a GPU the check would sync with the host every step (PyTorch's CUDA kernel
+        # asserts on the device instead); out-of-range targets are clipped
+        safe = xp.clip(xp.where(valid, target, 0), 0, classes - 1)
     picked = xp.take_along_axis(logp, xp.expand_dims(safe, 1), axis=1).squeeze(1)
     w = weight[safe] if weight is not None else xp.ones(safe.shape, dtype=logp.dtype)
     w = xp.where(valid, w, 0).astype(logp.dtype)

@@ -83,7 +83,11 @@ def build_joint(graph: Graph, params: dict, requires_grad: Sequence[bool]) -> Jo
                 if node.kind is not NodeKind.OP:
                     continue
                 tracer.source_override = node.source
-                out = call(node.op, *[get(v) for v in node.inputs], **node.attrs)
+                if node.no_grad:  # traced under no_grad (or a detach): a gradient barrier
+                    with grad_mode.no_grad():
+                        out = call(node.op, *[get(v) for v in node.inputs], **node.attrs)
+                else:
+                    out = call(node.op, *[get(v) for v in node.inputs], **node.attrs)
                 outs = out if node.op.num_outputs != 1 else (out,)
                 for v, t in zip(node.outputs, outs):
                     env[v.id] = t
