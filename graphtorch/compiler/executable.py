@@ -116,6 +116,8 @@ class Executable:
         self.differentiable = (grad_mode.is_grad_enabled() and not cap.ran_backward
                                and any(flags))
         params = cap.params
+        if backend == "numpy" and _on_cuda(graph):
+            backend = self.backend = "cupy"  # every program of this variant runs on the GPU
         joint = None
         if self.differentiable:
             from ..passes.autodiff import build_joint
@@ -146,9 +148,16 @@ class Executable:
         fwd_inputs = [n for n in self.forward_graph.nodes
                       if n.kind in (NodeKind.INPUT, NodeKind.PARAM)]
         self.fetch = []
+        on_gpu = self.backend == "cupy"
         for n in fwd_inputs:
             if n.kind is NodeKind.PARAM:
-                self.fetch.append(("param", params[n.name]))
+                t = params[n.name]
+                if on_gpu and type(t._data) is np.ndarray:
+                    # a CPU constant in a GPU graph (made by a vjp rule, or a 0-d tensor):
+                    # uploaded once, again only when the tensor changes (version counter)
+                    self.fetch.append(("host_param", t, [None, None]))
+                else:
+                    self.fetch.append(("param", t))
             else:
                 self.fetch.append(feed_by_name[n.name])
         # The autograd edges: graph inputs in order (tensors), for the backward node.
@@ -185,6 +194,14 @@ class Executable:
                 out.append(rest[0]._data)
             elif kind == "arg":
                 out.append(leaves[rest[0]]._data)
+            elif kind == "host_param":
+                t, cache = rest
+                root = t._base if t._base is not None else t
+                if cache[0] != root._vc:
+                    from ..device import cupy_module
+
+                    cache[0], cache[1] = root._vc, cupy_module().asarray(t._data)
+                out.append(cache[1])
             else:  # ("hyper", group, key): an optimizer hyper-parameter, read every call
                 group, key = rest
                 out.append(np.asarray(group[key], dtype=np.float64))
