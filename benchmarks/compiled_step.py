@@ -111,7 +111,8 @@ def main(argv=None):
     eager_us = (time.perf_counter() - start) / n * 1e6
 
     print(f"MLP 784-512-512-10 b128 SGD momentum, median of {args.steps} steps")
-    print(f"  PyTorch {torch.__version__} eager : {t_ms:7.2f} ms  (threads {torch.get_num_threads()})")
+    threads = torch.get_num_threads()
+    print(f"  PyTorch {torch.__version__} eager : {t_ms:7.2f} ms  (threads {threads})")
     print(f"  graphtorch eager          : {e_ms:7.2f} ms  ({e_ms / t_ms:.2f}x PyTorch)")
     print(f"  graphtorch compiled step  : {c_ms:7.2f} ms  ({c_ms / t_ms:.2f}x PyTorch, "
           f"{e_ms / c_ms:.2f}x faster than eager)")

@@ -85,8 +85,9 @@ def main():
           f"{gbs(copy_kernel_ms):.0f}, cudaMemcpy D2D {gbs(memcpy_ms):.0f})")
     print(f"  compiled (1 CUDA kernel)   : {compiled_ms:7.3f} ms  {gbs(compiled_ms):7.0f} GB/s  "
           f"= {copy_ms / compiled_ms:.0%} of copy bandwidth   [{kernel.name}]")
-    print(f"  PyTorch F.gelu(tanh)       : {torch_fused_ms:7.3f} ms  {gbs(torch_fused_ms):7.0f} GB/s"
-          f"  (compiled is {torch_fused_ms / compiled_ms:.2f}x its speed)")
+    print(f"  PyTorch F.gelu(tanh)       : {torch_fused_ms:7.3f} ms  "
+          f"{gbs(torch_fused_ms):7.0f} GB/s  "
+          f"(compiled is {torch_fused_ms / compiled_ms:.2f}x its speed)")
     print(f"  PyTorch eager formula      : {torch_eager_ms:7.3f} ms  "
           f"(compiled is {torch_eager_ms / compiled_ms:.2f}x faster)")
     print(f"  max |compiled - F.gelu|    : {err:.2e}")

@@ -293,7 +293,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """A tensor sharing memory and version counter, outside the autograd graph."""
-        if type(self._data) is dispatch.SymbolicArray:  # traced: a node marking the gradient barrier
+        if type(self._data) is dispatch.SymbolicArray:  # traced: a gradient-barrier node
             return _traced_detach(self)
         out = Tensor._wrap(self._data)
         out._base = self._base if self._base is not None else self

@@ -147,7 +147,8 @@ def literal(value, dtype) -> str:
 # --- helpers emitted into the preamble (guarded, so several kernels share one file) -------
 
 HELPERS = {
-    "gt_remainder": """template <typename T> static __device__ __forceinline__ T gt_remainder(T a, T b) {
+    "gt_remainder": """template <typename T>
+static __device__ __forceinline__ T gt_remainder(T a, T b) {
     // Python's modulo (sign of the divisor); an integer divisor of 0 gives 0 (NumPy).
     if (b == T(0)) return (T)(a - a);
     T r = a % b;
@@ -168,7 +169,8 @@ static __device__ __forceinline__ double gt_remainder(double a, double b) {
 }
 static __device__ __forceinline__ float gt_fmod(float a, float b) { return fmodf(a, b); }
 static __device__ __forceinline__ double gt_fmod(double a, double b) { return fmod(a, b); }""",
-    "gt_floor_divide": """template <typename T> static __device__ __forceinline__ T gt_floor_divide(T a, T b) {
+    "gt_floor_divide": """template <typename T>
+static __device__ __forceinline__ T gt_floor_divide(T a, T b) {
     // PyTorch's div_floor_floating.
     if (b == T(0)) return a / b;
     T mod = fmod(a, b);

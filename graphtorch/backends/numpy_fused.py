@@ -78,8 +78,8 @@ class FusedPlan:
 def run_fused(body, plan: FusedPlan, inputs, out=None):
     """Evaluate `body(ins, outs, scratch)` over `plan.shape` in chunks; returns the output
     array (a tuple for several). `out`: an array (or tuple of arrays / Nones) to write into.
-    An `out` that is exactly an input in `plan.inplace` is computed in place; any other
-    overlap with the inputs goes through a fresh array first."""
+    An `out` that is exactly an input, as a pair in `plan.inplace`, is computed in place;
+    any other overlap with the inputs goes through a fresh array first."""
     outs = _outputs(plan, out)
     if out is not None and _unsafe_overlap(plan, outs, inputs):
         fresh = run_fused(body, plan, inputs)
@@ -91,6 +91,10 @@ def run_fused(body, plan: FusedPlan, inputs, out=None):
         with np.errstate(all="ignore"):
             body(inputs, outs, [np.empty(plan.shape, d) for d in plan.scratch])
     else:
+        # a transposed (non-contiguous) full-size operand is copied once, as eager's
+        # contiguous copies do: reading it chunk by chunk in its strided order is far slower
+        inputs = [np.ascontiguousarray(a) if a.shape == plan.shape and not a.flags.c_contiguous
+                  else a for a in inputs]
         tasks = _flat_tasks(plan, inputs, outs) or _strided_tasks(plan, inputs, outs)
         parts = THREADS if plan.size >= THREAD_MIN and len(tasks) >= 2 * THREADS else 1
         step = -(-len(tasks) // parts)
@@ -117,10 +121,12 @@ def _outputs(plan: FusedPlan, out) -> list:
 
 
 def _unsafe_overlap(plan: FusedPlan, outs, inputs) -> bool:
-    for o in outs:
+    """Whether an output shares memory with an input other than exactly, as a pair that
+    `plan.inplace` allows ((input, output): every read of the input precedes the write)."""
+    for j, o in enumerate(outs):
         for i, a in enumerate(inputs):
             if np.may_share_memory(o, a) and not (
-                    i in plan.inplace and a.shape == o.shape and a.dtype == o.dtype
+                    (i, j) in plan.inplace and a.shape == o.shape and a.dtype == o.dtype
                     and a.strides == o.strides and a.ctypes.data == o.ctypes.data):
                 return True
     return False
@@ -291,27 +297,31 @@ class _Generator:
         for pos, n in enumerate(nodes):
             for v in n.tensor_inputs():
                 last[v.id] = pos
-        first_write = None  # (position, whether that op reads its inputs after writing)
+        # output name -> (position of the op writing it, whether that op reads its inputs
+        # after writing); an input may share memory with an output when every read of the
+        # input comes before that output's write
+        first_write: dict[str, tuple[int, bool]] = {}
         for pos, n in enumerate(nodes):
             self._multistep = False
             self.lines.append(f"# {_describe(n)}")
             dying = [self.names[v.id] for v in n.tensor_inputs() if last.get(v.id) == pos]
             temps = self._emit_node(n, dying)
             result = self.names[n.outputs[0].id]
-            if first_write is None and result.startswith("o"):
-                first_write = (pos, self._multistep)
+            if result.startswith("o"):
+                first_write.setdefault(result, (pos, self._multistep))
             for t in temps + dying:
                 if t != result:  # a ufunc may have written its result over a dying operand
                     self.release(t)
         copies = [(j, v) for j, v in enumerate(sub.outputs) if self.names[v.id] != f"o{j}"]
         for j, v in copies:  # an input, or a value returned twice
             self.lines.append(f"np.copyto(o{j}, {self.names[v.id]})")
-        self.inplace = ()
-        if first_write is not None and not copies:
-            write_pos, multistep = first_write
-            self.inplace = tuple(
-                i for i, inp in enumerate(sub.inputs)
-                if last.get(inp.outputs[0].id, -1) < write_pos + (0 if multistep else 1))
+            first_write.setdefault(f"o{j}", (len(nodes), False))
+        pairs = []
+        for j in range(len(sub.outputs)):
+            write_pos, multistep = first_write.get(f"o{j}", (-1, True))
+            pairs += [(i, j) for i, inp in enumerate(sub.inputs)
+                      if last.get(inp.outputs[0].id, -1) < write_pos + (0 if multistep else 1)]
+        self.inplace = tuple(pairs)
 
     def _emit_node(self, n: Node, dying: list[str]) -> list[str]:
         """Emit one op (`dying`: buffers of inputs read for the last time); returns the

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..ir import tracer as tracing
-from ..ir.graph import Graph, NodeKind
+from ..ir.graph import Graph
 from ..ops.registry import TensorMeta
 from .discovery import State
 

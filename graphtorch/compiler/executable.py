@@ -47,6 +47,22 @@ class InterpreterProgram:
         return tuple(t._data for t in out)
 
 
+def _contiguous_optimizer_state(cap: Capture) -> None:
+    """Optimizer state updated in place (momentum buffers, Adam moments) gets C-contiguous
+    storage once: eager code may have cloned it from a transposed gradient, and the fused
+    update kernels run flat, chunk by chunk, only over contiguous operands. Values are
+    unchanged; only the buffer's strides (internal optimizer state) differ from eager's."""
+    for kind, *target in cap.writebacks:
+        if kind != "copy":
+            continue
+        t = target[0]
+        name = next((n for n, p in cap.params.items() if p is t), "")
+        data = t._data
+        if ".state." in name and t._base is None and type(data) is np.ndarray \
+                and not data.flags.c_contiguous:
+            t._data = np.ascontiguousarray(data)
+
+
 def _as_array(a):
     """NumPy scalars (0-d results) become arrays; device arrays stay as they are."""
     return a if type(a) is np.ndarray or hasattr(a, "__cuda_array_interface__") \
@@ -143,6 +159,7 @@ class Executable:
             self.backward_graph = None
             self.num_residuals = 0
         self.params = params
+        _contiguous_optimizer_state(cap)
         self.forward_program = make_program(self.forward_graph, backend, "forward",
                                             self._in_place_writebacks(feed_by_name))
         fwd_inputs = [n for n in self.forward_graph.nodes

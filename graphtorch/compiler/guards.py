@@ -118,7 +118,8 @@ def build_guards(leaves: list, arg_names: list[str], state: State,
                                 lambda ls: tuple(p._grad is None for p in observed),
                                 tuple(p._grad is None for p in observed)))
     for oname, opt in state.optimizers.items():
-        guards.append(Guard(f"{oname}: hyper-parameters (except {', '.join(DYNAMIC_HYPERPARAMETERS)})",
+        dynamic = ", ".join(DYNAMIC_HYPERPARAMETERS)
+        guards.append(Guard(f"{oname}: hyper-parameters (except {dynamic})",
                             lambda ls, o=opt: _hyper(o), _hyper(opt)))
         guards.append(Guard(f"{oname}: optimizer state entries",
                             lambda ls, o=opt: _state_keys(o), _state_keys(opt)))

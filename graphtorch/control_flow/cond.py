@@ -98,7 +98,8 @@ def _traced_cond(pred, true_fn, false_fn, operands):
     leaves, tree = pytree.flatten(operands, "gt.cond operands")
     branches = []
     for fn, which in ((true_fn, "true_fn"), (false_fn, "false_fn")):
-        branches.append(trace_subgraph(fn, [spec(t) for t in leaves], tree, arg_names(fn, tree, "operand"),
+        names = arg_names(fn, tree, "operand")
+        branches.append(trace_subgraph(fn, [spec(t) for t in leaves], tree, names,
                                        f"gt.cond's {which}"))
     t, f = branches
     if not pytree.same_signature(t.out_tree, t.out_leaves, f.out_tree, f.out_leaves):

@@ -6,6 +6,8 @@ written with tensor ops. Unary math (exp, sin, ...) lives in `unary_math.py`.
 
 from __future__ import annotations
 
+import numpy as np
+
 from .. import dtypes
 from .grad_utils import unbroadcast
 from .registry import Category, OpDef, Promotion, TensorMeta, register
@@ -356,11 +358,26 @@ _WEAK_SCALARS = {"f": (float, int, bool), "c": (complex, float, int, bool), "i":
                  "u": (int, bool), "b": (bool,)}
 
 
+_MASK_INT = {4: np.int32, 8: np.int64}
+
+
+def _where_else_zero(cond, a):
+    """where(cond, a, 0) for float arrays of one shape, bit for bit, by masking a's bits:
+    NumPy's where is ~9x slower than one ufunc pass (this is ReLU's backward)."""
+    out = np.negative(cond, dtype=_MASK_INT[a.dtype.itemsize])  # 0 or all bits set
+    np.bitwise_and(out, a.view(out.dtype), out=out)
+    return out.view(a.dtype)
+
+
 def _where_kernel(xp, cond, a, b):
     da, db = getattr(a, "dtype", None), getattr(b, "dtype", None)
     # One dtype, or an array with a Python number that cannot raise its dtype: NumPy's
     # result dtype is PyTorch's.
     if da is not None:
+        if xp is np and db is None and b == 0 and type(b) in (float, int) and \
+                da.kind == "f" and da.itemsize in _MASK_INT and a.ndim and a.shape == cond.shape \
+                and type(a) is np.ndarray and type(cond) is np.ndarray:
+            return _where_else_zero(cond, a)
         if da is db or db is None and type(b) in _WEAK_SCALARS[da.kind]:
             return xp.where(cond, a, b)
     elif db is not None and type(a) in _WEAK_SCALARS[db.kind]:

@@ -1,7 +1,8 @@
 """Dead-code elimination: drop op nodes whose outputs nothing reads (transitively).
 
-Graph inputs and parameters stay (they are the signature) and random ops and ops with side effects (printing) stay: removing
-a draw would shift the random stream of every later draw compared with eager code.
+Graph inputs and parameters stay (they are the signature); random ops stay (removing a
+draw would shift the random stream of every later draw compared with eager code), and so
+do ops with side effects (printing).
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from ..ir.rewrite import _substitute, insert_node
 from ..ops.constant import CONSTANT, constant_array
 from ..ops.registry import REGISTRY
 from ..ops.shape_rules import normalize_dim
+from .memory_planning import may_alias_inputs
 
 MAX_ROUNDS = 8
 _NUMBER = (bool, int, float, complex)
@@ -138,6 +139,63 @@ def _permute_chain(graph, node):
                         before=node)]
 
 
+def _transposed_matmul(graph, node):
+    """transpose(matmul(a, b)) of 2-D operands -> matmul(transpose(b), transpose(a)) when
+    the product has no other reader: BLAS then writes the result in the layout it is read
+    in (weight gradients of Linear layers come out contiguous instead of as a transposed
+    view every later elementwise pass would read with a stride). The dot products are the
+    same; the summation order inside BLAS may differ in the last bit."""
+    x = node.inputs[0]
+    inner = x.node
+    if inner.kind is not NodeKind.OP or inner.op.name != "matmul" or x.meta.ndim != 2 \
+            or _permutation(node) != (1, 0):
+        return None
+    a, b = inner.inputs
+    if a.is_const or b.is_const or a.meta.ndim != 2 or b.meta.ndim != 2:
+        return None
+    readers = [n for n in graph.nodes if any(v is x for v in n.flat_inputs())]
+    if readers != [node]:
+        return None
+    transpose = REGISTRY["transpose"]
+    bt = insert_node(graph, transpose, [b], {"dim0": 0, "dim1": 1}, before=node)
+    at = insert_node(graph, transpose, [a], {"dim0": 0, "dim1": 1}, before=node)
+    return [insert_node(graph, REGISTRY["matmul"], [bt, at], {}, before=node)]
+
+
+def _private_clone(graph, node):
+    """clone(x) -> x when no one else can see x's memory: x comes (through view ops with a
+    single reader each) from an op that allocates, and nothing else reads it. Graph values
+    are never written in place, so the copy only costs time and memory (autograd clones
+    every gradient it stores in .grad; in a compiled step that copy is this node)."""
+    x = node.inputs[0]
+    if x.is_const:
+        return None
+    readers: dict[int, int] = {}
+    for n in graph.nodes:
+        for v in {id(v): v for v in n.flat_inputs() if not v.is_const}.values():
+            readers[v.id] = readers.get(v.id, 0) + 1
+    v = x
+    while True:
+        if readers.get(v.id, 0) != 1:
+            return None
+        producer = v.node
+        if producer.kind is not NodeKind.OP or producer.op.num_outputs != 1:
+            return None
+        if producer.op.name == "alias":
+            v = producer.inputs[0]
+            continue
+        if may_alias_inputs(producer) or producer.op.name in ("constant",):
+            return None
+        break
+    if x.meta != node.outputs[0].meta:
+        return None
+    return _same(node, x)
+
+
+def _transpose_rules(graph, node):
+    return _permute_chain(graph, node) or _transposed_matmul(graph, node)
+
+
 _RESHAPES = ("view", "unsafe_view")
 
 
@@ -172,10 +230,11 @@ RULES = {
     "pow": (_pow_rules,),
     "neg": (_neg_neg,),
     "permute": (_permute_chain,),
-    "transpose": (_permute_chain,),
+    "transpose": (_transpose_rules,),
     "view": (_reshape_chain,),
     "unsafe_view": (_reshape_chain,),
     "to_dtype": (_same_dtype_cast,),
+    "clone": (_private_clone,),
 }
 
 
