@@ -1,5 +1,9 @@
 """`gt.compile`: trace on first call, guard, cache variants, recompile with reasons.
 
+Code that cannot be captured (it needs a tensor's value in Python) is a graph break: that
+variant runs the function eagerly, with the modules it calls compiled as segments
+(`Segments`); ``fullgraph=True`` raises instead, naming the line.
+
 A `CompiledFunction` keeps a list of variants, each a set of guards plus an `Executable`
 (or the note that this variant runs eagerly because of a graph break). A call runs the first
 variant whose guards pass; when none does it traces again, logging the guard that failed
@@ -64,6 +68,42 @@ class Variant:
     executable: Executable | None      # None: runs eagerly (graph break)
     reason: str = ""                   # why it runs eagerly
     compile_seconds: float = 0.0
+    segments: Segments | None = None   # compiled submodules used by the eager run
+
+
+class Segments:
+    """After a graph break, the function runs eagerly but the modules it calls run
+    compiled: each submodule's ``forward`` is replaced, for the duration of the call, by a
+    `CompiledFunction` of its own (which may break again and recurse into its children).
+    So code with data-dependent Python keeps compiled segments around the eager parts."""
+
+    def __init__(self, fn, state, options: dict):
+        from ..nn.modules.module import Module
+
+        if isinstance(fn, Module):
+            modules = [m for _, m in fn.named_children()]
+        else:
+            modules = list(state.modules.values())
+        self.compiled = [(m, CompiledFunction(m.forward, **options)) for m in modules
+                         if "forward" not in m.__dict__]
+
+    @contextlib.contextmanager
+    def installed(self):
+        for module, compiled in self.compiled:
+            module.__dict__["forward"] = compiled
+        try:
+            yield
+        finally:
+            for module, _ in self.compiled:
+                module.__dict__.pop("forward", None)
+
+    def run(self, fn, args):
+        with self.installed():
+            return fn(*args)
+
+    @property
+    def compile_count(self) -> int:
+        return sum(c.compile_count for _, c in self.compiled)
 
 
 @dataclass
@@ -125,7 +165,8 @@ class CompiledFunction:
                 self._last = variant
                 if variant.executable is None:
                     self.stats.eager_calls += 1
-                    return self.fn(*args)
+                    return variant.segments.run(self.fn, args) if variant.segments \
+                        else self.fn(*args)
                 return variant.executable.run(leaves)
         return self._compile_and_run(args, leaves)
 
@@ -172,10 +213,12 @@ class CompiledFunction:
             guards = build_guards(leaves, self._arg_names, state)
             reason = str(exc)
             self.stats.graph_breaks.append(reason)
-            log.info("Graph break in %s (running it eagerly): %s", self._name(), reason)
-            self.variants.append(Variant(guards, None, reason))
+            segments = Segments(self.fn, state, self._options())
+            log.info("Graph break in %s (running it eagerly, %d submodule(s) compiled): %s",
+                     self._name(), len(segments.compiled), reason)
+            self.variants.append(Variant(guards, None, reason, segments=segments))
             self.stats.eager_calls += 1
-            return self.fn(*args)
+            return segments.run(self.fn, args)
         if cap.created_state:
             # The call creates optimizer state (e.g. SGD's momentum buffer on the first step):
             # a graph for it would serve this call only. Run it eagerly; compile the next.
@@ -193,6 +236,10 @@ class CompiledFunction:
         self.variants.append(Variant(guards, executable, "", seconds))
         self.stats.compiles += 1
         return executable.run(leaves)
+
+    def _options(self) -> dict:
+        return dict(backend=self.backend, fullgraph=False,
+                    recompile_limit=self.recompile_limit, passes=self.passes)
 
     # --- inspection ------------------------------------------------------------------------
 

@@ -259,3 +259,44 @@ def test_step_counter_and_lr_are_graph_inputs(make_opt):
     for a, b in zip(p_c, p_e):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
     assert fn.compile_count + len(fn.stats.graph_breaks) == 1  # never a recompile
+
+
+class _Branchy(gt.nn.Module):
+    """Data-dependent Python between two blocks that can be captured."""
+
+    def __init__(self):
+        super().__init__()
+        self.block1 = gt.nn.Sequential(gt.nn.Linear(6, 8), gt.nn.Tanh())
+        self.block2 = gt.nn.Sequential(gt.nn.Linear(8, 3), gt.nn.ReLU())
+
+    def forward(self, x):
+        h = self.block1(x)
+        if h.sum() > 0:  # a graph break: needs the value
+            h = h * 2
+        return self.block2(h)
+
+
+def test_graph_break_keeps_compiled_segments_around_the_eager_part():
+    gt.manual_seed(0)
+    model = _Branchy()
+    compiled = gt.compile(model)
+    for sign in (1.0, -1.0, 1.0):
+        x = (gt.randn(4, 6) * sign).requires_grad_()
+        out = compiled(x)
+        out.sum().backward()
+        gx = x.grad.clone()
+        g1 = model.block1[0].weight.grad.clone()
+        x.grad = None
+        model.zero_grad()
+        want = model(x)
+        want.sum().backward()
+        np.testing.assert_allclose(out.detach().numpy(), want.detach().numpy(), rtol=1e-6)
+        np.testing.assert_allclose(gx.numpy(), x.grad.numpy(), rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(g1.numpy(), model.block1[0].weight.grad.numpy(),
+                                   rtol=1e-5, atol=1e-7)
+        model.zero_grad()
+    stats = compiled._compiled.stats
+    assert len(stats.graph_breaks) == 1 and "test_compile.py" in stats.graph_breaks[0]
+    segments = compiled._compiled.variants[0].segments
+    assert segments.compile_count == 2  # block1 and block2 each ran as one compiled graph
+    assert "forward" not in model.block1.__dict__  # the originals are back after each call
