@@ -32,10 +32,7 @@ KNOWN_FORWARD_FAILURES: dict[str, str] = {
     "to_device_cpu": "the row moves its result to the CPU (a.cpu()) by design",
 }
 # Open CUDA bugs, seen on an H100 (CuPy 14.2): the row's gradient differs from the CPU's.
-KNOWN_GRADIENT_FAILURES: dict[str, str] = {
-    "scatter_reduce": "not diagnosed yet: the forward of all five reductions matches the CPU, "
-                      "but the gradient of `self` is NaN at every indexed position on CUDA",
-}
+KNOWN_GRADIENT_FAILURES: dict[str, str] = {}
 
 
 def _to_cuda(values):
