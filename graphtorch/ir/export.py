@@ -42,6 +42,8 @@ def encode_attr(value):
         return {"$complex": [value.real, value.imag]}
     if value is Ellipsis:
         return {"$ellipsis": None}
+    if isinstance(value, Graph):  # a fused group's or a cond/scan node's subgraph
+        return {"$graph": graph_to_obj(value)}
     from ..ops.constant import ConstantValue
 
     if isinstance(value, ConstantValue):
@@ -81,6 +83,8 @@ def decode_attr(data):
         return complex(body[0], body[1])
     if tag == "$ellipsis":
         return Ellipsis
+    if tag == "$graph":
+        return graph_from_obj(body)
     if tag == "$array":
         import base64
 
@@ -109,6 +113,11 @@ def _encode_meta(meta: TensorMeta):
 
 def to_json(graph: Graph) -> str:
     """The graph as JSON text (deterministic: keys sorted, one node per list item)."""
+    return json.dumps(graph_to_obj(graph), indent=1, sort_keys=True)
+
+
+def graph_to_obj(graph: Graph) -> dict:
+    """The JSON-compatible object `to_json` writes (subgraph attrs nest as ``$graph``)."""
     nodes = []
     for node in graph.nodes:
         item = {"kind": node.kind.value}
@@ -121,22 +130,39 @@ def to_json(graph: Graph) -> str:
         item["outputs"] = [{"id": v.id, **_encode_meta(v.meta)} for v in node.outputs]
         item["source"] = list(node.source) if node.source else None
         nodes.append(item)
-    return json.dumps({"version": FORMAT_VERSION, "nodes": nodes}, indent=1, sort_keys=True)
+    return {"version": FORMAT_VERSION, "nodes": nodes}
 
 
-def _op_by_name(name: str) -> OpDef:
-    """A registry op, or `constant` (made by constant folding, outside the registry)."""
+def _op_by_name(name: str, item: dict | None = None, attrs: dict | None = None) -> OpDef:
+    """A registry op, or one of the ops outside it: `constant` (constant folding), `fused`
+    (fusion) and the control-flow ops (rebuilt from the node's inputs and outputs)."""
     if name == "constant":
         from ..ops.constant import CONSTANT
 
         return CONSTANT
+    if name in REGISTRY or item is None:
+        return REGISTRY[name]
+    if name == "fused":
+        from ..ops.fused import fused_op
+
+        return fused_op(len(item["outputs"]))
+    from ..control_flow.rebuild import NAMES, control_op_for
+
+    if name in NAMES:
+        metas = [TensorMeta(tuple(o["shape"]), dtypes._dtype_by_name(o["dtype"]))
+                 for o in item["outputs"]]
+        return control_op_for(name, len(item["inputs"]), metas, attrs or {})
     return REGISTRY[name]
 
 
 def from_json(text: str) -> Graph:
     """Rebuild a graph from `to_json` text, keeping value ids and stored metas; the result
     is verified (so metas that disagree with the ops' infer rules raise GraphError)."""
-    data = json.loads(text)
+    return graph_from_obj(json.loads(text))
+
+
+def graph_from_obj(data: dict) -> Graph:
+    """Invert `graph_to_obj`."""
     if data.get("version") != FORMAT_VERSION:
         raise GraphError(f"unsupported graph JSON version {data.get('version')!r}")
     graph = Graph()
@@ -154,8 +180,8 @@ def from_json(text: str) -> Graph:
 
     for item in data["nodes"]:
         kind = NodeKind(item["kind"])
-        op = _op_by_name(item["op"]) if kind is NodeKind.OP else None
         attrs = {k: decode_attr(v) for k, v in item.get("attrs", {}).items()}
+        op = _op_by_name(item["op"], item, attrs) if kind is NodeKind.OP else None
         source = tuple(item["source"]) if item.get("source") else None
         inputs = tuple(ref(r) for r in item["inputs"])
         if kind is NodeKind.OUTPUT:

@@ -49,3 +49,23 @@ def test_cond_branches_are_optimised():
     for p in (True, False):
         got = Interpreter(optimized, traced.params).run(gt.tensor(p), x)
         np.testing.assert_allclose(got.numpy(), f(gt.tensor(p), x).numpy(), rtol=1e-6)
+
+
+def test_graphs_with_subgraphs_round_trip_through_json():
+    from graphtorch.ir.graph import Graph
+
+    w = gt.randn(4, 4)
+
+    def f(p, h0, xs):
+        y = gt.cond(p, lambda x: x.tanh() * 2 + 1, lambda x: x - 1, (h0,))
+        return gt.scan(lambda h, x: ((x @ w + h).sigmoid(), h * 2), y, xs)
+
+    args = (gt.tensor(True), gt.randn(4), gt.randn(5, 4))
+    traced = gt.trace(f, *args)
+    optimized = run_passes(traced.graph)  # fused nodes inside the subgraphs too
+    for graph in (traced.graph, optimized):
+        back = Graph.from_json(graph.to_json())
+        assert str(back) == str(graph)
+        got = Interpreter(back, traced.params).run(*args)
+        for g, e in zip(got, f(*args)):
+            np.testing.assert_allclose(g.numpy(), e.numpy(), rtol=1e-6)
