@@ -17,6 +17,8 @@ from __future__ import annotations
 import dataclasses
 import weakref
 
+import numpy as np
+
 from ..dtypes import from_numpy_dtype
 from ..ir import tracer as _tracer
 from ..ir.graph import Graph, NodeKind, Value
@@ -234,11 +236,23 @@ def run_graph(graph: Graph, tensors) -> tuple:
     return out if isinstance(out, tuple) else (out,)
 
 
+_PROGRAMS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def run_arrays(xp, graph: Graph, arrays) -> tuple:
-    """Run `graph` on raw arrays without autograd; returns raw arrays (a kernel's view)."""
+    """Run `graph` on raw arrays without autograd; returns raw arrays (a kernel's view).
+    On NumPy the subgraph runs as generated code (`NumpyProgram`, built once per graph):
+    a scan runs its body once per step, so per-op dispatch would dominate."""
     from ..autograd.grad_mode import no_grad
     from ..tensor import Tensor
 
+    if xp is np:
+        program = _PROGRAMS.get(graph)
+        if program is None:
+            from ..backends.numpy_backend import NumpyProgram
+
+            program = _PROGRAMS[graph] = NumpyProgram(graph, "body")
+        return program(*[np.asarray(a) for a in arrays])
     with no_grad():
         outs = run_graph(graph, [Tensor._wrap(xp.asarray(a)) for a in arrays])
     return tuple(t._data for t in outs)
