@@ -125,6 +125,27 @@ class Stats:
     eager_calls: int = 0
 
 
+_SIGNATURE_FIELDS = ("shape", "dtype", "on the CPU", "requires_grad")
+
+
+def describe_change(guard: str, old, new) -> str:
+    """``x: shape (3, 4) -> (5, 4)`` for a tensor guard; ``guard: was OLD, now NEW`` else."""
+    if guard.endswith("(shape, dtype, device, requires_grad)") and isinstance(old, tuple) \
+            and isinstance(new, tuple) and len(old) == len(new) == 4:
+        name = guard.split(":")[0]
+        changes = [f"{field} {_short(a)} -> {_short(b)}"
+                   for field, a, b in zip(_SIGNATURE_FIELDS, old, new) if a != b]
+        return f"{name}: " + ", ".join(changes)
+    if "baked into the graph" in guard and isinstance(old, tuple) and isinstance(new, tuple):
+        name = guard.split(" (")[0]
+        return f"{name} (a Python value baked into the graph): {old[1]!r} -> {new[1]!r}"
+    return f"{guard}: was {old!r}, now {new!r}"
+
+
+def _short(value) -> str:
+    return str(value) if not isinstance(value, tuple) or len(value) != 1 else f"({value[0]},)"
+
+
 class CompiledFunction:
     """A function (or module) compiled by `gt.compile` (see the module docstring)."""
 
@@ -202,8 +223,8 @@ class CompiledFunction:
                                   f"{event.new!r}", RuntimeWarning, stacklevel=3)
                 self.stats.eager_calls += 1
                 return self.fn(*args)
-            log.info("Recompiling %s: guard failed: %s: was %r, now %r", self._name(),
-                     event.guard, event.old, event.new)
+            log.info("Recompiling %s: guard failed: %s", self._name(),
+                     describe_change(event.guard, event.old, event.new))
         start = time.perf_counter()
         try:
             cap = capture(self.fn, args, state, self._arg_names)
