@@ -6,7 +6,6 @@
   (also ``GRAPHTORCH_DISABLE_COMPILE=1``).
 """
 
-from .compiled_function import (CompiledFunction, CompiledModule, compile, disable,
-                                is_disabled)
+from .compiled_function import CompiledFunction, CompiledModule, compile, disable, is_disabled
 
 __all__ = ["CompiledFunction", "CompiledModule", "compile", "disable", "is_disabled"]

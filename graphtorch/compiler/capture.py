@@ -108,7 +108,7 @@ def capture(fn, args: tuple, state: State, arg_names: list[str]) -> Capture:
                         v = tracer.graph.add_input(f"{opt_name}.param_groups.{g}.{key}", meta)
                         group[key] = Tensor._wrap(tracing.SymbolicArray((), np.float64, v))
                         feeds.append(("hyper", group, key))
-        for t in _all_params(state):
+        for t in all_params(state):
             grads_before[id(t)] = (t, t._grad)
         result = fn(*sym_args)
         single = isinstance(result, Tensor)
@@ -176,7 +176,8 @@ def _f64():
     return dtypes.float64
 
 
-def _all_params(state: State) -> list:
+def all_params(state: State) -> list:
+    """Every parameter of the modules and optimizers in `state`, once each, in order."""
     seen, out = set(), []
     for module in state.modules.values():
         for p in module.parameters():

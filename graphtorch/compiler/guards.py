@@ -14,9 +14,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .capture import DYNAMIC_HYPERPARAMETERS
+from .capture import DYNAMIC_HYPERPARAMETERS, all_params
 from .discovery import State, root_is_current
-
 
 _ndarray = np.ndarray
 
@@ -107,7 +106,7 @@ def build_guards(leaves: list, arg_names: list[str], state: State,
                             tuple(m.training for m in subs)))
         guards.append(Guard(f"{label}: its parameters and buffers (same tensors)",
                             lambda ls, subs=subs: _state_ids(subs), _state_ids(subs)))
-    params = _params(state)
+    params = all_params(state)
     if params:
         guards.append(Guard("parameters: (shape, dtype, device, requires_grad)",
                             lambda ls: tuple(_tensor_signature(p) for p in params),
@@ -129,22 +128,6 @@ def build_guards(leaves: list, arg_names: list[str], state: State,
 def _state_ids(modules) -> tuple:
     return tuple(id(t) for m in modules for t in (*m._parameters.values(),
                                                    *m._buffers.values()))
-
-
-def _params(state: State) -> list:
-    seen, out = set(), []
-    for module in state.modules.values():
-        for p in module.parameters():
-            if id(p) not in seen:
-                seen.add(id(p))
-                out.append(p)
-    for opt in state.optimizers.values():
-        for group in opt.param_groups:
-            for p in group["params"]:
-                if id(p) not in seen:
-                    seen.add(id(p))
-                    out.append(p)
-    return out
 
 
 def _hyper(opt) -> tuple:
