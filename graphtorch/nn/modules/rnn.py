@@ -1,5 +1,5 @@
 """Recurrent layers: RNN, LSTM (optionally projected), GRU (multi-layer, bidirectional,
-batch_first, unbatched inputs) and their cells.
+batch_first, unbatched inputs, PackedSequence inputs) and their cells.
 
 Eagerly a Python loop over time steps built from differentiable tensor ops, so autograd
 gives every gradient. Parameter names, shapes, gate order (LSTM i, f, g, o; GRU r, z, n),
@@ -15,6 +15,7 @@ import warnings
 from ...functions.creation import empty, zeros
 from .. import init
 from ..parameter import Parameter
+from ..utils.rnn import PackedSequence
 from .module import Module
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
@@ -54,6 +55,53 @@ def _gru_cell(x, h, w_ih, w_hh, b_ih, b_hh):
 
 
 _CELLS = {"RNN_TANH": _rnn_tanh_cell, "RNN_RELU": _rnn_relu_cell, "GRU": _gru_cell}
+
+
+def _mini_batch(module, input, batch_sizes) -> int:
+    if batch_sizes is not None:
+        return int(batch_sizes[0])
+    return input.size(0) if module.batch_first else input.size(1)
+
+
+def _packed_forward_steps(cell, data, sizes, offsets, states, is_lstm):
+    """Forward over packed steps; the state shrinks as sequences end, and the rows of
+    the ended sequences are kept as their final state. Returns (output rows, final)."""
+    from ...functions.movement import cat
+
+    active = sizes[0]
+    ended = []
+    outputs = []
+    for t, size in enumerate(sizes):
+        if size < active:
+            ended.append(tuple(s[size:active] for s in states))
+            states = tuple(s[:size] for s in states)
+            active = size
+        new = cell(data[offsets[t]:offsets[t + 1]], states if is_lstm else states[0])
+        states = tuple(new) if is_lstm else (new,)
+        outputs.append(states[0])
+    pieces = [states] + ended[::-1]
+    final = tuple(cat([p[i] for p in pieces]) if len(pieces) > 1 else states[i]
+                  for i in range(len(states)))
+    return cat(outputs), final
+
+
+def _packed_backward_steps(cell, data, sizes, offsets, states, is_lstm):
+    """Reverse direction over packed steps: a sequence joins (from hx) at its last step."""
+    from ...functions.movement import cat
+
+    initial = states
+    active = sizes[-1]
+    states = tuple(s[:active] for s in initial)
+    outputs = [None] * len(sizes)
+    for t in range(len(sizes) - 1, -1, -1):
+        size = sizes[t]
+        if size > active:
+            states = tuple(cat([s, s0[active:size]]) for s, s0 in zip(states, initial))
+            active = size
+        new = cell(data[offsets[t]:offsets[t + 1]], states if is_lstm else states[0])
+        states = tuple(new) if is_lstm else (new,)
+        outputs[t] = states[0]
+    return cat(outputs), states
 
 
 class RNNBase(Module):
@@ -148,14 +196,15 @@ class RNNBase(Module):
             raise ValueError(f"RNN input dtype ({input.dtype}) does not match weight dtype "
                              f"({weight_dtype}). Convert input: input.to({weight_dtype}), or "
                              f"convert model: model.to({input.dtype})")
-        if input.dim() != 3:
-            raise RuntimeError(f"input must have 3 dimensions, got {input.dim()}")
+        expected_dim = 2 if batch_sizes is not None else 3
+        if input.dim() != expected_dim:
+            raise RuntimeError(f"input must have {expected_dim} dimensions, got {input.dim()}")
         if self.input_size != input.size(-1):
             raise RuntimeError("input.size(-1) must be equal to input_size. Expected "
                                f"{self.input_size}, got {input.size(-1)}")
 
     def get_expected_hidden_size(self, input, batch_sizes=None):
-        mini_batch = input.size(0) if self.batch_first else input.size(1)
+        mini_batch = _mini_batch(self, input, batch_sizes)
         directions = 2 if self.bidirectional else 1
         size = self.proj_size if self.proj_size > 0 else self.hidden_size
         return (self.num_layers * directions, mini_batch, size)
@@ -188,6 +237,17 @@ class RNNBase(Module):
         return s
 
     # --- computation ----------------------------------------------------------------------
+    def _cell(self, k):
+        """The step function state' = cell(x_t, state) of layer-direction `k`."""
+        weights = list(self.all_weights[k])
+        w_ih, w_hh = weights[0], weights[1]
+        b_ih, b_hh = (weights[2], weights[3]) if self.bias else (None, None)
+        w_hr = weights[-1] if self.proj_size > 0 else None
+        if self.mode == "LSTM":
+            return lambda x_t, state: _lstm_cell(x_t, state, w_ih, w_hh, b_ih, b_hh, w_hr)
+        step = _CELLS[self.mode]
+        return lambda x_t, state: step(x_t, state, w_ih, w_hh, b_ih, b_hh)
+
     def _run(self, input, hx):
         """input (T, N, I) time-major; hx (L*D, N, H) or a pair for LSTM. Returns
         (output (T, N, D*H), h_n) with h_n shaped like hx."""
@@ -203,17 +263,8 @@ class RNNBase(Module):
             outputs = []
             for direction in range(directions):
                 k = layer * directions + direction
-                weights = list(self.all_weights[k])
-                w_ih, w_hh = weights[0], weights[1]
-                b_ih, b_hh = (weights[2], weights[3]) if self.bias else (None, None)
-                w_hr = weights[-1] if self.proj_size > 0 else None
                 state = (hx[0][k], hx[1][k]) if is_lstm else hx[k]
-
-                def cell(x_t, state, w_ih=w_ih, w_hh=w_hh, b_ih=b_ih, b_hh=b_hh, w_hr=w_hr):
-                    if is_lstm:
-                        return _lstm_cell(x_t, state, w_ih, w_hh, b_ih, b_hh, w_hr)
-                    return _CELLS[self.mode](x_t, state, w_ih, w_hh, b_ih, b_hh)
-
+                cell = self._cell(k)
                 if steps and _is_traced(layer_input):
                     # gt.trace/gt.compile: one scan node whatever the sequence length
                     state, seq = _scan_steps(cell, state, layer_input, bool(direction),
@@ -239,6 +290,56 @@ class RNNBase(Module):
                 layer_input = F.dropout(layer_input, self.dropout, True)
         hidden = (stack(h_n), stack(c_n)) if is_lstm else stack(h_n)
         return layer_input, hidden
+
+    def _run_packed(self, data, batch_sizes, hx):
+        """PackedSequence data (sum(batch_sizes), I); hx for batch_sizes[0] sequences sorted
+        by decreasing length. Step t runs only the batch_sizes[t] sequences still active, so
+        each final state is taken at its sequence's last step (ATen's packed layers).
+        Returns (output data (sum(batch_sizes), D*H), h_n) with h_n shaped like hx."""
+        from ...functions.movement import cat, stack
+        from .. import functional as F
+
+        is_lstm = self.mode == "LSTM"
+        directions = 2 if self.bidirectional else 1
+        sizes = [int(b) for b in batch_sizes.tolist()]
+        offsets = [0]
+        for size in sizes:
+            offsets.append(offsets[-1] + size)
+        h_n, c_n = [], []
+        layer_data = data
+        for layer in range(self.num_layers):
+            outputs = []
+            for direction in range(directions):
+                k = layer * directions + direction
+                states = (hx[0][k], hx[1][k]) if is_lstm else (hx[k],)
+                run = _packed_backward_steps if direction else _packed_forward_steps
+                seq, final = run(self._cell(k), layer_data, sizes, offsets, states, is_lstm)
+                outputs.append(seq)
+                h_n.append(final[0])
+                if is_lstm:
+                    c_n.append(final[1])
+            layer_data = outputs[0] if directions == 1 else cat(outputs, 1)
+            if self.dropout != 0 and self.training and layer < self.num_layers - 1:
+                layer_data = F.dropout(layer_data, self.dropout, True)
+        hidden = (stack(h_n), stack(c_n)) if is_lstm else stack(h_n)
+        return layer_data, hidden
+
+    def _forward_packed(self, packed, hx):
+        """RNN/LSTM/GRU on a PackedSequence: hx (and h_n) in the caller's batch order."""
+        data, batch_sizes, sorted_indices, unsorted_indices = packed
+        if hx is None:
+            shape = (self.num_layers * (2 if self.bidirectional else 1), int(batch_sizes[0]))
+            real_hidden = self.proj_size if self.proj_size > 0 else self.hidden_size
+            hx = zeros(shape + (real_hidden,), dtype=data.dtype, device=data.device)
+            if self.mode == "LSTM":
+                hx = (hx, zeros(shape + (self.hidden_size,), dtype=data.dtype,
+                                device=data.device))
+        else:
+            hx = self.permute_hidden(hx, sorted_indices)
+        self.check_forward_args(data, hx, batch_sizes)
+        output, hidden = self._run_packed(data, batch_sizes, hx)
+        packed_output = PackedSequence(output, batch_sizes, sorted_indices, unsorted_indices)
+        return packed_output, self.permute_hidden(hidden, unsorted_indices)
 
     def _forward(self, input, hx):
         if self.batch_first:
@@ -288,6 +389,8 @@ class GRU(RNNBase):
 
 
 def _single_state_forward(self, name, input, hx):
+    if isinstance(input, PackedSequence):
+        return self._forward_packed(input, hx)
     if input.dim() not in (2, 3):
         tensor_word = " tensor" if name == "RNN" else ""
         raise ValueError(f"{name}: Expected input to be 2D or 3D, got {input.dim()}D"
@@ -323,7 +426,7 @@ class LSTM(RNNBase):
         super().__init__("LSTM", *args, **kwargs)
 
     def get_expected_cell_size(self, input, batch_sizes=None):
-        mini_batch = input.size(0) if self.batch_first else input.size(1)
+        mini_batch = _mini_batch(self, input, batch_sizes)
         directions = 2 if self.bidirectional else 1
         return (self.num_layers * directions, mini_batch, self.hidden_size)
 
@@ -341,6 +444,8 @@ class LSTM(RNNBase):
 
     def forward(self, input, hx=None):
         """(output, (h_n, c_n)) for (L, N, H_in) input ((N, L, H_in) if batch_first)."""
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         directions = 2 if self.bidirectional else 1
         real_hidden = self.proj_size if self.proj_size > 0 else self.hidden_size
         if input.dim() not in (2, 3):
