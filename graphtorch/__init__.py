@@ -39,6 +39,7 @@ from .printing import get_printoptions, printoptions, set_printoptions  # noqa: 
 from .ir.tracer import TracingError, trace  # noqa: E402
 from . import compiler  # noqa: E402
 from .compiler import compile  # noqa: E402
+from .ir.symbolic import mark_dynamic  # noqa: E402
 from .control_flow import cond, fori_loop, scan, while_loop  # noqa: E402
 from . import debug  # noqa: E402
 from .debug import explain  # noqa: E402

@@ -49,6 +49,14 @@ def _with_context(exc: BaseException, node: Node) -> BaseException:
     return new
 
 
+def _shape_fits(shape: tuple, want: tuple) -> bool:
+    """Whether a concrete shape fits a graph input's (possibly symbolic) shape."""
+    from ..ir.symbolic import SymInt
+
+    return len(shape) == len(want) and all(
+        isinstance(w, SymInt) or s == w for s, w in zip(shape, want))
+
+
 class Interpreter:
     """Runs a graph node by node.
 
@@ -61,6 +69,11 @@ class Interpreter:
         self.graph = graph
         self.params = dict(params or {})
         self._last_use = self._last_uses()
+        from ..ir.symbolic import has_symbols
+
+        self._sized = {id(n) for n in graph.nodes if n.kind is NodeKind.OP and (
+            has_symbols(n.attrs) or any(v.is_const and has_symbols(v.const)
+                                        for v in n.flat_inputs()))}
         self.max_live = 0  # most tensor values held at once during the last run
 
     def _last_uses(self) -> dict[int, int]:
@@ -91,7 +104,7 @@ class Interpreter:
         for n in graph_inputs:
             t = _to_tensor(bound[id(n)])
             meta = n.outputs[0].meta
-            if tuple(t.shape) != tuple(meta.shape) or t.dtype is not meta.dtype:
+            if not _shape_fits(tuple(t.shape), tuple(meta.shape)) or t.dtype is not meta.dtype:
                 raise ValueError(f"{n.kind.value} {n.name!r} expects {meta.dtype} "
                                  f"{list(meta.shape)}, got {t.dtype} {list(t.shape)}")
             env[id(n)] = t
@@ -109,18 +122,31 @@ class Interpreter:
         def get(v: Value):
             if isinstance(v, list):
                 return [get(x) for x in v]
-            return v.const if v.is_const else env[v.id]
+            if v.is_const:
+                return v.const if sizes is None else evaluate(v.const, sizes)
+            return env[v.id]
 
         result = None
         self.max_live = 0
+        from ..ir.symbolic import evaluate
+
+        sizes = None
+        if self._sized:  # attributes with symbolic sizes, evaluated for these inputs
+            from ..ir.symbolic import input_sizes
+
+            sizes = input_sizes(self.graph, [bound[id(n)]._data for n in self.graph.nodes
+                                             if n.kind in (NodeKind.INPUT, NodeKind.PARAM)])
         for pos, node in enumerate(self.graph.nodes):
             if node.kind is NodeKind.OUTPUT:
                 result = tuple(get(v) for v in node.inputs)
                 break
             if node.kind is NodeKind.OP:
                 args = [get(v) for v in node.inputs]
+                attrs = node.attrs
+                if sizes is not None and id(node) in self._sized:
+                    attrs = evaluate(attrs, sizes)
                 try:
-                    out = call(node.op, *args, **node.attrs)
+                    out = call(node.op, *args, **attrs)
                 except Exception as exc:
                     raise _with_context(exc, node) from exc
                 outs = out if node.op.num_outputs != 1 else (out,)

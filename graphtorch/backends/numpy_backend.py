@@ -20,6 +20,7 @@ import math
 
 import numpy as np
 
+from ..ir import symbolic
 from ..ir.graph import Graph, Node, NodeKind, Value
 from ..ir.printing import format_node
 from ..ops.dispatch import _ERRSTATE, _IGNORE, _wrap_int_scalar
@@ -47,7 +48,10 @@ class CodeWriter:
         return name
 
     def literal(self, value) -> str:
-        """Source text for a Python constant (a global name for anything unusual)."""
+        """Source text for a Python constant (a global name for anything unusual); a symbolic
+        size is its expression over the size variables bound at the top of the function."""
+        if isinstance(value, symbolic.SymInt):
+            return value.expr
         if isinstance(value, float):
             return "inf" if value == math.inf else "-inf" if value == -math.inf else \
                 "nan" if value != value else repr(value)
@@ -102,7 +106,7 @@ class NumpyProgram:
         args = [_var(n.outputs[0]) for n in graph.nodes
                 if n.kind in (NodeKind.INPUT, NodeKind.PARAM)]
         w.lines.append(f"def {self.name}({', '.join(args)}):")
-        body = []
+        body = _symbol_bindings(graph)
         for pos, node in enumerate(graph.nodes):
             if node.kind is NodeKind.OP:
                 out = None
@@ -167,13 +171,13 @@ class NumpyProgram:
                 ufunc = w.name_for(getattr(np, op.ufunc), f"np_{op.ufunc}")
                 call = f"{ufunc}({', '.join(args)}" + (f", out={out})" if out else ")")
                 return f"{lhs} = {self._as_array(call, meta)}"
-            kernel = self._kernel(w, node)
-            call = f"{kernel}({', '.join(args)})"
+            kernel, sized = self._kernel(w, node)
+            call = f"{kernel}({', '.join(args + sized)})"
             if out_np is not None:
                 call = f"{call}.astype({w.literal(out_np)})"
             return f"{lhs} = {self._as_array(call, meta)}"
-        kernel = self._kernel(w, node)
-        call = f"{kernel}({', '.join(args)})"
+        kernel, sized = self._kernel(w, node)
+        call = f"{kernel}({', '.join(args + sized)})"
         if op.num_outputs == 1:
             return f"{lhs} = {self._checked(w, call, node.outputs[0])}"
         return f"{lhs} = {w.name_for(_fix_outputs, 'fix_outputs')}({call}, " \
@@ -187,13 +191,15 @@ class NumpyProgram:
         few kernels return a wider dtype than the op's rule; fix both as dispatch does."""
         return f"{w.name_for(_fix, 'fix')}({call}, {w.literal(v.meta.dtype.np_dtype)})"
 
-    def _kernel(self, w: CodeWriter, node: Node) -> str:
+    def _kernel(self, w: CodeWriter, node: Node) -> tuple[str, list[str]]:
+        """The kernel bound to its constant attributes, and ``name=expr`` source for the
+        attributes that depend on symbolic sizes (evaluated at every call)."""
         op = node.op
-        if node.attrs:
-            bound = functools.partial(op.kernel, self.xp, **node.attrs)
-        else:
-            bound = functools.partial(op.kernel, self.xp)
-        return w.name_for(bound, f"{op.name}_{node.outputs[0].id}")
+        fixed = {k: v for k, v in node.attrs.items() if not symbolic.has_symbols(v)}
+        sized = [f"{k}={symbolic.source(v)}" for k, v in node.attrs.items()
+                 if symbolic.has_symbols(v)]
+        bound = functools.partial(op.kernel, self.xp, **fixed)
+        return w.name_for(bound, f"{op.name}_{node.outputs[0].id}"), sized
 
     def _fused_call(self, w: CodeWriter, node: Node, out: str | None) -> str:
         from . import numpy_fused
@@ -206,6 +212,20 @@ class NumpyProgram:
         if out:
             args.append(f"out={out}")
         return f"{fn_name}({', '.join(args)})"
+
+
+def _symbol_bindings(graph: Graph) -> list[str]:
+    """``s0 = v3.shape[1]`` for every size symbol an input's shape holds as a bare dim."""
+    lines, bound = [], set()
+    for node in graph.nodes:
+        if node.kind not in (NodeKind.INPUT, NodeKind.PARAM):
+            continue
+        for d, size in enumerate(node.outputs[0].meta.shape):
+            if isinstance(size, symbolic.SymInt) and size.expr.isidentifier() \
+                    and size.expr not in bound:
+                bound.add(size.expr)
+                lines.append(f"{size.expr} = {_var(node.outputs[0])}.shape[{d}]")
+    return lines
 
 
 def _in_place_outputs(graph: Graph, wanted: dict[int, int]) -> dict[int, int]:

@@ -77,7 +77,9 @@ def attach(executable, inputs, results, residuals) -> list:
     edges = tuple(gradient_edge(t) if t is not None and t.requires_grad else (None, 0)
                   for t in inputs)
     differentiable = executable.joint.differentiable
-    metas = [executable.forward_graph.outputs[i].meta for i in differentiable]
+    # metas with this call's sizes (the graph's may hold symbolic sizes)
+    metas = [executable.forward_graph.outputs[i].meta._replace(shape=results[i].shape)
+             for i in differentiable]
     node = CompiledBackward(executable, edges, tuple(residuals), metas)
     tensors = [Tensor._wrap(_as_array(a)) for a in results]
     for nr, i in enumerate(differentiable):

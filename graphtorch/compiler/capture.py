@@ -71,8 +71,11 @@ def _rebuild(args, replacement: dict, counter: list):
     return replacement.get(i, args)
 
 
-def capture(fn, args: tuple, state: State, arg_names: list[str]) -> Capture:
-    """Trace `fn(*args)` with the modules/optimizers in `state` bound by reference."""
+def capture(fn, args: tuple, state: State, arg_names: list[str],
+            shape_env=None, dynamic_dims=None) -> Capture:
+    """Trace `fn(*args)` with the modules/optimizers in `state` bound by reference. With a
+    `shape_env` (`ir.symbolic.ShapeEnv`), dims listed in `dynamic_dims` (argument index ->
+    dims, or None for every dim of size >= 2) are symbolic."""
     from ..tensor import Tensor
 
     if tracing.current_tracer() is not None:
@@ -85,7 +88,13 @@ def capture(fn, args: tuple, state: State, arg_names: list[str]) -> Capture:
     symbolic = {}
     for i in positions:
         name = arg_names[i] if i < len(arg_names) else f"input{i}"
-        symbolic[i] = tracer.symbolic(leaves[i], name)
+        shape = None
+        if shape_env is not None:
+            dims = dynamic_dims.get(i) if dynamic_dims is not None else None
+            if dynamic_dims is None or dims:
+                shape = tuple(shape_env.symbol(n, i, d) if n >= 2 and (dims is None or d in dims)
+                              else n for d, n in enumerate(leaves[i].shape))
+        symbolic[i] = tracer.symbolic(leaves[i], name, shape)
         feeds.append(("arg", i))
     sym_args = _rebuild(args, symbolic, [0])
 

@@ -23,6 +23,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 
+from ..ir import symbolic
 from ..ir.tracer import TracingError
 from .capture import capture, flatten_args
 from .discovery import discover
@@ -154,9 +155,8 @@ class CompiledFunction:
         if backend not in BACKENDS:
             raise ValueError(f"gt.compile: unknown backend {backend!r}; choose one of "
                              f"{', '.join(BACKENDS)}")
-        if dynamic:
-            raise NotImplementedError("gt.compile(dynamic=True): dynamic dimensions are not "
-                                      "supported yet; shapes are specialised and guarded")
+        self.dynamic = dynamic
+        self._dynamic_dims: dict[int, set] = {}  # automatic mode: dims seen to change
         self.fn = fn
         self.backend = backend
         self.fullgraph = fullgraph
@@ -225,9 +225,21 @@ class CompiledFunction:
                 return self.fn(*args)
             log.info("Recompiling %s: guard failed: %s", self._name(),
                      describe_change(event.guard, event.old, event.new))
+            self._mark_changed_dims(event)
         start = time.perf_counter()
+        env, dims = self._shape_env(leaves)
         try:
-            cap = capture(self.fn, args, state, self._arg_names)
+            try:
+                cap, executable = self._capture(args, leaves, state, env, dims)
+            except TracingError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a dynamic trace hit an unsupported op
+                if env is None:
+                    raise
+                log.info("%s: dynamic sizes failed (%s: %s); compiling static sizes",
+                         self._name(), type(exc).__name__, exc)
+                self.dynamic, env = False, None
+                cap, executable = self._capture(args, leaves, state, None, None)
         except TracingError as exc:
             if self.fullgraph:
                 raise
@@ -249,14 +261,62 @@ class CompiledFunction:
             return self.fn(*args)
         # built after tracing (which restored every piece of state) to learn which guards
         # the traced code needs
-        guards = build_guards(leaves, self._arg_names, state, cap.grads_reset)
-        executable = Executable(cap, leaves, self.backend, self.passes)
+        guards = build_guards(leaves, self._arg_names, state, cap.grads_reset, env)
+        if env is not None:
+            log.info("%s: compiled once for dynamic sizes %s; valid while %s%s",
+                     self._name(),
+                     ", ".join(f"{n}={self._arg_names[i] if i < len(self._arg_names) else i}"
+                               f".shape[{d}]" for n, i, d in env.sources),
+                     " and ".join(code if value else f"not ({code})"
+                                  for code, value in env.guards) or "always",
+                     f"; specialised: {env.specialized}" if env.specialized else "")
         seconds = time.perf_counter() - start
         if self.stats.recompiles:
             self.stats.recompiles[-1].seconds = seconds
         self.variants.append(Variant(guards, executable, "", seconds))
         self.stats.compiles += 1
         return executable.run(leaves)
+
+    def _capture(self, args, leaves, state, env, dims):
+        with symbolic.recording(env):
+            cap = capture(self.fn, args, state, self._arg_names, env, dims)
+            executable = None if cap.created_state else \
+                Executable(cap, leaves, self.backend, self.passes, dynamic=env is not None)
+        return cap, executable
+
+    def _shape_env(self, leaves):
+        """(ShapeEnv, dims) for a dynamic trace, or (None, None) for a static one. Dims come
+        from dynamic=True (all), gt.mark_dynamic, and automatic mode (dims seen changing)."""
+        if self.dynamic is False:
+            return None, None
+        if self.dynamic:
+            return symbolic.ShapeEnv(), None
+        dims = {i: set(d) for i, d in self._dynamic_dims.items()}
+        for i, x in enumerate(leaves):
+            marked = symbolic.marked_dims(x)
+            if marked:
+                dims.setdefault(i, set()).update(marked)
+        if dims:
+            return symbolic.ShapeEnv(), dims
+        return None, None
+
+    def _mark_changed_dims(self, event: RecompileEvent) -> None:
+        """Automatic dynamic (dynamic=None): a dimension that changed between calls is
+        symbolic from the next compile on, and the log says so."""
+        if self.dynamic is not None or not event.guard.endswith(
+                "(shape, dtype, device, requires_grad)"):
+            return
+        old, new = event.old, event.new
+        name = event.guard.split(":")[0]
+        if not (isinstance(old, tuple) and isinstance(new, tuple)) or len(old[0]) != len(
+                new[0]) or name not in self._arg_names:
+            return
+        index = self._arg_names.index(name)
+        changed = {d for d, (a, b) in enumerate(zip(old[0], new[0])) if a != b}
+        if changed:
+            self._dynamic_dims.setdefault(index, set()).update(changed)
+            log.info("%s: marking %s dimension(s) %s dynamic (they changed between calls)",
+                     self._name(), name, sorted(changed))
 
     def _options(self) -> dict:
         return dict(backend=self.backend, fullgraph=False,

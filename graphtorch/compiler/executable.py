@@ -111,12 +111,19 @@ def make_program(graph: Graph, backend: str, name: str, inplace: dict | None = N
 class Executable:
     """Runs one captured variant (see the module docstring)."""
 
-    def __init__(self, cap: Capture, leaves: list, backend: str, passes=None):
+    # Passes that are safe on graphs with symbolic sizes (the others compare or fold sizes,
+    # or plan buffers by their byte size).
+    DYNAMIC_PASSES = ("dce",)
+
+    def __init__(self, cap: Capture, leaves: list, backend: str, passes=None,
+                 dynamic: bool = False):
         from ..autograd import grad_mode
         from ..tensor import Tensor
 
         self.capture = cap
         self.backend = backend
+        if dynamic:
+            passes = [p for p in (passes or self.DYNAMIC_PASSES) if p in self.DYNAMIC_PASSES]
         self.pass_record: list = []
         graph = cap.graph
         inputs = [n for n in graph.nodes if n.kind in (NodeKind.INPUT, NodeKind.PARAM)]

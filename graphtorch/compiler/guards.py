@@ -70,8 +70,19 @@ def _tensor_signature(t):
     return (data.shape, data.dtype, type(data) is _ndarray, t._requires_grad)
 
 
+def _dynamic_signature(t, symbolic_dims):
+    """Like `_tensor_signature`, with the sizes of symbolic dims left out (None)."""
+    data = t._data
+    shape = tuple(None if d in symbolic_dims else n for d, n in enumerate(data.shape))
+    return (shape, data.dtype, type(data) is _ndarray, t._requires_grad)
+
+
+def _sizes(leaves, sources) -> dict:
+    return {name: leaves[i]._data.shape[d] for name, i, d in sources}
+
+
 def build_guards(leaves: list, arg_names: list[str], state: State,
-                 grads_reset: set = frozenset()) -> Guards:
+                 grads_reset: set = frozenset(), shape_env=None) -> Guards:
     """Guards for a call with argument `leaves` and the state it reaches. Parameters in
     `grads_reset` (ids) had their .grad reset by zero_grad before the traced code read it,
     so whether they had a gradient is not guarded."""
@@ -80,9 +91,18 @@ def build_guards(leaves: list, arg_names: list[str], state: State,
     from ..tensor import Tensor
 
     guards = [Guard("number of arguments", len, len(leaves))]
+    symbolic_dims: dict[int, set] = {}
+    for _, i, d in (shape_env.sources if shape_env is not None else ()):
+        symbolic_dims.setdefault(i, set()).add(d)
     for i, x in enumerate(leaves):
         name = arg_names[i] if i < len(arg_names) else f"argument {i}"
-        if isinstance(x, Tensor):
+        if isinstance(x, Tensor) and i in symbolic_dims:
+            dims = symbolic_dims[i]
+            guards.append(Guard(f"{name}: (shape with dynamic dims {sorted(dims)} free, dtype, "
+                                "device, requires_grad)",
+                                lambda ls, i=i, dims=dims: _dynamic_signature(ls[i], dims),
+                                _dynamic_signature(x, dims)))
+        elif isinstance(x, Tensor):
             guards.append(Guard(f"{name}: (shape, dtype, device, requires_grad)",
                                 lambda ls, i=i: _tensor_signature(ls[i]),
                                 _tensor_signature(x)))
@@ -92,6 +112,13 @@ def build_guards(leaves: list, arg_names: list[str], state: State,
         else:
             guards.append(Guard(f"{name} is the same object", lambda ls, i=i: id(ls[i]),
                                 id(x)))
+    if shape_env is not None and shape_env.guards:
+        sources = shape_env.sources
+        conditions = " and ".join(f"({code}) == {value}" for code, value in shape_env.guards)
+        check = compile(conditions, "<size guards>", "eval")
+        guards.append(Guard(f"dynamic sizes satisfy: {conditions}",
+                            lambda ls: eval(check, {}, _sizes(ls, sources)),  # noqa: S307
+                            True))
     guards.append(Guard("grad mode enabled", lambda ls: grad_mode.STATE.enabled,
                         grad_mode.STATE.enabled))
     guards.append(Guard("default dtype", lambda ls: get_default_dtype(), get_default_dtype()))

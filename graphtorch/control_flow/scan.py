@@ -50,12 +50,12 @@ def scan(fn, init, xs=None, length: int | None = None, reverse: bool = False):
 
 
 def _length(xs_leaves, length) -> int:
-    sizes = {int(x.shape[0]) if x.dim() else None for x in xs_leaves}
+    sizes = {x.shape[0] if x.dim() else None for x in xs_leaves}  # may be symbolic sizes
     if None in sizes:
         raise ValueError("gt.scan: every leaf of xs needs a leading dimension to scan over, "
                          "got a 0-d tensor")
     if length is not None:
-        sizes.add(int(length))
+        sizes.add(length)
     if len(sizes) > 1:
         raise ValueError(f"gt.scan: the leaves of xs (and length) disagree on the number of "
                          f"steps: {sorted(sizes)}")

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..ir.symbolic import hint
+
 from ..ir.graph import Graph, NodeKind
 from ..ops.fused import is_fused
 from .evaluate import where
@@ -192,7 +194,9 @@ def _saved(exe) -> list:
     out = []
     for v, node in zip(values, split.residual_sources):
         meta = v.meta
-        nbytes = int(np.prod(meta.shape, dtype=np.int64)) * meta.dtype.np_dtype.itemsize
+        # symbolic sizes count at the sizes seen when tracing
+        nbytes = int(np.prod([hint(s) for s in meta.shape], dtype=np.int64)) * \
+            meta.dtype.np_dtype.itemsize
         producer = node.op.name if node.kind is NodeKind.OP else \
             f"{node.kind.value} {node.name}"
         grad_of = getattr(node, "grad_of", None)

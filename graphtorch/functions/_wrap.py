@@ -10,6 +10,8 @@ import numbers
 
 import numpy as np
 
+from ..ir.symbolic import SymInt
+
 from ..ops.dispatch import call, call_inplace, write_out
 from ..tensor import Tensor
 
@@ -18,8 +20,8 @@ SCALAR_TYPES = (bool, int, float, complex)
 
 def as_operand(x):
     """A Tensor or Python scalar operand; other array-likes become tensors."""
-    if isinstance(x, Tensor) or type(x) in SCALAR_TYPES:
-        return x
+    if isinstance(x, Tensor) or type(x) in SCALAR_TYPES or type(x) is SymInt:
+        return x  # a SymInt: a symbolic size inside gt.compile(dynamic=True)
     if isinstance(x, np.generic):
         return x.item()
     if isinstance(x, numbers.Number):

@@ -12,6 +12,8 @@ import numbers
 
 import numpy as np
 
+from ..ir.symbolic import SymInt
+
 from .. import dtypes
 from ..device import as_device, cupy_module
 from ..random import generator_or_default
@@ -54,6 +56,9 @@ def _shape(size) -> tuple:
     for s in size:
         if isinstance(s, Tensor):
             s = s.item()
+        if type(s) is SymInt:  # a symbolic size inside gt.compile(dynamic=True)
+            out.append(s)
+            continue
         if not isinstance(s, numbers.Integral) or isinstance(s, bool):
             raise TypeError(f"expected a sequence of integers as size, but got "
                             f"{type(s).__name__}")
@@ -208,7 +213,22 @@ def from_numpy(array: np.ndarray) -> Tensor:
 def _filled(size, value, dtype, device, requires_grad, default=None):
     shape = _shape(size)
     np_dtype = _np_dtype(dtype, default)
+    if any(type(s) is SymInt for s in shape):
+        out = _symbolic_full(shape, np.asarray(value, dtype=np_dtype))
+        return out.requires_grad_() if requires_grad else out
     return _finish(np.full(shape, value, dtype=np_dtype), device, requires_grad)
+
+
+def _symbolic_full(shape, scalar: np.ndarray) -> Tensor:
+    """A constant of a symbolic shape (inside a dynamic trace): the value, expanded by a
+    graph node whose sizes are evaluated at run time."""
+    from ..ir.tracer import SymbolicArray, current_tracer
+    from ..ops.dispatch import call
+    from ..ops.views import EXPAND
+
+    value = current_tracer().value_of(Tensor._wrap(scalar))  # a graph constant
+    symbolic_scalar = Tensor._wrap(SymbolicArray((), scalar.dtype, value))
+    return call(EXPAND, symbolic_scalar, sizes=tuple(shape))
 
 
 def zeros(*args, size=None, out=None, dtype=None, device=None, requires_grad=False,
@@ -448,6 +468,8 @@ def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_g
 def zeros_for_meta(meta, device=None) -> Tensor:
     """Zeros with a TensorMeta's shape and dtype (used by autograd), on `device` (CPU when
     None)."""
+    if any(type(s) is SymInt for s in meta.shape):
+        return _symbolic_full(meta.shape, np.zeros((), dtype=meta.dtype.np_dtype))
     array = np.zeros(meta.shape, dtype=meta.dtype.np_dtype)
     if device is not None and device.type == "cuda":
         return _finish(array, device)

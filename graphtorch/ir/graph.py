@@ -17,6 +17,7 @@ import enum
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from .symbolic import SymInt as _SymInt
 from ..ops.registry import OpDef, TensorMeta
 
 
@@ -133,7 +134,8 @@ def as_metas(result) -> tuple[TensorMeta, ...]:
     """Normalise an `infer` result (one TensorMeta or a sequence of them) to a tuple of
     TensorMetas whose shapes are tuples of Python ints."""
     metas = (result,) if isinstance(result, TensorMeta) else tuple(result)
-    return tuple(TensorMeta(tuple(int(s) for s in m.shape), m.dtype) for m in metas)
+    return tuple(TensorMeta(tuple(s if type(s) is _SymInt else int(s) for s in m.shape),
+                            m.dtype) for m in metas)
 
 
 class Graph:

@@ -160,12 +160,13 @@ class Tracer:
             k += 1
         return f"{prefix}{k}"
 
-    def symbolic(self, tensor, name: str):
+    def symbolic(self, tensor, name: str, shape: tuple | None = None):
+        """A symbolic stand-in for an input tensor (`shape` may hold SymInts: dynamic)."""
         from ..dtypes import from_numpy_dtype
         from ..tensor import Tensor
 
-        meta = TensorMeta(tuple(tensor.shape), from_numpy_dtype(tensor._data.dtype),
-                          _device(tensor._data))
+        meta = TensorMeta(tuple(tensor.shape) if shape is None else tuple(shape),
+                          from_numpy_dtype(tensor._data.dtype), _device(tensor._data))
         value = self.graph.add_input(name, meta, NodeKind.INPUT, source=None)
         out = Tensor._wrap(SymbolicArray(meta.shape, meta.dtype.np_dtype, value))
         out._requires_grad = tensor.requires_grad

@@ -8,8 +8,8 @@ def unbroadcast(grad, meta):
     if meta is None or grad is None:
         return None
     shape = tuple(meta.shape)
-    if tuple(grad.shape) == shape:
-        return grad
+    if grad.ndim == len(shape) and tuple(grad.shape) == shape:  # ranks first: a symbolic
+        return grad                                             # size is never compared
     lead = grad.ndim - len(shape)
     dims = list(range(lead))
     dims += [lead + i for i, s in enumerate(shape) if s == 1 and grad.shape[lead + i] != 1]

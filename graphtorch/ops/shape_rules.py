@@ -73,8 +73,8 @@ def split_operands(inputs):
     for x in inputs:
         if isinstance(x, TensorMeta):
             (dim_dtypes if x.shape else zero_dim).append(x.dtype)
-        else:
-            scalars.append(x)
+        else:  # a symbolic size promotes like the int it stands for
+            scalars.append(x.hint if type(x).__name__ == "SymInt" else x)
     return dim_dtypes, zero_dim, scalars
 
 
@@ -116,3 +116,10 @@ def dtype_error(message: str) -> Exception:
     if message.startswith('"') and '" not implemented for ' in message:
         return NotImplementedError(message)
     return RuntimeError(message)
+
+
+def as_size(s):
+    """A size argument as an int, or unchanged when it is a symbolic size (`SymInt`)."""
+    from ..ir.symbolic import SymInt
+
+    return s if type(s) is SymInt else int(s)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .devices import writeable
 from .registry import Category, OpDef, TensorMeta, register
-from .shape_rules import normalize_dim
+from .shape_rules import as_size, normalize_dim
 
 VIEW = Category.VIEW
 
@@ -23,7 +23,7 @@ def _view_op(name, kernel, infer, vjp, backward_name="", doc=""):
 
 def infer_size(shape, numel: int) -> tuple:
     """Resolve one -1 in `shape`; PyTorch's error when the sizes can't match."""
-    shape = tuple(int(s) for s in shape)
+    shape = tuple(as_size(s) for s in shape)
     unknown = [i for i, s in enumerate(shape) if s == -1]
     if len(unknown) > 1:
         raise RuntimeError("only one dimension can be inferred")
@@ -78,7 +78,7 @@ UNSAFE_VIEW = register(OpDef(
 
 
 def _expand_shape(in_shape, sizes):
-    sizes = tuple(int(s) for s in sizes)
+    sizes = tuple(as_size(s) for s in sizes)
     if len(sizes) < len(in_shape):
         raise RuntimeError(f"expand(torch.FloatTensor{{{list(in_shape)}}}, size={list(sizes)}): "
                            "the number of sizes provided "
