@@ -389,6 +389,9 @@ def compile(fn=None, *, backend: str = "numpy", fullgraph: bool = False, dynamic
         (generated code with one CUDA kernel per fused group; chosen automatically when the
         inputs live on a GPU).
     fullgraph: raise (naming the source line) instead of running uncapturable code eagerly.
+    dynamic: True - sizes of tensor arguments (dims >= 2) are symbols, one graph for every
+        size satisfying the recorded guards; False - always specialise; None (default) -
+        specialise, and mark a dimension dynamic once it changed between calls.
     passes: the pass pipeline (names), default `passes.pipeline.DEFAULT_PIPELINE`.
     """
     from ..nn.modules.module import Module

@@ -57,3 +57,4 @@ def test_dynamic_vs_static_runs(capsys):
             and len(line.split()) == 5]
     assert [int(r[3]) for r in rows] == [int(rows[0][3])] * len(rows)  # scan: constant size
     assert int(rows[-1][1]) > 10 * int(rows[0][3])  # unrolled grows with the length
+    assert "compiles: static 4, dynamic 1" in out and "f32[s0, s1, s2]" in out
