@@ -53,8 +53,9 @@ def test_dynamic_vs_static_runs(capsys):
     out = capsys.readouterr().out
     assert "compiled 1 time(s) for three different trip counts" in out
     assert "while_loop(" in out and "scan(" in out
-    rows = [line.split() for line in out.splitlines() if line.strip()[:3].strip().isdigit()
-            and len(line.split()) == 5]
-    assert [int(r[3]) for r in rows] == [int(rows[0][3])] * len(rows)  # scan: constant size
-    assert int(rows[-1][1]) > 10 * int(rows[0][3])  # unrolled grows with the length
+    rows = [line.split() for line in out.splitlines() if line.count("|") == 2
+            and line.split()[0].isdigit()]
+    assert len(rows) == 4
+    assert {r[6] for r in rows} == {rows[0][6]} and {r[7] for r in rows} == {"1"}  # scan
+    assert int(rows[-1][2]) > 10 * int(rows[0][6]) and rows[-1][3] == "4"  # unrolled
     assert "compiles: static 4, dynamic 1" in out and "f32[s0, s1, s2]" in out
