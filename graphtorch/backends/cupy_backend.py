@@ -134,11 +134,11 @@ class CupyProgram(NumpyProgram):
         return [self.xp.asarray(a) if isinstance(a, (np.ndarray, np.generic)) else a
                 for a in arrays]
 
-    def _kernel(self, w: CodeWriter, node: Node) -> str:
+    def _kernel(self, w: CodeWriter, node: Node) -> tuple[str, list[str]]:
         """Matrix products run their registry kernel on `GemmXP` (capturable cuBLAS)."""
         if node.op.name in GEMM_OPS and self.xp is not np:
             bound = functools.partial(node.op.kernel, gemm_xp(self.xp), **node.attrs)
-            return w.name_for(bound, f"{node.op.name}_{node.outputs[0].id}")
+            return w.name_for(bound, f"{node.op.name}_{node.outputs[0].id}"), []
         return super()._kernel(w, node)
 
     def _fused_call(self, w: CodeWriter, node: Node, out: str | None) -> str:

@@ -62,3 +62,16 @@ def test_compiled_function_gradients_on_cuda():
     loss.backward()
     np.testing.assert_allclose(loss.item(), loss_cpu.item(), rtol=1e-5)
     np.testing.assert_allclose(wc.grad.cpu().numpy(), g_cpu, rtol=1e-4, atol=1e-6)
+
+
+def test_dynamic_sizes_on_cuda():
+    gt.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 8), nn.Tanh(), nn.Linear(8, 2))
+    cuda_model = nn.Sequential(nn.Linear(6, 8), nn.Tanh(), nn.Linear(8, 2)).to("cuda")
+    cuda_model.load_state_dict(model.state_dict())
+    compiled = gt.compile(cuda_model, dynamic=True)
+    for batch in (3, 7, 12):
+        x = gt.randn(batch, 6)
+        got = compiled(x.cuda()).detach().cpu().numpy()
+        np.testing.assert_allclose(got, model(x).detach().numpy(), rtol=1e-5, atol=1e-6)
+    assert compiled._compiled.compile_count == 1
