@@ -21,7 +21,18 @@ from .module import Module
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
+class _Projected:
+    """A step input whose input-to-hidden product was computed for all steps at once."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+
 def _linear(x, w, b):
+    if type(x) is _Projected:
+        return x.value
     out = x @ w.t()
     return out + b if b is not None else out
 
@@ -266,9 +277,12 @@ class RNNBase(Module):
                 state = (hx[0][k], hx[1][k]) if is_lstm else hx[k]
                 cell = self._cell(k)
                 if steps and _is_traced(layer_input):
-                    # gt.trace/gt.compile: one scan node whatever the sequence length
-                    state, seq = _scan_steps(cell, state, layer_input, bool(direction),
-                                             is_lstm)
+                    # gt.trace/gt.compile: one scan node whatever the sequence length; the
+                    # input-to-hidden products of all steps are one matmul before it
+                    w_ih, b_ih = self.all_weights[k][0], \
+                        self.all_weights[k][2] if self.bias else None
+                    state, seq = _scan_steps(cell, state, _linear(layer_input, w_ih, b_ih),
+                                             bool(direction), is_lstm)
                     outputs.append(seq)
                 elif steps:
                     seq = [None] * steps
@@ -616,11 +630,12 @@ def _is_traced(t) -> bool:
 
 
 def _scan_steps(cell, state, inputs, reverse: bool, is_lstm: bool):
-    """Run `cell` over the time axis of `inputs` with gt.scan; (final state, stacked h)."""
+    """Run `cell` over the time axis of `inputs` (the input-to-hidden products, already
+    computed for every step) with gt.scan; (final state, stacked h)."""
     from ...control_flow import scan
 
-    def body(carry, x_t):
-        new = cell(x_t, tuple(carry) if is_lstm else carry)
+    def body(carry, x_t):  # x_t: this step's input-to-hidden product
+        new = cell(_Projected(x_t), tuple(carry) if is_lstm else carry)
         return new, new[0] if is_lstm else new
 
     final, seq = scan(body, state, inputs, reverse=reverse)
