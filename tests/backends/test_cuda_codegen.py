@@ -288,3 +288,29 @@ def test_every_generated_kernel_compiles_with_nvcc(tmp_path):
         kernels = models if cu.stem == "models" else table
         for k in kernels:
             assert f".entry {k.name}(" in ptx
+
+
+def test_cupy_program_generates_device_paths_without_a_gpu(monkeypatch):
+    """The GEMM branch (cuBLAS through GemmXP) and symbolic sizes are code-generated with a
+    stand-in array module that is not NumPy, so a change in the generator's contract fails
+    here and not only on a GPU."""
+    import numpy as np
+
+    import graphtorch as gt
+    from graphtorch.backends import cupy_backend
+
+    class NotNumpy:
+        def __getattr__(self, name):
+            return getattr(np, name)
+
+    monkeypatch.setattr(cupy_backend, "gemm_xp", lambda xp: xp)
+    monkeypatch.setattr(cupy_backend, "_to_device", lambda namespace, xp: None)
+    gt.manual_seed(0)
+    model = gt.nn.Sequential(gt.nn.Linear(4, 5), gt.nn.ReLU(), gt.nn.Linear(5, 2))
+    traced = gt.trace(model, gt.randn(3, 4))
+    program = cupy_backend.CupyProgram(traced.graph, "forward", xp=NotNumpy())
+    assert "addmm" in program.code
+    x = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
+    arrays = [x] + [traced.params[n.name]._data for n in traced.graph.params]
+    (out,) = program.fn(*arrays)
+    np.testing.assert_allclose(out, model(gt.from_numpy(x)).detach().numpy(), rtol=1e-6)
