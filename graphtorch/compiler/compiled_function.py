@@ -150,8 +150,9 @@ def _short(value) -> str:
 class CompiledFunction:
     """A function (or module) compiled by `gt.compile` (see the module docstring)."""
 
-    def __init__(self, fn, backend: str = "numpy", fullgraph: bool = False, dynamic=None,
+    def __init__(self, fn, backend: str | None = None, fullgraph: bool = False, dynamic=None,
                  recompile_limit: int = RECOMPILE_LIMIT, passes=None):
+        backend = "numpy" if backend is None else backend  # numpy picks cupy for GPU inputs
         if backend not in BACKENDS:
             raise ValueError(f"gt.compile: unknown backend {backend!r}; choose one of "
                              f"{', '.join(BACKENDS)}")
@@ -380,14 +381,14 @@ class CompiledModule:
         return f"CompiledModule({self._orig_mod!r})"
 
 
-def compile(fn=None, *, backend: str = "numpy", fullgraph: bool = False, dynamic=None,
+def compile(fn=None, *, backend: str | None = None, fullgraph: bool = False, dynamic=None,
             recompile_limit: int = RECOMPILE_LIMIT, passes=None):
     """Compile a function or Module: traced on the first call, then run as generated NumPy
     code while its guards hold. Usable as ``gt.compile(fn)`` or ``@gt.compile(...)``.
 
-    backend: "numpy" (generated code), "eager" (the traced graph run op by op) or "cupy"
-        (generated code with one CUDA kernel per fused group; chosen automatically when the
-        inputs live on a GPU).
+    backend: None (default: by the inputs' device), "numpy" (generated code), "eager" (the
+        traced graph run op by op) or "cupy" (generated code with one CUDA kernel per fused
+        group; chosen automatically when the inputs live on a GPU).
     fullgraph: raise (naming the source line) instead of running uncapturable code eagerly.
     dynamic: True - sizes of tensor arguments (dims >= 2) are symbols, one graph for every
         size satisfying the recorded guards; False - always specialise; None (default) -
