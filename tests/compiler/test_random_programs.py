@@ -223,3 +223,21 @@ def test_generated_programs_are_broad():
 
     collect()
     assert not set(FAMILIES) - seen, f"never drawn: {sorted(set(FAMILIES) - seen)}"
+
+
+@settings(max_examples=80, **SETTINGS)
+@given(programs(known_bad=True), seeds)
+def test_dynamic_sizes_match_eager(program, seed):
+    """Random programs compiled with dynamic=True: the symbolic graph (or, where the trace
+    needs a concrete size, the specialised one its guards fall back to) equals eager."""
+    note(program.source)
+    inputs = program.make_inputs(seed)
+    expected = _as_tuple(program.fn(*inputs))
+    compiled = gt.compile(program.fn, dynamic=True)
+    actual = _as_tuple(compiled(*inputs))
+    note(compiled.code)
+    assert len(actual) == len(expected)
+    for i, (a, e) in enumerate(zip(actual, expected)):
+        assert_close(a, e, program, f"output {i}")
+    again = _as_tuple(compiled(*program.make_inputs(seed + 1)))  # same sizes: no recompile
+    assert len(again) == len(expected) and compiled.compile_count == 1
