@@ -22,31 +22,13 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from compiled_step import make_step, mlp  # noqa: E402 - benchmarks/ is on sys.path
+
 import graphtorch as gt
 from graphtorch.backends.cupy_backend import CupyProgram, cupy_module
 from graphtorch.backends.numpy_backend import NumpyProgram
 
 STEPS, WARMUP, CHECK = 200, 20, 5
-
-
-def mlp(lib):
-    nn = lib.nn
-    return nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(),
-                         nn.Linear(512, 10))
-
-
-def make_step(lib, model):
-    opt = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    loss_fn = lib.nn.CrossEntropyLoss()
-
-    def step(x, y):
-        opt.zero_grad()
-        loss = loss_fn(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-
-    return step
 
 
 def capture_step(x_np, y_np):

@@ -17,10 +17,6 @@ from ..ops.test_op_table import ROWS, _id
 CASES = [(row, case, dtype) for row in ROWS for case in row.cases[:2] for dtype in row.dtypes]
 
 
-def _flatten(out):
-    return [o for o in H.flat_outputs(out) if isinstance(o, gt.Tensor)]
-
-
 def _graph_arrays(traced, inputs):
     arrays, it = [], iter(inputs)
     for node in traced.graph.nodes:
@@ -33,27 +29,16 @@ def _graph_arrays(traced, inputs):
 
 @pytest.mark.parametrize("row,case,dtype", CASES, ids=_id)
 def test_numpy_program_equals_eager(row, case, dtype):
-    if row.random if hasattr(row, "random") else False:
-        pytest.skip("random op")
-    inputs = H.make_inputs(row, case, dtype)
-    tensors = H.to_lib(gt, inputs, ())
-    positions = [i for i, t in enumerate(tensors) if isinstance(t, gt.Tensor)]
-
-    def program(*xs):
-        args = list(tensors)
-        for i, x in zip(positions, xs):
-            args[i] = x
-        return tuple(_flatten(row.fn(gt, *args)))
-
+    program = H.row_program(row, case, dtype)
     gt.manual_seed(0)
-    eager = program(*[tensors[i] for i in positions])
+    eager = program.fn(*program.tensors())
     try:
-        traced = gt.trace(program, *[tensors[i] for i in positions])
+        traced = gt.trace(program.fn, *program.tensors())
     except (TracingError, RuntimeError, TypeError, ValueError, IndexError):
         pytest.skip("not capturable")
     compiled = NumpyProgram(traced.graph)
     gt.manual_seed(0)
-    got = compiled(*_graph_arrays(traced, [inputs[i].copy() for i in positions]))
+    got = compiled(*_graph_arrays(traced, [t.numpy() for t in program.tensors()]))
     got = got[:len(eager)]
     for g, e in zip(got, eager):
         assert isinstance(g, np.ndarray), (type(g), compiled.code)

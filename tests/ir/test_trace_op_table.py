@@ -15,28 +15,15 @@ from ..ops.test_op_table import ROWS, _id
 CASES = [(row, row.cases[0], row.dtypes[0]) for row in ROWS]
 
 
-def _flatten(out):
-    return [o for o in H.flat_outputs(out) if isinstance(o, gt.Tensor)]
-
-
 @pytest.mark.parametrize("row,case,dtype", CASES, ids=_id)
 def test_traced_row_equals_eager(row, case, dtype):
-    inputs = H.make_inputs(row, case, dtype)
-    tensors = H.to_lib(gt, inputs, ())
-    positions = [i for i, t in enumerate(tensors) if isinstance(t, gt.Tensor)]
-
-    def program(*xs):
-        args = list(tensors)
-        for i, x in zip(positions, xs):
-            args[i] = x
-        return tuple(_flatten(row.fn(gt, *args)))
-
-    eager = program(*[tensors[i] for i in positions])
+    program = H.row_program(row, case, dtype)
+    eager = program.fn(*program.tensors())
     try:
-        traced = gt.trace(program, *[tensors[i] for i in positions])
+        traced = gt.trace(program.fn, *program.tensors())
     except TracingError:
         pytest.skip("not capturable yet (raises TracingError, as it must)")
-    got = traced(*[gt.tensor(inputs[i].copy()) for i in positions])
+    got = traced(*program.tensors())
     got = got if isinstance(got, tuple) else (got,)
     assert len(got) == len(eager)
     for g, e in zip(got, eager):
@@ -56,18 +43,9 @@ def test_every_registered_op_is_traced_by_some_row():
 
     traced = set()
     for row, case, dtype in CASES:
-        inputs = H.make_inputs(row, case, dtype)
-        tensors = H.to_lib(gt, inputs, ())
-        positions = [i for i, t in enumerate(tensors) if isinstance(t, gt.Tensor)]
-
-        def program(*xs, row=row, tensors=tensors, positions=positions):
-            args = list(tensors)
-            for i, x in zip(positions, xs):
-                args[i] = x
-            return tuple(_flatten(row.fn(gt, *args)))
-
+        program = H.row_program(row, case, dtype)
         try:
-            graph = gt.trace(program, *[tensors[i] for i in positions]).graph
+            graph = gt.trace(program.fn, *program.tensors()).graph
         except TracingError:
             continue
         traced.update(n.op.name for n in graph.nodes if n.kind is NodeKind.OP)

@@ -179,3 +179,31 @@ def numerical_grads(row: Row, inputs, positions, cots, eps: float = 1e-6):
             g[idx] = (value(plus) - value(minus)) / (2 * eps)
         grads.append(g)
     return grads
+
+
+@dataclass
+class RowProgram:
+    """An op-table row case as a function of its tensor arguments only (what tracers and
+    compilers take): `fn(*tensors)` returns the flat tuple of tensor outputs."""
+
+    inputs: list          # NumPy inputs of the case (tensors and other arguments)
+    positions: list       # which of them are tensors
+    fn: Callable
+
+    def tensors(self) -> list:
+        """The tensor arguments, built from the case's inputs."""
+        return [gt.tensor(self.inputs[i].copy()) for i in self.positions]
+
+
+def row_program(row: Row, case, dtype: str) -> RowProgram:
+    inputs = make_inputs(row, case, dtype)
+    args = to_lib(gt, inputs, ())
+    positions = [i for i, t in enumerate(args) if isinstance(t, gt.Tensor)]
+
+    def fn(*xs):
+        call = list(args)
+        for i, x in zip(positions, xs):
+            call[i] = x
+        return tuple(o for o in flat_outputs(row.fn(gt, *call)) if isinstance(o, gt.Tensor))
+
+    return RowProgram(inputs, positions, fn)

@@ -12,7 +12,6 @@ from graphtorch.backends.interpreter import Interpreter
 from graphtorch.ir.tracer import TracingError
 from graphtorch.passes import peak_bytes, run_passes
 
-from ..ir.test_trace_op_table import _flatten
 from ..ops import harness as H
 from ..ops.test_op_table import ROWS, _id
 
@@ -22,23 +21,13 @@ CASES = [(row, case, row.dtypes[0]) for row in ROWS for case in row.cases] + \
 
 
 def _traced(row, case, dtype):
-    inputs = H.make_inputs(row, case, dtype)
-    tensors = H.to_lib(gt, inputs, ())
-    positions = [i for i, t in enumerate(tensors) if isinstance(t, gt.Tensor)]
-
-    def program(*xs):
-        args = list(tensors)
-        for i, x in zip(positions, xs):
-            args[i] = x
-        return tuple(_flatten(row.fn(gt, *args)))
-
-    eager = program(*[tensors[i] for i in positions])
+    program = H.row_program(row, case, dtype)
+    eager = program.fn(*program.tensors())
     try:
-        traced = gt.trace(program, *[tensors[i] for i in positions])
+        traced = gt.trace(program.fn, *program.tensors())
     except TracingError:
         return None
-    fresh = [gt.tensor(inputs[i].copy()) for i in positions]
-    return traced, eager, fresh
+    return traced, eager, program.tensors()
 
 
 @pytest.mark.parametrize("row,case,dtype", CASES, ids=_id)
