@@ -14,6 +14,7 @@ from ...tensor import Tensor
 from ..parameter import Buffer, Parameter
 from . import _state_dict as S
 from . import hooks as H
+from . import state_version as V
 
 
 def _typename(obj) -> str:
@@ -54,6 +55,7 @@ class Module:
 
     dump_patches = False
     _version = 1
+    _state_version = 0  # bumped by every change a forward could see (`state_version`)
     training: bool
     call_super_init = False
 
@@ -66,22 +68,14 @@ class Module:
                             f"{len(args) + 1} were given")
         setattr_ = super().__setattr__
         setattr_("training", True)
-        setattr_("_parameters", {})
-        setattr_("_buffers", {})
         setattr_("_non_persistent_buffers_set", set())
-        setattr_("_backward_pre_hooks", OrderedDict())
-        setattr_("_backward_hooks", OrderedDict())
         setattr_("_is_full_backward_hook", None)
-        setattr_("_forward_hooks", OrderedDict())
-        setattr_("_forward_hooks_with_kwargs", OrderedDict())
-        setattr_("_forward_hooks_always_called", OrderedDict())
-        setattr_("_forward_pre_hooks", OrderedDict())
-        setattr_("_forward_pre_hooks_with_kwargs", OrderedDict())
         setattr_("_state_dict_hooks", OrderedDict())
         setattr_("_state_dict_pre_hooks", OrderedDict())
         setattr_("_load_state_dict_pre_hooks", OrderedDict())
         setattr_("_load_state_dict_post_hooks", OrderedDict())
-        setattr_("_modules", {})
+        for name in V.VERSIONED_STORES:  # changes to these bump _state_version
+            setattr_(name, V.versioned(OrderedDict() if "hooks" in name else {}, self))
         if self.call_super_init:
             super().__init__(*args, **kwargs)
 
@@ -218,6 +212,7 @@ class Module:
                         del s[name]
                     else:
                         s.discard(name)
+            V.bump(self)
 
         params = d.get("_parameters")
         if isinstance(value, Parameter):
@@ -254,9 +249,14 @@ class Module:
                         name not in self._non_persistent_buffers_set
                     self.register_buffer(name, value, persistent)
                 else:
+                    if name in V.VERSIONED_STORES and isinstance(value, dict):
+                        value = V.versioned(value, self)
+                    if V.changed(d.get(name, V._MISSING), value):
+                        V.bump(self)
                     super().__setattr__(name, value)
 
     def __delattr__(self, name: str) -> None:
+        V.bump(self)
         if name in self._parameters:
             del self._parameters[name]
         elif name in self._buffers:
@@ -580,5 +580,8 @@ class Module:
                      "_load_state_dict_post_hooks", "_backward_pre_hooks"):
             if name not in self.__dict__:
                 self.__dict__[name] = OrderedDict()
+        for name in V.VERSIONED_STORES:
+            if isinstance(self.__dict__.get(name), dict):
+                self.__dict__[name] = V.versioned(self.__dict__[name], self)
         self.__dict__.setdefault("_non_persistent_buffers_set", set())
         self.__dict__.setdefault("_is_full_backward_hook", None)

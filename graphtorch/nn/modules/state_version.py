@@ -1,0 +1,98 @@
+"""A state version per module: one integer that changes whenever the module changes.
+
+`gt.compile` bakes what a module's forward reads (``Dropout.p``, ``training``, which
+submodules and hooks exist) into its graph, so before every call it must know whether any of
+that changed. Rather than re-reading every attribute, each module carries
+``_state_version``, bumped by every assignment of an attribute to a different value and by
+every change of its parameter, buffer, submodule and hook dictionaries (which are
+`VersionedDict`/`VersionedOrderedDict`s owned by the module). A guard then compares one
+integer per module.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+_MISSING = object()
+
+# The module dictionaries whose changes bump the version.
+VERSIONED_STORES = (
+    "_parameters", "_buffers", "_modules", "_backward_pre_hooks", "_backward_hooks",
+    "_forward_hooks", "_forward_hooks_with_kwargs", "_forward_hooks_always_called",
+    "_forward_pre_hooks", "_forward_pre_hooks_with_kwargs")
+
+
+def bump(module) -> None:
+    """Record that `module` changed."""
+    d = module.__dict__
+    d["_state_version"] = d.get("_state_version", 0) + 1
+
+
+def _bump_owner(store) -> None:
+    owner = getattr(store, "_owner", None)
+    if owner is not None:
+        bump(owner)
+
+
+class _Versioned:
+    """Mixin for dict types: every change bumps the owner module's version."""
+
+    def __setitem__(self, key, value):
+        if self.get(key, _MISSING) is not value:
+            _bump_owner(self)
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key):
+        _bump_owner(self)
+        super().__delitem__(key)
+
+    def pop(self, *args):
+        _bump_owner(self)
+        return super().pop(*args)
+
+    def popitem(self, *args, **kwargs):
+        _bump_owner(self)
+        return super().popitem(*args, **kwargs)
+
+    def clear(self):
+        _bump_owner(self)
+        super().clear()
+
+    def update(self, *args, **kwargs):
+        _bump_owner(self)
+        super().update(*args, **kwargs)
+
+    def setdefault(self, key, default=None):
+        if key not in self:
+            _bump_owner(self)
+        return super().setdefault(key, default)
+
+    def move_to_end(self, *args, **kwargs):
+        _bump_owner(self)
+        return super().move_to_end(*args, **kwargs)
+
+
+class VersionedDict(_Versioned, dict):
+    """A dict whose changes bump its owner module's state version."""
+
+
+class VersionedOrderedDict(_Versioned, OrderedDict):
+    """An OrderedDict whose changes bump its owner module's state version."""
+
+
+def versioned(store, owner):
+    """`store` as a versioned dict owned by `owner` (the same object if it already is)."""
+    if isinstance(store, _Versioned) and getattr(store, "_owner", None) is owner:
+        return store
+    cls = VersionedOrderedDict if isinstance(store, OrderedDict) else VersionedDict
+    new = cls(store)
+    new._owner = owner
+    return new
+
+
+def changed(old, new) -> bool:
+    """Whether assigning `new` over `old` changes what code reading the attribute sees."""
+    if old is new:
+        return False
+    scalar = (bool, int, float, str, type(None))
+    return not (type(old) in scalar and type(old) is type(new) and old == new)
