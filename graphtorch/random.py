@@ -53,6 +53,19 @@ def _libm(fn, values: np.ndarray) -> np.ndarray:
                        count=values.size).reshape(values.shape)
 
 
+def _tracing() -> bool:
+    from .ir.tracer import current_tracer
+
+    return current_tracer() is not None
+
+
+def _record_seed(generator, seed) -> None:
+    from .ops.dispatch import call
+    from .ops.random_ops import SEED
+
+    call(SEED, seed=int(seed), generator=None if generator is default_generator else generator)
+
+
 class Generator:
     """A random number generator (`torch.Generator`)."""
 
@@ -64,6 +77,9 @@ class Generator:
         return f"<torch._C.Generator object at {hex(id(self))}>"
 
     def manual_seed(self, seed: int) -> Generator:
+        if _tracing():  # inside a trace: a graph op reseeding at every run, as eager code
+            _record_seed(self, seed)
+            return self
         seed = int(seed) & 0xFFFFFFFFFFFFFFFF  # PyTorch keeps the seed as uint64
         self._seed = seed
         self._mt = np.random.RandomState(seed & 0xFFFFFFFF)._bit_generator
@@ -307,6 +323,9 @@ default_generator = Generator()
 
 def manual_seed(seed: int) -> Generator:
     """Seed the default generator, and CuPy's when CuPy is installed and sees a GPU."""
+    if _tracing():
+        _record_seed(default_generator, seed)
+        return default_generator
     default_generator.manual_seed(seed)
     from .cuda import manual_seed_all
 
@@ -316,6 +335,9 @@ def manual_seed(seed: int) -> Generator:
 
 def seed() -> int:
     return default_generator.seed()
+
+
+seed._graph_break_reason = "seeding from the clock (gt.seed())"
 
 
 def initial_seed() -> int:
@@ -331,6 +353,10 @@ def get_rng_state():
 def set_rng_state(new_state) -> None:
     """Restore the default generator from `get_rng_state()`."""
     default_generator.set_state(new_state)
+
+
+set_rng_state._graph_break_reason = "restoring the generator's state (gt.set_rng_state)"
+get_rng_state._graph_break_reason = "reading the generator's state (gt.get_rng_state)"
 
 
 def generator_or_default(generator) -> Generator:

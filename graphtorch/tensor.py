@@ -285,10 +285,19 @@ class Tensor:
     @property
     def data(self) -> Tensor:
         """The same memory, detached from autograd and from the version counter."""
+        if type(self._data) is dispatch.SymbolicArray:  # traced: an alias of the storage
+            return _traced_detach(self)
         return Tensor._wrap(self._data)
 
     @data.setter
     def data(self, value: Tensor) -> None:
+        if type(self._data) is dispatch.SymbolicArray or \
+                type(value._data) is dispatch.SymbolicArray:
+            from .ir.tracer import TracingError, _where, user_frame
+
+            raise TracingError(f"{_where(user_frame())}: assigning .data replaces a tensor's "
+                               "storage, which a compiled graph cannot replay; use "
+                               "`with torch.no_grad(): t.copy_(new)` instead")
         self._data = value._data
 
     def detach(self) -> Tensor:
@@ -609,4 +618,5 @@ def _traced_detach(t: Tensor) -> Tensor:
     with no_grad():
         out = call(ALIAS, t)
     out._view_ops = None
+    out._creation_meta = None  # an alias outside autograd, not a no_grad view (as eager)
     return out

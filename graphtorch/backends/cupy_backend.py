@@ -122,10 +122,10 @@ class CupyProgram(NumpyProgram):
         super()._generate(w)
         _to_device(w.namespace, self.xp)
 
-    def __call__(self, *arrays):
-        if self.replay is not None:
+    def __call__(self, *arrays, **sizes):
+        if self.replay is not None and not sizes:
             return self.replay(arrays)
-        return self.fn(*self._on_device(arrays))
+        return self.fn(*self._on_device(arrays), **sizes)
 
     def _on_device(self, arrays):
         """Host inputs (optimizer hyper-parameters) copied to the device."""

@@ -146,7 +146,7 @@ class Interpreter:
                 if sizes is not None and id(node) in self._sized:
                     attrs = evaluate(attrs, sizes)
                 try:
-                    out = call(node.op, *args, **attrs)
+                    out = call(node.op.graph_op or node.op, *args, **attrs)
                 except Exception as exc:
                     raise _with_context(exc, node) from exc
                 outs = out if node.op.num_outputs != 1 else (out,)

@@ -95,8 +95,8 @@ class NumpyProgram:
         exec(compile(main, f"<graphtorch {name}>", "exec"), namespace)  # noqa: S102
         self.fn = namespace[name]
 
-    def __call__(self, *arrays):
-        return self.fn(*arrays)
+    def __call__(self, *arrays, **sizes):
+        return self.fn(*arrays, **sizes)
 
     # --- generation ------------------------------------------------------------------------
 
@@ -105,8 +105,14 @@ class NumpyProgram:
         plan = getattr(graph, "memory_plan", None)
         args = [_var(n.outputs[0]) for n in graph.nodes
                 if n.kind in (NodeKind.INPUT, NodeKind.PARAM)]
-        w.lines.append(f"def {self.name}({', '.join(args)}):")
         body = _symbol_bindings(graph)
+        # sizes no input shape holds as a bare dim (a backward graph sees `(s0*6)//4`):
+        # the caller passes them by name
+        bound = {line.split(" = ")[0] for line in body}
+        self.free_symbols = sorted(symbolic.graph_symbols(graph) - bound)
+        extra = [f"{name}=None" for name in self.free_symbols]
+        signature = ", ".join(args + (["*"] + extra if extra else []))
+        w.lines.append(f"def {self.name}({signature}):")
         for pos, node in enumerate(graph.nodes):
             if node.kind is NodeKind.OP:
                 out = None
@@ -123,7 +129,7 @@ class NumpyProgram:
                 body.append(f"{self._op_line(w, node, out)}  # {_comment(node)}")
             elif node.kind is NodeKind.OUTPUT:
                 values = [self._arg(w, v) for v in node.inputs]
-                body.append(f"return ({', '.join(values)},)")
+                body.append(f"return ({', '.join(values)},)" if values else "return ()")
                 break
             if plan is not None:
                 dead = plan.frees.get(pos)
@@ -194,7 +200,7 @@ class NumpyProgram:
     def _kernel(self, w: CodeWriter, node: Node) -> tuple[str, list[str]]:
         """The kernel bound to its constant attributes, and ``name=expr`` source for the
         attributes that depend on symbolic sizes (evaluated at every call)."""
-        op = node.op
+        op = node.op.graph_op or node.op
         fixed = {k: v for k, v in node.attrs.items() if not symbolic.has_symbols(v)}
         sized = [f"{k}={symbolic.source(v)}" for k, v in node.attrs.items()
                  if symbolic.has_symbols(v)]

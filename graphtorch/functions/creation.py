@@ -13,6 +13,7 @@ import numbers
 import numpy as np
 
 from ..ir.symbolic import SymInt
+from ..ir.tracer import current_tracer
 
 from .. import dtypes
 from ..device import as_device, cupy_module
@@ -33,7 +34,8 @@ def _finish(array, device=None, requires_grad=False) -> Tensor:
         array = cupy_module().asarray(array)
     elif device.type != "cpu":
         raise RuntimeError(f"graphtorch cannot allocate tensors on device {device}")
-    t = Tensor._wrap(array)
+    tracer = current_tracer()
+    t = Tensor._wrap(array) if tracer is None else tracer.constant(array)
     if requires_grad:
         if array.dtype.kind not in "fc":
             raise RuntimeError("Only Tensors of floating point and complex dtype can require "
@@ -207,7 +209,8 @@ def from_numpy(array: np.ndarray) -> Tensor:
         raise ValueError("At least one stride in the given numpy array is negative, and tensors "
                          "with negative strides are not currently supported. (You can probably "
                          "work around this by making a copy of your array  with array.copy().) ")
-    return Tensor._wrap(array)
+    tracer = current_tracer()
+    return Tensor._wrap(array) if tracer is None else tracer.constant(array)
 
 
 def _filled(size, value, dtype, device, requires_grad, default=None):
@@ -341,14 +344,31 @@ def _float_dtype_for_random(dtype, name):
     return np_dtype
 
 
+def _drawn(generator, method: str, args: tuple, shape: tuple, np_dtype, device=None,
+           requires_grad=False) -> Tensor:
+    """`method` of the generator with `args`, shaped and cast: computed now in eager code,
+    or a `random_draw` graph node inside a trace (drawn at every run, in trace order)."""
+    from ..ops.random_ops import RANDOM_DRAW, draw
+
+    if current_tracer() is None:
+        values = draw(generator, method, args, np_dtype)
+        return _finish(values.reshape(shape).astype(np_dtype, copy=False), device,
+                       requires_grad)
+    from ..ops.dispatch import call
+
+    t = call(RANDOM_DRAW, method=method, args=tuple(args), shape=tuple(shape),
+             dtype=dtypes.from_numpy_dtype(np.dtype(np_dtype)), generator=generator)
+    return t.requires_grad_() if requires_grad else t
+
+
 def rand(*args, size=None, generator=None, out=None, dtype=None, device=None,
          requires_grad=False) -> Tensor:
     """Uniform [0, 1) samples (the same stream as PyTorch's CPU generator)."""
     shape = _shape(_size_args(args, size))
     np_dtype = _float_dtype_for_random(dtype, "check_uniform_bounds")
     n = int(np.prod(shape))
-    array = generator_or_default(generator).uniform(n, 0.0, 1.0, np_dtype).reshape(shape)
-    return _with_out(_finish(array, device, requires_grad), out)
+    return _with_out(_drawn(generator, "uniform", (n, 0.0, 1.0), shape, np_dtype,
+                            device, requires_grad), out)
 
 
 def randn(*args, size=None, generator=None, out=None, dtype=None, device=None,
@@ -357,8 +377,8 @@ def randn(*args, size=None, generator=None, out=None, dtype=None, device=None,
     shape = _shape(_size_args(args, size))
     np_dtype = _float_dtype_for_random(dtype, "normal_kernel_cpu")
     n = int(np.prod(shape))
-    array = generator_or_default(generator).normal(n, 0.0, 1.0, np_dtype).reshape(shape)
-    return _with_out(_finish(array, device, requires_grad), out)
+    return _with_out(_drawn(generator, "normal", (n, 0.0, 1.0), shape, np_dtype,
+                            device, requires_grad), out)
 
 
 def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None, device=None,
@@ -370,28 +390,30 @@ def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None
         raise TypeError("randint() missing required argument 'high'")
     shape = _shape((size,))
     n = int(np.prod(shape))
-    values = generator_or_default(generator).integers(n, int(low), int(high))
-    array = values.reshape(shape).astype(_np_dtype(dtype, dtypes.int64))
-    return _with_out(_finish(array, device, requires_grad), out)
+    return _with_out(_drawn(generator, "integers", (n, int(low), int(high)), shape,
+                            _np_dtype(dtype, dtypes.int64), device, requires_grad), out)
 
 
 def randperm(n, *, generator=None, out=None, dtype=None, device=None,
              requires_grad=False) -> Tensor:
     """A random permutation of 0..n-1."""
-    perm = generator_or_default(generator).permutation(int(n))
-    return _with_out(_finish(perm.astype(_np_dtype(dtype, dtypes.int64)), device, requires_grad),
-                     out)
+    return _with_out(_drawn(generator, "permutation", (int(n),), (int(n),),
+                            _np_dtype(dtype, dtypes.int64), device, requires_grad), out)
 
 
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None,
            device=None, requires_grad=False) -> Tensor:
     """Normal samples; mean/std may be tensors (then the shape is theirs)."""
-    gen = generator_or_default(generator)
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
         ref = mean if isinstance(mean, Tensor) else std
         shape = np.broadcast_shapes(*(t.shape for t in (mean, std) if isinstance(t, Tensor)))
         n = int(np.prod(shape))
-        unit = gen.normal(n, 0.0, 1.0, ref._data.dtype).reshape(shape)
+        if current_tracer() is not None:
+            unit = _drawn(generator, "normal", (n, 0.0, 1.0), shape,
+                          ref._data.dtype)
+            return _with_out((unit * std + mean).to(ref.dtype), out)
+        unit = generator_or_default(generator).normal(n, 0.0, 1.0, ref._data.dtype)
+        unit = unit.reshape(shape)
         m = mean._data if isinstance(mean, Tensor) else mean
         s = std._data if isinstance(std, Tensor) else std
         return _with_out(_finish((unit * s + m).astype(ref._data.dtype), ref.device), out)
@@ -400,12 +422,17 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
     shape = _shape((size,))
     n = int(np.prod(shape))
     np_dtype = _float_dtype_for_random(dtype, "normal_kernel_cpu")
-    array = gen.normal(n, float(mean), float(std), np_dtype).reshape(shape)
-    return _with_out(_finish(array, device, requires_grad), out)
+    return _with_out(_drawn(generator, "normal", (n, float(mean), float(std)), shape,
+                            np_dtype, device, requires_grad), out)
 
 
 def bernoulli(input, p=None, *, generator=None, out=None) -> Tensor:
     """0/1 samples with probability `input` (or the scalar p)."""
+    if current_tracer() is not None:
+        n = input.numel()
+        unit = _drawn(generator, "uniform", (n, 0.0, 1.0), tuple(input.shape),
+                      np.float64)
+        return _with_out((unit < (input if p is None else p)).to(input.dtype), out)
     probs = input._data if p is None else p
     if p is None and (np.any(probs < 0) or np.any(probs > 1)):
         raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
@@ -514,14 +541,29 @@ def _fill_inplace(self, array):
     return self
 
 
+def _fill_traced(self, values: Tensor):
+    """A random fill inside a trace: the drawn tensor written in place (not recorded by
+    autograd, as eager's raw write)."""
+    from ..autograd import grad_mode
+
+    with grad_mode.no_grad():
+        return self.copy_(values.reshape(self.shape))
+
+
 def uniform_(self, a=0.0, b=1.0, *, generator=None):
     """Fill with U[a, b) samples."""
+    if current_tracer() is not None:
+        return _fill_traced(self, _drawn(generator, "uniform", (self.numel(), a, b),
+                                         (self.numel(),), self._data.dtype))
     values = generator_or_default(generator).uniform(self.numel(), a, b, self._data.dtype)
     return _fill_inplace(self, values)
 
 
 def normal_(self, mean=0.0, std=1.0, *, generator=None):
     """Fill with N(mean, std^2) samples."""
+    if current_tracer() is not None:
+        return _fill_traced(self, _drawn(generator, "normal", (self.numel(), mean, std),
+                                         (self.numel(),), self._data.dtype))
     values = generator_or_default(generator).normal(self.numel(), mean, std, self._data.dtype)
     return _fill_inplace(self, values)
 
@@ -549,12 +591,19 @@ def random_(self, *args, generator=None, **kwargs):
             to = 2
         else:
             to = int(np.iinfo(self._data.dtype).max) + 1
+    if current_tracer() is not None:
+        return _fill_traced(self, _drawn(generator, "integers", (self.numel(), from_, to),
+                                         (self.numel(),), self._data.dtype))
     values = generator_or_default(generator).integers(self.numel(), from_, to)
     return _fill_inplace(self, values.astype(self._data.dtype))
 
 
 def bernoulli_(self, p=0.5, *, generator=None):
     """Fill with 0/1 samples with probability p."""
+    if current_tracer() is not None:
+        unit = _drawn(generator, "uniform", (self.numel(), 0.0, 1.0),
+                      tuple(self.shape), np.float64)
+        return _fill_traced(self, (unit < p).to(self.dtype))
     probs = p._data if isinstance(p, Tensor) else p
     values = generator_or_default(generator).bernoulli(probs, self.shape, self._data.dtype)
     return _fill_inplace(self, values)
@@ -562,6 +611,10 @@ def bernoulli_(self, p=0.5, *, generator=None):
 
 def exponential_(self, lambd=1.0, *, generator=None):
     """Fill with Exp(lambd) samples."""
+    if current_tracer() is not None:
+        u = _drawn(generator, "uniform", (self.numel(), 0.0, 1.0),
+                   (self.numel(),), np.float64)
+        return _fill_traced(self, (-(-u).log1p() / lambd).to(self.dtype))
     u = generator_or_default(generator).uniform(self.numel(), 0.0, 1.0, np.float64)
     return _fill_inplace(self, (-np.log1p(-u) / lambd).astype(self._data.dtype))
 

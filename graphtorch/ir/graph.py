@@ -301,8 +301,6 @@ class Graph:
                 defined[v.id] = v
         if self._output_node is None or not seen_output:
             raise GraphError("the graph has no outputs (call set_outputs)")
-        if not self._output_node.inputs:
-            raise GraphError("the graph returns no values")
 
     # --- printing and export (see printing.py, export.py) --------------------------------
 

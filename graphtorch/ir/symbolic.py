@@ -214,6 +214,28 @@ class SymInt:
     __int__ = __index__
 
 
+_SYMBOL = None
+
+
+def graph_symbols(graph) -> set:
+    """The size symbols (``s0``, ...) a graph's shapes and attributes mention."""
+    import re
+
+    global _SYMBOL
+    if _SYMBOL is None:
+        _SYMBOL = re.compile(r"\bs\d+\b")
+    found: set = set()
+    for node in graph.nodes:
+        for v in node.outputs:
+            for size in v.meta.shape:
+                if isinstance(size, SymInt):
+                    found.update(_SYMBOL.findall(size.expr))
+        if has_symbols(node.attrs):
+            found.update(_SYMBOL.findall(source(tuple(v for v in node.attrs.values()
+                                                      if has_symbols(v)))))
+    return found
+
+
 def has_symbols(value) -> bool:
     """Whether an attribute value holds a SymInt (nested in tuples/lists/dicts too)."""
     if isinstance(value, SymInt):

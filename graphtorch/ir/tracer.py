@@ -20,13 +20,24 @@ import numpy as np
 
 from ..ops.registry import TensorMeta
 from .graph import Graph, NodeKind
+from .symbolic import has_symbols
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _STATE = threading.local()
 
 
 class TracingError(RuntimeError):
-    """Code that cannot be captured in a static graph (the message names the user's line)."""
+    """Code that cannot be captured in a static graph (the message names the user's line).
+
+    Creating one while a trace runs also records it on the tracer, so user code that
+    catches it (``try: v = t.item() except Exception: ...``) cannot silently take another
+    path than eager code would: the capture is refused all the same."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        tracer = getattr(_STATE, "tracer", None)
+        if tracer is not None and args:
+            tracer.refusals.append(str(args[0]))
 
 
 def user_frame() -> tuple | None:
@@ -57,27 +68,99 @@ def _where(source) -> str:
     return f"{source[0]}:{source[1]} in {source[2]}" if source else "<unknown location>"
 
 
+def _product(shape) -> int:
+    n = 1
+    for s in shape:
+        n = n * s
+    return n if not isinstance(n, (int, np.integer)) else int(n)
+
+
+def contiguous_strides(shape, itemsize: int) -> tuple:
+    strides, acc = [], itemsize
+    for s in reversed(shape):
+        strides.append(acc)
+        acc = acc * (s if not isinstance(s, int) or s > 0 else 1)
+    return tuple(reversed(strides))
+
+
+def _hints(shape) -> tuple:
+    return tuple(s if isinstance(s, int) else int(getattr(s, "hint", s)) for s in shape)
+
+
+def layout_stand_in(array) -> np.ndarray:
+    """A NumPy array with `array`'s shape, dtype and strides and no memory of its own:
+    view kernels run on it to learn the layout of their result. Never read its values."""
+    shape = _hints(array.shape)
+    if type(array) is not SymbolicArray:  # a concrete (lifted) tensor: its real layout
+        strides = tuple(array.strides)
+    elif array._strides is not None:
+        strides = _hints(array._strides)
+    else:
+        strides = contiguous_strides(shape, array.dtype.itemsize)
+    return np.lib.stride_tricks.as_strided(np.empty(1, array.dtype), shape, strides,
+                                           writeable=False)
+
+
+def view_layout(op, inputs, attrs):
+    """The strides (bytes) the eager kernel of view op `op` gives its output, or None for
+    a C-contiguous result; raises the kernel's error (e.g. `view` on an incompatible
+    layout), as eager code would."""
+    source = inputs[0]._data
+    others = [x for x in inputs[1:]]
+    out = op.kernel(np, layout_stand_in(source), *others, **attrs)
+    outs = out if isinstance(out, tuple) else (out,)
+    return [None if o.flags.c_contiguous else tuple(o.strides) for o in outs]
+
+
+class _Flags:
+    """ndarray-like flags of a symbolic array (layout is tracked as eager code sees it)."""
+
+    __slots__ = ("c_contiguous", "f_contiguous")
+    writeable = True
+
+    def __init__(self, c_contiguous: bool, f_contiguous: bool):
+        self.c_contiguous = c_contiguous
+        self.f_contiguous = f_contiguous
+
+
 class SymbolicArray:
-    """Stands in for a NumPy array inside a Tensor during tracing: it has a shape and a
-    dtype but no values. Asking for values raises TracingError at the user's line."""
+    """Stands in for a NumPy array inside a Tensor during tracing: it has a shape, a dtype
+    and a memory layout (`strides`, in bytes, as the eager array would have) but no values.
+    Asking for values raises TracingError at the user's line.
 
-    __slots__ = ("shape", "dtype", "value")
+    A view made during the trace also records its storage `root` (a Tensor), the view
+    `chain` that made it from the root, and the root's value it was computed from
+    (`origin`): after an in-place write to the root (or another view of it), the tracer
+    recomputes stale views from the root's new value, as eager memory sharing would show."""
 
-    class flags:  # noqa: N801 - mirrors ndarray.flags
-        """Graphs have value semantics: layout is not tracked, every value is contiguous."""
+    __slots__ = ("shape", "dtype", "value", "_strides", "root", "chain", "origin")
 
-        c_contiguous = True
-        writeable = True
-
-    def __init__(self, shape, dtype, value):
+    def __init__(self, shape, dtype, value, strides=None, root=None, chain=(), origin=None):
         self.shape = tuple(shape)
         self.dtype = np.dtype(dtype)
         self.value = value
+        self._strides = None if strides is None else tuple(strides)
+        self.root = root
+        self.chain = chain
+        self.origin = origin
 
     ndim = property(lambda self: len(self.shape))
-    size = property(lambda self: int(np.prod(self.shape, dtype=np.int64)))
+    size = property(lambda self: _product(self.shape))
     itemsize = property(lambda self: self.dtype.itemsize)
     nbytes = property(lambda self: self.size * self.dtype.itemsize)
+
+    @property
+    def strides(self) -> tuple:
+        if self._strides is not None:
+            return self._strides
+        return contiguous_strides(self.shape, self.dtype.itemsize)
+
+    @property
+    def flags(self) -> _Flags:
+        if self._strides is None:
+            return _Flags(True, self.ndim <= 1 or sum(1 for n in self.shape if n != 1) <= 1)
+        fake = layout_stand_in(self)
+        return _Flags(bool(fake.flags.c_contiguous), bool(fake.flags.f_contiguous))
 
     def _needs_value(self, what: str):
         source = user_frame()
@@ -104,9 +187,8 @@ class SymbolicArray:
     item = tolist = reshape
 
     def __setitem__(self, key, value):
-        raise TracingError(f"{_where(user_frame())}: in-place writes into a tensor are not "
-                           "supported by the tracer yet; use the out-of-place op "
-                           "(e.g. y = x + 1 instead of x += 1)")
+        raise TracingError(f"{_where(user_frame())}: writing into the raw array of a traced "
+                           "tensor is not supported; use tensor ops (t[i] = v, t.copy_(v))")
 
     def copy(self, *args, **kwargs):
         self._needs_value("copying the tensor's data")
@@ -135,6 +217,9 @@ class Tracer:
         # (tensor, its value at the start, where to write it back) for mutation tracking
         self.tracked: list[tuple] = []
         self.tracked_inputs: list = []
+        self.refusals: list[str] = []   # TracingErrors raised (maybe caught by user code)
+        self.written: list = []          # concrete tensors the trace wrote in place
+        self.grad_at_lift: dict[int, object] = {}  # id(lifted tensor) -> its .grad then
 
     def mutations(self) -> list[tuple]:
         """(write-back target, new value) for tracked tensors changed in place."""
@@ -168,8 +253,11 @@ class Tracer:
         meta = TensorMeta(tuple(tensor.shape) if shape is None else tuple(shape),
                           from_numpy_dtype(tensor._data.dtype), _device(tensor._data))
         value = self.graph.add_input(name, meta, NodeKind.INPUT, source=None)
-        out = Tensor._wrap(SymbolicArray(meta.shape, meta.dtype.np_dtype, value))
+        out = Tensor._wrap(SymbolicArray(meta.shape, meta.dtype.np_dtype, value,
+                                         _layout_of(tensor._data, shape)))
         out._requires_grad = tensor.requires_grad
+        if tensor.grad_fn is not None:  # not a leaf: its history lies outside the trace
+            out._grad_fn = outside_history(name)
         self.tracked.append((out, value, ("input", len(self.tracked_inputs))))
         self.tracked_inputs.append(out)
         return out
@@ -184,7 +272,7 @@ class Tracer:
         self.lifted[id(tensor)] = (value, tensor)
         self.params[name] = tensor
         self._saved_data.append((tensor, data))
-        tensor._data = SymbolicArray(meta.shape, data.dtype, value)
+        tensor._data = SymbolicArray(meta.shape, data.dtype, value, _layout_of(data))
         self.tracked.append((tensor, value, ("param", name)))
 
     def bind_lifted(self, tensor) -> None:
@@ -193,17 +281,62 @@ class Tracer:
         value = self.value_of(tensor)
         name = next(n for n, t in self.params.items() if t is tensor)
         self._saved_data.append((tensor, tensor._data))
-        tensor._data = SymbolicArray(value.meta.shape, value.meta.dtype.np_dtype, value)
+        self.written.append((tensor, tensor._data))
+        tensor._data = SymbolicArray(value.meta.shape, value.meta.dtype.np_dtype, value,
+                                     _layout_of(tensor._data))
         self.tracked.append((tensor, value, ("param", name)))
 
     def restore(self) -> None:
-        for tensor, data in self._saved_data:
+        for tensor, data in reversed(self._saved_data):
             tensor._data = data
         self._saved_data.clear()
+
+    def constant(self, array):
+        """A tensor created while tracing from Python data (``gt.tensor([...])``): a graph
+        constant, so that each run computes with a fresh copy, as eager code would."""
+        from ..ops.constant import CONSTANT, ConstantValue
+        from ..tensor import Tensor
+
+        source = self.source_override or user_frame()
+        value = self.graph.add_node(CONSTANT, [], {"value": ConstantValue(array)},
+                                    source=source)
+        return Tensor._wrap(SymbolicArray(value.meta.shape, value.meta.dtype.np_dtype, value))
+
+    def root_value(self, root):
+        """The current graph value of a storage root (lifting a concrete one)."""
+        data = root._data
+        return data.value if type(data) is SymbolicArray else self.value_of(root)
+
+    def refresh(self, tensor) -> None:
+        """Recompute a view made during the trace from its root's current value, when the
+        root (or another view of it) was written in place since."""
+        data = tensor._data
+        root = data.root
+        current = self.root_value(root)
+        if data.origin is current:
+            return
+        from ..autograd import grad_mode
+        from ..ops.dispatch import call
+        from ..tensor import Tensor
+
+        view = Tensor._wrap(SymbolicArray(current.meta.shape, current.meta.dtype.np_dtype,
+                                          current, _strides_of(root)))
+        mode = grad_mode.enable_grad() if tensor._view_ops is not None else grad_mode.no_grad()
+        with mode:
+            for step in data.chain:
+                view = call(step[0], view, **step[1])
+                if len(step) == 3:
+                    view = view[step[2]]
+        fresh = view._data
+        tensor._data = SymbolicArray(fresh.shape, fresh.dtype, fresh.value, fresh._strides,
+                                     root, data.chain, current)
 
     def value_of(self, tensor):
         data = tensor._data
         if type(data) is SymbolicArray:
+            if data.root is not None:
+                self.refresh(tensor)
+                return tensor._data.value
             return data.value
         key = id(tensor)
         if key not in self.lifted:
@@ -214,38 +347,135 @@ class Tracer:
             value = self.graph.add_input(name, meta, NodeKind.PARAM, source=user_frame())
             self.lifted[key] = (value, tensor)
             self.params[name] = tensor
+            self.grad_at_lift[key] = tensor._grad
         return self.lifted[key][0]
 
 
-def trace_inplace(op, tensor, others, attrs):
-    """`tensor.op_(...)` inside a trace: record the out-of-place op and make `tensor` stand
-    for the new value (functionalization). Mutated parameters, buffers and inputs become
-    extra graph outputs that `TracedFunction` writes back after each run."""
-    from ..ops.dispatch import bump_version, call
-    from ..ops.elementwise import TO_DTYPE
-    from ..ops.views import EXPAND
+_OUTSIDE_HISTORY: list = []  # the node class, made on first use (autograd imports us)
 
-    if tensor._base is not None and tensor._view_ops:
-        raise TracingError(f"{_where(user_frame())}: in-place writes through a view are not "
-                           "supported by the tracer yet; write the out-of-place op instead")
+
+def outside_history(name: str):
+    """The `grad_fn` of a traced argument that is not a leaf: its history lies outside the
+    compiled function, which backward() inside the function cannot follow."""
+    if not _OUTSIDE_HISTORY:
+        from ..autograd.graph import Node
+
+        class OutsideHistory(Node):
+            __slots__ = ("argument",)
+
+            def name(self) -> str:
+                return "OutsideHistory"
+
+            def apply(self, grad_outputs, create_graph, retain_graph):
+                raise TracingError(
+                    f"{_where(user_frame())}: backward() inside the compiled function reaches "
+                    f"argument {self.argument!r}, whose autograd history lies outside the "
+                    "function; this call runs eagerly")
+
+        _OUTSIDE_HISTORY.append(OutsideHistory)
+    node = _OUTSIDE_HISTORY[0](())
+    node.argument = name
+    return node
+
+
+def _layout_of(array, shape=None):
+    """The strides to record for a symbolic stand-in of `array` (None: C-contiguous)."""
+    if shape is not None and any(not isinstance(s, int) for s in shape):
+        return None  # dynamic sizes: strides would be symbolic; treated as contiguous
+    flags = getattr(array, "flags", None)
+    if flags is None or flags.c_contiguous:
+        return None
+    return tuple(array.strides)
+
+
+def _strides_of(tensor):
+    data = tensor._data
+    return data._strides if type(data) is SymbolicArray else _layout_of(data)
+
+
+def _symbolic_like(tensor, value, root=None, chain=(), origin=None):
+    from ..tensor import Tensor  # noqa: F401 - documents the type
+
+    data = tensor._data
+    return SymbolicArray(data.shape, data.dtype, value, data._strides if type(
+        data) is SymbolicArray else _layout_of(data), root, chain, origin)
+
+
+def trace_inplace(op, tensor, others, attrs):
+    """`tensor.op_(...)` inside a trace, functionalized: the out-of-place op is recorded and
+    the tensor's storage root gets the new value (through `copy_into_view` when `tensor`
+    is a view), so every tensor sharing that storage sees the write, as in eager code.
+    Autograd follows eager rules: a write recorded by autograd gives the root a new history;
+    one that is not (no_grad, through `detach()`/`.data`) keeps it, and the graph records
+    it with `untracked_write`. Written parameters, buffers and inputs become extra graph
+    outputs that are written back after each run."""
+    from ..autograd import grad_mode
+    from ..ops.dispatch import (
+        _any_requires_grad, _check_broadcast_into, _check_cast, _stale_view_requires_grad,
+        bump_version, call, check_inplace_allowed)
+    from ..ops.elementwise import TO_DTYPE
+    from ..ops.views import COPY_INTO_VIEW, EXPAND, UNTRACKED_WRITE
+    from ..tensor import Tensor
+
+    tracer = current_tracer()
+    if tracer is None:
+        raise TracingError(f"{_where(user_frame())}: a tensor from inside gt.trace was "
+                           "used after the trace ended")
     if type(tensor._data) is not SymbolicArray:  # a concrete tensor (state, a capture)
-        tracer = current_tracer()
-        if tracer is None:
-            raise TracingError(f"{_where(user_frame())}: a tensor from inside gt.trace was "
-                               "used after the trace ended")
         tracer.bind_lifted(tensor)
+    data = tensor._data
+    root = data.root if data.root is not None else tensor
+    if data.root is not None:
+        tracer.refresh(tensor)
+    if grad_mode.is_grad_enabled() and tensor._base is not None and \
+            not tensor._requires_grad:
+        _stale_view_requires_grad(tensor)
+    check_inplace_allowed(tensor)
+    tracked = grad_mode.is_grad_enabled() and op.vjp is not None and (
+        tensor.requires_grad or _any_requires_grad(op, others))
     result = call(op, tensor, *others, **attrs)
     if op.num_outputs != 1:
         result = result[0]
     if result._data.dtype != tensor._data.dtype:
-        from ..ops.dispatch import _check_cast
-
         _check_cast(result._data.dtype, tensor._data.dtype)
         result = call(TO_DTYPE, result, dtype=tensor.dtype)
     if result._data.shape != tensor._data.shape:
+        _check_broadcast_into(tensor, result._data)
         result = call(EXPAND, result, sizes=tuple(tensor._data.shape))
-    tensor._data = SymbolicArray(result._data.shape, result._data.dtype, result._data.value)
+    differentiable_view = root is tensor or tensor._view_ops is not None
+    old_root = Tensor._wrap(_symbolic_like(root, tracer.root_value(root)))
+    old_root._grad_fn, old_root._output_nr = root.grad_fn, root._output_nr
+    old_root._requires_grad = root.requires_grad
+    if root is tensor:
+        new_root = result
+    else:
+        mode = grad_mode.enable_grad() if tracked and differentiable_view else \
+            grad_mode.no_grad()
+        with mode:
+            new_root = call(COPY_INTO_VIEW, old_root, result, view_ops=data.chain)
+    keeps_history = not (tracked and differentiable_view)
+    if keeps_history and old_root.requires_grad:
+        # eager changes the data only: the root's autograd history stays as it was
+        with grad_mode.enable_grad():
+            graph_root = call(UNTRACKED_WRITE, old_root, new_root.detach())
+        root_value = graph_root._data.value
+    else:
+        root_value = new_root._data.value
+    root._data = _symbolic_like(root, root_value)
+    if root is not tensor:
+        tensor._data = SymbolicArray(result._data.shape, result._data.dtype,
+                                     result._data.value, data._strides, root, data.chain,
+                                     root_value)
     bump_version(tensor)
+    if tracked:
+        from ..ops.dispatch import adopt_autograd
+
+        if differentiable_view and root is not tensor:
+            if new_root._grad_fn is not None:
+                root._grad_fn, root._output_nr = new_root._grad_fn, new_root._output_nr
+                root._requires_grad = True
+        else:
+            adopt_autograd(tensor, result)
     return tensor
 
 
@@ -255,6 +485,7 @@ def current_tracer() -> Tracer | None:
 
 def record_op(op, inputs, attrs):
     """Append `op(*inputs, **attrs)` to the current graph; returns SymbolicArray outputs."""
+    from ..ops.registry import Category
     from ..tensor import Tensor
 
     tracer = current_tracer()
@@ -275,16 +506,34 @@ def record_op(op, inputs, attrs):
         source = grad_of.source
     else:
         source = tracer.source_override or user_frame()
+    layouts = None
+    if op.category is Category.VIEW and inputs and isinstance(inputs[0], Tensor) and \
+            not has_symbols(tuple(inputs[0]._data.shape)) and not has_symbols(
+                tuple(attrs.values())):
+        try:
+            layouts = view_layout(op, inputs, attrs)
+        except TypeError:  # symbolic sizes in the attributes: layout not tracked
+            layouts = None
+        except (RuntimeError, ValueError, IndexError) as exc:
+            raise type(exc)(str(exc)) from None
     try:
         out = tracer.graph.add_node(op, values, attrs, source=source)
     except (RuntimeError, IndexError, TypeError, ValueError) as exc:
         raise type(exc)(f"{exc}\n  while tracing {op.name} at {_where(source)}") from exc
     outs = out if isinstance(out, tuple) else (out,)
+    for v in outs:
+        if any(isinstance(n, int) and n < 0 for n in v.meta.shape):
+            raise TracingError(
+                f"{_where(source)}: {op.name} has an output whose size depends on the "
+                "tensor's values (e.g. x[mask], masked_select, nonzero), which a static "
+                "graph cannot express; this part runs eagerly")
     if grad_of is not None:
         outs[0].node.grad_of = grad_of
     if not _grad_enabled():
         outs[0].node.no_grad = True
-    arrays = tuple(SymbolicArray(v.meta.shape, v.meta.dtype.np_dtype, v) for v in outs)
+    arrays = tuple(SymbolicArray(v.meta.shape, v.meta.dtype.np_dtype, v,
+                                 layouts[k] if layouts and k < len(layouts) else None)
+                   for k, v in enumerate(outs))
     return arrays if op.num_outputs != 1 else arrays[0]
 
 
@@ -295,6 +544,7 @@ class TracedFunction:
     def __init__(self, graph: Graph, params: dict, training: dict, grad_enabled: bool,
                  single_output: bool, mutated: tuple = ()):
         self.graph = graph
+        self.raw_graph = graph  # the graph as recorded (`graph` may be optimised later)
         self.params = params
         self.training = training
         self.grad_enabled = grad_enabled
@@ -320,23 +570,17 @@ class TracedFunction:
         return f"TracedFunction(\n{self.graph})"
 
 
-def trace(fn_or_module, *example_inputs) -> TracedFunction:
-    """Run `fn_or_module` once on symbolic versions of `example_inputs`; return the graph.
+def trace_graph(fn_or_module, *example_inputs) -> TracedFunction:
+    """Run `fn_or_module` once on symbolic versions of `example_inputs`; return the graph
+    as recorded (`gt.trace` also optimises it).
 
-    >>> traced = gt.trace(lambda x: (x * 2).relu(), gt.ones(3))
+    >>> traced = trace_graph(lambda x: (x * 2).relu(), gt.ones(3))
     >>> print(traced.graph)  # one line per node, with the user's source line
-
-    ``gt.trace(matrix)`` (a tensor, as in PyTorch) is the sum of its diagonal: a tensor is
-    not callable, so the two meanings never collide.
     """
     from ..autograd import grad_mode
     from ..nn.modules.module import Module
     from ..tensor import Tensor
 
-    if isinstance(fn_or_module, Tensor):
-        from ..functions.linalg_legacy import trace as matrix_trace
-
-        return matrix_trace(fn_or_module, *example_inputs)
     if not callable(fn_or_module):
         raise TypeError(f"gt.trace expects a function, a Module or a tensor, not "
                         f"{type(fn_or_module).__name__}")
@@ -360,6 +604,8 @@ def trace(fn_or_module, *example_inputs) -> TracedFunction:
         for name, t in state:  # parameters and buffers are graph inputs, by reference
             tracer.bind_state(t, name)
         result = fn(*symbolic)
+        if tracer.refusals:  # a TracingError was raised (and caught by the traced code)
+            raise TracingError(tracer.refusals[0])
         single = isinstance(result, Tensor)
         outputs = (result,) if single else tuple(result)
         for o in outputs:

@@ -66,8 +66,9 @@ def array_module(arrays):
 def _promote(op: OpDef, inputs, arrays):
     """Cast array operands to the op's computation dtype.
 
-    Returns (arrays, output numpy dtype or None when the kernel's result dtype is already
-    right). The decision for operands that all share one dtype is cached per op.
+    Returns (arrays, the output's numpy dtype): a kernel result of another dtype (NumPy
+    widening `bool + 2`, say) is cast to it. The decision for operands that all share one
+    dtype is cached per op.
     """
     first = None
     for x in inputs:
@@ -102,7 +103,7 @@ def _promote(op: OpDef, inputs, arrays):
     np_dtype = computed.np_dtype
     out_np = output_dtype(promotion, computed).np_dtype
     if first is not None:
-        op.dtype_cache[first] = (np_dtype, None if out_np == np_dtype else out_np)
+        op.dtype_cache[first] = (np_dtype, out_np)
     if first is None and np_dtype.kind in "iu":
         arrays = [_wrap_int_scalar(a, np_dtype) if type(a) is int else a for a in arrays]
     cast = [a.astype(np_dtype) if isinstance(x, Tensor) and a.dtype != np_dtype else a
@@ -158,8 +159,10 @@ def _run_kernel(op: OpDef, inputs, attrs):
                 arrays.append(a)
             else:
                 arrays.append(x)
-    if not inputs and getattr(_TRACE_STATE, "tracer", None) is not None:
-        xp = TRACING  # a creation/random op inside gt.trace
+    if xp is not TRACING and _TRACE_STATE.__dict__.get("tracer") is not None:
+        # inside gt.trace every op is recorded, also on concrete tensors (parameters, captured
+        # tensors): computing it now would freeze their current values into the graph
+        xp = TRACING
     if xp is TRACING:  # inside gt.trace: record a graph node instead of computing
         from ..ir.tracer import record_op
 
@@ -269,6 +272,8 @@ def _link_views(op: OpDef, source, outputs, attrs):
     creation = source._creation_meta
     if creation is None and not _GRAD.enabled and source._requires_grad:
         creation = NO_GRAD_VIEW
+    if type(outputs[0]._data) is SymbolicArray:
+        _link_traced_views(op, source, outputs, attrs)
     for nr, out in enumerate(outputs):
         out._base = root
         if chain is None:  # a view of a detached alias is not differentiable either
@@ -279,6 +284,22 @@ def _link_views(op: OpDef, source, outputs, attrs):
             out._view_grad_source = root._grad_fn
             if creation is not None:
                 out._creation_meta = creation
+
+
+def _link_traced_views(op: OpDef, source, outputs, attrs):
+    """Inside a trace, a view remembers its storage root, the steps from it and the root's
+    value it was computed from (see `ir.tracer.SymbolicArray`)."""
+    data = source._data
+    if type(data) is SymbolicArray and data.root is not None:
+        root, chain = data.root, data.chain
+    else:
+        root, chain = source, ()
+    origin = _TRACE_STATE.tracer.root_value(root)
+    for nr, out in enumerate(outputs):
+        step = (op, attrs) if len(outputs) == 1 else (op, attrs, nr)
+        arr = out._data
+        out._data = SymbolicArray(arr.shape, arr.dtype, arr.value, arr._strides, root,
+                                  chain + (step,), origin)
 
 
 def flat_inputs(op: OpDef, inputs):
@@ -489,8 +510,11 @@ def _ufunc_into(op: OpDef, self, others, attrs) -> bool:
         if alpha != 1:  # add/sub with alpha: scale the other operand first
             args[1] = args[1] * alpha
     promoted = op.dtype_cache.get(dst.dtype)
-    if promoted is None or promoted[0] != dst.dtype or promoted[1] is not None:
+    if promoted is None or promoted[0] != dst.dtype or promoted[1] != dst.dtype:
         return False  # a dtype decision this op has not cached as "same dtype"
+    if dst.dtype.kind == "b" and len(args) > 1 and type(args[1]) is not bool and \
+            not isinstance(args[1], np.ndarray):
+        return False  # `bool_t.add_(True, alpha=2)`: the general path casts as PyTorch
     try:
         if _ERRSTATE is not None:
             token = _ERRSTATE.set(_IGNORE)

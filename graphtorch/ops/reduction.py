@@ -7,6 +7,8 @@ integers is int64, mean of integers is an error).
 
 from __future__ import annotations
 
+import math
+
 from .. import dtypes
 from .registry import Category, OpDef, TensorMeta, register
 from .shape_rules import normalize_dims, reduced_shape
@@ -124,7 +126,10 @@ def _var_vjp(ctx, grad):
     meta = ctx.input_metas[0]
     n = _count(meta.shape, dims)
     centered = x - x.mean(dim=_dim_arg(dims, len(meta.shape)), keepdim=True)
-    return (_expand_grad(grad, meta, dims, keepdim) * centered * (2.0 / (n - correction)),)
+    degrees = n - correction
+    # PyTorch divides in C doubles: 2 / 0 is inf, and the gradient becomes nan
+    scale = 2.0 / degrees if degrees != 0 else math.inf
+    return (_expand_grad(grad, meta, dims, keepdim) * centered * scale,)
 
 
 def _dim_arg(dims, ndim):

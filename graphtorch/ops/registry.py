@@ -79,6 +79,12 @@ class OpDef:
     side_effects: bool = False
     # NumPy/CuPy ufunc name computing exactly this op (in-place ops then write into `out=`).
     ufunc: str = ""
+    # Its kernel may return an input or a view of it (VIEW ops always may): memory
+    # planning must not reuse the input's buffer while the output lives.
+    may_alias_input: bool = False
+    # The op that runs this node inside a compiled graph, where values have no aliasing
+    # (e.g. `view` runs as a reshape that may copy, since passes may change layouts).
+    graph_op: "OpDef | None" = None
     # Promotion decisions per input numpy dtype, filled by dispatch (cleared when the
     # default dtype changes, since INT_TO_FLOAT depends on it).
     dtype_cache: dict = field(default_factory=dict, compare=False, repr=False)

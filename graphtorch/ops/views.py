@@ -73,8 +73,11 @@ UNSAFE_VIEW = register(OpDef(
     lambda xp, a, shape: xp.reshape(a, infer_size(shape, a.size)),
     lambda a, shape: TensorMeta(infer_size(shape, _numel(a.shape)), a.dtype),
     lambda ctx, grad: (grad.reshape(ctx.input_metas[0].shape),),
-    backward_name="UnsafeViewBackward0",
+    backward_name="UnsafeViewBackward0", may_alias_input=True,
     doc="reshape of a fresh (unaliased) tensor, not tracked as a view (reshape's copy path)"))
+# Inside a compiled graph a `view` may meet another layout than eager's (passes drop
+# copies eager code needed), so it runs as a reshape that copies when it must.
+object.__setattr__(VIEW_OP, "graph_op", UNSAFE_VIEW)
 
 
 def _expand_shape(in_shape, sizes):
@@ -328,6 +331,17 @@ COPY_INTO_VIEW = register(OpDef(
     "copy_into_view", Category.OPAQUE, _copy_into_view_kernel,
     lambda base, src, view_ops: base, _copy_into_view_vjp, backward_name="CopySlices",
     doc="base with the region selected by `view_ops` replaced by src"))
+
+def _untracked_write_vjp(ctx, grad):
+    return grad, None
+
+
+UNTRACKED_WRITE = register(OpDef(
+    "untracked_write", Category.OPAQUE, lambda xp, old, new: new,
+    lambda old, new: old, _untracked_write_vjp, backward_name="UntrackedWriteBackward0",
+    may_alias_input=True,
+    doc="the value `new` carrying the autograd history of `old`: an in-place write that "
+        "autograd does not record (under no_grad, or through detach()/.data)"))
 
 DIAGONAL = _view_op("diagonal", _diagonal_kernel, _diagonal_infer, None,
                     doc="a view of the (offset) diagonal of two dimensions, appended last")
