@@ -36,7 +36,8 @@ from .functions.math_extra import *  # noqa: F401,F403,E402
 from .serialization import load, save  # noqa: E402
 from .functions.conversion import from_dlpack  # noqa: E402
 from .printing import get_printoptions, printoptions, set_printoptions  # noqa: E402
-from .ir.tracer import TracingError, trace  # noqa: E402
+from .ir.tracer import TracingError  # noqa: E402
+from .compiler.tracing import trace  # noqa: E402
 from . import compiler  # noqa: E402
 from .compiler import compile  # noqa: E402
 from .ir.symbolic import mark_dynamic  # noqa: E402

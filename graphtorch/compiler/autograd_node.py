@@ -15,14 +15,15 @@ class CompiledBackward(Node):
     output gradients to the generated backward program.
     """
 
-    __slots__ = ("executable", "residuals", "output_metas", "_freed")
+    __slots__ = ("executable", "residuals", "output_metas", "_freed", "sizes")
 
-    def __init__(self, executable, next_functions, residuals, output_metas):
+    def __init__(self, executable, next_functions, residuals, output_metas, sizes=None):
         super().__init__(next_functions)
         self.executable = executable
         self.residuals = residuals
         self.output_metas = output_metas
         self._freed = False
+        self.sizes = sizes or {}  # symbolic sizes of this call (dynamic variants)
 
     def name(self) -> str:
         return "CompiledFunctionBackward"
@@ -58,7 +59,7 @@ class CompiledBackward(Node):
 
             grads = run_hooked(exe.backward_graph, [*self.residuals, *cotangents], "backward")
         else:
-            grads = exe.backward_program(*self.residuals, *cotangents)
+            grads = exe.backward_program(*self.residuals, *cotangents, **self.sizes)
         if not retain_graph:
             self.residuals = None
             self._freed = True
@@ -69,7 +70,7 @@ class CompiledBackward(Node):
         return tuple(result)
 
 
-def attach(executable, inputs, results, residuals) -> list:
+def attach(executable, inputs, results, residuals, sizes=None) -> list:
     """Wrap `results` (arrays) as tensors whose differentiable ones flow into one
     CompiledBackward node with edges to `inputs` (tensors or None, graph input order)."""
     from ..tensor import Tensor
@@ -80,7 +81,7 @@ def attach(executable, inputs, results, residuals) -> list:
     # metas with this call's sizes (the graph's may hold symbolic sizes)
     metas = [executable.forward_graph.outputs[i].meta._replace(shape=results[i].shape)
              for i in differentiable]
-    node = CompiledBackward(executable, edges, tuple(residuals), metas)
+    node = CompiledBackward(executable, edges, tuple(residuals), metas, sizes)
     tensors = [Tensor._wrap(_as_array(a)) for a in results]
     for nr, i in enumerate(differentiable):
         t = tensors[i]

@@ -1,11 +1,17 @@
-"""Capture one call of a function as a graph, with every side effect it has on state.
+"""Capture one call of a function as a graph, with every effect it has on state.
 
-A compiled function may update parameters in place, set ``.grad`` (``loss.backward()``),
-and update optimizer state. While tracing, all of that is functionalized: parameters,
-buffers, existing gradients and optimizer state are PARAM inputs by reference; their new
-values are extra graph outputs; after each run the `writebacks` put them where eager code
-would. Learning rates of optimizers found by `discovery` are graph INPUTS read from the
-param group at every call, so a scheduler changing them never recompiles.
+A compiled function may write its arguments in place, update parameters, set ``.grad``
+(``loss.backward()``) and update optimizer state. While tracing, all of that is
+functionalized: parameters, buffers, existing gradients and optimizer state are PARAM inputs
+found through `refs` (paths resolved at every call); their new values are extra graph
+outputs that `writebacks` put where eager code would. Learning rates of optimizers are
+graph INPUTS read from the param group at every call, so a scheduler never recompiles.
+
+Everything the traced code read from Python state is recorded by a `ReadRecorder` and
+becomes a guard; what a graph cannot replay (a write to Python state, Python's random
+numbers, a value read from a tensor) makes `capture` raise TracingError, and the caller
+runs the function eagerly. Modules and optimizers the code reached but `discovery` did not
+find raise `NeedsState`, and the caller traces again with them bound.
 """
 
 from __future__ import annotations
@@ -17,10 +23,23 @@ import numpy as np
 from ..ir import tracer as tracing
 from ..ir.graph import Graph
 from ..ops.registry import TensorMeta
+from . import arg_tree
 from .discovery import State
+from .outputs import OutputPlan, plan_outputs
+from .read_recorder import ReadRecorder
+from .refs import ArgRef, FixedRef, GradRef, HyperParameter, OptimizerStateRef
+from .sources import Namespace
 
 # Optimizer hyper-parameters that are graph inputs rather than constants.
 DYNAMIC_HYPERPARAMETERS = ("lr",)
+
+
+class NeedsState(Exception):
+    """The traced code reached modules or optimizers that were not bound as state."""
+
+    def __init__(self, found: list):
+        super().__init__(f"{len(found)} module(s)/optimizer(s) found while tracing")
+        self.found = found  # (name, object)
 
 
 @dataclass
@@ -28,50 +47,30 @@ class Capture:
     """A traced call: the graph plus how to feed it and where its extra outputs go."""
 
     graph: Graph
-    params: dict                 # PARAM name -> tensor
-    feeds: list                  # per INPUT node: ("arg", index) or ("hyper", group, key)
-    num_results: int             # the user's outputs come first in graph.outputs
-    single: bool                 # the function returned one tensor (not a tuple)
-    writebacks: list             # per trailing output: ("copy", tensor) / ("grad", param) /
-                                 # ("state", state dict, key)
-    clear_grads: list            # params whose .grad the function set to None
+    params: dict                 # PARAM name -> tensor when traced (shape, dtype, grad flag)
+    refs: dict                   # PARAM name -> TensorRef resolved at every call
+    feeds: list                  # per INPUT node: ArgRef or HyperParameter
+    outputs: OutputPlan          # the user's result; its graph values come first
+    writebacks: list             # per trailing output: ("copy", ref) or ("grad", owner ref)
+    clear_grads: list            # owner refs whose .grad the function set to None
     ran_backward: bool
+    recorder: ReadRecorder
+    spec: object                 # the arguments' pytree structure
     created_state: list = field(default_factory=list)  # lazily created optimizer state
     grads_reset: set = field(default_factory=set)  # ids of params zero_grad'ed before use
+    grad_args: list = field(default_factory=list)  # leaf indices whose .grad matters
+
+    @property
+    def num_results(self) -> int:
+        return len(self.outputs.values)
 
 
-def flatten_args(args) -> tuple[list, list]:
-    """(leaves, tensors' positions among leaves) for nested tuples/lists of arguments."""
-    from ..tensor import Tensor
-
-    for a in args:  # the common case: flat tensor arguments
-        if type(a) is not Tensor:
-            break
-    else:
-        return list(args), list(range(len(args)))
-    leaves = []
-
-    def walk(x):
-        if isinstance(x, (tuple, list)):
-            for item in x:
-                walk(item)
-        else:
-            leaves.append(x)
-
-    walk(args)
-    return leaves, [i for i, x in enumerate(leaves) if isinstance(x, Tensor)]
+def flatten_args(args) -> tuple[list, object]:
+    """(leaves, spec) of a call's arguments (see `arg_tree`)."""
+    return arg_tree.flatten(args)
 
 
-def _rebuild(args, replacement: dict, counter: list):
-    if isinstance(args, (tuple, list)):
-        items = [_rebuild(x, replacement, counter) for x in args]
-        return type(args)(items) if isinstance(args, list) else tuple(items)
-    i = counter[0]
-    counter[0] += 1
-    return replacement.get(i, args)
-
-
-def capture(fn, args: tuple, state: State, arg_names: list[str],
+def capture(fn, args: tuple, state: State, arg_names: list[str], ns: Namespace,
             shape_env=None, dynamic_dims=None) -> Capture:
     """Trace `fn(*args)` with the modules/optimizers in `state` bound by reference. With a
     `shape_env` (`ir.symbolic.ShapeEnv`), dims listed in `dynamic_dims` (argument index ->
@@ -81,89 +80,130 @@ def capture(fn, args: tuple, state: State, arg_names: list[str],
     if tracing.current_tracer() is not None:
         raise tracing.TracingError(f"{tracing._where(tracing.user_frame())}: a compiled "
                                    "function cannot be called while another trace is running")
-    leaves, positions = flatten_args(args)
-    names = _state_names(state)
+    leaves, spec = flatten_args(args)
+    names, refs = _state_names(state)
     tracer = tracing.Tracer({id(t): n for n, t in names.items()})
-    feeds = []
-    symbolic = {}
-    for i in positions:
-        name = arg_names[i] if i < len(arg_names) else f"input{i}"
-        shape = None
-        if shape_env is not None:
-            dims = dynamic_dims.get(i) if dynamic_dims is not None else None
-            if dynamic_dims is None or dims:
-                shape = tuple(shape_env.symbol(n, i, d) if n >= 2 and (dims is None or d in dims)
-                              else n for d, n in enumerate(leaves[i].shape))
-        symbolic[i] = tracer.symbolic(leaves[i], name, shape)
-        feeds.append(("arg", i))
-    sym_args = _rebuild(args, symbolic, [0])
+    feeds, input_leaf = [], []
+    stand_ins: dict[int, object] = {}
+    stand_in_leaf: dict[int, int] = {}
+    sym_leaves = list(leaves)
+    grads_before: dict[int, tuple] = {}
+    for i, x in enumerate(leaves):
+        if not isinstance(x, Tensor):
+            continue
+        if id(x) in stand_ins:  # the same tensor passed twice: one graph input
+            sym_leaves[i] = stand_ins[id(x)]
+            continue
+        name = _arg_name(arg_names, i)
+        shape = _symbolic_shape(shape_env, dynamic_dims, x, i)
+        s = tracer.symbolic(x, name, shape)
+        feeds.append(ArgRef(i, name))
+        input_leaf.append(i)
+        stand_ins[id(x)] = s
+        stand_in_leaf[id(s)] = i
+        sym_leaves[i] = s
+    sym_args = arg_tree.unflatten(spec, sym_leaves)
 
-    grads_before = {}
-    saved_groups = []
-    saved_states = []
+    saved_groups, saved_states = [], []
+    grad_args = []
+    recorder = ReadRecorder(leaves, arg_names, ns)
     tracing._STATE.tracer = tracer
     try:
         for name, t in names.items():
-            if isinstance(t, Tensor):
-                tracer.bind_state(t, name)
+            tracer.bind_state(t, name)
+        for i in input_leaf:  # existing .grad of arguments (backward accumulates into it)
+            x, s = leaves[i], sym_leaves[i]
+            if x.requires_grad and x._grad_fn is None:
+                grad_args.append(i)
+                if x._grad is not None:
+                    gname = f"{_arg_name(arg_names, i)}.grad"
+                    tracer.bind_state(x._grad, gname)
+                    refs[gname] = GradRef(ArgRef(i, _arg_name(arg_names, i)))
+                    s._grad = x._grad
+            grads_before[id(s)] = (s, s._grad, ArgRef(i, _arg_name(arg_names, i)))
         for opt_name, opt in state.optimizers.items():
-            saved_states.append((opt, {p: (s, dict(s)) for p, s in opt.state.items()}))
+            saved_states.append((opt, {p: (st, dict(st)) for p, st in opt.state.items()}))
             for g, group in enumerate(opt.param_groups):
                 saved_groups.append((group, dict(group)))
                 for key in DYNAMIC_HYPERPARAMETERS:
                     value = group.get(key)
                     if isinstance(value, float) and not isinstance(value, bool):
+                        label = f"{opt_name}.param_groups.{g}.{key}"
                         meta = TensorMeta((), _f64())
-                        v = tracer.graph.add_input(f"{opt_name}.param_groups.{g}.{key}", meta)
+                        v = tracer.graph.add_input(label, meta)
                         group[key] = Tensor._wrap(tracing.SymbolicArray((), np.float64, v))
-                        feeds.append(("hyper", group, key))
+                        feeds.append(HyperParameter(opt, g, key, label))
+        param_names = {id(t): n for n, t in names.items()}
         for t in all_params(state):
-            grads_before[id(t)] = (t, t._grad)
-        result = fn(*sym_args)
-        single = isinstance(result, Tensor)
-        outputs = (result,) if single else tuple(result) if isinstance(
-            result, (tuple, list)) else None
-        if outputs is None or not all(isinstance(o, Tensor) for o in outputs):
-            raise tracing.TracingError(
-                f"{tracing._where(tracing.user_frame())}: compiled functions must return a "
-                f"tensor or a tuple of tensors, got {type(result).__name__}")
-        for t in list(tracer.params.values()):  # tensors lifted while tracing, too
-            grads_before.setdefault(id(t), (t, t._grad))
+            grads_before[id(t)] = (t, t._grad, FixedRef(t, param_names.get(id(t), "param")))
+        with recorder:
+            result = fn(*sym_args)
+        recorder.finish()
+        problems = tracer.refusals + recorder.breaks + (
+            [recorder.unwatchable] if recorder.unwatchable else [])
+        if problems:
+            raise tracing.TracingError(problems[0])
+        missing = _unbound(recorder, state)
+        if missing:
+            raise NeedsState(missing)
+        for key, (value, t) in list(tracer.lifted.items()):
+            if key not in grads_before and key in tracer.grad_at_lift:
+                grads_before[key] = (t, tracer.grad_at_lift[key], FixedRef(t, value.node.name))
+        for name, t in tracer.params.items():
+            refs.setdefault(name, FixedRef(t, name))
+
+        def ref_of(t):
+            if id(t) in stand_in_leaf:
+                i = stand_in_leaf[id(t)]
+                return ArgRef(i, _arg_name(arg_names, i))
+            if id(t) in tracer.lifted:
+                return refs[tracer.lifted[id(t)][0].node.name]
+            return None
+
+        plan = plan_outputs(result, tracer, ref_of)
         writebacks, extra = [], []
         for (kind, key), value in tracer.mutations():
-            target = tracer.params[key] if kind == "param" else leaves[positions[key]]
+            if kind == "param":
+                target = refs[key]
+            else:
+                i = input_leaf[key]
+                target = ArgRef(i, _arg_name(arg_names, i))
             writebacks.append(("copy", target))
             extra.append(value)
         clear_grads = []
-        for t, before in grads_before.values():
+        for t, before, owner in grads_before.values():
             after = t._grad
             if after is before:
                 continue
+            if id(t) in stand_in_leaf and t._grad_fn is not None:
+                raise tracing.TracingError(f"backward() inside the compiled function sets "
+                                           f".grad of the non-leaf argument {owner.describe()}")
             if after is None:
-                clear_grads.append(t)
+                clear_grads.append(owner)
             elif isinstance(after._data, tracing.SymbolicArray):
-                writebacks.append(("grad", t))
-                extra.append(after._data.value)
-        created = []
-        for opt, before in saved_states:
-            for p, entries in opt.state.items():
-                for key, value in entries.items():
-                    old = before[p][1].get(key) if p in before else None
-                    if isinstance(value, Tensor) and isinstance(value._data,
-                                                                tracing.SymbolicArray):
-                        if old is None:
-                            created.append(f"{type(opt).__name__} state {key!r}")
-                            writebacks.append(("state", entries, key))
-                            extra.append(value._data.value)
-                    elif value is not old and not isinstance(value, Tensor):
-                        created.append(f"{type(opt).__name__} state {key!r} = {value!r}")
-        tracer.graph.set_outputs([tracer.value_of(o) for o in outputs] + extra)
+                writebacks.append(("grad", owner))
+                extra.append(tracer.value_of(after))
+            else:
+                raise tracing.TracingError(
+                    f"the function assigns an existing tensor to {owner.describe()}.grad, "
+                    "which a compiled graph cannot replay")
+        created = _created_state(saved_states)
+        _check_overlaps(tracer, {id(sym_leaves[i]): leaves[i]._data for i in input_leaf})
+        tracer.graph.set_outputs(list(plan.values) + extra)
         ran_backward = tracer.ran_backward
     finally:
         tracing._STATE.tracer = None
         tracer.restore()
-        for t, before in grads_before.values():
+        for t, before, _ in grads_before.values():
             t._grad = before
+        for key, (_, t) in tracer.lifted.items():  # tensors reached without being bound
+            if key in tracer.grad_at_lift:
+                t._grad = tracer.grad_at_lift[key]
+        bound_optimizers = {id(o) for o in state.optimizers.values()}
+        for opt, states, groups in recorder.optimizer_snapshots:
+            if id(opt) not in bound_optimizers:  # reached, not bound (this trace aborts)
+                saved_states.append((opt, states))
+                saved_groups.extend(groups)
         for group, before in saved_groups:
             group.clear()
             group.update(before)
@@ -175,8 +215,88 @@ def capture(fn, args: tuple, state: State, arg_names: list[str],
                 entries.update(content)
                 opt.state[p] = entries
     tracer.graph.verify()
-    return Capture(tracer.graph, dict(tracer.params), feeds, len(outputs), single,
-                   writebacks, clear_grads, ran_backward, created, set(tracer.grads_reset))
+    return Capture(tracer.graph, dict(tracer.params), refs, feeds, plan, writebacks,
+                   clear_grads, ran_backward, recorder, spec, created,
+                   set(tracer.grads_reset), grad_args)
+
+
+def _arg_name(arg_names: list[str], i: int) -> str:
+    return arg_names[i] if i < len(arg_names) else f"input{i}"
+
+
+def _symbolic_shape(shape_env, dynamic_dims, x, i):
+    if shape_env is None:
+        return None
+    dims = dynamic_dims.get(i) if dynamic_dims is not None else None
+    if dynamic_dims is not None and not dims:
+        return None
+    return tuple(shape_env.symbol(n, i, d) if n >= 2 and (dims is None or d in dims) else n
+                 for d, n in enumerate(x.shape))
+
+
+def _created_state(saved_states) -> list:
+    """Optimizer state entries the traced call created (e.g. SGD's momentum buffer)."""
+    from ..tensor import Tensor
+
+    created = []
+    for opt, before in saved_states:
+        for p, entries in opt.state.items():
+            for key, value in entries.items():
+                old = before[p][1].get(key) if p in before else None
+                if isinstance(value, Tensor) and isinstance(value._data,
+                                                            tracing.SymbolicArray):
+                    if old is None:
+                        created.append(f"{type(opt).__name__} state {key!r}")
+                elif value is not old and not isinstance(value, Tensor):
+                    created.append(f"{type(opt).__name__} state {key!r} = {value!r}")
+    return created
+
+
+def _unbound(recorder: ReadRecorder, state: State) -> list:
+    """Modules and optimizers the traced code reached that `state` does not bind."""
+    bound = {id(m) for root in state.modules.values() for m in root.modules()}
+    bound |= {id(o) for o in state.optimizers.values()}
+    missing = []
+    for obj in list(recorder.modules.values()) + list(recorder.optimizers.values()):
+        if id(obj) not in bound and not _inside_any(obj, missing):
+            missing.append((recorder.name_of(obj), obj))
+    return missing
+
+
+def _inside_any(module, found) -> bool:
+    from ..nn.modules.module import Module
+
+    return isinstance(module, Module) and any(
+        isinstance(m, Module) and any(sub is module for sub in m.modules()) for _, m in found)
+
+
+def _check_overlaps(tracer, arg_arrays: dict) -> None:
+    """A tensor written in place that shares memory with another tensor the graph reads as
+    a separate input (a captured ``W.data``, a view made before the call, an argument that
+    is a view of another) would leave that one stale inside the graph: refuse instead.
+    `arg_arrays` maps id(argument stand-in) -> the argument's array."""
+    written = [t for t, original, _ in tracer.tracked
+               if type(t._data) is tracing.SymbolicArray and t._data.value is not original]
+    if not written:
+        return
+    arrays = dict(arg_arrays)
+    for t, data in tracer._saved_data:
+        arrays.setdefault(id(t), data)
+    for _, t in tracer.lifted.values():
+        if type(t._data) is not tracing.SymbolicArray:
+            arrays.setdefault(id(t), t._data)
+    for w in written:
+        mine = arrays.get(id(w))
+        if type(mine) is not np.ndarray:
+            continue
+        for key, other in arrays.items():
+            if key != id(w) and type(other) is np.ndarray and \
+                    np.may_share_memory(mine, other) and np.shares_memory(mine, other):
+                raise tracing.TracingError(
+                    "the function writes in place into a tensor that shares memory with "
+                    "another tensor it reads separately (an argument that is a view of "
+                    "another, or a captured alias such as `W.data`); a compiled graph cannot "
+                    "keep them consistent")
 
 
 def _f64():
@@ -202,35 +322,40 @@ def all_params(state: State) -> list:
     return out
 
 
-def _state_names(state: State) -> dict:
-    """Qualified name -> tensor for parameters, buffers, gradients and optimizer state."""
+def _state_names(state: State) -> tuple[dict, dict]:
+    """(qualified name -> tensor, qualified name -> TensorRef) for parameters, buffers,
+    gradients and optimizer state."""
     from ..tensor import Tensor
 
     names: dict = {}
+    refs: dict = {}
     by_id: dict = {}
 
-    def add(name, t):
+    def add(name, t, ref):
         if isinstance(t, Tensor) and id(t) not in by_id:
             by_id[id(t)] = name
             names[name] = t
+            refs[name] = ref
 
     for mname, module in state.modules.items():
         prefix = f"{mname}." if mname else ""
         for n, p in module.named_parameters():
-            add(prefix + n, p)
+            add(prefix + n, p, FixedRef(p, prefix + n))
         for n, b in module.named_buffers():
-            add(prefix + n, b)
+            add(prefix + n, b, FixedRef(b, prefix + n))
     for oname, opt in state.optimizers.items():
         for g, group in enumerate(opt.param_groups):
             for k, p in enumerate(group["params"]):
-                add(f"{oname}.param_groups.{g}.params.{k}", p)
+                name = f"{oname}.param_groups.{g}.params.{k}"
+                add(name, p, FixedRef(p, name))
     for p_id, pname in list(by_id.items()):
         p = names[pname]
         if p._grad is not None:
-            add(pname + ".grad", p._grad)
+            add(pname + ".grad", p._grad, GradRef(refs[pname]))
     for oname, opt in state.optimizers.items():
         for p, entries in opt.state.items():
             pname = by_id.get(id(p), f"param{id(p)}")
             for key, value in entries.items():
-                add(f"{oname}.state.{pname}.{key}", value)
-    return names
+                name = f"{oname}.state.{pname}.{key}"
+                add(name, value, OptimizerStateRef(opt, p, key, name))
+    return names, refs

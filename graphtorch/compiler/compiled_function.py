@@ -25,10 +25,11 @@ from dataclasses import dataclass, field
 
 from ..ir import symbolic
 from ..ir.tracer import TracingError
-from .capture import capture, flatten_args
+from .capture import NeedsState, capture, flatten_args
 from .discovery import discover
 from .executable import Executable
-from .guards import Guards, build_guards
+from .guards import Guard, Guards, build_guards
+from .sources import GuardKind, Namespace
 
 log = logging.getLogger("graphtorch.recompiles")
 RECOMPILE_LIMIT = 8
@@ -137,9 +138,9 @@ def describe_change(guard: str, old, new) -> str:
         changes = [f"{field} {_short(a)} -> {_short(b)}"
                    for field, a, b in zip(_SIGNATURE_FIELDS, old, new) if a != b]
         return f"{name}: " + ", ".join(changes)
-    if "baked into the graph" in guard and isinstance(old, tuple) and isinstance(new, tuple):
+    if "baked into the graph" in guard:
         name = guard.split(" (")[0]
-        return f"{name} (a Python value baked into the graph): {old[1]!r} -> {new[1]!r}"
+        return f"{name} (a Python value baked into the graph): {old!r} -> {new!r}"
     return f"{guard}: was {old!r}, now {new!r}"
 
 
@@ -177,20 +178,20 @@ class CompiledFunction:
             return self.fn(*args, **kwargs)
         if kwargs:
             return self._call_with_kwargs(args, kwargs)
-        leaves, _ = flatten_args(args)
+        leaves, spec = flatten_args(args)
         last = self._last
-        if last is not None and last.guards.check(leaves):  # the variant that ran last time
+        if last is not None and last.guards.check(leaves, spec):  # the variant run last time
             if last.executable is not None:
                 return last.executable.run(leaves)
         for variant in self.variants:
-            if variant.guards.check(leaves):
+            if variant.guards.check(leaves, spec):
                 self._last = variant
                 if variant.executable is None:
                     self.stats.eager_calls += 1
                     return variant.segments.run(self.fn, args) if variant.segments \
                         else self.fn(*args)
                 return variant.executable.run(leaves)
-        return self._compile_and_run(args, leaves)
+        return self._compile_and_run(args, leaves, spec)
 
     def _call_with_kwargs(self, args, kwargs):
         names = list(kwargs)
@@ -208,10 +209,10 @@ class CompiledFunction:
             self._kw_variants[key] = sub
         return sub(*args, *kwargs.values())
 
-    def _compile_and_run(self, args, leaves):
-        state = discover(self.fn)
+    def _compile_and_run(self, args, leaves, spec):
+        state = discover(self.fn, leaves, self._arg_names)
         if self.variants:
-            failure = self.variants[-1].guards.first_failure(leaves)
+            failure = self.variants[-1].guards.first_failure(leaves, spec)
             event = RecompileEvent(*(failure or ("(no guard failed)", None, None)),
                                    variants=len(self.variants))
             self.stats.recompiles.append(event)
@@ -231,7 +232,7 @@ class CompiledFunction:
         env, dims = self._shape_env(leaves)
         try:
             try:
-                cap, executable = self._capture(args, leaves, state, env, dims)
+                cap, executable, ns = self._capture(args, leaves, state, env, dims)
             except TracingError:
                 raise
             except Exception as exc:  # noqa: BLE001 - a dynamic trace hit an unsupported op
@@ -240,11 +241,11 @@ class CompiledFunction:
                 log.info("%s: dynamic sizes failed (%s: %s); compiling static sizes",
                          self._name(), type(exc).__name__, exc)
                 self.dynamic, env = False, None
-                cap, executable = self._capture(args, leaves, state, None, None)
+                cap, executable, ns = self._capture(args, leaves, state, None, None)
         except TracingError as exc:
             if self.fullgraph:
                 raise
-            guards = build_guards(leaves, self._arg_names, state)
+            guards = _signature_guards(leaves, spec, self._arg_names)
             reason = str(exc)
             self.stats.graph_breaks.append(reason)
             segments = Segments(self.fn, state, self._options())
@@ -262,7 +263,7 @@ class CompiledFunction:
             return self.fn(*args)
         # built after tracing (which restored every piece of state) to learn which guards
         # the traced code needs
-        guards = build_guards(leaves, self._arg_names, state, cap.grads_reset, env)
+        guards = build_guards(leaves, self._arg_names, state, cap, ns, env)
         if env is not None:
             log.info("%s: compiled once for dynamic sizes %s; valid while %s%s",
                      self._name(),
@@ -279,11 +280,8 @@ class CompiledFunction:
         return executable.run(leaves)
 
     def _capture(self, args, leaves, state, env, dims):
-        with symbolic.recording(env):
-            cap = capture(self.fn, args, state, self._arg_names, env, dims)
-            executable = None if cap.created_state else \
-                Executable(cap, leaves, self.backend, self.passes, dynamic=env is not None)
-        return cap, executable
+        return capture_variant(self.fn, args, leaves, state, self._arg_names, self.backend,
+                               self.passes, env, dims, self._name())
 
     def _shape_env(self, leaves):
         """(ShapeEnv, dims) for a dynamic trace, or (None, None) for a static one. Dims come
@@ -406,6 +404,49 @@ def compile(fn=None, *, backend: str | None = None, fullgraph: bool = False, dyn
     if not callable(fn):
         raise TypeError(f"gt.compile expects a function or a Module, not {type(fn).__name__}")
     return CompiledFunction(fn, **options)
+
+
+def capture_variant(fn, args, leaves, state, arg_names, backend, passes, env=None, dims=None,
+                    name: str = ""):
+    """(Capture, Executable or None, Namespace) for one call: trace, bind modules and
+    optimizers found while tracing (then trace again), build the programs."""
+    for _ in range(4):
+        ns = Namespace()
+        try:
+            with symbolic.recording(env):
+                cap = capture(fn, args, state, arg_names, ns, env, dims)
+                executable = None if cap.created_state else \
+                    Executable(cap, leaves, backend, passes, dynamic=env is not None)
+            return cap, executable, ns
+        except NeedsState as found:
+            for label, obj in found.found:
+                state.add(label, obj)
+                log.info("%s: binds %s (%s), reached while tracing", name, label,
+                         type(obj).__name__)
+            if env is not None:
+                env = symbolic.ShapeEnv()
+    raise TracingError("the function keeps reaching new modules or optimizers while tracing")
+
+
+def _signature_guards(leaves, spec, arg_names) -> Guards:
+    """Guards of a variant that runs eagerly (a graph break): the call's signature only,
+    since eager code is right whatever else changed."""
+    from ..tensor import Tensor
+
+    ns = Namespace()
+    guards = []
+    for i, x in enumerate(leaves):
+        if isinstance(x, Tensor):
+            shape = tuple(x.shape)
+            guards.append(Guard(f"argument {i} has shape {list(shape)}",
+                                f"(L[{i}]._data.shape == {shape!r} and "
+                                f"L[{i}]._data.dtype == {ns.name(x._data.dtype, 'DT')})",
+                                shape, f"tuple(L[{i}].shape)"))
+        else:
+            guards.append(Guard(f"argument {i} is a {type(x).__name__}",
+                                f"(type(L[{i}]) is {ns.name(type(x), 'T')})", type(x),
+                                f"type(L[{i}])", kind=GuardKind.TYPE))
+    return Guards(guards, ns, spec)
 
 
 def _arg_names(fn) -> list[str]:

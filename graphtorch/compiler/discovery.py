@@ -22,6 +22,19 @@ class State:
     optimizers: dict = field(default_factory=dict)   # name -> Optimizer
     roots: list = field(default_factory=list)        # (description, getter, object)
 
+    def add(self, name: str, obj) -> None:
+        """Bind a module or optimizer found another way (an argument, or while tracing)."""
+        from ..nn.modules.module import Module
+
+        store = self.modules if isinstance(obj, Module) else self.optimizers
+        if any(o is obj for o in store.values()):
+            return
+        base, k = name, 1
+        while name in self.modules or name in self.optimizers:
+            k += 1
+            name = f"{base}{k}"
+        store[name] = obj
+
 
 def _code_names(code: types.CodeType) -> set[str]:
     names = set(code.co_names)
@@ -31,11 +44,20 @@ def _code_names(code: types.CodeType) -> set[str]:
     return names
 
 
-def discover(fn) -> State:
-    """The modules and optimizers `fn` refers to (see the module docstring)."""
+def discover(fn, leaves=(), arg_names=()) -> State:
+    """The modules and optimizers `fn` refers to (see the module docstring), and those
+    passed as arguments (`leaves`, named by `arg_names`)."""
     from ..nn.modules.module import Module
     from ..optim.optimizer import Optimizer
 
+    state = _discover(fn, Module, Optimizer)
+    for i, x in enumerate(leaves):
+        if isinstance(x, (Module, Optimizer)):
+            state.add(arg_names[i] if i < len(arg_names) else f"arg{i}", x)
+    return state
+
+
+def _discover(fn, Module, Optimizer) -> State:  # noqa: N803 - the classes
     state = State()
     candidates = []
     if isinstance(fn, Module):

@@ -13,14 +13,14 @@ import numpy as np
 from ..ir.graph import Graph, NodeKind
 from . import hooks
 from .capture import Capture
+from .outputs import assemble
+from .refs import ArgRef, FixedRef, HyperParameter
 
 
 def optimize(graph: Graph, record: list | None = None, passes=None) -> Graph:
-    """The default pass pipeline (`graphtorch.passes.pipeline`), when it is available."""
-    try:
-        from ..passes.pipeline import run_passes
-    except ImportError:  # the pipeline is optional while it is being built
-        return graph
+    """The pass pipeline (`graphtorch.passes.pipeline`) run on a copy of `graph`."""
+    from ..passes.pipeline import run_passes
+
     return run_passes(graph, passes, record=record)
 
 
@@ -47,19 +47,17 @@ class InterpreterProgram:
         return tuple(t._data for t in out)
 
 
-def _contiguous_optimizer_state(cap: Capture) -> None:
+def _contiguous_optimizer_state(cap: Capture, leaves) -> None:
     """Optimizer state updated in place (momentum buffers, Adam moments) gets C-contiguous
     storage once: eager code may have cloned it from a transposed gradient, and the fused
     update kernels run flat, chunk by chunk, only over contiguous operands. Values are
     unchanged; only the buffer's strides (internal optimizer state) differ from eager's."""
-    for kind, *target in cap.writebacks:
-        if kind != "copy":
+    for kind, ref in cap.writebacks:
+        if kind != "copy" or type(ref).__name__ != "OptimizerStateRef":
             continue
-        t = target[0]
-        name = next((n for n, p in cap.params.items() if p is t), "")
+        t = ref.get(leaves)
         data = t._data
-        if ".state." in name and t._base is None and type(data) is np.ndarray \
-                and not data.flags.c_contiguous:
+        if t._base is None and type(data) is np.ndarray and not data.flags.c_contiguous:
             t._data = np.ascontiguousarray(data)
 
 
@@ -139,7 +137,7 @@ class Executable:
                 flags.append(cap.params[n.name].requires_grad)
             else:
                 feed = feed_by_name[n.name]
-                flags.append(feed[0] == "arg" and leaves[feed[1]].requires_grad)
+                flags.append(isinstance(feed, ArgRef) and feed.get(leaves).requires_grad)
         self.differentiable = (grad_mode.is_grad_enabled() and not cap.ran_backward
                                and any(flags))
         params = cap.params
@@ -170,42 +168,58 @@ class Executable:
             self.backward_graph = None
             self.num_residuals = 0
         self.params = params
-        _contiguous_optimizer_state(cap)
+        refs = dict(cap.refs)
+        for name, t in params.items():
+            refs.setdefault(name, FixedRef(t, name))
+        self.refs = refs
+        _contiguous_optimizer_state(cap, leaves)
         self.forward_program = make_program(self.forward_graph, backend, "forward",
-                                            self._in_place_writebacks(feed_by_name))
+                                            self._in_place_writebacks())
         fwd_inputs = [n for n in self.forward_graph.nodes
                       if n.kind in (NodeKind.INPUT, NodeKind.PARAM)]
         self.fetch = []
         on_gpu = self.backend == "cupy"
         for n in fwd_inputs:
             if n.kind is NodeKind.PARAM:
+                ref = refs[n.name]
                 t = params[n.name]
-                if on_gpu and type(t._data) is np.ndarray:
+                if on_gpu and isinstance(ref, FixedRef) and type(t._data) is np.ndarray:
                     # a CPU constant in a GPU graph (made by a vjp rule, or a 0-d tensor):
                     # uploaded once, again only when the tensor changes (version counter)
-                    self.fetch.append(("host_param", t, [None, None]))
+                    self.fetch.append(("host", ref, [None, None]))
                 else:
-                    self.fetch.append(("param", t))
+                    self.fetch.append(("ref", ref))
             else:
-                self.fetch.append(feed_by_name[n.name])
+                feed = feed_by_name[n.name]
+                self.fetch.append(("ref", feed) if isinstance(feed, ArgRef) else
+                                  ("hyper", feed))
         # The autograd edges: graph inputs in order (tensors), for the backward node.
-        self._input_tensors_spec = [("param", params[n.name]) if n.kind is NodeKind.PARAM
-                                    else feed_by_name.get(n.name) for n in inputs]
+        self._input_refs = [refs[n.name] if n.kind is NodeKind.PARAM else
+                            feed_by_name.get(n.name) for n in inputs]
         self._Tensor = Tensor
         self._has_writebacks = bool(cap.writebacks or cap.clear_grads)
+        plan = cap.outputs
+        self._spent = [k for k, rg in enumerate(plan.requires_grad)
+                       if rg and not self.differentiable]
+        self._copy_outputs = _outputs_aliasing_inputs(self.forward_graph, cap.num_results)
+        # sizes the backward program cannot read off its own inputs' shapes
+        self._backward_sizes = bool(self.differentiable and getattr(
+            self.backward_program, "free_symbols", None))
+        self._simple = (plan.single and plan.leaves[0][0] == "graph" and not
+                        self._has_writebacks and not self._spent and not self._copy_outputs)
 
-    def _in_place_writebacks(self, feed_by_name) -> dict:
+    def _in_place_writebacks(self) -> dict:
         """Forward-graph output position -> input value id, for state written back in place
         (the generated code may then compute the new value straight into its buffer)."""
         cap = self.capture
-        by_tensor = {}
+        by_ref = {}
         for n in self.forward_graph.nodes:
-            if n.kind is NodeKind.PARAM:
-                by_tensor[id(self.params[n.name])] = n.outputs[0].id
+            if n.kind is NodeKind.PARAM and n.name in self.refs:
+                by_ref[id(self.refs[n.name])] = n.outputs[0].id
         wanted = {}
-        for k, (kind, *target) in enumerate(cap.writebacks):
-            if kind == "copy" and id(target[0]) in by_tensor:
-                wanted[cap.num_results + k] = by_tensor[id(target[0])]
+        for k, (kind, ref) in enumerate(cap.writebacks):
+            if kind == "copy" and id(ref) in by_ref:
+                wanted[cap.num_results + k] = by_ref[id(ref)]
         return wanted
 
     @property
@@ -217,22 +231,20 @@ class Executable:
 
     def _arrays(self, leaves) -> list:
         out = []
-        for kind, *rest in self.fetch:
-            if kind == "param":
-                out.append(rest[0]._data)
-            elif kind == "arg":
-                out.append(leaves[rest[0]]._data)
-            elif kind == "host_param":
-                t, cache = rest
+        for entry in self.fetch:
+            kind = entry[0]
+            if kind == "ref":
+                out.append(entry[1].get(leaves)._data)
+            elif kind == "hyper":
+                out.append(entry[1].array())
+            else:  # ("host", ref, cache): a CPU tensor uploaded once per version
+                t, cache = entry[1].get(leaves), entry[2]
                 root = t._base if t._base is not None else t
                 if cache[0] != root._vc:
                     from ..device import cupy_module
 
                     cache[0], cache[1] = root._vc, cupy_module().asarray(t._data)
                 out.append(cache[1])
-            else:  # ("hyper", group, key): an optimizer hyper-parameter, read every call
-                group, key = rest
-                out.append(np.asarray(group[key], dtype=np.float64))
         return out
 
     def run(self, leaves):
@@ -240,46 +252,98 @@ class Executable:
         arrays = self._arrays(leaves)
         outs = run_hooked(self.forward_graph, arrays, "forward") if hooks.node_hooks \
             else self.forward_program(*arrays)
+        if self._simple and not self.differentiable:
+            return self._Tensor._wrap(_as_array(outs[0]))
         n = cap.num_results
-        results = outs[:n]
+        results = list(outs[:n])
         extra = outs[n:len(outs) - self.num_residuals]
         residuals = outs[len(outs) - self.num_residuals:]
-        if self._has_writebacks:
-            self._write_back(extra)
+        seen = set()
+        for k, a in enumerate(results):  # a result must not share memory with an input
+            if k in self._copy_outputs or id(a) in seen:
+                results[k] = a.copy()
+            seen.add(id(results[k]))
         if self.differentiable:
-            tensors = self._attach_autograd(leaves, results, residuals)
+            tensors = self._attach_autograd(leaves, results + list(extra), residuals, arrays)
         else:
             wrap = self._Tensor._wrap
             tensors = [wrap(_as_array(a)) for a in results]
-        return tensors[0] if cap.single else tuple(tensors)
+            for k in self._spent:
+                _mark_spent(tensors[k])
+        if self._has_writebacks:
+            self._write_back(leaves, extra, tensors[n:] if self.differentiable else None)
+        if self._simple:
+            return tensors[0]
+        return assemble(cap.outputs, leaves, tensors[:n])
 
-    def _write_back(self, arrays) -> None:
-        from ..ops.dispatch import bump_version
+    def _write_back(self, leaves, arrays, tensors) -> None:
+        from ..ops.dispatch import adopt_autograd, bump_version
 
         Tensor = self._Tensor
-        for (kind, *target), arr in zip(self.capture.writebacks, arrays):
+        for k, ((kind, ref), arr) in enumerate(zip(self.capture.writebacks, arrays)):
             if kind == "copy":
-                t = target[0]
+                t = ref.get(leaves)
                 if t._data is not arr:
                     t._data[...] = arr  # NumPy or CuPy: same buffer, as eager in-place
                 bump_version(t)
-            elif kind == "grad":
-                target[0]._grad = Tensor._wrap(_as_array(arr))
-            else:  # ("state", entries, key)
-                entries, key = target
-                entries[key] = Tensor._wrap(_as_array(arr))
-        for p in self.capture.clear_grads:
-            p._grad = None
+                if tensors is not None and tensors[k]._grad_fn is not None:
+                    adopt_autograd(t, tensors[k])  # the write is part of autograd history
+            else:  # ("grad", owner)
+                ref.get(leaves)._grad = Tensor._wrap(_as_array(arr))
+        for ref in self.capture.clear_grads:
+            ref.get(leaves)._grad = None
 
-    def _attach_autograd(self, leaves, results, residuals):
+    def _attach_autograd(self, leaves, results, residuals, arrays=None):
         from .autograd_node import attach
 
-        inputs = []
-        for spec in self._input_tensors_spec:
-            if spec is None or spec[0] == "hyper":
-                inputs.append(None)
-            elif spec[0] == "param":
-                inputs.append(spec[1])
-            else:
-                inputs.append(leaves[spec[1]])
-        return attach(self, inputs, results, residuals)
+        inputs = [None if spec is None or isinstance(spec, HyperParameter) else
+                  spec.get(leaves) for spec in self._input_refs]
+        sizes = None
+        if self._backward_sizes:
+            from ..ir.symbolic import input_sizes
+
+            known = input_sizes(self.forward_graph, arrays)
+            sizes = {k: known[k] for k in self.backward_program.free_symbols if k in known}
+        return attach(self, inputs, results, residuals, sizes)
+
+
+def _outputs_aliasing_inputs(graph: Graph, count: int) -> set:
+    """Positions among the first `count` outputs whose array may be an input's memory (an
+    input returned as it is, or a view of it after passes): they are copied, so a result
+    never shares memory with an argument or a parameter unless eager's would."""
+    from ..passes.memory_planning import may_alias_inputs
+
+    producer = {v.id: n for n in graph.nodes for v in n.outputs}
+    risky = set()
+    for k, v in enumerate(graph.outputs[:count]):
+        stack, seen = [v], set()
+        while stack:
+            value = stack.pop()
+            if value.is_const or value.id in seen:
+                continue
+            seen.add(value.id)
+            node = producer.get(value.id)
+            if node is None or node.kind in (NodeKind.INPUT, NodeKind.PARAM):
+                risky.add(k)
+                break
+            if node.kind is NodeKind.OP and may_alias_inputs(node):
+                stack.extend(node.tensor_inputs())
+    return risky
+
+
+def _mark_spent(t) -> None:
+    """An output of a call that already ran backward() inside: it requires grad, as in
+    eager code, but a second backward through it raises eager's error."""
+    from ..autograd.graph import _FREED_MESSAGE, Node
+
+    class SpentBackward(Node):
+        __slots__ = ()
+
+        def name(self) -> str:
+            return "CompiledFunctionBackward"
+
+        def apply(self, grad_outputs, create_graph, retain_graph):
+            raise RuntimeError(_FREED_MESSAGE)
+
+    t._grad_fn = SpentBackward(())
+    t._requires_grad = True

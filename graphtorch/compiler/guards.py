@@ -1,58 +1,62 @@
 """Guards: what a compiled variant specialised on, checked before every call.
 
-Each guard reads one property of the call (an argument's shape, dtype or requires_grad, a
-Python argument's value, grad mode, a module's ``training`` flag, a parameter's identity, an
-optimizer's hyper-parameters) and compares it with the value seen when tracing. When a
-variant's guards fail, `first_failure` says which one, with the old and the new value, for
-the recompile log.
+A variant is valid while the call looks like the traced one: the arguments' structure,
+each tensor argument's shape, dtype, device, requires_grad and leaf-ness, each Python
+argument's value, grad mode and the default dtype, the state version of every module the
+code reached, the parameters' shapes, which have a ``.grad``, the optimizers'
+hyper-parameters and state entries, and every piece of Python state the traced code read
+(`read_recorder`). All checks of a variant are generated into one Python function, so a
+call costs one function call plus a few comparisons per guard. When a variant's guards fail,
+`first_failure` says which one, with the old and the new value, for the recompile log.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable
+import math
+import types
 
 import numpy as np
 
-from .capture import DYNAMIC_HYPERPARAMETERS, all_params
-from .discovery import State, root_is_current
-
-_ndarray = np.ndarray
-
-
-@dataclass(frozen=True)
-class Guard:
-    """``read(leaves) == expected``, described for people as `description`."""
-
-    description: str
-    read: Callable[[list], Any]
-    expected: Any
+from .capture import DYNAMIC_HYPERPARAMETERS, Capture, all_params
+from .discovery import State
+from .sources import GUARD_HELPERS, Guard, GuardKind, Namespace, is_immutable_value
 
 
 class Guards:
-    """All guards of one compiled variant."""
+    """All guards of one compiled variant, compiled into `check(leaves, spec)`."""
 
-    def __init__(self, guards: list[Guard]):
+    def __init__(self, guards: list[Guard], ns: Namespace, spec):
         self.guards = guards
-        self._checks = tuple((g.read, g.expected) for g in guards)
+        self.spec = spec
+        self._ns = {**GUARD_HELPERS, **ns.values, "SPEC": spec}
+        body = " and\n            ".join(g.check for g in guards) or "True"
+        source = ("def check(L, S):\n    try:\n        return S == SPEC and (\n            "
+                  f"{body})\n    except Exception:\n        return False\n")
+        self.source = source
+        exec(compile(source, "<graphtorch guards>", "exec"), self._ns)  # noqa: S102
+        self.check = self._ns["check"]
 
-    def check(self, leaves) -> bool:
-        try:
-            for read, expected in self._checks:
-                if read(leaves) != expected:
-                    return False
-        except Exception:  # noqa: BLE001 - a changed structure fails the guard
-            return False
-        return True
-
-    def first_failure(self, leaves) -> tuple[str, Any, Any] | None:
+    def first_failure(self, leaves, spec) -> tuple[str, object, object] | None:
         """(description, value when compiled, value now) of the first failing guard."""
+        if spec != self.spec:
+            return "the arguments' structure", _spec_text(self.spec), _spec_text(spec)
+        env = dict(self._ns)
+        env["L"] = leaves
         for g in self.guards:
             try:
-                now = g.read(leaves)
-            except Exception as exc:  # noqa: BLE001
-                now = f"<{type(exc).__name__}: {exc}>"
-            if now != g.expected:
+                ok = eval(g.check, env)  # noqa: S307 - our own generated expression
+            except Exception:  # noqa: BLE001
+                ok = False
+            if not ok:
+                now = "<unreadable>"
+                if g.value is not None:
+                    try:
+                        now = eval(g.value, env)  # noqa: S307
+                    except Exception as exc:  # noqa: BLE001
+                        now = f"<{type(exc).__name__}: {exc}>"
+                if g.kind is GuardKind.VERSION and isinstance(now, dict) and isinstance(
+                        g.expected, dict):
+                    return f"{g.description}: {_dict_diff(g.expected, now)}", g.expected, now
                 return g.description, g.expected, now
         return None
 
@@ -60,113 +64,252 @@ class Guards:
         return len(self.guards)
 
     def describe(self) -> list[str]:
-        return [f"{g.description} == {g.expected!r}" for g in self.guards]
+        """One line per guard, in words (for `gt.explain`)."""
+        out = []
+        for g in self.guards:
+            text = g.description
+            if g.kind in (GuardKind.EQUAL, GuardKind.LENGTH):
+                text += f" == {_show(g.expected)}"
+            if g.where:
+                text += f"  (read at {g.where})"
+            out.append(text)
+        return out
 
 
-def _tensor_signature(t):
-    """(shape, dtype, on the CPU, requires_grad): the NumPy dtype object and the array type
-    stand for dtype and device, so the check costs no Python-level property calls."""
+def _dict_diff(old: dict, new: dict) -> str:
+    changes = [f"{k} {old.get(k, '(unset)')!r} -> {new.get(k, '(unset)')!r}"
+               for k in list(old) + [k for k in new if k not in old] if old.get(k) != new.get(k)]
+    return ", ".join(changes) or "changed"
+
+
+def module_summary(module) -> dict:
+    """What a module looks like to the code reading it: its plain attributes, the names of
+    its parameters, buffers and submodules, and how many hooks it has (for the recompile
+    log: the module's state version says *that* it changed, this says *what*)."""
+    d = module.__dict__
+    out = {k: v for k, v in d.items() if not k.startswith("_") and is_immutable_value(v)}
+    for store in ("_parameters", "_buffers", "_modules"):
+        out[store.strip("_")] = tuple(
+            (k, type(v).__name__, id(v) if store != "_modules" else type(v).__name__)
+            for k, v in d.get(store, {}).items())
+    out["hooks"] = sum(len(d.get(k, ())) for k in d if k.endswith("hooks"))
+    return out
+
+
+def _spec_text(spec) -> str:
+    return f"{spec} positional arguments" if isinstance(spec, int) else str(spec)
+
+
+def _show(value) -> str:
+    from ..dtypes import DType
+
+    if isinstance(value, np.dtype):
+        try:
+            from ..dtypes import from_numpy_dtype
+
+            return str(from_numpy_dtype(value))
+        except (KeyError, TypeError, ValueError):
+            return str(value)
+    if isinstance(value, DType):
+        return str(value)
+    return repr(value)
+
+
+def tensor_signature(t, free=()) -> tuple:
+    """(shape, dtype, device, requires_grad) of a tensor, as the recompile log shows them;
+    sizes of `free` (dynamic) dims are None."""
     data = t._data
-    return (data.shape, data.dtype, type(data) is _ndarray, t._requires_grad)
+    shape = tuple(None if d in free else n for d, n in enumerate(data.shape))
+    from ..dtypes import from_numpy_dtype
+
+    device = "cpu" if isinstance(data, np.ndarray) else f"cuda:{data.device.id}"
+    return (shape, str(from_numpy_dtype(data.dtype)), device, t.requires_grad)
 
 
-def _dynamic_signature(t, symbolic_dims):
-    """Like `_tensor_signature`, with the sizes of symbolic dims left out (None)."""
+def _tensor_guards(ns: Namespace, expr: str, label: str, t, dims_free=(),
+                   leafness: bool = True) -> list[Guard]:
+    """Shape (with `dims_free` dynamic), dtype, device, requires_grad (and leaf-ness) of the
+    tensor that `expr` reads."""
     data = t._data
-    shape = tuple(None if d in symbolic_dims else n for d, n in enumerate(data.shape))
-    return (shape, data.dtype, type(data) is _ndarray, t._requires_grad)
+    shape = tuple(data.shape)
+    checks = []
+    if dims_free:
+        checks.append(f"len(_d.shape) == {len(shape)}")
+        checks += [f"_d.shape[{d}] == {n}" for d, n in enumerate(shape) if d not in dims_free]
+    else:
+        checks.append(f"_d.shape == {shape!r}")
+    checks.append(f"_d.dtype == {ns.name(data.dtype, 'DT')}")
+    checks.append(f"type(_d) is {ns.name(type(data), 'AT')}")
+    requires_grad = t.requires_grad
+    checks.append(f"_t.requires_grad is {requires_grad}")
+    check = f"((_d := (_t := {expr})._data) is not None and " + " and ".join(checks) + ")"
+    free = tuple(sorted(dims_free))
+    ns.values["_signature"] = tensor_signature
+    what = f"{label}: (shape{f' with dynamic dims {list(free)} free' if free else ''}, " \
+           "dtype, device, requires_grad)"
+    out = [Guard(what, check, tensor_signature(t, free), f"_signature({expr}, {free!r})")]
+    if leafness and requires_grad:
+        leaf = t._grad_fn is None
+        out.append(Guard(f"{label} is {'a leaf' if leaf else 'not a leaf'} (grad_fn "
+                         f"{'None' if leaf else 'set'})", f"(({expr})._grad_fn is None) is {leaf}",
+                         leaf, f"({expr})._grad_fn is None", kind=GuardKind.EQUAL))
+    return out
 
 
-def _sizes(leaves, sources) -> dict:
-    return {name: leaves[i]._data.shape[d] for name, i, d in sources}
-
-
-def build_guards(leaves: list, arg_names: list[str], state: State,
-                 grads_reset: set = frozenset(), shape_env=None) -> Guards:
-    """Guards for a call with argument `leaves` and the state it reaches. Parameters in
-    `grads_reset` (ids) had their .grad reset by zero_grad before the traced code read it,
-    so whether they had a gradient is not guarded."""
+def build_guards(leaves: list, arg_names: list[str], state: State, cap: Capture,
+                 ns: Namespace, shape_env=None) -> Guards:
+    """The guards of the variant `cap` traced from a call with argument `leaves`."""
     from ..autograd import grad_mode
     from ..dtypes import get_default_dtype
+    from ..nn.modules.module import Module
+    from ..optim.optimizer import Optimizer
     from ..tensor import Tensor
 
-    guards = [Guard("number of arguments", len, len(leaves))]
-    symbolic_dims: dict[int, set] = {}
+    guards: list[Guard] = []
+    free: dict[int, set] = {}
     for _, i, d in (shape_env.sources if shape_env is not None else ()):
-        symbolic_dims.setdefault(i, set()).add(d)
+        free.setdefault(i, set()).add(d)
     for i, x in enumerate(leaves):
         name = arg_names[i] if i < len(arg_names) else f"argument {i}"
-        if isinstance(x, Tensor) and i in symbolic_dims:
-            dims = symbolic_dims[i]
-            guards.append(Guard(f"{name}: (shape with dynamic dims {sorted(dims)} free, dtype, "
-                                "device, requires_grad)",
-                                lambda ls, i=i, dims=dims: _dynamic_signature(ls[i], dims),
-                                _dynamic_signature(x, dims)))
-        elif isinstance(x, Tensor):
-            guards.append(Guard(f"{name}: (shape, dtype, device, requires_grad)",
-                                lambda ls, i=i: _tensor_signature(ls[i]),
-                                _tensor_signature(x)))
-        elif isinstance(x, (bool, int, float, str, type(None), complex)):
+        expr = f"L[{i}]"
+        if isinstance(x, Tensor):
+            guards += _tensor_guards(ns, expr, name, x, free.get(i, ()))
+            if i in cap.grad_args:
+                has = x._grad is not None
+                guards.append(Guard(f"argument {name} {'has' if has else 'has no'} .grad",
+                                    f"({expr}._grad is None) is {not has}", has,
+                                    f"{expr}._grad is not None"))
+        elif is_immutable_value(x):
+            t = ns.name(type(x), "T")
+            if isinstance(x, float) and math.isnan(x):
+                check = f"(type({expr}) is {t} and {expr} != {expr})"
+            else:
+                check = f"(type({expr}) is {t} and {expr} == {ns.name(x, 'K')})"
             guards.append(Guard(f"{name} (a Python {type(x).__name__}, baked into the graph)",
-                                lambda ls, i=i: (type(ls[i]), ls[i]), (type(x), x)))
+                                check, x, expr, kind=GuardKind.EQUAL))
+        elif isinstance(x, (Module, Optimizer, types.FunctionType, types.ModuleType, type,
+                            types.MethodType, types.BuiltinFunctionType)):
+            guards.append(Guard(f"argument {name} is the same {type(x).__name__}",
+                                f"({expr} is {ns.name(x)})", x, expr,
+                                kind=GuardKind.IDENTITY))
         else:
-            guards.append(Guard(f"{name} is the same object", lambda ls, i=i: id(ls[i]),
-                                id(x)))
+            guards.append(Guard(f"argument {name} is a {type(x).__qualname__}",
+                                f"(type({expr}) is {ns.name(type(x), 'T')})", type(x),
+                                f"type({expr})", kind=GuardKind.TYPE))
     if shape_env is not None and shape_env.guards:
-        sources = shape_env.sources
-        conditions = " and ".join(f"({code}) == {value}" for code, value in shape_env.guards)
-        check = compile(conditions, "<size guards>", "eval")
-        guards.append(Guard(f"dynamic sizes satisfy: {conditions}",
-                            lambda ls: eval(check, {}, _sizes(ls, sources)),  # noqa: S307
-                            True))
-    guards.append(Guard("grad mode enabled", lambda ls: grad_mode.STATE.enabled,
-                        grad_mode.STATE.enabled))
-    guards.append(Guard("default dtype", lambda ls: get_default_dtype(), get_default_dtype()))
-    for name, where, obj in state.roots:
-        guards.append(Guard(f"{name!r} refers to the same object",
-                            lambda ls, w=where, o=obj: root_is_current(w, o), True))
-    for mname, module in state.modules.items():
-        label = mname or "the module"
-        subs = [m for _, m in module.named_modules()]
-        guards.append(Guard(f"{label}: training flags of its submodules",
-                            lambda ls, subs=subs: tuple(m.training for m in subs),
-                            tuple(m.training for m in subs)))
-        guards.append(Guard(f"{label}: its parameters and buffers (same tensors)",
-                            lambda ls, subs=subs: _state_ids(subs), _state_ids(subs)))
+        guards.append(_size_guard(shape_env, ns))
+    guards.append(Guard("grad mode enabled", f"({ns.name(grad_mode.STATE, 'GM')}.enabled is "
+                        f"{grad_mode.STATE.enabled})", grad_mode.STATE.enabled,
+                        f"{ns.name(grad_mode.STATE, 'GM')}.enabled", kind=GuardKind.EQUAL))
+    default = get_default_dtype()
+    guards.append(Guard("default dtype", f"(_default_dtype() is {ns.name(default, 'DT')})",
+                        default, "_default_dtype()", kind=GuardKind.EQUAL))
+    ns.values["_default_dtype"] = get_default_dtype
+    for label, where, obj in state.roots:
+        guards.append(_root_guard(label, where, obj, ns))
+    modules, module_names = {}, {}
+    for rname, root in state.modules.items():
+        for sub, m in root.named_modules(prefix=rname):
+            modules.setdefault(id(m), m)
+            module_names.setdefault(id(m), sub or "(the module)")
+    for m in cap.recorder.modules.values():
+        modules.setdefault(id(m), m)
+    for m in modules.values():
+        expr = f"{ns.name(m, 'M')}._state_version"
+        label = module_names.get(id(m)) or cap.recorder.name_of(m)
+        ns.values["_module_summary"] = module_summary
+        guards.append(Guard(f"module {label} ({type(m).__name__}) is "
+                            "unchanged (attributes, submodules, parameters, hooks)",
+                            f"({expr} == {m._state_version})", module_summary(m),
+                            f"_module_summary({ns.name(m, 'M')})", kind=GuardKind.VERSION))
     params = all_params(state)
-    if params:
-        guards.append(Guard("parameters: (shape, dtype, device, requires_grad)",
-                            lambda ls: tuple(_tensor_signature(p) for p in params),
-                            tuple(_tensor_signature(p) for p in params)))
-        observed = [p for p in params if id(p) not in grads_reset]
-        if observed:
-            guards.append(Guard("which parameters have a .grad",
-                                lambda ls: tuple(p._grad is None for p in observed),
-                                tuple(p._grad is None for p in observed)))
+    tensor_names = {id(t): n for n, t in cap.params.items()}
+    for p in params:
+        guards += _tensor_guards(ns, ns.name(p, "P"), f"parameter {tensor_names.get(id(p), '?')}",
+                                 p, leafness=False)
+    observed = [p for p in params if id(p) not in cap.grads_reset]
+    if observed:
+        names = ", ".join(ns.name(p, "P") for p in observed)
+        flags = tuple(p._grad is None for p in observed)
+        guards.append(Guard("which parameters have a .grad",
+                            f"(tuple(p._grad is None for p in ({names},)) == {flags!r})",
+                            flags, f"tuple(p._grad is None for p in ({names},))"))
+    bound = {id(p) for p in params}
+    for name, t in cap.params.items():
+        ref = cap.refs.get(name)
+        if id(t) in bound or type(ref).__name__ != "FixedRef" or id(t) in _state_ids(state):
+            continue
+        guards += _tensor_guards(ns, ns.name(t, "P"), f"captured tensor {name}", t,
+                                 leafness=False)
     for oname, opt in state.optimizers.items():
+        o = ns.name(opt, "OPT")
+        ns.values["_hyper"], ns.values["_state_keys"] = _hyper, _state_keys
         dynamic = ", ".join(DYNAMIC_HYPERPARAMETERS)
-        guards.append(Guard(f"{oname}: hyper-parameters (except {dynamic})",
-                            lambda ls, o=opt: _hyper(o), _hyper(opt)))
-        guards.append(Guard(f"{oname}: optimizer state entries",
-                            lambda ls, o=opt: _state_keys(o), _state_keys(opt)))
-    return Guards(guards)
+        guards.append(Guard(f"optimizer {oname}: hyper-parameters and parameters (except "
+                            f"{dynamic})", f"(_hyper({o}) == {ns.name(_hyper(opt), 'H')})",
+                            _hyper(opt), f"_hyper({o})", kind=GuardKind.CONTENT))
+        guards.append(Guard(f"optimizer {oname}: which state entries exist",
+                            f"(_state_keys({o}) == {ns.name(_state_keys(opt), 'H')})",
+                            _state_keys(opt), f"_state_keys({o})", kind=GuardKind.CONTENT))
+    guards += list(cap.recorder.guards.values())
+    return Guards(_dedupe(guards), ns, cap.spec)
 
 
-def _state_ids(modules) -> tuple:
-    return tuple(id(t) for m in modules for t in (*m._parameters.values(),
-                                                   *m._buffers.values()))
+def _dedupe(guards: list[Guard]) -> list[Guard]:
+    seen, out = set(), []
+    for g in guards:
+        if g.check not in seen:
+            seen.add(g.check)
+            out.append(g)
+    return out
+
+
+def _state_ids(state: State) -> set:
+    ids = set()
+    for root in state.modules.values():
+        ids |= {id(t) for t in root.parameters()} | {id(t) for t in root.buffers()}
+    for opt in state.optimizers.values():
+        for entries in opt.state.values():
+            ids |= {id(v) for v in entries.values()}
+    return ids
+
+
+def _size_guard(shape_env, ns: Namespace) -> Guard:
+    sources = shape_env.sources
+    conditions = " and ".join(f"({code}) == {value}" for code, value in shape_env.guards)
+    binds = ", ".join(f"{name}=L[{i}]._data.shape[{d}]" for name, i, d in sources)
+    fn = eval(f"lambda L: (lambda {', '.join(n for n, _, _ in sources)}: {conditions})"  # noqa: S307
+              f"(**dict({binds}))") if sources else (lambda L: True)
+    return Guard(f"dynamic sizes satisfy: {conditions}", f"({ns.name(fn, 'SZ')}(L) is True)",
+                 True, f"{ns.name(fn, 'SZ')}(L)")
+
+
+def _root_guard(label: str, where, obj, ns: Namespace) -> Guard:
+    kind, ref = where
+    o = ns.name(obj)
+    if kind == "closure":
+        expr = f"{ns.name(ref, 'C')}.cell_contents"
+        what = f"closure variable {label}"
+    elif kind == "global":
+        globs, name = ref
+        expr = f"{ns.name(globs, 'G')}.get({name!r}, MISSING)"
+        what = f"global {label}"
+    else:
+        return Guard(f"{label} is the same {type(obj).__name__}", "True", obj)
+    return Guard(f"{what} is the same {type(obj).__name__}", f"({expr} is {o})", obj, expr,
+                 kind=GuardKind.IDENTITY)
 
 
 def _hyper(opt) -> tuple:
     out = []
     for group in opt.param_groups:
         for key in sorted(group):
-            if key == "params":
-                continue
             value = group[key]
-            if key in DYNAMIC_HYPERPARAMETERS and isinstance(value, float):
+            if key == "params":
+                out.append((key, tuple(id(p) for p in value)))
+            elif key in DYNAMIC_HYPERPARAMETERS and isinstance(value, float):
                 out.append((key, "dynamic"))
-            elif isinstance(value, (bool, int, float, str, type(None), tuple)):
+            elif is_immutable_value(value):
                 out.append((key, value))
             else:
                 out.append((key, id(value)))

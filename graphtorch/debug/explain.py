@@ -51,8 +51,9 @@ class Saved:
 class VariantReport:
     """What one compiled variant captured and produced."""
 
-    guards: list
+    guards: list                                        # one line per guard, in words
     compile_seconds: float
+    python_values: list = field(default_factory=list)   # Python values the graph depends on
     graph_break: str = ""
     captured_ops: int = 0
     forward_ops: int = 0
@@ -63,8 +64,9 @@ class VariantReport:
 
     @property
     def baked(self) -> list:
-        """The guards on Python values, which are constants in the graph."""
-        return [g for g in self.guards if "baked into the graph" in g]
+        """The Python values the graph depends on (arguments, values read while tracing,
+        with their lines): a new value recompiles."""
+        return self.python_values
 
 
 @dataclass
@@ -103,7 +105,7 @@ def _variant_lines(i: int, v: VariantReport) -> list[str]:
              "  specialised on (guards):"]
     lines += [f"    - {_short(g)}" for g in v.guards]
     if v.baked:
-        lines.append("  Python values baked into the graph (a new value recompiles):")
+        lines.append("  Python values the graph depends on (a new value recompiles):")
         lines += [f"    - {g}" for g in v.baked]
     counts = ", ".join(f"{op} x{n}" for op, n in sorted(v.op_counts.items(),
                                                          key=lambda kv: (-kv[1], kv[0])))
@@ -154,6 +156,13 @@ def suggest_fix(guard: str, old, new) -> str:
     if "baked into the graph" in guard:
         return "a Python number is a constant in the graph: pass it as a tensor " \
                "(gt.tensor(value)) so it becomes a graph input"
+    if guard.startswith(("global ", "closure variable ", "builtin ")) or "." in guard.split(
+            " ")[0] or "[" in guard:
+        return ("the function read this Python value while tracing: pass it as an argument "
+                "(a tensor, if it changes often) instead of reading it from outside")
+    if guard.startswith("module ") and "unchanged" in guard:
+        return ("a module's attribute, submodule, parameter or hook changed (or train()/"
+                "eval() switched): one variant per configuration is expected")
     if guard == "grad mode enabled":
         return "the function is called with and without gt.no_grad(): expected one variant " \
                "per mode, or compile two functions"
@@ -206,9 +215,21 @@ def _saved(exe) -> list:
     return out
 
 
+def _python_values(guards) -> list:
+    from ..compiler.sources import GuardKind
+
+    out = []
+    for g in guards.guards:
+        if g.kind is GuardKind.EQUAL and ("baked into the graph" in g.description or g.where):
+            out.append(f"{g.description} = {g.expected!r}"
+                       + (f"   # read at {g.where}" if g.where else ""))
+    return out
+
+
 def variant_report(variant) -> VariantReport:
     """The report of one `CompiledFunction` variant."""
-    report = VariantReport(variant.guards.describe(), variant.compile_seconds)
+    report = VariantReport(variant.guards.describe(), variant.compile_seconds,
+                           _python_values(variant.guards))
     exe = variant.executable
     if exe is None:
         report.graph_break = variant.reason

@@ -57,18 +57,22 @@ def pipeline(target: Target) -> tuple:
 
 def build(target: Target, args: tuple):
     """(Executable, leaves) for `target` called on `args`; raises `GraphBreak`."""
-    from ..compiler.capture import capture, flatten_args
-    from ..compiler.compiled_function import _arg_names
+    from ..compiler.capture import flatten_args
+    from ..compiler.compiled_function import _arg_names, capture_variant
     from ..compiler.discovery import discover
-    from ..compiler.executable import Executable
     from ..ir.tracer import TracingError
 
     leaves, _ = flatten_args(args)
+    names = _arg_names(target.fn)
     try:
-        cap = capture(target.fn, args, discover(target.fn), _arg_names(target.fn))
+        cap, exe, _ = capture_variant(target.fn, args, leaves, discover(target.fn, leaves, names),
+                                      names, target.backend, target.passes)
     except TracingError as exc:
         raise GraphBreak(str(exc)) from None
-    return Executable(cap, leaves, target.backend, target.passes), leaves
+    if exe is None:
+        raise GraphBreak("the call creates optimizer state (it runs eagerly the first time); "
+                         "call the function once before inspecting it")
+    return exe, leaves
 
 
 def forward_inputs(exe, leaves) -> dict:
@@ -93,7 +97,7 @@ class StateSnapshot:
         from ..tensor import Tensor
 
         state = discover(fn)
-        self.tensors = [(t, t._data.copy()) for t in _state_names(state).values()
+        self.tensors = [(t, t._data.copy()) for t in _state_names(state)[0].values()
                         if isinstance(t, Tensor) and isinstance(t._data, np.ndarray)]
         params = []
         for m in state.modules.values():

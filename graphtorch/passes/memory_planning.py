@@ -54,7 +54,7 @@ class MemoryPlan:
 def may_alias_inputs(node: Node) -> bool:
     """Whether `node`'s outputs may share memory with its tensor inputs."""
     op = node.op
-    if op.category is Category.VIEW or op.name in MAY_ALIAS_INPUT:
+    if op.category is Category.VIEW or op.may_alias_input or op.name in MAY_ALIAS_INPUT:
         return True
     if REGISTRY.get(op.name) is not op:
         return op.name not in FRESH_UNREGISTERED

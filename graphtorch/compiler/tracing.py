@@ -1,0 +1,34 @@
+"""`gt.trace`: record a function's graph once and optimise it with the default passes.
+
+The recording itself is `ir.tracer.trace_graph`; this layer adds the pass pipeline, so the
+returned `TracedFunction` holds the optimised graph in ``graph`` (dead code removed,
+elementwise chains fused) and the graph as recorded in ``raw_graph``.
+"""
+
+from __future__ import annotations
+
+from ..ir.tracer import TracedFunction, trace_graph
+from ..passes.pipeline import run_passes
+
+
+def trace(fn_or_module, *example_inputs, optimize: bool = True) -> TracedFunction:
+    """Run `fn_or_module` once on symbolic versions of `example_inputs` and return its graph,
+    optimised unless ``optimize=False``; calling the result runs that graph.
+
+    >>> traced = gt.trace(lambda x: (x * 2).relu(), gt.ones(3))
+    >>> print(traced.graph)      # the optimised graph, one line per node with its source line
+    >>> print(traced.raw_graph)  # as recorded
+
+    ``gt.trace(matrix)`` (a tensor, as in PyTorch) is the sum of its diagonal: a tensor is
+    not callable, so the two meanings never collide.
+    """
+    from ..tensor import Tensor
+
+    if isinstance(fn_or_module, Tensor):
+        from ..functions.linalg_legacy import trace as matrix_trace
+
+        return matrix_trace(fn_or_module, *example_inputs)
+    traced = trace_graph(fn_or_module, *example_inputs)
+    if optimize:
+        traced.graph = run_passes(traced.raw_graph)
+    return traced
