@@ -34,7 +34,7 @@ def test_eager_cond_is_plain_python_and_records_only_the_taken_branch():
 def test_traced_cond_is_one_node_with_nested_subgraphs_in_the_dump():
     gt.manual_seed(0)
     w = gt.randn(3, 3, dtype=gt.float64)
-    traced = gt.trace(branchy, _x(1, 2, 3), w)
+    traced = gt.trace(branchy, _x(1, 2, 3), w, optimize=False)
     (node,) = [n for n in traced.graph.op_nodes if n.op.name == "cond"]
     assert set(node.attrs) == {"true_graph", "false_graph"}
     text = str(traced.graph)
@@ -46,7 +46,7 @@ def test_traced_cond_is_one_node_with_nested_subgraphs_in_the_dump():
 
 def test_python_bool_pred_picks_the_branch_at_trace_time():
     traced = gt.trace(lambda x: cond(x.shape[0] > 1, lambda x: x + 1, lambda x: x - 1, (x,)),
-                      _x(1, 2))
+                      _x(1, 2), optimize=False)
     assert [n.op.name for n in traced.graph.op_nodes] == ["add"]
 
 
@@ -83,7 +83,7 @@ def test_captured_outer_values_and_parameters_are_explicit_inputs():
         h = x * 2  # an outer-graph value used inside a branch
         return cond(x.sum() > 0, lambda x: lin(x) + h, lambda x: x + bias, (x,))
 
-    traced = gt.trace(f, _x(1, 2, 3))
+    traced = gt.trace(f, _x(1, 2, 3), optimize=False)
     (node,) = traced.graph.op_nodes[-1:]
     for sub in (node.attrs["true_graph"], node.attrs["false_graph"]):
         sub.verify()  # self-contained: every value is defined inside the subgraph
@@ -113,13 +113,13 @@ def test_mismatched_branches_raise_naming_both():
     x = _x(1, 2)
     with pytest.raises(TypeError, match=r"true_fn returned \(f64\[2\], f64\[2\]\), "
                                         r"false_fn returned f64\[2\]"):
-        gt.trace(lambda x: cond(x.sum() > 0, lambda x: (x, x), lambda x: x, (x,)), x)
+        gt.trace(lambda x: cond(x.sum() > 0, lambda x: (x, x), lambda x: x, (x,)), x, optimize=False)
     with pytest.raises(TypeError, match=r"true_fn returned f64\[2\], false_fn returned "
                                         r"f64\[1\]"):
-        gt.trace(lambda x: cond(x.sum() > 0, lambda x: x, lambda x: x[:1], (x,)), x)
+        gt.trace(lambda x: cond(x.sum() > 0, lambda x: x, lambda x: x[:1], (x,)), x, optimize=False)
     with pytest.raises(TypeError, match=r"true_fn returned f64\[2\], false_fn returned "
                                         r"f32\[2\]"):
-        gt.trace(lambda x: cond(x.sum() > 0, lambda x: x, lambda x: x.float(), (x,)), x)
+        gt.trace(lambda x: cond(x.sum() > 0, lambda x: x, lambda x: x.float(), (x,)), x, optimize=False)
 
 
 def test_bad_predicates_raise():
@@ -136,4 +136,4 @@ def test_writing_into_an_outer_tensor_inside_a_branch_raises():
         return cond(x.sum() > 0, lambda x: h.add_(x), lambda x: x, (x,))
 
     with pytest.raises(TracingError, match="writes in place into a tensor from outside"):
-        gt.trace(f, _x(1, 2))
+        gt.trace(f, _x(1, 2), optimize=False)

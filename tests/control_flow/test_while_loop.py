@@ -25,8 +25,8 @@ def newton_sqrt(a):
 
 
 def test_newton_sqrt_traced_equals_eager_for_data_dependent_trip_counts():
-    traced = gt.trace(newton_sqrt, gt.tensor([2.0, 9.0], dtype=gt.float64))
-    assert [n.op.name for n in traced.graph.op_nodes] == ["while_loop"]
+    traced = gt.trace(newton_sqrt, gt.tensor([2.0, 9.0], dtype=gt.float64), optimize=False)
+    assert [n.op.name for n in traced.graph.op_nodes if n.op.name != "constant"] == ["while_loop"]
     text = str(traced.graph)
     assert "cond_graph:" in text and "body_graph:" in text and "    %5 = div(" in text
     counts = set()
@@ -49,13 +49,13 @@ def test_eager_while_loop_is_plain_python_and_differentiable():
 
 def test_differentiating_a_traced_while_loop_raises():
     a = gt.tensor([2.0], dtype=gt.float64)
-    traced = gt.trace(newton_sqrt, a)
+    traced = gt.trace(newton_sqrt, a, optimize=False)
     x, _ = traced(a.clone().requires_grad_())
     with pytest.raises(RuntimeError, match="while_loop is not differentiable"):
         x.sum().backward()
     with pytest.raises(RuntimeError, match="while_loop is not differentiable"):
         gt.trace(lambda a: gt.autograd.grad(newton_sqrt(a)[0].sum(), a),
-                 a.clone().requires_grad_())
+                 a.clone().requires_grad_(), optimize=False)
 
 
 def test_while_loop_captures_outer_values_and_parameters():
@@ -69,7 +69,7 @@ def test_while_loop_captures_outer_values_and_parameters():
                           x)
 
     x = gt.tensor([0.1, 0.2])
-    traced = gt.trace(f, x)
+    traced = gt.trace(f, x, optimize=False)
     close(traced(x), f(x), tol=1e-6)
 
 
@@ -78,7 +78,7 @@ def test_fori_loop_with_tensor_bounds_is_a_while_loop():
         return fori_loop(0, n, lambda i, v: v * 2 + i, x)
 
     x = gt.ones(2, dtype=gt.float64)
-    traced = gt.trace(f, x, gt.tensor(3))
+    traced = gt.trace(f, x, gt.tensor(3), optimize=False)
     assert [n.op.name for n in traced.graph.op_nodes][-1] == "while_loop"
     for n in (0, 3, 5):
         close(traced(x, gt.tensor(n)), f(x, gt.tensor(n)))
@@ -88,10 +88,10 @@ def test_while_loop_errors():
     x = gt.ones(2)
     with pytest.raises(TypeError, match=r"initial carry is f32\[2\], body_fn returned "
                                         r"f32\[1\]"):
-        gt.trace(lambda x: while_loop(lambda c: c.sum() < 5, lambda c: c[:1], x), x)
+        gt.trace(lambda x: while_loop(lambda c: c.sum() < 5, lambda c: c[:1], x), x, optimize=False)
     with pytest.raises(TypeError, match=r"cond_fn's result must be a bool tensor with one "
                                         r"element, got f32\[2\]"):
-        gt.trace(lambda x: while_loop(lambda c: c, lambda c: c, x), x)
+        gt.trace(lambda x: while_loop(lambda c: c, lambda c: c, x), x, optimize=False)
     with pytest.raises(TypeError, match=r"initial carry is f32\[2\], body_fn returned "
                                         r"\(f32\[2\], f32\[2\]\)"):
         while_loop(lambda c: c.sum() < 5, lambda c: (c + 1, c), x)

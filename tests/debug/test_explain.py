@@ -30,11 +30,11 @@ def test_shape_and_python_argument_recompiles_are_explained():
     assert "dimension 0" in shape.suggestion and "dynamic" in shape.suggestion
     assert shape.seconds > 0
     assert scalar.guard.startswith("scale (a Python float")
-    assert (scalar.old, scalar.new) == ((float, 2.0), (float, 3.0))
+    assert (scalar.old, scalar.new) == (2.0, 3.0)
     assert "pass it as a tensor" in scalar.suggestion
     text = str(report)
     assert "was ((5, 4)" in text and "now ((6, 4)" in text
-    assert "was (<class 'float'>, 2.0), now (<class 'float'>, 3.0)" in text
+    assert "was 2.0, now 3.0" in text and "<class" not in text
 
 
 def test_variant_report_contents():

@@ -153,12 +153,12 @@ def test_verify_missing_outputs():
         g.verify()
 
 
-def test_verify_empty_outputs():
+def test_verify_accepts_a_graph_returning_nothing():
+    # a compiled function may only write in place, or return its own arguments
     g = Graph()
     g.add_input("x", TensorMeta((2,), F32))
     g.set_outputs([])
-    with pytest.raises(GraphError, match="returns no values"):
-        g.verify()
+    g.verify()
 
 
 def test_verify_output_of_undefined_value():

@@ -10,7 +10,25 @@ def _seeded_dropout(m, a, p=0.4):
     return m.nn.functional.dropout(a, p), m.nn.functional.dropout1d(a.reshape(1, 2, -1), p)
 
 
+def _seeded_draws(m, a):
+    m.manual_seed(1)
+    return (m.rand(3, 4) * a, m.randn(2, 3), m.randint(0, 7, (5,)), m.randperm(6),
+            m.normal(a, 2.0), m.rand_like(a) + m.randn_like(a))
+
+
+def _seeded_fills(m, a):
+    m.manual_seed(2)
+    b = a * 1
+    b.uniform_(-1, 1)
+    c = a * 1
+    c.normal_(0.5, 2.0)
+    return b, c
+
+
 ROWS = [
+    Row(("random_draw", "manual_seed"), _seeded_draws, [((3, 4),)], grad=False,
+        name="seeded_draws"),
+    Row("random_draw", _seeded_fills, [((3, 4),)], grad=False, name="seeded_fills"),
     Row("bernoulli_mask", _seeded_dropout, [((3, 4),), ((2, 3, 4),)],
         dtypes=("float32", "float64")),
 ]

@@ -25,6 +25,19 @@ def _setitem_advanced(m, a, b, idx):
     return out
 
 
+def _write_under_no_grad(m, a, b):
+    out = a * 1
+    with m.no_grad():
+        out.mul_(b)  # eager keeps `out`'s history; traced: untracked_write
+    return out * 2
+
+
+def _write_through_detach(m, a, b):
+    out = a * 1
+    out.detach().add_(b)
+    return out * out
+
+
 ROWS = [
     Row("view", lambda m, a: (a.view(4, 3), a.view(-1), a.view(2, -1, 2)), [((3, 4),)]),
     Row("view", lambda m, a: (a.reshape(()), a.view(1, 1)), [((),)], name="view_0d"),
@@ -48,6 +61,11 @@ ROWS = [
         make=_index_inputs),
     Row(("index_put", "copy_into_view"), _setitem_basic, [((3, 4), (4,))],
         name="setitem_basic"),
+    # Writes autograd does not see: gradients follow PyTorch, not the true derivative.
+    Row(("mul", "untracked_write"), _write_under_no_grad, [((3, 4), (4,))],
+        name="write_under_no_grad", fd=False),
+    Row(("add", "untracked_write"), _write_through_detach, [((3, 4), (3, 4))],
+        name="write_through_detach", fd=False),
     Row("index_put", _setitem_advanced, [((3, 4), (4,))],
         make=lambda rng, c, d: _index_inputs(rng, [c[0]], d)[:1] + [
             rng.uniform(-1, 1, size=c[1]).astype(d), np.array([0, 2], dtype=np.int64)],

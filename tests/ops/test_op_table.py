@@ -127,6 +127,8 @@ def test_gradients_match_finite_differences(row: Row, case):
 # Differentiable ops without a finite-difference case, and why.
 NO_FINITE_DIFFERENCES = {
     "mode": "mode needs repeated values, where the choice among ties has no derivative",
+    "untracked_write": "a write autograd does not record: its gradient is PyTorch's (compared "
+                       "above), deliberately not the function's derivative",
     "unique": "its vjp raises NotImplementedError, as PyTorch's (tested below)",
     "unique_consecutive": "its vjp raises NotImplementedError, as PyTorch's (tested below)",
 }

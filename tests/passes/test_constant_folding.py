@@ -101,7 +101,8 @@ def test_folding_every_op_table_row_equals_eager(row, case, dtype):
     unfoldable = {v.id for n in folded.nodes if n.kind is NodeKind.PARAM for v in n.outputs}
     for n in folded.op_nodes:
         if n.op is not CONSTANT:
-            assert n.op.random or any(-1 in v.meta.shape for v in n.outputs) or \
+            assert n.op.random or n.op.side_effects or any(-1 in v.meta.shape
+                                                           for v in n.outputs) or \
                 any(v.id in unfoldable for v in n.tensor_inputs()), text(folded)
             unfoldable.update(v.id for v in n.outputs)
     out = Interpreter(folded, traced.params).run(*inputs)
@@ -109,7 +110,9 @@ def test_folding_every_op_table_row_equals_eager(row, case, dtype):
     out = out[:len(out) - len(traced.mutated)]
     for g_, e in zip(out, eager):
         assert g_.dtype is e.dtype and tuple(g_.shape) == tuple(e.shape)
-        np.testing.assert_array_equal(g_.numpy(), e.detach().numpy())
+        # folding copies its inputs (a transposed view becomes contiguous), which may change
+        # BLAS summation order: equal to float rounding, not bit for bit
+        np.testing.assert_allclose(g_.numpy(), e.detach().numpy(), rtol=1e-6, atol=1e-7)
 
 
 def test_constant_nodes_round_trip_through_json():

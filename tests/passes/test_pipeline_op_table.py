@@ -24,7 +24,7 @@ def _traced(row, case, dtype):
     program = H.row_program(row, case, dtype)
     eager = program.fn(*program.tensors())
     try:
-        traced = gt.trace(program.fn, *program.tensors())
+        traced = gt.trace(program.fn, *program.tensors(), optimize=False)
     except TracingError:
         return None
     return traced, eager, program.tensors()
