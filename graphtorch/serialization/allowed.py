@@ -166,7 +166,7 @@ class Policy:
         if full in _UNSUPPORTED_TENSORS:
             raise Refused(f"graphtorch cannot load {_UNSUPPORTED_TENSORS[full]} tensors "
                           f"({full})")
-        shown = full[len("builtins."):] if full.startswith("builtins.") else full
+        shown = full.removeprefix("builtins.")
         raise Refused(f"Unsupported global: GLOBAL {shown} was not an allowed global by "
                       f"default. Please use `graphtorch.serialization.add_safe_globals([{shown}])`"
                       f" or the `graphtorch.serialization.safe_globals([{shown}])` context "

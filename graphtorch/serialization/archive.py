@@ -88,11 +88,10 @@ class Archive:
     def read(self, member: str, *, exact: int | None = None, limit: int | None = None) -> bytes:
         """The member's bytes, after its declared size passed the checks."""
         info = self._check(member, exact, limit)
-        with self._errors(member):
-            with self._zip.open(info) as handle:
-                data = handle.read(info.file_size)
-                if len(data) != info.file_size or handle.read(1):
-                    raise CheckpointError(f"{self.name}: member {member!r} is truncated")
+        with self._errors(member), self._zip.open(info) as handle:
+            data = handle.read(info.file_size)
+            if len(data) != info.file_size or handle.read(1):
+                raise CheckpointError(f"{self.name}: member {member!r} is truncated")
         return data
 
     def read_array(self, member: str, nbytes: int) -> np.ndarray:
@@ -101,18 +100,17 @@ class Archive:
         info = self._check(member, nbytes)
         out = np.empty(nbytes, dtype=np.uint8)
         view = memoryview(out)
-        with self._errors(member):
-            with self._zip.open(info) as handle:
-                pos = 0
-                while pos < nbytes:
-                    chunk = handle.read(min(_CHUNK, nbytes - pos))
-                    if not chunk:
-                        raise CheckpointError(f"{self.name}: member {member!r} is truncated")
-                    view[pos:pos + len(chunk)] = chunk
-                    pos += len(chunk)
-                if handle.read(1):
-                    raise CheckpointError(f"{self.name}: member {member!r} is longer than "
-                                          "its directory entry says")
+        with self._errors(member), self._zip.open(info) as handle:
+            pos = 0
+            while pos < nbytes:
+                chunk = handle.read(min(_CHUNK, nbytes - pos))
+                if not chunk:
+                    raise CheckpointError(f"{self.name}: member {member!r} is truncated")
+                view[pos:pos + len(chunk)] = chunk
+                pos += len(chunk)
+            if handle.read(1):
+                raise CheckpointError(f"{self.name}: member {member!r} is longer than "
+                                      "its directory entry says")
         return out
 
     def _check(self, member: str, exact: int | None = None, limit: int | None = None):

@@ -41,7 +41,7 @@ def _remove_safe_globals(globals_to_remove) -> None:
     _marked = _marked - set(globals_to_remove)
 
 
-class safe_globals:  # noqa: N801 - PyTorch's name
+class safe_globals:
     """Context manager allowing globals for `weights_only=True` loads inside the block.
 
     >>> with gt.serialization.safe_globals([TheModelClass]):

@@ -18,7 +18,7 @@ import re
 from ..nn.parameter import Parameter
 from ..tensor import Tensor
 from . import storage_types
-from .allowed import Policy, data_globals, torch_value_globals, _check_state_keys
+from .allowed import Policy, _check_state_keys, data_globals, torch_value_globals
 from .errors import CheckpointError
 from .storage_table import StorageTable
 from .unpickler import Refused, run

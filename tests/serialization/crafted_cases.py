@@ -123,11 +123,10 @@ def patch_member(data: bytes, name: str, **fields) -> bytes:
 def deflated_member(name: str, payload_size: int) -> bytes:
     """A zip with one honest deflated member of zeros (ratio ~1000:1)."""
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
-        with z.open(name, "w") as out:
-            chunk = bytes(1 << 20)
-            for _ in range(payload_size >> 20):
-                out.write(chunk)
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z, z.open(name, "w") as out:
+        chunk = bytes(1 << 20)
+        for _ in range(payload_size >> 20):
+            out.write(chunk)
     return buffer.getvalue()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import zipfile
 
 import numpy as np
@@ -30,7 +31,11 @@ def same(a, b) -> None:
         for x, y in zip(a, b):
             same(x, y)
     else:
-        assert a == b or (a != a and b != b)
+        assert a == b or (_is_nan(a) and _is_nan(b))
+
+
+def _is_nan(x) -> bool:
+    return isinstance(x, float) and math.isnan(x)
 
 
 def members(data: bytes) -> dict:

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import graphtorch as gt
-import graphtorch.serialization.native_write as native_write
+from graphtorch.serialization import native_write
 
 REPO = Path(__file__).resolve().parents[2]
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import graphtorch as gt
-import graphtorch.nn as nn
 import graphtorch.nn.functional as F
+from graphtorch import nn
 from graphtorch.serialization import CheckpointError
 
 from .helpers import members, zip_bytes
@@ -94,9 +94,9 @@ def test_refusal_text_is_pytorchs_for_the_same_model():
 
 def test_safe_globals_allow_the_model_and_only_inside_the_block(saved_model):
     model, path = saved_model
-    with gt.serialization.safe_globals([TheModelClass]):
-        with pytest.raises(CheckpointError, match="GLOBAL graphtorch.nn.modules.conv.Conv2d"):
-            gt.load(path)  # like PyTorch: each class in turn, the next one named
+    with gt.serialization.safe_globals([TheModelClass]), \
+            pytest.raises(CheckpointError, match="GLOBAL graphtorch.nn.modules.conv.Conv2d"):
+        gt.load(path)  # like PyTorch: each class in turn, the next one named
     with gt.serialization.safe_globals(MODEL_CLASSES):
         loaded = gt.load(path)
         assert set(gt.serialization.get_safe_globals()) == set(MODEL_CLASSES)
@@ -118,9 +118,9 @@ def test_add_safe_globals_and_the_named_form(saved_model):
     finally:
         gt.serialization.clear_safe_globals()
     assert gt.serialization.get_safe_globals() == []
-    with pytest.raises(ValueError, match="tuple of length 2"):
-        with gt.serialization.safe_globals([(TheModelClass,)]):
-            gt.load(path)
+    with pytest.raises(ValueError, match="tuple of length 2"), \
+            gt.serialization.safe_globals([(TheModelClass,)]):
+        gt.load(path)
 
 
 def test_blocked_modules_stay_blocked_even_when_allowed(tmp_path):
@@ -130,9 +130,9 @@ def test_blocked_modules_stay_blocked_even_when_allowed(tmp_path):
 
     path = tmp_path / "boom.pt"
     gt.save({"x": Boom()}, path)
-    with gt.serialization.safe_globals([os.system]):
-        with pytest.raises(CheckpointError, match="is blocked"):
-            gt.load(path)
+    with gt.serialization.safe_globals([os.system]), \
+            pytest.raises(CheckpointError, match="is blocked"):
+        gt.load(path)
     assert not os.path.exists("/tmp/gt_pwned_allowed")
 
 
@@ -149,9 +149,9 @@ class _Plain:
 def test_state_of_allowed_classes_is_set_only_through_plain_names(tmp_path):
     path = tmp_path / "s.pt"
     gt.save(_DunderState(), path)
-    with gt.serialization.safe_globals([_DunderState]):
-        with pytest.raises(CheckpointError, match="refusing to set attribute '__class__'"):
-            gt.load(path)
+    with gt.serialization.safe_globals([_DunderState]), \
+            pytest.raises(CheckpointError, match="refusing to set attribute '__class__'"):
+        gt.load(path)
     gt.save(_Plain(), path)
     with gt.serialization.safe_globals([_Plain]):
         assert gt.load(path).value == [1, 2]
