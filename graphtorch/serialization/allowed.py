@@ -182,7 +182,7 @@ class Policy:
             if isinstance(func, type):
                 self._built[id(result)] = result
             return result
-        raise Refused(f"Trying to call reduce for unrecognized function {func!r}")
+        raise Refused(f"Trying to call reduce for unrecognized function {func!r:.100}")
 
     def new(self, cls, args):
         check = self._news.get(id(cls))
@@ -193,7 +193,7 @@ class Policy:
             self._built[id(obj)] = obj
             return obj
         raise Refused("Can only create new object for nn.Parameter or classes allowlisted via "
-                      f"`add_safe_globals` but got {cls!r}")
+                      f"`add_safe_globals` but got {cls!r:.100}")
 
     def build(self, inst, state) -> None:
         if type(inst) is OrderedDict:  # a state dict's `_metadata`
@@ -250,4 +250,4 @@ def _check_state_keys(state, allowed=None) -> None:
         ok = isinstance(key, str) and key.isidentifier() and not keyword.iskeyword(key) and \
             not key.startswith("__") and (allowed is None or key in allowed)
         if not ok:
-            raise Refused(f"refusing to set attribute {key!r} from a file")
+            raise Refused(f"refusing to set attribute {key!r:.100} from a file")

@@ -91,7 +91,7 @@ class Archive:
         with self._errors(member), self._zip.open(info) as handle:
             data = handle.read(info.file_size)
             if len(data) != info.file_size or handle.read(1):
-                raise CheckpointError(f"{self.name}: member {member!r} is truncated")
+                raise CheckpointError(f"{self.name}: member {member!r:.100} is truncated")
         return data
 
     def read_array(self, member: str, nbytes: int) -> np.ndarray:
@@ -105,19 +105,19 @@ class Archive:
             while pos < nbytes:
                 chunk = handle.read(min(_CHUNK, nbytes - pos))
                 if not chunk:
-                    raise CheckpointError(f"{self.name}: member {member!r} is truncated")
+                    raise CheckpointError(f"{self.name}: member {member!r:.100} is truncated")
                 view[pos:pos + len(chunk)] = chunk
                 pos += len(chunk)
             if handle.read(1):
-                raise CheckpointError(f"{self.name}: member {member!r} is longer than "
+                raise CheckpointError(f"{self.name}: member {member!r:.100} is longer than "
                                       "its directory entry says")
         return out
 
     def _check(self, member: str, exact: int | None = None, limit: int | None = None):
         info = self._infos.get(member)
         if info is None:
-            raise CheckpointError(f"{self.name}: the archive has no member {member!r}")
-        where = f"{self.name}: member {member!r}"
+            raise CheckpointError(f"{self.name}: the archive has no member {member!r:.100}")
+        where = f"{self.name}: member {member!r:.100}"
         if info.flag_bits & 0x1:
             raise CheckpointError(f"{where} is encrypted")
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
@@ -142,7 +142,7 @@ class Archive:
         return info
 
     def _errors(self, member: str):
-        return _WrapErrors(f"{self.name}: member {member!r} is damaged")
+        return _WrapErrors(f"{self.name}: member {member!r:.100} is damaged")
 
 
 class _WrapErrors:

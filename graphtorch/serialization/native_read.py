@@ -125,7 +125,7 @@ def _read_tensors(archive, storages, tensor_metas, map_location):
         _fields(name, f"storage {i}", meta, _STORAGE_V2)
         if meta["file"] in files or meta["file"] in ("format", "manifest.json",
                                                       "manifest.sha256", "data.pkl"):
-            raise CheckpointError(f"{name}: member {meta['file']!r} is used by two storages")
+            raise CheckpointError(f"{name}: member {meta['file']!r:.100} is used by two storages")
         files.add(meta["file"])
         if meta["numel"] < 0:
             raise CheckpointError(f"{name}: storage {i} has a negative element count")
@@ -201,18 +201,18 @@ class _Decoder:
         kind = node["t"]
         handler = getattr(self, f"_kind_{kind}", None)
         if handler is None:
-            self.fail(f"unknown entry kind {kind!r}")
+            self.fail(f"unknown entry kind {kind!r:.100}")
         try:
             return handler(node, depth + 1)
         except CheckpointError:
             raise
         except (TypeError, ValueError, KeyError, OverflowError, AttributeError, binascii.Error,
                 RuntimeError) as exc:
-            self.fail(f"malformed {kind!r} entry ({type(exc).__name__}: {exc})")
+            self.fail(f"malformed {kind!r:.100} entry ({type(exc).__name__}: {exc})")
 
     def _keys(self, node, *keys):
         if set(node) != {"t", *keys}:
-            self.fail(f"a {node['t']!r} entry must have exactly the keys {['t', *keys]}")
+            self.fail(f"a {node['t']!r:.100} entry must have exactly the keys {['t', *keys]}")
 
     def _items(self, node, depth):
         self._keys(node, "items")

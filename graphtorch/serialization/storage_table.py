@@ -30,7 +30,7 @@ class StorageTable:
     def storage(self, key, member: str, dtype_name: str, numel: int, location: str,
                 sha256: str | None = None) -> Tensor:
         """The 1-d tensor of storage `key` (read on first use)."""
-        where = f"{self.name}: storage {member!r}"
+        where = f"{self.name}: storage {member!r:.100}"
         declared = (member, dtype_name, numel, location)
         if key in self._roots:
             root, seen = self._roots[key]
@@ -40,7 +40,7 @@ class StorageTable:
             return root
         itemsize = storage_types.element_size(where, dtype_name)
         if not isinstance(numel, int) or isinstance(numel, bool) or numel < 0:
-            raise CheckpointError(f"{where}: invalid element count {numel!r}")
+            raise CheckpointError(f"{where}: invalid element count {numel!r:.100}")
         raw = self.archive.read_array(member, numel * itemsize)
         if sha256 is not None and hashlib.sha256(raw).hexdigest() != sha256:
             raise CheckpointError(f"{where} does not match its checksum (the file was "

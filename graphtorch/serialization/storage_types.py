@@ -29,7 +29,7 @@ def element_size(where: str, dtype_name: str) -> int:
     """Bytes per element of a saved storage type; CheckpointError for unknown types."""
     dtype = dtypes._BY_NAME.get(dtype_name) if isinstance(dtype_name, str) else None
     if dtype is None or (dtype.np_dtype is None and dtype_name not in UPCAST_TO_FLOAT32):
-        raise CheckpointError(f"{where}: unsupported element type {dtype_name!r}")
+        raise CheckpointError(f"{where}: unsupported element type {dtype_name!r:.100}")
     return dtype.itemsize
 
 

@@ -264,7 +264,7 @@ def _set_attributes(obj, state) -> None:
         _check_state_keys(part)
         for key, value in (part or {}).items():
             if hasattr(type(obj), key):
-                raise Refused(f"refusing to set the tensor attribute {key!r} from a file")
+                raise Refused(f"refusing to set the tensor attribute {key!r:.100} from a file")
             setattr(obj, key, value)
 
 

@@ -295,9 +295,21 @@ def expansion_limit(data_size: int) -> int:
     return _BASE_EXPANSION + _EXPANSION_PER_BYTE * data_size
 
 
+def _leaf_weight(obj) -> int:
+    """Long strings, bytes and ints count as many objects (one per 64 bytes), so that one big
+    value referenced a million times is as large as it would print."""
+    kind = type(obj)
+    if kind in (str, bytes, bytearray):
+        return 1 + len(obj) // 64
+    if kind is int:
+        return 1 + obj.bit_length() // 512
+    return 1
+
+
 def expanded_size(root, limit: int, objects_with_state=frozenset()) -> int:
-    """The tree size of `root` with shared containers counted once per reference (cycles
-    count once); stops early, returning a value above `limit`, once it exceeds it."""
+    """The tree size of `root` with shared containers (and long strings) counted once per
+    reference (cycles count once); stops early, returning a value above `limit`, once it
+    exceeds it."""
 
     def children(obj):
         if isinstance(obj, dict):
@@ -310,7 +322,7 @@ def expanded_size(root, limit: int, objects_with_state=frozenset()) -> int:
         return type(obj) in _CONTAINERS or id(obj) in objects_with_state
 
     if not is_container(root):
-        return 1
+        return _leaf_weight(root)
     sizes: dict = {}
     active = {id(root)}
     stack = [[root, children(root), 1]]
@@ -325,7 +337,7 @@ def expanded_size(root, limit: int, objects_with_state=frozenset()) -> int:
                 stack[-1][2] += frame[2]
             continue
         if not is_container(child):
-            frame[2] += 1
+            frame[2] += _leaf_weight(child)
         elif id(child) in sizes:
             frame[2] += sizes[id(child)]
         elif id(child) in active:

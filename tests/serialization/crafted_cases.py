@@ -143,6 +143,8 @@ def _gt_cases() -> dict:
                                               compress_size=2 ** 31),
         "gt_deep_json": _deep_json(100_000),
         "gt_billion_laughs_pickle": _with_pickle(billion_laughs(9)),
+        "gt_one_long_string_a_million_times": _with_pickle(
+            b"\x80\x02" + text("x" * (1 << 20)) + b"q\x00](" + b"h\x00" * 1_000_000 + b"e."),
         # 3. state set on globals
         "gt_build_on_global": _with_pickle(b"\x80\x02" + glob("graphtorch.dtypes", "_dtype_by_name")
                                            + b"}" + text("__defaults__") + b")s" + b"b."),
