@@ -36,8 +36,8 @@ def write_atomically(path, write) -> None:
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
     try:
         fd = os.open(tmp, flags, 0o666)  # the kernel applies the umask, as for open()
-    except PermissionError as exc:
-        raise PermissionError(exc.errno, exc.strerror, shown) from None
+    except OSError as exc:  # name the path the caller gave, as open() would
+        raise type(exc)(exc.errno, exc.strerror, shown) from None
     try:
         if existing is not None:
             _keep_mode_and_owner(fd, existing)

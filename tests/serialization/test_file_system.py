@@ -90,9 +90,13 @@ def test_saving_through_a_symlink_replaces_its_target(tmp_path):
     assert sorted(p.name for p in (tmp_path / "real").iterdir()) == ["ckpt.pt", "new.pt"]
 
 
-def test_a_folder_target_raises_as_open_does(tmp_path):
+def test_a_folder_target_or_a_missing_folder_raise_as_open_does(tmp_path):
     with pytest.raises(IsADirectoryError):
         gt.save({"w": gt.ones(2)}, tmp_path)
+    missing = tmp_path / "no" / "such" / "c.pt"
+    with pytest.raises(FileNotFoundError) as info:
+        gt.save({"w": gt.ones(2)}, missing)
+    assert info.value.filename == str(missing)
 
 
 def test_interrupted_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
