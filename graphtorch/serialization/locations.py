@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from .. import cuda
 from ..device import device
 from ..tensor import Tensor
 from .errors import CheckpointError
@@ -68,8 +69,6 @@ def _to_tag(storage: Tensor, tag: str, file_name: str, from_file: bool) -> Tenso
 
 
 def _cuda_device(tag: str) -> device:
-    from .. import cuda
-
     index = int(tag.split(":")[1]) if ":" in tag else 0
     if not cuda.is_available():
         raise RuntimeError("Attempting to deserialize object on a CUDA device but "

@@ -20,6 +20,7 @@ from collections import OrderedDict
 
 from .. import dtypes
 from ..device import device
+from ..nn.parameter import Parameter
 from ..tensor import Size
 from . import storage_types
 from .allowed import Policy, data_globals, graphtorch_value_globals
@@ -117,8 +118,6 @@ def _upgrade_v1(name, manifest):
 
 
 def _read_tensors(archive, storages, tensor_metas, map_location):
-    from ..nn.parameter import Parameter
-
     name = archive.name
     files = set()
     for i, meta in enumerate(storages):

@@ -23,6 +23,7 @@ import numpy as np
 
 from .. import dtypes
 from ..device import device
+from ..nn.parameter import Parameter
 from ..tensor import Size, Tensor
 from .atomic import write_atomically
 from .views import contiguous_strides, storage_of
@@ -54,8 +55,6 @@ class Writer:
         key = id(t)
         if key in self._tensor_index:
             return self._tensor_index[key]
-        from ..nn.parameter import Parameter
-
         data = t._data
         if type(data).__name__ == "SymbolicArray":
             raise RuntimeError("gt.save cannot store a tensor being traced (inside gt.trace or "
