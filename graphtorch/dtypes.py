@@ -95,7 +95,8 @@ _BY_NAME = {d.name: d for d in ALL_DTYPES + (bfloat16, complex32) + FLOAT8_DTYPE
 _SHELL_UINTS = (uint16, uint32, uint64)
 _TORCH_SCALAR_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short",
                        "int32": "Int", "int64": "Long", "uint16": "UInt16", "uint32": "UInt32",
-                       "uint64": "UInt64"}
+                       "uint64": "UInt64", "complex64": "ComplexFloat",
+                       "complex128": "ComplexDouble"}
 
 # PyTorch's aliases.
 ALIASES = {
@@ -170,8 +171,8 @@ def promote_types(a: DType, b: DType) -> DType:
     """PyTorch's `promote_types`: the smallest dtype both `a` and `b` convert to safely."""
     if a is b:
         return a
-    if (a in _SHELL_UINTS or b in _SHELL_UINTS) and a.category <= Category.INT \
-            and b.category <= Category.INT:
+    if (a in _SHELL_UINTS or b in _SHELL_UINTS) and not (a.is_floating_point or
+                                                         b.is_floating_point):
         raise RuntimeError(f"Promotion for uint16, uint32, uint64 types is not supported, "
                            f"attempted to promote {_TORCH_SCALAR_NAMES[a.name]} and "
                            f"{_TORCH_SCALAR_NAMES[b.name]}")
