@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import io
 import random
+import zipfile
 
 import numpy as np
 import pytest
 
 import graphtorch as gt
 from graphtorch.serialization import CheckpointError
+
+from .helpers import members
 
 torch = pytest.importorskip("torch")
 
@@ -58,5 +61,20 @@ def test_bit_flips_of_a_pytorch_checkpoint():
     torch.save({"w": torch.arange(8.0), "b": torch.ones(2, dtype=torch.float64), "n": 3}, buffer)
     data = buffer.getvalue()
     bits = random.Random(0).sample(range(len(data) * 8), 2000)
+    counts = _outcomes(data, bits, _same_checkpoint)
+    assert counts["detected"] > 0
+
+
+def test_bit_flips_of_a_deflated_archive_raise_checkpoint_error_not_zlib_error():
+    """A checkpoint re-zipped with compression: flips inside deflate streams must not come
+    out as zlib.error or NotImplementedError."""
+    buffer = io.BytesIO()
+    gt.save({"w": gt.arange(8.), "b": gt.ones(2, dtype=gt.float64), "n": 3}, buffer)
+    deflated = io.BytesIO()
+    with zipfile.ZipFile(deflated, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, raw in members(buffer.getvalue()).items():
+            z.writestr(name, raw)
+    data = deflated.getvalue()
+    bits = random.Random(1).sample(range(len(data) * 8), 1500)
     counts = _outcomes(data, bits, _same_checkpoint)
     assert counts["detected"] > 0

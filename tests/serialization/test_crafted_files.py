@@ -20,6 +20,7 @@ import pytest
 from .crafted_cases import accepted_cases, genuine_files, refused_cases
 
 torch = pytest.importorskip("torch")
+pytest.importorskip("resource", reason="RLIMIT_AS needs a POSIX system")
 
 REPO = Path(__file__).resolve().parents[2]
 REFUSED = refused_cases()
