@@ -54,7 +54,12 @@ class StorageTable:
         """A tensor viewing `root`, after PyTorch's bounds checks."""
         data = root._data
         check_view(where, int(data.size), int(data.itemsize), offset, size, stride)
-        t = Tensor._wrap(build_view(data, offset, size, stride))
+        try:
+            view = build_view(data, offset, size, stride)
+        except (ValueError, OverflowError, TypeError) as exc:  # the array module's own limits
+            raise CheckpointError(f"{where}: cannot view the storage as sizes {list(size)}, "
+                                  f"strides {list(stride)} ({exc})") from None
+        t = Tensor._wrap(view)
         t._base = root  # shares the storage's memory and version counter
         t._view_ops = None  # an alias, not an autograd view
         return t

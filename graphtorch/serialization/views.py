@@ -37,6 +37,9 @@ def check_view(where: str, storage_numel: int, itemsize: int, offset, size, stri
         raise CheckpointError(f"{where}: negative dimension in size {list(size)}")
     if any(s < 0 for s in stride):
         raise CheckpointError(f"{where}: negative stride in {list(stride)}")
+    if any(s > _INT64_MAX for s in size) or any(s * itemsize > _INT64_MAX for s in stride):
+        raise CheckpointError(f"{where}: size or stride overflows int64: sizes={list(size)} "
+                              f"and strides={list(stride)}")
     numel = 1
     for s in size:
         numel *= s

@@ -132,6 +132,10 @@ def _gt_cases() -> dict:
                                                                      stride=[1, 1])),
         "gt_stride_length": _edit(_set(tensor0 + ["stride"], [1, 1])),
         "gt_negative_size": _edit(_set(tensor0 + ["shape"], [-4])),
+        "gt_size1_huge_stride": _edit(lambda m: m["tensors"][0].update(shape=[1, 4],
+                                                                        stride=[2 ** 62, 1])),
+        "gt_stride_beyond_int64": _edit(lambda m: m["tensors"][0].update(shape=[1],
+                                                                          stride=[2 ** 70])),
         "gt_storage_numel_lies": _edit(_set(storage0 + ["numel"], 2 ** 40)),
         "gt_storage_numel_negative": _edit(_set(storage0 + ["numel"], -1)),
         # 2. amplification

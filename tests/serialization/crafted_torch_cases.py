@@ -44,6 +44,7 @@ def torch_cases() -> dict:
         "pt_span_overflow": tensor_file(size=(2,), stride=(2 ** 62,)),
         "pt_stride_length": tensor_file(size=(2, 2), stride=(1,)),
         "pt_negative_size": tensor_file(size=(-1,)),
+        "pt_size1_huge_stride": tensor_file(size=(1, 4), stride=(2 ** 62, 1)),
         "pt_float_size": tensor_file(size=(2.0,)),
         "pt_size_not_tuple": tensor_file(size=4),
         # 2. amplification
