@@ -10,9 +10,10 @@ from . import dtypes as _dtypes
 from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,
                                  set_grad_enabled)
 from .device import device
-from .dtypes import (bfloat16, complex32, complex64, complex128, float16, float32, float64,
-                     get_default_dtype, int8, int16, int32, int64, promote_types,
-                     set_default_dtype, uint8)
+from .dtypes import (bfloat16, complex32, complex64, complex128, float8_e4m3fn,
+                     float8_e4m3fnuz, float8_e5m2, float8_e5m2fnuz, float8_e8m0fnu, float16,
+                     float32, float64, get_default_dtype, int8, int16, int32, int64,
+                     promote_types, set_default_dtype, uint8, uint16, uint32, uint64)
 from .dtypes import DType as dtype
 from .dtypes import bool_ as bool  # noqa: A001  (torch.bool)
 from .tensor import Size, Tensor

@@ -34,7 +34,7 @@ class DType:
         self.category = category
         self.is_floating_point = category == Category.FLOAT
         self.is_complex = category == Category.COMPLEX
-        self.is_signed = name not in ("uint8", "bool")
+        self.is_signed = name not in _UNSIGNED
         self.legacy_name = legacy_name
 
     def __repr__(self):
@@ -48,6 +48,10 @@ class DType:
 
     def to_complex(self) -> DType:
         return {float64: complex128, complex128: complex128}.get(self, complex64)
+
+
+# PyTorch's unsigned types (float8_e8m0fnu stores only an exponent).
+_UNSIGNED = frozenset({"bool", "uint8", "uint16", "uint32", "uint64", "float8_e8m0fnu"})
 
 
 class Category(enum.IntEnum):
@@ -68,14 +72,31 @@ float32 = DType("float32", np.float32, Category.FLOAT, "FloatTensor")
 float64 = DType("float64", np.float64, Category.FLOAT, "DoubleTensor")
 complex64 = DType("complex64", np.complex64, Category.COMPLEX)
 complex128 = DType("complex128", np.complex128, Category.COMPLEX)
-# Named so that PyTorch code referring to them imports; NumPy has no storage for them.
+# PyTorch's "shell" unsigned types: storage, conversion and printing; promotion with another
+# integer type is an error, as in PyTorch.
+uint16 = DType("uint16", np.uint16, Category.INT, "UInt16Tensor")
+uint32 = DType("uint32", np.uint32, Category.INT, "UInt32Tensor")
+uint64 = DType("uint64", np.uint64, Category.INT, "UInt64Tensor")
+# Named so that PyTorch code referring to them imports; NumPy has no storage for them
+# (gt.load reads such tensors as float32, see docs/checkpoints.md).
 bfloat16 = DType("bfloat16", None, Category.FLOAT, "BFloat16Tensor", itemsize=2)
 complex32 = DType("complex32", None, Category.COMPLEX, itemsize=4)
+float8_e4m3fn = DType("float8_e4m3fn", None, Category.FLOAT, itemsize=1)
+float8_e4m3fnuz = DType("float8_e4m3fnuz", None, Category.FLOAT, itemsize=1)
+float8_e5m2 = DType("float8_e5m2", None, Category.FLOAT, itemsize=1)
+float8_e5m2fnuz = DType("float8_e5m2fnuz", None, Category.FLOAT, itemsize=1)
+float8_e8m0fnu = DType("float8_e8m0fnu", None, Category.FLOAT, itemsize=1)
+FLOAT8_DTYPES = (float8_e4m3fn, float8_e4m3fnuz, float8_e5m2, float8_e5m2fnuz, float8_e8m0fnu)
 
 ALL_DTYPES = (bool_, uint8, int8, int16, int32, int64, float16, float32, float64,
-              complex64, complex128)
+              complex64, complex128, uint16, uint32, uint64)
 _BY_NP = {d.np_dtype: d for d in ALL_DTYPES}
-_BY_NAME = {d.name: d for d in ALL_DTYPES + (bfloat16, complex32)}
+_BY_NAME = {d.name: d for d in ALL_DTYPES + (bfloat16, complex32) + FLOAT8_DTYPES}
+_SHELL_UINTS = (uint16, uint32, uint64)
+_TORCH_SCALAR_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short",
+                       "int32": "Int", "int64": "Long", "uint16": "UInt16", "uint32": "UInt32",
+                       "uint64": "UInt64", "complex64": "ComplexFloat",
+                       "complex128": "ComplexDouble"}
 
 # PyTorch's aliases.
 ALIASES = {
@@ -84,6 +105,8 @@ ALIASES = {
     "uint8": uint8, "int8": int8, "int16": int16, "int32": int32, "int64": int64,
     "float16": float16, "float32": float32, "float64": float64, "complex64": complex64,
     "complex128": complex128, "bfloat16": bfloat16, "complex32": complex32, "chalf": complex32,
+    "uint16": uint16, "uint32": uint32, "uint64": uint64,
+    **{d.name: d for d in FLOAT8_DTYPES},
 }
 
 
@@ -148,6 +171,11 @@ def promote_types(a: DType, b: DType) -> DType:
     """PyTorch's `promote_types`: the smallest dtype both `a` and `b` convert to safely."""
     if a is b:
         return a
+    if (a in _SHELL_UINTS or b in _SHELL_UINTS) and not (a.is_floating_point or
+                                                         b.is_floating_point):
+        raise RuntimeError(f"Promotion for uint16, uint32, uint64 types is not supported, "
+                           f"attempted to promote {_TORCH_SCALAR_NAMES[a.name]} and "
+                           f"{_TORCH_SCALAR_NAMES[b.name]}")
     if a.category != b.category:
         high, low = (a, b) if a.category > b.category else (b, a)
         if high.is_complex and low is float64:

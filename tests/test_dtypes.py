@@ -18,7 +18,11 @@ ALIASES = {"float": "float32", "double": "float64", "half": "float16", "long": "
            "int": "int32", "short": "int16", "cfloat": "complex64", "cdouble": "complex128"}
 
 
-@pytest.mark.parametrize("name", NAMES + ["bfloat16", "complex32"])
+SHELL_UINTS = ["uint16", "uint32", "uint64"]  # storage, conversion and printing only
+FLOAT8 = ["float8_e4m3fn", "float8_e4m3fnuz", "float8_e5m2", "float8_e5m2fnuz", "float8_e8m0fnu"]
+
+
+@pytest.mark.parametrize("name", NAMES + ["bfloat16", "complex32"] + SHELL_UINTS + FLOAT8)
 def test_dtype_repr_and_properties(name):
     g, t = getattr(gt, name), getattr(torch, name)
     assert repr(g) == repr(t) == str(g) == str(t)
@@ -117,4 +121,20 @@ def test_default_dtype_does_not_change_existing_tensors(restore_default):
         t = lib.ones(2)
         lib.set_default_dtype(lib.float64)
         return t.dtype, (t * 2.5).dtype, (t + lib.ones(2)).dtype
+    same(fn)
+
+
+@pytest.mark.parametrize("a", SHELL_UINTS)
+@pytest.mark.parametrize("b", NAMES + SHELL_UINTS)
+def test_shell_unsigned_types_promote_as_in_pytorch(a, b):
+    def fn(lib):
+        return lib.promote_types(getattr(lib, a), getattr(lib, b))
+    same(fn)
+
+
+@pytest.mark.parametrize("name", SHELL_UINTS)
+def test_shell_unsigned_tensors_convert_and_print(name):
+    def fn(lib):
+        t = lib.tensor([1, 2, 3]).to(getattr(lib, name))
+        return repr(t), t.type(), t.is_signed(), t.element_size(), t.to(lib.int64).tolist()
     same(fn)

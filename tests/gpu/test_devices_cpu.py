@@ -81,7 +81,7 @@ def test_loading_a_cuda_checkpoint_without_cuda_says_map_location(tmp_path):
         items = {n: z.read(n) for n in z.namelist()}
     manifest_name = next(n for n in items if n.endswith("manifest.json"))
     manifest = json.loads(items[manifest_name])
-    for meta in manifest["tensors"]:
+    for meta in manifest["storages"]:  # where each storage was saved from
         meta["device"] = "cuda:0"
     items[manifest_name] = json.dumps(manifest).encode()
     import hashlib

@@ -140,8 +140,7 @@ SNIPPETS = [
         torch.save(model, PATH) # 方法1(不推荐)
         model1 = torch.load(PATH, weights_only=False)
         model1.weight
-    """, nn=True, xfail="by design: gt.save refuses whole modules, since loading one would run "
-       "code (unpickling the class); the note itself recommends method 2, state_dict()"),
+    """, nn=True),
     Snippet("save_load", """
         import torch.nn as nn
         TheModelClass, args, kwargs = nn.Linear, (3, 2), {}
