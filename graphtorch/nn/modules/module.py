@@ -569,7 +569,12 @@ class Module:
         return main + ")"
 
     def __getstate__(self):
-        return self.__dict__.copy()
+        state = self.__dict__.copy()
+        state.pop("_state_version", None)
+        for name in V.VERSIONED_STORES:  # pickles hold plain dicts, as PyTorch's do
+            if isinstance(state.get(name), dict):
+                state[name] = V.plain(state[name])
+        return state
 
     def __setstate__(self, state):
         self.__dict__.update(state)

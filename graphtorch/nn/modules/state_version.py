@@ -90,6 +90,11 @@ def versioned(store, owner):
     return new
 
 
+def plain(store):
+    """A versioned dict as the plain dict (or OrderedDict) it stands for."""
+    return OrderedDict(store) if isinstance(store, OrderedDict) else dict(store)
+
+
 def changed(old, new) -> bool:
     """Whether assigning `new` over `old` changes what code reading the attribute sees."""
     if old is new:
