@@ -40,5 +40,13 @@ def launch_command(nproc: int, argv: list[str], module: bool = False,
 
 
 def run(nproc: int, argv: list[str], module: bool = False, mpiexec: str | None = None) -> int:
-    """Run `argv` (a script and its arguments) on `nproc` ranks; returns the exit status."""
-    return subprocess.call(launch_command(nproc, argv, module, mpiexec))
+    """Run `argv` (a script and its arguments) on `nproc` ranks; returns the exit status.
+    Like torchrun, several ranks get ``OMP_NUM_THREADS=1`` unless it is set (N ranks each
+    running as many BLAS threads as there are cores would overload the machine)."""
+    command = launch_command(nproc, argv, module, mpiexec)
+    env = dict(os.environ)
+    if nproc > 1 and "OMP_NUM_THREADS" not in env:
+        env["OMP_NUM_THREADS"] = "1"
+        print("graphtorch run: setting OMP_NUM_THREADS=1 for each rank (set it yourself to "
+              "tune)", file=sys.stderr)
+    return subprocess.call(command, env=env)

@@ -23,7 +23,7 @@ from ...ir.tracer import SymbolicArray, TracingError, _where, current_tracer, us
 from ...ops.dispatch import bump_version
 from ...tensor import Tensor
 from ..modules.module import Module
-from .reducer import Reducer
+from .reducer import FIRST_BUCKET_BYTES, Reducer
 
 BROADCAST_BUCKET_BYTES = 250 * 1024 * 1024
 
@@ -95,8 +95,9 @@ class DistributedDataParallel(Module):
             if init_buffers:
                 states += list(module.buffers())
             self._broadcast_coalesced(states)
+        first = FIRST_BUCKET_BYTES if bucket_cap_mb is None else self.bucket_bytes_cap
         self.reducer = Reducer(self._module_params, [n for n, _ in named], self.process_group,
-                               self.bucket_bytes_cap,
+                               self.bucket_bytes_cap, first,
                                allow_unused=find_unused_parameters or static_graph,
                                find_unused=find_unused_parameters and not static_graph,
                                gradient_as_bucket_view=gradient_as_bucket_view)

@@ -2,7 +2,8 @@
 
 Parameters are grouped into buckets (one dtype and device each, ~25 MiB, the first 1 MiB so
 that communication starts early), in reverse registration order, since gradients become
-ready roughly back to front. A post-accumulate-grad hook on every parameter copies its
+ready roughly back to front (an explicit ``bucket_cap_mb`` applies to the first bucket too,
+as in PyTorch). A post-accumulate-grad hook on every parameter copies its
 ``.grad`` scaled by 1/world_size into the bucket's flat buffer (PyTorch divides before the
 sum, too); a bucket whose gradients are all in starts a non-blocking all-reduce at once,
 buckets strictly in order (every rank must start the same collectives in the same order),
@@ -54,9 +55,9 @@ def _cupy():
     return cupy
 
 
-def assign_buckets(params: list, cap_bytes: int) -> list[Bucket]:
+def assign_buckets(params: list, cap_bytes: int, first_cap_bytes: int) -> list[Bucket]:
     """Buckets of parameter indices in reverse order; a bucket closes when it reaches the cap
-    (1 MiB for the first one); dtypes and devices never share a bucket."""
+    (`first_cap_bytes` for the first one); dtypes and devices never share a bucket."""
     open_buckets: dict = {}   # (dtype, device) -> [indices, bytes]
     closed: list[list[int]] = []
     for i in reversed(range(len(params))):
@@ -65,7 +66,7 @@ def assign_buckets(params: list, cap_bytes: int) -> list[Bucket]:
         members, size = open_buckets.get(key, ([], 0))
         members.append(i)
         size += p._data.nbytes
-        limit = FIRST_BUCKET_BYTES if not closed else cap_bytes
+        limit = first_cap_bytes if not closed else cap_bytes
         if size >= limit:
             closed.append(members)
             open_buckets.pop(key, None)
@@ -79,7 +80,8 @@ class Reducer:
     """Averages the gradients of `params` over `group` (see the module docstring)."""
 
     def __init__(self, params: list, names: list[str], group, cap_bytes: int,
-                 allow_unused: bool, find_unused: bool, gradient_as_bucket_view: bool):
+                 first_cap_bytes: int, allow_unused: bool, find_unused: bool,
+                 gradient_as_bucket_view: bool):
         self.params = params
         self.names = names
         self.group = group
@@ -87,7 +89,7 @@ class Reducer:
         self.find_unused = find_unused
         self.gradient_as_bucket_view = gradient_as_bucket_view
         self.index = {id(p): i for i, p in enumerate(params)}
-        self.buckets = assign_buckets(params, cap_bytes)
+        self.buckets = assign_buckets(params, cap_bytes, first_cap_bytes)
         self.slot = {}
         for bucket in self.buckets:
             for position, i in enumerate(bucket.members):
