@@ -19,13 +19,14 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import graphtorch as torch  # noqa: E402
-import graphtorch.distributed as dist  # noqa: E402
-import graphtorch.nn as nn  # noqa: E402
-from digits_cnn import DigitsNet, evaluate, load_digits_tensors  # noqa: E402
-from graphtorch.nn.parallel import DistributedDataParallel as DDP  # noqa: E402
-from graphtorch.utils.data import DataLoader, TensorDataset  # noqa: E402
-from graphtorch.utils.data.distributed import DistributedSampler  # noqa: E402
+from digits_cnn import DigitsNet, evaluate, load_digits_tensors
+
+import graphtorch as torch
+import graphtorch.distributed as dist
+from graphtorch import nn
+from graphtorch.nn.parallel import DistributedDataParallel as DDP
+from graphtorch.utils.data import DataLoader, TensorDataset
+from graphtorch.utils.data.distributed import DistributedSampler
 
 
 def main(argv=None) -> float:

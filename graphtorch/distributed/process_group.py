@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime
 import os
 import sys
+import time
 import traceback
 
 import numpy as np
@@ -26,6 +27,7 @@ from .mpi_backend import MPICommunicator
 from .work import _seconds
 
 default_pg_timeout = datetime.timedelta(minutes=30)
+ABORT_GRACE_SECONDS = 0.5
 BACKENDS = ("mpi", "nccl", "gloo")
 
 
@@ -327,6 +329,9 @@ def _install_abort_on_uncaught(rank: int, size: int) -> None:
                      "none of them waits for it forever")
         sys.stderr.write("\n".join(lines) + "\n")
         sys.stderr.flush()
+        # MPI_Abort makes the launcher kill every rank; give it a moment to forward this
+        # rank's output first (it can otherwise be lost with the process)
+        time.sleep(ABORT_GRACE_SECONDS)
         _mpi().COMM_WORLD.Abort(1)
 
     if _STATE["excepthook"] is None:

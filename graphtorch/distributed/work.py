@@ -1,16 +1,19 @@
 """Work handles: what ``async_op=True`` returns (PyTorch's ``Work``), and the errors.
 
 A `Work` wraps MPI non-blocking requests. `wait()` drives them to completion (MPI makes
-progress only while it is called, so it polls ``Testall`` without sleeping, as ``MPI_Wait``
-itself does) and gives up with `DistBackendError` once the process group's timeout has
-passed: a rank that crashed or never joined the collective then cannot hang the others
-forever. Completion callbacks (AVG's division, copying a staged buffer back into a
+progress only while it is called, so it polls ``Testall``; after 10 ms it yields the CPU
+between polls, so that ranks sharing cores do not starve each other) and gives up with
+`DistBackendError` once the process group's timeout has passed: a rank that crashed or never
+joined the collective then cannot hang the others forever. Completion callbacks (AVG's division, copying a staged buffer back into a
 non-contiguous or GPU tensor) run once, in order, when the requests complete.
 """
 
 from __future__ import annotations
 
 import time
+
+# How long `Work.wait` polls without pause before it yields the CPU between polls.
+SPIN_SECONDS = 0.01
 
 
 class DistError(RuntimeError):
@@ -85,12 +88,20 @@ class Work:
         if self._done:
             return True
         limit = self._timeout if timeout is None else _seconds(timeout) or self._timeout
-        deadline = time.monotonic() + limit
+        now = time.monotonic()
+        deadline, spin_until = now + limit, now + SPIN_SECONDS
         test = self._test
-        spins = 0
+        polls = 0
         while not test():
-            spins += 1
-            if spins % 64 == 0 and time.monotonic() > deadline:
+            polls += 1
+            if polls % 64:
+                continue
+            now = time.monotonic()
+            if now > spin_until:
+                # still waiting for another rank: let it (or anyone) have this core between
+                # polls, which matters when ranks share cores
+                time.sleep(0)
+            if now > deadline:
                 self._exception = DistBackendError(
                     f"[rank {self._rank}] {self._what} timed out after {limit:g} s: not every "
                     "rank of the group joined it (a rank may have crashed, exited, or be "

@@ -2,7 +2,7 @@
 
 Workers live in ``workers/`` (not collected by pytest). Each prints ``[rank R] OK <check>``
 per passed check and raises on a failed one (which aborts every rank); the tests read the
-markers. Every launch has a timeout. Without mpi4py or mpiexec the tests skip, except under
+markers (the launcher may interleave the ranks' lines, so they are searched, not split). Every launch has a timeout. Without mpi4py or mpiexec the tests skip, except under
 ``CI=true`` where the test extra must have installed them.
 """
 
@@ -89,8 +89,9 @@ def launch(worker: str, *args: str, nproc: int = 2, timeout: float = 90,
         command = launch_command(nproc, script)
     start = time.monotonic()
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                              env=rank_env(), cwd=ROOT)
+        done = subprocess.run(command, capture_output=True, text=True, check=False,
+                              stdin=subprocess.DEVNULL, timeout=timeout, env=rank_env(),
+                              cwd=ROOT)
     except subprocess.TimeoutExpired as exc:
         pytest.fail(f"{worker} on {nproc} ranks did not finish in {timeout} s:\n"
                     f"{exc.stdout}\n{exc.stderr}")

@@ -19,7 +19,8 @@ def test_ddp_digits_trains_on_two_ranks(tmp_path):
 
     command = launch_command(2, [str(ROOT / "examples" / "ddp_digits.py"), "--epochs", "3",
                                  "--compile", "--out", str(tmp_path)])
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120, env=rank_env())
+    done = subprocess.run(command, capture_output=True, text=True, check=False,
+                          stdin=subprocess.DEVNULL, timeout=120, env=rank_env())
     assert done.returncode == 0, done.stderr
     epochs = [line for line in done.stdout.splitlines() if line.startswith("epoch ")]
     assert [line.split()[1] for line in epochs] == ["1", "2", "3"]

@@ -33,7 +33,7 @@ def test_a_rank_that_never_joins_times_out_the_others():
 
 def _python(code: str, **env) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=60, env={**rank_env(), **env})
+                          check=False, timeout=60, env={**rank_env(), **env})
 
 
 def test_without_a_launcher_the_world_has_one_rank():
@@ -51,9 +51,10 @@ def test_torchrun_environment_without_mpi_is_refused():
 def test_graphtorch_run_starts_n_ranks():
     done = subprocess.run([sys.executable, "-m", "graphtorch.cli", "run", "-n", "2",
                            str(WORKERS / "hello.py")], capture_output=True, text=True,
-                          timeout=60, env=rank_env())
+                          check=False, stdin=subprocess.DEVNULL, timeout=60, env=rank_env())
     assert done.returncode == 0, done.stderr
-    assert sorted(done.stdout.splitlines()) == ["rank 0 of 2: sum 3", "rank 1 of 2: sum 3"]
+    # the launcher forwards each rank's output as it comes: lines may interleave
+    assert "rank 0 of 2: sum 3" in done.stdout and "rank 1 of 2: sum 3" in done.stdout
 
 
 def test_graphtorch_run_reports_a_missing_launcher(capsys):

@@ -12,7 +12,7 @@ from graphtorch.utils.data import DataLoader, TensorDataset
 from graphtorch.utils.data.distributed import DistributedSampler
 
 torch = pytest.importorskip("torch")
-from torch.utils.data.distributed import DistributedSampler as TorchSampler  # noqa: E402
+from torch.utils.data.distributed import DistributedSampler as TorchSampler
 
 
 @settings(max_examples=150, deadline=None)
@@ -32,9 +32,9 @@ def test_partition_equals_pytorch(n, replicas, shuffle, drop_last, seed, epoch, 
 def test_ranks_cover_the_dataset_and_epochs_reshuffle():
     parts = [list(DistributedSampler(range(10), 3, r, seed=1)) for r in range(3)]
     assert [len(p) for p in parts] == [4, 4, 4]       # padded from 10 to 12
-    assert set(sum(parts, [])) == set(range(10))
+    assert set().union(*parts) == set(range(10))
     dropped = [list(DistributedSampler(range(10), 3, r, drop_last=True)) for r in range(3)]
-    assert [len(p) for p in dropped] == [3, 3, 3] and len(set(sum(dropped, []))) == 9
+    assert [len(p) for p in dropped] == [3, 3, 3] and len(set().union(*dropped)) == 9
     sampler = DistributedSampler(range(50), 2, 0, seed=1)
     first = list(sampler)
     sampler.set_epoch(1)

@@ -202,9 +202,14 @@ class _EagerIteration(_Iteration):
 
     def __init__(self, reducer: Reducer):
         self.works = []
+        self.completed = 0
         super().__init__(reducer)
 
     def fill(self, bucket, position, i):
+        # MPI moves data only inside MPI calls: polling the oldest all-reduce in flight
+        # whenever a gradient arrives lets it progress while backward goes on
+        while self.completed < len(self.works) and self.works[self.completed].is_completed():
+            self.completed += 1
         view = bucket.views[position]
         grad = self.reducer.params[i]._grad
         if grad is None:

@@ -6,9 +6,8 @@ every collective must give from all ranks' data.
 
 from __future__ import annotations
 
-from common import close, finish, ok, raises, same, start
-
 import numpy as np
+from common import close, finish, ok, raises, same, start
 
 import graphtorch as gt
 import graphtorch.distributed as dist

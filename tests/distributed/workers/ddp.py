@@ -7,14 +7,13 @@ from __future__ import annotations
 import os
 import sys
 
-from common import close, finish, ok, raises, start
-
 import numpy as np
+from common import close, finish, ok, raises, start
 
 import graphtorch as gt
 import graphtorch.distributed as dist
-import graphtorch.nn as nn
 import graphtorch.nn.functional as F
+from graphtorch import nn
 from graphtorch.nn.parallel import DistributedDataParallel as DDP
 from graphtorch.utils.data import DataLoader, TensorDataset
 from graphtorch.utils.data.distributed import DistributedSampler
