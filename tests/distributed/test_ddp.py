@@ -12,7 +12,7 @@ pytestmark = pytest.mark.mpi
 
 CHECKS = ["eager_mlp", "eager_buckets_mlp", "compiled_mlp", "eager_cnn", "eager_buckets_cnn",
           "compiled_cnn", "gradient_as_bucket_view", "no_sync", "find_unused_parameters",
-          "buffers", "checkpoint", "shape_check"]
+          "buffers", "compiled_buffers", "checkpoint", "shape_check"]
 
 
 @pytest.fixture(scope="module")

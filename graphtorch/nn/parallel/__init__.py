@@ -12,7 +12,10 @@ __all__ = ["DistributedDataParallel"]
 
 def __getattr__(name):
     if name == "DataParallel":  # provided by graphtorch.nn.parallel.data_parallel
-        from .data_parallel import DataParallel
-
-        return DataParallel
+        try:
+            from .data_parallel import DataParallel
+        except ImportError:
+            pass
+        else:
+            return DataParallel
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -43,8 +43,10 @@ class DistributedDataParallel(Module):
     Supported: ``process_group``, ``bucket_cap_mb``, ``find_unused_parameters``,
     ``static_graph`` (unused parameters allowed), ``gradient_as_bucket_view``, ``init_sync``,
     ``broadcast_buffers``/``forward_sync_buffers``, ``device_ids`` (None or this rank's one
-    GPU). Not supported (NotImplementedError): mixed precision, device meshes, delayed or
-    custom-hooked all-reduces; ``register_comm_hook`` and ``join`` do not exist.
+    GPU; inputs are not moved to it). Not supported (NotImplementedError): mixed precision,
+    device meshes, delayed or custom-hooked all-reduces; ``register_comm_hook`` and ``join``
+    do not exist. Inside ``gt.compile`` the whole step, all-reduces included, is one graph;
+    a step traced under ``no_sync()`` runs eagerly (see `forward`).
     """
 
     def __init__(self, module, device_ids=None, output_device=None, dim=0,

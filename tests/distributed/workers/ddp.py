@@ -178,6 +178,37 @@ dist.all_gather_object(means, bn[1].running_mean.numpy())
 close(means[rank], means[0], "buffers after the pre-forward broadcast")
 ok("buffers")
 
+
+def batchnorm_run(compiled):
+    """State after 3 steps of a BatchNorm model, its buffers broadcast before each forward
+    (inside gt.compile: broadcast nodes in the graph)."""
+    net = built(lambda: nn.Sequential(nn.Linear(4, 6), nn.BatchNorm1d(6), nn.ReLU(),
+                                      nn.Linear(6, 3)), 100 + rank)
+    model = DDP(net)
+    opt = gt.optim.SGD(model.parameters(), lr=0.1)
+
+    def step(xb, yb):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(xb), yb)
+        loss.backward()
+        opt.step()
+        return loss
+
+    run = gt.compile(step) if compiled else step
+    gt.manual_seed(10 + rank)
+    for _ in range(3):
+        run(gt.randn(5, 4), gt.randint(0, 3, (5,)))
+    return net.state_dict(), run
+
+
+eager_state, _ = batchnorm_run(False)
+compiled_state, step = batchnorm_run(True)
+for key in eager_state:
+    close(compiled_state[key].numpy(), eager_state[key].numpy(), f"compiled BatchNorm {key}")
+names = [n.op.name for n in step.graph.op_nodes]
+assert names.count("broadcast") == 3 and names.count("all_reduce") == 1, names
+ok("compiled_buffers")
+
 # --- rank-0 checkpoint ---------------------------------------------------------------------
 model, _ = train(mlp, X_FLAT)
 path = os.path.join(out_dir, "ddp.pt")
