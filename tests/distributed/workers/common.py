@@ -9,8 +9,8 @@ import numpy as np
 import graphtorch.distributed as dist
 
 
-def start(**kwargs):
-    dist.init_process_group(backend="mpi", **kwargs)
+def start(backend="mpi", **kwargs):
+    dist.init_process_group(backend=backend, **kwargs)
     return dist.get_rank(), dist.get_world_size()
 
 
