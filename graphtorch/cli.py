@@ -5,6 +5,8 @@
                                     trace a model or function and print its graph
     graphtorch explain FILE.py:NAME --input SHAPE [...]
                                     compile it, call it, and explain what gt.compile did
+    graphtorch run -n N SCRIPT.py [ARGS ...]
+                                    run SCRIPT on N ranks through the MPI launcher (mpiexec)
     graphtorch --version
 """
 
@@ -260,6 +262,17 @@ def _explain(args) -> int:
     return 0
 
 
+def _run(args) -> int:
+    """`graphtorch run`: start N ranks of a script with the MPI launcher (like torchrun)."""
+    from graphtorch.distributed.launch import run
+
+    try:
+        return run(args.nproc, [args.target, *args.args], args.module, args.mpiexec)
+    except (OSError, ValueError) as exc:
+        print(f"graphtorch run: error: {exc}", file=sys.stderr)
+        return 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     import graphtorch
 
@@ -305,6 +318,20 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--dtype", default="float32",
                          help="dtype of inputs that do not name one (default: float32)")
     explain.set_defaults(handler=_explain)
+    run = sub.add_parser(
+        "run", help="run a script on N ranks with the MPI launcher (graphtorch.distributed)",
+        description="Start N processes of SCRIPT through mpiexec; each calls "
+        "dist.init_process_group() and gets its rank from MPI.",
+        epilog="example: graphtorch run -n 2 examples/ddp_digits.py --epochs 3")
+    run.add_argument("-n", "--nproc", "--nproc-per-node", dest="nproc", type=int, default=1,
+                     help="number of processes (default: 1)")
+    run.add_argument("-m", dest="module", action="store_true",
+                     help="run TARGET as a module (python -m TARGET)")
+    run.add_argument("--mpiexec", metavar="PATH", help="the MPI launcher to use (default: the "
+                     "one installed with this Python, else mpiexec on PATH)")
+    run.add_argument("target", metavar="SCRIPT.py", help="the script (or module with -m)")
+    run.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the script")
+    run.set_defaults(handler=_run)
     return parser
 
 

@@ -70,6 +70,7 @@ class Tensor:
     _view_grad_source = None
     _accumulator = None     # weakref to the leaf's AccumulateGrad node
     _hooks = None           # hooks of a leaf tensor
+    _post_accumulate_grad_hooks = None  # HookDict: run after .grad of this leaf is updated
     _retains_grad = False
     _legacy_dtype = None
     _creation_meta = None   # set on views that must not be written in place with autograd
@@ -356,6 +357,26 @@ class Tensor:
             self._hooks = HookDict()
             accumulate_node(self)._tensor_pre_hooks = {0: self._hooks}
         return add_hook(self._hooks, hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` after a gradient was accumulated into this leaf's ``.grad``
+        (what DistributedDataParallel uses to launch its all-reduce); returns a handle.
+
+        >>> w = gt.ones(2, requires_grad=True)
+        >>> h = w.register_post_accumulate_grad_hook(lambda p: print(p.grad))
+        >>> (w * 3).sum().backward()
+        tensor([3., 3.])
+        """
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
+                               "tensors")
+        from .autograd.graph import HookDict, add_hook
+
+        if self._post_accumulate_grad_hooks is None:
+            self._post_accumulate_grad_hooks = HookDict()
+        return add_hook(self._post_accumulate_grad_hooks, hook)
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate d(self)/d(leaf) into each leaf's `.grad`."""

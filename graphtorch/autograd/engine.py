@@ -78,13 +78,41 @@ def _run_tensor_hooks(node: Node, grads: list) -> None:
                 fn(grads[nr])
 
 
+# Final callbacks of the backward passes running now (innermost last): PyTorch's
+# `Variable._execution_engine.queue_callback`, run once the whole graph has been processed.
+_final_callbacks: list[list] = []
+
+
+def queue_callback(callback) -> None:
+    """Run `callback()` when the backward pass now running has finished (DDP waits for its
+    gradient all-reduces there). Only valid during backward, as in PyTorch."""
+    if not _final_callbacks:
+        raise RuntimeError("Final callbacks can only be installed during backward pass.")
+    _final_callbacks[-1].append(callback)
+
+
 def run_backward(tensors, grad_tensors, retain_graph: bool, create_graph: bool,
                  inputs=None, accumulate: bool = True):
     """Backpropagate from `tensors` (with seeds `grad_tensors`).
 
     With `inputs`, gradients are captured for those tensors and returned in order; if
     `accumulate` they are also added into their `.grad` (this is `backward(inputs=...)`).
+    Callbacks queued with `queue_callback` run after the last node, in order.
     """
+    callbacks: list = []
+    _final_callbacks.append(callbacks)
+    try:
+        captured = _run_graph(tensors, grad_tensors, retain_graph, create_graph, inputs,
+                              accumulate)
+        while callbacks:  # a callback may queue more
+            callbacks.pop(0)()
+    finally:
+        _final_callbacks.pop()
+    return captured
+
+
+def _run_graph(tensors, grad_tensors, retain_graph: bool, create_graph: bool, inputs,
+               accumulate: bool):
     from ..ir.tracer import current_tracer
     from ..tensor import Tensor
 

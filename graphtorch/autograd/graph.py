@@ -268,7 +268,12 @@ class AccumulateGrad(Node):
         return "torch::autograd::AccumulateGrad"
 
     def apply(self, grad_outputs, create_graph, retain_graph):
-        accumulate_grad(self.variable, grad_outputs[0], create_graph)
+        variable = self.variable
+        accumulate_grad(variable, grad_outputs[0], create_graph)
+        hooks = variable._post_accumulate_grad_hooks
+        if hooks and grad_outputs[0] is not None:
+            for fn in list(hooks.values()):
+                fn(variable)
         return ()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .engine import queue_callback
+
 
 class _VariableMeta(type):
     def __instancecheck__(cls, obj):
@@ -22,5 +24,13 @@ class _VariableMeta(type):
         return out
 
 
+class _ExecutionEngine:
+    """`Variable._execution_engine`, as in PyTorch: only `queue_callback` is offered."""
+
+    queue_callback = staticmethod(queue_callback)
+
+
 class Variable(metaclass=_VariableMeta):
     """Legacy autograd wrapper; `Variable(t, requires_grad=True)` returns a leaf Tensor."""
+
+    _execution_engine = _ExecutionEngine()

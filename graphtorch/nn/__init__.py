@@ -1,5 +1,5 @@
 """`gt.nn`: modules, parameters, initialisation and the functional API, as in PyTorch."""
 
-from . import functional, init, utils  # noqa: F401
+from . import functional, init, parallel, utils  # noqa: F401
 from .modules import *
 from .parameter import Buffer, Parameter  # noqa: F401

@@ -97,12 +97,13 @@ def test_folding_every_op_table_row_equals_eager(row, case, dtype):
     graph = _inputs_to_constants(copy_graph(traced.graph), [t.numpy() for t in inputs])
     folded = eliminate_dead_code(fold_constants(graph))
     folded.verify()
-    # what stays: random draws, data-dependent sizes (-1 in a meta), and what reads them
+    # what stays: random draws, side effects (collectives), data-dependent sizes (-1 in a
+    # meta), and what reads them
     unfoldable = {v.id for n in folded.nodes if n.kind is NodeKind.PARAM for v in n.outputs}
     for n in folded.op_nodes:
         if n.op is not CONSTANT:
-            assert n.op.random or n.op.side_effects or any(-1 in v.meta.shape
-                                                           for v in n.outputs) or \
+            assert n.op.random or n.op.side_effects or \
+                any(-1 in v.meta.shape for v in n.outputs) or \
                 any(v.id in unfoldable for v in n.tensor_inputs()), text(folded)
             unfoldable.update(v.id for v in n.outputs)
     out = Interpreter(folded, traced.params).run(*inputs)

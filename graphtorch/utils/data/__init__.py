@@ -5,7 +5,10 @@ from .dataset import (ConcatDataset, Dataset, IterableDataset, Subset, TensorDat
                       random_split)
 from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler,
                       SubsetRandomSampler)
+from . import distributed  # gt.utils.data.distributed, as in PyTorch
+from .distributed import DistributedSampler
 
 __all__ = ["DataLoader", "default_collate", "default_convert", "Dataset", "IterableDataset",
            "TensorDataset", "Subset", "ConcatDataset", "random_split", "Sampler",
-           "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "BatchSampler"]
+           "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "BatchSampler",
+           "DistributedSampler"]

@@ -1,0 +1,3 @@
+"""`gt.distributed.nn`: differentiable collectives (PyTorch's ``torch.distributed.nn``)."""
+
+from . import functional
