@@ -52,13 +52,37 @@ def render_convolution(ctx):
     return y
 
 
+def pool_window(ctx, dilation) -> dict:
+    """kernel_shape, strides, pads and ceil_mode of a pooling node. With ceil_mode PyTorch
+    drops a last window that would start in the end padding, where ONNX's shape rule keeps
+    it: for such sizes the exact window count is given as end padding in floor mode."""
+    a = ctx.attrs
+    kernel, stride, pad = list(a["kernel"]), list(a["stride"]), list(a["padding"])
+    window = {"kernel_shape": kernel, "strides": stride, "pads": pad * 2, "ceil_mode": 0}
+    if not a.get("ceil_mode"):
+        return window
+    sizes, outs = ctx.meta(0).shape[2:], ctx.out_meta().shape[2:]
+    ends, differs = [], False
+    for size, out, k, s, p, d in zip(sizes, outs, kernel, stride, pad, dilation):
+        if not (is_static(size) and is_static(out)):  # runtimes follow PyTorch's rule
+            return {**window, "ceil_mode": 1}
+        span = d * (k - 1) + 1
+        differs |= -(-(size + 2 * p - span) // s) + 1 != out
+        ends.append(max((out - 1) * s + span - size - p, 0))
+    if not differs:
+        return {**window, "ceil_mode": 1}
+    if ctx.node.op is P.AVG_POOL and a.get("count_include_pad", True) and any(
+            e > p for e, p in zip(ends, pad)):
+        ctx.fail("ceil_mode windows past the padding with count_include_pad=True at these "
+                 "sizes (ONNX would count the overhang in the divisor)")
+    return {**window, "pads": pad + ends}
+
+
 def render_max_pool(ctx):
     floats_only(ctx)
-    a = ctx.attrs
-    pads = list(a["padding"]) * 2
-    y, flat = ctx.emit("MaxPool", [ctx.input(0)], num_outputs=2, kernel_shape=list(a["kernel"]),
-                       strides=list(a["stride"]), pads=pads, dilations=list(a["dilation"]),
-                       ceil_mode=int(bool(a.get("ceil_mode"))))
+    dilation = list(ctx.attrs["dilation"])
+    y, flat = ctx.emit("MaxPool", [ctx.input(0)], num_outputs=2, dilations=dilation,
+                       **pool_window(ctx, dilation))
     if not ctx.used(1):
         return y, None
     # ONNX numbers positions over the whole tensor, PyTorch within each (n, c) plane
@@ -75,10 +99,9 @@ def render_avg_pool(ctx):
     a = ctx.attrs
     if a.get("divisor_override"):
         ctx.fail("divisor_override")
-    return ctx.emit("AveragePool", [ctx.input(0)], kernel_shape=list(a["kernel"]),
-                    strides=list(a["stride"]), pads=list(a["padding"]) * 2,
-                    ceil_mode=int(bool(a.get("ceil_mode"))),
-                    count_include_pad=int(bool(a.get("count_include_pad", True))))
+    return ctx.emit("AveragePool", [ctx.input(0)],
+                    count_include_pad=int(bool(a.get("count_include_pad", True))),
+                    **pool_window(ctx, [1] * len(a["kernel"])))
 
 
 def adaptive(global_op: str, pool_op: str):

@@ -14,13 +14,13 @@ import pytest
 import graphtorch as gt
 from graphtorch import nn
 from graphtorch.ir.graph import NodeKind
-from graphtorch.ir.onnx_export import find_renderer
 
 from . import onnx_models as M
 from .models import MLP
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
+from graphtorch.ir.onnx_export import find_renderer  # after the skip: needs onnx
 
 
 def export(model, args, **options):
@@ -159,6 +159,20 @@ def test_conv_padding_modes_batch_norm_pools_and_dropout_in_eval():
     assert model.training  # restored after the export ran it in eval mode
     for batch in (2, 3):
         assert_runs_like_eager(session, model, gt.randn(batch, 2, 9, 9))
+
+
+@pytest.mark.parametrize("kernel,stride,padding,size", [
+    (3, 2, 1, 6), (2, 2, 0, 5), (3, 3, 1, 7), (4, 3, 2, 10), (3, 2, 1, 9), (4, 3, 1, 8)])
+@pytest.mark.parametrize("count_include_pad", [True, False])
+def test_ceil_mode_pooling_window_counts(kernel, stride, padding, size, count_include_pad):
+    """PyTorch drops a last ceil-mode window that starts in the end padding (size 10 with
+    kernel 4, stride 3, padding 2), where ONNX's shape rule keeps it."""
+    pools = [nn.MaxPool2d(kernel, stride, padding, ceil_mode=True),
+             nn.AvgPool2d(kernel, stride, padding, ceil_mode=True,
+                          count_include_pad=count_include_pad)]
+    for pool in pools:
+        _, session = export(pool, (gt.randn(1, 2, size, size),))
+        assert_runs_like_eager(session, pool, gt.randn(1, 2, size, size))
 
 
 # --- names and source lines -------------------------------------------------------------------

@@ -13,7 +13,6 @@ import pytest
 
 import graphtorch as gt
 from graphtorch.ir.onnx_errors import UnsupportedOperatorError
-from graphtorch.ir.onnx_export import RENDERERS, find_renderer
 from graphtorch.ir.tracer import TracingError
 
 from ..ops import harness as H
@@ -21,6 +20,7 @@ from ..ops.test_op_table import ROWS, _id
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
+from graphtorch.ir.onnx_export import RENDERERS, find_renderer  # after the skip: needs onnx
 
 CASES = [(row, case, row.dtypes[0]) for row in ROWS for case in row.cases]
 EXPORTED: set = set()   # ops some row exported and ONNX Runtime ran
