@@ -20,8 +20,9 @@ import onnx
 from onnx import helper, numpy_helper
 
 from .. import dtypes
+from ..autograd.grad_mode import no_grad
 from ..ops.dispatch import call
-from ..ops.registry import OpDef
+from ..ops.registry import Category, OpDef
 from ..tensor import Tensor
 from .graph import Graph, NodeKind, Value
 from .onnx_context import ExportState, RenderContext, Scope, render_node
@@ -51,9 +52,6 @@ def fold_constants(graph: Graph, arrays: dict[str, np.ndarray]) -> dict[Value, n
     """Values computable from parameters and constants alone, computed now (eager kernels,
     eager promotion). Views, random ops, control flow and symbolic sizes stay nodes: a
     parameter read through a transpose keeps its own name in the model."""
-    from ..autograd.grad_mode import no_grad
-    from ..ops.registry import Category
-
     known: dict[Value, np.ndarray] = {}
     for node in graph.nodes:
         if node.kind is NodeKind.PARAM and node.name in arrays:
