@@ -45,7 +45,7 @@ from .ir.symbolic import mark_dynamic  # noqa: E402
 from .control_flow import cond, fori_loop, scan, while_loop  # noqa: E402
 from . import debug  # noqa: E402
 from .debug import explain  # noqa: E402
-from . import autograd, backends, cuda, distributed, linalg, nn, optim, utils  # noqa: E402
+from . import autograd, backends, cuda, distributed, linalg, nn, onnx, optim, utils  # noqa: E402,E501
 from .utils import data as _data  # noqa: F401,E402  (gt.utils.data)
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state  # noqa: E402,E501
 

@@ -1,7 +1,8 @@
 """The `graphtorch` command line tool.
 
     graphtorch ops [--category C]   list the registered primitive ops
-    graphtorch dump FILE.py:NAME --input SHAPE [...] [--format text|dot|json|svg|png] [-o OUT]
+    graphtorch dump FILE.py:NAME --input SHAPE [...] [--format text|dot|json|svg|png|onnx]
+                                    [-o OUT]
                                     trace a model or function and print its graph
     graphtorch explain FILE.py:NAME --input SHAPE [...]
                                     compile it, call it, and explain what gt.compile did
@@ -53,6 +54,7 @@ examples:
   graphtorch dump examples/lenet.py:Net --input 1,1,32,32
   graphtorch dump model.py:Net --input 2,16 --input 2:int64 --format json -o net.json
   graphtorch dump model.py:Net --input 1,1,32,32 --format svg -o net.svg   (needs Graphviz)
+  graphtorch dump model.py:Net --input 1,1,32,32 --format onnx -o net.onnx (needs onnx)
 """
 
 
@@ -177,6 +179,26 @@ def _render(graph, fmt: str) -> bytes:
         raise DumpError(str(exc)) from None
 
 
+def _onnx_bytes(graph, traced, output) -> bytes:
+    """The serialized ONNX model of `graph` (parameters as initializers; the trace's state
+    write-backs are not model outputs)."""
+    if not output:
+        raise DumpError("--format onnx writes a binary model: give -o FILE.onnx")
+    try:
+        from graphtorch.ir.onnx_export import to_onnx
+    except ImportError as exc:
+        raise DumpError(f"--format onnx needs the onnx package ({exc.name} is missing): "
+                        "pip install graphtorch[onnx]") from None
+    from graphtorch.ir.onnx_errors import OnnxExporterError
+
+    try:
+        model = to_onnx(graph, traced.params,
+                        num_outputs=len(graph.outputs) - len(traced.mutated))
+    except OnnxExporterError as exc:
+        raise DumpError(_one_line(exc)) from None
+    return model.SerializeToString()
+
+
 def _dump(args) -> int:
     try:
         return _dump_or_raise(args)
@@ -222,6 +244,8 @@ def _dump_or_raise(args) -> int:
         data = graph.to_dot()
     elif args.format == "json":
         data = graph.to_json() + "\n"
+    elif args.format == "onnx":
+        data = _onnx_bytes(graph, traced, args.output)
     else:
         data = _render(graph, args.format)
     if args.output:
@@ -296,9 +320,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="one example input, e.g. 1,1,32,32 or 4,7:int64 (repeat per input)")
     dump.add_argument("--dtype", default="float32",
                       help="dtype of inputs that do not name one (default: float32)")
-    dump.add_argument("--format", choices=["text", "dot", "json", "svg", "png"], default="text",
-                      help="text (default), Graphviz DOT, JSON (Graph.from_json reads it "
-                      "back), or SVG/PNG (runs Graphviz's `dot`)")
+    dump.add_argument("--format", choices=["text", "dot", "json", "svg", "png", "onnx"],
+                      default="text", help="text (default), Graphviz DOT, JSON "
+                      "(Graph.from_json reads it back), SVG/PNG (runs Graphviz's `dot`), or "
+                      "an ONNX model (needs -o; the onnx package)")
     dump.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of stdout")
     dump.add_argument("--passes", metavar="LIST",
                       help="optimisation passes to run first: comma-separated names "

@@ -132,6 +132,37 @@ def test_dump_json_round_trips(capsys, model_file, tmp_path):
     assert target.read_text() == out
 
 
+@pytest.mark.parametrize("passes", [None, "default"])
+def test_dump_onnx_runs_in_onnx_runtime(capsys, model_file, tmp_path, passes):
+    onnx = pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    import numpy as np
+
+    target = tmp_path / "net.onnx"
+    extra = ["--passes", passes] if passes else []
+    code, _, err = _dump(capsys, f"{model_file}:Net", "--input", "2,4", "--format", "onnx",
+                         "-o", target, *extra)
+    assert code == 0, err
+    model = onnx.load(str(target))
+    onnx.checker.check_model(model, full_check=True)
+    assert {t.name for t in model.graph.initializer} >= {"fc.weight", "fc.bias"}
+    assert any(n.doc_string.endswith("my_model.py:11 in forward") for n in model.graph.node)
+    x = np.ones((2, 4), np.float32)
+    (got,) = ort.InferenceSession(str(target), providers=["CPUExecutionProvider"]).run(
+        None, {"x": x})
+    w = onnx.numpy_helper.to_array(next(t for t in model.graph.initializer
+                                        if t.name == "fc.weight"))
+    b = onnx.numpy_helper.to_array(next(t for t in model.graph.initializer
+                                        if t.name == "fc.bias"))
+    np.testing.assert_allclose(got, np.maximum(x @ w.T + b, 0), rtol=1e-6)
+
+
+def test_dump_onnx_needs_an_output_file(capsys, model_file):
+    pytest.importorskip("onnx")
+    code, _, err = _dump(capsys, f"{model_file}:Net", "--input", "2,4", "--format", "onnx")
+    assert code == 1 and "-o FILE.onnx" in err
+
+
 def test_dump_dot(capsys, model_file):
     code, out, err = _dump(capsys, f"{model_file}:Net", "--input", "2,4", "--format", "dot")
     assert code == 0, err

@@ -336,6 +336,17 @@ class Graph:
 
         return to_json(self)
 
+    def to_onnx(self, params: dict | None = None, **options):
+        """An `onnx.ModelProto` computing this graph (see `graphtorch.ir.onnx_export.to_onnx`;
+        `params` maps parameter names to tensors, which become initializers).
+
+        >>> traced = gt.trace(model, x)
+        >>> onnx.save(traced.graph.to_onnx(traced.params), "model.onnx")
+        """
+        from .onnx_export import to_onnx
+
+        return to_onnx(self, params, **options)
+
     @classmethod
     def from_json(cls, text: str) -> Graph:
         """Rebuild a graph written by `to_json` (and verify it)."""

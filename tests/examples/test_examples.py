@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import pathlib
+import shutil
 
 import pytest
 
@@ -59,3 +60,14 @@ def test_dynamic_vs_static_runs(capsys):
     assert {r[6] for r in rows} == {rows[0][6]} and {r[7] for r in rows} == {"1"}  # scan
     assert int(rows[-1][2]) > 10 * int(rows[0][6]) and rows[-1][3] == "4"  # unrolled
     assert "compiles: static 4, dynamic 1" in out and "f32[s0, s1, s2]" in out
+
+
+def test_onnx_export_matches_eager_and_draws_the_graph(tmp_path, capsys):
+    pytest.importorskip("onnxruntime")
+    picture = tmp_path / "lenet.png"
+    worst = _load("onnx_export").main(str(tmp_path / "lenet.onnx"), str(picture))
+    assert worst < 1e-5
+    assert "conv1.weight" in capsys.readouterr().out
+    assert (tmp_path / "lenet.onnx").stat().st_size > 0
+    if shutil.which("dot"):
+        assert picture.read_bytes()[:4] == b"\x89PNG"
