@@ -228,7 +228,7 @@ def _dump_or_raise(args) -> int:
     module = _load_file(path)
     target = _resolve(module, path, name, len(inputs))
     try:
-        traced = gt.trace(target, *inputs)
+        traced = gt.trace(target, *inputs, optimize=False)  # --passes chooses what runs
     except TracingError as exc:
         raise DumpError(_one_line(exc)) from None
     except Exception as exc:  # noqa: BLE001 - user code may raise anything

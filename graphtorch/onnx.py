@@ -172,7 +172,7 @@ def _trace(model, args, positions, in_names, axes, dynamic):
             symbols[shape[d].expr] = f"{name}[{d}]"
         trace_args[i] = Tensor._wrap(SymbolicArray(shape, x._data.dtype, None))
     with symbolic.recording(env), gt.no_grad():
-        traced = gt.trace(model, *trace_args)
+        traced = gt.trace(model, *trace_args, optimize=False)
     return traced, env, symbols
 
 

@@ -17,6 +17,7 @@ from .. import dtypes
 from ..ops import binary_math as B
 from ..ops import elementwise as E
 from ..ops import unary_math as U
+from ..ops.random_ops import SEED
 from ..ops.registry import Promotion, get_op
 from ..ops.shape_rules import compute_dtype
 from .onnx_context import RenderContext
@@ -372,7 +373,14 @@ def render_conj(ctx):
     return ctx.input(0)
 
 
+def render_seed(ctx):
+    """`gt.manual_seed` inside the model: ONNX random ops have no seedable generator (an
+    exported model never reproduces graphtorch's random stream); the dummy output is 0."""
+    return ctx.const(0, dtypes.int64)
+
+
 BASIC_RENDERERS = {
+    SEED: render_seed,
     E.ADD: scaled_second("Add", "Or"),
     E.SUB: scaled_second("Sub", None),
     E.MUL: simple("Mul", "And"),

@@ -16,6 +16,7 @@ from ..ops import movement as M
 from ..ops import scatter as S
 from ..ops import sorting as SO
 from ..ops import views as V
+from ..ops.constant import CONSTANT
 from .onnx_context import INT64_MAX, INT64_MIN
 from .onnx_ops import alias
 from .onnx_reduce_ops import at_least_1d, back_to_meta
@@ -262,7 +263,19 @@ def render_topk(ctx):
     return top_k(ctx, ctx.attrs["k"], ctx.attrs.get("dim", -1), ctx.attrs.get("largest", True))
 
 
+def render_constant(ctx):
+    """A constant made while tracing (``gt.tensor([...])`` inside the model): an initializer."""
+    return ctx.state.constant(ctx.attrs["value"].array)
+
+
+def render_untracked_write(ctx):
+    """A write autograd does not see: in an inference graph, just the new value."""
+    return ctx.emit("Identity", [ctx.input(1)])
+
+
 SHAPE_RENDERERS = {
+    CONSTANT: render_constant,
+    V.UNTRACKED_WRITE: render_untracked_write,
     V.VIEW_OP: render_reshape,
     V.UNSAFE_VIEW: render_reshape,
     V.EXPAND: render_expand,

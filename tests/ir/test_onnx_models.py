@@ -195,7 +195,7 @@ def test_names_and_source_lines_round_trip():
     assert [i.name for i in proto.graph.input] == ["tokens"]
     assert [o.name for o in proto.graph.output] == ["logp"]
     # nodes: named after the graph node (op and output id), doc_string = the user's line
-    traced = gt.trace(model.eval(), tokens)
+    traced = gt.trace(model.eval(), tokens, optimize=False)
     by_id = _graph_nodes(traced.graph)
     seen = 0
     for node in proto.graph.node:
@@ -390,3 +390,22 @@ def test_readme_snippet_runs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     exec(compile(code, "README.md", "exec"), {})  # noqa: S102 - the README's own snippet
     assert (tmp_path / "mlp.onnx").exists()
+
+
+def test_a_write_autograd_does_not_see_exports_as_the_new_value():
+    def f(x):
+        y = x * 1
+        with gt.no_grad():
+            y.mul_(2)  # traced as untracked_write, since x requires grad
+        return y + 1
+
+    import onnxruntime
+
+    x = gt.randn(3, 4, requires_grad=True)
+    traced = gt.trace(f, x, optimize=False)
+    assert "untracked_write" in [n.op.name for n in traced.graph.op_nodes]
+    proto = traced.graph.to_onnx(traced.params)
+    assert "Identity" in {n.op_type for n in proto.graph.node}
+    session = onnxruntime.InferenceSession(proto.SerializeToString())
+    got = session.run(None, {session.get_inputs()[0].name: x.detach().numpy()})[0]
+    np.testing.assert_allclose(got, f(x).detach().numpy(), rtol=1e-6)

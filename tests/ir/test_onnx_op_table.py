@@ -88,6 +88,9 @@ def test_exported_row_equals_eager(row, case, dtype):
 # Renderings that no row can run here, and where they are checked instead.
 NOT_RUN_BY_ROWS = {
     "to_device": "a copy between devices: needs a CUDA device (rendered as the identity)",
+    "untracked_write": "traced only for inputs that require grad; "
+                       "tests/ir/test_onnx_models.py exports one",
+    "constant": "not a registry op; every model with a tensor made while tracing has one",
     "adaptive_max_pool": "the rows return the indices, which have no ONNX form; "
                          "tests/ir/test_onnx_models.py exports the values",
 }
@@ -110,5 +113,5 @@ def test_renderers_are_found_by_opdef_object():
     from graphtorch.ops.registry import REGISTRY
 
     for op in RENDERERS:
-        assert REGISTRY[op.name] is op
+        assert REGISTRY.get(op.name, op) is op  # `constant` is made by passes, unregistered
         assert find_renderer(op) is RENDERERS[op]
