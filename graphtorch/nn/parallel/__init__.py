@@ -1,0 +1,5 @@
+"""`gt.nn.parallel`: PyTorch's data-parallel wrappers (DataParallel; see data_parallel.py)."""
+
+from .data_parallel import DataParallel, data_parallel
+
+__all__ = ["DataParallel", "data_parallel"]
