@@ -42,7 +42,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     """
     _validate_sdpa_input(query, key, value, attn_mask, dropout_p)
     if is_causal:
-        if dropout_p > 0.0 and attn_mask is not None:
+        if attn_mask is not None and not _flash_kernel_applies(query, key, value, dropout_p,
+                                                               enable_gqa):
             raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not "
                                "be set when is_causal=True")
         causal = ones(query.shape[-2], key.shape[-2], dtype=dtypes.bool_,
@@ -69,6 +70,21 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if dropout_p > 0.0:
         weights = F.dropout(weights, dropout_p, True)
     return weights.matmul(value)
+
+
+def _flash_kernel_applies(query, key, value, dropout_p, enable_gqa) -> bool:
+    """Whether PyTorch's CPU flash kernel would run: it applies a mask and is_causal
+    together, while its math kernel refuses the pair."""
+    if dropout_p > 0.0 or not (query.ndim == key.ndim == value.ndim == 4):
+        return False
+    if not (query.shape[-1] == key.shape[-1] == value.shape[-1]):
+        return False
+    if not (query.shape[0] == key.shape[0] == value.shape[0]):
+        return False
+    heads_agree = query.shape[1] == key.shape[1] == value.shape[1]
+    if not heads_agree and not (enable_gqa and key.shape[1] == value.shape[1]):
+        return False
+    return all(t.stride(-1) == 1 for t in (query, key, value))
 
 
 def _validate_sdpa_input(query, key, value, attn_mask, dropout_p):
@@ -292,8 +308,10 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
     elif bias_v is not None:
         raise AssertionError("bias_v is set but bias_k is None")
 
-    # (seq, batch, E) -> (batch * heads, seq, head_dim)
-    q = q.view(tgt_len, bsz * num_heads, head_dim).transpose(0, 1)
+    # (seq, batch, E) -> (batch * heads, seq, head_dim). PyTorch calls view here; reshape
+    # is the same on these contiguous projections, and it stays correct inside gt.compile,
+    # whose tracer drops the .contiguous() above (a known tracer issue).
+    q = q.reshape(tgt_len, bsz * num_heads, head_dim).transpose(0, 1)
     k = _heads(k, static_k, "static_k", bsz, num_heads, head_dim)
     v = _heads(v, static_v, "static_v", bsz, num_heads, head_dim)
     if add_zero_attn:
@@ -368,7 +386,7 @@ def _attn_mask_3d(attn_mask, tgt_len, src_len, bsz, num_heads):
 def _heads(t, static, name, bsz, num_heads, head_dim):
     """(seq, batch, E) -> (batch * heads, seq, head_dim), or the given static tensor."""
     if static is None:
-        return t.view(t.shape[0], bsz * num_heads, head_dim).transpose(0, 1)
+        return t.reshape(t.shape[0], bsz * num_heads, head_dim).transpose(0, 1)
     if static.size(0) != bsz * num_heads:
         raise AssertionError(f"expecting {name}.size(0) of {bsz * num_heads}, but got "
                              f"{static.size(0)}")
