@@ -20,6 +20,7 @@ from ..functions.creation import ones, zeros, zeros_like
 from ..functions.math import where
 from ..functions.movement import cat
 from ..ops.sorting import type_name
+from ..tensor import Tensor
 from . import functional as F
 
 __all__ = ["multi_head_attention_forward", "scaled_dot_product_attention"]
@@ -159,7 +160,7 @@ def _canonical_mask(mask, mask_name, other_type, other_name, target_type, check_
 def _none_or_dtype(input):
     if input is None:
         return None
-    if hasattr(input, "dtype") and hasattr(input, "grad_fn"):
+    if isinstance(input, Tensor):
         return input.dtype
     raise RuntimeError("input to _none_or_dtype() must be None or torch.Tensor")
 
