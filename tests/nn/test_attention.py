@@ -62,7 +62,8 @@ SDPA_SHAPES = [((2, 3, 4, 8), (2, 3, 5, 8), (2, 3, 5, 6)),
 def test_sdpa_plain_and_causal(shapes, dtype):
     inputs = [_x(*s, dtype=dtype) for s in shapes]
     for kwargs in ({}, {"is_causal": True}, {"scale": 0.3}, {"scale": -0.5}):
-        _compare_fn(lambda lib, q, k, v: _sdpa(lib, q, k, v, **kwargs), inputs, (0, 1, 2))
+        _compare_fn(lambda lib, q, k, v, kw=kwargs: _sdpa(lib, q, k, v, **kw), inputs,
+                    (0, 1, 2))
 
 
 MASKS = [

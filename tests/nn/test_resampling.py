@@ -121,7 +121,7 @@ def test_interpolate_uint8_nearest_and_integer_errors():
     x = RNG.integers(0, 255, (1, 2, 3, 3)).astype(np.uint8)
     _compare_fn(lambda lib, t: lib.nn.functional.interpolate(t, scale_factor=1.5), x)
     for mode in ("nearest", "bilinear", "bicubic"):
-        same_error(lambda lib: lib.nn.functional.interpolate(
+        same_error(lambda lib, mode=mode: lib.nn.functional.interpolate(
             lib.ones(1, 3, 2, 2, dtype=lib.int64), scale_factor=2, mode=mode),
             match="not implemented for 'Long'")
 

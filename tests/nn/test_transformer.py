@@ -78,14 +78,14 @@ def test_decoder_layer(options):
 
 def test_activation_as_callable_and_module():
     for activation in (lambda lib: lib.nn.functional.silu, lambda lib: lib.nn.GELU()):
-        tm, gm = compare_module(lambda lib: lib.nn.TransformerEncoderLayer(
-            8, 2, 16, 0.0, activation=activation(lib)), [SRC])
+        tm, gm = compare_module(lambda lib, make=activation: lib.nn.TransformerEncoderLayer(
+            8, 2, 16, 0.0, activation=make(lib)), [SRC])
         assert gm.activation_relu_or_gelu == tm.activation_relu_or_gelu
     same_error(lambda lib: lib.nn.TransformerEncoderLayer(8, 2, activation="tanh"))
 
 
 def test_encoder_stack_layers_start_identical_and_train_apart():
-    tm, gm = compare_module(
+    _, gm = compare_module(
         lambda lib: lib.nn.TransformerEncoder(lib.nn.TransformerEncoderLayer(8, 2, 16, 0.0),
                                               3, lib.nn.LayerNorm(8)),
         [SRC], call=lambda m, x: m(x, mask=_t(_lib(x), CAUSAL5),
