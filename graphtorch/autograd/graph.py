@@ -169,8 +169,12 @@ class OpNode(Node):
         return _NAMESPACED.get(name, name)
 
     def save_outputs(self, outputs) -> None:
+        keep = self.op.save_output  # True: every output; a tuple: the outputs the vjp reads
         saved = []
-        for out in outputs:
+        for nr, out in enumerate(outputs):
+            if keep is not True and nr not in keep:
+                saved.append((None, None, 0))  # not read: later in-place writes are fine
+                continue
             root = out._base if out._base is not None else out
             saved.append((out._data, weakref.ref(root), root._vc))
         self.saved_outputs = tuple(saved)
@@ -196,6 +200,9 @@ class OpNode(Node):
 
         unpacked = []
         for nr, (data, root_ref, version) in enumerate(self.saved_outputs):
+            if root_ref is None:
+                unpacked.append(None)
+                continue
             root = root_ref()
             if root is not None and root._vc != version:
                 raise RuntimeError(_modified_message(None, self, nr, root._vc, version,

@@ -2,4 +2,5 @@
 
 from . import functional, init, parallel, utils  # noqa: F401
 from .modules import *
+from .parallel import DataParallel
 from .parameter import Buffer, Parameter  # noqa: F401

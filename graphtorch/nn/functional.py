@@ -3,8 +3,9 @@
 Activations with a registered primitive (relu, leaky_relu, elu, softplus, hardtanh, silu,
 gelu) call it, so grad_fn names match PyTorch; the rest are short compositions of existing
 ops. Dropout masks come from graphtorch's generator (`bernoulli_`), scaled by 1/(1-p).
-`embedding`, `one_hot`, `pad`, conv/pool/norm and the losses are looked up lazily in the
-modules that define them (functions/movement.py, functions/nn_ops.py, nn/loss_functions.py).
+`embedding`, `one_hot`, `pad`, conv/pool/norm, the losses, resampling and attention are
+looked up lazily in the modules that define them (functions/movement.py, functions/nn_ops.py,
+nn/loss_functions.py, nn/resampling_functions.py, nn/attention_functions.py).
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ __all__ = [
 # Functional entries written elsewhere (embedding/one_hot/pad, conv/pool/norm, losses):
 # looked up on first use, so this module imports even before those modules are complete.
 _SOURCES = ("graphtorch.functions.movement", "graphtorch.functions.nn_ops",
-            "graphtorch.nn.loss_functions")
+            "graphtorch.nn.loss_functions", "graphtorch.nn.resampling_functions",
+            "graphtorch.nn.attention_functions")
 
 
 def _source_modules():

@@ -107,7 +107,7 @@ def _bn_vjp(ctx, grad, *unused):
 
 BATCH_NORM = register(OpDef(
     "native_batch_norm", OPAQUE, _bn_kernel, _bn_infer, _bn_vjp, save_inputs=(0, 1),
-    save_output=True, num_outputs=4, backward_name="NativeBatchNormBackward0",
+    save_output=(1, 2), num_outputs=4, backward_name="NativeBatchNormBackward0",
     doc="batch norm with batch statistics over (N, *spatial): (out, mean, invstd, biased "
         "var); running statistics are updated by the caller"))
 
@@ -155,7 +155,7 @@ def _sum_lead(t, lead):
 
 LAYER_NORM = register(OpDef(
     "native_layer_norm", OPAQUE, _ln_kernel, _ln_infer, _ln_vjp, save_inputs=(0, 1),
-    save_output=True, num_outputs=3, backward_name="NativeLayerNormBackward0",
+    save_output=(1, 2), num_outputs=3, backward_name="NativeLayerNormBackward0",
     doc="layer norm over the last `normalized_ndim` dims: (out, mean, rstd)"))
 
 
@@ -211,7 +211,7 @@ def _gn_vjp(ctx, grad, *unused):
 
 GROUP_NORM = register(OpDef(
     "native_group_norm", OPAQUE, _gn_kernel, _gn_infer, _gn_vjp, save_inputs=(0, 1),
-    save_output=True, num_outputs=3, backward_name="NativeGroupNormBackward0",
+    save_output=(1, 2), num_outputs=3, backward_name="NativeGroupNormBackward0",
     doc="group norm of (N, C, *) over (C/G, *) per group: (out, mean, rstd) of shape (N, G)"))
 
 

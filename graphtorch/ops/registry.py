@@ -64,7 +64,9 @@ class OpDef:
     vjp: Callable[..., tuple] | None = None
     promotion: Promotion | None = None
     save_inputs: tuple[int, ...] = ()   # inputs the vjp reads (their versions are checked)
-    save_output: bool = False           # whether the vjp reads the outputs
+    # Whether the vjp reads the outputs (True: all of them; a tuple: those output indices,
+    # so that in-place writes to the others stay legal, as for PyTorch's native norms).
+    save_output: bool | tuple[int, ...] = False
     num_outputs: int = 1
     differentiable_outputs: tuple[int, ...] = (0,)
     variadic: bool = False              # the first input is a sequence of tensors

@@ -443,3 +443,22 @@ def test_mlp_five_sgd_steps_match(use_optim):
     np.testing.assert_allclose(g_losses, t_losses, rtol=1e-5)
     for a, b in zip(g_params, t_params):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("make", [lambda lib: lib.nn.LayerNorm(3),
+                                  lambda lib: lib.nn.BatchNorm1d(3),
+                                  lambda lib: lib.nn.GroupNorm(1, 3)], ids=["ln", "bn", "gn"])
+def test_in_place_activation_after_a_norm_keeps_backward_legal(make):
+    """The norms' backward reads their statistics, not their output (as PyTorch's native
+    norms), so `relu_` on the output may run while the output is still referenced."""
+    grads, data = [], _x(4, 3)
+    for lib in (torch, gt):
+        lib.manual_seed(0)
+        norm = make(lib)
+        x = lib.tensor(data, requires_grad=True)
+        y = norm(x)
+        lib.relu_(y)
+        (y * lib.arange(3.0)).sum().backward()
+        grads.append((x.grad, norm.weight.grad))
+    for g, t in zip(grads[1], grads[0]):
+        close(g, t, 1e-5, 1e-6)

@@ -30,9 +30,11 @@ from .activation import (
                          Tanhshrink,
                          Threshold,
 )
+from .attention import MultiheadAttention
 from .batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d
 from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
-from .conv import Conv1d, Conv2d
+from .conv import Conv1d, Conv2d, Conv3d
+from .conv_transpose import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from .dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d
 from .flatten import Flatten, Unflatten
 from .linear import Bilinear, Identity, Linear
@@ -49,6 +51,7 @@ from .loss import (
 )
 from .module import Module
 from .normalization import GroupNorm, LayerNorm
+from .pixelshuffle import PixelShuffle, PixelUnshuffle
 from .pooling import (
                          AdaptiveAvgPool1d,
                          AdaptiveAvgPool2d,
@@ -61,6 +64,14 @@ from .pooling import (
 )
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from .sparse import Embedding
+from .transformer import (
+                         Transformer,
+                         TransformerDecoder,
+                         TransformerDecoderLayer,
+                         TransformerEncoder,
+                         TransformerEncoderLayer,
+)
+from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 __all__ = [
                          "CELU",
@@ -140,4 +151,19 @@ __all__ = [
                          "Tanhshrink",
                          "Threshold",
                          "Unflatten",
+                         "MultiheadAttention",
+                         "Conv3d",
+                         "ConvTranspose1d",
+                         "ConvTranspose2d",
+                         "ConvTranspose3d",
+                         "PixelShuffle",
+                         "PixelUnshuffle",
+                         "Transformer",
+                         "TransformerDecoder",
+                         "TransformerDecoderLayer",
+                         "TransformerEncoder",
+                         "TransformerEncoderLayer",
+                         "Upsample",
+                         "UpsamplingBilinear2d",
+                         "UpsamplingNearest2d",
 ]

@@ -1,4 +1,4 @@
-"""Convolution modules (Conv1d, Conv2d) over `gt.nn.functional`.
+"""Convolution modules (Conv1d, Conv2d, Conv3d) over `gt.nn.functional`.
 
 Constructor checks, parameter shapes, initialisation and repr follow PyTorch; a
 non-"zeros" padding_mode pads explicitly with F.pad before an unpadded convolution.
@@ -150,6 +150,29 @@ class Conv2d(_ConvNd):
                                   mode=self.padding_mode),
                             weight, bias, self.stride, _pair(0), self.dilation, self.groups)
         return F.conv2d(input, weight, bias, self.stride, self.padding, self.dilation,
+                        self.groups)
+
+    def forward(self, input):
+        return self._conv_forward(input, self.weight, self.bias)
+
+
+class Conv3d(_ConvNd):
+    """3-D convolution over (N, C, D, H, W) or (C, D, H, W) inputs."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 dilation=1, groups=1, bias=True, padding_mode="zeros", device=None,
+                 dtype=None):
+        super().__init__(in_channels, out_channels, _triple(kernel_size), _triple(stride),
+                         padding if isinstance(padding, str) else _triple(padding),
+                         _triple(dilation), False, _triple(0), groups, bias, padding_mode,
+                         device, dtype)
+
+    def _conv_forward(self, input, weight, bias):
+        if self.padding_mode != "zeros":
+            return F.conv3d(F.pad(input, self._reversed_padding_repeated_twice,
+                                  mode=self.padding_mode),
+                            weight, bias, self.stride, _triple(0), self.dilation, self.groups)
+        return F.conv3d(input, weight, bias, self.stride, self.padding, self.dilation,
                         self.groups)
 
     def forward(self, input):

@@ -1,21 +1,10 @@
-"""`gt.nn.parallel`: data parallelism (PyTorch's ``torch.nn.parallel``).
+"""`gt.nn.parallel`: PyTorch's data-parallel wrappers.
 
-`DistributedDataParallel` trains one replica per process over `graphtorch.distributed`.
-``DataParallel`` (several devices in one process) lives in its own module when present and
-is imported on first use.
+`DistributedDataParallel` trains one replica per process over `graphtorch.distributed`;
+`DataParallel` (several devices in one process) is in `data_parallel`.
 """
 
+from .data_parallel import DataParallel, data_parallel
 from .distributed import DistributedDataParallel
 
-__all__ = ["DistributedDataParallel"]
-
-
-def __getattr__(name):
-    if name == "DataParallel":  # provided by graphtorch.nn.parallel.data_parallel
-        try:
-            from .data_parallel import DataParallel
-        except ImportError:
-            pass
-        else:
-            return DataParallel
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__all__ = ["DataParallel", "DistributedDataParallel", "data_parallel"]
