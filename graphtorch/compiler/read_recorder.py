@@ -57,6 +57,10 @@ _EFFECTFUL_BUILTINS = {print: "print() writes output", input: "input() reads inp
                        breakpoint: "breakpoint() stops the program",
                        open: "open() does file I/O"}
 _NONDETERMINISTIC_MODULES = ("time", "secrets", "uuid")
+# Results that are new objects whenever a call returns them.
+_FRESH_RESULTS = (types.GeneratorType, map, zip, filter, enumerate, reversed,
+                  type(iter([])), type(iter(())), type(iter({})), type(iter(range(0))),
+                  type({}.items()), type({}.keys()), type({}.values()))
 _BUILDS = frozenset({"BUILD_LIST", "BUILD_MAP", "BUILD_SET", "BUILD_TUPLE",
                      "BUILD_CONST_KEY_MAP", "BUILD_SLICE", "BUILD_STRING", "LIST_TO_TUPLE",
                      "MAKE_FUNCTION", "GET_ITER", "GET_AITER", "BEFORE_WITH"})
@@ -197,11 +201,13 @@ class ReadRecorder:
                 mark = pending[0]
                 if mark is not None:
                     pending[0] = None
-                    if mark == "after call":  # the result appears once CALL has run
+                    if mark in ("after call", "check call"):  # results appear after CALL
                         ins = self._instruction(frame)
                         if ins is not None and ins.opname == "CALL":
-                            pending[0] = "local"
+                            pending[0] = "local" if mark == "after call" else "fresh?"
                             return local
+                    elif mark == "fresh?":
+                        self._mark_if_fresh(frame)
                     else:
                         self._mark_result(frame)
                 try:
@@ -259,6 +265,13 @@ class ReadRecorder:
             return
         self._local.add(id(value))
         self._keep.append(value)
+
+    def _mark_if_fresh(self, frame) -> None:
+        """A call's result that is always a new object (a generator, a builtin iterator)."""
+        value = frame_stack.peek(frame, 0)
+        if isinstance(value, _FRESH_RESULTS):
+            self._local.add(id(value))
+            self._keep.append(value)
 
     def _source(self, obj) -> Source:
         source = self._sources.get(id(obj))
@@ -551,7 +564,7 @@ class ReadRecorder:
                        "tracing")
         if isinstance(target, types.FunctionType):
             if _category(target.__code__.co_filename) != "graphtorch":
-                return None  # Python code: watched when it runs
+                return "check call"  # Python code: watched when it runs
             opaque_args = args
         elif isinstance(target, type):
             opaque_args = args if target.__module__ == "builtins" else []
@@ -562,6 +575,7 @@ class ReadRecorder:
             return "after call" if fresh else None
         else:
             opaque_args = args
+        fresh_check = "check call"
         if target in (id, hash) and args:
             obj = args[0]
             if self._outside(obj):
@@ -591,7 +605,7 @@ class ReadRecorder:
                            "Python state, which a compiled graph cannot replay")
         for a in ([receiver] if receiver is not None else []) + list(opaque_args):
             self._read_opaque_argument(frame, a, where)
-        return None
+        return fresh_check
 
     def _read_opaque_argument(self, frame, obj, where: str) -> None:
         """`obj` is handed to code the recorder does not watch (C or graphtorch code): its

@@ -131,11 +131,16 @@ class SymbolicArray:
     A view made during the trace also records its storage `root` (a Tensor), the view
     `chain` that made it from the root, and the root's value it was computed from
     (`origin`): after an in-place write to the root (or another view of it), the tracer
-    recomputes stale views from the root's new value, as eager memory sharing would show."""
+    recomputes stale views from the root's new value, as eager memory sharing would show.
 
-    __slots__ = ("shape", "dtype", "value", "_strides", "root", "chain", "origin")
+    A tensor made during the trace from Python data (a mask built with `gt.triu`, say) has a
+    `known` value: it depends only on Python values the guards check, so code may read it
+    (``bool(mask.any())``) and ops whose inputs are all known are computed while tracing."""
 
-    def __init__(self, shape, dtype, value, strides=None, root=None, chain=(), origin=None):
+    __slots__ = ("shape", "dtype", "value", "_strides", "root", "chain", "origin", "known")
+
+    def __init__(self, shape, dtype, value, strides=None, root=None, chain=(), origin=None,
+                 known=None):
         self.shape = tuple(shape)
         self.dtype = np.dtype(dtype)
         self.value = value
@@ -143,6 +148,7 @@ class SymbolicArray:
         self.root = root
         self.chain = chain
         self.origin = origin
+        self.known = known
 
     ndim = property(lambda self: len(self.shape))
     size = property(lambda self: _product(self.shape))
@@ -163,35 +169,47 @@ class SymbolicArray:
         return _Flags(bool(fake.flags.c_contiguous), bool(fake.flags.f_contiguous))
 
     def _needs_value(self, what: str):
+        if self.known is not None:
+            return self.known
         source = user_frame()
         raise TracingError(
             f"{_where(source)}: {what} needs the value of a tensor, which is unknown while "
             "tracing (the graph must not depend on data). Keep the computation in tensor ops "
             "(e.g. gt.where instead of `if`), or move this code out of the traced function.")
 
-    def __array__(self, *args, **kwargs):
-        self._needs_value("converting the tensor to a NumPy array")
+    def __array__(self, dtype=None, copy=None):
+        known = self._needs_value("converting the tensor to a NumPy array")
+        return known if dtype is None else known.astype(dtype)
 
     def __array_ufunc__(self, *args, **kwargs):
         self._needs_value("a NumPy operation on the tensor")
+        return NotImplemented
 
     def __array_function__(self, *args, **kwargs):
         self._needs_value("a NumPy operation on the tensor")
+        return NotImplemented
 
     def get(self):
-        self._needs_value("reading the tensor (.item(), .tolist(), bool(), float())")
+        return self._needs_value("reading the tensor (.item(), .tolist(), bool(), float())")
 
     def reshape(self, *args, **kwargs):
-        self._needs_value("reading the tensor (.item(), .tolist(), bool(), float())")
+        return self._needs_value("reading the tensor (.item(), .tolist(), bool(), "
+                                 "float())").reshape(*args, **kwargs)
 
-    item = tolist = reshape
+    def item(self, *args):
+        return self._needs_value("reading the tensor (.item(), .tolist(), bool(), "
+                                 "float())").item(*args)
+
+    def tolist(self):
+        return self._needs_value("reading the tensor (.item(), .tolist(), bool(), "
+                                 "float())").tolist()
 
     def __setitem__(self, key, value):
         raise TracingError(f"{_where(user_frame())}: writing into the raw array of a traced "
                            "tensor is not supported; use tensor ops (t[i] = v, t.copy_(v))")
 
     def copy(self, *args, **kwargs):
-        self._needs_value("copying the tensor's data")
+        return self._needs_value("copying the tensor's data").copy(*args, **kwargs)
 
     def __repr__(self):
         return f"SymbolicArray({self.shape}, {self.dtype}, %{self.value.id})"
@@ -298,9 +316,10 @@ class Tracer:
         from ..tensor import Tensor
 
         source = self.source_override or user_frame()
-        value = self.graph.add_node(CONSTANT, [], {"value": ConstantValue(array)},
-                                    source=source)
-        return Tensor._wrap(SymbolicArray(value.meta.shape, value.meta.dtype.np_dtype, value))
+        constant = ConstantValue(array)
+        value = self.graph.add_node(CONSTANT, [], {"value": constant}, source=source)
+        return Tensor._wrap(SymbolicArray(value.meta.shape, value.meta.dtype.np_dtype, value,
+                                          _layout_of(array), known=constant.array))
 
     def root_value(self, root):
         """The current graph value of a storage root (lifting a concrete one)."""
@@ -329,7 +348,7 @@ class Tracer:
                     view = view[step[2]]
         fresh = view._data
         tensor._data = SymbolicArray(fresh.shape, fresh.dtype, fresh.value, fresh._strides,
-                                     root, data.chain, current)
+                                     root, data.chain, current, fresh.known)
 
     def value_of(self, tensor):
         data = tensor._data
@@ -393,12 +412,10 @@ def _strides_of(tensor):
     return data._strides if type(data) is SymbolicArray else _layout_of(data)
 
 
-def _symbolic_like(tensor, value, root=None, chain=(), origin=None):
-    from ..tensor import Tensor  # noqa: F401 - documents the type
-
+def _symbolic_like(tensor, value, root=None, chain=(), origin=None, known=None):
     data = tensor._data
     return SymbolicArray(data.shape, data.dtype, value, data._strides if type(
-        data) is SymbolicArray else _layout_of(data), root, chain, origin)
+        data) is SymbolicArray else _layout_of(data), root, chain, origin, known)
 
 
 def trace_inplace(op, tensor, others, attrs):
@@ -433,7 +450,14 @@ def trace_inplace(op, tensor, others, attrs):
     check_inplace_allowed(tensor)
     tracked = grad_mode.is_grad_enabled() and op.vjp is not None and (
         tensor.requires_grad or _any_requires_grad(op, others))
-    result = call(op, tensor, *others, **attrs)
+    source = tensor
+    if tracked and 0 in op.save_inputs:  # the vjp reads the old value: save a snapshot
+        data = tensor._data  # (values are immutable in a graph: the snapshot costs nothing)
+        source = Tensor._wrap(SymbolicArray(data.shape, data.dtype, data.value, data._strides,
+                                            known=data.known))
+        source._grad_fn, source._output_nr = tensor.grad_fn, tensor._output_nr
+        source._requires_grad = tensor.requires_grad
+    result = call(op, source, *others, **attrs)
     if op.num_outputs != 1:
         result = result[0]
     if result._data.dtype != tensor._data.dtype:
@@ -443,7 +467,8 @@ def trace_inplace(op, tensor, others, attrs):
         _check_broadcast_into(tensor, result._data)
         result = call(EXPAND, result, sizes=tuple(tensor._data.shape))
     differentiable_view = root is tensor or tensor._view_ops is not None
-    old_root = Tensor._wrap(_symbolic_like(root, tracer.root_value(root)))
+    old_root = Tensor._wrap(_symbolic_like(root, tracer.root_value(root),
+                                           known=getattr(root._data, "known", None)))
     old_root._grad_fn, old_root._output_nr = root.grad_fn, root._output_nr
     old_root._requires_grad = root.requires_grad
     if root is tensor:
@@ -458,14 +483,14 @@ def trace_inplace(op, tensor, others, attrs):
         # eager changes the data only: the root's autograd history stays as it was
         with grad_mode.enable_grad():
             graph_root = call(UNTRACKED_WRITE, old_root, new_root.detach())
-        root_value = graph_root._data.value
+        root_value, known = graph_root._data.value, graph_root._data.known
     else:
-        root_value = new_root._data.value
-    root._data = _symbolic_like(root, root_value)
+        root_value, known = new_root._data.value, new_root._data.known
+    root._data = _symbolic_like(root, root_value, known=known)
     if root is not tensor:
         tensor._data = SymbolicArray(result._data.shape, result._data.dtype,
                                      result._data.value, data._strides, root, data.chain,
-                                     root_value)
+                                     root_value, result._data.known)
     bump_version(tensor)
     if tracked:
         from ..ops.dispatch import adopt_autograd

@@ -166,6 +166,9 @@ def _run_kernel(op: OpDef, inputs, attrs):
     if xp is TRACING:  # inside gt.trace: record a graph node instead of computing
         from ..ir.tracer import record_op
 
+        folded = _fold_known(op, inputs, attrs)
+        if folded is not None:
+            return folded
         return record_op(op, inputs, attrs)
     if xp is not np:  # CuPy: every tensor operand on one GPU (0-d CPU tensors join)
         from .devices import same_device_arrays
@@ -196,6 +199,44 @@ def _run_kernel(op: OpDef, inputs, attrs):
 
 def _unwrap(x):
     return x._data if isinstance(x, Tensor) else x
+
+
+def _fold_known(op: OpDef, inputs, attrs):
+    """Inside a trace, an op whose tensor inputs all have known values (made from Python
+    data during the trace) is computed now, as eager code would, and its results are graph
+    constants with known values. Random ops, ops with side effects and inputs that require
+    grad are recorded instead."""
+    if op.random or op.side_effects:
+        return None
+    flat = (*inputs[0], *inputs[1:]) if op.variadic else inputs
+    tensors = [x for x in flat if isinstance(x, Tensor)]
+    if not tensors:
+        return None
+    for t in tensors:
+        data = t._data
+        if type(data) is not SymbolicArray or data.known is None or t._requires_grad:
+            return None
+        if data.root is not None and data.origin is not \
+                _TRACE_STATE.tracer.root_value(data.root):
+            return None  # a stale view: recorded (the tracer recomputes it)
+    concrete = {id(t): _wrap(t._data.known) for t in tensors}
+
+    def swap(x):
+        return concrete[id(x)] if isinstance(x, Tensor) else x
+
+    args = ([swap(x) for x in inputs[0]], *[swap(x) for x in inputs[1:]]) if op.variadic \
+        else [swap(x) for x in inputs]
+    tracer = _TRACE_STATE.tracer
+    _TRACE_STATE.tracer = None
+    try:
+        out = _run_kernel(op, args, attrs)
+    except Exception:  # noqa: BLE001 - recorded instead; running the graph raises as eager
+        return None
+    finally:
+        _TRACE_STATE.tracer = tracer
+    outs = out if op.num_outputs != 1 else (out,)
+    symbolic = tuple(tracer.constant(_as_array(o))._data for o in outs)
+    return symbolic if op.num_outputs != 1 else symbolic[0]
 
 
 def _explain_failure(op: OpDef, inputs, attrs, exc: Exception):
@@ -299,7 +340,7 @@ def _link_traced_views(op: OpDef, source, outputs, attrs):
         step = (op, attrs) if len(outputs) == 1 else (op, attrs, nr)
         arr = out._data
         out._data = SymbolicArray(arr.shape, arr.dtype, arr.value, arr._strides, root,
-                                  chain + (step,), origin)
+                                  chain + (step,), origin, arr.known)
 
 
 def flat_inputs(op: OpDef, inputs):

@@ -209,10 +209,6 @@ def test_dcgan_trains_as_in_pytorch(mode):
     _check_dcgan(mode)
 
 
-@pytest.mark.xfail(strict=True, reason="compiler: a compiled step that runs backward() through "
-                   "an in-place activation (LeakyReLU(inplace=True)) gives wrong gradients, and "
-                   "with two backward()/step() pairs fusion reports a cycle "
-                   "(graphtorch/compiler capture + passes/fusion; see the nn-models report)")
 def test_dcgan_whole_step_compiled_trains_as_in_pytorch():
     _check_dcgan("step")
 
@@ -283,9 +279,6 @@ def test_super_resolution_net_trains_as_in_pytorch(compiled):
 
 # --- the word_language_model loop of pytorch/examples (manual SGD through p.data) ----------
 
-@pytest.mark.xfail(strict=True, reason="compiler: `p.data.add_(p.grad, alpha=-lr)` inside a "
-                   "compiled step does not update the parameters (graphtorch/compiler state "
-                   "write-back; see the nn-models report)")
 def test_manual_sgd_through_param_data_compiled():
     losses = []
     for compiled in (False, True):
