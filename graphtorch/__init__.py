@@ -45,9 +45,13 @@ from .control_flow import cond, fori_loop, scan, while_loop  # noqa: E402
 from . import debug  # noqa: E402
 from .debug import explain  # noqa: E402
 from . import autograd, backends, cuda, linalg, nn, optim, utils  # noqa: E402
-from . import distributions  # noqa: E402
+from . import accelerator, distributions  # noqa: E402
 from .utils import data as _data  # noqa: F401,E402  (gt.utils.data)
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state  # noqa: E402,E501
+from .threads import get_num_threads, set_num_threads  # noqa: E402
+from . import threads as _threads  # noqa: E402
+
+_threads.apply_default()  # BLAS gets PyTorch's default thread count (see threads.py)
 
 int = int32  # noqa: A001
 long = int64

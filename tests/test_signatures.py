@@ -83,7 +83,8 @@ def _torch_accepts(fn, name: str) -> bool | None:
             fn(*args, **{name: _Probe()})
         except TypeError as exc:
             text = str(exc)
-            if f"unexpected keyword argument '{name}'" in text:
+            if f"unexpected keyword argument '{name}'" in text or \
+                    "takes no keyword arguments" in text:
                 return False
             if "invalid combination of arguments" in text:
                 expected = text.split("but expected one of", 1)[-1]
