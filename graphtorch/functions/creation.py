@@ -430,6 +430,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
            device=None, requires_grad=False, layout=None, pin_memory=False) -> Tensor:
     """Normal samples; mean/std may be tensors (then the shape is theirs)."""
     gen = generator_or_default(generator)
+    gen._refuse_while_tracing()  # before the std check reads values: the precise message
     _check_std(std)
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
         ref = mean if isinstance(mean, Tensor) else std

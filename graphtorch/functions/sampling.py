@@ -30,6 +30,8 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
     tensor([2, 2, 1, 2])
     """
     check_tensor(input, "multinomial")
+    gen = generator_or_default(generator)
+    gen._refuse_while_tracing()  # the draws would be frozen into a traced graph
     n_sample = int(num_samples)
     if input.dim() not in (1, 2):
         raise RuntimeError("prob_dist must be 1 or 2 dim")
@@ -45,7 +47,6 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
     if n_categories > _MAX_CATEGORIES:
         raise RuntimeError("number of categories cannot exceed 2^24")
     probs = np.ascontiguousarray(_host(input._data)).reshape(-1, n_categories)
-    gen = generator_or_default(generator)
     if probs.shape[0] == 0:
         indices = np.zeros((0, n_sample), dtype=np.int64)
     elif not replacement or n_sample == 1:

@@ -126,3 +126,10 @@ def test_bernoulli_tensor_probabilities(dtype):
         return lib.bernoulli(p), lib.bernoulli(p, 0.3), lib.rand(2)
     same(fn)
     torch.manual_seed(0)  # keep the oracle's global stream independent of test order
+
+
+def test_tracing_refuses_draws_with_the_precise_error():
+    for fn in (lambda t: gt.multinomial(t.softmax(-1), 2),
+               lambda t: gt.normal(t, t.exp())):
+        with pytest.raises(gt.TracingError, match="random numbers cannot be drawn"):
+            gt.trace(fn, gt.zeros(3))
