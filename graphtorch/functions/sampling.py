@@ -25,6 +25,11 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
     """Draw `num_samples` category indices per row of the (unnormalised) probabilities in
     `input` (1-D or 2-D), as `torch.multinomial`; the draws equal PyTorch's for the same seed.
 
+    One difference remains: without replacement, categories whose keys p/q tie (in
+    practice only zero-probability categories, when more samples are asked for than there
+    are non-zero probabilities) come in index order; PyTorch's top-k orders ties as its
+    partial sort happens to leave them.
+
     >>> gt.manual_seed(0)
     >>> gt.multinomial(gt.tensor([0.1, 0.6, 0.3]), 4, replacement=True)
     tensor([2, 2, 1, 2])

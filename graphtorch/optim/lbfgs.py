@@ -216,7 +216,7 @@ class LBFGS(Optimizer):
 
         d, t = state.get("d"), state.get("t")
         old_dirs, old_stps, ro = state.get("old_dirs"), state.get("old_stps"), state.get("ro")
-        H_diag = state.get("H_diag")  # noqa: N806  (PyTorch's state key)
+        h_diag = state.get("H_diag")
         prev_flat_grad, prev_loss = state.get("prev_flat_grad"), state.get("prev_loss")
 
         n_iter = 0
@@ -226,10 +226,10 @@ class LBFGS(Optimizer):
             if state["n_iter"] == 1:
                 d = flat_grad.neg()
                 old_dirs, old_stps, ro = [], [], []
-                H_diag = 1  # noqa: N806
+                h_diag = 1
             else:
-                d, H_diag = self._direction(state, flat_grad, prev_flat_grad, d, t,  # noqa: N806
-                                            old_dirs, old_stps, ro, H_diag, history_size)
+                d, h_diag = self._direction(state, flat_grad, prev_flat_grad, d, t,
+                                            old_dirs, old_stps, ro, h_diag, history_size)
             if prev_flat_grad is None:
                 prev_flat_grad = flat_grad.clone()
             else:
@@ -279,15 +279,15 @@ class LBFGS(Optimizer):
                 break
 
         state.update({"d": d, "t": t, "old_dirs": old_dirs, "old_stps": old_stps, "ro": ro,
-                      "H_diag": H_diag, "prev_flat_grad": prev_flat_grad,
+                      "H_diag": h_diag, "prev_flat_grad": prev_flat_grad,
                       "prev_loss": prev_loss})
         return orig_loss
 
     @staticmethod
-    def _direction(state, flat_grad, prev_flat_grad, d, t, old_dirs, old_stps, ro, H_diag,
+    def _direction(state, flat_grad, prev_flat_grad, d, t, old_dirs, old_stps, ro, h_diag,
                    history_size):
         """Update the curvature history with the last step, then apply the inverse-Hessian
-        estimate to -grad by the two-loop recursion. Returns (direction, H_diag)."""
+        estimate to -grad by the two-loop recursion. Returns (direction, h_diag)."""
         y = flat_grad.sub(prev_flat_grad)
         s = d.mul(t)
         ys = y.dot(s)
@@ -299,7 +299,7 @@ class LBFGS(Optimizer):
             old_dirs.append(y)
             old_stps.append(s)
             ro.append(1.0 / ys)
-            H_diag = ys / y.dot(y)  # noqa: N806
+            h_diag = ys / y.dot(y)
         num_old = len(old_dirs)
         if "al" not in state:
             state["al"] = [None] * history_size
@@ -308,8 +308,8 @@ class LBFGS(Optimizer):
         for i in range(num_old - 1, -1, -1):
             al[i] = old_stps[i].dot(q) * ro[i]
             q.add_(old_dirs[i], alpha=-float(al[i]))
-        d = r = q * H_diag
+        d = r = q * h_diag
         for i in range(num_old):
             be_i = old_dirs[i].dot(r) * ro[i]
             r.add_(old_stps[i], alpha=float(al[i] - be_i))
-        return d, H_diag
+        return d, h_diag
