@@ -17,21 +17,6 @@ __all__ = ["backward", "grad", "Function", "FunctionCtx", "Variable", "no_grad",
            "once_differentiable", "detect_anomaly", "functional", "gradcheck", "gradgradcheck"]
 
 
-def __getattr__(name):
-    """`functional`, `gradcheck` and `gradgradcheck` load on first use: they are built on
-    graphtorch's public functions, which import this package first."""
-    import importlib
-
-    if name == "functional":
-        return importlib.import_module(f"{__name__}.functional")
-    if name in ("gradcheck", "gradgradcheck"):
-        module = importlib.import_module(f"{__name__}.gradcheck")
-        # importing the module bound its name here; PyTorch's name is the function
-        globals().update(gradcheck=module.gradcheck, gradgradcheck=module.gradgradcheck)
-        return globals()[name]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def detect_anomaly(check_nan: bool = True):
     """Context manager/decorator: the first op (eager, compiled forward or generated
     backward) that produces a NaN or Inf raises RuntimeError naming the op and the source
