@@ -99,14 +99,14 @@ def main() -> None:
             ("numpy x*x*x", lambda: numpy_cube(x)),
             ("numpy out= buffers", lambda: numpy_out(x, out, tmp)),
             ("fused (threads)", lambda: fused(x, out=out))]
-    threads = numpy_fused.THREADS
+    threads = gt.get_num_threads()
 
     def fused_one_thread():
-        numpy_fused.THREADS = 1
+        gt.set_num_threads(1)
         try:
             fused(x, out=out)
         finally:
-            numpy_fused.THREADS = threads
+            gt.set_num_threads(threads)
 
     rows.append(("fused (1 thread)", fused_one_thread))
     notes = []

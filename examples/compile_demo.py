@@ -3,9 +3,12 @@ compiled with `gt.compile`, with the speed-up measured and the optimised graph p
 
 An MLP learns the 8x8 digits (scikit-learn). The whole step - zero_grad, forward, loss,
 backward, SGD with momentum, and a learning-rate scheduler changing lr every step - is one
-compiled graph; both runs start from the same weights and give the same losses.
+compiled graph; both runs start from the same weights and give the same losses. The two
+runs take turns step by step and the medians are compared, so a machine busy with other
+work slows both alike (a run measured alone on a loaded machine can look many times
+slower than it is).
 
-Run: python3 examples/compile_demo.py [--epochs N] [--graph]
+Run: python3 examples/compile_demo.py [--epochs N] [--graph] [--threads N]
 """
 
 from __future__ import annotations
@@ -37,31 +40,51 @@ def make_model():
                          nn.Linear(256, 10))
 
 
-def train(compiled: bool, x, y, epochs: int, batch: int = 128):
-    model = make_model()
-    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs * (len(y) // batch))
-    loss_fn = nn.CrossEntropyLoss()
+class Trainer:
+    """One training run (model, optimizer, scheduler) stepped by the caller, so that the
+    eager and the compiled run can take turns: both then see the same machine load."""
 
-    def step(xb, yb):
-        opt.zero_grad()
-        loss = loss_fn(model(xb), yb)
-        loss.backward()
-        opt.step()
-        return loss
+    def __init__(self, compiled: bool, steps_per_epoch: int, epochs: int):
+        model = make_model()
+        opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        loss_fn = nn.CrossEntropyLoss()
 
-    run = torch.compile(step) if compiled else step
-    losses, times = [], []
+        def step(xb, yb):  # a closure: gt.compile finds the model and optimizer by name
+            opt.zero_grad()
+            loss = loss_fn(model(xb), yb)
+            loss.backward()
+            opt.step()
+            return loss
+
+        self.model = model
+        self.sched = torch.optim.lr_scheduler.CosineAnnealingLR(
+            opt, T_max=epochs * steps_per_epoch)
+        self.run = torch.compile(step) if compiled else step
+        self.losses, self.times = [], []
+
+    def timed_step(self, xb, yb) -> None:
+        start = time.perf_counter()
+        loss = self.run(xb, yb)
+        self.times.append(time.perf_counter() - start)
+        self.losses.append(loss.item())
+        self.sched.step()
+
+
+def train_interleaved(x, y, epochs: int, batch: int = 128):
+    """Train the eager and the compiled model on the same batches, alternating step by
+    step (and which goes first), so a busy machine slows both alike."""
+    steps_per_epoch = len(y) // batch  # full batches only: one shape, one graph
+    eager = Trainer(False, steps_per_epoch, epochs)
+    compiled = Trainer(True, steps_per_epoch, epochs)
     for epoch in range(epochs):
         perm = torch.randperm(len(y), generator=torch.Generator().manual_seed(epoch))
-        for i in range(len(y) // batch):  # full batches only: one shape, one graph
+        for i in range(steps_per_epoch):
             idx = perm[i * batch:(i + 1) * batch]
-            start = time.perf_counter()
-            loss = run(x[idx], y[idx])
-            times.append(time.perf_counter() - start)
-            losses.append(loss.item())
-            sched.step()
-    return model, run, losses, times
+            xb, yb = x[idx], y[idx]
+            order = (eager, compiled) if i % 2 == 0 else (compiled, eager)
+            for trainer in order:
+                trainer.timed_step(xb, yb)
+    return eager, compiled
 
 
 def accuracy(model, x, y) -> float:
@@ -73,23 +96,29 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--graph", action="store_true", help="print the whole optimised graph")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="gt.set_num_threads(N) first (default: PyTorch's, the physical "
+                        "cores)")
     args = parser.parse_args(argv)
     x, y, x_test, y_test = load_digits()
 
-    eager_model, _, eager_losses, eager_times = train(False, x, y, args.epochs)
-    model, step, losses, times = train(True, x, y, args.epochs)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    eager, compiled = train_interleaved(x, y, args.epochs)
+    step = compiled.run
 
     skip = 3  # the first calls include tracing and compiling (and the first, eager, step)
-    eager_ms = float(np.median(eager_times[skip:])) * 1e3
-    compiled_ms = float(np.median(times[skip:])) * 1e3
-    print(f"steps: {len(losses)}, final loss eager {eager_losses[-1]:.5f}, "
-          f"compiled {losses[-1]:.5f} (max difference over all steps "
-          f"{max(abs(a - b) for a, b in zip(eager_losses, losses)):.1e})")
-    print(f"test accuracy: eager {accuracy(eager_model, x_test, y_test):.3f}, "
-          f"compiled {accuracy(model, x_test, y_test):.3f}")
-    print(f"median step: eager {eager_ms:.2f} ms, compiled {compiled_ms:.2f} ms "
-          f"-> {eager_ms / compiled_ms:.1f}x faster; compiled {step.compile_count} time(s), "
-          f"first compile {step.variants[0].compile_seconds:.2f} s")
+    eager_ms = float(np.median(eager.times[skip:])) * 1e3
+    compiled_ms = float(np.median(compiled.times[skip:])) * 1e3
+    print(f"steps: {len(compiled.losses)}, final loss eager {eager.losses[-1]:.5f}, "
+          f"compiled {compiled.losses[-1]:.5f} (max difference over all steps "
+          f"{max(abs(a - b) for a, b in zip(eager.losses, compiled.losses)):.1e})")
+    print(f"test accuracy: eager {accuracy(eager.model, x_test, y_test):.3f}, "
+          f"compiled {accuracy(compiled.model, x_test, y_test):.3f}")
+    print(f"median step over {len(compiled.times) - skip} interleaved steps "
+          f"({torch.get_num_threads()} threads): eager {eager_ms:.2f} ms, compiled "
+          f"{compiled_ms:.2f} ms -> {eager_ms / compiled_ms:.1f}x faster; compiled "
+          f"{step.compile_count} time(s), first compile {step.variants[0].compile_seconds:.2f} s")
 
     graph = step.graph
     fused = [n for n in graph.op_nodes if n.op.name == "fused"]

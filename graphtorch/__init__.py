@@ -10,9 +10,9 @@ from . import dtypes as _dtypes
 from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,
                                  set_grad_enabled)
 from .device import device
-from .dtypes import (bfloat16, complex32, complex64, complex128, float8_e4m3fn,
+from .dtypes import (bfloat16, complex32, complex64, complex128, finfo, float8_e4m3fn,
                      float8_e4m3fnuz, float8_e5m2, float8_e5m2fnuz, float8_e8m0fnu, float16,
-                     float32, float64, get_default_dtype, int8, int16, int32, int64,
+                     float32, float64, get_default_dtype, iinfo, int8, int16, int32, int64,
                      promote_types, set_default_dtype, uint8, uint16, uint32, uint64)
 from .dtypes import DType as dtype
 from .dtypes import bool_ as bool  # noqa: A001  (torch.bool)
@@ -34,6 +34,7 @@ from .functions.linalg_legacy import *  # noqa: F401,F403,E402
 from .functions.nn_ops import *  # noqa: F401,F403,E402
 from .functions.pointwise_extra import *  # noqa: F401,F403,E402
 from .functions.math_extra import *  # noqa: F401,F403,E402
+from .functions.sampling import multinomial  # noqa: F401,E402
 from .serialization import load, save  # noqa: E402
 from .functions.conversion import from_dlpack  # noqa: E402
 from .printing import get_printoptions, printoptions, set_printoptions  # noqa: E402
@@ -46,8 +47,20 @@ from .control_flow import cond, fori_loop, scan, while_loop  # noqa: E402
 from . import debug  # noqa: E402
 from .debug import explain  # noqa: E402
 from . import autograd, backends, cuda, distributed, linalg, nn, onnx, optim, utils  # noqa: E402,E501
+from . import accelerator, distributions  # noqa: E402
+# gt.autograd.functional and gradcheck are built on the public functions above, so they load
+# last; as in PyTorch, gt.autograd.gradcheck is the function (its module stays importable).
+from .autograd import functional as _autograd_functional  # noqa: F401,E402
+from .autograd.gradcheck import gradcheck as _gradcheck  # noqa: E402
+from .autograd.gradcheck import gradgradcheck as _gradgradcheck  # noqa: E402
+
+autograd.gradcheck, autograd.gradgradcheck = _gradcheck, _gradgradcheck
 from .utils import data as _data  # noqa: F401,E402  (gt.utils.data)
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state  # noqa: E402,E501
+from .threads import get_num_threads, set_num_threads  # noqa: E402
+from . import threads as _threads  # noqa: E402
+
+_threads.apply_default()  # BLAS gets PyTorch's default thread count (see threads.py)
 
 int = int32  # noqa: A001
 long = int64
@@ -70,16 +83,24 @@ def numel(input):
     return input.numel()
 
 
-def result_type(tensor1, tensor2):
-    """The dtype PyTorch's promotion gives an op on these two operands."""
+def result_type(tensor=None, other=None, *, scalar=None, scalar1=None, scalar2=None):
+    """The dtype PyTorch's promotion gives an op on these two operands (tensors or numbers;
+    PyTorch's overloads name them tensor/other, scalar/tensor or scalar1/scalar2)."""
     from .ops.dispatch import meta_of
     from .ops.shape_rules import split_operands
 
-    return _dtypes.result_type(*split_operands([meta_of(tensor1), meta_of(tensor2)]))
+    operands = [x for x in (scalar1, scalar2, scalar, tensor, other) if x is not None]
+    if len(operands) != 2:
+        raise TypeError("result_type() takes two operands")
+    return _dtypes.result_type(*split_operands([meta_of(x) for x in operands]))
 
 
-def can_cast(from_, to):
-    return _dtypes.can_cast(from_, to)
+def can_cast(from_=None, to=None, **kwargs):
+    """Whether PyTorch's casting rules allow `from` -> `to` (`from` is PyTorch's keyword)."""
+    if set(kwargs) - {"from"}:
+        raise TypeError(f"can_cast() got an unexpected keyword argument "
+                        f"'{sorted(set(kwargs) - {'from'})[0]}'")
+    return _dtypes.can_cast(kwargs.get("from", from_), to)
 
 
 def get_default_device():

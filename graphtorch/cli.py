@@ -14,10 +14,12 @@
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib.util
 import inspect
 import os
 import sys
+import traceback
 
 
 def _list_ops(args) -> int:
@@ -55,6 +57,11 @@ examples:
   graphtorch dump model.py:Net --input 2,16 --input 2:int64 --format json -o net.json
   graphtorch dump model.py:Net --input 1,1,32,32 --format svg -o net.svg   (needs Graphviz)
   graphtorch dump model.py:Net --input 1,1,32,32 --format onnx -o net.onnx (needs onnx)
+"""
+
+EXPLAIN_EPILOG = DUMP_EPILOG.split("examples:")[0] + """examples:
+  graphtorch explain examples/lenet.py:Net --input 1,1,32,32
+  graphtorch explain model.py:Net --input 2,16 --input 2:int64 --dtype float64
 """
 
 
@@ -118,6 +125,52 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _user_line(exc: BaseException) -> str:
+    """' at FILE:LINE in FUNCTION' for the innermost frame of the traceback outside the
+    graphtorch package (the user's line that called the failing op), or ''."""
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if not os.path.abspath(frame.filename).startswith(_PACKAGE_DIR + os.sep):
+            return f" at {os.path.relpath(frame.filename)}:{frame.lineno} in {frame.name}"
+    return ""
+
+
+def _definition_line(module, path: str, name: str, obj) -> int:
+    """The line of `path` that defines NAME: its def/class line, else the assignment."""
+    try:
+        return inspect.getsourcelines(obj)[1]
+    except (TypeError, OSError):
+        pass
+    top = name.split(".")[0]
+    try:
+        with open(path) as f:
+            tree = ast.parse(f.read())
+    except (OSError, SyntaxError):
+        return 1
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else \
+            [node.target] if isinstance(node, (ast.AnnAssign, ast.AugAssign)) else []
+        if any(isinstance(t, ast.Name) and t.id == top for t in targets):
+            return node.lineno
+    return 1
+
+
+def _call_from_user_file(path: str, line: int, name: str, fn, *args):
+    """Call fn(*args) from a frame that belongs to the user's file at NAME's definition.
+
+    Ops recorded inside graphtorch's own modules (an nn.Sequential from a factory) are
+    labelled with the innermost frame outside the graphtorch package; called from here
+    directly, that frame would be this console script. Compiling the call under the
+    user's file name makes it `model.py:LINE in NAME` instead."""
+    label = name.split(".")[-1] if name.split(".")[-1].isidentifier() else "target"
+    source = "\n" * (line - 1) + f"def {label}(_fn, *_args): return _fn(*_args)\n"
+    namespace: dict = {}
+    exec(compile(source, os.path.abspath(path), "exec"), namespace)  # noqa: S102
+    return namespace[label](fn, *args)
+
+
 def _resolve(module, path: str, name: str, num_inputs: int):
     from graphtorch.nn.modules.module import Module
 
@@ -130,6 +183,7 @@ def _resolve(module, path: str, name: str, num_inputs: int):
             hint = f" (it defines: {', '.join(found)})" if found else ""
             raise DumpError(f"{path} has no {name!r}{hint}")
         obj = getattr(obj, part)
+    line = _definition_line(module, path, name, obj)
     try:
         if inspect.isclass(obj):
             if not issubclass(obj, Module):
@@ -143,12 +197,13 @@ def _resolve(module, path: str, name: str, num_inputs: int):
     except DumpError:
         raise
     except Exception as exc:  # noqa: BLE001 - user code may raise anything
-        raise DumpError(f"constructing {name} failed: {_one_line(exc)}") from None
+        raise DumpError(f"constructing {name} failed{_user_line(exc)}: "
+                        f"{_one_line(exc)}") from None
     if isinstance(obj, Module):
         obj.eval()
     elif not callable(obj):
         raise DumpError(f"{name} is a {type(obj).__name__}, not a Module or function")
-    return obj
+    return obj, line
 
 
 def _is_factory(fn, num_inputs: int) -> bool:
@@ -226,13 +281,14 @@ def _dump_or_raise(args) -> int:
     gt.manual_seed(0)
     inputs = [_parse_input(spec, args.dtype) for spec in inputs_spec]
     module = _load_file(path)
-    target = _resolve(module, path, name, len(inputs))
+    target, line = _resolve(module, path, name, len(inputs))
     try:
-        traced = gt.trace(target, *inputs, optimize=False)  # --passes chooses what runs
+        traced = _call_from_user_file(path, line, name, gt.trace, target, *inputs,
+                                      optimize=False)  # --passes chooses what runs
     except TracingError as exc:
         raise DumpError(_one_line(exc)) from None
     except Exception as exc:  # noqa: BLE001 - user code may raise anything
-        raise DumpError(f"tracing {name} failed: {_one_line(exc)}") from None
+        raise DumpError(f"tracing {name} failed{_user_line(exc)}: {_one_line(exc)}") from None
     graph = traced.graph
     if passes is not None:
         from graphtorch.passes.pipeline import run_passes
@@ -274,11 +330,12 @@ def _explain(args) -> int:
         gt.manual_seed(0)
         inputs = [_parse_input(spec, args.dtype) for spec in args.input or []]
         module = _load_file(path)
-        target = _resolve(module, path, name, len(inputs))
+        target, line = _resolve(module, path, name, len(inputs))
         try:
-            report = explain(target, *inputs)
+            report = _call_from_user_file(path, line, name, explain, target, *inputs)
         except Exception as exc:  # noqa: BLE001 - user code may raise anything
-            raise DumpError(f"compiling {name} failed: {_one_line(exc)}") from None
+            raise DumpError(f"compiling {name} failed{_user_line(exc)}: "
+                            f"{_one_line(exc)}") from None
     except DumpError as exc:
         print(f"graphtorch explain: error: {exc}", file=sys.stderr)
         return 1
@@ -333,8 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
         "explain", help="compile a model or function, call it, and explain what gt.compile "
         "did (guards, graph breaks, recompiles, fusion, saved tensors)",
         description="Compile FILE.py:NAME with gt.compile, call it on example inputs and print "
-        "gt.explain's report.", epilog=DUMP_EPILOG.replace("graphtorch dump", "graphtorch "
-                                                           "explain"),
+        "gt.explain's report.", epilog=EXPLAIN_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     explain.add_argument("target", metavar="FILE.py:NAME",
                          help="the Python file and the Module class / instance / function")

@@ -148,6 +148,21 @@ def as_dtype(dtype) -> DType:
         raise TypeError(f"cannot interpret {dtype!r} as a data type") from None
 
 
+def dtype_argument(dtype, fname: str = "") -> DType:
+    """A public `dtype=` argument, read as PyTorch's argument parser reads it: a `gt.dtype`
+    or Python's float/int/bool/complex. A string ('float32') or a NumPy dtype raises
+    PyTorch's TypeError (`as_dtype` stays lenient for internal and CLI use)."""
+    if dtype is float:  # Python's float is double precision, whatever the default dtype
+        return float64
+    if dtype is complex:
+        return complex128
+    if not isinstance(dtype, DType) and dtype is not int and dtype is not bool:
+        where = f"{fname}(): " if fname else ""
+        raise TypeError(f"{where}argument 'dtype' must be torch.dtype, not "
+                        f"{type(dtype).__name__}")
+    return as_dtype(dtype)
+
+
 _default_float = [float32]
 
 
@@ -167,8 +182,10 @@ def set_default_dtype(dtype) -> None:
     clear_dtype_caches()  # INT_TO_FLOAT promotion decisions depend on the default dtype
 
 
-def promote_types(a: DType, b: DType) -> DType:
-    """PyTorch's `promote_types`: the smallest dtype both `a` and `b` convert to safely."""
+def promote_types(type1: DType, type2: DType) -> DType:
+    """PyTorch's `promote_types`: the smallest dtype both `type1` and `type2` convert to
+    safely."""
+    a, b = type1, type2
     if a is b:
         return a
     if (a in _SHELL_UINTS or b in _SHELL_UINTS) and not (a.is_floating_point or
@@ -240,3 +257,62 @@ def can_cast(from_: DType, to: DType) -> bool:
     if from_.category > to.category:
         return False
     return from_ is bool_ or to is not bool_
+
+
+# bfloat16 has no NumPy type: its limits, as PyTorch reports them.
+_BFLOAT16_INFO = {"bits": 16, "eps": 0.0078125, "max": 3.3895313892515355e+38,
+                  "tiny": 1.1754943508222875e-38, "resolution": 0.01}
+
+
+class finfo:  # noqa: N801  (PyTorch's name)
+    """Machine limits of a floating dtype (`torch.finfo`); complex dtypes report their real
+    part's, and no argument means the default dtype.
+
+    >>> gt.finfo(gt.float32).eps
+    1.1920928955078125e-07
+    """
+
+    def __init__(self, type=None):  # noqa: A002  (PyTorch's keyword)
+        dtype = get_default_dtype() if type is None else type
+        if not isinstance(dtype, DType) or dtype.category < Category.FLOAT:
+            raise TypeError("torch.finfo() requires a floating point input type. Use "
+                            "torch.iinfo to handle 'torch.finfo'")
+        dtype = dtype.to_real() if dtype is not complex32 else float16
+        if dtype is bfloat16:
+            info = dict(_BFLOAT16_INFO)
+        else:
+            limits = np.finfo(dtype.np_dtype)
+            info = {"bits": limits.bits, "eps": float(limits.eps), "max": float(limits.max),
+                    "tiny": float(limits.smallest_normal),
+                    "resolution": 10.0 ** -limits.precision}
+        self.bits, self.eps, self.max = info["bits"], info["eps"], info["max"]
+        self.min = -self.max
+        self.tiny = self.smallest_normal = info["tiny"]
+        self.resolution = info["resolution"]
+        self.dtype = dtype.name
+
+    def __repr__(self):
+        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, "
+                f"eps={self.eps:g}, smallest_normal={self.smallest_normal:g}, "
+                f"tiny={self.tiny:g}, dtype={self.dtype})")
+
+
+class iinfo:  # noqa: N801  (PyTorch's name)
+    """Limits of an integer dtype (`torch.iinfo`).
+
+    >>> gt.iinfo(gt.int8).max
+    127
+    """
+
+    def __init__(self, type):  # noqa: A002  (PyTorch's keyword)
+        if not isinstance(type, DType) or type.category > Category.INT:
+            raise TypeError("torch.iinfo() requires an integer input type. Use torch.finfo to "
+                            "handle 'torch.iinfo'")
+        if type is bool_:
+            raise TypeError("torch.bool is not supported by torch.iinfo")
+        limits = np.iinfo(type.np_dtype)
+        self.bits, self.min, self.max = limits.bits, int(limits.min), int(limits.max)
+        self.dtype = type.name
+
+    def __repr__(self):
+        return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"

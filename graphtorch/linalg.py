@@ -385,21 +385,21 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=No
     return finish(_max_min(sums, d1, keepdim, ord > 0), out)
 
 
-def norm(A, ord=None, dim=None, keepdim=False, *, out=None, dtype=None):
+def norm(input, ord=None, dim=None, keepdim=False, *, out=None, dtype=None):
     """Vector or matrix norm, chosen from `ord` and `dim` as torch.linalg.norm does."""
-    check_tensor(A, "linalg_norm", "A")
+    check_tensor(input, "linalg_norm")
     dims = _dims_tuple(dim)
     if dims is not None:
         if len(dims) not in (1, 2):
             raise RuntimeError(f"linalg.norm: If dim is specified, it must be of length 1 or 2. "
                                f"Got {list(dims)}")
-    elif ord is not None and A.ndim not in (1, 2):
+    elif ord is not None and input.ndim not in (1, 2):
         raise RuntimeError(f"linalg.norm: If dim is not specified but ord is, the input must be "
-                           f"1D or 2D. Got {A.ndim}D.")
+                           f"1D or 2D. Got {input.ndim}D.")
     if ord is not None and (isinstance(ord, str) or (dims is not None and len(dims) == 2)
-                            or (dims is None and A.ndim == 2)):
-        return matrix_norm(A, ord, dims or (0, 1), keepdim, dtype=dtype, out=out)
-    return vector_norm(A, 2 if ord is None else ord, dims, keepdim, dtype=dtype, out=out)
+                            or (dims is None and input.ndim == 2)):
+        return matrix_norm(input, ord, dims or (0, 1), keepdim, dtype=dtype, out=out)
+    return vector_norm(input, 2 if ord is None else ord, dims, keepdim, dtype=dtype, out=out)
 
 
 def cond(A, p=None, *, out=None):

@@ -230,10 +230,22 @@ class Generator:
         return perm
 
     def bernoulli(self, p, shape, dtype) -> np.ndarray:
-        """Bernoulli(p) draws (same distribution as PyTorch, not the same stream)."""
+        """Bernoulli(p) draws as PyTorch's CPU kernel: one uniform per element, 1 where it is
+        below p. A scalar or float64 p compares a 53-bit double; float32/float16 probability
+        arrays a 24-bit float (PyTorch's bernoulli_distribution<float>)."""
         n = int(np.prod(shape))
-        unit = self.uniform(n, 0.0, 1.0, np.float64).reshape(shape)
-        return (unit < p).astype(dtype)
+        p_dtype = getattr(p, "dtype", None)
+        low_precision = p_dtype is not None and p_dtype != np.float64
+        unit = self.uniform(n, 0.0, 1.0, np.float32 if low_precision else np.float64)
+        return (unit.reshape(shape) < p).astype(dtype)
+
+    def exponential(self, n: int, lambd: float) -> np.ndarray:
+        """Exp(lambd) draws in float64 as PyTorch's CPU kernel: -1/lambd * log1p(-u) for
+        one 53-bit uniform u each (the C library's log1p, as PyTorch calls it)."""
+        if not lambd > 0:
+            raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd:g}")
+        unit = self.uniform(n, 0.0, 1.0, np.float64)
+        return (-1.0 / lambd) * _libm(math.log1p, -unit)
 
 
 def _box_muller_16(block, mean, std, work_dtype):

@@ -437,7 +437,7 @@ class Tensor:
         return self.item()
 
     def __float__(self) -> float:
-        if self._requires_grad:
+        if self._requires_grad and grad_mode.is_grad_enabled():  # PyTorch: not under no_grad
             import warnings
 
             warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead to "
@@ -465,8 +465,9 @@ class Tensor:
         return tensor_repr(self, tensor_contents=tensor_contents)
 
     def __format__(self, spec: str) -> str:
-        if self._data.ndim == 0 and spec:
-            return format(self.item(), spec)
+        # As PyTorch: a 0-d tensor formats as its Python number (f"{loss}" -> "0.25").
+        if self._data.ndim == 0 and type(self._data) is not dispatch.SymbolicArray:
+            return format(self.detach().item(), spec)
         return repr(self) if not spec else format(repr(self), spec)
 
     def __reduce_ex__(self, protocol):
@@ -495,10 +496,10 @@ class Tensor:
 
         return to(self, *args, **kwargs)
 
-    def cpu(self) -> Tensor:
+    def cpu(self, memory_format=None) -> Tensor:
         return self.to("cpu")
 
-    def cuda(self, device=None, non_blocking=False) -> Tensor:
+    def cuda(self, device=None, non_blocking=False, memory_format=None) -> Tensor:
         """A copy on a CUDA device (``self`` if it is already there)."""
         cupy_module()  # raises a clear error without CuPy or a GPU
         return self.to(as_device(device if device is not None else "cuda"))

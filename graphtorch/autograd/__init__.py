@@ -14,7 +14,7 @@ from .variable import Variable
 
 __all__ = ["backward", "grad", "Function", "FunctionCtx", "Variable", "no_grad", "enable_grad",
            "set_grad_enabled", "is_grad_enabled", "inference_mode", "Node",
-           "once_differentiable", "detect_anomaly"]
+           "once_differentiable", "detect_anomaly", "functional", "gradcheck", "gradgradcheck"]
 
 
 def detect_anomaly(check_nan: bool = True):
@@ -58,7 +58,7 @@ def _seed_grads(tensors, grad_tensors, create_graph: bool):
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
-             inputs=None) -> None:
+             grad_variables=None, inputs=None) -> None:
     """Compute gradients of `tensors` and accumulate them into the leaves' `.grad`.
 
     >>> x = gt.tensor([1., 2.], requires_grad=True)
@@ -66,6 +66,15 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
     >>> x.grad
     tensor([2., 4.])
     """
+    if grad_variables is not None:
+        import warnings
+
+        warnings.warn("`grad_variables` is deprecated. Use `grad_tensors` instead.",
+                      FutureWarning, stacklevel=2)
+        if grad_tensors is not None:
+            raise RuntimeError("`grad_tensors` and `grad_variables` (deprecated) arguments "
+                               "both passed to `backward()`. Please only use `grad_tensors`.")
+        grad_tensors = grad_variables
     tensors = _as_tuple(tensors)
     grad_tensors = _as_tuple(grad_tensors)
     if retain_graph is None:
@@ -85,7 +94,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
-         allow_unused=None, is_grads_batched=False, materialize_grads=False):
+         only_inputs=True, allow_unused=None, is_grads_batched=False,
+         materialize_grads=False):
     """Return d(outputs)/d(inputs) without touching any `.grad`.
 
     >>> x = gt.tensor(3., requires_grad=True)
@@ -93,6 +103,12 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     >>> gt.autograd.grad(dy, x)[0]   # second derivative 6x
     tensor(18.)
     """
+    if not only_inputs:
+        import warnings
+
+        warnings.warn("only_inputs argument is deprecated and is ignored now (defaults to "
+                      "True). To accumulate gradient for other parts of the graph, please use "
+                      "torch.autograd.backward.", FutureWarning, stacklevel=2)
     if is_grads_batched:
         raise NotImplementedError("is_grads_batched=True is not supported by graphtorch")
     outputs = _as_tuple(outputs)

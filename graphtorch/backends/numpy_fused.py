@@ -14,7 +14,6 @@ ufunc ops run the same NumPy loop, other ops run their registry kernel on the ch
 from __future__ import annotations
 
 import ast
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -22,10 +21,10 @@ import numpy as np
 from .. import dtypes
 from ..ir.graph import Node, infer_args
 from ..ops.shape_rules import compute_dtype, output_dtype
+from ..threads import get_num_threads
 
 CHUNK = 65536           # elements per chunk: the scratch buffers stay in the L2 cache
 THREAD_MIN = 1 << 18    # outputs smaller than this run on the calling thread only
-THREADS = max(1, min(os.cpu_count() or 1, 8))
 
 # Registry ops whose kernel is exactly one NumPy ufunc call on the computation dtype
 # (extra trailing constant arguments after the inputs). `op.ufunc` is used first.
@@ -50,12 +49,19 @@ UFUNCS = {
 }
 
 _POOL: ThreadPoolExecutor | None = None
+_POOL_THREADS = 0
 
 
-def _pool() -> ThreadPoolExecutor:
-    global _POOL
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(max_workers=THREADS - 1, thread_name_prefix="gt-fused")
+def _pool(threads: int) -> ThreadPoolExecutor:
+    """Helpers for `threads`-way chunking (the caller is the last thread); rebuilt when
+    gt.set_num_threads changes the count."""
+    global _POOL, _POOL_THREADS
+    if _POOL is None or _POOL_THREADS != threads:
+        if _POOL is not None:
+            _POOL.shutdown(wait=False)
+        _POOL = ThreadPoolExecutor(max_workers=max(threads - 1, 1),
+                                   thread_name_prefix="gt-fused")
+        _POOL_THREADS = threads
     return _POOL
 
 
@@ -96,9 +102,10 @@ def run_fused(body, plan: FusedPlan, inputs, out=None):
         inputs = [np.ascontiguousarray(a) if a.shape == plan.shape and not a.flags.c_contiguous
                   else a for a in inputs]
         tasks = _flat_tasks(plan, inputs, outs) or _strided_tasks(plan, inputs, outs)
-        parts = THREADS if plan.size >= THREAD_MIN and len(tasks) >= 2 * THREADS else 1
+        threads = get_num_threads()
+        parts = threads if plan.size >= THREAD_MIN and len(tasks) >= 2 * threads else 1
         step = -(-len(tasks) // parts)
-        futures = [_pool().submit(_run_tasks, body, plan, tasks[i:i + step])
+        futures = [_pool(threads).submit(_run_tasks, body, plan, tasks[i:i + step])
                    for i in range(step, len(tasks), step)]
         _run_tasks(body, plan, tasks[:step])
         for f in futures:

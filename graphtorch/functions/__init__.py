@@ -5,5 +5,5 @@ none of them computes anything itself.
 """
 
 from . import (conversion, creation, indexing, linalg_basic, linalg_legacy,  # noqa: F401
-               math, math_extra, movement, nn_ops, pointwise_extra, reduce, scatter, shape,
-               statistics)
+               math, math_extra, movement, nn_ops, pointwise_extra, reduce, sampling, scatter,
+               shape, statistics)

@@ -44,6 +44,34 @@ def finish(result, out):
     return result if out is None else write_out(out, result)
 
 
+def accepts_out(fn):
+    """Give `fn` PyTorch's keyword-only ``out=``: its result (a tensor, or a tuple of them
+    written into a tuple of tensors, keeping the named-tuple type) goes into `out`."""
+    import functools
+    import inspect
+
+    @functools.wraps(fn)
+    def wrapper(*args, out=None, **kwargs):
+        result = fn(*args, **kwargs)
+        if out is None:
+            return result
+        if isinstance(result, tuple):
+            if not isinstance(out, (tuple, list)) or len(out) != len(result):
+                raise TypeError(f"{fn.__name__}(): argument 'out' must be tuple of "
+                                f"{len(result)} Tensors")
+            written = [write_out(o, r) for o, r in zip(out, result)]
+            return type(result)(*written) if hasattr(result, "_fields") else tuple(written)
+        return write_out(out, result)
+
+    sig = inspect.signature(fn)
+    params = list(sig.parameters.values())
+    keyword_out = inspect.Parameter("out", inspect.Parameter.KEYWORD_ONLY, default=None)
+    where = next((i for i, p in enumerate(params) if p.kind == p.VAR_KEYWORD), len(params))
+    wrapper.__signature__ = sig.replace(parameters=params[:where] + [keyword_out] +
+                                        params[where:])
+    return wrapper
+
+
 def unary(op, name=None):
     """`fn(input, *, out=None, **attrs)` and its in-place twin `fn_(self, **attrs)`."""
     name = name or op.name

@@ -36,7 +36,7 @@ def to(self, *args, **kwargs) -> Tensor:
     dtype, dev, copy = _parse_to(args, dict(kwargs))
     out = self
     if dtype is not None:
-        dtype = dtypes.as_dtype(dtype)
+        dtype = dtypes.dtype_argument(dtype, "to")
         if dtype is not self.dtype or copy:
             out = call(TO_DTYPE, out, dtype=dtype)
             copy = False
@@ -95,9 +95,17 @@ class _Capsule:
         return int(kind), int(index)
 
 
-def from_dlpack(ext_tensor) -> Tensor:
+def from_dlpack(ext_tensor, *, device=None, copy=None) -> Tensor:
     """A tensor sharing memory with any DLPack producer (a PyTorch, CuPy, NumPy or JAX
-    array, or a capsule from ``to_dlpack``), on the producer's device."""
+    array, or a capsule from ``to_dlpack``), on the producer's device; `device` moves it
+    and ``copy=True`` copies it afterwards (PyTorch 2.x's keywords)."""
+    result = _from_dlpack(ext_tensor)
+    if device is not None:
+        result = result.to(device)
+    return result.clone() if copy else result
+
+
+def _from_dlpack(ext_tensor) -> Tensor:
     if isinstance(ext_tensor, Tensor):
         return ext_tensor
     if not hasattr(ext_tensor, "__dlpack__"):

@@ -1,7 +1,9 @@
 """Tensor creation: `gt.tensor`, `zeros`, `arange`, random tensors, `*_like`, legacy types.
 
 Random tensors draw from `graphtorch.random`, whose streams equal PyTorch's CPU generator,
-so seeded code prints the same numbers as PyTorch.
+so seeded code prints the same numbers as PyTorch. `layout`, `pin_memory` and
+`memory_format` are accepted as PyTorch spells them and ignored: graphtorch tensors are
+always dense and strided, and there is no pinned host memory to ask for.
 """
 
 from __future__ import annotations
@@ -44,10 +46,10 @@ def _finish(array, device=None, requires_grad=False) -> Tensor:
     return t
 
 
-def _np_dtype(dtype, default=None):
+def _np_dtype(dtype, default=None, fname=""):
     if dtype is None:
         return (default or dtypes.get_default_dtype()).np_dtype
-    return dtypes.as_dtype(dtype).np_dtype
+    return dtypes.dtype_argument(dtype, fname).np_dtype
 
 
 def _shape(size) -> tuple:
@@ -166,7 +168,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
         array = data.copy()
     else:
         inferred = _infer_dtype(data)  # raises PyTorch's errors for unsupported data
-        target = _np_dtype(dtype) if dtype is not None else \
+        target = _np_dtype(dtype, fname="tensor") if dtype is not None else \
             (inferred or dtypes.get_default_dtype()).np_dtype
         try:
             array = np.array(_to_numpy_nested(data), dtype=target)
@@ -177,12 +179,13 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
         except OverflowError:
             raise ValueError("Overflow when unpacking long long") from None
     if dtype is not None:
-        array = array.astype(_np_dtype(dtype), copy=False)
+        array = array.astype(_np_dtype(dtype, fname="tensor"), copy=False)
     return _finish(array, device, requires_grad)
 
 
-def scalar_tensor(value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return tensor(value, dtype=dtype or dtypes.get_default_dtype(), device=device,
+def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False, layout=None,
+                  pin_memory=False) -> Tensor:
+    return tensor(s, dtype=dtype or dtypes.get_default_dtype(), device=device,
                   requires_grad=requires_grad)
 
 
@@ -197,11 +200,44 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
     return tensor(data, dtype=dtype, device=device)
 
 
-asarray = as_tensor
+def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False) -> Tensor:
+    """`torch.asarray`: share memory with a tensor or NumPy array where dtype and device
+    allow (always with ``copy=False``, which raises ValueError if a copy is needed; never
+    with ``copy=True``); `requires_grad` is set on the result.
+
+    >>> a = np.ones(2, dtype=np.float32)
+    >>> gt.asarray(a, copy=False).data_ptr() == a.ctypes.data
+    True
+    """
+    if copy is False:
+        _check_aliasable(obj, dtype)
+    if copy and isinstance(obj, Tensor):
+        out = obj.detach().clone()
+        out = out if dtype is None else out.to(dtype)
+        out = out if device is None else out.to(device)
+    elif copy:
+        out = tensor(obj, dtype=dtype, device=device)
+    else:
+        out = as_tensor(obj, dtype=dtype, device=device)
+    if requires_grad:
+        out.requires_grad_(True)
+    return out
 
 
-def from_numpy(array: np.ndarray) -> Tensor:
+def _check_aliasable(obj, dtype) -> None:
+    from ..ops.elementwise import _word
+
+    if not isinstance(obj, (Tensor, np.ndarray)):
+        raise ValueError("can't alias arbitrary sequence into a tensor.")
+    source = obj.dtype if isinstance(obj, Tensor) else dtypes.from_numpy_dtype(obj.dtype)
+    if dtype is not None and dtypes.dtype_argument(dtype, "asarray") is not source:
+        raise ValueError(f"can't alias tensor with dtype '{_word(source)}' into dtype "
+                         f"'{_word(dtypes.as_dtype(dtype))}'.")
+
+
+def from_numpy(ndarray: np.ndarray) -> Tensor:
     """A tensor sharing memory with a NumPy array: changes to one show in the other."""
+    array = ndarray
     if not isinstance(array, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
     dtypes.from_numpy_dtype(array.dtype)
@@ -213,9 +249,9 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return Tensor._wrap(array) if tracer is None else tracer.constant(array)
 
 
-def _filled(size, value, dtype, device, requires_grad, default=None):
+def _filled(size, value, dtype, device, requires_grad, default=None, fname=""):
     shape = _shape(size)
-    np_dtype = _np_dtype(dtype, default)
+    np_dtype = _np_dtype(dtype, default, fname)
     if any(type(s) is SymInt for s in shape):
         out = _symbolic_full(shape, np.asarray(value, dtype=np_dtype))
         return out.requires_grad_() if requires_grad else out
@@ -235,21 +271,24 @@ def _symbolic_full(shape, scalar: np.ndarray) -> Tensor:
 
 
 def zeros(*args, size=None, out=None, dtype=None, device=None, requires_grad=False,
-          layout=None) -> Tensor:
+          layout=None, pin_memory=False) -> Tensor:
     """A tensor of zeros: ``gt.zeros(2, 3)`` or ``gt.zeros((2, 3), dtype=gt.int64)``."""
-    return _with_out(_filled(_size_args(args, size), 0, dtype, device, requires_grad), out)
+    return _with_out(_filled(_size_args(args, size), 0, dtype, device, requires_grad,
+                             fname="zeros"), out)
 
 
 def ones(*args, size=None, out=None, dtype=None, device=None, requires_grad=False,
-         layout=None) -> Tensor:
+         layout=None, pin_memory=False) -> Tensor:
     """A tensor of ones."""
-    return _with_out(_filled(_size_args(args, size), 1, dtype, device, requires_grad), out)
+    return _with_out(_filled(_size_args(args, size), 1, dtype, device, requires_grad,
+                             fname="ones"), out)
 
 
 def empty(*args, size=None, out=None, dtype=None, device=None, requires_grad=False, layout=None,
           memory_format=None, pin_memory=False) -> Tensor:
     """An 'uninitialised' tensor (graphtorch fills it with zeros: never garbage)."""
-    return _with_out(_filled(_size_args(args, size), 0, dtype, device, requires_grad), out)
+    return _with_out(_filled(_size_args(args, size), 0, dtype, device, requires_grad,
+                             fname="empty"), out)
 
 
 def _size_args(args, size) -> tuple:
@@ -269,7 +308,8 @@ def _with_out(result, out):
     return write_out(out, result)
 
 
-def full(size, fill_value, *, out=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+def full(size, fill_value, *, out=None, dtype=None, device=None, requires_grad=False,
+         layout=None, pin_memory=False) -> Tensor:
     """A tensor filled with `fill_value` (dtype inferred from it: bool, int64, float)."""
     if dtype is None:
         dtype = dtypes.scalar_dtype(fill_value) if not isinstance(fill_value, Tensor) else \
@@ -277,18 +317,21 @@ def full(size, fill_value, *, out=None, dtype=None, device=None, requires_grad=F
         if isinstance(fill_value, float):
             dtype = dtypes.get_default_dtype()
     shape = (size,) if isinstance(size, int) else tuple(size)
-    return _with_out(_filled((shape,), fill_value, dtype, device, requires_grad), out)
+    return _with_out(_filled((shape,), fill_value, dtype, device, requires_grad, fname="full"),
+                     out)
 
 
-def eye(n, m=None, *, out=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+def eye(n, m=None, *, out=None, dtype=None, device=None, requires_grad=False, layout=None,
+        pin_memory=False) -> Tensor:
     """The identity matrix (n x m)."""
     if n < 0 or (m is not None and m < 0):
         raise RuntimeError(f"n must be greater or equal to 0, got {n}")
-    return _with_out(_finish(np.eye(n, m, dtype=_np_dtype(dtype)), device, requires_grad), out)
+    array = np.eye(n, m, dtype=_np_dtype(dtype, fname="eye"))
+    return _with_out(_finish(array, device, requires_grad), out)
 
 
 def arange(start=0, end=None, step=1, *, out=None, dtype=None, device=None,
-           requires_grad=False) -> Tensor:
+           requires_grad=False, layout=None, pin_memory=False) -> Tensor:
     """Values from start (inclusive) to end (exclusive) by step."""
     if end is None:
         start, end = 0, start
@@ -311,7 +354,7 @@ def arange(start=0, end=None, step=1, *, out=None, dtype=None, device=None,
 
 
 def linspace(start, end, steps, *, out=None, dtype=None, device=None,
-             requires_grad=False) -> Tensor:
+             requires_grad=False, layout=None, pin_memory=False) -> Tensor:
     """`steps` evenly spaced values from start to end, both included (PyTorch's formula:
     the first half counts up from start, the second half down from end)."""
     if steps < 0:
@@ -328,7 +371,7 @@ def linspace(start, end, steps, *, out=None, dtype=None, device=None,
 
 
 def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, device=None,
-             requires_grad=False) -> Tensor:
+             requires_grad=False, layout=None, pin_memory=False) -> Tensor:
     """base ** linspace(start, end, steps)."""
     exps = linspace(start, end, steps, dtype=dtypes.float64)._data
     return _with_out(_finish((base ** exps).astype(_np_dtype(dtype)), device, requires_grad),
@@ -362,7 +405,7 @@ def _drawn(generator, method: str, args: tuple, shape: tuple, np_dtype, device=N
 
 
 def rand(*args, size=None, generator=None, out=None, dtype=None, device=None,
-         requires_grad=False) -> Tensor:
+         requires_grad=False, layout=None, pin_memory=False) -> Tensor:
     """Uniform [0, 1) samples (the same stream as PyTorch's CPU generator)."""
     shape = _shape(_size_args(args, size))
     np_dtype = _float_dtype_for_random(dtype, "check_uniform_bounds")
@@ -372,7 +415,7 @@ def rand(*args, size=None, generator=None, out=None, dtype=None, device=None,
 
 
 def randn(*args, size=None, generator=None, out=None, dtype=None, device=None,
-          requires_grad=False) -> Tensor:
+          requires_grad=False, layout=None, pin_memory=False) -> Tensor:
     """Standard normal samples (the same stream as PyTorch's CPU generator)."""
     shape = _shape(_size_args(args, size))
     np_dtype = _float_dtype_for_random(dtype, "normal_kernel_cpu")
@@ -382,7 +425,7 @@ def randn(*args, size=None, generator=None, out=None, dtype=None, device=None,
 
 
 def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None, device=None,
-            requires_grad=False) -> Tensor:
+            requires_grad=False, layout=None, pin_memory=False) -> Tensor:
     """Uniform integers in [low, high): ``randint(10, (3,))`` or ``randint(2, 10, (3,))``."""
     if size is None:
         low, high, size = 0, low, high
@@ -395,15 +438,16 @@ def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None
 
 
 def randperm(n, *, generator=None, out=None, dtype=None, device=None,
-             requires_grad=False) -> Tensor:
+             requires_grad=False, layout=None, pin_memory=False) -> Tensor:
     """A random permutation of 0..n-1."""
     return _with_out(_drawn(generator, "permutation", (int(n),), (int(n),),
                             _np_dtype(dtype, dtypes.int64), device, requires_grad), out)
 
 
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None,
-           device=None, requires_grad=False) -> Tensor:
+           device=None, requires_grad=False, layout=None, pin_memory=False) -> Tensor:
     """Normal samples; mean/std may be tensors (then the shape is theirs)."""
+    _check_std(std)
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
         ref = mean if isinstance(mean, Tensor) else std
         shape = np.broadcast_shapes(*(t.shape for t in (mean, std) if isinstance(t, Tensor)))
@@ -416,7 +460,8 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
         unit = unit.reshape(shape)
         m = mean._data if isinstance(mean, Tensor) else mean
         s = std._data if isinstance(std, Tensor) else std
-        return _with_out(_finish((unit * s + m).astype(ref._data.dtype), ref.device), out)
+        array = np.asarray(unit * s + m).astype(ref._data.dtype)  # 0-d stays an array
+        return _with_out(_finish(array, ref.device), out)
     if size is None:
         raise TypeError("normal() needs `size` when mean and std are numbers")
     shape = _shape((size,))
@@ -424,6 +469,17 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
     np_dtype = _float_dtype_for_random(dtype, "normal_kernel_cpu")
     return _with_out(_drawn(generator, "normal", (n, float(mean), float(std)), shape,
                             np_dtype, device, requires_grad), out)
+
+
+def _check_std(std) -> None:
+    """PyTorch's RuntimeError for a negative (or NaN) standard deviation."""
+    if isinstance(std, Tensor):
+        if getattr(std._data, "known", 0) is None:
+            return  # a graph value inside a trace: its values are unknown until it runs
+        if not bool(np.all(_host(std._data) >= 0)):
+            raise RuntimeError("normal expects all elements of std >= 0.0")
+    elif not std >= 0.0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {float(std):g}")
 
 
 def bernoulli(input, p=None, *, generator=None, out=None) -> Tensor:
@@ -448,46 +504,47 @@ def _like(input, dtype, device):
 
 
 def zeros_like(input, *, dtype=None, device=None, requires_grad=False, layout=None,
-               memory_format=None) -> Tensor:
+               memory_format=None, pin_memory=False) -> Tensor:
     dtype, device = _like(input, dtype, device)
     return zeros(input.shape, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 def ones_like(input, *, dtype=None, device=None, requires_grad=False, layout=None,
-              memory_format=None) -> Tensor:
+              memory_format=None, pin_memory=False) -> Tensor:
     dtype, device = _like(input, dtype, device)
     return ones(input.shape, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 def empty_like(input, *, dtype=None, device=None, requires_grad=False, layout=None,
-               memory_format=None) -> Tensor:
+               memory_format=None, pin_memory=False) -> Tensor:
     dtype, device = _like(input, dtype, device)
     return empty(input.shape, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False,
-              layout=None, memory_format=None) -> Tensor:
+              layout=None, memory_format=None, pin_memory=False) -> Tensor:
     dtype, device = _like(input, dtype, device)
     return full(input.shape, fill_value, dtype=dtype, device=device,
                 requires_grad=requires_grad)
 
 
 def rand_like(input, *, dtype=None, device=None, requires_grad=False, generator=None,
-              layout=None, memory_format=None) -> Tensor:
+              layout=None, memory_format=None, pin_memory=False) -> Tensor:
     dtype, device = _like(input, dtype, device)
     return rand(input.shape, dtype=dtype, device=device, requires_grad=requires_grad,
                 generator=generator)
 
 
 def randn_like(input, *, dtype=None, device=None, requires_grad=False, generator=None,
-               layout=None, memory_format=None) -> Tensor:
+               layout=None, memory_format=None, pin_memory=False) -> Tensor:
     dtype, device = _like(input, dtype, device)
     return randn(input.shape, dtype=dtype, device=device, requires_grad=requires_grad,
                  generator=generator)
 
 
 def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_grad=False,
-                 generator=None) -> Tensor:
+                 generator=None, layout=None, memory_format=None,
+                 pin_memory=False) -> Tensor:
     dtype, device = _like(input, dtype, device)
     return randint(low, high, input.shape, dtype=dtype, device=device, generator=generator)
 
@@ -525,11 +582,22 @@ def _new_factory(fn):
 Tensor.new_zeros = _new_factory(zeros)
 Tensor.new_ones = _new_factory(ones)
 Tensor.new_empty = _new_factory(empty)
-Tensor.new_full = lambda self, size, fill_value, *, dtype=None, device=None, \
-    requires_grad=False: full(size, fill_value, dtype=dtype or self.dtype,
-                              device=device or self.device, requires_grad=requires_grad)
-Tensor.new_tensor = lambda self, data, *, dtype=None, device=None, requires_grad=False: tensor(
-    data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+
+def _new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False,
+              layout=None, pin_memory=False):
+    return full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device,
+                requires_grad=requires_grad)
+
+
+def _new_tensor(self, data, *, dtype=None, device=None, requires_grad=False, layout=None,
+                pin_memory=False):
+    return tensor(data, dtype=dtype or self.dtype, device=device or self.device,
+                  requires_grad=requires_grad)
+
+
+Tensor.new_full = _new_full
+Tensor.new_tensor = _new_tensor
 
 
 def _fill_inplace(self, array):
@@ -550,22 +618,34 @@ def _fill_traced(self, values: Tensor):
         return self.copy_(values.reshape(self.shape))
 
 
-def uniform_(self, a=0.0, b=1.0, *, generator=None):
-    """Fill with U[a, b) samples."""
+def uniform_(self, from_=0.0, to=1.0, *, generator=None, **kwargs):
+    """Fill with U[from, to) samples (PyTorch's keyword `from`, a Python keyword, arrives in
+    ``**kwargs``: ``t.uniform_(**{"from": -1, "to": 1})``)."""
+    if kwargs:
+        from_ = _keyword_from(kwargs, from_, "uniform_")
     if current_tracer() is not None:
-        return _fill_traced(self, _drawn(generator, "uniform", (self.numel(), a, b),
+        return _fill_traced(self, _drawn(generator, "uniform", (self.numel(), from_, to),
                                          (self.numel(),), self._data.dtype))
-    values = generator_or_default(generator).uniform(self.numel(), a, b, self._data.dtype)
+    values = generator_or_default(generator).uniform(self.numel(), from_, to, self._data.dtype)
     return _fill_inplace(self, values)
 
 
 def normal_(self, mean=0.0, std=1.0, *, generator=None):
     """Fill with N(mean, std^2) samples."""
+    _check_std(std)
     if current_tracer() is not None:
         return _fill_traced(self, _drawn(generator, "normal", (self.numel(), mean, std),
                                          (self.numel(),), self._data.dtype))
     values = generator_or_default(generator).normal(self.numel(), mean, std, self._data.dtype)
     return _fill_inplace(self, values)
+
+
+def _keyword_from(kwargs: dict, default, fname: str):
+    """PyTorch's `from=` keyword (a Python keyword, so only reachable through **kwargs)."""
+    unknown = sorted(set(kwargs) - {"from"})
+    if unknown:
+        raise TypeError(f"{fname}() got an unexpected keyword argument '{unknown[0]}'")
+    return kwargs.get("from", default)
 
 
 def random_(self, *args, generator=None, **kwargs):
@@ -610,13 +690,13 @@ def bernoulli_(self, p=0.5, *, generator=None):
 
 
 def exponential_(self, lambd=1.0, *, generator=None):
-    """Fill with Exp(lambd) samples."""
+    """Fill with Exp(lambd) samples (PyTorch's CPU stream: one 53-bit uniform each)."""
     if current_tracer() is not None:
-        u = _drawn(generator, "uniform", (self.numel(), 0.0, 1.0),
-                   (self.numel(),), np.float64)
-        return _fill_traced(self, (-(-u).log1p() / lambd).to(self.dtype))
-    u = generator_or_default(generator).uniform(self.numel(), 0.0, 1.0, np.float64)
-    return _fill_inplace(self, (-np.log1p(-u) / lambd).astype(self._data.dtype))
+        drawn = _drawn(generator, "exponential", (self.numel(), lambd), (self.numel(),),
+                       np.float64)
+        return _fill_traced(self, drawn.to(self.dtype))
+    values = generator_or_default(generator).exponential(self.numel(), lambd)
+    return _fill_inplace(self, values.astype(self._data.dtype))
 
 
 for _fn in (uniform_, normal_, random_, bernoulli_, exponential_):

@@ -24,15 +24,24 @@ def _require(t, ndim, message):
         raise RuntimeError(message.format(t.ndim))
 
 
-def mm(input, mat2, *, out=None):
+def _refuse_out_dtype(out_dtype, name: str) -> None:
+    """PyTorch's CPU build has no kernel for `out_dtype` (a CUDA feature) and says so."""
+    if out_dtype is not None:
+        raise NotImplementedError(f"Could not run 'aten::{name}.dtype' with arguments from the "
+                                  "'CPU' backend.")
+
+
+def mm(input, mat2, *, out_dtype=None, out=None):
     """2-D matrix product."""
+    _refuse_out_dtype(out_dtype, "mm")
     _require(input, 2, "self must be a matrix")
     _require(mat2, 2, "mat2 must be a matrix")
     return matmul(input, mat2, out=out)
 
 
-def bmm(input, mat2, *, out=None):
+def bmm(input, mat2, *, out_dtype=None, out=None):
     """Batched product of 3-D tensors (batch sizes must match, no broadcasting)."""
+    _refuse_out_dtype(out_dtype, "bmm")
     _require(input, 3, "batch1 must be a 3D tensor")
     _require(mat2, 3, "batch2 must be a 3D tensor")
     if input.shape[0] != mat2.shape[0] or input.shape[2] != mat2.shape[1]:
@@ -50,12 +59,12 @@ def mv(input, vec, *, out=None):
     return matmul(input, vec, out=out)
 
 
-def dot(input, other, *, out=None):
+def dot(input, tensor, *, out=None):
     """Inner product of two 1-D tensors."""
-    if input.ndim != 1 or other.ndim != 1:
-        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D "
+    if input.ndim != 1 or tensor.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {tensor.ndim}D "
                            "tensors")
-    return matmul(input, other, out=out)
+    return matmul(input, tensor, out=out)
 
 
 def vdot(input, other, *, out=None):
@@ -77,8 +86,9 @@ def outer(input, vec2, *, out=None):
 ger = outer
 
 
-def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
+def addmm(input, mat1, mat2, *, beta=1, alpha=1, out_dtype=None, out=None):
     """beta * input + alpha * (mat1 @ mat2), in one op."""
+    _refuse_out_dtype(out_dtype, "addmm")
     from ..ops.matmul import ADDMM
 
     return finish(call(ADDMM, input, mat1, mat2, beta=beta, alpha=alpha), out)
@@ -88,7 +98,8 @@ def addmv(input, mat, vec, *, beta=1, alpha=1, out=None):
     return finish(_scale(input, beta) + _scale(mv(mat, vec), alpha), out)
 
 
-def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out_dtype=None, out=None):
+    _refuse_out_dtype(out_dtype, "baddbmm")
     return finish(_scale(input, beta) + _scale(bmm(batch1, batch2), alpha), out)
 
 

@@ -13,7 +13,7 @@ from ..ops import linalg as L
 from ..ops.dispatch import call
 from ..ops.registry import TensorMeta
 from ..tensor import Tensor
-from ._wrap import check_tensor, finish
+from ._wrap import accepts_out, check_tensor, finish
 from .reduce import return_types
 
 __all__ = ["inverse", "det", "logdet", "slogdet", "svd", "qr", "cholesky", "cholesky_inverse",
@@ -47,6 +47,7 @@ def logdet(input):
     return where(sign == -1.0, float("nan"), logabs)
 
 
+@accepts_out
 def slogdet(input):
     """(sign, logabsdet) as torch.return_types.slogdet."""
     check_tensor(input, "slogdet")

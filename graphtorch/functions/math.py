@@ -7,7 +7,8 @@ from ..ops import unary_math as U
 from ..ops.dispatch import call, call_inplace
 from ..ops.registry import REGISTRY
 from ..tensor import Tensor
-from ._wrap import SCALAR_TYPES, as_operand, binary, check_tensor, finish, unary
+from ._wrap import (SCALAR_TYPES, accepts_out, as_operand, binary, check_tensor, finish,
+                    unary)
 
 __all__ = []  # filled below: every name defined through _export
 
@@ -196,9 +197,9 @@ def round(input, *, decimals=0, out=None):
                   else call(U.ROUND, input), out)
 
 
-def round_(self, *, decimals=0):
-    return call_inplace(U.ROUND, self, decimals=decimals) if decimals else \
-        call_inplace(U.ROUND, self)
+def round_(input, *, decimals=0):
+    return call_inplace(U.ROUND, input, decimals=decimals) if decimals else \
+        call_inplace(U.ROUND, input)
 
 
 def square(input, *, out=None):
@@ -206,8 +207,8 @@ def square(input, *, out=None):
     return finish(call(E.POW, input, 2), out)
 
 
-def square_(self):
-    return call_inplace(E.POW, self, 2)
+def square_(input):
+    return call_inplace(E.POW, input, 2)
 
 
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
@@ -215,8 +216,8 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
     return finish(call(U.NAN_TO_NUM, input, nan=nan, posinf=posinf, neginf=neginf), out)
 
 
-def nan_to_num_(self, nan=0.0, posinf=None, neginf=None):
-    return call_inplace(U.NAN_TO_NUM, self, nan=nan, posinf=posinf, neginf=neginf)
+def nan_to_num_(input, nan=0.0, posinf=None, neginf=None):
+    return call_inplace(U.NAN_TO_NUM, input, nan=nan, posinf=posinf, neginf=neginf)
 
 
 def where(condition, input=None, other=None, *, out=None):
@@ -273,18 +274,18 @@ def clamp(input, min=None, max=None, *, out=None):
     return finish(call(E.CLAMP, input, min=min, max=max), out)
 
 
-def clamp_(self, min=None, max=None):
+def clamp_(input, min=None, max=None):
     """In-place clamp to [min, max]."""
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        return self.copy_(clamp(self, min, max))
-    target = _clamp_dtype(self, min, max, inplace=True)
+        return input.copy_(clamp(input, min, max))
+    target = _clamp_dtype(input, min, max, inplace=True)
     if target is not None:
         from ..ops.dispatch import _type_word
         from .pointwise_extra import _CPP_NAMES
 
         raise RuntimeError(f"result type {_type_word(target)} can't be cast to the desired "
-                           f"output type {_CPP_NAMES[self.dtype.name]}")
-    return call_inplace(E.CLAMP, self, min=min, max=max)
+                           f"output type {_CPP_NAMES[input.dtype.name]}")
+    return call_inplace(E.CLAMP, input, min=min, max=max)
 
 
 def _clamp_dtype(input, min, max, inplace=False):
@@ -309,10 +310,12 @@ def _clamp_dtype(input, min, max, inplace=False):
     return None if target is input.dtype else target
 
 
+@accepts_out
 def clamp_min(input, min):
     return clamp(input, min=min)
 
 
+@accepts_out
 def clamp_max(input, max):
     return clamp(input, max=max)
 

@@ -16,7 +16,7 @@ from ..ops import elementwise as E
 from ..ops import unary_math as U
 from ..ops.dispatch import call, call_inplace
 from ..tensor import Tensor
-from ._wrap import binary, check_tensor, finish, unary
+from ._wrap import accepts_out, binary, check_tensor, finish, unary
 
 __all__ = []
 
@@ -103,6 +103,7 @@ def polygamma_(self, n):
     return call_inplace(U.POLYGAMMA, self, n=n)
 
 
+@accepts_out
 def mvlgamma(input, p):
     """Multivariate log-gamma: sum_i lgamma(input - i / 2) + p (p - 1) / 4 log(pi)."""
     check_tensor(input, "mvlgamma")
@@ -145,14 +146,14 @@ def rad2deg(input, *, out=None):
     return finish(_float_input(input, "rad2deg") * (180.0 / math.pi), out)
 
 
-def deg2rad_(self):
+def deg2rad_(input):
     """In-place deg2rad (floating tensors)."""
-    return self.mul_(math.pi / 180.0)
+    return input.mul_(math.pi / 180.0)
 
 
-def rad2deg_(self):
+def rad2deg_(input):
     """In-place rad2deg (floating tensors)."""
-    return self.mul_(180.0 / math.pi)
+    return input.mul_(180.0 / math.pi)
 
 
 def logit(input, eps=None, *, out=None):
@@ -166,9 +167,9 @@ def logit(input, eps=None, *, out=None):
     return finish((x / (1 - x)).log(), out)
 
 
-def logit_(self, eps=None):
+def logit_(input, eps=None):
     """In-place logit."""
-    return self.copy_(logit(self, eps))
+    return input.copy_(logit(input, eps))
 
 
 def heaviside(input, values, *, out=None):
@@ -211,9 +212,9 @@ def ldexp(input, other, *, out=None):
     return finish(input * call(E.POW, 2.0, other), out)
 
 
-def ldexp_(self, other):
+def ldexp_(input, other):
     """In-place ldexp."""
-    return self.mul_(call(E.POW, 2.0, other))
+    return input.mul_(call(E.POW, 2.0, other))
 
 
 def float_power_(self, exponent):
@@ -227,14 +228,14 @@ def float_power_(self, exponent):
     return self.copy_(result)
 
 
-def clamp_min_(self, min):
+def clamp_min_(input, min):
     """In-place clamp from below."""
-    return self.clamp_(min=min)
+    return input.clamp_(min=min)
 
 
-def clamp_max_(self, max):
+def clamp_max_(input, max):
     """In-place clamp from above."""
-    return self.clamp_(max=max)
+    return input.clamp_(max=max)
 
 
 for _name in ("deg2rad", "rad2deg", "deg2rad_", "rad2deg_", "logit", "logit_", "heaviside",
@@ -366,8 +367,13 @@ def isreal(input):
     return input.imag == 0
 
 
-def isin(elements, test_elements, *, assume_unique=False, invert=False):
-    """Whether each element of `elements` occurs in `test_elements`."""
+@accepts_out
+def isin(elements=None, test_elements=None, *, assume_unique=False, invert=False,
+         element=None, test_element=None):
+    """Whether each element of `elements` occurs in `test_elements` (PyTorch's scalar
+    overloads name them `element` / `test_element`)."""
+    elements = element if elements is None else elements
+    test_elements = test_element if test_elements is None else test_elements
     from .creation import tensor
 
     device = elements.device if isinstance(elements, Tensor) else test_elements.device

@@ -17,7 +17,7 @@ from ..ops import scatter as S
 from ..ops.dispatch import call, call_inplace
 from ..ops.shape_rules import normalize_dim
 from ..tensor import Size, Tensor
-from ._wrap import check_tensor, finish
+from ._wrap import accepts_out, check_tensor, finish
 
 __all__ = ["cat", "concat", "concatenate", "stack", "hstack", "vstack", "row_stack", "dstack",
            "column_stack", "flip", "fliplr", "flipud", "roll", "rot90", "tril", "triu", "diag",
@@ -136,8 +136,13 @@ def flip(input, dims):
     return call(M.FLIP, input, dims=_ints(dims, "flip", "dims"))
 
 
-def _flip_method(self, *dims):
-    return call(M.FLIP, self, dims=_ints(_varargs(dims), "flip", "dims"))
+def _flip_method(self, *order, dims=None):
+    """`Tensor.flip`: ``x.flip(0, 1)``, ``x.flip((0, 1))`` or ``x.flip(dims=(0, 1))``."""
+    if dims is not None:
+        if order:
+            raise TypeError("flip() got multiple values for argument 'dims'")
+        order = (dims,)
+    return call(M.FLIP, self, dims=_ints(_varargs(order), "flip", "dims"))
 
 
 def fliplr(input):
@@ -245,6 +250,7 @@ def select_scatter(input, src, dim, index):
     return _scatter_into_view(input, src, (V.SELECT, {"dim": _int(dim), "index": _int(index)}))
 
 
+@accepts_out
 def slice_scatter(input, src, dim=0, start=None, end=None, step=1):
     """A copy of input with input[..., start:end:step, ...] (along dim) replaced by src."""
     from ..ops import views as V
@@ -264,8 +270,12 @@ def diagonal_scatter(input, src, offset=0, dim1=0, dim2=1):
 
 # --- repeats -----------------------------------------------------------------------------
 
-def repeat(self, *sizes):
+def repeat(self, *sizes, repeats=None):
     """Tile the tensor `sizes[i]` times along dim i (extra sizes add leading dims)."""
+    if repeats is not None:
+        if sizes:
+            raise TypeError("repeat() got multiple values for argument 'repeats'")
+        sizes = (repeats,)
     if not sizes:
         raise TypeError('repeat() missing 1 required positional arguments: "repeats"')
     return call(M.REPEAT, self, repeats=_ints(_varargs(sizes), "repeat", "repeats"))
@@ -316,6 +326,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     return input.unsqueeze(d + 1).expand(*shape).flatten(d, d + 1)
 
 
+@accepts_out
 def narrow_copy(input, dim, start, length):
     """narrow() as a new tensor."""
     return input.narrow(dim, start, length).clone()

@@ -14,7 +14,7 @@ from ..ops import conv as C
 from ..ops import normalization as N
 from ..ops import pooling as P
 from ..ops.dispatch import call, meta_of
-from ._wrap import check_tensor
+from ._wrap import accepts_out, check_tensor
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d", "convolution", "max_pool1d", "max_pool2d", "max_pool3d",
@@ -419,6 +419,7 @@ def functional_batch_norm(input, running_mean, running_var, weight=None, bias=No
     return _batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps)
 
 
+@accepts_out
 def native_batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps):
     """torch.native_batch_norm: (output, save_mean, save_invstd); empty stats in eval mode."""
     return _batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps,

@@ -12,7 +12,7 @@ from .. import dtypes
 from ..ops import reduction as R
 from ..ops.dispatch import call
 from ..tensor import Tensor
-from ._wrap import check_tensor, finish
+from ._wrap import accepts_out, check_tensor, finish
 
 __all__ = ["sum", "mean", "max", "min", "amax", "amin", "argmax", "argmin", "var", "std",
            "var_mean", "std_mean", "all", "any", "nansum", "nanmean", "count_nonzero"]
@@ -52,10 +52,11 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):
     check_tensor(input, "sum")
     attrs = {"dims": _dims(dim), "keepdim": keepdim}
     if dtype is not None:
-        attrs["dtype"] = dtypes.as_dtype(dtype)
+        attrs["dtype"] = dtypes.dtype_argument(dtype)
     return finish(call(R.SUM, input, **attrs), out)
 
 
+@accepts_out
 def nansum(input, dim=None, keepdim=False, *, dtype=None):
     """Sum treating NaN as zero."""
     from .creation import zeros_like
@@ -69,10 +70,11 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
     check_tensor(input, "mean")
     attrs = {"dims": _dims(dim), "keepdim": keepdim}
     if dtype is not None:
-        attrs["dtype"] = dtypes.as_dtype(dtype)
+        attrs["dtype"] = dtypes.dtype_argument(dtype)
     return finish(call(R.MEAN, input, **attrs), out)
 
 
+@accepts_out
 def nanmean(input, dim=None, keepdim=False, *, dtype=None):
     """Mean ignoring NaN."""
     keep = ~input.isnan()
@@ -124,8 +126,10 @@ def amin(input, dim=(), keepdim=False, *, out=None):
 
 
 def _extreme(name, reduce_op, dim_op, elementwise):
-    def fn(input, dim=None, keepdim=False, *, out=None):
+    def fn(input, dim=None, keepdim=False, *, out=None, other=None):
         check_tensor(input, name)
+        if other is not None:
+            return elementwise(input, other, out=out)
         if isinstance(dim, Tensor):
             return elementwise(input, dim, out=out)
         if dim is None:
@@ -162,11 +166,13 @@ max = _extreme("max", R.AMAX, R.MAX_DIM, _maximum)
 min = _extreme("min", R.AMIN, R.MIN_DIM, _minimum)
 
 
+@accepts_out
 def argmax(input, dim=None, keepdim=False):
     """Index of the maximum (over the flattened tensor when dim is None)."""
     return call(R.ARGMAX, input, dim=dim, keepdim=keepdim)
 
 
+@accepts_out
 def argmin(input, dim=None, keepdim=False):
     """Index of the minimum."""
     return call(R.ARGMIN, input, dim=dim, keepdim=keepdim)

@@ -9,6 +9,7 @@ from ..ops import elementwise as E
 from ..ir.tracer import SymbolicArray
 from ..ops import views as V
 from ..ops.dispatch import call, call_inplace, multi_output_views
+from ..ir.symbolic import SymInt
 from ..ops.shape_rules import normalize_dim
 from ..tensor import Size, Tensor
 from ._wrap import as_operand, check_tensor
@@ -25,16 +26,37 @@ def _sizes(args) -> tuple:
     return tuple(args)
 
 
-def view(self, *shape):
+def size_argument(args, keyword, fname: str, argname: str) -> tuple:
+    """A size given as varargs (``view(2, 3)``), as one sequence (``view((2, 3))``) or by
+    PyTorch's keyword (``view(size=(2, 3))``). Elements must be integers: a float raises
+    PyTorch's TypeError instead of being truncated."""
+    if keyword is not None:
+        if args:
+            raise TypeError(f"{fname}() got multiple values for argument '{argname}'")
+        args = (keyword,)
+    sizes = _sizes(args)
+    for i, s in enumerate(sizes):
+        if type(s) is not SymInt and not hasattr(type(s), "__index__"):
+            raise TypeError(f"{fname}(): argument '{argname}' (position 1) must be tuple of "
+                            f"ints, but found element of type {type(s).__name__} at pos {i}")
+    return sizes
+
+
+def view(self, *shape, size=None, dtype=None):
     """The same memory with a new shape (RuntimeError if the strides don't allow it).
 
     ``view(dtype)`` reinterprets the bytes as another dtype of the same size.
+
+    >>> gt.arange(6).view(2, 3).shape
+    torch.Size([2, 3])
     """
     from .. import dtypes
 
+    if dtype is not None and not shape and size is None:
+        return _view_dtype(self, dtypes.dtype_argument(dtype, "view"))
     if len(shape) == 1 and isinstance(shape[0], dtypes.DType):
         return _view_dtype(self, shape[0])
-    return call(V.VIEW_OP, self, shape=_sizes(shape))
+    return call(V.VIEW_OP, self, shape=size_argument(shape, size, "view", "size"))
 
 
 def _view_dtype(self, dtype):
@@ -46,9 +68,11 @@ def _view_dtype(self, dtype):
     return out
 
 
-def reshape(input, *shape):
-    """A view when the strides allow it, else a copy."""
-    shape = _sizes(shape)
+def reshape(input, *sizes, shape=None):
+    """A view when the strides allow it, else a copy (``reshape(x, (2, 3))``,
+    ``x.reshape(2, 3)``, ``x.reshape(shape=(2, 3))``)."""
+    check_tensor(input, "reshape")
+    shape = size_argument(sizes, shape, "reshape", "shape")
     try:
         return call(V.VIEW_OP, input, shape=shape)
     except RuntimeError as exc:
@@ -93,9 +117,9 @@ def unflatten(input, dim, sizes):
         else reshape(input, shape[:d] + tuple(sizes) + shape[d + 1:])
 
 
-def expand(self, *sizes):
+def expand(self, *sizes, size=None, implicit=False):
     """Broadcast to `sizes` without copying (-1 keeps a dim)."""
-    return call(V.EXPAND, self, sizes=_sizes(sizes))
+    return call(V.EXPAND, self, sizes=size_argument(sizes, size, "expand", "size"))
 
 
 def expand_as(self, other):
@@ -117,9 +141,9 @@ def broadcast_tensors(*tensors):
     return tuple(expand(t, *shape) for t in tensors)
 
 
-def permute(input, *dims):
-    """Reorder dimensions (a view)."""
-    return call(V.PERMUTE, input, dims=_sizes(dims))
+def permute(input, *order, dims=None):
+    """Reorder dimensions (a view): ``permute(x, (1, 0))``, ``x.permute(1, 0)``."""
+    return call(V.PERMUTE, input, dims=size_argument(order, dims, "permute", "dims"))
 
 
 def transpose(input, dim0, dim1):
@@ -127,7 +151,14 @@ def transpose(input, dim0, dim1):
     return call(V.TRANSPOSE, input, dim0=dim0, dim1=dim1)
 
 
-swapaxes = swapdims = transpose
+def swapaxes(input, axis0, axis1):
+    """NumPy's name for `transpose`."""
+    return transpose(input, axis0, axis1)
+
+
+def swapdims(input, dim0, dim1):
+    """Another name for `transpose`."""
+    return transpose(input, dim0, dim1)
 
 
 def t(input):
@@ -249,8 +280,15 @@ def chunk(input, chunks, dim=0):
     return split(input, step, d)
 
 
-def tensor_split(input, indices_or_sections, dim=0):
-    """numpy.array_split semantics: sections differ by at most one element."""
+def tensor_split(input, indices_or_sections=None, dim=0, *, sections=None, indices=None,
+                 tensor_indices_or_sections=None):
+    """numpy.array_split semantics: sections differ by at most one element. PyTorch's
+    overloads name the second argument `sections` (an int), `indices` (a sequence) or
+    `tensor_indices_or_sections` (a tensor)."""
+    indices_or_sections = one_of_split_arguments(
+        "tensor_split", indices_or_sections, sections, indices, tensor_indices_or_sections)
+    if isinstance(indices_or_sections, Tensor):
+        indices_or_sections = indices_or_sections.tolist()
     d = normalize_dim(dim, input.ndim)
     size = input.shape[d]
     if isinstance(indices_or_sections, numbers.Integral):
@@ -262,6 +300,20 @@ def tensor_split(input, indices_or_sections, dim=0):
         return _narrow_sections(input, sections, d)
     bounds = [0, *[min(max(int(i), 0), size) for i in indices_or_sections], size]
     return tuple(narrow(input, d, a, max(b - a, 0)) for a, b in zip(bounds, bounds[1:]))
+
+
+def one_of_split_arguments(fname: str, *given):
+    """The one split specification passed, under whichever of PyTorch's names."""
+    passed = [g for g in given if g is not None]
+    if len(passed) != 1:
+        raise TypeError(f"{fname}() takes exactly one of indices_or_sections, sections or "
+                        f"indices ({len(passed)} given)")
+    return passed[0]
+
+
+def _split_method(self, split_size, dim=0):
+    """`Tensor.split`: PyTorch names the method's argument `split_size`."""
+    return split(self, split_size, dim)
 
 
 def diagonal(input, offset=0, dim1=0, dim2=1):
@@ -302,9 +354,9 @@ def _flat(tensors):
 
 # --- in-place ----------------------------------------------------------------------------
 
-def copy_(self, src, non_blocking=False):
-    """Copy `src` (broadcast, cast) into `self`; gradient flows to `src`."""
-    src = as_operand(src)
+def copy_(self, other, non_blocking=False):
+    """Copy `other` (broadcast, cast) into `self`; gradient flows to `other`."""
+    src = as_operand(other)
     if isinstance(src, Tensor) and src.device != self.device:
         src = src.to(self.device)
     return call_inplace(E.COPY, self, src)
@@ -358,5 +410,4 @@ Tensor.T = property(_T)
 Tensor.mT = property(_mT)
 Tensor.H = property(lambda self: _T(self).conj())
 Tensor.mH = property(lambda self: _mT(self).conj())
-Tensor.reshape = lambda self, *shape: reshape(self, *shape)
-Tensor.permute = lambda self, *dims: permute(self, *dims)
+Tensor.split = _split_method

@@ -16,7 +16,7 @@ from ..ops import sorting as O
 from ..ops.dispatch import call, call_inplace
 from ..ops.shape_rules import normalize_dim
 from ..tensor import Tensor
-from ._wrap import check_tensor, finish
+from ._wrap import accepts_out, check_tensor, finish
 from .reduce import return_types
 
 __all__ = ["sort", "argsort", "msort", "topk", "kthvalue", "median", "nanmedian", "mode",
@@ -49,6 +49,7 @@ def sort(input, dim=-1, descending=False, stable=False, *, out=None):
     return _finish_pair("sort", values, indices, out)
 
 
+@accepts_out
 def argsort(input, dim=-1, descending=False, stable=False):
     """The indices that sort `input` along `dim` (the `indices` of `sort`)."""
     return sort(input, dim, descending, stable).indices
@@ -272,7 +273,7 @@ def bucketize(input, boundaries, *, out_int32=False, right=False, out=None):
 # --- scans -------------------------------------------------------------------------------
 
 def _dtype_attr(dtype):
-    return {} if dtype is None else {"dtype": dtypes.as_dtype(dtype)}
+    return {} if dtype is None else {"dtype": dtypes.dtype_argument(dtype)}
 
 
 def cumsum(input, dim, *, dtype=None, out=None):
@@ -323,7 +324,7 @@ def logcumsumexp(input, dim, *, out=None):
 def _cast(input, dtype):
     if dtype is None:
         return input
-    dtype = dtypes.as_dtype(dtype)
+    dtype = dtypes.dtype_argument(dtype)
     return input if input.dtype is dtype else input.to(dtype)
 
 

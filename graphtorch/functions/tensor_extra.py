@@ -13,7 +13,8 @@ import math
 from .. import dtypes
 from ..ops.elementwise import _word
 from ..tensor import Tensor
-from ._wrap import check_tensor, finish
+from ._wrap import accepts_out, check_tensor, finish
+from .shape import one_of_split_arguments
 
 __all__ = []
 
@@ -36,14 +37,16 @@ def _index_pair(np_pair, dtype):
     return tensor(np.stack(np_pair).reshape(2, -1), dtype=dtype)
 
 
-def tril_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
+def tril_indices(row, col, offset=0, *, dtype=None, device=None, layout=None,
+                 pin_memory=False, requires_grad=False):
     """2 x N (row, col) indices of the lower triangle, row-major."""
     import numpy as np
 
     return _index_pair(np.tril_indices(row, offset, col), dtype or dtypes.int64)
 
 
-def triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
+def triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None,
+                 pin_memory=False, requires_grad=False):
     """2 x N (row, col) indices of the upper triangle, row-major."""
     import numpy as np
 
@@ -69,6 +72,7 @@ def unravel_index(indices, shape):
     return tuple(reversed(coords))
 
 
+@accepts_out
 def aminmax(input, *, dim=None, keepdim=False):
     """(min, max) in one call, as torch.return_types.aminmax."""
     from .reduce import return_types
@@ -85,8 +89,13 @@ def aminmax(input, *, dim=None, keepdim=False):
     return result(input.amin(dims, keepdim), input.amax(dims, keepdim))
 
 
-def sum_to_size(self, *size):
+def sum_to_size(self, *sizes, size=None):
     """Sum `self` down to `size` (the reverse of expand)."""
+    if size is not None:
+        if sizes:
+            raise TypeError("sum_to_size() got multiple values for argument 'size'")
+        sizes = (size,)
+    size = sizes
     if len(size) == 1 and isinstance(size[0], (list, tuple)):
         size = tuple(size[0])
     shape = tuple(self.shape)
@@ -167,19 +176,22 @@ def _split_at(name, input, indices_or_sections, dim, min_dim):
     return input.tensor_split(indices_or_sections, dim)
 
 
-def hsplit(input, indices_or_sections):
+def hsplit(input, indices_or_sections=None, *, sections=None, indices=None):
     """Split along dim 1 (dim 0 for 1-D tensors)."""
-    return _split_at("hsplit", input, indices_or_sections, 1 if input.dim() > 1 else 0, 1)
+    spec = one_of_split_arguments("hsplit", indices_or_sections, sections, indices)
+    return _split_at("hsplit", input, spec, 1 if input.dim() > 1 else 0, 1)
 
 
-def vsplit(input, indices_or_sections):
+def vsplit(input, indices_or_sections=None, *, sections=None, indices=None):
     """Split along dim 0 (at least 2-D)."""
-    return _split_at("vsplit", input, indices_or_sections, 0, 2)
+    spec = one_of_split_arguments("vsplit", indices_or_sections, sections, indices)
+    return _split_at("vsplit", input, spec, 0, 2)
 
 
-def dsplit(input, indices_or_sections):
+def dsplit(input, indices_or_sections=None, *, sections=None, indices=None):
     """Split along dim 2 (at least 3-D)."""
-    return _split_at("dsplit", input, indices_or_sections, 2, 3)
+    spec = one_of_split_arguments("dsplit", indices_or_sections, sections, indices)
+    return _split_at("dsplit", input, spec, 2, 3)
 
 
 def atleast_3d(*tensors):
@@ -324,9 +336,9 @@ def fill_(input, value):
     return input.fill_(value)
 
 
-def conj_physical_(self):
+def conj_physical_(input):
     """In-place complex conjugate."""
-    return self.copy_(self.conj()) if self.is_complex() else self
+    return input.copy_(input.conj()) if input.is_complex() else input
 
 
 def addmv_(input, mat, vec, *, beta=1, alpha=1):

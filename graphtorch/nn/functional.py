@@ -18,6 +18,7 @@ from ..functions.statistics import softmax as _softmax
 from ..ops import unary_math as U
 from ..ops.matmul import ADDMM
 from ..ops.views import UNSAFE_VIEW
+from ..functions._wrap import accepts_out, check_tensor
 from ..ops.dispatch import call, call_inplace
 from ..ops.sorting import not_implemented
 
@@ -72,6 +73,7 @@ def _float_only(input, kernel_name):
 
 
 def _apply(op, input, inplace, **attrs):
+    check_tensor(input, op.name)
     return call_inplace(op, input, **attrs) if inplace else call(op, input, **attrs)
 
 
@@ -95,6 +97,7 @@ def threshold(input, threshold, value, inplace=False):
 
 def relu(input, inplace=False):
     """max(input, 0)."""
+    check_tensor(input, "relu")  # F.relu([1, 2]) is PyTorch's TypeError, not AttributeError
     if input.dtype.name == "bool":
         raise RuntimeError("Boolean inputs not supported for relu")
     return _apply(U.RELU, input, inplace)
@@ -227,6 +230,7 @@ def gelu(input, approximate="none"):
     """x * Phi(x), exactly (erf) or with the tanh approximation."""
     if approximate not in ("none", "tanh"):
         raise RuntimeError("approximate argument must be either none or tanh.")
+    check_tensor(input, "gelu")
     _float_only(input, "GeluKernelImpl")
     return call(U.GELU, input, approximate=approximate)
 
@@ -301,6 +305,7 @@ def softshrink(input, lambd=0.5):
                                                      zeros_like(input)))
 
 
+@accepts_out
 def hardshrink(input, lambd=0.5):
     """x where |x| > lambd, else 0."""
     _float_only(input, "hardshrink_cpu")

@@ -50,6 +50,37 @@ def _broadcast(input, target):
     return broadcast_tensors(input, target)
 
 
+def _floating_only(t, kernel):
+    if not (t.is_floating_point() or t.is_complex()):
+        raise NotImplementedError(f'"{kernel}" not implemented for '
+                                  f"'{L.scalar_name(t.dtype)}'")
+
+
+def _cast_to_input(target, input, name):
+    """huber_loss computes in the input's dtype (PyTorch writes into an input-typed result)."""
+    from .. import dtypes
+    from ..ops.elementwise import _word
+
+    if target.dtype is input.dtype:
+        return target
+    result = dtypes.promote_types(input.dtype, target.dtype)
+    if not dtypes.can_cast(result, input.dtype):
+        raise RuntimeError(f"result type {_word(result)} can't be cast to the desired output "
+                           f"type {_word(input.dtype)}")
+    return target.to(input.dtype)
+
+
+def _promoted(a, b):
+    """Both operands in PyTorch's result type (float32 input, int64 target -> float32):
+    the loss kernels would otherwise follow NumPy's promotion (float64)."""
+    from .. import dtypes
+
+    if a.dtype is b.dtype:
+        return a, b
+    target = dtypes.promote_types(a.dtype, b.dtype)
+    return a.to(target), b.to(target)
+
+
 def _not_differentiable(function, name, tensor):
     """PyTorch refuses a requires-grad tensor for an argument its kernel cannot
     differentiate (class weights, pos_weight)."""
@@ -261,6 +292,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     if weight is not None:
         return _weighted((a - b).pow(2), weight, reduction, input)
     L.check_reduction(reduction)
+    a, b = _promoted(a, b)
     if not (a.is_floating_point() or a.is_complex()):
         raise NotImplementedError(f'"mse_cpu" not implemented for '
                                   f"'{L.scalar_name(a.dtype)}'")
@@ -291,6 +323,8 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
         return _reduce((a - b).abs(), reduction)
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    a, b = _promoted(a, b)
+    _floating_only(a, "smooth_l1_cpu")
     return call(L.SMOOTH_L1_LOSS, a, b, reduction=reduction, beta=float(beta))
 
 
@@ -300,6 +334,8 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     a, b = _broadcast(input, target)
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    b = _cast_to_input(b, a, "huber_loss")
+    _floating_only(a, "huber_cpu")
     if weight is None:
         L.check_reduction(reduction)
         return call(L.HUBER_LOSS, a, b, reduction=reduction, delta=float(delta))

@@ -216,6 +216,18 @@ def _weight_kernel(xp, x, gout, kernel, stride, padding, dilation, groups):
 
 # --- shape rules and PyTorch's errors ------------------------------------------------------
 
+def _check_kernel_size(kernel) -> None:
+    """PyTorch refuses an empty kernel (e.g. `Conv2d(3, 4, 0)`) when the layer runs."""
+    if not any(type(k) is int and k <= 0 for k in kernel):  # symbolic sizes are >= 2
+        return
+    if len(kernel) == 3:
+        raise RuntimeError(f"kernel size should be greater than zero, but got: "
+                           f"{kernel[0]} x {kernel[1]} x {kernel[2]} (TxHxW)")
+    height, width = (1, kernel[0]) if len(kernel) == 1 else kernel
+    raise RuntimeError(f"kernel size should be greater than zero, but got kernel_height: "
+                       f"{height} kernel_width: {width}")
+
+
 def _sizes(shape):
     return "[" + ", ".join(str(s) for s in shape) + "]"
 
@@ -234,6 +246,7 @@ def check_conv(x, w, b, stride, padding, dilation, groups, transposed=False,
         raise RuntimeError("negative padding is not supported")
     if any(d <= 0 for d in dilation):
         raise RuntimeError("non-positive dilation is not supported")
+    _check_kernel_size(w.shape[2:])
     if groups <= 0:
         raise RuntimeError("non-positive groups is not supported")
     if w.shape[0] < groups:

@@ -145,20 +145,28 @@ def _zero_grads_vjp(ctx, grad):
     return tuple(zeros_for(m, grad) if m is not None else None for m in _metas(ctx))
 
 
-def _floor_divide_kernel(xp, a, b):
-    if getattr(a, "dtype", None) is not None and a.dtype.kind in "iub" and not _is_nonzero(xp, b):
+def _check_integer_divisor(xp, a, b) -> bool:
+    """Whether a, b divide as integers; raises PyTorch's RuntimeError for a zero divisor
+    (integer division by zero has no value; PyTorch's CPU kernels refuse it)."""
+    if not (_is_integral(a) and _is_integral(b)):
+        return False
+    if not (bool(xp.all(b != 0)) if hasattr(b, "shape") else b != 0):
         raise RuntimeError("ZeroDivisionError")
+    return True
+
+
+def _is_integral(x) -> bool:
+    dtype = getattr(x, "dtype", None)
+    return dtype.kind in "iub" if dtype is not None else isinstance(x, (int, np.integer))
+
+
+def _floor_divide_kernel(xp, a, b):
+    _check_integer_divisor(xp, a, b)
     return xp.floor_divide(a, b)
 
 
-def _is_nonzero(xp, b):
-    return bool(xp.all(b != 0)) if hasattr(b, "shape") else b != 0
-
-
 def _trunc_divide_kernel(xp, a, b):
-    if getattr(a, "dtype", None) is not None and a.dtype.kind in "iub":
-        if not _is_nonzero(xp, b):
-            raise RuntimeError("ZeroDivisionError")
+    if _check_integer_divisor(xp, a, b):
         q = xp.floor_divide(a, b)
         fix = (q < 0) & (q * b != a)
         return q + fix.astype(q.dtype)
@@ -180,7 +188,17 @@ def _remainder_vjp(ctx, grad):
     return unbroadcast(grad, ma), grad_b
 
 
-REMAINDER = elementwise("remainder", lambda xp, a, b: xp.remainder(a, b), _remainder_vjp,
+def _remainder_kernel(xp, a, b):
+    _check_integer_divisor(xp, a, b)
+    return xp.remainder(a, b)
+
+
+def _fmod_kernel(xp, a, b):
+    _check_integer_divisor(xp, a, b)
+    return xp.fmod(a, b)
+
+
+REMAINDER = elementwise("remainder", _remainder_kernel, _remainder_vjp,
                         save_inputs=(0, 1),
                         dtype_check=unsupported("remainder_cpu", dtypes.bool_, *COMPLEX),
                         doc="Python-style modulo (sign of the divisor)")
@@ -193,7 +211,7 @@ def _fmod_vjp(ctx, grad):
     return unbroadcast(grad, ma), grad_b
 
 
-FMOD = elementwise("fmod", lambda xp, a, b: xp.fmod(a, b), _fmod_vjp, save_inputs=(0, 1),
+FMOD = elementwise("fmod", _fmod_kernel, _fmod_vjp, save_inputs=(0, 1),
                    dtype_check=unsupported("fmod_cpu", dtypes.bool_, *COMPLEX),
                    doc="C-style modulo (sign of the dividend)")
 

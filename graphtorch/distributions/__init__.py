@@ -1,0 +1,25 @@
+"""`gt.distributions`: probability distributions as `torch.distributions` defines them.
+
+Parameters are validated against constraints (PyTorch's ValueErrors), `rsample` is
+differentiable (the reparameterisation trick), and seeded draws equal PyTorch's: samplers
+call the same generator routines in the same order (`gt.normal`, `gt.rand`,
+`gt.bernoulli`, `gt.multinomial`).
+"""
+
+from __future__ import annotations
+
+from . import constraints
+from .bernoulli import Bernoulli
+from .categorical import Categorical
+from .distribution import Distribution
+from .exponential import Exponential
+from .independent import Independent
+from .kl import kl_divergence, register_kl
+from .laplace import Laplace
+from .normal import Normal
+from .one_hot_categorical import OneHotCategorical
+from .uniform import Uniform
+
+__all__ = ["Bernoulli", "Categorical", "Distribution", "Exponential", "Independent",
+           "Laplace", "Normal", "OneHotCategorical", "Uniform", "constraints",
+           "kl_divergence", "register_kl"]
