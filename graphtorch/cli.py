@@ -157,7 +157,7 @@ def _definition_line(module, path: str, name: str, obj) -> int:
     return 1
 
 
-def _call_from_user_file(path: str, line: int, name: str, fn, *args):
+def _call_from_user_file(path: str, line: int, name: str, fn, *args, **kwargs):
     """Call fn(*args) from a frame that belongs to the user's file at NAME's definition.
 
     Ops recorded inside graphtorch's own modules (an nn.Sequential from a factory) are
@@ -165,10 +165,10 @@ def _call_from_user_file(path: str, line: int, name: str, fn, *args):
     directly, that frame would be this console script. Compiling the call under the
     user's file name makes it `model.py:LINE in NAME` instead."""
     label = name.split(".")[-1] if name.split(".")[-1].isidentifier() else "target"
-    source = "\n" * (line - 1) + f"def {label}(_fn, *_args): return _fn(*_args)\n"
+    source = "\n" * (line - 1) + f"def {label}(_fn, *_args, **_kw): return _fn(*_args, **_kw)\n"
     namespace: dict = {}
     exec(compile(source, os.path.abspath(path), "exec"), namespace)  # noqa: S102
-    return namespace[label](fn, *args)
+    return namespace[label](fn, *args, **kwargs)
 
 
 def _resolve(module, path: str, name: str, num_inputs: int):

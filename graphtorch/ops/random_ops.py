@@ -7,6 +7,8 @@ does); `random=True` tells passes never to merge or constant-fold them.
 
 from __future__ import annotations
 
+import numpy as np
+
 from .. import dtypes
 from .registry import Category, OpDef, TensorMeta, register
 
@@ -70,3 +72,72 @@ SEED = register(OpDef(
     lambda seed, generator: TensorMeta((), dtypes.int64), side_effects=True,
     doc="reseeds a generator when it runs (`gt.manual_seed` inside compiled code); its "
         "output is a dummy 0-d tensor"))
+
+
+# --- multinomial: PyTorch's CPU algorithms and draw order --------------------------------
+# Without replacement (or for one sample) PyTorch takes the Gumbel-max route: one Exp(1)
+# draw per probability, then the arg-max (top-k) of p / q. With replacement it walks each
+# row's normalised cumulative distribution with one 53-bit uniform per sample. Both are
+# replayed on `graphtorch.random`'s stream, so a seeded call returns PyTorch's indices.
+
+def _gumbel_top_k(probs: np.ndarray, n_sample: int, gen) -> np.ndarray:
+    """argmax / top-k of p / q with q ~ Exp(1), computed in the probabilities' dtype."""
+    if not (np.all(probs >= 0) and np.all(probs < np.inf)):  # NaN fails both
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    if np.any(probs.sum(axis=1, dtype=np.float64) == 0):
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    q = gen.exponential(probs.size, 1.0).astype(probs.dtype).reshape(probs.shape)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        keys = probs / q
+    if n_sample == 1:
+        return np.argmax(keys, axis=1).reshape(-1, 1).astype(np.int64)
+    # Largest first; equal keys (only zero-probability categories, in practice) by index.
+    return np.argsort(-keys, axis=1, kind="stable")[:, :n_sample].astype(np.int64)
+
+
+def _inverse_cdf(probs: np.ndarray, n_sample: int, gen) -> np.ndarray:
+    """PyTorch's with-replacement kernel: a running sum in the dtype (float for half types),
+    divided by the total, the last bucket forced to 1, one binary search per uniform."""
+    acc = np.float32 if probs.dtype.itemsize < 4 else probs.dtype
+    indices = np.empty((probs.shape[0], n_sample), dtype=np.int64)
+    for row, p in enumerate(probs):
+        if np.any(p < 0):
+            raise RuntimeError("invalid multinomial distribution (encountering probability "
+                               "entry < 0)")
+        if not np.all(np.isfinite(p)):
+            raise RuntimeError("invalid multinomial distribution (encountering probability "
+                               "entry = infinity or NaN)")
+        cumulative = np.cumsum(p.astype(acc), dtype=acc)  # sequential, as the C loop
+        total = cumulative[-1]
+        if not total > 0:
+            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+        cumulative = cumulative / total
+        cumulative[-1] = 1
+        uniforms = gen.uniform(n_sample, 0.0, 1.0, np.float64)
+        # first bucket whose cumulative probability is not below the draw
+        indices[row] = np.searchsorted(cumulative.astype(np.float64), uniforms, side="left")
+    return indices
+
+
+
+def _multinomial_kernel(xp, probs, num_samples, replacement, generator):
+    from ..random import generator_or_default
+
+    host = probs if xp.__name__ == "numpy" else probs.get()
+    rows = np.ascontiguousarray(host).reshape(-1, host.shape[-1])
+    gen = generator_or_default(generator)
+    if rows.shape[0] == 0:
+        indices = np.zeros((0, num_samples), dtype=np.int64)
+    elif not replacement or num_samples == 1:
+        indices = _gumbel_top_k(rows, num_samples, gen)
+    else:
+        indices = _inverse_cdf(rows, num_samples, gen)
+    indices = indices.reshape(host.shape[:-1] + (num_samples,))
+    return indices if xp.__name__ == "numpy" else xp.asarray(indices)
+
+
+MULTINOMIAL = register(OpDef(
+    "multinomial", Category.OPAQUE, _multinomial_kernel,
+    lambda probs, num_samples, replacement, generator: TensorMeta(
+        tuple(probs.shape[:-1]) + (num_samples,), dtypes.int64, probs.device), random=True,
+    doc="category indices drawn from the rows of `probs` (torch.multinomial's CPU draws)"))

@@ -97,11 +97,6 @@ def test_vae_trains_compiled_as_pytorch():
                                    err_msg=key)
 
 
-@pytest.mark.xfail(strict=True, reason="gt.compile cannot record random draws yet: "
-                   "randn_like inside the traced step raises TracingError ('random numbers "
-                   "cannot be drawn inside gt.trace yet'), so the step runs as a graph break "
-                   "(Python eager, submodules compiled) instead of one graph; random ops "
-                   "inside compiled code come with the compiler rewrite")
 def test_vae_step_compiles_into_one_graph():
     _, _, run = train(gt, compiled=True)
     assert not run.stats.graph_breaks

@@ -25,7 +25,15 @@ def _seeded_fills(m, a):
     return b, c
 
 
+def _seeded_multinomial(m, a):
+    m.manual_seed(0)
+    probs = a.softmax(-1)
+    return (m.multinomial(probs, 2), m.multinomial(probs, 5, replacement=True),
+            m.multinomial(probs[0], 1))
+
+
 ROWS = [
+    Row("multinomial", _seeded_multinomial, [((3, 4),)], grad=False, name="seeded_multinomial"),
     Row(("random_draw", "manual_seed"), _seeded_draws, [((3, 4),)], grad=False,
         name="seeded_draws"),
     Row("random_draw", _seeded_fills, [((3, 4),)], grad=False, name="seeded_fills"),
