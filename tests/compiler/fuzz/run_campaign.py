@@ -8,8 +8,8 @@ logged reason), refused (clear TracingError/RuntimeError naming the user's file:
 failing - WRONG (silent difference), CRASHED (compiled-only crash), UNCLEAR (refusal without
 the user's file:line, or an unlogged eager fallback), EAGER_ERROR (eager itself raised on a
 valid program), HARNESS_ERROR (a bug in these tests). Failures are deduplicated by family,
-kind, outcome and error signature, each with a (minimised, with --minimize) reproducer
-script. Exit status 1 when anything failed.
+kind, outcome and error signature, each with a reproducer script shrunk while it fails the
+same way (--no-minimize skips that). Exit status 1 when anything failed.
 """
 
 from __future__ import annotations
@@ -54,8 +54,8 @@ def main(argv=None) -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--family", action="append", choices=FAMILY_ORDER,
                         help="only these families (repeatable)")
-    parser.add_argument("--minimize", action="store_true",
-                        help="shrink each distinct failure's reproducer (slower)")
+    parser.add_argument("--no-minimize", dest="minimize", action="store_false",
+                        help="print each distinct failure's first scenario unshrunk (faster)")
     parser.add_argument("--limit", type=int, default=None,
                         help="print at most this many distinct failures")
     parser.add_argument("--no-sources", action="store_true", help="omit reproducer sources")

@@ -88,14 +88,18 @@ class Result:
                f"{normalize(self.detail)}"
 
 
+# What a difference is about, most specific first; a signature keeps the text up to the
+# first of these found.
+_CATEGORIES = ("rng", "identity", "shared memory", "is unreadable", "values differ", "dtype",
+               "shape", "requires_grad", "compiled gave", "keys", ".grad:", "did not")
+
+
 def normalize(detail: str) -> str:
+    """The detail without call numbers, values, addresses and file names."""
     text = re.sub(r"^call \d+: ", "", detail)
-    for cut in ("rng after the call", "after: rng", "identity", "shared memory",
-                "values differ", "dtype", "shape", "requires_grad", "is unreadable",
-                "compiled gave", "keys", ".grad:"):
-        at = text.find(cut)
-        if at >= 0 and (": " not in text[at + len(cut):][:2] or cut == "values differ"):
-            text = text[:at + len(cut)]
+    for category in _CATEGORIES:
+        if category in text:
+            text = text[:text.find(category) + len(category)]
             break
     text = re.sub(r"0x[0-9a-f]+", "ADDR", text)
     text = re.sub(r"fuzz_\w+?_\d+\.py", "FILE", text)
@@ -254,7 +258,8 @@ def classify(scenario: Scenario, eager: Run, compiled: Run) -> Result:
         return Result(scenario, "UNCLEAR", f"call {missing[0]}: ran eagerly without a logged "
                       "reason or warning", missing[0])
     if compiled.fallback_calls:
-        return Result(scenario, "fell_back", compiled.messages[0] if compiled.messages else "")
+        reasons = [m for m in compiled.messages if EAGER_REASON.search(m)]
+        return Result(scenario, "fell_back", reasons[0] if reasons else "")
     if compiled.recompiles:
         return Result(scenario, "recompiled")
     return Result(scenario, "compared")

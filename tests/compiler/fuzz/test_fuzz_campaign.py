@@ -3,7 +3,7 @@
 GRAPHTORCH_FUZZ_EXAMPLES (default 50,000) scenarios from GRAPHTORCH_FUZZ_SEED (default
 1,000,000, away from CI's seeds) on GRAPHTORCH_FUZZ_JOBS processes (default: all cores);
 GRAPHTORCH_FUZZ_REPORT names a file for the markdown report. The same run from the shell:
-``python3 tests/compiler/fuzz/run_campaign.py --examples 50000 --jobs 8 --minimize``.
+``python3 tests/compiler/fuzz/run_campaign.py --examples 50000 --jobs 8``.
 """
 
 from __future__ import annotations

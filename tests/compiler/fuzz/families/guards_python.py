@@ -275,3 +275,27 @@ def python_side_effect(ch: Chooser) -> Scenario:
         f"def make_args(call):\n    return ({randn((3, 4))},)",
         "def observe():\n    return {'COUNT': COUNT, 'LOG': list(LOG), 'SEEN': dict(SEEN)}"),
         calls=calls)
+
+
+@kind
+def recompile_limit(ch: Chooser) -> Scenario:
+    """A guarded value that changes on every call (a Python global, an argument's shape or
+    a Python argument) past the recompile limit: later calls must still be right (eager,
+    with the RuntimeWarning), including calls that return to an early value."""
+    calls = ch.integer(10, 13)
+    style = ch.choice(["global", "shape", "python_arg"])
+    y = chain(ch, "x")
+    if style == "global":
+        body, args = f"{y} * K", f"({randn((3, 4))},)"
+        changes = {c: [f"K = {ch.choice([1.0, 2.0, 3.0]) if c % 4 == 3 else float(c + 2)}"]
+                   for c in range(calls - 1)}
+        extra = between_block(changes, "K")
+    elif style == "shape":
+        body, args, extra = f"{y}.sum(0) * 2.0", "(gt.randn(call % 7 + 1, 2 + call % 3),)", ""
+    else:
+        body, args, extra = f"{y} * k", f"({randn((3, 4))}, [0.5, 1.5, 2.5][call % 3] + call)", ""
+    signature = "x, k" if style == "python_arg" else "x"
+    return Scenario("", "", source(
+        "K = 1.0", f"def target({signature}):\n    return {body}",
+        f"def make_args(call):\n    return {args}", extra), calls=calls,
+        compile_kwargs=ch.choice([{}, {"dynamic": False}]))

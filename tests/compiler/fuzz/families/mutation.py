@@ -123,9 +123,9 @@ def argument_mutation(ch: Chooser) -> Scenario:
     """An argument updated in place (fresh tensors every call, or the same global tensor
     every call), then returned, returned as a view, returned twice, or not returned."""
     calls = ch.integer(2, 4)
-    update = ch.choice(UPDATES).format(v=ch.choice(["x", "x[0]", "x.view(-1)", "x.t()",
-                                                    "x.reshape(-1)", "x.detach()", "x.data"]),
-                                       o=ch.choice(["1.5", "y.sum() * 0.1", "y.mean()"]))
+    view = ch.choice(["x", "x[0]", "x.view(-1)", "x.t()", "x.reshape(-1)", "x.detach()",
+                      "x.data"])
+    update = ch.choice(UPDATES).format(v="v", o=ch.choice(["1.5", "y.sum() * 0.1", "y.mean()"]))
     ret = ch.choice(["x", "x * 2", "(x, x)", "x[1]", "x.view(-1)", "(x, y)", "y + x",
                      "[x, x.t()]", "None", "x.sum()"])
     persistent = ch.boolean()
@@ -134,7 +134,7 @@ def argument_mutation(ch: Chooser) -> Scenario:
     args = f"({first}, gt.randn(4, requires_grad={grad_y}) * 1.0)"
     return Scenario("", "", source(
         "A = gt.randn(3, 4)",
-        f"def target(x, y):\n    {update}\n    return {ret}",
+        f"def target(x, y):\n    v = {view}\n    {update}\n    return {ret}",
         f"def make_args(call):\n    return {args}",
         "def observe():\n    return {'A': A}", _backward_after(ch)),
         calls=calls, expect_eager_error="RuntimeError")
