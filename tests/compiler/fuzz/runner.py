@@ -187,13 +187,11 @@ def _execute(scenario: Scenario, run: Run, collector: _Collector, compile_fn) ->
                                  (*collector.records, *run.messages))
                     run.fallback_calls.append((call, logged))
             stage = "observe"
-            record = {"rng after the call": rng_fingerprint()}
+            rng = rng_fingerprint()
             state = observe()
             refs = tensor_leaves(args, "args") + tensor_leaves(state, "state")
-            record["out"] = snap(out)
-            record["aliasing of out"] = alias_signature(out, refs)
-            record["args"] = snap(args)
-            record["state"] = snap(state)
+            record = {"out": snap(out), "aliasing of out": alias_signature(out, refs),
+                      "args": snap(args), "state": snap(state), "rng after the call": rng}
             run.records.append(record)
             if after is not None:
                 stage = "after"
@@ -316,7 +314,10 @@ def minimize(result: Result, budget: int = 150, compile_fn=None) -> Result:
     lines = best.scenario.source.splitlines(True)
     i = len(lines) - 1
     while i >= 0 and attempts < budget:
-        if lines[i].strip() and not lines[i].lstrip().startswith(("def ", "import", "from ")):
+        line = lines[i].strip()
+        # block headers stay: dropping one re-scopes its body (a change every call)
+        if line and not line.startswith(("def ", "class ", "import", "from ")) and \
+                not line.endswith(":"):
             trial_lines = lines[:i] + lines[i + 1:]
             trial = check(replace(best.scenario, source="".join(trial_lines)), compile_fn)
             attempts += 1
