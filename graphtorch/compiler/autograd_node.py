@@ -34,6 +34,10 @@ class CompiledBackward(Node):
 
         if self._freed:
             raise RuntimeError(_FREED_MESSAGE)
+        stale = exe.capture.outputs.stale if (exe := self.executable) is not None else {}
+        for g, k in zip(grad_outputs, exe.joint.differentiable):
+            if g is not None and k in stale:  # eager's backward would raise here
+                raise RuntimeError(stale[k])
         if create_graph:
             raise RuntimeError("double backward through a compiled function is not supported "
                                "yet; call the function eagerly (gt.compiler.disable()) to take "
@@ -64,8 +68,10 @@ class CompiledBackward(Node):
             self.residuals = None
             self._freed = True
         result = [None] * len(self.next_functions)
-        for pos, g in zip(exe.grad_positions, grads):
-            if self.next_functions[pos][0] is not None:
+        count = len(exe.grad_positions)
+        absent = {k for j, k in enumerate(exe.joint.conditional) if not bool(grads[count + j])}
+        for k, (pos, g) in enumerate(zip(exe.grad_positions, grads[:count])):
+            if self.next_functions[pos][0] is not None and k not in absent:
                 result[pos] = Tensor._wrap(_as_array(g))
         return tuple(result)
 
@@ -75,8 +81,11 @@ def attach(executable, inputs, results, residuals, sizes=None) -> list:
     CompiledBackward node with edges to `inputs` (tensors or None, graph input order)."""
     from ..tensor import Tensor
 
-    edges = tuple(gradient_edge(t) if t is not None and t.requires_grad else (None, 0)
-                  for t in inputs)
+    # only inputs with a gradient path get an edge (as in eager's graph): an unused input
+    # that requires grad keeps .grad None
+    wanted = set(executable.grad_positions)
+    edges = tuple(gradient_edge(t) if t is not None and t.requires_grad and k in wanted
+                  else (None, 0) for k, t in enumerate(inputs))
     differentiable = executable.joint.differentiable
     # metas with this call's sizes (the graph's may hold symbolic sizes)
     metas = [executable.forward_graph.outputs[i].meta._replace(shape=results[i].shape)

@@ -25,7 +25,7 @@ from ..ir.graph import Graph
 from ..ops.registry import TensorMeta
 from . import arg_tree
 from .discovery import State
-from .outputs import OutputPlan, plan_outputs
+from .outputs import OutputPlan, plan_outputs, stale_saved_tensor
 from .read_recorder import ReadRecorder
 from .refs import ArgRef, FixedRef, GradRef, HyperParameter, OptimizerStateRef
 from .sources import Namespace
@@ -162,12 +162,16 @@ def capture(fn, args: tuple, state: State, arg_names: list[str], ns: Namespace,
 
         plan = plan_outputs(result, tracer, ref_of)
         writebacks, extra = [], []
-        for (kind, key), value in tracer.mutations():
+        for (kind, key), value, tensor in tracer.mutations(with_tensors=True):
             if kind == "param":
                 target = refs[key]
             else:
                 i = input_leaf[key]
                 target = ArgRef(i, _arg_name(arg_names, i))
+                if tensor.requires_grad:  # the argument adopts this write's history
+                    message = stale_saved_tensor(tensor)
+                    if message:
+                        plan.stale[len(plan.values) + len(extra)] = message
             writebacks.append(("copy", target))
             extra.append(value)
         clear_grads = []

@@ -202,6 +202,14 @@ class Executable:
         self._spent = [k for k, rg in enumerate(plan.requires_grad)
                        if rg and not self.differentiable]
         self._copy_outputs = _outputs_aliasing_inputs(self.forward_graph, cap.num_results)
+        # residuals that may be an input's memory, when write-backs overwrite inputs: copied
+        # first, or the backward would read the new values (eager saves the old ones)
+        self._copy_residuals = []
+        if self.num_residuals and any(k == "copy" for k, _ in cap.writebacks):
+            total = len(self.forward_graph.outputs)
+            first = total - self.num_residuals
+            self._copy_residuals = [k - first for k in _outputs_aliasing_inputs(
+                self.forward_graph, total) if k >= first]
         # sizes the backward program cannot read off its own inputs' shapes
         self._backward_sizes = bool(self.differentiable and getattr(
             self.backward_program, "free_symbols", None))
@@ -258,6 +266,10 @@ class Executable:
         results = list(outs[:n])
         extra = outs[n:len(outs) - self.num_residuals]
         residuals = outs[len(outs) - self.num_residuals:]
+        if self._copy_residuals:
+            residuals = list(residuals)
+            for k in self._copy_residuals:
+                residuals[k] = residuals[k].copy()
         seen = set()
         for k, a in enumerate(results):  # a result must not share memory with an input
             if k in self._copy_outputs or id(a) in seen:
@@ -274,7 +286,12 @@ class Executable:
             self._write_back(leaves, extra, tensors[n:] if self.differentiable else None)
         if self._simple:
             return tensors[0]
-        return assemble(cap.outputs, leaves, tensors[:n])
+        sizes = None
+        if cap.outputs.sized:
+            from ..ir.symbolic import input_sizes
+
+            sizes = input_sizes(self.forward_graph, arrays)
+        return assemble(cap.outputs, leaves, tensors[:n], sizes)
 
     def _write_back(self, leaves, arrays, tensors) -> None:
         from ..ops.dispatch import adopt_autograd, bump_version

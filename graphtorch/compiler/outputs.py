@@ -9,14 +9,16 @@ While tracing, each leaf of the returned pytree is classified:
   a parameter, or a graph output, possibly hidden): rebuilt at every call by running the view
   steps on the base, so it shares memory with it exactly as eager's view would;
 - ``("same", j)``: the object already returned as leaf `j` (``return y, y``);
-- ``("const", value)``: a Python value (a number, None, a string).
+- ``("const", value)``: a Python value (a number, None, a string);
+- ``("size", value)``: a Python value holding symbolic sizes (``x.shape[0]`` with dynamic
+  dims), evaluated for each call's sizes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..ir.symbolic import has_symbols
+from ..ir.symbolic import evaluate, has_symbols
 from . import arg_tree
 
 
@@ -27,6 +29,10 @@ class OutputPlan:
     values: list = field(default_factory=list)         # graph output Values, in order
     requires_grad: list = field(default_factory=list)  # per graph output, as in eager
     single: bool = False                                 # the result is one tensor
+    sized: bool = False                                  # some leaf holds symbolic sizes
+    # graph output -> eager's error for a backward through it (a tensor saved for backward
+    # was written in place afterwards, while tracing)
+    stale: dict = field(default_factory=dict)
 
 
 def plan_outputs(result, tracer, ref_of) -> OutputPlan:
@@ -41,12 +47,16 @@ def plan_outputs(result, tracer, ref_of) -> OutputPlan:
     seen: dict[int, int] = {}
     graph_index: dict[int, int] = {}  # id(Value) -> graph output position
 
-    def graph_output(value, requires_grad: bool) -> int:
+    def graph_output(value, requires_grad: bool, tensor=None) -> int:
         k = graph_index.get(id(value))
         if k is None:
             k = graph_index[id(value)] = len(plan.values)
             plan.values.append(value)
             plan.requires_grad.append(requires_grad)
+            message = stale_saved_tensor(tensor) if requires_grad and tensor is not None \
+                else None
+            if message:
+                plan.stale[k] = message
         return k
 
     def classify(t):
@@ -61,9 +71,16 @@ def plan_outputs(result, tracer, ref_of) -> OutputPlan:
             if base is not None:
                 base = ("ref", base)
             else:
-                base = ("graph", graph_output(tracer.root_value(root), root.requires_grad))
-            return ("view", base, data.chain, t._view_ops is not None)
-        return ("graph", graph_output(tracer.value_of(t), t.requires_grad))
+                base = ("graph", graph_output(tracer.root_value(root), root.requires_grad,
+                                              root))
+            differentiable = t._view_ops is not None
+            # a detached alias made a leaf again (x.detach().requires_grad_())
+            leaf_grad = not differentiable and t._requires_grad and t._grad_fn is None
+            history = None  # a detached alias written with grad (x.data.add_(w)): its own
+            if not differentiable and t._grad_fn is not None:  # history, from the graph
+                history = graph_output(tracer.value_of(t), True, t)
+            return ("view", base, data.chain, differentiable, leaf_grad, history)
+        return ("graph", graph_output(tracer.value_of(t), t.requires_grad, t))
 
     for j, leaf in enumerate(leaves):
         if isinstance(leaf, Tensor):
@@ -72,13 +89,36 @@ def plan_outputs(result, tracer, ref_of) -> OutputPlan:
                 continue
             seen[id(leaf)] = j
             plan.leaves.append(classify(leaf))
+        elif has_symbols(leaf) or (isinstance(leaf, tuple) and has_symbols(tuple(leaf))):
+            plan.leaves.append(("size", leaf))
+            plan.sized = True
         else:
             plan.leaves.append(("const", leaf))
     return plan
 
 
-def assemble(plan: OutputPlan, args: list, graph_tensors: list):
-    """The result of one call: `graph_tensors` are the tensors of ``plan.values``."""
+def stale_saved_tensor(t) -> str | None:
+    """Eager's error for a backward from `t`, when its autograd graph (recorded while
+    tracing) holds a tensor that was saved for backward and then written in place."""
+    seen, stack = set(), [t.grad_fn]
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        unpack = getattr(node, "_unpack_inputs", None)
+        if unpack is not None and getattr(node, "saved_inputs", None) is not None:
+            try:
+                unpack()
+            except RuntimeError as exc:
+                return str(exc)
+        stack.extend(fn for fn, _ in node.next_functions)
+    return None
+
+
+def assemble(plan: OutputPlan, args: list, graph_tensors: list, sizes=None):
+    """The result of one call: `graph_tensors` are the tensors of ``plan.values``; `sizes`
+    (symbol -> int) evaluates leaves holding symbolic sizes."""
     out = []
     for entry in plan.leaves:
         kind = entry[0]
@@ -90,6 +130,11 @@ def assemble(plan: OutputPlan, args: list, graph_tensors: list):
             out.append(_replay(entry, args, graph_tensors))
         elif kind == "same":
             out.append(out[entry[1]])
+        elif kind == "size":
+            value = entry[1]
+            evaluated = evaluate(tuple(value) if isinstance(value, tuple) else value, sizes)
+            out.append(type(value)(evaluated) if isinstance(value, tuple) and type(
+                value) is not tuple else evaluated)
         else:
             out.append(entry[1])
     if plan.single:
@@ -101,12 +146,18 @@ def _replay(entry, args, graph_tensors):
     from ..autograd import grad_mode
     from ..ops.dispatch import call
 
-    _, base, chain, differentiable = entry
+    _, base, chain, differentiable, leaf_grad, history = entry
     t = graph_tensors[base[1]] if base[0] == "graph" else base[1].get(args)
     if not differentiable:
         with grad_mode.no_grad():
             t = _steps(call, t, chain)
         t._view_ops = None  # like detach(): an alias outside autograd
+        t._creation_meta = None
+        t._requires_grad = leaf_grad
+        if history is not None and graph_tensors[history]._grad_fn is not None:
+            source = graph_tensors[history]
+            t._grad_fn, t._output_nr = source._grad_fn, source._output_nr
+            t._requires_grad = True
         return t
     return _steps(call, t, chain)
 

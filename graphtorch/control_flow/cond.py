@@ -111,7 +111,8 @@ def _traced_cond(pred, true_fn, false_fn, operands):
     inputs = [pred, *leaves, *captures]
     metas = [v.meta for v in t.graph.outputs]
     op = control_op("cond", _cond_kernel, _cond_infer, _cond_vjp, len(inputs), metas,
-                    doc="run true_graph or false_graph on the operands (attrs: the graphs)")
+                    doc="run true_graph or false_graph on the operands (attrs: the graphs)",
+                    branch_attrs=("true_graph", "false_graph"))
     outs = record_node(op, inputs, {"true_graph": t.graph, "false_graph": f.graph})
     return pytree.unflatten(t.out_tree, outs)
 

@@ -15,7 +15,7 @@ def control_op_for(name: str, num_inputs: int, output_metas, attrs: dict):
     """The shared OpDef a traced `name` node with these inputs and outputs uses."""
     if name == "cond":
         return control_op("cond", _cond_kernel, _cond_infer, _cond_vjp, num_inputs,
-                          output_metas)
+                          output_metas, branch_attrs=("true_graph", "false_graph"))
     if name == "scan":
         return control_op("scan", _scan_kernel, _scan_infer, _scan_vjp, num_inputs,
                           output_metas, save_output=True, num_saved=attrs["num_carry"])

@@ -273,14 +273,15 @@ _OPS: dict[tuple, OpDef] = {}
 
 
 def control_op(name: str, kernel, infer, vjp, num_inputs: int, output_metas,
-               save_output: bool = False, num_saved: int = 0, doc: str = "") -> OpDef:
+               save_output: bool = False, num_saved: int = 0, doc: str = "",
+               branch_attrs: tuple = ()) -> OpDef:
     """The OpDef (category OPAQUE, not registered) for one control-flow node shape: its
     number of inputs and outputs and which outputs are differentiable (the float ones, but
     not the last `num_saved`, which only feed the vjp). OpDefs are shared between nodes of
     the same shape."""
     count = len(output_metas) - num_saved
     diff = tuple(i for i, m in enumerate(output_metas[:count]) if is_float(m))
-    key = (name, num_inputs, len(output_metas), diff)
+    key = (name, num_inputs, len(output_metas), diff, branch_attrs)
     op = _OPS.get(key)
     if op is None:
         op = _OPS[key] = OpDef(
@@ -288,7 +289,7 @@ def control_op(name: str, kernel, infer, vjp, num_inputs: int, output_metas,
             save_inputs=tuple(range(num_inputs)), save_output=save_output,
             num_outputs=len(output_metas), differentiable_outputs=diff,
             backward_name="".join(p.capitalize() for p in name.split("_")) + "Backward0",
-            doc=doc)
+            doc=doc, branch_attrs=branch_attrs)
     return op
 
 

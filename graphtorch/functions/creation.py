@@ -482,18 +482,27 @@ def _check_std(std) -> None:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {float(std):g}")
 
 
+def _bernoulli_draw(p, shape, dtype, generator, check: bool) -> Tensor:
+    """Bernoulli(p) draws of `shape`: a `bernoulli` op for a probability tensor (a graph node
+    inside compiled code), a `random_draw` for a number."""
+    from ..ops.dispatch import call
+    from ..ops.random_ops import BERNOULLI
+
+    np_dtype = np.dtype(dtype.np_dtype) if isinstance(dtype, dtypes.DType) else np.dtype(dtype)
+    if isinstance(p, Tensor):
+        return call(BERNOULLI, p, shape=tuple(shape), dtype=dtypes.from_numpy_dtype(np_dtype),
+                    generator=generator, check=check)
+    return _drawn(generator, "bernoulli", (float(p), tuple(shape), np_dtype), tuple(shape),
+                  np_dtype)
+
+
 def bernoulli(input, p=None, *, generator=None, out=None) -> Tensor:
     """0/1 samples with probability `input` (or the scalar p)."""
-    if current_tracer() is not None:
-        n = input.numel()
-        unit = _drawn(generator, "uniform", (n, 0.0, 1.0), tuple(input.shape),
-                      np.float64)
-        return _with_out((unit < (input if p is None else p)).to(input.dtype), out)
-    probs = input._data if p is None else p
-    if p is None and (np.any(probs < 0) or np.any(probs > 1)):
-        raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
-    array = generator_or_default(generator).bernoulli(probs, input.shape, input._data.dtype)
-    return _with_out(_finish(array, input.device), out)
+    drawn = _bernoulli_draw(input if p is None else p, input.shape, input._data.dtype,
+                            generator, check=p is None)
+    if not isinstance(p, Tensor) and p is not None and input.is_cuda:
+        drawn = drawn.to(input.device)
+    return _with_out(drawn, out)
 
 
 # --- *_like ------------------------------------------------------------------------------
@@ -680,13 +689,10 @@ def random_(self, *args, generator=None, **kwargs):
 
 def bernoulli_(self, p=0.5, *, generator=None):
     """Fill with 0/1 samples with probability p."""
+    drawn = _bernoulli_draw(p, self.shape, self._data.dtype, generator, check=False)
     if current_tracer() is not None:
-        unit = _drawn(generator, "uniform", (self.numel(), 0.0, 1.0),
-                      tuple(self.shape), np.float64)
-        return _fill_traced(self, (unit < p).to(self.dtype))
-    probs = p._data if isinstance(p, Tensor) else p
-    values = generator_or_default(generator).bernoulli(probs, self.shape, self._data.dtype)
-    return _fill_inplace(self, values)
+        return _fill_traced(self, drawn)
+    return _fill_inplace(self, drawn._data)
 
 
 def exponential_(self, lambd=1.0, *, generator=None):

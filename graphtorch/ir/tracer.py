@@ -239,13 +239,15 @@ class Tracer:
         self.written: list = []          # concrete tensors the trace wrote in place
         self.grad_at_lift: dict[int, object] = {}  # id(lifted tensor) -> its .grad then
 
-    def mutations(self) -> list[tuple]:
-        """(write-back target, new value) for tracked tensors changed in place."""
+    def mutations(self, with_tensors: bool = False) -> list[tuple]:
+        """(write-back target, new value) for tracked tensors changed in place (with the
+        tensor itself third, if asked)."""
         out = []
         for tensor, original, target in self.tracked:
             data = tensor._data
             if type(data) is SymbolicArray and data.value is not original:
-                out.append((target, data.value))
+                out.append((target, data.value, tensor) if with_tensors else
+                           (target, data.value))
         return out
 
     def note_grad_reset(self, tensor) -> None:
@@ -412,6 +414,14 @@ def _strides_of(tensor):
     return data._strides if type(data) is SymbolicArray else _layout_of(data)
 
 
+def _overlapping(data) -> bool:
+    """Whether two elements of a (symbolic) array share memory: a zero stride over a dim of
+    size > 1, as `expand` makes (eager's write raises for those)."""
+    strides = getattr(data, "_strides", None)
+    return strides is not None and any(
+        st == 0 and isinstance(n, int) and n > 1 for st, n in zip(strides, data.shape))
+
+
 def _symbolic_like(tensor, value, root=None, chain=(), origin=None, known=None):
     data = tensor._data
     return SymbolicArray(data.shape, data.dtype, value, data._strides if type(
@@ -444,6 +454,11 @@ def trace_inplace(op, tensor, others, attrs):
     root = data.root if data.root is not None else tensor
     if data.root is not None:
         tracer.refresh(tensor)
+    if op.name != "fill" and _overlapping(tensor._data):
+        raise RuntimeError(
+            "unsupported operation: more than one element of the written-to tensor refers to a "
+            "single memory location. Please clone() the tensor before performing the "
+            "operation.")
     if grad_mode.is_grad_enabled() and tensor._base is not None and \
             not tensor._requires_grad:
         _stale_view_requires_grad(tensor)

@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import dtypes
 from .grad_utils import unbroadcast
-from .registry import Category, OpDef, Promotion, TensorMeta, register
+from .registry import REGISTRY, Category, OpDef, Promotion, TensorMeta, register
 from .shape_rules import elementwise_infer
 
 ELEMENTWISE = Category.ELEMENTWISE
@@ -85,8 +85,18 @@ def _add_vjp(ctx, grad):
     return unbroadcast(grad, a), unbroadcast(grad if alpha == 1 else grad * alpha, b)
 
 
+def _scaled(xp, a, b, alpha):
+    """alpha * b for add/sub, computed in the operands' dtype: for bool, alpha is a truth
+    value (PyTorch: True + True * 2 is True), not an integer that widens the result."""
+    if alpha == 1:
+        return b
+    if getattr(a, "dtype", None) == bool:
+        return xp.logical_and(b, bool(alpha))
+    return b * alpha
+
+
 ADD = elementwise(
-    "add", lambda xp, a, b, alpha=1: xp.add(a, b if alpha == 1 else b * alpha), _add_vjp,
+    "add", lambda xp, a, b, alpha=1: xp.add(a, _scaled(xp, a, b, alpha)), _add_vjp,
     doc="a + alpha * b", ufunc="add")
 
 
@@ -97,7 +107,7 @@ def _sub_vjp(ctx, grad):
 
 
 SUB = elementwise(
-    "sub", lambda xp, a, b, alpha=1: xp.subtract(a, b if alpha == 1 else b * alpha), _sub_vjp,
+    "sub", lambda xp, a, b, alpha=1: xp.subtract(a, _scaled(xp, a, b, alpha)), _sub_vjp,
     ufunc="subtract",
     dtype_check=no_bool("Subtraction, the `-` operator, with two bool tensors is not "
                         "supported. Use the `^` or `logical_xor()` operator instead."),
@@ -339,6 +349,7 @@ for _name in ("logical_and", "logical_or", "logical_xor"):
                 promotion=Promotion.ALWAYS_BOOL)
 LOGICAL_NOT = elementwise("logical_not", lambda xp, a: xp.logical_not(a),
                           promotion=Promotion.ALWAYS_BOOL)
+LOGICAL_AND, LOGICAL_OR = REGISTRY["logical_and"], REGISTRY["logical_or"]
 
 for _name, _fn in [("bitwise_and", "bitwise_and"), ("bitwise_or", "bitwise_or"),
                    ("bitwise_xor", "bitwise_xor")]:

@@ -141,3 +141,22 @@ MULTINOMIAL = register(OpDef(
     lambda probs, num_samples, replacement, generator: TensorMeta(
         tuple(probs.shape[:-1]) + (num_samples,), dtypes.int64, probs.device), random=True,
     doc="category indices drawn from the rows of `probs` (torch.multinomial's CPU draws)"))
+
+
+def _bernoulli_probs_kernel(xp, probs, shape, dtype, generator, check):
+    from ..random import generator_or_default
+
+    host = probs if xp.__name__ == "numpy" else probs.get()
+    if check and (np.any(host < 0) or np.any(host > 1)):
+        raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
+    out = generator_or_default(generator).bernoulli(host, tuple(shape), dtype.np_dtype)
+    return out if xp.__name__ == "numpy" else xp.asarray(out)
+
+
+BERNOULLI = register(OpDef(
+    "bernoulli", Category.OPAQUE, _bernoulli_probs_kernel,
+    lambda probs, shape, dtype, generator, check: TensorMeta(tuple(shape),
+                                                            dtypes.as_dtype(dtype),
+                                                            probs.device), random=True,
+    doc="0/1 draws, 1 where a uniform is below the probability tensor (PyTorch's CPU "
+        "bernoulli: the uniform's precision follows the probabilities' dtype)"))

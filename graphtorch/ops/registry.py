@@ -87,6 +87,9 @@ class OpDef:
     # The op that runs this node inside a compiled graph, where values have no aliasing
     # (e.g. `view` runs as a reshape that may copy, since passes may change layouts).
     graph_op: "OpDef | None" = None
+    # A branch (`gt.cond`): the attrs holding the subgraphs input 0 chooses between, true
+    # branch first; inputs from 1 on feed both (gradient generation reads this).
+    branch_attrs: tuple = ()
     # Promotion decisions per input numpy dtype, filled by dispatch (cleared when the
     # default dtype changes, since INT_TO_FLOAT depends on it).
     dtype_cache: dict = field(default_factory=dict, compare=False, repr=False)

@@ -114,8 +114,18 @@ def _expand_vjp(ctx, grad):
     return (unbroadcast(grad, ctx.input_metas[0]),)
 
 
+def _expand_kernel(xp, a, sizes):
+    shape = _expand_shape(a.shape, sizes)
+    out = xp.broadcast_to(a, shape)
+    if shape == a.shape and getattr(a.flags, "writeable", True):
+        # nothing is broadcast: PyTorch's result is an ordinary writable view
+        out = xp.lib.stride_tricks.as_strided(a, shape, a.strides) if xp.__name__ == "numpy" \
+            else a.view()
+    return out
+
+
 EXPAND = _view_op(
-    "expand", lambda xp, a, sizes: xp.broadcast_to(a, _expand_shape(a.shape, sizes)),
+    "expand", _expand_kernel,
     lambda a, sizes: TensorMeta(_expand_shape(a.shape, sizes), a.dtype), _expand_vjp,
     doc="broadcast to a larger shape without copying (stride 0)")
 

@@ -29,6 +29,9 @@ class JointGraph:
     num_outputs: int             # forward outputs come first in graph.outputs
     grad_inputs: list[int]       # positions (among INPUT+PARAM nodes) with a gradient output
     differentiable: list[int]    # forward outputs that take a cotangent input
+    # (index into grad_inputs, ...): gradients present only when a branch is taken; the
+    # graph's last outputs are one bool per entry, False where eager's .grad stays None
+    conditional: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -110,13 +113,123 @@ def build_joint(graph: Graph, params: dict, requires_grad: Sequence[bool]) -> Jo
                                  inputs=[leaves[i] for i in wanted], accumulate=False)
     finally:
         tracing._STATE.tracer = None
-    present = [(i, g) for i, g in zip(wanted, grads) if g is not None]
+    presence = _presence(graph, [graph.outputs[i] for i in differentiable])
+    # an input eager backward never reaches (e.g. an operand no branch of a cond uses)
+    # gets no gradient, even where the graph's vjp rules computed zeros for it
+    present = [(i, g) for i, g in zip(wanted, grads)
+               if g is not None and presence.get(inputs[i].outputs[0].id, False) is not False]
+    flags, conditional = _presence_flags(presence, inputs, [i for i, _ in present], env,
+                                         tracer)
     new.set_outputs([tracer.value_of(t) for t in outputs]
-                    + [tracer.value_of(g) for _, g in present])
+                    + [tracer.value_of(g) for _, g in present] + flags)
     new.verify()
     all_params = dict(params)
     all_params.update(tracer.params)
-    return JointGraph(new, all_params, len(outputs), [i for i, _ in present], differentiable)
+    return JointGraph(new, all_params, len(outputs), [i for i, _ in present], differentiable,
+                      conditional)
+
+
+def _presence_flags(presence: dict, inputs, positions, env, tracer):
+    """Bool graph values saying whether eager backward reaches each input in `positions`
+    (an input used only by one branch of a `cond` gets no gradient, .grad stays None, when
+    the other branch runs), for the inputs where that depends on a predicate; and their
+    indices among `positions`."""
+    from ..autograd import grad_mode
+    from ..ops.dispatch import call
+    from ..ops.elementwise import LOGICAL_AND, LOGICAL_NOT, LOGICAL_OR
+
+    flags, conditional = [], []
+    with grad_mode.no_grad():
+        tracer_state = tracing_state()
+        previous, tracer_state.tracer = tracer_state.tracer, tracer
+        try:
+            for k, pos in enumerate(positions):
+                expr = presence.get(inputs[pos].outputs[0].id, False)
+                if expr is True or expr is False:
+                    continue
+                ops = {"not": LOGICAL_NOT, "and": LOGICAL_AND, "or": LOGICAL_OR}
+                flags.append(tracer.value_of(_materialize(expr, env, call, ops)))
+                conditional.append(k)
+        finally:
+            tracer_state.tracer = previous
+    return flags, conditional
+
+
+def tracing_state():
+    from ..ir import tracer as tracing
+
+    return tracing._STATE
+
+
+def _presence(graph: Graph, outputs) -> dict:
+    """value id -> when eager backward from `outputs` reaches it: True, False, or an
+    expression over cond predicates (("pred", Value, polarity), ("and"|"or", a, b))."""
+    pres: dict = {v.id: True for v in outputs if not v.is_const}
+    for node in reversed(graph.nodes):
+        if node.kind is not NodeKind.OP:
+            continue
+        reached = False
+        for v in node.outputs:
+            reached = _or(reached, pres.get(v.id, False))
+        if reached is False:
+            continue
+        branches = node.op.branch_attrs
+        for k, v in enumerate(node.inputs):
+            values = v if isinstance(v, list) else [v]
+            for u in values:
+                if u.is_const or (branches and k == 0):
+                    continue
+                contribution = reached
+                if branches:
+                    used = [_input_used(node.attrs[name], k - 1) for name in branches]
+                    pred = node.inputs[0]
+                    condition = True if all(used) else False if not any(used) else                         ("pred", pred, used[0])
+                    contribution = _and(reached, condition)
+                pres[u.id] = _or(pres.get(u.id, False), contribution)
+    return pres
+
+
+def _input_used(graph: Graph, index: int) -> bool:
+    """Whether input `index` of a subgraph reaches its outputs."""
+    cache = graph.__dict__.setdefault("_inputs_used", {})
+    if not cache:
+        live = {v.id for v in graph.outputs if not v.is_const}
+        for node in reversed(graph.nodes):
+            if node.kind is NodeKind.OP and any(v.id in live for v in node.outputs):
+                live.update(v.id for v in node.tensor_inputs())
+        for i, node in enumerate(graph.inputs):
+            cache[i] = node.outputs[0].id in live
+    return cache.get(index, True)
+
+
+def _and(a, b):
+    if a is False or b is False:
+        return False
+    if a is True:
+        return b
+    if b is True:
+        return a
+    return ("and", a, b)
+
+
+def _or(a, b):
+    if a is True or b is True:
+        return True
+    if a is False:
+        return b
+    if b is False:
+        return a
+    return ("or", a, b)
+
+
+def _materialize(expr, env, call, ops):
+    """A bool tensor of `expr` (see `_presence`) in the graph being built."""
+    if expr[0] == "pred":
+        t = env[expr[1].id].reshape(())
+        return t if expr[2] else call(ops["not"], t)
+    a = _materialize(expr[1], env, call, ops)
+    b = _materialize(expr[2], env, call, ops)
+    return call(ops[expr[0]], a, b)
 
 
 def partition(joint: JointGraph) -> Split:

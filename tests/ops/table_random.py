@@ -32,7 +32,14 @@ def _seeded_multinomial(m, a):
             m.multinomial(probs[0], 1))
 
 
+def _seeded_bernoulli(m, a):
+    m.manual_seed(3)
+    probs = a.sigmoid()
+    return m.bernoulli(probs), m.bernoulli(probs.double()), a.detach().clone().bernoulli_(probs)
+
+
 ROWS = [
+    Row("bernoulli", _seeded_bernoulli, [((3, 4),)], grad=False, name="seeded_bernoulli"),
     Row("multinomial", _seeded_multinomial, [((3, 4),)], grad=False, name="seeded_multinomial"),
     Row(("random_draw", "manual_seed"), _seeded_draws, [((3, 4),)], grad=False,
         name="seeded_draws"),

@@ -15,6 +15,8 @@ T = TypeVar("T")
 class Chooser:
     """The decisions a scenario generator may ask for."""
 
+    closure_step = False  # set by generators whose step takes a closure (LBFGS)
+
     def integer(self, lo: int, hi: int) -> int:   # inclusive bounds
         raise NotImplementedError
 

@@ -38,6 +38,9 @@ OPTIMIZERS = {
     "Adagrad": ["lr=0.1", "lr=0.1, lr_decay=0.01",
                 "lr=0.1, weight_decay=0.1, initial_accumulator_value=0.1"],
     "Adadelta": ["lr=1.0", "lr=1.0, rho=0.5", "lr=0.5, weight_decay=0.1"],
+    # step(closure): evaluates the loss several times per step (see `_step_body`)
+    "LBFGS": ["lr=1.0", "lr=0.5, history_size=3, max_iter=4",
+              "lr=1.0, max_iter=3, line_search_fn='strong_wolfe'"],
 }
 
 
@@ -87,7 +90,19 @@ RETURNS = ["loss", "loss.detach()", "loss.item()", "(loss, out)",
            "{'loss': loss.detach(), 'out': out.detach()}", "None"]
 
 
+def _closure_step(ch: Chooser, m: str, o: str, loss: str) -> list[str]:
+    """LBFGS: the loss is a closure the optimizer calls as often as it needs."""
+    zero = ch.choice(ZERO_GRAD).format(m=m, o=o).split("\n")
+    lines = ["def closure():"] + ["    " + z for z in zero] + [
+        f"    out = {m}(x)", f"    loss = {loss}", "    loss.backward()", "    return loss",
+        f"loss = {o}.step(closure)", f"out = {m}(x)"]
+    lines.append(f"return {ch.choice(RETURNS)}")
+    return lines
+
+
 def _step_body(ch: Chooser, m: str, o: str, loss: str) -> list[str]:
+    if ch.closure_step:
+        return _closure_step(ch, m, o, loss)
     lines = ch.choice(ZERO_GRAD).format(m=m, o=o).split("\n")
     lines += [f"out = {m}(x)", f"loss = {loss}"]
     if ch.integer(0, 4) == 0:   # gradient accumulation over two halves
@@ -131,6 +146,7 @@ def _reach(ch: Chooser, loss: str) -> tuple[str, str]:
 def _optimizer(ch: Chooser, groups: bool) -> str:
     name = ch.choice(optimizer_classes())
     hyper = ch.choice(OPTIMIZERS[name])
+    groups = groups and name != "LBFGS"  # LBFGS takes one parameter group only
     params = "model.parameters()" if not groups else \
         "[{'params': model[0].parameters()}, {'params': model[-1].parameters(), 'lr': 0.03}]"
     return f"opt = gt.optim.{name}({params}, {hyper})"
@@ -157,7 +173,8 @@ def _scheduler(ch: Chooser, optimizer: str, calls: int) -> tuple[str, dict]:
     for c in range(calls - 1):
         changes[c] = [step]
     construct = SCHEDULERS[name]
-    if name == "OneCycleLR" and ("Adagrad" in optimizer or "Adadelta" in optimizer):
+    if name == "OneCycleLR" and ("Adagrad" in optimizer or "Adadelta" in optimizer
+                                 or "LBFGS" in optimizer):
         construct = construct[:-1] + ", cycle_momentum=False)"  # no momentum to cycle
     return f"SCHED = gt.optim.lr_scheduler.{construct}", changes
 
@@ -181,6 +198,7 @@ def train_step(ch: Chooser) -> Scenario:
     loss, target_src = LOSSES[ch.choice(list(LOSSES))]
     optimizer = _optimizer(ch, groups=ch.integer(0, 4) == 0)
     sched, changes = _scheduler(ch, optimizer, calls)
+    ch.closure_step = "LBFGS(" in optimizer
     definition, args = _reach(ch, loss)
     data = ch.choice(["fixed", "fresh"])
     make_args = f"def make_args(call):\n    return {args}" if data == "fixed" else \
@@ -207,8 +225,12 @@ def compiled_forward(ch: Chooser) -> Scenario:
         f"X, Y = gt.randn(6, 4), {target_src}",
         "target = model",
         "def make_args(call):\n    return (X,)",
-        f"def after(call, out):\n    y = Y\n    opt.zero_grad()\n    loss = {loss}\n"
-        "    loss.backward()\n    opt.step()\n    LOSSES.append(loss.item())",
+        (f"def after(call, out):\n    y = Y\n    opt.zero_grad()\n    loss = {loss}\n"
+         "    loss.backward()\n    opt.step()\n    LOSSES.append(loss.item())")
+        if "LBFGS(" not in optimizer else
+        (f"def after(call, out):\n    y = Y\n    def closure():\n        opt.zero_grad()\n"
+         f"        loss = {loss.replace('out', 'model(X)')}\n        loss.backward()\n"
+         "        return loss\n    LOSSES.append(opt.step(closure).item())"),
         "LOSSES = []", _between(changes),
         "def observe():\n    return {'model': model, 'opt': opt, 'losses': list(LOSSES)}"),
         calls=calls)
