@@ -18,14 +18,15 @@ import contextlib
 import inspect
 import logging
 import os
-import threading
 import time
 import warnings
 from dataclasses import dataclass, field
 
 from ..ir import symbolic
+from ..ir.tracer import _STATE as _TRACE
 from ..ir.tracer import TracingError
 from .capture import NeedsState, capture, flatten_args
+from .controls import COMPILED, disable, is_disabled
 from .discovery import discover
 from .executable import Executable
 from .guards import Guard, Guards, build_guards
@@ -34,7 +35,9 @@ from .sources import GuardKind, Namespace
 log = logging.getLogger("graphtorch.recompiles")
 RECOMPILE_LIMIT = 8
 BACKENDS = ("numpy", "eager", "cupy")
-_DISABLED = threading.local()
+# torch.compile's backend names, as graphtorch's
+BACKEND_ALIASES = {"inductor": None, "aot_eager": "eager", "cudagraphs": "cupy"}
+MODES = ("default", "lite", "reduce-overhead", "max-autotune-no-cudagraphs", "max-autotune")
 
 
 def _configure_logging() -> None:
@@ -44,24 +47,6 @@ def _configure_logging() -> None:
         handler.setFormatter(logging.Formatter("[graphtorch] %(message)s"))
         log.addHandler(handler)
         log.setLevel(logging.INFO)
-
-
-def is_disabled() -> bool:
-    """Whether compiled functions run their original Python (``gt.compiler.disable()`` or
-    ``GRAPHTORCH_DISABLE_COMPILE=1``)."""
-    return getattr(_DISABLED, "depth", 0) > 0 or \
-        os.environ.get("GRAPHTORCH_DISABLE_COMPILE", "") not in ("", "0")
-
-
-@contextlib.contextmanager
-def disable():
-    """Inside this block every compiled function runs its original eager Python, so
-    breakpoints and prints work: ``with gt.compiler.disable(): step(x, y)``."""
-    _DISABLED.depth = getattr(_DISABLED, "depth", 0) + 1
-    try:
-        yield
-    finally:
-        _DISABLED.depth -= 1
 
 
 @dataclass
@@ -170,11 +155,21 @@ class CompiledFunction:
         self._last: Variant | None = None
         self._arg_names = _arg_names(fn)
         _configure_logging()
+        COMPILED.add(self)
+
+    def reset(self) -> None:
+        """Forget every variant (see `gt.compiler.reset`)."""
+        self.variants.clear()
+        self._last = None
+        self._dynamic_dims.clear()
+        self.__dict__.pop("_kw_variants", None)
+        self._warned_limit = False
 
     # --- calling ---------------------------------------------------------------------------
 
     def __call__(self, *args, **kwargs):
-        if is_disabled():
+        if is_disabled() or _TRACE.__dict__.get("tracer") is not None:
+            # disabled, or called by code being traced: run (and trace) the original
             return self.fn(*args, **kwargs)
         if kwargs:
             return self._call_with_kwargs(args, kwargs)
@@ -358,52 +353,55 @@ class CompiledFunction:
                f"{self.backend!r}>"
 
 
-class CompiledModule:
-    """`gt.compile(module)`: calls run the compiled forward; everything else (parameters,
-    state_dict, train/eval, attributes) is the original module's."""
-
-    def __init__(self, module, **options):
-        object.__setattr__(self, "_orig_mod", module)
-        object.__setattr__(self, "_compiled", CompiledFunction(module, **options))
-
-    def __call__(self, *args, **kwargs):
-        return self._compiled(*args, **kwargs)
-
-    def __getattr__(self, name):
-        return getattr(self._orig_mod, name)
-
-    def __setattr__(self, name, value):
-        setattr(self._orig_mod, name, value)
-
-    def __repr__(self):
-        return f"CompiledModule({self._orig_mod!r})"
-
-
-def compile(fn=None, *, backend: str | None = None, fullgraph: bool = False, dynamic=None,
+def compile(model=None, *, fullgraph: bool = False, dynamic=None, backend=None,
+            mode: str | None = None, options: dict | None = None, disable: bool = False,
             recompile_limit: int = RECOMPILE_LIMIT, passes=None):
     """Compile a function or Module: traced on the first call, then run as generated NumPy
-    code while its guards hold. Usable as ``gt.compile(fn)`` or ``@gt.compile(...)``.
+    code while its guards hold. Usable as ``gt.compile(fn)`` or ``@gt.compile(...)``, with
+    torch.compile's arguments.
 
-    backend: None (default: by the inputs' device), "numpy" (generated code), "eager" (the
-        traced graph run op by op) or "cupy" (generated code with one CUDA kernel per fused
-        group; chosen automatically when the inputs live on a GPU).
+    backend: None or "inductor" (default: by the inputs' device), "numpy" (generated code),
+        "eager" (the traced graph run op by op; "aot_eager" too) or "cupy" (generated code
+        with one CUDA kernel per fused group; chosen automatically for GPU inputs).
     fullgraph: raise (naming the source line) instead of running uncapturable code eagerly.
     dynamic: True - sizes of tensor arguments (dims >= 2) are symbols, one graph for every
         size satisfying the recorded guards; False - always specialise; None (default) -
         specialise, and mark a dimension dynamic once it changed between calls.
+    mode: torch.compile's modes are accepted; "reduce-overhead" replays CUDA graphs on the
+        GPU (as the CuPy backend does for static shapes anyway) and changes nothing on the
+        CPU. options: accepted and ignored (with a warning).
+    disable: return `model` unchanged.
     passes: the pass pipeline (names), default `passes.pipeline.DEFAULT_PIPELINE`.
+
+    A Module compiles to an `OptimizedModule` (an nn.Module wrapping it as ``_orig_mod``).
     """
     from ..nn.modules.module import Module
+    from .optimized_module import OptimizedModule
 
-    options = dict(backend=backend, fullgraph=fullgraph, dynamic=dynamic,
-                   recompile_limit=recompile_limit, passes=passes)
-    if fn is None:
-        return lambda f: compile(f, **options)
-    if isinstance(fn, Module):
-        return CompiledModule(fn, **options)
-    if not callable(fn):
-        raise TypeError(f"gt.compile expects a function or a Module, not {type(fn).__name__}")
-    return CompiledFunction(fn, **options)
+    if mode is not None and options is not None:
+        raise RuntimeError("Either mode or options can be specified, but both can't be "
+                           "specified at the same time.")
+    if mode is not None and mode not in MODES:
+        raise RuntimeError(f"Unrecognized mode={mode}, should be one of: {', '.join(MODES)}")
+    if options:
+        warnings.warn(f"gt.compile ignores options={options!r} (graphtorch has no such "
+                      "settings)", UserWarning, stacklevel=2)
+    if callable(backend) and not isinstance(backend, str):
+        raise NotImplementedError("gt.compile takes a backend name ('numpy', 'eager', 'cupy' "
+                                  "or torch's 'inductor'), not a custom backend callable")
+    backend = BACKEND_ALIASES.get(backend, backend)
+    options_ = dict(backend=backend, fullgraph=fullgraph, dynamic=dynamic,
+                    recompile_limit=recompile_limit, passes=passes)
+    if model is None:
+        return lambda f: compile(f, mode=mode, disable=disable, **options_)
+    if disable or getattr(model, "_gt_disabled", False):
+        return model
+    if isinstance(model, Module):
+        return OptimizedModule(model, CompiledFunction(model, **options_))
+    if not callable(model):
+        raise TypeError(f"gt.compile expects a function or a Module, not "
+                        f"{type(model).__name__}")
+    return CompiledFunction(model, **options_)
 
 
 def capture_variant(fn, args, leaves, state, arg_names, backend, passes, env=None, dims=None,

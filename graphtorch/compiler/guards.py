@@ -70,6 +70,11 @@ class Guards:
             text = g.description
             if g.kind in (GuardKind.EQUAL, GuardKind.LENGTH):
                 text += f" == {_show(g.expected)}"
+            elif g.kind is GuardKind.TENSOR:
+                shape, dtype, device, requires_grad = g.expected
+                sizes = ", ".join("any" if n is None else str(n) for n in shape)
+                text = (f"{text.split(': (')[0]}: shape [{sizes}], {dtype}, on {device}, "
+                        f"requires_grad={requires_grad}")
             if g.where:
                 text += f"  (read at {g.where})"
             out.append(text)
@@ -147,7 +152,8 @@ def _tensor_guards(ns: Namespace, expr: str, label: str, t, dims_free=(),
     ns.values["_signature"] = tensor_signature
     what = f"{label}: (shape{f' with dynamic dims {list(free)} free' if free else ''}, " \
            "dtype, device, requires_grad)"
-    out = [Guard(what, check, tensor_signature(t, free), f"_signature({expr}, {free!r})")]
+    out = [Guard(what, check, tensor_signature(t, free), f"_signature({expr}, {free!r})",
+                 kind=GuardKind.TENSOR)]
     if leafness and requires_grad:
         leaf = t._grad_fn is None
         out.append(Guard(f"{label} is {'a leaf' if leaf else 'not a leaf'} (grad_fn "

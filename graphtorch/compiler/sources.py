@@ -194,6 +194,7 @@ class GuardKind(enum.Enum):
     LENGTH = "length"      # same len()
     HASATTR = "hasattr"    # hasattr() gives the same answer
     VERSION = "version"    # a module's state version is unchanged
+    TENSOR = "tensor"      # a tensor's shape, dtype, device and requires_grad
     CUSTOM = "custom"      # a ready-made check (tensor signatures, grad mode, ...)
 
 

@@ -262,8 +262,7 @@ def explain(fn, *args) -> Explanation:
     compiled = target.compiled
     if compiled is None:
         compiled = gt_compile(fn)
-        if not hasattr(compiled, "variants"):
-            compiled = object.__getattribute__(compiled, "_compiled")
+        compiled = getattr(compiled, "_compiled", compiled)  # an OptimizedModule's
     if args:
         snapshot = StateSnapshot(target.fn)
         try:

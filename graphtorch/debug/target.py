@@ -26,11 +26,12 @@ class Target:
 
 def resolve(fn, passes=None, backend=None) -> Target:
     """Unwrap a compiled function or module (see the module docstring)."""
-    from ..compiler.compiled_function import CompiledFunction, CompiledModule
+    from ..compiler.compiled_function import CompiledFunction
+    from ..compiler.optimized_module import OptimizedModule
 
     compiled = None
-    if isinstance(fn, CompiledModule):
-        compiled = object.__getattribute__(fn, "_compiled")
+    if isinstance(fn, OptimizedModule):
+        compiled = fn._compiled
     elif isinstance(fn, CompiledFunction):
         compiled = fn
     if compiled is not None:

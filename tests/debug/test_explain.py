@@ -98,6 +98,6 @@ def test_cli_explain(tmp_path, capsys):
         """))
     assert main(["explain", f"{path}:Net", "--input", "2,4"]) == 0
     out = capsys.readouterr().out
-    assert "1 compiled variant(s)" in out and "x: (shape" in out and "model.py:11" in out
+    assert "1 compiled variant(s)" in out and "x: shape [" in out and "model.py:11" in out
     assert main(["explain", f"{path}:Missing", "--input", "2,4"]) == 1
     assert "graphtorch explain: error:" in capsys.readouterr().err

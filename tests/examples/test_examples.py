@@ -44,7 +44,9 @@ def test_gradient_accumulation_matches_full_batch():
 def test_compile_demo_matches_eager_and_compiles_once(capsys):
     _load("compile_demo").main(["--epochs", "2"])
     out = capsys.readouterr().out
-    assert "max difference over all steps 0.0e+00" in out
+    # the same float32 math; only BLAS summation order (threads, fused chunks) may differ
+    difference = float(out.split("max difference over all steps ")[1].split(")")[0])
+    assert difference < 1e-5, out
     assert "compiled 1 time(s)" in out and "fused" in out
     assert "opt.param_groups.0.lr" in out
 

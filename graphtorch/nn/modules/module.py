@@ -541,10 +541,23 @@ class Module:
         return [], []
 
     def __call__(self, *args, **kwargs):
+        compiled = self.__dict__.get("_compiled_call")
+        if compiled is not None:  # model.compile() was called
+            return compiled(*args, **kwargs)
+        return self._call_eagerly(*args, **kwargs)
+
+    def _call_eagerly(self, *args, **kwargs):
         if not (self._backward_hooks or self._backward_pre_hooks or self._forward_hooks
                 or self._forward_pre_hooks):
             return self.forward(*args, **kwargs)
         return H.call_with_hooks(self, args, kwargs)
+
+    def compile(self, *args, **kwargs) -> None:
+        """Compile this module's calls in place (``model.compile()``, as PyTorch): later
+        calls run through ``gt.compile`` with these arguments; the module stays itself."""
+        from ...compiler import compile as gt_compile
+
+        self.__dict__["_compiled_call"] = gt_compile(self._call_eagerly, *args, **kwargs)
 
     # --- printing ---------------------------------------------------------------------------
     def extra_repr(self) -> str:
