@@ -36,11 +36,12 @@ class _Group:
     """Members (in graph order), their positions as a bitmask, and the nodes outside the
     group that feed it."""
 
-    __slots__ = ("feeders", "mask", "members", "shape")
+    __slots__ = ("ancestors", "feeders", "mask", "members", "shape")
 
-    def __init__(self, node: Node, position: int):
+    def __init__(self, node: Node, position: int, ancestors: int):
         self.members = [node]
         self.mask = 1 << position
+        self.ancestors = ancestors  # of all members: the group as one contracted node
         self.shape = node.outputs[0].meta.shape
         self.feeders = {id(v.node): v.node for v in node.tensor_inputs()}
 
@@ -85,7 +86,7 @@ def fuse_elementwise(graph: Graph, min_ops: int = 2) -> Graph:
         ancestors[id(node)] = mask
         if not fusible(node):
             continue
-        group = group_of[id(node)] = _Group(node, pos)
+        group = group_of[id(node)] = _Group(node, pos, mask)
         for v in node.tensor_inputs():
             other = group_of.get(id(v.node))
             if other is None or other is group or other.shape != group.shape:
@@ -96,8 +97,47 @@ def fuse_elementwise(graph: Graph, min_ops: int = 2) -> Graph:
     groups = {id(g): g for g in group_of.values()
               if len(g.members) >= min_ops and _outputs(g, users)}  # dead groups: DCE's job
     if groups:
-        _rebuild(graph, list(groups.values()), position, users)
+        chosen = _acyclic(graph, list(groups.values()))
+        if chosen:
+            _rebuild(graph, chosen, position, users)
     return graph
+
+
+def _acyclic(graph: Graph, groups: list) -> list:
+    """The groups to fuse, dropping any whose fused node would sit on a cycle with another
+    fused node (each group is convex, but two can still depend on each other once both are
+    contracted)."""
+    groups = list(groups)
+    while groups:
+        unit_of = {id(m): id(g) for g in groups for m in g.members}
+        units, deps = {}, {}
+        for node in graph.nodes:
+            key = unit_of.get(id(node), id(node))
+            units.setdefault(key, [])
+            deps.setdefault(key, set())
+            for v in node.tensor_inputs():
+                source = unit_of.get(id(v.node), id(v.node))
+                if source != key:
+                    deps[key].add(source)
+        waiting = {k: len(d) for k, d in deps.items()}
+        readers: dict = {}
+        for k, d in deps.items():
+            for source in d:
+                readers.setdefault(source, []).append(k)
+        ready = [k for k, n in waiting.items() if n == 0]
+        while ready:
+            k = ready.pop()
+            for r in readers.get(k, ()):
+                waiting[r] -= 1
+                if waiting[r] == 0:
+                    ready.append(r)
+        stuck = {k for k, n in waiting.items() if n > 0}
+        cyclic = [g for g in groups if id(g) in stuck]
+        if not cyclic:
+            return groups
+        smallest = min(cyclic, key=lambda g: len(g.members))
+        groups.remove(smallest)  # its members stay separate nodes
+    return groups
 
 
 def _outputs(group: _Group, users) -> list[Value]:
@@ -108,8 +148,16 @@ def _outputs(group: _Group, users) -> list[Value]:
 
 
 def _path_between(src: _Group, dst: _Group, ancestors, group_of) -> bool:
-    """Whether a path from `src` into `dst` passes through a node outside both groups."""
-    return any(ancestors[key] & src.mask for key in dst.feeders if group_of.get(key) is not src)
+    """Whether a path from `src` into `dst` passes through a node outside both groups
+    (another group counts as one contracted node: what feeds any member feeds all)."""
+    for key in dst.feeders:
+        other = group_of.get(key)
+        if other is src:
+            continue
+        reach = ancestors[key] if other is None or other is dst else other.ancestors
+        if reach & src.mask:
+            return True
+    return False
 
 
 def _convex_union(a: _Group, b: _Group, ancestors, group_of) -> bool:
@@ -122,6 +170,7 @@ def _merge(a: _Group, b: _Group, group_of) -> _Group:
         a, b = b, a
     a.members.extend(b.members)
     a.mask |= b.mask
+    a.ancestors = (a.ancestors | b.ancestors) & ~a.mask
     a.feeders.update(b.feeders)
     for m in b.members:
         group_of[id(m)] = a
