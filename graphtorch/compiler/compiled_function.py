@@ -26,7 +26,7 @@ from ..ir import symbolic
 from ..ir.tracer import _STATE as _TRACE
 from ..ir.tracer import TracingError
 from .capture import NeedsState, capture, flatten_args
-from .controls import COMPILED, disable, is_disabled
+from .controls import COMPILED, is_disabled
 from .discovery import discover
 from .executable import Executable
 from .guards import Guard, Guards, build_guards

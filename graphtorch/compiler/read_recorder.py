@@ -23,44 +23,21 @@ the trace function) makes the capture fail with a reason instead of compiling bl
 from __future__ import annotations
 
 import builtins
-import os
-import random as _py_random
 import sys
-import sysconfig
 import types
 import weakref
 
-import numpy as np
 
 from ..ir.tracer import TracingError
 from . import frame_stack
+from .code_origin import category_of
+from .recorded_calls import _FRESH_RESULTS, CallHandlers
+from .recorded_reads import ReadHandlers, _where
 from .sources import (
-    MISSING, ArgSource, AttrSource, BuiltinSource, CellSource, ConstSource, GlobalSource, Guard,
-    GuardKind, ItemSource, Namespace, Source, content_guard, guard_for_value, is_immutable_value,
+    ArgSource, AttrSource, ConstSource, Guard,
+    Namespace, Source, content_guard, guard_for_value, is_immutable_value,
 )
 
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-_LIBRARY_DIRS = tuple(sorted({os.path.abspath(p) + os.sep for key in
-                              ("stdlib", "platstdlib", "purelib", "platlib")
-                              if (p := sysconfig.get_paths().get(key))}, key=len,
-                             reverse=True))
-
-# Methods of builtin containers that only read.
-_READING_METHODS = frozenset({
-    "get", "keys", "values", "items", "copy", "count", "index", "__contains__",
-    "__getitem__", "__len__", "__iter__", "__reversed__", "issubset", "issuperset", "union",
-    "intersection", "difference", "symmetric_difference", "isdisjoint", "__eq__", "__ne__",
-    "__or__", "__and__", "__sub__", "__xor__", "__add__", "__mul__", "__repr__", "__str__",
-    "__format__", "__hash__", "fromkeys"})
-_CONTAINERS = (list, dict, set, bytearray, np.ndarray)
-_EFFECTFUL_BUILTINS = {print: "print() writes output", input: "input() reads input",
-                       breakpoint: "breakpoint() stops the program",
-                       open: "open() does file I/O"}
-_NONDETERMINISTIC_MODULES = ("time", "secrets", "uuid")
-# Results that are new objects whenever a call returns them.
-_FRESH_RESULTS = (types.GeneratorType, map, zip, filter, enumerate, reversed,
-                  type(iter([])), type(iter(())), type(iter({})), type(iter(range(0))),
-                  type({}.items()), type({}.keys()), type({}.values()))
 _BUILDS = frozenset({"BUILD_LIST", "BUILD_MAP", "BUILD_SET", "BUILD_TUPLE",
                      "BUILD_CONST_KEY_MAP", "BUILD_SLICE", "BUILD_STRING", "LIST_TO_TUPLE",
                      "MAKE_FUNCTION", "GET_ITER", "GET_AITER", "BEFORE_WITH"})
@@ -73,32 +50,10 @@ class GraphBreak(TracingError):
 
 _CATEGORIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # code -> category
 _INSTRUCTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # code -> {offset: ins}
-_NDARRAY_MUTATORS = frozenset({"fill", "sort", "resize", "put", "itemset", "setfield",
-                               "partition", "byteswap", "setflags", "__setitem__",
-                               "__delitem__"})
 
 
-def _category(filename: str, module: str = "") -> str:
-    """graphtorch, library (stdlib, site-packages) or user code. Code made at run time
-    (``<string>``: dataclass methods, exec) belongs to the module whose globals it uses."""
-    if filename.startswith("<") and not filename.startswith("<frozen"):
-        if module == "graphtorch" or module.startswith("graphtorch."):
-            return "graphtorch"
-        if module.split(".")[0] in _LIBRARY_MODULES or module.startswith("namedtuple_"):
-            return "library"  # namedtuple methods are made by collections with exec
-        return "user"
-    path = os.path.abspath(filename) if not filename.startswith("<") else filename
-    if path.startswith(_PACKAGE_DIR):
-        return "graphtorch"
-    if filename.startswith("<frozen") or path.startswith(_LIBRARY_DIRS):
-        return "library"
-    return "user"
 
-
-_LIBRARY_MODULES = frozenset(sys.stdlib_module_names) | {"numpy", "networkx"}
-
-
-class ReadRecorder:
+class ReadRecorder(ReadHandlers, CallHandlers):
     """Watches one capture (see the module docstring). Use as a context manager around the
     traced call; then read `guards`, `breaks`, `modules`, `optimizers`."""
 
@@ -184,7 +139,7 @@ class ReadRecorder:
         code = frame.f_code
         category = _CATEGORIES.get(code)
         if category is None:
-            category = _CATEGORIES[code] = _category(code.co_filename,
+            category = _CATEGORIES[code] = category_of(code.co_filename,
                                                      frame.f_globals.get("__name__", ""))
         if category == "graphtorch":
             return None
@@ -338,368 +293,6 @@ class ReadRecorder:
         if handler is not None:
             return handler(self, frame, ins)
         return None
-
-    def _load_global(self, frame, ins):
-        name = ins.argval
-        globs = frame.f_globals
-        if name in globs:
-            value, source = globs[name], GlobalSource(globs, name)
-        else:
-            builtins_ = frame.f_builtins
-            if name not in builtins_:
-                return None  # NameError follows, as in eager
-            value, source = builtins_[name], BuiltinSource(globs, builtins_, name)
-        self._guard_value(source, value, _where(frame))
-        return None
-
-    def _load_name(self, frame, ins):
-        if ins.argval in frame.f_locals and frame.f_locals is not frame.f_globals:
-            return None
-        return self._load_global(frame, ins)
-
-    def _load_deref(self, frame, ins):
-        code = frame.f_code
-        if ins.argval not in code.co_freevars:
-            return None  # a cell of this frame
-        fn = frame_stack.frame_function(frame)
-        if fn is frame_stack.NULL or self._is_local(fn):
-            return None  # a closure made during the trace
-        cell = frame_stack.local_slot(frame, ins.arg)
-        try:
-            value = cell.cell_contents
-        except ValueError:
-            return None
-        self._guard_value(CellSource(cell, ins.argval), value, _where(frame))
-        return None
-
-    def _store_deref(self, frame, ins):
-        if ins.argval not in frame.f_code.co_freevars:
-            return None
-        fn = frame_stack.frame_function(frame)
-        if fn is frame_stack.NULL or self._is_local(fn):
-            return None
-        self._fail(frame, f"assigning the closure variable {ins.argval!r} (nonlocal) changes "
-                   "Python state, which a compiled graph cannot replay")
-
-    def _store_global(self, frame, ins):
-        self._fail(frame, f"assigning the global {ins.argval!r} changes Python state, which a "
-                   "compiled graph cannot replay")
-
-    def _load_attr(self, frame, ins):
-        obj = frame_stack.peek(frame, 0)
-        if not self._outside(obj):
-            return None
-        name = ins.argval
-        where = _where(frame)
-        if isinstance(obj, (self._Module, self._Optimizer)):
-            self._read_state_attribute(obj, name, where)
-            return None
-        self._read_attribute(obj, name, where)
-        return None
-
-    def _read_state_attribute(self, obj, name: str, where: str) -> None:
-        """A module's attributes are guarded by its state version; class attributes (a
-        method, a class-level constant) by their own guard."""
-        self._reach(obj)
-        value = _module_attribute(obj, name)
-        if value is not MISSING:
-            source = AttrSource(self._source(obj), name, "attr")
-            if isinstance(obj, self._Optimizer):  # optimizers have no version counter
-                self._guard_value(source, value, where)
-            else:
-                self._reach(value, source)
-            return
-        static = _mro_lookup(type(obj), name)
-        if static is not MISSING:
-            owner = _mro_owner(type(obj), name)
-            if not owner.__module__.startswith("graphtorch"):
-                self._guard_value(AttrSource(ConstSource(owner), name), static, where)
-
-    def _read_attribute(self, obj, name: str, where: str) -> None:
-        source = self._source(obj)
-        if _is_container(obj):
-            if _mutating(obj, name):
-                return  # reported at the call, where the mutation happens
-            self._guard_content(source, obj, where, f"read by .{name}")
-            return
-        if name == "__dict__":
-            self._reach(vars(obj), AttrSource(source, "__dict__", "attr"))
-            return
-        cls = type(obj)
-        static = _mro_lookup(cls, name)
-        instance_dict = _instance_dict(obj)
-        if not isinstance(source, ConstSource) and not isinstance(obj, types.ModuleType):
-            self._add(Guard(f"{source.describe()} is a {cls.__qualname__}",
-                            f"(type({source.expr(self.ns)}) is {self.ns.name(cls, 'T')})",
-                            cls, f"type({source.expr(self.ns)})", where, GuardKind.TYPE))
-        if static is not MISSING and (hasattr(type(static), "__set__")
-                                      or hasattr(type(static), "__delete__")):
-            if type(static).__name__ == "member_descriptor":  # a __slots__ slot
-                self._guard_value(AttrSource(source, name, "attr"),
-                                  static.__get__(obj, cls), where)
-            return  # a property: its getter is Python code, watched itself
-        if instance_dict is not None and name in instance_dict:
-            self._guard_value(AttrSource(source, name), instance_dict[name], where)
-            return
-        if instance_dict is not None:
-            self._guard_value(AttrSource(source, name), MISSING, where)
-        if static is not MISSING:
-            owner = _mro_owner(cls, name)
-            self._guard_value(AttrSource(ConstSource(owner), name), static, where)
-            return
-        if isinstance(obj, types.ModuleType):
-            return  # module __getattr__: Python code, watched
-        self._guard_content(source, obj, where, f"attribute {name!r} of an unusual object")
-
-    def _binary_subscr(self, frame, ins):
-        key = frame_stack.peek(frame, 0)
-        container = frame_stack.peek(frame, 1)
-        where = _where(frame)
-        if isinstance(container, self._Tensor):
-            if self._outside(key) and isinstance(key, _CONTAINERS):
-                self._guard_content(self._source(key), key, where, "used as an index")
-            return None
-        if not self._outside(container):
-            return None
-        if isinstance(container, self._Module):
-            self._reach(container)
-            return None
-        source = self._source(container)
-        if type(container) is dict and is_immutable_value(key):
-            value = container.get(key, MISSING)
-            self._guard_value(ItemSource(source, key, True), value, where)
-        elif type(container) is list and type(key) is int and -len(container) <= key < len(
-                container):
-            self._add(Guard(f"len({source.describe()})", f"(len({source.expr(self.ns)}) == "
-                            f"{len(container)})", len(container), None, where,
-                            GuardKind.LENGTH))
-            self._guard_value(ItemSource(source, key, False), container[key], where)
-        elif type(container) in (tuple, str, bytes, range):
-            return None
-        else:
-            self._guard_content(source, container, where, "read by indexing")
-        return None
-
-    def _store_subscr(self, frame, ins):
-        container = frame_stack.peek(frame, 1)
-        if self._outside(container) and not isinstance(container, self._Module):
-            self._fail(frame, f"assigning an item of {self._source(container).describe()} "
-                       "changes Python state, which a compiled graph cannot replay")
-        return None
-
-    def _store_attr(self, frame, ins):
-        obj = frame_stack.peek(frame, 0)
-        name = ins.argval
-        if isinstance(obj, self._Tensor):
-            if name == "data" and not self._is_local(obj):
-                self._fail(frame, "assigning .data replaces a tensor's storage, which a "
-                           "compiled graph cannot replay; use `with torch.no_grad(): "
-                           "t.copy_(new)` instead")
-            return None
-        if self._outside(obj):
-            self._fail(frame, f"assigning {self._source(obj).describe()}.{name} changes "
-                       "Python state, which a compiled graph cannot replay")
-        return None
-
-    def _iterate(self, frame, ins):
-        obj = frame_stack.peek(frame, 0)
-        if not self._outside(obj) or isinstance(obj, (self._Module, tuple, str, range)):
-            return "local" if ins.opname == "GET_ITER" else None
-        if hasattr(obj, "__next__") and not isinstance(obj, _CONTAINERS):
-            self._fail(frame, f"advancing the iterator {self._source(obj).describe()} changes "
-                       "Python state, which a compiled graph cannot replay")
-        self._guard_content(self._source(obj), obj, _where(frame), "iterated")
-        return "local" if ins.opname == "GET_ITER" else None
-
-    def _contains(self, frame, ins):
-        container = frame_stack.peek(frame, 0)
-        if self._outside(container) and not isinstance(container, (self._Module, tuple)):
-            self._guard_content(self._source(container), container, _where(frame),
-                                "checked with `in`")
-        return None
-
-    def _merge(self, frame, ins):
-        return self._iterate(frame, ins)
-
-    def _call_ex(self, frame, ins):
-        depth = 1 if ins.arg & 1 else 0
-        for d in range(depth + 1):
-            obj = frame_stack.peek(frame, d)
-            if self._outside(obj) and isinstance(obj, (list, dict)):
-                self._guard_content(self._source(obj), obj, _where(frame), "unpacked")
-        callable_ = frame_stack.peek(frame, depth + 1)
-        self._check_callable(frame, callable_, None, [])
-        return None
-
-    def _binary_op(self, frame, ins):
-        rhs, lhs = frame_stack.peek(frame, 0), frame_stack.peek(frame, 1)
-        inplace = "=" in (ins.argrepr or "")
-        for obj in (lhs, rhs):
-            if self._outside(obj) and isinstance(obj, _CONTAINERS):
-                if inplace and obj is lhs and not isinstance(obj, np.ndarray):
-                    self._fail(frame, f"{ins.argrepr} on {self._source(obj).describe()} changes "
-                               "Python state, which a compiled graph cannot replay")
-                self._guard_content(self._source(obj), obj, _where(frame), "in an expression")
-        return None
-
-    def _precall(self, frame, ins):
-        argc = ins.arg
-        first = frame_stack.peek(frame, argc + 1)
-        second = frame_stack.peek(frame, argc)
-        args = [frame_stack.peek(frame, argc - 1 - k) for k in range(argc)]
-        if first is frame_stack.NULL:
-            callable_, self_ = second, None
-        else:
-            callable_, self_ = first, second
-        return self._check_callable(frame, callable_, self_, args)
-
-    def _check_callable(self, frame, callable_, self_, args):
-        """Decide what calling `callable_(self_, *args)` means for the guards."""
-        where = _where(frame)
-        bound_self = self_ if self_ is not None else getattr(callable_, "__self__", None)
-        target = callable_.__func__ if isinstance(callable_, types.MethodType) else callable_
-        reason = _effect(target, bound_self)
-        if reason:
-            self._fail(frame, f"{reason}; a compiled graph would do it only once, while "
-                       "tracing")
-        if isinstance(target, types.FunctionType):
-            if _category(target.__code__.co_filename) != "graphtorch":
-                return "check call"  # Python code: watched when it runs
-            opaque_args = args
-        elif isinstance(target, type):
-            opaque_args = args if target.__module__ == "builtins" else []
-            fresh = target.__new__ is object.__new__ or target in (list, dict, set,
-                                                                   bytearray)
-            for a in opaque_args:
-                self._read_opaque_argument(frame, a, where)
-            return "after call" if fresh else None
-        else:
-            opaque_args = args
-        fresh_check = "check call"
-        if target in (id, hash) and args:
-            obj = args[0]
-            if self._outside(obj):
-                self._add(guard_for_value(self._source(obj), obj, self.ns, where))
-            return None
-        if target is getattr and len(args) >= 2 and isinstance(args[1], str):
-            if self._outside(args[0]):
-                self._read_attribute(args[0], args[1], where) if not isinstance(
-                    args[0], (self._Module, self._Optimizer)) else self._reach(args[0])
-            return None
-        if target in (setattr, delattr) and args and self._outside(args[0]):
-            self._fail(frame, f"{target.__name__}() on {self._source(args[0]).describe()} "
-                       "changes Python state, which a compiled graph cannot replay")
-        if target is len and args and self._outside(args[0]) and not isinstance(
-                args[0], self._Module):
-            source = self._source(args[0])
-            self._add(Guard(f"len({source.describe()})", f"(len({source.expr(self.ns)}) == "
-                            f"{len(args[0])})", len(args[0]), None, where, GuardKind.LENGTH))
-            self._watch_writes(args[0], source)
-            return None
-        receiver = bound_self if bound_self is not None and not isinstance(
-            bound_self, types.ModuleType) else None
-        if receiver is not None and self._outside(receiver) and _is_container(receiver):
-            name = getattr(target, "__name__", "")
-            if _mutating(receiver, name):
-                self._fail(frame, f"{name}() on {self._source(receiver).describe()} changes "
-                           "Python state, which a compiled graph cannot replay")
-        for a in ([receiver] if receiver is not None else []) + list(opaque_args):
-            self._read_opaque_argument(frame, a, where)
-        return fresh_check
-
-    def _read_opaque_argument(self, frame, obj, where: str) -> None:
-        """`obj` is handed to code the recorder does not watch (C or graphtorch code): its
-        whole content counts as read, and any change to it as a side effect."""
-        if not self._outside(obj) or isinstance(obj, (types.FunctionType, types.ModuleType,
-                                                       type, types.MethodType,
-                                                       types.BuiltinFunctionType)):
-            return
-        if isinstance(obj, (self._Module, self._Optimizer)):
-            self._reach(obj)
-            return
-        if isinstance(obj, tuple):
-            for item in obj:
-                self._read_opaque_argument(frame, item, where)
-            return
-        if hasattr(obj, "__next__") and not isinstance(obj, _CONTAINERS):
-            self._fail(frame, f"passing the iterator {self._source(obj).describe()} to a "
-                       "function advances it, which a compiled graph cannot replay")
-        self._guard_content(self._source(obj), obj, where, "passed to a function")
-
-
-def _is_container(obj) -> bool:
-    return isinstance(obj, (*_CONTAINERS, set)) or type(obj).__module__ == "collections"
-
-
-def _mutating(obj, name: str) -> bool:
-    """Whether calling method `name` of the builtin container `obj` may change it."""
-    if isinstance(obj, np.ndarray):
-        return name in _NDARRAY_MUTATORS or name.startswith("__i")
-    attr = getattr(type(obj), name, None)
-    return callable(attr) and name not in _READING_METHODS
-
-
-def _effect(target, bound_self) -> str:
-    """Why calling `target` has an effect a graph cannot replay ('' when it has none)."""
-    try:
-        if target in _EFFECTFUL_BUILTINS:
-            return _EFFECTFUL_BUILTINS[target]
-    except TypeError:  # unhashable callables
-        pass
-    reason = getattr(target, "_graph_break_reason", None)
-    if isinstance(reason, str):
-        return reason
-    if isinstance(bound_self, (_py_random.Random, np.random.RandomState,
-                               np.random.Generator)):
-        return "drawing from Python's or NumPy's random generator"
-    module = getattr(target, "__module__", None) or (
-        bound_self.__name__ if isinstance(bound_self, types.ModuleType) else "")
-    if module == "random" or (module or "").startswith("numpy.random"):
-        return "drawing from Python's or NumPy's random generator"
-    if module in _NONDETERMINISTIC_MODULES or (module == "posix" and getattr(
-            target, "__name__", "") == "urandom"):
-        return f"calling {module}.{getattr(target, '__name__', '?')} (a value that changes " \
-               "between calls)"
-    if module == "datetime" and getattr(target, "__name__", "") in ("now", "today", "utcnow"):
-        return "reading the clock"
-    return ""
-
-
-def _module_attribute(module, name: str):
-    d = module.__dict__
-    if name in d:
-        return d[name]
-    for store in ("_parameters", "_buffers", "_modules"):
-        items = d.get(store)
-        if items is not None and name in items:
-            return items[name]
-    return MISSING
-
-
-def _instance_dict(obj):
-    try:
-        return object.__getattribute__(obj, "__dict__")
-    except (AttributeError, TypeError):
-        return None
-
-
-def _mro_lookup(cls, name: str):
-    for klass in getattr(cls, "__mro__", (cls,)):
-        d = klass.__dict__
-        if name in d:
-            return d[name]
-    return MISSING
-
-
-def _mro_owner(cls, name: str):
-    for klass in getattr(cls, "__mro__", (cls,)):
-        if name in klass.__dict__:
-            return klass
-    return cls
-
-
-def _where(frame) -> str:
-    return f"{frame.f_code.co_filename}:{frame.f_lineno}"
 
 
 _HANDLERS = {

@@ -4,8 +4,9 @@ A `Work` wraps MPI non-blocking requests. `wait()` drives them to completion (MP
 progress only while it is called, so it polls ``Testall``; after 10 ms it yields the CPU
 between polls, so that ranks sharing cores do not starve each other) and gives up with
 `DistBackendError` once the process group's timeout has passed: a rank that crashed or never
-joined the collective then cannot hang the others forever. Completion callbacks (AVG's division, copying a staged buffer back into a
-non-contiguous or GPU tensor) run once, in order, when the requests complete.
+joined the collective then cannot hang the others forever. Completion callbacks (AVG's
+division, copying a staged buffer back into a non-contiguous or GPU tensor) run once, in
+order, when the requests complete.
 """
 
 from __future__ import annotations

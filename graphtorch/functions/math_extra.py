@@ -420,7 +420,7 @@ for _name in ("hypot_", "copysign_", "sgn_", "heaviside_", "float_power_", "next
 
 # --- re-exported from the sibling modules (one star import in graphtorch/__init__) --------
 
-from . import contraction, numeric, tensor_extra
+from . import contraction, numeric, tensor_extra  # noqa: E402 - after the helpers above
 
 for _module in (contraction, numeric, tensor_extra):
     for _name in _module.__all__:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import numbers
 
 from ..ops import elementwise as E
-from ..ir.tracer import SymbolicArray
 from ..ops import views as V
 from ..ops.dispatch import call, call_inplace, multi_output_views
 from ..ir.symbolic import SymInt

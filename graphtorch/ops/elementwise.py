@@ -90,7 +90,7 @@ def _scaled(xp, a, b, alpha):
     value (PyTorch: True + True * 2 is True), not an integer that widens the result."""
     if alpha == 1:
         return b
-    if getattr(a, "dtype", None) == bool:
+    if getattr(a, "dtype", None) == np.bool_:
         return xp.logical_and(b, bool(alpha))
     return b * alpha
 

@@ -183,7 +183,8 @@ def _presence(graph: Graph, outputs) -> dict:
                 if branches:
                     used = [_input_used(node.attrs[name], k - 1) for name in branches]
                     pred = node.inputs[0]
-                    condition = True if all(used) else False if not any(used) else                         ("pred", pred, used[0])
+                    condition = True if all(used) else False if not any(used) else \
+                        ("pred", pred, used[0])
                     contribution = _and(reached, condition)
                 pres[u.id] = _or(pres.get(u.id, False), contribution)
     return pres

@@ -32,7 +32,8 @@ MAGIC = "graphtorch-checkpoint"
 VERSION = 2
 DEFAULT_PROTOCOL = 2  # torch.save's
 MAX_TREE_DEPTH = 32  # deeper objects are pickled (JSON parsers recurse)
-_EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed member dates: saving the same object twice gives the same bytes
+# fixed member dates: saving the same object twice gives the same bytes
+_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
 class _NeedsPickle(Exception):

@@ -113,13 +113,15 @@ def test_mismatched_branches_raise_naming_both():
     x = _x(1, 2)
     with pytest.raises(TypeError, match=r"true_fn returned \(f64\[2\], f64\[2\]\), "
                                         r"false_fn returned f64\[2\]"):
-        gt.trace(lambda x: cond(x.sum() > 0, lambda x: (x, x), lambda x: x, (x,)), x, optimize=False)
+        gt.trace(lambda x: cond(x.sum() > 0, lambda x: (x, x), lambda x: x, (x,)), x,
+                 optimize=False)
     with pytest.raises(TypeError, match=r"true_fn returned f64\[2\], false_fn returned "
                                         r"f64\[1\]"):
         gt.trace(lambda x: cond(x.sum() > 0, lambda x: x, lambda x: x[:1], (x,)), x, optimize=False)
     with pytest.raises(TypeError, match=r"true_fn returned f64\[2\], false_fn returned "
                                         r"f32\[2\]"):
-        gt.trace(lambda x: cond(x.sum() > 0, lambda x: x, lambda x: x.float(), (x,)), x, optimize=False)
+        gt.trace(lambda x: cond(x.sum() > 0, lambda x: x, lambda x: x.float(), (x,)), x,
+                 optimize=False)
 
 
 def test_bad_predicates_raise():

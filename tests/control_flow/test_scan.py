@@ -86,7 +86,8 @@ def test_int_carry_xs_none_and_zero_length():
     carry, ys = scan(lambda c, x: (c + x, x * 2), x, empty)
     close(carry, x)
     assert tuple(ys.shape) == (0, 2)
-    traced = gt.trace(lambda x, e: scan(lambda c, x: (c + x, x * 2), x, e), x, empty, optimize=False)
+    traced = gt.trace(lambda x, e: scan(lambda c, x: (c + x, x * 2), x, e), x, empty,
+                      optimize=False)
     assert tuple(traced(x, empty)[1].shape) == (0, 2)
 
 

@@ -2,7 +2,8 @@
 
 Workers live in ``workers/`` (not collected by pytest). Each prints ``[rank R] OK <check>``
 per passed check and raises on a failed one (which aborts every rank); the tests read the
-markers (the launcher may interleave the ranks' lines, so they are searched, not split). Every launch has a timeout. Without mpi4py or mpiexec the tests skip, except under
+markers (the launcher may interleave the ranks' lines, so they are searched, not split).
+Every launch has a timeout. Without mpi4py or mpiexec the tests skip, except under
 ``CI=true`` where the test extra must have installed them.
 """
 

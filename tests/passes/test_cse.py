@@ -43,7 +43,8 @@ def test_cse_keeps_different_attrs_and_random_draws_apart():
         f = gt.nn.functional.dropout
         return a, f(x, 0.5, training=True) + f(x, 0.5, training=True)
 
-    graph = eliminate_common_subexpressions(copy_graph(gt.trace(fn, gt.randn(3, 3), optimize=False).graph))
+    traced = gt.trace(fn, gt.randn(3, 3), optimize=False)
+    graph = eliminate_common_subexpressions(copy_graph(traced.graph))
     targets = [n.target for n in graph.nodes]
     assert targets.count("sum") == 2
     assert targets.count("bernoulli_mask") == 2

@@ -12,7 +12,8 @@ from .helpers import assert_same_results, text
 
 
 def _traced():
-    return gt.trace(lambda x: ((x * 1).exp() + (x * 1).exp(), (x + 2).sum()), gt.randn(3), optimize=False)
+    return gt.trace(lambda x: ((x * 1).exp() + (x * 1).exp(), (x + 2).sum()), gt.randn(3),
+                    optimize=False)
 
 
 def test_run_passes_leaves_the_callers_graph_alone():
