@@ -210,10 +210,13 @@ def _fused_node(graph: Graph, group: _Group, users, mapping) -> Node:
     outputs = _outputs(group, users)
     sub = Graph()
     local = {vid: sub.add_input(f"a{i}", v.meta) for i, (vid, v) in enumerate(external.items())}
-    for m in members:
-        inputs = [v if v.is_const else local[v.id] for v in m.inputs]
-        local[m.outputs[0].id] = value = sub.add_node(m.op, inputs, m.attrs, source=m.source)
-        value.node.grad_of = getattr(m, "grad_of", None)  # backward nodes keep their origin
+    for m in members:  # metas are known: copied, not inferred again
+        inputs = tuple(v if v.is_const else local[v.id] for v in m.inputs)
+        copy = Node(sub, NodeKind.OP, m.op, inputs, m.attrs, source=m.source)
+        copy.grad_of = getattr(m, "grad_of", None)  # backward nodes keep their origin
+        copy.outputs = (sub._new_value(copy, m.outputs[0].meta, 0),)
+        sub._append(copy)
+        local[m.outputs[0].id] = copy.outputs[0]
     sub.set_outputs([local[v.id] for v in outputs])
     node = Node(graph, NodeKind.OP, fused_op(len(outputs)), tuple(external.values()),
                 {"graph": sub}, source=members[-1].source)

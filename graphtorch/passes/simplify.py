@@ -9,10 +9,12 @@ tensor (shape and dtype included), so broadcasting and type promotion block it:
 
 from __future__ import annotations
 
-from ..ir.graph import Graph, NodeKind, Value
-from ..ir.rewrite import _substitute, insert_node
+from ..ir.graph import Graph, Node, NodeKind, Value, as_metas, infer_args
+from ..ops import elementwise as elementwise_ops
+from ..ops import matmul as matmul_ops
+from ..ops import unary_math, views
 from ..ops.constant import CONSTANT, constant_array
-from ..ops.registry import REGISTRY
+from ..ops.registry import OpDef
 from ..ops.shape_rules import normalize_dim
 from .memory_planning import may_alias_inputs
 
@@ -93,16 +95,16 @@ def _pow_rules(graph, node):
     if x.is_const or type(e) not in (int, float) or e not in (2, 3) or \
             x.meta.dtype.name not in ("float32", "float64") or not _same(node, x):
         return None
-    mul = REGISTRY["mul"]
-    square = insert_node(graph, mul, [x, x], before=node)
-    return [square if e == 2 else insert_node(graph, mul, [square, x], before=node)]
+    mul = elementwise_ops.MUL
+    square = graph.insert(mul, [x, x], before=node)
+    return [square if e == 2 else graph.insert(mul, [square, x], before=node)]
 
 
 # --- inverse pairs and chains ----------------------------------------------------------
 
 def _neg_neg(graph, node):
     (x,) = node.inputs
-    if not x.is_const and x.node.kind is NodeKind.OP and x.node.op.name == "neg":
+    if not x.is_const and x.node.kind is NodeKind.OP and x.node.op is unary_math.NEG:
         return _same(node, x.node.inputs[0])
     return None
 
@@ -111,7 +113,7 @@ def _permutation(node) -> tuple:
     """The dims a transpose/permute node reorders its input by (output dim i is input dim
     perm[i])."""
     ndim = len(node.inputs[0].meta.shape)
-    if node.op.name == "permute":
+    if node.op is views.PERMUTE:
         return tuple(normalize_dim(d, ndim) for d in node.attrs["dims"])
     perm = list(range(ndim))
     if ndim:
@@ -128,15 +130,14 @@ def _permute_chain(graph, node):
     if perm == tuple(range(len(perm))):
         return _same(node, x)
     inner = x.node
-    if inner.kind is not NodeKind.OP or inner.op.name not in ("permute", "transpose"):
+    if inner.kind is not NodeKind.OP or inner.op not in (views.PERMUTE, views.TRANSPOSE):
         return None
     first = _permutation(inner)
     composed = tuple(first[p] for p in perm)
     source = inner.inputs[0]
     if composed == tuple(range(len(composed))):
         return _same(node, source)
-    return [insert_node(graph, REGISTRY["permute"], [source], {"dims": composed},
-                        before=node)]
+    return [graph.insert(views.PERMUTE, [source], {"dims": composed}, before=node)]
 
 
 def _transposed_matmul(graph, node):
@@ -147,19 +148,18 @@ def _transposed_matmul(graph, node):
     same; the summation order inside BLAS may differ in the last bit."""
     x = node.inputs[0]
     inner = x.node
-    if inner.kind is not NodeKind.OP or inner.op.name != "matmul" or x.meta.ndim != 2 \
+    if inner.kind is not NodeKind.OP or inner.op is not matmul_ops.MATMUL or x.meta.ndim != 2 \
             or _permutation(node) != (1, 0):
         return None
     a, b = inner.inputs
     if a.is_const or b.is_const or a.meta.ndim != 2 or b.meta.ndim != 2:
         return None
-    readers = [n for n in graph.nodes if any(v is x for v in n.flat_inputs())]
-    if readers != [node]:
+    if graph.readers(x) != 1:
         return None
-    transpose = REGISTRY["transpose"]
-    bt = insert_node(graph, transpose, [b], {"dim0": 0, "dim1": 1}, before=node)
-    at = insert_node(graph, transpose, [a], {"dim0": 0, "dim1": 1}, before=node)
-    return [insert_node(graph, REGISTRY["matmul"], [bt, at], {}, before=node)]
+    transpose = views.TRANSPOSE
+    bt = graph.insert(transpose, [b], {"dim0": 0, "dim1": 1}, before=node)
+    at = graph.insert(transpose, [a], {"dim0": 0, "dim1": 1}, before=node)
+    return [graph.insert(matmul_ops.MATMUL, [bt, at], {}, before=node)]
 
 
 def _private_clone(graph, node):
@@ -170,21 +170,17 @@ def _private_clone(graph, node):
     x = node.inputs[0]
     if x.is_const:
         return None
-    readers: dict[int, int] = {}
-    for n in graph.nodes:
-        for v in {id(v): v for v in n.flat_inputs() if not v.is_const}.values():
-            readers[v.id] = readers.get(v.id, 0) + 1
     v = x
     while True:
-        if readers.get(v.id, 0) != 1:
+        if graph.readers(v) != 1:
             return None
         producer = v.node
         if producer.kind is not NodeKind.OP or producer.op.num_outputs != 1:
             return None
-        if producer.op.name == "alias":
+        if producer.op is views.ALIAS:
             v = producer.inputs[0]
             continue
-        if may_alias_inputs(producer) or producer.op.name in ("constant",):
+        if may_alias_inputs(producer) or producer.op is CONSTANT:
             return None
         break
     if x.meta != node.outputs[0].meta:
@@ -196,7 +192,7 @@ def _transpose_rules(graph, node):
     return _permute_chain(graph, node) or _transposed_matmul(graph, node)
 
 
-_RESHAPES = ("view", "unsafe_view")
+_RESHAPES = (views.VIEW_OP, views.UNSAFE_VIEW)
 
 
 def _reshape_chain(graph, node):
@@ -208,13 +204,13 @@ def _reshape_chain(graph, node):
     if x.meta.shape == shape:
         return _same(node, x)
     inner = x.node
-    if inner.kind is not NodeKind.OP or inner.op.name not in _RESHAPES:
+    if inner.kind is not NodeKind.OP or inner.op not in _RESHAPES:
         return None
     source = inner.inputs[0]
     if source.meta.shape == shape:
         return _same(node, source)
-    name = "view" if node.op.name == inner.op.name == "view" else "unsafe_view"
-    return [insert_node(graph, REGISTRY[name], [source], {"shape": tuple(shape)}, before=node)]
+    op = views.VIEW_OP if node.op is inner.op is views.VIEW_OP else views.UNSAFE_VIEW
+    return [graph.insert(op, [source], {"shape": tuple(shape)}, before=node)]
 
 
 def _same_dtype_cast(graph, node):
@@ -222,65 +218,133 @@ def _same_dtype_cast(graph, node):
     return _same(node, x) if node.attrs.get("dtype") is x.meta.dtype else None
 
 
-RULES = {
-    "mul": (_mul_by_one,),
-    "add": (_add_zero,),
-    "sub": (_sub_zero,),
-    "div": (_div_by_one,),
-    "pow": (_pow_rules,),
-    "neg": (_neg_neg,),
-    "permute": (_permute_chain,),
-    "transpose": (_transpose_rules,),
-    "view": (_reshape_chain,),
-    "unsafe_view": (_reshape_chain,),
-    "to_dtype": (_same_dtype_cast,),
-    "clone": (_private_clone,),
+def _untracked_write(graph, node):
+    """untracked_write(old, new) -> new: after gradient generation the autograd identity it
+    keeps for `old` has done its job; the value is `new`."""
+    return _same(node, node.inputs[1])
+
+
+RULES: dict[OpDef, tuple] = {
+    elementwise_ops.MUL: (_mul_by_one,),
+    elementwise_ops.ADD: (_add_zero,),
+    elementwise_ops.SUB: (_sub_zero,),
+    elementwise_ops.DIV: (_div_by_one,),
+    elementwise_ops.POW: (_pow_rules,),
+    unary_math.NEG: (_neg_neg,),
+    views.PERMUTE: (_permute_chain,),
+    views.TRANSPOSE: (_transpose_rules,),
+    views.VIEW_OP: (_reshape_chain,),
+    views.UNSAFE_VIEW: (_reshape_chain,),
+    elementwise_ops.TO_DTYPE: (_same_dtype_cast,),
+    elementwise_ops.CLONE: (_private_clone,),
+    views.UNTRACKED_WRITE: (_untracked_write,),
 }
 
 
+class _Round:
+    """One pass over the graph: the new node list being built, the values replaced so far,
+    and how many nodes read each value (kept current, so rules asking "is this the only
+    reader?" need no scan). Rules see it as `graph`: `insert` adds a node before the one
+    being rewritten, `readers` counts a value's reading nodes."""
+
+    def __init__(self, graph: Graph):
+        self.graph = graph
+        self.nodes: list[Node] = []
+        self.mapping: dict[int, Value] = {}
+        self.count: dict[int, int] = {}
+        for node in graph.nodes:
+            for vid in {v.id for v in node.tensor_inputs()}:
+                self.count[vid] = self.count.get(vid, 0) + 1
+
+    def readers(self, v: Value) -> int:
+        return self.count.get(v.id, 0)
+
+    def insert(self, op: OpDef, inputs, attrs=None, *, before: Node):
+        """``op(*inputs)`` placed just before `before` (whose inputs it may read)."""
+        graph = self.graph
+        attrs = dict(attrs or {})
+        node = Node(graph, NodeKind.OP, op, tuple(graph._as_value(x) for x in inputs), attrs,
+                    source=before.source)
+        node.grad_of = before.grad_of
+        node.no_grad = before.no_grad
+        metas = as_metas(op.infer(*infer_args(node), **attrs))
+        node.outputs = tuple(graph._new_value(node, m, i) for i, m in enumerate(metas))
+        for vid in {v.id for v in node.tensor_inputs()}:
+            self.count[vid] = self.count.get(vid, 0) + 1
+        self.nodes.append(node)
+        return node.outputs[0] if len(node.outputs) == 1 else node.outputs
+
+    def substitute(self, node: Node) -> None:
+        """Rewrite `node`'s inputs through the replacements made so far."""
+        mapping = self.mapping
+        if not mapping:
+            return
+        before = {v.id for v in node.tensor_inputs()}
+        if not before & mapping.keys():
+            return
+        items = []
+        for item in node.inputs:
+            if isinstance(item, list):
+                items.append([mapping.get(v.id, v) if not v.is_const else v for v in item])
+            else:
+                items.append(item if item.is_const else mapping.get(item.id, item))
+        node.inputs = tuple(items)
+        after = {v.id for v in node.tensor_inputs()}
+        for vid in before - after:
+            self.count[vid] -= 1
+        for vid in after - before:
+            self.count[vid] = self.count.get(vid, 0) + 1
+
+
 def _simplify_once(graph: Graph) -> bool:
-    mapping: dict[int, Value] = {}
+    rnd = _Round(graph)
     replaced = []
-    i = 0
-    while i < len(graph.nodes):
-        node = graph.nodes[i]
-        _substitute(node, mapping)
-        before = len(graph.nodes)
-        if node.kind is NodeKind.OP:
-            for rule in RULES.get(node.op.name, ()):
-                new = rule(graph, node)
-                if new is not None:
-                    mapping.update((old.id, v) for old, v in zip(node.outputs, new))
-                    replaced.append(node)
-                    break
-        i += 1 + len(graph.nodes) - before
-    if replaced:
-        _remove_with_orphans(graph, replaced)
-    return bool(replaced)
-
-
-def _remove_with_orphans(graph: Graph, replaced) -> None:
-    """Remove the replaced nodes, then any non-random op node left without readers
-    because of it (e.g. the inner ``neg`` of ``neg(neg(x))``)."""
-    readers: dict[int, int] = {}
     for node in graph.nodes:
-        for v in node.tensor_inputs():
-            readers[v.id] = readers.get(v.id, 0) + 1
-    doomed: set[int] = set()
-    stack = list(replaced)
-    while stack:
-        node = stack.pop()
-        if id(node) in doomed:
+        rnd.substitute(node)
+        new = None
+        if node.kind is NodeKind.OP:
+            for rule in RULES.get(node.op, ()):
+                new = rule(rnd, node)
+                if new is not None:
+                    break
+        if new is None:
+            rnd.nodes.append(node)
             continue
-        doomed.add(id(node))
-        for v in node.tensor_inputs():
-            readers[v.id] -= 1
-            producer = v.node
-            if producer.kind is NodeKind.OP and not producer.op.random and \
-                    id(producer) not in doomed and \
-                    all(readers.get(o.id, 0) == 0 for o in producer.outputs):
-                stack.append(producer)
-    graph.nodes[:] = [n for n in graph.nodes if id(n) not in doomed]
+        for old, v in zip(node.outputs, new):
+            rnd.mapping[old.id] = _resolve(v, rnd.mapping)
+        replaced.append(node)
+        for vid in {v.id for v in node.tensor_inputs()}:
+            rnd.count[vid] -= 1
+    if not replaced:
+        return False
+    graph.nodes[:] = rnd.nodes
+    _remove_orphans(graph, replaced, rnd.count)
+    return True
+
+
+def _resolve(v: Value, mapping: dict) -> Value:
+    while not v.is_const and v.id in mapping:
+        v = mapping[v.id]
+    return v
+
+
+def _remove_orphans(graph: Graph, replaced, readers: dict) -> None:
+    """Remove non-random op nodes left without readers by the replacements (e.g. the inner
+    ``neg`` of ``neg(neg(x))``), transitively."""
+    doomed: set[int] = set()
+    stack = [v.node for node in replaced for v in node.tensor_inputs()]
+    while stack:
+        producer = stack.pop()
+        if producer.kind is not NodeKind.OP or producer.op.random or \
+                producer.op.side_effects or id(producer) in doomed or \
+                any(readers.get(o.id, 0) for o in producer.outputs):
+            continue
+        doomed.add(id(producer))
+        for vid in {v.id for v in producer.tensor_inputs()}:
+            readers[vid] -= 1
+        stack.extend(v.node for v in producer.tensor_inputs())
+    if doomed:
+        graph.nodes[:] = [n for n in graph.nodes if id(n) not in doomed]
 
 
 def simplify(graph: Graph) -> Graph:
