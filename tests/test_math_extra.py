@@ -468,3 +468,12 @@ def test_common_names_exist_where_torch_has_them():
     for name in COMMON_METHODS:
         assert hasattr(torch.Tensor, name), name
         assert hasattr(gt.Tensor, name), f"graphtorch lacks Tensor.{name}"
+
+
+def test_polygamma_far_below_zero_is_nan_at_once():
+    """The shifted series would take |x| steps; below -2**20 the answer is NaN (PyTorch's is
+    inaccurate there), not an endless loop."""
+    x = gt.tensor([-1e18, -2.0 ** 21, -2.5, 3.0], dtype=gt.float64)
+    out = gt.polygamma(1, x)
+    assert np.isnan(out[:2].numpy()).all()
+    np.testing.assert_allclose(out[2:].numpy(), [9.539206, 0.394934], rtol=1e-5)

@@ -25,6 +25,7 @@ import textwrap
 import numpy as np
 
 from ..ir.graph import Graph, Node, NodeKind
+from ..ops.matmul import ADDMM, MATMUL
 from . import numpy_backend
 from .cuda_codegen import CudaKernel, Unsupported, fused_kernel
 from .numpy_backend import CodeWriter, NumpyProgram
@@ -136,7 +137,7 @@ class CupyProgram(NumpyProgram):
 
     def _kernel(self, w: CodeWriter, node: Node) -> tuple[str, list[str]]:
         """Matrix products run their registry kernel on `GemmXP` (capturable cuBLAS)."""
-        if node.op.name in GEMM_OPS and self.xp is not np:
+        if node.op in GEMM_OPS and self.xp is not np:
             bound = functools.partial(node.op.kernel, gemm_xp(self.xp), **node.attrs)
             return w.name_for(bound, f"{node.op.name}_{node.outputs[0].id}"), []
         return super()._kernel(w, node)
@@ -258,7 +259,8 @@ class GraphReplay:
 
 # --- matrix products: cuBLAS without CuPy's capture check -----------------------------------
 
-GEMM_OPS = frozenset({"matmul", "addmm", "mm", "bmm", "linear"})
+# The ops whose kernels are matrix products: run on `GemmXP` so CUDA graphs capture them.
+GEMM_OPS = frozenset({MATMUL, ADDMM})
 
 
 @functools.lru_cache(maxsize=1)

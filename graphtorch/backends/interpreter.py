@@ -16,6 +16,9 @@ import numpy as np
 
 from ..ir.graph import Graph, Node, NodeKind, Value
 from ..ir.printing import format_node
+from ..ir.symbolic import SymInt, evaluate, has_symbols, input_sizes
+from ..ops.dispatch import call
+from ..tensor import Tensor
 
 
 class InterpreterError(RuntimeError):
@@ -23,8 +26,6 @@ class InterpreterError(RuntimeError):
 
 
 def _to_tensor(x):
-    from ..tensor import Tensor
-
     if isinstance(x, Tensor):
         return x
     if isinstance(x, np.ndarray):
@@ -51,8 +52,6 @@ def _with_context(exc: BaseException, node: Node) -> BaseException:
 
 def _shape_fits(shape: tuple, want: tuple) -> bool:
     """Whether a concrete shape fits a graph input's (possibly symbolic) shape."""
-    from ..ir.symbolic import SymInt
-
     return len(shape) == len(want) and all(
         isinstance(w, SymInt) or s == w for s, w in zip(shape, want))
 
@@ -69,8 +68,6 @@ class Interpreter:
         self.graph = graph
         self.params = dict(params or {})
         self._last_use = self._last_uses()
-        from ..ir.symbolic import has_symbols
-
         self._sized = {id(n) for n in graph.nodes if n.kind is NodeKind.OP and (
             has_symbols(n.attrs) or any(v.is_const and has_symbols(v.const)
                                         for v in n.flat_inputs()))}
@@ -117,8 +114,6 @@ class Interpreter:
         bound = self._bind(inputs)
         env: dict[int, Any] = {}
         last = self._last_use
-        from ..ops.dispatch import call
-
         def get(v: Value):
             if isinstance(v, list):
                 return [get(x) for x in v]
@@ -128,12 +123,8 @@ class Interpreter:
 
         result = None
         self.max_live = 0
-        from ..ir.symbolic import evaluate
-
         sizes = None
         if self._sized:  # attributes with symbolic sizes, evaluated for these inputs
-            from ..ir.symbolic import input_sizes
-
             sizes = input_sizes(self.graph, [bound[id(n)]._data for n in self.graph.nodes
                                              if n.kind in (NodeKind.INPUT, NodeKind.PARAM)])
         for pos, node in enumerate(self.graph.nodes):

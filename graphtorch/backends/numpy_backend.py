@@ -24,7 +24,10 @@ from ..ir import symbolic
 from ..ir.graph import Graph, Node, NodeKind, Value
 from ..ir.printing import format_node
 from ..ops.dispatch import _ERRSTATE, _IGNORE, _wrap_int_scalar
+from ..ops.fused import is_fused
 from ..ops.shape_rules import compute_dtype, output_dtype
+from ..passes.memory_planning import may_alias_inputs
+from . import numpy_fused
 
 _LITERALS = (bool, int, float, str, type(None))
 
@@ -160,7 +163,7 @@ class NumpyProgram:
         lhs = ", ".join(_var(v) for v in node.outputs)
         if len(node.outputs) == 1 and op.num_outputs != 1:
             lhs += ","
-        if op.name == "fused" and "graph" in node.attrs:
+        if is_fused(op):
             return f"{lhs} = {self._fused_call(w, node, out)}"
         args = [self._arg(w, v) for v in node.inputs]
         meta = node.outputs[0].meta
@@ -175,6 +178,7 @@ class NumpyProgram:
                         for a, v in zip(args, node.inputs)]
             if op.ufunc and not node.attrs and out_np is None:
                 ufunc = w.name_for(getattr(np, op.ufunc), f"np_{op.ufunc}")
+                args += [w.literal(c) for c in op.ufunc_args]
                 call = f"{ufunc}({', '.join(args)}" + (f", out={out})" if out else ")")
                 return f"{lhs} = {self._as_array(call, meta)}"
             kernel, sized = self._kernel(w, node)
@@ -208,8 +212,6 @@ class NumpyProgram:
         return w.name_for(bound, f"{op.name}_{node.outputs[0].id}"), sized
 
     def _fused_call(self, w: CodeWriter, node: Node, out: str | None) -> str:
-        from . import numpy_fused
-
         fn_name = f"fused_{node.outputs[0].id}"
         fn, source = numpy_fused.compile_fused(node, fn_name)
         w.namespace[fn_name] = fn
@@ -240,8 +242,6 @@ def _in_place_outputs(graph: Graph, wanted: dict[int, int]) -> dict[int, int]:
     node can write with ``out=`` (a fused node, or a ufunc op without casts or attributes),
     shapes and dtypes match, and neither the input nor anything that may alias it is read
     after that node or returned."""
-    from ..passes.memory_planning import may_alias_inputs
-
     if not wanted:
         return {}
     position = {id(n): i for i, n in enumerate(graph.nodes)}
@@ -271,7 +271,7 @@ def _in_place_outputs(graph: Graph, wanted: dict[int, int]) -> dict[int, int]:
             continue
         if v.meta != source.meta or v.id in result or input_id in result.values():
             continue
-        if not (node.op.name == "fused" and "graph" in node.attrs) and not (
+        if not is_fused(node.op) and not (
                 node.op.num_outputs == 1 and node.op.ufunc and not node.attrs
                 and node.op.promotion is not None
                 and all(c is None for c in elementwise_casts(node)[0])

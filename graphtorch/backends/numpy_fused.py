@@ -5,7 +5,8 @@ the output), so no full-size temporary ever exists: each op writes through `out=
 few chunk-sized scratch buffers (reused once a value is dead) or straight into the output.
 Large arrays are split over threads (NumPy ufuncs release the GIL). Every op computes in
 the dtype eager dispatch would use (`compute_dtype`), so results equal eager graphtorch:
-ufunc ops run the same NumPy loop, other ops run their registry kernel on the chunk.
+ufunc ops (`OpDef.ufunc`) run the same NumPy loop, a few ops have a rendering of their own
+(`RENDERINGS`, keyed by OpDef), and every other op runs its registry kernel on the chunk.
 
     fn, source = compile_fused(node, "fused_3")
     y = fn(x)             # a new array; fn(x, out=buf) writes into buf instead
@@ -14,39 +15,24 @@ ufunc ops run the same NumPy loop, other ops run their registry kernel on the ch
 from __future__ import annotations
 
 import ast
+import functools
+import inspect
 from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, NamedTuple
 
 import numpy as np
 
 from .. import dtypes
 from ..ir.graph import Node, infer_args
+from ..ir.printing import format_node
+from ..ops.dispatch import _wrap_int_scalar
+from ..ops.elementwise import CLONE, POW, TO_DTYPE
+from ..ops.registry import OpDef
 from ..ops.shape_rules import compute_dtype, output_dtype
 from ..threads import get_num_threads
 
 CHUNK = 65536           # elements per chunk: the scratch buffers stay in the L2 cache
 THREAD_MIN = 1 << 18    # outputs smaller than this run on the calling thread only
-
-# Registry ops whose kernel is exactly one NumPy ufunc call on the computation dtype
-# (extra trailing constant arguments after the inputs). `op.ufunc` is used first.
-UFUNCS = {
-    "exp": ("exp",), "exp2": ("exp2",), "expm1": ("expm1",), "log": ("log",),
-    "log2": ("log2",), "log10": ("log10",), "log1p": ("log1p",), "sqrt": ("sqrt",),
-    "sin": ("sin",), "cos": ("cos",), "tan": ("tan",), "asin": ("arcsin",),
-    "acos": ("arccos",), "atan": ("arctan",), "sinh": ("sinh",), "cosh": ("cosh",),
-    "tanh": ("tanh",), "asinh": ("arcsinh",), "acosh": ("arccosh",), "atanh": ("arctanh",),
-    "abs": ("absolute",), "neg": ("negative",), "reciprocal": ("reciprocal",),
-    "atan2": ("arctan2",), "hypot": ("hypot",), "copysign": ("copysign",),
-    "logaddexp2": ("logaddexp2",), "nextafter": ("nextafter",), "fmax": ("fmax",),
-    "fmin": ("fmin",), "maximum": ("maximum",), "minimum": ("minimum",),
-    "fmod": ("fmod",), "remainder": ("remainder",), "gcd": ("gcd",), "lcm": ("lcm",),
-    "eq": ("equal",), "ne": ("not_equal",), "lt": ("less",), "le": ("less_equal",),
-    "gt": ("greater",), "ge": ("greater_equal",), "logical_not": ("logical_not",),
-    "logical_and": ("logical_and",), "logical_or": ("logical_or",),
-    "logical_xor": ("logical_xor",), "bitwise_and": ("bitwise_and",),
-    "bitwise_or": ("bitwise_or",), "bitwise_xor": ("bitwise_xor",),
-    "bitwise_not": ("invert",), "bitwise_left_shift": ("left_shift",),
-    "bitwise_right_shift": ("right_shift",), "relu": ("maximum", 0),
-}
 
 _POOL: ThreadPoolExecutor | None = None
 _POOL_THREADS = 0
@@ -216,7 +202,7 @@ def fused_namespace(node: Node | None = None, fn_name: str = "") -> dict:
     return names
 
 
-def compile_fused(node: Node, fn_name: str = "fused"):
+def compile_fused(node: Node, fn_name: str = "fused_group"):
     """(callable, source) for a fused node: ``fn(*arrays, out=None)`` returns the output
     array, or a tuple of arrays for a multi-output node.
 
@@ -344,8 +330,6 @@ class _Generator:
             if x.is_const:
                 value = x.const
                 if cd is not None and cd.kind in "iu" and type(value) is int:
-                    from ..ops.dispatch import _wrap_int_scalar
-
                     value = _wrap_int_scalar(value, cd)
                 args.append(self.const(value))
                 continue
@@ -360,17 +344,20 @@ class _Generator:
                     name = f"{name}.astype({self.const(cd)})"
             args.append(name)
         dest = self.out_names.get(v.id)
-        if self._emit_pow(n, cd, args, out_dtype, dest):
+        render = RENDERINGS.get(n.op)
+        if render is not None and render.reads_after_write and \
+                render.emit(self, n, cd, args, out_dtype, dest):
             return temps
         # A ufunc may write over an operand it reads for the last time (exact overlap).
         free_before = list(self.free)
         for t in temps + dying:
             self.release(t)
-        emitted = (self._emit_ufunc(n, cd, args, out_dtype, dest)
-                   or self._emit_copy(n, args, out_dtype, dest))
+        if render is not None and not render.reads_after_write:
+            emitted = render.emit(self, n, cd, args, out_dtype, dest)
+        else:
+            emitted = self._emit_ufunc(n, cd, args, out_dtype, dest)
         if not emitted:
             self.free = free_before
-        if not emitted:
             self._emit_kernel(n, cd, args, out_dtype, dest)
         return temps
 
@@ -378,14 +365,13 @@ class _Generator:
         return dest if dest is not None else self.take_slot(dtype, avoid)
 
     def _emit_ufunc(self, n: Node, cd, args, out_dtype, dest) -> bool:
-        spec = n.op.ufunc and (n.op.ufunc,) or UFUNCS.get(n.op.name)
-        attrs = dict(n.attrs)
-        if n.op.name in ("add", "sub") and attrs.get("alpha", 1) == 1:
-            attrs.pop("alpha", None)
-        if spec is None or attrs or cd is None or n.op.num_outputs != 1:
+        """The op's ufunc (`OpDef.ufunc`) writing straight into its destination."""
+        op = n.op
+        attrs = {k: v for k, v in n.attrs.items() if not _is_default(op, k, v)}
+        if not op.ufunc or attrs or cd is None or op.num_outputs != 1:
             return False
-        ufunc = getattr(np, spec[0], None)
-        extra = spec[1:]
+        ufunc = getattr(np, op.ufunc, None)
+        extra = op.ufunc_args
         if not isinstance(ufunc, np.ufunc) or ufunc.nout != 1 or \
                 ufunc.nin != len(n.inputs) + len(extra):
             return False
@@ -405,37 +391,7 @@ class _Generator:
             return False
         target = self._dest(dest, out_dtype)
         operands = ", ".join([*args, *(self.const(e) for e in extra)])
-        self.lines.append(f"np.{spec[0]}({operands}, out={target})")
-        self.names[n.outputs[0].id] = target
-        return True
-
-    def _emit_pow(self, n: Node, cd, args, out_dtype, dest) -> bool:
-        """x ** 2 and x ** 3 as products, as PyTorch computes them for float tensors
-        (NumPy's float32 power is ~100x slower than two multiplies)."""
-        if n.op.name != "pow" or cd is None or cd.kind != "f" or out_dtype != cd:
-            return False
-        base, exponent = n.inputs
-        if base.is_const or not exponent.is_const or type(exponent.const) not in (int, float) \
-                or exponent.const not in (2, 3) or tuple(base.meta.shape) != self.shape:
-            return False
-        x = args[0]
-        target = self._dest(dest, out_dtype, avoid=(x,))
-        if target == x:  # never the case: an output is not an input
-            return False
-        self.lines.append(f"np.multiply({x}, {x}, out={target})")
-        self._multistep = True
-        if exponent.const == 3:
-            self.lines.append(f"np.multiply({target}, {x}, out={target})")
-        self.names[n.outputs[0].id] = target
-        return True
-
-    def _emit_copy(self, n: Node, args, out_dtype, dest) -> bool:
-        """Casts and copies: `to_dtype` and `clone` write straight into their destination."""
-        if n.op.name not in ("to_dtype", "clone") or \
-                tuple(n.inputs[0].meta.shape) != self.shape:
-            return False
-        target = self._dest(dest, out_dtype)
-        self.lines.append(f"np.copyto({target}, {args[0]}, casting='unsafe')")
+        self.lines.append(f"np.{op.ufunc}({operands}, out={target})")
         self.names[n.outputs[0].id] = target
         return True
 
@@ -482,8 +438,73 @@ class _Generator:
         return "\n".join(lines)
 
 
+# --- renderings of particular ops (keyed by OpDef; every other op: its ufunc or kernel) ---
+
+class _Rendering(NamedTuple):
+    """emit(generator, node, compute dtype, args, output dtype, destination) -> whether it
+    emitted the op. `reads_after_write`: the emitted code reads an operand after writing
+    its destination, so that destination must not be a dying operand's buffer."""
+
+    emit: Callable
+    reads_after_write: bool
+
+
+def _emit_pow(self, n: Node, cd, args, out_dtype, dest) -> bool:
+    """x ** 2 and x ** 3 as products, as PyTorch computes them for float tensors
+    (NumPy's float32 power is ~100x slower than two multiplies)."""
+    if cd is None or cd.kind != "f" or out_dtype != cd:
+        return False
+    base, exponent = n.inputs
+    if base.is_const or not exponent.is_const or type(exponent.const) not in (int, float) \
+            or exponent.const not in (2, 3) or tuple(base.meta.shape) != self.shape:
+        return False
+    x = args[0]
+    target = self._dest(dest, out_dtype, avoid=(x,))
+    if target == x:  # never the case: an output is not an input
+        return False
+    self.lines.append(f"np.multiply({x}, {x}, out={target})")
+    self._multistep = True
+    if exponent.const == 3:
+        self.lines.append(f"np.multiply({target}, {x}, out={target})")
+    self.names[n.outputs[0].id] = target
+    return True
+
+
+def _emit_copy(self, n: Node, cd, args, out_dtype, dest) -> bool:
+    """Casts and copies: `to_dtype` and `clone` write straight into their destination."""
+    if tuple(n.inputs[0].meta.shape) != self.shape:
+        return False
+    target = self._dest(dest, out_dtype)
+    self.lines.append(f"np.copyto({target}, {args[0]}, casting='unsafe')")
+    self.names[n.outputs[0].id] = target
+    return True
+
+
+RENDERINGS: dict[OpDef, _Rendering] = {
+    POW: _Rendering(_emit_pow, reads_after_write=True),
+    TO_DTYPE: _Rendering(_emit_copy, reads_after_write=False),
+    CLONE: _Rendering(_emit_copy, reads_after_write=False),
+}
+
+
+@functools.cache
+def _kernel_defaults(op: OpDef) -> dict:
+    """The keyword defaults of `op`'s kernel: an attribute equal to its default changes
+    nothing (``add(a, b, alpha=1)`` is the ufunc ``add``)."""
+    try:
+        params = inspect.signature(op.kernel).parameters.values()
+    except (TypeError, ValueError):
+        return {}
+    return {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
+
+
+def _is_default(op: OpDef, name: str, value) -> bool:
+    defaults = _kernel_defaults(op)
+    return name in defaults and type(value) is type(defaults[name]) and value == defaults[name]
+
+
 class _ExtraConst:
-    """A constant operand added by the `UFUNCS` table (relu's 0), shaped like a const Value."""
+    """A constant operand from `OpDef.ufunc_args` (relu's 0), shaped like a const Value."""
 
     is_const = True
 
@@ -492,6 +513,4 @@ class _ExtraConst:
 
 
 def _describe(node: Node) -> str:
-    from ..ir.printing import format_node
-
     return format_node(node)

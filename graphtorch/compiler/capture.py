@@ -59,10 +59,18 @@ class Capture:
     created_state: list = field(default_factory=list)  # lazily created optimizer state
     grads_reset: set = field(default_factory=set)  # ids of params zero_grad'ed before use
     grad_args: list = field(default_factory=list)  # leaf indices whose .grad matters
+    # per write-back: whether the write is part of autograd history (an in-place op with
+    # grad), so the tensor adopts it; writes through .data or a detached alias are not
+    writeback_grads: list = field(default_factory=list)
 
     @property
     def num_results(self) -> int:
         return len(self.outputs.values)
+
+    @property
+    def output_grads(self) -> list:
+        """Per graph output, whether eager code could differentiate it."""
+        return list(self.outputs.requires_grad) + list(self.writeback_grads)
 
 
 def flatten_args(args) -> tuple[list, object]:
@@ -161,7 +169,7 @@ def capture(fn, args: tuple, state: State, arg_names: list[str], ns: Namespace,
             return None
 
         plan = plan_outputs(result, tracer, ref_of)
-        writebacks, extra = [], []
+        writebacks, extra, writeback_grads = [], [], []
         for (kind, key), value, tensor in tracer.mutations(with_tensors=True):
             if kind == "param":
                 target = refs[key]
@@ -174,6 +182,7 @@ def capture(fn, args: tuple, state: State, arg_names: list[str], ns: Namespace,
                         plan.stale[len(plan.values) + len(extra)] = message
             writebacks.append(("copy", target))
             extra.append(value)
+            writeback_grads.append(tensor._grad_fn is not None)
         clear_grads = []
         for t, before, owner in grads_before.values():
             after = t._grad
@@ -187,6 +196,7 @@ def capture(fn, args: tuple, state: State, arg_names: list[str], ns: Namespace,
             elif isinstance(after._data, tracing.SymbolicArray):
                 writebacks.append(("grad", owner))
                 extra.append(tracer.value_of(after))
+                writeback_grads.append(False)
             else:
                 raise tracing.TracingError(
                     f"the function assigns an existing tensor to {owner.describe()}.grad, "
@@ -221,7 +231,7 @@ def capture(fn, args: tuple, state: State, arg_names: list[str], ns: Namespace,
     tracer.graph.verify()
     return Capture(tracer.graph, dict(tracer.params), refs, feeds, plan, writebacks,
                    clear_grads, ran_backward, recorder, spec, created,
-                   set(tracer.grads_reset), grad_args)
+                   set(tracer.grads_reset), grad_args, writeback_grads)
 
 
 def _arg_name(arg_names: list[str], i: int) -> str:

@@ -147,7 +147,7 @@ class Executable:
         if self.differentiable:
             from ..passes.autodiff import build_joint
 
-            joint = build_joint(graph, params, flags)
+            joint = build_joint(graph, params, flags, cap.output_grads)
             # no output depends on an input that requires grad (eager outputs would not
             # require grad either): nothing to differentiate
             self.differentiable = bool(joint.differentiable and joint.grad_inputs)

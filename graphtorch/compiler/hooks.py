@@ -9,16 +9,4 @@ graph node (backward nodes carry ``grad_of``, the forward node they differentiat
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
-node_hooks: list = []
-
-
-@contextmanager
-def node_hook(fn):
-    """Install `fn` as a node hook for the duration of a ``with`` block."""
-    node_hooks.append(fn)
-    try:
-        yield fn
-    finally:
-        node_hooks.remove(fn)
+node_hooks: list = []  # installed by gt.debug.register_node_hook

@@ -49,6 +49,8 @@ def plan_outputs(result, tracer, ref_of) -> OutputPlan:
 
     def graph_output(value, requires_grad: bool, tensor=None) -> int:
         k = graph_index.get(id(value))
+        if k is not None and requires_grad and not plan.requires_grad[k]:
+            plan.requires_grad[k] = True  # hidden before, returned with its history now
         if k is None:
             k = graph_index[id(value)] = len(plan.values)
             plan.values.append(value)
@@ -68,12 +70,13 @@ def plan_outputs(result, tracer, ref_of) -> OutputPlan:
                 data.chain):
             root = data.root
             base = ref_of(root)
+            differentiable = t._view_ops is not None
             if base is not None:
                 base = ("ref", base)
-            else:
-                base = ("graph", graph_output(tracer.root_value(root), root.requires_grad,
-                                              root))
-            differentiable = t._view_ops is not None
+            else:  # the hidden base of a detached alias carries no gradient (eager's
+                # backward from the alias never reaches the base's history)
+                base = ("graph", graph_output(tracer.root_value(root),
+                                              root.requires_grad and differentiable, root))
             # a detached alias made a leaf again (x.detach().requires_grad_())
             leaf_grad = not differentiable and t._requires_grad and t._grad_fn is None
             history = None  # a detached alias written with grad (x.data.add_(w)): its own

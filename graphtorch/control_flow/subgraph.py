@@ -289,7 +289,8 @@ def control_op(name: str, kernel, infer, vjp, num_inputs: int, output_metas,
             save_inputs=tuple(range(num_inputs)), save_output=save_output,
             num_outputs=len(output_metas), differentiable_outputs=diff,
             backward_name="".join(p.capitalize() for p in name.split("_")) + "Backward0",
-            doc=doc, branch_attrs=branch_attrs)
+            doc=doc, branch_attrs=branch_attrs,
+            may_alias_input=True)  # a branch or body may return its input as it is
     return op
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from .. import dtypes
-from .elementwise import COMPLEX, _conj, _metas, elementwise, raises, unsupported
+from .elementwise import COMPLEX, _conj, _metas, elementwise, raises, ufunc_kernel, unsupported
 from .grad_utils import unbroadcast
 from .registry import Promotion
 
@@ -31,7 +31,7 @@ def _hypot_vjp(ctx, grad):
     return _grads_or_none(ctx, lambda: grad * a / out, lambda: grad * b / out)
 
 
-HYPOT = elementwise("hypot", lambda xp, a, b: xp.hypot(a, b), _hypot_vjp, save_inputs=(0, 1),
+HYPOT = elementwise("hypot", ufunc_kernel("hypot"), _hypot_vjp, save_inputs=(0, 1),
                     save_output=True, dtype_check=unsupported("hypot_cpu", *_INTEGRAL, *COMPLEX),
                     doc="sqrt(a**2 + b**2) without overflow")
 
@@ -62,7 +62,7 @@ def _logaddexp2_vjp(ctx, grad):
                           lambda: grad / (1 + (a - b).exp2()))
 
 
-LOGADDEXP2 = elementwise("logaddexp2", lambda xp, a, b: xp.logaddexp2(a, b), _logaddexp2_vjp,
+LOGADDEXP2 = elementwise("logaddexp2", ufunc_kernel("logaddexp2"), _logaddexp2_vjp,
                          save_inputs=(0, 1),
                          dtype_check=unsupported("logaddexp2_cpu", *_INTEGRAL, *COMPLEX),
                          doc="log2(2**a + 2**b), stable")
@@ -82,7 +82,7 @@ def _copysign_vjp(ctx, grad):
     return grad_a, zeros_for(mb, grad) if mb is not None else None
 
 
-COPYSIGN = elementwise("copysign", lambda xp, a, b: xp.copysign(a, b), _copysign_vjp,
+COPYSIGN = elementwise("copysign", ufunc_kernel("copysign"), _copysign_vjp,
                        Promotion.INT_TO_FLOAT, save_inputs=(0,), save_output=True,
                        dtype_check=unsupported("copysign_cpu", *COMPLEX),
                        doc="|a| with the sign (bit) of b")
@@ -128,20 +128,20 @@ def _fminmax_vjp(a_wins):
     return vjp
 
 
-FMAX = elementwise("fmax", lambda xp, a, b: xp.fmax(a, b), _fminmax_vjp(lambda a, b: a >= b),
+FMAX = elementwise("fmax", ufunc_kernel("fmax"), _fminmax_vjp(lambda a, b: a >= b),
                    save_inputs=(0, 1), dtype_check=raises(
                        RuntimeError, "fmax not implemented for complex tensors.", COMPLEX),
                    doc="elementwise max ignoring NaN")
-FMIN = elementwise("fmin", lambda xp, a, b: xp.fmin(a, b), _fminmax_vjp(lambda a, b: a <= b),
+FMIN = elementwise("fmin", ufunc_kernel("fmin"), _fminmax_vjp(lambda a, b: a <= b),
                    save_inputs=(0, 1), dtype_check=raises(
                        RuntimeError, "fmin not implemented for complex tensors.", COMPLEX),
                    doc="elementwise min ignoring NaN")
-GCD = elementwise("gcd", lambda xp, a, b: xp.gcd(a, b),
+GCD = elementwise("gcd", ufunc_kernel("gcd"),
                   dtype_check=unsupported("gcd_cpu", dtypes.bool_, *_FLOATS, *COMPLEX),
                   doc="greatest common divisor (integers)")
-LCM = elementwise("lcm", lambda xp, a, b: xp.lcm(a, b),
+LCM = elementwise("lcm", ufunc_kernel("lcm"),
                   dtype_check=unsupported("lcm_cpu", dtypes.bool_, *_FLOATS, *COMPLEX),
                   doc="least common multiple (integers)")
-NEXTAFTER = elementwise("nextafter", lambda xp, a, b: xp.nextafter(a, b),
+NEXTAFTER = elementwise("nextafter", ufunc_kernel("nextafter"),
                         dtype_check=unsupported("nextafter_cpu", *_INTEGRAL, *COMPLEX),
                         doc="the next float after a towards b (not differentiable)")

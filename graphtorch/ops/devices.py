@@ -30,7 +30,7 @@ def _to_device_vjp(ctx, grad):
 
 TO_DEVICE = register(OpDef(
     "to_device", Category.OPAQUE, _to_device_kernel, lambda a, device, source="cpu": a,
-    _to_device_vjp,
+    _to_device_vjp, may_alias_input=True,  # the identity on its own device
     backward_name="ToCopyBackward0", doc="copy to another device (cpu, cuda:N)"))
 
 

@@ -447,14 +447,21 @@ def bump_version(tensor) -> None:
     root._vc += 1
 
 
+def has_internal_overlap(array) -> bool:
+    """PyTorch's test: some dimension of size > 1 has stride 0 (expanded)."""
+    return any(n > 1 and st == 0 for n, st in zip(array.shape, array.strides))
+
+
 def _write(dst_array, src_array, op=None):
     """Copy (broadcasting and casting) into a tensor's memory."""
     try:
         dst_array[...] = src_array
     except ValueError as exc:
         if not getattr(dst_array.flags, "writeable", True):  # CuPy: always writeable
-            if op is not None and op.name == "fill":
-                # PyTorch lets fill_/zero_ write one value through an expanded tensor.
+            # NumPy marks every view of an expanded array read-only. PyTorch refuses a
+            # write only where the written tensor itself repeats elements (a stride of 0),
+            # except fill_/zero_, which may write one value through an expanded tensor.
+            if not has_internal_overlap(dst_array) or op is not None and op.name == "fill":
                 try:
                     alias = dst_array.view()
                     alias.flags.writeable = True  # allowed when the memory itself is
@@ -560,12 +567,12 @@ def _ufunc_into(op: OpDef, self, others, attrs) -> bool:
         if _ERRSTATE is not None:
             token = _ERRSTATE.set(_IGNORE)
             try:
-                getattr(np, op.ufunc)(*args, out=dst)
+                getattr(np, op.ufunc)(*args, *op.ufunc_args, out=dst)
             finally:
                 _ERRSTATE.reset(token)
         else:
             with np.errstate(all="ignore"):
-                getattr(np, op.ufunc)(*args, out=dst)
+                getattr(np, op.ufunc)(*args, *op.ufunc_args, out=dst)
     except ValueError:
         return False  # shapes that don't broadcast into self: the general path explains
     return True

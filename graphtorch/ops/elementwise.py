@@ -18,10 +18,32 @@ ELEMENTWISE = Category.ELEMENTWISE
 
 def elementwise(name, kernel, vjp=None, promotion=Promotion.DEFAULT, save_inputs=(),
                 save_output=False, dtype_check=None, backward_name="", doc="", ufunc=""):
-    """Register an elementwise op whose shape rule is broadcasting + `promotion`."""
+    """Register an elementwise op whose shape rule is broadcasting + `promotion`. A kernel
+    made by `ufunc_kernel` records its ufunc on the OpDef; `ufunc` names the ufunc of a
+    kernel that adds only what the ufunc cannot take (add's `alpha`)."""
+    args = ()
+    if not ufunc and hasattr(kernel, "ufunc"):
+        ufunc, args = kernel.ufunc, kernel.ufunc_args
     return register(OpDef(name, ELEMENTWISE, kernel, elementwise_infer(promotion, dtype_check),
                           vjp, promotion, save_inputs, save_output, dtype_check=dtype_check,
-                          backward_name=backward_name, doc=doc, ufunc=ufunc))
+                          backward_name=backward_name, doc=doc, ufunc=ufunc, ufunc_args=args))
+
+
+def ufunc_kernel(ufunc: str, *args):
+    """The kernel ``xp.<ufunc>(*inputs, *args)``: an op whose kernel is exactly one ufunc
+    call, which in-place dispatch and the fused NumPy tier then call with ``out=``.
+
+    >>> EXP = elementwise("exp", ufunc_kernel("exp"), ...)   # doctest: +SKIP
+    """
+    if not isinstance(getattr(np, ufunc, None), np.ufunc):
+        raise TypeError(f"ufunc_kernel: numpy.{ufunc} is not a ufunc")
+
+    def kernel(xp, *inputs):
+        return getattr(xp, ufunc)(*inputs, *args)
+
+    kernel.ufunc, kernel.ufunc_args = ufunc, args
+    kernel.__name__ = kernel.__qualname__ = f"{ufunc}_kernel"
+    return kernel
 
 
 def no_bool(what):
@@ -310,12 +332,12 @@ def _minmax_vjp(pick_a):
     return vjp
 
 
-MAXIMUM = elementwise("maximum", lambda xp, a, b: xp.maximum(a, b),
+MAXIMUM = elementwise("maximum", ufunc_kernel("maximum"),
                       _minmax_vjp(lambda a, b: a > b), save_inputs=(0, 1),
                       dtype_check=raises(RuntimeError,
                                          "maximum not implemented for complex tensors.", COMPLEX),
                       doc="elementwise max (NaN propagates)")
-MINIMUM = elementwise("minimum", lambda xp, a, b: xp.minimum(a, b),
+MINIMUM = elementwise("minimum", ufunc_kernel("minimum"),
                       _minmax_vjp(lambda a, b: a < b), save_inputs=(0, 1),
                       dtype_check=raises(RuntimeError,
                                          "minimum not implemented for complex tensors.", COMPLEX),
@@ -330,7 +352,7 @@ def _atan2_vjp(ctx, grad):
             unbroadcast(-grad * a / denom, mb) if mb is not None else None)
 
 
-ATAN2 = elementwise("atan2", lambda xp, a, b: xp.arctan2(a, b), _atan2_vjp,
+ATAN2 = elementwise("atan2", ufunc_kernel("arctan2"), _atan2_vjp,
                     Promotion.INT_TO_FLOAT, save_inputs=(0, 1),
                     dtype_check=unsupported("atan2_cpu", *COMPLEX), doc="atan(a / b) by quadrant")
 
@@ -339,23 +361,27 @@ ATAN2 = elementwise("atan2", lambda xp, a, b: xp.arctan2(a, b), _atan2_vjp,
 for _name, _fn in [("eq", "equal"), ("ne", "not_equal"), ("lt", "less"),
                    ("le", "less_equal"), ("gt", "greater"), ("ge", "greater_equal")]:
     # Ordering is undefined for complex numbers (NumPy orders them lexicographically).
-    elementwise(_name, (lambda f: lambda xp, a, b: getattr(xp, f)(a, b))(_fn),
+    elementwise(_name, ufunc_kernel(_fn),
                 promotion=Promotion.ALWAYS_BOOL, doc=f"a {_fn.replace('_', ' ')} b",
                 dtype_check=None if _name in ("eq", "ne") else unsupported(f"{_name}_cpu",
                                                                            *COMPLEX))
 
 for _name in ("logical_and", "logical_or", "logical_xor"):
-    elementwise(_name, (lambda f: lambda xp, a, b: getattr(xp, f)(a, b))(_name),
+    elementwise(_name, ufunc_kernel(_name),
                 promotion=Promotion.ALWAYS_BOOL)
-LOGICAL_NOT = elementwise("logical_not", lambda xp, a: xp.logical_not(a),
+LOGICAL_NOT = elementwise("logical_not", ufunc_kernel("logical_not"),
                           promotion=Promotion.ALWAYS_BOOL)
-LOGICAL_AND, LOGICAL_OR = REGISTRY["logical_and"], REGISTRY["logical_or"]
+EQ, NE, LT, LE, GT, GE = (REGISTRY[n] for n in ("eq", "ne", "lt", "le", "gt", "ge"))
+LOGICAL_AND, LOGICAL_OR, LOGICAL_XOR = (REGISTRY[n] for n in ("logical_and", "logical_or",
+                                                               "logical_xor"))
 
 for _name, _fn in [("bitwise_and", "bitwise_and"), ("bitwise_or", "bitwise_or"),
                    ("bitwise_xor", "bitwise_xor")]:
-    elementwise(_name, (lambda f: lambda xp, a, b: getattr(xp, f)(a, b))(_fn),
+    elementwise(_name, ufunc_kernel(_fn),
                 dtype_check=integral_only(_name))
-BITWISE_NOT = elementwise("bitwise_not", lambda xp, a: xp.invert(a),
+BITWISE_AND, BITWISE_OR, BITWISE_XOR = (REGISTRY[n] for n in ("bitwise_and", "bitwise_or",
+                                                               "bitwise_xor"))
+BITWISE_NOT = elementwise("bitwise_not", ufunc_kernel("invert"),
                           dtype_check=integral_only("bitwise_not"))
 
 
@@ -365,9 +391,10 @@ def _shift_check(dtype):
     return None
 
 
-elementwise("bitwise_left_shift", lambda xp, a, b: xp.left_shift(a, b), dtype_check=_shift_check)
-elementwise("bitwise_right_shift", lambda xp, a, b: xp.right_shift(a, b),
-            dtype_check=_shift_check)
+BITWISE_LEFT_SHIFT = elementwise("bitwise_left_shift", ufunc_kernel("left_shift"),
+                                 dtype_check=_shift_check)
+BITWISE_RIGHT_SHIFT = elementwise("bitwise_right_shift", ufunc_kernel("right_shift"),
+                                  dtype_check=_shift_check)
 
 # --- selection ---------------------------------------------------------------------------
 

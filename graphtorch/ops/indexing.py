@@ -71,6 +71,7 @@ def _index_vjp(ctx, grad):
 
 INDEX = register(OpDef("index", Category.OPAQUE, _index_kernel, _index_infer, _index_vjp,
                        save_inputs=tuple(range(1, _MAX_INDEX_TENSORS + 1)),
+                       may_alias_input=True,  # basic indices only: a NumPy view
                        doc="advanced indexing a[spec] with index tensors"))
 
 

@@ -79,8 +79,11 @@ class OpDef:
     # Has an effect besides its outputs (printing, a host callback): passes keep every such
     # node, in order, even when its outputs are unused.
     side_effects: bool = False
-    # NumPy/CuPy ufunc name computing exactly this op (in-place ops then write into `out=`).
+    # NumPy/CuPy ufunc computing exactly this op on its computation dtype, then the constant
+    # arguments it takes after the inputs (relu is ``maximum(x, 0)``). In-place ops write
+    # into `out=`; the NumPy fused tier calls it chunk by chunk. Set by `ufunc_kernel`.
     ufunc: str = ""
+    ufunc_args: tuple = ()
     # Its kernel may return an input or a view of it (VIEW ops always may): memory
     # planning must not reuse the input's buffer while the output lives.
     may_alias_input: bool = False

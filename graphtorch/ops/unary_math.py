@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 from .. import dtypes
-from .elementwise import COMPLEX, elementwise, no_bool, raises, unsupported
+from .elementwise import COMPLEX, elementwise, no_bool, raises, ufunc_kernel, unsupported
 from .registry import Promotion
 from .special import erf_kernel, erfc_kernel, erfinv_kernel
 
@@ -17,7 +17,7 @@ FLOAT = Promotion.INT_TO_FLOAT
 
 
 def _np(name):
-    return lambda xp, a: getattr(xp, name)(a)
+    return ufunc_kernel(name)
 
 
 def _raise(exc):
@@ -58,7 +58,7 @@ LOG1P = float_op("log1p", _np("log1p"), lambda g, x: g / (x + 1))
 SQRT = float_op("sqrt", _np("sqrt"), lambda g, y: g / (2 * _conj(y)), saves="out")
 RSQRT = float_op("rsqrt", lambda xp, a: 1 / xp.sqrt(a), lambda g, y: -0.5 * g * y * y * y,
                  saves="out")
-RECIPROCAL = float_op("reciprocal", lambda xp, a: xp.reciprocal(a),
+RECIPROCAL = float_op("reciprocal", ufunc_kernel("reciprocal"),
                       lambda g, y: -g * _conj(y * y), saves="out")
 SIN = float_op("sin", _np("sin"), lambda g, x: g * x.cos())
 COS = float_op("cos", _np("cos"), lambda g, x: -g * x.sin())
@@ -144,7 +144,7 @@ def _neg_vjp(ctx, grad):
     return (-grad,)
 
 
-NEG = elementwise("neg", lambda xp, a: xp.negative(a), _neg_vjp,
+NEG = elementwise("neg", ufunc_kernel("negative"), _neg_vjp,
                   dtype_check=no_bool("Negation, the `-` operator, on a bool tensor is not "
                                       "supported. If you are trying to invert a mask, use the "
                                       "`~` or `logical_not()` operator instead."))
@@ -157,7 +157,7 @@ def _abs_vjp(ctx, grad):
     return (grad * x.sign(),)
 
 
-ABS = elementwise("abs", lambda xp, a: xp.abs(a), _abs_vjp, Promotion.COMPLEX_TO_FLOAT,
+ABS = elementwise("abs", ufunc_kernel("absolute"), _abs_vjp, Promotion.COMPLEX_TO_FLOAT,
                   save_inputs=(0,), dtype_check=unsupported("abs_cpu", dtypes.bool_))
 
 # --- activations (primitive for speed and PyTorch's grad_fn names) -------------------------
@@ -177,7 +177,7 @@ def _relu_check(dtype):
 
 
 _CLAMP_COMPLEX = "clamp is not supported for complex types"
-RELU = elementwise("relu", lambda xp, a: xp.maximum(a, 0).astype(a.dtype, copy=False),
+RELU = elementwise("relu", ufunc_kernel("maximum", 0),
                    _relu_vjp, save_output=True, dtype_check=_relu_check)
 
 
@@ -396,7 +396,7 @@ def _sinc_grad(g, x):
     return g * _conj(d)
 
 
-SINC = float_op("sinc", _np("sinc"), _sinc_grad, doc="sin(pi x) / (pi x), 1 at 0")
+SINC = float_op("sinc", lambda xp, a: xp.sinc(a), _sinc_grad, doc="sin(pi x) / (pi x), 1 at 0")
 
 # --- lgamma, digamma, polygamma (kernels in float64, cast back) ---------------------------
 
@@ -439,11 +439,15 @@ def _digamma64(xp, x):
     return xp.where(x == 0, xp.copysign(xp.inf, -x), out)  # PyTorch: psi(+-0) = -+inf
 
 
+POLYGAMMA_LOWEST = 2.0 ** 20
+
+
 def _polygamma64(xp, n, x):
     """(-1)^(n+1) n! zeta(n + 1, x), n >= 1: the sum shifted to q >= 20 + n, then the
-    Euler-Maclaurin tail."""
+    Euler-Maclaurin tail. Below -2**20 the shift would take over a million steps: NaN
+    (PyTorch returns an inaccurate number there)."""
     s = n + 1
-    q = xp.where(xp.isfinite(x), x, xp.nan)
+    q = xp.where(xp.isfinite(x) & (x >= -POLYGAMMA_LOWEST), x, xp.nan)
     top = 20.0 + n
     acc = xp.zeros_like(q)
     lowest = float(xp.nanmin(q)) if q.size and not bool(xp.isnan(q).all()) else top

@@ -315,7 +315,13 @@ def apply_view_steps(xp, array, view_ops):
 
 def _copy_into_view_kernel(xp, base, src, view_ops):
     out = base.copy()
-    apply_view_steps(xp, out, view_ops)[...] = src
+    target = apply_view_steps(xp, out, view_ops)
+    if not getattr(target.flags, "writeable", True):
+        # NumPy marks views of expanded arrays read-only; the tracer refused writes to
+        # targets that repeat elements, as eager does, so this one writes each once.
+        target = target.view()
+        target.flags.writeable = True
+    target[...] = src
     return out
 
 

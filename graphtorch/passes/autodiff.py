@@ -17,7 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Sequence
 
+from ..autograd import grad_mode
+from ..autograd.engine import run_backward
+from ..ir import tracer as tracing
 from ..ir.graph import Graph, Node, NodeKind, Value
+from ..ops.dispatch import call
+from ..ops.elementwise import LOGICAL_AND, LOGICAL_NOT, LOGICAL_OR
+from ..tensor import Tensor
 
 
 @dataclass
@@ -46,16 +52,13 @@ class Split:
     residual_sources: list = field(default_factory=list)  # forward Node of each residual
 
 
-def build_joint(graph: Graph, params: dict, requires_grad: Sequence[bool]) -> JointGraph:
+def build_joint(graph: Graph, params: dict, requires_grad: Sequence[bool],
+                output_grads: Sequence[bool] = ()) -> JointGraph:
     """Append the backward of `graph` w.r.t. its inputs flagged in `requires_grad` (one flag
     per INPUT/PARAM node, in graph order). Outputs that require grad and are floating point
-    get a cotangent INPUT named ``grad_<k>``."""
-    from ..autograd import grad_mode
-    from ..autograd.engine import run_backward
-    from ..ir import tracer as tracing
-    from ..ops.dispatch import call
-    from ..tensor import Tensor
-
+    get a cotangent INPUT named ``grad_<k>``, except the first ``len(output_grads)`` outputs
+    flagged False there (a value eager code never differentiates, such as the hidden base
+    of a detached alias)."""
     if tracing.current_tracer() is not None:
         raise tracing.TracingError("gradient generation cannot run inside gt.trace")
     tracer = tracing.Tracer({})
@@ -98,7 +101,8 @@ def build_joint(graph: Graph, params: dict, requires_grad: Sequence[bool]) -> Jo
         outputs = [get(v) for v in graph.outputs]
         differentiable = [i for i, t in enumerate(outputs)
                           if isinstance(t, Tensor) and t.requires_grad
-                          and t.dtype.is_floating_point]
+                          and t.dtype.is_floating_point
+                          and (i >= len(output_grads) or output_grads[i])]
         cotangents = []
         for k, i in enumerate(differentiable):
             meta = graph.outputs[i].meta
@@ -134,10 +138,6 @@ def _presence_flags(presence: dict, inputs, positions, env, tracer):
     (an input used only by one branch of a `cond` gets no gradient, .grad stays None, when
     the other branch runs), for the inputs where that depends on a predicate; and their
     indices among `positions`."""
-    from ..autograd import grad_mode
-    from ..ops.dispatch import call
-    from ..ops.elementwise import LOGICAL_AND, LOGICAL_NOT, LOGICAL_OR
-
     flags, conditional = [], []
     with grad_mode.no_grad():
         tracer_state = tracing_state()
@@ -156,8 +156,6 @@ def _presence_flags(presence: dict, inputs, positions, env, tracer):
 
 
 def tracing_state():
-    from ..ir import tracer as tracing
-
     return tracing._STATE
 
 
@@ -168,6 +166,8 @@ def _presence(graph: Graph, outputs) -> dict:
     for node in reversed(graph.nodes):
         if node.kind is not NodeKind.OP:
             continue
+        if node.no_grad or node.op.vjp is None:
+            continue  # a gradient barrier (no_grad, detach) or a non-differentiable op
         reached = False
         for v in node.outputs:
             reached = _or(reached, pres.get(v.id, False))

@@ -13,9 +13,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ir.graph import Graph, NodeKind, Value
+from ..autograd.grad_mode import no_grad
+from ..dtypes import from_numpy_dtype
+from ..ir.graph import Graph, Node, NodeKind, Value, as_metas
 from ..ir.rewrite import _substitute
 from ..ops.constant import CONSTANT, ConstantValue, constant_array
+from ..ops.dispatch import call
+from ..tensor import Tensor
 
 MAX_FOLD_ELEMENTS = 1 << 20
 
@@ -26,10 +30,6 @@ def _is_constant_node(node) -> bool:
 
 def _evaluate(node, arrays: dict[int, np.ndarray]):
     """Run `node` eagerly on the constant arrays; a tuple of output arrays or None."""
-    from ..autograd.grad_mode import no_grad
-    from ..ops.dispatch import call
-    from ..tensor import Tensor
-
     def arg(v):
         if isinstance(v, list):
             return [arg(x) for x in v]
@@ -92,8 +92,6 @@ def fold_constants(graph: Graph) -> Graph:
 
 
 def _matches(node, results) -> bool:
-    from ..dtypes import from_numpy_dtype
-
     if len(results) != len(node.outputs):
         return False
     for v, r in zip(node.outputs, results):
@@ -108,8 +106,6 @@ def _matches(node, results) -> bool:
 
 def _constant_node(graph: Graph, array: np.ndarray, source):
     """A detached `constant` node of `graph` (the caller places it in graph.nodes)."""
-    from ..ir.graph import Node, as_metas
-
     value = ConstantValue(array)
     node = Node(graph, NodeKind.OP, CONSTANT, (), {"value": value}, source=source)
     metas = as_metas(CONSTANT.infer(value))

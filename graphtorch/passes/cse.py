@@ -43,7 +43,7 @@ def attr_key(value):
     if isinstance(value, dict):
         return ("dict", tuple((attr_key(k), attr_key(v)) for k, v in value.items()))
     if isinstance(value, slice):
-        return ("slice", attr_key(value.start), attr_key(value.stop), attr_key(value.step))
+        return (kind.__name__, attr_key(value.start), attr_key(value.stop), attr_key(value.step))
     if isinstance(value, (OpDef, DType, enum.Enum)):
         return (kind.__name__, id(value))  # singletons: identity is equality
     if isinstance(value, np.generic):

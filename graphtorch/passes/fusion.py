@@ -20,12 +20,17 @@ from ..ops.fused import fused_op, is_fused
 from ..ops.registry import Category
 
 
+def fusible_op(op) -> bool:
+    """Whether nodes of `op` may be fused: a deterministic single-output ELEMENTWISE op.
+    Every backend renders every such op (tests/backends/test_cuda_ops.py)."""
+    return op.category is Category.ELEMENTWISE and not op.random and not op.variadic \
+        and op.num_outputs == 1 and not is_fused(op)
+
+
 def fusible(node: Node) -> bool:
-    """Whether `node` may join a fused group: a deterministic single-output ELEMENTWISE op
-    whose tensor inputs broadcast to its output shape."""
-    op = node.op
-    if node.kind is not NodeKind.OP or op.category is not Category.ELEMENTWISE or op.random \
-            or op.variadic or op.num_outputs != 1 or is_fused(op):
+    """Whether `node` may join a fused group: a node of a `fusible_op` whose tensor inputs
+    broadcast to its output shape."""
+    if node.kind is not NodeKind.OP or not fusible_op(node.op):
         return False
     shape = node.outputs[0].meta.shape
     inputs = node.tensor_inputs()

@@ -14,14 +14,8 @@ from typing import NamedTuple
 import numpy as np
 
 from ..ir.graph import Graph, Node, NodeKind
-from ..ops.registry import REGISTRY, Category
-
-# Non-VIEW ops whose kernels may return an input or a view of it: `unsafe_view` reshapes
-# without copying when it can, `index` with basic indices only is a NumPy view, and
-# `to_device` is the identity on its own device.
-MAY_ALIAS_INPUT = frozenset({"unsafe_view", "index", "to_device", "alias"})
-# Ops outside the registry whose outputs are fresh arrays.
-FRESH_UNREGISTERED = frozenset({"fused", "constant"})
+from ..ops.fused import is_fused
+from ..ops.registry import Category
 
 
 @dataclass
@@ -52,13 +46,10 @@ class MemoryPlan:
 
 
 def may_alias_inputs(node: Node) -> bool:
-    """Whether `node`'s outputs may share memory with its tensor inputs."""
+    """Whether `node`'s outputs may share memory with its tensor inputs: VIEW ops and ops
+    whose kernels may return an input or a view of it (`OpDef.may_alias_input`)."""
     op = node.op
-    if op.category is Category.VIEW or op.may_alias_input or op.name in MAY_ALIAS_INPUT:
-        return True
-    if REGISTRY.get(op.name) is not op:
-        return op.name not in FRESH_UNREGISTERED
-    return False
+    return op.category is Category.VIEW or op.may_alias_input
 
 
 def _can_write_into(node: Node) -> bool:
@@ -66,7 +57,7 @@ def _can_write_into(node: Node) -> bool:
     already have the output's dtype (so the ufunc computes in that dtype), or a fused
     node."""
     op = node.op
-    if op.name == "fused" and REGISTRY.get("fused") is not op:
+    if is_fused(op):
         return True
     if op.category is not Category.ELEMENTWISE or not op.ufunc or len(node.outputs) != 1:
         return False
@@ -167,7 +158,7 @@ def _plan_reuse(nodes, death, members, classes, producer) -> dict[int, int]:
     metas = {v.id: v.meta for n in nodes for v in n.outputs}
     for pos, node in enumerate(nodes):
         if node.kind is NodeKind.OP and _can_write_into(node):
-            in_place = [] if node.op.name == "fused" else \
+            in_place = [] if is_fused(node.op) else \
                 [v for v in dying_at.get(pos, ()) if v in {x.id for x in node.tensor_inputs()}]
             for out in node.outputs:
                 free = pool.get(out.meta, [])

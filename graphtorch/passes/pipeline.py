@@ -18,27 +18,9 @@ from ..ir.rewrite import copy_graph
 from .constant_folding import fold_constants
 from .cse import eliminate_common_subexpressions
 from .dce import eliminate_dead_code
+from .fusion import fuse_elementwise
 from .memory_planning import plan_memory
 from .simplify import simplify
-
-
-def fuse(graph: Graph) -> Graph:
-    """`graphtorch.passes.fusion.fuse_elementwise`, or the graph unchanged while that
-    module does not exist."""
-    try:
-        from .fusion import fuse_elementwise
-    except ModuleNotFoundError as exc:
-        if exc.name != f"{__package__}.fusion":
-            raise
-        return graph
-    return fuse_elementwise(graph)
-
-
-def fusion_available() -> bool:
-    """Whether the fusion pass is installed (``graphtorch/passes/fusion.py``)."""
-    import importlib.util
-
-    return importlib.util.find_spec(f"{__package__}.fusion") is not None
 
 
 PASSES: dict[str, Callable[[Graph], Graph]] = {
@@ -46,7 +28,7 @@ PASSES: dict[str, Callable[[Graph], Graph]] = {
     "cse": eliminate_common_subexpressions,
     "constant_folding": fold_constants,
     "dce": eliminate_dead_code,
-    "fuse": fuse,
+    "fuse": fuse_elementwise,
     "memory_plan": plan_memory,
 }
 DEFAULT_PIPELINE = ("simplify", "cse", "constant_folding", "dce", "fuse", "memory_plan")
@@ -108,7 +90,7 @@ def run_passes(graph: Graph, passes: Iterable[str] | None = None, *,
     graph = copy_graph(graph)
     _optimize_subgraphs(graph, [n for n in order if n not in skip and n != "memory_plan"])
     for name in order:
-        if name in skip or (name == "fuse" and not fusion_available()):
+        if name in skip:
             continue
         if name != "memory_plan" and getattr(graph, "memory_plan", None) is not None:
             graph.memory_plan = None  # positions would go stale

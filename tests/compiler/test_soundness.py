@@ -535,3 +535,59 @@ def test_trace_returns_the_optimised_graph():
     assert ops == ["fused"]  # the unused exp is gone, the chain fused
     assert len(traced.raw_graph.op_nodes) == 5
     assert len(gt.trace(lambda x: x.exp() * 2, gt.ones(3), optimize=False).graph.op_nodes) == 2
+
+
+@pytest.mark.parametrize("fn", [lambda a, b: (a % b) + 1, lambda a, b: a.fmod(b) * 2])
+def test_integer_division_by_zero_raises_compiled_as_eager(fn):
+    """A fused group once ran NumPy's remainder, which gives 0 where eager raises."""
+    a, b = gt.tensor([5, 7]), gt.tensor([0, 2])
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        fn(a, b)
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        gt.compile(fn)(a, b)
+    assert gt.compile(fn)(a, gt.tensor([3, 2])).tolist() == fn(a, gt.tensor([3, 2])).tolist()
+
+
+def test_write_through_data_keeps_the_argument_a_leaf():
+    def step(x, w):
+        x.data.mul_(2.0)
+        return x * w
+
+    x, w = gt.randn(3, 4, requires_grad=True), gt.randn(4)
+    before = x.detach().clone()
+    out = gt.compile(step)(x, w)
+    assert x.is_leaf and x.grad_fn is None  # eager: .data writes are not history
+    np.testing.assert_allclose(x.detach().numpy(), before.numpy() * 2)
+    out.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.broadcast_to(w.numpy(), (3, 4)))
+
+
+def test_backward_from_a_detached_alias_never_reaches_its_base():
+    def fn(a, b):
+        v = a.clone().detach()
+        v.sub_(b.max(), alpha=0.5)  # v now has history from b only
+        return v
+
+    for run in (fn, gt.compile(fn)):
+        la, lb = gt.randn(3, 4, requires_grad=True), gt.randn(4, requires_grad=True)
+        run(la * 1.0, lb * 1.0).sum().backward()
+        assert la.grad is None and lb.grad is not None
+
+
+def test_write_into_one_row_of_an_expanded_view_as_pytorch():
+    """A row of an expanded tensor repeats no element: PyTorch writes it; writing the whole
+    expanded tensor is refused, compiled as eager."""
+    def row(b, y):
+        (b[:1].expand(3, 4))[0].add_(y.max())
+
+    def whole(b, y):
+        b[:1].expand(3, 4).add_(y.max())
+
+    x, y = gt.randn(3, 4), gt.randn(4)
+    eager_x, compiled_x = x.clone(), x.clone()
+    row(eager_x, y)
+    gt.compile(row)(compiled_x, y)
+    assert gt.equal(eager_x, compiled_x) and not gt.equal(eager_x, x)
+    for run in (whole, gt.compile(whole)):
+        with pytest.raises(RuntimeError, match="single memory location"):
+            run(x.clone(), y)

@@ -76,4 +76,6 @@ ROWS = [
     Row(("conj", "real", "imag"),
         lambda m, a, b: (m.complex(a, b).conj().real, (m.complex(a, b) * 2).imag),
         [((3, 4), (3, 4))], dtypes=("float32", "float64"), name="complex_parts"),
+    Row(("conj", "real"), lambda m, a: (m.real(a) * 2, a.conj() + 1), [((3, 4),)],
+        dtypes=("float32", "int64"), name="real_parts_of_real"),
 ]

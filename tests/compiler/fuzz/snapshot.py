@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,6 +45,7 @@ class TensorSnap:
     requires_grad: bool
     values: object          # np.ndarray copy, or an error text when unreadable
     grad: object            # TensorSnap, None, or an error text
+    is_leaf: bool = True    # optimizers refuse non-leaf tensors: observable
 
 
 @dataclass(frozen=True)
@@ -84,9 +86,12 @@ def _read_values(t) -> object:
 
 def snap_tensor(t, with_grad: bool = True) -> TensorSnap | Unreadable:
     try:
-        grad = t.grad if with_grad else None
+        with warnings.catch_warnings():  # .grad of a non-leaf warns, in both runs alike
+            warnings.simplefilter("ignore")
+            grad = t.grad if with_grad else None
         return TensorSnap(str(t.dtype), tuple(t.shape), bool(t.requires_grad), _read_values(t),
-                          None if grad is None else snap_tensor(grad, with_grad=False))
+                          None if grad is None else snap_tensor(grad, with_grad=False),
+                          bool(t.is_leaf))
     except Exception as exc:  # noqa: BLE001
         return Unreadable(f"{type(exc).__name__}: {exc}")
 
@@ -285,7 +290,7 @@ def _python_difference(eager: PyValue, compiled: PyValue, path) -> str | None:
 
 
 def _tensor_difference(eager: TensorSnap, compiled: TensorSnap, path: str) -> str | None:
-    for name in ("dtype", "shape", "requires_grad"):
+    for name in ("dtype", "shape", "requires_grad", "is_leaf"):
         e, c = getattr(eager, name), getattr(compiled, name)
         if e != c:
             return f"{path}: {name} {c} != eager {e}"
