@@ -38,11 +38,11 @@ from .functions.sampling import multinomial  # noqa: F401,E402
 from .serialization import load, save  # noqa: E402
 from .functions.conversion import from_dlpack  # noqa: E402
 from .printing import get_printoptions, printoptions, set_printoptions  # noqa: E402
-from .ir.tracer import TracingError  # noqa: E402
+from .trace_state import TracingError  # noqa: E402
 from .compiler.tracing import trace  # noqa: E402
 from . import compiler  # noqa: E402
 from .compiler import compile  # noqa: E402
-from .ir.symbolic import mark_dynamic  # noqa: E402
+from .symbolic import mark_dynamic  # noqa: E402
 from .control_flow import cond, fori_loop, scan, while_loop  # noqa: E402
 from . import debug  # noqa: E402
 from .debug import explain  # noqa: E402

@@ -147,7 +147,7 @@ def _trace(model, args, positions, in_names, axes, dynamic):
     import graphtorch as gt
 
     from .ir import symbolic
-    from .ir.tracer import SymbolicArray
+    from .trace_state import SymbolicArray
     from .tensor import Tensor
 
     env, symbols, trace_args = None, {}, list(args)

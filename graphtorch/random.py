@@ -54,7 +54,7 @@ def _libm(fn, values: np.ndarray) -> np.ndarray:
 
 
 def _tracing() -> bool:
-    from .ir.tracer import current_tracer
+    from .trace_state import current_tracer
 
     return current_tracer() is not None
 
@@ -141,7 +141,7 @@ class Generator:
 
     # --- raw streams ---
     def _refuse_while_tracing(self) -> None:
-        from .ir.tracer import current_tracer, TracingError, user_frame
+        from .trace_state import current_tracer, TracingError, user_frame
 
         if current_tracer() is not None:
             source = user_frame()

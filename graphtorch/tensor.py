@@ -294,9 +294,9 @@ class Tensor:
     def data(self, value: Tensor) -> None:
         if type(self._data) is dispatch.SymbolicArray or \
                 type(value._data) is dispatch.SymbolicArray:
-            from .ir.tracer import TracingError, _where, user_frame
+            from .trace_state import TracingError, user_frame, where
 
-            raise TracingError(f"{_where(user_frame())}: assigning .data replaces a tensor's "
+            raise TracingError(f"{where(user_frame())}: assigning .data replaces a tensor's "
                                "storage, which a compiled graph cannot replay; use "
                                "`with torch.no_grad(): t.copy_(new)` instead")
         self._data = value._data

@@ -113,7 +113,7 @@ def run_backward(tensors, grad_tensors, retain_graph: bool, create_graph: bool,
 
 def _run_graph(tensors, grad_tensors, retain_graph: bool, create_graph: bool, inputs,
                accumulate: bool):
-    from ..ir.tracer import current_tracer
+    from ..trace_state import current_tracer
     from ..tensor import Tensor
 
     tracing = current_tracer() is not None
@@ -203,7 +203,7 @@ def _run_graph(tensors, grad_tensors, retain_graph: bool, create_graph: bool, in
 def _traced_apply(node: Node, grads, create_graph: bool, retain_graph: bool) -> tuple:
     """Run a node's backward inside gt.trace: the recorded graph nodes remember which
     forward node (and so which user line) they differentiate."""
-    from ..ir.tracer import current_tracer
+    from ..trace_state import current_tracer
 
     tracer = current_tracer()
     previous = tracer.backward_of

@@ -301,7 +301,7 @@ def accumulate_grad(variable, grad, create_graph: bool) -> None:
 
 
 def _note_traced_grad_read(variable) -> None:
-    from ..ir.tracer import current_tracer
+    from ..trace_state import current_tracer
 
     tracer = current_tracer()
     if tracer is not None:

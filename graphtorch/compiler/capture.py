@@ -73,7 +73,7 @@ def flatten_args(args) -> tuple[list, object]:
 def capture(fn, args: tuple, state: State, arg_names: list[str], ns: Namespace,
             shape_env=None, dynamic_dims=None) -> Capture:
     """Trace `fn(*args)` with the modules/optimizers in `state` bound by reference. With a
-    `shape_env` (`ir.symbolic.ShapeEnv`), dims listed in `dynamic_dims` (argument index ->
+    `shape_env` (`graphtorch.symbolic.ShapeEnv`), dims listed in `dynamic_dims` (argument index ->
     dims, or None for every dim of size >= 2) are symbolic."""
     from ..tensor import Tensor
 

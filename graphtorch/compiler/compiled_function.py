@@ -22,9 +22,9 @@ import time
 import warnings
 from dataclasses import dataclass, field
 
-from ..ir import symbolic
-from ..ir.tracer import _STATE as _TRACE
-from ..ir.tracer import TracingError
+from .. import symbolic
+from ..trace_state import STATE as _TRACE
+from ..trace_state import TracingError
 from .capture import NeedsState, capture, flatten_args
 from .controls import COMPILED, is_disabled
 from .discovery import discover

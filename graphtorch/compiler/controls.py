@@ -65,7 +65,7 @@ def disable(fn=None, recursive: bool = True, *, reason: str | None = None):
 def is_compiling() -> bool:
     """True while `gt.compile` (or `gt.trace`) is tracing: code can take another path there
     (``if not torch.compiler.is_compiling(): log(...)``)."""
-    from ..ir.tracer import current_tracer
+    from ..trace_state import current_tracer
 
     return current_tracer() is not None
 

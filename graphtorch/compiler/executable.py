@@ -99,7 +99,7 @@ def make_program(graph: Graph, backend: str, name: str, inplace: dict | None = N
         return InterpreterProgram(graph, name)
     if backend == "cupy" or _on_cuda(graph):
         from ..backends.cupy_backend import make_cupy_program
-        from ..ir.symbolic import has_symbols
+        from ..symbolic import has_symbols
 
         # a CUDA graph replays fixed buffers: only for static sizes
         static = not any(has_symbols(tuple(n.outputs[0].meta.shape)) for n in graph.nodes

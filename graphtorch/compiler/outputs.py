@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..ir.symbolic import evaluate, has_symbols
+from ..symbolic import evaluate, has_symbols
 from . import arg_tree
 
 
@@ -38,7 +38,7 @@ class OutputPlan:
 def plan_outputs(result, tracer, ref_of) -> OutputPlan:
     """Classify the leaves of `result` (see the module docstring); `ref_of(tensor)` gives
     the `refs.TensorRef` of an existing tensor (argument stand-in, state) or None."""
-    from ..ir.tracer import SymbolicArray
+    from ..trace_state import SymbolicArray
     from ..tensor import Tensor
 
     leaves, spec = arg_tree.flatten(result) if not isinstance(result, Tensor) else \

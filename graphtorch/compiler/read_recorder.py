@@ -28,7 +28,7 @@ import types
 import weakref
 
 
-from ..ir.tracer import TracingError
+from ..trace_state import TracingError
 from . import frame_stack
 from .code_origin import category_of
 from .recorded_calls import _FRESH_RESULTS, CallHandlers
@@ -262,7 +262,7 @@ class ReadRecorder(ReadHandlers, CallHandlers):
         self._reach(value, source)
 
     def _is_symbolic(self, value) -> bool:
-        from ..ir.tracer import SymbolicArray
+        from ..trace_state import SymbolicArray
 
         return isinstance(value, self._Tensor) and type(value._data) is SymbolicArray
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ir.tracer import current_tracer
+from ..trace_state import current_tracer
 from ..ops.registry import TensorMeta
 from . import pytree
 from .subgraph import (

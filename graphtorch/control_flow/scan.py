@@ -14,7 +14,7 @@ accumulates the gradients of captured tensors (weights) in its carry.
 
 from __future__ import annotations
 
-from ..ir.tracer import current_tracer
+from ..trace_state import current_tracer
 from ..ops.registry import TensorMeta
 from . import pytree
 from .cond import arg_names, graph_vjp

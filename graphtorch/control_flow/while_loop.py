@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ir.tracer import current_tracer
+from ..trace_state import current_tracer
 from . import pytree
 from .cond import arg_names, check_pred
 from .scan import check_carry, scan

@@ -103,7 +103,7 @@ def _in_graph_run() -> bool:
 
 def _eager_op_hook(op, inputs, outputs) -> None:
     """Called by eager dispatch after each op (``ops.dispatch.op_hooks``)."""
-    from ..ir.tracer import SymbolicArray, _where, user_frame
+    from ..trace_state import SymbolicArray, user_frame, where
 
     arrays = [o._data for o in outputs]
     if any(type(a) is SymbolicArray for a in arrays) or _in_graph_run():
@@ -116,10 +116,10 @@ def _eager_op_hook(op, inputs, outputs) -> None:
                 raise RuntimeError(f"detect_anomaly: the backward of {fwd} at {line} produced "
                                    f"{kind} values: {op.name} returned {kind} in its output {i}")
             raise RuntimeError(f"detect_anomaly: {op.name} produced {kind} values in its "
-                               f"output {i} (forward), at {_where(user_frame())}")
+                               f"output {i} (forward), at {where(user_frame())}")
     node = outputs[0]._grad_fn if outputs else None
     if node is not None and node not in _CREATED:
-        _CREATED[node] = (op.name, _where(user_frame()))
+        _CREATED[node] = (op.name, where(user_frame()))
         node.register_prehook(_entering(node))
         node.register_hook(_backward_check(node))
 

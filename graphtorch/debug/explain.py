@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..ir.symbolic import hint
+from ..symbolic import hint
 
 from ..ir.graph import Graph, NodeKind
 from ..ops.fused import is_fused

@@ -61,7 +61,7 @@ def build(target: Target, args: tuple):
     from ..compiler.capture import flatten_args
     from ..compiler.compiled_function import _arg_names, capture_variant
     from ..compiler.discovery import discover
-    from ..ir.tracer import TracingError
+    from ..trace_state import TracingError
 
     leaves, _ = flatten_args(args)
     names = _arg_names(target.fn)

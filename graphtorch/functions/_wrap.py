@@ -10,7 +10,7 @@ import numbers
 
 import numpy as np
 
-from ..ir.symbolic import SymInt
+from ..symbolic import SymInt
 
 from ..ops.dispatch import call, call_inplace, write_out
 from ..tensor import Tensor

@@ -14,8 +14,8 @@ import numbers
 
 import numpy as np
 
-from ..ir.symbolic import SymInt
-from ..ir.tracer import current_tracer
+from ..symbolic import SymInt
+from ..trace_state import current_tracer
 
 from .. import dtypes
 from ..device import as_device, cupy_module
@@ -261,7 +261,7 @@ def _filled(size, value, dtype, device, requires_grad, default=None, fname=""):
 def _symbolic_full(shape, scalar: np.ndarray) -> Tensor:
     """A constant of a symbolic shape (inside a dynamic trace): the value, expanded by a
     graph node whose sizes are evaluated at run time."""
-    from ..ir.tracer import SymbolicArray, current_tracer
+    from ..trace_state import current_tracer, SymbolicArray
     from ..ops.dispatch import call
     from ..ops.views import EXPAND
 

@@ -8,7 +8,7 @@ import numbers
 from ..ops import elementwise as E
 from ..ops import views as V
 from ..ops.dispatch import call, call_inplace, multi_output_views
-from ..ir.symbolic import SymInt
+from ..symbolic import SymInt
 from ..ops.shape_rules import normalize_dim
 from ..tensor import Size, Tensor
 from ._wrap import as_operand, check_tensor

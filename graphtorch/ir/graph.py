@@ -17,7 +17,7 @@ import enum
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .symbolic import SymInt as _SymInt
+from ..symbolic import SymInt as _SymInt
 from ..ops.registry import OpDef, TensorMeta
 
 

@@ -32,7 +32,7 @@ from .onnx_nn_ops import NN_RENDERERS
 from .onnx_ops import BASIC_RENDERERS
 from .onnx_reduce_ops import REDUCE_RENDERERS
 from .onnx_shape_ops import SHAPE_RENDERERS
-from .symbolic import SymInt, has_symbols
+from ..symbolic import SymInt, has_symbols
 
 DEFAULT_OPSET = 18
 MIN_OPSET = 17  # LayerNormalization

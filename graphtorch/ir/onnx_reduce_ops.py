@@ -18,7 +18,7 @@ from ..ops import reduction as R
 from ..ops import scans as SC
 from ..ops import softmax as SM
 from .onnx_ops import is_float
-from .symbolic import SymInt
+from ..symbolic import SymInt
 
 
 def reduced_axes(ctx, name="dims"):

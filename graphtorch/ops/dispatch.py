@@ -13,8 +13,8 @@ import numpy as np
 from .. import dtypes
 from ..autograd import grad_mode
 from ..autograd.graph import OpNode, accumulate_node
-from ..ir.tracer import _STATE as _TRACE_STATE
-from ..ir.tracer import SymbolicArray
+from ..trace_state import STATE as _TRACE_STATE
+from ..trace_state import SymbolicArray, TracingError, user_frame, where
 from .registry import Category, OpDef, Promotion, TensorMeta
 from .shape_rules import compute_dtype, dtype_error, output_dtype
 
@@ -164,12 +164,11 @@ def _run_kernel(op: OpDef, inputs, attrs):
         # tensors): computing it now would freeze their current values into the graph
         xp = TRACING
     if xp is TRACING:  # inside gt.trace: record a graph node instead of computing
-        from ..ir.tracer import record_op
-
         folded = _fold_known(op, inputs, attrs)
         if folded is not None:
             return folded
-        return record_op(op, inputs, attrs)
+        return _tracer("used after the trace ended; use the traced function's outputs "
+                       "instead").record_op(op, inputs, attrs)
     if xp is not np:  # CuPy: every tensor operand on one GPU (0-d CPU tensors join)
         from .devices import same_device_arrays
 
@@ -195,6 +194,14 @@ def _run_kernel(op: OpDef, inputs, attrs):
     if out_dtype is not None and out.dtype != out_dtype:
         out = out.astype(out_dtype)
     return out
+
+
+def _tracer(misuse: str):
+    """The recording tracer; a symbolic tensor met outside any trace was `misuse`d."""
+    tracer = _TRACE_STATE.__dict__.get("tracer")
+    if tracer is None:
+        raise TracingError(f"{where(user_frame())}: a tensor from inside gt.trace was {misuse}")
+    return tracer
 
 
 def _unwrap(x):
@@ -329,7 +336,7 @@ def _link_views(op: OpDef, source, outputs, attrs):
 
 def _link_traced_views(op: OpDef, source, outputs, attrs):
     """Inside a trace, a view remembers its storage root, the steps from it and the root's
-    value it was computed from (see `ir.tracer.SymbolicArray`)."""
+    value it was computed from (see `trace_state.SymbolicArray`)."""
     data = source._data
     if type(data) is SymbolicArray and data.root is not None:
         root, chain = data.root, data.chain
@@ -488,9 +495,8 @@ def _type_word(dtype) -> str:
 def call_inplace(op: OpDef, self, *others, **attrs):
     """Run `op(self, *others)` and write the result into `self` (PyTorch's `op_`)."""
     if type(self._data) is SymbolicArray or _TRACE_STATE.__dict__.get("tracer") is not None:
-        from ..ir.tracer import trace_inplace  # inside gt.trace: functionalize
-
-        return trace_inplace(op, self, others, attrs)
+        # inside gt.trace: functionalize
+        return _tracer("used after the trace ended").trace_inplace(op, self, others, attrs)
     if _GRAD.enabled and self._base is not None and not self._requires_grad:
         _stale_view_requires_grad(self)
     check_inplace_allowed(self)

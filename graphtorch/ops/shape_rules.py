@@ -120,6 +120,6 @@ def dtype_error(message: str) -> Exception:
 
 def as_size(s):
     """A size argument as an int, or unchanged when it is a symbolic size (`SymInt`)."""
-    from ..ir.symbolic import SymInt
+    from ..symbolic import SymInt
 
     return s if type(s) is SymInt else int(s)

@@ -158,7 +158,7 @@ def adam(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, *, 
 
 
 def _is_symbolic(x) -> bool:
-    from ..ir.tracer import SymbolicArray
+    from ..trace_state import SymbolicArray
 
     return isinstance(x, Tensor) and type(x._data) is SymbolicArray
 

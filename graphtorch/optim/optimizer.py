@@ -70,7 +70,7 @@ def _get_value(x):
 
 
 def note_grad_reset(p) -> None:
-    from ..ir.tracer import current_tracer
+    from ..trace_state import current_tracer
 
     tracer = current_tracer()
     if tracer is not None:
@@ -79,7 +79,7 @@ def note_grad_reset(p) -> None:
 
 def _is_traced(x) -> bool:
     """Whether `x` is a tensor inside gt.compile's trace (a graph value, not a number)."""
-    from ..ir.tracer import SymbolicArray
+    from ..trace_state import SymbolicArray
 
     return isinstance(x, Tensor) and type(x._data) is SymbolicArray
 

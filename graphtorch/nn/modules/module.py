@@ -362,7 +362,7 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all parameters (to None by default, else to zeros)."""
-        from ...ir.tracer import current_tracer
+        from ...trace_state import current_tracer
 
         tracer = current_tracer()
         for p in self.parameters():

@@ -624,7 +624,7 @@ class GRUCell(RNNCellBase):
 
 
 def _is_traced(t) -> bool:
-    from ...ir.tracer import SymbolicArray
+    from ...trace_state import SymbolicArray
 
     return type(t._data) is SymbolicArray
 

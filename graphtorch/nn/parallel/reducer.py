@@ -26,7 +26,7 @@ from ...autograd.graph import AccumulateGrad
 from ...distributed import collectives as dist
 from ...distributed import nn as dist_nn
 from ...functions.movement import cat
-from ...ir.tracer import SymbolicArray, current_tracer
+from ...trace_state import current_tracer, SymbolicArray
 from ...ops.dispatch import bump_version
 from ...tensor import Tensor
 
