@@ -13,7 +13,7 @@ import numpy as np
 from . import dtypes
 from .autograd import grad_mode
 from .device import CPU, as_device, cupy_module, device
-from .ops import dispatch
+from .trace_state import SymbolicArray
 
 
 class Size(tuple):
@@ -112,14 +112,14 @@ class Tensor:
 
     @property
     def device(self) -> device:
-        if type(self._data) is np.ndarray or type(self._data) is dispatch.SymbolicArray:
+        if type(self._data) is np.ndarray or type(self._data) is SymbolicArray:
             return CPU  # symbolic arrays (inside gt.trace) trace on the CPU
         return device("cuda", self._data.device.id)
 
     @property
     def is_cuda(self) -> bool:
         return type(self._data) is not np.ndarray and \
-            type(self._data) is not dispatch.SymbolicArray
+            type(self._data) is not SymbolicArray
 
     @property
     def is_cpu(self) -> bool:
@@ -286,14 +286,14 @@ class Tensor:
     @property
     def data(self) -> Tensor:
         """The same memory, detached from autograd and from the version counter."""
-        if type(self._data) is dispatch.SymbolicArray:  # traced: an alias of the storage
+        if type(self._data) is SymbolicArray:  # traced: an alias of the storage
             return _traced_detach(self)
         return Tensor._wrap(self._data)
 
     @data.setter
     def data(self, value: Tensor) -> None:
-        if type(self._data) is dispatch.SymbolicArray or \
-                type(value._data) is dispatch.SymbolicArray:
+        if type(self._data) is SymbolicArray or \
+                type(value._data) is SymbolicArray:
             from .trace_state import TracingError, user_frame, where
 
             raise TracingError(f"{where(user_frame())}: assigning .data replaces a tensor's "
@@ -303,7 +303,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """A tensor sharing memory and version counter, outside the autograd graph."""
-        if type(self._data) is dispatch.SymbolicArray:  # traced: a gradient-barrier node
+        if type(self._data) is SymbolicArray:  # traced: a gradient-barrier node
             return _traced_detach(self)
         out = Tensor._wrap(self._data)
         out._base = self._base if self._base is not None else self
@@ -466,7 +466,7 @@ class Tensor:
 
     def __format__(self, spec: str) -> str:
         # As PyTorch: a 0-d tensor formats as its Python number (f"{loss}" -> "0.25").
-        if self._data.ndim == 0 and type(self._data) is not dispatch.SymbolicArray:
+        if self._data.ndim == 0 and type(self._data) is not SymbolicArray:
             return format(self.detach().item(), spec)
         return repr(self) if not spec else format(repr(self), spec)
 
@@ -626,8 +626,6 @@ class Storage:
                f"{self.nbytes()}]"
 
 
-dispatch.Tensor = Tensor
-dispatch._wrap = Tensor._wrap
 
 
 def _traced_detach(t: Tensor) -> Tensor:
@@ -642,3 +640,9 @@ def _traced_detach(t: Tensor) -> Tensor:
     out._view_ops = None
     out._creation_meta = None  # an alias outside autograd, not a no_grad view (as eager)
     return out
+
+
+# Tensor and dispatch need each other (dispatch wraps results in Tensors; a view's autograd
+# state is recomputed through dispatch): this import comes after the class, so either module
+# may be imported first.
+from .ops import dispatch  # noqa: E402

@@ -195,9 +195,10 @@ def _check_dirty(dirty) -> None:
 
 def _adopt_dirty(tensor, node, nr) -> None:
     """A dirty output takes the node's history (through its base when it is a view)."""
-    from ..ops.dispatch import _wrap, adopt_autograd
+    from ..ops.dispatch import adopt_autograd
+    from ..tensor import Tensor
 
-    carrier = _wrap(tensor._data)
+    carrier = Tensor._wrap(tensor._data)
     carrier._grad_fn = node
     carrier._output_nr = nr
     carrier._requires_grad = True

@@ -13,6 +13,7 @@ import numpy as np
 from .. import dtypes
 from ..autograd import grad_mode
 from ..autograd.graph import OpNode, accumulate_node
+from ..tensor import Tensor
 from ..trace_state import STATE as _TRACE_STATE
 from ..trace_state import SymbolicArray, TracingError, user_frame, where
 from .registry import Category, OpDef, Promotion, TensorMeta
@@ -30,10 +31,9 @@ try:
     _IGNORE = _ufc._make_extobj(all="ignore")
 except (ImportError, AttributeError):  # pragma: no cover - other NumPy layouts
     _ERRSTATE = None
-Tensor = None  # set by graphtorch.tensor (import cycle)
 # Debugging hooks called as hook(op, inputs, outputs) after every eager op (anomaly mode).
 op_hooks: list = []
-_wrap = None
+_wrap = Tensor._wrap
 
 
 def meta_of(x):
