@@ -74,7 +74,7 @@ class FunctionNode(Node):
         return f"{self.fn_cls.__name__}Backward"
 
     def apply(self, grad_outputs, create_graph, retain_graph):
-        from ..functions.creation import zeros_for_meta
+        from ..ops.factories import zeros_for_meta
 
         if self.ctx.materialize_grads:
             like = next((g for g in grad_outputs if g is not None), None)

@@ -219,7 +219,7 @@ class OpNode(Node):
         if self._freed:
             raise RuntimeError(_FREED_MESSAGE)
         op = self.op
-        from ..functions.creation import zeros_for_meta
+        from ..ops.factories import zeros_for_meta
 
         for i in op.differentiable_outputs:
             if grad_outputs[i] is None:

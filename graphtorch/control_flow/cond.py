@@ -137,7 +137,7 @@ def _cond_infer(pred, *metas, true_graph, false_graph):
 
 
 def _cond_vjp(ctx, *grads):
-    from ..functions.creation import zeros_for_meta
+    from ..ops.factories import zeros_for_meta
 
     pred, *primals = ctx.inputs
     true_graph, false_graph = ctx.attrs["true_graph"], ctx.attrs["false_graph"]

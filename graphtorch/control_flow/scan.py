@@ -191,7 +191,8 @@ def _scan_infer(*metas, body, length, reverse, num_carry, num_xs):
 
 
 def _scan_vjp(ctx, *grads):
-    from ..functions.creation import zeros_for_meta, zeros_like
+    from ..functions.creation import zeros_like
+    from ..ops.factories import zeros_for_meta
 
     a = ctx.attrs
     body, nc, nx = a["body"], a["num_carry"], a["num_xs"]

@@ -14,11 +14,13 @@ import numbers
 
 import numpy as np
 
-from ..symbolic import SymInt
-from ..trace_state import current_tracer
-
 from .. import dtypes
 from ..device import as_device, cupy_module
+from ..ops.factories import filled, zeros_for_meta  # noqa: F401  (autograd's zeros)
+from ..ops.factories import from_array as _finish
+from ..ops.factories import np_dtype as _np_dtype
+from ..symbolic import SymInt
+from ..trace_state import current_tracer
 from ..random import generator_or_default
 from ..tensor import Size, Tensor
 
@@ -28,28 +30,6 @@ __all__ = ["tensor", "as_tensor", "asarray", "from_numpy", "zeros", "ones", "emp
            "randn_like", "randint_like", "scalar_tensor", "bernoulli", "FloatTensor",
            "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor", "ShortTensor", "CharTensor",
            "ByteTensor", "BoolTensor", "complex", "polar"]
-
-
-def _finish(array, device=None, requires_grad=False) -> Tensor:
-    device = as_device(device)
-    if device.type == "cuda":
-        array = cupy_module().asarray(array)
-    elif device.type != "cpu":
-        raise RuntimeError(f"graphtorch cannot allocate tensors on device {device}")
-    tracer = current_tracer()
-    t = Tensor._wrap(array) if tracer is None else tracer.constant(array)
-    if requires_grad:
-        if array.dtype.kind not in "fc":
-            raise RuntimeError("Only Tensors of floating point and complex dtype can require "
-                               "gradients")
-        t._requires_grad = True
-    return t
-
-
-def _np_dtype(dtype, default=None, fname=""):
-    if dtype is None:
-        return (default or dtypes.get_default_dtype()).np_dtype
-    return dtypes.dtype_argument(dtype, fname).np_dtype
 
 
 def _shape(size) -> tuple:
@@ -250,24 +230,7 @@ def from_numpy(ndarray: np.ndarray) -> Tensor:
 
 
 def _filled(size, value, dtype, device, requires_grad, default=None, fname=""):
-    shape = _shape(size)
-    np_dtype = _np_dtype(dtype, default, fname)
-    if any(type(s) is SymInt for s in shape):
-        out = _symbolic_full(shape, np.asarray(value, dtype=np_dtype))
-        return out.requires_grad_() if requires_grad else out
-    return _finish(np.full(shape, value, dtype=np_dtype), device, requires_grad)
-
-
-def _symbolic_full(shape, scalar: np.ndarray) -> Tensor:
-    """A constant of a symbolic shape (inside a dynamic trace): the value, expanded by a
-    graph node whose sizes are evaluated at run time."""
-    from ..trace_state import current_tracer, SymbolicArray
-    from ..ops.dispatch import call
-    from ..ops.views import EXPAND
-
-    value = current_tracer().value_of(Tensor._wrap(scalar))  # a graph constant
-    symbolic_scalar = Tensor._wrap(SymbolicArray((), scalar.dtype, value))
-    return call(EXPAND, symbolic_scalar, sizes=tuple(shape))
+    return filled(_shape(size), value, _np_dtype(dtype, default, fname), device, requires_grad)
 
 
 def zeros(*args, size=None, out=None, dtype=None, device=None, requires_grad=False,
@@ -556,17 +519,6 @@ def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_g
                  pin_memory=False) -> Tensor:
     dtype, device = _like(input, dtype, device)
     return randint(low, high, input.shape, dtype=dtype, device=device, generator=generator)
-
-
-def zeros_for_meta(meta, device=None) -> Tensor:
-    """Zeros with a TensorMeta's shape and dtype (used by autograd), on `device` (CPU when
-    None)."""
-    if any(type(s) is SymInt for s in meta.shape):
-        return _symbolic_full(meta.shape, np.zeros((), dtype=meta.dtype.np_dtype))
-    array = np.zeros(meta.shape, dtype=meta.dtype.np_dtype)
-    if device is not None and device.type == "cuda":
-        return _finish(array, device)
-    return Tensor._wrap(array)
 
 
 def complex(real, imag, *, out=None) -> Tensor:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..ops import elementwise as E
 from ..ops import unary_math as U
 from ..ops.dispatch import call, call_inplace
+from ..ops.elementwise import promote_operands
 from ..ops.registry import REGISTRY
 from ..tensor import Tensor
 from ._wrap import (SCALAR_TYPES, accepts_out, as_operand, binary, check_tensor, finish,
@@ -236,21 +237,8 @@ def where(condition, input=None, other=None, *, out=None):
         from .creation import tensor
 
         input = tensor(input)
-    input, other = _promote_operands(input, other)
+    input, other = promote_operands(input, other)
     return finish(call(E.WHERE, condition, input, other), out)
-
-
-def _promote_operands(a, b):
-    """Cast tensor operands to PyTorch's result type (the `where` kernel would otherwise
-    follow NumPy's promotion, which differs for 0-d tensors and mixed kinds)."""
-    if isinstance(a, Tensor) and isinstance(b, Tensor) and a._data.dtype == b._data.dtype:
-        return a, b
-    from .. import dtypes
-    from ..ops.dispatch import meta_of
-    from ..ops.shape_rules import split_operands
-
-    target = dtypes.result_type(*split_operands([meta_of(a), meta_of(b)]))
-    return tuple(x.to(target) if isinstance(x, Tensor) else x for x in (a, b))
 
 
 def clamp(input, min=None, max=None, *, out=None):

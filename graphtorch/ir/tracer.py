@@ -156,6 +156,17 @@ class Tracer:
             tensor._data = data
         self._saved_data.clear()
 
+    def full(self, shape, scalar):
+        """A constant of a symbolic shape (inside a dynamic trace): the 0-d array `scalar`,
+        expanded by a graph node whose sizes are evaluated at run time."""
+        from ..ops.dispatch import call
+        from ..ops.views import EXPAND
+        from ..tensor import Tensor
+
+        value = self.value_of(Tensor._wrap(scalar))  # a graph constant
+        symbolic_scalar = Tensor._wrap(SymbolicArray((), scalar.dtype, value))
+        return call(EXPAND, symbolic_scalar, sizes=tuple(shape))
+
     def constant(self, array):
         """A tensor created while tracing from Python data (``gt.tensor([...])``): a graph
         constant, so that each run computes with a fresh copy, as eager code would."""

@@ -9,9 +9,12 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes
+from ..tensor import Tensor
+from .dispatch import call, meta_of
 from .grad_utils import unbroadcast
 from .registry import REGISTRY, Category, OpDef, Promotion, TensorMeta, register
-from .shape_rules import elementwise_infer
+from .factories import ones_like, zeros_like
+from .shape_rules import elementwise_infer, split_operands
 
 ELEMENTWISE = Category.ELEMENTWISE
 
@@ -255,15 +258,13 @@ def _exact_pow(xp, a, b):
 
 
 def _pow_vjp(ctx, grad):
-    import graphtorch as gt
-
     a, b = ctx.inputs
     ma, mb = _metas(ctx)
     out = ctx.output
     grad_a = grad_b = None
     if ma is not None:
         if mb is None and b == 0:
-            grad_a = gt.zeros_like(grad)
+            grad_a = zeros_like(grad)
         else:
             grad_a = unbroadcast(grad * _conj(b * a ** (b - 1)), ma)
     if mb is not None:
@@ -273,7 +274,7 @@ def _pow_vjp(ctx, grad):
             grad_b = unbroadcast(grad * _conj(out * math.log(a)), mb) if a > 0 else \
                 unbroadcast(grad * 0.0, mb)
         else:
-            log_a = gt.where((a == 0) & (b >= 0), gt.zeros_like(a), a.log())
+            log_a = where((a == 0) & (b >= 0), zeros_like(a), a.log())
             grad_b = unbroadcast(grad * _conj(out * log_a), mb)
     return grad_a, grad_b
 
@@ -294,16 +295,14 @@ POW = register(OpDef("pow", ELEMENTWISE, _pow_kernel, _pow_infer, _pow_vjp, Prom
 
 def _minmax_vjp(pick_a):
     def vjp(ctx, grad):
-        import graphtorch as gt
-
         a, b = ctx.inputs
         ma, mb = _metas(ctx)
         tie = a == b
         wins = pick_a(a, b)
         half = grad / 2
-        zero = gt.zeros_like(grad)
-        grad_a = gt.where(tie, half, gt.where(wins, grad, zero))
-        grad_b = gt.where(tie, half, gt.where(wins, zero, grad))
+        zero = zeros_like(grad)
+        grad_a = where(tie, half, where(wins, grad, zero))
+        grad_b = where(tie, half, where(wins, zero, grad))
         return (unbroadcast(grad_a, ma) if ma is not None else None,
                 unbroadcast(grad_b, mb) if mb is not None else None)
 
@@ -428,18 +427,32 @@ def _where_promoted(xp, cond, a, b):
 
 
 def _where_vjp(ctx, grad):
-    import graphtorch as gt
-
     cond = ctx.inputs[0]
     _, ma, mb = _metas(ctx)
-    zero = gt.zeros_like(grad)
+    zero = zeros_like(grad)
     return (None,
-            unbroadcast(gt.where(cond, grad, zero), ma) if ma is not None else None,
-            unbroadcast(gt.where(cond, zero, grad), mb) if mb is not None else None)
+            unbroadcast(where(cond, grad, zero), ma) if ma is not None else None,
+            unbroadcast(where(cond, zero, grad), mb) if mb is not None else None)
 
 
 WHERE = register(OpDef("where", ELEMENTWISE, _where_kernel, _where_infer, _where_vjp,
                        save_inputs=(0,), doc="cond ? a : b"))
+
+
+
+def promote_operands(a, b):
+    """Cast tensor operands to PyTorch's result type (the `where` kernel would otherwise
+    follow NumPy's promotion, which differs for 0-d tensors and mixed kinds)."""
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a._data.dtype == b._data.dtype:
+        return a, b
+    target = dtypes.result_type(*split_operands([meta_of(a), meta_of(b)]))
+    return tuple(x.to(target) if isinstance(x, Tensor) else x for x in (a, b))
+
+
+def where(condition, a, b):
+    """`gt.where(condition, a, b)` for vjp rules: a bool `condition`, tensors or numbers."""
+    a, b = promote_operands(a, b)
+    return call(WHERE, condition, a, b)
 
 
 def _clamp_kernel(xp, a, min=None, max=None):
@@ -462,16 +475,14 @@ def _clamp_infer(a, min=None, max=None):
 
 
 def _clamp_vjp(ctx, grad):
-    import graphtorch as gt
-
     (a,) = ctx.inputs
     lo, hi = ctx.attrs.get("min"), ctx.attrs.get("max")
-    keep = gt.ones_like(a, dtype=dtypes.bool_)
+    keep = ones_like(a, dtype=dtypes.bool_)
     if lo is not None:
         keep = keep & (a >= lo)
     if hi is not None:
         keep = keep & (a <= hi)
-    return (gt.where(keep, grad, gt.zeros_like(grad)),)
+    return (where(keep, grad, zeros_like(grad)),)
 
 
 CLAMP = register(OpDef("clamp", ELEMENTWISE, _clamp_kernel, _clamp_infer, _clamp_vjp,
@@ -525,8 +536,6 @@ def _copy_infer(a, src):
 
 
 def _copy_vjp(ctx, grad):
-    import graphtorch as gt
-
     src_meta = ctx.input_metas[1]
     grad_src = None
     if src_meta is not None:
@@ -534,7 +543,7 @@ def _copy_vjp(ctx, grad):
         if grad_src.dtype is not src_meta.dtype and (src_meta.dtype.is_floating_point
                                                      or src_meta.dtype.is_complex):
             grad_src = grad_src.to(src_meta.dtype)
-    return gt.zeros_like(grad), grad_src
+    return zeros_like(grad), grad_src
 
 
 COPY = register(OpDef("copy", ELEMENTWISE, _copy_kernel, _copy_infer, _copy_vjp,
@@ -543,9 +552,7 @@ COPY = register(OpDef("copy", ELEMENTWISE, _copy_kernel, _copy_infer, _copy_vjp,
 
 
 def _fill_vjp(ctx, grad):
-    import graphtorch as gt
-
-    return (gt.zeros_like(grad),)
+    return (zeros_like(grad),)
 
 
 FILL = register(OpDef("fill", ELEMENTWISE, lambda xp, a, value: xp.full_like(a, value),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from .devices import ufunc_at
 from .grad_utils import unbroadcast
 from .registry import Category, OpDef, TensorMeta, register
+from .factories import zeros
 
 _MAX_INDEX_TENSORS = 32
 
@@ -60,12 +61,11 @@ def _index_infer(a, *indices, spec):
 
 
 def _index_vjp(ctx, grad):
-    import graphtorch as gt
     from .dispatch import call
 
     indices = ctx.inputs[1:]
-    zeros = gt.zeros(ctx.input_metas[0].shape, dtype=grad.dtype, device=grad.device)
-    return (call(INDEX_PUT, zeros, grad, *indices, spec=ctx.attrs["spec"], accumulate=True),
+    blank = zeros(ctx.input_metas[0].shape, dtype=grad.dtype, device=grad.device)
+    return (call(INDEX_PUT, blank, grad, *indices, spec=ctx.attrs["spec"], accumulate=True),
             *([None] * len(indices)))
 
 
@@ -87,7 +87,6 @@ def _index_put_kernel(xp, base, values, *indices, spec, accumulate=False):
 
 
 def _index_put_vjp(ctx, grad):
-    import graphtorch as gt
     from .dispatch import call
 
     indices = ctx.inputs[2:]
@@ -95,7 +94,7 @@ def _index_put_vjp(ctx, grad):
     values_meta = ctx.input_metas[1]
     grad_base = grad
     if not ctx.attrs.get("accumulate", False):
-        zero = gt.zeros((), dtype=grad.dtype, device=grad.device)
+        zero = zeros((), dtype=grad.dtype, device=grad.device)
         grad_base = call(INDEX_PUT, grad, zero, *indices, spec=spec)
     grad_values = None
     if values_meta is not None:

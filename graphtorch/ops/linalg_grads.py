@@ -7,42 +7,35 @@ from __future__ import annotations
 
 from . import linalg as L
 from .dispatch import call
+from .elementwise import where
+from .factories import arange, eye, zeros_like
 from .grad_utils import real_if_needed, unbroadcast
 from .shape_rules import normalize_dims, reduced_shape
 
 
 # --- vjp helpers (graphtorch ops only, so that backward graphs can be built from them) ---
 
-def _gt():
-    import graphtorch
-
-    return graphtorch
-
-
 def _eye_mask(n, like, m=None):
-    gt = _gt()
-    rows = gt.arange(n, device=like.device).unsqueeze(-1)
-    return rows == gt.arange(n if m is None else m, device=like.device)
+    rows = arange(n, device=like.device).unsqueeze(-1)
+    return rows == arange(n if m is None else m, device=like.device)
 
 
 def _diag_embed(v):
     """Batched diagonal matrices from the last dim of v (zeros elsewhere, even for nan)."""
-    return _gt().where(_eye_mask(v.shape[-1], v), v.unsqueeze(-1), 0.0)
+    return where(_eye_mask(v.shape[-1], v), v.unsqueeze(-1), 0.0)
 
 
 def _tril(x, k=0):
-    gt = _gt()
-    rows = gt.arange(x.shape[-2], device=x.device).unsqueeze(-1)
-    keep = gt.arange(x.shape[-1], device=x.device) - rows <= k
-    return gt.where(keep, x, 0.0)
+    rows = arange(x.shape[-2], device=x.device).unsqueeze(-1)
+    keep = arange(x.shape[-1], device=x.device) - rows <= k
+    return where(keep, x, 0.0)
 
 
 def _safe_recip(e):
     """1/e with 0 where e == 0: the degenerate entries of eigen/singular-value gaps, whose
     numerators vanish for gauge-invariant losses."""
-    gt = _gt()
     zero = e == 0
-    return gt.where(zero, 0.0, gt.where(zero, 1.0, e).reciprocal())
+    return where(zero, 0.0, where(zero, 1.0, e).reciprocal())
 
 
 def _sgn(x):
@@ -50,7 +43,7 @@ def _sgn(x):
     if not x.is_complex():
         return x.sign()
     a = x.abs()
-    return _gt().where(a == 0, 0.0, x / _gt().where(a == 0, 1.0, a))
+    return where(a == 0, 0.0, x / where(a == 0, 1.0, a))
 
 
 def _solve(a, b, left=True):
@@ -76,7 +69,7 @@ def slogdet_vjp(ctx, grad_sign, grad_logabs):
     a, sign = ctx.inputs[0], ctx.outputs[0]
     coef = grad_logabs
     if a.is_complex():  # the phase of the determinant moves with Im(tr(A^-1 dA))
-        coef = _gt().complex(grad_logabs, -(grad_sign.conj() * sign).imag)
+        coef = grad_logabs + -(grad_sign.conj() * sign).imag * 1j  # gt.complex
     return (coef.unsqueeze(-1).unsqueeze(-1) * _inv(a).mH,)
 
 
@@ -165,13 +158,12 @@ def qr_vjp(ctx, g_q, g_r):
     if m >= n:
         return (_qr_tall(q, r, g_q, g_r),)
     # wide: A = [X | Y] with X = Q R_x square; Y = Q R_y only moves through Q and R_y
-    gt = _gt()
     r_x, r_y = r[..., :m], r[..., m:]
     g_rx, g_ry = g_r[..., :m], g_r[..., m:]
     g_x = _qr_tall(q, r_x, g_q + (q @ r_y) @ g_ry.mH, g_rx)
     g_y = q @ g_ry
-    eye = gt.eye(n, dtype=g_x.dtype, device=g_x.device)
-    return (g_x @ eye[:m] + g_y @ eye[m:],)
+    identity = eye(n, dtype=g_x.dtype, device=g_x.device)
+    return (g_x @ identity[:m] + g_y @ identity[m:],)
 
 
 def cholesky_vjp(ctx, g_l, g_info=None):
@@ -241,7 +233,6 @@ def lstsq_vjp(ctx, g_x, g_res=None, g_rank=None, g_sv=None):
 
 
 def vector_norm_vjp(ctx, grad):
-    gt = _gt()
     x, norm = ctx.inputs[0], ctx.output
     ord_, dims = ctx.attrs.get("ord", 2.0), ctx.attrs.get("dims")
     shape = tuple(ctx.input_metas[0].shape)
@@ -251,11 +242,11 @@ def vector_norm_vjp(ctx, grad):
         kept = reduced_shape(shape, axes, True)
         grad, norm = grad.reshape(kept), norm.reshape(kept)
     if ord_ == 0.0:
-        return (gt.zeros_like(x),)
+        return (zeros_like(x),)
     if ord_ == 1.0:
         return (_sgn(x) * grad,)
     if ord_ == 2.0:
-        return (grad * gt.where(norm == 0, 0.0, x / gt.where(norm == 0, 1.0, norm)),)
+        return (grad * where(norm == 0, 0.0, x / where(norm == 0, 1.0, norm)),)
     if ord_ in (float("inf"), float("-inf")):
         absx = x.abs()
         mask = (absx == norm).logical_or(absx.isnan())
@@ -263,10 +254,10 @@ def vector_norm_vjp(ctx, grad):
         return (_sgn(x) * ((grad / count) * mask),)
     absx = x.abs()
     if ord_ < 1.0:
-        scaled = _sgn(x) * gt.where(x == 0, 0.0, absx ** (ord_ - 1))
+        scaled = _sgn(x) * where(x == 0, 0.0, absx ** (ord_ - 1))
         return (scaled * grad * norm ** (1 - ord_),)
     scaled = _sgn(x) * absx ** (ord_ - 1) if ord_ < 2.0 else x * absx ** (ord_ - 2)
-    scale = gt.where(norm == 0, 0.0, grad / norm ** (ord_ - 1))
+    scale = where(norm == 0, 0.0, grad / norm ** (ord_ - 1))
     return (scaled * scale,)
 
 
@@ -281,4 +272,4 @@ def cross_vjp(ctx, grad):
 
 def trace_vjp(ctx, grad):
     m, n = ctx.input_metas[0].shape
-    return (_gt().where(_eye_mask(m, grad, n), grad, 0.0),)
+    return (where(_eye_mask(m, grad, n), grad, 0.0),)

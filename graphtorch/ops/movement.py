@@ -12,6 +12,7 @@ from .. import dtypes
 from .devices import ufunc_at
 from .registry import Category, OpDef, TensorMeta, register
 from .shape_rules import normalize_dim
+from .factories import arange, ones, zeros
 
 _WORDS = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
           "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
@@ -127,9 +128,7 @@ def _cat_vjp(ctx, grad):
         grads[i] = grad.narrow(d, offset, size)
         offset += size
     if len(kept) != len(metas):  # skipped 1-D empty inputs get empty gradients
-        import graphtorch as gt
-
-        empty = gt.zeros((0,), dtype=grad.dtype, device=grad.device)
+        empty = zeros((0,), dtype=grad.dtype, device=grad.device)
         grads = [empty if g is None else g for g in grads]
     return tuple(grads)
 
@@ -426,8 +425,6 @@ def _embedding_kernel(xp, indices, weight, padding_idx=None, scale_grad_by_freq=
 
 
 def _embedding_vjp(ctx, grad):
-    import graphtorch as gt
-
     indices, weight_meta = ctx.inputs[0], ctx.input_metas[1]
     padding_idx = ctx.attrs.get("padding_idx")
     idx = indices.reshape(-1)
@@ -435,14 +432,14 @@ def _embedding_vjp(ctx, grad):
     if padding_idx is not None:
         rows = rows.masked_fill((idx == padding_idx).unsqueeze(1), 0)
     if ctx.attrs.get("scale_grad_by_freq", False):
-        ones = gt.ones(idx.shape, dtype=grad.dtype, device=grad.device)
-        counts = gt.zeros(weight_meta.shape[0], dtype=grad.dtype, device=grad.device)
-        counts = counts.index_add(0, idx, ones)
+        ones_ = ones(idx.shape, dtype=grad.dtype, device=grad.device)
+        counts = zeros(weight_meta.shape[0], dtype=grad.dtype, device=grad.device)
+        counts = counts.index_add(0, idx, ones_)
         rows = rows / counts.index_select(0, idx).unsqueeze(1)
     from .scatter import INDEX_ADD
 
-    zeros = gt.zeros(weight_meta.shape, dtype=grad.dtype, device=grad.device)
-    return None, call_op(INDEX_ADD, zeros, idx, rows, dim=0)
+    blank = zeros(weight_meta.shape, dtype=grad.dtype, device=grad.device)
+    return None, call_op(INDEX_ADD, blank, idx, rows, dim=0)
 
 
 EMBEDDING = _op("embedding", _embedding_kernel, _embedding_rule, _embedding_vjp,
@@ -473,20 +470,18 @@ def _unfold_kernel(xp, a, dimension, size, step):
 
 
 def _unfold_vjp(ctx, grad):
-    import graphtorch as gt
-
     meta = ctx.input_metas[0]
     size, step = ctx.attrs["size"], ctx.attrs["step"]
     if not meta.shape:  # one window of size 0 or 1
         return (grad.sum(),)
     _, d = _unfold_rule(meta, ctx.attrs["dimension"], size, step)
-    starts = gt.arange(grad.shape[d], device=grad.device) * step
-    index = (starts.unsqueeze(1) + gt.arange(size, device=grad.device)).reshape(-1)
+    starts = arange(grad.shape[d], device=grad.device) * step
+    index = (starts.unsqueeze(1) + arange(size, device=grad.device)).reshape(-1)
     windows = grad.movedim(-1, d + 1).flatten(d, d + 1)
     from .scatter import INDEX_ADD
 
-    zeros = gt.zeros(meta.shape, dtype=grad.dtype, device=grad.device)
-    return (call_op(INDEX_ADD, zeros, index, windows, dim=d),)
+    blank = zeros(meta.shape, dtype=grad.dtype, device=grad.device)
+    return (call_op(INDEX_ADD, blank, index, windows, dim=d),)
 
 
 UNFOLD = register(OpDef(

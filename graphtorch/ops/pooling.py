@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from .conv import _ndindex, _title, int_tuple, pad_spatial, prod
 from .registry import Category, OpDef, TensorMeta, register
+from .factories import arange
 
 OPAQUE = Category.OPAQUE
 
@@ -142,13 +143,12 @@ def _max_pool_backward_infer(grad, indices, input_sizes):
 def gather_spatial(x, indices):
     """x (N, C, *S) gathered at flat spatial `indices` (N, C, *L), written with graphtorch's
     `index` op so that it is differentiable again."""
-    import graphtorch as gt
     from .dispatch import call
     from .indexing import INDEX
 
     n, c = x.shape[0], x.shape[1]
     flat = x.reshape(n * c, -1)
-    rows = gt.arange(n * c, device=x.device).reshape(n * c, 1)
+    rows = arange(n * c, device=x.device).reshape(n * c, 1)
     picked = call(INDEX, flat, rows, indices.reshape(n * c, -1),
                   spec=(("tensor", 0), ("tensor", 1)))
     return picked.reshape(tuple(indices.shape))

@@ -12,6 +12,7 @@ import math
 from .. import dtypes
 from .registry import Category, OpDef, TensorMeta, register
 from .shape_rules import normalize_dims, reduced_shape
+from .factories import zeros
 
 REDUCTION = Category.REDUCTION
 
@@ -229,8 +230,6 @@ def _max_dim_infer(a, dim, keepdim=False):
 
 
 def _max_dim_vjp(ctx, grad_values, grad_indices=None):
-    import graphtorch as gt
-
     indices = ctx.outputs[1]
     meta = ctx.input_metas[0]
     dim, keepdim = ctx.attrs["dim"], ctx.attrs.get("keepdim", False)
@@ -239,8 +238,8 @@ def _max_dim_vjp(ctx, grad_values, grad_indices=None):
     if not keepdim:
         grad_values = grad_values.unsqueeze(dim)
         indices = indices.unsqueeze(dim)
-    zeros = gt.zeros(meta.shape, dtype=grad_values.dtype, device=grad_values.device)
-    return (zeros.scatter(dim, indices, grad_values),)
+    blank = zeros(meta.shape, dtype=grad_values.dtype, device=grad_values.device)
+    return (blank.scatter(dim, indices, grad_values),)
 
 
 MAX_DIM = register(OpDef("max_dim", REDUCTION, _max_dim_kernel("max", "argmax"),

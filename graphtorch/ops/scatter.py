@@ -10,6 +10,8 @@ from .movement import (_CPP, _INDEX_DTYPES, CONSTANT_PAD_ND, _as_1d, _check_boun
                        _numel, _op, _same, _scalar_fill, _ufunc_at, _word, call_op)
 from .registry import TensorMeta
 from .shape_rules import broadcast_shapes, normalize_dim
+from .factories import ones_like, zeros, zeros_like
+from .elementwise import where
 
 
 # --- gather / scatter --------------------------------------------------------------------
@@ -49,11 +51,9 @@ def _gather_kernel(xp, a, index, dim, sparse_grad=False):
 
 
 def _gather_vjp(ctx, grad):
-    import graphtorch as gt
-
     index, dim = ctx.inputs[1], ctx.attrs["dim"]
-    zeros = gt.zeros(ctx.input_metas[0].shape, dtype=grad.dtype, device=grad.device)
-    return call_op(SCATTER_ADD, zeros, index, grad, dim=dim), None
+    blank = zeros(ctx.input_metas[0].shape, dtype=grad.dtype, device=grad.device)
+    return call_op(SCATTER_ADD, blank, index, grad, dim=dim), None
 
 
 GATHER = _op("gather", _gather_kernel,
@@ -214,8 +214,6 @@ def _identity(xp, reduce, dtype):
 
 def _scatter_reduce_vjp(ctx, grad):
     """PyTorch's scatter_reduce_backward (ties in amax/amin share the gradient evenly)."""
-    import graphtorch as gt
-
     x, index, src = ctx.inputs
     dim, reduce = ctx.attrs["dim"], ctx.attrs["reduce"]
     include_self = ctx.attrs.get("include_self", True)
@@ -223,8 +221,8 @@ def _scatter_reduce_vjp(ctx, grad):
     if reduce == "sum":
         grad_self, grad_src = grad, grad.gather(dim, index)
     elif reduce == "mean":
-        n = gt.ones_like(grad) if include_self else gt.zeros_like(grad)
-        n = n.scatter_add(dim, index, gt.ones_like(src))
+        n = ones_like(grad) if include_self else zeros_like(grad)
+        n = n.scatter_add(dim, index, ones_like(src))
         n = n.masked_fill(n == 0, 1)
         grad_self, grad_src = grad / n, grad.gather(dim, index) / n.gather(dim, index)
     elif reduce == "prod":
@@ -233,11 +231,11 @@ def _scatter_reduce_vjp(ctx, grad):
                                                         include_self=include_self)
         grad_self = grad * masked_self_result / masked_self
         src_zero = src == 0
-        zeros_in = gt.zeros_like(x).scatter_add(dim, index, src_zero.to(x.dtype))
+        zeros_in = zeros_like(x).scatter_add(dim, index, src_zero.to(x.dtype))
         single_zero = src_zero & (zeros_in.gather(dim, index) == 1)
         masked_src_result = x.scatter_reduce(dim, index, src.masked_fill(single_zero, 1),
                                              reduce, include_self=include_self)
-        grad_src = gt.where(single_zero, (grad * masked_src_result).gather(dim, index),
+        grad_src = where(single_zero, (grad * masked_src_result).gather(dim, index),
                             (grad * result).gather(dim, index) / src.masked_fill(src_zero, 1))
     else:
         value = result.gather(dim, index)
@@ -286,10 +284,8 @@ def _index_select_kernel(xp, a, index, dim):
 
 
 def _index_select_vjp(ctx, grad):
-    import graphtorch as gt
-
-    zeros = gt.zeros(ctx.input_metas[0].shape, dtype=grad.dtype, device=grad.device)
-    return call_op(INDEX_ADD, zeros, ctx.inputs[1], grad, dim=ctx.attrs["dim"]), None
+    blank = zeros(ctx.input_metas[0].shape, dtype=grad.dtype, device=grad.device)
+    return call_op(INDEX_ADD, blank, ctx.inputs[1], grad, dim=ctx.attrs["dim"]), None
 
 
 INDEX_SELECT = _op("index_select", _index_select_kernel,
@@ -540,12 +536,10 @@ def _masked_select_kernel(xp, a, mask):
 
 
 def _masked_select_vjp(ctx, grad):
-    import graphtorch as gt
-
     a_meta, mask_meta = ctx.input_metas
     shape = broadcast_shapes(a_meta.shape, mask_meta.shape)
-    zeros = gt.zeros(shape, dtype=grad.dtype, device=grad.device)
-    full = call_op(MASKED_SCATTER, zeros, ctx.inputs[1], grad)
+    blank = zeros(shape, dtype=grad.dtype, device=grad.device)
+    full = call_op(MASKED_SCATTER, blank, ctx.inputs[1], grad)
     return unbroadcast(full, a_meta), None
 
 
@@ -586,10 +580,8 @@ def _take_kernel(xp, a, index):
 
 
 def _take_vjp(ctx, grad):
-    import graphtorch as gt
-
-    zeros = gt.zeros(ctx.input_metas[0].shape, dtype=grad.dtype, device=grad.device)
-    return call_op(PUT, zeros, ctx.inputs[1], grad, accumulate=True), None
+    blank = zeros(ctx.input_metas[0].shape, dtype=grad.dtype, device=grad.device)
+    return call_op(PUT, blank, ctx.inputs[1], grad, accumulate=True), None
 
 
 TAKE = _op("take", _take_kernel, _take_rule, _take_vjp, save_inputs=(1,),
@@ -624,12 +616,10 @@ def _put_kernel(xp, a, index, source, accumulate=False):
 
 
 def _put_vjp(ctx, grad):
-    import graphtorch as gt
-
     index, src_meta = ctx.inputs[1], ctx.input_metas[2]
     grad_self = grad
     if not ctx.attrs.get("accumulate", False):
-        grad_self = call_op(PUT, grad, index, gt.zeros(src_meta.shape, dtype=grad.dtype,
+        grad_self = call_op(PUT, grad, index, zeros(src_meta.shape, dtype=grad.dtype,
                                                               device=grad.device))
     return grad_self, None, call_op(TAKE, grad, index).reshape(src_meta.shape)
 

@@ -12,6 +12,7 @@ import math
 from .. import dtypes
 from .registry import Category, OpDef, TensorMeta, register
 from .shape_rules import normalize_dim
+from .factories import arange, zeros
 
 OPAQUE = Category.OPAQUE
 
@@ -56,8 +57,6 @@ def sort_indices(xp, a, axis: int, descending: bool = False):
 
 def index_grid(shape, dim: int, index, device=None):
     """Index tensors addressing `index` positions along `dim` (arange on the other dims)."""
-    import graphtorch as gt
-
     nd = len(shape)
     items = []
     for k in range(nd):
@@ -66,23 +65,21 @@ def index_grid(shape, dim: int, index, device=None):
         else:
             view = [1] * nd
             view[k] = index.shape[k]
-            items.append(gt.arange(index.shape[k], device=device).reshape(view))
+            items.append(arange(index.shape[k], device=device).reshape(view))
     return items, tuple(("tensor", k) for k in range(nd))
 
 
 def scatter_along(shape, dim: int, index, src, accumulate: bool = False):
-    """zeros(shape).scatter(dim, index, src) (scatter_add with accumulate) in tensor ops."""
-    import graphtorch as gt
-
+    """blank(shape).scatter(dim, index, src) (scatter_add with accumulate) in tensor ops."""
     from .dispatch import call
     from .indexing import INDEX_PUT
 
     index = index.detach()
     if len(shape) == 0:
         return src.reshape(())
-    zeros = gt.zeros(tuple(shape), dtype=src.dtype, device=src.device)
+    blank = zeros(tuple(shape), dtype=src.dtype, device=src.device)
     items, spec = index_grid(shape, dim, index, src.device)
-    return call(INDEX_PUT, zeros, src, *items, spec=spec, accumulate=accumulate)
+    return call(INDEX_PUT, blank, src, *items, spec=spec, accumulate=accumulate)
 
 
 def gather_along(src, dim: int, index):

@@ -12,6 +12,7 @@ from __future__ import annotations
 from .devices import writeable
 from .registry import Category, OpDef, TensorMeta, register
 from .shape_rules import as_size, normalize_dim
+from .factories import zeros
 
 VIEW = Category.VIEW
 
@@ -223,11 +224,10 @@ def _insert(shape, d):
 
 def _scatter_vjp(op):
     def vjp(ctx, grad):
-        import graphtorch as gt
         from .dispatch import call
 
-        zeros = gt.zeros(ctx.input_metas[0].shape, dtype=grad.dtype, device=grad.device)
-        return (call(COPY_INTO_VIEW, zeros, grad, view_ops=((op, ctx.attrs),)),)
+        blank = zeros(ctx.input_metas[0].shape, dtype=grad.dtype, device=grad.device)
+        return (call(COPY_INTO_VIEW, blank, grad, view_ops=((op, ctx.attrs),)),)
     return vjp
 
 
@@ -320,13 +320,12 @@ def _copy_into_view_kernel(xp, base, src, view_ops):
 
 
 def _copy_into_view_vjp(ctx, grad):
-    import graphtorch as gt
     from .dispatch import call
 
     view_ops = ctx.attrs["view_ops"]
     src_meta = ctx.input_metas[1]
-    zeros = gt.zeros(src_meta.shape, dtype=grad.dtype, device=grad.device)
-    grad_base = call(COPY_INTO_VIEW, grad, zeros, view_ops=view_ops)
+    blank = zeros(src_meta.shape, dtype=grad.dtype, device=grad.device)
+    grad_base = call(COPY_INTO_VIEW, grad, blank, view_ops=view_ops)
     grad_src = grad.contiguous()  # grads may be broadcast views; `view` steps need strides
     for step in view_ops:
         grad_src = call(step[0], grad_src, **step[1])
