@@ -18,7 +18,8 @@ from .dtypes import DType as dtype
 from .dtypes import bool_ as bool  # noqa: A001  (torch.bool)
 from .tensor import Size, Tensor
 from . import ops  # noqa: F401,E402  (registers every op)
-from . import functions  # noqa: E402  (binds Tensor methods)
+from . import functions  # noqa: E402
+from . import tensor_methods  # noqa: F401,E402  (binds every Tensor method)
 from .functions.conversion import to as _to  # noqa: F401,E402
 from .functions.creation import *  # noqa: F401,F403,E402
 from .functions.indexing import index_put  # noqa: F401,E402

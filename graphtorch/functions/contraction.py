@@ -189,4 +189,3 @@ def pdist(input, p=2):
     return _pnorm(input[i] - input[j], p)
 
 
-Tensor.kron = kron

@@ -533,16 +533,12 @@ def polar(abs, angle, *, out=None) -> Tensor:
 
 # --- Tensor.new_* and in-place random fills ------------------------------------------------
 
-def _new_factory(fn):
+def new_factory(fn):
+    """`Tensor.new_zeros`-style method: `fn` with self's dtype and device as defaults."""
     def method(self, *args, dtype=None, device=None, requires_grad=False, **kw):
         return fn(*args, dtype=dtype or self.dtype, device=device or self.device,
                   requires_grad=requires_grad, **kw)
     return method
-
-
-Tensor.new_zeros = _new_factory(zeros)
-Tensor.new_ones = _new_factory(ones)
-Tensor.new_empty = _new_factory(empty)
 
 
 def _new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False,
@@ -556,9 +552,6 @@ def _new_tensor(self, data, *, dtype=None, device=None, requires_grad=False, lay
     return tensor(data, dtype=dtype or self.dtype, device=device or self.device,
                   requires_grad=requires_grad)
 
-
-Tensor.new_full = _new_full
-Tensor.new_tensor = _new_tensor
 
 
 def _fill_inplace(self, array):
@@ -657,10 +650,9 @@ def exponential_(self, lambd=1.0, *, generator=None):
     return _fill_inplace(self, values.astype(self._data.dtype))
 
 
-for _fn in (uniform_, normal_, random_, bernoulli_, exponential_):
-    setattr(Tensor, _fn.__name__, _fn)
-Tensor.bernoulli = lambda self, p=None, *, generator=None: bernoulli(self, p,
-                                                                      generator=generator)
+def bernoulli_method(self, p=None, *, generator=None):
+    """`self.bernoulli(p)`: 0/1 draws with probability `p` (or self's values)."""
+    return bernoulli(self, p, generator=generator)
 
 
 # --- legacy constructors -------------------------------------------------------------------

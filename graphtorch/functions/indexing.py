@@ -238,7 +238,3 @@ def index_put_(self, indices, values, accumulate=False):
                         accumulate=accumulate)
 
 
-Tensor.__getitem__ = getitem
-Tensor.__setitem__ = setitem
-Tensor.index_put = index_put
-Tensor.index_put_ = index_put_

@@ -111,5 +111,3 @@ def _scale(t, factor):
     return t if factor == 1 else t * factor
 
 
-for _name in __all__:
-    setattr(Tensor, _name, globals()[_name])

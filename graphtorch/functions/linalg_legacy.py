@@ -20,11 +20,6 @@ __all__ = ["inverse", "det", "logdet", "slogdet", "svd", "qr", "cholesky", "chol
            "cholesky_solve", "norm", "trace", "pinverse", "matrix_power", "cross", "dist",
            "chain_matmul", "eig", "symeig", "lstsq", "solve", "matrix_rank"]
 
-_METHODS = ["inverse", "det", "logdet", "slogdet", "svd", "qr", "cholesky", "cholesky_inverse",
-            "cholesky_solve", "norm", "trace", "pinverse", "matrix_power", "cross", "dist",
-            "eig", "symeig", "lstsq", "solve"]
-
-
 def inverse(input, *, out=None):
     """Inverse of square matrices (torch.linalg.inv)."""
     return LA.inv(input, out=out)
@@ -263,6 +258,3 @@ def _norm_method(self, p="fro", dim=None, keepdim=False, dtype=None):
     return norm(self, p, dim, keepdim, dtype=dtype)
 
 
-for _name in _METHODS:
-    setattr(Tensor, _name, globals()[_name])
-Tensor.norm = _norm_method

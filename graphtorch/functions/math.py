@@ -15,10 +15,10 @@ __all__ = []  # filled below: every name defined through _export
 
 
 def _export(name, fn, method=True):
+    """Make `fn` the public function `name` (`method`: also `Tensor.name`, which
+    graphtorch/tensor_methods.py binds; the flag only documents that here)."""
     globals()[name] = fn
     __all__.append(name)
-    if method:
-        setattr(Tensor, name, fn)
 
 
 # --- binary arithmetic -------------------------------------------------------------------
@@ -133,7 +133,6 @@ def _with_power_check(fn):
 
 pow = _with_power_check(pow)
 pow_ = _with_power_check(globals()["pow_"])
-Tensor.pow, Tensor.pow_ = pow, pow_
 
 # PyTorch's aliases.
 for _alias, _target in [("multiply", "mul"), ("divide", "div"), ("subtract", "sub"),
@@ -320,21 +319,20 @@ for _alias, _target in [("clip", "clamp"), ("clip_", "clamp_")]:
     _export(_alias, globals()[_target])
 
 
-def _real(self):
+def real_part(self):
     return call(U.REAL, self)
 
 
-def _imag(self):
+def imag_part(self):
     return call(U.IMAG, self)
 
 
-Tensor.real = property(_real)
-Tensor.imag = property(_imag)
 
 # --- operators ---------------------------------------------------------------------------
 
 
-def _binop(op):
+def operator_method(op):
+    """`Tensor.__add__`-style method running `op` (self first)."""
     def method(self, other):
         if type(other) is not Tensor and type(other) not in SCALAR_TYPES:
             other = as_operand(other)
@@ -342,31 +340,24 @@ def _binop(op):
     return method
 
 
-def _rbinop(op):
+def reflected_operator_method(op):
+    """`Tensor.__radd__`-style method running `op` (self second)."""
     def method(self, other):
         other = as_operand(other)
         return call(op, other, self)
     return method
 
 
-def _ibinop(op):
+def inplace_operator_method(op):
+    """`Tensor.__iadd__`-style method running `op` in place."""
     def method(self, other):
         return call_inplace(op, self, as_operand(other))
     return method
 
 
-_OPERATORS = [("add", E.ADD), ("sub", E.SUB), ("mul", E.MUL), ("truediv", E.DIV),
-              ("floordiv", E.FLOOR_DIVIDE), ("mod", E.REMAINDER), ("pow", E.POW),
-              ("and", REGISTRY["bitwise_and"]), ("or", REGISTRY["bitwise_or"]),
-              ("xor", REGISTRY["bitwise_xor"]), ("lshift", REGISTRY["bitwise_left_shift"]),
-              ("rshift", REGISTRY["bitwise_right_shift"])]
-for _name, _op in _OPERATORS:
-    setattr(Tensor, f"__{_name}__", _binop(_op))
-    setattr(Tensor, f"__r{_name}__", _rbinop(_op))
-    setattr(Tensor, f"__i{_name}__", _ibinop(_op))
 
 
-def _sub_method(self, other):
+def subtract_method(self, other):
     if type(other) is Tensor:
         if other._data.dtype is not self._data.dtype:
             check_sub_operands(self, other)
@@ -378,7 +369,7 @@ def _sub_method(self, other):
     return call(E.SUB, self, other)
 
 
-def _pow_method(self, other):
+def power_method(self, other):
     if type(other) is not Tensor:
         if type(other) not in SCALAR_TYPES:
             other = as_operand(other)
@@ -387,7 +378,7 @@ def _pow_method(self, other):
     return call(E.POW, self, other)
 
 
-def _rsub_method(self, other):
+def reflected_subtract_method(self, other):
     if type(other) not in SCALAR_TYPES:
         other = as_operand(other)
         _maybe_check_sub(other, self)
@@ -396,20 +387,15 @@ def _rsub_method(self, other):
     return call(E.SUB, other, self)
 
 
-def _isub_method(self, other):
+def inplace_subtract_method(self, other):
     return sub_(self, other)
 
 
-def _ipow_method(self, other):
+def inplace_power_method(self, other):
     return pow_(self, other)
 
 
 # sub and pow check their operands here (see check_sub_operands, _unsigned_negative_power).
-Tensor.__sub__, Tensor.__rsub__, Tensor.__isub__ = _sub_method, _rsub_method, _isub_method
-Tensor.__pow__, Tensor.__ipow__ = _pow_method, _ipow_method
-for _name in ("eq", "ne", "lt", "le", "gt", "ge"):
-    setattr(Tensor, f"__{_name}__", _binop(REGISTRY[_name]))
-Tensor.__hash__ = object.__hash__
 
 
 def _matmul_method(self, other):
@@ -424,19 +410,29 @@ def _rmatmul_method(self, other):
     return matmul(as_operand(other), self)
 
 
-Tensor.__matmul__ = _matmul_method
-Tensor.__rmatmul__ = _rmatmul_method
-Tensor.__neg__ = lambda self: call(U.NEG, self)
-Tensor.__pos__ = lambda self: self
-Tensor.__abs__ = lambda self: call(U.ABS, self)
+
+
+def negative_method(self):
+    """`-self`."""
+    return call(U.NEG, self)
+
+
+def positive_method(self):
+    """`+self`: self."""
+    return self
+
+
+def absolute_method(self):
+    """`abs(self)`."""
+    return call(U.ABS, self)
+
+
 def _invert(self):
     if self._data.dtype.kind not in "biu":
         raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type "
                         "tensors")
     return call(E.BITWISE_NOT, self)
 
-
-Tensor.__invert__ = _invert
 
 
 def _where_method(self, condition, other):
@@ -445,4 +441,3 @@ def _where_method(self, condition, other):
 
 
 _export("where", where, method=False)
-Tensor.where = _where_method

@@ -22,10 +22,10 @@ __all__ = []
 
 
 def _export(name, fn, method=True):
+    """Make `fn` the public function `name` (`method`: also `Tensor.name`, which
+    graphtorch/tensor_methods.py binds; the flag only documents that here)."""
     globals()[name] = fn
     __all__.append(name)
-    if method:
-        setattr(Tensor, name, fn)
 
 
 _word = E._word  # PyTorch's ScalarType names, as its messages print them
@@ -67,7 +67,6 @@ xlogy = _overloads(globals()["xlogy"], "xlogy",
                    " * (Tensor input, Tensor other, *, Tensor out = None)\n"
                    " * (Number self, Tensor other, *, Tensor out = None)\n"
                    " * (Tensor input, Number other, *, Tensor out = None)\n")
-Tensor.copysign, Tensor.xlogy = copysign, xlogy
 
 for _name, _op in [("sgn", U.SGN), ("sinc", U.SINC), ("signbit", U.SIGNBIT),
                    ("lgamma", U.LGAMMA), ("digamma", U.DIGAMMA)]:
@@ -122,7 +121,6 @@ def mvlgamma_(self, p):
 
 
 _export("polygamma", polygamma, method=False)
-Tensor.polygamma = _polygamma_method
 _export("polygamma_", polygamma_)
 _export("mvlgamma", mvlgamma)
 _export("mvlgamma_", mvlgamma_)
@@ -416,7 +414,6 @@ for _name in ("isclose", "allclose", "equal", "is_floating_point", "is_complex",
 for _name in ("hypot_", "copysign_", "sgn_", "heaviside_", "float_power_", "nextafter_",
               "lgamma_", "digamma_", "polygamma_", "mvlgamma_"):
     __all__.remove(_name)
-    del globals()[_name]
 
 # --- re-exported from the sibling modules (one star import in graphtorch/__init__) --------
 

@@ -524,13 +524,3 @@ def _pad_index(mode, size, left, right, d, input, i):
     return out
 
 
-# --- Tensor methods ----------------------------------------------------------------------
-
-for _name in __all__:
-    if _name not in ("cat", "concat", "concatenate", "stack", "hstack", "vstack", "row_stack",
-                     "dstack", "column_stack", "meshgrid", "cartesian_prod", "combinations",
-                     "constant_pad_nd", "block_diag"):
-        setattr(Tensor, _name, globals()[_name])
-Tensor.flip = _flip_method
-for _fn in (repeat, unfold, tril_, triu_):
-    setattr(Tensor, _fn.__name__, _fn)

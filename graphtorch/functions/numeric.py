@@ -193,5 +193,3 @@ def vander(x, N=None, increasing=False):
     return result if increasing else result.flip(1)
 
 
-for _name in ("diff", "cov", "corrcoef"):
-    setattr(Tensor, _name, globals()[_name])

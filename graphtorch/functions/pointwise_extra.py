@@ -97,5 +97,3 @@ def lerp_(self, end, weight):
     return self.copy_(call(E.SUB, end, call(E.MUL, diff, 1 - weight)))
 
 
-for _name in ("addcmul", "addcmul_", "addcdiv", "addcdiv_", "lerp_"):
-    setattr(Tensor, _name, globals()[_name])

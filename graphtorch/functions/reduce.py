@@ -193,5 +193,3 @@ def count_nonzero(input, dim=None):
     return sum(input != 0, dim)
 
 
-for _name in __all__:
-    setattr(Tensor, _name, globals()[_name])

@@ -63,4 +63,3 @@ def _multinomial_method(self, num_samples, replacement=False, *, generator=None)
 
 _multinomial_method.__name__ = "multinomial"
 _multinomial_method.__doc__ = multinomial.__doc__
-Tensor.multinomial = _multinomial_method

@@ -184,8 +184,3 @@ def put_(self, index, source, accumulate=False):
     return call_inplace(S.PUT, self, index, source, accumulate=bool(accumulate))
 
 
-for _name in __all__:
-    setattr(Tensor, _name, globals()[_name])
-for _fn in (scatter_, scatter_add_, scatter_reduce_, index_add_, index_copy_, index_fill_,
-            masked_fill_, masked_scatter_, put_):
-    setattr(Tensor, _fn.__name__, _fn)

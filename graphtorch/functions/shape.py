@@ -170,11 +170,11 @@ def t(input):
     return call(V.TRANSPOSE, input, dim0=0, dim1=1)
 
 
-def _T(self):
+def transposed(self):
     return permute(self, *reversed(range(self.ndim)))
 
 
-def _mT(self):
+def matrix_transposed(self):
     if self.ndim < 2:
         raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. Got "
                            f"{self.ndim}-D tensor.")
@@ -376,7 +376,7 @@ def zero_(self):
     return call_inplace(E.FILL, self, value=0)
 
 
-def _metadata_inplace(fn):
+def metadata_inplace(fn):
     """`t_`, `squeeze_`, ...: `self` takes the shape (and history) of a view of itself."""
     def method(self, *args, **kwargs):
         from ..ops.dispatch import check_inplace_allowed
@@ -393,20 +393,19 @@ def _metadata_inplace(fn):
     return method
 
 
-for _name in __all__:
-    setattr(Tensor, _name, globals()[_name])
-for _fn in (view, view_as, reshape_as, expand, expand_as, contiguous, copy_, fill_, zero_):
-    setattr(Tensor, _fn.__name__, _fn)
-def _squeeze_inplace_view(input, dim=None):
+def squeeze_inplace_view(input, dim=None):
     dims = None if dim is None else tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
     return call(V.SQUEEZE, input, dims=dims, inplace=True)  # PyTorch's SqueezeBackward3-5
 
 
-_squeeze_inplace_view.__name__ = "squeeze"
-for _fn in (t, transpose, _squeeze_inplace_view, unsqueeze, swapaxes):
-    setattr(Tensor, _fn.__name__ + "_", _metadata_inplace(_fn))
-Tensor.T = property(_T)
-Tensor.mT = property(_mT)
-Tensor.H = property(lambda self: _T(self).conj())
-Tensor.mH = property(lambda self: _mT(self).conj())
-Tensor.split = _split_method
+squeeze_inplace_view.__name__ = "squeeze"
+
+
+def adjoint_2d(self):
+    """`self.H`: the conjugate transpose of a matrix."""
+    return transposed(self).conj()
+
+
+def matrix_adjoint(self):
+    """`self.mH`: the conjugate transpose of the last two dims."""
+    return matrix_transposed(self).conj()

@@ -360,8 +360,3 @@ def prod(input, dim=None, keepdim=False, *, dtype=None, out=None):
     return finish(call(X.PROD_DIM, input, dims=dims, keepdim=bool(keepdim), **attrs), out)
 
 
-for _name in __all__:
-    if _name not in ("searchsorted", "bucketize"):
-        setattr(Tensor, _name, globals()[_name])
-setattr(Tensor, "cumsum_", cumsum_)
-setattr(Tensor, "cumprod_", cumprod_)

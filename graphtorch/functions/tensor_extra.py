@@ -20,10 +20,10 @@ __all__ = []
 
 
 def _export(name, fn, method=True):
+    """Make `fn` the public function `name` (`method`: also `Tensor.name`, which
+    graphtorch/tensor_methods.py binds; the flag only documents that here)."""
     globals()[name] = fn
     __all__.append(name)
-    if method:
-        setattr(Tensor, name, fn)
 
 
 # --- index helpers, reductions, in-place twins, splits ----------------------------------
@@ -148,7 +148,7 @@ def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
     return finish((input if beta == 1 else input * beta) + product, out)
 
 
-def _inplace(name):
+def inplace_method(name):
     def method(self, *args, **kwargs):
         import graphtorch as gt
 
@@ -159,8 +159,6 @@ def _inplace(name):
     return method
 
 
-for _name in ("addr", "addmm", "addmv", "baddbmm", "addbmm"):
-    setattr(Tensor, _name + "_", _inplace(_name))
 
 
 def _split_at(name, input, indices_or_sections, dim, min_dim):
@@ -223,7 +221,6 @@ for _name in ("tril_indices", "triu_indices", "unravel_index", "aminmax",
         "adjoint"))
 for _name in ("sum_to_size", "fill_diagonal_"):  # Tensor methods only in PyTorch
     __all__.remove(_name)
-    del globals()[_name]
 
 # --- torch.<name> forms of nn.functional ops ----------------------------------------------
 
@@ -369,6 +366,6 @@ def share_memory_(self):
     return self
 
 
-Tensor.is_pinned, Tensor.is_shared, Tensor.share_memory_ = is_pinned, is_shared, share_memory_
-Tensor.is_meta = property(lambda self: False, doc="Never a meta tensor.")
-Tensor.is_nested = property(lambda self: False, doc="Never a nested tensor.")
+def never(self) -> bool:
+    """False: graphtorch has no meta or nested tensors (`Tensor.is_meta`, `is_nested`)."""
+    return False
