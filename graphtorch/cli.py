@@ -20,11 +20,19 @@ import inspect
 import os
 import sys
 import traceback
+from graphtorch.ops.registry import REGISTRY
+from graphtorch.dtypes import as_dtype
+from graphtorch.nn.modules.module import Module
+from graphtorch.ir.export import GraphvizMissing
+from graphtorch.ir.onnx_errors import OnnxExporterError
+from graphtorch.ir.tracer import TracingError
+from graphtorch.passes.pipeline import DEFAULT_PIPELINE, PASSES
+from graphtorch.passes.pipeline import run_passes
+from graphtorch.debug.explain import explain
+from graphtorch.distributed.launch import run
 
 
 def _list_ops(args) -> int:
-    from graphtorch.ops.registry import REGISTRY
-
     rows = [op for op in REGISTRY.values()
             if args.category is None or op.category.value == args.category]
     width = max((len(op.name) for op in rows), default=4)
@@ -74,7 +82,6 @@ def _parse_target(target: str) -> tuple[str, str]:
 
 def _parse_input(spec: str, default_dtype: str):
     import graphtorch as gt
-    from graphtorch.dtypes import as_dtype
 
     shape_text, _, dtype_text = spec.partition(":")
     try:
@@ -172,8 +179,6 @@ def _call_from_user_file(path: str, line: int, name: str, fn, *args, **kwargs):
 
 
 def _resolve(module, path: str, name: str, num_inputs: int):
-    from graphtorch.nn.modules.module import Module
-
     obj = module
     for part in name.split("."):
         if not hasattr(obj, part):
@@ -224,8 +229,6 @@ def _is_factory(fn, num_inputs: int) -> bool:
 
 
 def _render(graph, fmt: str) -> bytes:
-    from graphtorch.ir.export import GraphvizMissing
-
     try:
         return graph.render(fmt)
     except GraphvizMissing as exc:
@@ -244,7 +247,6 @@ def _onnx_bytes(graph, traced, output) -> bytes:
     except ImportError as exc:
         raise DumpError(f"--format onnx needs the onnx package ({exc.name} is missing): "
                         "pip install graphtorch[onnx]") from None
-    from graphtorch.ir.onnx_errors import OnnxExporterError
 
     try:
         model = to_onnx(graph, traced.params,
@@ -264,12 +266,9 @@ def _dump(args) -> int:
 
 def _dump_or_raise(args) -> int:
     import graphtorch as gt
-    from graphtorch.ir.tracer import TracingError
 
     passes = None
     if args.passes is not None:
-        from graphtorch.passes.pipeline import DEFAULT_PIPELINE, PASSES
-
         passes = list(DEFAULT_PIPELINE) if args.passes == "default" else \
             [p.strip() for p in args.passes.split(",") if p.strip()]
         unknown = [p for p in passes if p not in PASSES]
@@ -291,8 +290,6 @@ def _dump_or_raise(args) -> int:
         raise DumpError(f"tracing {name} failed{_user_line(exc)}: {_one_line(exc)}") from None
     graph = traced.graph
     if passes is not None:
-        from graphtorch.passes.pipeline import run_passes
-
         graph = run_passes(graph, passes)
     if args.format == "text":
         data = str(graph) + "\n"
@@ -323,7 +320,6 @@ def _dump_or_raise(args) -> int:
 def _explain(args) -> int:
     """`graphtorch explain`: compile NAME, call it on the example inputs, print gt.explain."""
     import graphtorch as gt
-    from graphtorch.debug.explain import explain
 
     try:
         path, name = _parse_target(args.target)
@@ -345,8 +341,6 @@ def _explain(args) -> int:
 
 def _run(args) -> int:
     """`graphtorch run`: start N ranks of a script with the MPI launcher (like torchrun)."""
-    from graphtorch.distributed.launch import run
-
     try:
         return run(args.nproc, [args.target, *args.args], args.module, args.mpiexec)
     except (OSError, ValueError) as exc:

@@ -21,6 +21,9 @@ from .ops.dispatch import call, write_out
 from .ops.registry import TensorMeta
 from .ops.shape_rules import normalize_dim
 from .tensor import Tensor
+from .ops.linalg_grads import _eye_mask, _tril
+from .functions.math import where
+from .functions.creation import eye, ones
 
 __all__ = ["LinAlgError", "inv", "inv_ex", "det", "slogdet", "svd", "svdvals", "eig", "eigvals",
            "eigh", "eigvalsh", "qr", "cholesky", "cholesky_ex", "solve", "solve_ex",
@@ -176,12 +179,8 @@ def solve_ex(A, B, *, left=True, check_errors=False, out=None):
 
 def _triangle(A, upper, unit):
     """The triangle of A that solve_triangular reads (unit diagonal when asked)."""
-    from .ops.linalg_grads import _eye_mask, _tril
-
     tri = _tril(A.mT, 0).mT if upper else _tril(A, 0)
     if unit:
-        from .functions.math import where
-
         tri = where(_eye_mask(A.shape[-1], A), 1.0, tri)
     return tri
 
@@ -421,7 +420,6 @@ def cond(A, p=None, *, out=None):
                            f"but they are {A.shape[-2]} by {A.shape[-1]} matrices")
     inverse, info = inv_ex(A)
     result = matrix_norm(A, p) * matrix_norm(inverse, p)
-    from .functions.math import where
 
     return finish(where(info > 0, _INF, result), out)
 
@@ -434,9 +432,6 @@ def matrix_power(A, n, *, out=None):
     if A.ndim < 2 or A.shape[-1] != A.shape[-2]:
         L.check_matrix("linalg.matrix_power", _meta(A))
     if n == 0:
-        from .functions.creation import eye, ones
-        from .functions.math import where
-
         identity = eye(A.shape[-1], dtype=A.dtype, device=A.device)
         return finish(where(ones((), dtype=dtypes.bool_, device=A.device), identity, A), out)
     if n < 0:

@@ -19,6 +19,12 @@ import inspect
 import os
 
 from .ir.onnx_errors import OnnxExporterError, UnsupportedOperatorError
+from .ir.onnx_export import to_onnx
+from .nn.modules.module import Module
+from .tensor import Tensor
+from .ir.onnx_export import normalize_axes
+from .ir import symbolic
+from .trace_state import SymbolicArray
 
 __all__ = ["OnnxExporterError", "TrainingMode", "UnsupportedOperatorError", "export"]
 
@@ -55,9 +61,6 @@ def export(model, args=(), f=None, *, kwargs=None, export_params: bool = True,
     """
     import onnx
 
-    from .ir.onnx_export import to_onnx
-    from .nn.modules.module import Module
-    from .tensor import Tensor
 
     if kwargs:
         raise NotImplementedError("gt.onnx.export: keyword inputs (kwargs=) are not supported; "
@@ -114,8 +117,6 @@ def _argument_names(fn, args) -> list[str]:
 
 
 def _check_axes(dynamic_axes, in_names, out_names) -> dict:
-    from .ir.onnx_export import normalize_axes
-
     axes = normalize_axes(dynamic_axes)
     known = set(in_names) | set(out_names)
     for name in axes:
@@ -127,8 +128,6 @@ def _check_axes(dynamic_axes, in_names, out_names) -> dict:
 
 def _set_training(model, training) -> list:
     """Put modules in the requested mode; returns their modes to restore."""
-    from .nn.modules.module import Module
-
     if not isinstance(model, Module):
         return []
     modes = [(m, m.training) for m in model.modules()]
@@ -146,9 +145,6 @@ def _trace(model, args, positions, in_names, axes, dynamic):
     sizes are symbols (what gt.compile(dynamic=True) traces with)."""
     import graphtorch as gt
 
-    from .ir import symbolic
-    from .trace_state import SymbolicArray
-    from .tensor import Tensor
 
     env, symbols, trace_args = None, {}, list(args)
     for k, i in enumerate(positions):

@@ -20,6 +20,7 @@ import sys
 import numpy as np
 
 from . import dtypes
+from .tensor import Tensor
 
 
 class _PrintOptions:
@@ -147,6 +148,7 @@ def _summarize(array, edge: int):
         return array, cut
     xp = np
     if type(array) is not np.ndarray:
+        # looked up per call: tests stand a fake CuPy in for device.cupy_module
         from .device import cupy_module
 
         xp = cupy_module()
@@ -232,8 +234,6 @@ def tensor_repr(t, *, tensor_contents: str | None = None) -> str:
     `tensor_contents`, when given, replaces the printed values (PyTorch's keyword of the
     same name).
     """
-    from .tensor import Tensor
-
     cls = type(t)
     owner = _hook_owner(cls)
     plain = cls is Tensor or cls is owner

@@ -12,6 +12,10 @@ import math
 import time
 
 import numpy as np
+from .trace_state import current_tracer
+from .ops.dispatch import call
+from .tensor import Tensor
+from .trace_state import current_tracer, TracingError, user_frame
 
 # float16 draws like float32 (24 bits) and rounds, as PyTorch's CPU kernel.
 _FLOAT_BITS = {np.dtype(np.float32): 24, np.dtype(np.float16): 24, np.dtype(np.float64): 53}
@@ -54,13 +58,10 @@ def _libm(fn, values: np.ndarray) -> np.ndarray:
 
 
 def _tracing() -> bool:
-    from .trace_state import current_tracer
-
     return current_tracer() is not None
 
 
 def _record_seed(generator, seed) -> None:
-    from .ops.dispatch import call
     from .ops.random_ops import SEED
 
     call(SEED, seed=int(seed), generator=None if generator is default_generator else generator)
@@ -97,8 +98,6 @@ class Generator:
 
     def get_state(self):
         """The generator state as PyTorch's 5056-byte uint8 tensor (same bytes as torch's)."""
-        from .tensor import Tensor
-
         mt = self._mt.state["state"]
         key, pos = mt["key"], int(mt["pos"])
         fresh = pos == 624 and np.array_equal(
@@ -141,8 +140,6 @@ class Generator:
 
     # --- raw streams ---
     def _refuse_while_tracing(self) -> None:
-        from .trace_state import current_tracer, TracingError, user_frame
-
         if current_tracer() is not None:
             source = user_frame()
             where = f"{source[0]}:{source[1]}" if source else "<unknown>"

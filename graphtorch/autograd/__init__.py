@@ -11,6 +11,8 @@ from .function import Function, FunctionCtx, once_differentiable
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .graph import Node
 from .variable import Variable
+from ..tensor import Tensor
+from .graph import accumulate_grad
 
 __all__ = ["backward", "grad", "Function", "FunctionCtx", "Variable", "no_grad", "enable_grad",
            "set_grad_enabled", "is_grad_enabled", "inference_mode", "Node",
@@ -36,7 +38,6 @@ def _as_tuple(x):
 
 def _seed_grads(tensors, grad_tensors, create_graph: bool):
     from ..functions.creation import ones_like
-    from ..tensor import Tensor
 
     seeds = []
     for i, t in enumerate(tensors):
@@ -86,7 +87,6 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
     captured = run_backward(tensors, seeds, retain_graph, create_graph, inputs=inputs,
                             accumulate=True)
     if inputs is not None:  # non-leaf inputs get their gradient in .grad too
-        from .graph import accumulate_grad
 
         for t, g in zip(inputs, captured):
             if t.grad_fn is not None and g is not None:

@@ -15,6 +15,7 @@ import functools
 import os
 import threading
 import weakref
+from ..trace_state import current_tracer
 
 _STATE = threading.local()
 COMPILED: weakref.WeakSet = weakref.WeakSet()  # every CompiledFunction, for reset()
@@ -65,8 +66,6 @@ def disable(fn=None, recursive: bool = True, *, reason: str | None = None):
 def is_compiling() -> bool:
     """True while `gt.compile` (or `gt.trace`) is tracing: code can take another path there
     (``if not torch.compiler.is_compiling(): log(...)``)."""
-    from ..trace_state import current_tracer
-
     return current_tracer() is not None
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from ..ir.tracer import TracedFunction, trace_graph
 from ..passes.pipeline import run_passes
+from ..tensor import Tensor
+from ..functions.linalg_legacy import trace as matrix_trace
 
 
 def trace(fn_or_module, *example_inputs, optimize: bool = True) -> TracedFunction:
@@ -22,11 +24,7 @@ def trace(fn_or_module, *example_inputs, optimize: bool = True) -> TracedFunctio
     ``gt.trace(matrix)`` (a tensor, as in PyTorch) is the sum of its diagonal: a tensor is
     not callable, so the two meanings never collide.
     """
-    from ..tensor import Tensor
-
     if isinstance(fn_or_module, Tensor):
-        from ..functions.linalg_legacy import trace as matrix_trace
-
         return matrix_trace(fn_or_module, *example_inputs)
     traced = trace_graph(fn_or_module, *example_inputs)
     if optimize:

@@ -29,6 +29,10 @@ from .subgraph import (
     trace_subgraph,
     unify_captures,
 )
+from ..functions.movement import stack
+from ..functions.creation import empty
+from ..functions.creation import zeros_like
+from ..ops.factories import zeros_for_meta
 
 
 def scan(fn, init, xs=None, length: int | None = None, reverse: bool = False):
@@ -83,8 +87,6 @@ def check_carry(name: str, fn_name: str, tree, leaves, new_tree, new_leaves) -> 
 
 
 def _eager_scan(fn, init_leaves, init_tree, xs_leaves, xs_tree, length, reverse):
-    from ..functions.movement import stack
-
     carry = pytree.unflatten(init_tree, init_leaves)
     c_leaves = init_leaves
     ys = [None] * length
@@ -110,8 +112,6 @@ def _eager_scan(fn, init_leaves, init_tree, xs_leaves, xs_tree, length, reverse)
 
 def _empty_ys(fn, init_leaves, init_tree, xs_leaves, xs_tree):
     """The ys of a zero-step scan: the step is traced (not run) to learn their shapes."""
-    from ..functions.creation import empty
-
     sg = _trace_step(fn, init_leaves, init_tree, xs_leaves, xs_tree)
     nc = len(init_leaves)
     y_tree = sg.out_tree.children[1]
@@ -191,9 +191,6 @@ def _scan_infer(*metas, body, length, reverse, num_carry, num_xs):
 
 
 def _scan_vjp(ctx, *grads):
-    from ..functions.creation import zeros_like
-    from ..ops.factories import zeros_for_meta
-
     a = ctx.attrs
     body, nc, nx = a["body"], a["num_carry"], a["num_xs"]
     init, xs = ctx.inputs[:nc], ctx.inputs[nc:nc + nx]

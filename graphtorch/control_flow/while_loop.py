@@ -26,6 +26,9 @@ from .subgraph import (
     trace_subgraph,
     unify_captures,
 )
+from ..functions.creation import tensor
+from ..tensor import Tensor
+from ..dtypes import int64
 
 NOT_DIFFERENTIABLE = (
     "gt.while_loop is not differentiable once traced: its trip count depends on the data, "
@@ -122,9 +125,6 @@ def fori_loop(lower, upper, body_fn, init):
     With Python int bounds a traced loop is a `scan` (differentiable); with tensor bounds it
     is a `while_loop` (forward-only). `init` is a pytree of tensors.
     """
-    from ..functions.creation import tensor
-    from ..tensor import Tensor
-
     static = not isinstance(lower, Tensor) and not isinstance(upper, Tensor)
     if current_tracer() is None or static:
         lo, hi = int(lower), int(upper)
@@ -140,7 +140,6 @@ def fori_loop(lower, upper, body_fn, init):
 
         (_, val), _ = scan(step, (tensor(lo), init), None, length=max(hi - lo, 0))
         return val
-    from ..dtypes import int64
 
     lo = lower.to(int64) if isinstance(lower, Tensor) else tensor(int(lower))
     hi = upper.to(int64) if isinstance(upper, Tensor) else tensor(int(upper))

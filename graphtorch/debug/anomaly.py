@@ -20,6 +20,8 @@ from ..compiler import hooks
 from ..ir.graph import Node
 from ..ops.fused import is_fused
 from .evaluate import evaluate, finite, where
+from ..backends.interpreter import Interpreter
+from ..ops import dispatch
 
 
 def _kind(arrays) -> str:
@@ -90,8 +92,6 @@ _ACTIVE: list = []        # the detect_anomaly blocks now open
 
 def _in_graph_run() -> bool:
     """Whether this op runs inside a graph interpreter (compiled code checked per node)."""
-    from ..backends.interpreter import Interpreter
-
     run = Interpreter.run.__code__
     frame = sys._getframe(2)
     while frame is not None:
@@ -158,8 +158,6 @@ def _backward_check(node):
 
 def eager_supported() -> bool:
     """Whether eager ops can be checked (eager dispatch has ``op_hooks``)."""
-    from ..ops import dispatch
-
     return isinstance(getattr(dispatch, "op_hooks", None), list)
 
 
@@ -178,7 +176,6 @@ class detect_anomaly(contextlib.ContextDecorator):
     def __enter__(self):
         if not self.check_nan:
             return self
-        from ..ops import dispatch
 
         self._checker = _CompiledChecker()
         _ACTIVE.append(self)
@@ -190,7 +187,6 @@ class detect_anomaly(contextlib.ContextDecorator):
     def __exit__(self, *exc):
         if self._checker is None:
             return False
-        from ..ops import dispatch
 
         hooks.node_hooks.remove(self._checker)
         self._checker = None

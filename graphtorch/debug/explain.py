@@ -19,6 +19,9 @@ from ..symbolic import hint
 from ..ir.graph import Graph, NodeKind
 from ..ops.fused import is_fused
 from .evaluate import where
+from ..compiler.sources import GuardKind
+from ..compiler import compile as gt_compile
+from .target import StateSnapshot, resolve
 
 
 @dataclass
@@ -216,8 +219,6 @@ def _saved(exe) -> list:
 
 
 def _python_values(guards) -> list:
-    from ..compiler.sources import GuardKind
-
     out = []
     for g in guards.guards:
         if g.kind is GuardKind.EQUAL and ("baked into the graph" in g.description or g.where):
@@ -255,9 +256,6 @@ def explain(fn, *args) -> Explanation:
     >>> step(x8, y8); step(x5, y5)            # a new batch size recompiles
     >>> print(gt.explain(step))               # ... guard failed: x: ... fix: mark it dynamic
     """
-    from ..compiler import compile as gt_compile
-    from .target import StateSnapshot, resolve
-
     target = resolve(fn)
     compiled = target.compiled
     if compiled is None:

@@ -25,6 +25,7 @@ import numpy as np
 from ..ops import collectives as graph_ops
 from .mpi_backend import MPICommunicator
 from .work import _seconds
+from .nccl_backend import NCCLCommunicator
 
 default_pg_timeout = datetime.timedelta(minutes=30)
 ABORT_GRACE_SECONDS = 0.5
@@ -47,8 +48,6 @@ class ProcessGroup:
         self.mpi = MPICommunicator(mpi_comm, timeout)
         self.nccl = None
         if backend == "nccl":
-            from .nccl_backend import NCCLCommunicator
-
             self.nccl = NCCLCommunicator(mpi_comm, timeout, device_id)
 
     def rank(self) -> int:

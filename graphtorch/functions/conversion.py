@@ -7,6 +7,7 @@ from ..device import as_device, cupy_module, device
 from ..ops.dispatch import call
 from ..ops.elementwise import TO_DTYPE
 from ..tensor import Tensor
+from ..ops.devices import TO_DEVICE
 
 
 def _parse_to(args, kwargs):
@@ -66,8 +67,6 @@ def _concrete(target: device) -> device:
 
 def _move(t: Tensor, target: device) -> Tensor:
     """Copy to another device; differentiable (the gradient moves back)."""
-    from ..ops.devices import TO_DEVICE
-
     return call(TO_DEVICE, t, device=str(target), source=str(t.device))
 
 

@@ -23,6 +23,13 @@ from ..symbolic import SymInt
 from ..trace_state import current_tracer
 from ..random import generator_or_default
 from ..tensor import Size, Tensor
+from ..ops.elementwise import _word
+from ..ops.dispatch import write_out
+from ..ops.random_ops import RANDOM_DRAW, draw
+from ..ops.dispatch import call
+from ..ops.random_ops import BERNOULLI
+from ..ops.dispatch import bump_version, check_inplace_allowed
+from ..autograd import grad_mode
 
 __all__ = ["tensor", "as_tensor", "asarray", "from_numpy", "zeros", "ones", "empty", "full",
            "eye", "arange", "linspace", "logspace", "rand", "randn", "randint", "randperm",
@@ -205,8 +212,6 @@ def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False) -> 
 
 
 def _check_aliasable(obj, dtype) -> None:
-    from ..ops.elementwise import _word
-
     if not isinstance(obj, (Tensor, np.ndarray)):
         raise ValueError("can't alias arbitrary sequence into a tensor.")
     source = obj.dtype if isinstance(obj, Tensor) else dtypes.from_numpy_dtype(obj.dtype)
@@ -266,7 +271,6 @@ def _size_args(args, size) -> tuple:
 def _with_out(result, out):
     if out is None:
         return result
-    from ..ops.dispatch import write_out
 
     return write_out(out, result)
 
@@ -354,13 +358,10 @@ def _drawn(generator, method: str, args: tuple, shape: tuple, np_dtype, device=N
            requires_grad=False) -> Tensor:
     """`method` of the generator with `args`, shaped and cast: computed now in eager code,
     or a `random_draw` graph node inside a trace (drawn at every run, in trace order)."""
-    from ..ops.random_ops import RANDOM_DRAW, draw
-
     if current_tracer() is None:
         values = draw(generator, method, args, np_dtype)
         return _finish(values.reshape(shape).astype(np_dtype, copy=False), device,
                        requires_grad)
-    from ..ops.dispatch import call
 
     t = call(RANDOM_DRAW, method=method, args=tuple(args), shape=tuple(shape),
              dtype=dtypes.from_numpy_dtype(np.dtype(np_dtype)), generator=generator)
@@ -448,9 +449,6 @@ def _check_std(std) -> None:
 def _bernoulli_draw(p, shape, dtype, generator, check: bool) -> Tensor:
     """Bernoulli(p) draws of `shape`: a `bernoulli` op for a probability tensor (a graph node
     inside compiled code), a `random_draw` for a number."""
-    from ..ops.dispatch import call
-    from ..ops.random_ops import BERNOULLI
-
     np_dtype = np.dtype(dtype.np_dtype) if isinstance(dtype, dtypes.DType) else np.dtype(dtype)
     if isinstance(p, Tensor):
         return call(BERNOULLI, p, shape=tuple(shape), dtype=dtypes.from_numpy_dtype(np_dtype),
@@ -555,8 +553,6 @@ def _new_tensor(self, data, *, dtype=None, device=None, requires_grad=False, lay
 
 
 def _fill_inplace(self, array):
-    from ..ops.dispatch import bump_version, check_inplace_allowed
-
     check_inplace_allowed(self)
     self._data[...] = array.reshape(self._data.shape) if array.size else array
     bump_version(self)
@@ -566,8 +562,6 @@ def _fill_inplace(self, array):
 def _fill_traced(self, values: Tensor):
     """A random fill inside a trace: the drawn tensor written in place (not recorded by
     autograd, as eager's raw write)."""
-    from ..autograd import grad_mode
-
     with grad_mode.no_grad():
         return self.copy_(values.reshape(self.shape))
 

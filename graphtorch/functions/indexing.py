@@ -17,6 +17,9 @@ from ..ops.dispatch import call, call_inplace
 from ..ops.indexing import INDEX, INDEX_PUT
 from ..tensor import Tensor
 from ._wrap import as_operand
+from .creation import tensor
+from ..tensor import legacy_type_name
+from ..ops.dispatch import _type_word
 
 
 def _normalize(index) -> tuple:
@@ -104,8 +107,6 @@ def _basic_getitem(self, items):
 
 
 def _advanced_spec(self, items):
-    from .creation import tensor
-
     spec, tensors = [], []
     for item in items:
         if item is None:
@@ -191,15 +192,12 @@ def _check_value(self, value):
     if not isinstance(value, (Tensor, numbers.Number)):
         module = type(value).__module__
         name = type(value).__name__ if module == "builtins" else f"{module}.{type(value).__name__}"
-        from ..tensor import legacy_type_name
 
         raise TypeError(f"can't assign a {name} to a {legacy_type_name(self.dtype)}")
 
 
 def _check_put_dtype(self, value):
     if isinstance(value, Tensor) and value.dtype is not self.dtype:
-        from ..ops.dispatch import _type_word
-
         raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
                            f"{_type_word(self._data.dtype)} for the destination and "
                            f"{_type_word(value._data.dtype)} for the source.")

@@ -7,6 +7,7 @@ from ..ops.dispatch import call
 from ..ops.matmul import MATMUL
 from ..tensor import Tensor
 from ._wrap import check_tensor, finish
+from ..ops.matmul import ADDMM
 
 __all__ = ["matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "addmm",
            "addmv", "baddbmm", "addbmm"]
@@ -89,7 +90,6 @@ ger = outer
 def addmm(input, mat1, mat2, *, beta=1, alpha=1, out_dtype=None, out=None):
     """beta * input + alpha * (mat1 @ mat2), in one op."""
     _refuse_out_dtype(out_dtype, "addmm")
-    from ..ops.matmul import ADDMM
 
     return finish(call(ADDMM, input, mat1, mat2, beta=beta, alpha=alpha), out)
 

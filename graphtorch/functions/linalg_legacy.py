@@ -15,6 +15,9 @@ from ..ops.registry import TensorMeta
 from ..tensor import Tensor
 from ._wrap import accepts_out, check_tensor, finish
 from .reduce import return_types
+from .math import where
+from .creation import zeros
+from ..ops.dispatch import write_out
 
 __all__ = ["inverse", "det", "logdet", "slogdet", "svd", "qr", "cholesky", "cholesky_inverse",
            "cholesky_solve", "norm", "trace", "pinverse", "matrix_power", "cross", "dist",
@@ -37,7 +40,6 @@ def logdet(input):
     sign, logabs = call(L.SLOGDET, input)
     if input.is_complex():
         return sign.log() + logabs
-    from .math import where
 
     return where(sign == -1.0, float("nan"), logabs)
 
@@ -55,8 +57,6 @@ def svd(input, some=True, compute_uv=True, *, out=None):
     check_tensor(input, "svd")
     rt = return_types.get("svd", ("U", "S", "V"))
     if not compute_uv:
-        from .creation import zeros
-
         s = LA.svdvals(input)
         *batch, m, n = input.shape
         u = zeros(*batch, m, m, dtype=input.dtype, device=input.device)
@@ -66,8 +66,6 @@ def svd(input, some=True, compute_uv=True, *, out=None):
         u, s, vh = call(L.SVD, input, full_matrices=not some)
         values = (u, s, vh.mH)
     if out is not None:
-        from ..ops.dispatch import write_out
-
         values = tuple(write_out(o, v) for o, v in zip(out, values))
     return rt(*values)
 

@@ -10,6 +10,13 @@ from ..ops.registry import REGISTRY
 from ..tensor import Tensor
 from ._wrap import (SCALAR_TYPES, accepts_out, as_operand, binary, check_tensor, finish,
                     unary)
+from .. import dtypes
+from ..ops.dispatch import _type_word
+from .creation import tensor
+from .pointwise_extra import _CPP_NAMES
+from ..ops.dispatch import meta_of
+from ..ops.shape_rules import split_operands
+from .linalg_basic import matmul
 
 __all__ = []  # filled below: every name defined through _export
 
@@ -147,8 +154,6 @@ for _alias, _target in [("multiply", "mul"), ("divide", "div"), ("subtract", "su
 
 def float_power(input, exponent, *, out=None):
     """input ** exponent computed in float64 (complex128 for complex)."""
-    from .. import dtypes
-
     input = as_operand(input)
     exponent = as_operand(exponent)
     target = dtypes.complex128 if any(
@@ -226,15 +231,12 @@ def where(condition, input=None, other=None, *, out=None):
         return condition.nonzero(as_tuple=True)
     if isinstance(condition, Tensor) and condition._data.dtype.kind != "b":
         if condition._data.dtype.name != "uint8":  # PyTorch still accepts uint8 masks
-            from ..ops.dispatch import _type_word
 
             raise RuntimeError(f"where expected condition to be a boolean tensor, but got a "
                                f"tensor with dtype {_type_word(condition._data.dtype)}")
         condition = condition.bool()
     input, other = as_operand(input), as_operand(other)
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
-        from .creation import tensor
-
         input = tensor(input)
     input, other = promote_operands(input, other)
     return finish(call(E.WHERE, condition, input, other), out)
@@ -267,9 +269,6 @@ def clamp_(input, min=None, max=None):
         return input.copy_(clamp(input, min, max))
     target = _clamp_dtype(input, min, max, inplace=True)
     if target is not None:
-        from ..ops.dispatch import _type_word
-        from .pointwise_extra import _CPP_NAMES
-
         raise RuntimeError(f"result type {_type_word(target)} can't be cast to the desired "
                            f"output type {_CPP_NAMES[input.dtype.name]}")
     return call_inplace(E.CLAMP, input, min=min, max=max)
@@ -281,9 +280,6 @@ def _clamp_dtype(input, min, max, inplace=False):
     its bounds as attributes, which dispatch does not promote with."""
     if input._data.dtype.kind == "f" and type(min) is not complex and type(max) is not complex:
         return None
-    from .. import dtypes
-    from ..ops.dispatch import meta_of
-    from ..ops.shape_rules import split_operands
 
     bounds = [v for v in (min, max) if v is not None]
     if not bounds:
@@ -399,14 +395,10 @@ def inplace_power_method(self, other):
 
 
 def _matmul_method(self, other):
-    from .linalg_basic import matmul
-
     return matmul(self, other)
 
 
 def _rmatmul_method(self, other):
-    from .linalg_basic import matmul
-
     return matmul(as_operand(other), self)
 
 

@@ -17,6 +17,12 @@ from ..ops import unary_math as U
 from ..ops.dispatch import call, call_inplace
 from ..tensor import Tensor
 from ._wrap import accepts_out, binary, check_tensor, finish, unary
+from .creation import arange
+from .math import sub
+from .math import float_power
+from .creation import ones
+from .creation import tensor
+from .statistics import searchsorted
 
 __all__ = []
 
@@ -108,7 +114,6 @@ def mvlgamma(input, p):
     check_tensor(input, "mvlgamma")
     if p < 1:
         raise RuntimeError("p has to be greater than or equal to 1")
-    from .creation import arange
 
     x = input if input.is_floating_point() else input.to(dtypes.get_default_dtype())
     offsets = arange(-p * 0.5 + 0.5, 0.5, 0.5, dtype=x.dtype, device=x.device)
@@ -198,8 +203,6 @@ def positive(input):
 
 def rsub(input, other, *, alpha=1):
     """other - alpha * input."""
-    from .math import sub
-
     return sub(other, input, alpha=alpha)
 
 
@@ -217,8 +220,6 @@ def ldexp_(input, other):
 
 def float_power_(self, exponent):
     """In-place float_power (self must be float64 or complex128, as in PyTorch)."""
-    from .math import float_power
-
     result = float_power(self, exponent)
     if result.dtype is not self.dtype:
         raise RuntimeError(f"the base given to float_power_ has dtype {_word(self.dtype)} but "
@@ -359,8 +360,6 @@ def isreal(input):
     """True where the imaginary part is zero (everywhere for real dtypes)."""
     check_tensor(input, "isreal")
     if not input.is_complex():
-        from .creation import ones
-
         return ones(input.shape, dtype=dtypes.bool_, device=input.device)
     return input.imag == 0
 
@@ -372,7 +371,6 @@ def isin(elements=None, test_elements=None, *, assume_unique=False, invert=False
     overloads name them `element` / `test_element`)."""
     elements = element if elements is None else elements
     test_elements = test_element if test_elements is None else test_elements
-    from .creation import tensor
 
     device = elements.device if isinstance(elements, Tensor) else test_elements.device
     elements_t = elements if isinstance(elements, Tensor) else tensor(elements, device=device)
@@ -387,7 +385,6 @@ def isin(elements=None, test_elements=None, *, assume_unique=False, invert=False
     if pool.numel() == 0:
         found = x.new_zeros(x.shape, dtype=dtypes.bool_)
     else:  # sorted lookup: O((n + m) log m) time, no n x m intermediate
-        from .statistics import searchsorted
 
         pool = pool.sort().values
         idx = searchsorted(pool, x.reshape(-1)).clamp(max=pool.numel() - 1)

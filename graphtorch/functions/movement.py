@@ -18,6 +18,12 @@ from ..ops.dispatch import call, call_inplace
 from ..ops.shape_rules import normalize_dim
 from ..tensor import Size, Tensor
 from ._wrap import accepts_out, check_tensor, finish
+from .creation import empty
+from ..ops import views as V
+from ..ops.dispatch import meta_of
+from .creation import tensor
+from ..autograd.grad_mode import no_grad
+from .creation import zeros
 
 __all__ = ["cat", "concat", "concatenate", "stack", "hstack", "vstack", "row_stack", "dstack",
            "column_stack", "flip", "fliplr", "flipud", "roll", "rot90", "tril", "triu", "diag",
@@ -219,8 +225,6 @@ def block_diag(*tensors):
                                f"dimensions. Input {i} has {t.ndim} dimensions")
         blocks.append(t.reshape(1, -1) if t.ndim < 2 else t)
     if not blocks:
-        from .creation import empty
-
         return empty(1, 0)
     width = sum(b.shape[1] for b in blocks)
     rows, left = [], 0
@@ -233,9 +237,6 @@ def block_diag(*tensors):
 
 def _scatter_into_view(input, src, step):
     """A copy of input with the view `step` selects replaced by src (PyTorch's *_scatter)."""
-    from ..ops import views as V
-    from ..ops.dispatch import meta_of
-
     want = step[0].infer(meta_of(input), **step[1]).shape
     if tuple(src.shape) != tuple(want):
         raise RuntimeError(f"expected src to have a size equal to the slice of self. src size = "
@@ -245,16 +246,12 @@ def _scatter_into_view(input, src, step):
 
 def select_scatter(input, src, dim, index):
     """A copy of input with input.select(dim, index) replaced by src."""
-    from ..ops import views as V
-
     return _scatter_into_view(input, src, (V.SELECT, {"dim": _int(dim), "index": _int(index)}))
 
 
 @accepts_out
 def slice_scatter(input, src, dim=0, start=None, end=None, step=1):
     """A copy of input with input[..., start:end:step, ...] (along dim) replaced by src."""
-    from ..ops import views as V
-
     attrs = {"dim": _int(dim), "start": None if start is None else _int(start),
              "stop": None if end is None else _int(end), "step": _int(step)}
     return _scatter_into_view(input, src, (V.SLICE, attrs))
@@ -262,8 +259,6 @@ def slice_scatter(input, src, dim=0, start=None, end=None, step=1):
 
 def diagonal_scatter(input, src, offset=0, dim1=0, dim2=1):
     """A copy of input with input.diagonal(offset, dim1, dim2) replaced by src."""
-    from ..ops import views as V
-
     attrs = {"offset": _int(offset), "dim1": _int(dim1), "dim2": _int(dim2)}
     return _scatter_into_view(input, src, (V.DIAGONAL, attrs))
 
@@ -401,7 +396,6 @@ def combinations(input, r=2, with_replacement=False):
     rows = list(pick(range(input.shape[0]), r))
     if not rows:
         return input[:0].reshape(0, 1).expand(0, r).contiguous()
-    from .creation import tensor
 
     columns = tensor(rows, dtype=dtypes.int64, device=input.device).t()
     return stack([call(S.INDEX_SELECT, input, c, dim=0) for c in columns], 1)
@@ -426,8 +420,6 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
 
 def _embedding_renorm_(weight, indices, max_norm, norm_type):
     """Scale the looked-up rows whose norm exceeds max_norm (in place, not recorded)."""
-    from ..autograd.grad_mode import no_grad
-
     with no_grad():
         idx = indices.reshape(-1)
         rows = call(S.INDEX_SELECT, weight, idx, dim=0)
@@ -452,7 +444,6 @@ def one_hot(tensor, num_classes=-1):
             num_classes = top + 1
         elif top >= num_classes:
             raise RuntimeError("Class values must be smaller than num_classes.")
-    from .creation import zeros
 
     out = zeros(tuple(tensor.shape) + (num_classes,), dtype=dtypes.int64, device=tensor.device)
     return call(S.SCATTER, out, tensor.unsqueeze(-1), 1, dim=-1)
@@ -489,7 +480,6 @@ def pad(input, pad, mode="constant", value=None):
         raise RuntimeError(f"Expected {n + 1}D or {n + 2}D (batch mode) tensor with possibly 0 "
                            f"batch size and other non-zero dimensions for input, but got: "
                            f"{list(input.shape)}")
-    from .creation import tensor
 
     out = input
     for i in range(n):

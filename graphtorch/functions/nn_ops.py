@@ -15,6 +15,7 @@ from ..ops import normalization as N
 from ..ops import pooling as P
 from ..ops.dispatch import call, meta_of
 from ._wrap import accepts_out, check_tensor
+from .creation import empty
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d", "convolution", "max_pool1d", "max_pool2d", "max_pool3d",
@@ -373,8 +374,6 @@ def _batch_norm(input, weight, bias, running_mean, running_var, training, moment
     if not training:
         out = _eval_norm(input, weight, bias, running_mean, running_var, eps)
         if natives:
-            from .creation import empty
-
             return out, empty(0, dtype=input.dtype), empty(0, dtype=input.dtype)
         return out
     if input.numel() == 0:

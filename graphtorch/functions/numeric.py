@@ -13,6 +13,10 @@ from .. import dtypes
 from ..ops.elementwise import _word
 from ..tensor import Tensor
 from ._wrap import check_tensor, finish
+from .movement import cat
+from .creation import zeros
+from .creation import complex as make_complex
+from .creation import ones
 
 __all__ = ["corrcoef", "cov", "cumulative_trapezoid", "diff", "trapezoid", "trapz", "vander"]
 
@@ -34,7 +38,6 @@ def diff(input, n=1, dim=-1, prepend=None, append=None, *, out=None):
         if extra.dim() != input.dim():
             raise RuntimeError("diff expects prepend or append to be the same dimension as "
                                "input")
-    from .movement import cat
 
     x = input
     if prepend is not None or append is not None:
@@ -99,8 +102,6 @@ def _spacing(y, x, dim, name):
 
 
 def _zeros_reduced(y, dim):
-    from .creation import zeros
-
     d = dim % y.dim()
     return zeros([s for k, s in enumerate(y.shape) if k != d], dtype=y.dtype,
                  device=y.device)
@@ -165,8 +166,6 @@ def corrcoef(input):
     c = c / std.reshape(-1, 1)
     c = c / std.reshape(1, -1)
     if c.is_complex():
-        from .creation import complex as make_complex
-
         return make_complex(c.real.clip(-1, 1), c.imag.clip(-1, 1))
     return c.clip(-1, 1)
 
@@ -181,8 +180,6 @@ def vander(x, N=None, increasing=False):
         raise RuntimeError("N must be non-negative.")
     if not (x.is_floating_point() or x.is_complex()):
         x = x.to(dtypes.int64)
-    from .creation import ones
-    from .movement import cat
 
     # Running products, as PyTorch: x ** k by pow would give 0 * inf gradients at x == 0.
     columns = [ones(x.shape[0], 1, dtype=x.dtype, device=x.device)] if n else []

@@ -13,6 +13,10 @@ from ..ops import reduction as R
 from ..ops.dispatch import call
 from ..tensor import Tensor
 from ._wrap import accepts_out, check_tensor, finish
+from .creation import zeros_like
+from .math import where
+from .math import maximum
+from .math import minimum
 
 __all__ = ["sum", "mean", "max", "min", "amax", "amin", "argmax", "argmin", "var", "std",
            "var_mean", "std_mean", "all", "any", "nansum", "nanmean", "count_nonzero"]
@@ -59,9 +63,6 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):
 @accepts_out
 def nansum(input, dim=None, keepdim=False, *, dtype=None):
     """Sum treating NaN as zero."""
-    from .creation import zeros_like
-    from .math import where
-
     return sum(where(input.isnan(), zeros_like(input), input), dim, keepdim, dtype=dtype)
 
 
@@ -151,14 +152,10 @@ def _extreme(name, reduce_op, dim_op, elementwise):
 
 
 def _maximum(a, b, out=None):
-    from .math import maximum
-
     return maximum(a, b, out=out)
 
 
 def _minimum(a, b, out=None):
-    from .math import minimum
-
     return minimum(a, b, out=out)
 
 

@@ -7,6 +7,8 @@ from ..ops.dispatch import call
 from ..ops.random_ops import MULTINOMIAL
 from ..tensor import Tensor
 from ._wrap import check_tensor
+from ..ops.dispatch import write_out
+from ..ops.elementwise import _word
 
 __all__ = ["multinomial"]
 
@@ -45,15 +47,11 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
     result = call(MULTINOMIAL, input, num_samples=n_sample, replacement=bool(replacement),
                   generator=generator)
     if out is not None:
-        from ..ops.dispatch import write_out
-
         return write_out(out, result)
     return result
 
 
 def _scalar_type_name(dtype) -> str:
-    from ..ops.elementwise import _word
-
     return _word(dtype)
 
 

@@ -14,6 +14,7 @@ from ..ops.shape_rules import normalize_dim
 from ..tensor import Tensor
 from ._wrap import as_operand, finish
 from .movement import _int
+from ..ops.shape_rules import broadcast_shapes
 
 __all__ = ["gather", "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add",
            "index_copy", "index_fill", "masked_fill", "masked_scatter", "masked_select",
@@ -81,7 +82,6 @@ def take_along_dim(input, indices, dim=None, *, out=None):
         raise RuntimeError(f"torch.take_along_dim(): input and indices should have the same "
                            f"number of dimensions, but got {input.ndim} dimensions for input, "
                            f"and {indices.ndim} dimensions for indices")
-    from ..ops.shape_rules import broadcast_shapes
 
     d = normalize_dim(_int(dim), input.ndim)
     want = list(input.shape)

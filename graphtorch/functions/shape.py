@@ -12,6 +12,9 @@ from ..symbolic import SymInt
 from ..ops.shape_rules import normalize_dim
 from ..tensor import Size, Tensor
 from ._wrap import as_operand, check_tensor
+from .. import dtypes
+from ..ops.shape_rules import broadcast_shapes as rule
+from ..ops.dispatch import check_inplace_allowed
 
 __all__ = ["reshape", "flatten", "unflatten", "permute", "transpose", "swapaxes", "swapdims",
            "t", "squeeze", "unsqueeze", "select", "narrow", "movedim", "moveaxis", "unbind",
@@ -49,8 +52,6 @@ def view(self, *shape, size=None, dtype=None):
     >>> gt.arange(6).view(2, 3).shape
     torch.Size([2, 3])
     """
-    from .. import dtypes
-
     if dtype is not None and not shape and size is None:
         return _view_dtype(self, dtypes.dtype_argument(dtype, "view"))
     if len(shape) == 1 and isinstance(shape[0], dtypes.DType):
@@ -130,8 +131,6 @@ def broadcast_to(input, size):
 
 
 def broadcast_shapes(*shapes):
-    from ..ops.shape_rules import broadcast_shapes as rule
-
     return Size(rule(*[(s,) if isinstance(s, int) else tuple(s) for s in shapes]))
 
 
@@ -379,8 +378,6 @@ def zero_(self):
 def metadata_inplace(fn):
     """`t_`, `squeeze_`, ...: `self` takes the shape (and history) of a view of itself."""
     def method(self, *args, **kwargs):
-        from ..ops.dispatch import check_inplace_allowed
-
         check_inplace_allowed(self)
         result = fn(self, *args, **kwargs)
         self._data = result._data

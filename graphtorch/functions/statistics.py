@@ -18,6 +18,9 @@ from ..ops.shape_rules import normalize_dim
 from ..tensor import Tensor
 from ._wrap import accepts_out, check_tensor, finish
 from .reduce import return_types
+from .creation import tensor
+from .creation import zeros_like
+from .math import where
 
 __all__ = ["sort", "argsort", "msort", "topk", "kthvalue", "median", "nanmedian", "mode",
            "histc", "histogram", "bincount", "unique", "unique_consecutive", "searchsorted",
@@ -103,8 +106,6 @@ def mode(input, dim=-1, keepdim=False, *, out=None):
 
 
 def _q_tensor(q, input, fname):
-    from .creation import tensor
-
     if isinstance(q, Tensor):
         if q.ndim > 1:
             raise RuntimeError(f"{fname}() q must be a scalar or 1D tensor")
@@ -121,9 +122,6 @@ def _q_tensor(q, input, fname):
 
 
 def _quantile(fname, ignore_nan, input, q, dim, keepdim, interpolation):
-    from .creation import zeros_like
-    from .math import where
-
     check_tensor(input, fname)
     if input.dtype not in (dtypes.float32, dtypes.float64):
         raise RuntimeError(f"{fname}() input tensor must be either float or double dtype")
@@ -254,8 +252,6 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
                                "opposites, got side of left while right was True")
         right = side == "right"
     if isinstance(input, bool) or not isinstance(input, (Tensor, numbers.Number)):
-        from .creation import tensor
-
         input = tensor(input)
     return finish(call(O.SEARCHSORTED, sorted_sequence, input, sorter, right=bool(right),
                        out_int32=bool(out_int32)), out)

@@ -15,6 +15,13 @@ from ..ops.elementwise import _word
 from ..tensor import Tensor
 from ._wrap import accepts_out, check_tensor, finish
 from .shape import one_of_split_arguments
+from .creation import tensor
+from .reduce import return_types
+from .creation import zeros_like
+from ..linalg import vector_norm
+from ..ops.dispatch import call
+from ..ops.elementwise import WHERE
+from ..ops.shape_rules import normalize_dim
 
 __all__ = []
 
@@ -32,7 +39,6 @@ def _export(name, fn, method=True):
 def _index_pair(np_pair, dtype):
     import numpy as np
 
-    from .creation import tensor
 
     return tensor(np.stack(np_pair).reshape(2, -1), dtype=dtype)
 
@@ -55,8 +61,6 @@ def triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None,
 
 def unravel_index(indices, shape):
     """Flat indices -> a tuple of coordinate tensors for `shape` (negative indices wrap)."""
-    from .creation import tensor
-
     if not isinstance(indices, Tensor):
         indices = tensor(indices)
     if indices.dtype.category > dtypes.Category.INT or indices.dtype is dtypes.bool_:
@@ -75,8 +79,6 @@ def unravel_index(indices, shape):
 @accepts_out
 def aminmax(input, *, dim=None, keepdim=False):
     """(min, max) in one call, as torch.return_types.aminmax."""
-    from .reduce import return_types
-
     check_tensor(input, "aminmax")
     if input.is_complex():
         raise NotImplementedError(f"\"aminmax_cpu\" not implemented for '{_word(input.dtype)}'")
@@ -113,8 +115,6 @@ def sum_to_size(self, *sizes, size=None):
 def fill_diagonal_(self, fill_value, wrap=False):
     """Write fill_value on the main diagonal (of tall matrices every ncols + 1 rows when
     wrap=True), in place."""
-    from .creation import tensor
-
     if self.dim() < 2:
         raise RuntimeError("dimensions must larger than 1")
     shape = tuple(self.shape)
@@ -142,7 +142,6 @@ def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
     if alpha != 1:
         product = product * alpha
     if beta == 0:  # NaN and inf in input are not propagated (PyTorch)
-        from .creation import zeros_like
 
         return finish(zeros_like(input) + product, out)
     return finish((input if beta == 1 else input * beta) + product, out)
@@ -268,11 +267,6 @@ for _name in ("selu", "celu", "threshold", "hardshrink", "prelu", "rrelu", "cosi
 
 def renorm(input, p, dim, maxnorm, *, out=None):
     """Scale each slice along `dim` whose p-norm exceeds maxnorm down to norm maxnorm."""
-    from ..linalg import vector_norm
-    from ..ops.dispatch import call
-    from ..ops.elementwise import WHERE
-    from ..ops.shape_rules import normalize_dim
-
     check_tensor(input, "renorm")
     if p <= 0:
         raise RuntimeError("renorm: non-positive-norm not supported")

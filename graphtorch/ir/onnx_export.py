@@ -33,6 +33,7 @@ from .onnx_ops import BASIC_RENDERERS
 from .onnx_reduce_ops import REDUCE_RENDERERS
 from .onnx_shape_ops import SHAPE_RENDERERS
 from ..symbolic import SymInt, has_symbols
+from ..ops.registry import TensorMeta
 
 DEFAULT_OPSET = 18
 MIN_OPSET = 17  # LayerNormalization
@@ -210,8 +211,6 @@ def _name_output_axes(infos, axes: dict, state: ExportState) -> None:
 
 
 def _const_meta(v: Value):
-    from ..ops.registry import TensorMeta
-
     c = v.const
     dtype = dtypes.bool_ if isinstance(c, bool) else dtypes.int64 if isinstance(c, int) \
         else dtypes.get_default_dtype()

@@ -21,6 +21,20 @@ from ..symbolic import has_symbols
 from ..trace_state import (STATE, SymbolicArray, TracingError, contiguous_strides,  # noqa: F401
                            current_tracer, layout_stand_in, user_frame)
 from ..trace_state import where as _where
+from ..dtypes import from_numpy_dtype
+from ..tensor import Tensor
+from ..ops.dispatch import call
+from ..ops.views import EXPAND
+from ..ops.constant import CONSTANT, ConstantValue
+from ..autograd import grad_mode
+from ..autograd.graph import Node
+from ..ops.dispatch import _any_requires_grad, _check_broadcast_into, _check_cast, _stale_view_requires_grad, bump_version, call, check_inplace_allowed
+from ..ops.elementwise import TO_DTYPE
+from ..ops.views import COPY_INTO_VIEW, EXPAND, UNTRACKED_WRITE
+from ..ops.dispatch import adopt_autograd
+from ..ops.registry import Category
+from ..autograd.grad_mode import no_grad
+from ..nn.modules.module import Module
 
 # the trace state lives in graphtorch.trace_state; `_STATE` is its thread-local (one object)
 _STATE = STATE
@@ -112,9 +126,6 @@ class Tracer:
 
     def symbolic(self, tensor, name: str, shape: tuple | None = None):
         """A symbolic stand-in for an input tensor (`shape` may hold SymInts: dynamic)."""
-        from ..dtypes import from_numpy_dtype
-        from ..tensor import Tensor
-
         meta = TensorMeta(tuple(tensor.shape) if shape is None else tuple(shape),
                           from_numpy_dtype(tensor._data.dtype), _device(tensor._data))
         value = self.graph.add_input(name, meta, NodeKind.INPUT, source=None)
@@ -129,8 +140,6 @@ class Tracer:
 
     def bind_state(self, tensor, name: str) -> None:
         """Make a module parameter/buffer symbolic for the trace (restored by `restore`)."""
-        from ..dtypes import from_numpy_dtype
-
         data = tensor._data
         meta = TensorMeta(tuple(data.shape), from_numpy_dtype(data.dtype), _device(data))
         value = self.graph.add_input(name, meta, NodeKind.PARAM, source=None)
@@ -159,10 +168,6 @@ class Tracer:
     def full(self, shape, scalar):
         """A constant of a symbolic shape (inside a dynamic trace): the 0-d array `scalar`,
         expanded by a graph node whose sizes are evaluated at run time."""
-        from ..ops.dispatch import call
-        from ..ops.views import EXPAND
-        from ..tensor import Tensor
-
         value = self.value_of(Tensor._wrap(scalar))  # a graph constant
         symbolic_scalar = Tensor._wrap(SymbolicArray((), scalar.dtype, value))
         return call(EXPAND, symbolic_scalar, sizes=tuple(shape))
@@ -170,9 +175,6 @@ class Tracer:
     def constant(self, array):
         """A tensor created while tracing from Python data (``gt.tensor([...])``): a graph
         constant, so that each run computes with a fresh copy, as eager code would."""
-        from ..ops.constant import CONSTANT, ConstantValue
-        from ..tensor import Tensor
-
         source = self.source_override or user_frame()
         constant = ConstantValue(array)
         value = self.graph.add_node(CONSTANT, [], {"value": constant}, source=source)
@@ -192,9 +194,6 @@ class Tracer:
         current = self.root_value(root)
         if data.origin is current:
             return
-        from ..autograd import grad_mode
-        from ..ops.dispatch import call
-        from ..tensor import Tensor
 
         view = Tensor._wrap(SymbolicArray(current.meta.shape, current.meta.dtype.np_dtype,
                                           current, _strides_of(root)))
@@ -218,7 +217,6 @@ class Tracer:
         key = id(tensor)
         if key not in self.lifted:
             name = self.names_by_id.get(key) or self.fresh_name("const")
-            from ..dtypes import from_numpy_dtype
 
             meta = TensorMeta(tuple(data.shape), from_numpy_dtype(data.dtype), _device(data))
             value = self.graph.add_input(name, meta, NodeKind.PARAM, source=user_frame())
@@ -235,8 +233,6 @@ def outside_history(name: str):
     """The `grad_fn` of a traced argument that is not a leaf: its history lies outside the
     compiled function, which backward() inside the function cannot follow."""
     if not _OUTSIDE_HISTORY:
-        from ..autograd.graph import Node
-
         class OutsideHistory(Node):
             __slots__ = ("argument",)
 
@@ -292,14 +288,6 @@ def trace_inplace(op, tensor, others, attrs):
     one that is not (no_grad, through `detach()`/`.data`) keeps it, and the graph records
     it with `untracked_write`. Written parameters, buffers and inputs become extra graph
     outputs that are written back after each run."""
-    from ..autograd import grad_mode
-    from ..ops.dispatch import (
-        _any_requires_grad, _check_broadcast_into, _check_cast, _stale_view_requires_grad,
-        bump_version, call, check_inplace_allowed)
-    from ..ops.elementwise import TO_DTYPE
-    from ..ops.views import COPY_INTO_VIEW, EXPAND, UNTRACKED_WRITE
-    from ..tensor import Tensor
-
     tracer = current_tracer()
     if tracer is None:
         raise TracingError(f"{_where(user_frame())}: a tensor from inside gt.trace was "
@@ -364,8 +352,6 @@ def trace_inplace(op, tensor, others, attrs):
                                      root_value, result._data.known)
     bump_version(tensor)
     if tracked:
-        from ..ops.dispatch import adopt_autograd
-
         if differentiable_view and root is not tensor:
             if new_root._grad_fn is not None:
                 root._grad_fn, root._output_nr = new_root._grad_fn, new_root._output_nr
@@ -377,9 +363,6 @@ def trace_inplace(op, tensor, others, attrs):
 
 def record_op(op, inputs, attrs):
     """Append `op(*inputs, **attrs)` to the current graph; returns SymbolicArray outputs."""
-    from ..ops.registry import Category
-    from ..tensor import Tensor
-
     tracer = current_tracer()
     if tracer is None:
         raise TracingError(f"{_where(user_frame())}: a tensor from inside gt.trace was used "
@@ -444,7 +427,6 @@ class TracedFunction:
         self.mutated = mutated  # write-back targets of the trailing graph outputs
 
     def __call__(self, *inputs):
-        from ..autograd.grad_mode import no_grad
         from ..backends.interpreter import Interpreter
 
         out = Interpreter(self.graph, self.params).run(*inputs)
@@ -469,10 +451,6 @@ def trace_graph(fn_or_module, *example_inputs) -> TracedFunction:
     >>> traced = trace_graph(lambda x: (x * 2).relu(), gt.ones(3))
     >>> print(traced.graph)  # one line per node, with the user's source line
     """
-    from ..autograd import grad_mode
-    from ..nn.modules.module import Module
-    from ..tensor import Tensor
-
     if not callable(fn_or_module):
         raise TypeError(f"gt.trace expects a function, a Module or a tensor, not "
                         f"{type(fn_or_module).__name__}")

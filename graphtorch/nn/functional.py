@@ -21,6 +21,21 @@ from ..ops.views import UNSAFE_VIEW
 from ..functions._wrap import accepts_out, check_tensor
 from ..ops.dispatch import call, call_inplace
 from ..ops.sorting import not_implemented
+from ..functions.creation import full_like
+from ..functions.math import where
+from ..random import default_generator
+from ..tensor import Tensor
+from ..ops.shape_rules import normalize_dim
+from ..functions.creation import zeros_like
+from ..ops.random_ops import BERNOULLI_MASK
+from ..functions.creation import zeros
+from ..functions.creation import ones_like, zeros_like
+from ..ops.sorting import type_name
+from ..functions.math import div
+from .. import dtypes
+from ..functions.shape import broadcast_tensors
+from ..ops.dispatch import meta_of
+from ..ops.shape_rules import split_operands
 
 __all__ = [
     "threshold", "relu", "relu_", "relu6", "elu", "elu_", "selu", "celu", "leaky_relu",
@@ -89,8 +104,6 @@ def threshold(input, threshold, value, inplace=False):
     """`input` where it is greater than `threshold`, else `value`."""
     if input.dtype.name == "bool":
         raise not_implemented("threshold_cpu", input.dtype)
-    from ..functions.creation import full_like
-    from ..functions.math import where
 
     return _composed(lambda x: where(x > threshold, x, full_like(x, value)), input, inplace)
 
@@ -153,7 +166,6 @@ def celu(input, alpha=1.0, inplace=False):
     _float_only(input, "elu_cpu")
     if alpha == 0:
         raise RuntimeError("ZeroDivisionError")
-    from ..functions.math import where
 
     def fn(x):
         # exp of the clamped input only: the unused branch must not overflow into NaN grads.
@@ -175,8 +187,6 @@ def leaky_relu_(input, negative_slope=0.01):
 
 def prelu(input, weight):
     """leaky_relu with a learnt slope per channel (dim 1) or one shared slope."""
-    from ..functions.math import where
-
     _float_only(input, "prelu_cpu")
     if weight.numel() != 1:
         channels = input.shape[1] if input.ndim >= 2 else 1
@@ -198,8 +208,6 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
         return leaky_relu(input, (lower + upper) / 2, inplace)
     import numpy as np
 
-    from ..random import default_generator
-    from ..tensor import Tensor
 
     # PyTorch draws one double U(lower, upper) per non-positive element, in memory order.
     data = np.asarray(input.detach().numpy() if input.is_cpu else input.detach().cpu().numpy())
@@ -216,7 +224,6 @@ def glu(input, dim=-1):
     if input.ndim == 0:
         raise RuntimeError("glu does not support scalars because halving size must be even")
     _float_only(input, "glu_cpu")
-    from ..ops.shape_rules import normalize_dim
 
     d = normalize_dim(dim, input.ndim)
     if input.shape[d] % 2:
@@ -298,8 +305,6 @@ def softshrink(input, lambd=0.5):
     _float_only(input, "softshrink_check")
     if lambd < 0:
         raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {lambd}.")
-    from ..functions.creation import zeros_like
-    from ..functions.math import where
 
     return where(input > lambd, input - lambd, where(input < -lambd, input + lambd,
                                                      zeros_like(input)))
@@ -309,8 +314,6 @@ def softshrink(input, lambd=0.5):
 def hardshrink(input, lambd=0.5):
     """x where |x| > lambd, else 0."""
     _float_only(input, "hardshrink_cpu")
-    from ..functions.creation import zeros_like
-    from ..functions.math import where
 
     return where((input > lambd) | (input < -lambd), input, zeros_like(input))
 
@@ -354,8 +357,6 @@ def _check_p(p):
 def _noise(input, shape, p):
     """Bernoulli(1 - p) keep-mask of `shape` in the input's dtype (PyTorch's `noise`); a
     registry op, so a traced dropout draws a fresh mask on every run."""
-    from ..ops.random_ops import BERNOULLI_MASK
-
     mask = call(BERNOULLI_MASK, shape=tuple(shape), p=1 - p, dtype=input.dtype)
     return mask if input.is_cpu else mask.to(input.device)
 
@@ -365,8 +366,6 @@ def _dropout(input, p, training, inplace, shape=None, alpha=False):
     if p == 0 or not training or input.numel() == 0:
         return input
     if p == 1:
-        from ..functions.creation import zeros
-
         zero = zeros((), dtype=input.dtype, device=input.device)
         return input.mul_(zero) if inplace else input * zero
     noise = _noise(input, tuple(input.shape) if shape is None else shape, p)
@@ -514,8 +513,6 @@ def _vector_norm(x, p, dim, keepdim):
     if not (x.is_floating_point() or x.is_complex()):
         raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
                            f"input. Got {_type_word(x.dtype)}")
-    from ..functions.creation import ones_like, zeros_like
-    from ..functions.math import where
 
     a = x.abs()
     if p == math.inf:
@@ -536,8 +533,6 @@ def _vector_norm(x, p, dim, keepdim):
 
 
 def _type_word(dtype):
-    from ..ops.sorting import type_name
-
     return type_name(dtype)
 
 
@@ -545,19 +540,12 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     """input / max(||input||_p over dim, eps)."""
     denom = _vector_norm(input, p, dim, True).clamp_min(eps).expand_as(input)
     if out is not None:
-        from ..functions.math import div
-
         return div(input, denom, out=out)
     return input / denom
 
 
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     """sum(x1 * x2) / (max(||x1||, eps) * max(||x2||, eps)) along dim (broadcasting)."""
-    from .. import dtypes
-    from ..functions.shape import broadcast_tensors
-    from ..ops.dispatch import meta_of
-    from ..ops.shape_rules import split_operands
-
     common = dtypes.result_type(*split_operands([meta_of(x1), meta_of(x2)]))
     if not common.is_floating_point:
         raise RuntimeError(f"expected common dtype to be floating point, yet common dtype is "

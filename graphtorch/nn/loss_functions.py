@@ -11,6 +11,13 @@ import warnings
 
 from ..ops import losses as L
 from ..ops.dispatch import call, meta_of
+from ..functions.shape import broadcast_tensors
+from .. import dtypes
+from ..ops.elementwise import _word
+from ..autograd import grad_mode
+from ..functions.math import where
+from ..ops.shape_rules import broadcast_shapes
+from ..dtypes import promote_types
 
 __all__ = ["nll_loss", "cross_entropy", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "mse_loss", "l1_loss", "smooth_l1_loss",
@@ -45,8 +52,6 @@ def _reduce(losses, reduction):
 
 
 def _broadcast(input, target):
-    from ..functions.shape import broadcast_tensors
-
     return broadcast_tensors(input, target)
 
 
@@ -58,9 +63,6 @@ def _floating_only(t, kernel):
 
 def _cast_to_input(target, input, name):
     """huber_loss computes in the input's dtype (PyTorch writes into an input-typed result)."""
-    from .. import dtypes
-    from ..ops.elementwise import _word
-
     if target.dtype is input.dtype:
         return target
     result = dtypes.promote_types(input.dtype, target.dtype)
@@ -73,8 +75,6 @@ def _cast_to_input(target, input, name):
 def _promoted(a, b):
     """Both operands in PyTorch's result type (float32 input, int64 target -> float32):
     the loss kernels would otherwise follow NumPy's promotion (float64)."""
-    from .. import dtypes
-
     if a.dtype is b.dtype:
         return a, b
     target = dtypes.promote_types(a.dtype, b.dtype)
@@ -84,16 +84,12 @@ def _promoted(a, b):
 def _not_differentiable(function, name, tensor):
     """PyTorch refuses a requires-grad tensor for an argument its kernel cannot
     differentiate (class weights, pos_weight)."""
-    from ..autograd import grad_mode
-
     if tensor is not None and tensor.requires_grad and grad_mode.is_grad_enabled():
         raise RuntimeError(f"The function '{function}' is not differentiable with respect to "
                            f"argument '{name}'. This input cannot have requires_grad True.")
 
 
 def _where(cond, a, b):
-    from ..functions.math import where
-
     return where(cond, a, b)
 
 
@@ -233,8 +229,6 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
         raise RuntimeError(f"Found dtype {L.scalar_name(target.dtype)} but expected "
                            f"{L.scalar_name(input.dtype)}")
     if weight is not None:
-        from ..ops.shape_rules import broadcast_shapes
-
         weight = weight.expand(broadcast_shapes(tuple(target.shape), tuple(weight.shape)))
     _not_differentiable("binary_cross_entropy", "weight", weight)
     return call(L.BINARY_CROSS_ENTROPY, input, target, weight, reduction=reduction)
@@ -251,8 +245,6 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
         raise ValueError(f"Target size ({target.size()}) must be the same as input size "
                          f"({input.size()})")
     if not (target.is_floating_point() or target.is_complex()):
-        from ..dtypes import promote_types
-
         result = promote_types(input.dtype, target.dtype)
         raise RuntimeError(f"result type {L.scalar_name(result)} can't be cast to the desired "
                            f"output type {L.scalar_name(target.dtype)}")

@@ -16,6 +16,7 @@ from .grad_utils import unbroadcast
 from .registry import Promotion
 from .factories import zeros_like
 from .elementwise import where
+from .grad_utils import zeros_for
 
 _INTEGRAL = (dtypes.bool_, dtypes.uint8, dtypes.int8, dtypes.int16, dtypes.int32, dtypes.int64)
 _FLOATS = (dtypes.float16, dtypes.bfloat16, dtypes.float32, dtypes.float64)
@@ -72,8 +73,6 @@ LOGADDEXP2 = elementwise("logaddexp2", lambda xp, a, b: xp.logaddexp2(a, b), _lo
 
 
 def _copysign_vjp(ctx, grad):
-    from .grad_utils import zeros_for
-
     a = ctx.inputs[0]
     ma, mb = _metas(ctx)
     grad_a = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .registry import Category, OpDef, TensorMeta
+from ..dtypes import from_numpy_dtype
 
 _SHOWN_ELEMENTS = 8
 
@@ -30,7 +31,6 @@ class ConstantValue:
         self.array = array
 
     def _dtype_text(self) -> str:
-        from ..dtypes import from_numpy_dtype
         from ..ir.printing import format_dtype
 
         try:
@@ -65,8 +65,6 @@ def _constant_kernel(xp, value):
 
 
 def _constant_infer(value):
-    from ..dtypes import from_numpy_dtype
-
     a = _array(value)
     return TensorMeta(tuple(int(s) for s in a.shape), from_numpy_dtype(a.dtype))
 

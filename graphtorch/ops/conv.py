@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 
 from .registry import Category, OpDef, TensorMeta, register
+from .dispatch import call
 
 # --- array helpers shared with pooling ---------------------------------------------------
 
@@ -395,8 +396,6 @@ def _input_grad_padding(in_sizes, out_sizes, kernel, stride, padding, dilation):
 
 
 def _conv_vjp(ctx, grad):
-    from .dispatch import call
-
     x, w = ctx.inputs[0], ctx.inputs[1]
     xm, wm, bm = ctx.input_metas
     a = ctx.attrs
@@ -422,8 +421,6 @@ def _conv_vjp(ctx, grad):
 
 def _weight_vjp(ctx, grad_w):
     """convolution_backward_weight(x, gout) is bilinear; its adjoints are convolutions."""
-    from .dispatch import call
-
     x, gout = ctx.inputs
     xm, gm = ctx.input_metas
     a = ctx.attrs

@@ -18,6 +18,7 @@ from ..trace_state import STATE as _TRACE_STATE
 from ..trace_state import SymbolicArray, TracingError, user_frame, where
 from .registry import Category, OpDef, Promotion, TensorMeta
 from .shape_rules import compute_dtype, dtype_error, output_dtype
+from ..device import cupy_module
 
 _GRAD = grad_mode.STATE
 _ndarray = np.ndarray
@@ -57,8 +58,6 @@ def array_module(arrays):
             return TRACING
     for a in arrays:
         if type(a) is not _ndarray and hasattr(a, "__cuda_array_interface__"):
-            from ..device import cupy_module
-
             return cupy_module()
     return np
 

@@ -17,6 +17,7 @@ from .. import dtypes
 from .dispatch import call
 from .factories import eye
 from .registry import Category, OpDef, TensorMeta, register
+from .elementwise import _word
 
 LETTERS = string.ascii_uppercase + string.ascii_lowercase  # PyTorch's implicit-output order
 MAX_OPERANDS = len(LETTERS)  # each operand needs a subscript; more cannot be told apart
@@ -33,8 +34,6 @@ def check_dtypes(metas) -> dtypes.DType:
     first = metas[0].dtype
     for m in metas[1:]:
         if m.dtype is not first:
-            from .elementwise import _word
-
             raise RuntimeError(f"expected scalar type {_word(first)} but found {_word(m.dtype)}")
     if first is dtypes.bool_ and len(metas) > 1:
         raise NotImplementedError("\"bmm\" not implemented for 'Bool'")

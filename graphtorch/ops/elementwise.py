@@ -15,6 +15,10 @@ from .grad_utils import unbroadcast
 from .registry import REGISTRY, Category, OpDef, Promotion, TensorMeta, register
 from .factories import ones_like, zeros_like
 from .shape_rules import elementwise_infer, split_operands
+from .grad_utils import zeros_for
+from .shape_rules import broadcast_shapes, compute_dtype
+from .shape_rules import compute_dtype
+from .shape_rules import broadcast_shapes
 
 ELEMENTWISE = Category.ELEMENTWISE
 
@@ -153,8 +157,6 @@ DIV = elementwise("div", lambda xp, a, b: xp.true_divide(a, b), _div_vjp,
 
 
 def _zero_grads_vjp(ctx, grad):
-    from .grad_utils import zeros_for
-
     return tuple(zeros_for(m, grad) if m is not None else None for m in _metas(ctx))
 
 
@@ -372,8 +374,6 @@ elementwise("bitwise_right_shift", lambda xp, a, b: xp.right_shift(a, b),
 
 
 def _where_infer(cond, a, b):
-    from .shape_rules import broadcast_shapes, compute_dtype
-
     if cond.dtype is not dtypes.bool_:
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a "
                            f"tensor with dtype {_word(cond.dtype)}")
@@ -415,8 +415,6 @@ def _where_kernel(xp, cond, a, b):
 
 def _where_promoted(xp, cond, a, b):
     """`where` over operands of different dtypes, in the dtype `_where_infer` gives."""
-    from .shape_rules import compute_dtype
-
     metas = [TensorMeta(x.shape, dtypes.from_numpy_dtype(x.dtype)) if hasattr(x, "dtype")
              else x for x in (a, b)]
     target = compute_dtype(Promotion.DEFAULT, metas).np_dtype
@@ -469,7 +467,6 @@ def _clamp_infer(a, min=None, max=None):
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     bounds = [v for v in (min, max) if v is not None]
-    from .shape_rules import compute_dtype
 
     return TensorMeta(a.shape, compute_dtype(Promotion.DEFAULT, [a, *bounds]))
 
@@ -527,8 +524,6 @@ def _copy_kernel(xp, a, src):
 
 
 def _copy_infer(a, src):
-    from .shape_rules import broadcast_shapes
-
     if isinstance(src, TensorMeta) and broadcast_shapes(a.shape, src.shape) != tuple(a.shape):
         raise RuntimeError(f"output with shape {list(a.shape)} doesn't match the broadcast "
                            f"shape {list(broadcast_shapes(a.shape, src.shape))}")

@@ -15,6 +15,7 @@ import dataclasses
 import weakref
 
 from .registry import Category, OpDef, TensorMeta
+from ..tensor import Tensor
 
 FUSED_NAME = "fused"
 
@@ -33,8 +34,6 @@ def _interpreter(graph):
 
 def _fused_kernel(xp, *arrays, graph):
     """Run the subgraph on `arrays` (one per subgraph input) with eager semantics."""
-    from ..tensor import Tensor
-
     out = _interpreter(graph).run(*(Tensor._wrap(xp.asarray(a)) for a in arrays))
     outs = out if isinstance(out, tuple) else (out,)
     result = tuple(t._data for t in outs)

@@ -11,6 +11,7 @@ from .devices import ufunc_at
 from .grad_utils import unbroadcast
 from .registry import Category, OpDef, TensorMeta, register
 from .factories import zeros
+from .dispatch import call
 
 _MAX_INDEX_TENSORS = 32
 
@@ -61,8 +62,6 @@ def _index_infer(a, *indices, spec):
 
 
 def _index_vjp(ctx, grad):
-    from .dispatch import call
-
     indices = ctx.inputs[1:]
     blank = zeros(ctx.input_metas[0].shape, dtype=grad.dtype, device=grad.device)
     return (call(INDEX_PUT, blank, grad, *indices, spec=ctx.attrs["spec"], accumulate=True),
@@ -87,8 +86,6 @@ def _index_put_kernel(xp, base, values, *indices, spec, accumulate=False):
 
 
 def _index_put_vjp(ctx, grad):
-    from .dispatch import call
-
     indices = ctx.inputs[2:]
     spec = ctx.attrs["spec"]
     values_meta = ctx.input_metas[1]

@@ -15,6 +15,7 @@ from .shape_rules import broadcast_shapes, normalize_dim, normalize_dims, reduce
 from .linalg_grads import (cholesky_vjp, cross_vjp, det_vjp, eig_vjp, eigh_vjp, inv_vjp,  # noqa: E402,I001
                            lstsq_vjp, pinv_vjp, qr_vjp, slogdet_vjp, solve_vjp, svd_vjp,
                            trace_vjp, vector_norm_vjp)
+from .devices import max_with_initial
 
 OPAQUE = Category.OPAQUE
 
@@ -534,8 +535,6 @@ def _vnorm_kernel(xp, a, ord=2.0, dims=None, keepdim=False):
     elif ord == 1.0:
         out = xp.sum(x, axis=axis, keepdims=keepdim)
     elif ord == float("inf"):
-        from .devices import max_with_initial
-
         out = max_with_initial(xp, x, axis, keepdim, 0)
     elif ord == float("-inf"):
         out = xp.min(x, axis=axis, keepdims=keepdim)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from .conv import _title
 from .registry import Category, OpDef, TensorMeta, register
+from ..autograd import grad_mode
 
 OPAQUE = Category.OPAQUE
 
@@ -83,8 +84,6 @@ def _live_stats(x, dims, eps):
 
 
 def _building_graph():
-    from ..autograd import grad_mode
-
     return grad_mode.is_grad_enabled()
 
 

@@ -13,6 +13,7 @@ from .. import dtypes
 from .registry import Category, OpDef, TensorMeta, register
 from .shape_rules import normalize_dims, reduced_shape
 from .factories import zeros
+from .shape_rules import normalize_dim
 
 REDUCTION = Category.REDUCTION
 
@@ -187,7 +188,6 @@ def _arg_kernel(fn):
         if dim is None:
             out = getattr(xp, fn)(a.reshape(-1))
             return xp.asarray(out, dtype=xp.int64).reshape((1,) * a.ndim if keepdim else ())
-        from .shape_rules import normalize_dim
 
         d = normalize_dim(dim, a.ndim)
         if a.ndim == 0:
@@ -209,8 +209,6 @@ ARGMIN = register(OpDef("argmin", REDUCTION, _arg_kernel("argmin"), _arg_infer,
 
 def _max_dim_kernel(fn, argfn):
     def kernel(xp, a, dim, keepdim=False):
-        from .shape_rules import normalize_dim
-
         d = normalize_dim(dim, a.ndim)
         if a.ndim == 0:
             return a.copy(), xp.zeros((), dtype=xp.int64)

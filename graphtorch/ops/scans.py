@@ -15,6 +15,7 @@ from .sorting import contiguous as _contig
 from .sorting import not_implemented, scatter_along
 from .factories import full_like, ones_like, zeros_like
 from .elementwise import where
+from .dispatch import call
 
 OPAQUE = Category.OPAQUE
 
@@ -65,8 +66,6 @@ def _cumsum_kernel(xp, a, dim, reverse=False, dtype=None):
 
 
 def _cumsum_vjp(ctx, grad):
-    from .dispatch import call
-
     meta = ctx.input_metas[0]
     back = call(CUMSUM, grad, dim=ctx.attrs["dim"], reverse=not ctx.attrs.get("reverse", False))
     return (_grad_to_input(back, meta),)
@@ -91,8 +90,6 @@ def _conj(t):
 def _cumprod_vjp(ctx, grad):
     """Exact with zeros: positions before the first zero use out/x; the first zero gets the
     product of the others; positions after it get nothing (PyTorch's cumprod_backward)."""
-    from .dispatch import call
-
     x, out = ctx.inputs[0], ctx.output
     meta = ctx.input_metas[0]
     dim = ctx.attrs["dim"]
@@ -186,7 +183,6 @@ def _lcse_vjp(ctx, grad):
     """PyTorch's stable rule: positive and negative parts of grad in log space."""
     import numpy as np
 
-    from .dispatch import call
 
     x, out = ctx.inputs[0], ctx.output
     dim, reverse = ctx.attrs["dim"], ctx.attrs.get("reverse", False)

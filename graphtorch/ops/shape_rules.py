@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .. import dtypes
 from .registry import Promotion, TensorMeta
+from ..symbolic import SymInt
 
 
 def broadcast_shapes(*shapes) -> tuple:
@@ -120,6 +121,4 @@ def dtype_error(message: str) -> Exception:
 
 def as_size(s):
     """A size argument as an int, or unchanged when it is a symbolic size (`SymInt`)."""
-    from ..symbolic import SymInt
-
     return s if type(s) is SymInt else int(s)

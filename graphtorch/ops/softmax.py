@@ -15,6 +15,7 @@ from .shape_rules import normalize_dim, normalize_dims
 from .sorting import not_implemented
 from .factories import ones_like, zeros_like
 from .elementwise import where
+from .dispatch import call
 
 REDUCTION = Category.REDUCTION
 
@@ -152,8 +153,6 @@ def _prod_infer(a, dims=None, keepdim=False, dtype=None):
 def _prod_vjp(ctx, grad):
     """d prod / d x_i is the product of the others: out / x_i without zeros, the product of
     the non-zeros at a lone zero, and 0 everywhere when two or more zeros."""
-    from .dispatch import call
-
     x = ctx.inputs[0]
     meta = ctx.input_metas[0]
     dims, keepdim = ctx.attrs.get("dims"), ctx.attrs.get("keepdim", False)

@@ -13,6 +13,9 @@ from .. import dtypes
 from .registry import Category, OpDef, TensorMeta, register
 from .shape_rules import normalize_dim
 from .factories import arange, zeros
+from .dispatch import call
+from .indexing import INDEX_PUT
+from .indexing import INDEX
 
 OPAQUE = Category.OPAQUE
 
@@ -71,9 +74,6 @@ def index_grid(shape, dim: int, index, device=None):
 
 def scatter_along(shape, dim: int, index, src, accumulate: bool = False):
     """blank(shape).scatter(dim, index, src) (scatter_add with accumulate) in tensor ops."""
-    from .dispatch import call
-    from .indexing import INDEX_PUT
-
     index = index.detach()
     if len(shape) == 0:
         return src.reshape(())
@@ -84,9 +84,6 @@ def scatter_along(shape, dim: int, index, src, accumulate: bool = False):
 
 def gather_along(src, dim: int, index):
     """src.gather(dim, index) in tensor ops."""
-    from .dispatch import call
-    from .indexing import INDEX
-
     index = index.detach()
     if src.ndim == 0:
         return src.reshape(index.shape)

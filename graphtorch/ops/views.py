@@ -13,6 +13,8 @@ from .devices import writeable
 from .registry import Category, OpDef, TensorMeta, register
 from .shape_rules import as_size, normalize_dim
 from .factories import zeros
+from .grad_utils import unbroadcast
+from .dispatch import call
 
 VIEW = Category.VIEW
 
@@ -110,8 +112,6 @@ def _expand_shape(in_shape, sizes):
 
 
 def _expand_vjp(ctx, grad):
-    from .grad_utils import unbroadcast
-
     return (unbroadcast(grad, ctx.input_metas[0]),)
 
 
@@ -224,8 +224,6 @@ def _insert(shape, d):
 
 def _scatter_vjp(op):
     def vjp(ctx, grad):
-        from .dispatch import call
-
         blank = zeros(ctx.input_metas[0].shape, dtype=grad.dtype, device=grad.device)
         return (call(COPY_INTO_VIEW, blank, grad, view_ops=((op, ctx.attrs),)),)
     return vjp
@@ -320,8 +318,6 @@ def _copy_into_view_kernel(xp, base, src, view_ops):
 
 
 def _copy_into_view_vjp(ctx, grad):
-    from .dispatch import call
-
     view_ops = ctx.attrs["view_ops"]
     src_meta = ctx.input_metas[1]
     blank = zeros(src_meta.shape, dtype=grad.dtype, device=grad.device)
@@ -331,7 +327,6 @@ def _copy_into_view_vjp(ctx, grad):
         grad_src = call(step[0], grad_src, **step[1])
         if len(step) == 3:
             grad_src = grad_src[step[2]]
-    from .grad_utils import unbroadcast
 
     return grad_base, unbroadcast(grad_src, src_meta)
 

@@ -15,6 +15,9 @@ from ..parameter import Buffer, Parameter
 from . import _state_dict as S
 from . import hooks as H
 from . import state_version as V
+from ...trace_state import current_tracer
+from ...functions.conversion import _parse_to
+from ... import dtypes
 
 
 def _typename(obj) -> str:
@@ -362,8 +365,6 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all parameters (to None by default, else to zeros)."""
-        from ...trace_state import current_tracer
-
         tracer = current_tracer()
         for p in self.parameters():
             if set_to_none and tracer is not None:
@@ -411,12 +412,8 @@ class Module:
     def to(self, *args, **kwargs) -> Module:
         """Move/cast parameters and buffers in place; only floating and complex tensors
         change dtype."""
-        from ...functions.conversion import _parse_to
-
         dtype, device, _ = _parse_to(args, dict(kwargs))
         if dtype is not None:
-            from ... import dtypes
-
             dtype = dtypes.as_dtype(dtype)
             if not (dtype.is_floating_point or dtype.is_complex):
                 raise TypeError("nn.Module.to only accepts floating point or complex dtypes, "

@@ -17,6 +17,10 @@ from .. import init
 from ..parameter import Parameter
 from ..utils.rnn import PackedSequence
 from .module import Module
+from ...functions.movement import cat
+from ...functions.movement import cat, stack
+from .. import functional as F
+from ...trace_state import SymbolicArray
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
@@ -77,8 +81,6 @@ def _mini_batch(module, input, batch_sizes) -> int:
 def _packed_forward_steps(cell, data, sizes, offsets, states, is_lstm):
     """Forward over packed steps; the state shrinks as sequences end, and the rows of
     the ended sequences are kept as their final state. Returns (output rows, final)."""
-    from ...functions.movement import cat
-
     active = sizes[0]
     ended = []
     outputs = []
@@ -98,8 +100,6 @@ def _packed_forward_steps(cell, data, sizes, offsets, states, is_lstm):
 
 def _packed_backward_steps(cell, data, sizes, offsets, states, is_lstm):
     """Reverse direction over packed steps: a sequence joins (from hx) at its last step."""
-    from ...functions.movement import cat
-
     initial = states
     active = sizes[-1]
     states = tuple(s[:active] for s in initial)
@@ -262,9 +262,6 @@ class RNNBase(Module):
     def _run(self, input, hx):
         """input (T, N, I) time-major; hx (L*D, N, H) or a pair for LSTM. Returns
         (output (T, N, D*H), h_n) with h_n shaped like hx."""
-        from ...functions.movement import cat, stack
-        from .. import functional as F
-
         is_lstm = self.mode == "LSTM"
         directions = 2 if self.bidirectional else 1
         steps = input.shape[0]
@@ -310,9 +307,6 @@ class RNNBase(Module):
         by decreasing length. Step t runs only the batch_sizes[t] sequences still active, so
         each final state is taken at its sequence's last step (ATen's packed layers).
         Returns (output data (sum(batch_sizes), D*H), h_n) with h_n shaped like hx."""
-        from ...functions.movement import cat, stack
-        from .. import functional as F
-
         is_lstm = self.mode == "LSTM"
         directions = 2 if self.bidirectional else 1
         sizes = [int(b) for b in batch_sizes.tolist()]
@@ -624,8 +618,6 @@ class GRUCell(RNNCellBase):
 
 
 def _is_traced(t) -> bool:
-    from ...trace_state import SymbolicArray
-
     return type(t._data) is SymbolicArray
 
 
