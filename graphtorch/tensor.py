@@ -14,6 +14,10 @@ from . import dtypes
 from .autograd import grad_mode
 from .device import CPU, as_device, cupy_module, device
 from .trace_state import SymbolicArray
+from .trace_state import TracingError, user_frame, where
+from .autograd.graph import HookDict, accumulate_node, add_hook
+from .autograd.graph import HookDict, add_hook
+from .autograd.grad_mode import no_grad
 
 
 class Size(tuple):
@@ -294,8 +298,6 @@ class Tensor:
     def data(self, value: Tensor) -> None:
         if type(self._data) is SymbolicArray or \
                 type(value._data) is SymbolicArray:
-            from .trace_state import TracingError, user_frame, where
-
             raise TracingError(f"{where(user_frame())}: assigning .data replaces a tensor's "
                                "storage, which a compiled graph cannot replay; use "
                                "`with torch.no_grad(): t.copy_(new)` instead")
@@ -351,7 +353,6 @@ class Tensor:
         fn = self.grad_fn
         if fn is not None:
             return fn.add_tensor_hook(self._output_nr, hook)
-        from .autograd.graph import HookDict, accumulate_node, add_hook
 
         if self._hooks is None:  # a leaf keeps its hooks (its AccumulateGrad may be freed)
             self._hooks = HookDict()
@@ -372,7 +373,6 @@ class Tensor:
         if self.grad_fn is not None:
             raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
                                "tensors")
-        from .autograd.graph import HookDict, add_hook
 
         if self._post_accumulate_grad_hooks is None:
             self._post_accumulate_grad_hooks = HookDict()
@@ -631,7 +631,6 @@ class Storage:
 def _traced_detach(t: Tensor) -> Tensor:
     """`detach()` inside gt.trace: an `alias` node recorded with grad mode off, so gradient
     generation treats it as a barrier (as eager autograd does)."""
-    from .autograd.grad_mode import no_grad
     from .ops.dispatch import call
     from .ops.views import ALIAS
 

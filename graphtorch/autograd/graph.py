@@ -15,6 +15,7 @@ import numpy as np
 
 from ..utils.hooks import RemovableHandle
 from . import grad_mode
+from ..dtypes import from_numpy_dtype
 
 if TYPE_CHECKING:
     from ..ops.registry import OpDef
@@ -242,7 +243,6 @@ class OpNode(Node):
 
 
 def _metas(info) -> tuple:
-    from ..dtypes import from_numpy_dtype
     from ..ops.registry import TensorMeta
 
     return tuple(None if i is None else TensorMeta(tuple(i[0]), from_numpy_dtype(i[1]))

@@ -17,6 +17,10 @@ from ..ops.dispatch import call
 from ..ops.einsum import EINSUM, canonical_einsum
 from ..tensor import Tensor
 from ._wrap import check_tensor, finish
+from ..ops.shape_rules import normalize_dim
+from ..linalg import vector_norm
+from .creation import ones_like
+from .movement import cat
 
 __all__ = ["cdist", "einsum", "kron", "pdist", "tensordot"]
 _word = E._word
@@ -87,7 +91,6 @@ def tensordot(a, b, dims=2, out=None):
         raise RuntimeError("both inputs should have same dtype")
     if a.dtype is dtypes.bool_:
         raise NotImplementedError("\"addmm_impl_cpu_\" not implemented for 'Bool'")
-    from ..ops.shape_rules import normalize_dim
 
     for da, db in zip(dims_a, dims_b):
         sa, sb = a.shape[normalize_dim(da, a.dim())], b.shape[normalize_dim(db, b.dim())]
@@ -152,8 +155,6 @@ def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
 
 
 def _pnorm(diff, p):
-    from ..linalg import vector_norm
-
     if p == 0:
         return (diff != 0).sum(-1).to(diff.dtype)
     return vector_norm(diff, ord=p, dim=-1)
@@ -162,9 +163,6 @@ def _pnorm(diff, p):
 def _euclidean_by_mm(x1, x2):
     """PyTorch's matrix-product form: |a|^2 + |b|^2 - 2 a.b, clamped at 0; the square root
     is 0 (with gradient 0) where the squared distance is 0."""
-    from .creation import ones_like
-    from .movement import cat
-
     n1 = (x1 * x1).sum(-1, keepdim=True)
     n2 = (x2 * x2).sum(-1, keepdim=True)
     left = cat([x1 * -2, n1, ones_like(n1)], -1)

@@ -13,6 +13,7 @@ from .devices import ufunc_at
 from .registry import Category, OpDef, TensorMeta, register
 from .shape_rules import normalize_dim
 from .factories import arange, ones, zeros
+from .dispatch import call
 
 _WORDS = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
           "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
@@ -492,6 +493,4 @@ UNFOLD = register(OpDef(
 
 
 def call_op(op, *inputs, **attrs):
-    from .dispatch import call
-
     return call(op, *inputs, **attrs)
