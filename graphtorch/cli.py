@@ -20,6 +20,7 @@ import inspect
 import os
 import sys
 import traceback
+import graphtorch as gt
 from graphtorch.ops.registry import REGISTRY
 from graphtorch.dtypes import as_dtype
 from graphtorch.nn.modules.module import Module
@@ -81,8 +82,6 @@ def _parse_target(target: str) -> tuple[str, str]:
 
 
 def _parse_input(spec: str, default_dtype: str):
-    import graphtorch as gt
-
     shape_text, _, dtype_text = spec.partition(":")
     try:
         dtype = as_dtype(dtype_text.strip() or default_dtype)
@@ -242,7 +241,7 @@ def _onnx_bytes(graph, traced, output) -> bytes:
     write-backs are not model outputs)."""
     if not output:
         raise DumpError("--format onnx writes a binary model: give -o FILE.onnx")
-    try:
+    try:  # lazy: it needs the optional onnx package
         from graphtorch.ir.onnx_export import to_onnx
     except ImportError as exc:
         raise DumpError(f"--format onnx needs the onnx package ({exc.name} is missing): "
@@ -265,8 +264,6 @@ def _dump(args) -> int:
 
 
 def _dump_or_raise(args) -> int:
-    import graphtorch as gt
-
     passes = None
     if args.passes is not None:
         passes = list(DEFAULT_PIPELINE) if args.passes == "default" else \
@@ -319,8 +316,6 @@ def _dump_or_raise(args) -> int:
 
 def _explain(args) -> int:
     """`graphtorch explain`: compile NAME, call it on the example inputs, print gt.explain."""
-    import graphtorch as gt
-
     try:
         path, name = _parse_target(args.target)
         gt.manual_seed(0)
@@ -349,13 +344,11 @@ def _run(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    import graphtorch
-
     parser = argparse.ArgumentParser(
         prog="graphtorch", description="Inspect graphtorch: its op registry and the traced graphs "
         "of your models.", epilog="example: graphtorch dump examples/lenet.py:Net "
         "--input 1,1,32,32  (see `graphtorch dump --help`)")
-    parser.add_argument("--version", action="version", version=graphtorch.__version__)
+    parser.add_argument("--version", action="version", version=gt.__version__)
     sub = parser.add_subparsers(dest="command")
     ops = sub.add_parser("ops", help="list the registered primitive ops")
     ops.add_argument("--category", choices=["elementwise", "reduction", "view", "opaque"],

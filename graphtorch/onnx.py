@@ -19,10 +19,11 @@ import inspect
 import os
 
 from .ir.onnx_errors import OnnxExporterError, UnsupportedOperatorError
-from .ir.onnx_export import to_onnx
 from .nn.modules.module import Module
+from .autograd.grad_mode import no_grad
+from .compiler.tracing import trace
+from .functions.creation import empty
 from .tensor import Tensor
-from .ir.onnx_export import normalize_axes
 from .ir import symbolic
 from .trace_state import SymbolicArray
 
@@ -92,6 +93,8 @@ def export(model, args=(), f=None, *, kwargs=None, export_params: bool = True,
             code if value else f"not ({code})" for code, value in env.guards)
     graph = traced.graph
     num_outputs = len(graph.outputs) - len(traced.mutated)
+    from .ir.onnx_export import to_onnx  # lazy: it needs the optional onnx package
+
     proto = to_onnx(graph, traced.params, input_names=in_names, output_names=output_names,
                     dynamic_axes=axes, opset_version=opset_version, num_outputs=num_outputs,
                     export_params=export_params,
@@ -117,6 +120,8 @@ def _argument_names(fn, args) -> list[str]:
 
 
 def _check_axes(dynamic_axes, in_names, out_names) -> dict:
+    from .ir.onnx_export import normalize_axes  # lazy: it needs the optional onnx package
+
     axes = normalize_axes(dynamic_axes)
     known = set(in_names) | set(out_names)
     for name in axes:
@@ -143,8 +148,6 @@ def _set_training(model, training) -> list:
 def _trace(model, args, positions, in_names, axes, dynamic):
     """gt.trace on the example inputs; axes to make dynamic become stand-in tensors whose
     sizes are symbols (what gt.compile(dynamic=True) traces with)."""
-    import graphtorch as gt
-
 
     env, symbols, trace_args = None, {}, list(args)
     for k, i in enumerate(positions):
@@ -167,8 +170,8 @@ def _trace(model, args, positions, in_names, axes, dynamic):
             shape[d] = env.symbol(x.shape[d], i, d)
             symbols[shape[d].expr] = f"{name}[{d}]"
         trace_args[i] = Tensor._wrap(SymbolicArray(shape, x._data.dtype, None))
-    with symbolic.recording(env), gt.no_grad():
-        traced = gt.trace(model, *trace_args, optimize=False)
+    with symbolic.recording(env), no_grad():
+        traced = trace(model, *trace_args, optimize=False)
     return traced, env, symbols
 
 

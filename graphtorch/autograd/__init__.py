@@ -13,6 +13,7 @@ from .graph import Node
 from .variable import Variable
 from ..tensor import Tensor
 from .graph import accumulate_grad
+from ..ops.factories import ones_like, zeros_like
 
 __all__ = ["backward", "grad", "Function", "FunctionCtx", "Variable", "no_grad", "enable_grad",
            "set_grad_enabled", "is_grad_enabled", "inference_mode", "Node",
@@ -37,8 +38,6 @@ def _as_tuple(x):
 
 
 def _seed_grads(tensors, grad_tensors, create_graph: bool):
-    from ..functions.creation import ones_like
-
     seeds = []
     for i, t in enumerate(tensors):
         g = grad_tensors[i] if grad_tensors is not None and i < len(grad_tensors) else None
@@ -128,8 +127,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                                    "been used in the graph. Set allow_unused=True if this is "
                                    "the desired behavior.")
             if materialize_grads:
-                from ..functions.creation import zeros_like
-
                 g = zeros_like(t)
         result.append(g)
     return tuple(result)

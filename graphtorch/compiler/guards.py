@@ -20,7 +20,7 @@ import numpy as np
 from .capture import DYNAMIC_HYPERPARAMETERS, Capture, all_params
 from .discovery import State
 from .sources import GUARD_HELPERS, Guard, GuardKind, Namespace, is_immutable_value
-from ..dtypes import DType
+from ..dtypes import DType, from_numpy_dtype
 from ..dtypes import from_numpy_dtype
 from ..autograd import grad_mode
 from ..dtypes import get_default_dtype
@@ -115,8 +115,6 @@ def _spec_text(spec) -> str:
 def _show(value) -> str:
     if isinstance(value, np.dtype):
         try:
-            from ..dtypes import from_numpy_dtype
-
             return str(from_numpy_dtype(value))
         except (KeyError, TypeError, ValueError):
             return str(value)

@@ -19,6 +19,8 @@ import numpy as np
 from ..compiler import hooks
 from ..ir.graph import Node
 from ..ops.fused import is_fused
+from ..trace_state import SymbolicArray, user_frame
+from ..trace_state import where as source_location
 from .evaluate import evaluate, finite, where
 from ..backends.interpreter import Interpreter
 from ..ops import dispatch
@@ -103,8 +105,6 @@ def _in_graph_run() -> bool:
 
 def _eager_op_hook(op, inputs, outputs) -> None:
     """Called by eager dispatch after each op (``ops.dispatch.op_hooks``)."""
-    from ..trace_state import SymbolicArray, user_frame, where
-
     arrays = [o._data for o in outputs]
     if any(type(a) is SymbolicArray for a in arrays) or _in_graph_run():
         return
@@ -116,10 +116,10 @@ def _eager_op_hook(op, inputs, outputs) -> None:
                 raise RuntimeError(f"detect_anomaly: the backward of {fwd} at {line} produced "
                                    f"{kind} values: {op.name} returned {kind} in its output {i}")
             raise RuntimeError(f"detect_anomaly: {op.name} produced {kind} values in its "
-                               f"output {i} (forward), at {where(user_frame())}")
+                               f"output {i} (forward), at {source_location(user_frame())}")
     node = outputs[0]._grad_fn if outputs else None
     if node is not None and node not in _CREATED:
-        _CREATED[node] = (op.name, where(user_frame()))
+        _CREATED[node] = (op.name, source_location(user_frame()))
         node.register_prehook(_entering(node))
         node.register_hook(_backward_check(node))
 

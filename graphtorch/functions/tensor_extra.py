@@ -147,11 +147,12 @@ def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
     return finish((input if beta == 1 else input * beta) + product, out)
 
 
-def inplace_method(name):
-    def method(self, *args, **kwargs):
-        import graphtorch as gt
+def inplace_method(fn):
+    """`Tensor.addmm_`-style method: ``self.copy_(fn(self, ...))``."""
+    name = fn.__name__
 
-        return self.copy_(getattr(gt, name)(self, *args, **kwargs))
+    def method(self, *args, **kwargs):
+        return self.copy_(fn(self, *args, **kwargs))
 
     method.__name__ = name + "_"
     method.__doc__ = f"In-place {name}: self = {name}(self, ...)."

@@ -41,9 +41,7 @@ _STATE = STATE
 
 
 def _grad_enabled() -> bool:
-    from ..autograd.grad_mode import STATE
-
-    return STATE.enabled
+    return grad_mode.STATE.enabled
 
 
 def _device(array) -> str:

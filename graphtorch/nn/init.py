@@ -14,6 +14,7 @@ from ..functions.creation import empty_like
 from ..functions.math import where
 from ..functions.creation import tensor as make_tensor
 from ..functions.creation import randperm
+from ..functions.creation import eye as identity_matrix
 
 
 def calculate_gain(nonlinearity: str, param=None) -> float:
@@ -146,10 +147,8 @@ def eye_(tensor):
     """Fill a 2-D tensor with the identity (ones on the diagonal)."""
     if tensor.dim() != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
-    from ..functions.creation import eye
-
     with no_grad():
-        tensor.copy_(eye(*tensor.shape, dtype=tensor.dtype))
+        tensor.copy_(identity_matrix(*tensor.shape, dtype=tensor.dtype))
     return tensor
 
 

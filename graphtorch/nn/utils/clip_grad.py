@@ -7,6 +7,8 @@ per-gradient norms (PyTorch's definition), returned as a 0-d tensor.
 
 from __future__ import annotations
 
+import graphtorch as gt  # the public functions (read at call time: gt loads nn last)
+
 import types
 import warnings
 
@@ -20,11 +22,6 @@ __all__ = [
     "get_total_norm",
 ]
 
-
-def _gt():
-    import graphtorch
-
-    return graphtorch
 
 
 def _as_list(tensors) -> list:
@@ -48,7 +45,6 @@ def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = F
     >>> get_total_norm([gt.tensor([3.0]), gt.tensor([4.0])])
     tensor(5.)
     """
-    gt = _gt()
     tensors = _as_list(tensors)
     norm_type = float(norm_type)
     if not tensors:
@@ -69,7 +65,6 @@ def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = F
 def clip_grads_with_norm_(parameters, max_norm: float, total_norm: Tensor,
                           foreach: bool | None = None) -> None:
     """Scale every `.grad` by min(max_norm / (total_norm + 1e-6), 1), in place."""
-    gt = _gt()
     grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
     max_norm = float(max_norm)
     if not grads:
@@ -119,7 +114,6 @@ def clip_grad_value_(parameters, clip_value: float, foreach: bool | None = None)
     >>> clip_grad_value_(w, 1.0); w.grad
     tensor([-1.0000,  0.5000])
     """
-    gt = _gt()
     clip_value = float(clip_value)
     grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
     _check_foreach(foreach, grads)

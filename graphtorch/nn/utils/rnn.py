@@ -9,6 +9,8 @@ that RNN, LSTM and GRU accept; batch_sizes is always a CPU int64 tensor.
 
 from __future__ import annotations
 
+import graphtorch as gt  # the public functions (read at call time: gt loads nn last)
+
 from collections.abc import Iterable
 from typing import NamedTuple
 
@@ -28,11 +30,6 @@ __all__ = [
     "unpad_sequence",
 ]
 
-
-def _gt():
-    import graphtorch
-
-    return graphtorch
 
 
 class PackedSequence_(NamedTuple):
@@ -125,7 +122,6 @@ def invert_permutation(permutation: Tensor | None) -> Tensor | None:
     """
     if permutation is None:
         return None
-    gt = _gt()
     output = gt.empty_like(permutation)
     output.scatter_(0, permutation, gt.arange(0, permutation.numel(),
                                               device=permutation.device))
@@ -133,11 +129,10 @@ def invert_permutation(permutation: Tensor | None) -> Tensor | None:
 
 
 def _index(array, like: Tensor) -> Tensor:
-    return _gt().as_tensor(np.ascontiguousarray(array, dtype=np.int64), device=like.device)
+    return gt.as_tensor(np.ascontiguousarray(array, dtype=np.int64), device=like.device)
 
 
 def _lengths_tensor(lengths) -> Tensor:
-    gt = _gt()
     if not isinstance(lengths, Tensor):
         return gt.as_tensor(lengths, dtype=gt.int64, device="cpu")
     return lengths.to(dtype=gt.int64)
@@ -151,7 +146,6 @@ def pack_padded_sequence(input: Tensor, lengths, batch_first: bool = False,
     >>> pack_padded_sequence(x, [2, 1, 3], batch_first=True, enforce_sorted=False).data
     tensor([4, 1, 3, 5, 2, 6])
     """
-    gt = _gt()
     lengths = _lengths_tensor(lengths)
     if enforce_sorted:
         sorted_indices = None
@@ -203,7 +197,6 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
     >>> padded.shape, lengths
     (torch.Size([2, 2]), tensor([2, 1]))
     """
-    gt = _gt()
     data, batch_sizes = sequence.data, sequence.batch_sizes
     sizes = batch_sizes.tolist()
     max_seq_length = len(sizes)
@@ -251,7 +244,6 @@ def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.
     if padding_side not in ("left", "right"):
         raise RuntimeError("Expected padding_side to be one of left or right, but got "
                            f"{padding_side}.")
-    gt = _gt()
     first = sequences[0]
     trailing = tuple(first.shape[1:])
     for seq in sequences:
@@ -310,7 +302,7 @@ def pack_sequence(sequences, enforce_sorted: bool = True) -> PackedSequence:
     >>> pack_sequence([gt.tensor([1, 2, 3]), gt.tensor([4, 5]), gt.tensor([6])]).batch_sizes
     tensor([3, 2, 1])
     """
-    lengths = _gt().as_tensor([v.size(0) for v in sequences])
+    lengths = gt.as_tensor([v.size(0) for v in sequences])
     return pack_padded_sequence(pad_sequence(sequences), lengths,
                                 enforce_sorted=enforce_sorted)
 
