@@ -59,6 +59,8 @@ autograd.gradcheck, autograd.gradgradcheck = _gradcheck, _gradgradcheck
 from .utils import data as _data  # noqa: F401,E402  (gt.utils.data)
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state  # noqa: E402,E501
 from .threads import get_num_threads, set_num_threads  # noqa: E402
+from .ops.dispatch import meta_of  # noqa: E402
+from .ops.shape_rules import split_operands  # noqa: E402
 from . import threads as _threads  # noqa: E402
 
 _threads.apply_default()  # BLAS gets PyTorch's default thread count (see threads.py)
@@ -87,9 +89,6 @@ def numel(input):
 def result_type(tensor=None, other=None, *, scalar=None, scalar1=None, scalar2=None):
     """The dtype PyTorch's promotion gives an op on these two operands (tensors or numbers;
     PyTorch's overloads name them tensor/other, scalar/tensor or scalar1/scalar2)."""
-    from .ops.dispatch import meta_of
-    from .ops.shape_rules import split_operands
-
     operands = [x for x in (scalar1, scalar2, scalar, tensor, other) if x is not None]
     if len(operands) != 2:
         raise TypeError("result_type() takes two operands")

@@ -21,7 +21,6 @@ import numpy as np
 
 from . import dtypes
 from .tensor import Tensor
-from .device import cupy_module
 
 
 class _PrintOptions:
@@ -150,6 +149,7 @@ def _summarize(array, edge: int):
     xp = np
     if type(array) is not np.ndarray:
         # looked up per call: tests stand a fake CuPy in for device.cupy_module
+        from .device import cupy_module
 
         xp = cupy_module()
     for axis, is_cut in enumerate(cut):

@@ -14,10 +14,8 @@ from . import dtypes
 from .autograd import grad_mode
 from .device import CPU, as_device, cupy_module, device
 from .trace_state import SymbolicArray
-from .trace_state import TracingError, user_frame, where
+from .trace_state import TracingError, current_tracer, user_frame, where
 from .autograd.graph import HookDict, accumulate_node, add_hook
-from .autograd.graph import HookDict, add_hook
-from .autograd.grad_mode import no_grad
 
 
 class Size(tuple):
@@ -78,11 +76,6 @@ class Tensor:
     _retains_grad = False
     _legacy_dtype = None
     _creation_meta = None   # set on views that must not be written in place with autograd
-
-    def __new__(cls, *args, device=None, dtype=None):
-        from .functions.creation import legacy_new
-
-        return legacy_new(cls, args, device=device, dtype=dtype or cls._legacy_dtype)
 
     def __init__(self, *args, **kwargs):
         pass
@@ -378,13 +371,6 @@ class Tensor:
             self._post_accumulate_grad_hooks = HookDict()
         return add_hook(self._post_accumulate_grad_hooks, hook)
 
-    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        """Accumulate d(self)/d(leaf) into each leaf's `.grad`."""
-        from .autograd import backward
-
-        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph,
-                 inputs=inputs)
-
     # --- conversion to Python and NumPy ------------------------------------------------
     def numpy(self, *, force: bool = False) -> np.ndarray:
         """The NumPy array behind this tensor (memory is shared)."""
@@ -459,11 +445,6 @@ class Tensor:
 
     __hash__ = object.__hash__
 
-    def __repr__(self, *, tensor_contents=None) -> str:
-        from .printing import tensor_repr
-
-        return tensor_repr(self, tensor_contents=tensor_contents)
-
     def __format__(self, spec: str) -> str:
         # As PyTorch: a 0-d tensor formats as its Python number (f"{loss}" -> "0.25").
         if self._data.ndim == 0 and type(self._data) is not SymbolicArray:
@@ -490,12 +471,6 @@ class Tensor:
         return copy
 
     # --- devices and dtypes ----------------------------------------------------------
-    def to(self, *args, **kwargs) -> Tensor:
-        """Convert dtype and/or device: ``t.to(gt.float64)``, ``t.to("cuda")``, ``t.to(other)``."""
-        from .functions.conversion import to
-
-        return to(self, *args, **kwargs)
-
     def cpu(self, memory_format=None) -> Tensor:
         return self.to("cpu")
 
@@ -572,8 +547,6 @@ def _dim_index(dim, ndim: int) -> int:
     """`size(dim)`/`stride(dim)` index: a 0-d tensor has no dimension to ask about."""
     if ndim == 0:
         raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
-    from .ops.shape_rules import normalize_dim
-
     return normalize_dim(dim, ndim)
 
 
@@ -631,17 +604,15 @@ class Storage:
 def _traced_detach(t: Tensor) -> Tensor:
     """`detach()` inside gt.trace: an `alias` node recorded with grad mode off, so gradient
     generation treats it as a barrier (as eager autograd does)."""
-    from .ops.dispatch import call
-    from .ops.views import ALIAS
-
-    with no_grad():
-        out = call(ALIAS, t)
-    out._view_ops = None
-    out._creation_meta = None  # an alias outside autograd, not a no_grad view (as eager)
-    return out
+    tracer = current_tracer()
+    if tracer is None:
+        raise TracingError(f"{where(user_frame())}: a tensor from inside gt.trace was used "
+                           "after the trace ended; use the traced function's outputs instead")
+    return tracer.detach(t)
 
 
 # Tensor and dispatch need each other (dispatch wraps results in Tensors; a view's autograd
-# state is recomputed through dispatch): this import comes after the class, so either module
-# may be imported first.
+# state is recomputed through dispatch): these imports come after the class, so either
+# module may be imported first. (Importing graphtorch.ops loads every op family.)
 from .ops import dispatch  # noqa: E402
+from .ops.shape_rules import normalize_dim  # noqa: E402

@@ -13,7 +13,7 @@ methods itself, so this module is imported once, after them (graphtorch/__init__
 
 from __future__ import annotations
 
-from . import dtypes
+from . import autograd, dtypes, printing
 from .functions import math as math_functions
 from .functions import (contraction, conversion, creation, indexing, linalg_basic, linalg_legacy,
                         math_extra, movement, numeric, pointwise_extra, reduce, sampling, scatter,
@@ -23,6 +23,11 @@ from .ops.registry import REGISTRY
 from .tensor import Tensor
 
 METHODS = {
+    # --- core methods implemented above tensor.py (construction, backward, repr, to)
+    "__new__": staticmethod(creation.tensor_new),
+    "backward": autograd.tensor_backward,
+    "__repr__": printing.tensor_repr,
+    "to": conversion.to,
     # --- elementwise math, its in-place twins and the operators (functions/math.py)
     "add": math_functions.add,
     "add_": math_functions.add_,

@@ -57,6 +57,12 @@ def _seed_grads(tensors, grad_tensors, create_graph: bool):
     return seeds
 
 
+def tensor_backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+    """`Tensor.backward`: accumulate d(self)/d(leaf) into each leaf's `.grad`."""
+    backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph,
+             inputs=inputs)
+
+
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
              grad_variables=None, inputs=None) -> None:
     """Compute gradients of `tensors` and accumulate them into the leaves' `.grad`.

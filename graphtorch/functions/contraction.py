@@ -17,6 +17,7 @@ from ..ops.dispatch import call
 from ..ops.einsum import EINSUM, canonical_einsum
 from ..tensor import Tensor
 from ._wrap import check_tensor, finish
+from .tensor_extra import triu_indices
 from ..ops.shape_rules import normalize_dim
 from ..linalg import vector_norm
 from .creation import ones_like
@@ -181,8 +182,6 @@ def pdist(input, p=2):
         raise RuntimeError("pdist only supports floating-point dtypes")
     if p < 0:
         raise RuntimeError("pdist only supports non-negative p values")
-    from .math_extra import triu_indices
-
     i, j = triu_indices(input.shape[0], input.shape[0], 1)
     return _pnorm(input[i] - input[j], p)
 

@@ -651,6 +651,12 @@ def bernoulli_method(self, p=None, *, generator=None):
 
 # --- legacy constructors -------------------------------------------------------------------
 
+def tensor_new(cls, *args, device=None, dtype=None):
+    """`Tensor.__new__`: the legacy constructors ``gt.Tensor(2, 3)`` and ``gt.Tensor([1, 2])``
+    (float32, or the dtype of a legacy type such as ``gt.LongTensor``)."""
+    return legacy_new(cls, args, device=device, dtype=dtype or cls._legacy_dtype)
+
+
 def legacy_new(cls, args, device=None, dtype=None) -> Tensor:
     """`gt.Tensor(2, 3)` (zeros of that shape), `gt.Tensor([1, 2])` (data), `gt.Tensor()`."""
     dtype = dtype or dtypes.get_default_dtype()

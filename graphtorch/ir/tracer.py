@@ -30,7 +30,7 @@ from ..autograd import grad_mode
 from ..autograd.graph import Node
 from ..ops.dispatch import _any_requires_grad, _check_broadcast_into, _check_cast, _stale_view_requires_grad, bump_version, call, check_inplace_allowed
 from ..ops.elementwise import TO_DTYPE
-from ..ops.views import COPY_INTO_VIEW, EXPAND, UNTRACKED_WRITE
+from ..ops.views import ALIAS, COPY_INTO_VIEW, EXPAND, UNTRACKED_WRITE
 from ..ops.dispatch import adopt_autograd
 from ..ops.registry import Category
 from ..autograd.grad_mode import no_grad
@@ -169,6 +169,15 @@ class Tracer:
         value = self.value_of(Tensor._wrap(scalar))  # a graph constant
         symbolic_scalar = Tensor._wrap(SymbolicArray((), scalar.dtype, value))
         return call(EXPAND, symbolic_scalar, sizes=tuple(shape))
+
+    def detach(self, tensor):
+        """`detach()` inside gt.trace: an `alias` node recorded with grad mode off, so
+        gradient generation treats it as a barrier (as eager autograd does)."""
+        with no_grad():
+            out = call(ALIAS, tensor)
+        out._view_ops = None
+        out._creation_meta = None  # an alias outside autograd, not a no_grad view (as eager)
+        return out
 
     def constant(self, array):
         """A tensor created while tracing from Python data (``gt.tensor([...])``): a graph

@@ -7,7 +7,7 @@ import numpy as np
 
 from .registry import Category, OpDef, register
 from ..device import cupy_module
-from .dispatch import Tensor
+from ..tensor import Tensor
 
 
 def _device_index(device: str) -> int:

@@ -16,6 +16,7 @@ from ..autograd.graph import OpNode, accumulate_node
 from ..tensor import Tensor
 from ..trace_state import STATE as _TRACE_STATE
 from ..trace_state import SymbolicArray, TracingError, user_frame, where
+from .devices import same_device_arrays
 from .registry import Category, OpDef, Promotion, TensorMeta
 from .shape_rules import compute_dtype, dtype_error, output_dtype
 from ..device import cupy_module
@@ -169,8 +170,6 @@ def _run_kernel(op: OpDef, inputs, attrs):
         return _tracer("used after the trace ended; use the traced function's outputs "
                        "instead").record_op(op, inputs, attrs)
     if xp is not np:  # CuPy: every tensor operand on one GPU (0-d CPU tensors join)
-        from .devices import same_device_arrays
-
         arrays = same_device_arrays(op, inputs, arrays, xp)
     try:
         out_dtype = None
@@ -607,13 +606,11 @@ def adopt_autograd(self, result) -> None:
         self._output_nr = result._output_nr
         self._requires_grad = True
         return
-    from .views import COPY_INTO_VIEW
-
     old_base = _wrap(root._data)  # the base's history before the write; data is not read
     old_base._grad_fn = root.grad_fn
     old_base._output_nr = root._output_nr
     old_base._requires_grad = root._requires_grad
-    record(COPY_INTO_VIEW, (old_base, result), (root,), {"view_ops": self._view_ops})
+    record(views.COPY_INTO_VIEW, (old_base, result), (root,), {"view_ops": self._view_ops})
 
 
 def _move_retain_hook(tensor, node, nr) -> None:
@@ -656,3 +653,7 @@ def write_out(out, result):
         _write(out._data, data)
     bump_version(out)
     return out
+
+
+# The view ops' module runs its vjps through this one: imported last, used as a module.
+from . import views  # noqa: E402

@@ -437,10 +437,8 @@ def _embedding_vjp(ctx, grad):
         counts = zeros(weight_meta.shape[0], dtype=grad.dtype, device=grad.device)
         counts = counts.index_add(0, idx, ones_)
         rows = rows / counts.index_select(0, idx).unsqueeze(1)
-    from .scatter import INDEX_ADD
-
     blank = zeros(weight_meta.shape, dtype=grad.dtype, device=grad.device)
-    return None, call_op(INDEX_ADD, blank, idx, rows, dim=0)
+    return None, call_op(scatter.INDEX_ADD, blank, idx, rows, dim=0)
 
 
 EMBEDDING = _op("embedding", _embedding_kernel, _embedding_rule, _embedding_vjp,
@@ -479,10 +477,8 @@ def _unfold_vjp(ctx, grad):
     starts = arange(grad.shape[d], device=grad.device) * step
     index = (starts.unsqueeze(1) + arange(size, device=grad.device)).reshape(-1)
     windows = grad.movedim(-1, d + 1).flatten(d, d + 1)
-    from .scatter import INDEX_ADD
-
     blank = zeros(meta.shape, dtype=grad.dtype, device=grad.device)
-    return (call_op(INDEX_ADD, blank, index, windows, dim=d),)
+    return (call_op(scatter.INDEX_ADD, blank, index, windows, dim=d),)
 
 
 UNFOLD = register(OpDef(
@@ -494,3 +490,7 @@ UNFOLD = register(OpDef(
 
 def call_op(op, *inputs, **attrs):
     return call(op, *inputs, **attrs)
+
+
+# scatter's ops build on this module's helpers; movement's vjps use INDEX_ADD from it.
+from . import scatter  # noqa: E402
