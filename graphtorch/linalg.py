@@ -7,6 +7,8 @@ as in PyTorch. Inputs may carry leading batch dims wherever PyTorch accepts them
 
 from __future__ import annotations
 
+from .dtypes import scalar_type_name
+
 import math
 import warnings
 
@@ -265,14 +267,14 @@ def _norm_dtype(x, dtype):
     dtype = dtypes.as_dtype(dtype)
     if dtype.category < dtypes.Category.FLOAT:
         raise RuntimeError(f"linalg.vector_norm: dtype should be floating point or complex, but "
-                           f"got {L.title(dtype)}")
+                           f"got {scalar_type_name(dtype)}")
     if x.is_complex() and not dtype.is_complex:
         raise RuntimeError(f"linalg.vector_norm: dtype should be complex for complex inputs, but "
-                           f"got {L.title(dtype)}")
+                           f"got {scalar_type_name(dtype)}")
     if dtypes.promote_types(x.dtype, dtype) is not dtype:
-        raise RuntimeError(f"linalg.vector_norm: the dtype of the input ({L.title(x.dtype)}) "
+        raise RuntimeError(f"linalg.vector_norm: the dtype of the input ({scalar_type_name(x.dtype)}) "
                            "should be convertible without narrowing to the specified dtype "
-                           f"({L.title(dtype)})")
+                           f"({scalar_type_name(dtype)})")
     return x.to(dtype)
 
 
@@ -528,7 +530,7 @@ def vecdot(x, y, *, dim=-1, out=None):
     L.check_dtype("linalg.vecdot", x.dtype)
     if x.dtype is not y.dtype:
         raise RuntimeError(f"linalg.vecdot: Expected x and y to have the same dtype, but found x "
-                           f"of type {L.title(x.dtype)} and y of type {L.title(y.dtype)} "
+                           f"of type {scalar_type_name(x.dtype)} and y of type {scalar_type_name(y.dtype)} "
                            "instead")
     if x.ndim == 1 and y.ndim == 1 and x.shape[0] != y.shape[0]:
         raise RuntimeError(f"inconsistent tensor size, expected tensor [{x.shape[0]}] and src "

@@ -7,6 +7,8 @@ ops, so autograd follows from those.
 
 from __future__ import annotations
 
+from ..dtypes import scalar_type_name
+
 import builtins
 import functools
 import math
@@ -24,7 +26,6 @@ from .creation import ones_like
 from .movement import cat
 
 __all__ = ["cdist", "einsum", "kron", "pdist", "tensordot"]
-_word = E._word
 
 
 def einsum(*args):
@@ -134,13 +135,13 @@ def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
     for name, t in (("X1", x1), ("X2", x2)):
         if not t.is_floating_point():
             raise RuntimeError(f"cdist only supports floating-point dtypes, {name} got: "
-                               f"{_word(t.dtype)}")
+                               f"{scalar_type_name(t.dtype)}")
         if t.dim() < 2:
             raise RuntimeError(f"cdist only supports at least 2D tensors, {name} got: "
                                f"{t.dim()}D")
     if x1.dtype is not x2.dtype:
-        raise RuntimeError(f"expected scalar type {_word(x1.dtype)} but found "
-                           f"{_word(x2.dtype)}")
+        raise RuntimeError(f"expected scalar type {scalar_type_name(x1.dtype)} but found "
+                           f"{scalar_type_name(x2.dtype)}")
     if x1.shape[-1] != x2.shape[-1]:
         raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: "
                            f"{x1.shape[-1]} X2: {x2.shape[-1]}")

@@ -8,6 +8,8 @@ always dense and strided, and there is no pinned host memory to ask for.
 
 from __future__ import annotations
 
+from ..dtypes import scalar_type_name
+
 import builtins
 import math
 import numbers
@@ -23,7 +25,6 @@ from ..symbolic import SymInt
 from ..trace_state import current_tracer
 from ..random import generator_or_default
 from ..tensor import Size, Tensor
-from ..ops.elementwise import _word
 from ..ops.dispatch import write_out
 from ..ops.random_ops import RANDOM_DRAW, draw
 from ..ops.dispatch import call
@@ -216,8 +217,8 @@ def _check_aliasable(obj, dtype) -> None:
         raise ValueError("can't alias arbitrary sequence into a tensor.")
     source = obj.dtype if isinstance(obj, Tensor) else dtypes.from_numpy_dtype(obj.dtype)
     if dtype is not None and dtypes.dtype_argument(dtype, "asarray") is not source:
-        raise ValueError(f"can't alias tensor with dtype '{_word(source)}' into dtype "
-                         f"'{_word(dtypes.as_dtype(dtype))}'.")
+        raise ValueError(f"can't alias tensor with dtype '{scalar_type_name(source)}' into dtype "
+                         f"'{scalar_type_name(dtypes.as_dtype(dtype))}'.")
 
 
 def from_numpy(ndarray: np.ndarray) -> Tensor:

@@ -8,6 +8,8 @@ it advanced indexing: one `index` op that copies. Assignment writes through a vi
 
 from __future__ import annotations
 
+from ..dtypes import scalar_type_name
+
 import numbers
 
 import numpy as np
@@ -19,7 +21,6 @@ from ..tensor import Tensor
 from ._wrap import as_operand
 from .creation import tensor
 from ..tensor import legacy_type_name
-from ..ops.dispatch import _type_word
 
 
 def _normalize(index) -> tuple:
@@ -199,8 +200,8 @@ def _check_value(self, value):
 def _check_put_dtype(self, value):
     if isinstance(value, Tensor) and value.dtype is not self.dtype:
         raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
-                           f"{_type_word(self._data.dtype)} for the destination and "
-                           f"{_type_word(value._data.dtype)} for the source.")
+                           f"{scalar_type_name(self._data.dtype)} for the destination and "
+                           f"{scalar_type_name(value._data.dtype)} for the source.")
 
 
 def setitem(self, index, value):

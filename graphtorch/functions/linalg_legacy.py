@@ -7,6 +7,8 @@ conventions (svd returns V, qr takes `some`, norm takes `p`). Functions PyTorch 
 
 from __future__ import annotations
 
+from ..dtypes import scalar_type_name
+
 from .. import dtypes
 from .. import linalg as LA
 from ..ops import linalg as L
@@ -98,7 +100,7 @@ def cholesky(input, upper=False, *, out=None):
     check_tensor(input, "cholesky")
     if input.dtype.category <= dtypes.Category.INT:
         raise NotImplementedError(f"\"cholesky_cpu\" not implemented for "
-                                  f"'{L.title(input.dtype)}'")
+                                  f"'{scalar_type_name(input.dtype)}'")
     L.check_matrix("cholesky", TensorMeta(tuple(input.shape), input.dtype))
     return finish(call(L.CHOLESKY_EX, input, upper=bool(upper), errors="cholesky")[0], out)
 
@@ -177,7 +179,7 @@ def dist(input, other, p=2):
     for t in (input, other):
         if isinstance(t, Tensor) and t.dtype.category <= dtypes.Category.INT:
             raise RuntimeError(f"norm(): input dtype should be either floating point or complex. "
-                               f"Got {L.title(t.dtype)} instead.")
+                               f"Got {scalar_type_name(t.dtype)} instead.")
     return LA.vector_norm(input - other, p)
 
 

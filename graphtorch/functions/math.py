@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..dtypes import scalar_type_name
+
 from ..ops import elementwise as E
 from ..ops import unary_math as U
 from ..ops.dispatch import call, call_inplace
@@ -11,7 +13,6 @@ from ..tensor import Tensor
 from ._wrap import (SCALAR_TYPES, accepts_out, as_operand, binary, check_tensor, finish,
                     unary)
 from .. import dtypes
-from ..ops.dispatch import _type_word
 from .creation import tensor
 from .pointwise_extra import _CPP_NAMES
 from ..ops.dispatch import meta_of
@@ -233,7 +234,7 @@ def where(condition, input=None, other=None, *, out=None):
         if condition._data.dtype.name != "uint8":  # PyTorch still accepts uint8 masks
 
             raise RuntimeError(f"where expected condition to be a boolean tensor, but got a "
-                               f"tensor with dtype {_type_word(condition._data.dtype)}")
+                               f"tensor with dtype {scalar_type_name(condition._data.dtype)}")
         condition = condition.bool()
     input, other = as_operand(input), as_operand(other)
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
@@ -269,7 +270,7 @@ def clamp_(input, min=None, max=None):
         return input.copy_(clamp(input, min, max))
     target = _clamp_dtype(input, min, max, inplace=True)
     if target is not None:
-        raise RuntimeError(f"result type {_type_word(target)} can't be cast to the desired "
+        raise RuntimeError(f"result type {scalar_type_name(target)} can't be cast to the desired "
                            f"output type {_CPP_NAMES[input.dtype.name]}")
     return call_inplace(E.CLAMP, input, min=min, max=max)
 

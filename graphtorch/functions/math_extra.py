@@ -7,6 +7,8 @@ einsum and the elementwise ones PyTorch gives a grad_fn of their own are primiti
 
 from __future__ import annotations
 
+from ..dtypes import scalar_type_name
+
 import builtins
 import math
 
@@ -34,7 +36,6 @@ def _export(name, fn, method=True):
     __all__.append(name)
 
 
-_word = E._word  # PyTorch's ScalarType names, as its messages print them
 
 
 # --- elementwise primitives --------------------------------------------------------------
@@ -163,7 +164,7 @@ def logit(input, eps=None, *, out=None):
     """log(p / (1 - p)), with p clamped to [eps, 1 - eps] when eps is given."""
     check_tensor(input, "logit")
     if input.is_complex():
-        raise NotImplementedError(f"\"logit_cpu\" not implemented for '{_word(input.dtype)}'")
+        raise NotImplementedError(f"\"logit_cpu\" not implemented for '{scalar_type_name(input.dtype)}'")
     x = input if input.is_floating_point() else input.to(dtypes.get_default_dtype())
     if eps is not None:
         x = x.clamp(eps, 1 - eps)
@@ -222,8 +223,8 @@ def float_power_(self, exponent):
     """In-place float_power (self must be float64 or complex128, as in PyTorch)."""
     result = float_power(self, exponent)
     if result.dtype is not self.dtype:
-        raise RuntimeError(f"the base given to float_power_ has dtype {_word(self.dtype)} but "
-                           f"the operation's result requires dtype {_word(result.dtype)}")
+        raise RuntimeError(f"the base given to float_power_ has dtype {scalar_type_name(self.dtype)} but "
+                           f"the operation's result requires dtype {scalar_type_name(result.dtype)}")
     return self.copy_(result)
 
 
@@ -250,7 +251,7 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     check_tensor(input, "isclose")
     check_tensor(other, "isclose", "other", 2)
     if input.dtype is not other.dtype:
-        raise RuntimeError(f"{_word(input.dtype)} did not match {_word(other.dtype)}")
+        raise RuntimeError(f"{scalar_type_name(input.dtype)} did not match {scalar_type_name(other.dtype)}")
     if rtol < 0:
         raise RuntimeError(f"rtol must be greater than or equal to zero, but got {rtol}")
     if atol < 0:
@@ -379,7 +380,7 @@ def isin(elements=None, test_elements=None, *, assume_unique=False, invert=False
     for t in (elements_t, tests):
         if t.dtype is dtypes.bool_ or t.is_complex():
             raise RuntimeError(f"Unsupported input type encountered for isin(): "
-                               f"{_word(t.dtype)}")
+                               f"{scalar_type_name(t.dtype)}")
     common = dtypes.promote_types(elements_t.dtype, tests.dtype)
     x, pool = elements_t.detach().to(common), tests.detach().to(common).reshape(-1)
     if pool.numel() == 0:

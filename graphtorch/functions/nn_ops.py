@@ -9,6 +9,8 @@ updated in place under no_grad.
 
 from __future__ import annotations
 
+from ..dtypes import scalar_type_name
+
 from ..autograd.grad_mode import no_grad
 from ..ops import conv as C
 from ..ops import normalization as N
@@ -146,7 +148,6 @@ def _unbatch(out, batched):
     return out.squeeze(0)
 
 
-_dtype_word = C._title
 
 
 def _max_pool(nsp, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
@@ -161,9 +162,9 @@ def _max_pool(nsp, input, kernel_size, stride, padding, dilation, ceil_mode, ret
     dt = input.dtype
     if dt.name == "bool" or dt.is_complex:
         which = "max_pool1d_impl" if own_1d else f"max_pool{max(nsp, 2)}d"
-        raise NotImplementedError(f"\"{which}\" not implemented for '{_dtype_word(dt)}'")
+        raise NotImplementedError(f"\"{which}\" not implemented for '{scalar_type_name(dt)}'")
     if own_1d and not dt.is_floating_point:
-        raise NotImplementedError(f"\"max_pool1d_impl\" not implemented for '{_dtype_word(dt)}'")
+        raise NotImplementedError(f"\"max_pool1d_impl\" not implemented for '{scalar_type_name(dt)}'")
     x, batched = _batched(input, nsp)
     P.check_pool_args("max", x.shape, kernel, stride, padding, dilation, bool(ceil_mode),
                       own_1d)
@@ -221,7 +222,7 @@ def _avg_pool(nsp, input, kernel_size, stride, padding, ceil_mode, count_include
     dt = input.dtype
     if dt.name == "bool" or dt.is_complex:
         raise NotImplementedError(f"\"avg_pool{max(nsp, 2)}d\" not implemented for "
-                                  f"'{_dtype_word(dt)}'")
+                                  f"'{scalar_type_name(dt)}'")
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
     x, batched = _batched(input, nsp)

@@ -7,10 +7,11 @@ match its kernels; autograd follows from the ops they are made of.
 
 from __future__ import annotations
 
+from ..dtypes import scalar_type_name
+
 import builtins
 
 from .. import dtypes
-from ..ops.elementwise import _word
 from ..tensor import Tensor
 from ._wrap import check_tensor, finish
 from .movement import cat
@@ -127,10 +128,10 @@ def cov(input, *, correction=1, fweights=None, aweights=None):
         integral = weights.dtype.category <= dtypes.Category.INT
         if name == "fweights" and not integral:
             raise RuntimeError(f"cov(): expected fweights to have integral dtype but got "
-                               f"fweights with {_word(weights.dtype)} dtype")
+                               f"fweights with {scalar_type_name(weights.dtype)} dtype")
         if name == "aweights" and not weights.is_floating_point():
             raise RuntimeError(f"cov(): expected aweights to have floating point dtype but got "
-                               f"aweights with {_word(weights.dtype)} dtype")
+                               f"aweights with {scalar_type_name(weights.dtype)} dtype")
         if weights.numel() != n:
             raise RuntimeError(f"cov(): expected {name} to have the same numel as there are "
                                f"observations in the input but got {weights.numel()} != {n}")

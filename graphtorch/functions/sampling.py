@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+from ..dtypes import scalar_type_name
+
 from ..ops.dispatch import call
 from ..ops.random_ops import MULTINOMIAL
 from ..tensor import Tensor
 from ._wrap import check_tensor
 from ..ops.dispatch import write_out
-from ..ops.elementwise import _word
 
 __all__ = ["multinomial"]
 
@@ -52,7 +53,7 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
 
 
 def _scalar_type_name(dtype) -> str:
-    return _word(dtype)
+    return scalar_type_name(dtype)
 
 
 def _multinomial_method(self, num_samples, replacement=False, *, generator=None):

@@ -4,6 +4,8 @@ their in-place Tensor methods. Primitives live in `graphtorch/ops/scatter.py`.""
 
 from __future__ import annotations
 
+from ..dtypes import scalar_type_name
+
 import warnings
 
 from .. import dtypes
@@ -75,7 +77,7 @@ def take_along_dim(input, indices, dim=None, *, out=None):
     """gather() with input and indices broadcast against each other except along `dim`."""
     if indices.dtype is not dtypes.int64:
         raise RuntimeError(f"torch.take_along_dim(): dtype of indices should be Long but got "
-                           f"{M._word(indices.dtype)}")
+                           f"{scalar_type_name(indices.dtype)}")
     if dim is None:
         return finish(call(S.GATHER, input.reshape(-1), indices.reshape(-1), dim=0), out)
     if input.ndim != indices.ndim:
@@ -161,7 +163,7 @@ def nonzero(input, *, out=None, as_tuple=False):
         return tuple(result[:, i].contiguous() for i in range(input.ndim))
     if out is not None and out.dtype is not dtypes.int64:
         raise RuntimeError(f"nonzero: Expected out tensor to have scalar type Long but got "
-                           f"scalar type{M._word(out.dtype)}")
+                           f"scalar type{scalar_type_name(out.dtype)}")
     return finish(result, out)
 
 

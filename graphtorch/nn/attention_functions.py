@@ -12,6 +12,8 @@ multi_head_attention_forward uses the plain softmax, as PyTorch does.
 
 from __future__ import annotations
 
+from ..dtypes import scalar_type_name
+
 import math
 import warnings
 
@@ -19,7 +21,6 @@ from .. import dtypes
 from ..functions.creation import ones, zeros, zeros_like
 from ..functions.math import where
 from ..functions.movement import cat
-from ..ops.sorting import type_name
 from ..tensor import Tensor
 from . import functional as F
 
@@ -114,7 +115,7 @@ _CPP_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
 
 
 def _cpp(dtype) -> str:
-    return _CPP_NAMES.get(dtype.name, type_name(dtype))
+    return _CPP_NAMES.get(dtype.name, scalar_type_name(dtype))
 
 
 def _expand_kv_heads(query, key, value):

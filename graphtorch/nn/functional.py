@@ -10,6 +10,8 @@ nn/loss_functions.py, nn/resampling_functions.py, nn/attention_functions.py).
 
 from __future__ import annotations
 
+from ..dtypes import scalar_type_name
+
 import math
 import warnings
 
@@ -30,7 +32,6 @@ from ..functions.creation import zeros_like
 from ..ops.random_ops import BERNOULLI_MASK
 from ..functions.creation import zeros
 from ..functions.creation import ones_like, zeros_like
-from ..ops.sorting import type_name
 from ..functions.math import div
 from .. import dtypes
 from ..functions.shape import broadcast_tensors
@@ -512,7 +513,7 @@ def _vector_norm(x, p, dim, keepdim):
     """The p-norm over `dim`, with a zero (not NaN) gradient at the zero vector."""
     if not (x.is_floating_point() or x.is_complex()):
         raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
-                           f"input. Got {_type_word(x.dtype)}")
+                           f"input. Got {scalar_type_name(x.dtype)}")
 
     a = x.abs()
     if p == math.inf:
@@ -532,10 +533,6 @@ def _vector_norm(x, p, dim, keepdim):
     return where(positive, root, zeros_like(root))
 
 
-def _type_word(dtype):
-    return type_name(dtype)
-
-
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     """input / max(||input||_p over dim, eps)."""
     denom = _vector_norm(input, p, dim, True).clamp_min(eps).expand_as(input)
@@ -549,7 +546,7 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     common = dtypes.result_type(*split_operands([meta_of(x1), meta_of(x2)]))
     if not common.is_floating_point:
         raise RuntimeError(f"expected common dtype to be floating point, yet common dtype is "
-                           f"{_type_word(common)}")
+                           f"{scalar_type_name(common)}")
     x1, x2 = broadcast_tensors(x1.to(common), x2.to(common))
     n1, n2 = _vector_norm(x1, 2, dim, True), _vector_norm(x2, 2, dim, True)
     # PyTorch clamps the norms without recording it: the gradient flows through the norm.

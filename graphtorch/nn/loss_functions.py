@@ -7,13 +7,14 @@ grad_fn names agree.
 
 from __future__ import annotations
 
+from ..dtypes import scalar_type_name
+
 import warnings
 
 from ..ops import losses as L
 from ..ops.dispatch import call, meta_of
 from ..functions.shape import broadcast_tensors
 from .. import dtypes
-from ..ops.elementwise import _word
 from ..autograd import grad_mode
 from ..functions.math import where
 from ..ops.shape_rules import broadcast_shapes
@@ -67,8 +68,8 @@ def _cast_to_input(target, input, name):
         return target
     result = dtypes.promote_types(input.dtype, target.dtype)
     if not dtypes.can_cast(result, input.dtype):
-        raise RuntimeError(f"result type {_word(result)} can't be cast to the desired output "
-                           f"type {_word(input.dtype)}")
+        raise RuntimeError(f"result type {scalar_type_name(result)} can't be cast to the desired output "
+                           f"type {scalar_type_name(input.dtype)}")
     return target.to(input.dtype)
 
 

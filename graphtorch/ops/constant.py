@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .registry import Category, OpDef, TensorMeta
-from ..dtypes import from_numpy_dtype
+from ..dtypes import from_numpy_dtype, short_name
 
 _SHOWN_ELEMENTS = 8
 
@@ -31,10 +31,8 @@ class ConstantValue:
         self.array = array
 
     def _dtype_text(self) -> str:
-        from ..ir.printing import format_dtype
-
         try:
-            return format_dtype(from_numpy_dtype(self.array.dtype))
+            return short_name(from_numpy_dtype(self.array.dtype))
         except (TypeError, KeyError, ValueError):
             return str(self.array.dtype)
 

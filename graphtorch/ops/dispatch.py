@@ -8,6 +8,8 @@ implements `out=`. The hot path touches no shape rule: when a kernel fails, the 
 
 from __future__ import annotations
 
+from ..dtypes import scalar_type_name
+
 import numpy as np
 
 from .. import dtypes
@@ -479,15 +481,8 @@ def _check_cast(result_dtype, target_dtype):
     src = dtypes.from_numpy_dtype(result_dtype)
     dst = dtypes.from_numpy_dtype(target_dtype)
     if not dtypes.can_cast(src, dst):
-        raise RuntimeError(f"result type {_type_word(src)} can't be cast to the desired output "
-                           f"type {_type_word(dst)}")
-
-
-def _type_word(dtype) -> str:
-    words = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
-             "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
-             "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
-    return words[dtype.name]
+        raise RuntimeError(f"result type {scalar_type_name(src)} can't be cast to the desired output "
+                           f"type {scalar_type_name(dst)}")
 
 
 def call_inplace(op: OpDef, self, *others, **attrs):

@@ -8,6 +8,8 @@ sizes agree across operands. `functions/math_extra.einsum` reduces PyTorch's for
 
 from __future__ import annotations
 
+from ..dtypes import scalar_type_name
+
 import functools
 
 import math
@@ -17,7 +19,6 @@ from .. import dtypes
 from .dispatch import call
 from .factories import eye
 from .registry import Category, OpDef, TensorMeta, register
-from .elementwise import _word
 
 LETTERS = string.ascii_uppercase + string.ascii_lowercase  # PyTorch's implicit-output order
 MAX_OPERANDS = len(LETTERS)  # each operand needs a subscript; more cannot be told apart
@@ -34,7 +35,7 @@ def check_dtypes(metas) -> dtypes.DType:
     first = metas[0].dtype
     for m in metas[1:]:
         if m.dtype is not first:
-            raise RuntimeError(f"expected scalar type {_word(first)} but found {_word(m.dtype)}")
+            raise RuntimeError(f"expected scalar type {scalar_type_name(first)} but found {scalar_type_name(m.dtype)}")
     if first is dtypes.bool_ and len(metas) > 1:
         raise NotImplementedError("\"bmm\" not implemented for 'Bool'")
     return first

@@ -6,6 +6,8 @@ written with tensor ops. Unary math (exp, sin, ...) lives in `unary_math.py`.
 
 from __future__ import annotations
 
+from ..dtypes import scalar_type_name
+
 import numpy as np
 
 from .. import dtypes
@@ -43,29 +45,20 @@ def no_bool(what):
 def integral_only(opname):
     def check(dtype):
         if dtype.category > dtypes.Category.INT:
-            return f'"{opname}_cpu" not implemented for \'{_word(dtype)}\''
+            return f'"{opname}_cpu" not implemented for \'{scalar_type_name(dtype)}\''
         return None
 
     return check
 
 
-_WORDS = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int",
-          "int64": "Long", "float16": "Half", "bfloat16": "BFloat16", "float32": "Float",
-          "float64": "Double", "complex32": "ComplexHalf", "complex64": "ComplexFloat",
-          "complex128": "ComplexDouble"}
 COMPLEX = (dtypes.complex64, dtypes.complex128)
-
-
-def _word(dtype):
-    """PyTorch's ScalarType name of a dtype, as its error messages print it."""
-    return _WORDS.get(dtype.name, dtype.name)
 
 
 def unsupported(kernel_name, *bad):
     """A dtype_check giving PyTorch's '"kernel" not implemented for 'Type'' text for the
     dtypes in `bad` (dispatch raises NotImplementedError for it). A bound `dict.get`: no
     Python frame on the per-call path."""
-    return {d: f'"{kernel_name}" not implemented for \'{_word(d)}\'' for d in bad}.get
+    return {d: f'"{kernel_name}" not implemented for \'{scalar_type_name(d)}\'' for d in bad}.get
 
 
 def raises(exc_type, message, bad):
@@ -362,7 +355,7 @@ BITWISE_NOT = elementwise("bitwise_not", lambda xp, a: xp.invert(a),
 
 def _shift_check(dtype):
     if dtype is dtypes.bool_ or dtype.category > dtypes.Category.INT:
-        return f'"lshift_cpu" not implemented for \'{_word(dtype)}\''
+        return f'"lshift_cpu" not implemented for \'{scalar_type_name(dtype)}\''
     return None
 
 
@@ -376,7 +369,7 @@ elementwise("bitwise_right_shift", lambda xp, a, b: xp.right_shift(a, b),
 def _where_infer(cond, a, b):
     if cond.dtype is not dtypes.bool_:
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a "
-                           f"tensor with dtype {_word(cond.dtype)}")
+                           f"tensor with dtype {scalar_type_name(cond.dtype)}")
     shapes = [m.shape for m in (cond, a, b) if isinstance(m, TensorMeta)]
     return TensorMeta(broadcast_shapes(*shapes), compute_dtype(Promotion.DEFAULT, [a, b]))
 

@@ -8,6 +8,8 @@ graphtorch ops and reads the saved outputs; hidden factors (svdvals, eigvals) ar
 
 from __future__ import annotations
 
+from ..dtypes import scalar_type_name
+
 from .. import dtypes
 from .registry import Category, OpDef, TensorMeta, register
 from .shape_rules import broadcast_shapes, normalize_dim, normalize_dims, reduced_shape
@@ -26,9 +28,6 @@ class LinAlgError(RuntimeError):
 
 LinAlgError.__module__ = "graphtorch.linalg"
 
-_TITLE = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-          "bool": "Bool", "float16": "Half", "bfloat16": "BFloat16", "float32": "Float",
-          "float64": "Double", "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
 # PyTorch's CPU message for a half-precision input, per function family.
 _HALF = {"linalg.inv": None, "linalg.inv_ex": None, "linalg.slogdet": None,
          "linalg.det": "lu_cpu", "linalg.solve": "lu_cpu", "linalg.svd": "linalg_svd_cpu",
@@ -37,26 +36,21 @@ _HALF = {"linalg.inv": None, "linalg.inv_ex": None, "linalg.slogdet": None,
          "linalg.cholesky": "cholesky_cpu"}
 
 
-def title(dtype) -> str:
-    """PyTorch's ScalarType name (Float, Long, ...) used in error messages."""
-    return _TITLE.get(dtype.name, dtype.name)
-
-
 def check_dtype(name, dtype):
     """PyTorch's checks that a linalg input is float32/64 or complex."""
     if dtype.category <= dtypes.Category.INT:
         if name in ("linalg.eig", "linalg.eigvals"):
-            raise RuntimeError(f"Unknown Complex ScalarType for {title(dtype)}")
+            raise RuntimeError(f"Unknown Complex ScalarType for {scalar_type_name(dtype)}")
         if name == "linalg.eigh":
             raise NotImplementedError(f"\"linalg_eigh_cpu\" not implemented for "
-                                      f"'{title(dtype)}'")
+                                      f"'{scalar_type_name(dtype)}'")
         raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. "
-                           f"Got {title(dtype)}")
+                           f"Got {scalar_type_name(dtype)}")
     if dtype.name in ("float16", "bfloat16", "complex32") and name in _HALF:
         kernel = _HALF[name]
         if kernel is None:
-            raise RuntimeError(f"{name}: Low precision dtypes not supported. Got {title(dtype)}")
-        raise NotImplementedError(f"\"{kernel}\" not implemented for '{title(dtype)}'")
+            raise RuntimeError(f"{name}: Low precision dtypes not supported. Got {scalar_type_name(dtype)}")
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{scalar_type_name(dtype)}'")
 
 
 def check_matrix(name, meta, square=True, arg="A"):
@@ -400,7 +394,7 @@ def _solve_infer(a, b, left=True, errors=""):
     check_matrix("linalg.solve", a)
     if a.dtype is not b.dtype:
         raise RuntimeError(f"linalg.solve: Expected A and B to have the same dtype, but found "
-                           f"A of type {title(a.dtype)} and B of type {title(b.dtype)} "
+                           f"A of type {scalar_type_name(a.dtype)} and B of type {scalar_type_name(b.dtype)} "
                            "instead")
     if len(b.shape) < 1:
         raise RuntimeError("linalg.solve: The input tensor B must have at least 2 dimensions.")
@@ -441,7 +435,7 @@ def _pinv_infer(a, atol=0.0, rtol=0.0, hermitian=False):
     if len(a.shape) < 2 or a.dtype.category < dtypes.Category.FLOAT \
             or a.dtype.name in ("float16", "bfloat16"):
         shape = ", ".join(str(s) for s in a.shape)
-        raise RuntimeError(f"linalg.pinv({title(a.dtype)}{{[{shape}]}}): expected a tensor "
+        raise RuntimeError(f"linalg.pinv({scalar_type_name(a.dtype)}{{[{shape}]}}): expected a tensor "
                            "with 2 or more dimensions of float, double, cfloat or cdouble "
                            "types")
     if hermitian:
@@ -491,8 +485,8 @@ def _lstsq_infer(a, b, rcond=None, driver="gelsy"):
     check_matrix("linalg.lstsq", a, square=False)
     if a.dtype is not b.dtype:
         raise RuntimeError(f"torch.linalg.lstsq: Expected input and other to have the same "
-                           f"dtype, but got input's dtype {title(a.dtype)} and other's dtype "
-                           f"{title(b.dtype)}")
+                           f"dtype, but got input's dtype {scalar_type_name(a.dtype)} and other's dtype "
+                           f"{scalar_type_name(b.dtype)}")
     if driver not in LSTSQ_DRIVERS:
         raise RuntimeError("torch.linalg.lstsq: parameter `driver` should be one of "
                            "(gels, gelsy, gelsd, gelss)")
@@ -575,8 +569,8 @@ def _cross_infer(a, b, dim=-1):
         raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got "
                            f"{a.shape[d]} and {b.shape[d]}")
     if a.dtype is not b.dtype:
-        raise RuntimeError(f"expected scalar type {title(a.dtype)} but found "
-                           f"{title(b.dtype)}")
+        raise RuntimeError(f"expected scalar type {scalar_type_name(a.dtype)} but found "
+                           f"{scalar_type_name(b.dtype)}")
     return TensorMeta(broadcast_shapes(tuple(a.shape), tuple(b.shape)), a.dtype)
 
 

@@ -8,6 +8,8 @@ repeat_interleave) as -1. Shape rules are shared by kernels and `infer`.
 
 from __future__ import annotations
 
+from ..dtypes import scalar_type_name
+
 from .. import dtypes
 from .devices import ufunc_at
 from .registry import Category, OpDef, TensorMeta, register
@@ -15,17 +17,10 @@ from .shape_rules import normalize_dim
 from .factories import arange, ones, zeros
 from .dispatch import call
 
-_WORDS = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
-          "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-          "bool": "Bool", "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
 _CPP = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
         "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
         "bool": "bool", "complex64": "c10::complex<float>"}
 _INDEX_DTYPES = (dtypes.int32, dtypes.int64)
-
-
-def _word(dtype) -> str:
-    return _WORDS.get(dtype.name, dtype.name)
 
 
 def _op(name, kernel, infer, vjp=None, **kw):
@@ -340,7 +335,7 @@ def _interleave_check(repeats, output_size):
         raise RuntimeError("repeat_interleave only accept 1D vector as repeat")
     if repeats.dtype not in _INDEX_DTYPES:
         raise NotImplementedError(f"\"repeat_interleave_cpu\" not implemented for "
-                                  f"'{_word(repeats.dtype)}'")
+                                  f"'{scalar_type_name(repeats.dtype)}'")
 
 
 def _interleave_kernel(xp, repeats, output_size=None):
@@ -411,7 +406,7 @@ def _embedding_rule(indices, weight, padding_idx=None, scale_grad_by_freq=False)
     if indices.dtype not in _INDEX_DTYPES:
         raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the "
                            f"following scalar types: Long, Int; but got "
-                           f"torch.{_word(indices.dtype)}Tensor instead (while checking "
+                           f"torch.{scalar_type_name(indices.dtype)}Tensor instead (while checking "
                            f"arguments for embedding)")
     if len(weight.shape) != 2:
         raise RuntimeError("'weight' must be 2-D")

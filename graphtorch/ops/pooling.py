@@ -8,7 +8,9 @@ a gather); each average pool pairs with its backward, and the two are each other
 
 from __future__ import annotations
 
-from .conv import _ndindex, _title, int_tuple, pad_spatial, prod
+from ..dtypes import scalar_type_name
+
+from .conv import _ndindex, int_tuple, pad_spatial, prod
 from .registry import Category, OpDef, TensorMeta, register
 from .factories import arange
 from .. import dtypes
@@ -547,5 +549,5 @@ def check_adaptive_input(kind, nsp, input):
                                f"dimension {d} being empty")
     if not input.dtype.is_floating_point:
         raise NotImplementedError(f"\"{name2}\" not implemented for "
-                                  f"'{_title(input.dtype)}'")
+                                  f"'{scalar_type_name(input.dtype)}'")
     return fname

@@ -7,6 +7,8 @@ integers is int64, mean of integers is an error).
 
 from __future__ import annotations
 
+from ..dtypes import scalar_type_name
+
 import math
 
 from .. import dtypes
@@ -64,12 +66,7 @@ SUM = register(OpDef("sum", REDUCTION, _sum_kernel, _sum_infer, _sum_vjp, doc="s
 def _float_only(opname, dtype):
     if dtype.category <= dtypes.Category.INT:
         raise RuntimeError(f"{opname}(): could not infer output dtype. Input dtype must be either "
-                           f"a floating point or complex dtype. Got: {_title(dtype)}")
-
-
-def _title(dtype):
-    return {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-            "bool": "Bool"}.get(dtype.name, dtype.name)
+                           f"a floating point or complex dtype. Got: {scalar_type_name(dtype)}")
 
 
 def _mean_kernel(xp, a, dims=None, keepdim=False, dtype=None):

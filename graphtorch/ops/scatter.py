@@ -4,10 +4,12 @@ bounds-checked with PyTorch's messages; shared helpers come from `movement.py`."
 
 from __future__ import annotations
 
+from ..dtypes import scalar_type_name
+
 from .. import dtypes
 from .grad_utils import unbroadcast
 from .movement import (_CPP, _INDEX_DTYPES, CONSTANT_PAD_ND, _as_1d, _check_bounds, _meta,
-                       _numel, _op, _same, _scalar_fill, _ufunc_at, _word, call_op)
+                       _numel, _op, _same, _scalar_fill, _ufunc_at, call_op)
 from .registry import TensorMeta
 from .shape_rules import broadcast_shapes, normalize_dim
 from .factories import ones_like, zeros, zeros_like
@@ -179,7 +181,7 @@ def _scatter_reduce_kernel(xp, a, index, src, dim, reduce, include_self=True):
                            f"{reduce}")
     if reduce in ("amax", "amin") and a.dtype.kind == "c":
         raise NotImplementedError(f"\"scatter_gather_tensor_cpu_reduce_{reduce}\" not "
-                                  f"implemented for '{_word(_meta(a).dtype)}'")
+                                  f"implemented for '{scalar_type_name(_meta(a).dtype)}'")
     out, o1, pos, vals = _scatter_setup(xp, a, index, src, dim)
     if pos is None:
         return out
@@ -331,14 +333,14 @@ def _index_add_rule(a, index, source, dim, alpha=1):
     d = normalize_dim(dim, len(a.shape))
     if len(index.shape) > 1:
         raise IndexError(f"index_add_(): Index is supposed to be a vector, but got dim: "
-                         f"{len(index.shape)} with type: {_word(index.dtype)} and size: "
+                         f"{len(index.shape)} with type: {scalar_type_name(index.dtype)} and size: "
                          f"{list(index.shape)}")
     if index.dtype not in _INDEX_DTYPES:
         raise RuntimeError(f"index_add_(): Expected dtype int32/int64 for index but got: "
-                           f"{_word(index.dtype)}")
+                           f"{scalar_type_name(index.dtype)}")
     if source.dtype != a.dtype:
-        raise RuntimeError(f"index_add_(): self ({_word(a.dtype)}) and source "
-                           f"({_word(source.dtype)}) must have the same scalar type")
+        raise RuntimeError(f"index_add_(): self ({scalar_type_name(a.dtype)}) and source "
+                           f"({scalar_type_name(source.dtype)}) must have the same scalar type")
     _source_rule("index_add_", a, index, source, d, _add_shape_message)
     return d
 
@@ -382,11 +384,11 @@ def _index_copy_rule(a, index, source, dim):
                          f"{len(index.shape)})")
     if index.dtype is not dtypes.int64:
         raise RuntimeError(f"index_copy_(): Expected a long tensor for index, but got "
-                           f"{_word(index.dtype)}")
+                           f"{scalar_type_name(index.dtype)}")
     if source.dtype != a.dtype:
         raise RuntimeError(f"index_copy_(): self and source expected to have the same dtype, "
-                           f"but got (self) {_word(a.dtype)} and (source) "
-                           f"{_word(source.dtype)}")
+                           f"but got (self) {scalar_type_name(a.dtype)} and (source) "
+                           f"{scalar_type_name(source.dtype)}")
     _source_rule("index_copy_", a, index, source, d, _copy_shape_message, True)
     return d
 
@@ -490,10 +492,10 @@ MASKED_FILL = _op("masked_fill", _masked_fill_kernel, _masked_fill_rule, _masked
 def _masked_scatter_rule(a, mask, source):
     if mask.dtype is not dtypes.bool_:
         raise RuntimeError(f"masked_scatter_ only supports boolean masks, but got mask with "
-                           f"dtype {_word(mask.dtype)}")
+                           f"dtype {scalar_type_name(mask.dtype)}")
     if source.dtype != a.dtype:
         raise RuntimeError(f"masked_scatter: expected self and source to have same dtypes but "
-                           f"got{_word(a.dtype)} and {_word(source.dtype)}")
+                           f"got{scalar_type_name(a.dtype)} and {scalar_type_name(source.dtype)}")
     return TensorMeta(broadcast_shapes(a.shape, mask.shape), a.dtype)
 
 
@@ -567,7 +569,7 @@ def _check_flat_bounds(xp, index, n):
 def _take_rule(a, index):
     if index.dtype is not dtypes.int64:
         raise RuntimeError(f"take(): Expected a long tensor for index, but got "
-                           f"{_word(index.dtype)}")
+                           f"{scalar_type_name(index.dtype)}")
     return TensorMeta(index.shape, a.dtype)
 
 
@@ -591,11 +593,11 @@ TAKE = _op("take", _take_kernel, _take_rule, _take_vjp, save_inputs=(1,),
 def _put_rule(a, index, source, accumulate=False):
     if index.dtype is not dtypes.int64:
         raise RuntimeError(f"put_(): Expected a long tensor for index, but got "
-                           f"{_word(index.dtype)}")
+                           f"{scalar_type_name(index.dtype)}")
     if source.dtype != a.dtype:
         raise RuntimeError(f"put_(): self and source expected to have the same dtype, but got "
-                           f"self.dtype = {_word(a.dtype)} and source.dtype = "
-                           f"{_word(source.dtype)}")
+                           f"self.dtype = {scalar_type_name(a.dtype)} and source.dtype = "
+                           f"{scalar_type_name(source.dtype)}")
     if _numel(source.shape) != _numel(index.shape):
         raise IndexError(f"put_(): Expected source and index to have the same number of "
                          f"elements, but got source.numel() = {_numel(source.shape)}, "

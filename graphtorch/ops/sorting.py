@@ -7,6 +7,8 @@ int64 indices; its vjp scatters the incoming gradient back to the selected posit
 
 from __future__ import annotations
 
+from ..dtypes import scalar_type_name
+
 import math
 
 from .. import dtypes
@@ -19,20 +21,10 @@ from .indexing import INDEX
 
 OPAQUE = Category.OPAQUE
 
-_TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
-               "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-               "bool": "Bool", "complex64": "ComplexFloat", "complex128": "ComplexDouble",
-               "bfloat16": "BFloat16"}
-
-
-def type_name(dtype) -> str:
-    """PyTorch's scalar-type word ('Float', 'Long', ...) for a DType or NumPy dtype."""
-    name = dtype.name if isinstance(dtype, dtypes.DType) else str(dtype)
-    return _TYPE_NAMES.get(name, name)
 
 
 def not_implemented(kernel_name: str, dtype) -> NotImplementedError:
-    return NotImplementedError(f'"{kernel_name}" not implemented for \'{type_name(dtype)}\'')
+    return NotImplementedError(f'"{kernel_name}" not implemented for \'{scalar_type_name(dtype)}\'')
 
 
 def _dtype_of(x):
