@@ -20,6 +20,7 @@ import sys
 import numpy as np
 
 from . import dtypes
+from .device import host_array
 from .tensor import Tensor
 
 
@@ -181,10 +182,6 @@ def _layout(strings, shape, cut, edge, indent, element_len) -> str:
     return "[" + ("," + "\n" * (ndim - 1) + " " * (indent + 1)).join(rows) + "]"
 
 
-def _host(array) -> np.ndarray:
-    return array if type(array) is np.ndarray else array.get()
-
-
 def tensor_str(array, indent: int) -> str:
     """The bracketed body of a tensor's repr (no ``tensor(`` prefix or suffixes)."""
     if array.size == 0:
@@ -197,7 +194,7 @@ def tensor_str(array, indent: int) -> str:
         array, cut = _summarize(array, edge)
     else:
         cut = [False] * array.ndim
-    array = _host(array)
+    array = host_array(array)
     strings, element_len = _element_strings(array)
     return _layout(strings, array.shape, cut, edge, indent, element_len)
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from . import dtypes
 from .autograd import grad_mode
-from .device import CPU, as_device, cupy_module, device
+from .device import CPU, as_device, cupy_module, device, host_array
 from .trace_state import SymbolicArray
 from .trace_state import TracingError, current_tracer, user_frame, where
 from .autograd.graph import HookDict, accumulate_node, add_hook
@@ -391,14 +391,14 @@ class Tensor:
         return arr if dtype is None else arr.astype(dtype)
 
     def tolist(self):
-        return _host(self._data).tolist()
+        return host_array(self._data).tolist()
 
     def item(self):
         """The value of a one-element tensor as a Python number."""
         if self._data.size != 1:
             raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted "
                                "to Scalar")
-        return _host(self._data).reshape(()).item()
+        return host_array(self._data).reshape(()).item()
 
     def __len__(self) -> int:
         if self._data.ndim == 0:
@@ -452,7 +452,7 @@ class Tensor:
         return repr(self) if not spec else format(repr(self), spec)
 
     def __reduce_ex__(self, protocol):
-        return (_rebuild, (_host(self._data), self._requires_grad))
+        return (_rebuild, (host_array(self._data), self._requires_grad))
 
     def __deepcopy__(self, memo):
         if self.grad_fn is not None:
@@ -533,10 +533,6 @@ def _rebuild(array, requires_grad):
     return t
 
 
-def _host(array):
-    return array if type(array) is np.ndarray else array.get()
-
-
 def _pointer(array) -> int:
     if type(array) is np.ndarray:
         return array.__array_interface__["data"][0]
@@ -592,7 +588,7 @@ class Storage:
         return self._root.device
 
     def tolist(self):
-        return _host(self._root._data).ravel(order="K").tolist()
+        return host_array(self._root._data).ravel(order="K").tolist()
 
     def __repr__(self):
         return f"{self.tolist()}\n[torch.storage.UntypedStorage(device={self.device}) of size " \

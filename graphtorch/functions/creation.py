@@ -17,7 +17,7 @@ import numbers
 import numpy as np
 
 from .. import dtypes
-from ..device import as_device, cupy_module
+from ..device import as_device, cupy_module, host_array
 from ..ops.factories import filled, zeros_for_meta  # noqa: F401  (autograd's zeros)
 from ..ops.factories import from_array as _finish
 from ..ops.factories import np_dtype as _np_dtype
@@ -127,14 +127,10 @@ def _ragged_message(data) -> str:
 
 def _to_numpy_nested(data):
     if isinstance(data, Tensor):
-        return _host(data._data)
+        return host_array(data._data)
     if isinstance(data, (list, tuple)):
         return [_to_numpy_nested(d) for d in data]
     return data
-
-
-def _host(array):
-    return array if type(array) is np.ndarray else array.get()
 
 
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False) -> Tensor:
@@ -150,7 +146,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
                       "sourceTensor.detach().clone() or sourceTensor.detach().clone()"
                       ".requires_grad_(True), rather than torch.tensor(sourceTensor).",
                       UserWarning, stacklevel=2)
-        array = _host(data._data).copy()
+        array = host_array(data._data).copy()
     elif isinstance(data, np.ndarray):
         dtypes.from_numpy_dtype(data.dtype)
         array = data.copy()
@@ -441,7 +437,7 @@ def _check_std(std) -> None:
     if isinstance(std, Tensor):
         if getattr(std._data, "known", 0) is None:
             return  # a graph value inside a trace: its values are unknown until it runs
-        if not bool(np.all(_host(std._data) >= 0)):
+        if not bool(np.all(host_array(std._data) >= 0)):
             raise RuntimeError("normal expects all elements of std >= 0.0")
     elif not std >= 0.0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {float(std):g}")

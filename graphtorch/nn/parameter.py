@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..tensor import Tensor
 from ..functions.creation import empty
-from ..tensor import _host
+from ..device import host_array
 
 
 class Parameter(Tensor):
@@ -39,7 +39,7 @@ class Parameter(Tensor):
     _repr_prefix = "Parameter containing:\n"  # read by graphtorch.printing
 
     def __reduce_ex__(self, protocol):
-        return (_rebuild_parameter, (_host(self._data), self._requires_grad))
+        return (_rebuild_parameter, (host_array(self._data), self._requires_grad))
 
     def __deepcopy__(self, memo):
         if id(self) in memo:

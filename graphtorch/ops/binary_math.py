@@ -11,8 +11,8 @@ import math
 
 from .. import dtypes
 from .dispatch import call
-from .elementwise import COMPLEX, _conj, _metas, elementwise, raises, unsupported
-from .grad_utils import unbroadcast
+from .elementwise import COMPLEX, _metas, elementwise, raises, unsupported
+from .grad_utils import conj, unbroadcast
 from .registry import Promotion
 from .factories import zeros_like
 from .elementwise import where
@@ -51,8 +51,8 @@ def _logaddexp_kernel(xp, a, b):
 
 def _logaddexp_vjp(ctx, grad):
     a, b = ctx.inputs
-    return _grads_or_none(ctx, lambda: grad / _conj(1 + (b - a).exp()),
-                          lambda: grad / _conj(1 + (a - b).exp()))
+    return _grads_or_none(ctx, lambda: grad / conj(1 + (b - a).exp()),
+                          lambda: grad / conj(1 + (a - b).exp()))
 
 
 LOGADDEXP = elementwise("logaddexp", _logaddexp_kernel, _logaddexp_vjp, save_inputs=(0, 1),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .registry import Category, OpDef, register
-from ..device import cupy_module
+from ..device import cupy_module, host_array
 from ..tensor import Tensor
 
 
@@ -138,7 +138,8 @@ def ufunc_at(xp, name: str, out, index, values) -> None:
 
 
 def _host(value):
-    return value.get() if hasattr(value, "__cuda_array_interface__") else value
+    """A CuPy array (an index, a value) in host memory; anything else as it is."""
+    return host_array(value) if hasattr(value, "__cuda_array_interface__") else value
 
 
 def _host_index(index):

@@ -18,6 +18,7 @@ import string
 from .. import dtypes
 from .dispatch import call
 from .factories import eye
+from .grad_utils import conj
 from .registry import Category, OpDef, TensorMeta, register
 
 LETTERS = string.ascii_uppercase + string.ascii_lowercase  # PyTorch's implicit-output order
@@ -196,10 +197,6 @@ def _einsum_kernel(xp, operands, equation):
     return out
 
 
-def _conj(t):
-    return t.conj() if t.is_complex() else t
-
-
 def _fresh_letters(used, count):
     free = [c for c in LETTERS if c not in used]
     if len(free) < count:
@@ -229,7 +226,7 @@ def _einsum_vjp(ctx, grad):
         unique = "".join(dict.fromkeys(sub))
         kept = "".join(c for c in unique if c in elsewhere)
         g = einsum(f"{','.join([out, *others])}->{kept}", grad,
-                      *(_conj(operands[j]) for j in range(len(ins)) if j != k))
+                      *(conj(operands[j]) for j in range(len(ins)) if j != k))
         sizes = dict(zip(sub, metas[k].shape))
         if kept != unique:  # `kept` is `unique` with letters left out: unsqueeze them back
             for pos, c in enumerate(unique):

@@ -13,7 +13,7 @@ import numpy as np
 from .. import dtypes
 from ..tensor import Tensor
 from .dispatch import call, meta_of
-from .grad_utils import unbroadcast
+from .grad_utils import conj, unbroadcast
 from .registry import REGISTRY, Category, OpDef, Promotion, TensorMeta, register
 from .factories import ones_like, zeros_like
 from .shape_rules import elementwise_infer, split_operands
@@ -117,15 +117,8 @@ SUB = elementwise(
 def _mul_vjp(ctx, grad):
     a, b = ctx.inputs
     ma, mb = _metas(ctx)
-    return (unbroadcast(grad * _conj(b), ma) if ma is not None else None,
-            unbroadcast(grad * _conj(a), mb) if mb is not None else None)
-
-
-def _conj(x):
-    """Complex conjugate of a tensor or Python number (identity for real values)."""
-    if isinstance(x, complex):
-        return x.conjugate()
-    return x.conj() if hasattr(x, "is_complex") and x.is_complex() else x
+    return (unbroadcast(grad * conj(b), ma) if ma is not None else None,
+            unbroadcast(grad * conj(a), mb) if mb is not None else None)
 
 
 def _mul_kernel(xp, a, b):
@@ -139,8 +132,8 @@ MUL = elementwise("mul", _mul_kernel, _mul_vjp, save_inputs=(0, 1), doc="a * b",
 def _div_vjp(ctx, grad):
     a, b = ctx.inputs
     ma, mb = _metas(ctx)
-    grad_a = unbroadcast(grad / _conj(b), ma) if ma is not None else None
-    grad_b = unbroadcast(-grad * _conj(a / (b * b)), mb) if mb is not None else None
+    grad_a = unbroadcast(grad / conj(b), ma) if ma is not None else None
+    grad_b = unbroadcast(-grad * conj(a / (b * b)), mb) if mb is not None else None
     return grad_a, grad_b
 
 
@@ -261,16 +254,16 @@ def _pow_vjp(ctx, grad):
         if mb is None and b == 0:
             grad_a = zeros_like(grad)
         else:
-            grad_a = unbroadcast(grad * _conj(b * a ** (b - 1)), ma)
+            grad_a = unbroadcast(grad * conj(b * a ** (b - 1)), ma)
     if mb is not None:
         if ma is None:
             import math
 
-            grad_b = unbroadcast(grad * _conj(out * math.log(a)), mb) if a > 0 else \
+            grad_b = unbroadcast(grad * conj(out * math.log(a)), mb) if a > 0 else \
                 unbroadcast(grad * 0.0, mb)
         else:
             log_a = where((a == 0) & (b >= 0), zeros_like(a), a.log())
-            grad_b = unbroadcast(grad * _conj(out * log_a), mb)
+            grad_b = unbroadcast(grad * conj(out * log_a), mb)
     return grad_a, grad_b
 
 

@@ -34,6 +34,13 @@ def zeros_for(meta, like=None):
     return zeros(meta.shape, dtype=meta.dtype, device=like.device)
 
 
+def conj(x):
+    """Complex conjugate of a tensor or Python number (identity for real values)."""
+    if isinstance(x, complex):
+        return x.conjugate()
+    return x.conj() if hasattr(x, "is_complex") and x.is_complex() else x
+
+
 def real_if_needed(grad, meta):
     """A real input's gradient is real even when the computation went complex."""
     if meta is not None and grad is not None and grad.is_complex() and \

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .. import dtypes
 from .devices import accumulate
+from .grad_utils import conj
 from .registry import Category, OpDef, TensorMeta, register
 from .shape_rules import normalize_dim
 from .sorting import contiguous as _contig
@@ -83,10 +84,6 @@ def _cumprod_infer(a, dim, dtype=None):
     return _scan_infer(a, dim, False, dtype)
 
 
-def _conj(t):
-    return t.conj() if t.is_complex() else t
-
-
 def _cumprod_vjp(ctx, grad):
     """Exact with zeros: positions before the first zero use out/x; the first zero gets the
     product of the others; positions after it get nothing (PyTorch's cumprod_backward)."""
@@ -106,9 +103,9 @@ def _cumprod_vjp(ctx, grad):
     before = zeros_so_far == 0
     first_zero = is_zero & (zeros_so_far == 1)
     one = ones_like(x)
-    before_part = rev_cumsum(grad * _conj(out)) / _conj(where(before, x, one))
+    before_part = rev_cumsum(grad * conj(out)) / conj(where(before, x, one))
     skip_zero = call(CUMPROD, where(first_zero, one, x), dim=dim)
-    zero_part = rev_cumsum(grad * _conj(skip_zero))
+    zero_part = rev_cumsum(grad * conj(skip_zero))
     zero = zeros_like(before_part)
     result = where(before, before_part, where(first_zero, zero_part, zero))
     return (_grad_to_input(result, meta),)

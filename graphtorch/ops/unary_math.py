@@ -11,6 +11,7 @@ import math
 from .. import dtypes
 from .dispatch import call
 from .elementwise import COMPLEX, elementwise, no_bool, raises, unsupported
+from .grad_utils import conj
 from .registry import Promotion
 from .special import erf_kernel, erfc_kernel, erfinv_kernel
 from .factories import ones_like, zeros_like
@@ -47,22 +48,18 @@ def float_op(name, kernel, grad_formula, saves="x", **kw):
     return elementwise(name, kernel, vjp_out, FLOAT, save_output=True, **kw)
 
 
-def _conj(t):
-    return t.conj() if t.is_complex() else t
-
-
-EXP = float_op("exp", _np("exp"), lambda g, y: g * _conj(y), saves="out")
+EXP = float_op("exp", _np("exp"), lambda g, y: g * conj(y), saves="out")
 EXP2 = float_op("exp2", _np("exp2"), lambda g, y: g * y * math.log(2.0), saves="out")
 EXPM1 = float_op("expm1", _np("expm1"), lambda g, y: g * (y + 1), saves="out")
-LOG = float_op("log", _np("log"), lambda g, x: g / _conj(x))
+LOG = float_op("log", _np("log"), lambda g, x: g / conj(x))
 LOG2 = float_op("log2", _np("log2"), lambda g, x: g / (x * math.log(2.0)))
 LOG10 = float_op("log10", _np("log10"), lambda g, x: g / (x * math.log(10.0)))
 LOG1P = float_op("log1p", _np("log1p"), lambda g, x: g / (x + 1))
-SQRT = float_op("sqrt", _np("sqrt"), lambda g, y: g / (2 * _conj(y)), saves="out")
+SQRT = float_op("sqrt", _np("sqrt"), lambda g, y: g / (2 * conj(y)), saves="out")
 RSQRT = float_op("rsqrt", lambda xp, a: 1 / xp.sqrt(a), lambda g, y: -0.5 * g * y * y * y,
                  saves="out")
 RECIPROCAL = float_op("reciprocal", lambda xp, a: xp.reciprocal(a),
-                      lambda g, y: -g * _conj(y * y), saves="out")
+                      lambda g, y: -g * conj(y * y), saves="out")
 SIN = float_op("sin", _np("sin"), lambda g, x: g * x.cos())
 COS = float_op("cos", _np("cos"), lambda g, x: -g * x.sin())
 TAN = float_op("tan", _np("tan"), lambda g, y: g * (1 + y * y), saves="out")
@@ -378,7 +375,7 @@ def _sinc_grad(g, x):
     px = math.pi * x
     d = (px * px.cos() - px.sin()) / (px * x)
     d = where(x == 0, zeros_like(d), d)
-    return g * _conj(d)
+    return g * conj(d)
 
 
 SINC = float_op("sinc", _np("sinc"), _sinc_grad, doc="sin(pi x) / (pi x), 1 at 0")
