@@ -3,8 +3,8 @@
 "Where is `Tensor.foo` defined?": in the class body of `tensor.py` (metadata, autograd state,
 conversion to Python and NumPy), or in the row ``"foo": module.function`` below, which names
 the function implementing it (grouped by the `graphtorch/functions/` module that holds it).
-A row whose value is a call builds the method: `math_functions.operator_method(E.ADD)` is
-the method running the op `E.ADD` (``self + other``). `tests/test_tensor_methods.py` checks
+A row whose value is a call builds the method: `math_functions.operator_method(elementwise_ops.ADD)` is
+the method running the op `elementwise_ops.ADD` (``self + other``). `tests/test_tensor_methods.py` checks
 that every Tensor attribute comes from one of these two places.
 
 The functions layer is below this module: nothing under `graphtorch/functions/` binds
@@ -18,7 +18,7 @@ from .functions import math as math_functions
 from .functions import (contraction, conversion, creation, indexing, linalg_basic, linalg_legacy,
                         math_extra, movement, numeric, pointwise_extra, reduce, sampling, scatter,
                         shape, statistics, tensor_extra)
-from .ops import elementwise as E
+from .ops import elementwise as elementwise_ops
 from .ops.registry import REGISTRY
 from .tensor import Tensor
 
@@ -209,26 +209,26 @@ METHODS = {
     "clip_": math_functions.clip_,
     "real": property(math_functions.real_part),
     "imag": property(math_functions.imag_part),
-    "__add__": math_functions.operator_method(E.ADD),
-    "__radd__": math_functions.reflected_operator_method(E.ADD),
-    "__iadd__": math_functions.inplace_operator_method(E.ADD),
+    "__add__": math_functions.operator_method(elementwise_ops.ADD),
+    "__radd__": math_functions.reflected_operator_method(elementwise_ops.ADD),
+    "__iadd__": math_functions.inplace_operator_method(elementwise_ops.ADD),
     "__sub__": math_functions.subtract_method,
     "__rsub__": math_functions.reflected_subtract_method,
     "__isub__": math_functions.inplace_subtract_method,
-    "__mul__": math_functions.operator_method(E.MUL),
-    "__rmul__": math_functions.reflected_operator_method(E.MUL),
-    "__imul__": math_functions.inplace_operator_method(E.MUL),
-    "__truediv__": math_functions.operator_method(E.DIV),
-    "__rtruediv__": math_functions.reflected_operator_method(E.DIV),
-    "__itruediv__": math_functions.inplace_operator_method(E.DIV),
-    "__floordiv__": math_functions.operator_method(E.FLOOR_DIVIDE),
-    "__rfloordiv__": math_functions.reflected_operator_method(E.FLOOR_DIVIDE),
-    "__ifloordiv__": math_functions.inplace_operator_method(E.FLOOR_DIVIDE),
-    "__mod__": math_functions.operator_method(E.REMAINDER),
-    "__rmod__": math_functions.reflected_operator_method(E.REMAINDER),
-    "__imod__": math_functions.inplace_operator_method(E.REMAINDER),
+    "__mul__": math_functions.operator_method(elementwise_ops.MUL),
+    "__rmul__": math_functions.reflected_operator_method(elementwise_ops.MUL),
+    "__imul__": math_functions.inplace_operator_method(elementwise_ops.MUL),
+    "__truediv__": math_functions.operator_method(elementwise_ops.DIV),
+    "__rtruediv__": math_functions.reflected_operator_method(elementwise_ops.DIV),
+    "__itruediv__": math_functions.inplace_operator_method(elementwise_ops.DIV),
+    "__floordiv__": math_functions.operator_method(elementwise_ops.FLOOR_DIVIDE),
+    "__rfloordiv__": math_functions.reflected_operator_method(elementwise_ops.FLOOR_DIVIDE),
+    "__ifloordiv__": math_functions.inplace_operator_method(elementwise_ops.FLOOR_DIVIDE),
+    "__mod__": math_functions.operator_method(elementwise_ops.REMAINDER),
+    "__rmod__": math_functions.reflected_operator_method(elementwise_ops.REMAINDER),
+    "__imod__": math_functions.inplace_operator_method(elementwise_ops.REMAINDER),
     "__pow__": math_functions.power_method,
-    "__rpow__": math_functions.reflected_operator_method(E.POW),
+    "__rpow__": math_functions.reflected_operator_method(elementwise_ops.POW),
     "__ipow__": math_functions.inplace_power_method,
     "__and__": math_functions.operator_method(REGISTRY["bitwise_and"]),
     "__rand__": math_functions.reflected_operator_method(REGISTRY["bitwise_and"]),

@@ -14,7 +14,7 @@ import functools
 import math
 
 from .. import dtypes
-from ..ops import elementwise as E
+from ..ops import elementwise as elementwise_ops
 from ..ops.dispatch import call
 from ..ops.einsum import EINSUM, canonical_einsum
 from ..tensor import Tensor
@@ -171,7 +171,7 @@ def _euclidean_by_mm(x1, x2):
     right = cat([x2, ones_like(n2), n2], -1)
     sq = left.matmul(right.mT).clamp(min=0)
     positive = sq > 0
-    return call(E.WHERE, positive, call(E.WHERE, positive, sq, 1.0).sqrt(), 0.0)
+    return call(elementwise_ops.WHERE, positive, call(elementwise_ops.WHERE, positive, sq, 1.0).sqrt(), 0.0)
 
 
 def pdist(input, p=2):

@@ -14,7 +14,7 @@ import numbers
 
 import numpy as np
 
-from ..ops import views as V
+from ..ops import views as views_ops
 from ..ops.dispatch import call, call_inplace
 from ..ops.indexing import INDEX, INDEX_PUT
 from ..tensor import Tensor
@@ -83,7 +83,7 @@ def _basic_getitem(self, items):
     changed = False
     for item in items:
         if item is None:
-            out = call(V.UNSQUEEZE, out, dim=dim)
+            out = call(views_ops.UNSQUEEZE, out, dim=dim)
             dim += 1
             changed = True
         elif isinstance(item, slice):
@@ -93,7 +93,7 @@ def _basic_getitem(self, items):
                 start = None if item.start is None else _int_of(item.start)
                 stop = None if item.stop is None else _int_of(item.stop)
                 step = 1 if item.step is None else _int_of(item.step)
-                out = call(V.SLICE, out, dim=dim, start=start, stop=stop, step=step)
+                out = call(views_ops.SLICE, out, dim=dim, start=start, stop=stop, step=step)
                 changed = True
             dim += 1
         else:
@@ -102,9 +102,9 @@ def _basic_getitem(self, items):
             if not -size <= index < size:
                 raise IndexError(f"index {index} is out of bounds for dimension {dim} with "
                                  f"size {size}")
-            out = call(V.SELECT, out, dim=dim, index=index)
+            out = call(views_ops.SELECT, out, dim=dim, index=index)
             changed = True
-    return out if changed else call(V.ALIAS, self)
+    return out if changed else call(views_ops.ALIAS, self)
 
 
 def _advanced_spec(self, items):

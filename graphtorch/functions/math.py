@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from ..dtypes import scalar_type_name
 
-from ..ops import elementwise as E
-from ..ops import unary_math as U
+from ..ops import elementwise as elementwise_ops
+from ..ops import unary_math as unary_math_ops
 from ..ops.dispatch import call, call_inplace
 from ..ops.elementwise import promote_operands
 from ..ops.registry import REGISTRY
@@ -34,14 +34,14 @@ def _export(name, fn, method=True):
 def add(input, other, *, alpha=1, out=None):
     """input + alpha * other, with broadcasting and PyTorch's type promotion."""
     input, other = as_operand(input), as_operand(other)
-    return finish(call(E.ADD, input, other, alpha=alpha) if alpha != 1
-                  else call(E.ADD, input, other), out)
+    return finish(call(elementwise_ops.ADD, input, other, alpha=alpha) if alpha != 1
+                  else call(elementwise_ops.ADD, input, other), out)
 
 
 def add_(self, other, *, alpha=1):
     other = as_operand(other)
-    return call_inplace(E.ADD, self, other, alpha=alpha) if alpha != 1 else \
-        call_inplace(E.ADD, self, other)
+    return call_inplace(elementwise_ops.ADD, self, other, alpha=alpha) if alpha != 1 else \
+        call_inplace(elementwise_ops.ADD, self, other)
 
 
 _SUB_ONE_BOOL = ("Subtraction, the `-` operator, with a bool tensor is not supported. If you "
@@ -72,16 +72,16 @@ def sub(input, other, *, alpha=1, out=None):
     if type(input) is not Tensor or type(other) is not Tensor or \
             input._data.dtype is not other._data.dtype:  # (same-dtype tensors: no check)
         check_sub_operands(input, other)
-    return finish(call(E.SUB, input, other, alpha=alpha) if alpha != 1
-                  else call(E.SUB, input, other), out)
+    return finish(call(elementwise_ops.SUB, input, other, alpha=alpha) if alpha != 1
+                  else call(elementwise_ops.SUB, input, other), out)
 
 
 def sub_(self, other, *, alpha=1):
     """In-place self -= alpha * other."""
     other = as_operand(other)
     _maybe_check_sub(self, other)
-    return call_inplace(E.SUB, self, other, alpha=alpha) if alpha != 1 else \
-        call_inplace(E.SUB, self, other)
+    return call_inplace(elementwise_ops.SUB, self, other, alpha=alpha) if alpha != 1 else \
+        call_inplace(elementwise_ops.SUB, self, other)
 
 
 def div(input, other, *, rounding_mode=None, out=None):
@@ -97,16 +97,16 @@ def div_(self, other, *, rounding_mode=None):
     return call_inplace(_DIV_MODES[rounding_mode], self, as_operand(other))
 
 
-_DIV_MODES = {None: E.DIV, "trunc": E.TRUNC_DIVIDE, "floor": E.FLOOR_DIVIDE}
+_DIV_MODES = {None: elementwise_ops.DIV, "trunc": elementwise_ops.TRUNC_DIVIDE, "floor": elementwise_ops.FLOOR_DIVIDE}
 
 for _name, _fn in [("add", add), ("add_", add_), ("sub", sub), ("sub_", sub_), ("div", div),
                    ("div_", div_)]:
     _export(_name, _fn)
 
 _BINARY = {
-    "mul": E.MUL, "pow": E.POW, "remainder": E.REMAINDER, "fmod": E.FMOD,
-    "maximum": E.MAXIMUM, "minimum": E.MINIMUM, "atan2": E.ATAN2,
-    "floor_divide": E.FLOOR_DIVIDE, "eq": REGISTRY["eq"], "ne": REGISTRY["ne"],
+    "mul": elementwise_ops.MUL, "pow": elementwise_ops.POW, "remainder": elementwise_ops.REMAINDER, "fmod": elementwise_ops.FMOD,
+    "maximum": elementwise_ops.MAXIMUM, "minimum": elementwise_ops.MINIMUM, "atan2": elementwise_ops.ATAN2,
+    "floor_divide": elementwise_ops.FLOOR_DIVIDE, "eq": REGISTRY["eq"], "ne": REGISTRY["ne"],
     "lt": REGISTRY["lt"], "le": REGISTRY["le"], "gt": REGISTRY["gt"], "ge": REGISTRY["ge"],
     "logical_and": REGISTRY["logical_and"], "logical_or": REGISTRY["logical_or"],
     "logical_xor": REGISTRY["logical_xor"], "bitwise_and": REGISTRY["bitwise_and"],
@@ -164,7 +164,7 @@ def float_power(input, exponent, *, out=None):
         input = input.to(target)
     if isinstance(exponent, Tensor):
         exponent = exponent.to(target)
-    return finish(call(E.POW, input, exponent), out)
+    return finish(call(elementwise_ops.POW, input, exponent), out)
 
 
 _export("float_power", float_power)
@@ -173,15 +173,15 @@ _export("float_power", float_power)
 # --- unary math --------------------------------------------------------------------------
 
 _UNARY = {
-    "exp": U.EXP, "exp2": U.EXP2, "expm1": U.EXPM1, "log": U.LOG, "log2": U.LOG2,
-    "log10": U.LOG10, "log1p": U.LOG1P, "sqrt": U.SQRT, "rsqrt": U.RSQRT,
-    "reciprocal": U.RECIPROCAL, "sin": U.SIN, "cos": U.COS, "tan": U.TAN, "asin": U.ASIN,
-    "acos": U.ACOS, "atan": U.ATAN, "sinh": U.SINH, "cosh": U.COSH, "tanh": U.TANH,
-    "asinh": U.ASINH, "acosh": U.ACOSH, "atanh": U.ATANH, "sigmoid": U.SIGMOID, "erf": U.ERF,
-    "erfc": U.ERFC, "erfinv": U.ERFINV, "floor": U.FLOOR, "ceil": U.CEIL, "trunc": U.TRUNC,
-    "frac": U.FRAC, "sign": U.SIGN, "neg": U.NEG, "abs": U.ABS, "relu": U.RELU,
-    "logical_not": E.LOGICAL_NOT, "bitwise_not": E.BITWISE_NOT, "isnan": U.ISNAN,
-    "isinf": U.ISINF, "isfinite": U.ISFINITE, "conj": U.CONJ,
+    "exp": unary_math_ops.EXP, "exp2": unary_math_ops.EXP2, "expm1": unary_math_ops.EXPM1, "log": unary_math_ops.LOG, "log2": unary_math_ops.LOG2,
+    "log10": unary_math_ops.LOG10, "log1p": unary_math_ops.LOG1P, "sqrt": unary_math_ops.SQRT, "rsqrt": unary_math_ops.RSQRT,
+    "reciprocal": unary_math_ops.RECIPROCAL, "sin": unary_math_ops.SIN, "cos": unary_math_ops.COS, "tan": unary_math_ops.TAN, "asin": unary_math_ops.ASIN,
+    "acos": unary_math_ops.ACOS, "atan": unary_math_ops.ATAN, "sinh": unary_math_ops.SINH, "cosh": unary_math_ops.COSH, "tanh": unary_math_ops.TANH,
+    "asinh": unary_math_ops.ASINH, "acosh": unary_math_ops.ACOSH, "atanh": unary_math_ops.ATANH, "sigmoid": unary_math_ops.SIGMOID, "erf": unary_math_ops.ERF,
+    "erfc": unary_math_ops.ERFC, "erfinv": unary_math_ops.ERFINV, "floor": unary_math_ops.FLOOR, "ceil": unary_math_ops.CEIL, "trunc": unary_math_ops.TRUNC,
+    "frac": unary_math_ops.FRAC, "sign": unary_math_ops.SIGN, "neg": unary_math_ops.NEG, "abs": unary_math_ops.ABS, "relu": unary_math_ops.RELU,
+    "logical_not": elementwise_ops.LOGICAL_NOT, "bitwise_not": elementwise_ops.BITWISE_NOT, "isnan": unary_math_ops.ISNAN,
+    "isinf": unary_math_ops.ISINF, "isfinite": unary_math_ops.ISFINITE, "conj": unary_math_ops.CONJ,
 }
 for _name, _op in _UNARY.items():
     _fn, _fn_ = unary(_op, _name)
@@ -199,31 +199,31 @@ for _alias, _target in [("arcsin", "asin"), ("arccos", "acos"), ("arctan", "atan
 def round(input, *, decimals=0, out=None):
     """Round half to even; `decimals` places."""
     check_tensor(input, "round")
-    return finish(call(U.ROUND, input, decimals=decimals) if decimals
-                  else call(U.ROUND, input), out)
+    return finish(call(unary_math_ops.ROUND, input, decimals=decimals) if decimals
+                  else call(unary_math_ops.ROUND, input), out)
 
 
 def round_(input, *, decimals=0):
-    return call_inplace(U.ROUND, input, decimals=decimals) if decimals else \
-        call_inplace(U.ROUND, input)
+    return call_inplace(unary_math_ops.ROUND, input, decimals=decimals) if decimals else \
+        call_inplace(unary_math_ops.ROUND, input)
 
 
 def square(input, *, out=None):
     """input ** 2 (PyTorch records it as pow)."""
-    return finish(call(E.POW, input, 2), out)
+    return finish(call(elementwise_ops.POW, input, 2), out)
 
 
 def square_(input):
-    return call_inplace(E.POW, input, 2)
+    return call_inplace(elementwise_ops.POW, input, 2)
 
 
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
     """Replace NaN and infinities with finite numbers."""
-    return finish(call(U.NAN_TO_NUM, input, nan=nan, posinf=posinf, neginf=neginf), out)
+    return finish(call(unary_math_ops.NAN_TO_NUM, input, nan=nan, posinf=posinf, neginf=neginf), out)
 
 
 def nan_to_num_(input, nan=0.0, posinf=None, neginf=None):
-    return call_inplace(U.NAN_TO_NUM, input, nan=nan, posinf=posinf, neginf=neginf)
+    return call_inplace(unary_math_ops.NAN_TO_NUM, input, nan=nan, posinf=posinf, neginf=neginf)
 
 
 def where(condition, input=None, other=None, *, out=None):
@@ -240,7 +240,7 @@ def where(condition, input=None, other=None, *, out=None):
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         input = tensor(input)
     input, other = promote_operands(input, other)
-    return finish(call(E.WHERE, condition, input, other), out)
+    return finish(call(elementwise_ops.WHERE, condition, input, other), out)
 
 
 def clamp(input, min=None, max=None, *, out=None):
@@ -261,7 +261,7 @@ def clamp(input, min=None, max=None, *, out=None):
         target = _clamp_dtype(input, min, max)
         if target is not None:
             input = input.to(target)
-    return finish(call(E.CLAMP, input, min=min, max=max), out)
+    return finish(call(elementwise_ops.CLAMP, input, min=min, max=max), out)
 
 
 def clamp_(input, min=None, max=None):
@@ -272,7 +272,7 @@ def clamp_(input, min=None, max=None):
     if target is not None:
         raise RuntimeError(f"result type {scalar_type_name(target)} can't be cast to the desired "
                            f"output type {_CPP_NAMES[input.dtype.name]}")
-    return call_inplace(E.CLAMP, input, min=min, max=max)
+    return call_inplace(elementwise_ops.CLAMP, input, min=min, max=max)
 
 
 def _clamp_dtype(input, min, max, inplace=False):
@@ -317,11 +317,11 @@ for _alias, _target in [("clip", "clamp"), ("clip_", "clamp_")]:
 
 
 def real_part(self):
-    return call(U.REAL, self)
+    return call(unary_math_ops.REAL, self)
 
 
 def imag_part(self):
-    return call(U.IMAG, self)
+    return call(unary_math_ops.IMAG, self)
 
 
 
@@ -363,7 +363,7 @@ def subtract_method(self, other):
             other = as_operand(other)
         if type(other) is bool or self._data.dtype.kind == "b":
             check_sub_operands(self, other)
-    return call(E.SUB, self, other)
+    return call(elementwise_ops.SUB, self, other)
 
 
 def power_method(self, other):
@@ -372,7 +372,7 @@ def power_method(self, other):
             other = as_operand(other)
         elif type(other) is int and other < 0 and self._data.dtype.kind == "u":
             raise RuntimeError("Integers to negative integer powers are not allowed.")
-    return call(E.POW, self, other)
+    return call(elementwise_ops.POW, self, other)
 
 
 def reflected_subtract_method(self, other):
@@ -381,7 +381,7 @@ def reflected_subtract_method(self, other):
         _maybe_check_sub(other, self)
     elif type(other) is bool or self._data.dtype.kind == "b":
         check_sub_operands(other, self)
-    return call(E.SUB, other, self)
+    return call(elementwise_ops.SUB, other, self)
 
 
 def inplace_subtract_method(self, other):
@@ -407,7 +407,7 @@ def _rmatmul_method(self, other):
 
 def negative_method(self):
     """`-self`."""
-    return call(U.NEG, self)
+    return call(unary_math_ops.NEG, self)
 
 
 def positive_method(self):
@@ -417,14 +417,14 @@ def positive_method(self):
 
 def absolute_method(self):
     """`abs(self)`."""
-    return call(U.ABS, self)
+    return call(unary_math_ops.ABS, self)
 
 
 def _invert(self):
     if self._data.dtype.kind not in "biu":
         raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type "
                         "tensors")
-    return call(E.BITWISE_NOT, self)
+    return call(elementwise_ops.BITWISE_NOT, self)
 
 
 

@@ -13,9 +13,9 @@ import builtins
 import math
 
 from .. import dtypes
-from ..ops import binary_math as B
-from ..ops import elementwise as E
-from ..ops import unary_math as U
+from ..ops import binary_math as binary_math_ops
+from ..ops import elementwise as elementwise_ops
+from ..ops import unary_math as unary_math_ops
 from ..ops.dispatch import call, call_inplace
 from ..tensor import Tensor
 from ._wrap import accepts_out, binary, check_tensor, finish, unary
@@ -40,12 +40,12 @@ def _export(name, fn, method=True):
 
 # --- elementwise primitives --------------------------------------------------------------
 
-for _name, _op, _tensor_only in [("hypot", B.HYPOT, True), ("logaddexp", B.LOGADDEXP, True),
-                                 ("logaddexp2", B.LOGADDEXP2, True),
-                                 ("copysign", B.COPYSIGN, False), ("xlogy", B.XLOGY, False),
-                                 ("fmax", B.FMAX, True), ("fmin", B.FMIN, True),
-                                 ("gcd", B.GCD, True), ("lcm", B.LCM, True),
-                                 ("nextafter", B.NEXTAFTER, True)]:
+for _name, _op, _tensor_only in [("hypot", binary_math_ops.HYPOT, True), ("logaddexp", binary_math_ops.LOGADDEXP, True),
+                                 ("logaddexp2", binary_math_ops.LOGADDEXP2, True),
+                                 ("copysign", binary_math_ops.COPYSIGN, False), ("xlogy", binary_math_ops.XLOGY, False),
+                                 ("fmax", binary_math_ops.FMAX, True), ("fmin", binary_math_ops.FMIN, True),
+                                 ("gcd", binary_math_ops.GCD, True), ("lcm", binary_math_ops.LCM, True),
+                                 ("nextafter", binary_math_ops.NEXTAFTER, True)]:
     _fn, _fn_ = binary(_op, _name, tensor_only=_tensor_only)
     _export(_name, _fn)
     if _name not in ("logaddexp", "logaddexp2", "fmax", "fmin"):  # no in-place in PyTorch
@@ -75,8 +75,8 @@ xlogy = _overloads(globals()["xlogy"], "xlogy",
                    " * (Number self, Tensor other, *, Tensor out = None)\n"
                    " * (Tensor input, Number other, *, Tensor out = None)\n")
 
-for _name, _op in [("sgn", U.SGN), ("sinc", U.SINC), ("signbit", U.SIGNBIT),
-                   ("lgamma", U.LGAMMA), ("digamma", U.DIGAMMA)]:
+for _name, _op in [("sgn", unary_math_ops.SGN), ("sinc", unary_math_ops.SINC), ("signbit", unary_math_ops.SIGNBIT),
+                   ("lgamma", unary_math_ops.LGAMMA), ("digamma", unary_math_ops.DIGAMMA)]:
     _fn, _fn_ = unary(_op, _name)
     _export(_name, _fn)
     if _name != "signbit":
@@ -95,7 +95,7 @@ def polygamma(n, input, *, out=None):
     """The n-th derivative of digamma (n = 0: digamma itself)."""
     _check_order(n, "polygamma")
     check_tensor(input, "polygamma", position=2)
-    return finish(call(U.POLYGAMMA, input, n=n), out)
+    return finish(call(unary_math_ops.POLYGAMMA, input, n=n), out)
 
 
 def _polygamma_method(self, n):
@@ -106,7 +106,7 @@ def _polygamma_method(self, n):
 def polygamma_(self, n):
     """In-place polygamma."""
     _check_order(n, "polygamma_")
-    return call_inplace(U.POLYGAMMA, self, n=n)
+    return call_inplace(unary_math_ops.POLYGAMMA, self, n=n)
 
 
 @accepts_out
@@ -186,7 +186,7 @@ def heaviside(input, values, *, out=None):
     if input.dtype is not values.dtype:
         raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
     x, v = input.detach(), values.detach()
-    return finish(call(E.WHERE, x == 0, v, (x > 0).to(x.dtype)), out)
+    return finish(call(elementwise_ops.WHERE, x == 0, v, (x > 0).to(x.dtype)), out)
 
 
 def heaviside_(self, values):
@@ -211,12 +211,12 @@ def ldexp(input, other, *, out=None):
     """input * 2 ** other."""
     check_tensor(input, "ldexp")
     check_tensor(other, "ldexp", "other", 2)
-    return finish(input * call(E.POW, 2.0, other), out)
+    return finish(input * call(elementwise_ops.POW, 2.0, other), out)
 
 
 def ldexp_(input, other):
     """In-place ldexp."""
-    return input.mul_(call(E.POW, 2.0, other))
+    return input.mul_(call(elementwise_ops.POW, 2.0, other))
 
 
 def float_power_(self, exponent):
@@ -397,9 +397,9 @@ def angle(input, *, out=None):
     """The argument of complex numbers; pi for negative reals, 0 otherwise (NaN kept)."""
     check_tensor(input, "angle")
     if input.is_complex():
-        return finish(call(E.ATAN2, input.imag, input.real), out)
+        return finish(call(elementwise_ops.ATAN2, input.imag, input.real), out)
     x = input if input.is_floating_point() else input.to(dtypes.get_default_dtype())
-    return finish(call(E.WHERE, x.isnan(), x, (x < 0).to(x.dtype) * math.pi), out)
+    return finish(call(elementwise_ops.WHERE, x.isnan(), x, (x < 0).to(x.dtype) * math.pi), out)
 
 
 for _name in ("isclose", "allclose", "equal", "is_floating_point", "is_complex", "is_nonzero",

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numbers
 
-from ..ops import elementwise as E
-from ..ops import views as V
+from ..ops import elementwise as elementwise_ops
+from ..ops import views as views_ops
 from ..ops.dispatch import call, call_inplace, multi_output_views
 from ..symbolic import SymInt
 from ..ops.shape_rules import normalize_dim
@@ -56,7 +56,7 @@ def view(self, *shape, size=None, dtype=None):
         return _view_dtype(self, dtypes.dtype_argument(dtype, "view"))
     if len(shape) == 1 and isinstance(shape[0], dtypes.DType):
         return _view_dtype(self, shape[0])
-    return call(V.VIEW_OP, self, shape=size_argument(shape, size, "view", "size"))
+    return call(views_ops.VIEW_OP, self, shape=size_argument(shape, size, "view", "size"))
 
 
 def _view_dtype(self, dtype):
@@ -74,11 +74,11 @@ def reshape(input, *sizes, shape=None):
     check_tensor(input, "reshape")
     shape = size_argument(sizes, shape, "reshape", "shape")
     try:
-        return call(V.VIEW_OP, input, shape=shape)
+        return call(views_ops.VIEW_OP, input, shape=shape)
     except RuntimeError as exc:
         if "view size is not compatible" not in str(exc):
             raise
-    return call(V.UNSAFE_VIEW, call(E.CLONE, input, contiguous=True), shape=shape)
+    return call(views_ops.UNSAFE_VIEW, call(elementwise_ops.CLONE, input, contiguous=True), shape=shape)
 
 
 def view_as(self, other):
@@ -119,7 +119,7 @@ def unflatten(input, dim, sizes):
 
 def expand(self, *sizes, size=None, implicit=False):
     """Broadcast to `sizes` without copying (-1 keeps a dim)."""
-    return call(V.EXPAND, self, sizes=size_argument(sizes, size, "expand", "size"))
+    return call(views_ops.EXPAND, self, sizes=size_argument(sizes, size, "expand", "size"))
 
 
 def expand_as(self, other):
@@ -141,12 +141,12 @@ def broadcast_tensors(*tensors):
 
 def permute(input, *order, dims=None):
     """Reorder dimensions (a view): ``permute(x, (1, 0))``, ``x.permute(1, 0)``."""
-    return call(V.PERMUTE, input, dims=size_argument(order, dims, "permute", "dims"))
+    return call(views_ops.PERMUTE, input, dims=size_argument(order, dims, "permute", "dims"))
 
 
 def transpose(input, dim0, dim1):
     """Swap two dimensions (a view)."""
-    return call(V.TRANSPOSE, input, dim0=dim0, dim1=dim1)
+    return call(views_ops.TRANSPOSE, input, dim0=dim0, dim1=dim1)
 
 
 def swapaxes(input, axis0, axis1):
@@ -165,8 +165,8 @@ def t(input):
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
                            f"{input.ndim}D")
     if input.ndim < 2:
-        return call(V.ALIAS, input)
-    return call(V.TRANSPOSE, input, dim0=0, dim1=1)
+        return call(views_ops.ALIAS, input)
+    return call(views_ops.TRANSPOSE, input, dim0=0, dim1=1)
 
 
 def transposed(self):
@@ -183,20 +183,20 @@ def matrix_transposed(self):
 def squeeze(input, dim=None):
     """Drop size-1 dims (all, or those in `dim`)."""
     dims = None if dim is None else tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
-    return call(V.SQUEEZE, input, dims=dims)
+    return call(views_ops.SQUEEZE, input, dims=dims)
 
 
 
 def unsqueeze(input, dim):
     """Insert a size-1 dim at `dim`."""
-    return call(V.UNSQUEEZE, input, dim=dim)
+    return call(views_ops.UNSQUEEZE, input, dim=dim)
 
 
 def select(input, dim, index):
     """Index `index` along `dim`, dropping the dim (a view)."""
     if isinstance(index, Tensor):
         index = index.item()
-    return call(V.SELECT, input, dim=dim, index=int(index))
+    return call(views_ops.SELECT, input, dim=dim, index=int(index))
 
 
 def narrow(input, dim, start, length):
@@ -210,7 +210,7 @@ def narrow(input, dim, start, length):
     if not 0 <= start <= size or length < 0 or start + length > size:
         raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size "
                            f"({size}).")
-    return call(V.SLICE, input, dim=d, start=start, stop=start + length, step=1)
+    return call(views_ops.SLICE, input, dim=d, start=start, stop=start + length, step=1)
 
 
 def movedim(input, source, destination):
@@ -316,20 +316,20 @@ def _split_method(self, split_size, dim=0):
 
 def diagonal(input, offset=0, dim1=0, dim2=1):
     """A view of the diagonal of dims (dim1, dim2), appended as the last dim."""
-    return call(V.DIAGONAL, input, offset=offset, dim1=dim1, dim2=dim2)
+    return call(views_ops.DIAGONAL, input, offset=offset, dim1=dim1, dim2=dim2)
 
 
 def clone(input, *, memory_format=None):
     """A copy that is recorded by autograd (CloneBackward0)."""
     check_tensor(input, "clone")
-    return call(E.CLONE, input)
+    return call(elementwise_ops.CLONE, input)
 
 
 def contiguous(self, memory_format=None):
     """`self` if already contiguous, else a contiguous copy."""
     if self._data.flags.c_contiguous:
         return self
-    return call(E.CLONE, self, contiguous=True)
+    return call(elementwise_ops.CLONE, self, contiguous=True)
 
 
 def atleast_1d(*tensors):
@@ -357,7 +357,7 @@ def copy_(self, other, non_blocking=False):
     src = as_operand(other)
     if isinstance(src, Tensor) and src.device != self.device:
         src = src.to(self.device)
-    return call_inplace(E.COPY, self, src)
+    return call_inplace(elementwise_ops.COPY, self, src)
 
 
 def fill_(self, value):
@@ -367,12 +367,12 @@ def fill_(self, value):
             raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor "
                                f"with {value.ndim} dimensions.")
         return copy_(self, value)
-    return call_inplace(E.FILL, self, value=value)
+    return call_inplace(elementwise_ops.FILL, self, value=value)
 
 
 def zero_(self):
     """Fill with zeros."""
-    return call_inplace(E.FILL, self, value=0)
+    return call_inplace(elementwise_ops.FILL, self, value=0)
 
 
 def metadata_inplace(fn):
@@ -392,7 +392,7 @@ def metadata_inplace(fn):
 
 def squeeze_inplace_view(input, dim=None):
     dims = None if dim is None else tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
-    return call(V.SQUEEZE, input, dims=dims, inplace=True)  # PyTorch's SqueezeBackward3-5
+    return call(views_ops.SQUEEZE, input, dims=dims, inplace=True)  # PyTorch's SqueezeBackward3-5
 
 
 squeeze_inplace_view.__name__ = "squeeze"

@@ -17,7 +17,7 @@ import warnings
 
 from ..functions.statistics import log_softmax as _log_softmax
 from ..functions.statistics import softmax as _softmax
-from ..ops import unary_math as U
+from ..ops import unary_math as unary_math_ops
 from ..ops.matmul import ADDMM
 from ..ops.views import UNSAFE_VIEW
 from ..functions._wrap import accepts_out, check_tensor
@@ -114,7 +114,7 @@ def relu(input, inplace=False):
     check_tensor(input, "relu")  # F.relu([1, 2]) is PyTorch's TypeError, not AttributeError
     if input.dtype.name == "bool":
         raise RuntimeError("Boolean inputs not supported for relu")
-    return _apply(U.RELU, input, inplace)
+    return _apply(unary_math_ops.RELU, input, inplace)
 
 
 def relu_(input):
@@ -128,7 +128,7 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
         raise ValueError("min_val cannot be greater than max_val")
     if input.dtype.name == "bool":
         raise RuntimeError("Bool inputs not supported for hardtanh")
-    return _apply(U.HARDTANH, input, inplace, min_val=min_val, max_val=max_val)
+    return _apply(unary_math_ops.HARDTANH, input, inplace, min_val=min_val, max_val=max_val)
 
 
 def hardtanh_(input, min_val=-1.0, max_val=1.0):
@@ -144,7 +144,7 @@ def relu6(input, inplace=False):
 def elu(input, alpha=1.0, inplace=False):
     """input if positive, else alpha * (exp(input) - 1)."""
     _float_only(input, "elu_cpu")
-    return _apply(U.ELU, input, inplace, alpha=alpha)
+    return _apply(unary_math_ops.ELU, input, inplace, alpha=alpha)
 
 
 def elu_(input, alpha=1.0):
@@ -159,7 +159,7 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 def selu(input, inplace=False):
     """scale * elu(input, alpha) with the self-normalising constants."""
     _float_only(input, "elu_cpu")
-    return _composed(lambda x: call(U.ELU, x, alpha=_SELU_ALPHA) * _SELU_SCALE, input, inplace)
+    return _composed(lambda x: call(unary_math_ops.ELU, x, alpha=_SELU_ALPHA) * _SELU_SCALE, input, inplace)
 
 
 def celu(input, alpha=1.0, inplace=False):
@@ -178,7 +178,7 @@ def celu(input, alpha=1.0, inplace=False):
 def leaky_relu(input, negative_slope=0.01, inplace=False):
     """input if positive, else negative_slope * input."""
     _float_only(input, "leaky_relu_cpu")
-    return _apply(U.LEAKY_RELU, input, inplace, negative_slope=negative_slope)
+    return _apply(unary_math_ops.LEAKY_RELU, input, inplace, negative_slope=negative_slope)
 
 
 def leaky_relu_(input, negative_slope=0.01):
@@ -240,31 +240,31 @@ def gelu(input, approximate="none"):
         raise RuntimeError("approximate argument must be either none or tanh.")
     check_tensor(input, "gelu")
     _float_only(input, "GeluKernelImpl")
-    return call(U.GELU, input, approximate=approximate)
+    return call(unary_math_ops.GELU, input, approximate=approximate)
 
 
 def silu(input, inplace=False):
     """x * sigmoid(x) (swish)."""
     _float_only(input, "silu_cpu")
-    return _apply(U.SILU, input, inplace)
+    return _apply(unary_math_ops.SILU, input, inplace)
 
 
 def mish(input, inplace=False):
     """x * tanh(softplus(x))."""
     _float_only(input, "mish_cpu")
-    return _composed(lambda x: x * call(U.SOFTPLUS, x).tanh(), input, inplace)
+    return _composed(lambda x: x * call(unary_math_ops.SOFTPLUS, x).tanh(), input, inplace)
 
 
 def softplus(input, beta=1.0, threshold=20.0):
     """log(1 + exp(beta * x)) / beta, linear above `threshold`."""
     _float_only(input, "softplus_cpu")
-    return call(U.SOFTPLUS, input, beta=beta, threshold=threshold)
+    return call(unary_math_ops.SOFTPLUS, input, beta=beta, threshold=threshold)
 
 
 def logsigmoid(input):
     """log(sigmoid(x)) = -softplus(-x), computed stably."""
     _float_only(input, "log_sigmoid_cpu")
-    return -call(U.SOFTPLUS, -input)
+    return -call(unary_math_ops.SOFTPLUS, -input)
 
 
 def sigmoid(input):
@@ -290,14 +290,14 @@ def tanhshrink(input):
 def hardsigmoid(input, inplace=False):
     """relu6(x + 3) / 6."""
     _float_only(input, "hardsigmoid_cpu")
-    return _composed(lambda x: call(U.HARDTANH, x + 3, min_val=0.0, max_val=6.0) / 6, input,
+    return _composed(lambda x: call(unary_math_ops.HARDTANH, x + 3, min_val=0.0, max_val=6.0) / 6, input,
                      inplace)
 
 
 def hardswish(input, inplace=False):
     """x * relu6(x + 3) / 6."""
     _float_only(input, "hardswish_cpu")
-    return _composed(lambda x: x * call(U.HARDTANH, x + 3, min_val=0.0, max_val=6.0) / 6,
+    return _composed(lambda x: x * call(unary_math_ops.HARDTANH, x + 3, min_val=0.0, max_val=6.0) / 6,
                      input, inplace)
 
 

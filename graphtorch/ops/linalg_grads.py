@@ -5,7 +5,7 @@ guarded so that their gradients stay finite."""
 
 from __future__ import annotations
 
-from . import linalg as L
+from .import linalg as linalg_ops
 from .dispatch import call
 from .elementwise import where
 from .factories import arange, eye, zeros_like
@@ -47,11 +47,11 @@ def _sgn(x):
 
 
 def _solve(a, b, left=True):
-    return call(L.SOLVE_EX, a, b, left=left)[0]
+    return call(linalg_ops.SOLVE_EX, a, b, left=left)[0]
 
 
 def _inv(a):
-    return call(L.INV_EX, a)[0]
+    return call(linalg_ops.INV_EX, a)[0]
 
 
 def inv_vjp(ctx, grad, grad_info=None):
@@ -76,7 +76,7 @@ def slogdet_vjp(ctx, grad_sign, grad_logabs):
 def svd_vjp(ctx, g_u, g_s, g_vh):
     a = ctx.inputs[0]
     if not ctx.attrs.get("compute_uv", True):  # svdvals: recompute the singular vectors
-        u, _, vh = call(L.SVD, a, full_matrices=False)
+        u, _, vh = call(linalg_ops.SVD, a, full_matrices=False)
         return (u @ (g_s.unsqueeze(-1) * vh),)
     u, s, vh = ctx.outputs
     m, n = a.shape[-2:]
@@ -111,7 +111,7 @@ def eig_vjp(ctx, g_l, g_v):
     if ctx.attrs.get("compute_v", True):
         lam, v = ctx.outputs
     else:
-        lam, v = call(L.EIG, a)
+        lam, v = call(linalg_ops.EIG, a)
     vh = v.mH
     core = _diag_embed(g_l)
     if ctx.attrs.get("compute_v", True):
@@ -127,7 +127,7 @@ def eig_vjp(ctx, g_l, g_v):
 def eigh_vjp(ctx, g_l, g_v):
     a = ctx.inputs[0]
     if not ctx.attrs.get("compute_v", True):
-        lam, v = call(L.EIGH, a, UPLO=ctx.attrs.get("UPLO", "L"))
+        lam, v = call(linalg_ops.EIGH, a, UPLO=ctx.attrs.get("UPLO", "L"))
         return ((v * g_l.unsqueeze(-2)) @ v.mH,)
     lam, v = ctx.outputs
     vhgv = v.mH @ g_v
@@ -179,7 +179,7 @@ def cholesky_vjp(ctx, g_l, g_info=None):
 def solve_vjp(ctx, g_x, g_info=None):
     a, x = ctx.inputs[0], ctx.outputs[0]
     ma, mb = ctx.input_metas[:2]
-    vector = L.solve_is_vector(ma.shape, mb.shape)
+    vector = linalg_ops.solve_is_vector(ma.shape, mb.shape)
     if vector:
         g_x, x = g_x.unsqueeze(-1), x.unsqueeze(-1)
     left = ctx.attrs.get("left", True)
@@ -216,7 +216,7 @@ def lstsq_vjp(ctx, g_x, g_res=None, g_rank=None, g_sv=None):
     ma, mb = ctx.input_metas[:2]
     m, n = ma.shape[-2:]
     rtol = float(np.finfo(ma.dtype.np_dtype).eps) * max(m, n)
-    pinv = call(L.PINV, a, atol=0.0, rtol=rtol)
+    pinv = call(linalg_ops.PINV, a, atol=0.0, rtol=rtol)
     vector = len(mb.shape) == len(ma.shape) - 1
     x = ctx.outputs[0]
     if vector:
@@ -265,8 +265,8 @@ def cross_vjp(ctx, grad):
     a, b = ctx.inputs[:2]
     ma, mb = ctx.input_metas[:2]
     dim = ctx.attrs.get("dim", -1)
-    g_a = call(L.CROSS, b.conj(), grad, dim=dim)
-    g_b = call(L.CROSS, grad, a.conj(), dim=dim)
+    g_a = call(linalg_ops.CROSS, b.conj(), grad, dim=dim)
+    g_b = call(linalg_ops.CROSS, grad, a.conj(), dim=dim)
     return unbroadcast(g_a, ma), unbroadcast(g_b, mb)
 
 
