@@ -35,6 +35,7 @@ from .functions.linalg_legacy import *  # noqa: F401,F403,E402
 from .functions.nn_ops import *  # noqa: F401,F403,E402
 from .functions.pointwise_extra import *  # noqa: F401,F403,E402
 from .functions.math_extra import *  # noqa: F401,F403,E402
+from .nn.functional.torch_forms import *  # noqa: F401,F403,E402
 from .functions.sampling import multinomial  # noqa: F401,E402
 from .serialization import load, save  # noqa: E402
 from .functions.conversion import from_dlpack  # noqa: E402

@@ -18,6 +18,7 @@ from .functions import math as math_functions
 from .functions import (contraction, conversion, creation, indexing, linalg_basic, linalg_legacy,
                         math_extra, movement, numeric, pointwise_extra, reduce, sampling, scatter,
                         shape, statistics, tensor_extra)
+from .nn.functional import torch_forms
 from .ops import elementwise as elementwise_ops
 from .ops.registry import REGISTRY
 from .tensor import Tensor
@@ -518,8 +519,8 @@ METHODS = {
     "vsplit": tensor_extra.vsplit,
     "dsplit": tensor_extra.dsplit,
     "adjoint": tensor_extra.adjoint,
-    "hardshrink": tensor_extra.hardshrink,
-    "prelu": tensor_extra.prelu,
+    "hardshrink": torch_forms.hardshrink,
+    "prelu": torch_forms.prelu,
     "renorm": tensor_extra.renorm,
     "renorm_": tensor_extra.renorm_,
     "conj_physical_": tensor_extra.conj_physical_,

@@ -223,47 +223,6 @@ for _name in ("tril_indices", "triu_indices", "unravel_index", "aminmax",
 for _name in ("sum_to_size", "fill_diagonal_"):  # Tensor methods only in PyTorch
     __all__.remove(_name)
 
-# --- torch.<name> forms of nn.functional ops ----------------------------------------------
-
-
-def _functional(name, signature=None):
-    def fn(*args, **kwargs):
-        from ..nn import functional as F
-
-        return getattr(F, name)(*args, **kwargs)
-
-    fn.__name__ = name
-    fn.__doc__ = f"torch.{name}: the same as torch.nn.functional.{name}."
-    return fn
-
-
-def dropout(input, p, train):
-    """torch.dropout(input, p, train): nn.functional.dropout with positional `train`."""
-    from ..nn import functional as F
-
-    return F.dropout(input, p, training=train)
-
-
-def alpha_dropout(input, p, train):
-    """torch.alpha_dropout(input, p, train)."""
-    from ..nn import functional as F
-
-    return F.alpha_dropout(input, p, training=train)
-
-
-def feature_alpha_dropout(input, p, train):
-    """torch.feature_alpha_dropout(input, p, train)."""
-    from ..nn import functional as F
-
-    return F.feature_alpha_dropout(input, p, training=train)
-
-
-for _name in ("dropout", "alpha_dropout", "feature_alpha_dropout"):
-    _export(_name, globals()[_name], method=False)
-for _name in ("selu", "celu", "threshold", "hardshrink", "prelu", "rrelu", "cosine_similarity",
-              "pairwise_distance", "bilinear"):
-    _export(_name, _functional(_name), method=_name in ("hardshrink", "prelu"))
-
 # --- small forms PyTorch code calls -----------------------------------------------------------
 
 

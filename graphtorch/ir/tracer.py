@@ -419,9 +419,9 @@ def record_op(op, inputs, attrs):
     return arrays if op.num_outputs != 1 else arrays[0]
 
 
-class TracedFunction:
-    """A traced graph plus the tensors its PARAM inputs refer to (by reference, so later
-    weight updates are seen). Calling it runs the graph with the op-by-op interpreter."""
+class TracedGraph:
+    """A recorded graph plus the tensors its PARAM inputs refer to (by reference, so later
+    weight updates are seen). `compiler.tracing.TracedFunction` makes it callable."""
 
     def __init__(self, graph: Graph, params: dict, training: dict, grad_enabled: bool,
                  single_output: bool, mutated: tuple = ()):
@@ -433,25 +433,11 @@ class TracedFunction:
         self._single = single_output
         self.mutated = mutated  # write-back targets of the trailing graph outputs
 
-    def __call__(self, *inputs):
-        from ..backends.interpreter import Interpreter
-
-        out = Interpreter(self.graph, self.params).run(*inputs)
-        out = out if isinstance(out, tuple) else (out,)
-        if self.mutated:  # in-place changes of state and inputs, applied as eager would
-            results, updates = out[:-len(self.mutated)], out[-len(self.mutated):]
-            with no_grad():
-                for (kind, key), value in zip(self.mutated, updates):
-                    target = self.params[key] if kind == "param" else inputs[key]
-                    target.copy_(value)
-            out = results
-        return out[0] if self._single else out
-
     def __repr__(self):
-        return f"TracedFunction(\n{self.graph})"
+        return f"{type(self).__name__}(\n{self.graph})"
 
 
-def trace_graph(fn_or_module, *example_inputs) -> TracedFunction:
+def trace_graph(fn_or_module, *example_inputs, result_type=TracedGraph):
     """Run `fn_or_module` once on symbolic versions of `example_inputs`; return the graph
     as recorded (`gt.trace` also optimises it).
 
@@ -496,7 +482,7 @@ def trace_graph(fn_or_module, *example_inputs) -> TracedFunction:
         _STATE.tracer = None
         tracer.restore()
     tracer.graph.verify()
-    return TracedFunction(tracer.graph, tracer.params, training, grad_mode.is_grad_enabled(),
+    return result_type(tracer.graph, tracer.params, training, grad_mode.is_grad_enabled(),
                           single, tuple(target for target, _ in mutations))
 
 

@@ -3,7 +3,7 @@
 
 `reduction` is "none", "mean" or "sum". nll: class weights and ignore_index follow
 PyTorch (the weighted mean divides by the summed weight of the counted targets; nan when
-it is zero). The checks shared by `infer` and `graphtorch.nn.loss_functions` raise
+it is zero). The checks shared by `infer` and `graphtorch.nn.functional.losses` raise
 PyTorch's exceptions; data-dependent ones (target bounds, probabilities) are in kernels.
 """
 

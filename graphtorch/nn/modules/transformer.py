@@ -21,7 +21,7 @@ from ...functions.creation import full
 from ...trace_state import TracingError
 from .. import functional as F
 from .. import init
-from ..attention_functions import _canonical_mask, _none_or_dtype
+from ..functional.attention import _canonical_mask, _none_or_dtype
 from .activation import GELU, ReLU
 from .attention import MultiheadAttention
 from .container import ModuleList

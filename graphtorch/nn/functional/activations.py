@@ -1,42 +1,40 @@
-"""`gt.nn.functional`: PyTorch's functional API (activations, softmax, dropout, linear, ...).
+"""Activations, softmax, dropout, linear and distances of `gt.nn.functional`.
 
 Activations with a registered primitive (relu, leaky_relu, elu, softplus, hardtanh, silu,
 gelu) call it, so grad_fn names match PyTorch; the rest are short compositions of existing
 ops. Dropout masks come from graphtorch's generator (`bernoulli_`), scaled by 1/(1-p).
-`embedding`, `one_hot`, `pad`, conv/pool/norm, the losses, resampling and attention are
-looked up lazily in the modules that define them (functions/movement.py, functions/nn_ops.py,
-nn/loss_functions.py, nn/resampling_functions.py, nn/attention_functions.py).
+The package's __init__ imports every functional name from its part.
 """
 
 from __future__ import annotations
 
-from ..dtypes import scalar_type_name
+from ...dtypes import scalar_type_name
 
 import math
 import warnings
 
-from ..functions.statistics import log_softmax as _log_softmax
-from ..functions.statistics import softmax as _softmax
-from ..ops import unary_math as unary_math_ops
-from ..ops.matmul import ADDMM
-from ..ops.views import UNSAFE_VIEW
-from ..functions._wrap import accepts_out, check_tensor
-from ..ops.dispatch import call, call_inplace
-from ..ops.sorting import not_implemented
-from ..functions.creation import full_like
-from ..functions.math import where
-from ..random import default_generator
-from ..tensor import Tensor
-from ..ops.shape_rules import normalize_dim
-from ..functions.creation import zeros_like
-from ..ops.random_ops import BERNOULLI_MASK
-from ..functions.creation import zeros
-from ..functions.creation import ones_like, zeros_like
-from ..functions.math import div
-from .. import dtypes
-from ..functions.shape import broadcast_tensors
-from ..ops.dispatch import meta_of
-from ..ops.shape_rules import split_operands
+from ...functions.statistics import log_softmax as _log_softmax
+from ...functions.statistics import softmax as _softmax
+from ...ops import unary_math as unary_math_ops
+from ...ops.matmul import ADDMM
+from ...ops.views import UNSAFE_VIEW
+from ...functions._wrap import accepts_out, check_tensor
+from ...ops.dispatch import call, call_inplace
+from ...ops.sorting import not_implemented
+from ...functions.creation import full_like
+from ...functions.math import where
+from ...random import default_generator
+from ...tensor import Tensor
+from ...ops.shape_rules import normalize_dim
+from ...functions.creation import zeros_like
+from ...ops.random_ops import BERNOULLI_MASK
+from ...functions.creation import zeros
+from ...functions.creation import ones_like, zeros_like
+from ...functions.math import div
+from ... import dtypes
+from ...functions.shape import broadcast_tensors
+from ...ops.dispatch import meta_of
+from ...ops.shape_rules import split_operands
 
 __all__ = [
     "threshold", "relu", "relu_", "relu6", "elu", "elu_", "selu", "celu", "leaky_relu",
@@ -47,41 +45,6 @@ __all__ = [
     "feature_alpha_dropout", "linear", "bilinear", "normalize", "cosine_similarity",
     "pairwise_distance",
 ]
-
-# Functional entries written elsewhere (embedding/one_hot/pad, conv/pool/norm, losses):
-# looked up on first use, so this module imports even before those modules are complete.
-_SOURCES = ("graphtorch.functions.movement", "graphtorch.functions.nn_ops",
-            "graphtorch.nn.loss_functions", "graphtorch.nn.resampling_functions",
-            "graphtorch.nn.attention_functions")
-
-
-def _source_modules():
-    import importlib
-
-    for path in _SOURCES:
-        try:
-            yield importlib.import_module(path)
-        except ImportError:
-            continue
-
-
-def __getattr__(name):
-    """Names defined by the other functional modules (`pad`, `conv2d`, `cross_entropy`...)."""
-    if not name.startswith("__"):
-        for module in _source_modules():
-            value = getattr(module, name, None)
-            # Only functions that module defines itself (not names it imported).
-            if value is not None and getattr(value, "__module__", None) == module.__name__:
-                return value
-    raise AttributeError(f"module 'graphtorch.nn.functional' has no attribute '{name}'")
-
-
-def __dir__():
-    names = set(globals()) | set(__all__)
-    for module in _source_modules():
-        names.update(getattr(module, "__all__", ()))
-    return sorted(names)
-
 
 def _float_only(input, kernel_name):
     if not (input.is_floating_point() or input.is_complex()):

@@ -7,18 +7,18 @@ grad_fn names agree.
 
 from __future__ import annotations
 
-from ..dtypes import scalar_type_name
+from ...dtypes import scalar_type_name
 
 import warnings
 
-from ..ops import losses as losses_ops
-from ..ops.dispatch import call, meta_of
-from ..functions.shape import broadcast_tensors
-from .. import dtypes
-from ..autograd import grad_mode
-from ..functions.math import where
-from ..ops.shape_rules import broadcast_shapes
-from ..dtypes import promote_types
+from ...ops import losses as losses_ops
+from ...ops.dispatch import call, meta_of
+from ...functions.shape import broadcast_tensors
+from ... import dtypes
+from ...autograd import grad_mode
+from ...functions.math import where
+from ...ops.shape_rules import broadcast_shapes
+from ...dtypes import promote_types
 
 __all__ = ["nll_loss", "cross_entropy", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "mse_loss", "l1_loss", "smooth_l1_loss",
