@@ -241,8 +241,8 @@ def _onnx_bytes(graph, traced, output) -> bytes:
     write-backs are not model outputs)."""
     if not output:
         raise DumpError("--format onnx writes a binary model: give -o FILE.onnx")
-    try:  # lazy: it needs the optional onnx package
-        from graphtorch.ir.onnx_export import to_onnx
+    try:
+        from graphtorch.ir.onnx_export import to_onnx  # lazy: it needs the optional onnx package
     except ImportError as exc:
         raise DumpError(f"--format onnx needs the onnx package ({exc.name} is missing): "
                         "pip install graphtorch[onnx]") from None

@@ -199,9 +199,19 @@ def set_default_dtype(dtype) -> None:
     if dtype not in (float16, float32, float64):
         raise TypeError(f"only floating-point types are supported as the default type, got {dtype}")
     _default_float[0] = dtype
-    from .ops.registry import clear_dtype_caches
+    for callback in _DEFAULT_DTYPE_LISTENERS:
+        callback()
 
-    clear_dtype_caches()  # INT_TO_FLOAT promotion decisions depend on the default dtype
+
+# Called after the default dtype changes: the op registry drops its cached promotion
+# decisions (INT_TO_FLOAT depends on the default). Registered from above, so this module
+# imports nothing of graphtorch.
+_DEFAULT_DTYPE_LISTENERS: list = []
+
+
+def on_default_dtype_change(callback) -> None:
+    """Call `callback()` whenever `set_default_dtype` sets the default dtype."""
+    _DEFAULT_DTYPE_LISTENERS.append(callback)
 
 
 def promote_types(type1: DType, type2: DType) -> DType:

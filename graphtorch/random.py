@@ -12,10 +12,10 @@ import math
 import time
 
 import numpy as np
-from .trace_state import current_tracer
+from .cuda import manual_seed_all
 from .ops.dispatch import call
 from .tensor import Tensor
-from .trace_state import current_tracer, TracingError, user_frame
+from .trace_state import TracingError, current_tracer, user_frame
 
 # float16 draws like float32 (24 bits) and rounds, as PyTorch's CPU kernel.
 _FLOAT_BITS = {np.dtype(np.float32): 24, np.dtype(np.float16): 24, np.dtype(np.float64): 53}
@@ -62,9 +62,7 @@ def _tracing() -> bool:
 
 
 def _record_seed(generator, seed) -> None:
-    from .ops.random_ops import SEED
-
-    call(SEED, seed=int(seed), generator=None if generator is default_generator else generator)
+    call(random_ops.SEED, seed=int(seed), generator=None if generator is default_generator else generator)
 
 
 class Generator:
@@ -336,8 +334,6 @@ def manual_seed(seed: int) -> Generator:
         _record_seed(default_generator, seed)
         return default_generator
     default_generator.manual_seed(seed)
-    from .cuda import manual_seed_all
-
     manual_seed_all(seed)
     return default_generator
 
@@ -370,3 +366,7 @@ get_rng_state._graph_break_reason = "reading the generator's state (gt.get_rng_s
 
 def generator_or_default(generator) -> Generator:
     return default_generator if generator is None else generator
+
+
+# The random ops draw from this module's generators; seeding inside a trace records one.
+from .ops import random_ops  # noqa: E402

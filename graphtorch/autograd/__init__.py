@@ -24,6 +24,7 @@ def detect_anomaly(check_nan: bool = True):
     """Context manager/decorator: the first op (eager, compiled forward or generated
     backward) that produces a NaN or Inf raises RuntimeError naming the op and the source
     line of the forward op it belongs to (see `graphtorch.debug.detect_anomaly`)."""
+    # lazy: detect_anomaly is autograd's API; it lives in debug, which checks compiled graphs too
     from ..debug.anomaly import detect_anomaly as _detect_anomaly
 
     return _detect_anomaly(check_nan)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.graph import Node, gradient_edge
-from .executable import _as_array
+from .hooks import as_array as _as_array
 from ..autograd.graph import _FREED_MESSAGE
 from ..tensor import Tensor
 from ..device import cupy_module
 from . import hooks
-from .executable import run_hooked
+from .hooks import run_hooked
 
 
 class CompiledBackward(Node):

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .autograd_node import attach
+from .hooks import as_array as _as_array
+from .hooks import run_hooked
 from ..ir.graph import Graph, NodeKind
 from . import hooks
 from .capture import Capture
@@ -67,27 +70,6 @@ def _contiguous_optimizer_state(cap: Capture, leaves) -> None:
         data = t._data
         if t._base is None and type(data) is np.ndarray and not data.flags.c_contiguous:
             t._data = np.ascontiguousarray(data)
-
-
-def _as_array(a):
-    """NumPy scalars (0-d results) become arrays; device arrays stay as they are."""
-    return a if type(a) is np.ndarray or hasattr(a, "__cuda_array_interface__") \
-        else np.asarray(a)
-
-
-def run_hooked(graph: Graph, arrays, phase: str) -> tuple:
-    """Run `graph` node by node, calling every `hooks.node_hooks` entry after each node."""
-    def callback(node, outputs):
-        if node.kind is NodeKind.OP:
-            for hook in list(hooks.node_hooks):
-                hook(phase, node, outputs)
-
-    nodes = [n for n in graph.nodes if n.kind in (NodeKind.INPUT, NodeKind.PARAM)]
-    with no_grad():
-        out = Interpreter(graph).run(*[Tensor._wrap(_as_array(a)) for a in arrays[:len(nodes)]],
-                                     callback=callback)
-    out = out if isinstance(out, tuple) else (out,)
-    return tuple(t._data for t in out)
 
 
 def _on_cuda(graph: Graph) -> bool:
@@ -298,8 +280,6 @@ class Executable:
             ref.get(leaves)._grad = None
 
     def _attach_autograd(self, leaves, results, residuals, arrays=None):
-        from .autograd_node import attach
-
         inputs = [None if spec is None or isinstance(spec, HyperParameter) else
                   spec.get(leaves) for spec in self._input_refs]
         sizes = None

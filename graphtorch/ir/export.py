@@ -143,6 +143,7 @@ def _op_by_name(name: str, item: dict | None = None, attrs: dict | None = None) 
         return REGISTRY[name]
     if name == "fused":
         return fused_op(len(item["outputs"]))
+    # lazy: rebuilding cond/scan/while_loop needs control_flow, a layer above ir
     from ..control_flow.rebuild import NAMES, control_op_for
 
     if name in NAMES:

@@ -552,6 +552,7 @@ class Module:
     def compile(self, *args, **kwargs) -> None:
         """Compile this module's calls in place (``model.compile()``, as PyTorch): later
         calls run through ``gt.compile`` with these arguments; the module stays itself."""
+        # lazy: Module.compile() is nn's API for gt.compile, a layer above nn
         from ...compiler import compile as gt_compile
 
         self.__dict__["_compiled_call"] = gt_compile(self._call_eagerly, *args, **kwargs)

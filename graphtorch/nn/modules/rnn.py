@@ -624,6 +624,7 @@ def _is_traced(t) -> bool:
 def _scan_steps(cell, state, inputs, reverse: bool, is_lstm: bool):
     """Run `cell` over the time axis of `inputs` (the input-to-hidden products, already
     computed for every step) with gt.scan; (final state, stacked h)."""
+    # lazy: a traced recurrence loops with gt.scan (control_flow, above nn)
     from ...control_flow import scan
 
     def body(carry, x_t):  # x_t: this step's input-to-hidden product

@@ -7,7 +7,11 @@ per-gradient norms (PyTorch's definition), returned as a 0-d tensor.
 
 from __future__ import annotations
 
-import graphtorch as gt  # the public functions (read at call time: gt loads nn last)
+from ...autograd.grad_mode import no_grad
+from ...functions.creation import tensor
+from ...functions.math import clamp, logical_or
+from ...functions.movement import stack
+from ...linalg import vector_norm
 
 import types
 import warnings
@@ -48,13 +52,13 @@ def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = F
     tensors = _as_list(tensors)
     norm_type = float(norm_type)
     if not tensors:
-        return gt.tensor(0.0)
+        return tensor(0.0)
     _check_foreach(foreach, tensors)
-    with gt.no_grad():
+    with no_grad():
         first_device = tensors[0].device
-        norms = [gt.linalg.vector_norm(t, norm_type).to(first_device) for t in tensors]
-        total_norm = gt.linalg.vector_norm(gt.stack(norms), norm_type)
-        if error_if_nonfinite and bool(gt.logical_or(total_norm.isnan(), total_norm.isinf())):
+        norms = [vector_norm(t, norm_type).to(first_device) for t in tensors]
+        total_norm = vector_norm(stack(norms), norm_type)
+        if error_if_nonfinite and bool(logical_or(total_norm.isnan(), total_norm.isinf())):
             raise RuntimeError(f"The total norm of order {norm_type} for gradients from "
                                "`parameters` is non-finite, so it cannot be clipped. To disable "
                                "this error and scale the gradients by the non-finite norm "
@@ -70,8 +74,8 @@ def clip_grads_with_norm_(parameters, max_norm: float, total_norm: Tensor,
     if not grads:
         return
     _check_foreach(foreach, grads)
-    with gt.no_grad():
-        clip_coef = gt.clamp(max_norm / (total_norm + 1e-6), max=1.0)
+    with no_grad():
+        clip_coef = clamp(max_norm / (total_norm + 1e-6), max=1.0)
         for grad in grads:
             grad.mul_(clip_coef.to(grad.device))
 
@@ -117,6 +121,6 @@ def clip_grad_value_(parameters, clip_value: float, foreach: bool | None = None)
     clip_value = float(clip_value)
     grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
     _check_foreach(foreach, grads)
-    with gt.no_grad():
+    with no_grad():
         for grad in grads:
             grad.clamp_(min=-clip_value, max=clip_value)

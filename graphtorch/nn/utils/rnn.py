@@ -9,7 +9,10 @@ that RNN, LSTM and GRU accept; batch_sizes is always a CPU int64 tensor.
 
 from __future__ import annotations
 
-import graphtorch as gt  # the public functions (read at call time: gt loads nn last)
+from ...dtypes import int64
+from ...functions.creation import arange, as_tensor, empty_like, ones, tensor, zeros
+from ...functions.movement import cat
+from ...functions.statistics import sort
 
 from collections.abc import Iterable
 from typing import NamedTuple
@@ -122,20 +125,20 @@ def invert_permutation(permutation: Tensor | None) -> Tensor | None:
     """
     if permutation is None:
         return None
-    output = gt.empty_like(permutation)
-    output.scatter_(0, permutation, gt.arange(0, permutation.numel(),
+    output = empty_like(permutation)
+    output.scatter_(0, permutation, arange(0, permutation.numel(),
                                               device=permutation.device))
     return output
 
 
 def _index(array, like: Tensor) -> Tensor:
-    return gt.as_tensor(np.ascontiguousarray(array, dtype=np.int64), device=like.device)
+    return as_tensor(np.ascontiguousarray(array, dtype=np.int64), device=like.device)
 
 
 def _lengths_tensor(lengths) -> Tensor:
     if not isinstance(lengths, Tensor):
-        return gt.as_tensor(lengths, dtype=gt.int64, device="cpu")
-    return lengths.to(dtype=gt.int64)
+        return as_tensor(lengths, dtype=int64, device="cpu")
+    return lengths.to(dtype=int64)
 
 
 def pack_padded_sequence(input: Tensor, lengths, batch_first: bool = False,
@@ -151,7 +154,7 @@ def pack_padded_sequence(input: Tensor, lengths, batch_first: bool = False,
         sorted_indices = None
         order = None
     else:
-        lengths, sorted_indices = gt.sort(lengths, descending=True)
+        lengths, sorted_indices = sort(lengths, descending=True)
         sorted_indices = sorted_indices.to(input.device)
         order = sorted_indices.tolist()
     batch_size = input.size(0 if batch_first else 1)
@@ -185,7 +188,7 @@ def pack_padded_sequence(input: Tensor, lengths, batch_first: bool = False,
         rows.append(cols * steps + t if batch_first else t * batch_size + cols)
     flat = input.reshape((batch_size * steps,) + tuple(input.shape[2:]))
     data = flat.index_select(0, _index(np.concatenate(rows), input))
-    return PackedSequence(data, gt.tensor(batch_sizes, dtype=gt.int64), sorted_indices, None)
+    return PackedSequence(data, tensor(batch_sizes, dtype=int64), sorted_indices, None)
 
 
 def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
@@ -221,9 +224,9 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
     if batch_first:
         index = index.T
     trailing = tuple(data.shape[1:])
-    extended = gt.cat([data, data.new_full((1,) + trailing, padding_value)])
+    extended = cat([data, data.new_full((1,) + trailing, padding_value)])
     padded = extended.index_select(0, _index(index.reshape(-1), data))
-    return padded.view(index.shape + trailing), gt.tensor(lengths)
+    return padded.view(index.shape + trailing), tensor(lengths)
 
 
 def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.0,
@@ -261,7 +264,7 @@ def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.
         index = index.T
     parts = [seq.to(first.dtype) for seq in sequences]
     parts.append(first.new_full((1,) + trailing, padding_value))
-    padded = gt.cat(parts).index_select(0, _index(index.reshape(-1), first))
+    padded = cat(parts).index_select(0, _index(index.reshape(-1), first))
     return padded.view(index.shape + trailing)
 
 
@@ -302,7 +305,7 @@ def pack_sequence(sequences, enforce_sorted: bool = True) -> PackedSequence:
     >>> pack_sequence([gt.tensor([1, 2, 3]), gt.tensor([4, 5]), gt.tensor([6])]).batch_sizes
     tensor([3, 2, 1])
     """
-    lengths = gt.as_tensor([v.size(0) for v in sequences])
+    lengths = as_tensor([v.size(0) for v in sequences])
     return pack_padded_sequence(pad_sequence(sequences), lengths,
                                 enforce_sorted=enforce_sorted)
 
