@@ -20,17 +20,17 @@ import inspect
 import os
 import sys
 import traceback
+
 import graphtorch as gt
-from graphtorch.ops.registry import REGISTRY
+from graphtorch.debug.explain import explain
+from graphtorch.distributed.launch import run
 from graphtorch.dtypes import as_dtype
-from graphtorch.nn.modules.module import Module
 from graphtorch.ir.export import GraphvizMissing
 from graphtorch.ir.onnx_errors import OnnxExporterError
 from graphtorch.ir.tracer import TracingError
-from graphtorch.passes.pipeline import DEFAULT_PIPELINE, PASSES
-from graphtorch.passes.pipeline import run_passes
-from graphtorch.debug.explain import explain
-from graphtorch.distributed.launch import run
+from graphtorch.nn.modules.module import Module
+from graphtorch.ops.registry import REGISTRY
+from graphtorch.passes.pipeline import DEFAULT_PIPELINE, PASSES, run_passes
 
 
 def _list_ops(args) -> int:

@@ -7,8 +7,7 @@ needs a device raises a RuntimeError that says why.
 
 from __future__ import annotations
 
-from .device import _cupy_or_reason, cupy_module
-from .device import as_device
+from .device import _cupy_or_reason, as_device, cupy_module
 
 
 def is_available() -> bool:

@@ -7,25 +7,24 @@ as in PyTorch. Inputs may carry leading batch dims wherever PyTorch accepts them
 
 from __future__ import annotations
 
-from .dtypes import scalar_type_name
-
 import math
 import warnings
 
 import numpy as np
 
 from . import dtypes
+from .dtypes import scalar_type_name
 from .functions._wrap import check_tensor, finish
+from .functions.creation import eye, ones
 from .functions.linalg_basic import matmul
+from .functions.math import where
 from .functions.reduce import return_types
 from .ops import linalg as linalg_ops
 from .ops.dispatch import call, write_out
+from .ops.linalg_grads import _eye_mask, _tril
 from .ops.registry import TensorMeta
 from .ops.shape_rules import normalize_dim
 from .tensor import Tensor
-from .ops.linalg_grads import _eye_mask, _tril
-from .functions.math import where
-from .functions.creation import eye, ones
 
 __all__ = ["LinAlgError", "inv", "inv_ex", "det", "slogdet", "svd", "svdvals", "eig", "eigvals",
            "eigh", "eigvalsh", "qr", "cholesky", "cholesky_ex", "solve", "solve_ex",
@@ -150,7 +149,8 @@ def qr(A, mode="reduced", *, out=None):
 def cholesky(A, *, upper=False, out=None):
     """Cholesky factor (lower, or upper = L^H) of Hermitian positive-definite matrices."""
     check_tensor(A, "linalg_cholesky", "A")
-    return finish(call(linalg_ops.CHOLESKY_EX, A, upper=bool(upper), errors="linalg.cholesky")[0], out)
+    return finish(call(linalg_ops.CHOLESKY_EX, A, upper=bool(upper), errors="linalg.cholesky")[0],
+                  out)
 
 
 def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
@@ -272,7 +272,8 @@ def _norm_dtype(x, dtype):
         raise RuntimeError(f"linalg.vector_norm: dtype should be complex for complex inputs, but "
                            f"got {scalar_type_name(dtype)}")
     if dtypes.promote_types(x.dtype, dtype) is not dtype:
-        raise RuntimeError(f"linalg.vector_norm: the dtype of the input ({scalar_type_name(x.dtype)}) "
+        raise RuntimeError(f"linalg.vector_norm: the dtype of the input "
+                           f"({scalar_type_name(x.dtype)}) "
                            "should be convertible without narrowing to the specified dtype "
                            f"({scalar_type_name(dtype)})")
     return x.to(dtype)
@@ -530,7 +531,8 @@ def vecdot(x, y, *, dim=-1, out=None):
     linalg_ops.check_dtype("linalg.vecdot", x.dtype)
     if x.dtype is not y.dtype:
         raise RuntimeError(f"linalg.vecdot: Expected x and y to have the same dtype, but found x "
-                           f"of type {scalar_type_name(x.dtype)} and y of type {scalar_type_name(y.dtype)} "
+                           f"of type {scalar_type_name(x.dtype)} and y of type "
+                           f"{scalar_type_name(y.dtype)} "
                            "instead")
     if x.ndim == 1 and y.ndim == 1 and x.shape[0] != y.shape[0]:
         raise RuntimeError(f"inconsistent tensor size, expected tensor [{x.shape[0]}] and src "

@@ -18,13 +18,13 @@ import enum
 import inspect
 import os
 
-from .ir.onnx_errors import OnnxExporterError, UnsupportedOperatorError
-from .nn.modules.module import Module
 from .autograd.grad_mode import no_grad
 from .compiler.tracing import trace
 from .functions.creation import empty
-from .tensor import Tensor
 from .ir import symbolic
+from .ir.onnx_errors import OnnxExporterError, UnsupportedOperatorError
+from .nn.modules.module import Module
+from .tensor import Tensor
 from .trace_state import SymbolicArray
 
 __all__ = ["OnnxExporterError", "TrainingMode", "UnsupportedOperatorError", "export"]

@@ -12,6 +12,7 @@ import math
 import time
 
 import numpy as np
+
 from .cuda import manual_seed_all
 from .ops.dispatch import call
 from .tensor import Tensor
@@ -62,7 +63,8 @@ def _tracing() -> bool:
 
 
 def _record_seed(generator, seed) -> None:
-    call(random_ops.SEED, seed=int(seed), generator=None if generator is default_generator else generator)
+    call(random_ops.SEED, seed=int(seed),
+         generator=None if generator is default_generator else generator)
 
 
 class Generator:

@@ -12,10 +12,9 @@ import numpy as np
 
 from . import dtypes
 from .autograd import grad_mode
-from .device import CPU, as_device, cupy_module, device, host_array
-from .trace_state import SymbolicArray
-from .trace_state import TracingError, current_tracer, user_frame, where
 from .autograd.graph import HookDict, accumulate_node, add_hook
+from .device import CPU, as_device, cupy_module, device, host_array
+from .trace_state import SymbolicArray, TracingError, current_tracer, user_frame, where
 
 
 class Size(tuple):

@@ -3,9 +3,10 @@
 "Where is `Tensor.foo` defined?": in the class body of `tensor.py` (metadata, autograd state,
 conversion to Python and NumPy), or in the row ``"foo": module.function`` below, which names
 the function implementing it (grouped by the `graphtorch/functions/` module that holds it).
-A row whose value is a call builds the method: `math_functions.operator_method(elementwise_ops.ADD)` is
-the method running the op `elementwise_ops.ADD` (``self + other``). `tests/test_tensor_methods.py` checks
-that every Tensor attribute comes from one of these two places.
+A row whose value is a call builds the method: `math_functions.operator_method(ADD)` is the
+method running the op `elementwise_ops.ADD` (``self + other``).
+`tests/test_tensor_methods.py` checks that every Tensor attribute comes from one of these two
+places.
 
 The functions layer is below this module: nothing under `graphtorch/functions/` binds
 methods itself, so this module is imported once, after them (graphtorch/__init__.py).
@@ -14,10 +15,25 @@ methods itself, so this module is imported once, after them (graphtorch/__init__
 from __future__ import annotations
 
 from . import autograd, dtypes, printing
+from .functions import (
+    contraction,
+    conversion,
+    creation,
+    indexing,
+    linalg_basic,
+    linalg_legacy,
+    math_extra,
+    movement,
+    numeric,
+    pointwise_extra,
+    reduce,
+    sampling,
+    scatter,
+    shape,
+    statistics,
+    tensor_extra,
+)
 from .functions import math as math_functions
-from .functions import (contraction, conversion, creation, indexing, linalg_basic, linalg_legacy,
-                        math_extra, movement, numeric, pointwise_extra, reduce, sampling, scatter,
-                        shape, statistics, tensor_extra)
 from .nn.functional import torch_forms
 from .ops import elementwise as elementwise_ops
 from .ops.registry import REGISTRY

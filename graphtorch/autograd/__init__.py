@@ -6,14 +6,13 @@
 
 from __future__ import annotations
 
+from ..ops.factories import ones_like, zeros_like
+from ..tensor import Tensor
 from .engine import run_backward
 from .function import Function, FunctionCtx, once_differentiable
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
-from .graph import Node
+from .graph import Node, accumulate_grad
 from .variable import Variable
-from ..tensor import Tensor
-from .graph import accumulate_grad
-from ..ops.factories import ones_like, zeros_like
 
 __all__ = ["backward", "grad", "Function", "FunctionCtx", "Variable", "no_grad", "enable_grad",
            "set_grad_enabled", "is_grad_enabled", "inference_mode", "Node",

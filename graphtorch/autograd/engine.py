@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import heapq
 
+from ..tensor import Tensor
+from ..trace_state import current_tracer
 from . import grad_mode
 from .graph import AccumulateGrad, Node, gradient_edge, output_count
-from ..trace_state import current_tracer
-from ..tensor import Tensor
 
 
 def _collect_dependencies(roots: list[Node]) -> dict[Node, int]:

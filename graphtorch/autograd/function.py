@@ -6,14 +6,11 @@ backward calls the user's `backward(ctx, *grad_outputs)`.
 
 from __future__ import annotations
 
-from . import grad_mode
-from .graph import Node, gradient_edge
-from ..tensor import Tensor
-from .graph import _FREED_MESSAGE
+from ..ops.dispatch import adopt_autograd, bump_version, meta_of
 from ..ops.factories import zeros_for_meta
-from ..ops.dispatch import meta_of
-from ..ops.dispatch import bump_version
-from ..ops.dispatch import adopt_autograd
+from ..tensor import Tensor
+from . import grad_mode
+from .graph import _FREED_MESSAGE, Node, gradient_edge
 
 
 class FunctionCtx:

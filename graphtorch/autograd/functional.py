@@ -13,8 +13,8 @@ from __future__ import annotations
 from ..functions.creation import zeros_like
 from ..functions.movement import stack
 from ..tensor import Tensor
-from .grad_mode import enable_grad, is_grad_enabled, set_grad_enabled
 from . import grad
+from .grad_mode import enable_grad, is_grad_enabled, set_grad_enabled
 
 __all__ = ["hessian", "hvp", "jacobian", "jvp", "vhp", "vjp"]
 

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..utils.hooks import RemovableHandle
-from . import grad_mode
 from ..dtypes import from_numpy_dtype
 from ..trace_state import current_tracer
+from ..utils.hooks import RemovableHandle
+from . import grad_mode
 
 if TYPE_CHECKING:
     from ..ops.registry import OpDef

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .engine import queue_callback
 from ..tensor import Tensor
+from .engine import queue_callback
 
 
 class _VariableMeta(type):

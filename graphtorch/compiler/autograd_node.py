@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd.graph import Node, gradient_edge
-from .hooks import as_array as _as_array
-from ..autograd.graph import _FREED_MESSAGE
-from ..tensor import Tensor
+from ..autograd.graph import _FREED_MESSAGE, Node, gradient_edge
 from ..device import cupy_module
+from ..tensor import Tensor
 from . import hooks
+from .hooks import as_array as _as_array
 from .hooks import run_hooked
 
 

@@ -20,18 +20,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import dtypes
 from ..ir import tracer as tracing
 from ..ir.graph import Graph
+from ..nn.modules.module import Module
 from ..ops.registry import TensorMeta
+from ..tensor import Tensor
 from . import arg_tree
 from .discovery import State
 from .outputs import OutputPlan, plan_outputs, stale_saved_tensor
 from .read_recorder import ReadRecorder
 from .refs import ArgRef, FixedRef, GradRef, HyperParameter, OptimizerStateRef
 from .sources import Namespace
-from ..tensor import Tensor
-from ..nn.modules.module import Module
-from .. import dtypes
 
 # Optimizer hyper-parameters that are graph inputs rather than constants.
 DYNAMIC_HYPERPARAMETERS = ("lr",)

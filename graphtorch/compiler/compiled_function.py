@@ -23,6 +23,8 @@ import warnings
 from dataclasses import dataclass, field
 
 from .. import symbolic
+from ..nn.modules.module import Module
+from ..tensor import Tensor
 from ..trace_state import STATE as _TRACE
 from ..trace_state import TracingError
 from .capture import NeedsState, capture, flatten_args
@@ -30,10 +32,8 @@ from .controls import COMPILED, is_disabled
 from .discovery import discover
 from .executable import Executable
 from .guards import Guard, Guards, build_guards
-from .sources import GuardKind, Namespace
-from ..nn.modules.module import Module
 from .optimized_module import OptimizedModule
-from ..tensor import Tensor
+from .sources import GuardKind, Namespace
 
 log = logging.getLogger("graphtorch.recompiles")
 RECOMPILE_LIMIT = 8

@@ -15,6 +15,7 @@ import functools
 import os
 import threading
 import weakref
+
 from ..trace_state import current_tracer
 
 _STATE = threading.local()

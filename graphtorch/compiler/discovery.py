@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import types
 from dataclasses import dataclass, field
+
 from ..nn.modules.module import Module
 from ..optim.optimizer import Optimizer
 

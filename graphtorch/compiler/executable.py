@@ -10,29 +10,28 @@ from __future__ import annotations
 
 import numpy as np
 
-from .autograd_node import attach
-from .hooks import as_array as _as_array
-from .hooks import run_hooked
-from ..ir.graph import Graph, NodeKind
-from . import hooks
-from .capture import Capture
-from .outputs import assemble
-from .refs import ArgRef, FixedRef, HyperParameter
-from ..passes.pipeline import run_passes
-from ..backends.interpreter import Interpreter
-from ..autograd.grad_mode import no_grad
-from ..tensor import Tensor
-from ..backends.cupy_backend import make_cupy_program
-from ..symbolic import has_symbols
-from ..backends.numpy_backend import NumpyProgram
 from ..autograd import grad_mode
-from ..passes.autodiff import build_joint
-from ..passes.autodiff import partition
+from ..autograd.grad_mode import no_grad
+from ..autograd.graph import _FREED_MESSAGE, Node
+from ..backends.cupy_backend import make_cupy_program
+from ..backends.interpreter import Interpreter
+from ..backends.numpy_backend import NumpyProgram
 from ..device import cupy_module
+from ..ir.graph import Graph, NodeKind
 from ..ir.symbolic import input_sizes
 from ..ops.dispatch import adopt_autograd, bump_version
+from ..passes.autodiff import build_joint, partition
 from ..passes.memory_planning import may_alias_inputs
-from ..autograd.graph import _FREED_MESSAGE, Node
+from ..passes.pipeline import run_passes
+from ..symbolic import has_symbols
+from ..tensor import Tensor
+from . import hooks
+from .autograd_node import attach
+from .capture import Capture
+from .hooks import as_array as _as_array
+from .hooks import run_hooked
+from .outputs import assemble
+from .refs import ArgRef, FixedRef, HyperParameter
 
 
 def optimize(graph: Graph, record: list | None = None, passes=None) -> Graph:

@@ -17,16 +17,14 @@ import types
 
 import numpy as np
 
-from .capture import DYNAMIC_HYPERPARAMETERS, Capture, all_params
-from .discovery import State
-from .sources import GUARD_HELPERS, Guard, GuardKind, Namespace, is_immutable_value
-from ..dtypes import DType, from_numpy_dtype
-from ..dtypes import from_numpy_dtype
 from ..autograd import grad_mode
-from ..dtypes import get_default_dtype
+from ..dtypes import DType, from_numpy_dtype, get_default_dtype
 from ..nn.modules.module import Module
 from ..optim.optimizer import Optimizer
 from ..tensor import Tensor
+from .capture import DYNAMIC_HYPERPARAMETERS, Capture, all_params
+from .discovery import State
+from .sources import GUARD_HELPERS, Guard, GuardKind, Namespace, is_immutable_value
 
 
 class Guards:

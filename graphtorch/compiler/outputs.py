@@ -18,12 +18,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..symbolic import evaluate, has_symbols
-from . import arg_tree
-from ..trace_state import SymbolicArray
-from ..tensor import Tensor
 from ..autograd import grad_mode
 from ..ops.dispatch import call
+from ..symbolic import evaluate, has_symbols
+from ..tensor import Tensor
+from ..trace_state import SymbolicArray
+from . import arg_tree
 
 
 @dataclass

@@ -27,22 +27,27 @@ import sys
 import types
 import weakref
 
-
-from ..trace_state import TracingError
+from ..nn.modules.module import Module
+from ..optim.optimizer import Optimizer
+from ..tensor import Tensor
+from ..trace_state import SymbolicArray, TracingError
 from . import frame_stack
 from .code_origin import category_of
 from .recorded_calls import _FRESH_RESULTS, CallHandlers
 from .recorded_reads import ReadHandlers, _where
 from .sources import (
-    ArgSource, AttrSource, ConstSource, Guard,
-    Namespace, Source, content_guard, guard_for_value, is_immutable_value,
+    ArgSource,
+    AttrSource,
+    ConstSource,
+    Guard,
+    Namespace,
+    Source,
+    content_guard,
+    guard_for_value,
+    is_immutable_value,
+    same_snapshot,
+    snapshot,
 )
-from ..nn.modules.module import Module
-from ..optim.optimizer import Optimizer
-from ..tensor import Tensor
-from .sources import same_snapshot, snapshot
-from ..trace_state import SymbolicArray
-from .sources import snapshot
 
 _BUILDS = frozenset({"BUILD_LIST", "BUILD_MAP", "BUILD_SET", "BUILD_TUPLE",
                      "BUILD_CONST_KEY_MAP", "BUILD_SLICE", "BUILD_STRING", "LIST_TO_TUPLE",

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from ..autograd.grad_mode import no_grad
 from ..backends.interpreter import Interpreter
+from ..functions.linalg_legacy import trace as matrix_trace
 from ..ir.tracer import TracedGraph, trace_graph
 from ..passes.pipeline import run_passes
 from ..tensor import Tensor
-from ..functions.linalg_legacy import trace as matrix_trace
-
 
 
 class TracedFunction(TracedGraph):

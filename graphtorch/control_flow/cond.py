@@ -16,8 +16,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..trace_state import current_tracer
+from ..autograd import grad as autograd_grad
+from ..autograd.grad_mode import enable_grad
+from ..functions.creation import zeros_like
+from ..ops.factories import zeros_for_meta
 from ..ops.registry import TensorMeta
+from ..tensor import Tensor
+from ..trace_state import current_tracer
 from . import pytree
 from .subgraph import (
     check_input_metas,
@@ -31,11 +36,6 @@ from .subgraph import (
     trace_subgraph,
     unify_captures,
 )
-from ..tensor import Tensor
-from ..ops.factories import zeros_for_meta
-from ..autograd import grad as autograd_grad
-from ..autograd.grad_mode import enable_grad
-from ..functions.creation import zeros_like
 
 
 def cond(pred, true_fn, false_fn, operands=()):

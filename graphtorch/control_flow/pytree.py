@@ -8,10 +8,11 @@ arrays), so ``carry = (x, 0)`` works; ``None`` is an empty subtree.
 from __future__ import annotations
 
 from typing import Any, NamedTuple
-from ..tensor import Tensor
-from ..functions.creation import tensor
+
 from ..dtypes import from_numpy_dtype
+from ..functions.creation import tensor
 from ..ir.printing import format_dtype
+from ..tensor import Tensor
 
 
 class TreeDef(NamedTuple):

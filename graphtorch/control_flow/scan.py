@@ -14,8 +14,11 @@ accumulates the gradients of captured tensors (weights) in its carry.
 
 from __future__ import annotations
 
-from ..trace_state import current_tracer
+from ..functions.creation import empty, zeros_like
+from ..functions.movement import stack
+from ..ops.factories import zeros_for_meta
 from ..ops.registry import TensorMeta
+from ..trace_state import current_tracer
 from . import pytree
 from .cond import arg_names, graph_vjp
 from .subgraph import (
@@ -29,10 +32,6 @@ from .subgraph import (
     trace_subgraph,
     unify_captures,
 )
-from ..functions.movement import stack
-from ..functions.creation import empty
-from ..functions.creation import zeros_like
-from ..ops.factories import zeros_for_meta
 
 
 def scan(fn, init, xs=None, length: int | None = None, reverse: bool = False):

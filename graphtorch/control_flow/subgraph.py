@@ -19,17 +19,17 @@ import weakref
 
 import numpy as np
 
+from ..autograd.grad_mode import no_grad
+from ..backends.interpreter import Interpreter
+from ..backends.numpy_backend import NumpyProgram
 from ..dtypes import from_numpy_dtype
 from ..ir import tracer as _tracer
 from ..ir.graph import Graph, NodeKind, Value
 from ..ir.tracer import SymbolicArray, Tracer, TracingError, current_tracer
-from ..ops.registry import Category, OpDef, TensorMeta
-from . import pytree
-from ..tensor import Tensor
 from ..ops import dispatch
-from ..backends.interpreter import Interpreter
-from ..autograd.grad_mode import no_grad
-from ..backends.numpy_backend import NumpyProgram
+from ..ops.registry import Category, OpDef, TensorMeta
+from ..tensor import Tensor
+from . import pytree
 
 
 def tensor_meta(t) -> TensorMeta:

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..dtypes import int64
+from ..functions.creation import tensor
+from ..tensor import Tensor
 from ..trace_state import current_tracer
 from . import pytree
 from .cond import arg_names, check_pred
@@ -26,9 +29,6 @@ from .subgraph import (
     trace_subgraph,
     unify_captures,
 )
-from ..functions.creation import tensor
-from ..tensor import Tensor
-from ..dtypes import int64
 
 NOT_DIFFERENTIABLE = (
     "gt.while_loop is not differentiable once traced: its trip count depends on the data, "

@@ -16,14 +16,14 @@ import weakref
 
 import numpy as np
 
+from ..backends.interpreter import Interpreter
 from ..compiler import hooks
 from ..ir.graph import Node
+from ..ops import dispatch
 from ..ops.fused import is_fused
 from ..trace_state import SymbolicArray, user_frame
 from ..trace_state import where as source_location
 from .evaluate import evaluate, finite, where
-from ..backends.interpreter import Interpreter
-from ..ops import dispatch
 
 
 def _kind(arrays) -> str:

@@ -9,12 +9,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .compare import Comparison, Divergence, _cotangents, _outputs_divergence, _scan
-from .evaluate import evaluate
 from .. import random
 from ..compiler.executable import make_program
 from ..passes.pipeline import run_passes
-from .target import GraphBreak, StateSnapshot, Target, build, forward_inputs, pipeline, reference_graphs, resolve
+from .compare import Comparison, Divergence, _cotangents, _outputs_divergence, _scan
+from .evaluate import evaluate
+from .target import (
+    GraphBreak,
+    StateSnapshot,
+    Target,
+    build,
+    forward_inputs,
+    pipeline,
+    reference_graphs,
+    resolve,
+)
 
 
 @dataclass

@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..ir.graph import Node, NodeKind
-from ..ops.fused import is_fused
-from .evaluate import Evaluated, evaluate, finite, match_values, where
-from .target import GraphBreak, StateSnapshot, build, forward_inputs, reference_graphs, resolve
 from .. import random
 from ..compiler import disable
+from ..ir.graph import Node, NodeKind
+from ..ops.fused import is_fused
 from ..tensor import Tensor
+from .evaluate import Evaluated, evaluate, finite, match_values, where
+from .target import GraphBreak, StateSnapshot, build, forward_inputs, reference_graphs, resolve
 
 TOLERANCES = {"f": {2: (1e-2, 1e-3), 4: (1e-4, 1e-5), 8: (1e-7, 1e-9)}}
 

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..autograd.grad_mode import no_grad
 from ..ir.graph import Graph, Node, NodeKind
+from ..ir.printing import format_attr
+from ..ops.dispatch import call
 from ..ops.fused import is_fused
 from ..tensor import Tensor
-from ..autograd.grad_mode import no_grad
-from ..ops.dispatch import call
-from ..ir.printing import format_attr
 
 
 @dataclass

@@ -14,13 +14,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..symbolic import hint
-
+from ..compiler import compile as gt_compile
+from ..compiler.sources import GuardKind
 from ..ir.graph import Graph, NodeKind
 from ..ops.fused import is_fused
+from ..symbolic import hint
 from .evaluate import where
-from ..compiler.sources import GuardKind
-from ..compiler import compile as gt_compile
 from .target import StateSnapshot, resolve
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+
 from ..passes.pipeline import graph_text, run_passes
 from .target import build, pipeline, reference_graphs, resolve
 

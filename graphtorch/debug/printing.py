@@ -12,10 +12,10 @@ import builtins
 
 import numpy as np
 
-from ..ops.registry import Category, OpDef, TensorMeta
-from ..tensor import Tensor
 from .. import dtypes
 from ..ops.dispatch import call
+from ..ops.registry import Category, OpDef, TensorMeta
+from ..tensor import Tensor
 
 
 def _format(tensors, fmt: str, layout: tuple) -> str:

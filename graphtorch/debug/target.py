@@ -12,16 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from ..compiler.compiled_function import CompiledFunction
+
+from .. import random
+from ..compiler.capture import _state_names, flatten_args
+from ..compiler.compiled_function import CompiledFunction, _arg_names, capture_variant
+from ..compiler.discovery import discover
 from ..compiler.optimized_module import OptimizedModule
 from ..passes.pipeline import DEFAULT_PIPELINE
-from ..compiler.capture import flatten_args
-from ..compiler.compiled_function import _arg_names, capture_variant
-from ..compiler.discovery import discover
-from ..trace_state import TracingError
-from ..compiler.capture import _state_names
 from ..tensor import Tensor
-from .. import random
+from ..trace_state import TracingError
 
 
 @dataclass

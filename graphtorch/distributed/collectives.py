@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..trace_state import current_tracer, SymbolicArray, TracingError, user_frame, where
 from ..ops.collectives import ALL_REDUCE, BROADCAST
 from ..ops.dispatch import bump_version, call_inplace
+from ..trace_state import SymbolicArray, TracingError, current_tracer, user_frame, where
 from .process_group import resolve
 from .reduce_op import ReduceOp, op_name
 from .work import CompletedWork

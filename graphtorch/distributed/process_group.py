@@ -24,8 +24,8 @@ import numpy as np
 
 from ..ops import collectives as graph_ops
 from .mpi_backend import MPICommunicator
-from .work import _seconds
 from .nccl_backend import NCCLCommunicator
+from .work import _seconds
 
 default_pg_timeout = datetime.timedelta(minutes=30)
 ABORT_GRACE_SECONDS = 0.5

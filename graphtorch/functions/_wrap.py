@@ -10,9 +10,8 @@ import numbers
 
 import numpy as np
 
-from ..symbolic import SymInt
-
 from ..ops.dispatch import call, call_inplace, write_out
+from ..symbolic import SymInt
 from ..tensor import Tensor
 from .creation import tensor
 

@@ -7,23 +7,22 @@ ops, so autograd follows from those.
 
 from __future__ import annotations
 
-from ..dtypes import scalar_type_name
-
 import builtins
 import functools
 import math
 
 from .. import dtypes
+from ..dtypes import scalar_type_name
+from ..linalg import vector_norm
 from ..ops import elementwise as elementwise_ops
 from ..ops.dispatch import call
 from ..ops.einsum import EINSUM, canonical_einsum
+from ..ops.shape_rules import normalize_dim
 from ..tensor import Tensor
 from ._wrap import check_tensor, finish
-from .tensor_extra import triu_indices
-from ..ops.shape_rules import normalize_dim
-from ..linalg import vector_norm
 from .creation import ones_like
 from .movement import cat
+from .tensor_extra import triu_indices
 
 __all__ = ["cdist", "einsum", "kron", "pdist", "tensordot"]
 
@@ -171,7 +170,8 @@ def _euclidean_by_mm(x1, x2):
     right = cat([x2, ones_like(n2), n2], -1)
     sq = left.matmul(right.mT).clamp(min=0)
     positive = sq > 0
-    return call(elementwise_ops.WHERE, positive, call(elementwise_ops.WHERE, positive, sq, 1.0).sqrt(), 0.0)
+    return call(elementwise_ops.WHERE, positive,
+                call(elementwise_ops.WHERE, positive, sq, 1.0).sqrt(), 0.0)
 
 
 def pdist(input, p=2):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from .. import dtypes
 from ..device import as_device, cupy_module, device
+from ..ops.devices import TO_DEVICE
 from ..ops.dispatch import call
 from ..ops.elementwise import TO_DTYPE
 from ..tensor import Tensor
-from ..ops.devices import TO_DEVICE
 
 
 def _parse_to(args, kwargs):

@@ -8,8 +8,6 @@ always dense and strided, and there is no pinned host memory to ask for.
 
 from __future__ import annotations
 
-from ..dtypes import scalar_type_name
-
 import builtins
 import math
 import numbers
@@ -17,20 +15,18 @@ import numbers
 import numpy as np
 
 from .. import dtypes
+from ..autograd import grad_mode
 from ..device import as_device, cupy_module, host_array
+from ..dtypes import scalar_type_name
+from ..ops.dispatch import bump_version, call, check_inplace_allowed, write_out
 from ..ops.factories import filled, zeros_for_meta  # noqa: F401  (autograd's zeros)
 from ..ops.factories import from_array as _finish
 from ..ops.factories import np_dtype as _np_dtype
-from ..symbolic import SymInt
-from ..trace_state import current_tracer
+from ..ops.random_ops import BERNOULLI, RANDOM_DRAW, draw
 from ..random import generator_or_default
+from ..symbolic import SymInt
 from ..tensor import Size, Tensor
-from ..ops.dispatch import write_out
-from ..ops.random_ops import RANDOM_DRAW, draw
-from ..ops.dispatch import call
-from ..ops.random_ops import BERNOULLI
-from ..ops.dispatch import bump_version, check_inplace_allowed
-from ..autograd import grad_mode
+from ..trace_state import current_tracer
 
 __all__ = ["tensor", "as_tensor", "asarray", "from_numpy", "zeros", "ones", "empty", "full",
            "eye", "arange", "linspace", "logspace", "rand", "randn", "randint", "randperm",

@@ -8,19 +8,17 @@ it advanced indexing: one `index` op that copies. Assignment writes through a vi
 
 from __future__ import annotations
 
-from ..dtypes import scalar_type_name
-
 import numbers
 
 import numpy as np
 
+from ..dtypes import scalar_type_name
 from ..ops import views as views_ops
 from ..ops.dispatch import call, call_inplace
 from ..ops.indexing import INDEX, INDEX_PUT
-from ..tensor import Tensor
+from ..tensor import Tensor, legacy_type_name
 from ._wrap import as_operand
 from .creation import tensor
-from ..tensor import legacy_type_name
 
 
 def _normalize(index) -> tuple:

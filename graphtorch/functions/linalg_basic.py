@@ -4,10 +4,9 @@
 from __future__ import annotations
 
 from ..ops.dispatch import call
-from ..ops.matmul import MATMUL
+from ..ops.matmul import ADDMM, MATMUL
 from ..tensor import Tensor
 from ._wrap import check_tensor, finish
-from ..ops.matmul import ADDMM
 
 __all__ = ["matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "addmm",
            "addmv", "baddbmm", "addbmm"]

@@ -7,19 +7,17 @@ conventions (svd returns V, qr takes `some`, norm takes `p`). Functions PyTorch 
 
 from __future__ import annotations
 
-from ..dtypes import scalar_type_name
-
 from .. import dtypes
-from ..import linalg as linalg_module
+from .. import linalg as linalg_module
+from ..dtypes import scalar_type_name
 from ..ops import linalg as linalg_ops
-from ..ops.dispatch import call
+from ..ops.dispatch import call, write_out
 from ..ops.registry import TensorMeta
 from ..tensor import Tensor
 from ._wrap import accepts_out, check_tensor, finish
-from .reduce import return_types
-from .math import where
 from .creation import zeros
-from ..ops.dispatch import write_out
+from .math import where
+from .reduce import return_types
 
 __all__ = ["inverse", "det", "logdet", "slogdet", "svd", "qr", "cholesky", "cholesky_inverse",
            "cholesky_solve", "norm", "trace", "pinverse", "matrix_power", "cross", "dist",
@@ -136,7 +134,8 @@ def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
         if dims is None:
             dims = list(range(input.ndim))
         return linalg_module.matrix_norm(input, p, dims, keepdim, dtype=dtype, out=out)
-    return linalg_module.vector_norm(input, 2.0 if p is None else p, dims, keepdim, dtype=dtype, out=out)
+    return linalg_module.vector_norm(input, 2.0 if p is None else p, dims, keepdim, dtype=dtype,
+                                     out=out)
 
 
 def trace(input):

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
+from .. import dtypes
 from ..dtypes import scalar_type_name
-
 from ..ops import elementwise as elementwise_ops
 from ..ops import unary_math as unary_math_ops
-from ..ops.dispatch import call, call_inplace
+from ..ops.dispatch import call, call_inplace, meta_of
 from ..ops.elementwise import promote_operands
 from ..ops.registry import REGISTRY
-from ..tensor import Tensor
-from ._wrap import (SCALAR_TYPES, accepts_out, as_operand, binary, check_tensor, finish,
-                    unary)
-from .. import dtypes
-from .creation import tensor
-from .pointwise_extra import _CPP_NAMES
-from ..ops.dispatch import meta_of
 from ..ops.shape_rules import split_operands
+from ..tensor import Tensor
+from ._wrap import SCALAR_TYPES, accepts_out, as_operand, binary, check_tensor, finish, unary
+from .creation import tensor
 from .linalg_basic import matmul
+from .pointwise_extra import _CPP_NAMES
 
 __all__ = []  # filled below: every name defined through _export
 
@@ -97,15 +94,18 @@ def div_(self, other, *, rounding_mode=None):
     return call_inplace(_DIV_MODES[rounding_mode], self, as_operand(other))
 
 
-_DIV_MODES = {None: elementwise_ops.DIV, "trunc": elementwise_ops.TRUNC_DIVIDE, "floor": elementwise_ops.FLOOR_DIVIDE}
+_DIV_MODES = {None: elementwise_ops.DIV, "trunc": elementwise_ops.TRUNC_DIVIDE,
+              "floor": elementwise_ops.FLOOR_DIVIDE}
 
 for _name, _fn in [("add", add), ("add_", add_), ("sub", sub), ("sub_", sub_), ("div", div),
                    ("div_", div_)]:
     _export(_name, _fn)
 
 _BINARY = {
-    "mul": elementwise_ops.MUL, "pow": elementwise_ops.POW, "remainder": elementwise_ops.REMAINDER, "fmod": elementwise_ops.FMOD,
-    "maximum": elementwise_ops.MAXIMUM, "minimum": elementwise_ops.MINIMUM, "atan2": elementwise_ops.ATAN2,
+    "mul": elementwise_ops.MUL, "pow": elementwise_ops.POW, "remainder": elementwise_ops.REMAINDER,
+    "fmod": elementwise_ops.FMOD,
+    "maximum": elementwise_ops.MAXIMUM, "minimum": elementwise_ops.MINIMUM,
+    "atan2": elementwise_ops.ATAN2,
     "floor_divide": elementwise_ops.FLOOR_DIVIDE, "eq": REGISTRY["eq"], "ne": REGISTRY["ne"],
     "lt": REGISTRY["lt"], "le": REGISTRY["le"], "gt": REGISTRY["gt"], "ge": REGISTRY["ge"],
     "logical_and": REGISTRY["logical_and"], "logical_or": REGISTRY["logical_or"],
@@ -173,14 +173,22 @@ _export("float_power", float_power)
 # --- unary math --------------------------------------------------------------------------
 
 _UNARY = {
-    "exp": unary_math_ops.EXP, "exp2": unary_math_ops.EXP2, "expm1": unary_math_ops.EXPM1, "log": unary_math_ops.LOG, "log2": unary_math_ops.LOG2,
-    "log10": unary_math_ops.LOG10, "log1p": unary_math_ops.LOG1P, "sqrt": unary_math_ops.SQRT, "rsqrt": unary_math_ops.RSQRT,
-    "reciprocal": unary_math_ops.RECIPROCAL, "sin": unary_math_ops.SIN, "cos": unary_math_ops.COS, "tan": unary_math_ops.TAN, "asin": unary_math_ops.ASIN,
-    "acos": unary_math_ops.ACOS, "atan": unary_math_ops.ATAN, "sinh": unary_math_ops.SINH, "cosh": unary_math_ops.COSH, "tanh": unary_math_ops.TANH,
-    "asinh": unary_math_ops.ASINH, "acosh": unary_math_ops.ACOSH, "atanh": unary_math_ops.ATANH, "sigmoid": unary_math_ops.SIGMOID, "erf": unary_math_ops.ERF,
-    "erfc": unary_math_ops.ERFC, "erfinv": unary_math_ops.ERFINV, "floor": unary_math_ops.FLOOR, "ceil": unary_math_ops.CEIL, "trunc": unary_math_ops.TRUNC,
-    "frac": unary_math_ops.FRAC, "sign": unary_math_ops.SIGN, "neg": unary_math_ops.NEG, "abs": unary_math_ops.ABS, "relu": unary_math_ops.RELU,
-    "logical_not": elementwise_ops.LOGICAL_NOT, "bitwise_not": elementwise_ops.BITWISE_NOT, "isnan": unary_math_ops.ISNAN,
+    "exp": unary_math_ops.EXP, "exp2": unary_math_ops.EXP2, "expm1": unary_math_ops.EXPM1,
+    "log": unary_math_ops.LOG, "log2": unary_math_ops.LOG2,
+    "log10": unary_math_ops.LOG10, "log1p": unary_math_ops.LOG1P, "sqrt": unary_math_ops.SQRT,
+    "rsqrt": unary_math_ops.RSQRT,
+    "reciprocal": unary_math_ops.RECIPROCAL, "sin": unary_math_ops.SIN, "cos": unary_math_ops.COS,
+    "tan": unary_math_ops.TAN, "asin": unary_math_ops.ASIN,
+    "acos": unary_math_ops.ACOS, "atan": unary_math_ops.ATAN, "sinh": unary_math_ops.SINH,
+    "cosh": unary_math_ops.COSH, "tanh": unary_math_ops.TANH,
+    "asinh": unary_math_ops.ASINH, "acosh": unary_math_ops.ACOSH, "atanh": unary_math_ops.ATANH,
+    "sigmoid": unary_math_ops.SIGMOID, "erf": unary_math_ops.ERF,
+    "erfc": unary_math_ops.ERFC, "erfinv": unary_math_ops.ERFINV, "floor": unary_math_ops.FLOOR,
+    "ceil": unary_math_ops.CEIL, "trunc": unary_math_ops.TRUNC,
+    "frac": unary_math_ops.FRAC, "sign": unary_math_ops.SIGN, "neg": unary_math_ops.NEG,
+    "abs": unary_math_ops.ABS, "relu": unary_math_ops.RELU,
+    "logical_not": elementwise_ops.LOGICAL_NOT, "bitwise_not": elementwise_ops.BITWISE_NOT,
+    "isnan": unary_math_ops.ISNAN,
     "isinf": unary_math_ops.ISINF, "isfinite": unary_math_ops.ISFINITE, "conj": unary_math_ops.CONJ,
 }
 for _name, _op in _UNARY.items():
@@ -219,7 +227,8 @@ def square_(input):
 
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
     """Replace NaN and infinities with finite numbers."""
-    return finish(call(unary_math_ops.NAN_TO_NUM, input, nan=nan, posinf=posinf, neginf=neginf), out)
+    return finish(call(unary_math_ops.NAN_TO_NUM, input, nan=nan, posinf=posinf, neginf=neginf),
+                  out)
 
 
 def nan_to_num_(input, nan=0.0, posinf=None, neginf=None):

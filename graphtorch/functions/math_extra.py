@@ -7,23 +7,19 @@ einsum and the elementwise ones PyTorch gives a grad_fn of their own are primiti
 
 from __future__ import annotations
 
-from ..dtypes import scalar_type_name
-
 import builtins
 import math
 
 from .. import dtypes
+from ..dtypes import scalar_type_name
 from ..ops import binary_math as binary_math_ops
 from ..ops import elementwise as elementwise_ops
 from ..ops import unary_math as unary_math_ops
 from ..ops.dispatch import call, call_inplace
 from ..tensor import Tensor
 from ._wrap import accepts_out, binary, check_tensor, finish, unary
-from .creation import arange
-from .math import sub
-from .math import float_power
-from .creation import ones
-from .creation import tensor
+from .creation import arange, ones, tensor
+from .math import float_power, sub
 from .statistics import searchsorted
 
 __all__ = []
@@ -40,11 +36,15 @@ def _export(name, fn, method=True):
 
 # --- elementwise primitives --------------------------------------------------------------
 
-for _name, _op, _tensor_only in [("hypot", binary_math_ops.HYPOT, True), ("logaddexp", binary_math_ops.LOGADDEXP, True),
+for _name, _op, _tensor_only in [("hypot", binary_math_ops.HYPOT, True),
+                                 ("logaddexp", binary_math_ops.LOGADDEXP, True),
                                  ("logaddexp2", binary_math_ops.LOGADDEXP2, True),
-                                 ("copysign", binary_math_ops.COPYSIGN, False), ("xlogy", binary_math_ops.XLOGY, False),
-                                 ("fmax", binary_math_ops.FMAX, True), ("fmin", binary_math_ops.FMIN, True),
-                                 ("gcd", binary_math_ops.GCD, True), ("lcm", binary_math_ops.LCM, True),
+                                 ("copysign", binary_math_ops.COPYSIGN, False),
+                                 ("xlogy", binary_math_ops.XLOGY, False),
+                                 ("fmax", binary_math_ops.FMAX, True),
+                                 ("fmin", binary_math_ops.FMIN, True),
+                                 ("gcd", binary_math_ops.GCD, True),
+                                 ("lcm", binary_math_ops.LCM, True),
                                  ("nextafter", binary_math_ops.NEXTAFTER, True)]:
     _fn, _fn_ = binary(_op, _name, tensor_only=_tensor_only)
     _export(_name, _fn)
@@ -75,7 +75,8 @@ xlogy = _overloads(globals()["xlogy"], "xlogy",
                    " * (Number self, Tensor other, *, Tensor out = None)\n"
                    " * (Tensor input, Number other, *, Tensor out = None)\n")
 
-for _name, _op in [("sgn", unary_math_ops.SGN), ("sinc", unary_math_ops.SINC), ("signbit", unary_math_ops.SIGNBIT),
+for _name, _op in [("sgn", unary_math_ops.SGN), ("sinc", unary_math_ops.SINC),
+                   ("signbit", unary_math_ops.SIGNBIT),
                    ("lgamma", unary_math_ops.LGAMMA), ("digamma", unary_math_ops.DIGAMMA)]:
     _fn, _fn_ = unary(_op, _name)
     _export(_name, _fn)
@@ -164,7 +165,8 @@ def logit(input, eps=None, *, out=None):
     """log(p / (1 - p)), with p clamped to [eps, 1 - eps] when eps is given."""
     check_tensor(input, "logit")
     if input.is_complex():
-        raise NotImplementedError(f"\"logit_cpu\" not implemented for '{scalar_type_name(input.dtype)}'")
+        raise NotImplementedError(f"\"logit_cpu\" not implemented for "
+                                  f"'{scalar_type_name(input.dtype)}'")
     x = input if input.is_floating_point() else input.to(dtypes.get_default_dtype())
     if eps is not None:
         x = x.clamp(eps, 1 - eps)
@@ -223,8 +225,10 @@ def float_power_(self, exponent):
     """In-place float_power (self must be float64 or complex128, as in PyTorch)."""
     result = float_power(self, exponent)
     if result.dtype is not self.dtype:
-        raise RuntimeError(f"the base given to float_power_ has dtype {scalar_type_name(self.dtype)} but "
-                           f"the operation's result requires dtype {scalar_type_name(result.dtype)}")
+        raise RuntimeError(f"the base given to float_power_ has dtype "
+                           f"{scalar_type_name(self.dtype)} but "
+                           f"the operation's result requires dtype "
+                           f"{scalar_type_name(result.dtype)}")
     return self.copy_(result)
 
 
@@ -251,7 +255,8 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     check_tensor(input, "isclose")
     check_tensor(other, "isclose", "other", 2)
     if input.dtype is not other.dtype:
-        raise RuntimeError(f"{scalar_type_name(input.dtype)} did not match {scalar_type_name(other.dtype)}")
+        raise RuntimeError(f"{scalar_type_name(input.dtype)} did not match "
+                           f"{scalar_type_name(other.dtype)}")
     if rtol < 0:
         raise RuntimeError(f"rtol must be greater than or equal to zero, but got {rtol}")
     if atol < 0:

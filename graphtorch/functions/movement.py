@@ -12,18 +12,15 @@ import operator
 import warnings
 
 from .. import dtypes
+from ..autograd.grad_mode import no_grad
 from ..ops import movement as movement_ops
 from ..ops import scatter as scatter_ops
-from ..ops.dispatch import call, call_inplace
+from ..ops import views as views_ops
+from ..ops.dispatch import call, call_inplace, meta_of
 from ..ops.shape_rules import normalize_dim
 from ..tensor import Size, Tensor
 from ._wrap import accepts_out, check_tensor, finish
-from .creation import empty
-from ..ops import views as views_ops
-from ..ops.dispatch import meta_of
-from .creation import tensor
-from ..autograd.grad_mode import no_grad
-from .creation import zeros
+from .creation import empty, tensor, zeros
 
 __all__ = ["cat", "concat", "concatenate", "stack", "hstack", "vstack", "row_stack", "dstack",
            "column_stack", "flip", "fliplr", "flipud", "roll", "rot90", "tril", "triu", "diag",
@@ -200,7 +197,8 @@ def diag(input, diagonal=0, *, out=None):
     """1-D -> the matrix with input on a diagonal; 2-D -> a copy of one diagonal."""
     check_tensor(input, "diag")
     if input.ndim == 1:
-        return finish(call(movement_ops.DIAG_EMBED, input, offset=_int(diagonal), dim1=0, dim2=1), out)
+        return finish(call(movement_ops.DIAG_EMBED, input, offset=_int(diagonal), dim1=0, dim2=1),
+                      out)
     if input.ndim != 2:
         raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {input.ndim}D")
     return finish(input.diagonal(_int(diagonal)).clone(), out)
@@ -208,7 +206,8 @@ def diag(input, diagonal=0, *, out=None):
 
 def diag_embed(input, offset=0, dim1=-2, dim2=-1):
     """Batched matrices whose (offset) diagonal in dims (dim1, dim2) holds the last dim."""
-    return call(movement_ops.DIAG_EMBED, input, offset=_int(offset), dim1=_int(dim1), dim2=_int(dim2))
+    return call(movement_ops.DIAG_EMBED, input, offset=_int(offset), dim1=_int(dim1),
+                dim2=_int(dim2))
 
 
 def diagflat(input, offset=0):
@@ -246,7 +245,8 @@ def _scatter_into_view(input, src, step):
 
 def select_scatter(input, src, dim, index):
     """A copy of input with input.select(dim, index) replaced by src."""
-    return _scatter_into_view(input, src, (views_ops.SELECT, {"dim": _int(dim), "index": _int(index)}))
+    return _scatter_into_view(input, src,
+                              (views_ops.SELECT, {"dim": _int(dim), "index": _int(index)}))
 
 
 @accepts_out
@@ -303,7 +303,8 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
                 raise RuntimeError(f"repeats must have the same size as input along dim, but "
                                    f"got repeats.size(0) = {repeats.numel()} and "
                                    f"input.size({d}) = {size}")
-            index = call(movement_ops.REPEAT_INTERLEAVE, repeats.reshape(-1), output_size=output_size)
+            index = call(movement_ops.REPEAT_INTERLEAVE, repeats.reshape(-1),
+                         output_size=output_size)
             return call(scatter_ops.INDEX_SELECT, input, index, dim=d)
         repeats = int(repeats.item())
         if repeats < 0:
@@ -329,12 +330,14 @@ def narrow_copy(input, dim, start, length):
 
 def constant_pad_nd(input, pad, value=0):
     """Pad (negative: crop) the last len(pad) // 2 dims with `value`; pad starts at the last."""
-    return call(movement_ops.CONSTANT_PAD_ND, input, pad=_ints(pad, "constant_pad_nd", "pad"), value=value)
+    return call(movement_ops.CONSTANT_PAD_ND, input, pad=_ints(pad, "constant_pad_nd", "pad"),
+                value=value)
 
 
 def unfold(self, dimension, size, step):
     """A view of every window of `size` entries, `step` apart, along `dimension` (last dim)."""
-    return call(movement_ops.UNFOLD, self, dimension=_int(dimension), size=_int(size), step=_int(step))
+    return call(movement_ops.UNFOLD, self, dimension=_int(dimension), size=_int(size),
+                step=_int(step))
 
 
 # --- grids -------------------------------------------------------------------------------
@@ -467,7 +470,8 @@ def pad(input, pad, mode="constant", value=None):
     if mode == "constant":
         if isinstance(value, complex):
             raise TypeError("pad(): argument 'value' (position 4) must be float, not complex")
-        return call(movement_ops.CONSTANT_PAD_ND, input, pad=pad, value=0 if value is None else value)
+        return call(movement_ops.CONSTANT_PAD_ND, input, pad=pad,
+                    value=0 if value is None else value)
     if mode not in ("reflect", "replicate", "circular"):
         raise NotImplementedError(f"Unrecognised padding mode {mode}")
     if value is not None and value != 0:
@@ -485,7 +489,8 @@ def pad(input, pad, mode="constant", value=None):
     for i in range(n):
         d = input.ndim - 1 - i
         index = _pad_index(mode, input.shape[d], pad[2 * i], pad[2 * i + 1], d, input, i)
-        out = call(scatter_ops.INDEX_SELECT, out, tensor(index, dtype=dtypes.int64, device=input.device),
+        out = call(scatter_ops.INDEX_SELECT, out,
+                   tensor(index, dtype=dtypes.int64, device=input.device),
                    dim=d)
     return out
 

@@ -9,9 +9,8 @@ updated in place under no_grad.
 
 from __future__ import annotations
 
-from ..dtypes import scalar_type_name
-
 from ..autograd.grad_mode import no_grad
+from ..dtypes import scalar_type_name
 from ..ops import conv as conv_ops
 from ..ops import normalization as normalization_ops
 from ..ops import pooling as pooling_ops
@@ -164,7 +163,8 @@ def _max_pool(nsp, input, kernel_size, stride, padding, dilation, ceil_mode, ret
         which = "max_pool1d_impl" if own_1d else f"max_pool{max(nsp, 2)}d"
         raise NotImplementedError(f"\"{which}\" not implemented for '{scalar_type_name(dt)}'")
     if own_1d and not dt.is_floating_point:
-        raise NotImplementedError(f"\"max_pool1d_impl\" not implemented for '{scalar_type_name(dt)}'")
+        raise NotImplementedError(f"\"max_pool1d_impl\" not implemented for "
+                                  f"'{scalar_type_name(dt)}'")
     x, batched = _batched(input, nsp)
     pooling_ops.check_pool_args("max", x.shape, kernel, stride, padding, dilation, bool(ceil_mode),
                       own_1d)
@@ -226,7 +226,8 @@ def _avg_pool(nsp, input, kernel_size, stride, padding, ceil_mode, count_include
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
     x, batched = _batched(input, nsp)
-    pooling_ops.check_pool_args("avg", x.shape, kernel, stride, padding, (1,) * nsp, bool(ceil_mode))
+    pooling_ops.check_pool_args("avg", x.shape, kernel, stride, padding, (1,) * nsp,
+                                bool(ceil_mode))
     out = call(pooling_ops.AVG_POOL, x, kernel=kernel, stride=stride, padding=padding,
                ceil_mode=bool(ceil_mode), count_include_pad=bool(count_include_pad),
                divisor_override=None if divisor_override is None else int(divisor_override))
@@ -484,7 +485,8 @@ def _layer_norm(input, normalized_shape, weight, bias, eps):
                               ((weight, "weight"), (bias, "bias")))
     normalization_ops.check_float_input(input, "LayerNormKernelImpl")
     normalization_ops.check_param_dtypes(input, (weight, bias))
-    return call(normalization_ops.LAYER_NORM, input, weight, bias, normalized_ndim=len(shape), eps=float(eps))
+    return call(normalization_ops.LAYER_NORM, input, weight, bias, normalized_ndim=len(shape),
+                eps=float(eps))
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5, cudnn_enable=True):
@@ -515,7 +517,8 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     """x / sqrt(mean(x**2 over the trailing normalized_shape dims) + eps) * weight; eps
     defaults to the dtype's machine epsilon."""
     check_tensor(input, "rms_norm")
-    shape = normalization_ops.check_normalized_shape("rms_norm", input, normalized_shape, ((weight, "weight"),),
+    shape = normalization_ops.check_normalized_shape("rms_norm", input, normalized_shape,
+                                                     ((weight, "weight"),),
                               sep="")
     normalization_ops.check_float_input(input, "rms_norm")
     if eps is None:

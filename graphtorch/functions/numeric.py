@@ -7,17 +7,15 @@ match its kernels; autograd follows from the ops they are made of.
 
 from __future__ import annotations
 
-from ..dtypes import scalar_type_name
-
 import builtins
 
 from .. import dtypes
+from ..dtypes import scalar_type_name
 from ..tensor import Tensor
 from ._wrap import check_tensor, finish
-from .movement import cat
-from .creation import zeros
 from .creation import complex as make_complex
-from .creation import ones
+from .creation import ones, zeros
+from .movement import cat
 
 __all__ = ["corrcoef", "cov", "cumulative_trapezoid", "diff", "trapezoid", "trapz", "vander"]
 

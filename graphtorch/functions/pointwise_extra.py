@@ -54,24 +54,26 @@ def _term(fname, input, tensor1, tensor2, value, divide):
 
 def addcmul(input, tensor1, tensor2, *, value=1, out=None):
     """input + value * tensor1 * tensor2, broadcasting all three."""
-    return finish(call(elementwise_ops.ADD, input, _term("addcmul", input, tensor1, tensor2, value, False)),
-                  out)
+    term = _term("addcmul", input, tensor1, tensor2, value, False)
+    return finish(call(elementwise_ops.ADD, input, term), out)
 
 
 def addcmul_(self, tensor1, tensor2, *, value=1):
     """In-place addcmul: self += value * tensor1 * tensor2."""
-    return call_inplace(elementwise_ops.ADD, self, _term("addcmul", self, tensor1, tensor2, value, False))
+    return call_inplace(elementwise_ops.ADD, self,
+                        _term("addcmul", self, tensor1, tensor2, value, False))
 
 
 def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
     """input + value * tensor1 / tensor2 (true division; integer tensor1/tensor2 raise)."""
-    return finish(call(elementwise_ops.ADD, input, _term("addcdiv", input, tensor1, tensor2, value, True)),
-                  out)
+    term = _term("addcdiv", input, tensor1, tensor2, value, True)
+    return finish(call(elementwise_ops.ADD, input, term), out)
 
 
 def addcdiv_(self, tensor1, tensor2, *, value=1):
     """In-place addcdiv: self += value * tensor1 / tensor2."""
-    return call_inplace(elementwise_ops.ADD, self, _term("addcdiv", self, tensor1, tensor2, value, True))
+    return call_inplace(elementwise_ops.ADD, self,
+                        _term("addcdiv", self, tensor1, tensor2, value, True))
 
 
 def lerp_(self, end, weight):
@@ -89,7 +91,8 @@ def lerp_(self, end, weight):
     if isinstance(weight, Tensor):
         small = weight.abs() < 0.5
         near = call(elementwise_ops.ADD, self, call(elementwise_ops.MUL, weight, diff))
-        far = call(elementwise_ops.SUB, end, call(elementwise_ops.MUL, diff, call(elementwise_ops.SUB, 1, weight)))
+        far = call(elementwise_ops.SUB, end,
+                   call(elementwise_ops.MUL, diff, call(elementwise_ops.SUB, 1, weight)))
         return self.copy_(call(elementwise_ops.WHERE, small, near, far))
     weight = as_operand(weight)
     if abs(weight) < 0.5:

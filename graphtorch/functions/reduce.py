@@ -14,9 +14,7 @@ from ..ops.dispatch import call
 from ..tensor import Tensor
 from ._wrap import accepts_out, check_tensor, finish
 from .creation import zeros_like
-from .math import where
-from .math import maximum
-from .math import minimum
+from .math import maximum, minimum, where
 
 __all__ = ["sum", "mean", "max", "min", "amax", "amin", "argmax", "argmin", "var", "std",
            "var_mean", "std_mean", "all", "any", "nansum", "nanmean", "count_nonzero"]
@@ -98,7 +96,8 @@ def _var_args(dim, unbiased, keepdim, correction):
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None):
     """Variance; `correction=1` (default) is Bessel's unbiased estimate."""
     check_tensor(input, "var")
-    return finish(call(reduction_ops.VAR, input, **_var_args(dim, unbiased, keepdim, correction)), out)
+    return finish(call(reduction_ops.VAR, input, **_var_args(dim, unbiased, keepdim, correction)),
+                  out)
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None):

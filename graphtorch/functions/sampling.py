@@ -4,12 +4,10 @@
 from __future__ import annotations
 
 from ..dtypes import scalar_type_name
-
-from ..ops.dispatch import call
+from ..ops.dispatch import call, write_out
 from ..ops.random_ops import MULTINOMIAL
 from ..tensor import Tensor
 from ._wrap import check_tensor
-from ..ops.dispatch import write_out
 
 __all__ = ["multinomial"]
 

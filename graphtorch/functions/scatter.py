@@ -4,19 +4,17 @@ their in-place Tensor methods. Primitives live in `graphtorch/ops/scatter.py`.""
 
 from __future__ import annotations
 
-from ..dtypes import scalar_type_name
-
 import warnings
 
 from .. import dtypes
+from ..dtypes import scalar_type_name
 from ..ops import movement as movement_ops
 from ..ops import scatter as scatter_ops
 from ..ops.dispatch import call, call_inplace
-from ..ops.shape_rules import normalize_dim
+from ..ops.shape_rules import broadcast_shapes, normalize_dim
 from ..tensor import Tensor
 from ._wrap import as_operand, finish
 from .movement import _int
-from ..ops.shape_rules import broadcast_shapes
 
 __all__ = ["gather", "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add",
            "index_copy", "index_fill", "masked_fill", "masked_scatter", "masked_select",
@@ -104,7 +102,8 @@ def index_select(input, dim, index, *, out=None):
 
 def index_add(input, dim, index, source, *, alpha=1, out=None):
     """A copy of input with alpha * source added at `index` along `dim`."""
-    return finish(call(scatter_ops.INDEX_ADD, input, index, source, dim=_int(dim), alpha=alpha), out)
+    return finish(call(scatter_ops.INDEX_ADD, input, index, source, dim=_int(dim), alpha=alpha),
+                  out)
 
 
 def index_add_(self, dim, index, source, *, alpha=1):

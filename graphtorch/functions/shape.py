@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import numbers
 
+from .. import dtypes
 from ..ops import elementwise as elementwise_ops
 from ..ops import views as views_ops
-from ..ops.dispatch import call, call_inplace, multi_output_views
-from ..symbolic import SymInt
+from ..ops.dispatch import call, call_inplace, check_inplace_allowed, multi_output_views
+from ..ops.shape_rules import broadcast_shapes as rule
 from ..ops.shape_rules import normalize_dim
+from ..symbolic import SymInt
 from ..tensor import Size, Tensor
 from ._wrap import as_operand, check_tensor
-from .. import dtypes
-from ..ops.shape_rules import broadcast_shapes as rule
-from ..ops.dispatch import check_inplace_allowed
 
 __all__ = ["reshape", "flatten", "unflatten", "permute", "transpose", "swapaxes", "swapdims",
            "t", "squeeze", "unsqueeze", "select", "narrow", "movedim", "moveaxis", "unbind",
@@ -78,7 +77,8 @@ def reshape(input, *sizes, shape=None):
     except RuntimeError as exc:
         if "view size is not compatible" not in str(exc):
             raise
-    return call(views_ops.UNSAFE_VIEW, call(elementwise_ops.CLONE, input, contiguous=True), shape=shape)
+    return call(views_ops.UNSAFE_VIEW, call(elementwise_ops.CLONE, input, contiguous=True),
+                shape=shape)
 
 
 def view_as(self, other):

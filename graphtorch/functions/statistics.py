@@ -17,10 +17,9 @@ from ..ops.dispatch import call, call_inplace
 from ..ops.shape_rules import normalize_dim
 from ..tensor import Tensor
 from ._wrap import accepts_out, check_tensor, finish
-from .reduce import return_types
-from .creation import tensor
-from .creation import zeros_like
+from .creation import tensor, zeros_like
 from .math import where
+from .reduce import return_types
 
 __all__ = ["sort", "argsort", "msort", "topk", "kthvalue", "median", "nanmedian", "mode",
            "histc", "histogram", "bincount", "unique", "unique_consecutive", "searchsorted",
@@ -101,7 +100,8 @@ def mode(input, dim=-1, keepdim=False, *, out=None):
     """(values, indices): the most frequent value along `dim` (the smallest on ties) and
     the position of its last occurrence."""
     check_tensor(input, "mode")
-    values, indices = call(sorting_ops.MODE, input, dim=_int_dim(dim, "mode"), keepdim=bool(keepdim))
+    values, indices = call(sorting_ops.MODE, input, dim=_int_dim(dim, "mode"),
+                           keepdim=bool(keepdim))
     return _finish_pair("mode", values, indices, out)
 
 
@@ -187,7 +187,8 @@ def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear", ou
 def histc(input, bins=100, min=0, max=0, *, out=None):
     """Counts in `bins` equal-width bins over [min, max] (the data range when min == max)."""
     check_tensor(input, "histc")
-    return finish(call(sorting_ops.HISTC, input, bins=int(bins), min=float(min), max=float(max)), out)
+    return finish(call(sorting_ops.HISTC, input, bins=int(bins), min=float(min), max=float(max)),
+                  out)
 
 
 def histogram(input, bins=100, *, range=None, weight=None, density=False, out=None):
@@ -275,7 +276,8 @@ def _dtype_attr(dtype):
 def cumsum(input, dim, *, dtype=None, out=None):
     """Running sum along `dim` (integers and bool accumulate in int64)."""
     check_tensor(input, "cumsum")
-    return finish(call(scans_ops.CUMSUM, input, dim=_int_dim(dim, "cumsum"), **_dtype_attr(dtype)), out)
+    return finish(call(scans_ops.CUMSUM, input, dim=_int_dim(dim, "cumsum"), **_dtype_attr(dtype)),
+                  out)
 
 
 def cumsum_(self, dim, *, dtype=None):
@@ -286,13 +288,14 @@ def cumsum_(self, dim, *, dtype=None):
 def cumprod(input, dim, *, dtype=None, out=None):
     """Running product along `dim` (integers and bool accumulate in int64)."""
     check_tensor(input, "cumprod")
-    return finish(call(scans_ops.CUMPROD, input, dim=_int_dim(dim, "cumprod"), **_dtype_attr(dtype)),
-                  out)
+    dim = _int_dim(dim, "cumprod")
+    return finish(call(scans_ops.CUMPROD, input, dim=dim, **_dtype_attr(dtype)), out)
 
 
 def cumprod_(self, dim, *, dtype=None):
     """In-place running product along `dim`."""
-    return call_inplace(scans_ops.CUMPROD, self, dim=_int_dim(dim, "cumprod_"), **_dtype_attr(dtype))
+    return call_inplace(scans_ops.CUMPROD, self, dim=_int_dim(dim, "cumprod_"),
+                        **_dtype_attr(dtype))
 
 
 def cummax(input, dim, *, out=None):
@@ -333,8 +336,8 @@ def softmax(input, dim, dtype=None, *, out=None):
 def log_softmax(input, dim, dtype=None, *, out=None):
     """x - logsumexp(x) along `dim`; `dtype` casts the input first."""
     check_tensor(input, "log_softmax")
-    return finish(call(softmax_ops.LOG_SOFTMAX, _cast(input, dtype), dim=_int_dim(dim, "log_softmax")),
-                  out)
+    dim = _int_dim(dim, "log_softmax")
+    return finish(call(softmax_ops.LOG_SOFTMAX, _cast(input, dtype), dim=dim), out)
 
 
 def logsumexp(input, dim, keepdim=False, *, out=None):

@@ -7,22 +7,20 @@ All are decompositions into registered ops (or plain metadata answers).
 
 from __future__ import annotations
 
-from ..dtypes import scalar_type_name
-
 import builtins
 import math
 
 from .. import dtypes
-from ..tensor import Tensor
-from ._wrap import accepts_out, check_tensor, finish
-from .shape import one_of_split_arguments
-from .creation import tensor
-from .reduce import return_types
-from .creation import zeros_like
+from ..dtypes import scalar_type_name
 from ..linalg import vector_norm
 from ..ops.dispatch import call
 from ..ops.elementwise import WHERE
 from ..ops.shape_rules import normalize_dim
+from ..tensor import Tensor
+from ._wrap import accepts_out, check_tensor, finish
+from .creation import tensor, zeros_like
+from .reduce import return_types
+from .shape import one_of_split_arguments
 
 __all__ = []
 
@@ -82,7 +80,8 @@ def aminmax(input, *, dim=None, keepdim=False):
     """(min, max) in one call, as torch.return_types.aminmax."""
     check_tensor(input, "aminmax")
     if input.is_complex():
-        raise NotImplementedError(f"\"aminmax_cpu\" not implemented for '{scalar_type_name(input.dtype)}'")
+        raise NotImplementedError(f"\"aminmax_cpu\" not implemented for "
+                                  f"'{scalar_type_name(input.dtype)}'")
     size = input.numel() if dim is None else input.shape[dim] if input.dim() else 1
     if size == 0:
         raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the "

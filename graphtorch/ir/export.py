@@ -12,12 +12,11 @@ from __future__ import annotations
 import json
 
 from .. import dtypes
+from ..ops.constant import CONSTANT, ConstantValue
+from ..ops.fused import fused_op
 from ..ops.registry import REGISTRY, Category, OpDef, TensorMeta
 from .graph import Graph, GraphError, Node, NodeKind, Value
 from .printing import format_meta, format_node, format_source
-from ..ops.constant import ConstantValue
-from ..ops.constant import CONSTANT
-from ..ops.fused import fused_op
 
 FORMAT_VERSION = 1
 

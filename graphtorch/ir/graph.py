@@ -17,8 +17,8 @@ import enum
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ..symbolic import SymInt as _SymInt
 from ..ops.registry import OpDef, TensorMeta
+from ..symbolic import SymInt as _SymInt
 
 
 class NodeKind(enum.Enum):

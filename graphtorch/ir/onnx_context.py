@@ -18,9 +18,9 @@ import numpy as np
 from onnx import helper, numpy_helper
 
 from .. import dtypes
+from ..symbolic import SymInt, has_symbols
 from .graph import Graph, Node, NodeKind, Value
 from .onnx_errors import OnnxExporterError, UnsupportedOperatorError
-from ..symbolic import SymInt, has_symbols
 
 INT64_MAX = 2**63 - 1
 # Python operators of size expressions; sizes are >= 0, where ONNX's truncating Div is floor.

@@ -17,8 +17,8 @@ from ..ops import matmul as MM
 from ..ops import reduction as R
 from ..ops import scans as SC
 from ..ops import softmax as SM
-from .onnx_ops import is_float
 from ..symbolic import SymInt
+from .onnx_ops import is_float
 
 
 def reduced_axes(ctx, name="dims"):

@@ -17,10 +17,10 @@ from ..ops import scatter as S
 from ..ops import sorting as SO
 from ..ops import views as V
 from ..ops.constant import CONSTANT
+from ..symbolic import SymInt
 from .onnx_context import INT64_MAX, INT64_MIN
 from .onnx_ops import alias
 from .onnx_reduce_ops import at_least_1d, back_to_meta
-from ..symbolic import SymInt
 
 
 def is_static(size) -> bool:

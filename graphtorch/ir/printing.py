@@ -26,6 +26,7 @@ from ..dtypes import DType, short_name
 from ..ops.registry import OpDef, TensorMeta
 from .graph import Graph, Node, NodeKind, Value
 
+
 def format_dtype(dtype: DType) -> str:
     """The short name of a dtype: ``f32``, ``i64``, ``b8``, ... (`dtypes.short_name`)."""
     return short_name(dtype)

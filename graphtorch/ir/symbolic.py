@@ -8,8 +8,18 @@ from __future__ import annotations
 
 import re
 
-from ..symbolic import (ShapeEnv, SymInt, current, evaluate, has_symbols, hint,  # noqa: F401
-                        mark_dynamic, marked_dims, recording, source)
+from ..symbolic import (  # noqa: F401
+    ShapeEnv,
+    SymInt,
+    current,
+    evaluate,
+    has_symbols,
+    hint,
+    mark_dynamic,
+    marked_dims,
+    recording,
+    source,
+)
 from .graph import NodeKind
 
 _SYMBOL = re.compile(r"\bs\d+\b")

@@ -15,26 +15,38 @@ import inspect
 
 import numpy as np
 
-from ..ops.registry import TensorMeta
-from .graph import Graph, NodeKind
-from ..symbolic import has_symbols
-from ..trace_state import (STATE, SymbolicArray, TracingError, contiguous_strides,  # noqa: F401
-                           current_tracer, layout_stand_in, user_frame)
-from ..trace_state import where as _where
-from ..dtypes import from_numpy_dtype
-from ..tensor import Tensor
-from ..ops.dispatch import call
-from ..ops.views import EXPAND
-from ..ops.constant import CONSTANT, ConstantValue
 from ..autograd import grad_mode
-from ..autograd.graph import Node
-from ..ops.dispatch import _any_requires_grad, _check_broadcast_into, _check_cast, _stale_view_requires_grad, bump_version, call, check_inplace_allowed
-from ..ops.elementwise import TO_DTYPE
-from ..ops.views import ALIAS, COPY_INTO_VIEW, EXPAND, UNTRACKED_WRITE
-from ..ops.dispatch import adopt_autograd
-from ..ops.registry import Category
 from ..autograd.grad_mode import no_grad
+from ..autograd.graph import Node
+from ..dtypes import from_numpy_dtype
 from ..nn.modules.module import Module
+from ..ops.constant import CONSTANT, ConstantValue
+from ..ops.dispatch import (
+    _any_requires_grad,
+    _check_broadcast_into,
+    _check_cast,
+    _stale_view_requires_grad,
+    adopt_autograd,
+    bump_version,
+    call,
+    check_inplace_allowed,
+)
+from ..ops.elementwise import TO_DTYPE
+from ..ops.registry import Category, TensorMeta
+from ..ops.views import ALIAS, COPY_INTO_VIEW, EXPAND, UNTRACKED_WRITE
+from ..symbolic import has_symbols
+from ..tensor import Tensor
+from ..trace_state import (  # noqa: F401
+    STATE,
+    SymbolicArray,
+    TracingError,
+    contiguous_strides,
+    current_tracer,
+    layout_stand_in,
+    user_frame,
+)
+from ..trace_state import where as _where
+from .graph import Graph, NodeKind
 
 # the trace state lives in graphtorch.trace_state; `_STATE` is its thread-local (one object)
 _STATE = STATE

@@ -10,11 +10,10 @@ import math
 import warnings
 
 from ..autograd.grad_mode import no_grad
-from ..functions.creation import empty_like
-from ..functions.math import where
-from ..functions.creation import tensor as make_tensor
-from ..functions.creation import randperm
+from ..functions.creation import empty_like, randperm
 from ..functions.creation import eye as identity_matrix
+from ..functions.creation import tensor as make_tensor
+from ..functions.math import where
 
 
 def calculate_gain(nonlinearity: str, param=None) -> float:

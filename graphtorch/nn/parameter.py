@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from ..tensor import Tensor
-from ..functions.creation import empty
 from ..device import host_array
+from ..functions.creation import empty
+from ..tensor import Tensor
 
 
 class Parameter(Tensor):

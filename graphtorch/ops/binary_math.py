@@ -11,12 +11,10 @@ import math
 
 from .. import dtypes
 from .dispatch import call
-from .elementwise import COMPLEX, _metas, elementwise, raises, unsupported
-from .grad_utils import conj, unbroadcast
-from .registry import Promotion
+from .elementwise import COMPLEX, _metas, elementwise, raises, unsupported, where
 from .factories import zeros_like
-from .elementwise import where
-from .grad_utils import zeros_for
+from .grad_utils import conj, unbroadcast, zeros_for
+from .registry import Promotion
 
 _INTEGRAL = (dtypes.bool_, dtypes.uint8, dtypes.int8, dtypes.int16, dtypes.int32, dtypes.int64)
 _FLOATS = (dtypes.float16, dtypes.bfloat16, dtypes.float32, dtypes.float64)

@@ -12,9 +12,9 @@ buffer to MPI; inside ``gt.compile`` the collective is recorded as one of these 
 
 from __future__ import annotations
 
-from .registry import Category, OpDef, TensorMeta, register
 from .dispatch import call
 from .grad_utils import zeros_for
+from .registry import Category, OpDef, TensorMeta, register
 
 # group id -> communicator; 0 is the default (WORLD) group.
 COMMUNICATORS: dict[int, object] = {}

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .registry import Category, OpDef, TensorMeta
 from ..dtypes import from_numpy_dtype, short_name
+from .registry import Category, OpDef, TensorMeta
 
 _SHOWN_ELEMENTS = 8
 

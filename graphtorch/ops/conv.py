@@ -10,12 +10,11 @@ The two ops are each other's vjps, so gradients of any order stay inside them. P
 
 from __future__ import annotations
 
-from ..dtypes import scalar_type_name
-
 import math
 
-from .registry import Category, OpDef, TensorMeta, register
+from ..dtypes import scalar_type_name
 from .dispatch import call
+from .registry import Category, OpDef, TensorMeta, register
 
 # --- array helpers shared with pooling ---------------------------------------------------
 
@@ -305,7 +304,8 @@ def check_dtypes(x, w, b):
         raise RuntimeError(f"Input type ({_c_name(x.dtype)}) and bias type "
                            f"({_c_name(b.dtype)}) should be the same")
     if x.dtype.name == "bool" or x.dtype.is_complex:
-        raise NotImplementedError(f"\"slow_conv2d_cpu\" not implemented for '{scalar_type_name(x.dtype)}'")
+        raise NotImplementedError(f"\"slow_conv2d_cpu\" not implemented for "
+                                  f"'{scalar_type_name(x.dtype)}'")
 
 
 def _legacy(dtype):

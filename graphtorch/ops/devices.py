@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .registry import Category, OpDef, register
 from ..device import cupy_module, host_array
 from ..tensor import Tensor
+from .registry import Category, OpDef, register
 
 
 def _device_index(device: str) -> int:

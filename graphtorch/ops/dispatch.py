@@ -8,20 +8,19 @@ implements `out=`. The hot path touches no shape rule: when a kernel fails, the 
 
 from __future__ import annotations
 
-from ..dtypes import scalar_type_name
-
 import numpy as np
 
 from .. import dtypes
 from ..autograd import grad_mode
 from ..autograd.graph import OpNode, accumulate_node
+from ..device import cupy_module
+from ..dtypes import scalar_type_name
 from ..tensor import Tensor
 from ..trace_state import STATE as _TRACE_STATE
 from ..trace_state import SymbolicArray, TracingError, user_frame, where
 from .devices import same_device_arrays
 from .registry import Category, OpDef, Promotion, TensorMeta
 from .shape_rules import compute_dtype, dtype_error, output_dtype
-from ..device import cupy_module
 
 _GRAD = grad_mode.STATE
 _ndarray = np.ndarray
@@ -481,7 +480,8 @@ def _check_cast(result_dtype, target_dtype):
     src = dtypes.from_numpy_dtype(result_dtype)
     dst = dtypes.from_numpy_dtype(target_dtype)
     if not dtypes.can_cast(src, dst):
-        raise RuntimeError(f"result type {scalar_type_name(src)} can't be cast to the desired output "
+        raise RuntimeError(f"result type {scalar_type_name(src)} can't be cast to the desired "
+                           f"output "
                            f"type {scalar_type_name(dst)}")
 
 

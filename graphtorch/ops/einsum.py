@@ -8,14 +8,12 @@ sizes agree across operands. `functions/math_extra.einsum` reduces PyTorch's for
 
 from __future__ import annotations
 
-from ..dtypes import scalar_type_name
-
 import functools
-
 import math
 import string
 
 from .. import dtypes
+from ..dtypes import scalar_type_name
 from .dispatch import call
 from .factories import eye
 from .grad_utils import conj
@@ -36,7 +34,8 @@ def check_dtypes(metas) -> dtypes.DType:
     first = metas[0].dtype
     for m in metas[1:]:
         if m.dtype is not first:
-            raise RuntimeError(f"expected scalar type {scalar_type_name(first)} but found {scalar_type_name(m.dtype)}")
+            raise RuntimeError(f"expected scalar type {scalar_type_name(first)} but found "
+                               f"{scalar_type_name(m.dtype)}")
     if first is dtypes.bool_ and len(metas) > 1:
         raise NotImplementedError("\"bmm\" not implemented for 'Bool'")
     return first

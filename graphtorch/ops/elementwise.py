@@ -6,21 +6,16 @@ written with tensor ops. Unary math (exp, sin, ...) lives in `unary_math.py`.
 
 from __future__ import annotations
 
-from ..dtypes import scalar_type_name
-
 import numpy as np
 
 from .. import dtypes
+from ..dtypes import scalar_type_name
 from ..tensor import Tensor
 from .dispatch import call, meta_of
-from .grad_utils import conj, unbroadcast
-from .registry import REGISTRY, Category, OpDef, Promotion, TensorMeta, register
 from .factories import ones_like, zeros_like
-from .shape_rules import elementwise_infer, split_operands
-from .grad_utils import zeros_for
-from .shape_rules import broadcast_shapes, compute_dtype
-from .shape_rules import compute_dtype
-from .shape_rules import broadcast_shapes
+from .grad_utils import conj, unbroadcast, zeros_for
+from .registry import REGISTRY, Category, OpDef, Promotion, TensorMeta, register
+from .shape_rules import broadcast_shapes, compute_dtype, elementwise_infer, split_operands
 
 ELEMENTWISE = Category.ELEMENTWISE
 

@@ -17,7 +17,6 @@ from ..symbolic import SymInt, evaluate, has_symbols
 from ..tensor import Tensor
 from .dispatch import call
 from .registry import Category, OpDef, TensorMeta
-from ..tensor import Tensor
 
 FUSED_NAME = "fused"
 

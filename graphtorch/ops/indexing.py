@@ -8,10 +8,10 @@ tensor input. NumPy's fancy-indexing rules equal PyTorch's for these cases.
 from __future__ import annotations
 
 from .devices import ufunc_at
+from .dispatch import call
+from .factories import zeros
 from .grad_utils import unbroadcast
 from .registry import Category, OpDef, TensorMeta, register
-from .factories import zeros
-from .dispatch import call
 
 _MAX_INDEX_TENSORS = 32
 

@@ -8,16 +8,14 @@ graphtorch ops and reads the saved outputs; hidden factors (svdvals, eigvals) ar
 
 from __future__ import annotations
 
-from ..dtypes import scalar_type_name
-
 from .. import dtypes
+from ..dtypes import scalar_type_name
+from .devices import max_with_initial
+from .linalg_grads import (cholesky_vjp, cross_vjp, det_vjp, eig_vjp, eigh_vjp, inv_vjp, lstsq_vjp,
+                           pinv_vjp, qr_vjp, slogdet_vjp, solve_vjp, svd_vjp, trace_vjp,
+                           vector_norm_vjp)
 from .registry import Category, OpDef, TensorMeta, register
 from .shape_rules import broadcast_shapes, normalize_dim, normalize_dims, reduced_shape
-
-from .linalg_grads import (cholesky_vjp, cross_vjp, det_vjp, eig_vjp, eigh_vjp, inv_vjp,  # noqa: E402,I001
-                           lstsq_vjp, pinv_vjp, qr_vjp, slogdet_vjp, solve_vjp, svd_vjp,
-                           trace_vjp, vector_norm_vjp)
-from .devices import max_with_initial
 
 OPAQUE = Category.OPAQUE
 
@@ -49,7 +47,8 @@ def check_dtype(name, dtype):
     if dtype.name in ("float16", "bfloat16", "complex32") and name in _HALF:
         kernel = _HALF[name]
         if kernel is None:
-            raise RuntimeError(f"{name}: Low precision dtypes not supported. Got {scalar_type_name(dtype)}")
+            raise RuntimeError(f"{name}: Low precision dtypes not supported. Got "
+                               f"{scalar_type_name(dtype)}")
         raise NotImplementedError(f"\"{kernel}\" not implemented for '{scalar_type_name(dtype)}'")
 
 
@@ -394,7 +393,8 @@ def _solve_infer(a, b, left=True, errors=""):
     check_matrix("linalg.solve", a)
     if a.dtype is not b.dtype:
         raise RuntimeError(f"linalg.solve: Expected A and B to have the same dtype, but found "
-                           f"A of type {scalar_type_name(a.dtype)} and B of type {scalar_type_name(b.dtype)} "
+                           f"A of type {scalar_type_name(a.dtype)} and B of type "
+                           f"{scalar_type_name(b.dtype)} "
                            "instead")
     if len(b.shape) < 1:
         raise RuntimeError("linalg.solve: The input tensor B must have at least 2 dimensions.")
@@ -435,7 +435,8 @@ def _pinv_infer(a, atol=0.0, rtol=0.0, hermitian=False):
     if len(a.shape) < 2 or a.dtype.category < dtypes.Category.FLOAT \
             or a.dtype.name in ("float16", "bfloat16"):
         shape = ", ".join(str(s) for s in a.shape)
-        raise RuntimeError(f"linalg.pinv({scalar_type_name(a.dtype)}{{[{shape}]}}): expected a tensor "
+        raise RuntimeError(f"linalg.pinv({scalar_type_name(a.dtype)}{{[{shape}]}}): expected a "
+                           f"tensor "
                            "with 2 or more dimensions of float, double, cfloat or cdouble "
                            "types")
     if hermitian:
@@ -485,7 +486,8 @@ def _lstsq_infer(a, b, rcond=None, driver="gelsy"):
     check_matrix("linalg.lstsq", a, square=False)
     if a.dtype is not b.dtype:
         raise RuntimeError(f"torch.linalg.lstsq: Expected input and other to have the same "
-                           f"dtype, but got input's dtype {scalar_type_name(a.dtype)} and other's dtype "
+                           f"dtype, but got input's dtype {scalar_type_name(a.dtype)} and other's "
+                           f"dtype "
                            f"{scalar_type_name(b.dtype)}")
     if driver not in LSTSQ_DRIVERS:
         raise RuntimeError("torch.linalg.lstsq: parameter `driver` should be one of "

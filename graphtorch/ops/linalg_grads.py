@@ -5,13 +5,12 @@ guarded so that their gradients stay finite."""
 
 from __future__ import annotations
 
-from .import linalg as linalg_ops
+from . import linalg as linalg_ops
 from .dispatch import call
 from .elementwise import where
 from .factories import arange, eye, zeros_like
 from .grad_utils import real_if_needed, unbroadcast
 from .shape_rules import normalize_dims, reduced_shape
-
 
 # --- vjp helpers (graphtorch ops only, so that backward graphs can be built from them) ---
 

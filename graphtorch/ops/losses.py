@@ -12,11 +12,11 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes
+from .elementwise import where
+from .factories import arange, full_like, ones, ones_like, zeros_like
 from .grad_utils import unbroadcast
 from .registry import Category, OpDef, TensorMeta, register
 from .shape_rules import broadcast_shapes
-from .factories import arange, full_like, ones, ones_like, zeros_like
-from .elementwise import where
 
 OPAQUE = Category.OPAQUE
 _REDUCTIONS = ("none", "mean", "sum")

@@ -4,7 +4,6 @@ dot and `@` are all this op), run by the array module's BLAS."""
 from __future__ import annotations
 
 from ..dtypes import scalar_type_name
-
 from .grad_utils import unbroadcast
 from .registry import Category, OpDef, TensorMeta, register
 from .shape_rules import broadcast_shapes

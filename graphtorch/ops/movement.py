@@ -8,14 +8,13 @@ repeat_interleave) as -1. Shape rules are shared by kernels and `infer`.
 
 from __future__ import annotations
 
-from ..dtypes import scalar_type_name
-
 from .. import dtypes
+from ..dtypes import scalar_type_name
 from .devices import ufunc_at
+from .dispatch import call
+from .factories import arange, ones, zeros
 from .registry import Category, OpDef, TensorMeta, register
 from .shape_rules import normalize_dim
-from .factories import arange, ones, zeros
-from .dispatch import call
 
 _CPP = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
         "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char",

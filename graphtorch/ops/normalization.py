@@ -9,10 +9,9 @@ public functions (they are buffers, not op inputs).
 
 from __future__ import annotations
 
-from ..dtypes import scalar_type_name
-
-from .registry import Category, OpDef, TensorMeta, register
 from ..autograd import grad_mode
+from ..dtypes import scalar_type_name
+from .registry import Category, OpDef, TensorMeta, register
 
 OPAQUE = Category.OPAQUE
 

@@ -8,14 +8,13 @@ a gather); each average pool pairs with its backward, and the two are each other
 
 from __future__ import annotations
 
-from ..dtypes import scalar_type_name
-
-from .conv import _ndindex, int_tuple, pad_spatial, prod
-from .registry import Category, OpDef, TensorMeta, register
-from .factories import arange
 from .. import dtypes
+from ..dtypes import scalar_type_name
+from .conv import _ndindex, int_tuple, pad_spatial, prod
 from .dispatch import call
+from .factories import arange
 from .indexing import INDEX
+from .registry import Category, OpDef, TensorMeta, register
 
 OPAQUE = Category.OPAQUE
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes
+from ..random import default_generator, generator_or_default
 from .registry import Category, OpDef, TensorMeta, register
-from ..random import default_generator
-from ..random import generator_or_default
 
 
 def _bernoulli_kernel(xp, shape, p, dtype):

@@ -7,15 +7,13 @@ integers is int64, mean of integers is an error).
 
 from __future__ import annotations
 
-from ..dtypes import scalar_type_name
-
 import math
 
 from .. import dtypes
-from .registry import Category, OpDef, TensorMeta, register
-from .shape_rules import normalize_dims, reduced_shape
+from ..dtypes import scalar_type_name
 from .factories import zeros
-from .shape_rules import normalize_dim
+from .registry import Category, OpDef, TensorMeta, register
+from .shape_rules import normalize_dim, normalize_dims, reduced_shape
 
 REDUCTION = Category.REDUCTION
 

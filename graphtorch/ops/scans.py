@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from .. import dtypes
 from .devices import accumulate
+from .dispatch import call
+from .elementwise import where
+from .factories import full_like, ones_like, zeros_like
 from .grad_utils import conj
 from .registry import Category, OpDef, TensorMeta, register
 from .shape_rules import normalize_dim
 from .sorting import contiguous as _contig
 from .sorting import not_implemented, scatter_along
-from .factories import full_like, ones_like, zeros_like
-from .elementwise import where
-from .dispatch import call
 
 OPAQUE = Category.OPAQUE
 

@@ -4,17 +4,27 @@ bounds-checked with PyTorch's messages; shared helpers come from `movement.py`."
 
 from __future__ import annotations
 
-from ..dtypes import scalar_type_name
-
 from .. import dtypes
+from ..dtypes import scalar_type_name
+from .elementwise import where
+from .factories import ones_like, zeros, zeros_like
 from .grad_utils import unbroadcast
-from .movement import (_CPP, _INDEX_DTYPES, CONSTANT_PAD_ND, _as_1d, _check_bounds, _meta,
-                       _numel, _op, _same, _scalar_fill, _ufunc_at, call_op)
+from .movement import (
+    _CPP,
+    _INDEX_DTYPES,
+    CONSTANT_PAD_ND,
+    _as_1d,
+    _check_bounds,
+    _meta,
+    _numel,
+    _op,
+    _same,
+    _scalar_fill,
+    _ufunc_at,
+    call_op,
+)
 from .registry import TensorMeta
 from .shape_rules import broadcast_shapes, normalize_dim
-from .factories import ones_like, zeros, zeros_like
-from .elementwise import where
-
 
 # --- gather / scatter --------------------------------------------------------------------
 

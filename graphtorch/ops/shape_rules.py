@@ -7,8 +7,8 @@ Each helper raises the exception PyTorch raises for the same mistake, so eager e
 from __future__ import annotations
 
 from .. import dtypes
-from .registry import Promotion, TensorMeta
 from ..symbolic import SymInt
+from .registry import Promotion, TensorMeta
 
 
 def broadcast_shapes(*shapes) -> tuple:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from .. import dtypes
 from .devices import max_with_initial
+from .dispatch import call
+from .elementwise import where
+from .factories import ones_like, zeros_like
 from .reduction import _dim_arg, _expand_grad, _out_shape
 from .registry import Category, OpDef, TensorMeta, register
 from .shape_rules import normalize_dim, normalize_dims
 from .sorting import not_implemented
-from .factories import ones_like, zeros_like
-from .elementwise import where
-from .dispatch import call
 
 REDUCTION = Category.REDUCTION
 

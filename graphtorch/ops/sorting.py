@@ -7,17 +7,15 @@ int64 indices; its vjp scatters the incoming gradient back to the selected posit
 
 from __future__ import annotations
 
-from ..dtypes import scalar_type_name
-
 import math
 
 from .. import dtypes
+from ..dtypes import scalar_type_name
+from .dispatch import call
+from .factories import arange, zeros
+from .indexing import INDEX, INDEX_PUT
 from .registry import Category, OpDef, TensorMeta, register
 from .shape_rules import normalize_dim
-from .factories import arange, zeros
-from .dispatch import call
-from .indexing import INDEX_PUT
-from .indexing import INDEX
 
 OPAQUE = Category.OPAQUE
 

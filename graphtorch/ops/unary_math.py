@@ -10,12 +10,11 @@ import math
 
 from .. import dtypes
 from .dispatch import call
-from .elementwise import COMPLEX, elementwise, no_bool, raises, unsupported
+from .elementwise import COMPLEX, elementwise, no_bool, raises, unsupported, where
+from .factories import ones_like, zeros_like
 from .grad_utils import conj
 from .registry import Promotion
 from .special import erf_kernel, erfc_kernel, erfinv_kernel
-from .factories import ones_like, zeros_like
-from .elementwise import where
 
 FLOAT = Promotion.INT_TO_FLOAT
 

@@ -10,11 +10,11 @@ has none, so `flip` copies.
 from __future__ import annotations
 
 from .devices import writeable
-from .registry import Category, OpDef, TensorMeta, register
-from .shape_rules import as_size, normalize_dim
+from .dispatch import call
 from .factories import zeros
 from .grad_utils import unbroadcast
-from .dispatch import call
+from .registry import Category, OpDef, TensorMeta, register
+from .shape_rules import as_size, normalize_dim
 
 VIEW = Category.VIEW
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..functions.creation import zeros_like
 from ..tensor import Tensor
 from .optimizer import (
     Optimizer,
@@ -15,7 +16,6 @@ from .optimizer import (
     _use_grad_for_differentiable,
     evaluate_closure,
 )
-from ..functions.creation import zeros_like
 
 __all__ = ["Adadelta", "adadelta"]
 

@@ -6,6 +6,7 @@ As in PyTorch, state (`step`, `sum`) is created for every parameter at construct
 
 from __future__ import annotations
 
+from ..functions.creation import full_like
 from ..tensor import Tensor
 from .optimizer import (
     Optimizer,
@@ -19,7 +20,6 @@ from .optimizer import (
     _use_grad_for_differentiable,
     evaluate_closure,
 )
-from ..functions.creation import full_like
 
 __all__ = ["Adagrad", "adagrad"]
 

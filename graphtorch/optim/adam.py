@@ -6,7 +6,10 @@ from its Python value, as PyTorch's default (non-capturable) path does.
 
 from __future__ import annotations
 
+from ..dtypes import float64
+from ..functions.creation import zeros_like
 from ..tensor import Tensor
+from ..trace_state import SymbolicArray
 from .optimizer import (
     Optimizer,
     _as_real,
@@ -18,9 +21,6 @@ from .optimizer import (
     _use_grad_for_differentiable,
     evaluate_closure,
 )
-from ..functions.creation import zeros_like
-from ..trace_state import SymbolicArray
-from ..dtypes import float64
 
 __all__ = ["Adam", "adam"]
 

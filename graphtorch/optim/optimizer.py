@@ -15,14 +15,12 @@ from itertools import chain
 
 from .. import dtypes
 from ..autograd import grad_mode
-from ..utils.hooks import RemovableHandle
-from ..tensor import Tensor
-from ..trace_state import current_tracer
-from ..trace_state import SymbolicArray
-from ..dtypes import float64
-from ..functions.creation import zeros
-from ..functions.creation import tensor
 from ..autograd.grad_mode import enable_grad
+from ..dtypes import float64
+from ..functions.creation import tensor, zeros
+from ..tensor import Tensor
+from ..trace_state import SymbolicArray, current_tracer
+from ..utils.hooks import RemovableHandle
 
 __all__ = ["Optimizer", "register_optimizer_step_pre_hook",
            "register_optimizer_step_post_hook"]

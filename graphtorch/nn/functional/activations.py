@@ -8,33 +8,26 @@ The package's __init__ imports every functional name from its part.
 
 from __future__ import annotations
 
-from ...dtypes import scalar_type_name
-
 import math
 import warnings
 
+from ... import dtypes
+from ...dtypes import scalar_type_name
+from ...functions._wrap import accepts_out, check_tensor
+from ...functions.creation import full_like, ones_like, zeros, zeros_like
+from ...functions.math import div, where
+from ...functions.shape import broadcast_tensors
 from ...functions.statistics import log_softmax as _log_softmax
 from ...functions.statistics import softmax as _softmax
 from ...ops import unary_math as unary_math_ops
+from ...ops.dispatch import call, call_inplace, meta_of
 from ...ops.matmul import ADDMM
-from ...ops.views import UNSAFE_VIEW
-from ...functions._wrap import accepts_out, check_tensor
-from ...ops.dispatch import call, call_inplace
+from ...ops.random_ops import BERNOULLI_MASK
+from ...ops.shape_rules import normalize_dim, split_operands
 from ...ops.sorting import not_implemented
-from ...functions.creation import full_like
-from ...functions.math import where
+from ...ops.views import UNSAFE_VIEW
 from ...random import default_generator
 from ...tensor import Tensor
-from ...ops.shape_rules import normalize_dim
-from ...functions.creation import zeros_like
-from ...ops.random_ops import BERNOULLI_MASK
-from ...functions.creation import zeros
-from ...functions.creation import ones_like, zeros_like
-from ...functions.math import div
-from ... import dtypes
-from ...functions.shape import broadcast_tensors
-from ...ops.dispatch import meta_of
-from ...ops.shape_rules import split_operands
 
 __all__ = [
     "threshold", "relu", "relu_", "relu6", "elu", "elu_", "selu", "celu", "leaky_relu",
@@ -122,7 +115,8 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 def selu(input, inplace=False):
     """scale * elu(input, alpha) with the self-normalising constants."""
     _float_only(input, "elu_cpu")
-    return _composed(lambda x: call(unary_math_ops.ELU, x, alpha=_SELU_ALPHA) * _SELU_SCALE, input, inplace)
+    return _composed(lambda x: call(unary_math_ops.ELU, x, alpha=_SELU_ALPHA) * _SELU_SCALE, input,
+                     inplace)
 
 
 def celu(input, alpha=1.0, inplace=False):
@@ -253,15 +247,18 @@ def tanhshrink(input):
 def hardsigmoid(input, inplace=False):
     """relu6(x + 3) / 6."""
     _float_only(input, "hardsigmoid_cpu")
-    return _composed(lambda x: call(unary_math_ops.HARDTANH, x + 3, min_val=0.0, max_val=6.0) / 6, input,
+    return _composed(lambda x: call(unary_math_ops.HARDTANH, x + 3, min_val=0.0, max_val=6.0) / 6,
+                     input,
                      inplace)
 
 
 def hardswish(input, inplace=False):
     """x * relu6(x + 3) / 6."""
     _float_only(input, "hardswish_cpu")
-    return _composed(lambda x: x * call(unary_math_ops.HARDTANH, x + 3, min_val=0.0, max_val=6.0) / 6,
-                     input, inplace)
+    def hardswish_of(x):
+        return x * call(unary_math_ops.HARDTANH, x + 3, min_val=0.0, max_val=6.0) / 6
+
+    return _composed(hardswish_of, input, inplace)
 
 
 def softshrink(input, lambd=0.5):

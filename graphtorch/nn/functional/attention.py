@@ -12,17 +12,15 @@ multi_head_attention_forward uses the plain softmax, as PyTorch does.
 
 from __future__ import annotations
 
-from ...dtypes import scalar_type_name
-
 import math
 import warnings
 
 from ... import dtypes
+from ...dtypes import scalar_type_name
 from ...functions.creation import ones, zeros, zeros_like
 from ...functions.math import where
-from ...functions.movement import cat
+from ...functions.movement import cat, pad
 from ...tensor import Tensor
-from ...functions.movement import pad
 from . import activations
 
 __all__ = ["multi_head_attention_forward", "scaled_dot_product_attention"]
@@ -221,7 +219,8 @@ def _in_projection_packed(q, k, v, w, b=None):
         return activations.linear(q, w_q, b_q), kv[0], kv[1]
     w_q, w_k, w_v = w.chunk(3)
     b_q, b_k, b_v = (None, None, None) if b is None else b.chunk(3)
-    return activations.linear(q, w_q, b_q), activations.linear(k, w_k, b_k), activations.linear(v, w_v, b_v)
+    return (activations.linear(q, w_q, b_q), activations.linear(k, w_k, b_k),
+            activations.linear(v, w_v, b_v))
 
 
 def _in_projection(q, k, v, w_q, w_k, w_v, b_q=None, b_k=None, b_v=None):
@@ -236,7 +235,8 @@ def _in_projection(q, k, v, w_q, w_k, w_v, b_q=None, b_k=None, b_v=None):
         if bias is not None and tuple(bias.shape) != (Eq,):
             raise AssertionError(f"expecting {what} bias shape of {(Eq,)}, but got "
                                  f"{bias.shape}")
-    return activations.linear(q, w_q, b_q), activations.linear(k, w_k, b_k), activations.linear(v, w_v, b_v)
+    return (activations.linear(q, w_q, b_q), activations.linear(k, w_k, b_k),
+            activations.linear(v, w_v, b_v))
 
 
 def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_heads,

@@ -7,18 +7,16 @@ grad_fn names agree.
 
 from __future__ import annotations
 
-from ...dtypes import scalar_type_name
-
 import warnings
 
-from ...ops import losses as losses_ops
-from ...ops.dispatch import call, meta_of
-from ...functions.shape import broadcast_tensors
 from ... import dtypes
 from ...autograd import grad_mode
+from ...dtypes import promote_types, scalar_type_name
 from ...functions.math import where
+from ...functions.shape import broadcast_tensors
+from ...ops import losses as losses_ops
+from ...ops.dispatch import call, meta_of
 from ...ops.shape_rules import broadcast_shapes
-from ...dtypes import promote_types
 
 __all__ = ["nll_loss", "cross_entropy", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "mse_loss", "l1_loss", "smooth_l1_loss",
@@ -68,7 +66,8 @@ def _cast_to_input(target, input, name):
         return target
     result = dtypes.promote_types(input.dtype, target.dtype)
     if not dtypes.can_cast(result, input.dtype):
-        raise RuntimeError(f"result type {scalar_type_name(result)} can't be cast to the desired output "
+        raise RuntimeError(f"result type {scalar_type_name(result)} can't be cast to the desired "
+                           f"output "
                            f"type {scalar_type_name(input.dtype)}")
     return target.to(input.dtype)
 
@@ -247,7 +246,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
                          f"({input.size()})")
     if not (target.is_floating_point() or target.is_complex()):
         result = promote_types(input.dtype, target.dtype)
-        raise RuntimeError(f"result type {losses_ops.scalar_name(result)} can't be cast to the desired "
+        raise RuntimeError(f"result type {losses_ops.scalar_name(result)} can't be cast to the "
+                           f"desired "
                            f"output type {losses_ops.scalar_name(target.dtype)}")
     _not_differentiable("binary_cross_entropy_with_logits", "weight", weight)
     _not_differentiable("binary_cross_entropy_with_logits", "pos_weight", pos_weight)

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from ...autograd import grad_mode
-from ...tensor import Tensor
-from ..parameter import Buffer, Parameter
-from .import _state_dict as state_dict_module
-from .import hooks as hooks_module
-from .import state_version as state_version_module
-from ...trace_state import current_tracer
-from ...functions.conversion import _parse_to
 from ... import dtypes
+from ...autograd import grad_mode
+from ...functions.conversion import _parse_to
+from ...tensor import Tensor
+from ...trace_state import current_tracer
+from ..parameter import Buffer, Parameter
+from . import _state_dict as state_dict_module
+from . import hooks as hooks_module
+from . import state_version as state_version_module
 
 
 def _typename(obj) -> str:
@@ -78,7 +78,8 @@ class Module:
         setattr_("_load_state_dict_pre_hooks", OrderedDict())
         setattr_("_load_state_dict_post_hooks", OrderedDict())
         for name in state_version_module.VERSIONED_STORES:  # changes to these bump _state_version
-            setattr_(name, state_version_module.versioned(OrderedDict() if "hooks" in name else {}, self))
+            setattr_(name,
+                     state_version_module.versioned(OrderedDict() if "hooks" in name else {}, self))
         if self.call_super_init:
             super().__init__(*args, **kwargs)
 
@@ -254,7 +255,8 @@ class Module:
                 else:
                     if name in state_version_module.VERSIONED_STORES and isinstance(value, dict):
                         value = state_version_module.versioned(value, self)
-                    if state_version_module.changed(d.get(name, state_version_module._MISSING), value):
+                    if state_version_module.changed(d.get(name, state_version_module._MISSING),
+                                                    value):
                         state_version_module.bump(self)
                     super().__setattr__(name, value)
 
@@ -467,7 +469,8 @@ class Module:
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
                               unexpected_keys, error_msgs) -> None:
         """Load this module's own tensors (not its children's) from `state_dict`."""
-        state_dict_module.load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+        state_dict_module.load_from_state_dict(self, state_dict, prefix, local_metadata, strict,
+                                               missing_keys,
                                unexpected_keys, error_msgs)
 
     def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
@@ -512,7 +515,8 @@ class Module:
         """hook(module, grad_output) before the input gradients; may replace grad_output."""
         return hooks_module.add(self._backward_pre_hooks, hook, prepend)
 
-    def register_full_backward_hook(self, hook, prepend: bool = False) -> hooks_module.RemovableHandle:
+    def register_full_backward_hook(self, hook,
+                                    prepend: bool = False) -> hooks_module.RemovableHandle:
         """hook(module, grad_input, grad_output) once the module's input grads are known;
         it may return a replacement grad_input."""
         if self._is_full_backward_hook is False:
@@ -582,7 +586,8 @@ class Module:
     def __getstate__(self):
         state = self.__dict__.copy()
         state.pop("_state_version", None)
-        for name in state_version_module.VERSIONED_STORES:  # pickles hold plain dicts, as PyTorch's do
+        # pickles hold plain dicts, as PyTorch's do
+        for name in state_version_module.VERSIONED_STORES:
             if isinstance(state.get(name), dict):
                 state[name] = state_version_module.plain(state[name])
         return state

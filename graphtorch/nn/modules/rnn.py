@@ -13,14 +13,13 @@ import numbers
 import warnings
 
 from ...functions.creation import empty, zeros
+from ...functions.movement import cat, stack
+from ...trace_state import SymbolicArray
+from .. import functional as F
 from .. import init
 from ..parameter import Parameter
 from ..utils.rnn import PackedSequence
 from .module import Module
-from ...functions.movement import cat
-from ...functions.movement import cat, stack
-from .. import functional as F
-from ...trace_state import SymbolicArray
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 

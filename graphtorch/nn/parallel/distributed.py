@@ -19,9 +19,9 @@ import numpy as np
 from ...autograd import grad_mode
 from ...distributed import collectives as dist
 from ...distributed.process_group import resolve
-from ...trace_state import current_tracer, SymbolicArray, TracingError, user_frame, where
 from ...ops.dispatch import bump_version
 from ...tensor import Tensor
+from ...trace_state import SymbolicArray, TracingError, current_tracer, user_frame, where
 from ..modules.module import Module
 from .reducer import FIRST_BUCKET_BYTES, Reducer
 

@@ -26,9 +26,9 @@ from ...autograd.graph import AccumulateGrad
 from ...distributed import collectives as dist
 from ...distributed import nn as dist_nn
 from ...functions.movement import cat
-from ...trace_state import current_tracer, SymbolicArray
 from ...ops.dispatch import bump_version
 from ...tensor import Tensor
+from ...trace_state import SymbolicArray, current_tracer
 
 FIRST_BUCKET_BYTES = 1024 * 1024
 

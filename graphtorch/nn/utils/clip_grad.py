@@ -7,15 +7,14 @@ per-gradient norms (PyTorch's definition), returned as a 0-d tensor.
 
 from __future__ import annotations
 
+import types
+import warnings
+
 from ...autograd.grad_mode import no_grad
 from ...functions.creation import tensor
 from ...functions.math import clamp, logical_or
 from ...functions.movement import stack
 from ...linalg import vector_norm
-
-import types
-import warnings
-
 from ...tensor import Tensor
 
 __all__ = [

@@ -9,17 +9,16 @@ that RNN, LSTM and GRU accept; batch_sizes is always a CPU int64 tensor.
 
 from __future__ import annotations
 
-from ...dtypes import int64
-from ...functions.creation import arange, as_tensor, empty_like, ones, tensor, zeros
-from ...functions.movement import cat
-from ...functions.statistics import sort
-
 from collections.abc import Iterable
 from typing import NamedTuple
 
 import numpy as np
 
 from ... import dtypes
+from ...dtypes import int64
+from ...functions.creation import arange, as_tensor, empty_like, ones, tensor, zeros
+from ...functions.movement import cat
+from ...functions.statistics import sort
 from ...tensor import Tensor
 
 __all__ = [

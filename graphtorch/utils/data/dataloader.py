@@ -7,14 +7,12 @@ import numbers
 
 import numpy as np
 
+from ... import dtypes
+from ...functions.creation import as_tensor, empty, tensor
+from ...functions.movement import stack
 from ...tensor import Tensor
 from .dataset import IterableDataset
 from .sampler import BatchSampler, RandomSampler, SequentialSampler
-from ...functions.creation import tensor
-from ...functions.movement import stack
-from ... import dtypes
-from ...functions.creation import as_tensor
-from ...functions.creation import empty
 
 
 def default_collate(batch):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import math
+
 from ...functions.creation import randperm
 
 

@@ -1,10 +1,10 @@
 """Samplers: the order in which a DataLoader visits indices (PyTorch's draw order)."""
 
 from __future__ import annotations
+
 from ... import dtypes
 from ...functions.creation import empty, randint, randperm
 from ...random import Generator
-from ...functions.creation import randperm
 
 
 class Sampler:
