@@ -20,8 +20,10 @@ from .functions.linalg_basic import matmul
 from .functions.math import where
 from .functions.reduce import return_types
 from .ops import linalg as linalg_ops
+from .ops import linalg_decompositions as decompositions_ops
+from .ops import linalg_norms as norms_ops
 from .ops.dispatch import call, write_out
-from .ops.linalg_grads import _eye_mask, _tril
+from .ops.linalg import _eye_mask, _tril
 from .ops.registry import TensorMeta
 from .ops.shape_rules import normalize_dim
 from .tensor import Tensor
@@ -96,7 +98,7 @@ def svd(A, full_matrices=True, *, driver=None, out=None):
     """(U, S, Vh) with A = U diag(S) Vh; S descending."""
     check_tensor(A, "linalg_svd", "A")
     _no_driver(driver)
-    values = call(linalg_ops.SVD, A, full_matrices=bool(full_matrices))
+    values = call(decompositions_ops.SVD, A, full_matrices=bool(full_matrices))
     return _finish_tuple("linalg_svd", ("U", "S", "Vh"), values, out)
 
 
@@ -104,20 +106,20 @@ def svdvals(A, *, driver=None, out=None):
     """Singular values, descending."""
     check_tensor(A, "linalg_svdvals", "A")
     _no_driver(driver)
-    return finish(call(linalg_ops.SVD, A, full_matrices=False, compute_uv=False)[1], out)
+    return finish(call(decompositions_ops.SVD, A, full_matrices=False, compute_uv=False)[1], out)
 
 
 def eig(A, *, out=None):
     """Complex (eigenvalues, eigenvectors) of square matrices (unit-norm vectors)."""
     check_tensor(A, "linalg_eig", "A")
-    values = call(linalg_ops.EIG, A)
+    values = call(decompositions_ops.EIG, A)
     return _finish_tuple("linalg_eig", ("eigenvalues", "eigenvectors"), values, out)
 
 
 def eigvals(A, *, out=None):
     """Complex eigenvalues of square matrices."""
     check_tensor(A, "linalg_eigvals", "A")
-    return finish(call(linalg_ops.EIG, A, compute_v=False)[0], out)
+    return finish(call(decompositions_ops.EIG, A, compute_v=False)[0], out)
 
 
 def _uplo(UPLO):
@@ -130,20 +132,20 @@ def _uplo(UPLO):
 def eigh(A, UPLO="L", *, out=None):
     """(eigenvalues ascending, eigenvectors) of Hermitian matrices (reads the UPLO triangle)."""
     check_tensor(A, "linalg_eigh", "A")
-    values = call(linalg_ops.EIGH, A, UPLO=_uplo(UPLO))
+    values = call(decompositions_ops.EIGH, A, UPLO=_uplo(UPLO))
     return _finish_tuple("linalg_eigh", ("eigenvalues", "eigenvectors"), values, out)
 
 
 def eigvalsh(A, UPLO="L", *, out=None):
     """Ascending eigenvalues of Hermitian matrices."""
     check_tensor(A, "linalg_eigvalsh", "A")
-    return finish(call(linalg_ops.EIGH, A, UPLO=_uplo(UPLO), compute_v=False)[0], out)
+    return finish(call(decompositions_ops.EIGH, A, UPLO=_uplo(UPLO), compute_v=False)[0], out)
 
 
 def qr(A, mode="reduced", *, out=None):
     """(Q, R) with mode 'reduced', 'complete' or 'r' (Q empty)."""
     check_tensor(A, "linalg_qr", "A")
-    return _finish_tuple("linalg_qr", ("Q", "R"), call(linalg_ops.QR, A, mode=mode), out)
+    return _finish_tuple("linalg_qr", ("Q", "R"), call(decompositions_ops.QR, A, mode=mode), out)
 
 
 def cholesky(A, *, upper=False, out=None):
@@ -311,7 +313,7 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
                                    f"the dimension {d}because this dimension is empty and the "
                                    "operation does not have an identity")
     x = _norm_dtype(x, dtype)
-    result = call(linalg_ops.VECTOR_NORM, x, ord=ord, dims=dims or None, keepdim=bool(keepdim))
+    result = call(norms_ops.VECTOR_NORM, x, ord=ord, dims=dims or None, keepdim=bool(keepdim))
     return finish(result, out)
 
 
@@ -521,7 +523,7 @@ def cross(input, other, *, dim=-1, out=None):
     """Cross product of 3-vectors along `dim` (batch dims broadcast; ranks must match)."""
     check_tensor(input, "linalg_cross")
     check_tensor(other, "linalg_cross", "other")
-    return finish(call(linalg_ops.CROSS, input, other, dim=dim), out)
+    return finish(call(norms_ops.CROSS, input, other, dim=dim), out)
 
 
 def vecdot(x, y, *, dim=-1, out=None):

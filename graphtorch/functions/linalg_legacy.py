@@ -11,6 +11,8 @@ from .. import dtypes
 from .. import linalg as linalg_module
 from ..dtypes import scalar_type_name
 from ..ops import linalg as linalg_ops
+from ..ops import linalg_decompositions as decompositions_ops
+from ..ops import linalg_norms as norms_ops
 from ..ops.dispatch import call, write_out
 from ..ops.registry import TensorMeta
 from ..tensor import Tensor
@@ -63,7 +65,7 @@ def svd(input, some=True, compute_uv=True, *, out=None):
         v = zeros(*batch, n, n, dtype=input.dtype, device=input.device)
         values = (u, s, v)
     else:
-        u, s, vh = call(linalg_ops.SVD, input, full_matrices=not some)
+        u, s, vh = call(decompositions_ops.SVD, input, full_matrices=not some)
         values = (u, s, vh.mH)
     if out is not None:
         values = tuple(write_out(o, v) for o, v in zip(out, values))
@@ -80,7 +82,7 @@ def qr(input, some=True, *, out=None):
     """(Q, R): reduced when `some`, complete otherwise (deprecated in PyTorch: warns once)."""
     linalg_module._warn_once("qr", _QR_WARNING)
     check_tensor(input, "qr")
-    values = call(linalg_ops.QR, input, mode="reduced" if some else "complete")
+    values = call(decompositions_ops.QR, input, mode="reduced" if some else "complete")
     return return_types.get("qr", ("Q", "R"))(*values)
 
 
@@ -141,7 +143,7 @@ def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
 def trace(input):
     """Sum of the main diagonal of a 2-D tensor (integers sum to int64)."""
     check_tensor(input, "trace")
-    return call(linalg_ops.TRACE, input)
+    return call(norms_ops.TRACE, input)
 
 
 def pinverse(input, rcond=1e-15):
