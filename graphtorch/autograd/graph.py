@@ -44,7 +44,11 @@ def add_hook(hooks: HookDict, fn) -> RemovableHandle:
 
 
 class Node:
-    """Base of autograd graph nodes (`grad_fn`)."""
+    """Base of autograd graph nodes (`grad_fn`): PyTorch's `torch.autograd.graph.Node`.
+
+    Not to be confused with `graphtorch.ir.Node`, a node of a traced SSA graph: this one is
+    recorded by eager autograd and runs a vjp in backward(). The name is PyTorch's, so it
+    stays; inside graphtorch, import it as `autograd.graph.Node` (or `OpNode`)."""
 
     __slots__ = (
         "__weakref__",

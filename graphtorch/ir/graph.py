@@ -81,6 +81,9 @@ class Value:
 class Node:
     """One node: `kind`, `op` (an OpDef for OP nodes), `inputs`, `attrs`, `outputs`.
 
+    A node of a traced SSA graph, not autograd's `graphtorch.autograd.graph.Node` (a
+    `grad_fn`, PyTorch's name); modules that use both import this one as `ir.graph.Node`.
+
     ``inputs`` is a tuple whose items are Values, or (for variadic ops, first item only) a
     list of Values. INPUT/PARAM nodes carry their ``name`` (the qualified name for params).
     ``source`` is ``(file, line, function)`` of the user code that created the node, or None.

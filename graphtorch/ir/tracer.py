@@ -17,7 +17,7 @@ import numpy as np
 
 from ..autograd import grad_mode
 from ..autograd.grad_mode import no_grad
-from ..autograd.graph import Node
+from ..autograd.graph import Node as AutogradNode
 from ..dtypes import from_numpy_dtype
 from ..nn.modules.module import Module
 from ..ops.constant import CONSTANT, ConstantValue
@@ -245,27 +245,25 @@ class Tracer:
         return self.lifted[key][0]
 
 
-_OUTSIDE_HISTORY: list = []  # the node class, made on first use (autograd imports us)
-
-
-def outside_history(name: str):
+class OutsideHistory(AutogradNode):
     """The `grad_fn` of a traced argument that is not a leaf: its history lies outside the
     compiled function, which backward() inside the function cannot follow."""
-    if not _OUTSIDE_HISTORY:
-        class OutsideHistory(Node):
-            __slots__ = ("argument",)
 
-            def name(self) -> str:
-                return "OutsideHistory"
+    __slots__ = ("argument",)
 
-            def apply(self, grad_outputs, create_graph, retain_graph):
-                raise TracingError(
-                    f"{_where(user_frame())}: backward() inside the compiled function reaches "
-                    f"argument {self.argument!r}, whose autograd history lies outside the "
-                    "function; this call runs eagerly")
+    def name(self) -> str:
+        return "OutsideHistory"
 
-        _OUTSIDE_HISTORY.append(OutsideHistory)
-    node = _OUTSIDE_HISTORY[0](())
+    def apply(self, grad_outputs, create_graph, retain_graph):
+        raise TracingError(
+            f"{_where(user_frame())}: backward() inside the compiled function reaches "
+            f"argument {self.argument!r}, whose autograd history lies outside the "
+            "function; this call runs eagerly")
+
+
+def outside_history(name: str) -> OutsideHistory:
+    """An `OutsideHistory` node for the traced argument `name`."""
+    node = OutsideHistory(())
     node.argument = name
     return node
 
