@@ -50,13 +50,6 @@ from . import debug  # noqa: E402
 from .debug import explain  # noqa: E402
 from . import autograd, backends, cuda, distributed, linalg, nn, onnx, optim, utils  # noqa: E402,E501
 from . import accelerator, distributions  # noqa: E402
-# gt.autograd.functional and gradcheck are built on the public functions above, so they load
-# last; as in PyTorch, gt.autograd.gradcheck is the function (its module stays importable).
-from .autograd import functional as _autograd_functional  # noqa: F401,E402
-from .autograd.gradcheck import gradcheck as _gradcheck  # noqa: E402
-from .autograd.gradcheck import gradgradcheck as _gradgradcheck  # noqa: E402
-
-autograd.gradcheck, autograd.gradgradcheck = _gradcheck, _gradgradcheck
 from .utils import data as _data  # noqa: F401,E402  (gt.utils.data)
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state  # noqa: E402,E501
 from .threads import get_num_threads, set_num_threads  # noqa: E402

@@ -136,3 +136,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 g = zeros_like(t)
         result.append(g)
     return tuple(result)
+
+
+# gt.autograd.functional and gradcheck are built on the public functions, which have loaded by
+# the time this package's body ends (its submodules pull in the eager core and the functions);
+# as in PyTorch, gt.autograd.gradcheck is the function (its module stays importable).
+from . import functional  # noqa: E402,F401
+from .gradcheck import gradcheck, gradgradcheck  # noqa: E402,F401
