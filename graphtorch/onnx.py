@@ -20,7 +20,6 @@ import os
 
 from .autograd.grad_mode import no_grad
 from .compiler.tracing import trace
-from .functions.creation import empty
 from .ir import symbolic
 from .ir.onnx_errors import OnnxExporterError, UnsupportedOperatorError
 from .nn.modules.module import Module

@@ -8,7 +8,6 @@ ops, so autograd follows from those.
 from __future__ import annotations
 
 import builtins
-import functools
 import math
 
 from .. import dtypes

@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import dtypes
 from ..autograd import grad_mode
-from ..device import as_device, cupy_module, host_array
+from ..device import as_device, host_array
 from ..dtypes import scalar_type_name
 from ..ops.dispatch import bump_version, call, check_inplace_allowed, write_out
 from ..ops.factories import filled, zeros_for_meta  # noqa: F401  (autograd's zeros)

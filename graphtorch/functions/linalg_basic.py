@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from ..ops.dispatch import call
 from ..ops.matmul import ADDMM, MATMUL
-from ..tensor import Tensor
 from ._wrap import check_tensor, finish
 
 __all__ = ["matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "addmm",

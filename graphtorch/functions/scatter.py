@@ -8,7 +8,6 @@ import warnings
 
 from .. import dtypes
 from ..dtypes import scalar_type_name
-from ..ops import movement as movement_ops
 from ..ops import scatter as scatter_ops
 from ..ops.dispatch import call, call_inplace
 from ..ops.shape_rules import broadcast_shapes, normalize_dim

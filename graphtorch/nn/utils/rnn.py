@@ -16,7 +16,7 @@ import numpy as np
 
 from ... import dtypes
 from ...dtypes import int64
-from ...functions.creation import arange, as_tensor, empty_like, ones, tensor, zeros
+from ...functions.creation import arange, as_tensor, empty_like, tensor
 from ...functions.movement import cat
 from ...functions.statistics import sort
 from ...tensor import Tensor
