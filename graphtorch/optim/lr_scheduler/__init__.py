@@ -32,3 +32,8 @@ __all__ = ["LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR"
            "LinearLR", "ExponentialLR", "SequentialLR", "CosineAnnealingLR",
            "ChainedScheduler", "ReduceLROnPlateau", "CyclicLR",
            "CosineAnnealingWarmRestarts", "OneCycleLR", "PolynomialLR", "LRScheduler"]
+
+# PyTorch's schedulers print as torch.optim.lr_scheduler.<Name>; so do these, whichever part
+# defines them.
+for _scheduler in (*(globals()[_name] for _name in __all__), _LRScheduler):
+    _scheduler.__module__ = __name__
