@@ -1,8 +1,10 @@
 """`gt.trace`: run eager code once on symbolic tensors and record an SSA `Graph`.
 
 While tracing, a tensor's array is a `SymbolicArray` (shape, dtype and the graph `Value`
-it stands for). `dispatch` sees it and, instead of running the kernel, calls
-`record_op`, which appends a node whose output metas come from the op's `infer` rule.
+it stands for). `dispatch` sees it and, instead of running the kernel, calls the current
+tracer's `record_op` (it finds the `Tracer` through `graphtorch.trace_state`, which also holds
+`SymbolicArray` and `TracingError`), which appends a node whose output metas come from the
+op's `infer` rule.
 Concrete tensors met on the way (parameters, buffers, captured tensors) become PARAM
 inputs by reference, named by their qualified name when they belong to the traced module.
 Anything that needs a value in Python (`bool(t)`, `t.item()`, `t.numpy()`) raises
