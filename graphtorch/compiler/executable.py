@@ -13,7 +13,6 @@ import numpy as np
 from ..autograd import grad_mode
 from ..autograd.grad_mode import no_grad
 from ..autograd.graph import _FREED_MESSAGE, Node
-from ..backends.cupy_backend import make_cupy_program
 from ..backends.interpreter import Interpreter
 from ..backends.numpy_backend import NumpyProgram
 from ..device import cupy_module
@@ -86,6 +85,9 @@ def make_program(graph: Graph, backend: str, name: str, inplace: dict | None = N
         # a CUDA graph replays fixed buffers: only for static sizes
         static = not any(has_symbols(tuple(n.outputs[0].meta.shape)) for n in graph.nodes
                          if n.kind in (NodeKind.INPUT, NodeKind.PARAM))
+        # lazy: GPU only; it loads ctypes and the CUDA code generator (import time)
+        from ..backends.cupy_backend import make_cupy_program
+
         return make_cupy_program(graph, name, inplace=inplace, cuda_graph=static)
 
     return NumpyProgram(graph, name, inplace=inplace)

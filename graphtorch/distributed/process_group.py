@@ -24,7 +24,6 @@ import numpy as np
 
 from ..ops import collectives as graph_ops
 from .mpi_backend import MPICommunicator
-from .nccl_backend import NCCLCommunicator
 from .work import _seconds
 
 default_pg_timeout = datetime.timedelta(minutes=30)
@@ -48,6 +47,9 @@ class ProcessGroup:
         self.mpi = MPICommunicator(mpi_comm, timeout)
         self.nccl = None
         if backend == "nccl":
+            # lazy: GPU only; it loads ctypes for NCCL (import time)
+            from .nccl_backend import NCCLCommunicator
+
             self.nccl = NCCLCommunicator(mpi_comm, timeout, device_id)
 
     def rank(self) -> int:
