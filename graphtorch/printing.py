@@ -149,7 +149,7 @@ def _summarize(array, edge: int):
         return array, cut
     xp = np
     if type(array) is not np.ndarray:
-        # looked up per call: tests stand a fake CuPy in for device.cupy_module
+        # lazy: looked up per call, tests stand a fake CuPy in for device.cupy_module
         from .device import cupy_module
 
         xp = cupy_module()
