@@ -18,7 +18,8 @@ from .dtypes import DType as dtype
 from .dtypes import bool_ as bool  # noqa: A001  (torch.bool)
 from .tensor import Size, Tensor
 from . import ops  # noqa: F401,E402  (registers every op)
-from . import functions  # noqa: E402  (binds Tensor methods)
+from . import functions  # noqa: E402
+from . import tensor_methods  # noqa: F401,E402  (binds every Tensor method)
 from .functions.conversion import to as _to  # noqa: F401,E402
 from .functions.creation import *  # noqa: F401,F403,E402
 from .functions.indexing import index_put  # noqa: F401,E402
@@ -34,30 +35,26 @@ from .functions.linalg_legacy import *  # noqa: F401,F403,E402
 from .functions.nn_ops import *  # noqa: F401,F403,E402
 from .functions.pointwise_extra import *  # noqa: F401,F403,E402
 from .functions.math_extra import *  # noqa: F401,F403,E402
+from .nn.functional.torch_forms import *  # noqa: F401,F403,E402
 from .functions.sampling import multinomial  # noqa: F401,E402
 from .serialization import load, save  # noqa: E402
 from .functions.conversion import from_dlpack  # noqa: E402
 from .printing import get_printoptions, printoptions, set_printoptions  # noqa: E402
-from .ir.tracer import TracingError  # noqa: E402
+from .trace_state import TracingError  # noqa: E402
 from .compiler.tracing import trace  # noqa: E402
 from . import compiler  # noqa: E402
 from .compiler import compile  # noqa: E402
-from .ir.symbolic import mark_dynamic  # noqa: E402
+from .symbolic import mark_dynamic  # noqa: E402
 from .control_flow import cond, fori_loop, scan, while_loop  # noqa: E402
 from . import debug  # noqa: E402
 from .debug import explain  # noqa: E402
 from . import autograd, backends, cuda, distributed, linalg, nn, onnx, optim, utils  # noqa: E402,E501
 from . import accelerator, distributions  # noqa: E402
-# gt.autograd.functional and gradcheck are built on the public functions above, so they load
-# last; as in PyTorch, gt.autograd.gradcheck is the function (its module stays importable).
-from .autograd import functional as _autograd_functional  # noqa: F401,E402
-from .autograd.gradcheck import gradcheck as _gradcheck  # noqa: E402
-from .autograd.gradcheck import gradgradcheck as _gradgradcheck  # noqa: E402
-
-autograd.gradcheck, autograd.gradgradcheck = _gradcheck, _gradgradcheck
 from .utils import data as _data  # noqa: F401,E402  (gt.utils.data)
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state  # noqa: E402,E501
 from .threads import get_num_threads, set_num_threads  # noqa: E402
+from .ops.dispatch import meta_of  # noqa: E402
+from .ops.shape_rules import split_operands  # noqa: E402
 from . import threads as _threads  # noqa: E402
 
 _threads.apply_default()  # BLAS gets PyTorch's default thread count (see threads.py)
@@ -86,9 +83,6 @@ def numel(input):
 def result_type(tensor=None, other=None, *, scalar=None, scalar1=None, scalar2=None):
     """The dtype PyTorch's promotion gives an op on these two operands (tensors or numbers;
     PyTorch's overloads name them tensor/other, scalar/tensor or scalar1/scalar2)."""
-    from .ops.dispatch import meta_of
-    from .ops.shape_rules import split_operands
-
     operands = [x for x in (scalar1, scalar2, scalar, tensor, other) if x is not None]
     if len(operands) != 2:
         raise TypeError("result_type() takes two operands")

@@ -21,10 +21,19 @@ import os
 import sys
 import traceback
 
+import graphtorch as gt
+from graphtorch.debug.explain import explain
+from graphtorch.distributed.launch import run
+from graphtorch.dtypes import as_dtype
+from graphtorch.ir.export import GraphvizMissing
+from graphtorch.ir.onnx_errors import OnnxExporterError
+from graphtorch.ir.tracer import TracingError
+from graphtorch.nn.modules.module import Module
+from graphtorch.ops.registry import REGISTRY
+from graphtorch.passes.pipeline import DEFAULT_PIPELINE, PASSES, run_passes
+
 
 def _list_ops(args) -> int:
-    from graphtorch.ops.registry import REGISTRY
-
     rows = [op for op in REGISTRY.values()
             if args.category is None or op.category.value == args.category]
     width = max((len(op.name) for op in rows), default=4)
@@ -73,9 +82,6 @@ def _parse_target(target: str) -> tuple[str, str]:
 
 
 def _parse_input(spec: str, default_dtype: str):
-    import graphtorch as gt
-    from graphtorch.dtypes import as_dtype
-
     shape_text, _, dtype_text = spec.partition(":")
     try:
         dtype = as_dtype(dtype_text.strip() or default_dtype)
@@ -172,8 +178,6 @@ def _call_from_user_file(path: str, line: int, name: str, fn, *args, **kwargs):
 
 
 def _resolve(module, path: str, name: str, num_inputs: int):
-    from graphtorch.nn.modules.module import Module
-
     obj = module
     for part in name.split("."):
         if not hasattr(obj, part):
@@ -224,8 +228,6 @@ def _is_factory(fn, num_inputs: int) -> bool:
 
 
 def _render(graph, fmt: str) -> bytes:
-    from graphtorch.ir.export import GraphvizMissing
-
     try:
         return graph.render(fmt)
     except GraphvizMissing as exc:
@@ -240,11 +242,10 @@ def _onnx_bytes(graph, traced, output) -> bytes:
     if not output:
         raise DumpError("--format onnx writes a binary model: give -o FILE.onnx")
     try:
-        from graphtorch.ir.onnx_export import to_onnx
+        from graphtorch.ir.onnx_export import to_onnx  # lazy: it needs the optional onnx package
     except ImportError as exc:
         raise DumpError(f"--format onnx needs the onnx package ({exc.name} is missing): "
                         "pip install graphtorch[onnx]") from None
-    from graphtorch.ir.onnx_errors import OnnxExporterError
 
     try:
         model = to_onnx(graph, traced.params,
@@ -263,13 +264,8 @@ def _dump(args) -> int:
 
 
 def _dump_or_raise(args) -> int:
-    import graphtorch as gt
-    from graphtorch.ir.tracer import TracingError
-
     passes = None
     if args.passes is not None:
-        from graphtorch.passes.pipeline import DEFAULT_PIPELINE, PASSES
-
         passes = list(DEFAULT_PIPELINE) if args.passes == "default" else \
             [p.strip() for p in args.passes.split(",") if p.strip()]
         unknown = [p for p in passes if p not in PASSES]
@@ -291,8 +287,6 @@ def _dump_or_raise(args) -> int:
         raise DumpError(f"tracing {name} failed{_user_line(exc)}: {_one_line(exc)}") from None
     graph = traced.graph
     if passes is not None:
-        from graphtorch.passes.pipeline import run_passes
-
         graph = run_passes(graph, passes)
     if args.format == "text":
         data = str(graph) + "\n"
@@ -322,9 +316,6 @@ def _dump_or_raise(args) -> int:
 
 def _explain(args) -> int:
     """`graphtorch explain`: compile NAME, call it on the example inputs, print gt.explain."""
-    import graphtorch as gt
-    from graphtorch.debug.explain import explain
-
     try:
         path, name = _parse_target(args.target)
         gt.manual_seed(0)
@@ -345,8 +336,6 @@ def _explain(args) -> int:
 
 def _run(args) -> int:
     """`graphtorch run`: start N ranks of a script with the MPI launcher (like torchrun)."""
-    from graphtorch.distributed.launch import run
-
     try:
         return run(args.nproc, [args.target, *args.args], args.module, args.mpiexec)
     except (OSError, ValueError) as exc:
@@ -355,13 +344,11 @@ def _run(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    import graphtorch
-
     parser = argparse.ArgumentParser(
         prog="graphtorch", description="Inspect graphtorch: its op registry and the traced graphs "
         "of your models.", epilog="example: graphtorch dump examples/lenet.py:Net "
         "--input 1,1,32,32  (see `graphtorch dump --help`)")
-    parser.add_argument("--version", action="version", version=graphtorch.__version__)
+    parser.add_argument("--version", action="version", version=gt.__version__)
     sub = parser.add_subparsers(dest="command")
     ops = sub.add_parser("ops", help="list the registered primitive ops")
     ops.add_argument("--category", choices=["elementwise", "reduction", "view", "opaque"],

@@ -7,7 +7,7 @@ needs a device raises a RuntimeError that says why.
 
 from __future__ import annotations
 
-from .device import _cupy_or_reason, cupy_module
+from .device import _cupy_or_reason, as_device, cupy_module
 
 
 def is_available() -> bool:
@@ -31,8 +31,6 @@ def current_device() -> int:
 
 def set_device(device) -> None:
     """Make `device` (an index, "cuda:N" or a gt.device) the current CUDA device."""
-    from .device import as_device
-
     index = device if isinstance(device, int) else as_device(device).index
     if index is not None and index >= 0:
         cupy_module().cuda.Device(index).use()
@@ -90,7 +88,6 @@ def _index(device) -> int:
         return 0 if cupy is None else int(cupy.cuda.Device().id)
     if isinstance(device, int):
         return device
-    from .device import as_device
 
     d = as_device(device)
     return d.index if d.index is not None else _index(None)

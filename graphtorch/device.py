@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 
+import numpy as np
+
 
 class device:
     """A device, as `torch.device`: ``gt.device("cuda:0")``, ``gt.device("cpu")``."""
@@ -74,6 +76,11 @@ def cupy_module():
         raise RuntimeError(f"Torch not compiled with CUDA enabled: {reason}. "
                            "graphtorch runs CUDA tensors through CuPy.")
     return cupy
+
+
+def host_array(array):
+    """`array` in host memory: a NumPy array as it is, a CuPy array copied to the host."""
+    return array if type(array) is np.ndarray else array.get()
 
 
 def as_device(value) -> device:

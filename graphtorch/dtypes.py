@@ -93,10 +93,32 @@ ALL_DTYPES = (bool_, uint8, int8, int16, int32, int64, float16, float32, float64
 _BY_NP = {d.np_dtype: d for d in ALL_DTYPES}
 _BY_NAME = {d.name: d for d in ALL_DTYPES + (bfloat16, complex32) + FLOAT8_DTYPES}
 _SHELL_UINTS = (uint16, uint32, uint64)
-_TORCH_SCALAR_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short",
-                       "int32": "Int", "int64": "Long", "uint16": "UInt16", "uint32": "UInt32",
-                       "uint64": "UInt64", "complex64": "ComplexFloat",
-                       "complex128": "ComplexDouble"}
+# PyTorch's ScalarType names, as its error messages print them.
+SCALAR_TYPE_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short",
+                     "int32": "Int", "int64": "Long", "uint16": "UInt16", "uint32": "UInt32",
+                     "uint64": "UInt64", "float16": "Half", "bfloat16": "BFloat16",
+                     "float32": "Float", "float64": "Double", "complex32": "ComplexHalf",
+                     "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
+
+# The short names graph dumps print (``f32[2, 3]``).
+SHORT_NAMES = {"float32": "f32", "float64": "f64", "float16": "f16", "bfloat16": "bf16",
+               "int64": "i64", "int32": "i32", "int16": "i16", "int8": "i8", "uint8": "u8",
+               "bool": "b8", "complex64": "c64", "complex128": "c128", "complex32": "c32"}
+
+
+def short_name(dtype) -> str:
+    """The short name of a dtype in graph dumps: ``f32``, ``i64``, ``b8``, ..."""
+    return SHORT_NAMES.get(dtype.name, dtype.name)
+
+
+def scalar_type_name(dtype) -> str:
+    """PyTorch's ScalarType name ('Float', 'Long', ...) of a DType or NumPy dtype.
+
+    >>> scalar_type_name(float32)
+    'Float'
+    """
+    name = getattr(dtype, "name", None) or str(dtype)
+    return SCALAR_TYPE_NAMES.get(name, name)
 
 # PyTorch's aliases.
 ALIASES = {
@@ -177,9 +199,19 @@ def set_default_dtype(dtype) -> None:
     if dtype not in (float16, float32, float64):
         raise TypeError(f"only floating-point types are supported as the default type, got {dtype}")
     _default_float[0] = dtype
-    from .ops.registry import clear_dtype_caches
+    for callback in _DEFAULT_DTYPE_LISTENERS:
+        callback()
 
-    clear_dtype_caches()  # INT_TO_FLOAT promotion decisions depend on the default dtype
+
+# Called after the default dtype changes: the op registry drops its cached promotion
+# decisions (INT_TO_FLOAT depends on the default). Registered from above, so this module
+# imports nothing of graphtorch.
+_DEFAULT_DTYPE_LISTENERS: list = []
+
+
+def on_default_dtype_change(callback) -> None:
+    """Call `callback()` whenever `set_default_dtype` sets the default dtype."""
+    _DEFAULT_DTYPE_LISTENERS.append(callback)
 
 
 def promote_types(type1: DType, type2: DType) -> DType:
@@ -191,8 +223,8 @@ def promote_types(type1: DType, type2: DType) -> DType:
     if (a in _SHELL_UINTS or b in _SHELL_UINTS) and not (a.is_floating_point or
                                                          b.is_floating_point):
         raise RuntimeError(f"Promotion for uint16, uint32, uint64 types is not supported, "
-                           f"attempted to promote {_TORCH_SCALAR_NAMES[a.name]} and "
-                           f"{_TORCH_SCALAR_NAMES[b.name]}")
+                           f"attempted to promote {SCALAR_TYPE_NAMES[a.name]} and "
+                           f"{SCALAR_TYPE_NAMES[b.name]}")
     if a.category != b.category:
         high, low = (a, b) if a.category > b.category else (b, a)
         if high.is_complex and low is float64:

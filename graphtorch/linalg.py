@@ -13,11 +13,17 @@ import warnings
 import numpy as np
 
 from . import dtypes
+from .dtypes import scalar_type_name
 from .functions._wrap import check_tensor, finish
+from .functions.creation import eye, ones
 from .functions.linalg_basic import matmul
+from .functions.math import where
 from .functions.reduce import return_types
-from .ops import linalg as L
+from .ops import linalg as linalg_ops
+from .ops import linalg_decompositions as decompositions_ops
+from .ops import linalg_norms as norms_ops
 from .ops.dispatch import call, write_out
+from .ops.linalg import _eye_mask, _tril
 from .ops.registry import TensorMeta
 from .ops.shape_rules import normalize_dim
 from .tensor import Tensor
@@ -28,7 +34,7 @@ __all__ = ["LinAlgError", "inv", "inv_ex", "det", "slogdet", "svd", "svdvals", "
            "matrix_norm", "cond", "matrix_power", "multi_dot", "cross", "vecdot", "matmul",
            "diagonal"]
 
-LinAlgError = L.LinAlgError
+LinAlgError = linalg_ops.LinAlgError
 _INF = float("inf")
 
 
@@ -58,26 +64,26 @@ def _fmt(x) -> str:
 def inv(A, *, out=None):
     """Inverse of square matrices; raises LinAlgError for a singular matrix."""
     check_tensor(A, "linalg_inv", "A")
-    return finish(call(L.INV_EX, A, errors="linalg.inv")[0], out)
+    return finish(call(linalg_ops.INV_EX, A, errors="linalg.inv")[0], out)
 
 
 def inv_ex(A, *, check_errors=False, out=None):
     """(inverse, info): info > 0 marks singular matrices instead of raising."""
     check_tensor(A, "linalg_inv_ex", "A")
-    values = call(L.INV_EX, A, errors="linalg.inv_ex" if check_errors else "")
+    values = call(linalg_ops.INV_EX, A, errors="linalg.inv_ex" if check_errors else "")
     return _finish_tuple("linalg_inv_ex", ("inverse", "info"), values, out)
 
 
 def det(A, *, out=None):
     """Determinant of square matrices."""
     check_tensor(A, "linalg_det", "A")
-    return finish(call(L.DET, A), out)
+    return finish(call(linalg_ops.DET, A), out)
 
 
 def slogdet(A, *, out=None):
     """(sign, logabsdet) of the determinant; sign is 0 for singular matrices."""
     check_tensor(A, "linalg_slogdet", "A")
-    return _finish_tuple("linalg_slogdet", ("sign", "logabsdet"), call(L.SLOGDET, A), out)
+    return _finish_tuple("linalg_slogdet", ("sign", "logabsdet"), call(linalg_ops.SLOGDET, A), out)
 
 
 # --- decompositions -----------------------------------------------------------------------
@@ -92,7 +98,7 @@ def svd(A, full_matrices=True, *, driver=None, out=None):
     """(U, S, Vh) with A = U diag(S) Vh; S descending."""
     check_tensor(A, "linalg_svd", "A")
     _no_driver(driver)
-    values = call(L.SVD, A, full_matrices=bool(full_matrices))
+    values = call(decompositions_ops.SVD, A, full_matrices=bool(full_matrices))
     return _finish_tuple("linalg_svd", ("U", "S", "Vh"), values, out)
 
 
@@ -100,20 +106,20 @@ def svdvals(A, *, driver=None, out=None):
     """Singular values, descending."""
     check_tensor(A, "linalg_svdvals", "A")
     _no_driver(driver)
-    return finish(call(L.SVD, A, full_matrices=False, compute_uv=False)[1], out)
+    return finish(call(decompositions_ops.SVD, A, full_matrices=False, compute_uv=False)[1], out)
 
 
 def eig(A, *, out=None):
     """Complex (eigenvalues, eigenvectors) of square matrices (unit-norm vectors)."""
     check_tensor(A, "linalg_eig", "A")
-    values = call(L.EIG, A)
+    values = call(decompositions_ops.EIG, A)
     return _finish_tuple("linalg_eig", ("eigenvalues", "eigenvectors"), values, out)
 
 
 def eigvals(A, *, out=None):
     """Complex eigenvalues of square matrices."""
     check_tensor(A, "linalg_eigvals", "A")
-    return finish(call(L.EIG, A, compute_v=False)[0], out)
+    return finish(call(decompositions_ops.EIG, A, compute_v=False)[0], out)
 
 
 def _uplo(UPLO):
@@ -126,32 +132,33 @@ def _uplo(UPLO):
 def eigh(A, UPLO="L", *, out=None):
     """(eigenvalues ascending, eigenvectors) of Hermitian matrices (reads the UPLO triangle)."""
     check_tensor(A, "linalg_eigh", "A")
-    values = call(L.EIGH, A, UPLO=_uplo(UPLO))
+    values = call(decompositions_ops.EIGH, A, UPLO=_uplo(UPLO))
     return _finish_tuple("linalg_eigh", ("eigenvalues", "eigenvectors"), values, out)
 
 
 def eigvalsh(A, UPLO="L", *, out=None):
     """Ascending eigenvalues of Hermitian matrices."""
     check_tensor(A, "linalg_eigvalsh", "A")
-    return finish(call(L.EIGH, A, UPLO=_uplo(UPLO), compute_v=False)[0], out)
+    return finish(call(decompositions_ops.EIGH, A, UPLO=_uplo(UPLO), compute_v=False)[0], out)
 
 
 def qr(A, mode="reduced", *, out=None):
     """(Q, R) with mode 'reduced', 'complete' or 'r' (Q empty)."""
     check_tensor(A, "linalg_qr", "A")
-    return _finish_tuple("linalg_qr", ("Q", "R"), call(L.QR, A, mode=mode), out)
+    return _finish_tuple("linalg_qr", ("Q", "R"), call(decompositions_ops.QR, A, mode=mode), out)
 
 
 def cholesky(A, *, upper=False, out=None):
     """Cholesky factor (lower, or upper = L^H) of Hermitian positive-definite matrices."""
     check_tensor(A, "linalg_cholesky", "A")
-    return finish(call(L.CHOLESKY_EX, A, upper=bool(upper), errors="linalg.cholesky")[0], out)
+    return finish(call(linalg_ops.CHOLESKY_EX, A, upper=bool(upper), errors="linalg.cholesky")[0],
+                  out)
 
 
 def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
     """(L, info): info > 0 is the order of the first non-positive-definite leading minor."""
     check_tensor(A, "linalg_cholesky_ex", "A")
-    values = call(L.CHOLESKY_EX, A, upper=bool(upper),
+    values = call(linalg_ops.CHOLESKY_EX, A, upper=bool(upper),
                   errors="linalg.cholesky_ex" if check_errors else "")
     return _finish_tuple("linalg_cholesky_ex", ("L", "info"), values, out)
 
@@ -162,26 +169,22 @@ def solve(A, B, *, left=True, out=None):
     """X with AX = B (left) or XA = B; B may be a (batch of) vector(s)."""
     check_tensor(A, "linalg_solve", "A")
     check_tensor(B, "linalg_solve", "B")
-    return finish(call(L.SOLVE_EX, A, B, left=left, errors="torch.linalg.solve")[0], out)
+    return finish(call(linalg_ops.SOLVE_EX, A, B, left=left, errors="torch.linalg.solve")[0], out)
 
 
 def solve_ex(A, B, *, left=True, check_errors=False, out=None):
     """(result, info) of linalg.solve; info > 0 marks singular matrices."""
     check_tensor(A, "linalg_solve_ex", "A")
     check_tensor(B, "linalg_solve_ex", "B")
-    values = call(L.SOLVE_EX, A, B, left=left,
+    values = call(linalg_ops.SOLVE_EX, A, B, left=left,
                   errors="torch.linalg.solve_ex" if check_errors else "")
     return _finish_tuple("linalg_solve_ex", ("result", "info"), values, out)
 
 
 def _triangle(A, upper, unit):
     """The triangle of A that solve_triangular reads (unit diagonal when asked)."""
-    from .ops.linalg_grads import _eye_mask, _tril
-
     tri = _tril(A.mT, 0).mT if upper else _tril(A, 0)
     if unit:
-        from .functions.math import where
-
         tri = where(_eye_mask(A.shape[-1], A), 1.0, tri)
     return tri
 
@@ -193,10 +196,10 @@ def solve_triangular(A, B, *, upper, left=True, unitriangular=False, out=None):
     if B.ndim < 2:
         raise RuntimeError("linalg.solve_triangular: The input tensor B must have at least 2 "
                            "dimensions.")
-    L.check_matrix("linalg.solve_triangular", _meta(A))
+    linalg_ops.check_matrix("linalg.solve_triangular", _meta(A))
     if B.ndim == A.ndim - 1:  # keep B a matrix: PyTorch has no vector case here
         B = B.unsqueeze(0)
-    result = call(L.SOLVE_EX, _triangle(A, upper, unitriangular), B, left=left)[0]
+    result = call(linalg_ops.SOLVE_EX, _triangle(A, upper, unitriangular), B, left=left)[0]
     return finish(result, out)
 
 
@@ -204,7 +207,7 @@ def lstsq(A, B, rcond=None, *, driver=None):
     """Least-squares solution of AX = B: (solution, residuals, rank, singular_values)."""
     check_tensor(A, "linalg_lstsq", "A")
     check_tensor(B, "linalg_lstsq", "B")
-    values = call(L.LSTSQ, A, B, rcond=None if rcond is None else float(rcond),
+    values = call(linalg_ops.LSTSQ, A, B, rcond=None if rcond is None else float(rcond),
                   driver=driver or "gelsy")
     return return_types.get("linalg_lstsq", ("solution", "residuals", "rank",
                                              "singular_values"))(*values)
@@ -235,7 +238,7 @@ def pinv(A, rcond=None, hermitian=False, *, atol=None, rtol=None, out=None):
     if rcond is not None:
         rtol = rcond
     atol, rtol = _tolerances(A, atol, rtol) if A.ndim >= 2 else (0.0, 0.0)
-    return finish(call(L.PINV, A, atol=atol, rtol=rtol, hermitian=bool(hermitian)), out)
+    return finish(call(linalg_ops.PINV, A, atol=atol, rtol=rtol, hermitian=bool(hermitian)), out)
 
 
 def matrix_rank(A, tol=None, hermitian=False, *, atol=None, rtol=None, out=None):
@@ -266,14 +269,15 @@ def _norm_dtype(x, dtype):
     dtype = dtypes.as_dtype(dtype)
     if dtype.category < dtypes.Category.FLOAT:
         raise RuntimeError(f"linalg.vector_norm: dtype should be floating point or complex, but "
-                           f"got {L.title(dtype)}")
+                           f"got {scalar_type_name(dtype)}")
     if x.is_complex() and not dtype.is_complex:
         raise RuntimeError(f"linalg.vector_norm: dtype should be complex for complex inputs, but "
-                           f"got {L.title(dtype)}")
+                           f"got {scalar_type_name(dtype)}")
     if dtypes.promote_types(x.dtype, dtype) is not dtype:
-        raise RuntimeError(f"linalg.vector_norm: the dtype of the input ({L.title(x.dtype)}) "
+        raise RuntimeError(f"linalg.vector_norm: the dtype of the input "
+                           f"({scalar_type_name(x.dtype)}) "
                            "should be convertible without narrowing to the specified dtype "
-                           f"({L.title(dtype)})")
+                           f"({scalar_type_name(dtype)})")
     return x.to(dtype)
 
 
@@ -289,7 +293,7 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
     if isinstance(ord, str) or not isinstance(ord, (int, float)):
         raise TypeError(f"linalg_vector_norm(): argument 'ord' (position 2) must be Number, not "
                         f"{type(ord).__name__}")
-    L.check_dtype("linalg.vector_norm", x.dtype)
+    linalg_ops.check_dtype("linalg.vector_norm", x.dtype)
     dims = _dims_tuple(dim)
     if dims:
         seen = set()
@@ -309,7 +313,7 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
                                    f"the dimension {d}because this dimension is empty and the "
                                    "operation does not have an identity")
     x = _norm_dtype(x, dtype)
-    result = call(L.VECTOR_NORM, x, ord=ord, dims=dims or None, keepdim=bool(keepdim))
+    result = call(norms_ops.VECTOR_NORM, x, ord=ord, dims=dims or None, keepdim=bool(keepdim))
     return finish(result, out)
 
 
@@ -335,7 +339,7 @@ def _matrix_dims(A, dim):
     d0, d1 = normalize_dim(dim[0], A.ndim), normalize_dim(dim[1], A.ndim)
     if d0 == d1:
         raise RuntimeError(f"linalg.matrix_norm: dims must be different. Got ({d0}, {d1})")
-    L.check_dtype("linalg.matrix_norm", A.dtype)
+    linalg_ops.check_dtype("linalg.matrix_norm", A.dtype)
     return d0, d1
 
 
@@ -421,7 +425,6 @@ def cond(A, p=None, *, out=None):
                            f"but they are {A.shape[-2]} by {A.shape[-1]} matrices")
     inverse, info = inv_ex(A)
     result = matrix_norm(A, p) * matrix_norm(inverse, p)
-    from .functions.math import where
 
     return finish(where(info > 0, _INF, result), out)
 
@@ -432,11 +435,8 @@ def matrix_power(A, n, *, out=None):
     """A @ A @ ... (n times) by repeated squaring; negative n inverts first."""
     check_tensor(A, "linalg_matrix_power", "A")
     if A.ndim < 2 or A.shape[-1] != A.shape[-2]:
-        L.check_matrix("linalg.matrix_power", _meta(A))
+        linalg_ops.check_matrix("linalg.matrix_power", _meta(A))
     if n == 0:
-        from .functions.creation import eye, ones
-        from .functions.math import where
-
         identity = eye(A.shape[-1], dtype=A.dtype, device=A.device)
         return finish(where(ones((), dtype=dtypes.bool_, device=A.device), identity, A), out)
     if n < 0:
@@ -523,17 +523,18 @@ def cross(input, other, *, dim=-1, out=None):
     """Cross product of 3-vectors along `dim` (batch dims broadcast; ranks must match)."""
     check_tensor(input, "linalg_cross")
     check_tensor(other, "linalg_cross", "other")
-    return finish(call(L.CROSS, input, other, dim=dim), out)
+    return finish(call(norms_ops.CROSS, input, other, dim=dim), out)
 
 
 def vecdot(x, y, *, dim=-1, out=None):
     """sum(conj(x) * y) over `dim`, with broadcasting."""
     check_tensor(x, "linalg_vecdot", "x")
     check_tensor(y, "linalg_vecdot", "y")
-    L.check_dtype("linalg.vecdot", x.dtype)
+    linalg_ops.check_dtype("linalg.vecdot", x.dtype)
     if x.dtype is not y.dtype:
         raise RuntimeError(f"linalg.vecdot: Expected x and y to have the same dtype, but found x "
-                           f"of type {L.title(x.dtype)} and y of type {L.title(y.dtype)} "
+                           f"of type {scalar_type_name(x.dtype)} and y of type "
+                           f"{scalar_type_name(y.dtype)} "
                            "instead")
     if x.ndim == 1 and y.ndim == 1 and x.shape[0] != y.shape[0]:
         raise RuntimeError(f"inconsistent tensor size, expected tensor [{x.shape[0]}] and src "

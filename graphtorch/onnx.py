@@ -18,7 +18,13 @@ import enum
 import inspect
 import os
 
+from .autograd.grad_mode import no_grad
+from .compiler.tracing import trace
+from .ir import symbolic
 from .ir.onnx_errors import OnnxExporterError, UnsupportedOperatorError
+from .nn.modules.module import Module
+from .tensor import Tensor
+from .trace_state import SymbolicArray
 
 __all__ = ["OnnxExporterError", "TrainingMode", "UnsupportedOperatorError", "export"]
 
@@ -55,9 +61,6 @@ def export(model, args=(), f=None, *, kwargs=None, export_params: bool = True,
     """
     import onnx
 
-    from .ir.onnx_export import to_onnx
-    from .nn.modules.module import Module
-    from .tensor import Tensor
 
     if kwargs:
         raise NotImplementedError("gt.onnx.export: keyword inputs (kwargs=) are not supported; "
@@ -89,6 +92,8 @@ def export(model, args=(), f=None, *, kwargs=None, export_params: bool = True,
             code if value else f"not ({code})" for code, value in env.guards)
     graph = traced.graph
     num_outputs = len(graph.outputs) - len(traced.mutated)
+    from .ir.onnx_export import to_onnx  # lazy: it needs the optional onnx package
+
     proto = to_onnx(graph, traced.params, input_names=in_names, output_names=output_names,
                     dynamic_axes=axes, opset_version=opset_version, num_outputs=num_outputs,
                     export_params=export_params,
@@ -114,7 +119,7 @@ def _argument_names(fn, args) -> list[str]:
 
 
 def _check_axes(dynamic_axes, in_names, out_names) -> dict:
-    from .ir.onnx_export import normalize_axes
+    from .ir.onnx_export import normalize_axes  # lazy: it needs the optional onnx package
 
     axes = normalize_axes(dynamic_axes)
     known = set(in_names) | set(out_names)
@@ -127,8 +132,6 @@ def _check_axes(dynamic_axes, in_names, out_names) -> dict:
 
 def _set_training(model, training) -> list:
     """Put modules in the requested mode; returns their modes to restore."""
-    from .nn.modules.module import Module
-
     if not isinstance(model, Module):
         return []
     modes = [(m, m.training) for m in model.modules()]
@@ -144,11 +147,6 @@ def _set_training(model, training) -> list:
 def _trace(model, args, positions, in_names, axes, dynamic):
     """gt.trace on the example inputs; axes to make dynamic become stand-in tensors whose
     sizes are symbols (what gt.compile(dynamic=True) traces with)."""
-    import graphtorch as gt
-
-    from .ir import symbolic
-    from .ir.tracer import SymbolicArray
-    from .tensor import Tensor
 
     env, symbols, trace_args = None, {}, list(args)
     for k, i in enumerate(positions):
@@ -171,8 +169,8 @@ def _trace(model, args, positions, in_names, axes, dynamic):
             shape[d] = env.symbol(x.shape[d], i, d)
             symbols[shape[d].expr] = f"{name}[{d}]"
         trace_args[i] = Tensor._wrap(SymbolicArray(shape, x._data.dtype, None))
-    with symbolic.recording(env), gt.no_grad():
-        traced = gt.trace(model, *trace_args, optimize=False)
+    with symbolic.recording(env), no_grad():
+        traced = trace(model, *trace_args, optimize=False)
     return traced, env, symbols
 
 

@@ -20,6 +20,8 @@ import sys
 import numpy as np
 
 from . import dtypes
+from .device import host_array
+from .tensor import Tensor
 
 
 class _PrintOptions:
@@ -147,6 +149,7 @@ def _summarize(array, edge: int):
         return array, cut
     xp = np
     if type(array) is not np.ndarray:
+        # lazy: looked up per call, tests stand a fake CuPy in for device.cupy_module
         from .device import cupy_module
 
         xp = cupy_module()
@@ -179,10 +182,6 @@ def _layout(strings, shape, cut, edge, indent, element_len) -> str:
     return "[" + ("," + "\n" * (ndim - 1) + " " * (indent + 1)).join(rows) + "]"
 
 
-def _host(array) -> np.ndarray:
-    return array if type(array) is np.ndarray else array.get()
-
-
 def tensor_str(array, indent: int) -> str:
     """The bracketed body of a tensor's repr (no ``tensor(`` prefix or suffixes)."""
     if array.size == 0:
@@ -195,7 +194,7 @@ def tensor_str(array, indent: int) -> str:
         array, cut = _summarize(array, edge)
     else:
         cut = [False] * array.ndim
-    array = _host(array)
+    array = host_array(array)
     strings, element_len = _element_strings(array)
     return _layout(strings, array.shape, cut, edge, indent, element_len)
 
@@ -232,8 +231,6 @@ def tensor_repr(t, *, tensor_contents: str | None = None) -> str:
     `tensor_contents`, when given, replaces the printed values (PyTorch's keyword of the
     same name).
     """
-    from .tensor import Tensor
-
     cls = type(t)
     owner = _hook_owner(cls)
     plain = cls is Tensor or cls is owner

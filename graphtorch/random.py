@@ -13,6 +13,11 @@ import time
 
 import numpy as np
 
+from .cuda import manual_seed_all
+from .ops.dispatch import call
+from .tensor import Tensor
+from .trace_state import TracingError, current_tracer, user_frame
+
 # float16 draws like float32 (24 bits) and rounds, as PyTorch's CPU kernel.
 _FLOAT_BITS = {np.dtype(np.float32): 24, np.dtype(np.float16): 24, np.dtype(np.float64): 53}
 
@@ -54,16 +59,12 @@ def _libm(fn, values: np.ndarray) -> np.ndarray:
 
 
 def _tracing() -> bool:
-    from .ir.tracer import current_tracer
-
     return current_tracer() is not None
 
 
 def _record_seed(generator, seed) -> None:
-    from .ops.dispatch import call
-    from .ops.random_ops import SEED
-
-    call(SEED, seed=int(seed), generator=None if generator is default_generator else generator)
+    call(random_ops.SEED, seed=int(seed),
+         generator=None if generator is default_generator else generator)
 
 
 class Generator:
@@ -97,8 +98,6 @@ class Generator:
 
     def get_state(self):
         """The generator state as PyTorch's 5056-byte uint8 tensor (same bytes as torch's)."""
-        from .tensor import Tensor
-
         mt = self._mt.state["state"]
         key, pos = mt["key"], int(mt["pos"])
         fresh = pos == 624 and np.array_equal(
@@ -141,8 +140,6 @@ class Generator:
 
     # --- raw streams ---
     def _refuse_while_tracing(self) -> None:
-        from .ir.tracer import current_tracer, TracingError, user_frame
-
         if current_tracer() is not None:
             source = user_frame()
             where = f"{source[0]}:{source[1]}" if source else "<unknown>"
@@ -339,8 +336,6 @@ def manual_seed(seed: int) -> Generator:
         _record_seed(default_generator, seed)
         return default_generator
     default_generator.manual_seed(seed)
-    from .cuda import manual_seed_all
-
     manual_seed_all(seed)
     return default_generator
 
@@ -373,3 +368,7 @@ get_rng_state._graph_break_reason = "reading the generator's state (gt.get_rng_s
 
 def generator_or_default(generator) -> Generator:
     return default_generator if generator is None else generator
+
+
+# The random ops draw from this module's generators; seeding inside a trace records one.
+from .ops import random_ops  # noqa: E402

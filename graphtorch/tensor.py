@@ -12,8 +12,9 @@ import numpy as np
 
 from . import dtypes
 from .autograd import grad_mode
-from .device import CPU, as_device, cupy_module, device
-from .ops import dispatch
+from .autograd.graph import HookDict, accumulate_node, add_hook
+from .device import CPU, as_device, cupy_module, device, host_array
+from .trace_state import SymbolicArray, TracingError, current_tracer, user_frame, where
 
 
 class Size(tuple):
@@ -75,11 +76,6 @@ class Tensor:
     _legacy_dtype = None
     _creation_meta = None   # set on views that must not be written in place with autograd
 
-    def __new__(cls, *args, device=None, dtype=None):
-        from .functions.creation import legacy_new
-
-        return legacy_new(cls, args, device=device, dtype=dtype or cls._legacy_dtype)
-
     def __init__(self, *args, **kwargs):
         pass
 
@@ -112,14 +108,14 @@ class Tensor:
 
     @property
     def device(self) -> device:
-        if type(self._data) is np.ndarray or type(self._data) is dispatch.SymbolicArray:
+        if type(self._data) is np.ndarray or type(self._data) is SymbolicArray:
             return CPU  # symbolic arrays (inside gt.trace) trace on the CPU
         return device("cuda", self._data.device.id)
 
     @property
     def is_cuda(self) -> bool:
         return type(self._data) is not np.ndarray and \
-            type(self._data) is not dispatch.SymbolicArray
+            type(self._data) is not SymbolicArray
 
     @property
     def is_cpu(self) -> bool:
@@ -286,24 +282,22 @@ class Tensor:
     @property
     def data(self) -> Tensor:
         """The same memory, detached from autograd and from the version counter."""
-        if type(self._data) is dispatch.SymbolicArray:  # traced: an alias of the storage
+        if type(self._data) is SymbolicArray:  # traced: an alias of the storage
             return _traced_detach(self)
         return Tensor._wrap(self._data)
 
     @data.setter
     def data(self, value: Tensor) -> None:
-        if type(self._data) is dispatch.SymbolicArray or \
-                type(value._data) is dispatch.SymbolicArray:
-            from .ir.tracer import TracingError, _where, user_frame
-
-            raise TracingError(f"{_where(user_frame())}: assigning .data replaces a tensor's "
+        if type(self._data) is SymbolicArray or \
+                type(value._data) is SymbolicArray:
+            raise TracingError(f"{where(user_frame())}: assigning .data replaces a tensor's "
                                "storage, which a compiled graph cannot replay; use "
                                "`with torch.no_grad(): t.copy_(new)` instead")
         self._data = value._data
 
     def detach(self) -> Tensor:
         """A tensor sharing memory and version counter, outside the autograd graph."""
-        if type(self._data) is dispatch.SymbolicArray:  # traced: a gradient-barrier node
+        if type(self._data) is SymbolicArray:  # traced: a gradient-barrier node
             return _traced_detach(self)
         out = Tensor._wrap(self._data)
         out._base = self._base if self._base is not None else self
@@ -351,7 +345,6 @@ class Tensor:
         fn = self.grad_fn
         if fn is not None:
             return fn.add_tensor_hook(self._output_nr, hook)
-        from .autograd.graph import HookDict, accumulate_node, add_hook
 
         if self._hooks is None:  # a leaf keeps its hooks (its AccumulateGrad may be freed)
             self._hooks = HookDict()
@@ -372,18 +365,10 @@ class Tensor:
         if self.grad_fn is not None:
             raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
                                "tensors")
-        from .autograd.graph import HookDict, add_hook
 
         if self._post_accumulate_grad_hooks is None:
             self._post_accumulate_grad_hooks = HookDict()
         return add_hook(self._post_accumulate_grad_hooks, hook)
-
-    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        """Accumulate d(self)/d(leaf) into each leaf's `.grad`."""
-        from .autograd import backward
-
-        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph,
-                 inputs=inputs)
 
     # --- conversion to Python and NumPy ------------------------------------------------
     def numpy(self, *, force: bool = False) -> np.ndarray:
@@ -405,14 +390,14 @@ class Tensor:
         return arr if dtype is None else arr.astype(dtype)
 
     def tolist(self):
-        return _host(self._data).tolist()
+        return host_array(self._data).tolist()
 
     def item(self):
         """The value of a one-element tensor as a Python number."""
         if self._data.size != 1:
             raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted "
                                "to Scalar")
-        return _host(self._data).reshape(()).item()
+        return host_array(self._data).reshape(()).item()
 
     def __len__(self) -> int:
         if self._data.ndim == 0:
@@ -459,19 +444,14 @@ class Tensor:
 
     __hash__ = object.__hash__
 
-    def __repr__(self, *, tensor_contents=None) -> str:
-        from .printing import tensor_repr
-
-        return tensor_repr(self, tensor_contents=tensor_contents)
-
     def __format__(self, spec: str) -> str:
         # As PyTorch: a 0-d tensor formats as its Python number (f"{loss}" -> "0.25").
-        if self._data.ndim == 0 and type(self._data) is not dispatch.SymbolicArray:
+        if self._data.ndim == 0 and type(self._data) is not SymbolicArray:
             return format(self.detach().item(), spec)
         return repr(self) if not spec else format(repr(self), spec)
 
     def __reduce_ex__(self, protocol):
-        return (_rebuild, (_host(self._data), self._requires_grad))
+        return (_rebuild, (host_array(self._data), self._requires_grad))
 
     def __deepcopy__(self, memo):
         if self.grad_fn is not None:
@@ -490,12 +470,6 @@ class Tensor:
         return copy
 
     # --- devices and dtypes ----------------------------------------------------------
-    def to(self, *args, **kwargs) -> Tensor:
-        """Convert dtype and/or device: ``t.to(gt.float64)``, ``t.to("cuda")``, ``t.to(other)``."""
-        from .functions.conversion import to
-
-        return to(self, *args, **kwargs)
-
     def cpu(self, memory_format=None) -> Tensor:
         return self.to("cpu")
 
@@ -558,10 +532,6 @@ def _rebuild(array, requires_grad):
     return t
 
 
-def _host(array):
-    return array if type(array) is np.ndarray else array.get()
-
-
 def _pointer(array) -> int:
     if type(array) is np.ndarray:
         return array.__array_interface__["data"][0]
@@ -572,8 +542,6 @@ def _dim_index(dim, ndim: int) -> int:
     """`size(dim)`/`stride(dim)` index: a 0-d tensor has no dimension to ask about."""
     if ndim == 0:
         raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
-    from .ops.shape_rules import normalize_dim
-
     return normalize_dim(dim, ndim)
 
 
@@ -619,26 +587,27 @@ class Storage:
         return self._root.device
 
     def tolist(self):
-        return _host(self._root._data).ravel(order="K").tolist()
+        return host_array(self._root._data).ravel(order="K").tolist()
 
     def __repr__(self):
         return f"{self.tolist()}\n[torch.storage.UntypedStorage(device={self.device}) of size " \
                f"{self.nbytes()}]"
 
 
-dispatch.Tensor = Tensor
-dispatch._wrap = Tensor._wrap
 
 
 def _traced_detach(t: Tensor) -> Tensor:
     """`detach()` inside gt.trace: an `alias` node recorded with grad mode off, so gradient
     generation treats it as a barrier (as eager autograd does)."""
-    from .autograd.grad_mode import no_grad
-    from .ops.dispatch import call
-    from .ops.views import ALIAS
+    tracer = current_tracer()
+    if tracer is None:
+        raise TracingError(f"{where(user_frame())}: a tensor from inside gt.trace was used "
+                           "after the trace ended; use the traced function's outputs instead")
+    return tracer.detach(t)
 
-    with no_grad():
-        out = call(ALIAS, t)
-    out._view_ops = None
-    out._creation_meta = None  # an alias outside autograd, not a no_grad view (as eager)
-    return out
+
+# Tensor and dispatch need each other (dispatch wraps results in Tensors; a view's autograd
+# state is recomputed through dispatch): these imports come after the class, so either
+# module may be imported first. (Importing graphtorch.ops loads every op family.)
+from .ops import dispatch  # noqa: E402
+from .ops.shape_rules import normalize_dim  # noqa: E402

@@ -6,10 +6,12 @@
 
 from __future__ import annotations
 
+from ..ops.factories import ones_like, zeros_like
+from ..tensor import Tensor
 from .engine import run_backward
 from .function import Function, FunctionCtx, once_differentiable
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
-from .graph import Node
+from .graph import Node, accumulate_grad
 from .variable import Variable
 
 __all__ = ["backward", "grad", "Function", "FunctionCtx", "Variable", "no_grad", "enable_grad",
@@ -21,6 +23,7 @@ def detect_anomaly(check_nan: bool = True):
     """Context manager/decorator: the first op (eager, compiled forward or generated
     backward) that produces a NaN or Inf raises RuntimeError naming the op and the source
     line of the forward op it belongs to (see `graphtorch.debug.detect_anomaly`)."""
+    # lazy: detect_anomaly is autograd's API; it lives in debug, which checks compiled graphs too
     from ..debug.anomaly import detect_anomaly as _detect_anomaly
 
     return _detect_anomaly(check_nan)
@@ -35,9 +38,6 @@ def _as_tuple(x):
 
 
 def _seed_grads(tensors, grad_tensors, create_graph: bool):
-    from ..functions.creation import ones_like
-    from ..tensor import Tensor
-
     seeds = []
     for i, t in enumerate(tensors):
         g = grad_tensors[i] if grad_tensors is not None and i < len(grad_tensors) else None
@@ -55,6 +55,12 @@ def _seed_grads(tensors, grad_tensors, create_graph: bool):
                                f"{g.shape} and output[{i}] has a shape of {t.shape}.")
         seeds.append(g if create_graph else g.detach())
     return seeds
+
+
+def tensor_backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+    """`Tensor.backward`: accumulate d(self)/d(leaf) into each leaf's `.grad`."""
+    backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph,
+             inputs=inputs)
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
@@ -86,7 +92,6 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
     captured = run_backward(tensors, seeds, retain_graph, create_graph, inputs=inputs,
                             accumulate=True)
     if inputs is not None:  # non-leaf inputs get their gradient in .grad too
-        from .graph import accumulate_grad
 
         for t, g in zip(inputs, captured):
             if t.grad_fn is not None and g is not None:
@@ -128,8 +133,13 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                                    "been used in the graph. Set allow_unused=True if this is "
                                    "the desired behavior.")
             if materialize_grads:
-                from ..functions.creation import zeros_like
-
                 g = zeros_like(t)
         result.append(g)
     return tuple(result)
+
+
+# gt.autograd.functional and gradcheck are built on the public functions, which have loaded by
+# the time this package's body ends (its submodules pull in the eager core and the functions);
+# as in PyTorch, gt.autograd.gradcheck is the function (its module stays importable).
+from . import functional  # noqa: E402,F401
+from .gradcheck import gradcheck, gradgradcheck  # noqa: E402,F401

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import heapq
 
+from ..tensor import Tensor
+from ..trace_state import current_tracer
 from . import grad_mode
 from .graph import AccumulateGrad, Node, gradient_edge, output_count
 
@@ -113,9 +115,6 @@ def run_backward(tensors, grad_tensors, retain_graph: bool, create_graph: bool,
 
 def _run_graph(tensors, grad_tensors, retain_graph: bool, create_graph: bool, inputs,
                accumulate: bool):
-    from ..ir.tracer import current_tracer
-    from ..tensor import Tensor
-
     tracing = current_tracer() is not None
     if tracing:
         current_tracer().ran_backward = True
@@ -203,8 +202,6 @@ def _run_graph(tensors, grad_tensors, retain_graph: bool, create_graph: bool, in
 def _traced_apply(node: Node, grads, create_graph: bool, retain_graph: bool) -> tuple:
     """Run a node's backward inside gt.trace: the recorded graph nodes remember which
     forward node (and so which user line) they differentiate."""
-    from ..ir.tracer import current_tracer
-
     tracer = current_tracer()
     previous = tracer.backward_of
     tracer.backward_of = tracer.grad_sources.get(node)

@@ -6,8 +6,11 @@ backward calls the user's `backward(ctx, *grad_outputs)`.
 
 from __future__ import annotations
 
+from ..ops.dispatch import adopt_autograd, bump_version, meta_of
+from ..ops.factories import zeros_for_meta
+from ..tensor import Tensor
 from . import grad_mode
-from .graph import Node, gradient_edge
+from .graph import _FREED_MESSAGE, Node, gradient_edge
 
 
 class FunctionCtx:
@@ -24,8 +27,6 @@ class FunctionCtx:
 
     def save_for_backward(self, *tensors) -> None:
         """Keep tensors (or None) for backward; their versions are checked on use."""
-        from ..tensor import Tensor
-
         for i, t in enumerate(tensors):
             if t is not None and not isinstance(t, Tensor):
                 raise TypeError(f"save_for_backward can only save variables, but argument {i} "
@@ -38,8 +39,6 @@ class FunctionCtx:
     @property
     def saved_tensors(self) -> tuple:
         if self._freed:
-            from .graph import _FREED_MESSAGE
-
             raise RuntimeError(_FREED_MESSAGE)
         for t, version in zip(self._saved, self._saved_versions):
             if t is not None and (t._base if t._base is not None else t)._vc != version:
@@ -74,8 +73,6 @@ class FunctionNode(Node):
         return f"{self.fn_cls.__name__}Backward"
 
     def apply(self, grad_outputs, create_graph, retain_graph):
-        from ..functions.creation import zeros_for_meta
-
         if self.ctx.materialize_grads:
             like = next((g for g in grad_outputs if g is not None), None)
             device = like.device if like is not None else None
@@ -132,9 +129,6 @@ class Function(metaclass=_FunctionMeta):
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        from ..ops.dispatch import meta_of
-        from ..tensor import Tensor
-
         ctx = FunctionCtx()
         tensor_args = [a for a in args if isinstance(a, Tensor)]
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
@@ -178,8 +172,6 @@ class Function(metaclass=_FunctionMeta):
 
 def _check_dirty(dirty) -> None:
     """PyTorch's checks on tensors a forward changed in place (`ctx.mark_dirty`)."""
-    from ..ops.dispatch import bump_version
-
     for t in dirty:
         if grad_mode.is_grad_enabled() and t._requires_grad:
             if t._grad_fn is None and t._base is None:
@@ -195,9 +187,7 @@ def _check_dirty(dirty) -> None:
 
 def _adopt_dirty(tensor, node, nr) -> None:
     """A dirty output takes the node's history (through its base when it is a view)."""
-    from ..ops.dispatch import _wrap, adopt_autograd
-
-    carrier = _wrap(tensor._data)
+    carrier = Tensor._wrap(tensor._data)
     carrier._grad_fn = node
     carrier._output_nr = nr
     carrier._requires_grad = True

@@ -13,6 +13,7 @@ from __future__ import annotations
 from ..functions.creation import zeros_like
 from ..functions.movement import stack
 from ..tensor import Tensor
+from . import grad
 from .grad_mode import enable_grad, is_grad_enabled, set_grad_enabled
 
 __all__ = ["hessian", "hvp", "jacobian", "jvp", "vhp", "vjp"]
@@ -98,8 +99,6 @@ def _check_requires_grad(inputs, input_type: str, strict: bool) -> None:
 
 def _autograd_grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=None):
     """`autograd.grad` over the outputs that require grad; None for unreachable inputs."""
-    from . import grad
-
     if grad_outputs is None:
         grad_outputs = (None,) * len(outputs)
     pairs = [(out, g) for out, g in zip(outputs, grad_outputs)

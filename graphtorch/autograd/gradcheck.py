@@ -19,6 +19,7 @@ from .. import dtypes
 from ..functions.creation import zeros, zeros_like
 from ..functions.movement import stack
 from ..tensor import Tensor
+from . import grad
 
 __all__ = ["GradcheckError", "gradcheck", "gradgradcheck"]
 
@@ -173,8 +174,6 @@ def _analytical_jacobian(inputs, output, nondet_tol, check_grad_dtypes):
 
 
 def _jacobian_columns(inputs, output):
-    from . import grad
-
     diff_inputs = _diff_inputs(inputs)
     columns = [[] for _ in diff_inputs]
     types_ok = sizes_ok = True
@@ -198,8 +197,6 @@ def _jacobian_columns(inputs, output):
 
 def _check_backward_multiplies_grad_output(outputs, inputs) -> None:
     """A zero grad_output must give zero gradients of the right type and size."""
-    from . import grad
-
     diff_inputs = _diff_inputs(inputs)
     grads = grad(outputs, diff_inputs, [zeros_like(o) for o in outputs], retain_graph=True,
                  allow_unused=True)
@@ -248,8 +245,6 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
     diff_grad_output_indices = {i for i, x in enumerate(tupled_grad_outputs) if x.requires_grad}
 
     def new_func(*args):
-        from . import grad
-
         input_args = tuple(x.requires_grad_() if i in diff_input_indices else x
                            for i, x in enumerate(args[:-num_outputs]))
         outputs = _differentiable_outputs(func(*input_args))

@@ -13,15 +13,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..dtypes import from_numpy_dtype
+from ..trace_state import current_tracer
 from ..utils.hooks import RemovableHandle
 from . import grad_mode
 
 if TYPE_CHECKING:
     from ..ops.registry import OpDef
-
-# graphtorch.ops imports this module (through dispatch): bind the registry's context
-# class on first use instead of importing the ops package while it may be initialising.
-_VJPContext = None
 
 _sequence = itertools.count()
 
@@ -46,7 +44,11 @@ def add_hook(hooks: HookDict, fn) -> RemovableHandle:
 
 
 class Node:
-    """Base of autograd graph nodes (`grad_fn`)."""
+    """Base of autograd graph nodes (`grad_fn`): PyTorch's `torch.autograd.graph.Node`.
+
+    Not to be confused with `graphtorch.ir.Node`, a node of a traced SSA graph: this one is
+    recorded by eager autograd and runs a vjp in backward(). The name is PyTorch's, so it
+    stays; inside graphtorch, import it as `autograd.graph.Node` (or `OpNode`)."""
 
     __slots__ = (
         "__weakref__",
@@ -196,7 +198,6 @@ class OpNode(Node):
     def _unpack_outputs(self, create_graph: bool):
         if self.saved_outputs is None:
             return ()
-        from ..tensor import Tensor
 
         unpacked = []
         for nr, (data, root_ref, version) in enumerate(self.saved_outputs):
@@ -219,15 +220,11 @@ class OpNode(Node):
         if self._freed:
             raise RuntimeError(_FREED_MESSAGE)
         op = self.op
-        from ..functions.creation import zeros_for_meta
 
         for i in op.differentiable_outputs:
             if grad_outputs[i] is None:
                 grad_outputs[i] = zeros_for_meta(self.output_metas[i], self.device)
-        global _VJPContext
-        if _VJPContext is None:
-            from ..ops.registry import VJPContext as _VJPContext
-        ctx = _VJPContext(self._unpack_inputs(), self._unpack_outputs(create_graph), self.attrs,
+        ctx = VJPContext(self._unpack_inputs(), self._unpack_outputs(create_graph), self.attrs,
                           node=self)
         if grad_mode.STATE.enabled != create_graph:
             with grad_mode.set_grad_enabled(create_graph):
@@ -242,8 +239,6 @@ class OpNode(Node):
 
 
 def _metas(info) -> tuple:
-    from ..dtypes import from_numpy_dtype
-    from ..ops.registry import TensorMeta
 
     return tuple(None if i is None else TensorMeta(tuple(i[0]), from_numpy_dtype(i[1]))
                  for i in info)
@@ -301,7 +296,6 @@ def accumulate_grad(variable, grad, create_graph: bool) -> None:
 
 
 def _note_traced_grad_read(variable) -> None:
-    from ..ir.tracer import current_tracer
 
     tracer = current_tracer()
     if tracer is not None:
@@ -314,9 +308,8 @@ def _clone_like(grad, variable):
     target = variable._data
     if target.flags.c_contiguous or grad._data.shape != target.shape:
         return grad.detach().clone()
-    from ..ops.dispatch import array_module
 
-    out = array_module((target,)).empty_like(target)  # order "K": same layout
+    out = dispatch.array_module((target,)).empty_like(target)  # order "K": same layout
     out[...] = grad._data
     return type(grad)._wrap(out)
 
@@ -346,7 +339,6 @@ def _modified_message(tensor, node, index, current, expected, is_output, data=No
     """PyTorch's text: the tensor, then which op's output it is now (none for a leaf)."""
     import re
 
-    from ..tensor import legacy_type_name
 
     dtype_name = legacy_type_name(tensor.dtype if tensor is not None else data.dtype)
     shape = list(tensor.shape if tensor is not None else data.shape)
@@ -363,3 +355,12 @@ def _modified_message(tensor, node, index, current, expected, is_output, data=No
         f"inplace operation: [{dtype_name} {shape}]{which} is at version {current}; expected "
         f"version {expected} instead. Hint: the tensor was changed in place after it was saved "
         "for backward; use an out-of-place op (or .clone()) there, or clone before the change.")
+
+
+# The eager core's modules need each other: dispatch makes the nodes above, and a node's
+# apply runs vjps through dispatch on Tensors. These imports come after the classes, so that
+# either module may be imported first.
+from ..ops import dispatch  # noqa: E402
+from ..ops.factories import zeros_for_meta  # noqa: E402
+from ..ops.registry import TensorMeta, VJPContext  # noqa: E402
+from ..tensor import Tensor, legacy_type_name  # noqa: E402

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
+from ..tensor import Tensor
 from .engine import queue_callback
 
 
 class _VariableMeta(type):
     def __instancecheck__(cls, obj):
-        from ..tensor import Tensor
-
         return isinstance(obj, Tensor)
 
     def __call__(cls, data, requires_grad: bool = False, volatile: bool = False):
         """``Variable(t, requires_grad=True)``: a leaf sharing `t`'s memory."""
-        from ..tensor import Tensor
-
         if not isinstance(data, Tensor):
             raise TypeError(f"Variable data has to be a tensor, but got {type(data).__name__}")
         out = data.detach()

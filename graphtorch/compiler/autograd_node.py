@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd.graph import Node, gradient_edge
-from .executable import _as_array
+from ..autograd.graph import _FREED_MESSAGE, Node, gradient_edge
+from ..device import cupy_module
+from ..tensor import Tensor
+from . import hooks
+from .hooks import as_array as _as_array
+from .hooks import run_hooked
 
 
 class CompiledBackward(Node):
@@ -29,9 +33,6 @@ class CompiledBackward(Node):
         return "CompiledFunctionBackward"
 
     def apply(self, grad_outputs, create_graph, retain_graph):
-        from ..autograd.graph import _FREED_MESSAGE
-        from ..tensor import Tensor
-
         if self._freed:
             raise RuntimeError(_FREED_MESSAGE)
         stale = exe.capture.outputs.stale if (exe := self.executable) is not None else {}
@@ -48,19 +49,14 @@ class CompiledBackward(Node):
             if g is None:
                 xp = np
                 if meta.device.startswith("cuda"):
-                    from ..device import cupy_module
-
                     xp = cupy_module()
                 cotangents.append(xp.zeros(meta.shape, meta.dtype.np_dtype))
             else:
                 data = g._data
                 cotangents.append(data if data.dtype == meta.dtype.np_dtype
                                   else data.astype(meta.dtype.np_dtype))
-        from . import hooks
 
         if hooks.node_hooks:
-            from .executable import run_hooked
-
             grads = run_hooked(exe.backward_graph, [*self.residuals, *cotangents], "backward")
         else:
             grads = exe.backward_program(*self.residuals, *cotangents, **self.sizes)
@@ -79,8 +75,6 @@ class CompiledBackward(Node):
 def attach(executable, inputs, results, residuals, sizes=None) -> list:
     """Wrap `results` (arrays) as tensors whose differentiable ones flow into one
     CompiledBackward node with edges to `inputs` (tensors or None, graph input order)."""
-    from ..tensor import Tensor
-
     # only inputs with a gradient path get an edge (as in eager's graph): an unused input
     # that requires grad keeps .grad None
     wanted = set(executable.grad_positions)

@@ -20,9 +20,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import dtypes
 from ..ir import tracer as tracing
 from ..ir.graph import Graph
+from ..nn.modules.module import Module
 from ..ops.registry import TensorMeta
+from ..tensor import Tensor
 from . import arg_tree
 from .discovery import State
 from .outputs import OutputPlan, plan_outputs, stale_saved_tensor
@@ -81,10 +84,8 @@ def flatten_args(args) -> tuple[list, object]:
 def capture(fn, args: tuple, state: State, arg_names: list[str], ns: Namespace,
             shape_env=None, dynamic_dims=None) -> Capture:
     """Trace `fn(*args)` with the modules/optimizers in `state` bound by reference. With a
-    `shape_env` (`ir.symbolic.ShapeEnv`), dims listed in `dynamic_dims` (argument index ->
+    `shape_env` (`graphtorch.symbolic.ShapeEnv`), dims listed in `dynamic_dims` (argument index ->
     dims, or None for every dim of size >= 2) are symbolic."""
-    from ..tensor import Tensor
-
     if tracing.current_tracer() is not None:
         raise tracing.TracingError(f"{tracing._where(tracing.user_frame())}: a compiled "
                                    "function cannot be called while another trace is running")
@@ -250,8 +251,6 @@ def _symbolic_shape(shape_env, dynamic_dims, x, i):
 
 def _created_state(saved_states) -> list:
     """Optimizer state entries the traced call created (e.g. SGD's momentum buffer)."""
-    from ..tensor import Tensor
-
     created = []
     for opt, before in saved_states:
         for p, entries in opt.state.items():
@@ -278,8 +277,6 @@ def _unbound(recorder: ReadRecorder, state: State) -> list:
 
 
 def _inside_any(module, found) -> bool:
-    from ..nn.modules.module import Module
-
     return isinstance(module, Module) and any(
         isinstance(m, Module) and any(sub is module for sub in m.modules()) for _, m in found)
 
@@ -314,8 +311,6 @@ def _check_overlaps(tracer, arg_arrays: dict) -> None:
 
 
 def _f64():
-    from .. import dtypes
-
     return dtypes.float64
 
 
@@ -339,8 +334,6 @@ def all_params(state: State) -> list:
 def _state_names(state: State) -> tuple[dict, dict]:
     """(qualified name -> tensor, qualified name -> TensorRef) for parameters, buffers,
     gradients and optimizer state."""
-    from ..tensor import Tensor
-
     names: dict = {}
     refs: dict = {}
     by_id: dict = {}

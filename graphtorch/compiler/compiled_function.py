@@ -22,14 +22,17 @@ import time
 import warnings
 from dataclasses import dataclass, field
 
-from ..ir import symbolic
-from ..ir.tracer import _STATE as _TRACE
-from ..ir.tracer import TracingError
+from .. import symbolic
+from ..nn.modules.module import Module
+from ..tensor import Tensor
+from ..trace_state import STATE as _TRACE
+from ..trace_state import TracingError
 from .capture import NeedsState, capture, flatten_args
 from .controls import COMPILED, is_disabled
 from .discovery import discover
 from .executable import Executable
 from .guards import Guard, Guards, build_guards
+from .optimized_module import OptimizedModule
 from .sources import GuardKind, Namespace
 
 log = logging.getLogger("graphtorch.recompiles")
@@ -65,8 +68,6 @@ class Segments:
     So code with data-dependent Python keeps compiled segments around the eager parts."""
 
     def __init__(self, fn, state, options: dict):
-        from ..nn.modules.module import Module
-
         if isinstance(fn, Module):
             modules = [m for _, m in fn.named_children()]
         else:
@@ -375,9 +376,6 @@ def compile(model=None, *, fullgraph: bool = False, dynamic=None, backend=None,
 
     A Module compiles to an `OptimizedModule` (an nn.Module wrapping it as ``_orig_mod``).
     """
-    from ..nn.modules.module import Module
-    from .optimized_module import OptimizedModule
-
     if mode is not None and options is not None:
         raise RuntimeError("Either mode or options can be specified, but both can't be "
                            "specified at the same time.")
@@ -429,8 +427,6 @@ def capture_variant(fn, args, leaves, state, arg_names, backend, passes, env=Non
 def _signature_guards(leaves, spec, arg_names) -> Guards:
     """Guards of a variant that runs eagerly (a graph break): the call's signature only,
     since eager code is right whatever else changed."""
-    from ..tensor import Tensor
-
     ns = Namespace()
     guards = []
     for i, x in enumerate(leaves):

@@ -16,6 +16,8 @@ import os
 import threading
 import weakref
 
+from ..trace_state import current_tracer
+
 _STATE = threading.local()
 COMPILED: weakref.WeakSet = weakref.WeakSet()  # every CompiledFunction, for reset()
 
@@ -65,8 +67,6 @@ def disable(fn=None, recursive: bool = True, *, reason: str | None = None):
 def is_compiling() -> bool:
     """True while `gt.compile` (or `gt.trace`) is tracing: code can take another path there
     (``if not torch.compiler.is_compiling(): log(...)``)."""
-    from ..ir.tracer import current_tracer
-
     return current_tracer() is not None
 
 

@@ -13,6 +13,9 @@ from __future__ import annotations
 import types
 from dataclasses import dataclass, field
 
+from ..nn.modules.module import Module
+from ..optim.optimizer import Optimizer
+
 
 @dataclass
 class State:
@@ -24,8 +27,6 @@ class State:
 
     def add(self, name: str, obj) -> None:
         """Bind a module or optimizer found another way (an argument, or while tracing)."""
-        from ..nn.modules.module import Module
-
         store = self.modules if isinstance(obj, Module) else self.optimizers
         if any(o is obj for o in store.values()):
             return
@@ -47,9 +48,6 @@ def _code_names(code: types.CodeType) -> set[str]:
 def discover(fn, leaves=(), arg_names=()) -> State:
     """The modules and optimizers `fn` refers to (see the module docstring), and those
     passed as arguments (`leaves`, named by `arg_names`)."""
-    from ..nn.modules.module import Module
-    from ..optim.optimizer import Optimizer
-
     state = _discover(fn, Module, Optimizer)
     for i, x in enumerate(leaves):
         if isinstance(x, (Module, Optimizer)):

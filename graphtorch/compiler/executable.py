@@ -10,17 +10,31 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..autograd import grad_mode
+from ..autograd.grad_mode import no_grad
+from ..autograd.graph import _FREED_MESSAGE, Node
+from ..backends.interpreter import Interpreter
+from ..backends.numpy_backend import NumpyProgram
+from ..device import cupy_module
 from ..ir.graph import Graph, NodeKind
+from ..ir.symbolic import input_sizes
+from ..ops.dispatch import adopt_autograd, bump_version
+from ..passes.autodiff import build_joint, partition
+from ..passes.memory_planning import may_alias_inputs
+from ..passes.pipeline import run_passes
+from ..symbolic import has_symbols
+from ..tensor import Tensor
 from . import hooks
+from .autograd_node import attach
 from .capture import Capture
+from .hooks import as_array as _as_array
+from .hooks import run_hooked
 from .outputs import assemble
 from .refs import ArgRef, FixedRef, HyperParameter
 
 
 def optimize(graph: Graph, record: list | None = None, passes=None) -> Graph:
     """The pass pipeline (`graphtorch.passes.pipeline`) run on a copy of `graph`."""
-    from ..passes.pipeline import run_passes
-
     return run_passes(graph, passes, record=record)
 
 
@@ -28,16 +42,11 @@ class InterpreterProgram:
     """The op-by-op backend: arrays in, arrays out, through `Interpreter` (eager kernels)."""
 
     def __init__(self, graph: Graph, name: str = "forward"):
-        from ..backends.interpreter import Interpreter
-
         self.graph = graph
         self.code = f"# backend='eager': {name} runs op by op\n{graph}"
         self._interp = Interpreter(graph)
 
     def __call__(self, *arrays):
-        from ..autograd.grad_mode import no_grad
-        from ..tensor import Tensor
-
         inputs = [n for n in self.graph.nodes if n.kind in (NodeKind.INPUT, NodeKind.PARAM)]
         with no_grad():
             out = self._interp.run(*[Tensor._wrap(a) for a in arrays[:len(inputs)]]) \
@@ -61,31 +70,6 @@ def _contiguous_optimizer_state(cap: Capture, leaves) -> None:
             t._data = np.ascontiguousarray(data)
 
 
-def _as_array(a):
-    """NumPy scalars (0-d results) become arrays; device arrays stay as they are."""
-    return a if type(a) is np.ndarray or hasattr(a, "__cuda_array_interface__") \
-        else np.asarray(a)
-
-
-def run_hooked(graph: Graph, arrays, phase: str) -> tuple:
-    """Run `graph` node by node, calling every `hooks.node_hooks` entry after each node."""
-    from ..autograd.grad_mode import no_grad
-    from ..backends.interpreter import Interpreter
-    from ..tensor import Tensor
-
-    def callback(node, outputs):
-        if node.kind is NodeKind.OP:
-            for hook in list(hooks.node_hooks):
-                hook(phase, node, outputs)
-
-    nodes = [n for n in graph.nodes if n.kind in (NodeKind.INPUT, NodeKind.PARAM)]
-    with no_grad():
-        out = Interpreter(graph).run(*[Tensor._wrap(_as_array(a)) for a in arrays[:len(nodes)]],
-                                     callback=callback)
-    out = out if isinstance(out, tuple) else (out,)
-    return tuple(t._data for t in out)
-
-
 def _on_cuda(graph: Graph) -> bool:
     return any(n.outputs[0].meta.device.startswith("cuda") for n in graph.nodes
                if n.kind in (NodeKind.INPUT, NodeKind.PARAM))
@@ -98,14 +82,13 @@ def make_program(graph: Graph, backend: str, name: str, inplace: dict | None = N
     if backend == "eager":
         return InterpreterProgram(graph, name)
     if backend == "cupy" or _on_cuda(graph):
-        from ..backends.cupy_backend import make_cupy_program
-        from ..ir.symbolic import has_symbols
-
         # a CUDA graph replays fixed buffers: only for static sizes
         static = not any(has_symbols(tuple(n.outputs[0].meta.shape)) for n in graph.nodes
                          if n.kind in (NodeKind.INPUT, NodeKind.PARAM))
+        # lazy: GPU only; it loads ctypes and the CUDA code generator (import time)
+        from ..backends.cupy_backend import make_cupy_program
+
         return make_cupy_program(graph, name, inplace=inplace, cuda_graph=static)
-    from ..backends.numpy_backend import NumpyProgram
 
     return NumpyProgram(graph, name, inplace=inplace)
 
@@ -119,9 +102,6 @@ class Executable:
 
     def __init__(self, cap: Capture, leaves: list, backend: str, passes=None,
                  dynamic: bool = False):
-        from ..autograd import grad_mode
-        from ..tensor import Tensor
-
         self.capture = cap
         self.backend = backend
         if dynamic:
@@ -145,15 +125,11 @@ class Executable:
             backend = self.backend = "cupy"  # every program of this variant runs on the GPU
         joint = None
         if self.differentiable:
-            from ..passes.autodiff import build_joint
-
             joint = build_joint(graph, params, flags, cap.output_grads)
             # no output depends on an input that requires grad (eager outputs would not
             # require grad either): nothing to differentiate
             self.differentiable = bool(joint.differentiable and joint.grad_inputs)
         if self.differentiable:
-            from ..passes.autodiff import partition
-
             split = partition(joint)
             params = joint.params
             self.split = split
@@ -249,8 +225,6 @@ class Executable:
                 t, cache = entry[1].get(leaves), entry[2]
                 root = t._base if t._base is not None else t
                 if cache[0] != root._vc:
-                    from ..device import cupy_module
-
                     cache[0], cache[1] = root._vc, cupy_module().asarray(t._data)
                 out.append(cache[1])
         return out
@@ -288,14 +262,10 @@ class Executable:
             return tensors[0]
         sizes = None
         if cap.outputs.sized:
-            from ..ir.symbolic import input_sizes
-
             sizes = input_sizes(self.forward_graph, arrays)
         return assemble(cap.outputs, leaves, tensors[:n], sizes)
 
     def _write_back(self, leaves, arrays, tensors) -> None:
-        from ..ops.dispatch import adopt_autograd, bump_version
-
         Tensor = self._Tensor
         for k, ((kind, ref), arr) in enumerate(zip(self.capture.writebacks, arrays)):
             if kind == "copy":
@@ -311,14 +281,10 @@ class Executable:
             ref.get(leaves)._grad = None
 
     def _attach_autograd(self, leaves, results, residuals, arrays=None):
-        from .autograd_node import attach
-
         inputs = [None if spec is None or isinstance(spec, HyperParameter) else
                   spec.get(leaves) for spec in self._input_refs]
         sizes = None
         if self._backward_sizes:
-            from ..ir.symbolic import input_sizes
-
             known = input_sizes(self.forward_graph, arrays)
             sizes = {k: known[k] for k in self.backward_program.free_symbols if k in known}
         return attach(self, inputs, results, residuals, sizes)
@@ -328,8 +294,6 @@ def _outputs_aliasing_inputs(graph: Graph, count: int) -> set:
     """Positions among the first `count` outputs whose array may be an input's memory (an
     input returned as it is, or a view of it after passes): they are copied, so a result
     never shares memory with an argument or a parameter unless eager's would."""
-    from ..passes.memory_planning import may_alias_inputs
-
     producer = {v.id: n for n in graph.nodes for v in n.outputs}
     risky = set()
     for k, v in enumerate(graph.outputs[:count]):
@@ -351,8 +315,6 @@ def _outputs_aliasing_inputs(graph: Graph, count: int) -> set:
 def _mark_spent(t) -> None:
     """An output of a call that already ran backward() inside: it requires grad, as in
     eager code, but a second backward through it raises eager's error."""
-    from ..autograd.graph import _FREED_MESSAGE, Node
-
     class SpentBackward(Node):
         __slots__ = ()
 

@@ -17,6 +17,11 @@ import types
 
 import numpy as np
 
+from ..autograd import grad_mode
+from ..dtypes import DType, from_numpy_dtype, get_default_dtype
+from ..nn.modules.module import Module
+from ..optim.optimizer import Optimizer
+from ..tensor import Tensor
 from .capture import DYNAMIC_HYPERPARAMETERS, Capture, all_params
 from .discovery import State
 from .sources import GUARD_HELPERS, Guard, GuardKind, Namespace, is_immutable_value
@@ -106,12 +111,8 @@ def _spec_text(spec) -> str:
 
 
 def _show(value) -> str:
-    from ..dtypes import DType
-
     if isinstance(value, np.dtype):
         try:
-            from ..dtypes import from_numpy_dtype
-
             return str(from_numpy_dtype(value))
         except (KeyError, TypeError, ValueError):
             return str(value)
@@ -125,7 +126,6 @@ def tensor_signature(t, free=()) -> tuple:
     sizes of `free` (dynamic) dims are None."""
     data = t._data
     shape = tuple(None if d in free else n for d, n in enumerate(data.shape))
-    from ..dtypes import from_numpy_dtype
 
     device = "cpu" if isinstance(data, np.ndarray) else f"cuda:{data.device.id}"
     return (shape, str(from_numpy_dtype(data.dtype)), device, t.requires_grad)
@@ -165,12 +165,6 @@ def _tensor_guards(ns: Namespace, expr: str, label: str, t, dims_free=(),
 def build_guards(leaves: list, arg_names: list[str], state: State, cap: Capture,
                  ns: Namespace, shape_env=None) -> Guards:
     """The guards of the variant `cap` traced from a call with argument `leaves`."""
-    from ..autograd import grad_mode
-    from ..dtypes import get_default_dtype
-    from ..nn.modules.module import Module
-    from ..optim.optimizer import Optimizer
-    from ..tensor import Tensor
-
     guards: list[Guard] = []
     free: dict[int, set] = {}
     for _, i, d in (shape_env.sources if shape_env is not None else ()):

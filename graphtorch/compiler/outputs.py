@@ -18,7 +18,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..ir.symbolic import evaluate, has_symbols
+from ..autograd import grad_mode
+from ..ops.dispatch import call
+from ..symbolic import evaluate, has_symbols
+from ..tensor import Tensor
+from ..trace_state import SymbolicArray
 from . import arg_tree
 
 
@@ -38,9 +42,6 @@ class OutputPlan:
 def plan_outputs(result, tracer, ref_of) -> OutputPlan:
     """Classify the leaves of `result` (see the module docstring); `ref_of(tensor)` gives
     the `refs.TensorRef` of an existing tensor (argument stand-in, state) or None."""
-    from ..ir.tracer import SymbolicArray
-    from ..tensor import Tensor
-
     leaves, spec = arg_tree.flatten(result) if not isinstance(result, Tensor) else \
         ([result], None)
     plan = OutputPlan(spec, [], single=isinstance(result, Tensor))
@@ -146,9 +147,6 @@ def assemble(plan: OutputPlan, args: list, graph_tensors: list, sizes=None):
 
 
 def _replay(entry, args, graph_tensors):
-    from ..autograd import grad_mode
-    from ..ops.dispatch import call
-
     _, base, chain, differentiable, leaf_grad, history = entry
     t = graph_tensors[base[1]] if base[0] == "graph" else base[1].get(args)
     if not differentiable:

@@ -27,15 +27,26 @@ import sys
 import types
 import weakref
 
-
-from ..ir.tracer import TracingError
+from ..nn.modules.module import Module
+from ..optim.optimizer import Optimizer
+from ..tensor import Tensor
+from ..trace_state import SymbolicArray, TracingError
 from . import frame_stack
 from .code_origin import category_of
 from .recorded_calls import _FRESH_RESULTS, CallHandlers
 from .recorded_reads import ReadHandlers, _where
 from .sources import (
-    ArgSource, AttrSource, ConstSource, Guard,
-    Namespace, Source, content_guard, guard_for_value, is_immutable_value,
+    ArgSource,
+    AttrSource,
+    ConstSource,
+    Guard,
+    Namespace,
+    Source,
+    content_guard,
+    guard_for_value,
+    is_immutable_value,
+    same_snapshot,
+    snapshot,
 )
 
 _BUILDS = frozenset({"BUILD_LIST", "BUILD_MAP", "BUILD_SET", "BUILD_TUPLE",
@@ -58,10 +69,6 @@ class ReadRecorder(ReadHandlers, CallHandlers):
     traced call; then read `guards`, `breaks`, `modules`, `optimizers`."""
 
     def __init__(self, leaves: list, arg_names: list[str], ns: Namespace):
-        from ..nn.modules.module import Module
-        from ..optim.optimizer import Optimizer
-        from ..tensor import Tensor
-
         self._Module, self._Optimizer, self._Tensor = Module, Optimizer, Tensor
         self.ns = ns
         self.guards: dict[str, Guard] = {}
@@ -119,8 +126,6 @@ class ReadRecorder(ReadHandlers, CallHandlers):
         """After the trace: objects the trace changed through code it could not watch
         (graphtorch or C code) are side effects a graph cannot replay."""
         for obj, snap, what in self._snapshots.values():
-            from .sources import same_snapshot, snapshot
-
             try:
                 changed = not same_snapshot(snapshot(obj), snap)
             except Exception:  # noqa: BLE001 - an object that cannot be read again
@@ -262,8 +267,6 @@ class ReadRecorder(ReadHandlers, CallHandlers):
         self._reach(value, source)
 
     def _is_symbolic(self, value) -> bool:
-        from ..ir.tracer import SymbolicArray
-
         return isinstance(value, self._Tensor) and type(value._data) is SymbolicArray
 
     def _guard_content(self, source: Source, obj, where: str, why: str) -> None:
@@ -272,8 +275,6 @@ class ReadRecorder(ReadHandlers, CallHandlers):
 
     def _watch_writes(self, obj, source: Source) -> None:
         if id(obj) not in self._snapshots:
-            from .sources import snapshot
-
             self._snapshots[id(obj)] = (obj, snapshot(obj), source.describe())
 
     def _outside(self, obj) -> bool:

@@ -16,8 +16,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ir.tracer import current_tracer
+from ..autograd import grad as autograd_grad
+from ..autograd.grad_mode import enable_grad
+from ..functions.creation import zeros_like
+from ..ops.factories import zeros_for_meta
 from ..ops.registry import TensorMeta
+from ..tensor import Tensor
+from ..trace_state import current_tracer
 from . import pytree
 from .subgraph import (
     check_input_metas,
@@ -53,8 +58,6 @@ def cond(pred, true_fn, false_fn, operands=()):
 
 
 def as_operands(operands) -> tuple:
-    from ..tensor import Tensor
-
     if isinstance(operands, Tensor):
         return (operands,)
     if not isinstance(operands, (tuple, list)):
@@ -65,8 +68,6 @@ def as_operands(operands) -> tuple:
 
 def check_pred(pred, what: str) -> None:
     """A one-element bool tensor, else TypeError naming `what`."""
-    from ..tensor import Tensor
-
     if not isinstance(pred, Tensor):
         raise TypeError(f"{what} must be a Python bool or a bool tensor with one element, "
                         f"got {type(pred).__name__}")
@@ -137,8 +138,6 @@ def _cond_infer(pred, *metas, true_graph, false_graph):
 
 
 def _cond_vjp(ctx, *grads):
-    from ..functions.creation import zeros_for_meta
-
     pred, *primals = ctx.inputs
     true_graph, false_graph = ctx.attrs["true_graph"], ctx.attrs["false_graph"]
     metas = [v.meta for v in true_graph.outputs]
@@ -166,11 +165,6 @@ def graph_vjp(graph, primals, wrt: list[int], cotangents: list[tuple]) -> tuple:
     """Gradients of ``graph(*primals)`` w.r.t. ``primals[i] for i in wrt``, pulling back
     ``(output index, cotangent)`` pairs: the forward is recomputed with autograd (zeros for
     inputs the outputs do not depend on)."""
-    from ..autograd import grad as autograd_grad
-    from ..autograd.grad_mode import enable_grad
-    from ..functions.creation import zeros_like
-    from ..tensor import Tensor
-
     with enable_grad():
         leaves = [Tensor._wrap(p._data) for p in primals]
         for i in wrt:

@@ -9,6 +9,11 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from ..dtypes import from_numpy_dtype
+from ..functions.creation import tensor
+from ..ir.printing import format_dtype
+from ..tensor import Tensor
+
 
 class TreeDef(NamedTuple):
     """The shape of a pytree without its leaves: kind ("leaf", "none", "tuple", "list",
@@ -32,13 +37,9 @@ LEAF = TreeDef("leaf", None, ())
 
 
 def _to_tensor(x, what: str):
-    from ..tensor import Tensor
-
     if isinstance(x, Tensor):
         return x
     if isinstance(x, (bool, int, float)):
-        from ..functions.creation import tensor
-
         return tensor(x)
     raise TypeError(f"{what}: pytree leaves must be tensors (or Python numbers), got "
                     f"{type(x).__name__}")
@@ -87,9 +88,6 @@ def unflatten(treedef: TreeDef, leaves) -> Any:
 
 def meta_text(t) -> str:
     """``f32[2, 3]`` for a tensor (concrete or symbolic)."""
-    from ..dtypes import from_numpy_dtype
-    from ..ir.printing import format_dtype
-
     data = t._data
     dims = ", ".join(str(s) for s in data.shape)
     return f"{format_dtype(from_numpy_dtype(data.dtype))}[{dims}]"

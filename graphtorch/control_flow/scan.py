@@ -14,8 +14,11 @@ accumulates the gradients of captured tensors (weights) in its carry.
 
 from __future__ import annotations
 
-from ..ir.tracer import current_tracer
+from ..functions.creation import empty, zeros_like
+from ..functions.movement import stack
+from ..ops.factories import zeros_for_meta
 from ..ops.registry import TensorMeta
+from ..trace_state import current_tracer
 from . import pytree
 from .cond import arg_names, graph_vjp
 from .subgraph import (
@@ -83,8 +86,6 @@ def check_carry(name: str, fn_name: str, tree, leaves, new_tree, new_leaves) -> 
 
 
 def _eager_scan(fn, init_leaves, init_tree, xs_leaves, xs_tree, length, reverse):
-    from ..functions.movement import stack
-
     carry = pytree.unflatten(init_tree, init_leaves)
     c_leaves = init_leaves
     ys = [None] * length
@@ -110,8 +111,6 @@ def _eager_scan(fn, init_leaves, init_tree, xs_leaves, xs_tree, length, reverse)
 
 def _empty_ys(fn, init_leaves, init_tree, xs_leaves, xs_tree):
     """The ys of a zero-step scan: the step is traced (not run) to learn their shapes."""
-    from ..functions.creation import empty
-
     sg = _trace_step(fn, init_leaves, init_tree, xs_leaves, xs_tree)
     nc = len(init_leaves)
     y_tree = sg.out_tree.children[1]
@@ -191,8 +190,6 @@ def _scan_infer(*metas, body, length, reverse, num_carry, num_xs):
 
 
 def _scan_vjp(ctx, *grads):
-    from ..functions.creation import zeros_for_meta, zeros_like
-
     a = ctx.attrs
     body, nc, nx = a["body"], a["num_carry"], a["num_xs"]
     init, xs = ctx.inputs[:nc], ctx.inputs[nc:nc + nx]

@@ -19,11 +19,16 @@ import weakref
 
 import numpy as np
 
+from ..autograd.grad_mode import no_grad
+from ..backends.interpreter import Interpreter
+from ..backends.numpy_backend import NumpyProgram
 from ..dtypes import from_numpy_dtype
 from ..ir import tracer as _tracer
 from ..ir.graph import Graph, NodeKind, Value
 from ..ir.tracer import SymbolicArray, Tracer, TracingError, current_tracer
+from ..ops import dispatch
 from ..ops.registry import Category, OpDef, TensorMeta
+from ..tensor import Tensor
 from . import pytree
 
 
@@ -114,8 +119,6 @@ def trace_subgraph(fn, args: list, arg_tree: pytree.TreeDef, names: list[str],
     `names` name the INPUT nodes. The output's leaves must be tensors. Raises
     TracingError when the body writes in place into its inputs or into outside tensors.
     """
-    from ..tensor import Tensor
-
     sub = SubTracer(current_tracer())
     inner = []
     for (meta, requires_grad), name in zip(args, names):
@@ -199,9 +202,6 @@ def record_node(op: OpDef, inputs: list, attrs: dict) -> tuple:
 
     Like `dispatch.call` on symbolic tensors, but always records (a control-flow node whose
     operands happen to be concrete must still be a node: parameters are read by reference)."""
-    from ..ops import dispatch
-    from ..tensor import Tensor
-
     arrays = _tracer.record_op(op, inputs, attrs)
     arrays = arrays if isinstance(arrays, tuple) else (arrays,)
     outputs = tuple(Tensor._wrap(a) for a in arrays)
@@ -223,8 +223,6 @@ def interpreter(graph: Graph):
     """A cached Interpreter for `graph` (building one verifies the graph)."""
     interp = _INTERPRETERS.get(graph)
     if interp is None:
-        from ..backends.interpreter import Interpreter
-
         interp = _INTERPRETERS[graph] = Interpreter(graph)
     return interp
 
@@ -243,14 +241,9 @@ def run_arrays(xp, graph: Graph, arrays) -> tuple:
     """Run `graph` on raw arrays without autograd; returns raw arrays (a kernel's view).
     On NumPy the subgraph runs as generated code (`NumpyProgram`, built once per graph):
     a scan runs its body once per step, so per-op dispatch would dominate."""
-    from ..autograd.grad_mode import no_grad
-    from ..tensor import Tensor
-
     if xp is np:
         program = _PROGRAMS.get(graph)
         if program is None:
-            from ..backends.numpy_backend import NumpyProgram
-
             program = _PROGRAMS[graph] = NumpyProgram(graph, "body")
         return program(*[np.asarray(a) for a in arrays])
     with no_grad():

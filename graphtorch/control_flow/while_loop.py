@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ir.tracer import current_tracer
+from ..dtypes import int64
+from ..functions.creation import tensor
+from ..tensor import Tensor
+from ..trace_state import current_tracer
 from . import pytree
 from .cond import arg_names, check_pred
 from .scan import check_carry, scan
@@ -122,9 +125,6 @@ def fori_loop(lower, upper, body_fn, init):
     With Python int bounds a traced loop is a `scan` (differentiable); with tensor bounds it
     is a `while_loop` (forward-only). `init` is a pytree of tensors.
     """
-    from ..functions.creation import tensor
-    from ..tensor import Tensor
-
     static = not isinstance(lower, Tensor) and not isinstance(upper, Tensor)
     if current_tracer() is None or static:
         lo, hi = int(lower), int(upper)
@@ -140,7 +140,6 @@ def fori_loop(lower, upper, body_fn, init):
 
         (_, val), _ = scan(step, (tensor(lo), init), None, length=max(hi - lo, 0))
         return val
-    from ..dtypes import int64
 
     lo = lower.to(int64) if isinstance(lower, Tensor) else tensor(int(lower))
     hi = upper.to(int64) if isinstance(upper, Tensor) else tensor(int(upper))

@@ -16,9 +16,13 @@ import weakref
 
 import numpy as np
 
+from ..backends.interpreter import Interpreter
 from ..compiler import hooks
 from ..ir.graph import Node
+from ..ops import dispatch
 from ..ops.fused import is_fused
+from ..trace_state import SymbolicArray, user_frame
+from ..trace_state import where as source_location
 from .evaluate import evaluate, finite, where
 
 
@@ -90,8 +94,6 @@ _ACTIVE: list = []        # the detect_anomaly blocks now open
 
 def _in_graph_run() -> bool:
     """Whether this op runs inside a graph interpreter (compiled code checked per node)."""
-    from ..backends.interpreter import Interpreter
-
     run = Interpreter.run.__code__
     frame = sys._getframe(2)
     while frame is not None:
@@ -103,8 +105,6 @@ def _in_graph_run() -> bool:
 
 def _eager_op_hook(op, inputs, outputs) -> None:
     """Called by eager dispatch after each op (``ops.dispatch.op_hooks``)."""
-    from ..ir.tracer import SymbolicArray, _where, user_frame
-
     arrays = [o._data for o in outputs]
     if any(type(a) is SymbolicArray for a in arrays) or _in_graph_run():
         return
@@ -116,10 +116,10 @@ def _eager_op_hook(op, inputs, outputs) -> None:
                 raise RuntimeError(f"detect_anomaly: the backward of {fwd} at {line} produced "
                                    f"{kind} values: {op.name} returned {kind} in its output {i}")
             raise RuntimeError(f"detect_anomaly: {op.name} produced {kind} values in its "
-                               f"output {i} (forward), at {_where(user_frame())}")
+                               f"output {i} (forward), at {source_location(user_frame())}")
     node = outputs[0]._grad_fn if outputs else None
     if node is not None and node not in _CREATED:
-        _CREATED[node] = (op.name, _where(user_frame()))
+        _CREATED[node] = (op.name, source_location(user_frame()))
         node.register_prehook(_entering(node))
         node.register_hook(_backward_check(node))
 
@@ -158,8 +158,6 @@ def _backward_check(node):
 
 def eager_supported() -> bool:
     """Whether eager ops can be checked (eager dispatch has ``op_hooks``)."""
-    from ..ops import dispatch
-
     return isinstance(getattr(dispatch, "op_hooks", None), list)
 
 
@@ -178,7 +176,6 @@ class detect_anomaly(contextlib.ContextDecorator):
     def __enter__(self):
         if not self.check_nan:
             return self
-        from ..ops import dispatch
 
         self._checker = _CompiledChecker()
         _ACTIVE.append(self)
@@ -190,7 +187,6 @@ class detect_anomaly(contextlib.ContextDecorator):
     def __exit__(self, *exc):
         if self._checker is None:
             return False
-        from ..ops import dispatch
 
         hooks.node_hooks.remove(self._checker)
         self._checker = None

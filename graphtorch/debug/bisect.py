@@ -9,8 +9,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .. import random
+from ..compiler.executable import make_program
+from ..passes.pipeline import run_passes
 from .compare import Comparison, Divergence, _cotangents, _outputs_divergence, _scan
 from .evaluate import evaluate
+from .target import (
+    GraphBreak,
+    StateSnapshot,
+    Target,
+    build,
+    forward_inputs,
+    pipeline,
+    reference_graphs,
+    resolve,
+)
 
 
 @dataclass
@@ -59,9 +72,6 @@ class BisectResult:
 
 
 def _check(exe, graphs, refs, inputs, cots, backend, rtol, atol) -> Divergence | None:
-    from .. import random
-    from ..compiler.executable import make_program
-
     ref_fwd, ref_bwd = refs
     fwd, bwd = graphs
     rng = random.get_rng_state()
@@ -98,18 +108,6 @@ def bisect_passes(fn, *args, passes=None, rtol=None, atol=None) -> BisectResult:
 
     >>> print(gt.debug.bisect_passes(step, x, y))   # ... culprit: fuse
     """
-    from ..passes.pipeline import run_passes
-    from .target import (
-        GraphBreak,
-        StateSnapshot,
-        Target,
-        build,
-        forward_inputs,
-        pipeline,
-        reference_graphs,
-        resolve,
-    )
-
     target = resolve(fn, passes)
     order = pipeline(target)
     snapshot = StateSnapshot(target.fn)

@@ -16,8 +16,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import random
+from ..compiler import disable
 from ..ir.graph import Node, NodeKind
 from ..ops.fused import is_fused
+from ..tensor import Tensor
 from .evaluate import Evaluated, evaluate, finite, match_values, where
 from .target import GraphBreak, StateSnapshot, build, forward_inputs, reference_graphs, resolve
 
@@ -264,8 +267,6 @@ def compare(fn, *args, rtol: float | None = None, atol: float | None = None,
     >>> report = gt.debug.compare(step, x, y)
     >>> print(report)          # first divergence (forward): add -> [4, 8] ... model.py:12
     """
-    from .. import random
-
     target = resolve(fn, passes)
     snapshot = StateSnapshot(target.fn)
     result = Comparison()
@@ -312,8 +313,6 @@ def compare(fn, *args, rtol: float | None = None, atol: float | None = None,
 
 def _check_programs(exe, leaves, ref_out, ref_fwd, ref_bwd, cots, rtol, atol, rng):
     """The generated code (what compiled calls really run) against the twin's outputs."""
-    from .. import random
-
     random.set_rng_state(rng)
     outs = exe.forward_program(*exe._arrays(leaves))
     found = _outputs_divergence("output", ref_out, outs, "the generated forward code differs "
@@ -333,9 +332,6 @@ def _check_programs(exe, leaves, ref_out, ref_fwd, ref_bwd, cots, rtol, atol, rn
 
 def _check_eager(target, args, snapshot, exe, ref_out, rtol, atol):
     """The original Python run eagerly against the traced graph (a capture problem)."""
-    from ..compiler import disable
-    from ..tensor import Tensor
-
     snapshot.restore()
     with disable():
         out = target.fn(*args)

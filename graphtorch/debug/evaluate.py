@@ -13,8 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..autograd.grad_mode import no_grad
 from ..ir.graph import Graph, Node, NodeKind
+from ..ir.printing import format_attr
+from ..ops.dispatch import call
 from ..ops.fused import is_fused
+from ..tensor import Tensor
 
 
 @dataclass
@@ -28,8 +32,6 @@ class Evaluated:
 
 
 def _tensor(a):
-    from ..tensor import Tensor
-
     return a if isinstance(a, Tensor) else Tensor._wrap(np.asarray(a))
 
 
@@ -37,9 +39,6 @@ def evaluate(graph: Graph, inputs_by_name: dict, *, on_node=None) -> tuple[dict,
     """Run `graph` on named input arrays; returns (value id -> array for the top-level values,
     the evaluated ops in order (fused members included), the output arrays).
     `on_node(record)` is called after each op and may raise to stop."""
-    from ..autograd.grad_mode import no_grad
-    from ..ops.dispatch import call
-
     order: list[Evaluated] = []
 
     def get(v, local):
@@ -81,8 +80,6 @@ def evaluate(graph: Graph, inputs_by_name: dict, *, on_node=None) -> tuple[dict,
 
 def op_key(node: Node, input_ids: list) -> tuple:
     """What makes two op applications the same computation: op name, attrs, inputs."""
-    from ..ir.printing import format_attr
-
     attrs = tuple(sorted((k, format_attr(v)) for k, v in node.attrs.items() if k != "graph"))
     return (node.op.name, attrs, tuple(input_ids))
 

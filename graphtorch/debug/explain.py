@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..ir.symbolic import hint
-
+from ..compiler import compile as gt_compile
+from ..compiler.sources import GuardKind
 from ..ir.graph import Graph, NodeKind
 from ..ops.fused import is_fused
+from ..symbolic import hint
 from .evaluate import where
+from .target import StateSnapshot, resolve
 
 
 @dataclass
@@ -216,8 +218,6 @@ def _saved(exe) -> list:
 
 
 def _python_values(guards) -> list:
-    from ..compiler.sources import GuardKind
-
     out = []
     for g in guards.guards:
         if g.kind is GuardKind.EQUAL and ("baked into the graph" in g.description or g.where):
@@ -255,9 +255,6 @@ def explain(fn, *args) -> Explanation:
     >>> step(x8, y8); step(x5, y5)            # a new batch size recompiles
     >>> print(gt.explain(step))               # ... guard failed: x: ... fix: mark it dynamic
     """
-    from ..compiler import compile as gt_compile
-    from .target import StateSnapshot, resolve
-
     target = resolve(fn)
     compiled = target.compiled
     if compiled is None:

@@ -9,6 +9,7 @@ its output tensors. Registering for one compiled function filters the calls to i
 from __future__ import annotations
 
 from ..compiler import hooks as _compiler_hooks
+from .target import resolve
 
 
 class NodeHookHandle:
@@ -30,8 +31,6 @@ class NodeHookHandle:
 
 
 def _graphs_of(compiled) -> set:
-    from .target import resolve
-
     target = resolve(compiled)
     cf = target.compiled
     if cf is None:

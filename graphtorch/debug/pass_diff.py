@@ -11,6 +11,9 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
+from ..passes.pipeline import graph_text, run_passes
+from .target import build, pipeline, reference_graphs, resolve
+
 
 @dataclass
 class PassDiff:
@@ -49,9 +52,6 @@ def pass_diffs(fn, *args, passes=None, phase: str = "forward") -> list[PassDiff]
     >>> for d in gt.debug.pass_diffs(step, x, y):
     ...     print(d)            # === cse === / -%7 = mul(%0, 2) ... / +...
     """
-    from ..passes.pipeline import graph_text, run_passes
-    from .target import build, pipeline, reference_graphs, resolve
-
     if phase not in ("forward", "backward"):
         raise ValueError(f"pass_diffs: phase must be 'forward' or 'backward', not {phase!r}")
     target = resolve(fn, passes)

@@ -12,12 +12,13 @@ import builtins
 
 import numpy as np
 
+from .. import dtypes
+from ..ops.dispatch import call
 from ..ops.registry import Category, OpDef, TensorMeta
+from ..tensor import Tensor
 
 
 def _format(tensors, fmt: str, layout: tuple) -> str:
-    from ..tensor import Tensor
-
     values = iter(Tensor._wrap(np.asarray(a)) for a in tensors)
     items = [next(values) if kind == "t" else const for kind, _, const in layout]
     positional = [v for (_, name, _), v in zip(layout, items) if name is None]
@@ -32,8 +33,6 @@ def _print_kernel(xp, tensors, fmt, layout):
 
 
 def _print_infer(metas, fmt, layout):
-    from .. import dtypes
-
     return TensorMeta((), dtypes.bool_)
 
 
@@ -51,9 +50,6 @@ def debug_print(fmt: str, *args, **kwargs) -> None:
     ...     gt.debug.print("y = {}", y)     # printed on every call, with y's values
     ...     return y + 1
     """
-    from ..ops.dispatch import call
-    from ..tensor import Tensor
-
     layout, tensors = [], []
     for name, value in [(None, a) for a in args] + list(kwargs.items()):
         if isinstance(value, Tensor):

@@ -13,6 +13,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import random
+from ..compiler.capture import _state_names, flatten_args
+from ..compiler.compiled_function import CompiledFunction, _arg_names, capture_variant
+from ..compiler.discovery import discover
+from ..compiler.optimized_module import OptimizedModule
+from ..passes.pipeline import DEFAULT_PIPELINE
+from ..tensor import Tensor
+from ..trace_state import TracingError
+
 
 @dataclass
 class Target:
@@ -26,9 +35,6 @@ class Target:
 
 def resolve(fn, passes=None, backend=None) -> Target:
     """Unwrap a compiled function or module (see the module docstring)."""
-    from ..compiler.compiled_function import CompiledFunction
-    from ..compiler.optimized_module import OptimizedModule
-
     compiled = None
     if isinstance(fn, OptimizedModule):
         compiled = fn._compiled
@@ -51,18 +57,11 @@ class GraphBreak(Exception):
 
 def pipeline(target: Target) -> tuple:
     """The pass names the target's compiled code runs."""
-    from ..passes.pipeline import DEFAULT_PIPELINE
-
     return tuple(DEFAULT_PIPELINE if target.passes is None else target.passes)
 
 
 def build(target: Target, args: tuple):
     """(Executable, leaves) for `target` called on `args`; raises `GraphBreak`."""
-    from ..compiler.capture import flatten_args
-    from ..compiler.compiled_function import _arg_names, capture_variant
-    from ..compiler.discovery import discover
-    from ..ir.tracer import TracingError
-
     leaves, _ = flatten_args(args)
     names = _arg_names(target.fn)
     try:
@@ -93,10 +92,6 @@ class StateSnapshot:
     """Saved values of everything `fn` can change; `restore()` puts them back."""
 
     def __init__(self, fn):
-        from ..compiler.capture import _state_names
-        from ..compiler.discovery import discover
-        from ..tensor import Tensor
-
         state = discover(fn)
         self.tensors = [(t, t._data.copy()) for t in _state_names(state)[0].values()
                         if isinstance(t, Tensor) and isinstance(t._data, np.ndarray)]
@@ -110,13 +105,10 @@ class StateSnapshot:
         self.optimizers = [(opt, {p: dict(s) for p, s in opt.state.items()},
                             [dict(g) for g in opt.param_groups])
                            for opt in state.optimizers.values()]
-        from .. import random
 
         self.rng = random.get_rng_state()
 
     def restore(self) -> None:
-        from .. import random
-
         for t, data in self.tensors:
             np.copyto(t._data, data)
         for p, g in self.grads:

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ir.tracer import SymbolicArray, TracingError, _where, current_tracer, user_frame
 from ..ops.collectives import ALL_REDUCE, BROADCAST
 from ..ops.dispatch import bump_version, call_inplace
+from ..trace_state import SymbolicArray, TracingError, current_tracer, user_frame, where
 from .process_group import resolve
 from .reduce_op import ReduceOp, op_name
 from .work import CompletedWork
@@ -30,7 +30,7 @@ def _traced(*tensors) -> bool:
 
 
 def _not_a_graph_op(name: str):
-    raise TracingError(f"{_where(user_frame())}: dist.{name} is not a graph op (inside "
+    raise TracingError(f"{where(user_frame())}: dist.{name} is not a graph op (inside "
                        "gt.compile only all_reduce and broadcast are recorded); this call runs "
                        "eagerly unless fullgraph=True")
 

@@ -47,6 +47,7 @@ class ProcessGroup:
         self.mpi = MPICommunicator(mpi_comm, timeout)
         self.nccl = None
         if backend == "nccl":
+            # lazy: GPU only; it loads ctypes for NCCL (import time)
             from .nccl_backend import NCCLCommunicator
 
             self.nccl = NCCLCommunicator(mpi_comm, timeout, device_id)

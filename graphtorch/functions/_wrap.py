@@ -10,10 +10,10 @@ import numbers
 
 import numpy as np
 
-from ..ir.symbolic import SymInt
-
 from ..ops.dispatch import call, call_inplace, write_out
+from ..symbolic import SymInt
 from ..tensor import Tensor
+from .creation import tensor
 
 SCALAR_TYPES = (bool, int, float, complex)
 
@@ -27,7 +27,6 @@ def as_operand(x):
     if isinstance(x, numbers.Number):
         return complex(x) if isinstance(x, numbers.Complex) and not isinstance(
             x, numbers.Real) else float(x) if not isinstance(x, numbers.Integral) else int(x)
-    from .creation import tensor
 
     return tensor(x)
 
@@ -102,8 +101,6 @@ def binary(op, name=None, tensor_only=False):
         input = as_operand(input)
         other = as_operand(other)
         if not isinstance(input, Tensor) and not isinstance(other, Tensor):
-            from .creation import tensor
-
             input = tensor(input)
         return finish(call(op, input, other, **attrs), out)
 

@@ -1,25 +1,29 @@
 """Contractions and distances: einsum, tensordot, kron, cdist, pdist.
 
-einsum is one primitive (ops/einsum.py); this module reduces PyTorch's equation forms to its
-canonical one. The others are decompositions into permute/reshape/matmul and elementwise
+einsum is one primitive (ops/einsum.py, which also reduces PyTorch's equation forms to its
+canonical one). The others are decompositions into permute/reshape/matmul and elementwise
 ops, so autograd follows from those.
 """
 
 from __future__ import annotations
 
 import builtins
-import functools
 import math
 
 from .. import dtypes
-from ..ops import elementwise as E
+from ..dtypes import scalar_type_name
+from ..linalg import vector_norm
+from ..ops import elementwise as elementwise_ops
 from ..ops.dispatch import call
-from ..ops.einsum import EINSUM, LETTERS, check_dtypes
+from ..ops.einsum import EINSUM, canonical_einsum
+from ..ops.shape_rules import normalize_dim
 from ..tensor import Tensor
 from ._wrap import check_tensor, finish
+from .creation import ones_like
+from .movement import cat
+from .tensor_extra import triu_indices
 
 __all__ = ["cdist", "einsum", "kron", "pdist", "tensordot"]
-_word = E._word
 
 
 def einsum(*args):
@@ -36,7 +40,7 @@ def einsum(*args):
                          "or at least one operand and its subscripts list")
     for k, op in enumerate(operands):
         check_tensor(op, "einsum", f"operands[{k}]", k + 2)
-    canonical, operands = _canonical_einsum(equation, list(operands))
+    canonical, operands = canonical_einsum(equation, list(operands))
     return call(EINSUM, operands, equation=canonical)
 
 
@@ -60,124 +64,6 @@ def _sublist_equation(args):
     if len(args) % 2:
         equation += "->" + letters(args[-1])
     return equation, operands
-
-
-def _canonical_einsum(equation, operands):
-    """PyTorch's einsum forms -> (letters-only explicit equation, operands with size-1
-    broadcast dims squeezed away). The plan depends on the equation and shapes only."""
-    canonical, targets = _plan(equation, tuple(tuple(op.shape) for op in operands))
-    operands = [op if t is None else op.reshape(t) for op, t in zip(operands, targets)]
-    check_dtypes(operands)
-    return canonical, operands
-
-
-@functools.lru_cache(maxsize=512)
-def _plan(equation, shapes):
-    eq = equation.replace(" ", "")
-    lhs, arrow, rhs = eq.partition("->")
-    for i, ch in enumerate(eq):
-        if not (ch.isascii() and ch.isalpha()) and ch not in ",.->":
-            raise RuntimeError(f"einsum(): invalid subscript given at index {i} in the equation "
-                               f"string, subscripts must be in [a-zA-Z]")
-    subs = lhs.split(",")
-    if len(subs) > len(shapes):
-        raise RuntimeError("einsum(): fewer operands were provided than specified in the "
-                           "equation")
-    if len(subs) < len(shapes):
-        raise RuntimeError("einsum(): more operands were provided than specified in the "
-                           "equation")
-    used = {c for c in eq if c.isalpha()}
-    parsed = [_split_ellipsis(sub, k, len(shape))
-              for k, (sub, shape) in enumerate(zip(subs, shapes))]
-    n_ell = builtins.max((len(shape) - len(letters[0]) - len(letters[1])
-                          for (letters, has), shape in zip(parsed, shapes) if has), default=0)
-    ell = [c for c in LETTERS if c not in used][:n_ell]
-    full = []
-    for (letters, has), shape in zip(parsed, shapes):
-        if has:  # ellipsis dims are right-aligned across operands (broadcasting)
-            e = len(shape) - len(letters[0]) - len(letters[1])
-            full.append(letters[0] + "".join(ell[n_ell - e:]) + letters[1])
-        else:
-            full.append(letters[0])
-    if arrow:
-        out = _output_subscripts(rhs, ell, full)
-    else:  # ellipsis dims, then the subscripts seen once, in PyTorch's (ASCII) order
-        counts = {}
-        for sub in full:
-            for c in sub:
-                counts[c] = counts.get(c, 0) + 1
-        out = "".join(ell) + "".join(c for c in LETTERS if counts.get(c) == 1 and c not in ell)
-    sizes = _einsum_sizes(full, shapes)
-    subs_out, targets = [], []
-    for sub, shape in zip(full, shapes):
-        keep = [i for i, c in enumerate(sub) if shape[i] == sizes[c] or sizes[c] == 1]
-        if len(keep) != len(sub):  # size-1 dims broadcast: drop them from this operand
-            targets.append(tuple(shape[i] for i in keep))
-            sub = "".join(sub[i] for i in keep)
-        else:
-            targets.append(None)
-        subs_out.append(sub)
-    return ",".join(subs_out) + "->" + out, tuple(targets)
-
-
-def _split_ellipsis(sub, k, ndim):
-    """(letters before/after "..." or the whole subscript, whether it has an ellipsis)."""
-    if "." not in sub:
-        if len(sub) != ndim:
-            raise RuntimeError(f"einsum(): the number of subscripts in the equation ({len(sub)}) "
-                               f"does not match the number of dimensions ({ndim}) for operand "
-                               f"{k} and no ellipsis was given")
-        return (sub,), False
-    head, dots, tail = sub.partition("...")
-    if not dots:
-        raise RuntimeError(f"einsum(): found '.' for operand {k} that is not part of any "
-                           f"ellipsis")
-    if "." in tail:
-        raise RuntimeError(f"einsum(): found '.' for operand {k} for which an ellipsis was "
-                           f"already found")
-    if len(head) + len(tail) > ndim:
-        raise RuntimeError(f"einsum(): the number of subscripts in the equation "
-                           f"({len(head) + len(tail)}) is more than the number of dimensions "
-                           f"({ndim}) for operand {k}")
-    return (head, tail), True
-
-
-def _output_subscripts(rhs, ell, full):
-    head, dots, tail = rhs.partition("...")
-    out = head + ("".join(ell) if dots else "") + tail
-    seen = set()
-    present = set("".join(full))
-    for c in head + tail:
-        if c == ".":
-            raise RuntimeError("einsum(): found '.' for output that is not part of any ellipsis")
-        if c in seen:
-            raise RuntimeError(f"einsum(): output subscript {c} appears more than once in the "
-                               f"output")
-        if c not in present:
-            raise RuntimeError(f"einsum(): output subscript {c} does not appear in the equation "
-                               f"for any input operand")
-        seen.add(c)
-    return out
-
-
-def _einsum_sizes(full, shapes):
-    """Each subscript's size; 1 broadcasts, repeats within one operand must agree."""
-    sizes = {}
-    for k, (sub, shape) in enumerate(zip(full, shapes)):
-        mine = {}
-        for c, size in zip(sub, shape):
-            if c in mine and mine[c] != size:
-                raise RuntimeError(f"einsum(): subscript {c} is repeated for operand {k} but the "
-                                   f"sizes don't match, {size} != {mine[c]}")
-            mine[c] = size
-        for c, size in mine.items():
-            seen = sizes.get(c)
-            if seen is None or seen == 1:
-                sizes[c] = size
-            elif size != seen and size != 1:
-                raise RuntimeError(f"einsum(): subscript {c} has size {size} for operand {k} "
-                                   f"which does not broadcast with previously seen size {seen}")
-    return sizes
 
 
 def tensordot(a, b, dims=2, out=None):
@@ -205,7 +91,6 @@ def tensordot(a, b, dims=2, out=None):
         raise RuntimeError("both inputs should have same dtype")
     if a.dtype is dtypes.bool_:
         raise NotImplementedError("\"addmm_impl_cpu_\" not implemented for 'Bool'")
-    from ..ops.shape_rules import normalize_dim
 
     for da, db in zip(dims_a, dims_b):
         sa, sb = a.shape[normalize_dim(da, a.dim())], b.shape[normalize_dim(db, b.dim())]
@@ -248,13 +133,13 @@ def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
     for name, t in (("X1", x1), ("X2", x2)):
         if not t.is_floating_point():
             raise RuntimeError(f"cdist only supports floating-point dtypes, {name} got: "
-                               f"{_word(t.dtype)}")
+                               f"{scalar_type_name(t.dtype)}")
         if t.dim() < 2:
             raise RuntimeError(f"cdist only supports at least 2D tensors, {name} got: "
                                f"{t.dim()}D")
     if x1.dtype is not x2.dtype:
-        raise RuntimeError(f"expected scalar type {_word(x1.dtype)} but found "
-                           f"{_word(x2.dtype)}")
+        raise RuntimeError(f"expected scalar type {scalar_type_name(x1.dtype)} but found "
+                           f"{scalar_type_name(x2.dtype)}")
     if x1.shape[-1] != x2.shape[-1]:
         raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: "
                            f"{x1.shape[-1]} X2: {x2.shape[-1]}")
@@ -270,8 +155,6 @@ def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
 
 
 def _pnorm(diff, p):
-    from ..linalg import vector_norm
-
     if p == 0:
         return (diff != 0).sum(-1).to(diff.dtype)
     return vector_norm(diff, ord=p, dim=-1)
@@ -280,16 +163,14 @@ def _pnorm(diff, p):
 def _euclidean_by_mm(x1, x2):
     """PyTorch's matrix-product form: |a|^2 + |b|^2 - 2 a.b, clamped at 0; the square root
     is 0 (with gradient 0) where the squared distance is 0."""
-    from .creation import ones_like
-    from .movement import cat
-
     n1 = (x1 * x1).sum(-1, keepdim=True)
     n2 = (x2 * x2).sum(-1, keepdim=True)
     left = cat([x1 * -2, n1, ones_like(n1)], -1)
     right = cat([x2, ones_like(n2), n2], -1)
     sq = left.matmul(right.mT).clamp(min=0)
     positive = sq > 0
-    return call(E.WHERE, positive, call(E.WHERE, positive, sq, 1.0).sqrt(), 0.0)
+    return call(elementwise_ops.WHERE, positive,
+                call(elementwise_ops.WHERE, positive, sq, 1.0).sqrt(), 0.0)
 
 
 def pdist(input, p=2):
@@ -301,10 +182,7 @@ def pdist(input, p=2):
         raise RuntimeError("pdist only supports floating-point dtypes")
     if p < 0:
         raise RuntimeError("pdist only supports non-negative p values")
-    from .math_extra import triu_indices
-
     i, j = triu_indices(input.shape[0], input.shape[0], 1)
     return _pnorm(input[i] - input[j], p)
 
 
-Tensor.kron = kron

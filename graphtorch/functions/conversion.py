@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .. import dtypes
 from ..device import as_device, cupy_module, device
+from ..ops.devices import TO_DEVICE
 from ..ops.dispatch import call
 from ..ops.elementwise import TO_DTYPE
 from ..tensor import Tensor
@@ -66,8 +67,6 @@ def _concrete(target: device) -> device:
 
 def _move(t: Tensor, target: device) -> Tensor:
     """Copy to another device; differentiable (the gradient moves back)."""
-    from ..ops.devices import TO_DEVICE
-
     return call(TO_DEVICE, t, device=str(target), source=str(t.device))
 
 
@@ -131,18 +130,13 @@ def to_dlpack(tensor: Tensor):
     return tensor.__dlpack__()
 
 
-def _shortcut(dtype):
+def dtype_method(dtype):
     def method(self, memory_format=None):
         return to(self, dtype)
     method.__doc__ = f"self.to({dtype})"
     return method
 
 
-for _name, _dtype in [("float", dtypes.float32), ("double", dtypes.float64),
-                      ("half", dtypes.float16), ("int", dtypes.int32), ("long", dtypes.int64),
-                      ("short", dtypes.int16), ("char", dtypes.int8), ("byte", dtypes.uint8),
-                      ("bool", dtypes.bool_), ("cfloat", dtypes.complex64),
-                      ("cdouble", dtypes.complex128)]:
-    setattr(Tensor, _name, _shortcut(_dtype))
-
-Tensor.type_as = lambda self, other: to(self, other.dtype)
+def type_as(self, other):
+    """`self.to(other.dtype)`."""
+    return to(self, other.dtype)

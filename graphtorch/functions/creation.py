@@ -14,13 +14,19 @@ import numbers
 
 import numpy as np
 
-from ..ir.symbolic import SymInt
-from ..ir.tracer import current_tracer
-
 from .. import dtypes
-from ..device import as_device, cupy_module
+from ..autograd import grad_mode
+from ..device import as_device, host_array
+from ..dtypes import scalar_type_name
+from ..ops.dispatch import bump_version, call, check_inplace_allowed, write_out
+from ..ops.factories import filled, zeros_for_meta  # noqa: F401  (autograd's zeros)
+from ..ops.factories import from_array as _finish
+from ..ops.factories import np_dtype as _np_dtype
+from ..ops.random_ops import BERNOULLI, RANDOM_DRAW, draw
 from ..random import generator_or_default
+from ..symbolic import SymInt
 from ..tensor import Size, Tensor
+from ..trace_state import current_tracer
 
 __all__ = ["tensor", "as_tensor", "asarray", "from_numpy", "zeros", "ones", "empty", "full",
            "eye", "arange", "linspace", "logspace", "rand", "randn", "randint", "randperm",
@@ -28,28 +34,6 @@ __all__ = ["tensor", "as_tensor", "asarray", "from_numpy", "zeros", "ones", "emp
            "randn_like", "randint_like", "scalar_tensor", "bernoulli", "FloatTensor",
            "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor", "ShortTensor", "CharTensor",
            "ByteTensor", "BoolTensor", "complex", "polar"]
-
-
-def _finish(array, device=None, requires_grad=False) -> Tensor:
-    device = as_device(device)
-    if device.type == "cuda":
-        array = cupy_module().asarray(array)
-    elif device.type != "cpu":
-        raise RuntimeError(f"graphtorch cannot allocate tensors on device {device}")
-    tracer = current_tracer()
-    t = Tensor._wrap(array) if tracer is None else tracer.constant(array)
-    if requires_grad:
-        if array.dtype.kind not in "fc":
-            raise RuntimeError("Only Tensors of floating point and complex dtype can require "
-                               "gradients")
-        t._requires_grad = True
-    return t
-
-
-def _np_dtype(dtype, default=None, fname=""):
-    if dtype is None:
-        return (default or dtypes.get_default_dtype()).np_dtype
-    return dtypes.dtype_argument(dtype, fname).np_dtype
 
 
 def _shape(size) -> tuple:
@@ -139,14 +123,10 @@ def _ragged_message(data) -> str:
 
 def _to_numpy_nested(data):
     if isinstance(data, Tensor):
-        return _host(data._data)
+        return host_array(data._data)
     if isinstance(data, (list, tuple)):
         return [_to_numpy_nested(d) for d in data]
     return data
-
-
-def _host(array):
-    return array if type(array) is np.ndarray else array.get()
 
 
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False) -> Tensor:
@@ -162,7 +142,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
                       "sourceTensor.detach().clone() or sourceTensor.detach().clone()"
                       ".requires_grad_(True), rather than torch.tensor(sourceTensor).",
                       UserWarning, stacklevel=2)
-        array = _host(data._data).copy()
+        array = host_array(data._data).copy()
     elif isinstance(data, np.ndarray):
         dtypes.from_numpy_dtype(data.dtype)
         array = data.copy()
@@ -225,14 +205,12 @@ def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False) -> 
 
 
 def _check_aliasable(obj, dtype) -> None:
-    from ..ops.elementwise import _word
-
     if not isinstance(obj, (Tensor, np.ndarray)):
         raise ValueError("can't alias arbitrary sequence into a tensor.")
     source = obj.dtype if isinstance(obj, Tensor) else dtypes.from_numpy_dtype(obj.dtype)
     if dtype is not None and dtypes.dtype_argument(dtype, "asarray") is not source:
-        raise ValueError(f"can't alias tensor with dtype '{_word(source)}' into dtype "
-                         f"'{_word(dtypes.as_dtype(dtype))}'.")
+        raise ValueError(f"can't alias tensor with dtype '{scalar_type_name(source)}' into dtype "
+                         f"'{scalar_type_name(dtypes.as_dtype(dtype))}'.")
 
 
 def from_numpy(ndarray: np.ndarray) -> Tensor:
@@ -250,24 +228,7 @@ def from_numpy(ndarray: np.ndarray) -> Tensor:
 
 
 def _filled(size, value, dtype, device, requires_grad, default=None, fname=""):
-    shape = _shape(size)
-    np_dtype = _np_dtype(dtype, default, fname)
-    if any(type(s) is SymInt for s in shape):
-        out = _symbolic_full(shape, np.asarray(value, dtype=np_dtype))
-        return out.requires_grad_() if requires_grad else out
-    return _finish(np.full(shape, value, dtype=np_dtype), device, requires_grad)
-
-
-def _symbolic_full(shape, scalar: np.ndarray) -> Tensor:
-    """A constant of a symbolic shape (inside a dynamic trace): the value, expanded by a
-    graph node whose sizes are evaluated at run time."""
-    from ..ir.tracer import SymbolicArray, current_tracer
-    from ..ops.dispatch import call
-    from ..ops.views import EXPAND
-
-    value = current_tracer().value_of(Tensor._wrap(scalar))  # a graph constant
-    symbolic_scalar = Tensor._wrap(SymbolicArray((), scalar.dtype, value))
-    return call(EXPAND, symbolic_scalar, sizes=tuple(shape))
+    return filled(_shape(size), value, _np_dtype(dtype, default, fname), device, requires_grad)
 
 
 def zeros(*args, size=None, out=None, dtype=None, device=None, requires_grad=False,
@@ -303,7 +264,6 @@ def _size_args(args, size) -> tuple:
 def _with_out(result, out):
     if out is None:
         return result
-    from ..ops.dispatch import write_out
 
     return write_out(out, result)
 
@@ -391,13 +351,10 @@ def _drawn(generator, method: str, args: tuple, shape: tuple, np_dtype, device=N
            requires_grad=False) -> Tensor:
     """`method` of the generator with `args`, shaped and cast: computed now in eager code,
     or a `random_draw` graph node inside a trace (drawn at every run, in trace order)."""
-    from ..ops.random_ops import RANDOM_DRAW, draw
-
     if current_tracer() is None:
         values = draw(generator, method, args, np_dtype)
         return _finish(values.reshape(shape).astype(np_dtype, copy=False), device,
                        requires_grad)
-    from ..ops.dispatch import call
 
     t = call(RANDOM_DRAW, method=method, args=tuple(args), shape=tuple(shape),
              dtype=dtypes.from_numpy_dtype(np.dtype(np_dtype)), generator=generator)
@@ -476,7 +433,7 @@ def _check_std(std) -> None:
     if isinstance(std, Tensor):
         if getattr(std._data, "known", 0) is None:
             return  # a graph value inside a trace: its values are unknown until it runs
-        if not bool(np.all(_host(std._data) >= 0)):
+        if not bool(np.all(host_array(std._data) >= 0)):
             raise RuntimeError("normal expects all elements of std >= 0.0")
     elif not std >= 0.0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {float(std):g}")
@@ -485,9 +442,6 @@ def _check_std(std) -> None:
 def _bernoulli_draw(p, shape, dtype, generator, check: bool) -> Tensor:
     """Bernoulli(p) draws of `shape`: a `bernoulli` op for a probability tensor (a graph node
     inside compiled code), a `random_draw` for a number."""
-    from ..ops.dispatch import call
-    from ..ops.random_ops import BERNOULLI
-
     np_dtype = np.dtype(dtype.np_dtype) if isinstance(dtype, dtypes.DType) else np.dtype(dtype)
     if isinstance(p, Tensor):
         return call(BERNOULLI, p, shape=tuple(shape), dtype=dtypes.from_numpy_dtype(np_dtype),
@@ -558,17 +512,6 @@ def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_g
     return randint(low, high, input.shape, dtype=dtype, device=device, generator=generator)
 
 
-def zeros_for_meta(meta, device=None) -> Tensor:
-    """Zeros with a TensorMeta's shape and dtype (used by autograd), on `device` (CPU when
-    None)."""
-    if any(type(s) is SymInt for s in meta.shape):
-        return _symbolic_full(meta.shape, np.zeros((), dtype=meta.dtype.np_dtype))
-    array = np.zeros(meta.shape, dtype=meta.dtype.np_dtype)
-    if device is not None and device.type == "cuda":
-        return _finish(array, device)
-    return Tensor._wrap(array)
-
-
 def complex(real, imag, *, out=None) -> Tensor:
     """real + 1j * imag."""
     return _with_out(real + imag * 1j, out)
@@ -581,16 +524,12 @@ def polar(abs, angle, *, out=None) -> Tensor:
 
 # --- Tensor.new_* and in-place random fills ------------------------------------------------
 
-def _new_factory(fn):
+def new_factory(fn):
+    """`Tensor.new_zeros`-style method: `fn` with self's dtype and device as defaults."""
     def method(self, *args, dtype=None, device=None, requires_grad=False, **kw):
         return fn(*args, dtype=dtype or self.dtype, device=device or self.device,
                   requires_grad=requires_grad, **kw)
     return method
-
-
-Tensor.new_zeros = _new_factory(zeros)
-Tensor.new_ones = _new_factory(ones)
-Tensor.new_empty = _new_factory(empty)
 
 
 def _new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False,
@@ -605,13 +544,8 @@ def _new_tensor(self, data, *, dtype=None, device=None, requires_grad=False, lay
                   requires_grad=requires_grad)
 
 
-Tensor.new_full = _new_full
-Tensor.new_tensor = _new_tensor
-
 
 def _fill_inplace(self, array):
-    from ..ops.dispatch import bump_version, check_inplace_allowed
-
     check_inplace_allowed(self)
     self._data[...] = array.reshape(self._data.shape) if array.size else array
     bump_version(self)
@@ -621,8 +555,6 @@ def _fill_inplace(self, array):
 def _fill_traced(self, values: Tensor):
     """A random fill inside a trace: the drawn tensor written in place (not recorded by
     autograd, as eager's raw write)."""
-    from ..autograd import grad_mode
-
     with grad_mode.no_grad():
         return self.copy_(values.reshape(self.shape))
 
@@ -705,13 +637,18 @@ def exponential_(self, lambd=1.0, *, generator=None):
     return _fill_inplace(self, values.astype(self._data.dtype))
 
 
-for _fn in (uniform_, normal_, random_, bernoulli_, exponential_):
-    setattr(Tensor, _fn.__name__, _fn)
-Tensor.bernoulli = lambda self, p=None, *, generator=None: bernoulli(self, p,
-                                                                      generator=generator)
+def bernoulli_method(self, p=None, *, generator=None):
+    """`self.bernoulli(p)`: 0/1 draws with probability `p` (or self's values)."""
+    return bernoulli(self, p, generator=generator)
 
 
 # --- legacy constructors -------------------------------------------------------------------
+
+def tensor_new(cls, *args, device=None, dtype=None):
+    """`Tensor.__new__`: the legacy constructors ``gt.Tensor(2, 3)`` and ``gt.Tensor([1, 2])``
+    (float32, or the dtype of a legacy type such as ``gt.LongTensor``)."""
+    return legacy_new(cls, args, device=device, dtype=dtype or cls._legacy_dtype)
+
 
 def legacy_new(cls, args, device=None, dtype=None) -> Tensor:
     """`gt.Tensor(2, 3)` (zeros of that shape), `gt.Tensor([1, 2])` (data), `gt.Tensor()`."""

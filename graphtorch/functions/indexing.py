@@ -12,11 +12,13 @@ import numbers
 
 import numpy as np
 
-from ..ops import views as V
+from ..dtypes import scalar_type_name
+from ..ops import views as views_ops
 from ..ops.dispatch import call, call_inplace
 from ..ops.indexing import INDEX, INDEX_PUT
-from ..tensor import Tensor
+from ..tensor import Tensor, legacy_type_name
 from ._wrap import as_operand
+from .creation import tensor
 
 
 def _normalize(index) -> tuple:
@@ -79,7 +81,7 @@ def _basic_getitem(self, items):
     changed = False
     for item in items:
         if item is None:
-            out = call(V.UNSQUEEZE, out, dim=dim)
+            out = call(views_ops.UNSQUEEZE, out, dim=dim)
             dim += 1
             changed = True
         elif isinstance(item, slice):
@@ -89,7 +91,7 @@ def _basic_getitem(self, items):
                 start = None if item.start is None else _int_of(item.start)
                 stop = None if item.stop is None else _int_of(item.stop)
                 step = 1 if item.step is None else _int_of(item.step)
-                out = call(V.SLICE, out, dim=dim, start=start, stop=stop, step=step)
+                out = call(views_ops.SLICE, out, dim=dim, start=start, stop=stop, step=step)
                 changed = True
             dim += 1
         else:
@@ -98,14 +100,12 @@ def _basic_getitem(self, items):
             if not -size <= index < size:
                 raise IndexError(f"index {index} is out of bounds for dimension {dim} with "
                                  f"size {size}")
-            out = call(V.SELECT, out, dim=dim, index=index)
+            out = call(views_ops.SELECT, out, dim=dim, index=index)
             changed = True
-    return out if changed else call(V.ALIAS, self)
+    return out if changed else call(views_ops.ALIAS, self)
 
 
 def _advanced_spec(self, items):
-    from .creation import tensor
-
     spec, tensors = [], []
     for item in items:
         if item is None:
@@ -191,18 +191,15 @@ def _check_value(self, value):
     if not isinstance(value, (Tensor, numbers.Number)):
         module = type(value).__module__
         name = type(value).__name__ if module == "builtins" else f"{module}.{type(value).__name__}"
-        from ..tensor import legacy_type_name
 
         raise TypeError(f"can't assign a {name} to a {legacy_type_name(self.dtype)}")
 
 
 def _check_put_dtype(self, value):
     if isinstance(value, Tensor) and value.dtype is not self.dtype:
-        from ..ops.dispatch import _type_word
-
         raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
-                           f"{_type_word(self._data.dtype)} for the destination and "
-                           f"{_type_word(value._data.dtype)} for the source.")
+                           f"{scalar_type_name(self._data.dtype)} for the destination and "
+                           f"{scalar_type_name(value._data.dtype)} for the source.")
 
 
 def setitem(self, index, value):
@@ -238,7 +235,3 @@ def index_put_(self, indices, values, accumulate=False):
                         accumulate=accumulate)
 
 
-Tensor.__getitem__ = getitem
-Tensor.__setitem__ = setitem
-Tensor.index_put = index_put
-Tensor.index_put_ = index_put_

@@ -4,8 +4,7 @@
 from __future__ import annotations
 
 from ..ops.dispatch import call
-from ..ops.matmul import MATMUL
-from ..tensor import Tensor
+from ..ops.matmul import ADDMM, MATMUL
 from ._wrap import check_tensor, finish
 
 __all__ = ["matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "addmm",
@@ -89,7 +88,6 @@ ger = outer
 def addmm(input, mat1, mat2, *, beta=1, alpha=1, out_dtype=None, out=None):
     """beta * input + alpha * (mat1 @ mat2), in one op."""
     _refuse_out_dtype(out_dtype, "addmm")
-    from ..ops.matmul import ADDMM
 
     return finish(call(ADDMM, input, mat1, mat2, beta=beta, alpha=alpha), out)
 
@@ -111,5 +109,3 @@ def _scale(t, factor):
     return t if factor == 1 else t * factor
 
 
-for _name in __all__:
-    setattr(Tensor, _name, globals()[_name])

@@ -8,41 +8,40 @@ conventions (svd returns V, qr takes `some`, norm takes `p`). Functions PyTorch 
 from __future__ import annotations
 
 from .. import dtypes
-from .. import linalg as LA
-from ..ops import linalg as L
-from ..ops.dispatch import call
+from .. import linalg as linalg_module
+from ..dtypes import scalar_type_name
+from ..ops import linalg as linalg_ops
+from ..ops import linalg_decompositions as decompositions_ops
+from ..ops import linalg_norms as norms_ops
+from ..ops.dispatch import call, write_out
 from ..ops.registry import TensorMeta
 from ..tensor import Tensor
 from ._wrap import accepts_out, check_tensor, finish
+from .creation import zeros
+from .math import where
 from .reduce import return_types
 
 __all__ = ["inverse", "det", "logdet", "slogdet", "svd", "qr", "cholesky", "cholesky_inverse",
            "cholesky_solve", "norm", "trace", "pinverse", "matrix_power", "cross", "dist",
            "chain_matmul", "eig", "symeig", "lstsq", "solve", "matrix_rank"]
 
-_METHODS = ["inverse", "det", "logdet", "slogdet", "svd", "qr", "cholesky", "cholesky_inverse",
-            "cholesky_solve", "norm", "trace", "pinverse", "matrix_power", "cross", "dist",
-            "eig", "symeig", "lstsq", "solve"]
-
-
 def inverse(input, *, out=None):
     """Inverse of square matrices (torch.linalg.inv)."""
-    return LA.inv(input, out=out)
+    return linalg_module.inv(input, out=out)
 
 
 def det(input):
     """Determinant (torch.linalg.det)."""
-    return LA.det(input)
+    return linalg_module.det(input)
 
 
 def logdet(input):
     """log(det(A)): nan for a negative determinant, -inf for a singular matrix."""
     check_tensor(input, "logdet")
-    L.check_matrix("logdet", TensorMeta(tuple(input.shape), input.dtype))
-    sign, logabs = call(L.SLOGDET, input)
+    linalg_ops.check_matrix("logdet", TensorMeta(tuple(input.shape), input.dtype))
+    sign, logabs = call(linalg_ops.SLOGDET, input)
     if input.is_complex():
         return sign.log() + logabs
-    from .math import where
 
     return where(sign == -1.0, float("nan"), logabs)
 
@@ -51,7 +50,7 @@ def logdet(input):
 def slogdet(input):
     """(sign, logabsdet) as torch.return_types.slogdet."""
     check_tensor(input, "slogdet")
-    values = call(L.SLOGDET, input)
+    values = call(linalg_ops.SLOGDET, input)
     return return_types.get("slogdet", ("sign", "logabsdet"))(*values)
 
 
@@ -60,19 +59,15 @@ def svd(input, some=True, compute_uv=True, *, out=None):
     check_tensor(input, "svd")
     rt = return_types.get("svd", ("U", "S", "V"))
     if not compute_uv:
-        from .creation import zeros
-
-        s = LA.svdvals(input)
+        s = linalg_module.svdvals(input)
         *batch, m, n = input.shape
         u = zeros(*batch, m, m, dtype=input.dtype, device=input.device)
         v = zeros(*batch, n, n, dtype=input.dtype, device=input.device)
         values = (u, s, v)
     else:
-        u, s, vh = call(L.SVD, input, full_matrices=not some)
+        u, s, vh = call(decompositions_ops.SVD, input, full_matrices=not some)
         values = (u, s, vh.mH)
     if out is not None:
-        from ..ops.dispatch import write_out
-
         values = tuple(write_out(o, v) for o, v in zip(out, values))
     return rt(*values)
 
@@ -85,9 +80,9 @@ _QR_WARNING = ("torch.qr is deprecated in favor of torch.linalg.qr and will be r
 
 def qr(input, some=True, *, out=None):
     """(Q, R): reduced when `some`, complete otherwise (deprecated in PyTorch: warns once)."""
-    LA._warn_once("qr", _QR_WARNING)
+    linalg_module._warn_once("qr", _QR_WARNING)
     check_tensor(input, "qr")
-    values = call(L.QR, input, mode="reduced" if some else "complete")
+    values = call(decompositions_ops.QR, input, mode="reduced" if some else "complete")
     return return_types.get("qr", ("Q", "R"))(*values)
 
 
@@ -101,13 +96,13 @@ _CHOLESKY_WARNING = (
 
 def cholesky(input, upper=False, *, out=None):
     """Cholesky factor, lower or upper (deprecated in PyTorch: warns once)."""
-    LA._warn_once("cholesky", _CHOLESKY_WARNING)
+    linalg_module._warn_once("cholesky", _CHOLESKY_WARNING)
     check_tensor(input, "cholesky")
     if input.dtype.category <= dtypes.Category.INT:
         raise NotImplementedError(f"\"cholesky_cpu\" not implemented for "
-                                  f"'{L.title(input.dtype)}'")
-    L.check_matrix("cholesky", TensorMeta(tuple(input.shape), input.dtype))
-    return finish(call(L.CHOLESKY_EX, input, upper=bool(upper), errors="cholesky")[0], out)
+                                  f"'{scalar_type_name(input.dtype)}'")
+    linalg_ops.check_matrix("cholesky", TensorMeta(tuple(input.shape), input.dtype))
+    return finish(call(linalg_ops.CHOLESKY_EX, input, upper=bool(upper), errors="cholesky")[0], out)
 
 
 def _from_factor(factor, upper):
@@ -118,7 +113,7 @@ def _from_factor(factor, upper):
 def cholesky_inverse(input, upper=False, *, out=None):
     """Inverse of A from its Cholesky factor."""
     check_tensor(input, "cholesky_inverse")
-    return finish(LA.inv(_from_factor(input, upper)), out)
+    return finish(linalg_module.inv(_from_factor(input, upper)), out)
 
 
 def cholesky_solve(input, input2, upper=False, *, out=None):
@@ -127,7 +122,7 @@ def cholesky_solve(input, input2, upper=False, *, out=None):
     if input.ndim < 2:
         raise RuntimeError(f"b should have at least 2 dimensions, but has {input.ndim} "
                            "dimensions instead")
-    return finish(LA.solve(_from_factor(input2, upper), input), out)
+    return finish(linalg_module.solve(_from_factor(input2, upper), input), out)
 
 
 def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
@@ -137,27 +132,28 @@ def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
     dims = None if dim is None else [dim] if isinstance(dim, int) else list(dim)
     if isinstance(p, str):
         if p == "fro" and (dim is None or isinstance(dim, int) or len(dim) <= 2):
-            return LA.vector_norm(input, 2, dims, keepdim, dtype=dtype, out=out)
+            return linalg_module.vector_norm(input, 2, dims, keepdim, dtype=dtype, out=out)
         if dims is None:
             dims = list(range(input.ndim))
-        return LA.matrix_norm(input, p, dims, keepdim, dtype=dtype, out=out)
-    return LA.vector_norm(input, 2.0 if p is None else p, dims, keepdim, dtype=dtype, out=out)
+        return linalg_module.matrix_norm(input, p, dims, keepdim, dtype=dtype, out=out)
+    return linalg_module.vector_norm(input, 2.0 if p is None else p, dims, keepdim, dtype=dtype,
+                                     out=out)
 
 
 def trace(input):
     """Sum of the main diagonal of a 2-D tensor (integers sum to int64)."""
     check_tensor(input, "trace")
-    return call(L.TRACE, input)
+    return call(norms_ops.TRACE, input)
 
 
 def pinverse(input, rcond=1e-15):
     """Pseudo-inverse with singular values <= rcond * max dropped."""
-    return LA.pinv(input, rtol=rcond)
+    return linalg_module.pinv(input, rtol=rcond)
 
 
 def matrix_power(input, n, *, out=None):
     """input ** n for square matrices (torch.linalg.matrix_power)."""
-    return LA.matrix_power(input, n, out=out)
+    return linalg_module.matrix_power(input, n, out=out)
 
 
 _CROSS_WARNING = ("Using torch.cross without specifying the dim arg is deprecated.\nPlease "
@@ -170,12 +166,12 @@ def cross(input, other, dim=None, *, out=None):
     """Cross product; without `dim`, the first dimension of size 3 (deprecated: warns)."""
     check_tensor(input, "cross")
     if dim is None:
-        LA._warn_once("cross", _CROSS_WARNING)
+        linalg_module._warn_once("cross", _CROSS_WARNING)
         sizes = [i for i, s in enumerate(input.shape) if s == 3]
         if not sizes:
             raise RuntimeError("no dimension of size 3 in input")
         dim = sizes[0]
-    return LA.cross(input, other, dim=dim, out=out)
+    return linalg_module.cross(input, other, dim=dim, out=out)
 
 
 def dist(input, other, p=2):
@@ -184,13 +180,13 @@ def dist(input, other, p=2):
     for t in (input, other):
         if isinstance(t, Tensor) and t.dtype.category <= dtypes.Category.INT:
             raise RuntimeError(f"norm(): input dtype should be either floating point or complex. "
-                               f"Got {L.title(t.dtype)} instead.")
-    return LA.vector_norm(input - other, p)
+                               f"Got {scalar_type_name(t.dtype)} instead.")
+    return linalg_module.vector_norm(input - other, p)
 
 
 def chain_matmul(*matrices, out=None):
     """Deprecated alias of linalg.multi_dot taking the matrices as arguments (warns once)."""
-    LA._warn_once("chain_matmul", (
+    linalg_module._warn_once("chain_matmul", (
         "torch.chain_matmul is deprecated and will be removed in a future PyTorch release. Use "
         "torch.linalg.multi_dot instead, which accepts a list of two or more tensors rather "
         "than multiple parameters."))
@@ -198,7 +194,7 @@ def chain_matmul(*matrices, out=None):
         raise RuntimeError("chain_matmul(): Expected one or more matrices")
     if len(matrices) == 1:
         return finish(matrices[0].clone(), out)
-    return LA.multi_dot(matrices, out=out)
+    return linalg_module.multi_dot(matrices, out=out)
 
 
 _REMOVED = "This function was deprecated since version 1.9 and is now removed."
@@ -263,6 +259,3 @@ def _norm_method(self, p="fro", dim=None, keepdim=False, dtype=None):
     return norm(self, p, dim, keepdim, dtype=dtype)
 
 
-for _name in _METHODS:
-    setattr(Tensor, _name, globals()[_name])
-Tensor.norm = _norm_method

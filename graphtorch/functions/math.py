@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
-from ..ops import elementwise as E
-from ..ops import unary_math as U
-from ..ops.dispatch import call, call_inplace
+from .. import dtypes
+from ..dtypes import scalar_type_name
+from ..ops import elementwise as elementwise_ops
+from ..ops import unary_math as unary_math_ops
+from ..ops.dispatch import call, call_inplace, meta_of
+from ..ops.elementwise import promote_operands
 from ..ops.registry import REGISTRY
+from ..ops.shape_rules import split_operands
 from ..tensor import Tensor
-from ._wrap import (SCALAR_TYPES, accepts_out, as_operand, binary, check_tensor, finish,
-                    unary)
+from ._wrap import SCALAR_TYPES, accepts_out, as_operand, binary, check_tensor, finish, unary
+from .creation import tensor
+from .linalg_basic import matmul
+from .pointwise_extra import _CPP_NAMES
 
 __all__ = []  # filled below: every name defined through _export
 
 
 def _export(name, fn, method=True):
+    """Make `fn` the public function `name` (`method`: also `Tensor.name`, which
+    graphtorch/tensor_methods.py binds; the flag only documents that here)."""
     globals()[name] = fn
     __all__.append(name)
-    if method:
-        setattr(Tensor, name, fn)
 
 
 # --- binary arithmetic -------------------------------------------------------------------
@@ -25,14 +31,14 @@ def _export(name, fn, method=True):
 def add(input, other, *, alpha=1, out=None):
     """input + alpha * other, with broadcasting and PyTorch's type promotion."""
     input, other = as_operand(input), as_operand(other)
-    return finish(call(E.ADD, input, other, alpha=alpha) if alpha != 1
-                  else call(E.ADD, input, other), out)
+    return finish(call(elementwise_ops.ADD, input, other, alpha=alpha) if alpha != 1
+                  else call(elementwise_ops.ADD, input, other), out)
 
 
 def add_(self, other, *, alpha=1):
     other = as_operand(other)
-    return call_inplace(E.ADD, self, other, alpha=alpha) if alpha != 1 else \
-        call_inplace(E.ADD, self, other)
+    return call_inplace(elementwise_ops.ADD, self, other, alpha=alpha) if alpha != 1 else \
+        call_inplace(elementwise_ops.ADD, self, other)
 
 
 _SUB_ONE_BOOL = ("Subtraction, the `-` operator, with a bool tensor is not supported. If you "
@@ -63,16 +69,16 @@ def sub(input, other, *, alpha=1, out=None):
     if type(input) is not Tensor or type(other) is not Tensor or \
             input._data.dtype is not other._data.dtype:  # (same-dtype tensors: no check)
         check_sub_operands(input, other)
-    return finish(call(E.SUB, input, other, alpha=alpha) if alpha != 1
-                  else call(E.SUB, input, other), out)
+    return finish(call(elementwise_ops.SUB, input, other, alpha=alpha) if alpha != 1
+                  else call(elementwise_ops.SUB, input, other), out)
 
 
 def sub_(self, other, *, alpha=1):
     """In-place self -= alpha * other."""
     other = as_operand(other)
     _maybe_check_sub(self, other)
-    return call_inplace(E.SUB, self, other, alpha=alpha) if alpha != 1 else \
-        call_inplace(E.SUB, self, other)
+    return call_inplace(elementwise_ops.SUB, self, other, alpha=alpha) if alpha != 1 else \
+        call_inplace(elementwise_ops.SUB, self, other)
 
 
 def div(input, other, *, rounding_mode=None, out=None):
@@ -88,16 +94,19 @@ def div_(self, other, *, rounding_mode=None):
     return call_inplace(_DIV_MODES[rounding_mode], self, as_operand(other))
 
 
-_DIV_MODES = {None: E.DIV, "trunc": E.TRUNC_DIVIDE, "floor": E.FLOOR_DIVIDE}
+_DIV_MODES = {None: elementwise_ops.DIV, "trunc": elementwise_ops.TRUNC_DIVIDE,
+              "floor": elementwise_ops.FLOOR_DIVIDE}
 
 for _name, _fn in [("add", add), ("add_", add_), ("sub", sub), ("sub_", sub_), ("div", div),
                    ("div_", div_)]:
     _export(_name, _fn)
 
 _BINARY = {
-    "mul": E.MUL, "pow": E.POW, "remainder": E.REMAINDER, "fmod": E.FMOD,
-    "maximum": E.MAXIMUM, "minimum": E.MINIMUM, "atan2": E.ATAN2,
-    "floor_divide": E.FLOOR_DIVIDE, "eq": REGISTRY["eq"], "ne": REGISTRY["ne"],
+    "mul": elementwise_ops.MUL, "pow": elementwise_ops.POW, "remainder": elementwise_ops.REMAINDER,
+    "fmod": elementwise_ops.FMOD,
+    "maximum": elementwise_ops.MAXIMUM, "minimum": elementwise_ops.MINIMUM,
+    "atan2": elementwise_ops.ATAN2,
+    "floor_divide": elementwise_ops.FLOOR_DIVIDE, "eq": REGISTRY["eq"], "ne": REGISTRY["ne"],
     "lt": REGISTRY["lt"], "le": REGISTRY["le"], "gt": REGISTRY["gt"], "ge": REGISTRY["ge"],
     "logical_and": REGISTRY["logical_and"], "logical_or": REGISTRY["logical_or"],
     "logical_xor": REGISTRY["logical_xor"], "bitwise_and": REGISTRY["bitwise_and"],
@@ -132,7 +141,6 @@ def _with_power_check(fn):
 
 pow = _with_power_check(pow)
 pow_ = _with_power_check(globals()["pow_"])
-Tensor.pow, Tensor.pow_ = pow, pow_
 
 # PyTorch's aliases.
 for _alias, _target in [("multiply", "mul"), ("divide", "div"), ("subtract", "sub"),
@@ -147,8 +155,6 @@ for _alias, _target in [("multiply", "mul"), ("divide", "div"), ("subtract", "su
 
 def float_power(input, exponent, *, out=None):
     """input ** exponent computed in float64 (complex128 for complex)."""
-    from .. import dtypes
-
     input = as_operand(input)
     exponent = as_operand(exponent)
     target = dtypes.complex128 if any(
@@ -158,7 +164,7 @@ def float_power(input, exponent, *, out=None):
         input = input.to(target)
     if isinstance(exponent, Tensor):
         exponent = exponent.to(target)
-    return finish(call(E.POW, input, exponent), out)
+    return finish(call(elementwise_ops.POW, input, exponent), out)
 
 
 _export("float_power", float_power)
@@ -167,15 +173,23 @@ _export("float_power", float_power)
 # --- unary math --------------------------------------------------------------------------
 
 _UNARY = {
-    "exp": U.EXP, "exp2": U.EXP2, "expm1": U.EXPM1, "log": U.LOG, "log2": U.LOG2,
-    "log10": U.LOG10, "log1p": U.LOG1P, "sqrt": U.SQRT, "rsqrt": U.RSQRT,
-    "reciprocal": U.RECIPROCAL, "sin": U.SIN, "cos": U.COS, "tan": U.TAN, "asin": U.ASIN,
-    "acos": U.ACOS, "atan": U.ATAN, "sinh": U.SINH, "cosh": U.COSH, "tanh": U.TANH,
-    "asinh": U.ASINH, "acosh": U.ACOSH, "atanh": U.ATANH, "sigmoid": U.SIGMOID, "erf": U.ERF,
-    "erfc": U.ERFC, "erfinv": U.ERFINV, "floor": U.FLOOR, "ceil": U.CEIL, "trunc": U.TRUNC,
-    "frac": U.FRAC, "sign": U.SIGN, "neg": U.NEG, "abs": U.ABS, "relu": U.RELU,
-    "logical_not": E.LOGICAL_NOT, "bitwise_not": E.BITWISE_NOT, "isnan": U.ISNAN,
-    "isinf": U.ISINF, "isfinite": U.ISFINITE, "conj": U.CONJ,
+    "exp": unary_math_ops.EXP, "exp2": unary_math_ops.EXP2, "expm1": unary_math_ops.EXPM1,
+    "log": unary_math_ops.LOG, "log2": unary_math_ops.LOG2,
+    "log10": unary_math_ops.LOG10, "log1p": unary_math_ops.LOG1P, "sqrt": unary_math_ops.SQRT,
+    "rsqrt": unary_math_ops.RSQRT,
+    "reciprocal": unary_math_ops.RECIPROCAL, "sin": unary_math_ops.SIN, "cos": unary_math_ops.COS,
+    "tan": unary_math_ops.TAN, "asin": unary_math_ops.ASIN,
+    "acos": unary_math_ops.ACOS, "atan": unary_math_ops.ATAN, "sinh": unary_math_ops.SINH,
+    "cosh": unary_math_ops.COSH, "tanh": unary_math_ops.TANH,
+    "asinh": unary_math_ops.ASINH, "acosh": unary_math_ops.ACOSH, "atanh": unary_math_ops.ATANH,
+    "sigmoid": unary_math_ops.SIGMOID, "erf": unary_math_ops.ERF,
+    "erfc": unary_math_ops.ERFC, "erfinv": unary_math_ops.ERFINV, "floor": unary_math_ops.FLOOR,
+    "ceil": unary_math_ops.CEIL, "trunc": unary_math_ops.TRUNC,
+    "frac": unary_math_ops.FRAC, "sign": unary_math_ops.SIGN, "neg": unary_math_ops.NEG,
+    "abs": unary_math_ops.ABS, "relu": unary_math_ops.RELU,
+    "logical_not": elementwise_ops.LOGICAL_NOT, "bitwise_not": elementwise_ops.BITWISE_NOT,
+    "isnan": unary_math_ops.ISNAN,
+    "isinf": unary_math_ops.ISINF, "isfinite": unary_math_ops.ISFINITE, "conj": unary_math_ops.CONJ,
 }
 for _name, _op in _UNARY.items():
     _fn, _fn_ = unary(_op, _name)
@@ -193,31 +207,32 @@ for _alias, _target in [("arcsin", "asin"), ("arccos", "acos"), ("arctan", "atan
 def round(input, *, decimals=0, out=None):
     """Round half to even; `decimals` places."""
     check_tensor(input, "round")
-    return finish(call(U.ROUND, input, decimals=decimals) if decimals
-                  else call(U.ROUND, input), out)
+    return finish(call(unary_math_ops.ROUND, input, decimals=decimals) if decimals
+                  else call(unary_math_ops.ROUND, input), out)
 
 
 def round_(input, *, decimals=0):
-    return call_inplace(U.ROUND, input, decimals=decimals) if decimals else \
-        call_inplace(U.ROUND, input)
+    return call_inplace(unary_math_ops.ROUND, input, decimals=decimals) if decimals else \
+        call_inplace(unary_math_ops.ROUND, input)
 
 
 def square(input, *, out=None):
     """input ** 2 (PyTorch records it as pow)."""
-    return finish(call(E.POW, input, 2), out)
+    return finish(call(elementwise_ops.POW, input, 2), out)
 
 
 def square_(input):
-    return call_inplace(E.POW, input, 2)
+    return call_inplace(elementwise_ops.POW, input, 2)
 
 
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
     """Replace NaN and infinities with finite numbers."""
-    return finish(call(U.NAN_TO_NUM, input, nan=nan, posinf=posinf, neginf=neginf), out)
+    return finish(call(unary_math_ops.NAN_TO_NUM, input, nan=nan, posinf=posinf, neginf=neginf),
+                  out)
 
 
 def nan_to_num_(input, nan=0.0, posinf=None, neginf=None):
-    return call_inplace(U.NAN_TO_NUM, input, nan=nan, posinf=posinf, neginf=neginf)
+    return call_inplace(unary_math_ops.NAN_TO_NUM, input, nan=nan, posinf=posinf, neginf=neginf)
 
 
 def where(condition, input=None, other=None, *, out=None):
@@ -226,31 +241,15 @@ def where(condition, input=None, other=None, *, out=None):
         return condition.nonzero(as_tuple=True)
     if isinstance(condition, Tensor) and condition._data.dtype.kind != "b":
         if condition._data.dtype.name != "uint8":  # PyTorch still accepts uint8 masks
-            from ..ops.dispatch import _type_word
 
             raise RuntimeError(f"where expected condition to be a boolean tensor, but got a "
-                               f"tensor with dtype {_type_word(condition._data.dtype)}")
+                               f"tensor with dtype {scalar_type_name(condition._data.dtype)}")
         condition = condition.bool()
     input, other = as_operand(input), as_operand(other)
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
-        from .creation import tensor
-
         input = tensor(input)
-    input, other = _promote_operands(input, other)
-    return finish(call(E.WHERE, condition, input, other), out)
-
-
-def _promote_operands(a, b):
-    """Cast tensor operands to PyTorch's result type (the `where` kernel would otherwise
-    follow NumPy's promotion, which differs for 0-d tensors and mixed kinds)."""
-    if isinstance(a, Tensor) and isinstance(b, Tensor) and a._data.dtype == b._data.dtype:
-        return a, b
-    from .. import dtypes
-    from ..ops.dispatch import meta_of
-    from ..ops.shape_rules import split_operands
-
-    target = dtypes.result_type(*split_operands([meta_of(a), meta_of(b)]))
-    return tuple(x.to(target) if isinstance(x, Tensor) else x for x in (a, b))
+    input, other = promote_operands(input, other)
+    return finish(call(elementwise_ops.WHERE, condition, input, other), out)
 
 
 def clamp(input, min=None, max=None, *, out=None):
@@ -271,7 +270,7 @@ def clamp(input, min=None, max=None, *, out=None):
         target = _clamp_dtype(input, min, max)
         if target is not None:
             input = input.to(target)
-    return finish(call(E.CLAMP, input, min=min, max=max), out)
+    return finish(call(elementwise_ops.CLAMP, input, min=min, max=max), out)
 
 
 def clamp_(input, min=None, max=None):
@@ -280,12 +279,9 @@ def clamp_(input, min=None, max=None):
         return input.copy_(clamp(input, min, max))
     target = _clamp_dtype(input, min, max, inplace=True)
     if target is not None:
-        from ..ops.dispatch import _type_word
-        from .pointwise_extra import _CPP_NAMES
-
-        raise RuntimeError(f"result type {_type_word(target)} can't be cast to the desired "
+        raise RuntimeError(f"result type {scalar_type_name(target)} can't be cast to the desired "
                            f"output type {_CPP_NAMES[input.dtype.name]}")
-    return call_inplace(E.CLAMP, input, min=min, max=max)
+    return call_inplace(elementwise_ops.CLAMP, input, min=min, max=max)
 
 
 def _clamp_dtype(input, min, max, inplace=False):
@@ -294,9 +290,6 @@ def _clamp_dtype(input, min, max, inplace=False):
     its bounds as attributes, which dispatch does not promote with."""
     if input._data.dtype.kind == "f" and type(min) is not complex and type(max) is not complex:
         return None
-    from .. import dtypes
-    from ..ops.dispatch import meta_of
-    from ..ops.shape_rules import split_operands
 
     bounds = [v for v in (min, max) if v is not None]
     if not bounds:
@@ -332,21 +325,20 @@ for _alias, _target in [("clip", "clamp"), ("clip_", "clamp_")]:
     _export(_alias, globals()[_target])
 
 
-def _real(self):
-    return call(U.REAL, self)
+def real_part(self):
+    return call(unary_math_ops.REAL, self)
 
 
-def _imag(self):
-    return call(U.IMAG, self)
+def imag_part(self):
+    return call(unary_math_ops.IMAG, self)
 
 
-Tensor.real = property(_real)
-Tensor.imag = property(_imag)
 
 # --- operators ---------------------------------------------------------------------------
 
 
-def _binop(op):
+def operator_method(op):
+    """`Tensor.__add__`-style method running `op` (self first)."""
     def method(self, other):
         if type(other) is not Tensor and type(other) not in SCALAR_TYPES:
             other = as_operand(other)
@@ -354,31 +346,24 @@ def _binop(op):
     return method
 
 
-def _rbinop(op):
+def reflected_operator_method(op):
+    """`Tensor.__radd__`-style method running `op` (self second)."""
     def method(self, other):
         other = as_operand(other)
         return call(op, other, self)
     return method
 
 
-def _ibinop(op):
+def inplace_operator_method(op):
+    """`Tensor.__iadd__`-style method running `op` in place."""
     def method(self, other):
         return call_inplace(op, self, as_operand(other))
     return method
 
 
-_OPERATORS = [("add", E.ADD), ("sub", E.SUB), ("mul", E.MUL), ("truediv", E.DIV),
-              ("floordiv", E.FLOOR_DIVIDE), ("mod", E.REMAINDER), ("pow", E.POW),
-              ("and", REGISTRY["bitwise_and"]), ("or", REGISTRY["bitwise_or"]),
-              ("xor", REGISTRY["bitwise_xor"]), ("lshift", REGISTRY["bitwise_left_shift"]),
-              ("rshift", REGISTRY["bitwise_right_shift"])]
-for _name, _op in _OPERATORS:
-    setattr(Tensor, f"__{_name}__", _binop(_op))
-    setattr(Tensor, f"__r{_name}__", _rbinop(_op))
-    setattr(Tensor, f"__i{_name}__", _ibinop(_op))
 
 
-def _sub_method(self, other):
+def subtract_method(self, other):
     if type(other) is Tensor:
         if other._data.dtype is not self._data.dtype:
             check_sub_operands(self, other)
@@ -387,68 +372,69 @@ def _sub_method(self, other):
             other = as_operand(other)
         if type(other) is bool or self._data.dtype.kind == "b":
             check_sub_operands(self, other)
-    return call(E.SUB, self, other)
+    return call(elementwise_ops.SUB, self, other)
 
 
-def _pow_method(self, other):
+def power_method(self, other):
     if type(other) is not Tensor:
         if type(other) not in SCALAR_TYPES:
             other = as_operand(other)
         elif type(other) is int and other < 0 and self._data.dtype.kind == "u":
             raise RuntimeError("Integers to negative integer powers are not allowed.")
-    return call(E.POW, self, other)
+    return call(elementwise_ops.POW, self, other)
 
 
-def _rsub_method(self, other):
+def reflected_subtract_method(self, other):
     if type(other) not in SCALAR_TYPES:
         other = as_operand(other)
         _maybe_check_sub(other, self)
     elif type(other) is bool or self._data.dtype.kind == "b":
         check_sub_operands(other, self)
-    return call(E.SUB, other, self)
+    return call(elementwise_ops.SUB, other, self)
 
 
-def _isub_method(self, other):
+def inplace_subtract_method(self, other):
     return sub_(self, other)
 
 
-def _ipow_method(self, other):
+def inplace_power_method(self, other):
     return pow_(self, other)
 
 
 # sub and pow check their operands here (see check_sub_operands, _unsigned_negative_power).
-Tensor.__sub__, Tensor.__rsub__, Tensor.__isub__ = _sub_method, _rsub_method, _isub_method
-Tensor.__pow__, Tensor.__ipow__ = _pow_method, _ipow_method
-for _name in ("eq", "ne", "lt", "le", "gt", "ge"):
-    setattr(Tensor, f"__{_name}__", _binop(REGISTRY[_name]))
-Tensor.__hash__ = object.__hash__
 
 
 def _matmul_method(self, other):
-    from .linalg_basic import matmul
-
     return matmul(self, other)
 
 
 def _rmatmul_method(self, other):
-    from .linalg_basic import matmul
-
     return matmul(as_operand(other), self)
 
 
-Tensor.__matmul__ = _matmul_method
-Tensor.__rmatmul__ = _rmatmul_method
-Tensor.__neg__ = lambda self: call(U.NEG, self)
-Tensor.__pos__ = lambda self: self
-Tensor.__abs__ = lambda self: call(U.ABS, self)
+
+
+def negative_method(self):
+    """`-self`."""
+    return call(unary_math_ops.NEG, self)
+
+
+def positive_method(self):
+    """`+self`: self."""
+    return self
+
+
+def absolute_method(self):
+    """`abs(self)`."""
+    return call(unary_math_ops.ABS, self)
+
+
 def _invert(self):
     if self._data.dtype.kind not in "biu":
         raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type "
                         "tensors")
-    return call(E.BITWISE_NOT, self)
+    return call(elementwise_ops.BITWISE_NOT, self)
 
-
-Tensor.__invert__ = _invert
 
 
 def _where_method(self, condition, other):
@@ -457,4 +443,3 @@ def _where_method(self, condition, other):
 
 
 _export("where", where, method=False)
-Tensor.where = _where_method

@@ -11,34 +11,41 @@ import builtins
 import math
 
 from .. import dtypes
-from ..ops import binary_math as B
-from ..ops import elementwise as E
-from ..ops import unary_math as U
+from ..dtypes import scalar_type_name
+from ..ops import binary_math as binary_math_ops
+from ..ops import elementwise as elementwise_ops
+from ..ops import unary_math as unary_math_ops
 from ..ops.dispatch import call, call_inplace
 from ..tensor import Tensor
 from ._wrap import accepts_out, binary, check_tensor, finish, unary
+from .creation import arange, ones, tensor
+from .math import float_power, sub
+from .statistics import searchsorted
 
 __all__ = []
 
 
 def _export(name, fn, method=True):
+    """Make `fn` the public function `name` (`method`: also `Tensor.name`, which
+    graphtorch/tensor_methods.py binds; the flag only documents that here)."""
     globals()[name] = fn
     __all__.append(name)
-    if method:
-        setattr(Tensor, name, fn)
 
 
-_word = E._word  # PyTorch's ScalarType names, as its messages print them
 
 
 # --- elementwise primitives --------------------------------------------------------------
 
-for _name, _op, _tensor_only in [("hypot", B.HYPOT, True), ("logaddexp", B.LOGADDEXP, True),
-                                 ("logaddexp2", B.LOGADDEXP2, True),
-                                 ("copysign", B.COPYSIGN, False), ("xlogy", B.XLOGY, False),
-                                 ("fmax", B.FMAX, True), ("fmin", B.FMIN, True),
-                                 ("gcd", B.GCD, True), ("lcm", B.LCM, True),
-                                 ("nextafter", B.NEXTAFTER, True)]:
+for _name, _op, _tensor_only in [("hypot", binary_math_ops.HYPOT, True),
+                                 ("logaddexp", binary_math_ops.LOGADDEXP, True),
+                                 ("logaddexp2", binary_math_ops.LOGADDEXP2, True),
+                                 ("copysign", binary_math_ops.COPYSIGN, False),
+                                 ("xlogy", binary_math_ops.XLOGY, False),
+                                 ("fmax", binary_math_ops.FMAX, True),
+                                 ("fmin", binary_math_ops.FMIN, True),
+                                 ("gcd", binary_math_ops.GCD, True),
+                                 ("lcm", binary_math_ops.LCM, True),
+                                 ("nextafter", binary_math_ops.NEXTAFTER, True)]:
     _fn, _fn_ = binary(_op, _name, tensor_only=_tensor_only)
     _export(_name, _fn)
     if _name not in ("logaddexp", "logaddexp2", "fmax", "fmin"):  # no in-place in PyTorch
@@ -67,10 +74,10 @@ xlogy = _overloads(globals()["xlogy"], "xlogy",
                    " * (Tensor input, Tensor other, *, Tensor out = None)\n"
                    " * (Number self, Tensor other, *, Tensor out = None)\n"
                    " * (Tensor input, Number other, *, Tensor out = None)\n")
-Tensor.copysign, Tensor.xlogy = copysign, xlogy
 
-for _name, _op in [("sgn", U.SGN), ("sinc", U.SINC), ("signbit", U.SIGNBIT),
-                   ("lgamma", U.LGAMMA), ("digamma", U.DIGAMMA)]:
+for _name, _op in [("sgn", unary_math_ops.SGN), ("sinc", unary_math_ops.SINC),
+                   ("signbit", unary_math_ops.SIGNBIT),
+                   ("lgamma", unary_math_ops.LGAMMA), ("digamma", unary_math_ops.DIGAMMA)]:
     _fn, _fn_ = unary(_op, _name)
     _export(_name, _fn)
     if _name != "signbit":
@@ -89,7 +96,7 @@ def polygamma(n, input, *, out=None):
     """The n-th derivative of digamma (n = 0: digamma itself)."""
     _check_order(n, "polygamma")
     check_tensor(input, "polygamma", position=2)
-    return finish(call(U.POLYGAMMA, input, n=n), out)
+    return finish(call(unary_math_ops.POLYGAMMA, input, n=n), out)
 
 
 def _polygamma_method(self, n):
@@ -100,7 +107,7 @@ def _polygamma_method(self, n):
 def polygamma_(self, n):
     """In-place polygamma."""
     _check_order(n, "polygamma_")
-    return call_inplace(U.POLYGAMMA, self, n=n)
+    return call_inplace(unary_math_ops.POLYGAMMA, self, n=n)
 
 
 @accepts_out
@@ -109,7 +116,6 @@ def mvlgamma(input, p):
     check_tensor(input, "mvlgamma")
     if p < 1:
         raise RuntimeError("p has to be greater than or equal to 1")
-    from .creation import arange
 
     x = input if input.is_floating_point() else input.to(dtypes.get_default_dtype())
     offsets = arange(-p * 0.5 + 0.5, 0.5, 0.5, dtype=x.dtype, device=x.device)
@@ -122,7 +128,6 @@ def mvlgamma_(self, p):
 
 
 _export("polygamma", polygamma, method=False)
-Tensor.polygamma = _polygamma_method
 _export("polygamma_", polygamma_)
 _export("mvlgamma", mvlgamma)
 _export("mvlgamma_", mvlgamma_)
@@ -160,7 +165,8 @@ def logit(input, eps=None, *, out=None):
     """log(p / (1 - p)), with p clamped to [eps, 1 - eps] when eps is given."""
     check_tensor(input, "logit")
     if input.is_complex():
-        raise NotImplementedError(f"\"logit_cpu\" not implemented for '{_word(input.dtype)}'")
+        raise NotImplementedError(f"\"logit_cpu\" not implemented for "
+                                  f"'{scalar_type_name(input.dtype)}'")
     x = input if input.is_floating_point() else input.to(dtypes.get_default_dtype())
     if eps is not None:
         x = x.clamp(eps, 1 - eps)
@@ -182,7 +188,7 @@ def heaviside(input, values, *, out=None):
     if input.dtype is not values.dtype:
         raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
     x, v = input.detach(), values.detach()
-    return finish(call(E.WHERE, x == 0, v, (x > 0).to(x.dtype)), out)
+    return finish(call(elementwise_ops.WHERE, x == 0, v, (x > 0).to(x.dtype)), out)
 
 
 def heaviside_(self, values):
@@ -200,8 +206,6 @@ def positive(input):
 
 def rsub(input, other, *, alpha=1):
     """other - alpha * input."""
-    from .math import sub
-
     return sub(other, input, alpha=alpha)
 
 
@@ -209,22 +213,22 @@ def ldexp(input, other, *, out=None):
     """input * 2 ** other."""
     check_tensor(input, "ldexp")
     check_tensor(other, "ldexp", "other", 2)
-    return finish(input * call(E.POW, 2.0, other), out)
+    return finish(input * call(elementwise_ops.POW, 2.0, other), out)
 
 
 def ldexp_(input, other):
     """In-place ldexp."""
-    return input.mul_(call(E.POW, 2.0, other))
+    return input.mul_(call(elementwise_ops.POW, 2.0, other))
 
 
 def float_power_(self, exponent):
     """In-place float_power (self must be float64 or complex128, as in PyTorch)."""
-    from .math import float_power
-
     result = float_power(self, exponent)
     if result.dtype is not self.dtype:
-        raise RuntimeError(f"the base given to float_power_ has dtype {_word(self.dtype)} but "
-                           f"the operation's result requires dtype {_word(result.dtype)}")
+        raise RuntimeError(f"the base given to float_power_ has dtype "
+                           f"{scalar_type_name(self.dtype)} but "
+                           f"the operation's result requires dtype "
+                           f"{scalar_type_name(result.dtype)}")
     return self.copy_(result)
 
 
@@ -251,7 +255,8 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     check_tensor(input, "isclose")
     check_tensor(other, "isclose", "other", 2)
     if input.dtype is not other.dtype:
-        raise RuntimeError(f"{_word(input.dtype)} did not match {_word(other.dtype)}")
+        raise RuntimeError(f"{scalar_type_name(input.dtype)} did not match "
+                           f"{scalar_type_name(other.dtype)}")
     if rtol < 0:
         raise RuntimeError(f"rtol must be greater than or equal to zero, but got {rtol}")
     if atol < 0:
@@ -361,8 +366,6 @@ def isreal(input):
     """True where the imaginary part is zero (everywhere for real dtypes)."""
     check_tensor(input, "isreal")
     if not input.is_complex():
-        from .creation import ones
-
         return ones(input.shape, dtype=dtypes.bool_, device=input.device)
     return input.imag == 0
 
@@ -374,7 +377,6 @@ def isin(elements=None, test_elements=None, *, assume_unique=False, invert=False
     overloads name them `element` / `test_element`)."""
     elements = element if elements is None else elements
     test_elements = test_element if test_elements is None else test_elements
-    from .creation import tensor
 
     device = elements.device if isinstance(elements, Tensor) else test_elements.device
     elements_t = elements if isinstance(elements, Tensor) else tensor(elements, device=device)
@@ -383,13 +385,12 @@ def isin(elements=None, test_elements=None, *, assume_unique=False, invert=False
     for t in (elements_t, tests):
         if t.dtype is dtypes.bool_ or t.is_complex():
             raise RuntimeError(f"Unsupported input type encountered for isin(): "
-                               f"{_word(t.dtype)}")
+                               f"{scalar_type_name(t.dtype)}")
     common = dtypes.promote_types(elements_t.dtype, tests.dtype)
     x, pool = elements_t.detach().to(common), tests.detach().to(common).reshape(-1)
     if pool.numel() == 0:
         found = x.new_zeros(x.shape, dtype=dtypes.bool_)
     else:  # sorted lookup: O((n + m) log m) time, no n x m intermediate
-        from .statistics import searchsorted
 
         pool = pool.sort().values
         idx = searchsorted(pool, x.reshape(-1)).clamp(max=pool.numel() - 1)
@@ -401,9 +402,9 @@ def angle(input, *, out=None):
     """The argument of complex numbers; pi for negative reals, 0 otherwise (NaN kept)."""
     check_tensor(input, "angle")
     if input.is_complex():
-        return finish(call(E.ATAN2, input.imag, input.real), out)
+        return finish(call(elementwise_ops.ATAN2, input.imag, input.real), out)
     x = input if input.is_floating_point() else input.to(dtypes.get_default_dtype())
-    return finish(call(E.WHERE, x.isnan(), x, (x < 0).to(x.dtype) * math.pi), out)
+    return finish(call(elementwise_ops.WHERE, x.isnan(), x, (x < 0).to(x.dtype) * math.pi), out)
 
 
 for _name in ("isclose", "allclose", "equal", "is_floating_point", "is_complex", "is_nonzero",
@@ -416,7 +417,6 @@ for _name in ("isclose", "allclose", "equal", "is_floating_point", "is_complex",
 for _name in ("hypot_", "copysign_", "sgn_", "heaviside_", "float_power_", "nextafter_",
               "lgamma_", "digamma_", "polygamma_", "mvlgamma_"):
     __all__.remove(_name)
-    del globals()[_name]
 
 # --- re-exported from the sibling modules (one star import in graphtorch/__init__) --------
 

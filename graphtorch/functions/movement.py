@@ -12,12 +12,15 @@ import operator
 import warnings
 
 from .. import dtypes
-from ..ops import movement as M
-from ..ops import scatter as S
-from ..ops.dispatch import call, call_inplace
+from ..autograd.grad_mode import no_grad
+from ..ops import movement as movement_ops
+from ..ops import scatter as scatter_ops
+from ..ops import views as views_ops
+from ..ops.dispatch import call, call_inplace, meta_of
 from ..ops.shape_rules import normalize_dim
 from ..tensor import Size, Tensor
 from ._wrap import accepts_out, check_tensor, finish
+from .creation import empty, tensor, zeros
 
 __all__ = ["cat", "concat", "concatenate", "stack", "hstack", "vstack", "row_stack", "dstack",
            "column_stack", "flip", "fliplr", "flipud", "roll", "rot90", "tril", "triu", "diag",
@@ -67,7 +70,7 @@ def cat(tensors, dim=0, *, axis=None, out=None):
     tensors = _tensor_list(tensors, "cat")
     if not tensors:
         raise ValueError("torch.cat(): expected a non-empty list of Tensors")
-    return finish(call(M.CAT, tensors, dim=_int(dim if axis is None else axis)), out)
+    return finish(call(movement_ops.CAT, tensors, dim=_int(dim if axis is None else axis)), out)
 
 
 concat = concatenate = cat
@@ -78,7 +81,7 @@ def stack(tensors, dim=0, *, out=None):
     tensors = _tensor_list(tensors, "stack")
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")
-    return finish(call(M.STACK, tensors, dim=_int(dim)), out)
+    return finish(call(movement_ops.STACK, tensors, dim=_int(dim)), out)
 
 
 def _nonempty(tensors, fname):
@@ -133,7 +136,7 @@ def flip(input, dims):
     if isinstance(dims, numbers.Integral):
         raise TypeError(f"flip(): argument 'dims' (position 2) must be tuple of ints, not "
                         f"{type(dims).__name__}")
-    return call(M.FLIP, input, dims=_ints(dims, "flip", "dims"))
+    return call(movement_ops.FLIP, input, dims=_ints(dims, "flip", "dims"))
 
 
 def _flip_method(self, *order, dims=None):
@@ -142,59 +145,60 @@ def _flip_method(self, *order, dims=None):
         if order:
             raise TypeError("flip() got multiple values for argument 'dims'")
         order = (dims,)
-    return call(M.FLIP, self, dims=_ints(_varargs(order), "flip", "dims"))
+    return call(movement_ops.FLIP, self, dims=_ints(_varargs(order), "flip", "dims"))
 
 
 def fliplr(input):
     """flip(input, (1,)) for tensors of at least 2 dims."""
     if input.ndim < 2:
         raise RuntimeError("Input must be >= 2-d.")
-    return call(M.FLIP, input, dims=(1,))
+    return call(movement_ops.FLIP, input, dims=(1,))
 
 
 def flipud(input):
     """flip(input, (0,)) for tensors of at least 1 dim."""
     if input.ndim < 1:
         raise RuntimeError("Input must be >= 1-d.")
-    return call(M.FLIP, input, dims=(0,))
+    return call(movement_ops.FLIP, input, dims=(0,))
 
 
 def roll(input, shifts, dims=None):
     """Rotate entries by `shifts` along `dims` (over the flattened tensor when dims is None)."""
     dims = () if dims is None else _ints(dims, "roll", "dims")
-    return call(M.ROLL, input, shifts=_ints(shifts, "roll", "shifts"), dims=dims)
+    return call(movement_ops.ROLL, input, shifts=_ints(shifts, "roll", "shifts"), dims=dims)
 
 
 def rot90(input, k=1, dims=(0, 1)):
     """Rotate by 90 degrees `k` times, from the first towards the second of `dims`."""
-    return call(M.ROT90, input, k=_int(k), dims=_ints(dims, "rot90", "dims"))
+    return call(movement_ops.ROT90, input, k=_int(k), dims=_ints(dims, "rot90", "dims"))
 
 
 # --- triangles and diagonals -------------------------------------------------------------
 
 def tril(input, diagonal=0, *, out=None):
     """The lower triangle (on and below `diagonal`) of the last two dims."""
-    return finish(call(M.TRIL, input, diagonal=_int(diagonal)), out)
+    return finish(call(movement_ops.TRIL, input, diagonal=_int(diagonal)), out)
 
 
 def triu(input, diagonal=0, *, out=None):
     """The upper triangle (on and above `diagonal`) of the last two dims."""
-    return finish(call(M.TRIU, input, diagonal=_int(diagonal)), out)
+    return finish(call(movement_ops.TRIU, input, diagonal=_int(diagonal)), out)
 
 
 def tril_(self, diagonal=0):
-    return call_inplace(M.TRIL, self, diagonal=_int(diagonal))
+    return call_inplace(movement_ops.TRIL, self, diagonal=_int(diagonal))
 
 
 def triu_(self, diagonal=0):
-    return call_inplace(M.TRIU, self, diagonal=_int(diagonal))
+    return call_inplace(movement_ops.TRIU, self, diagonal=_int(diagonal))
 
 
 def diag(input, diagonal=0, *, out=None):
     """1-D -> the matrix with input on a diagonal; 2-D -> a copy of one diagonal."""
     check_tensor(input, "diag")
     if input.ndim == 1:
-        return finish(call(M.DIAG_EMBED, input, offset=_int(diagonal), dim1=0, dim2=1), out)
+        return finish(call(movement_ops.DIAG_EMBED, input, offset=_int(diagonal), dim1=0, dim2=1),
+                      out)
     if input.ndim != 2:
         raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {input.ndim}D")
     return finish(input.diagonal(_int(diagonal)).clone(), out)
@@ -202,12 +206,13 @@ def diag(input, diagonal=0, *, out=None):
 
 def diag_embed(input, offset=0, dim1=-2, dim2=-1):
     """Batched matrices whose (offset) diagonal in dims (dim1, dim2) holds the last dim."""
-    return call(M.DIAG_EMBED, input, offset=_int(offset), dim1=_int(dim1), dim2=_int(dim2))
+    return call(movement_ops.DIAG_EMBED, input, offset=_int(offset), dim1=_int(dim1),
+                dim2=_int(dim2))
 
 
 def diagflat(input, offset=0):
     """The matrix with the flattened input on its (offset) diagonal."""
-    return call(M.DIAG_EMBED, input.reshape(-1), offset=_int(offset), dim1=0, dim2=1)
+    return call(movement_ops.DIAG_EMBED, input.reshape(-1), offset=_int(offset), dim1=0, dim2=1)
 
 
 def block_diag(*tensors):
@@ -219,53 +224,43 @@ def block_diag(*tensors):
                                f"dimensions. Input {i} has {t.ndim} dimensions")
         blocks.append(t.reshape(1, -1) if t.ndim < 2 else t)
     if not blocks:
-        from .creation import empty
-
         return empty(1, 0)
     width = sum(b.shape[1] for b in blocks)
     rows, left = [], 0
     for blk in blocks:  # each block padded with zeros to the full width, then stacked
         right = width - left - blk.shape[1]
-        rows.append(call(M.CONSTANT_PAD_ND, blk, pad=(left, right), value=0))
+        rows.append(call(movement_ops.CONSTANT_PAD_ND, blk, pad=(left, right), value=0))
         left += blk.shape[1]
     return cat(rows, 0)
 
 
 def _scatter_into_view(input, src, step):
     """A copy of input with the view `step` selects replaced by src (PyTorch's *_scatter)."""
-    from ..ops import views as V
-    from ..ops.dispatch import meta_of
-
     want = step[0].infer(meta_of(input), **step[1]).shape
     if tuple(src.shape) != tuple(want):
         raise RuntimeError(f"expected src to have a size equal to the slice of self. src size = "
                            f"{list(src.shape)}, slice size = {list(want)}")
-    return call(V.COPY_INTO_VIEW, input, src, view_ops=(step,))
+    return call(views_ops.COPY_INTO_VIEW, input, src, view_ops=(step,))
 
 
 def select_scatter(input, src, dim, index):
     """A copy of input with input.select(dim, index) replaced by src."""
-    from ..ops import views as V
-
-    return _scatter_into_view(input, src, (V.SELECT, {"dim": _int(dim), "index": _int(index)}))
+    return _scatter_into_view(input, src,
+                              (views_ops.SELECT, {"dim": _int(dim), "index": _int(index)}))
 
 
 @accepts_out
 def slice_scatter(input, src, dim=0, start=None, end=None, step=1):
     """A copy of input with input[..., start:end:step, ...] (along dim) replaced by src."""
-    from ..ops import views as V
-
     attrs = {"dim": _int(dim), "start": None if start is None else _int(start),
              "stop": None if end is None else _int(end), "step": _int(step)}
-    return _scatter_into_view(input, src, (V.SLICE, attrs))
+    return _scatter_into_view(input, src, (views_ops.SLICE, attrs))
 
 
 def diagonal_scatter(input, src, offset=0, dim1=0, dim2=1):
     """A copy of input with input.diagonal(offset, dim1, dim2) replaced by src."""
-    from ..ops import views as V
-
     attrs = {"offset": _int(offset), "dim1": _int(dim1), "dim2": _int(dim2)}
-    return _scatter_into_view(input, src, (V.DIAGONAL, attrs))
+    return _scatter_into_view(input, src, (views_ops.DIAGONAL, attrs))
 
 
 # --- repeats -----------------------------------------------------------------------------
@@ -278,14 +273,14 @@ def repeat(self, *sizes, repeats=None):
         sizes = (repeats,)
     if not sizes:
         raise TypeError('repeat() missing 1 required positional arguments: "repeats"')
-    return call(M.REPEAT, self, repeats=_ints(_varargs(sizes), "repeat", "repeats"))
+    return call(movement_ops.REPEAT, self, repeats=_ints(_varargs(sizes), "repeat", "repeats"))
 
 
 def tile(input, dims):
     """repeat() where missing leading repetitions count as 1."""
     dims = _ints(dims, "tile", "dims")
     dims = (1,) * (input.ndim - len(dims)) + dims
-    return call(M.REPEAT, input, repeats=dims)
+    return call(movement_ops.REPEAT, input, repeats=dims)
 
 
 def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
@@ -294,7 +289,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     ``repeat_interleave(counts)`` returns ``i`` repeated ``counts[i]`` times.
     """
     if repeats is None:
-        return call(M.REPEAT_INTERLEAVE, input, output_size=output_size)
+        return call(movement_ops.REPEAT_INTERLEAVE, input, output_size=output_size)
     if dim is None:
         input, d = input.reshape(-1), 0
     else:
@@ -308,8 +303,9 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
                 raise RuntimeError(f"repeats must have the same size as input along dim, but "
                                    f"got repeats.size(0) = {repeats.numel()} and "
                                    f"input.size({d}) = {size}")
-            index = call(M.REPEAT_INTERLEAVE, repeats.reshape(-1), output_size=output_size)
-            return call(S.INDEX_SELECT, input, index, dim=d)
+            index = call(movement_ops.REPEAT_INTERLEAVE, repeats.reshape(-1),
+                         output_size=output_size)
+            return call(scatter_ops.INDEX_SELECT, input, index, dim=d)
         repeats = int(repeats.item())
         if repeats < 0:
             raise RuntimeError("repeats can not be negative")
@@ -334,12 +330,14 @@ def narrow_copy(input, dim, start, length):
 
 def constant_pad_nd(input, pad, value=0):
     """Pad (negative: crop) the last len(pad) // 2 dims with `value`; pad starts at the last."""
-    return call(M.CONSTANT_PAD_ND, input, pad=_ints(pad, "constant_pad_nd", "pad"), value=value)
+    return call(movement_ops.CONSTANT_PAD_ND, input, pad=_ints(pad, "constant_pad_nd", "pad"),
+                value=value)
 
 
 def unfold(self, dimension, size, step):
     """A view of every window of `size` entries, `step` apart, along `dimension` (last dim)."""
-    return call(M.UNFOLD, self, dimension=_int(dimension), size=_int(size), step=_int(step))
+    return call(movement_ops.UNFOLD, self, dimension=_int(dimension), size=_int(size),
+                step=_int(step))
 
 
 # --- grids -------------------------------------------------------------------------------
@@ -401,10 +399,9 @@ def combinations(input, r=2, with_replacement=False):
     rows = list(pick(range(input.shape[0]), r))
     if not rows:
         return input[:0].reshape(0, 1).expand(0, r).contiguous()
-    from .creation import tensor
 
     columns = tensor(rows, dtype=dtypes.int64, device=input.device).t()
-    return stack([call(S.INDEX_SELECT, input, c, dim=0) for c in columns], 1)
+    return stack([call(scatter_ops.INDEX_SELECT, input, c, dim=0) for c in columns], 1)
 
 
 # --- nn.functional building blocks (re-exported there, not here) --------------------------
@@ -420,17 +417,15 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
             padding_idx = weight.shape[0] + padding_idx
     if max_norm is not None:
         _embedding_renorm_(weight, input, max_norm, norm_type)
-    return call(M.EMBEDDING, input, weight, padding_idx=padding_idx,
+    return call(movement_ops.EMBEDDING, input, weight, padding_idx=padding_idx,
                 scale_grad_by_freq=bool(scale_grad_by_freq))
 
 
 def _embedding_renorm_(weight, indices, max_norm, norm_type):
     """Scale the looked-up rows whose norm exceeds max_norm (in place, not recorded)."""
-    from ..autograd.grad_mode import no_grad
-
     with no_grad():
         idx = indices.reshape(-1)
-        rows = call(S.INDEX_SELECT, weight, idx, dim=0)
+        rows = call(scatter_ops.INDEX_SELECT, weight, idx, dim=0)
         norms = (rows.abs() ** norm_type).sum(1) ** (1.0 / norm_type)
         scale = (max_norm / (norms + 1e-7)).clamp(max=1.0)
         weight.index_copy_(0, idx, rows * scale.unsqueeze(1).to(weight.dtype))
@@ -452,10 +447,9 @@ def one_hot(tensor, num_classes=-1):
             num_classes = top + 1
         elif top >= num_classes:
             raise RuntimeError("Class values must be smaller than num_classes.")
-    from .creation import zeros
 
     out = zeros(tuple(tensor.shape) + (num_classes,), dtype=dtypes.int64, device=tensor.device)
-    return call(S.SCATTER, out, tensor.unsqueeze(-1), 1, dim=-1)
+    return call(scatter_ops.SCATTER, out, tensor.unsqueeze(-1), 1, dim=-1)
 
 
 _PAD_COMBOS = ("Supported combinations for non-constant padding:\n"
@@ -476,7 +470,8 @@ def pad(input, pad, mode="constant", value=None):
     if mode == "constant":
         if isinstance(value, complex):
             raise TypeError("pad(): argument 'value' (position 4) must be float, not complex")
-        return call(M.CONSTANT_PAD_ND, input, pad=pad, value=0 if value is None else value)
+        return call(movement_ops.CONSTANT_PAD_ND, input, pad=pad,
+                    value=0 if value is None else value)
     if mode not in ("reflect", "replicate", "circular"):
         raise NotImplementedError(f"Unrecognised padding mode {mode}")
     if value is not None and value != 0:
@@ -489,13 +484,13 @@ def pad(input, pad, mode="constant", value=None):
         raise RuntimeError(f"Expected {n + 1}D or {n + 2}D (batch mode) tensor with possibly 0 "
                            f"batch size and other non-zero dimensions for input, but got: "
                            f"{list(input.shape)}")
-    from .creation import tensor
 
     out = input
     for i in range(n):
         d = input.ndim - 1 - i
         index = _pad_index(mode, input.shape[d], pad[2 * i], pad[2 * i + 1], d, input, i)
-        out = call(S.INDEX_SELECT, out, tensor(index, dtype=dtypes.int64, device=input.device),
+        out = call(scatter_ops.INDEX_SELECT, out,
+                   tensor(index, dtype=dtypes.int64, device=input.device),
                    dim=d)
     return out
 
@@ -524,13 +519,3 @@ def _pad_index(mode, size, left, right, d, input, i):
     return out
 
 
-# --- Tensor methods ----------------------------------------------------------------------
-
-for _name in __all__:
-    if _name not in ("cat", "concat", "concatenate", "stack", "hstack", "vstack", "row_stack",
-                     "dstack", "column_stack", "meshgrid", "cartesian_prod", "combinations",
-                     "constant_pad_nd", "block_diag"):
-        setattr(Tensor, _name, globals()[_name])
-Tensor.flip = _flip_method
-for _fn in (repeat, unfold, tril_, triu_):
-    setattr(Tensor, _fn.__name__, _fn)

@@ -10,11 +10,13 @@ updated in place under no_grad.
 from __future__ import annotations
 
 from ..autograd.grad_mode import no_grad
-from ..ops import conv as C
-from ..ops import normalization as N
-from ..ops import pooling as P
+from ..dtypes import scalar_type_name
+from ..ops import conv as conv_ops
+from ..ops import normalization as normalization_ops
+from ..ops import pooling as pooling_ops
 from ..ops.dispatch import call, meta_of
 from ._wrap import accepts_out, check_tensor
+from .creation import empty
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d", "convolution", "max_pool1d", "max_pool2d", "max_pool3d",
@@ -28,33 +30,33 @@ def _run_conv(x, w, b, stride, pads, dilation, groups, transposed=False, output_
     attrs = dict(stride=stride, padding=pads, dilation=dilation, groups=int(groups))
     if transposed:
         attrs.update(transposed=True, output_padding=output_padding)
-    C.CONVOLUTION.infer(meta_of(x), meta_of(w), None if b is None else meta_of(b), **attrs)
-    return call(C.CONVOLUTION, x, w, b, **attrs)
+    conv_ops.CONVOLUTION.infer(meta_of(x), meta_of(w), None if b is None else meta_of(b), **attrs)
+    return call(conv_ops.CONVOLUTION, x, w, b, **attrs)
 
 
 def _conv(nsp, input, weight, bias, stride, padding, dilation, groups):
     fname = f"conv{nsp}d"
     check_tensor(input, fname)
     check_tensor(weight, fname, "weight")
-    C.check_conv_rank(input, nsp, fname)
+    conv_ops.check_conv_rank(input, nsp, fname)
     batched = input.ndim == nsp + 2
     x = input if batched else input.unsqueeze(0)
-    stride = C.conv_param("stride", stride, nsp)
-    dilation = C.conv_param("dilation", dilation, nsp)
+    stride = conv_ops.conv_param("stride", stride, nsp)
+    dilation = conv_ops.conv_param("dilation", dilation, nsp)
     if isinstance(padding, str):
         if padding not in ("same", "valid"):
             raise RuntimeError(f"Invalid padding string: '{padding}'")
         if padding == "same" and any(s != 1 for s in stride):
             raise RuntimeError("padding='same' is not supported for strided convolutions")
-        C.check_param_lengths(weight, nsp, stride=stride, dilation=dilation)
+        conv_ops.check_param_lengths(weight, nsp, stride=stride, dilation=dilation)
         if padding == "valid":
             pads = ((0, 0),) * nsp
         else:  # PyTorch puts the odd extra element of an even kernel's padding on the right
             totals = [d * (k - 1) for d, k in zip(dilation, weight.shape[2:])]
             pads = tuple((t // 2, t - t // 2) for t in totals)
     else:
-        padding = C.conv_param("padding", padding, nsp)
-        C.check_param_lengths(weight, nsp, stride=stride, padding=padding, dilation=dilation)
+        padding = conv_ops.conv_param("padding", padding, nsp)
+        conv_ops.check_param_lengths(weight, nsp, stride=stride, padding=padding, dilation=dilation)
         pads = tuple((p, p) for p in padding)
     out = _run_conv(x, weight, bias, stride, pads, dilation, groups)
     return out if batched else out.squeeze(0)
@@ -83,15 +85,15 @@ def _conv_transpose(nsp, input, weight, bias, stride, padding, output_padding, g
     check_tensor(weight, fname, "weight")
     if isinstance(padding, str):
         raise TypeError(f"{fname}(): argument 'padding' must be tuple of ints, not str")
-    C.check_conv_rank(input, nsp, fname)
+    conv_ops.check_conv_rank(input, nsp, fname)
     batched = input.ndim == nsp + 2
     x = input if batched else input.unsqueeze(0)
-    stride = C.conv_param("stride", stride, nsp)
-    padding = C.conv_param("padding", padding, nsp)
-    output_padding = C.conv_param("output_padding", output_padding, nsp)
-    dilation = C.conv_param("dilation", dilation, nsp)
-    C.check_param_lengths(weight, nsp, stride=stride, padding=padding, dilation=dilation)
-    C.check_output_padding(nsp, output_padding, stride, dilation)
+    stride = conv_ops.conv_param("stride", stride, nsp)
+    padding = conv_ops.conv_param("padding", padding, nsp)
+    output_padding = conv_ops.conv_param("output_padding", output_padding, nsp)
+    dilation = conv_ops.conv_param("dilation", dilation, nsp)
+    conv_ops.check_param_lengths(weight, nsp, stride=stride, padding=padding, dilation=dilation)
+    conv_ops.check_output_padding(nsp, output_padding, stride, dilation)
     out = _run_conv(x, weight, bias, stride, tuple((p, p) for p in padding), dilation, groups,
                     True, output_padding)
     return out if batched else out.squeeze(0)
@@ -123,10 +125,10 @@ def convolution(input, weight, bias, stride, padding, dilation, transposed, outp
                 groups):
     """torch.convolution: the batched N-d (transposed) convolution behind conv*d."""
     nsp = weight.ndim - 2
-    stride = C.conv_param("stride", stride, nsp)
-    dilation = C.conv_param("dilation", dilation, nsp)
-    pads = tuple((p, p) for p in C.conv_param("padding", padding, nsp))
-    output_padding = C.conv_param("output_padding", output_padding, nsp)
+    stride = conv_ops.conv_param("stride", stride, nsp)
+    dilation = conv_ops.conv_param("dilation", dilation, nsp)
+    pads = tuple((p, p) for p in conv_ops.conv_param("padding", padding, nsp))
+    output_padding = conv_ops.conv_param("output_padding", output_padding, nsp)
     return _run_conv(input, weight, bias, stride, pads, dilation, groups, bool(transposed),
                      output_padding)
 
@@ -145,28 +147,28 @@ def _unbatch(out, batched):
     return out.squeeze(0)
 
 
-_dtype_word = C._title
 
 
 def _max_pool(nsp, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     fname = f"max_pool{nsp}d"
     check_tensor(input, fname)
     own_1d = nsp == 1 and not return_indices  # PyTorch's own 1-d kernel (see ops/pooling)
-    kernel = P.pool_param(fname, "kernel_size", kernel_size, nsp, own_1d=own_1d)
-    stride = P.pool_param(fname, "stride", stride, nsp, default=kernel, own_1d=own_1d)
-    padding = P.pool_param(fname, "padding", padding, nsp, own_1d=own_1d)
-    dilation = P.pool_param(fname, "dilation", dilation, nsp, own_1d=own_1d)
-    P.check_pool_input(input, nsp, "max", own_1d)
+    kernel = pooling_ops.pool_param(fname, "kernel_size", kernel_size, nsp, own_1d=own_1d)
+    stride = pooling_ops.pool_param(fname, "stride", stride, nsp, default=kernel, own_1d=own_1d)
+    padding = pooling_ops.pool_param(fname, "padding", padding, nsp, own_1d=own_1d)
+    dilation = pooling_ops.pool_param(fname, "dilation", dilation, nsp, own_1d=own_1d)
+    pooling_ops.check_pool_input(input, nsp, "max", own_1d)
     dt = input.dtype
     if dt.name == "bool" or dt.is_complex:
         which = "max_pool1d_impl" if own_1d else f"max_pool{max(nsp, 2)}d"
-        raise NotImplementedError(f"\"{which}\" not implemented for '{_dtype_word(dt)}'")
+        raise NotImplementedError(f"\"{which}\" not implemented for '{scalar_type_name(dt)}'")
     if own_1d and not dt.is_floating_point:
-        raise NotImplementedError(f"\"max_pool1d_impl\" not implemented for '{_dtype_word(dt)}'")
+        raise NotImplementedError(f"\"max_pool1d_impl\" not implemented for "
+                                  f"'{scalar_type_name(dt)}'")
     x, batched = _batched(input, nsp)
-    P.check_pool_args("max", x.shape, kernel, stride, padding, dilation, bool(ceil_mode),
+    pooling_ops.check_pool_args("max", x.shape, kernel, stride, padding, dilation, bool(ceil_mode),
                       own_1d)
-    values, indices = call(P.MAX_POOL, x, kernel=kernel, stride=stride, padding=padding,
+    values, indices = call(pooling_ops.MAX_POOL, x, kernel=kernel, stride=stride, padding=padding,
                            dilation=dilation, ceil_mode=bool(ceil_mode))
     if return_indices:
         return _unbatch((values, indices), batched)
@@ -213,19 +215,20 @@ def _avg_pool(nsp, input, kernel_size, stride, padding, ceil_mode, count_include
               divisor_override):
     fname = f"avg_pool{nsp}d"
     check_tensor(input, fname)
-    kernel = P.pool_param(fname, "kernel_size", kernel_size, nsp)
-    stride = P.pool_param(fname, "stride", stride, nsp, default=kernel)
-    padding = P.pool_param(fname, "padding", padding, nsp)
-    P.check_pool_input(input, nsp, "avg")
+    kernel = pooling_ops.pool_param(fname, "kernel_size", kernel_size, nsp)
+    stride = pooling_ops.pool_param(fname, "stride", stride, nsp, default=kernel)
+    padding = pooling_ops.pool_param(fname, "padding", padding, nsp)
+    pooling_ops.check_pool_input(input, nsp, "avg")
     dt = input.dtype
     if dt.name == "bool" or dt.is_complex:
         raise NotImplementedError(f"\"avg_pool{max(nsp, 2)}d\" not implemented for "
-                                  f"'{_dtype_word(dt)}'")
+                                  f"'{scalar_type_name(dt)}'")
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
     x, batched = _batched(input, nsp)
-    P.check_pool_args("avg", x.shape, kernel, stride, padding, (1,) * nsp, bool(ceil_mode))
-    out = call(P.AVG_POOL, x, kernel=kernel, stride=stride, padding=padding,
+    pooling_ops.check_pool_args("avg", x.shape, kernel, stride, padding, (1,) * nsp,
+                                bool(ceil_mode))
+    out = call(pooling_ops.AVG_POOL, x, kernel=kernel, stride=stride, padding=padding,
                ceil_mode=bool(ceil_mode), count_include_pad=bool(count_include_pad),
                divisor_override=None if divisor_override is None else int(divisor_override))
     return _unbatch(out, batched)
@@ -253,15 +256,15 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
 
 def _adaptive_avg(nsp, input, output_size):
     check_tensor(input, f"adaptive_avg_pool{nsp}d")
-    fname = P.check_adaptive_input("avg", nsp, input)
-    sizes = P.adaptive_output_sizes(fname, output_size, input, nsp)
+    fname = pooling_ops.check_adaptive_input("avg", nsp, input)
+    sizes = pooling_ops.adaptive_output_sizes(fname, output_size, input, nsp)
     if any(s < 0 for s in sizes):
         shown = ((1,) + sizes) if nsp == 1 else sizes
         raise RuntimeError(f"adaptive_avg_pool{max(nsp, 2)}d: elements of output_size must be "
                            f"greater than or equal to 0 but received "
                            f"{{{', '.join(map(str, shown))}}}")
     x, batched = _batched(input, nsp)
-    return _unbatch(call(P.ADAPTIVE_AVG_POOL, x, output_size=sizes), batched)
+    return _unbatch(call(pooling_ops.ADAPTIVE_AVG_POOL, x, output_size=sizes), batched)
 
 
 def adaptive_avg_pool1d(input, output_size):
@@ -281,13 +284,13 @@ def adaptive_avg_pool3d(input, output_size):
 
 def _adaptive_max(nsp, input, output_size, return_indices):
     check_tensor(input, f"adaptive_max_pool{nsp}d")
-    fname = P.check_adaptive_input("max", nsp, input)
-    sizes = P.adaptive_output_sizes(fname, output_size, input, nsp)
+    fname = pooling_ops.check_adaptive_input("max", nsp, input)
+    sizes = pooling_ops.adaptive_output_sizes(fname, output_size, input, nsp)
     x, batched = _batched(input, nsp)
     if any(s < 0 for s in sizes):
         raise RuntimeError(f"Trying to create tensor with negative dimension {min(sizes)}: "
                            f"{list(x.shape[:2]) + list(sizes)}")
-    out = call(P.ADAPTIVE_MAX_POOL, x, output_size=sizes)
+    out = call(pooling_ops.ADAPTIVE_MAX_POOL, x, output_size=sizes)
     return _unbatch(out if return_indices else out[0], batched)
 
 
@@ -368,18 +371,16 @@ def _batch_norm(input, weight, bias, running_mean, running_var, training, moment
                     (weight, "weight"), (bias, "bias")):
         if t is not None and t.numel() != c:
             raise RuntimeError(f"{name} should contain {c} elements not {t.numel()}")
-    N.check_float_input(input, "batch_norm")
-    N.check_param_dtypes(input, (weight, bias, running_mean, running_var))
+    normalization_ops.check_float_input(input, "batch_norm")
+    normalization_ops.check_param_dtypes(input, (weight, bias, running_mean, running_var))
     if not training:
         out = _eval_norm(input, weight, bias, running_mean, running_var, eps)
         if natives:
-            from .creation import empty
-
             return out, empty(0, dtype=input.dtype), empty(0, dtype=input.dtype)
         return out
     if input.numel() == 0:
         return input.clone()
-    out, mean, invstd, var = call(N.BATCH_NORM, input, weight, bias, eps=float(eps))
+    out, mean, invstd, var = call(normalization_ops.BATCH_NORM, input, weight, bias, eps=float(eps))
     _update(running_mean, mean, momentum)
     _update(running_var, _unbiased(var, input.numel() // c), momentum)
     return (out, mean, invstd) if natives else out
@@ -436,11 +437,11 @@ def _instance_norm(input, weight, bias, running_mean, running_var, use_input_sta
     x = input.reshape((1, n * c) + tuple(input.shape[2:]))
     w = None if weight is None else weight.expand(n, c).reshape(n * c)
     b = None if bias is None else bias.expand(n, c).reshape(n * c)
-    N.check_float_input(input, "batch_norm")
-    N.check_param_dtypes(input, (weight, bias, running_mean, running_var))
+    normalization_ops.check_float_input(input, "batch_norm")
+    normalization_ops.check_param_dtypes(input, (weight, bias, running_mean, running_var))
     if input.numel() == 0:
         return input.clone()
-    out, mean, _, var = call(N.BATCH_NORM, x, w, b, eps=float(eps))
+    out, mean, _, var = call(normalization_ops.BATCH_NORM, x, w, b, eps=float(eps))
     spatial = input.numel() // (n * c)
     _update(running_mean, mean.reshape(n, c).mean(0), momentum)
     _update(running_var, _unbiased(var, spatial).reshape(n, c).mean(0), momentum)
@@ -480,11 +481,12 @@ def functional_instance_norm(input, running_mean=None, running_var=None, weight=
 
 def _layer_norm(input, normalized_shape, weight, bias, eps):
     check_tensor(input, "layer_norm")
-    shape = N.check_normalized_shape("layer_norm", input, normalized_shape,
+    shape = normalization_ops.check_normalized_shape("layer_norm", input, normalized_shape,
                               ((weight, "weight"), (bias, "bias")))
-    N.check_float_input(input, "LayerNormKernelImpl")
-    N.check_param_dtypes(input, (weight, bias))
-    return call(N.LAYER_NORM, input, weight, bias, normalized_ndim=len(shape), eps=float(eps))
+    normalization_ops.check_float_input(input, "LayerNormKernelImpl")
+    normalization_ops.check_param_dtypes(input, (weight, bias))
+    return call(normalization_ops.LAYER_NORM, input, weight, bias, normalized_ndim=len(shape),
+                eps=float(eps))
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5, cudnn_enable=True):
@@ -502,12 +504,12 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5, cudnn_enable
     """Normalize (N, C, *) over each group of C/num_groups channels (and all spatial
     elements), then apply the per-channel weight and bias."""
     check_tensor(input, "group_norm")
-    N.check_group_norm(input, num_groups, weight, bias)
-    N.check_float_input(input, "GroupNormKernelImpl")
-    N.check_param_dtypes(input, (weight, bias))
+    normalization_ops.check_group_norm(input, num_groups, weight, bias)
+    normalization_ops.check_float_input(input, "GroupNormKernelImpl")
+    normalization_ops.check_param_dtypes(input, (weight, bias))
     if input.numel() == 0:
         return input.clone()
-    return call(N.GROUP_NORM, input, weight, bias, num_groups=int(num_groups),
+    return call(normalization_ops.GROUP_NORM, input, weight, bias, num_groups=int(num_groups),
                 eps=float(eps))[0]
 
 
@@ -515,9 +517,10 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     """x / sqrt(mean(x**2 over the trailing normalized_shape dims) + eps) * weight; eps
     defaults to the dtype's machine epsilon."""
     check_tensor(input, "rms_norm")
-    shape = N.check_normalized_shape("rms_norm", input, normalized_shape, ((weight, "weight"),),
+    shape = normalization_ops.check_normalized_shape("rms_norm", input, normalized_shape,
+                                                     ((weight, "weight"),),
                               sep="")
-    N.check_float_input(input, "rms_norm")
+    normalization_ops.check_float_input(input, "rms_norm")
     if eps is None:
         import numpy as np
 

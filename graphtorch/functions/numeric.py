@@ -10,9 +10,12 @@ from __future__ import annotations
 import builtins
 
 from .. import dtypes
-from ..ops.elementwise import _word
+from ..dtypes import scalar_type_name
 from ..tensor import Tensor
 from ._wrap import check_tensor, finish
+from .creation import complex as make_complex
+from .creation import ones, zeros
+from .movement import cat
 
 __all__ = ["corrcoef", "cov", "cumulative_trapezoid", "diff", "trapezoid", "trapz", "vander"]
 
@@ -34,7 +37,6 @@ def diff(input, n=1, dim=-1, prepend=None, append=None, *, out=None):
         if extra.dim() != input.dim():
             raise RuntimeError("diff expects prepend or append to be the same dimension as "
                                "input")
-    from .movement import cat
 
     x = input
     if prepend is not None or append is not None:
@@ -99,8 +101,6 @@ def _spacing(y, x, dim, name):
 
 
 def _zeros_reduced(y, dim):
-    from .creation import zeros
-
     d = dim % y.dim()
     return zeros([s for k, s in enumerate(y.shape) if k != d], dtype=y.dtype,
                  device=y.device)
@@ -126,10 +126,10 @@ def cov(input, *, correction=1, fweights=None, aweights=None):
         integral = weights.dtype.category <= dtypes.Category.INT
         if name == "fweights" and not integral:
             raise RuntimeError(f"cov(): expected fweights to have integral dtype but got "
-                               f"fweights with {_word(weights.dtype)} dtype")
+                               f"fweights with {scalar_type_name(weights.dtype)} dtype")
         if name == "aweights" and not weights.is_floating_point():
             raise RuntimeError(f"cov(): expected aweights to have floating point dtype but got "
-                               f"aweights with {_word(weights.dtype)} dtype")
+                               f"aweights with {scalar_type_name(weights.dtype)} dtype")
         if weights.numel() != n:
             raise RuntimeError(f"cov(): expected {name} to have the same numel as there are "
                                f"observations in the input but got {weights.numel()} != {n}")
@@ -165,8 +165,6 @@ def corrcoef(input):
     c = c / std.reshape(-1, 1)
     c = c / std.reshape(1, -1)
     if c.is_complex():
-        from .creation import complex as make_complex
-
         return make_complex(c.real.clip(-1, 1), c.imag.clip(-1, 1))
     return c.clip(-1, 1)
 
@@ -181,8 +179,6 @@ def vander(x, N=None, increasing=False):
         raise RuntimeError("N must be non-negative.")
     if not (x.is_floating_point() or x.is_complex()):
         x = x.to(dtypes.int64)
-    from .creation import ones
-    from .movement import cat
 
     # Running products, as PyTorch: x ** k by pow would give 0 * inf gradients at x == 0.
     columns = [ones(x.shape[0], 1, dtype=x.dtype, device=x.device)] if n else []
@@ -193,5 +189,3 @@ def vander(x, N=None, increasing=False):
     return result if increasing else result.flip(1)
 
 
-for _name in ("diff", "cov", "corrcoef"):
-    setattr(Tensor, _name, globals()[_name])

@@ -8,7 +8,7 @@ kernels; autograd follows from the ops they are made of.
 from __future__ import annotations
 
 from .. import dtypes
-from ..ops import elementwise as E
+from ..ops import elementwise as elementwise_ops
 from ..ops.dispatch import call, call_inplace
 from ..tensor import Tensor
 from ._wrap import as_operand, check_tensor, finish
@@ -48,30 +48,32 @@ def _term(fname, input, tensor1, tensor2, value, divide):
         value = int(value)  # PyTorch casts the scalar to the integral computation type
     value = as_operand(value)
     # PyTorch's kernels evaluate `self + value * t1 * t2` left to right.
-    scaled = tensor1 if value == 1 else call(E.MUL, tensor1, value)
-    return call(E.DIV if divide else E.MUL, scaled, tensor2)
+    scaled = tensor1 if value == 1 else call(elementwise_ops.MUL, tensor1, value)
+    return call(elementwise_ops.DIV if divide else elementwise_ops.MUL, scaled, tensor2)
 
 
 def addcmul(input, tensor1, tensor2, *, value=1, out=None):
     """input + value * tensor1 * tensor2, broadcasting all three."""
-    return finish(call(E.ADD, input, _term("addcmul", input, tensor1, tensor2, value, False)),
-                  out)
+    term = _term("addcmul", input, tensor1, tensor2, value, False)
+    return finish(call(elementwise_ops.ADD, input, term), out)
 
 
 def addcmul_(self, tensor1, tensor2, *, value=1):
     """In-place addcmul: self += value * tensor1 * tensor2."""
-    return call_inplace(E.ADD, self, _term("addcmul", self, tensor1, tensor2, value, False))
+    return call_inplace(elementwise_ops.ADD, self,
+                        _term("addcmul", self, tensor1, tensor2, value, False))
 
 
 def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
     """input + value * tensor1 / tensor2 (true division; integer tensor1/tensor2 raise)."""
-    return finish(call(E.ADD, input, _term("addcdiv", input, tensor1, tensor2, value, True)),
-                  out)
+    term = _term("addcdiv", input, tensor1, tensor2, value, True)
+    return finish(call(elementwise_ops.ADD, input, term), out)
 
 
 def addcdiv_(self, tensor1, tensor2, *, value=1):
     """In-place addcdiv: self += value * tensor1 / tensor2."""
-    return call_inplace(E.ADD, self, _term("addcdiv", self, tensor1, tensor2, value, True))
+    return call_inplace(elementwise_ops.ADD, self,
+                        _term("addcdiv", self, tensor1, tensor2, value, True))
 
 
 def lerp_(self, end, weight):
@@ -85,17 +87,16 @@ def lerp_(self, end, weight):
         raise RuntimeError(f"expected dtype {_CPP_NAMES.get(self.dtype.name, self.dtype.name)} "
                            f"for `end` but got dtype "
                            f"{_CPP_NAMES.get(end.dtype.name, end.dtype.name)}")
-    diff = call(E.SUB, end, self)
+    diff = call(elementwise_ops.SUB, end, self)
     if isinstance(weight, Tensor):
         small = weight.abs() < 0.5
-        near = call(E.ADD, self, call(E.MUL, weight, diff))
-        far = call(E.SUB, end, call(E.MUL, diff, call(E.SUB, 1, weight)))
-        return self.copy_(call(E.WHERE, small, near, far))
+        near = call(elementwise_ops.ADD, self, call(elementwise_ops.MUL, weight, diff))
+        far = call(elementwise_ops.SUB, end,
+                   call(elementwise_ops.MUL, diff, call(elementwise_ops.SUB, 1, weight)))
+        return self.copy_(call(elementwise_ops.WHERE, small, near, far))
     weight = as_operand(weight)
     if abs(weight) < 0.5:
-        return call_inplace(E.ADD, self, call(E.MUL, diff, weight))
-    return self.copy_(call(E.SUB, end, call(E.MUL, diff, 1 - weight)))
+        return call_inplace(elementwise_ops.ADD, self, call(elementwise_ops.MUL, diff, weight))
+    return self.copy_(call(elementwise_ops.SUB, end, call(elementwise_ops.MUL, diff, 1 - weight)))
 
 
-for _name in ("addcmul", "addcmul_", "addcdiv", "addcdiv_", "lerp_"):
-    setattr(Tensor, _name, globals()[_name])

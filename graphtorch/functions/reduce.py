@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections import namedtuple
 
 from .. import dtypes
-from ..ops import reduction as R
+from ..ops import reduction as reduction_ops
 from ..ops.dispatch import call
 from ..tensor import Tensor
 from ._wrap import accepts_out, check_tensor, finish
+from .creation import zeros_like
+from .math import maximum, minimum, where
 
 __all__ = ["sum", "mean", "max", "min", "amax", "amin", "argmax", "argmin", "var", "std",
            "var_mean", "std_mean", "all", "any", "nansum", "nanmean", "count_nonzero"]
@@ -53,15 +55,12 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):
     attrs = {"dims": _dims(dim), "keepdim": keepdim}
     if dtype is not None:
         attrs["dtype"] = dtypes.dtype_argument(dtype)
-    return finish(call(R.SUM, input, **attrs), out)
+    return finish(call(reduction_ops.SUM, input, **attrs), out)
 
 
 @accepts_out
 def nansum(input, dim=None, keepdim=False, *, dtype=None):
     """Sum treating NaN as zero."""
-    from .creation import zeros_like
-    from .math import where
-
     return sum(where(input.isnan(), zeros_like(input), input), dim, keepdim, dtype=dtype)
 
 
@@ -71,7 +70,7 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
     attrs = {"dims": _dims(dim), "keepdim": keepdim}
     if dtype is not None:
         attrs["dtype"] = dtypes.dtype_argument(dtype)
-    return finish(call(R.MEAN, input, **attrs), out)
+    return finish(call(reduction_ops.MEAN, input, **attrs), out)
 
 
 @accepts_out
@@ -97,7 +96,8 @@ def _var_args(dim, unbiased, keepdim, correction):
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None):
     """Variance; `correction=1` (default) is Bessel's unbiased estimate."""
     check_tensor(input, "var")
-    return finish(call(R.VAR, input, **_var_args(dim, unbiased, keepdim, correction)), out)
+    return finish(call(reduction_ops.VAR, input, **_var_args(dim, unbiased, keepdim, correction)),
+                  out)
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None):
@@ -117,12 +117,12 @@ def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
 
 def amax(input, dim=(), keepdim=False, *, out=None):
     """Max over dims (gradient shared among ties)."""
-    return finish(call(R.AMAX, input, dims=_dims(dim), keepdim=keepdim), out)
+    return finish(call(reduction_ops.AMAX, input, dims=_dims(dim), keepdim=keepdim), out)
 
 
 def amin(input, dim=(), keepdim=False, *, out=None):
     """Min over dims (gradient shared among ties)."""
-    return finish(call(R.AMIN, input, dims=_dims(dim), keepdim=keepdim), out)
+    return finish(call(reduction_ops.AMIN, input, dims=_dims(dim), keepdim=keepdim), out)
 
 
 def _extreme(name, reduce_op, dim_op, elementwise):
@@ -151,41 +151,37 @@ def _extreme(name, reduce_op, dim_op, elementwise):
 
 
 def _maximum(a, b, out=None):
-    from .math import maximum
-
     return maximum(a, b, out=out)
 
 
 def _minimum(a, b, out=None):
-    from .math import minimum
-
     return minimum(a, b, out=out)
 
 
-max = _extreme("max", R.AMAX, R.MAX_DIM, _maximum)
-min = _extreme("min", R.AMIN, R.MIN_DIM, _minimum)
+max = _extreme("max", reduction_ops.AMAX, reduction_ops.MAX_DIM, _maximum)
+min = _extreme("min", reduction_ops.AMIN, reduction_ops.MIN_DIM, _minimum)
 
 
 @accepts_out
 def argmax(input, dim=None, keepdim=False):
     """Index of the maximum (over the flattened tensor when dim is None)."""
-    return call(R.ARGMAX, input, dim=dim, keepdim=keepdim)
+    return call(reduction_ops.ARGMAX, input, dim=dim, keepdim=keepdim)
 
 
 @accepts_out
 def argmin(input, dim=None, keepdim=False):
     """Index of the minimum."""
-    return call(R.ARGMIN, input, dim=dim, keepdim=keepdim)
+    return call(reduction_ops.ARGMIN, input, dim=dim, keepdim=keepdim)
 
 
 def all(input, dim=None, keepdim=False, *, out=None):
     """True where all elements (over dim) are non-zero."""
-    return finish(call(R.ALL, input, dims=_dims(dim), keepdim=keepdim), out)
+    return finish(call(reduction_ops.ALL, input, dims=_dims(dim), keepdim=keepdim), out)
 
 
 def any(input, dim=None, keepdim=False, *, out=None):
     """True where any element (over dim) is non-zero."""
-    return finish(call(R.ANY, input, dims=_dims(dim), keepdim=keepdim), out)
+    return finish(call(reduction_ops.ANY, input, dims=_dims(dim), keepdim=keepdim), out)
 
 
 def count_nonzero(input, dim=None):
@@ -193,5 +189,3 @@ def count_nonzero(input, dim=None):
     return sum(input != 0, dim)
 
 
-for _name in __all__:
-    setattr(Tensor, _name, globals()[_name])

@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from ..ops.dispatch import call
+from ..dtypes import scalar_type_name
+from ..ops.dispatch import call, write_out
 from ..ops.random_ops import MULTINOMIAL
 from ..tensor import Tensor
 from ._wrap import check_tensor
@@ -45,16 +46,12 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
     result = call(MULTINOMIAL, input, num_samples=n_sample, replacement=bool(replacement),
                   generator=generator)
     if out is not None:
-        from ..ops.dispatch import write_out
-
         return write_out(out, result)
     return result
 
 
 def _scalar_type_name(dtype) -> str:
-    from ..ops.elementwise import _word
-
-    return _word(dtype)
+    return scalar_type_name(dtype)
 
 
 def _multinomial_method(self, num_samples, replacement=False, *, generator=None):
@@ -63,4 +60,3 @@ def _multinomial_method(self, num_samples, replacement=False, *, generator=None)
 
 _multinomial_method.__name__ = "multinomial"
 _multinomial_method.__doc__ = multinomial.__doc__
-Tensor.multinomial = _multinomial_method

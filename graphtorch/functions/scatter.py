@@ -7,10 +7,10 @@ from __future__ import annotations
 import warnings
 
 from .. import dtypes
-from ..ops import movement as M
-from ..ops import scatter as S
+from ..dtypes import scalar_type_name
+from ..ops import scatter as scatter_ops
 from ..ops.dispatch import call, call_inplace
-from ..ops.shape_rules import normalize_dim
+from ..ops.shape_rules import broadcast_shapes, normalize_dim
 from ..tensor import Tensor
 from ._wrap import as_operand, finish
 from .movement import _int
@@ -24,7 +24,7 @@ __all__ = ["gather", "scatter", "scatter_add", "scatter_reduce", "index_select",
 
 def gather(input, dim, index, *, sparse_grad=False, out=None):
     """out[i][j] = input[index[i][j]][j] for dim 0 (and likewise for other dims)."""
-    return finish(call(S.GATHER, input, index, dim=_int(dim)), out)
+    return finish(call(scatter_ops.GATHER, input, index, dim=_int(dim)), out)
 
 
 def _src(src, value, fname):
@@ -42,31 +42,31 @@ def scatter(input, dim, index, src=None, value=None, *, reduce=None, out=None):
         warnings.warn("The reduce argument of torch.scatter with Tensor src is deprecated and "
                       "will be removed in a future PyTorch release. Use torch.scatter_reduce "
                       "instead for more reduction options.", UserWarning, stacklevel=2)
-    return finish(call(S.SCATTER, input, index, src, dim=_int(dim), reduce=reduce), out)
+    return finish(call(scatter_ops.SCATTER, input, index, src, dim=_int(dim), reduce=reduce), out)
 
 
 def scatter_(self, dim, index, src=None, value=None, *, reduce=None):
     src = _src(src, value, "scatter_")
-    return call_inplace(S.SCATTER, self, index, src, dim=_int(dim), reduce=reduce)
+    return call_inplace(scatter_ops.SCATTER, self, index, src, dim=_int(dim), reduce=reduce)
 
 
 def scatter_add(input, dim, index, src, *, out=None):
     """A copy of input with src added at the positions `index` names (repeats accumulate)."""
-    return finish(call(S.SCATTER_ADD, input, index, src, dim=_int(dim)), out)
+    return finish(call(scatter_ops.SCATTER_ADD, input, index, src, dim=_int(dim)), out)
 
 
 def scatter_add_(self, dim, index, src):
-    return call_inplace(S.SCATTER_ADD, self, index, src, dim=_int(dim))
+    return call_inplace(scatter_ops.SCATTER_ADD, self, index, src, dim=_int(dim))
 
 
 def scatter_reduce(input, dim, index, src, reduce, *, include_self=True, out=None):
     """Reduce src into input's indexed positions with sum, prod, mean, amax or amin."""
-    return finish(call(S.SCATTER_REDUCE, input, index, src, dim=_int(dim), reduce=reduce,
+    return finish(call(scatter_ops.SCATTER_REDUCE, input, index, src, dim=_int(dim), reduce=reduce,
                        include_self=bool(include_self)), out)
 
 
 def scatter_reduce_(self, dim, index, src, reduce, *, include_self=True):
-    return call_inplace(S.SCATTER_REDUCE, self, index, src, dim=_int(dim), reduce=reduce,
+    return call_inplace(scatter_ops.SCATTER_REDUCE, self, index, src, dim=_int(dim), reduce=reduce,
                         include_self=bool(include_self))
 
 
@@ -74,14 +74,13 @@ def take_along_dim(input, indices, dim=None, *, out=None):
     """gather() with input and indices broadcast against each other except along `dim`."""
     if indices.dtype is not dtypes.int64:
         raise RuntimeError(f"torch.take_along_dim(): dtype of indices should be Long but got "
-                           f"{M._word(indices.dtype)}")
+                           f"{scalar_type_name(indices.dtype)}")
     if dim is None:
-        return finish(call(S.GATHER, input.reshape(-1), indices.reshape(-1), dim=0), out)
+        return finish(call(scatter_ops.GATHER, input.reshape(-1), indices.reshape(-1), dim=0), out)
     if input.ndim != indices.ndim:
         raise RuntimeError(f"torch.take_along_dim(): input and indices should have the same "
                            f"number of dimensions, but got {input.ndim} dimensions for input, "
                            f"and {indices.ndim} dimensions for indices")
-    from ..ops.shape_rules import broadcast_shapes
 
     d = normalize_dim(_int(dim), input.ndim)
     want = list(input.shape)
@@ -90,102 +89,98 @@ def take_along_dim(input, indices, dim=None, *, out=None):
     want = list(indices.shape)
     want[d] = input.shape[d]
     input = input.expand(*broadcast_shapes(tuple(want), tuple(input.shape)))
-    return finish(call(S.GATHER, input, indices, dim=d), out)
+    return finish(call(scatter_ops.GATHER, input, indices, dim=d), out)
 
 
 # --- index_* -----------------------------------------------------------------------------
 
 def index_select(input, dim, index, *, out=None):
     """The entries of input at `index` (a vector) along `dim`."""
-    return finish(call(S.INDEX_SELECT, input, index, dim=_int(dim)), out)
+    return finish(call(scatter_ops.INDEX_SELECT, input, index, dim=_int(dim)), out)
 
 
 def index_add(input, dim, index, source, *, alpha=1, out=None):
     """A copy of input with alpha * source added at `index` along `dim`."""
-    return finish(call(S.INDEX_ADD, input, index, source, dim=_int(dim), alpha=alpha), out)
+    return finish(call(scatter_ops.INDEX_ADD, input, index, source, dim=_int(dim), alpha=alpha),
+                  out)
 
 
 def index_add_(self, dim, index, source, *, alpha=1):
-    return call_inplace(S.INDEX_ADD, self, index, source, dim=_int(dim), alpha=alpha)
+    return call_inplace(scatter_ops.INDEX_ADD, self, index, source, dim=_int(dim), alpha=alpha)
 
 
 def index_copy(input, dim, index, source, *, out=None):
     """A copy of input whose slices at `index` along `dim` are replaced by source."""
-    return finish(call(S.INDEX_COPY, input, index, source, dim=_int(dim)), out)
+    return finish(call(scatter_ops.INDEX_COPY, input, index, source, dim=_int(dim)), out)
 
 
 def index_copy_(self, dim, index, source):
-    return call_inplace(S.INDEX_COPY, self, index, source, dim=_int(dim))
+    return call_inplace(scatter_ops.INDEX_COPY, self, index, source, dim=_int(dim))
 
 
 def index_fill(input, dim, index, value):
     """A copy of input whose slices at `index` along `dim` are set to value."""
-    return call(S.INDEX_FILL, input, index, as_operand(value), dim=_int(dim))
+    return call(scatter_ops.INDEX_FILL, input, index, as_operand(value), dim=_int(dim))
 
 
 def index_fill_(self, dim, index, value):
-    return call_inplace(S.INDEX_FILL, self, index, as_operand(value), dim=_int(dim))
+    return call_inplace(scatter_ops.INDEX_FILL, self, index, as_operand(value), dim=_int(dim))
 
 
 # --- masked_* / nonzero / take / put -----------------------------------------------------
 
 def masked_fill(input, mask, value):
     """input where mask is False, value (a number or a 0-d tensor) where it is True."""
-    return call(S.MASKED_FILL, input, mask, as_operand(value))
+    return call(scatter_ops.MASKED_FILL, input, mask, as_operand(value))
 
 
 def masked_fill_(self, mask, value):
-    return call_inplace(S.MASKED_FILL, self, mask, as_operand(value))
+    return call_inplace(scatter_ops.MASKED_FILL, self, mask, as_operand(value))
 
 
 def masked_scatter(input, mask, source):
     """input with its True-mask positions filled by consecutive entries of source."""
-    return call(S.MASKED_SCATTER, input, mask, source)
+    return call(scatter_ops.MASKED_SCATTER, input, mask, source)
 
 
 def masked_scatter_(self, mask, source):
-    return call_inplace(S.MASKED_SCATTER, self, mask, source)
+    return call_inplace(scatter_ops.MASKED_SCATTER, self, mask, source)
 
 
 def masked_select(input, mask, *, out=None):
     """The entries of input where mask (broadcast) is True, as a 1-D tensor."""
-    return finish(call(S.MASKED_SELECT, input, mask), out)
+    return finish(call(scatter_ops.MASKED_SELECT, input, mask), out)
 
 
 def nonzero(input, *, out=None, as_tuple=False):
     """Coordinates of the non-zero entries: an (n, ndim) int64 tensor, or one per dim."""
-    result = call(S.NONZERO, input)
+    result = call(scatter_ops.NONZERO, input)
     if as_tuple:
         if input.ndim == 0:
-            return (call(S.NONZERO, input.reshape(1))[:, 0].contiguous(),)
+            return (call(scatter_ops.NONZERO, input.reshape(1))[:, 0].contiguous(),)
         return tuple(result[:, i].contiguous() for i in range(input.ndim))
     if out is not None and out.dtype is not dtypes.int64:
         raise RuntimeError(f"nonzero: Expected out tensor to have scalar type Long but got "
-                           f"scalar type{M._word(out.dtype)}")
+                           f"scalar type{scalar_type_name(out.dtype)}")
     return finish(result, out)
 
 
 def argwhere(input):
     """nonzero(input): the (n, ndim) coordinates of the non-zero entries."""
-    return call(S.NONZERO, input)
+    return call(scatter_ops.NONZERO, input)
 
 
 def take(input, index, *, out=None):
     """Entries of the flattened input at `index`; the result has index's shape."""
-    return finish(call(S.TAKE, input, index), out)
+    return finish(call(scatter_ops.TAKE, input, index), out)
 
 
 def put(input, index, source, accumulate=False):
     """A copy of input whose flattened entries at `index` are set to (or add) source."""
-    return call(S.PUT, input, index, source, accumulate=bool(accumulate))
+    return call(scatter_ops.PUT, input, index, source, accumulate=bool(accumulate))
 
 
 def put_(self, index, source, accumulate=False):
-    return call_inplace(S.PUT, self, index, source, accumulate=bool(accumulate))
+    return call_inplace(scatter_ops.PUT, self, index, source, accumulate=bool(accumulate))
 
 
-for _name in __all__:
-    setattr(Tensor, _name, globals()[_name])
-for _fn in (scatter_, scatter_add_, scatter_reduce_, index_add_, index_copy_, index_fill_,
-            masked_fill_, masked_scatter_, put_):
-    setattr(Tensor, _fn.__name__, _fn)

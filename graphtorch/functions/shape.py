@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import numbers
 
-from ..ops import elementwise as E
-from ..ops import views as V
-from ..ops.dispatch import call, call_inplace, multi_output_views
-from ..ir.symbolic import SymInt
+from .. import dtypes
+from ..ops import elementwise as elementwise_ops
+from ..ops import views as views_ops
+from ..ops.dispatch import call, call_inplace, check_inplace_allowed, multi_output_views
+from ..ops.shape_rules import broadcast_shapes as rule
 from ..ops.shape_rules import normalize_dim
+from ..symbolic import SymInt
 from ..tensor import Size, Tensor
 from ._wrap import as_operand, check_tensor
 
@@ -49,13 +51,11 @@ def view(self, *shape, size=None, dtype=None):
     >>> gt.arange(6).view(2, 3).shape
     torch.Size([2, 3])
     """
-    from .. import dtypes
-
     if dtype is not None and not shape and size is None:
         return _view_dtype(self, dtypes.dtype_argument(dtype, "view"))
     if len(shape) == 1 and isinstance(shape[0], dtypes.DType):
         return _view_dtype(self, shape[0])
-    return call(V.VIEW_OP, self, shape=size_argument(shape, size, "view", "size"))
+    return call(views_ops.VIEW_OP, self, shape=size_argument(shape, size, "view", "size"))
 
 
 def _view_dtype(self, dtype):
@@ -73,11 +73,12 @@ def reshape(input, *sizes, shape=None):
     check_tensor(input, "reshape")
     shape = size_argument(sizes, shape, "reshape", "shape")
     try:
-        return call(V.VIEW_OP, input, shape=shape)
+        return call(views_ops.VIEW_OP, input, shape=shape)
     except RuntimeError as exc:
         if "view size is not compatible" not in str(exc):
             raise
-    return call(V.UNSAFE_VIEW, call(E.CLONE, input, contiguous=True), shape=shape)
+    return call(views_ops.UNSAFE_VIEW, call(elementwise_ops.CLONE, input, contiguous=True),
+                shape=shape)
 
 
 def view_as(self, other):
@@ -118,7 +119,7 @@ def unflatten(input, dim, sizes):
 
 def expand(self, *sizes, size=None, implicit=False):
     """Broadcast to `sizes` without copying (-1 keeps a dim)."""
-    return call(V.EXPAND, self, sizes=size_argument(sizes, size, "expand", "size"))
+    return call(views_ops.EXPAND, self, sizes=size_argument(sizes, size, "expand", "size"))
 
 
 def expand_as(self, other):
@@ -130,8 +131,6 @@ def broadcast_to(input, size):
 
 
 def broadcast_shapes(*shapes):
-    from ..ops.shape_rules import broadcast_shapes as rule
-
     return Size(rule(*[(s,) if isinstance(s, int) else tuple(s) for s in shapes]))
 
 
@@ -142,12 +141,12 @@ def broadcast_tensors(*tensors):
 
 def permute(input, *order, dims=None):
     """Reorder dimensions (a view): ``permute(x, (1, 0))``, ``x.permute(1, 0)``."""
-    return call(V.PERMUTE, input, dims=size_argument(order, dims, "permute", "dims"))
+    return call(views_ops.PERMUTE, input, dims=size_argument(order, dims, "permute", "dims"))
 
 
 def transpose(input, dim0, dim1):
     """Swap two dimensions (a view)."""
-    return call(V.TRANSPOSE, input, dim0=dim0, dim1=dim1)
+    return call(views_ops.TRANSPOSE, input, dim0=dim0, dim1=dim1)
 
 
 def swapaxes(input, axis0, axis1):
@@ -166,15 +165,15 @@ def t(input):
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
                            f"{input.ndim}D")
     if input.ndim < 2:
-        return call(V.ALIAS, input)
-    return call(V.TRANSPOSE, input, dim0=0, dim1=1)
+        return call(views_ops.ALIAS, input)
+    return call(views_ops.TRANSPOSE, input, dim0=0, dim1=1)
 
 
-def _T(self):
+def transposed(self):
     return permute(self, *reversed(range(self.ndim)))
 
 
-def _mT(self):
+def matrix_transposed(self):
     if self.ndim < 2:
         raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. Got "
                            f"{self.ndim}-D tensor.")
@@ -184,20 +183,20 @@ def _mT(self):
 def squeeze(input, dim=None):
     """Drop size-1 dims (all, or those in `dim`)."""
     dims = None if dim is None else tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
-    return call(V.SQUEEZE, input, dims=dims)
+    return call(views_ops.SQUEEZE, input, dims=dims)
 
 
 
 def unsqueeze(input, dim):
     """Insert a size-1 dim at `dim`."""
-    return call(V.UNSQUEEZE, input, dim=dim)
+    return call(views_ops.UNSQUEEZE, input, dim=dim)
 
 
 def select(input, dim, index):
     """Index `index` along `dim`, dropping the dim (a view)."""
     if isinstance(index, Tensor):
         index = index.item()
-    return call(V.SELECT, input, dim=dim, index=int(index))
+    return call(views_ops.SELECT, input, dim=dim, index=int(index))
 
 
 def narrow(input, dim, start, length):
@@ -211,7 +210,7 @@ def narrow(input, dim, start, length):
     if not 0 <= start <= size or length < 0 or start + length > size:
         raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size "
                            f"({size}).")
-    return call(V.SLICE, input, dim=d, start=start, stop=start + length, step=1)
+    return call(views_ops.SLICE, input, dim=d, start=start, stop=start + length, step=1)
 
 
 def movedim(input, source, destination):
@@ -317,20 +316,20 @@ def _split_method(self, split_size, dim=0):
 
 def diagonal(input, offset=0, dim1=0, dim2=1):
     """A view of the diagonal of dims (dim1, dim2), appended as the last dim."""
-    return call(V.DIAGONAL, input, offset=offset, dim1=dim1, dim2=dim2)
+    return call(views_ops.DIAGONAL, input, offset=offset, dim1=dim1, dim2=dim2)
 
 
 def clone(input, *, memory_format=None):
     """A copy that is recorded by autograd (CloneBackward0)."""
     check_tensor(input, "clone")
-    return call(E.CLONE, input)
+    return call(elementwise_ops.CLONE, input)
 
 
 def contiguous(self, memory_format=None):
     """`self` if already contiguous, else a contiguous copy."""
     if self._data.flags.c_contiguous:
         return self
-    return call(E.CLONE, self, contiguous=True)
+    return call(elementwise_ops.CLONE, self, contiguous=True)
 
 
 def atleast_1d(*tensors):
@@ -358,7 +357,7 @@ def copy_(self, other, non_blocking=False):
     src = as_operand(other)
     if isinstance(src, Tensor) and src.device != self.device:
         src = src.to(self.device)
-    return call_inplace(E.COPY, self, src)
+    return call_inplace(elementwise_ops.COPY, self, src)
 
 
 def fill_(self, value):
@@ -368,19 +367,17 @@ def fill_(self, value):
             raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor "
                                f"with {value.ndim} dimensions.")
         return copy_(self, value)
-    return call_inplace(E.FILL, self, value=value)
+    return call_inplace(elementwise_ops.FILL, self, value=value)
 
 
 def zero_(self):
     """Fill with zeros."""
-    return call_inplace(E.FILL, self, value=0)
+    return call_inplace(elementwise_ops.FILL, self, value=0)
 
 
-def _metadata_inplace(fn):
+def metadata_inplace(fn):
     """`t_`, `squeeze_`, ...: `self` takes the shape (and history) of a view of itself."""
     def method(self, *args, **kwargs):
-        from ..ops.dispatch import check_inplace_allowed
-
         check_inplace_allowed(self)
         result = fn(self, *args, **kwargs)
         self._data = result._data
@@ -393,20 +390,19 @@ def _metadata_inplace(fn):
     return method
 
 
-for _name in __all__:
-    setattr(Tensor, _name, globals()[_name])
-for _fn in (view, view_as, reshape_as, expand, expand_as, contiguous, copy_, fill_, zero_):
-    setattr(Tensor, _fn.__name__, _fn)
-def _squeeze_inplace_view(input, dim=None):
+def squeeze_inplace_view(input, dim=None):
     dims = None if dim is None else tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
-    return call(V.SQUEEZE, input, dims=dims, inplace=True)  # PyTorch's SqueezeBackward3-5
+    return call(views_ops.SQUEEZE, input, dims=dims, inplace=True)  # PyTorch's SqueezeBackward3-5
 
 
-_squeeze_inplace_view.__name__ = "squeeze"
-for _fn in (t, transpose, _squeeze_inplace_view, unsqueeze, swapaxes):
-    setattr(Tensor, _fn.__name__ + "_", _metadata_inplace(_fn))
-Tensor.T = property(_T)
-Tensor.mT = property(_mT)
-Tensor.H = property(lambda self: _T(self).conj())
-Tensor.mH = property(lambda self: _mT(self).conj())
-Tensor.split = _split_method
+squeeze_inplace_view.__name__ = "squeeze"
+
+
+def adjoint_2d(self):
+    """`self.H`: the conjugate transpose of a matrix."""
+    return transposed(self).conj()
+
+
+def matrix_adjoint(self):
+    """`self.mH`: the conjugate transpose of the last two dims."""
+    return matrix_transposed(self).conj()

@@ -10,13 +10,15 @@ from __future__ import annotations
 import numbers
 
 from .. import dtypes
-from ..ops import scans as S
-from ..ops import softmax as X
-from ..ops import sorting as O
+from ..ops import scans as scans_ops
+from ..ops import softmax as softmax_ops
+from ..ops import sorting as sorting_ops
 from ..ops.dispatch import call, call_inplace
 from ..ops.shape_rules import normalize_dim
 from ..tensor import Tensor
 from ._wrap import accepts_out, check_tensor, finish
+from .creation import tensor, zeros_like
+from .math import where
 from .reduce import return_types
 
 __all__ = ["sort", "argsort", "msort", "topk", "kthvalue", "median", "nanmedian", "mode",
@@ -44,7 +46,7 @@ def _int_dim(dim, fname):
 def sort(input, dim=-1, descending=False, stable=False, *, out=None):
     """(values, indices) sorted along `dim`; ties keep their input order; NaN sorts last."""
     check_tensor(input, "sort")
-    values, indices = call(O.SORT, input, dim=_int_dim(dim, "sort"),
+    values, indices = call(sorting_ops.SORT, input, dim=_int_dim(dim, "sort"),
                            descending=bool(descending), stable=bool(stable))
     return _finish_pair("sort", values, indices, out)
 
@@ -63,7 +65,7 @@ def msort(input, *, out=None):
 def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
     """(values, indices) of the `k` largest (or smallest) elements along `dim`."""
     check_tensor(input, "topk")
-    values, indices = call(O.TOPK, input, k=int(k), dim=_int_dim(dim, "topk"),
+    values, indices = call(sorting_ops.TOPK, input, k=int(k), dim=_int_dim(dim, "topk"),
                            largest=bool(largest), sorted=bool(sorted))
     return _finish_pair("topk", values, indices, out)
 
@@ -71,7 +73,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
 def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
     """(values, indices) of the `k`-th smallest element (1-based) along `dim`."""
     check_tensor(input, "kthvalue")
-    values, indices = call(O.KTHVALUE, input, k=int(k), dim=_int_dim(dim, "kthvalue"),
+    values, indices = call(sorting_ops.KTHVALUE, input, k=int(k), dim=_int_dim(dim, "kthvalue"),
                            keepdim=bool(keepdim))
     return _finish_pair("kthvalue", values, indices, out)
 
@@ -87,10 +89,10 @@ def _median_fn(name, all_op, dim_op):
     return fn
 
 
-median = _median_fn("median", O.MEDIAN, O.MEDIAN_DIM)
+median = _median_fn("median", sorting_ops.MEDIAN, sorting_ops.MEDIAN_DIM)
 median.__doc__ = ("The lower median: of all elements (a 0-d tensor; NaN if any is NaN), or "
                   "(values, indices) along `dim`.")
-nanmedian = _median_fn("nanmedian", O.NANMEDIAN, O.NANMEDIAN_DIM)
+nanmedian = _median_fn("nanmedian", sorting_ops.NANMEDIAN, sorting_ops.NANMEDIAN_DIM)
 nanmedian.__doc__ = "Like `median`, ignoring NaN values."
 
 
@@ -98,13 +100,12 @@ def mode(input, dim=-1, keepdim=False, *, out=None):
     """(values, indices): the most frequent value along `dim` (the smallest on ties) and
     the position of its last occurrence."""
     check_tensor(input, "mode")
-    values, indices = call(O.MODE, input, dim=_int_dim(dim, "mode"), keepdim=bool(keepdim))
+    values, indices = call(sorting_ops.MODE, input, dim=_int_dim(dim, "mode"),
+                           keepdim=bool(keepdim))
     return _finish_pair("mode", values, indices, out)
 
 
 def _q_tensor(q, input, fname):
-    from .creation import tensor
-
     if isinstance(q, Tensor):
         if q.ndim > 1:
             raise RuntimeError(f"{fname}() q must be a scalar or 1D tensor")
@@ -121,9 +122,6 @@ def _q_tensor(q, input, fname):
 
 
 def _quantile(fname, ignore_nan, input, q, dim, keepdim, interpolation):
-    from .creation import zeros_like
-    from .math import where
-
     check_tensor(input, fname)
     if input.dtype not in (dtypes.float32, dtypes.float64):
         raise RuntimeError(f"{fname}() input tensor must be either float or double dtype")
@@ -153,9 +151,9 @@ def _quantile(fname, ignore_nan, input, q, dim, keepdim, interpolation):
         ranks = where(nans == 0, qt * (n - 1), zeros_like(nans, dtype=input.dtype) + (n - 1))
     ranks = _rank_rule(ranks, interpolation)              # (..., k)
     below = ranks.floor().long()
-    values = O.gather_along(srt, last, below)
+    values = sorting_ops.gather_along(srt, last, below)
     if interpolation in ("linear", "midpoint"):
-        above = O.gather_along(srt, last, ranks.ceil().long())
+        above = sorting_ops.gather_along(srt, last, ranks.ceil().long())
         weight = ranks - below.to(input.dtype) if interpolation == "linear" else \
             zeros_like(ranks) + 0.5
         step = above - values  # PyTorch's lerp: from the nearer end, for exact endpoints
@@ -189,7 +187,8 @@ def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear", ou
 def histc(input, bins=100, min=0, max=0, *, out=None):
     """Counts in `bins` equal-width bins over [min, max] (the data range when min == max)."""
     check_tensor(input, "histc")
-    return finish(call(O.HISTC, input, bins=int(bins), min=float(min), max=float(max)), out)
+    return finish(call(sorting_ops.HISTC, input, bins=int(bins), min=float(min), max=float(max)),
+                  out)
 
 
 def histogram(input, bins=100, *, range=None, weight=None, density=False, out=None):
@@ -201,14 +200,14 @@ def histogram(input, bins=100, *, range=None, weight=None, density=False, out=No
         attrs["bins"] = int(bins)
     if range is not None:
         attrs["range"] = (float(range[0]), float(range[1]))
-    hist, bin_edges = call(O.HISTOGRAM, input, edges, weight, **attrs)
+    hist, bin_edges = call(sorting_ops.HISTOGRAM, input, edges, weight, **attrs)
     return _finish_pair("histogram", hist, bin_edges, out, ("hist", "bin_edges"))
 
 
 def bincount(input, weights=None, minlength=0):
     """Occurrences of each value of a 1-D non-negative integer tensor (or summed weights)."""
     check_tensor(input, "bincount")
-    return call(O.BINCOUNT, input, weights, minlength=int(minlength))
+    return call(sorting_ops.BINCOUNT, input, weights, minlength=int(minlength))
 
 
 def _unique_result(values, inverse, counts, return_inverse, return_counts):
@@ -226,7 +225,7 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     """The sorted distinct elements (or slices along `dim`), with the optional inverse
     indices and counts."""
     check_tensor(input, "unique")
-    op = O.UNIQUE
+    op = sorting_ops.UNIQUE
     values, inverse, counts = call(op, input, sorted=bool(sorted),
                                    dim=None if dim is None else _int_dim(dim, "unique"))
     return _unique_result(values, inverse, counts, return_inverse, return_counts)
@@ -235,7 +234,7 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
 def unique_consecutive(input, return_inverse=False, return_counts=False, dim=None):
     """Collapse runs of equal consecutive elements (or slices along `dim`)."""
     check_tensor(input, "unique_consecutive")
-    values, inverse, counts = call(O.UNIQUE_CONSECUTIVE, input,
+    values, inverse, counts = call(sorting_ops.UNIQUE_CONSECUTIVE, input,
                                    dim=None if dim is None else _int_dim(dim, "unique"))
     return _unique_result(values, inverse, counts, return_inverse, return_counts)
 
@@ -254,10 +253,8 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
                                "opposites, got side of left while right was True")
         right = side == "right"
     if isinstance(input, bool) or not isinstance(input, (Tensor, numbers.Number)):
-        from .creation import tensor
-
         input = tensor(input)
-    return finish(call(O.SEARCHSORTED, sorted_sequence, input, sorter, right=bool(right),
+    return finish(call(sorting_ops.SEARCHSORTED, sorted_sequence, input, sorter, right=bool(right),
                        out_int32=bool(out_int32)), out)
 
 
@@ -279,44 +276,46 @@ def _dtype_attr(dtype):
 def cumsum(input, dim, *, dtype=None, out=None):
     """Running sum along `dim` (integers and bool accumulate in int64)."""
     check_tensor(input, "cumsum")
-    return finish(call(S.CUMSUM, input, dim=_int_dim(dim, "cumsum"), **_dtype_attr(dtype)), out)
+    return finish(call(scans_ops.CUMSUM, input, dim=_int_dim(dim, "cumsum"), **_dtype_attr(dtype)),
+                  out)
 
 
 def cumsum_(self, dim, *, dtype=None):
     """In-place running sum along `dim`."""
-    return call_inplace(S.CUMSUM, self, dim=_int_dim(dim, "cumsum_"), **_dtype_attr(dtype))
+    return call_inplace(scans_ops.CUMSUM, self, dim=_int_dim(dim, "cumsum_"), **_dtype_attr(dtype))
 
 
 def cumprod(input, dim, *, dtype=None, out=None):
     """Running product along `dim` (integers and bool accumulate in int64)."""
     check_tensor(input, "cumprod")
-    return finish(call(S.CUMPROD, input, dim=_int_dim(dim, "cumprod"), **_dtype_attr(dtype)),
-                  out)
+    dim = _int_dim(dim, "cumprod")
+    return finish(call(scans_ops.CUMPROD, input, dim=dim, **_dtype_attr(dtype)), out)
 
 
 def cumprod_(self, dim, *, dtype=None):
     """In-place running product along `dim`."""
-    return call_inplace(S.CUMPROD, self, dim=_int_dim(dim, "cumprod_"), **_dtype_attr(dtype))
+    return call_inplace(scans_ops.CUMPROD, self, dim=_int_dim(dim, "cumprod_"),
+                        **_dtype_attr(dtype))
 
 
 def cummax(input, dim, *, out=None):
     """(values, indices) of the running maximum along `dim` (latest index on ties)."""
     check_tensor(input, "cummax")
-    values, indices = call(S.CUMMAX, input, dim=_int_dim(dim, "cummax"))
+    values, indices = call(scans_ops.CUMMAX, input, dim=_int_dim(dim, "cummax"))
     return _finish_pair("cummax", values, indices, out)
 
 
 def cummin(input, dim, *, out=None):
     """(values, indices) of the running minimum along `dim` (latest index on ties)."""
     check_tensor(input, "cummin")
-    values, indices = call(S.CUMMIN, input, dim=_int_dim(dim, "cummin"))
+    values, indices = call(scans_ops.CUMMIN, input, dim=_int_dim(dim, "cummin"))
     return _finish_pair("cummin", values, indices, out)
 
 
 def logcumsumexp(input, dim, *, out=None):
     """log(cumsum(exp(input))) along `dim`, computed without overflow."""
     check_tensor(input, "logcumsumexp")
-    return finish(call(S.LOGCUMSUMEXP, input, dim=_int_dim(dim, "logcumsumexp")), out)
+    return finish(call(scans_ops.LOGCUMSUMEXP, input, dim=_int_dim(dim, "logcumsumexp")), out)
 
 
 # --- softmax family and products ---------------------------------------------------------
@@ -331,21 +330,21 @@ def _cast(input, dtype):
 def softmax(input, dim, dtype=None, *, out=None):
     """exp(x) / sum(exp(x)) along `dim`; `dtype` casts the input first."""
     check_tensor(input, "softmax")
-    return finish(call(X.SOFTMAX, _cast(input, dtype), dim=_int_dim(dim, "softmax")), out)
+    return finish(call(softmax_ops.SOFTMAX, _cast(input, dtype), dim=_int_dim(dim, "softmax")), out)
 
 
 def log_softmax(input, dim, dtype=None, *, out=None):
     """x - logsumexp(x) along `dim`; `dtype` casts the input first."""
     check_tensor(input, "log_softmax")
-    return finish(call(X.LOG_SOFTMAX, _cast(input, dtype), dim=_int_dim(dim, "log_softmax")),
-                  out)
+    dim = _int_dim(dim, "log_softmax")
+    return finish(call(softmax_ops.LOG_SOFTMAX, _cast(input, dtype), dim=dim), out)
 
 
 def logsumexp(input, dim, keepdim=False, *, out=None):
     """log(sum(exp(input))) over `dim` (an int or a tuple), stably; integers give floats."""
     check_tensor(input, "logsumexp")
     dims = tuple(dim) if isinstance(dim, (list, tuple)) else (_int_dim(dim, "logsumexp"),)
-    return finish(call(X.LOGSUMEXP, input, dims=dims or None, keepdim=bool(keepdim)), out)
+    return finish(call(softmax_ops.LOGSUMEXP, input, dims=dims or None, keepdim=bool(keepdim)), out)
 
 
 def prod(input, dim=None, keepdim=False, *, dtype=None, out=None):
@@ -355,13 +354,8 @@ def prod(input, dim=None, keepdim=False, *, dtype=None, out=None):
     if dim is None:
         if keepdim:
             raise TypeError("prod(): argument 'dim' must be int, not NoneType")
-        return finish(call(X.PROD, input, dims=None, keepdim=False, **attrs), out)
+        return finish(call(softmax_ops.PROD, input, dims=None, keepdim=False, **attrs), out)
     dims = (_int_dim(dim, "prod"),)
-    return finish(call(X.PROD_DIM, input, dims=dims, keepdim=bool(keepdim), **attrs), out)
+    return finish(call(softmax_ops.PROD_DIM, input, dims=dims, keepdim=bool(keepdim), **attrs), out)
 
 
-for _name in __all__:
-    if _name not in ("searchsorted", "bucketize"):
-        setattr(Tensor, _name, globals()[_name])
-setattr(Tensor, "cumsum_", cumsum_)
-setattr(Tensor, "cumprod_", cumprod_)

@@ -11,19 +11,25 @@ import builtins
 import math
 
 from .. import dtypes
-from ..ops.elementwise import _word
+from ..dtypes import scalar_type_name
+from ..linalg import vector_norm
+from ..ops.dispatch import call
+from ..ops.elementwise import WHERE
+from ..ops.shape_rules import normalize_dim
 from ..tensor import Tensor
 from ._wrap import accepts_out, check_tensor, finish
+from .creation import tensor, zeros_like
+from .reduce import return_types
 from .shape import one_of_split_arguments
 
 __all__ = []
 
 
 def _export(name, fn, method=True):
+    """Make `fn` the public function `name` (`method`: also `Tensor.name`, which
+    graphtorch/tensor_methods.py binds; the flag only documents that here)."""
     globals()[name] = fn
     __all__.append(name)
-    if method:
-        setattr(Tensor, name, fn)
 
 
 # --- index helpers, reductions, in-place twins, splits ----------------------------------
@@ -32,7 +38,6 @@ def _export(name, fn, method=True):
 def _index_pair(np_pair, dtype):
     import numpy as np
 
-    from .creation import tensor
 
     return tensor(np.stack(np_pair).reshape(2, -1), dtype=dtype)
 
@@ -55,8 +60,6 @@ def triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None,
 
 def unravel_index(indices, shape):
     """Flat indices -> a tuple of coordinate tensors for `shape` (negative indices wrap)."""
-    from .creation import tensor
-
     if not isinstance(indices, Tensor):
         indices = tensor(indices)
     if indices.dtype.category > dtypes.Category.INT or indices.dtype is dtypes.bool_:
@@ -75,11 +78,10 @@ def unravel_index(indices, shape):
 @accepts_out
 def aminmax(input, *, dim=None, keepdim=False):
     """(min, max) in one call, as torch.return_types.aminmax."""
-    from .reduce import return_types
-
     check_tensor(input, "aminmax")
     if input.is_complex():
-        raise NotImplementedError(f"\"aminmax_cpu\" not implemented for '{_word(input.dtype)}'")
+        raise NotImplementedError(f"\"aminmax_cpu\" not implemented for "
+                                  f"'{scalar_type_name(input.dtype)}'")
     size = input.numel() if dim is None else input.shape[dim] if input.dim() else 1
     if size == 0:
         raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the "
@@ -113,8 +115,6 @@ def sum_to_size(self, *sizes, size=None):
 def fill_diagonal_(self, fill_value, wrap=False):
     """Write fill_value on the main diagonal (of tall matrices every ncols + 1 rows when
     wrap=True), in place."""
-    from .creation import tensor
-
     if self.dim() < 2:
         raise RuntimeError("dimensions must larger than 1")
     shape = tuple(self.shape)
@@ -142,25 +142,23 @@ def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
     if alpha != 1:
         product = product * alpha
     if beta == 0:  # NaN and inf in input are not propagated (PyTorch)
-        from .creation import zeros_like
 
         return finish(zeros_like(input) + product, out)
     return finish((input if beta == 1 else input * beta) + product, out)
 
 
-def _inplace(name):
-    def method(self, *args, **kwargs):
-        import graphtorch as gt
+def inplace_method(fn):
+    """`Tensor.addmm_`-style method: ``self.copy_(fn(self, ...))``."""
+    name = fn.__name__
 
-        return self.copy_(getattr(gt, name)(self, *args, **kwargs))
+    def method(self, *args, **kwargs):
+        return self.copy_(fn(self, *args, **kwargs))
 
     method.__name__ = name + "_"
     method.__doc__ = f"In-place {name}: self = {name}(self, ...)."
     return method
 
 
-for _name in ("addr", "addmm", "addmv", "baddbmm", "addbmm"):
-    setattr(Tensor, _name + "_", _inplace(_name))
 
 
 def _split_at(name, input, indices_or_sections, dim, min_dim):
@@ -223,59 +221,12 @@ for _name in ("tril_indices", "triu_indices", "unravel_index", "aminmax",
         "adjoint"))
 for _name in ("sum_to_size", "fill_diagonal_"):  # Tensor methods only in PyTorch
     __all__.remove(_name)
-    del globals()[_name]
-
-# --- torch.<name> forms of nn.functional ops ----------------------------------------------
-
-
-def _functional(name, signature=None):
-    def fn(*args, **kwargs):
-        from ..nn import functional as F
-
-        return getattr(F, name)(*args, **kwargs)
-
-    fn.__name__ = name
-    fn.__doc__ = f"torch.{name}: the same as torch.nn.functional.{name}."
-    return fn
-
-
-def dropout(input, p, train):
-    """torch.dropout(input, p, train): nn.functional.dropout with positional `train`."""
-    from ..nn import functional as F
-
-    return F.dropout(input, p, training=train)
-
-
-def alpha_dropout(input, p, train):
-    """torch.alpha_dropout(input, p, train)."""
-    from ..nn import functional as F
-
-    return F.alpha_dropout(input, p, training=train)
-
-
-def feature_alpha_dropout(input, p, train):
-    """torch.feature_alpha_dropout(input, p, train)."""
-    from ..nn import functional as F
-
-    return F.feature_alpha_dropout(input, p, training=train)
-
-
-for _name in ("dropout", "alpha_dropout", "feature_alpha_dropout"):
-    _export(_name, globals()[_name], method=False)
-for _name in ("selu", "celu", "threshold", "hardshrink", "prelu", "rrelu", "cosine_similarity",
-              "pairwise_distance", "bilinear"):
-    _export(_name, _functional(_name), method=_name in ("hardshrink", "prelu"))
 
 # --- small forms PyTorch code calls -----------------------------------------------------------
 
 
 def renorm(input, p, dim, maxnorm, *, out=None):
     """Scale each slice along `dim` whose p-norm exceeds maxnorm down to norm maxnorm."""
-    from ..linalg import vector_norm
-    from ..ops.dispatch import call
-    from ..ops.elementwise import WHERE
-    from ..ops.shape_rules import normalize_dim
-
     check_tensor(input, "renorm")
     if p <= 0:
         raise RuntimeError("renorm: non-positive-norm not supported")
@@ -369,6 +320,6 @@ def share_memory_(self):
     return self
 
 
-Tensor.is_pinned, Tensor.is_shared, Tensor.share_memory_ = is_pinned, is_shared, share_memory_
-Tensor.is_meta = property(lambda self: False, doc="Never a meta tensor.")
-Tensor.is_nested = property(lambda self: False, doc="Never a nested tensor.")
+def never(self) -> bool:
+    """False: graphtorch has no meta or nested tensors (`Tensor.is_meta`, `is_nested`)."""
+    return False

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 
 from .. import dtypes
+from ..ops.constant import CONSTANT, ConstantValue
+from ..ops.fused import fused_op
 from ..ops.registry import REGISTRY, Category, OpDef, TensorMeta
 from .graph import Graph, GraphError, Node, NodeKind, Value
 from .printing import format_meta, format_node, format_source
@@ -44,7 +46,6 @@ def encode_attr(value):
         return {"$ellipsis": None}
     if isinstance(value, Graph):  # a fused group's or a cond/scan node's subgraph
         return {"$graph": graph_to_obj(value)}
-    from ..ops.constant import ConstantValue
 
     if isinstance(value, ConstantValue):
         import base64
@@ -90,7 +91,6 @@ def decode_attr(data):
 
         import numpy as np
 
-        from ..ops.constant import ConstantValue
 
         np_dtype = dtypes._dtype_by_name(body["dtype"]).np_dtype
         data = np.frombuffer(base64.b64decode(body["base64"]), dtype=np_dtype)
@@ -137,15 +137,12 @@ def _op_by_name(name: str, item: dict | None = None, attrs: dict | None = None) 
     """A registry op, or one of the ops outside it: `constant` (constant folding), `fused`
     (fusion) and the control-flow ops (rebuilt from the node's inputs and outputs)."""
     if name == "constant":
-        from ..ops.constant import CONSTANT
-
         return CONSTANT
     if name in REGISTRY or item is None:
         return REGISTRY[name]
     if name == "fused":
-        from ..ops.fused import fused_op
-
         return fused_op(len(item["outputs"]))
+    # lazy: rebuilding cond/scan/while_loop needs control_flow, a layer above ir
     from ..control_flow.rebuild import NAMES, control_op_for
 
     if name in NAMES:

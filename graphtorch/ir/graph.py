@@ -17,8 +17,8 @@ import enum
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .symbolic import SymInt as _SymInt
 from ..ops.registry import OpDef, TensorMeta
+from ..symbolic import SymInt as _SymInt
 
 
 class NodeKind(enum.Enum):
@@ -81,6 +81,9 @@ class Value:
 class Node:
     """One node: `kind`, `op` (an OpDef for OP nodes), `inputs`, `attrs`, `outputs`.
 
+    A node of a traced SSA graph, not autograd's `graphtorch.autograd.graph.Node` (a
+    `grad_fn`, PyTorch's name); modules that use both import this one as `ir.graph.Node`.
+
     ``inputs`` is a tuple whose items are Values, or (for variadic ops, first item only) a
     list of Values. INPUT/PARAM nodes carry their ``name`` (the qualified name for params).
     ``source`` is ``(file, line, function)`` of the user code that created the node, or None.
@@ -125,9 +128,7 @@ class Node:
         return [v for v in self.flat_inputs() if not v.is_const]
 
     def __repr__(self):
-        from .printing import format_node
-
-        return f"Node({format_node(self)})"
+        return f"Node({printing.format_node(self)})"
 
 
 def as_metas(result) -> tuple[TensorMeta, ...]:
@@ -254,13 +255,11 @@ class Graph:
         (topological order), each value is defined once, no value comes from another graph,
         input and parameter names are unique, every op node's output metas equal its op's
         `infer`, and the outputs are set."""
-        from .printing import format_node
-
         defined: dict[int, Value] = {}
         names: set[str] = set()
         seen_output = False
         for pos, node in enumerate(self.nodes):
-            where = f"node {pos} ({format_node(node)})"
+            where = f"node {pos} ({printing.format_node(node)})"
             if node.graph is not self:
                 raise GraphError(f"{where} belongs to another graph")
             if seen_output:
@@ -305,36 +304,26 @@ class Graph:
     # --- printing and export (see printing.py, export.py) --------------------------------
 
     def __str__(self):
-        from .printing import format_graph
-
-        return format_graph(self)
+        return printing.format_graph(self)
 
     def __repr__(self):
         return f"<Graph: {len(self.nodes)} nodes>"
 
     def render(self, fmt: str = "svg") -> bytes:
         """SVG or PNG bytes drawn by Graphviz (a clear error when `dot` is missing)."""
-        from .export import render
-
-        return render(self, fmt)
+        return export.render(self, fmt)
 
     def to_dot(self) -> str:
         """Graphviz DOT text (see `graphtorch.ir.export.to_dot`)."""
-        from .export import to_dot
-
-        return to_dot(self)
+        return export.to_dot(self)
 
     def to_networkx(self):
         """A networkx.DiGraph (see `graphtorch.ir.export.to_networkx`)."""
-        from .export import to_networkx
-
-        return to_networkx(self)
+        return export.to_networkx(self)
 
     def to_json(self) -> str:
         """JSON text that `Graph.from_json` reads back exactly."""
-        from .export import to_json
-
-        return to_json(self)
+        return export.to_json(self)
 
     def to_onnx(self, params: dict | None = None, **options):
         """An `onnx.ModelProto` computing this graph (see `graphtorch.ir.onnx_export.to_onnx`;
@@ -343,16 +332,14 @@ class Graph:
         >>> traced = gt.trace(model, x)
         >>> onnx.save(traced.graph.to_onnx(traced.params), "model.onnx")
         """
-        from .onnx_export import to_onnx
+        from .onnx_export import to_onnx  # lazy: it needs the optional onnx package
 
         return to_onnx(self, params, **options)
 
     @classmethod
     def from_json(cls, text: str) -> Graph:
         """Rebuild a graph written by `to_json` (and verify it)."""
-        from .export import from_json
-
-        return from_json(text)
+        return export.from_json(text)
 
 
 def infer_args(node: Node) -> list:
@@ -363,3 +350,8 @@ def infer_args(node: Node) -> list:
 
     return [[one(v) for v in item] if isinstance(item, list) else one(item)
             for item in node.inputs]
+
+
+# Printing and exporting read graphs; Graph's convenience methods call them: imported after
+# the classes, used as modules.
+from . import export, printing  # noqa: E402

@@ -5,7 +5,7 @@ emits ONNX nodes through a `RenderContext`. Every ONNX node it emits is named af
 graph node (``addmm_6``: the op and its first output's id; helpers ``addmm_6/Cast_0``) and
 carries the user's ``file:line in fn`` as its doc_string; the final tensors take the graph
 values' names. Constants and symbolic sizes live in the main graph, so subgraphs (Loop
-bodies, If branches) read them from the outer scope. A size symbol (`ir.symbolic`) is a
+bodies, If branches) read them from the outer scope. A size symbol (`graphtorch.symbolic`) is a
 named ONNX dim, and where an op needs it as a number, a ``Shape`` of the input it came from.
 """
 
@@ -18,9 +18,9 @@ import numpy as np
 from onnx import helper, numpy_helper
 
 from .. import dtypes
+from ..symbolic import SymInt, has_symbols
 from .graph import Graph, Node, NodeKind, Value
 from .onnx_errors import OnnxExporterError, UnsupportedOperatorError
-from .symbolic import SymInt, has_symbols
 
 INT64_MAX = 2**63 - 1
 # Python operators of size expressions; sizes are >= 0, where ONNX's truncating Div is floor.

@@ -22,7 +22,8 @@ from onnx import helper, numpy_helper
 from .. import dtypes
 from ..autograd.grad_mode import no_grad
 from ..ops.dispatch import call
-from ..ops.registry import Category, OpDef
+from ..ops.registry import Category, OpDef, TensorMeta
+from ..symbolic import SymInt, has_symbols
 from ..tensor import Tensor
 from .graph import Graph, NodeKind, Value
 from .onnx_context import ExportState, RenderContext, Scope, render_node
@@ -32,7 +33,6 @@ from .onnx_nn_ops import NN_RENDERERS
 from .onnx_ops import BASIC_RENDERERS
 from .onnx_reduce_ops import REDUCE_RENDERERS
 from .onnx_shape_ops import SHAPE_RENDERERS
-from .symbolic import SymInt, has_symbols
 
 DEFAULT_OPSET = 18
 MIN_OPSET = 17  # LayerNormalization
@@ -210,8 +210,6 @@ def _name_output_axes(infos, axes: dict, state: ExportState) -> None:
 
 
 def _const_meta(v: Value):
-    from ..ops.registry import TensorMeta
-
     c = v.const
     dtype = dtypes.bool_ if isinstance(c, bool) else dtypes.int64 if isinstance(c, int) \
         else dtypes.get_default_dtype()

@@ -12,13 +12,13 @@ import math
 
 from .. import dtypes
 from ..ops import einsum as ES
-from ..ops import linalg as LA
+from ..ops import linalg_norms as linalg_norms_ops
 from ..ops import matmul as MM
 from ..ops import reduction as R
 from ..ops import scans as SC
 from ..ops import softmax as SM
+from ..symbolic import SymInt
 from .onnx_ops import is_float
-from .symbolic import SymInt
 
 
 def reduced_axes(ctx, name="dims"):
@@ -216,7 +216,7 @@ REDUCE_RENDERERS = {
     R.MIN_DIM: value_and_index("ReduceMin", "ArgMin"),
     R.ALL: truth_reduction(negate=True),
     R.ANY: truth_reduction(negate=False),
-    LA.VECTOR_NORM: render_vector_norm,
+    linalg_norms_ops.VECTOR_NORM: render_vector_norm,
     SM.SOFTMAX: softmax_like("Softmax"),
     SM.LOG_SOFTMAX: softmax_like("LogSoftmax"),
     SM.LOGSUMEXP: reduction("ReduceLogSumExp", float_only=True),

@@ -1,7 +1,7 @@
 """ONNX renderings of the structural ops: views, movement, indexing, scatter and sorting
 (`SHAPE_RENDERERS`, keyed by OpDef object; see `onnx_ops`).
 
-Shapes come from the nodes' output metas, so symbolic sizes (`ir.symbolic`) become
+Shapes come from the nodes' output metas, so symbolic sizes (`graphtorch.symbolic`) become
 Shape-based tensors and one exported model serves every size the trace allowed.
 """
 
@@ -17,10 +17,10 @@ from ..ops import scatter as S
 from ..ops import sorting as SO
 from ..ops import views as V
 from ..ops.constant import CONSTANT
+from ..symbolic import SymInt
 from .onnx_context import INT64_MAX, INT64_MIN
 from .onnx_ops import alias
 from .onnx_reduce_ops import at_least_1d, back_to_meta
-from .symbolic import SymInt
 
 
 def is_static(size) -> bool:

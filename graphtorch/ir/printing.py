@@ -22,18 +22,14 @@ from __future__ import annotations
 
 import os
 
-from ..dtypes import DType
+from ..dtypes import DType, short_name
 from ..ops.registry import OpDef, TensorMeta
 from .graph import Graph, Node, NodeKind, Value
 
-SHORT_DTYPE = {"float32": "f32", "float64": "f64", "float16": "f16", "bfloat16": "bf16",
-               "int64": "i64", "int32": "i32", "int16": "i16", "int8": "i8", "uint8": "u8",
-               "bool": "b8", "complex64": "c64", "complex128": "c128", "complex32": "c32"}
-
 
 def format_dtype(dtype: DType) -> str:
-    """The short name of a dtype: ``f32``, ``i64``, ``b8``, ..."""
-    return SHORT_DTYPE.get(dtype.name, dtype.name)
+    """The short name of a dtype: ``f32``, ``i64``, ``b8``, ... (`dtypes.short_name`)."""
+    return short_name(dtype)
 
 
 def format_meta(meta: TensorMeta | None) -> str:

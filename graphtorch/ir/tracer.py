@@ -1,8 +1,10 @@
 """`gt.trace`: run eager code once on symbolic tensors and record an SSA `Graph`.
 
 While tracing, a tensor's array is a `SymbolicArray` (shape, dtype and the graph `Value`
-it stands for). `dispatch` sees it and, instead of running the kernel, calls
-`record_op`, which appends a node whose output metas come from the op's `infer` rule.
+it stands for). `dispatch` sees it and, instead of running the kernel, calls the current
+tracer's `record_op` (it finds the `Tracer` through `graphtorch.trace_state`, which also holds
+`SymbolicArray` and `TracingError`), which appends a node whose output metas come from the
+op's `infer` rule.
 Concrete tensors met on the way (parameters, buffers, captured tensors) become PARAM
 inputs by reference, named by their qualified name when they belong to the traced module.
 Anything that needs a value in Python (`bool(t)`, `t.item()`, `t.numpy()`) raises
@@ -12,49 +14,48 @@ Anything that needs a value in Python (`bool(t)`, `t.item()`, `t.numpy()`) raise
 from __future__ import annotations
 
 import inspect
-import os
-import sys
-import threading
 
 import numpy as np
 
-from ..ops.registry import TensorMeta
+from ..autograd import grad_mode
+from ..autograd.grad_mode import no_grad
+from ..autograd.graph import Node as AutogradNode
+from ..dtypes import from_numpy_dtype
+from ..nn.modules.module import Module
+from ..ops.constant import CONSTANT, ConstantValue
+from ..ops.dispatch import (
+    _any_requires_grad,
+    _check_broadcast_into,
+    _check_cast,
+    _stale_view_requires_grad,
+    adopt_autograd,
+    bump_version,
+    call,
+    check_inplace_allowed,
+)
+from ..ops.elementwise import TO_DTYPE
+from ..ops.registry import Category, TensorMeta
+from ..ops.views import ALIAS, COPY_INTO_VIEW, EXPAND, UNTRACKED_WRITE
+from ..symbolic import has_symbols
+from ..tensor import Tensor
+from ..trace_state import (  # noqa: F401
+    STATE,
+    SymbolicArray,
+    TracingError,
+    contiguous_strides,
+    current_tracer,
+    layout_stand_in,
+    user_frame,
+)
+from ..trace_state import where as _where
 from .graph import Graph, NodeKind
-from .symbolic import has_symbols
 
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_STATE = threading.local()
-
-
-class TracingError(RuntimeError):
-    """Code that cannot be captured in a static graph (the message names the user's line).
-
-    Creating one while a trace runs also records it on the tracer, so user code that
-    catches it (``try: v = t.item() except Exception: ...``) cannot silently take another
-    path than eager code would: the capture is refused all the same."""
-
-    def __init__(self, *args):
-        super().__init__(*args)
-        tracer = getattr(_STATE, "tracer", None)
-        if tracer is not None and args:
-            tracer.refusals.append(str(args[0]))
-
-
-def user_frame() -> tuple | None:
-    """(file, line, function) of the innermost frame outside the graphtorch package."""
-    frame = sys._getframe(1)
-    while frame is not None:
-        path = os.path.abspath(frame.f_code.co_filename)
-        if not path.startswith(_PACKAGE_DIR + os.sep):
-            return (frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name)
-        frame = frame.f_back
-    return None
+# the trace state lives in graphtorch.trace_state; `_STATE` is its thread-local (one object)
+_STATE = STATE
 
 
 def _grad_enabled() -> bool:
-    from ..autograd.grad_mode import STATE
-
-    return STATE.enabled
+    return grad_mode.STATE.enabled
 
 
 def _device(array) -> str:
@@ -62,43 +63,6 @@ def _device(array) -> str:
     if type(array) is np.ndarray or not hasattr(array, "__cuda_array_interface__"):
         return "cpu"
     return f"cuda:{array.device.id}"
-
-
-def _where(source) -> str:
-    return f"{source[0]}:{source[1]} in {source[2]}" if source else "<unknown location>"
-
-
-def _product(shape) -> int:
-    n = 1
-    for s in shape:
-        n = n * s
-    return n if not isinstance(n, (int, np.integer)) else int(n)
-
-
-def contiguous_strides(shape, itemsize: int) -> tuple:
-    strides, acc = [], itemsize
-    for s in reversed(shape):
-        strides.append(acc)
-        acc = acc * (s if not isinstance(s, int) or s > 0 else 1)
-    return tuple(reversed(strides))
-
-
-def _hints(shape) -> tuple:
-    return tuple(s if isinstance(s, int) else int(getattr(s, "hint", s)) for s in shape)
-
-
-def layout_stand_in(array) -> np.ndarray:
-    """A NumPy array with `array`'s shape, dtype and strides and no memory of its own:
-    view kernels run on it to learn the layout of their result. Never read its values."""
-    shape = _hints(array.shape)
-    if type(array) is not SymbolicArray:  # a concrete (lifted) tensor: its real layout
-        strides = tuple(array.strides)
-    elif array._strides is not None:
-        strides = _hints(array._strides)
-    else:
-        strides = contiguous_strides(shape, array.dtype.itemsize)
-    return np.lib.stride_tricks.as_strided(np.empty(1, array.dtype), shape, strides,
-                                           writeable=False)
 
 
 def view_layout(op, inputs, attrs):
@@ -110,109 +74,6 @@ def view_layout(op, inputs, attrs):
     out = op.kernel(np, layout_stand_in(source), *others, **attrs)
     outs = out if isinstance(out, tuple) else (out,)
     return [None if o.flags.c_contiguous else tuple(o.strides) for o in outs]
-
-
-class _Flags:
-    """ndarray-like flags of a symbolic array (layout is tracked as eager code sees it)."""
-
-    __slots__ = ("c_contiguous", "f_contiguous")
-    writeable = True
-
-    def __init__(self, c_contiguous: bool, f_contiguous: bool):
-        self.c_contiguous = c_contiguous
-        self.f_contiguous = f_contiguous
-
-
-class SymbolicArray:
-    """Stands in for a NumPy array inside a Tensor during tracing: it has a shape, a dtype
-    and a memory layout (`strides`, in bytes, as the eager array would have) but no values.
-    Asking for values raises TracingError at the user's line.
-
-    A view made during the trace also records its storage `root` (a Tensor), the view
-    `chain` that made it from the root, and the root's value it was computed from
-    (`origin`): after an in-place write to the root (or another view of it), the tracer
-    recomputes stale views from the root's new value, as eager memory sharing would show.
-
-    A tensor made during the trace from Python data (a mask built with `gt.triu`, say) has a
-    `known` value: it depends only on Python values the guards check, so code may read it
-    (``bool(mask.any())``) and ops whose inputs are all known are computed while tracing."""
-
-    __slots__ = ("shape", "dtype", "value", "_strides", "root", "chain", "origin", "known")
-
-    def __init__(self, shape, dtype, value, strides=None, root=None, chain=(), origin=None,
-                 known=None):
-        self.shape = tuple(shape)
-        self.dtype = np.dtype(dtype)
-        self.value = value
-        self._strides = None if strides is None else tuple(strides)
-        self.root = root
-        self.chain = chain
-        self.origin = origin
-        self.known = known
-
-    ndim = property(lambda self: len(self.shape))
-    size = property(lambda self: _product(self.shape))
-    itemsize = property(lambda self: self.dtype.itemsize)
-    nbytes = property(lambda self: self.size * self.dtype.itemsize)
-
-    @property
-    def strides(self) -> tuple:
-        if self._strides is not None:
-            return self._strides
-        return contiguous_strides(self.shape, self.dtype.itemsize)
-
-    @property
-    def flags(self) -> _Flags:
-        if self._strides is None:
-            return _Flags(True, self.ndim <= 1 or sum(1 for n in self.shape if n != 1) <= 1)
-        fake = layout_stand_in(self)
-        return _Flags(bool(fake.flags.c_contiguous), bool(fake.flags.f_contiguous))
-
-    def _needs_value(self, what: str):
-        if self.known is not None:
-            return self.known
-        source = user_frame()
-        raise TracingError(
-            f"{_where(source)}: {what} needs the value of a tensor, which is unknown while "
-            "tracing (the graph must not depend on data). Keep the computation in tensor ops "
-            "(e.g. gt.where instead of `if`), or move this code out of the traced function.")
-
-    def __array__(self, dtype=None, copy=None):
-        known = self._needs_value("converting the tensor to a NumPy array")
-        return known if dtype is None else known.astype(dtype)
-
-    def __array_ufunc__(self, *args, **kwargs):
-        self._needs_value("a NumPy operation on the tensor")
-        return NotImplemented
-
-    def __array_function__(self, *args, **kwargs):
-        self._needs_value("a NumPy operation on the tensor")
-        return NotImplemented
-
-    def get(self):
-        return self._needs_value("reading the tensor (.item(), .tolist(), bool(), float())")
-
-    def reshape(self, *args, **kwargs):
-        return self._needs_value("reading the tensor (.item(), .tolist(), bool(), "
-                                 "float())").reshape(*args, **kwargs)
-
-    def item(self, *args):
-        return self._needs_value("reading the tensor (.item(), .tolist(), bool(), "
-                                 "float())").item(*args)
-
-    def tolist(self):
-        return self._needs_value("reading the tensor (.item(), .tolist(), bool(), "
-                                 "float())").tolist()
-
-    def __setitem__(self, key, value):
-        raise TracingError(f"{_where(user_frame())}: writing into the raw array of a traced "
-                           "tensor is not supported; use tensor ops (t[i] = v, t.copy_(v))")
-
-    def copy(self, *args, **kwargs):
-        return self._needs_value("copying the tensor's data").copy(*args, **kwargs)
-
-    def __repr__(self):
-        return f"SymbolicArray({self.shape}, {self.dtype}, %{self.value.id})"
 
 
 class Tracer:
@@ -238,6 +99,16 @@ class Tracer:
         self.refusals: list[str] = []   # TracingErrors raised (maybe caught by user code)
         self.written: list = []          # concrete tensors the trace wrote in place
         self.grad_at_lift: dict[int, object] = {}  # id(lifted tensor) -> its .grad then
+
+    # Dispatch calls these two on the current tracer: it finds the tracer through
+    # `graphtorch.trace_state` and never imports the IR.
+    def record_op(self, op, inputs, attrs):
+        """Append `op(*inputs, **attrs)` to the graph; returns SymbolicArray outputs."""
+        return record_op(op, inputs, attrs)
+
+    def trace_inplace(self, op, tensor, others, attrs):
+        """`tensor.op_(...)` recorded functionally (see the module function)."""
+        return trace_inplace(op, tensor, others, attrs)
 
     def mutations(self, with_tensors: bool = False) -> list[tuple]:
         """(write-back target, new value) for tracked tensors changed in place (with the
@@ -267,9 +138,6 @@ class Tracer:
 
     def symbolic(self, tensor, name: str, shape: tuple | None = None):
         """A symbolic stand-in for an input tensor (`shape` may hold SymInts: dynamic)."""
-        from ..dtypes import from_numpy_dtype
-        from ..tensor import Tensor
-
         meta = TensorMeta(tuple(tensor.shape) if shape is None else tuple(shape),
                           from_numpy_dtype(tensor._data.dtype), _device(tensor._data))
         value = self.graph.add_input(name, meta, NodeKind.INPUT, source=None)
@@ -284,8 +152,6 @@ class Tracer:
 
     def bind_state(self, tensor, name: str) -> None:
         """Make a module parameter/buffer symbolic for the trace (restored by `restore`)."""
-        from ..dtypes import from_numpy_dtype
-
         data = tensor._data
         meta = TensorMeta(tuple(data.shape), from_numpy_dtype(data.dtype), _device(data))
         value = self.graph.add_input(name, meta, NodeKind.PARAM, source=None)
@@ -311,12 +177,25 @@ class Tracer:
             tensor._data = data
         self._saved_data.clear()
 
+    def full(self, shape, scalar):
+        """A constant of a symbolic shape (inside a dynamic trace): the 0-d array `scalar`,
+        expanded by a graph node whose sizes are evaluated at run time."""
+        value = self.value_of(Tensor._wrap(scalar))  # a graph constant
+        symbolic_scalar = Tensor._wrap(SymbolicArray((), scalar.dtype, value))
+        return call(EXPAND, symbolic_scalar, sizes=tuple(shape))
+
+    def detach(self, tensor):
+        """`detach()` inside gt.trace: an `alias` node recorded with grad mode off, so
+        gradient generation treats it as a barrier (as eager autograd does)."""
+        with no_grad():
+            out = call(ALIAS, tensor)
+        out._view_ops = None
+        out._creation_meta = None  # an alias outside autograd, not a no_grad view (as eager)
+        return out
+
     def constant(self, array):
         """A tensor created while tracing from Python data (``gt.tensor([...])``): a graph
         constant, so that each run computes with a fresh copy, as eager code would."""
-        from ..ops.constant import CONSTANT, ConstantValue
-        from ..tensor import Tensor
-
         source = self.source_override or user_frame()
         constant = ConstantValue(array)
         value = self.graph.add_node(CONSTANT, [], {"value": constant}, source=source)
@@ -336,9 +215,6 @@ class Tracer:
         current = self.root_value(root)
         if data.origin is current:
             return
-        from ..autograd import grad_mode
-        from ..ops.dispatch import call
-        from ..tensor import Tensor
 
         view = Tensor._wrap(SymbolicArray(current.meta.shape, current.meta.dtype.np_dtype,
                                           current, _strides_of(root)))
@@ -362,7 +238,6 @@ class Tracer:
         key = id(tensor)
         if key not in self.lifted:
             name = self.names_by_id.get(key) or self.fresh_name("const")
-            from ..dtypes import from_numpy_dtype
 
             meta = TensorMeta(tuple(data.shape), from_numpy_dtype(data.dtype), _device(data))
             value = self.graph.add_input(name, meta, NodeKind.PARAM, source=user_frame())
@@ -372,29 +247,25 @@ class Tracer:
         return self.lifted[key][0]
 
 
-_OUTSIDE_HISTORY: list = []  # the node class, made on first use (autograd imports us)
-
-
-def outside_history(name: str):
+class OutsideHistory(AutogradNode):
     """The `grad_fn` of a traced argument that is not a leaf: its history lies outside the
     compiled function, which backward() inside the function cannot follow."""
-    if not _OUTSIDE_HISTORY:
-        from ..autograd.graph import Node
 
-        class OutsideHistory(Node):
-            __slots__ = ("argument",)
+    __slots__ = ("argument",)
 
-            def name(self) -> str:
-                return "OutsideHistory"
+    def name(self) -> str:
+        return "OutsideHistory"
 
-            def apply(self, grad_outputs, create_graph, retain_graph):
-                raise TracingError(
-                    f"{_where(user_frame())}: backward() inside the compiled function reaches "
-                    f"argument {self.argument!r}, whose autograd history lies outside the "
-                    "function; this call runs eagerly")
+    def apply(self, grad_outputs, create_graph, retain_graph):
+        raise TracingError(
+            f"{_where(user_frame())}: backward() inside the compiled function reaches "
+            f"argument {self.argument!r}, whose autograd history lies outside the "
+            "function; this call runs eagerly")
 
-        _OUTSIDE_HISTORY.append(OutsideHistory)
-    node = _OUTSIDE_HISTORY[0](())
+
+def outside_history(name: str) -> OutsideHistory:
+    """An `OutsideHistory` node for the traced argument `name`."""
+    node = OutsideHistory(())
     node.argument = name
     return node
 
@@ -436,14 +307,6 @@ def trace_inplace(op, tensor, others, attrs):
     one that is not (no_grad, through `detach()`/`.data`) keeps it, and the graph records
     it with `untracked_write`. Written parameters, buffers and inputs become extra graph
     outputs that are written back after each run."""
-    from ..autograd import grad_mode
-    from ..ops.dispatch import (
-        _any_requires_grad, _check_broadcast_into, _check_cast, _stale_view_requires_grad,
-        bump_version, call, check_inplace_allowed)
-    from ..ops.elementwise import TO_DTYPE
-    from ..ops.views import COPY_INTO_VIEW, EXPAND, UNTRACKED_WRITE
-    from ..tensor import Tensor
-
     tracer = current_tracer()
     if tracer is None:
         raise TracingError(f"{_where(user_frame())}: a tensor from inside gt.trace was "
@@ -508,8 +371,6 @@ def trace_inplace(op, tensor, others, attrs):
                                      root_value, result._data.known)
     bump_version(tensor)
     if tracked:
-        from ..ops.dispatch import adopt_autograd
-
         if differentiable_view and root is not tensor:
             if new_root._grad_fn is not None:
                 root._grad_fn, root._output_nr = new_root._grad_fn, new_root._output_nr
@@ -519,15 +380,8 @@ def trace_inplace(op, tensor, others, attrs):
     return tensor
 
 
-def current_tracer() -> Tracer | None:
-    return getattr(_STATE, "tracer", None)
-
-
 def record_op(op, inputs, attrs):
     """Append `op(*inputs, **attrs)` to the current graph; returns SymbolicArray outputs."""
-    from ..ops.registry import Category
-    from ..tensor import Tensor
-
     tracer = current_tracer()
     if tracer is None:
         raise TracingError(f"{_where(user_frame())}: a tensor from inside gt.trace was used "
@@ -577,9 +431,9 @@ def record_op(op, inputs, attrs):
     return arrays if op.num_outputs != 1 else arrays[0]
 
 
-class TracedFunction:
-    """A traced graph plus the tensors its PARAM inputs refer to (by reference, so later
-    weight updates are seen). Calling it runs the graph with the op-by-op interpreter."""
+class TracedGraph:
+    """A recorded graph plus the tensors its PARAM inputs refer to (by reference, so later
+    weight updates are seen). `compiler.tracing.TracedFunction` makes it callable."""
 
     def __init__(self, graph: Graph, params: dict, training: dict, grad_enabled: bool,
                  single_output: bool, mutated: tuple = ()):
@@ -591,36 +445,17 @@ class TracedFunction:
         self._single = single_output
         self.mutated = mutated  # write-back targets of the trailing graph outputs
 
-    def __call__(self, *inputs):
-        from ..autograd.grad_mode import no_grad
-        from ..backends.interpreter import Interpreter
-
-        out = Interpreter(self.graph, self.params).run(*inputs)
-        out = out if isinstance(out, tuple) else (out,)
-        if self.mutated:  # in-place changes of state and inputs, applied as eager would
-            results, updates = out[:-len(self.mutated)], out[-len(self.mutated):]
-            with no_grad():
-                for (kind, key), value in zip(self.mutated, updates):
-                    target = self.params[key] if kind == "param" else inputs[key]
-                    target.copy_(value)
-            out = results
-        return out[0] if self._single else out
-
     def __repr__(self):
-        return f"TracedFunction(\n{self.graph})"
+        return f"{type(self).__name__}(\n{self.graph})"
 
 
-def trace_graph(fn_or_module, *example_inputs) -> TracedFunction:
+def trace_graph(fn_or_module, *example_inputs, result_type=TracedGraph):
     """Run `fn_or_module` once on symbolic versions of `example_inputs`; return the graph
     as recorded (`gt.trace` also optimises it).
 
     >>> traced = trace_graph(lambda x: (x * 2).relu(), gt.ones(3))
     >>> print(traced.graph)  # one line per node, with the user's source line
     """
-    from ..autograd import grad_mode
-    from ..nn.modules.module import Module
-    from ..tensor import Tensor
-
     if not callable(fn_or_module):
         raise TypeError(f"gt.trace expects a function, a Module or a tensor, not "
                         f"{type(fn_or_module).__name__}")
@@ -659,7 +494,7 @@ def trace_graph(fn_or_module, *example_inputs) -> TracedFunction:
         _STATE.tracer = None
         tracer.restore()
     tracer.graph.verify()
-    return TracedFunction(tracer.graph, tracer.params, training, grad_mode.is_grad_enabled(),
+    return result_type(tracer.graph, tracer.params, training, grad_mode.is_grad_enabled(),
                           single, tuple(target for target, _ in mutations))
 
 

@@ -10,6 +10,10 @@ import math
 import warnings
 
 from ..autograd.grad_mode import no_grad
+from ..functions.creation import empty_like, randperm
+from ..functions.creation import eye as identity_matrix
+from ..functions.creation import tensor as make_tensor
+from ..functions.math import where
 
 
 def calculate_gain(nonlinearity: str, param=None) -> float:
@@ -80,8 +84,6 @@ def trunc_normal_(tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
     if (mean < a - 2 * std) or (mean > b + 2 * std):
         warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
                       "The distribution of values may be incorrect.", stacklevel=2)
-    from ..functions.creation import empty_like
-    from ..functions.math import where
 
     with no_grad():
         p = norm_cdf((b - mean) / std) - norm_cdf((a - mean) / std)
@@ -144,10 +146,8 @@ def eye_(tensor):
     """Fill a 2-D tensor with the identity (ones on the diagonal)."""
     if tensor.dim() != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
-    from ..functions.creation import eye
-
     with no_grad():
-        tensor.copy_(eye(*tensor.shape, dtype=tensor.dtype))
+        tensor.copy_(identity_matrix(*tensor.shape, dtype=tensor.dtype))
     return tensor
 
 
@@ -224,7 +224,6 @@ def orthogonal_(tensor, gain: float = 1, generator=None):
         return tensor
     import numpy as np
 
-    from ..functions.creation import tensor as make_tensor
 
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
@@ -248,7 +247,6 @@ def sparse_(tensor, sparsity: float, std: float = 0.01, generator=None):
     chosen by `randperm` from the default generator, as PyTorch does)."""
     if tensor.dim() != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
-    from ..functions.creation import randperm
 
     rows, cols = tensor.shape
     num_zeros = math.ceil(sparsity * rows)

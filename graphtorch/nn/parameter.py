@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from ..device import host_array
+from ..functions.creation import empty
 from ..tensor import Tensor
 
 
@@ -16,8 +18,6 @@ class Parameter(Tensor):
 
     def __new__(cls, data=None, requires_grad: bool = True):
         if data is None:
-            from ..functions.creation import empty
-
             data = empty(0)
         if not isinstance(data, Tensor):
             # PyTorch's path for tensor-likes calls data.detach() first
@@ -39,9 +39,7 @@ class Parameter(Tensor):
     _repr_prefix = "Parameter containing:\n"  # read by graphtorch.printing
 
     def __reduce_ex__(self, protocol):
-        from ..tensor import _host
-
-        return (_rebuild_parameter, (_host(self._data), self._requires_grad))
+        return (_rebuild_parameter, (host_array(self._data), self._requires_grad))
 
     def __deepcopy__(self, memo):
         if id(self) in memo:
@@ -77,8 +75,6 @@ class Buffer(Tensor, metaclass=_BufferMeta):
 
     def __new__(cls, data=None, *, persistent: bool = True):
         if data is None:
-            from ..functions.creation import empty
-
             data = empty(0)
         t = data.detach().requires_grad_(data.requires_grad)
         t.persistent = persistent

@@ -10,8 +10,10 @@ from __future__ import annotations
 import math
 
 from .. import dtypes
-from .elementwise import COMPLEX, _conj, _metas, elementwise, raises, ufunc_kernel, unsupported
-from .grad_utils import unbroadcast
+from .dispatch import call
+from .elementwise import COMPLEX, _metas, elementwise, raises, ufunc_kernel, unsupported, where
+from .factories import zeros_like
+from .grad_utils import conj, unbroadcast, zeros_for
 from .registry import Promotion
 
 _INTEGRAL = (dtypes.bool_, dtypes.uint8, dtypes.int8, dtypes.int16, dtypes.int32, dtypes.int64)
@@ -47,8 +49,8 @@ def _logaddexp_kernel(xp, a, b):
 
 def _logaddexp_vjp(ctx, grad):
     a, b = ctx.inputs
-    return _grads_or_none(ctx, lambda: grad / _conj(1 + (b - a).exp()),
-                          lambda: grad / _conj(1 + (a - b).exp()))
+    return _grads_or_none(ctx, lambda: grad / conj(1 + (b - a).exp()),
+                          lambda: grad / conj(1 + (a - b).exp()))
 
 
 LOGADDEXP = elementwise("logaddexp", _logaddexp_kernel, _logaddexp_vjp, save_inputs=(0, 1),
@@ -69,16 +71,12 @@ LOGADDEXP2 = elementwise("logaddexp2", ufunc_kernel("logaddexp2"), _logaddexp2_v
 
 
 def _copysign_vjp(ctx, grad):
-    import graphtorch as gt
-
-    from .grad_utils import zeros_for
-
     a = ctx.inputs[0]
     ma, mb = _metas(ctx)
     grad_a = None
     if ma is not None:  # d/da |a| * sign(b) = out / a, taken as 0 at a == 0 (PyTorch)
         ratio = ctx.output / a
-        grad_a = unbroadcast(grad * gt.where(a == 0, gt.zeros_like(ratio), ratio), ma)
+        grad_a = unbroadcast(grad * where(a == 0, zeros_like(ratio), ratio), ma)
     return grad_a, zeros_for(mb, grad) if mb is not None else None
 
 
@@ -99,13 +97,11 @@ def _xlogy_kernel(xp, x, y):
 
 
 def _xlogy_vjp(ctx, grad):
-    import graphtorch as gt
-
     x, y = ctx.inputs
 
     def grad_x():
-        g = gt.xlogy(grad, y)
-        return gt.where((x == 0) & (y <= 0), gt.zeros_like(g), g)
+        g = call(XLOGY, grad, y)
+        return where((x == 0) & (y <= 0), zeros_like(g), g)
 
     return _grads_or_none(ctx, grad_x, lambda: grad * x / y)
 
@@ -117,13 +113,11 @@ XLOGY = elementwise("xlogy", _xlogy_kernel, _xlogy_vjp, Promotion.INT_TO_FLOAT,
 
 def _fminmax_vjp(a_wins):
     def vjp(ctx, grad):
-        import graphtorch as gt
-
         a, b = ctx.inputs
         wins = a_wins(a, b) | b.isnan()  # NaN loses; ties go to a (PyTorch)
-        zero = gt.zeros_like(grad)
-        return _grads_or_none(ctx, lambda: gt.where(wins, grad, zero),
-                              lambda: gt.where(wins, zero, grad))
+        zero = zeros_like(grad)
+        return _grads_or_none(ctx, lambda: where(wins, grad, zero),
+                              lambda: where(wins, zero, grad))
 
     return vjp
 

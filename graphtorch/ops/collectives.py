@@ -12,6 +12,8 @@ buffer to MPI; inside ``gt.compile`` the collective is recorded as one of these 
 
 from __future__ import annotations
 
+from .dispatch import call
+from .grad_utils import zeros_for
 from .registry import Category, OpDef, TensorMeta, register
 
 # group id -> communicator; 0 is the default (WORLD) group.
@@ -47,7 +49,6 @@ def _all_reduce_kernel(xp, x, reduce_op: str = "sum", group: int = 0):
 def _all_reduce_vjp(ctx, grad_out):
     # PyTorch's torch.distributed.nn.functional.all_reduce: the gradient is all-reduced
     # with the same op (exact for SUM and AVG).
-    from .dispatch import call
 
     return (call(ALL_REDUCE, grad_out, **ctx.attrs),)
 
@@ -64,8 +65,6 @@ def _broadcast_kernel(xp, x, src: int = 0, group: int = 0):
 
 def _broadcast_vjp(ctx, grad_out):
     # PyTorch's rule: the source receives the sum of every rank's gradient, others zero.
-    from .dispatch import call
-    from .grad_utils import zeros_for
 
     group = ctx.attrs.get("group", 0)
     total = call(ALL_REDUCE, grad_out, reduce_op="sum", group=group)

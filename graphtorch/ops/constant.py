@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..dtypes import from_numpy_dtype, short_name
 from .registry import Category, OpDef, TensorMeta
 
 _SHOWN_ELEMENTS = 8
@@ -30,11 +31,8 @@ class ConstantValue:
         self.array = array
 
     def _dtype_text(self) -> str:
-        from ..dtypes import from_numpy_dtype
-        from ..ir.printing import format_dtype
-
         try:
-            return format_dtype(from_numpy_dtype(self.array.dtype))
+            return short_name(from_numpy_dtype(self.array.dtype))
         except (TypeError, KeyError, ValueError):
             return str(self.array.dtype)
 
@@ -65,8 +63,6 @@ def _constant_kernel(xp, value):
 
 
 def _constant_infer(value):
-    from ..dtypes import from_numpy_dtype
-
     a = _array(value)
     return TensorMeta(tuple(int(s) for s in a.shape), from_numpy_dtype(a.dtype))
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import math
 
+from ..dtypes import scalar_type_name
+from .dispatch import call
 from .registry import Category, OpDef, TensorMeta, register
 
 # --- array helpers shared with pooling ---------------------------------------------------
@@ -293,8 +295,8 @@ def check_conv(x, w, b, stride, padding, dilation, groups, transposed=False,
 def check_dtypes(x, w, b):
     if x.dtype is not w.dtype:
         if x.dtype.itemsize > w.dtype.itemsize:
-            raise RuntimeError(f"expected scalar type {_title(x.dtype)} but found "
-                               f"{_title(w.dtype)}")
+            raise RuntimeError(f"expected scalar type {scalar_type_name(x.dtype)} but found "
+                               f"{scalar_type_name(w.dtype)}")
         raise RuntimeError(f"Input type ({_legacy(x.dtype)}) and weight type "
                            f"({_legacy(w.dtype)}) should be the same or input should be a "
                            "MKLDNN tensor and weight is a dense tensor")
@@ -302,18 +304,12 @@ def check_dtypes(x, w, b):
         raise RuntimeError(f"Input type ({_c_name(x.dtype)}) and bias type "
                            f"({_c_name(b.dtype)}) should be the same")
     if x.dtype.name == "bool" or x.dtype.is_complex:
-        raise NotImplementedError(f"\"slow_conv2d_cpu\" not implemented for '{_title(x.dtype)}'")
-
-
-def _title(dtype):
-    return {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
-            "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-            "bool": "Bool", "complex64": "ComplexFloat",
-            "complex128": "ComplexDouble"}.get(dtype.name, dtype.name)
+        raise NotImplementedError(f"\"slow_conv2d_cpu\" not implemented for "
+                                  f"'{scalar_type_name(x.dtype)}'")
 
 
 def _legacy(dtype):
-    return f"torch.{_title(dtype)}Tensor"
+    return f"torch.{scalar_type_name(dtype)}Tensor"
 
 
 def _c_name(dtype):
@@ -395,8 +391,6 @@ def _input_grad_padding(in_sizes, out_sizes, kernel, stride, padding, dilation):
 
 
 def _conv_vjp(ctx, grad):
-    from .dispatch import call
-
     x, w = ctx.inputs[0], ctx.inputs[1]
     xm, wm, bm = ctx.input_metas
     a = ctx.attrs
@@ -422,8 +416,6 @@ def _conv_vjp(ctx, grad):
 
 def _weight_vjp(ctx, grad_w):
     """convolution_backward_weight(x, gout) is bilinear; its adjoints are convolutions."""
-    from .dispatch import call
-
     x, gout = ctx.inputs
     xm, gm = ctx.input_metas
     a = ctx.attrs

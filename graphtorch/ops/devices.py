@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..device import cupy_module, host_array
+from ..tensor import Tensor
 from .registry import Category, OpDef, register
 
 
@@ -14,8 +16,6 @@ def _device_index(device: str) -> int:
 
 def _to_device_kernel(xp, a, device, source="cpu"):
     if device.startswith("cuda"):
-        from ..device import cupy_module
-
         cupy = cupy_module()
         with cupy.cuda.Device(_device_index(device)):
             if type(a) is not np.ndarray and a.device.id == _device_index(device):
@@ -51,7 +51,6 @@ def same_device_arrays(op: OpDef, inputs, arrays, xp):
     another GPU, raises PyTorch's RuntimeError. Returns the arrays to pass to the kernel.
     """
     first_index = _INDEX_OPERANDS.get(op.name, -1)
-    from .dispatch import Tensor
 
     if op.variadic:
         flat_in = [*inputs[0], *inputs[1:]]
@@ -139,7 +138,8 @@ def ufunc_at(xp, name: str, out, index, values) -> None:
 
 
 def _host(value):
-    return value.get() if hasattr(value, "__cuda_array_interface__") else value
+    """A CuPy array (an index, a value) in host memory; anything else as it is."""
+    return host_array(value) if hasattr(value, "__cuda_array_interface__") else value
 
 
 def _host_index(index):

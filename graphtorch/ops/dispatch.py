@@ -13,8 +13,12 @@ import numpy as np
 from .. import dtypes
 from ..autograd import grad_mode
 from ..autograd.graph import OpNode, accumulate_node
-from ..ir.tracer import _STATE as _TRACE_STATE
-from ..ir.tracer import SymbolicArray
+from ..device import cupy_module
+from ..dtypes import scalar_type_name
+from ..tensor import Tensor
+from ..trace_state import STATE as _TRACE_STATE
+from ..trace_state import SymbolicArray, TracingError, user_frame, where
+from .devices import same_device_arrays
 from .registry import Category, OpDef, Promotion, TensorMeta
 from .shape_rules import compute_dtype, dtype_error, output_dtype
 
@@ -30,10 +34,9 @@ try:
     _IGNORE = _ufc._make_extobj(all="ignore")
 except (ImportError, AttributeError):  # pragma: no cover - other NumPy layouts
     _ERRSTATE = None
-Tensor = None  # set by graphtorch.tensor (import cycle)
 # Debugging hooks called as hook(op, inputs, outputs) after every eager op (anomaly mode).
 op_hooks: list = []
-_wrap = None
+_wrap = Tensor._wrap
 
 
 def meta_of(x):
@@ -57,8 +60,6 @@ def array_module(arrays):
             return TRACING
     for a in arrays:
         if type(a) is not _ndarray and hasattr(a, "__cuda_array_interface__"):
-            from ..device import cupy_module
-
             return cupy_module()
     return np
 
@@ -164,15 +165,12 @@ def _run_kernel(op: OpDef, inputs, attrs):
         # tensors): computing it now would freeze their current values into the graph
         xp = TRACING
     if xp is TRACING:  # inside gt.trace: record a graph node instead of computing
-        from ..ir.tracer import record_op
-
         folded = _fold_known(op, inputs, attrs)
         if folded is not None:
             return folded
-        return record_op(op, inputs, attrs)
+        return _tracer("used after the trace ended; use the traced function's outputs "
+                       "instead").record_op(op, inputs, attrs)
     if xp is not np:  # CuPy: every tensor operand on one GPU (0-d CPU tensors join)
-        from .devices import same_device_arrays
-
         arrays = same_device_arrays(op, inputs, arrays, xp)
     try:
         out_dtype = None
@@ -195,6 +193,14 @@ def _run_kernel(op: OpDef, inputs, attrs):
     if out_dtype is not None and out.dtype != out_dtype:
         out = out.astype(out_dtype)
     return out
+
+
+def _tracer(misuse: str):
+    """The recording tracer; a symbolic tensor met outside any trace was `misuse`d."""
+    tracer = _TRACE_STATE.__dict__.get("tracer")
+    if tracer is None:
+        raise TracingError(f"{where(user_frame())}: a tensor from inside gt.trace was {misuse}")
+    return tracer
 
 
 def _unwrap(x):
@@ -329,7 +335,7 @@ def _link_views(op: OpDef, source, outputs, attrs):
 
 def _link_traced_views(op: OpDef, source, outputs, attrs):
     """Inside a trace, a view remembers its storage root, the steps from it and the root's
-    value it was computed from (see `ir.tracer.SymbolicArray`)."""
+    value it was computed from (see `trace_state.SymbolicArray`)."""
     data = source._data
     if type(data) is SymbolicArray and data.root is not None:
         root, chain = data.root, data.chain
@@ -481,23 +487,16 @@ def _check_cast(result_dtype, target_dtype):
     src = dtypes.from_numpy_dtype(result_dtype)
     dst = dtypes.from_numpy_dtype(target_dtype)
     if not dtypes.can_cast(src, dst):
-        raise RuntimeError(f"result type {_type_word(src)} can't be cast to the desired output "
-                           f"type {_type_word(dst)}")
-
-
-def _type_word(dtype) -> str:
-    words = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
-             "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
-             "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
-    return words[dtype.name]
+        raise RuntimeError(f"result type {scalar_type_name(src)} can't be cast to the desired "
+                           f"output "
+                           f"type {scalar_type_name(dst)}")
 
 
 def call_inplace(op: OpDef, self, *others, **attrs):
     """Run `op(self, *others)` and write the result into `self` (PyTorch's `op_`)."""
     if type(self._data) is SymbolicArray or _TRACE_STATE.__dict__.get("tracer") is not None:
-        from ..ir.tracer import trace_inplace  # inside gt.trace: functionalize
-
-        return trace_inplace(op, self, others, attrs)
+        # inside gt.trace: functionalize
+        return _tracer("used after the trace ended").trace_inplace(op, self, others, attrs)
     if _GRAD.enabled and self._base is not None and not self._requires_grad:
         _stale_view_requires_grad(self)
     check_inplace_allowed(self)
@@ -609,13 +608,11 @@ def adopt_autograd(self, result) -> None:
         self._output_nr = result._output_nr
         self._requires_grad = True
         return
-    from .views import COPY_INTO_VIEW
-
     old_base = _wrap(root._data)  # the base's history before the write; data is not read
     old_base._grad_fn = root.grad_fn
     old_base._output_nr = root._output_nr
     old_base._requires_grad = root._requires_grad
-    record(COPY_INTO_VIEW, (old_base, result), (root,), {"view_ops": self._view_ops})
+    record(views.COPY_INTO_VIEW, (old_base, result), (root,), {"view_ops": self._view_ops})
 
 
 def _move_retain_hook(tensor, node, nr) -> None:
@@ -658,3 +655,7 @@ def write_out(out, result):
         _write(out._data, data)
     bump_version(out)
     return out
+
+
+# The view ops' module runs its vjps through this one: imported last, used as a module.
+from . import views  # noqa: E402

@@ -9,9 +9,13 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes
-from .grad_utils import unbroadcast
+from ..dtypes import scalar_type_name
+from ..tensor import Tensor
+from .dispatch import call, meta_of
+from .factories import ones_like, zeros_like
+from .grad_utils import conj, unbroadcast, zeros_for
 from .registry import REGISTRY, Category, OpDef, Promotion, TensorMeta, register
-from .shape_rules import elementwise_infer
+from .shape_rules import broadcast_shapes, compute_dtype, elementwise_infer, split_operands
 
 ELEMENTWISE = Category.ELEMENTWISE
 
@@ -58,29 +62,20 @@ def no_bool(what):
 def integral_only(opname):
     def check(dtype):
         if dtype.category > dtypes.Category.INT:
-            return f'"{opname}_cpu" not implemented for \'{_word(dtype)}\''
+            return f'"{opname}_cpu" not implemented for \'{scalar_type_name(dtype)}\''
         return None
 
     return check
 
 
-_WORDS = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int",
-          "int64": "Long", "float16": "Half", "bfloat16": "BFloat16", "float32": "Float",
-          "float64": "Double", "complex32": "ComplexHalf", "complex64": "ComplexFloat",
-          "complex128": "ComplexDouble"}
 COMPLEX = (dtypes.complex64, dtypes.complex128)
-
-
-def _word(dtype):
-    """PyTorch's ScalarType name of a dtype, as its error messages print it."""
-    return _WORDS.get(dtype.name, dtype.name)
 
 
 def unsupported(kernel_name, *bad):
     """A dtype_check giving PyTorch's '"kernel" not implemented for 'Type'' text for the
     dtypes in `bad` (dispatch raises NotImplementedError for it). A bound `dict.get`: no
     Python frame on the per-call path."""
-    return {d: f'"{kernel_name}" not implemented for \'{_word(d)}\'' for d in bad}.get
+    return {d: f'"{kernel_name}" not implemented for \'{scalar_type_name(d)}\'' for d in bad}.get
 
 
 def raises(exc_type, message, bad):
@@ -139,15 +134,8 @@ SUB = elementwise(
 def _mul_vjp(ctx, grad):
     a, b = ctx.inputs
     ma, mb = _metas(ctx)
-    return (unbroadcast(grad * _conj(b), ma) if ma is not None else None,
-            unbroadcast(grad * _conj(a), mb) if mb is not None else None)
-
-
-def _conj(x):
-    """Complex conjugate of a tensor or Python number (identity for real values)."""
-    if isinstance(x, complex):
-        return x.conjugate()
-    return x.conj() if hasattr(x, "is_complex") and x.is_complex() else x
+    return (unbroadcast(grad * conj(b), ma) if ma is not None else None,
+            unbroadcast(grad * conj(a), mb) if mb is not None else None)
 
 
 def _mul_kernel(xp, a, b):
@@ -161,8 +149,8 @@ MUL = elementwise("mul", _mul_kernel, _mul_vjp, save_inputs=(0, 1), doc="a * b",
 def _div_vjp(ctx, grad):
     a, b = ctx.inputs
     ma, mb = _metas(ctx)
-    grad_a = unbroadcast(grad / _conj(b), ma) if ma is not None else None
-    grad_b = unbroadcast(-grad * _conj(a / (b * b)), mb) if mb is not None else None
+    grad_a = unbroadcast(grad / conj(b), ma) if ma is not None else None
+    grad_b = unbroadcast(-grad * conj(a / (b * b)), mb) if mb is not None else None
     return grad_a, grad_b
 
 
@@ -172,8 +160,6 @@ DIV = elementwise("div", lambda xp, a, b: xp.true_divide(a, b), _div_vjp,
 
 
 def _zero_grads_vjp(ctx, grad):
-    from .grad_utils import zeros_for
-
     return tuple(zeros_for(m, grad) if m is not None else None for m in _metas(ctx))
 
 
@@ -277,26 +263,24 @@ def _exact_pow(xp, a, b):
 
 
 def _pow_vjp(ctx, grad):
-    import graphtorch as gt
-
     a, b = ctx.inputs
     ma, mb = _metas(ctx)
     out = ctx.output
     grad_a = grad_b = None
     if ma is not None:
         if mb is None and b == 0:
-            grad_a = gt.zeros_like(grad)
+            grad_a = zeros_like(grad)
         else:
-            grad_a = unbroadcast(grad * _conj(b * a ** (b - 1)), ma)
+            grad_a = unbroadcast(grad * conj(b * a ** (b - 1)), ma)
     if mb is not None:
         if ma is None:
             import math
 
-            grad_b = unbroadcast(grad * _conj(out * math.log(a)), mb) if a > 0 else \
+            grad_b = unbroadcast(grad * conj(out * math.log(a)), mb) if a > 0 else \
                 unbroadcast(grad * 0.0, mb)
         else:
-            log_a = gt.where((a == 0) & (b >= 0), gt.zeros_like(a), a.log())
-            grad_b = unbroadcast(grad * _conj(out * log_a), mb)
+            log_a = where((a == 0) & (b >= 0), zeros_like(a), a.log())
+            grad_b = unbroadcast(grad * conj(out * log_a), mb)
     return grad_a, grad_b
 
 
@@ -316,16 +300,14 @@ POW = register(OpDef("pow", ELEMENTWISE, _pow_kernel, _pow_infer, _pow_vjp, Prom
 
 def _minmax_vjp(pick_a):
     def vjp(ctx, grad):
-        import graphtorch as gt
-
         a, b = ctx.inputs
         ma, mb = _metas(ctx)
         tie = a == b
         wins = pick_a(a, b)
         half = grad / 2
-        zero = gt.zeros_like(grad)
-        grad_a = gt.where(tie, half, gt.where(wins, grad, zero))
-        grad_b = gt.where(tie, half, gt.where(wins, zero, grad))
+        zero = zeros_like(grad)
+        grad_a = where(tie, half, where(wins, grad, zero))
+        grad_b = where(tie, half, where(wins, zero, grad))
         return (unbroadcast(grad_a, ma) if ma is not None else None,
                 unbroadcast(grad_b, mb) if mb is not None else None)
 
@@ -387,7 +369,7 @@ BITWISE_NOT = elementwise("bitwise_not", ufunc_kernel("invert"),
 
 def _shift_check(dtype):
     if dtype is dtypes.bool_ or dtype.category > dtypes.Category.INT:
-        return f'"lshift_cpu" not implemented for \'{_word(dtype)}\''
+        return f'"lshift_cpu" not implemented for \'{scalar_type_name(dtype)}\''
     return None
 
 
@@ -400,11 +382,9 @@ BITWISE_RIGHT_SHIFT = elementwise("bitwise_right_shift", ufunc_kernel("right_shi
 
 
 def _where_infer(cond, a, b):
-    from .shape_rules import broadcast_shapes, compute_dtype
-
     if cond.dtype is not dtypes.bool_:
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a "
-                           f"tensor with dtype {_word(cond.dtype)}")
+                           f"tensor with dtype {scalar_type_name(cond.dtype)}")
     shapes = [m.shape for m in (cond, a, b) if isinstance(m, TensorMeta)]
     return TensorMeta(broadcast_shapes(*shapes), compute_dtype(Promotion.DEFAULT, [a, b]))
 
@@ -443,8 +423,6 @@ def _where_kernel(xp, cond, a, b):
 
 def _where_promoted(xp, cond, a, b):
     """`where` over operands of different dtypes, in the dtype `_where_infer` gives."""
-    from .shape_rules import compute_dtype
-
     metas = [TensorMeta(x.shape, dtypes.from_numpy_dtype(x.dtype)) if hasattr(x, "dtype")
              else x for x in (a, b)]
     target = compute_dtype(Promotion.DEFAULT, metas).np_dtype
@@ -455,18 +433,32 @@ def _where_promoted(xp, cond, a, b):
 
 
 def _where_vjp(ctx, grad):
-    import graphtorch as gt
-
     cond = ctx.inputs[0]
     _, ma, mb = _metas(ctx)
-    zero = gt.zeros_like(grad)
+    zero = zeros_like(grad)
     return (None,
-            unbroadcast(gt.where(cond, grad, zero), ma) if ma is not None else None,
-            unbroadcast(gt.where(cond, zero, grad), mb) if mb is not None else None)
+            unbroadcast(where(cond, grad, zero), ma) if ma is not None else None,
+            unbroadcast(where(cond, zero, grad), mb) if mb is not None else None)
 
 
 WHERE = register(OpDef("where", ELEMENTWISE, _where_kernel, _where_infer, _where_vjp,
                        save_inputs=(0,), doc="cond ? a : b"))
+
+
+
+def promote_operands(a, b):
+    """Cast tensor operands to PyTorch's result type (the `where` kernel would otherwise
+    follow NumPy's promotion, which differs for 0-d tensors and mixed kinds)."""
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a._data.dtype == b._data.dtype:
+        return a, b
+    target = dtypes.result_type(*split_operands([meta_of(a), meta_of(b)]))
+    return tuple(x.to(target) if isinstance(x, Tensor) else x for x in (a, b))
+
+
+def where(condition, a, b):
+    """`gt.where(condition, a, b)` for vjp rules: a bool `condition`, tensors or numbers."""
+    a, b = promote_operands(a, b)
+    return call(WHERE, condition, a, b)
 
 
 def _clamp_kernel(xp, a, min=None, max=None):
@@ -483,22 +475,19 @@ def _clamp_infer(a, min=None, max=None):
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     bounds = [v for v in (min, max) if v is not None]
-    from .shape_rules import compute_dtype
 
     return TensorMeta(a.shape, compute_dtype(Promotion.DEFAULT, [a, *bounds]))
 
 
 def _clamp_vjp(ctx, grad):
-    import graphtorch as gt
-
     (a,) = ctx.inputs
     lo, hi = ctx.attrs.get("min"), ctx.attrs.get("max")
-    keep = gt.ones_like(a, dtype=dtypes.bool_)
+    keep = ones_like(a, dtype=dtypes.bool_)
     if lo is not None:
         keep = keep & (a >= lo)
     if hi is not None:
         keep = keep & (a <= hi)
-    return (gt.where(keep, grad, gt.zeros_like(grad)),)
+    return (where(keep, grad, zeros_like(grad)),)
 
 
 CLAMP = register(OpDef("clamp", ELEMENTWISE, _clamp_kernel, _clamp_infer, _clamp_vjp,
@@ -543,8 +532,6 @@ def _copy_kernel(xp, a, src):
 
 
 def _copy_infer(a, src):
-    from .shape_rules import broadcast_shapes
-
     if isinstance(src, TensorMeta) and broadcast_shapes(a.shape, src.shape) != tuple(a.shape):
         raise RuntimeError(f"output with shape {list(a.shape)} doesn't match the broadcast "
                            f"shape {list(broadcast_shapes(a.shape, src.shape))}")
@@ -552,8 +539,6 @@ def _copy_infer(a, src):
 
 
 def _copy_vjp(ctx, grad):
-    import graphtorch as gt
-
     src_meta = ctx.input_metas[1]
     grad_src = None
     if src_meta is not None:
@@ -561,7 +546,7 @@ def _copy_vjp(ctx, grad):
         if grad_src.dtype is not src_meta.dtype and (src_meta.dtype.is_floating_point
                                                      or src_meta.dtype.is_complex):
             grad_src = grad_src.to(src_meta.dtype)
-    return gt.zeros_like(grad), grad_src
+    return zeros_like(grad), grad_src
 
 
 COPY = register(OpDef("copy", ELEMENTWISE, _copy_kernel, _copy_infer, _copy_vjp,
@@ -570,9 +555,7 @@ COPY = register(OpDef("copy", ELEMENTWISE, _copy_kernel, _copy_infer, _copy_vjp,
 
 
 def _fill_vjp(ctx, grad):
-    import graphtorch as gt
-
-    return (gt.zeros_like(grad),)
+    return (zeros_like(grad),)
 
 
 FILL = register(OpDef("fill", ELEMENTWISE, lambda xp, a, value: xp.full_like(a, value),

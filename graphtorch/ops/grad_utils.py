@@ -1,6 +1,14 @@
-"""Small helpers that vjp rules share, written with graphtorch ops (so they trace too)."""
+"""Small helpers that vjp rules share, written with graphtorch ops (so they trace too).
+
+The vocabulary of vjp rules: these helpers, the fills of `ops.factories` (`zeros_like`,
+`ones`, `arange`, `eye`, ...), `elementwise.where` and `einsum.einsum`, and any op through
+`dispatch.call(OP, ...)`; Tensor methods and operators work too. A vjp never imports the
+public functions (`import graphtorch`): they sit in a higher layer.
+"""
 
 from __future__ import annotations
+
+from .factories import zeros, zeros_for_meta
 
 
 def unbroadcast(grad, meta):
@@ -21,11 +29,16 @@ def unbroadcast(grad, meta):
 def zeros_for(meta, like=None):
     """Zeros with `meta`'s shape and dtype, on the device of the tensor `like` (a gradient
     of the same node) when given: autograd's input metas record no device."""
-    from ..functions.creation import zeros, zeros_for_meta
-
     if like is None or not like.is_cuda:
         return zeros_for_meta(meta)
     return zeros(meta.shape, dtype=meta.dtype, device=like.device)
+
+
+def conj(x):
+    """Complex conjugate of a tensor or Python number (identity for real values)."""
+    if isinstance(x, complex):
+        return x.conjugate()
+    return x.conj() if hasattr(x, "is_complex") and x.is_complex() else x
 
 
 def real_if_needed(grad, meta):

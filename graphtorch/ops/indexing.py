@@ -8,6 +8,8 @@ tensor input. NumPy's fancy-indexing rules equal PyTorch's for these cases.
 from __future__ import annotations
 
 from .devices import ufunc_at
+from .dispatch import call
+from .factories import zeros
 from .grad_utils import unbroadcast
 from .registry import Category, OpDef, TensorMeta, register
 
@@ -60,12 +62,9 @@ def _index_infer(a, *indices, spec):
 
 
 def _index_vjp(ctx, grad):
-    import graphtorch as gt
-    from .dispatch import call
-
     indices = ctx.inputs[1:]
-    zeros = gt.zeros(ctx.input_metas[0].shape, dtype=grad.dtype, device=grad.device)
-    return (call(INDEX_PUT, zeros, grad, *indices, spec=ctx.attrs["spec"], accumulate=True),
+    blank = zeros(ctx.input_metas[0].shape, dtype=grad.dtype, device=grad.device)
+    return (call(INDEX_PUT, blank, grad, *indices, spec=ctx.attrs["spec"], accumulate=True),
             *([None] * len(indices)))
 
 
@@ -88,15 +87,12 @@ def _index_put_kernel(xp, base, values, *indices, spec, accumulate=False):
 
 
 def _index_put_vjp(ctx, grad):
-    import graphtorch as gt
-    from .dispatch import call
-
     indices = ctx.inputs[2:]
     spec = ctx.attrs["spec"]
     values_meta = ctx.input_metas[1]
     grad_base = grad
     if not ctx.attrs.get("accumulate", False):
-        zero = gt.zeros((), dtype=grad.dtype, device=grad.device)
+        zero = zeros((), dtype=grad.dtype, device=grad.device)
         grad_base = call(INDEX_PUT, grad, zero, *indices, spec=spec)
     grad_values = None
     if values_meta is not None:

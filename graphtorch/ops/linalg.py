@@ -1,4 +1,7 @@
-"""Linear-algebra primitives (torch.linalg): factorizations, solves, norms, cross, trace.
+"""Linear-algebra primitives (torch.linalg): inverses, determinants and solves.
+
+The other linalg families are `linalg_decompositions` (svd, eig, eigh, qr) and `linalg_norms`
+(vector_norm, cross, trace); they share this module's input checks and vjp helpers.
 
 Kernels call the array module's LAPACK wrappers (`xp.linalg`) on stacks of matrices (leading
 batch dims), raise ValueError for bad input so that `infer` explains it with PyTorch's
@@ -9,12 +12,13 @@ graphtorch ops and reads the saved outputs; hidden factors (svdvals, eigvals) ar
 from __future__ import annotations
 
 from .. import dtypes
+from ..dtypes import scalar_type_name
+from .dispatch import call
+from .elementwise import where
+from .factories import arange
+from .grad_utils import unbroadcast
 from .registry import Category, OpDef, TensorMeta, register
-from .shape_rules import broadcast_shapes, normalize_dim, normalize_dims, reduced_shape
-
-from .linalg_grads import (cholesky_vjp, cross_vjp, det_vjp, eig_vjp, eigh_vjp, inv_vjp,  # noqa: E402,I001
-                           lstsq_vjp, pinv_vjp, qr_vjp, slogdet_vjp, solve_vjp, svd_vjp,
-                           trace_vjp, vector_norm_vjp)
+from .shape_rules import broadcast_shapes
 
 OPAQUE = Category.OPAQUE
 
@@ -25,9 +29,6 @@ class LinAlgError(RuntimeError):
 
 LinAlgError.__module__ = "graphtorch.linalg"
 
-_TITLE = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-          "bool": "Bool", "float16": "Half", "bfloat16": "BFloat16", "float32": "Float",
-          "float64": "Double", "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
 # PyTorch's CPU message for a half-precision input, per function family.
 _HALF = {"linalg.inv": None, "linalg.inv_ex": None, "linalg.slogdet": None,
          "linalg.det": "lu_cpu", "linalg.solve": "lu_cpu", "linalg.svd": "linalg_svd_cpu",
@@ -36,26 +37,22 @@ _HALF = {"linalg.inv": None, "linalg.inv_ex": None, "linalg.slogdet": None,
          "linalg.cholesky": "cholesky_cpu"}
 
 
-def title(dtype) -> str:
-    """PyTorch's ScalarType name (Float, Long, ...) used in error messages."""
-    return _TITLE.get(dtype.name, dtype.name)
-
-
 def check_dtype(name, dtype):
     """PyTorch's checks that a linalg input is float32/64 or complex."""
     if dtype.category <= dtypes.Category.INT:
         if name in ("linalg.eig", "linalg.eigvals"):
-            raise RuntimeError(f"Unknown Complex ScalarType for {title(dtype)}")
+            raise RuntimeError(f"Unknown Complex ScalarType for {scalar_type_name(dtype)}")
         if name == "linalg.eigh":
             raise NotImplementedError(f"\"linalg_eigh_cpu\" not implemented for "
-                                      f"'{title(dtype)}'")
+                                      f"'{scalar_type_name(dtype)}'")
         raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. "
-                           f"Got {title(dtype)}")
+                           f"Got {scalar_type_name(dtype)}")
     if dtype.name in ("float16", "bfloat16", "complex32") and name in _HALF:
         kernel = _HALF[name]
         if kernel is None:
-            raise RuntimeError(f"{name}: Low precision dtypes not supported. Got {title(dtype)}")
-        raise NotImplementedError(f"\"{kernel}\" not implemented for '{title(dtype)}'")
+            raise RuntimeError(f"{name}: Low precision dtypes not supported. Got "
+                               f"{scalar_type_name(dtype)}")
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{scalar_type_name(dtype)}'")
 
 
 def check_matrix(name, meta, square=True, arg="A"):
@@ -142,6 +139,67 @@ def _linalg_error(xp):
 
 # --- inverse ------------------------------------------------------------------------------
 
+
+# --- vjp helpers (graphtorch ops only, so that backward graphs can be built from them) ---
+
+def _eye_mask(n, like, m=None):
+    rows = arange(n, device=like.device).unsqueeze(-1)
+    return rows == arange(n if m is None else m, device=like.device)
+
+
+def _diag_embed(v):
+    """Batched diagonal matrices from the last dim of v (zeros elsewhere, even for nan)."""
+    return where(_eye_mask(v.shape[-1], v), v.unsqueeze(-1), 0.0)
+
+
+def _tril(x, k=0):
+    rows = arange(x.shape[-2], device=x.device).unsqueeze(-1)
+    keep = arange(x.shape[-1], device=x.device) - rows <= k
+    return where(keep, x, 0.0)
+
+
+def _safe_recip(e):
+    """1/e with 0 where e == 0: the degenerate entries of eigen/singular-value gaps, whose
+    numerators vanish for gauge-invariant losses."""
+    zero = e == 0
+    return where(zero, 0.0, where(zero, 1.0, e).reciprocal())
+
+
+def _sgn(x):
+    """x / |x| (0 at 0): sign for real, the unit phase for complex."""
+    if not x.is_complex():
+        return x.sign()
+    a = x.abs()
+    return where(a == 0, 0.0, x / where(a == 0, 1.0, a))
+
+
+def _solve(a, b, left=True):
+    return call(SOLVE_EX, a, b, left=left)[0]
+
+
+def _inv(a):
+    return call(INV_EX, a)[0]
+
+
+def inv_vjp(ctx, grad, grad_info=None):
+    inv_h = ctx.outputs[0].mH
+    return (-(inv_h @ grad @ inv_h),)
+
+
+def det_vjp(ctx, grad):
+    a, det = ctx.inputs[0], ctx.output
+    coef = (grad * det.conj()).unsqueeze(-1).unsqueeze(-1)
+    return (coef * _inv(a).mH,)
+
+
+def slogdet_vjp(ctx, grad_sign, grad_logabs):
+    a, sign = ctx.inputs[0], ctx.outputs[0]
+    coef = grad_logabs
+    if a.is_complex():  # the phase of the determinant moves with Im(tr(A^-1 dA))
+        coef = grad_logabs + -(grad_sign.conj() * sign).imag * 1j  # gt.complex
+    return (coef.unsqueeze(-1).unsqueeze(-1) * _inv(a).mH,)
+
+
 def _inv_kernel(xp, a, errors=""):
     if _bad(a):
         raise ValueError("invalid linalg.inv input")
@@ -208,111 +266,71 @@ SLOGDET = register(OpDef("linalg_slogdet", OPAQUE, _slogdet_kernel, _slogdet_inf
 
 # --- SVD / eigen-decompositions -----------------------------------------------------------
 
-def _svd_kernel(xp, a, full_matrices=True, compute_uv=True):
-    if _bad(a, square=False):
-        raise ValueError("invalid linalg.svd input")
-    real = a.real.dtype if a.dtype.kind == "c" else a.dtype
-    if not compute_uv:
-        s = xp.linalg.svd(a, compute_uv=False)
-        empty = xp.zeros((0,), dtype=a.dtype)
-        return empty, xp.asarray(s, dtype=real), empty.copy()
-    u, s, vh = xp.linalg.svd(a, full_matrices=full_matrices)
-    return u, xp.asarray(s, dtype=real), vh
+
+def cholesky_vjp(ctx, g_l, g_info=None):
+    low = ctx.outputs[0]
+    if ctx.attrs.get("upper", False):
+        low, g_l = low.mH, g_l.mH
+    p = _tril(low.mH @ g_l)
+    p = 0.5 * (p + _tril(p, -1).mH)
+    p = _solve(low.mH, p)
+    return (_solve(low, p, left=False),)
 
 
-def _svd_infer(a, full_matrices=True, compute_uv=True):
-    check_matrix("linalg.svd", a, square=False)
-    *batch, m, n = a.shape
-    k = min(m, n)
-    s = _real_meta(a, (*batch, k))
-    if not compute_uv:
-        return TensorMeta((0,), a.dtype), s, TensorMeta((0,), a.dtype)
-    ucols, vrows = (m, n) if full_matrices else (k, k)
-    return (TensorMeta((*batch, m, ucols), a.dtype), s,
-            TensorMeta((*batch, vrows, n), a.dtype))
+def solve_vjp(ctx, g_x, g_info=None):
+    a, x = ctx.inputs[0], ctx.outputs[0]
+    ma, mb = ctx.input_metas[:2]
+    vector = solve_is_vector(ma.shape, mb.shape)
+    if vector:
+        g_x, x = g_x.unsqueeze(-1), x.unsqueeze(-1)
+    left = ctx.attrs.get("left", True)
+    g_b = _solve(a.mH, g_x, left=left)
+    g_a = -(g_b @ x.mH) if left else -(x.mH @ g_b)
+    if vector:
+        g_b = g_b.squeeze(-1)
+    return unbroadcast(g_a, ma), unbroadcast(g_b, mb)
 
 
-SVD = register(OpDef("linalg_svd", OPAQUE, _svd_kernel, _svd_infer, svd_vjp,
-                     save_inputs=(0,), save_output=True, num_outputs=3,
-                     differentiable_outputs=(0, 1, 2),
-                     doc="(U, S, Vh); compute_uv=False is svdvals (U, Vh empty)"))
+def pinv_backward(grad, pinv, a):
+    """PyTorch's pinv_backward: the gradient of A -> pinv(A) at constant rank."""
+    m, n = a.shape[-2:]
+    pinv_h, grad_h = pinv.mH, grad.mH
+    if m <= n:
+        k = grad_h @ pinv
+        k_pinv_h = k @ pinv_h
+        return (-(pinv @ k).mH + k_pinv_h - (a @ pinv) @ k_pinv_h
+                + (pinv_h @ pinv) @ (grad_h - k @ a))
+    k = pinv @ grad_h
+    pinv_h_k = pinv_h @ k
+    return (-(k @ pinv).mH + pinv_h_k - (pinv_h_k @ pinv) @ a
+            + (grad_h - a @ k) @ pinv @ pinv_h)
 
 
-def _eig_kernel(xp, a, compute_v=True):
-    if _bad(a):
-        raise ValueError("invalid linalg.eig input")
-    cdtype = _complex_of(a.dtype)
-    if not compute_v:
-        empty = xp.zeros((0,), dtype=cdtype)
-        return xp.asarray(xp.linalg.eigvals(a), dtype=cdtype), empty
-    w, v = xp.linalg.eig(a)
-    return xp.asarray(w, dtype=cdtype), xp.asarray(v, dtype=cdtype)
+def pinv_vjp(ctx, grad):
+    return (pinv_backward(grad, ctx.output, ctx.inputs[0]),)
 
 
-def _eig_infer(a, compute_v=True):
-    check_matrix("linalg.eig" if compute_v else "linalg.eigvals", a)
-    cdtype = a.dtype.to_complex()
-    vectors = TensorMeta(a.shape if compute_v else (0,), cdtype)
-    return TensorMeta(a.shape[:-1], cdtype), vectors
+def lstsq_vjp(ctx, g_x, g_res=None, g_rank=None, g_sv=None):
+    import numpy as np
 
-
-EIG = register(OpDef("linalg_eig", OPAQUE, _eig_kernel, _eig_infer, eig_vjp,
-                     save_inputs=(0,), save_output=True, num_outputs=2,
-                     differentiable_outputs=(0, 1),
-                     doc="complex (eigenvalues, eigenvectors) in LAPACK's order"))
-
-
-def _eigh_kernel(xp, a, UPLO="L", compute_v=True):
-    if _bad(a) or UPLO not in ("L", "U"):
-        raise ValueError("invalid linalg.eigh input")
-    real = a.real.dtype if a.dtype.kind == "c" else a.dtype
-    if not compute_v:
-        return (xp.asarray(xp.linalg.eigvalsh(a, UPLO=UPLO), dtype=real),
-                xp.zeros((0,), dtype=a.dtype))
-    w, v = xp.linalg.eigh(a, UPLO=UPLO)
-    return xp.asarray(w, dtype=real), v
-
-
-def _eigh_infer(a, UPLO="L", compute_v=True):
-    check_matrix("linalg.eigh", a)
-    if UPLO not in ("L", "U"):
-        raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
-    return _real_meta(a, a.shape[:-1]), TensorMeta(a.shape if compute_v else (0,), a.dtype)
-
-
-EIGH = register(OpDef("linalg_eigh", OPAQUE, _eigh_kernel, _eigh_infer, eigh_vjp,
-                      save_inputs=(0,), save_output=True, num_outputs=2,
-                      differentiable_outputs=(0, 1),
-                      doc="ascending real eigenvalues and eigenvectors of Hermitian input"))
-
-
-# --- QR / Cholesky ------------------------------------------------------------------------
-
-QR_MODES = ("reduced", "complete", "r")
-
-
-def _qr_kernel(xp, a, mode="reduced"):
-    if _bad(a, square=False) or mode not in QR_MODES:
-        raise ValueError("invalid linalg.qr input")
-    if mode == "r":
-        return xp.zeros((0,), dtype=a.dtype), xp.linalg.qr(a, mode="r")
-    q, r = xp.linalg.qr(a, mode=mode)
-    return q, r
-
-
-def _qr_infer(a, mode="reduced"):
-    if mode not in QR_MODES:
-        raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of "
-                           "'reduced' (default), 'r', or 'complete'")
-    check_matrix("linalg.qr", a, square=False)
-    *batch, m, n = a.shape
-    k = m if mode == "complete" else min(m, n)
-    q = TensorMeta((0,) if mode == "r" else (*batch, m, k), a.dtype)
-    return q, TensorMeta((*batch, k, n), a.dtype)
-
-
-QR = register(OpDef("linalg_qr", OPAQUE, _qr_kernel, _qr_infer, qr_vjp, save_output=True,
-                    num_outputs=2, differentiable_outputs=(0, 1), doc="(Q, R) by mode"))
+    a, b = ctx.inputs[:2]
+    ma, mb = ctx.input_metas[:2]
+    m, n = ma.shape[-2:]
+    rtol = float(np.finfo(ma.dtype.np_dtype).eps) * max(m, n)
+    pinv = call(PINV, a, atol=0.0, rtol=rtol)
+    vector = len(mb.shape) == len(ma.shape) - 1
+    x = ctx.outputs[0]
+    if vector:
+        g_x, b, x = g_x.unsqueeze(-1), b.unsqueeze(-1), x.unsqueeze(-1)
+    g_a = pinv_backward(g_x @ b.mH, pinv, a)
+    g_b = pinv.mH @ g_x
+    if g_res is not None and g_res.numel():  # residuals |B - AX|^2 per column
+        g_b_res = 2 * (b - a @ x) * g_res.unsqueeze(-2)
+        g_a = g_a - g_b_res @ x.mH
+        g_b = g_b + g_b_res
+    if vector:
+        g_b = g_b.squeeze(-1)
+    return unbroadcast(g_a, ma), unbroadcast(g_b, mb)
 
 
 def _cholesky_kernel(xp, a, upper=False, errors=""):
@@ -399,7 +417,8 @@ def _solve_infer(a, b, left=True, errors=""):
     check_matrix("linalg.solve", a)
     if a.dtype is not b.dtype:
         raise RuntimeError(f"linalg.solve: Expected A and B to have the same dtype, but found "
-                           f"A of type {title(a.dtype)} and B of type {title(b.dtype)} "
+                           f"A of type {scalar_type_name(a.dtype)} and B of type "
+                           f"{scalar_type_name(b.dtype)} "
                            "instead")
     if len(b.shape) < 1:
         raise RuntimeError("linalg.solve: The input tensor B must have at least 2 dimensions.")
@@ -440,7 +459,8 @@ def _pinv_infer(a, atol=0.0, rtol=0.0, hermitian=False):
     if len(a.shape) < 2 or a.dtype.category < dtypes.Category.FLOAT \
             or a.dtype.name in ("float16", "bfloat16"):
         shape = ", ".join(str(s) for s in a.shape)
-        raise RuntimeError(f"linalg.pinv({title(a.dtype)}{{[{shape}]}}): expected a tensor "
+        raise RuntimeError(f"linalg.pinv({scalar_type_name(a.dtype)}{{[{shape}]}}): expected a "
+                           f"tensor "
                            "with 2 or more dimensions of float, double, cfloat or cdouble "
                            "types")
     if hermitian:
@@ -490,8 +510,9 @@ def _lstsq_infer(a, b, rcond=None, driver="gelsy"):
     check_matrix("linalg.lstsq", a, square=False)
     if a.dtype is not b.dtype:
         raise RuntimeError(f"torch.linalg.lstsq: Expected input and other to have the same "
-                           f"dtype, but got input's dtype {title(a.dtype)} and other's dtype "
-                           f"{title(b.dtype)}")
+                           f"dtype, but got input's dtype {scalar_type_name(a.dtype)} and other's "
+                           f"dtype "
+                           f"{scalar_type_name(b.dtype)}")
     if driver not in LSTSQ_DRIVERS:
         raise RuntimeError("torch.linalg.lstsq: parameter `driver` should be one of "
                            "(gels, gelsy, gelsd, gelss)")
@@ -517,89 +538,3 @@ LSTSQ = register(OpDef("linalg_lstsq", OPAQUE, _lstsq_kernel, _lstsq_infer, lsts
 
 
 # --- norms, cross, trace ------------------------------------------------------------------
-
-def _vnorm_axes(ndim, dims):
-    return None if dims is None or (ndim and not dims) else normalize_dims(dims, ndim) \
-        if ndim else None
-
-
-def _vnorm_kernel(xp, a, ord=2.0, dims=None, keepdim=False):
-    if a.dtype.kind not in "fc":
-        raise ValueError("invalid linalg.vector_norm input")
-    axis = _vnorm_axes(a.ndim, dims)
-    x = xp.abs(a)
-    real = x.dtype
-    if ord == 2.0:
-        out = xp.sqrt(xp.sum(x * x, axis=axis, keepdims=keepdim))
-    elif ord == 1.0:
-        out = xp.sum(x, axis=axis, keepdims=keepdim)
-    elif ord == float("inf"):
-        from .devices import max_with_initial
-
-        out = max_with_initial(xp, x, axis, keepdim, 0)
-    elif ord == float("-inf"):
-        out = xp.min(x, axis=axis, keepdims=keepdim)
-    elif ord == 0.0:
-        out = xp.sum(x != 0, axis=axis, keepdims=keepdim)
-    else:
-        out = xp.sum(x ** ord, axis=axis, keepdims=keepdim) ** (1.0 / ord)
-    return xp.asarray(out, dtype=real)
-
-
-def _vnorm_infer(a, ord=2.0, dims=None, keepdim=False):
-    check_dtype("linalg.vector_norm", a.dtype)
-    nd = len(a.shape)
-    axes = tuple(range(nd)) if dims is None or not dims else normalize_dims(dims, nd) \
-        if nd else ()
-    return _real_meta(a, reduced_shape(a.shape, axes, keepdim))
-
-
-VECTOR_NORM = register(OpDef("linalg_vector_norm", Category.REDUCTION, _vnorm_kernel,
-                             _vnorm_infer, vector_norm_vjp, save_inputs=(0,),
-                             save_output=True, doc="vector p-norm over dims (all by default)"))
-
-
-def _cross_kernel(xp, a, b, dim=-1):
-    if a.dtype != b.dtype or a.ndim != b.ndim:
-        raise ValueError("invalid linalg.cross input")
-    d = normalize_dim(dim, a.ndim)
-    if a.shape[d] != 3 or b.shape[d] != 3:
-        raise ValueError("invalid linalg.cross input")
-    return xp.ascontiguousarray(xp.cross(a, b, axis=d))
-
-
-def _cross_infer(a, b, dim=-1):
-    if len(a.shape) != len(b.shape):
-        raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
-    d = normalize_dim(dim, len(a.shape))
-    if a.shape[d] != 3 or b.shape[d] != 3:
-        raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got "
-                           f"{a.shape[d]} and {b.shape[d]}")
-    if a.dtype is not b.dtype:
-        raise RuntimeError(f"expected scalar type {title(a.dtype)} but found "
-                           f"{title(b.dtype)}")
-    return TensorMeta(broadcast_shapes(tuple(a.shape), tuple(b.shape)), a.dtype)
-
-
-CROSS = register(OpDef("linalg_cross", OPAQUE, _cross_kernel, _cross_infer, cross_vjp,
-                       save_inputs=(0, 1), doc="3-vector cross product along dim"))
-
-
-def _trace_kernel(xp, a):
-    if a.ndim != 2 or a.dtype == bool:
-        raise ValueError("invalid trace input")
-    out_dtype = xp.int64 if a.dtype.kind in "iu" else a.dtype
-    return xp.asarray(xp.trace(a, dtype=out_dtype))
-
-
-def _trace_infer(a):
-    if len(a.shape) != 2:
-        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {len(a.shape)}")
-    if a.dtype is dtypes.bool_:
-        raise NotImplementedError("\"trace\" not implemented for 'Bool'")
-    dtype = dtypes.int64 if a.dtype.category <= dtypes.Category.INT else a.dtype
-    return TensorMeta((), dtype)
-
-
-TRACE = register(OpDef("trace", OPAQUE, _trace_kernel, _trace_infer, trace_vjp,
-                       doc="sum of the main diagonal of a matrix"))

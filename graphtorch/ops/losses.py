@@ -3,7 +3,7 @@
 
 `reduction` is "none", "mean" or "sum". nll: class weights and ignore_index follow
 PyTorch (the weighted mean divides by the summed weight of the counted targets; nan when
-it is zero). The checks shared by `infer` and `graphtorch.nn.loss_functions` raise
+it is zero). The checks shared by `infer` and `graphtorch.nn.functional.losses` raise
 PyTorch's exceptions; data-dependent ones (target bounds, probabilities) are in kernels.
 """
 
@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes
+from .elementwise import where
+from .factories import arange, full_like, ones, ones_like, zeros_like
 from .grad_utils import unbroadcast
 from .registry import Category, OpDef, TensorMeta, register
 from .shape_rules import broadcast_shapes
@@ -141,8 +143,6 @@ def _nll2d_infer(logp, target, weight=None, reduction="mean", ignore_index=-100)
 
 
 def _nll_vjp(ctx, grad):
-    import graphtorch as gt
-
     logp_meta = ctx.input_metas[0]
     target, weight = ctx.inputs[1], ctx.inputs[2]
     reduction = ctx.attrs.get("reduction", "mean")
@@ -151,10 +151,10 @@ def _nll_vjp(ctx, grad):
     t = target.reshape(1).long() if one_d else target.long()
     classes = logp_meta.shape[0] if one_d else logp_meta.shape[1]
     valid = t != ignore_index
-    safe = gt.where(valid, t, gt.zeros_like(t))
-    w = weight[safe] if weight is not None else gt.ones(t.shape, dtype=grad.dtype,
+    safe = where(valid, t, zeros_like(t))
+    w = weight[safe] if weight is not None else ones(t.shape, dtype=grad.dtype,
                                                          device=grad.device)
-    w = gt.where(valid, w, gt.zeros_like(w))
+    w = where(valid, w, zeros_like(w))
     if reduction == "none":
         scale = -grad.reshape(t.shape) * w
     elif reduction == "sum":
@@ -162,9 +162,9 @@ def _nll_vjp(ctx, grad):
     else:
         total = w.sum()
         # all targets ignored: nothing receives a gradient (no 0/0)
-        total = gt.where(total == 0, gt.ones_like(total), total)
+        total = where(total == 0, ones_like(total), total)
         scale = -grad * w / total
-    one_hot = (gt.arange(classes, device=grad.device).reshape((1, classes) + (1,) * (t.ndim - 1))
+    one_hot = (arange(classes, device=grad.device).reshape((1, classes) + (1,) * (t.ndim - 1))
                == safe.unsqueeze(1)).to(grad.dtype)
     grad_logp = one_hot * scale.unsqueeze(1)
     if one_d:
@@ -316,16 +316,14 @@ def _smooth_l1_kernel(xp, a, b, reduction="mean", beta=1.0):
 
 
 def _smooth_l1_vjp(ctx, grad):
-    import graphtorch as gt
-
     a, b = ctx.inputs
     beta = ctx.attrs.get("beta", 1.0)
     g = _scale_grad(grad, ctx.attrs.get("reduction", "mean"), _numel_of(ctx))
     d = a - b
     # d/da: sign(d) beyond beta, d / beta inside (PyTorch's branch order)
     inner = d / beta
-    return _diff_grads(ctx, g * gt.where(d < -beta, -gt.ones_like(d),
-                                         gt.where(d > beta, gt.ones_like(d), inner)))
+    return _diff_grads(ctx, g * where(d < -beta, -ones_like(d),
+                                         where(d > beta, ones_like(d), inner)))
 
 
 SMOOTH_L1_LOSS = register(OpDef("smooth_l1_loss", OPAQUE, _smooth_l1_kernel, _diff_infer,
@@ -341,14 +339,12 @@ def _huber_kernel(xp, a, b, reduction="mean", delta=1.0):
 
 
 def _huber_vjp(ctx, grad):
-    import graphtorch as gt
-
     a, b = ctx.inputs
     delta = ctx.attrs.get("delta", 1.0)
     g = _scale_grad(grad, ctx.attrs.get("reduction", "mean"), _numel_of(ctx))
     d = a - b
-    clipped = gt.where(d < -delta, gt.full_like(d, -delta),
-                       gt.where(d > delta, gt.full_like(d, delta), d))
+    clipped = where(d < -delta, full_like(d, -delta),
+                       where(d > delta, full_like(d, delta), d))
     return _diff_grads(ctx, g * clipped)
 
 

@@ -3,6 +3,7 @@ dot and `@` are all this op), run by the array module's BLAS."""
 
 from __future__ import annotations
 
+from ..dtypes import scalar_type_name
 from .grad_utils import unbroadcast
 from .registry import Category, OpDef, TensorMeta, register
 from .shape_rules import broadcast_shapes
@@ -91,7 +92,7 @@ def _addmm_infer(input, mat1, mat2, beta=1, alpha=1):
             raise RuntimeError(f"{name} must be a matrix, got {len(m.shape)}-D tensor")
     if mat1.dtype is not mat2.dtype or input.dtype is not mat1.dtype:
         raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got "
-                           f"{_title(mat1.dtype)} and {_title(mat2.dtype)}")
+                           f"{scalar_type_name(mat1.dtype)} and {scalar_type_name(mat2.dtype)}")
     if mat1.shape[1] != mat2.shape[0]:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({mat1.shape[0]}x"
                            f"{mat1.shape[1]} and {mat2.shape[0]}x{mat2.shape[1]})")
@@ -100,11 +101,6 @@ def _addmm_infer(input, mat1, mat2, beta=1, alpha=1):
         raise RuntimeError(f"The expanded size of the tensor ({shape[1]}) must match the "
                            f"existing size ({input.shape[-1]}) at non-singleton dimension 1.")
     return TensorMeta(shape, mat1.dtype)
-
-
-def _title(dtype):
-    return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
-            "int32": "Int"}.get(dtype.name, dtype.name)
 
 
 def _addmm_kernel(xp, input, mat1, mat2, beta=1, alpha=1):

@@ -9,21 +9,17 @@ repeat_interleave) as -1. Shape rules are shared by kernels and `infer`.
 from __future__ import annotations
 
 from .. import dtypes
+from ..dtypes import scalar_type_name
 from .devices import ufunc_at
+from .dispatch import call
+from .factories import arange, ones, zeros
 from .registry import Category, OpDef, TensorMeta, register
 from .shape_rules import normalize_dim
 
-_WORDS = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
-          "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-          "bool": "Bool", "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
 _CPP = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
         "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
         "bool": "bool", "complex64": "c10::complex<float>"}
 _INDEX_DTYPES = (dtypes.int32, dtypes.int64)
-
-
-def _word(dtype) -> str:
-    return _WORDS.get(dtype.name, dtype.name)
 
 
 def _op(name, kernel, infer, vjp=None, **kw):
@@ -127,9 +123,7 @@ def _cat_vjp(ctx, grad):
         grads[i] = grad.narrow(d, offset, size)
         offset += size
     if len(kept) != len(metas):  # skipped 1-D empty inputs get empty gradients
-        import graphtorch as gt
-
-        empty = gt.zeros((0,), dtype=grad.dtype, device=grad.device)
+        empty = zeros((0,), dtype=grad.dtype, device=grad.device)
         grads = [empty if g is None else g for g in grads]
     return tuple(grads)
 
@@ -340,7 +334,7 @@ def _interleave_check(repeats, output_size):
         raise RuntimeError("repeat_interleave only accept 1D vector as repeat")
     if repeats.dtype not in _INDEX_DTYPES:
         raise NotImplementedError(f"\"repeat_interleave_cpu\" not implemented for "
-                                  f"'{_word(repeats.dtype)}'")
+                                  f"'{scalar_type_name(repeats.dtype)}'")
 
 
 def _interleave_kernel(xp, repeats, output_size=None):
@@ -411,7 +405,7 @@ def _embedding_rule(indices, weight, padding_idx=None, scale_grad_by_freq=False)
     if indices.dtype not in _INDEX_DTYPES:
         raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the "
                            f"following scalar types: Long, Int; but got "
-                           f"torch.{_word(indices.dtype)}Tensor instead (while checking "
+                           f"torch.{scalar_type_name(indices.dtype)}Tensor instead (while checking "
                            f"arguments for embedding)")
     if len(weight.shape) != 2:
         raise RuntimeError("'weight' must be 2-D")
@@ -426,8 +420,6 @@ def _embedding_kernel(xp, indices, weight, padding_idx=None, scale_grad_by_freq=
 
 
 def _embedding_vjp(ctx, grad):
-    import graphtorch as gt
-
     indices, weight_meta = ctx.inputs[0], ctx.input_metas[1]
     padding_idx = ctx.attrs.get("padding_idx")
     idx = indices.reshape(-1)
@@ -435,14 +427,12 @@ def _embedding_vjp(ctx, grad):
     if padding_idx is not None:
         rows = rows.masked_fill((idx == padding_idx).unsqueeze(1), 0)
     if ctx.attrs.get("scale_grad_by_freq", False):
-        ones = gt.ones(idx.shape, dtype=grad.dtype, device=grad.device)
-        counts = gt.zeros(weight_meta.shape[0], dtype=grad.dtype, device=grad.device)
-        counts = counts.index_add(0, idx, ones)
+        ones_ = ones(idx.shape, dtype=grad.dtype, device=grad.device)
+        counts = zeros(weight_meta.shape[0], dtype=grad.dtype, device=grad.device)
+        counts = counts.index_add(0, idx, ones_)
         rows = rows / counts.index_select(0, idx).unsqueeze(1)
-    from .scatter import INDEX_ADD
-
-    zeros = gt.zeros(weight_meta.shape, dtype=grad.dtype, device=grad.device)
-    return None, call_op(INDEX_ADD, zeros, idx, rows, dim=0)
+    blank = zeros(weight_meta.shape, dtype=grad.dtype, device=grad.device)
+    return None, call_op(scatter.INDEX_ADD, blank, idx, rows, dim=0)
 
 
 EMBEDDING = _op("embedding", _embedding_kernel, _embedding_rule, _embedding_vjp,
@@ -473,20 +463,16 @@ def _unfold_kernel(xp, a, dimension, size, step):
 
 
 def _unfold_vjp(ctx, grad):
-    import graphtorch as gt
-
     meta = ctx.input_metas[0]
     size, step = ctx.attrs["size"], ctx.attrs["step"]
     if not meta.shape:  # one window of size 0 or 1
         return (grad.sum(),)
     _, d = _unfold_rule(meta, ctx.attrs["dimension"], size, step)
-    starts = gt.arange(grad.shape[d], device=grad.device) * step
-    index = (starts.unsqueeze(1) + gt.arange(size, device=grad.device)).reshape(-1)
+    starts = arange(grad.shape[d], device=grad.device) * step
+    index = (starts.unsqueeze(1) + arange(size, device=grad.device)).reshape(-1)
     windows = grad.movedim(-1, d + 1).flatten(d, d + 1)
-    from .scatter import INDEX_ADD
-
-    zeros = gt.zeros(meta.shape, dtype=grad.dtype, device=grad.device)
-    return (call_op(INDEX_ADD, zeros, index, windows, dim=d),)
+    blank = zeros(meta.shape, dtype=grad.dtype, device=grad.device)
+    return (call_op(scatter.INDEX_ADD, blank, index, windows, dim=d),)
 
 
 UNFOLD = register(OpDef(
@@ -497,6 +483,8 @@ UNFOLD = register(OpDef(
 
 
 def call_op(op, *inputs, **attrs):
-    from .dispatch import call
-
     return call(op, *inputs, **attrs)
+
+
+# scatter's ops build on this module's helpers; movement's vjps use INDEX_ADD from it.
+from . import scatter  # noqa: E402

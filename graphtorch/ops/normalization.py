@@ -9,7 +9,8 @@ public functions (they are buffers, not op inputs).
 
 from __future__ import annotations
 
-from .conv import _title
+from ..autograd import grad_mode
+from ..dtypes import scalar_type_name
 from .registry import Category, OpDef, TensorMeta, register
 
 OPAQUE = Category.OPAQUE
@@ -83,8 +84,6 @@ def _live_stats(x, dims, eps):
 
 
 def _building_graph():
-    from ..autograd import grad_mode
-
     return grad_mode.is_grad_enabled()
 
 
@@ -220,7 +219,7 @@ GROUP_NORM = register(OpDef(
 def check_float_input(x, kernel_name):
     if not x.dtype.is_floating_point:
         raise NotImplementedError(f"\"{kernel_name}\" not implemented for "
-                                  f"'{_title(x.dtype)}'")
+                                  f"'{scalar_type_name(x.dtype)}'")
 
 
 def check_param_dtypes(x, params):

@@ -8,7 +8,12 @@ a gather); each average pool pairs with its backward, and the two are each other
 
 from __future__ import annotations
 
-from .conv import _ndindex, _title, int_tuple, pad_spatial, prod
+from .. import dtypes
+from ..dtypes import scalar_type_name
+from .conv import _ndindex, int_tuple, pad_spatial, prod
+from .dispatch import call
+from .factories import arange
+from .indexing import INDEX
 from .registry import Category, OpDef, TensorMeta, register
 
 OPAQUE = Category.OPAQUE
@@ -92,14 +97,11 @@ def _max_pool_kernel(xp, x, kernel, stride, padding, dilation, ceil_mode=False):
 def _max_pool_infer(x, kernel, stride, padding, dilation, ceil_mode=False):
     out = check_pool_args("max", x.shape, kernel, stride, padding, dilation, ceil_mode)
     shape = tuple(x.shape[:2]) + out
-    from .. import dtypes
 
     return TensorMeta(shape, x.dtype), TensorMeta(shape, dtypes.int64)
 
 
 def _max_pool_vjp(ctx, grad, grad_indices=None):
-    from .dispatch import call
-
     indices = ctx.outputs[1]
     sizes = tuple(ctx.input_metas[0].shape[2:])
     return (call(MAX_POOL_BACKWARD, grad, indices, input_sizes=sizes),)
@@ -142,13 +144,9 @@ def _max_pool_backward_infer(grad, indices, input_sizes):
 def gather_spatial(x, indices):
     """x (N, C, *S) gathered at flat spatial `indices` (N, C, *L), written with graphtorch's
     `index` op so that it is differentiable again."""
-    import graphtorch as gt
-    from .dispatch import call
-    from .indexing import INDEX
-
     n, c = x.shape[0], x.shape[1]
     flat = x.reshape(n * c, -1)
-    rows = gt.arange(n * c, device=x.device).reshape(n * c, 1)
+    rows = arange(n * c, device=x.device).reshape(n * c, 1)
     picked = call(INDEX, flat, rows, indices.reshape(n * c, -1),
                   spec=(("tensor", 0), ("tensor", 1)))
     return picked.reshape(tuple(indices.shape))
@@ -245,15 +243,11 @@ def _avg_pool_backward_infer(grad, input_sizes, **attrs):
 
 
 def _avg_pool_vjp(ctx, grad):
-    from .dispatch import call
-
     sizes = tuple(ctx.input_metas[0].shape[2:])
     return (call(AVG_POOL_BACKWARD, grad, input_sizes=sizes, **ctx.attrs),)
 
 
 def _avg_pool_backward_vjp(ctx, grad_in):
-    from .dispatch import call
-
     attrs = {k: v for k, v in ctx.attrs.items() if k != "input_sizes"}
     return (call(AVG_POOL, grad_in, **attrs),)
 
@@ -326,15 +320,11 @@ def _adaptive_avg_backward_kernel(xp, grad, input_sizes):
 
 
 def _adaptive_avg_vjp(ctx, grad):
-    from .dispatch import call
-
     return (call(ADAPTIVE_AVG_POOL_BACKWARD, grad,
                  input_sizes=tuple(ctx.input_metas[0].shape[2:])),)
 
 
 def _adaptive_avg_backward_vjp(ctx, grad_in):
-    from .dispatch import call
-
     return (call(ADAPTIVE_AVG_POOL, grad_in, output_size=tuple(ctx.input_metas[0].shape[2:])),)
 
 
@@ -389,8 +379,6 @@ def _adaptive_max_kernel(xp, x, output_size):
 
 
 def _adaptive_max_infer(x, output_size):
-    from .. import dtypes
-
     shape = tuple(x.shape[:2]) + tuple(output_size)
     return TensorMeta(shape, x.dtype), TensorMeta(shape, dtypes.int64)
 
@@ -560,5 +548,5 @@ def check_adaptive_input(kind, nsp, input):
                                f"dimension {d} being empty")
     if not input.dtype.is_floating_point:
         raise NotImplementedError(f"\"{name2}\" not implemented for "
-                                  f"'{_title(input.dtype)}'")
+                                  f"'{scalar_type_name(input.dtype)}'")
     return fname

@@ -10,12 +10,11 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes
+from ..random import default_generator, generator_or_default
 from .registry import Category, OpDef, TensorMeta, register
 
 
 def _bernoulli_kernel(xp, shape, p, dtype):
-    from ..random import default_generator
-
     mask = default_generator.bernoulli(p, tuple(shape), dtype.np_dtype)
     return mask if xp.__name__ == "numpy" else xp.asarray(mask)
 
@@ -37,8 +36,6 @@ _TAKES_DTYPE = frozenset({"uniform", "normal"})
 
 def draw(generator, method: str, args: tuple, np_dtype):
     """`method` of `generator` (None: the default one) with `args` (and the dtype)."""
-    from ..random import generator_or_default
-
     extra = (np_dtype,) if method in _TAKES_DTYPE else ()
     return getattr(generator_or_default(generator), method)(*args, *extra)
 
@@ -61,8 +58,6 @@ RANDOM_DRAW = register(OpDef(
 
 
 def _seed_kernel(xp, seed, generator):
-    from ..random import generator_or_default
-
     generator_or_default(generator).manual_seed(seed)
     return xp.zeros((), dtype=xp.int64)
 
@@ -121,8 +116,6 @@ def _inverse_cdf(probs: np.ndarray, n_sample: int, gen) -> np.ndarray:
 
 
 def _multinomial_kernel(xp, probs, num_samples, replacement, generator):
-    from ..random import generator_or_default
-
     host = probs if xp.__name__ == "numpy" else probs.get()
     rows = np.ascontiguousarray(host).reshape(-1, host.shape[-1])
     gen = generator_or_default(generator)
@@ -144,8 +137,6 @@ MULTINOMIAL = register(OpDef(
 
 
 def _bernoulli_probs_kernel(xp, probs, shape, dtype, generator, check):
-    from ..random import generator_or_default
-
     host = probs if xp.__name__ == "numpy" else probs.get()
     if check and (np.any(host < 0) or np.any(host > 1)):
         raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")

@@ -10,8 +10,10 @@ from __future__ import annotations
 import math
 
 from .. import dtypes
+from ..dtypes import scalar_type_name
+from .factories import zeros
 from .registry import Category, OpDef, TensorMeta, register
-from .shape_rules import normalize_dims, reduced_shape
+from .shape_rules import normalize_dim, normalize_dims, reduced_shape
 
 REDUCTION = Category.REDUCTION
 
@@ -62,12 +64,7 @@ SUM = register(OpDef("sum", REDUCTION, _sum_kernel, _sum_infer, _sum_vjp, doc="s
 def _float_only(opname, dtype):
     if dtype.category <= dtypes.Category.INT:
         raise RuntimeError(f"{opname}(): could not infer output dtype. Input dtype must be either "
-                           f"a floating point or complex dtype. Got: {_title(dtype)}")
-
-
-def _title(dtype):
-    return {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-            "bool": "Bool"}.get(dtype.name, dtype.name)
+                           f"a floating point or complex dtype. Got: {scalar_type_name(dtype)}")
 
 
 def _mean_kernel(xp, a, dims=None, keepdim=False, dtype=None):
@@ -186,7 +183,6 @@ def _arg_kernel(fn):
         if dim is None:
             out = getattr(xp, fn)(a.reshape(-1))
             return xp.asarray(out, dtype=xp.int64).reshape((1,) * a.ndim if keepdim else ())
-        from .shape_rules import normalize_dim
 
         d = normalize_dim(dim, a.ndim)
         if a.ndim == 0:
@@ -208,8 +204,6 @@ ARGMIN = register(OpDef("argmin", REDUCTION, _arg_kernel("argmin"), _arg_infer,
 
 def _max_dim_kernel(fn, argfn):
     def kernel(xp, a, dim, keepdim=False):
-        from .shape_rules import normalize_dim
-
         d = normalize_dim(dim, a.ndim)
         if a.ndim == 0:
             return a.copy(), xp.zeros((), dtype=xp.int64)
@@ -229,8 +223,6 @@ def _max_dim_infer(a, dim, keepdim=False):
 
 
 def _max_dim_vjp(ctx, grad_values, grad_indices=None):
-    import graphtorch as gt
-
     indices = ctx.outputs[1]
     meta = ctx.input_metas[0]
     dim, keepdim = ctx.attrs["dim"], ctx.attrs.get("keepdim", False)
@@ -239,8 +231,8 @@ def _max_dim_vjp(ctx, grad_values, grad_indices=None):
     if not keepdim:
         grad_values = grad_values.unsqueeze(dim)
         indices = indices.unsqueeze(dim)
-    zeros = gt.zeros(meta.shape, dtype=grad_values.dtype, device=grad_values.device)
-    return (zeros.scatter(dim, indices, grad_values),)
+    blank = zeros(meta.shape, dtype=grad_values.dtype, device=grad_values.device)
+    return (blank.scatter(dim, indices, grad_values),)
 
 
 MAX_DIM = register(OpDef("max_dim", REDUCTION, _max_dim_kernel("max", "argmax"),

@@ -12,7 +12,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any, Callable, NamedTuple
 
-from ..dtypes import DType
+from ..dtypes import DType, on_default_dtype_change
 
 
 class Category(enum.Enum):
@@ -141,6 +141,9 @@ REGISTRY: dict[str, OpDef] = {}
 def clear_dtype_caches() -> None:
     for op in REGISTRY.values():
         op.dtype_cache.clear()
+
+
+on_default_dtype_change(clear_dtype_caches)
 
 
 def register(op: OpDef) -> OpDef:

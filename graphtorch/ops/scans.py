@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from .. import dtypes
 from .devices import accumulate
+from .dispatch import call
+from .elementwise import where
+from .factories import full_like, ones_like, zeros_like
+from .grad_utils import conj
 from .registry import Category, OpDef, TensorMeta, register
 from .shape_rules import normalize_dim
 from .sorting import contiguous as _contig
@@ -63,8 +67,6 @@ def _cumsum_kernel(xp, a, dim, reverse=False, dtype=None):
 
 
 def _cumsum_vjp(ctx, grad):
-    from .dispatch import call
-
     meta = ctx.input_metas[0]
     back = call(CUMSUM, grad, dim=ctx.attrs["dim"], reverse=not ctx.attrs.get("reverse", False))
     return (_grad_to_input(back, meta),)
@@ -82,17 +84,9 @@ def _cumprod_infer(a, dim, dtype=None):
     return _scan_infer(a, dim, False, dtype)
 
 
-def _conj(t):
-    return t.conj() if t.is_complex() else t
-
-
 def _cumprod_vjp(ctx, grad):
     """Exact with zeros: positions before the first zero use out/x; the first zero gets the
     product of the others; positions after it get nothing (PyTorch's cumprod_backward)."""
-    import graphtorch as gt
-
-    from .dispatch import call
-
     x, out = ctx.inputs[0], ctx.output
     meta = ctx.input_metas[0]
     dim = ctx.attrs["dim"]
@@ -108,12 +102,12 @@ def _cumprod_vjp(ctx, grad):
     zeros_so_far = call(CUMSUM, is_zero, dim=dim)
     before = zeros_so_far == 0
     first_zero = is_zero & (zeros_so_far == 1)
-    one = gt.ones_like(x)
-    before_part = rev_cumsum(grad * _conj(out)) / _conj(gt.where(before, x, one))
-    skip_zero = call(CUMPROD, gt.where(first_zero, one, x), dim=dim)
-    zero_part = rev_cumsum(grad * _conj(skip_zero))
-    zero = gt.zeros_like(before_part)
-    result = gt.where(before, before_part, gt.where(first_zero, zero_part, zero))
+    one = ones_like(x)
+    before_part = rev_cumsum(grad * conj(out)) / conj(where(before, x, one))
+    skip_zero = call(CUMPROD, where(first_zero, one, x), dim=dim)
+    zero_part = rev_cumsum(grad * conj(skip_zero))
+    zero = zeros_like(before_part)
+    result = where(before, before_part, where(first_zero, zero_part, zero))
     return (_grad_to_input(result, meta),)
 
 
@@ -184,17 +178,15 @@ def _lcse_infer(a, dim, reverse=False):
 
 def _lcse_vjp(ctx, grad):
     """PyTorch's stable rule: positive and negative parts of grad in log space."""
-    import graphtorch as gt
     import numpy as np
 
-    from .dispatch import call
 
     x, out = ctx.inputs[0], ctx.output
     dim, reverse = ctx.attrs["dim"], ctx.attrs.get("reverse", False)
-    lowest = gt.full_like(grad, float(np.finfo(grad.dtype.np_dtype).min))
+    lowest = full_like(grad, float(np.finfo(grad.dtype.np_dtype).min))
     log_abs = grad.abs().log()
-    pos = gt.where(grad > 0, log_abs, lowest)
-    neg = gt.where(grad < 0, log_abs, lowest)
+    pos = where(grad > 0, log_abs, lowest)
+    neg = where(grad < 0, log_abs, lowest)
 
     def back_scan(t):
         return call(LOGCUMSUMEXP, t, dim=dim, reverse=not reverse)

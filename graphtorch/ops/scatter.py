@@ -5,12 +5,26 @@ bounds-checked with PyTorch's messages; shared helpers come from `movement.py`."
 from __future__ import annotations
 
 from .. import dtypes
+from ..dtypes import scalar_type_name
+from .elementwise import where
+from .factories import ones_like, zeros, zeros_like
 from .grad_utils import unbroadcast
-from .movement import (_CPP, _INDEX_DTYPES, CONSTANT_PAD_ND, _as_1d, _check_bounds, _meta,
-                       _numel, _op, _same, _scalar_fill, _ufunc_at, _word, call_op)
+from .movement import (
+    _CPP,
+    _INDEX_DTYPES,
+    CONSTANT_PAD_ND,
+    _as_1d,
+    _check_bounds,
+    _meta,
+    _numel,
+    _op,
+    _same,
+    _scalar_fill,
+    _ufunc_at,
+    call_op,
+)
 from .registry import TensorMeta
 from .shape_rules import broadcast_shapes, normalize_dim
-
 
 # --- gather / scatter --------------------------------------------------------------------
 
@@ -49,11 +63,9 @@ def _gather_kernel(xp, a, index, dim, sparse_grad=False):
 
 
 def _gather_vjp(ctx, grad):
-    import graphtorch as gt
-
     index, dim = ctx.inputs[1], ctx.attrs["dim"]
-    zeros = gt.zeros(ctx.input_metas[0].shape, dtype=grad.dtype, device=grad.device)
-    return call_op(SCATTER_ADD, zeros, index, grad, dim=dim), None
+    blank = zeros(ctx.input_metas[0].shape, dtype=grad.dtype, device=grad.device)
+    return call_op(SCATTER_ADD, blank, index, grad, dim=dim), None
 
 
 GATHER = _op("gather", _gather_kernel,
@@ -179,7 +191,7 @@ def _scatter_reduce_kernel(xp, a, index, src, dim, reduce, include_self=True):
                            f"{reduce}")
     if reduce in ("amax", "amin") and a.dtype.kind == "c":
         raise NotImplementedError(f"\"scatter_gather_tensor_cpu_reduce_{reduce}\" not "
-                                  f"implemented for '{_word(_meta(a).dtype)}'")
+                                  f"implemented for '{scalar_type_name(_meta(a).dtype)}'")
     out, o1, pos, vals = _scatter_setup(xp, a, index, src, dim)
     if pos is None:
         return out
@@ -214,8 +226,6 @@ def _identity(xp, reduce, dtype):
 
 def _scatter_reduce_vjp(ctx, grad):
     """PyTorch's scatter_reduce_backward (ties in amax/amin share the gradient evenly)."""
-    import graphtorch as gt
-
     x, index, src = ctx.inputs
     dim, reduce = ctx.attrs["dim"], ctx.attrs["reduce"]
     include_self = ctx.attrs.get("include_self", True)
@@ -223,8 +233,8 @@ def _scatter_reduce_vjp(ctx, grad):
     if reduce == "sum":
         grad_self, grad_src = grad, grad.gather(dim, index)
     elif reduce == "mean":
-        n = gt.ones_like(grad) if include_self else gt.zeros_like(grad)
-        n = n.scatter_add(dim, index, gt.ones_like(src))
+        n = ones_like(grad) if include_self else zeros_like(grad)
+        n = n.scatter_add(dim, index, ones_like(src))
         n = n.masked_fill(n == 0, 1)
         grad_self, grad_src = grad / n, grad.gather(dim, index) / n.gather(dim, index)
     elif reduce == "prod":
@@ -233,11 +243,11 @@ def _scatter_reduce_vjp(ctx, grad):
                                                         include_self=include_self)
         grad_self = grad * masked_self_result / masked_self
         src_zero = src == 0
-        zeros_in = gt.zeros_like(x).scatter_add(dim, index, src_zero.to(x.dtype))
+        zeros_in = zeros_like(x).scatter_add(dim, index, src_zero.to(x.dtype))
         single_zero = src_zero & (zeros_in.gather(dim, index) == 1)
         masked_src_result = x.scatter_reduce(dim, index, src.masked_fill(single_zero, 1),
                                              reduce, include_self=include_self)
-        grad_src = gt.where(single_zero, (grad * masked_src_result).gather(dim, index),
+        grad_src = where(single_zero, (grad * masked_src_result).gather(dim, index),
                             (grad * result).gather(dim, index) / src.masked_fill(src_zero, 1))
     else:
         value = result.gather(dim, index)
@@ -286,10 +296,8 @@ def _index_select_kernel(xp, a, index, dim):
 
 
 def _index_select_vjp(ctx, grad):
-    import graphtorch as gt
-
-    zeros = gt.zeros(ctx.input_metas[0].shape, dtype=grad.dtype, device=grad.device)
-    return call_op(INDEX_ADD, zeros, ctx.inputs[1], grad, dim=ctx.attrs["dim"]), None
+    blank = zeros(ctx.input_metas[0].shape, dtype=grad.dtype, device=grad.device)
+    return call_op(INDEX_ADD, blank, ctx.inputs[1], grad, dim=ctx.attrs["dim"]), None
 
 
 INDEX_SELECT = _op("index_select", _index_select_kernel,
@@ -335,14 +343,14 @@ def _index_add_rule(a, index, source, dim, alpha=1):
     d = normalize_dim(dim, len(a.shape))
     if len(index.shape) > 1:
         raise IndexError(f"index_add_(): Index is supposed to be a vector, but got dim: "
-                         f"{len(index.shape)} with type: {_word(index.dtype)} and size: "
+                         f"{len(index.shape)} with type: {scalar_type_name(index.dtype)} and size: "
                          f"{list(index.shape)}")
     if index.dtype not in _INDEX_DTYPES:
         raise RuntimeError(f"index_add_(): Expected dtype int32/int64 for index but got: "
-                           f"{_word(index.dtype)}")
+                           f"{scalar_type_name(index.dtype)}")
     if source.dtype != a.dtype:
-        raise RuntimeError(f"index_add_(): self ({_word(a.dtype)}) and source "
-                           f"({_word(source.dtype)}) must have the same scalar type")
+        raise RuntimeError(f"index_add_(): self ({scalar_type_name(a.dtype)}) and source "
+                           f"({scalar_type_name(source.dtype)}) must have the same scalar type")
     _source_rule("index_add_", a, index, source, d, _add_shape_message)
     return d
 
@@ -386,11 +394,11 @@ def _index_copy_rule(a, index, source, dim):
                          f"{len(index.shape)})")
     if index.dtype is not dtypes.int64:
         raise RuntimeError(f"index_copy_(): Expected a long tensor for index, but got "
-                           f"{_word(index.dtype)}")
+                           f"{scalar_type_name(index.dtype)}")
     if source.dtype != a.dtype:
         raise RuntimeError(f"index_copy_(): self and source expected to have the same dtype, "
-                           f"but got (self) {_word(a.dtype)} and (source) "
-                           f"{_word(source.dtype)}")
+                           f"but got (self) {scalar_type_name(a.dtype)} and (source) "
+                           f"{scalar_type_name(source.dtype)}")
     _source_rule("index_copy_", a, index, source, d, _copy_shape_message, True)
     return d
 
@@ -494,10 +502,10 @@ MASKED_FILL = _op("masked_fill", _masked_fill_kernel, _masked_fill_rule, _masked
 def _masked_scatter_rule(a, mask, source):
     if mask.dtype is not dtypes.bool_:
         raise RuntimeError(f"masked_scatter_ only supports boolean masks, but got mask with "
-                           f"dtype {_word(mask.dtype)}")
+                           f"dtype {scalar_type_name(mask.dtype)}")
     if source.dtype != a.dtype:
         raise RuntimeError(f"masked_scatter: expected self and source to have same dtypes but "
-                           f"got{_word(a.dtype)} and {_word(source.dtype)}")
+                           f"got{scalar_type_name(a.dtype)} and {scalar_type_name(source.dtype)}")
     return TensorMeta(broadcast_shapes(a.shape, mask.shape), a.dtype)
 
 
@@ -540,12 +548,10 @@ def _masked_select_kernel(xp, a, mask):
 
 
 def _masked_select_vjp(ctx, grad):
-    import graphtorch as gt
-
     a_meta, mask_meta = ctx.input_metas
     shape = broadcast_shapes(a_meta.shape, mask_meta.shape)
-    zeros = gt.zeros(shape, dtype=grad.dtype, device=grad.device)
-    full = call_op(MASKED_SCATTER, zeros, ctx.inputs[1], grad)
+    blank = zeros(shape, dtype=grad.dtype, device=grad.device)
+    full = call_op(MASKED_SCATTER, blank, ctx.inputs[1], grad)
     return unbroadcast(full, a_meta), None
 
 
@@ -573,7 +579,7 @@ def _check_flat_bounds(xp, index, n):
 def _take_rule(a, index):
     if index.dtype is not dtypes.int64:
         raise RuntimeError(f"take(): Expected a long tensor for index, but got "
-                           f"{_word(index.dtype)}")
+                           f"{scalar_type_name(index.dtype)}")
     return TensorMeta(index.shape, a.dtype)
 
 
@@ -586,10 +592,8 @@ def _take_kernel(xp, a, index):
 
 
 def _take_vjp(ctx, grad):
-    import graphtorch as gt
-
-    zeros = gt.zeros(ctx.input_metas[0].shape, dtype=grad.dtype, device=grad.device)
-    return call_op(PUT, zeros, ctx.inputs[1], grad, accumulate=True), None
+    blank = zeros(ctx.input_metas[0].shape, dtype=grad.dtype, device=grad.device)
+    return call_op(PUT, blank, ctx.inputs[1], grad, accumulate=True), None
 
 
 TAKE = _op("take", _take_kernel, _take_rule, _take_vjp, save_inputs=(1,),
@@ -599,11 +603,11 @@ TAKE = _op("take", _take_kernel, _take_rule, _take_vjp, save_inputs=(1,),
 def _put_rule(a, index, source, accumulate=False):
     if index.dtype is not dtypes.int64:
         raise RuntimeError(f"put_(): Expected a long tensor for index, but got "
-                           f"{_word(index.dtype)}")
+                           f"{scalar_type_name(index.dtype)}")
     if source.dtype != a.dtype:
         raise RuntimeError(f"put_(): self and source expected to have the same dtype, but got "
-                           f"self.dtype = {_word(a.dtype)} and source.dtype = "
-                           f"{_word(source.dtype)}")
+                           f"self.dtype = {scalar_type_name(a.dtype)} and source.dtype = "
+                           f"{scalar_type_name(source.dtype)}")
     if _numel(source.shape) != _numel(index.shape):
         raise IndexError(f"put_(): Expected source and index to have the same number of "
                          f"elements, but got source.numel() = {_numel(source.shape)}, "
@@ -624,12 +628,10 @@ def _put_kernel(xp, a, index, source, accumulate=False):
 
 
 def _put_vjp(ctx, grad):
-    import graphtorch as gt
-
     index, src_meta = ctx.inputs[1], ctx.input_metas[2]
     grad_self = grad
     if not ctx.attrs.get("accumulate", False):
-        grad_self = call_op(PUT, grad, index, gt.zeros(src_meta.shape, dtype=grad.dtype,
+        grad_self = call_op(PUT, grad, index, zeros(src_meta.shape, dtype=grad.dtype,
                                                               device=grad.device))
     return grad_self, None, call_op(TAKE, grad, index).reshape(src_meta.shape)
 

@@ -7,6 +7,7 @@ Each helper raises the exception PyTorch raises for the same mistake, so eager e
 from __future__ import annotations
 
 from .. import dtypes
+from ..symbolic import SymInt
 from .registry import Promotion, TensorMeta
 
 
@@ -120,6 +121,4 @@ def dtype_error(message: str) -> Exception:
 
 def as_size(s):
     """A size argument as an int, or unchanged when it is a symbolic size (`SymInt`)."""
-    from ..ir.symbolic import SymInt
-
     return s if type(s) is SymInt else int(s)

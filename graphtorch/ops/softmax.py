@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from .. import dtypes
 from .devices import max_with_initial
+from .dispatch import call
+from .elementwise import where
+from .factories import ones_like, zeros_like
 from .reduction import _dim_arg, _expand_grad, _out_shape
 from .registry import Category, OpDef, TensorMeta, register
 from .shape_rules import normalize_dim, normalize_dims
@@ -150,21 +153,17 @@ def _prod_infer(a, dims=None, keepdim=False, dtype=None):
 def _prod_vjp(ctx, grad):
     """d prod / d x_i is the product of the others: out / x_i without zeros, the product of
     the non-zeros at a lone zero, and 0 everywhere when two or more zeros."""
-    import graphtorch as gt
-
-    from .dispatch import call
-
     x = ctx.inputs[0]
     meta = ctx.input_metas[0]
     dims, keepdim = ctx.attrs.get("dims"), ctx.attrs.get("keepdim", False)
     if x.dtype is not grad.dtype:
         x = x.to(grad.dtype)
     is_zero = x == 0
-    safe = gt.where(is_zero, gt.ones_like(x), x)
+    safe = where(is_zero, ones_like(x), x)
     rest = call(PROD, safe, dims=dims, keepdim=True)
     zeros = is_zero.sum(dim=_dim_arg(dims, len(meta.shape)), keepdim=True)
-    others = gt.where(zeros == 0, rest / safe,
-                      gt.where((zeros == 1) & is_zero, rest, gt.zeros_like(x)))
+    others = where(zeros == 0, rest / safe,
+                      where((zeros == 1) & is_zero, rest, zeros_like(x)))
     if others.is_complex():
         others = others.conj()
     result = _expand_grad(grad, meta, dims, keepdim) * others

@@ -10,25 +10,19 @@ from __future__ import annotations
 import math
 
 from .. import dtypes
+from ..dtypes import scalar_type_name
+from .dispatch import call
+from .factories import arange, zeros
+from .indexing import INDEX, INDEX_PUT
 from .registry import Category, OpDef, TensorMeta, register
 from .shape_rules import normalize_dim
 
 OPAQUE = Category.OPAQUE
 
-_TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
-               "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-               "bool": "Bool", "complex64": "ComplexFloat", "complex128": "ComplexDouble",
-               "bfloat16": "BFloat16"}
-
-
-def type_name(dtype) -> str:
-    """PyTorch's scalar-type word ('Float', 'Long', ...) for a DType or NumPy dtype."""
-    name = dtype.name if isinstance(dtype, dtypes.DType) else str(dtype)
-    return _TYPE_NAMES.get(name, name)
 
 
 def not_implemented(kernel_name: str, dtype) -> NotImplementedError:
-    return NotImplementedError(f'"{kernel_name}" not implemented for \'{type_name(dtype)}\'')
+    return NotImplementedError(f'"{kernel_name}" not implemented for \'{scalar_type_name(dtype)}\'')
 
 
 def _dtype_of(x):
@@ -56,8 +50,6 @@ def sort_indices(xp, a, axis: int, descending: bool = False):
 
 def index_grid(shape, dim: int, index, device=None):
     """Index tensors addressing `index` positions along `dim` (arange on the other dims)."""
-    import graphtorch as gt
-
     nd = len(shape)
     items = []
     for k in range(nd):
@@ -66,30 +58,22 @@ def index_grid(shape, dim: int, index, device=None):
         else:
             view = [1] * nd
             view[k] = index.shape[k]
-            items.append(gt.arange(index.shape[k], device=device).reshape(view))
+            items.append(arange(index.shape[k], device=device).reshape(view))
     return items, tuple(("tensor", k) for k in range(nd))
 
 
 def scatter_along(shape, dim: int, index, src, accumulate: bool = False):
-    """zeros(shape).scatter(dim, index, src) (scatter_add with accumulate) in tensor ops."""
-    import graphtorch as gt
-
-    from .dispatch import call
-    from .indexing import INDEX_PUT
-
+    """blank(shape).scatter(dim, index, src) (scatter_add with accumulate) in tensor ops."""
     index = index.detach()
     if len(shape) == 0:
         return src.reshape(())
-    zeros = gt.zeros(tuple(shape), dtype=src.dtype, device=src.device)
+    blank = zeros(tuple(shape), dtype=src.dtype, device=src.device)
     items, spec = index_grid(shape, dim, index, src.device)
-    return call(INDEX_PUT, zeros, src, *items, spec=spec, accumulate=accumulate)
+    return call(INDEX_PUT, blank, src, *items, spec=spec, accumulate=accumulate)
 
 
 def gather_along(src, dim: int, index):
     """src.gather(dim, index) in tensor ops."""
-    from .dispatch import call
-    from .indexing import INDEX
-
     index = index.detach()
     if src.ndim == 0:
         return src.reshape(index.shape)

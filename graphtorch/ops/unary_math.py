@@ -9,7 +9,10 @@ from __future__ import annotations
 import math
 
 from .. import dtypes
-from .elementwise import COMPLEX, elementwise, no_bool, raises, ufunc_kernel, unsupported
+from .dispatch import call
+from .elementwise import COMPLEX, elementwise, no_bool, raises, ufunc_kernel, unsupported, where
+from .factories import ones_like, zeros_like
+from .grad_utils import conj
 from .registry import Promotion
 from .special import erf_kernel, erfc_kernel, erfinv_kernel
 
@@ -44,22 +47,18 @@ def float_op(name, kernel, grad_formula, saves="x", **kw):
     return elementwise(name, kernel, vjp_out, FLOAT, save_output=True, **kw)
 
 
-def _conj(t):
-    return t.conj() if t.is_complex() else t
-
-
-EXP = float_op("exp", _np("exp"), lambda g, y: g * _conj(y), saves="out")
+EXP = float_op("exp", _np("exp"), lambda g, y: g * conj(y), saves="out")
 EXP2 = float_op("exp2", _np("exp2"), lambda g, y: g * y * math.log(2.0), saves="out")
 EXPM1 = float_op("expm1", _np("expm1"), lambda g, y: g * (y + 1), saves="out")
-LOG = float_op("log", _np("log"), lambda g, x: g / _conj(x))
+LOG = float_op("log", _np("log"), lambda g, x: g / conj(x))
 LOG2 = float_op("log2", _np("log2"), lambda g, x: g / (x * math.log(2.0)))
 LOG10 = float_op("log10", _np("log10"), lambda g, x: g / (x * math.log(10.0)))
 LOG1P = float_op("log1p", _np("log1p"), lambda g, x: g / (x + 1))
-SQRT = float_op("sqrt", _np("sqrt"), lambda g, y: g / (2 * _conj(y)), saves="out")
+SQRT = float_op("sqrt", _np("sqrt"), lambda g, y: g / (2 * conj(y)), saves="out")
 RSQRT = float_op("rsqrt", lambda xp, a: 1 / xp.sqrt(a), lambda g, y: -0.5 * g * y * y * y,
                  saves="out")
 RECIPROCAL = float_op("reciprocal", ufunc_kernel("reciprocal"),
-                      lambda g, y: -g * _conj(y * y), saves="out")
+                      lambda g, y: -g * conj(y * y), saves="out")
 SIN = float_op("sin", _np("sin"), lambda g, x: g * x.cos())
 COS = float_op("cos", _np("cos"), lambda g, x: -g * x.sin())
 TAN = float_op("tan", _np("tan"), lambda g, y: g * (1 + y * y), saves="out")
@@ -99,9 +98,7 @@ def _int_identity(fn):
 
 
 def _zero_grad(ctx, grad):
-    import graphtorch as gt
-
-    return (gt.zeros_like(grad),)
+    return (zeros_like(grad),)
 
 
 def _rounding_check(name):
@@ -164,9 +161,7 @@ ABS = elementwise("abs", ufunc_kernel("absolute"), _abs_vjp, Promotion.COMPLEX_T
 
 
 def _relu_vjp(ctx, grad):
-    import graphtorch as gt
-
-    return (gt.where(ctx.output > 0, grad, 0.0),)  # a scalar: no zeros tensor allocated
+    return (where(ctx.output > 0, grad, 0.0),)  # a scalar: no zeros tensor allocated
 
 
 def _relu_check(dtype):
@@ -186,10 +181,8 @@ def _leaky_relu_kernel(xp, a, negative_slope=0.01):
 
 
 def _leaky_relu_vjp(ctx, grad):
-    import graphtorch as gt
-
     slope = ctx.attrs.get("negative_slope", 0.01)
-    return (gt.where(ctx.inputs[0] > 0, grad, grad * slope),)
+    return (where(ctx.inputs[0] > 0, grad, grad * slope),)
 
 
 LEAKY_RELU = elementwise("leaky_relu", _leaky_relu_kernel, _leaky_relu_vjp, save_inputs=(0,),
@@ -201,10 +194,8 @@ def _elu_kernel(xp, a, alpha=1.0):
 
 
 def _elu_vjp(ctx, grad):
-    import graphtorch as gt
-
     x, alpha = ctx.inputs[0], ctx.attrs.get("alpha", 1.0)
-    return (gt.where(x > 0, grad, grad * alpha * x.clamp(max=0).exp()),)
+    return (where(x > 0, grad, grad * alpha * x.clamp(max=0).exp()),)
 
 
 ELU = elementwise("elu", _elu_kernel, _elu_vjp, FLOAT, save_inputs=(0,),
@@ -218,12 +209,10 @@ def _softplus_kernel(xp, a, beta=1.0, threshold=20.0):
 
 
 def _softplus_vjp(ctx, grad):
-    import graphtorch as gt
-
     x = ctx.inputs[0]
     beta, threshold = ctx.attrs.get("beta", 1.0), ctx.attrs.get("threshold", 20.0)
     z = x * beta
-    return (gt.where(z > threshold, grad, grad * z.sigmoid()),)
+    return (where(z > threshold, grad, grad * z.sigmoid()),)
 
 
 SOFTPLUS = elementwise("softplus", _softplus_kernel, _softplus_vjp, FLOAT, save_inputs=(0,),
@@ -235,11 +224,9 @@ def _hardtanh_kernel(xp, a, min_val=-1.0, max_val=1.0):
 
 
 def _hardtanh_vjp(ctx, grad):
-    import graphtorch as gt
-
     x = ctx.inputs[0]
     lo, hi = ctx.attrs.get("min_val", -1.0), ctx.attrs.get("max_val", 1.0)
-    return (gt.where((x > lo) & (x < hi), grad, gt.zeros_like(grad)),)
+    return (where((x > lo) & (x < hi), grad, zeros_like(grad)),)
 
 
 HARDTANH = elementwise("hardtanh", _hardtanh_kernel, _hardtanh_vjp, save_inputs=(0,),
@@ -291,9 +278,7 @@ def _nan_to_num_kernel(xp, a, nan=0.0, posinf=None, neginf=None):
 
 
 def _nan_to_num_vjp(ctx, grad):
-    import graphtorch as gt
-
-    return (gt.where(ctx.inputs[0].isfinite(), grad, gt.zeros_like(grad)),)
+    return (where(ctx.inputs[0].isfinite(), grad, zeros_like(grad)),)
 
 
 NAN_TO_NUM = elementwise("nan_to_num", _nan_to_num_kernel, _nan_to_num_vjp, save_inputs=(0,))
@@ -358,17 +343,15 @@ def _sgn_kernel(xp, a):
 
 
 def _sgn_vjp(ctx, grad):
-    import graphtorch as gt
-
     x = ctx.inputs[0]
     if not x.is_complex():
-        return (gt.zeros_like(grad),)
+        return (zeros_like(grad),)
     # d(z/|z|) = (dz - s Re(conj(s) dz)) / |z|, so grad_z = (g - s Re(g conj(s))) / |z|.
     s = ctx.output
     mag = x.abs()
     zero = mag == 0
-    g = (grad - s * (grad * s.conj()).real) / gt.where(zero, gt.ones_like(mag), mag)
-    return (gt.where(zero, gt.zeros_like(g), g),)
+    g = (grad - s * (grad * s.conj()).real) / where(zero, ones_like(mag), mag)
+    return (where(zero, zeros_like(g), g),)
 
 
 SGN = elementwise("sgn", _sgn_kernel, _sgn_vjp, save_inputs=(0,), save_output=True,
@@ -388,12 +371,10 @@ SIGNBIT = elementwise("signbit", _signbit_kernel, promotion=Promotion.ALWAYS_BOO
 
 
 def _sinc_grad(g, x):
-    import graphtorch as gt
-
     px = math.pi * x
     d = (px * px.cos() - px.sin()) / (px * x)
-    d = gt.where(x == 0, gt.zeros_like(d), d)
-    return g * _conj(d)
+    d = where(x == 0, zeros_like(d), d)
+    return g * conj(d)
 
 
 SINC = float_op("sinc", lambda xp, a: xp.sinc(a), _sinc_grad, doc="sin(pi x) / (pi x), 1 at 0")
@@ -477,9 +458,7 @@ def _polygamma_kernel(xp, a, n):
 
 def _polygamma_grad(n):
     def grad_formula(g, x):
-        import graphtorch as gt
-
-        return g * gt.polygamma(n + 1, x)
+        return g * call(POLYGAMMA, x, n=n + 1)
     return grad_formula
 
 
@@ -490,9 +469,7 @@ DIGAMMA = float_op("digamma", _digamma_kernel, _polygamma_grad(0),
 
 
 def _polygamma_vjp(ctx, grad):
-    import graphtorch as gt
-
-    return (grad * gt.polygamma(ctx.attrs["n"] + 1, ctx.inputs[0]),)
+    return (grad * call(POLYGAMMA, ctx.inputs[0], n=ctx.attrs["n"] + 1),)
 
 
 POLYGAMMA = elementwise("polygamma", _polygamma_kernel, _polygamma_vjp, FLOAT, save_inputs=(0,),

@@ -10,6 +10,9 @@ has none, so `flip` copies.
 from __future__ import annotations
 
 from .devices import writeable
+from .dispatch import call
+from .factories import zeros
+from .grad_utils import unbroadcast
 from .registry import Category, OpDef, TensorMeta, register
 from .shape_rules import as_size, normalize_dim
 
@@ -109,8 +112,6 @@ def _expand_shape(in_shape, sizes):
 
 
 def _expand_vjp(ctx, grad):
-    from .grad_utils import unbroadcast
-
     return (unbroadcast(grad, ctx.input_metas[0]),)
 
 
@@ -223,11 +224,8 @@ def _insert(shape, d):
 
 def _scatter_vjp(op):
     def vjp(ctx, grad):
-        import graphtorch as gt
-        from .dispatch import call
-
-        zeros = gt.zeros(ctx.input_metas[0].shape, dtype=grad.dtype, device=grad.device)
-        return (call(COPY_INTO_VIEW, zeros, grad, view_ops=((op, ctx.attrs),)),)
+        blank = zeros(ctx.input_metas[0].shape, dtype=grad.dtype, device=grad.device)
+        return (call(COPY_INTO_VIEW, blank, grad, view_ops=((op, ctx.attrs),)),)
     return vjp
 
 
@@ -326,19 +324,15 @@ def _copy_into_view_kernel(xp, base, src, view_ops):
 
 
 def _copy_into_view_vjp(ctx, grad):
-    import graphtorch as gt
-    from .dispatch import call
-
     view_ops = ctx.attrs["view_ops"]
     src_meta = ctx.input_metas[1]
-    zeros = gt.zeros(src_meta.shape, dtype=grad.dtype, device=grad.device)
-    grad_base = call(COPY_INTO_VIEW, grad, zeros, view_ops=view_ops)
+    blank = zeros(src_meta.shape, dtype=grad.dtype, device=grad.device)
+    grad_base = call(COPY_INTO_VIEW, grad, blank, view_ops=view_ops)
     grad_src = grad.contiguous()  # grads may be broadcast views; `view` steps need strides
     for step in view_ops:
         grad_src = call(step[0], grad_src, **step[1])
         if len(step) == 3:
             grad_src = grad_src[step[2]]
-    from .grad_utils import unbroadcast
 
     return grad_base, unbroadcast(grad_src, src_meta)
 

@@ -6,6 +6,7 @@ As in PyTorch, state (`step`, `sum`) is created for every parameter at construct
 
 from __future__ import annotations
 
+from ..functions.creation import full_like
 from ..tensor import Tensor
 from .optimizer import (
     Optimizer,
@@ -57,8 +58,6 @@ class Adagrad(Optimizer):
                 self._init_state(group, p, initial_accumulator_value)
 
     def _init_state(self, group, p, initial_value) -> None:
-        from ..functions.creation import full_like
-
         state = self.state[p]
         state["step"] = _new_step(group, p, capturable_key="")
         value = complex(initial_value, initial_value) if p.is_complex() else initial_value

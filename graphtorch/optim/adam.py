@@ -6,7 +6,10 @@ from its Python value, as PyTorch's default (non-capturable) path does.
 
 from __future__ import annotations
 
+from ..dtypes import float64
+from ..functions.creation import zeros_like
 from ..tensor import Tensor
+from ..trace_state import SymbolicArray
 from .optimizer import (
     Optimizer,
     _as_real,
@@ -80,8 +83,6 @@ class Adam(Optimizer):
 
     def _init_group(self, group, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs,
                     state_steps):
-        from ..functions.creation import zeros_like
-
         for p in group["params"]:
             if p.grad is None:
                 continue
@@ -158,8 +159,6 @@ def adam(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, *, 
 
 
 def _is_symbolic(x) -> bool:
-    from ..ir.tracer import SymbolicArray
-
     return isinstance(x, Tensor) and type(x._data) is SymbolicArray
 
 
@@ -167,8 +166,6 @@ def _traced_update(param, exp_avg, exp_avg_sq, max_sq, step_t, lr, beta1, beta2,
     """The bias-corrected Adam step with the step counter (and lr) as tensors, so a compiled
     step serves every step number. The arithmetic mirrors the eager path: corrections in
     float64 (as Python floats are), cast to the parameter dtype where eager code casts."""
-    from ..dtypes import float64
-
     step = step_t.to(float64)
     bias_correction1 = 1 - beta1 ** step
     bias_correction2 = 1 - beta2 ** step

@@ -15,8 +15,12 @@ from itertools import chain
 
 from .. import dtypes
 from ..autograd import grad_mode
-from ..utils.hooks import RemovableHandle
+from ..autograd.grad_mode import enable_grad
+from ..dtypes import float64
+from ..functions.creation import tensor, zeros
 from ..tensor import Tensor
+from ..trace_state import SymbolicArray, current_tracer
+from ..utils.hooks import RemovableHandle
 
 __all__ = ["Optimizer", "register_optimizer_step_pre_hook",
            "register_optimizer_step_post_hook"]
@@ -70,8 +74,6 @@ def _get_value(x):
 
 
 def note_grad_reset(p) -> None:
-    from ..ir.tracer import current_tracer
-
     tracer = current_tracer()
     if tracer is not None:
         tracer.note_grad_reset(p)
@@ -79,8 +81,6 @@ def note_grad_reset(p) -> None:
 
 def _is_traced(x) -> bool:
     """Whether `x` is a tensor inside gt.compile's trace (a graph value, not a number)."""
-    from ..ir.tracer import SymbolicArray
-
     return isinstance(x, Tensor) and type(x._data) is SymbolicArray
 
 
@@ -94,8 +94,6 @@ def _hyper_value(x):
 def _step_value(step_t):
     """The step counter as a number eagerly; as a float64 tensor while tracing."""
     if _is_traced(step_t):
-        from ..dtypes import float64
-
         return step_t.to(float64)
     return _get_value(step_t)
 
@@ -133,8 +131,6 @@ def _get_scalar_dtype(is_fused=None):
 
 def _new_step(group, param, fused_key: str = "fused", capturable_key: str = "capturable"):
     """The zero `step` tensor PyTorch creates for a fresh parameter state."""
-    from ..functions.creation import zeros
-
     fused = group.get(fused_key) or False
     if fused or group.get(capturable_key):
         return zeros((), dtype=_get_scalar_dtype(is_fused=fused), device=param.device)
@@ -143,8 +139,6 @@ def _new_step(group, param, fused_key: str = "fused", capturable_key: str = "cap
 
 def _step_to_tensor(optimizer, fused_key: str = "fused", capturable_key: str = "capturable"):
     """Old state dicts stored `step` as a number: make it the tensor PyTorch now keeps."""
-    from ..functions.creation import tensor
-
     for group in optimizer.param_groups:
         for p in group["params"]:
             p_state = optimizer.state.get(p, [])
@@ -491,7 +485,6 @@ def evaluate_closure(closure):
     """Run an optimizer's `closure` (which re-evaluates the loss) with grad enabled."""
     if closure is None:
         return None
-    from ..autograd.grad_mode import enable_grad
 
     with enable_grad():
         return closure()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..functions.creation import zeros_like
 from ..tensor import Tensor
 from .optimizer import (
     Optimizer,
@@ -58,8 +59,6 @@ class RMSprop(Optimizer):
     @_use_grad_for_differentiable
     def step(self, closure=None):
         """Perform one optimization step; `closure` re-evaluates and returns the loss."""
-        from ..functions.creation import zeros_like
-
         loss = evaluate_closure(closure)
         for group in self.param_groups:
             params, grads, square_avgs, grad_avgs, bufs, steps = [], [], [], [], [], []

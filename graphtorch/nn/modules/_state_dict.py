@@ -31,6 +31,7 @@ class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpec
 
 
 def _overrides(module, name) -> bool:
+    # lazy: module.py imports this module before it defines Module
     from .module import Module
 
     return getattr(type(module), name) is not getattr(Module, name)

@@ -12,7 +12,7 @@ from ...autograd.grad_mode import no_grad
 from ...functions.creation import empty
 from .. import functional as F
 from .. import init
-from ..attention_functions import _canonical_mask, _none_or_dtype
+from ..functional.attention import _canonical_mask, _none_or_dtype
 from ..parameter import Parameter
 from .linear import Linear
 from .module import Module

@@ -3,7 +3,7 @@ SmoothL1Loss, HuberLoss, KLDivLoss): store the options, call the functional loss
 
 from __future__ import annotations
 
-from .. import loss_functions as LF
+from ..functional import losses
 from .module import Module
 
 
@@ -11,7 +11,7 @@ class _Loss(Module):
     def __init__(self, size_average=None, reduce=None, reduction: str = "mean"):
         super().__init__()
         if size_average is not None or reduce is not None:
-            self.reduction = LF._legacy_reduction(size_average, reduce)
+            self.reduction = losses._legacy_reduction(size_average, reduce)
         else:
             self.reduction = reduction
 
@@ -26,14 +26,14 @@ class L1Loss(_Loss):
     """Mean absolute error."""
 
     def forward(self, input, target):
-        return LF.l1_loss(input, target, reduction=self.reduction)
+        return losses.l1_loss(input, target, reduction=self.reduction)
 
 
 class MSELoss(_Loss):
     """Mean squared error."""
 
     def forward(self, input, target):
-        return LF.mse_loss(input, target, reduction=self.reduction)
+        return losses.mse_loss(input, target, reduction=self.reduction)
 
 
 class SmoothL1Loss(_Loss):
@@ -44,7 +44,7 @@ class SmoothL1Loss(_Loss):
         self.beta = beta
 
     def forward(self, input, target):
-        return LF.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
+        return losses.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
 
 
 class HuberLoss(_Loss):
@@ -57,7 +57,7 @@ class HuberLoss(_Loss):
         self.delta = delta
 
     def forward(self, input, target):
-        return LF.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
+        return losses.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
 
 
 class KLDivLoss(_Loss):
@@ -68,7 +68,7 @@ class KLDivLoss(_Loss):
         self.log_target = log_target
 
     def forward(self, input, target):
-        return LF.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
+        return losses.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
 
 
 class NLLLoss(_WeightedLoss):
@@ -80,7 +80,7 @@ class NLLLoss(_WeightedLoss):
         self.ignore_index = ignore_index
 
     def forward(self, input, target):
-        return LF.nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index,
+        return losses.nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index,
                            reduction=self.reduction)
 
 
@@ -93,7 +93,7 @@ class CrossEntropyLoss(_WeightedLoss):
         self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
 
     def forward(self, input, target):
-        return LF.cross_entropy(input, target, weight=self.weight,
+        return losses.cross_entropy(input, target, weight=self.weight,
                                 ignore_index=self.ignore_index,
                                 reduction=self.reduction, label_smoothing=self.label_smoothing)
 
@@ -102,7 +102,7 @@ class BCELoss(_WeightedLoss):
     """Binary cross entropy on probabilities."""
 
     def forward(self, input, target):
-        return LF.binary_cross_entropy(input, target, self.weight, reduction=self.reduction)
+        return losses.binary_cross_entropy(input, target, self.weight, reduction=self.reduction)
 
 
 class BCEWithLogitsLoss(_Loss):
@@ -115,6 +115,6 @@ class BCEWithLogitsLoss(_Loss):
         self.register_buffer("pos_weight", pos_weight)
 
     def forward(self, input, target):
-        return LF.binary_cross_entropy_with_logits(input, target, self.weight,
+        return losses.binary_cross_entropy_with_logits(input, target, self.weight,
                                                    pos_weight=self.pos_weight,
                                                    reduction=self.reduction)

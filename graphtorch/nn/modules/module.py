@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+from ... import dtypes
 from ...autograd import grad_mode
+from ...functions.conversion import _parse_to
 from ...tensor import Tensor
+from ...trace_state import current_tracer
 from ..parameter import Buffer, Parameter
-from . import _state_dict as S
-from . import hooks as H
-from . import state_version as V
+from . import _state_dict as state_dict_module
+from . import hooks as hooks_module
+from . import state_version as state_version_module
 
 
 def _typename(obj) -> str:
@@ -74,8 +77,9 @@ class Module:
         setattr_("_state_dict_pre_hooks", OrderedDict())
         setattr_("_load_state_dict_pre_hooks", OrderedDict())
         setattr_("_load_state_dict_post_hooks", OrderedDict())
-        for name in V.VERSIONED_STORES:  # changes to these bump _state_version
-            setattr_(name, V.versioned(OrderedDict() if "hooks" in name else {}, self))
+        for name in state_version_module.VERSIONED_STORES:  # changes to these bump _state_version
+            setattr_(name,
+                     state_version_module.versioned(OrderedDict() if "hooks" in name else {}, self))
         if self.call_super_init:
             super().__init__(*args, **kwargs)
 
@@ -212,7 +216,7 @@ class Module:
                         del s[name]
                     else:
                         s.discard(name)
-            V.bump(self)
+            state_version_module.bump(self)
 
         params = d.get("_parameters")
         if isinstance(value, Parameter):
@@ -249,14 +253,15 @@ class Module:
                         name not in self._non_persistent_buffers_set
                     self.register_buffer(name, value, persistent)
                 else:
-                    if name in V.VERSIONED_STORES and isinstance(value, dict):
-                        value = V.versioned(value, self)
-                    if V.changed(d.get(name, V._MISSING), value):
-                        V.bump(self)
+                    if name in state_version_module.VERSIONED_STORES and isinstance(value, dict):
+                        value = state_version_module.versioned(value, self)
+                    if state_version_module.changed(d.get(name, state_version_module._MISSING),
+                                                    value):
+                        state_version_module.bump(self)
                     super().__setattr__(name, value)
 
     def __delattr__(self, name: str) -> None:
-        V.bump(self)
+        state_version_module.bump(self)
         if name in self._parameters:
             del self._parameters[name]
         elif name in self._buffers:
@@ -362,8 +367,6 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all parameters (to None by default, else to zeros)."""
-        from ...ir.tracer import current_tracer
-
         tracer = current_tracer()
         for p in self.parameters():
             if set_to_none and tracer is not None:
@@ -411,12 +414,8 @@ class Module:
     def to(self, *args, **kwargs) -> Module:
         """Move/cast parameters and buffers in place; only floating and complex tensors
         change dtype."""
-        from ...functions.conversion import _parse_to
-
         dtype, device, _ = _parse_to(args, dict(kwargs))
         if dtype is not None:
-            from ... import dtypes
-
             dtype = dtypes.as_dtype(dtype)
             if not (dtype.is_floating_point or dtype.is_complex):
                 raise TypeError("nn.Module.to only accepts floating point or complex dtypes, "
@@ -461,16 +460,17 @@ class Module:
 
     # --- state dict (implemented in _state_dict.py) -----------------------------------------
     def _save_to_state_dict(self, destination, prefix, keep_vars) -> None:
-        S.save_to_state_dict(self, destination, prefix, keep_vars)
+        state_dict_module.save_to_state_dict(self, destination, prefix, keep_vars)
 
     def state_dict(self, *args, destination=None, prefix: str = "", keep_vars: bool = False):
         """Parameters and persistent buffers by dotted name (detached unless keep_vars)."""
-        return S.state_dict(self, args, destination, prefix, keep_vars)
+        return state_dict_module.state_dict(self, args, destination, prefix, keep_vars)
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
                               unexpected_keys, error_msgs) -> None:
         """Load this module's own tensors (not its children's) from `state_dict`."""
-        S.load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+        state_dict_module.load_from_state_dict(self, state_dict, prefix, local_metadata, strict,
+                                               missing_keys,
                                unexpected_keys, error_msgs)
 
     def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
@@ -479,30 +479,30 @@ class Module:
         Returns (missing_keys, unexpected_keys); with strict=True a mismatch raises a
         RuntimeError listing every problem, as PyTorch does.
         """
-        return S.load_state_dict(self, state_dict, strict, assign)
+        return state_dict_module.load_state_dict(self, state_dict, strict, assign)
 
-    def register_load_state_dict_post_hook(self, hook) -> H.RemovableHandle:
+    def register_load_state_dict_post_hook(self, hook) -> hooks_module.RemovableHandle:
         """hook(module, incompatible_keys) after this module's load_state_dict."""
-        return H.add(self._load_state_dict_post_hooks, hook)
+        return hooks_module.add(self._load_state_dict_post_hooks, hook)
 
-    def register_state_dict_pre_hook(self, hook) -> H.RemovableHandle:
+    def register_state_dict_pre_hook(self, hook) -> hooks_module.RemovableHandle:
         """hook(module, prefix, keep_vars) before this module's state_dict."""
-        return H.add(self._state_dict_pre_hooks, hook)
+        return hooks_module.add(self._state_dict_pre_hooks, hook)
 
     # --- hooks and calling -------------------------------------------------------------------
     def register_forward_pre_hook(self, hook, *, prepend: bool = False,
-                                  with_kwargs: bool = False) -> H.RemovableHandle:
+                                  with_kwargs: bool = False) -> hooks_module.RemovableHandle:
         """hook(module, args) before forward; it may return replacement args."""
-        handle = H.add(self._forward_pre_hooks, hook, prepend,
+        handle = hooks_module.add(self._forward_pre_hooks, hook, prepend,
                        extra_dict=self._forward_pre_hooks_with_kwargs)
         if with_kwargs:
             self._forward_pre_hooks_with_kwargs[handle.id] = True
         return handle
 
     def register_forward_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False,
-                              always_call: bool = False) -> H.RemovableHandle:
+                              always_call: bool = False) -> hooks_module.RemovableHandle:
         """hook(module, args, output) after forward; it may return a replacement output."""
-        handle = H.add(self._forward_hooks, hook, prepend,
+        handle = hooks_module.add(self._forward_hooks, hook, prepend,
                        extra_dict=[self._forward_hooks_with_kwargs,
                                    self._forward_hooks_always_called])
         if with_kwargs:
@@ -513,24 +513,25 @@ class Module:
 
     def register_full_backward_pre_hook(self, hook, prepend: bool = False):
         """hook(module, grad_output) before the input gradients; may replace grad_output."""
-        return H.add(self._backward_pre_hooks, hook, prepend)
+        return hooks_module.add(self._backward_pre_hooks, hook, prepend)
 
-    def register_full_backward_hook(self, hook, prepend: bool = False) -> H.RemovableHandle:
+    def register_full_backward_hook(self, hook,
+                                    prepend: bool = False) -> hooks_module.RemovableHandle:
         """hook(module, grad_input, grad_output) once the module's input grads are known;
         it may return a replacement grad_input."""
         if self._is_full_backward_hook is False:
             raise RuntimeError("Cannot use both regular backward hooks and full backward hooks "
                                "on a single Module. Please use only one of them.")
         self._is_full_backward_hook = True
-        return H.add(self._backward_hooks, hook, prepend)
+        return hooks_module.add(self._backward_hooks, hook, prepend)
 
-    def register_backward_hook(self, hook) -> H.RemovableHandle:
+    def register_backward_hook(self, hook) -> hooks_module.RemovableHandle:
         """Legacy hook on the grad_fn of the output (use register_full_backward_hook)."""
         if self._is_full_backward_hook is True:
             raise RuntimeError("Cannot use both regular backward hooks and full backward hooks "
                                "on a single Module. Please use only one of them.")
         self._is_full_backward_hook = False
-        return H.add(self._backward_hooks, hook)
+        return hooks_module.add(self._backward_hooks, hook)
 
     def _get_backward_hooks(self):
         hooks = list(self._backward_hooks.values())
@@ -550,11 +551,12 @@ class Module:
         if not (self._backward_hooks or self._backward_pre_hooks or self._forward_hooks
                 or self._forward_pre_hooks):
             return self.forward(*args, **kwargs)
-        return H.call_with_hooks(self, args, kwargs)
+        return hooks_module.call_with_hooks(self, args, kwargs)
 
     def compile(self, *args, **kwargs) -> None:
         """Compile this module's calls in place (``model.compile()``, as PyTorch): later
         calls run through ``gt.compile`` with these arguments; the module stays itself."""
+        # lazy: Module.compile() is nn's API for gt.compile, a layer above nn
         from ...compiler import compile as gt_compile
 
         self.__dict__["_compiled_call"] = gt_compile(self._call_eagerly, *args, **kwargs)
@@ -584,9 +586,10 @@ class Module:
     def __getstate__(self):
         state = self.__dict__.copy()
         state.pop("_state_version", None)
-        for name in V.VERSIONED_STORES:  # pickles hold plain dicts, as PyTorch's do
+        # pickles hold plain dicts, as PyTorch's do
+        for name in state_version_module.VERSIONED_STORES:
             if isinstance(state.get(name), dict):
-                state[name] = V.plain(state[name])
+                state[name] = state_version_module.plain(state[name])
         return state
 
     def __setstate__(self, state):
@@ -598,8 +601,8 @@ class Module:
                      "_load_state_dict_post_hooks", "_backward_pre_hooks"):
             if name not in self.__dict__:
                 self.__dict__[name] = OrderedDict()
-        for name in V.VERSIONED_STORES:
+        for name in state_version_module.VERSIONED_STORES:
             if isinstance(self.__dict__.get(name), dict):
-                self.__dict__[name] = V.versioned(self.__dict__[name], self)
+                self.__dict__[name] = state_version_module.versioned(self.__dict__[name], self)
         self.__dict__.setdefault("_non_persistent_buffers_set", set())
         self.__dict__.setdefault("_is_full_backward_hook", None)

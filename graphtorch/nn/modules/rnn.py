@@ -13,6 +13,9 @@ import numbers
 import warnings
 
 from ...functions.creation import empty, zeros
+from ...functions.movement import cat, stack
+from ...trace_state import SymbolicArray
+from .. import functional as F
 from .. import init
 from ..parameter import Parameter
 from ..utils.rnn import PackedSequence
@@ -77,8 +80,6 @@ def _mini_batch(module, input, batch_sizes) -> int:
 def _packed_forward_steps(cell, data, sizes, offsets, states, is_lstm):
     """Forward over packed steps; the state shrinks as sequences end, and the rows of
     the ended sequences are kept as their final state. Returns (output rows, final)."""
-    from ...functions.movement import cat
-
     active = sizes[0]
     ended = []
     outputs = []
@@ -98,8 +99,6 @@ def _packed_forward_steps(cell, data, sizes, offsets, states, is_lstm):
 
 def _packed_backward_steps(cell, data, sizes, offsets, states, is_lstm):
     """Reverse direction over packed steps: a sequence joins (from hx) at its last step."""
-    from ...functions.movement import cat
-
     initial = states
     active = sizes[-1]
     states = tuple(s[:active] for s in initial)
@@ -262,9 +261,6 @@ class RNNBase(Module):
     def _run(self, input, hx):
         """input (T, N, I) time-major; hx (L*D, N, H) or a pair for LSTM. Returns
         (output (T, N, D*H), h_n) with h_n shaped like hx."""
-        from ...functions.movement import cat, stack
-        from .. import functional as F
-
         is_lstm = self.mode == "LSTM"
         directions = 2 if self.bidirectional else 1
         steps = input.shape[0]
@@ -310,9 +306,6 @@ class RNNBase(Module):
         by decreasing length. Step t runs only the batch_sizes[t] sequences still active, so
         each final state is taken at its sequence's last step (ATen's packed layers).
         Returns (output data (sum(batch_sizes), D*H), h_n) with h_n shaped like hx."""
-        from ...functions.movement import cat, stack
-        from .. import functional as F
-
         is_lstm = self.mode == "LSTM"
         directions = 2 if self.bidirectional else 1
         sizes = [int(b) for b in batch_sizes.tolist()]
@@ -624,14 +617,13 @@ class GRUCell(RNNCellBase):
 
 
 def _is_traced(t) -> bool:
-    from ...ir.tracer import SymbolicArray
-
     return type(t._data) is SymbolicArray
 
 
 def _scan_steps(cell, state, inputs, reverse: bool, is_lstm: bool):
     """Run `cell` over the time axis of `inputs` (the input-to-hidden products, already
     computed for every step) with gt.scan; (final state, stacked h)."""
+    # lazy: a traced recurrence loops with gt.scan (control_flow, above nn)
     from ...control_flow import scan
 
     def body(carry, x_t):  # x_t: this step's input-to-hidden product

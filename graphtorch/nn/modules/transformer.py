@@ -18,10 +18,10 @@ import numpy as np
 
 from ...autograd.grad_mode import is_grad_enabled
 from ...functions.creation import full
-from ...ir.tracer import TracingError
+from ...trace_state import TracingError
 from .. import functional as F
 from .. import init
-from ..attention_functions import _canonical_mask, _none_or_dtype
+from ..functional.attention import _canonical_mask, _none_or_dtype
 from .activation import GELU, ReLU
 from .attention import MultiheadAttention
 from .container import ModuleList

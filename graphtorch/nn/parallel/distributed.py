@@ -19,9 +19,9 @@ import numpy as np
 from ...autograd import grad_mode
 from ...distributed import collectives as dist
 from ...distributed.process_group import resolve
-from ...ir.tracer import SymbolicArray, TracingError, _where, current_tracer, user_frame
 from ...ops.dispatch import bump_version
 from ...tensor import Tensor
+from ...trace_state import SymbolicArray, TracingError, current_tracer, user_frame, where
 from ..modules.module import Module
 from .reducer import FIRST_BUCKET_BYTES, Reducer
 
@@ -115,7 +115,7 @@ class DistributedDataParallel(Module):
         if grad_enabled and not self.require_backward_grad_sync and current_tracer():
             # A graph without the all-reduce would be reused for synchronised steps: the
             # compiler's guards do not cover no_sync() yet. Run this step eagerly instead.
-            raise TracingError(f"{_where(user_frame())}: DistributedDataParallel.no_sync() "
+            raise TracingError(f"{where(user_frame())}: DistributedDataParallel.no_sync() "
                                "inside gt.compile: compile the accumulation steps and the "
                                "synchronising step as two functions (this call runs eagerly)")
         sync = grad_enabled and self.require_backward_grad_sync

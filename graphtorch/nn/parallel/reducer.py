@@ -26,9 +26,9 @@ from ...autograd.graph import AccumulateGrad
 from ...distributed import collectives as dist
 from ...distributed import nn as dist_nn
 from ...functions.movement import cat
-from ...ir.tracer import SymbolicArray, current_tracer
 from ...ops.dispatch import bump_version
 from ...tensor import Tensor
+from ...trace_state import SymbolicArray, current_tracer
 
 FIRST_BUCKET_BYTES = 1024 * 1024
 

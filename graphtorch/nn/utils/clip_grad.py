@@ -10,6 +10,11 @@ from __future__ import annotations
 import types
 import warnings
 
+from ...autograd.grad_mode import no_grad
+from ...functions.creation import tensor
+from ...functions.math import clamp, logical_or
+from ...functions.movement import stack
+from ...linalg import vector_norm
 from ...tensor import Tensor
 
 __all__ = [
@@ -20,11 +25,6 @@ __all__ = [
     "get_total_norm",
 ]
 
-
-def _gt():
-    import graphtorch
-
-    return graphtorch
 
 
 def _as_list(tensors) -> list:
@@ -48,17 +48,16 @@ def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = F
     >>> get_total_norm([gt.tensor([3.0]), gt.tensor([4.0])])
     tensor(5.)
     """
-    gt = _gt()
     tensors = _as_list(tensors)
     norm_type = float(norm_type)
     if not tensors:
-        return gt.tensor(0.0)
+        return tensor(0.0)
     _check_foreach(foreach, tensors)
-    with gt.no_grad():
+    with no_grad():
         first_device = tensors[0].device
-        norms = [gt.linalg.vector_norm(t, norm_type).to(first_device) for t in tensors]
-        total_norm = gt.linalg.vector_norm(gt.stack(norms), norm_type)
-        if error_if_nonfinite and bool(gt.logical_or(total_norm.isnan(), total_norm.isinf())):
+        norms = [vector_norm(t, norm_type).to(first_device) for t in tensors]
+        total_norm = vector_norm(stack(norms), norm_type)
+        if error_if_nonfinite and bool(logical_or(total_norm.isnan(), total_norm.isinf())):
             raise RuntimeError(f"The total norm of order {norm_type} for gradients from "
                                "`parameters` is non-finite, so it cannot be clipped. To disable "
                                "this error and scale the gradients by the non-finite norm "
@@ -69,14 +68,13 @@ def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = F
 def clip_grads_with_norm_(parameters, max_norm: float, total_norm: Tensor,
                           foreach: bool | None = None) -> None:
     """Scale every `.grad` by min(max_norm / (total_norm + 1e-6), 1), in place."""
-    gt = _gt()
     grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
     max_norm = float(max_norm)
     if not grads:
         return
     _check_foreach(foreach, grads)
-    with gt.no_grad():
-        clip_coef = gt.clamp(max_norm / (total_norm + 1e-6), max=1.0)
+    with no_grad():
+        clip_coef = clamp(max_norm / (total_norm + 1e-6), max=1.0)
         for grad in grads:
             grad.mul_(clip_coef.to(grad.device))
 
@@ -119,10 +117,9 @@ def clip_grad_value_(parameters, clip_value: float, foreach: bool | None = None)
     >>> clip_grad_value_(w, 1.0); w.grad
     tensor([-1.0000,  0.5000])
     """
-    gt = _gt()
     clip_value = float(clip_value)
     grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
     _check_foreach(foreach, grads)
-    with gt.no_grad():
+    with no_grad():
         for grad in grads:
             grad.clamp_(min=-clip_value, max=clip_value)

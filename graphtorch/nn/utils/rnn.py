@@ -15,6 +15,10 @@ from typing import NamedTuple
 import numpy as np
 
 from ... import dtypes
+from ...dtypes import int64
+from ...functions.creation import arange, as_tensor, empty_like, tensor
+from ...functions.movement import cat
+from ...functions.statistics import sort
 from ...tensor import Tensor
 
 __all__ = [
@@ -28,11 +32,6 @@ __all__ = [
     "unpad_sequence",
 ]
 
-
-def _gt():
-    import graphtorch
-
-    return graphtorch
 
 
 class PackedSequence_(NamedTuple):
@@ -125,22 +124,20 @@ def invert_permutation(permutation: Tensor | None) -> Tensor | None:
     """
     if permutation is None:
         return None
-    gt = _gt()
-    output = gt.empty_like(permutation)
-    output.scatter_(0, permutation, gt.arange(0, permutation.numel(),
+    output = empty_like(permutation)
+    output.scatter_(0, permutation, arange(0, permutation.numel(),
                                               device=permutation.device))
     return output
 
 
 def _index(array, like: Tensor) -> Tensor:
-    return _gt().as_tensor(np.ascontiguousarray(array, dtype=np.int64), device=like.device)
+    return as_tensor(np.ascontiguousarray(array, dtype=np.int64), device=like.device)
 
 
 def _lengths_tensor(lengths) -> Tensor:
-    gt = _gt()
     if not isinstance(lengths, Tensor):
-        return gt.as_tensor(lengths, dtype=gt.int64, device="cpu")
-    return lengths.to(dtype=gt.int64)
+        return as_tensor(lengths, dtype=int64, device="cpu")
+    return lengths.to(dtype=int64)
 
 
 def pack_padded_sequence(input: Tensor, lengths, batch_first: bool = False,
@@ -151,13 +148,12 @@ def pack_padded_sequence(input: Tensor, lengths, batch_first: bool = False,
     >>> pack_padded_sequence(x, [2, 1, 3], batch_first=True, enforce_sorted=False).data
     tensor([4, 1, 3, 5, 2, 6])
     """
-    gt = _gt()
     lengths = _lengths_tensor(lengths)
     if enforce_sorted:
         sorted_indices = None
         order = None
     else:
-        lengths, sorted_indices = gt.sort(lengths, descending=True)
+        lengths, sorted_indices = sort(lengths, descending=True)
         sorted_indices = sorted_indices.to(input.device)
         order = sorted_indices.tolist()
     batch_size = input.size(0 if batch_first else 1)
@@ -191,7 +187,7 @@ def pack_padded_sequence(input: Tensor, lengths, batch_first: bool = False,
         rows.append(cols * steps + t if batch_first else t * batch_size + cols)
     flat = input.reshape((batch_size * steps,) + tuple(input.shape[2:]))
     data = flat.index_select(0, _index(np.concatenate(rows), input))
-    return PackedSequence(data, gt.tensor(batch_sizes, dtype=gt.int64), sorted_indices, None)
+    return PackedSequence(data, tensor(batch_sizes, dtype=int64), sorted_indices, None)
 
 
 def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
@@ -203,7 +199,6 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
     >>> padded.shape, lengths
     (torch.Size([2, 2]), tensor([2, 1]))
     """
-    gt = _gt()
     data, batch_sizes = sequence.data, sequence.batch_sizes
     sizes = batch_sizes.tolist()
     max_seq_length = len(sizes)
@@ -228,9 +223,9 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
     if batch_first:
         index = index.T
     trailing = tuple(data.shape[1:])
-    extended = gt.cat([data, data.new_full((1,) + trailing, padding_value)])
+    extended = cat([data, data.new_full((1,) + trailing, padding_value)])
     padded = extended.index_select(0, _index(index.reshape(-1), data))
-    return padded.view(index.shape + trailing), gt.tensor(lengths)
+    return padded.view(index.shape + trailing), tensor(lengths)
 
 
 def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.0,
@@ -251,7 +246,6 @@ def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.
     if padding_side not in ("left", "right"):
         raise RuntimeError("Expected padding_side to be one of left or right, but got "
                            f"{padding_side}.")
-    gt = _gt()
     first = sequences[0]
     trailing = tuple(first.shape[1:])
     for seq in sequences:
@@ -269,7 +263,7 @@ def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.
         index = index.T
     parts = [seq.to(first.dtype) for seq in sequences]
     parts.append(first.new_full((1,) + trailing, padding_value))
-    padded = gt.cat(parts).index_select(0, _index(index.reshape(-1), first))
+    padded = cat(parts).index_select(0, _index(index.reshape(-1), first))
     return padded.view(index.shape + trailing)
 
 
@@ -310,7 +304,7 @@ def pack_sequence(sequences, enforce_sorted: bool = True) -> PackedSequence:
     >>> pack_sequence([gt.tensor([1, 2, 3]), gt.tensor([4, 5]), gt.tensor([6])]).batch_sizes
     tensor([3, 2, 1])
     """
-    lengths = _gt().as_tensor([v.size(0) for v in sequences])
+    lengths = as_tensor([v.size(0) for v in sequences])
     return pack_padded_sequence(pad_sequence(sequences), lengths,
                                 enforce_sorted=enforce_sorted)
 

@@ -7,6 +7,9 @@ import numbers
 
 import numpy as np
 
+from ... import dtypes
+from ...functions.creation import as_tensor, empty, tensor
+from ...functions.movement import stack
 from ...tensor import Tensor
 from .dataset import IterableDataset
 from .sampler import BatchSampler, RandomSampler, SequentialSampler
@@ -15,9 +18,6 @@ from .sampler import BatchSampler, RandomSampler, SequentialSampler
 def default_collate(batch):
     """Stack samples into a batch: tensors and arrays stack, numbers become tensors,
     dicts, tuples, named tuples and lists are collated field by field."""
-    from ...functions.creation import tensor
-    from ...functions.movement import stack
-
     elem = batch[0]
     if isinstance(elem, Tensor):
         return stack(list(batch), 0)
@@ -30,8 +30,6 @@ def default_collate(batch):
     if isinstance(elem, numbers.Integral):
         return tensor(batch)
     if isinstance(elem, float):
-        from ... import dtypes
-
         return tensor(batch, dtype=dtypes.float64)
     if isinstance(elem, (str, bytes)):
         return list(batch)
@@ -51,8 +49,6 @@ def default_collate(batch):
 
 
 def default_convert(data):
-    from ...functions.creation import as_tensor
-
     if isinstance(data, np.ndarray):
         return as_tensor(data)
     return data
@@ -103,8 +99,6 @@ class DataLoader:
         # PyTorch draws a base seed for workers from the loader's generator (or the global
         # one) each time iteration starts, before the sampler draws; mirror it so seeded
         # runs shuffle, and draw later random numbers, exactly as PyTorch does.
-        from ... import dtypes
-        from ...functions.creation import empty
 
         self._base_seed = int(empty((), dtype=dtypes.int64).random_(
             generator=self.generator).item())

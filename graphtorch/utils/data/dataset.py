@@ -5,6 +5,8 @@ from __future__ import annotations
 import bisect
 import math
 
+from ...functions.creation import randperm
+
 
 class Dataset:
     """A map-style dataset: implement `__getitem__` (and usually `__len__`)."""
@@ -77,8 +79,6 @@ class ConcatDataset(Dataset):
 
 def random_split(dataset, lengths, generator=None):
     """Split into non-overlapping random subsets of the given lengths (or fractions)."""
-    from ...functions.creation import randperm
-
     n = len(dataset)
     if math.isclose(sum(lengths), 1) and sum(lengths) <= 1:
         sizes = [int(math.floor(n * frac)) for frac in lengths]

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from ... import dtypes
+from ...functions.creation import empty, randint, randperm
+from ...random import Generator
+
 
 class Sampler:
     def __init__(self, data_source=None):
@@ -38,10 +42,6 @@ class RandomSampler(Sampler):
         return len(self.data_source) if self._num_samples is None else self._num_samples
 
     def __iter__(self):
-        from ... import dtypes
-        from ...functions.creation import empty, randint, randperm
-        from ...random import Generator
-
         n = len(self.data_source)
         generator = self.generator
         if generator is None:
@@ -67,8 +67,6 @@ class SubsetRandomSampler(Sampler):
         self.indices, self.generator = indices, generator
 
     def __iter__(self):
-        from ...functions.creation import randperm
-
         for i in randperm(len(self.indices), generator=self.generator).tolist():
             yield self.indices[i]
 

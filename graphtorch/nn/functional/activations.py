@@ -1,11 +1,9 @@
-"""`gt.nn.functional`: PyTorch's functional API (activations, softmax, dropout, linear, ...).
+"""Activations, softmax, dropout, linear and distances of `gt.nn.functional`.
 
 Activations with a registered primitive (relu, leaky_relu, elu, softplus, hardtanh, silu,
 gelu) call it, so grad_fn names match PyTorch; the rest are short compositions of existing
 ops. Dropout masks come from graphtorch's generator (`bernoulli_`), scaled by 1/(1-p).
-`embedding`, `one_hot`, `pad`, conv/pool/norm, the losses, resampling and attention are
-looked up lazily in the modules that define them (functions/movement.py, functions/nn_ops.py,
-nn/loss_functions.py, nn/resampling_functions.py, nn/attention_functions.py).
+The package's __init__ imports every functional name from its part.
 """
 
 from __future__ import annotations
@@ -13,14 +11,23 @@ from __future__ import annotations
 import math
 import warnings
 
-from ..functions.statistics import log_softmax as _log_softmax
-from ..functions.statistics import softmax as _softmax
-from ..ops import unary_math as U
-from ..ops.matmul import ADDMM
-from ..ops.views import UNSAFE_VIEW
-from ..functions._wrap import accepts_out, check_tensor
-from ..ops.dispatch import call, call_inplace
-from ..ops.sorting import not_implemented
+from ... import dtypes
+from ...dtypes import scalar_type_name
+from ...functions._wrap import accepts_out, check_tensor
+from ...functions.creation import full_like, ones_like, zeros, zeros_like
+from ...functions.math import div, where
+from ...functions.shape import broadcast_tensors
+from ...functions.statistics import log_softmax as _log_softmax
+from ...functions.statistics import softmax as _softmax
+from ...ops import unary_math as unary_math_ops
+from ...ops.dispatch import call, call_inplace, meta_of
+from ...ops.matmul import ADDMM
+from ...ops.random_ops import BERNOULLI_MASK
+from ...ops.shape_rules import normalize_dim, split_operands
+from ...ops.sorting import not_implemented
+from ...ops.views import UNSAFE_VIEW
+from ...random import default_generator
+from ...tensor import Tensor
 
 __all__ = [
     "threshold", "relu", "relu_", "relu6", "elu", "elu_", "selu", "celu", "leaky_relu",
@@ -31,41 +38,6 @@ __all__ = [
     "feature_alpha_dropout", "linear", "bilinear", "normalize", "cosine_similarity",
     "pairwise_distance",
 ]
-
-# Functional entries written elsewhere (embedding/one_hot/pad, conv/pool/norm, losses):
-# looked up on first use, so this module imports even before those modules are complete.
-_SOURCES = ("graphtorch.functions.movement", "graphtorch.functions.nn_ops",
-            "graphtorch.nn.loss_functions", "graphtorch.nn.resampling_functions",
-            "graphtorch.nn.attention_functions")
-
-
-def _source_modules():
-    import importlib
-
-    for path in _SOURCES:
-        try:
-            yield importlib.import_module(path)
-        except ImportError:
-            continue
-
-
-def __getattr__(name):
-    """Names defined by the other functional modules (`pad`, `conv2d`, `cross_entropy`...)."""
-    if not name.startswith("__"):
-        for module in _source_modules():
-            value = getattr(module, name, None)
-            # Only functions that module defines itself (not names it imported).
-            if value is not None and getattr(value, "__module__", None) == module.__name__:
-                return value
-    raise AttributeError(f"module 'graphtorch.nn.functional' has no attribute '{name}'")
-
-
-def __dir__():
-    names = set(globals()) | set(__all__)
-    for module in _source_modules():
-        names.update(getattr(module, "__all__", ()))
-    return sorted(names)
-
 
 def _float_only(input, kernel_name):
     if not (input.is_floating_point() or input.is_complex()):
@@ -89,8 +61,6 @@ def threshold(input, threshold, value, inplace=False):
     """`input` where it is greater than `threshold`, else `value`."""
     if input.dtype.name == "bool":
         raise not_implemented("threshold_cpu", input.dtype)
-    from ..functions.creation import full_like
-    from ..functions.math import where
 
     return _composed(lambda x: where(x > threshold, x, full_like(x, value)), input, inplace)
 
@@ -100,7 +70,7 @@ def relu(input, inplace=False):
     check_tensor(input, "relu")  # F.relu([1, 2]) is PyTorch's TypeError, not AttributeError
     if input.dtype.name == "bool":
         raise RuntimeError("Boolean inputs not supported for relu")
-    return _apply(U.RELU, input, inplace)
+    return _apply(unary_math_ops.RELU, input, inplace)
 
 
 def relu_(input):
@@ -114,7 +84,7 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
         raise ValueError("min_val cannot be greater than max_val")
     if input.dtype.name == "bool":
         raise RuntimeError("Bool inputs not supported for hardtanh")
-    return _apply(U.HARDTANH, input, inplace, min_val=min_val, max_val=max_val)
+    return _apply(unary_math_ops.HARDTANH, input, inplace, min_val=min_val, max_val=max_val)
 
 
 def hardtanh_(input, min_val=-1.0, max_val=1.0):
@@ -130,7 +100,7 @@ def relu6(input, inplace=False):
 def elu(input, alpha=1.0, inplace=False):
     """input if positive, else alpha * (exp(input) - 1)."""
     _float_only(input, "elu_cpu")
-    return _apply(U.ELU, input, inplace, alpha=alpha)
+    return _apply(unary_math_ops.ELU, input, inplace, alpha=alpha)
 
 
 def elu_(input, alpha=1.0):
@@ -145,7 +115,8 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 def selu(input, inplace=False):
     """scale * elu(input, alpha) with the self-normalising constants."""
     _float_only(input, "elu_cpu")
-    return _composed(lambda x: call(U.ELU, x, alpha=_SELU_ALPHA) * _SELU_SCALE, input, inplace)
+    return _composed(lambda x: call(unary_math_ops.ELU, x, alpha=_SELU_ALPHA) * _SELU_SCALE, input,
+                     inplace)
 
 
 def celu(input, alpha=1.0, inplace=False):
@@ -153,7 +124,6 @@ def celu(input, alpha=1.0, inplace=False):
     _float_only(input, "elu_cpu")
     if alpha == 0:
         raise RuntimeError("ZeroDivisionError")
-    from ..functions.math import where
 
     def fn(x):
         # exp of the clamped input only: the unused branch must not overflow into NaN grads.
@@ -165,7 +135,7 @@ def celu(input, alpha=1.0, inplace=False):
 def leaky_relu(input, negative_slope=0.01, inplace=False):
     """input if positive, else negative_slope * input."""
     _float_only(input, "leaky_relu_cpu")
-    return _apply(U.LEAKY_RELU, input, inplace, negative_slope=negative_slope)
+    return _apply(unary_math_ops.LEAKY_RELU, input, inplace, negative_slope=negative_slope)
 
 
 def leaky_relu_(input, negative_slope=0.01):
@@ -175,8 +145,6 @@ def leaky_relu_(input, negative_slope=0.01):
 
 def prelu(input, weight):
     """leaky_relu with a learnt slope per channel (dim 1) or one shared slope."""
-    from ..functions.math import where
-
     _float_only(input, "prelu_cpu")
     if weight.numel() != 1:
         channels = input.shape[1] if input.ndim >= 2 else 1
@@ -198,8 +166,6 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
         return leaky_relu(input, (lower + upper) / 2, inplace)
     import numpy as np
 
-    from ..random import default_generator
-    from ..tensor import Tensor
 
     # PyTorch draws one double U(lower, upper) per non-positive element, in memory order.
     data = np.asarray(input.detach().numpy() if input.is_cpu else input.detach().cpu().numpy())
@@ -216,7 +182,6 @@ def glu(input, dim=-1):
     if input.ndim == 0:
         raise RuntimeError("glu does not support scalars because halving size must be even")
     _float_only(input, "glu_cpu")
-    from ..ops.shape_rules import normalize_dim
 
     d = normalize_dim(dim, input.ndim)
     if input.shape[d] % 2:
@@ -232,31 +197,31 @@ def gelu(input, approximate="none"):
         raise RuntimeError("approximate argument must be either none or tanh.")
     check_tensor(input, "gelu")
     _float_only(input, "GeluKernelImpl")
-    return call(U.GELU, input, approximate=approximate)
+    return call(unary_math_ops.GELU, input, approximate=approximate)
 
 
 def silu(input, inplace=False):
     """x * sigmoid(x) (swish)."""
     _float_only(input, "silu_cpu")
-    return _apply(U.SILU, input, inplace)
+    return _apply(unary_math_ops.SILU, input, inplace)
 
 
 def mish(input, inplace=False):
     """x * tanh(softplus(x))."""
     _float_only(input, "mish_cpu")
-    return _composed(lambda x: x * call(U.SOFTPLUS, x).tanh(), input, inplace)
+    return _composed(lambda x: x * call(unary_math_ops.SOFTPLUS, x).tanh(), input, inplace)
 
 
 def softplus(input, beta=1.0, threshold=20.0):
     """log(1 + exp(beta * x)) / beta, linear above `threshold`."""
     _float_only(input, "softplus_cpu")
-    return call(U.SOFTPLUS, input, beta=beta, threshold=threshold)
+    return call(unary_math_ops.SOFTPLUS, input, beta=beta, threshold=threshold)
 
 
 def logsigmoid(input):
     """log(sigmoid(x)) = -softplus(-x), computed stably."""
     _float_only(input, "log_sigmoid_cpu")
-    return -call(U.SOFTPLUS, -input)
+    return -call(unary_math_ops.SOFTPLUS, -input)
 
 
 def sigmoid(input):
@@ -282,15 +247,18 @@ def tanhshrink(input):
 def hardsigmoid(input, inplace=False):
     """relu6(x + 3) / 6."""
     _float_only(input, "hardsigmoid_cpu")
-    return _composed(lambda x: call(U.HARDTANH, x + 3, min_val=0.0, max_val=6.0) / 6, input,
+    return _composed(lambda x: call(unary_math_ops.HARDTANH, x + 3, min_val=0.0, max_val=6.0) / 6,
+                     input,
                      inplace)
 
 
 def hardswish(input, inplace=False):
     """x * relu6(x + 3) / 6."""
     _float_only(input, "hardswish_cpu")
-    return _composed(lambda x: x * call(U.HARDTANH, x + 3, min_val=0.0, max_val=6.0) / 6,
-                     input, inplace)
+    def hardswish_of(x):
+        return x * call(unary_math_ops.HARDTANH, x + 3, min_val=0.0, max_val=6.0) / 6
+
+    return _composed(hardswish_of, input, inplace)
 
 
 def softshrink(input, lambd=0.5):
@@ -298,8 +266,6 @@ def softshrink(input, lambd=0.5):
     _float_only(input, "softshrink_check")
     if lambd < 0:
         raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {lambd}.")
-    from ..functions.creation import zeros_like
-    from ..functions.math import where
 
     return where(input > lambd, input - lambd, where(input < -lambd, input + lambd,
                                                      zeros_like(input)))
@@ -309,8 +275,6 @@ def softshrink(input, lambd=0.5):
 def hardshrink(input, lambd=0.5):
     """x where |x| > lambd, else 0."""
     _float_only(input, "hardshrink_cpu")
-    from ..functions.creation import zeros_like
-    from ..functions.math import where
 
     return where((input > lambd) | (input < -lambd), input, zeros_like(input))
 
@@ -354,8 +318,6 @@ def _check_p(p):
 def _noise(input, shape, p):
     """Bernoulli(1 - p) keep-mask of `shape` in the input's dtype (PyTorch's `noise`); a
     registry op, so a traced dropout draws a fresh mask on every run."""
-    from ..ops.random_ops import BERNOULLI_MASK
-
     mask = call(BERNOULLI_MASK, shape=tuple(shape), p=1 - p, dtype=input.dtype)
     return mask if input.is_cpu else mask.to(input.device)
 
@@ -365,8 +327,6 @@ def _dropout(input, p, training, inplace, shape=None, alpha=False):
     if p == 0 or not training or input.numel() == 0:
         return input
     if p == 1:
-        from ..functions.creation import zeros
-
         zero = zeros((), dtype=input.dtype, device=input.device)
         return input.mul_(zero) if inplace else input * zero
     noise = _noise(input, tuple(input.shape) if shape is None else shape, p)
@@ -513,9 +473,7 @@ def _vector_norm(x, p, dim, keepdim):
     """The p-norm over `dim`, with a zero (not NaN) gradient at the zero vector."""
     if not (x.is_floating_point() or x.is_complex()):
         raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
-                           f"input. Got {_type_word(x.dtype)}")
-    from ..functions.creation import ones_like, zeros_like
-    from ..functions.math import where
+                           f"input. Got {scalar_type_name(x.dtype)}")
 
     a = x.abs()
     if p == math.inf:
@@ -535,33 +493,20 @@ def _vector_norm(x, p, dim, keepdim):
     return where(positive, root, zeros_like(root))
 
 
-def _type_word(dtype):
-    from ..ops.sorting import type_name
-
-    return type_name(dtype)
-
-
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     """input / max(||input||_p over dim, eps)."""
     denom = _vector_norm(input, p, dim, True).clamp_min(eps).expand_as(input)
     if out is not None:
-        from ..functions.math import div
-
         return div(input, denom, out=out)
     return input / denom
 
 
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     """sum(x1 * x2) / (max(||x1||, eps) * max(||x2||, eps)) along dim (broadcasting)."""
-    from .. import dtypes
-    from ..functions.shape import broadcast_tensors
-    from ..ops.dispatch import meta_of
-    from ..ops.shape_rules import split_operands
-
     common = dtypes.result_type(*split_operands([meta_of(x1), meta_of(x2)]))
     if not common.is_floating_point:
         raise RuntimeError(f"expected common dtype to be floating point, yet common dtype is "
-                           f"{_type_word(common)}")
+                           f"{scalar_type_name(common)}")
     x1, x2 = broadcast_tensors(x1.to(common), x2.to(common))
     n1, n2 = _vector_norm(x1, 2, dim, True), _vector_norm(x2, 2, dim, True)
     # PyTorch clamps the norms without recording it: the gradient flows through the norm.

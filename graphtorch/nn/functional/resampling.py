@@ -18,11 +18,11 @@ import warnings
 
 import numpy as np
 
-from .. import dtypes
-from ..functions._wrap import check_tensor
-from ..functions.creation import tensor
-from ..functions.nn_ops import adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d
-from ..ops.sorting import not_implemented
+from ... import dtypes
+from ...functions._wrap import check_tensor
+from ...functions.creation import tensor
+from ...functions.nn_ops import adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d
+from ...ops.sorting import not_implemented
 
 __all__ = [
     "interpolate",

@@ -15,13 +15,13 @@ from __future__ import annotations
 import math
 import warnings
 
-from .. import dtypes
-from ..functions.creation import ones, zeros, zeros_like
-from ..functions.math import where
-from ..functions.movement import cat
-from ..ops.sorting import type_name
-from ..tensor import Tensor
-from . import functional as F
+from ... import dtypes
+from ...dtypes import scalar_type_name
+from ...functions.creation import ones, zeros, zeros_like
+from ...functions.math import where
+from ...functions.movement import cat, pad
+from ...tensor import Tensor
+from . import activations
 
 __all__ = ["multi_head_attention_forward", "scaled_dot_product_attention"]
 
@@ -38,7 +38,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     1/sqrt(E). enable_gqa: key/value heads (dim -3) are repeated to match the query's.
 
     >>> q = k = v = gt.ones(2, 4, 8)
-    >>> F.scaled_dot_product_attention(q, k, v, is_causal=True).shape
+    >>> scaled_dot_product_attention(q, k, v, is_causal=True).shape
     torch.Size([2, 4, 8])
     """
     _validate_sdpa_input(query, key, value, attn_mask, dropout_p)
@@ -69,7 +69,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         scores = scores + attn_mask
     weights = _safe_softmax(scores)
     if dropout_p > 0.0:
-        weights = F.dropout(weights, dropout_p, True)
+        weights = activations.dropout(weights, dropout_p, True)
     return weights.matmul(value)
 
 
@@ -114,7 +114,7 @@ _CPP_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
 
 
 def _cpp(dtype) -> str:
-    return _CPP_NAMES.get(dtype.name, type_name(dtype))
+    return _CPP_NAMES.get(dtype.name, scalar_type_name(dtype))
 
 
 def _expand_kv_heads(query, key, value):
@@ -209,17 +209,18 @@ def _in_projection_packed(q, k, v, w, b=None):
     E = q.size(-1)
     if k is v:
         if q is k:
-            proj = F.linear(q, w, b).unflatten(-1, (3, E)).unsqueeze(0).transpose(0, -2)
+            proj = activations.linear(q, w, b).unflatten(-1, (3, E)).unsqueeze(0).transpose(0, -2)
             proj = proj.squeeze(-2).contiguous()
             return proj[0], proj[1], proj[2]
         w_q, w_kv = w.split([E, E * 2])
         b_q, b_kv = (None, None) if b is None else b.split([E, E * 2])
-        kv = F.linear(k, w_kv, b_kv).unflatten(-1, (2, E)).unsqueeze(0).transpose(0, -2)
+        kv = activations.linear(k, w_kv, b_kv).unflatten(-1, (2, E)).unsqueeze(0).transpose(0, -2)
         kv = kv.squeeze(-2).contiguous()
-        return F.linear(q, w_q, b_q), kv[0], kv[1]
+        return activations.linear(q, w_q, b_q), kv[0], kv[1]
     w_q, w_k, w_v = w.chunk(3)
     b_q, b_k, b_v = (None, None, None) if b is None else b.chunk(3)
-    return F.linear(q, w_q, b_q), F.linear(k, w_k, b_k), F.linear(v, w_v, b_v)
+    return (activations.linear(q, w_q, b_q), activations.linear(k, w_k, b_k),
+            activations.linear(v, w_v, b_v))
 
 
 def _in_projection(q, k, v, w_q, w_k, w_v, b_q=None, b_k=None, b_v=None):
@@ -234,7 +235,8 @@ def _in_projection(q, k, v, w_q, w_k, w_v, b_q=None, b_k=None, b_v=None):
         if bias is not None and tuple(bias.shape) != (Eq,):
             raise AssertionError(f"expecting {what} bias shape of {(Eq,)}, but got "
                                  f"{bias.shape}")
-    return F.linear(q, w_q, b_q), F.linear(k, w_k, b_k), F.linear(v, w_v, b_v)
+    return (activations.linear(q, w_q, b_q), activations.linear(k, w_k, b_k),
+            activations.linear(v, w_v, b_v))
 
 
 def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_heads,
@@ -301,8 +303,8 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
             raise AssertionError("bias cannot be added to static value.")
         k = cat([k, bias_k.repeat(1, bsz, 1)])
         v = cat([v, bias_v.repeat(1, bsz, 1)])
-        attn_mask = None if attn_mask is None else F.pad(attn_mask, (0, 1))
-        key_padding_mask = None if key_padding_mask is None else F.pad(key_padding_mask,
+        attn_mask = None if attn_mask is None else pad(attn_mask, (0, 1))
+        key_padding_mask = None if key_padding_mask is None else pad(key_padding_mask,
                                                                        (0, 1))
     elif bias_k is not None:
         raise AssertionError("bias_k is set but bias_v is None")
@@ -319,8 +321,8 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
         zero_attn_shape = (bsz * num_heads, 1, head_dim)
         k = cat([k, zeros(zero_attn_shape, dtype=k.dtype, device=k.device)], dim=1)
         v = cat([v, zeros(zero_attn_shape, dtype=v.dtype, device=v.device)], dim=1)
-        attn_mask = None if attn_mask is None else F.pad(attn_mask, (0, 1))
-        key_padding_mask = None if key_padding_mask is None else F.pad(key_padding_mask,
+        attn_mask = None if attn_mask is None else pad(attn_mask, (0, 1))
+        key_padding_mask = None if key_padding_mask is None else pad(key_padding_mask,
                                                                        (0, 1))
     src_len = k.size(1)
     if key_padding_mask is not None:
@@ -342,11 +344,11 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
             weights = attn_mask.baddbmm(q_scaled, k.transpose(-2, -1))
         else:
             weights = q_scaled.bmm(k.transpose(-2, -1))
-        weights = F.softmax(weights, dim=-1)
+        weights = activations.softmax(weights, dim=-1)
         if dropout_p > 0.0:
-            weights = F.dropout(weights, p=dropout_p)
+            weights = activations.dropout(weights, p=dropout_p)
         out = weights.bmm(v).transpose(0, 1).reshape(tgt_len * bsz, embed_dim)
-        out = F.linear(out, out_proj_weight, out_proj_bias).view(tgt_len, bsz, -1)
+        out = activations.linear(out, out_proj_weight, out_proj_bias).view(tgt_len, bsz, -1)
         weights = weights.view(bsz, num_heads, tgt_len, src_len)
         if average_attn_weights:
             weights = weights.mean(dim=1)
@@ -364,7 +366,7 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
     v = v.view(bsz, num_heads, src_len, head_dim)
     out = scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal)
     out = out.permute(2, 0, 1, 3).reshape(bsz * tgt_len, embed_dim)
-    out = F.linear(out, out_proj_weight, out_proj_bias).view(tgt_len, bsz, -1)
+    out = activations.linear(out, out_proj_weight, out_proj_bias).view(tgt_len, bsz, -1)
     if not is_batched:
         out = out.squeeze(1)
     return out, None

@@ -9,8 +9,14 @@ from __future__ import annotations
 
 import warnings
 
-from ..ops import losses as L
-from ..ops.dispatch import call, meta_of
+from ... import dtypes
+from ...autograd import grad_mode
+from ...dtypes import promote_types, scalar_type_name
+from ...functions.math import where
+from ...functions.shape import broadcast_tensors
+from ...ops import losses as losses_ops
+from ...ops.dispatch import call, meta_of
+from ...ops.shape_rules import broadcast_shapes
 
 __all__ = ["nll_loss", "cross_entropy", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "mse_loss", "l1_loss", "smooth_l1_loss",
@@ -45,36 +51,30 @@ def _reduce(losses, reduction):
 
 
 def _broadcast(input, target):
-    from ..functions.shape import broadcast_tensors
-
     return broadcast_tensors(input, target)
 
 
 def _floating_only(t, kernel):
     if not (t.is_floating_point() or t.is_complex()):
         raise NotImplementedError(f'"{kernel}" not implemented for '
-                                  f"'{L.scalar_name(t.dtype)}'")
+                                  f"'{losses_ops.scalar_name(t.dtype)}'")
 
 
 def _cast_to_input(target, input, name):
     """huber_loss computes in the input's dtype (PyTorch writes into an input-typed result)."""
-    from .. import dtypes
-    from ..ops.elementwise import _word
-
     if target.dtype is input.dtype:
         return target
     result = dtypes.promote_types(input.dtype, target.dtype)
     if not dtypes.can_cast(result, input.dtype):
-        raise RuntimeError(f"result type {_word(result)} can't be cast to the desired output "
-                           f"type {_word(input.dtype)}")
+        raise RuntimeError(f"result type {scalar_type_name(result)} can't be cast to the desired "
+                           f"output "
+                           f"type {scalar_type_name(input.dtype)}")
     return target.to(input.dtype)
 
 
 def _promoted(a, b):
     """Both operands in PyTorch's result type (float32 input, int64 target -> float32):
     the loss kernels would otherwise follow NumPy's promotion (float64)."""
-    from .. import dtypes
-
     if a.dtype is b.dtype:
         return a, b
     target = dtypes.promote_types(a.dtype, b.dtype)
@@ -84,16 +84,12 @@ def _promoted(a, b):
 def _not_differentiable(function, name, tensor):
     """PyTorch refuses a requires-grad tensor for an argument its kernel cannot
     differentiate (class weights, pos_weight)."""
-    from ..autograd import grad_mode
-
     if tensor is not None and tensor.requires_grad and grad_mode.is_grad_enabled():
         raise RuntimeError(f"The function '{function}' is not differentiable with respect to "
                            f"argument '{name}'. This input cannot have requires_grad True.")
 
 
 def _where(cond, a, b):
-    from ..functions.math import where
-
     return where(cond, a, b)
 
 
@@ -111,7 +107,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
 def _nll_loss_nd(input, target, weight, reduction, ignore_index):
     """ATen's nll_loss_nd: 1-D/2-D -> nll_loss, 4-D -> nll_loss2d, other ranks are viewed
     as (N, C, 1, -1) for nll_loss2d."""
-    L.check_reduction(reduction)
+    losses_ops.check_reduction(reduction)
     if input.dim() < 1:
         raise ValueError(f"Expected 1 or more dimensions (got {input.dim()})")
     if input.dim() != 1 and target.dim() >= 1 and input.shape[0] != target.shape[0]:
@@ -119,22 +115,22 @@ def _nll_loss_nd(input, target, weight, reduction, ignore_index):
                          f"batch_size ({target.shape[0]}).")
     attrs = {"reduction": reduction, "ignore_index": ignore_index}
     if input.dim() in (1, 2):
-        L.check_nll(meta_of(input), meta_of(target), meta_of(weight), reduction, False)
+        losses_ops.check_nll(meta_of(input), meta_of(target), meta_of(weight), reduction, False)
         _not_differentiable("nll_loss_forward", "weight", weight)
-        return call(L.NLL_LOSS, input, target, weight, **attrs)
+        return call(losses_ops.NLL_LOSS, input, target, weight, **attrs)
     if input.dim() == 4:
-        L.check_nll(meta_of(input), meta_of(target), meta_of(weight), reduction, True)
+        losses_ops.check_nll(meta_of(input), meta_of(target), meta_of(weight), reduction, True)
         _not_differentiable("nll_loss2d_forward", "weight", weight)
-        return call(L.NLL_LOSS2D, input, target, weight, **attrs)
+        return call(losses_ops.NLL_LOSS2D, input, target, weight, **attrs)
     n, c = input.shape[0], input.shape[1]
     out_size = [n, *input.shape[2:]]
     if list(target.shape[1:]) != list(input.shape[2:]):
         raise RuntimeError(f"Expected target size {out_size}, got {list(target.shape)}")
     input4 = input.reshape(n, c, 1, -1) if input.numel() > 0 else input.reshape(n, c, 0, 0)
     target3 = target.reshape(n, 1, -1) if target.numel() > 0 else target.reshape(n, 0, 0)
-    L.check_nll(meta_of(input4), meta_of(target3), meta_of(weight), reduction, True)
+    losses_ops.check_nll(meta_of(input4), meta_of(target3), meta_of(weight), reduction, True)
     _not_differentiable("nll_loss2d_forward", "weight", weight)
-    out = call(L.NLL_LOSS2D, input4, target3, weight, **attrs)
+    out = call(losses_ops.NLL_LOSS2D, input4, target3, weight, **attrs)
     return out.view(out_size) if reduction == "none" else out
 
 
@@ -144,12 +140,12 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     holds class probabilities. label_smoothing mixes in the uniform distribution."""
     if size_average is not None or reduce is not None:
         reduction = _legacy_reduction(size_average, reduce)
-    L.check_reduction(reduction)
+    losses_ops.check_reduction(reduction)
     class_dim = 0 if input.dim() == 1 else 1
     if tuple(input.shape) == tuple(target.shape):
         if not target.is_floating_point():
             raise RuntimeError("Expected floating point type for target with class "
-                               f"probabilities, got {L.scalar_name(target.dtype)}")
+                               f"probabilities, got {losses_ops.scalar_name(target.dtype)}")
         if ignore_index >= 0:
             raise RuntimeError("ignore_index is not supported for floating point target")
         return _cross_entropy_prob_target(input, target, weight, reduction, label_smoothing,
@@ -224,20 +220,18 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     -100); `weight` rescales each element."""
     if size_average is not None or reduce is not None:
         reduction = _legacy_reduction(size_average, reduce)
-    L.check_reduction(reduction)
+    losses_ops.check_reduction(reduction)
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f"Using a target size ({target.size()}) that is different to the input "
                          f"size ({input.size()}) is deprecated. Please ensure they have the "
                          "same size.")
     if target.dtype != input.dtype:
-        raise RuntimeError(f"Found dtype {L.scalar_name(target.dtype)} but expected "
-                           f"{L.scalar_name(input.dtype)}")
+        raise RuntimeError(f"Found dtype {losses_ops.scalar_name(target.dtype)} but expected "
+                           f"{losses_ops.scalar_name(input.dtype)}")
     if weight is not None:
-        from ..ops.shape_rules import broadcast_shapes
-
         weight = weight.expand(broadcast_shapes(tuple(target.shape), tuple(weight.shape)))
     _not_differentiable("binary_cross_entropy", "weight", weight)
-    return call(L.BINARY_CROSS_ENTROPY, input, target, weight, reduction=reduction)
+    return call(losses_ops.BINARY_CROSS_ENTROPY, input, target, weight, reduction=reduction)
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,
@@ -246,19 +240,18 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     term (per class, broadcast over the batch)."""
     if size_average is not None or reduce is not None:
         reduction = _legacy_reduction(size_average, reduce)
-    L.check_reduction(reduction)
+    losses_ops.check_reduction(reduction)
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f"Target size ({target.size()}) must be the same as input size "
                          f"({input.size()})")
     if not (target.is_floating_point() or target.is_complex()):
-        from ..dtypes import promote_types
-
         result = promote_types(input.dtype, target.dtype)
-        raise RuntimeError(f"result type {L.scalar_name(result)} can't be cast to the desired "
-                           f"output type {L.scalar_name(target.dtype)}")
+        raise RuntimeError(f"result type {losses_ops.scalar_name(result)} can't be cast to the "
+                           f"desired "
+                           f"output type {losses_ops.scalar_name(target.dtype)}")
     _not_differentiable("binary_cross_entropy_with_logits", "weight", weight)
     _not_differentiable("binary_cross_entropy_with_logits", "pos_weight", pos_weight)
-    return call(L.BINARY_CROSS_ENTROPY_WITH_LOGITS, input, target, weight, pos_weight,
+    return call(losses_ops.BINARY_CROSS_ENTROPY_WITH_LOGITS, input, target, weight, pos_weight,
                 reduction=reduction)
 
 
@@ -291,12 +284,12 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     a, b = _broadcast(input, target)
     if weight is not None:
         return _weighted((a - b).pow(2), weight, reduction, input)
-    L.check_reduction(reduction)
+    losses_ops.check_reduction(reduction)
     a, b = _promoted(a, b)
     if not (a.is_floating_point() or a.is_complex()):
         raise NotImplementedError(f'"mse_cpu" not implemented for '
-                                  f"'{L.scalar_name(a.dtype)}'")
-    return call(L.MSE_LOSS, a, b, reduction=reduction)
+                                  f"'{losses_ops.scalar_name(a.dtype)}'")
+    return call(losses_ops.MSE_LOSS, a, b, reduction=reduction)
 
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
@@ -307,7 +300,7 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
     a, b = _broadcast(input, target)
     if weight is not None:
         return _weighted((a - b).abs(), weight, reduction, input)
-    L.check_reduction(reduction)
+    losses_ops.check_reduction(reduction)
     return _reduce((a - b).abs(), reduction)
 
 
@@ -318,14 +311,14 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     if size_average is not None or reduce is not None:
         reduction = _legacy_reduction(size_average, reduce)
     a, b = _broadcast(input, target)
-    L.check_reduction(reduction)
+    losses_ops.check_reduction(reduction)
     if beta == 0.0:
         return _reduce((a - b).abs(), reduction)
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
     a, b = _promoted(a, b)
     _floating_only(a, "smooth_l1_cpu")
-    return call(L.SMOOTH_L1_LOSS, a, b, reduction=reduction, beta=float(beta))
+    return call(losses_ops.SMOOTH_L1_LOSS, a, b, reduction=reduction, beta=float(beta))
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
@@ -337,9 +330,9 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     b = _cast_to_input(b, a, "huber_loss")
     _floating_only(a, "huber_cpu")
     if weight is None:
-        L.check_reduction(reduction)
-        return call(L.HUBER_LOSS, a, b, reduction=reduction, delta=float(delta))
-    losses = call(L.HUBER_LOSS, a, b, reduction="none", delta=float(delta))
+        losses_ops.check_reduction(reduction)
+        return call(losses_ops.HUBER_LOSS, a, b, reduction=reduction, delta=float(delta))
+    losses = call(losses_ops.HUBER_LOSS, a, b, reduction="none", delta=float(delta))
     return _weighted(losses, weight, reduction, input, mean_by_weight=False)
 
 
@@ -357,7 +350,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean",
                           "behave the same as 'batchmean' in the next major release.",
                           stacklevel=2)
         if reduction != "batchmean":
-            L.check_reduction(reduction)
+            losses_ops.check_reduction(reduction)
     if input.is_complex() or target.is_complex():
         raise RuntimeError("kl_div: Complex inputs not supported.")
     if not input.is_floating_point() or not target.is_floating_point():

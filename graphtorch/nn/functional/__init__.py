@@ -1,0 +1,126 @@
+"""`gt.nn.functional`: PyTorch's functional API, every name imported here from its part.
+
+- `activations.py`: activations, softmax, dropout, linear/bilinear, normalize, distances;
+- `losses.py`: the losses; `resampling.py`: interpolate, upsample, grid helpers;
+- `attention.py`: scaled_dot_product_attention, multi_head_attention_forward;
+- convolution, pooling and normalization are the functions behind torch.conv2d & co.
+  (`graphtorch/functions/nn_ops.py`), embedding/one_hot/pad those of
+  `graphtorch/functions/movement.py`.
+"""
+
+from __future__ import annotations
+
+from ...functions.movement import embedding, one_hot, pad
+from ...functions.nn_ops import (
+                                 adaptive_avg_pool1d,
+                                 adaptive_avg_pool2d,
+                                 adaptive_avg_pool3d,
+                                 adaptive_max_pool1d,
+                                 adaptive_max_pool1d_with_indices,
+                                 adaptive_max_pool2d,
+                                 adaptive_max_pool2d_with_indices,
+                                 adaptive_max_pool3d,
+                                 adaptive_max_pool3d_with_indices,
+                                 avg_pool1d,
+                                 avg_pool2d,
+                                 avg_pool3d,
+                                 batch_norm,
+                                 conv1d,
+                                 conv2d,
+                                 conv3d,
+                                 conv_transpose1d,
+                                 conv_transpose2d,
+                                 conv_transpose3d,
+                                 group_norm,
+                                 instance_norm,
+                                 layer_norm,
+                                 max_pool1d,
+                                 max_pool1d_with_indices,
+                                 max_pool2d,
+                                 max_pool2d_with_indices,
+                                 max_pool3d,
+                                 max_pool3d_with_indices,
+                                 rms_norm,
+)
+from .activations import (
+                                 alpha_dropout,
+                                 bilinear,
+                                 celu,
+                                 cosine_similarity,
+                                 dropout,
+                                 dropout1d,
+                                 dropout2d,
+                                 dropout3d,
+                                 elu,
+                                 elu_,
+                                 feature_alpha_dropout,
+                                 gelu,
+                                 glu,
+                                 hardshrink,
+                                 hardsigmoid,
+                                 hardswish,
+                                 hardtanh,
+                                 hardtanh_,
+                                 leaky_relu,
+                                 leaky_relu_,
+                                 linear,
+                                 log_softmax,
+                                 logsigmoid,
+                                 mish,
+                                 normalize,
+                                 pairwise_distance,
+                                 prelu,
+                                 relu,
+                                 relu6,
+                                 relu_,
+                                 rrelu,
+                                 selu,
+                                 sigmoid,
+                                 silu,
+                                 softmax,
+                                 softmin,
+                                 softplus,
+                                 softshrink,
+                                 softsign,
+                                 tanh,
+                                 tanhshrink,
+                                 threshold,
+)
+from .attention import multi_head_attention_forward, scaled_dot_product_attention
+from .losses import (
+                                 binary_cross_entropy,
+                                 binary_cross_entropy_with_logits,
+                                 cross_entropy,
+                                 huber_loss,
+                                 kl_div,
+                                 l1_loss,
+                                 mse_loss,
+                                 nll_loss,
+                                 smooth_l1_loss,
+)
+from .resampling import (
+                                 interpolate,
+                                 pixel_shuffle,
+                                 pixel_unshuffle,
+                                 upsample,
+                                 upsample_bilinear,
+                                 upsample_nearest,
+)
+
+__all__ = ["adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
+    "adaptive_max_pool1d", "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d",
+    "adaptive_max_pool2d_with_indices", "adaptive_max_pool3d", "adaptive_max_pool3d_with_indices",
+    "alpha_dropout", "avg_pool1d", "avg_pool2d", "avg_pool3d", "batch_norm", "bilinear",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "celu", "conv1d", "conv2d",
+    "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "cosine_similarity",
+    "cross_entropy", "dropout", "dropout1d", "dropout2d", "dropout3d", "elu", "elu_", "embedding",
+    "feature_alpha_dropout", "gelu", "glu", "group_norm", "hardshrink", "hardsigmoid",
+    "hardswish", "hardtanh", "hardtanh_", "huber_loss", "instance_norm", "interpolate", "kl_div",
+    "l1_loss", "layer_norm", "leaky_relu", "leaky_relu_", "linear", "log_softmax", "logsigmoid",
+    "max_pool1d", "max_pool1d_with_indices", "max_pool2d", "max_pool2d_with_indices",
+    "max_pool3d", "max_pool3d_with_indices", "mish", "mse_loss", "multi_head_attention_forward",
+    "nll_loss", "normalize", "one_hot", "pad", "pairwise_distance", "pixel_shuffle",
+    "pixel_unshuffle", "prelu", "relu", "relu6", "relu_", "rms_norm", "rrelu",
+    "scaled_dot_product_attention", "selu", "sigmoid", "silu", "smooth_l1_loss", "softmax",
+    "softmin", "softplus", "softshrink", "softsign", "tanh", "tanhshrink", "threshold",
+    "upsample", "upsample_bilinear", "upsample_nearest"]
