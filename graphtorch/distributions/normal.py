@@ -8,46 +8,19 @@ import numbers
 from ..autograd.grad_mode import no_grad
 from ..functions.creation import normal as _normal
 from ..tensor import Size, Tensor
-from . import constraints
-from .distribution import Distribution
-from .utils import _standard_normal, broadcast_all
+from .loc_scale import LocScale
+from .utils import _standard_normal
 
 __all__ = ["Normal"]
 
 
-class Normal(Distribution):
+class Normal(LocScale):
     """The normal (Gaussian) distribution with mean `loc` and standard deviation `scale`.
 
     >>> gt.manual_seed(0)
     >>> Normal(gt.tensor([0.0]), gt.tensor([1.0])).sample()
     tensor([1.5410])
     """
-
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
-    support = constraints.real
-    has_rsample = True
-
-    def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = broadcast_all(loc, scale)
-        scalar = isinstance(loc, numbers.Number) and isinstance(scale, numbers.Number)
-        super().__init__(Size() if scalar else self.loc.size(), validate_args=validate_args)
-
-    def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Normal, _instance)
-        batch_shape = Size(batch_shape)
-        new.loc = self.loc.expand(batch_shape)
-        new.scale = self.scale.expand(batch_shape)
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
-
-    @property
-    def mean(self) -> Tensor:
-        return self.loc
-
-    @property
-    def mode(self) -> Tensor:
-        return self.loc
 
     @property
     def stddev(self) -> Tensor:
