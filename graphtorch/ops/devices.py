@@ -149,3 +149,13 @@ def _host_index(index):
 def writeable(array) -> bool:
     """NumPy's ``flags.writeable``; CuPy arrays are always writeable."""
     return getattr(array.flags, "writeable", True)
+
+
+def writable_alias(array):
+    """`array`, or a writeable view of its memory where NumPy marked it read-only out of
+    caution (views of expanded arrays); raises ValueError where the memory itself is not."""
+    if writeable(array):
+        return array
+    alias = array.view()
+    alias.flags.writeable = True
+    return alias

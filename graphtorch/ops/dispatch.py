@@ -18,7 +18,7 @@ from ..dtypes import scalar_type_name
 from ..tensor import Tensor
 from ..trace_state import STATE as _TRACE_STATE
 from ..trace_state import SymbolicArray, TracingError, user_frame, where
-from .devices import same_device_arrays
+from .devices import same_device_arrays, writable_alias
 from .registry import Category, OpDef, Promotion, TensorMeta
 from .shape_rules import compute_dtype, dtype_error, output_dtype
 
@@ -469,9 +469,7 @@ def _write(dst_array, src_array, op=None):
             # except fill_/zero_, which may write one value through an expanded tensor.
             if not has_internal_overlap(dst_array) or op is not None and op.name == "fill":
                 try:
-                    alias = dst_array.view()
-                    alias.flags.writeable = True  # allowed when the memory itself is
-                    alias[...] = src_array
+                    writable_alias(dst_array)[...] = src_array
                     return
                 except ValueError:
                     pass

@@ -9,7 +9,7 @@ has none, so `flip` copies.
 
 from __future__ import annotations
 
-from .devices import writeable
+from .devices import writable_alias, writeable
 from .dispatch import call
 from .factories import zeros
 from .grad_utils import unbroadcast
@@ -313,13 +313,8 @@ def apply_view_steps(xp, array, view_ops):
 
 def _copy_into_view_kernel(xp, base, src, view_ops):
     out = base.copy()
-    target = apply_view_steps(xp, out, view_ops)
-    if not getattr(target.flags, "writeable", True):
-        # NumPy marks views of expanded arrays read-only; the tracer refused writes to
-        # targets that repeat elements, as eager does, so this one writes each once.
-        target = target.view()
-        target.flags.writeable = True
-    target[...] = src
+    # the tracer refused targets that repeat elements, as eager does: each is written once
+    writable_alias(apply_view_steps(xp, out, view_ops))[...] = src
     return out
 
 
