@@ -24,19 +24,25 @@ import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
-__all__ = ["available", "lazy_kernel", "mode", "wait"]
+__all__ = ["available", "lazy_kernel", "mode", "setting", "wait"]
 
 _COMPILER: ThreadPoolExecutor | None = None
 _LOCK = threading.Lock()
 _PENDING: list[Future] = []
 
 
-def mode() -> str:
-    """'background', 'sync' or 'off' (from GRAPHTORCH_JIT; 'off' when Numba is missing)."""
+def setting() -> str:
+    """GRAPHTORCH_JIT as 'background' (the default), 'sync' or 'off': the one switch for
+    every JIT tier (Numba kernels here, native fused kernels in backends/native_fused.py)."""
     value = os.environ.get("GRAPHTORCH_JIT", "background").strip().lower()
-    if value in ("0", "off", "false", "no") or not _has_numba():
+    if value in ("0", "off", "false", "no"):
         return "off"
     return "sync" if value == "sync" else "background"
+
+
+def mode() -> str:
+    """`setting()`, or 'off' when Numba is missing."""
+    return setting() if _has_numba() else "off"
 
 
 def available() -> bool:

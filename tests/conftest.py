@@ -6,6 +6,10 @@ import os
 
 import pytest
 
+# The native JIT tier builds kernels in the background by default; the suite runs the NumPy
+# tier deterministically, and tests of the native tier ask for it (GRAPHTORCH_JIT=sync).
+os.environ.setdefault("GRAPHTORCH_JIT", "0")
+
 try:
     import torch  # noqa: F401
 

@@ -27,7 +27,7 @@ from ..ops.dispatch import _ERRSTATE, _IGNORE, _wrap_int_scalar
 from ..ops.fused import is_fused
 from ..ops.shape_rules import compute_dtype, output_dtype
 from ..passes.memory_planning import may_alias_inputs
-from . import numpy_fused
+from . import native_fused, numpy_fused
 
 _LITERALS = (bool, int, float, str, type(None))
 
@@ -214,6 +214,8 @@ class NumpyProgram:
     def _fused_call(self, w: CodeWriter, node: Node, out: str | None) -> str:
         fn_name = f"fused_{node.outputs[0].id}"
         fn, source = numpy_fused.compile_fused(node, fn_name)
+        if self.xp is np:  # the native tier runs it once built (NumPy until then)
+            fn = native_fused.accelerate(node, fn)
         w.namespace[fn_name] = fn
         w.preamble.append(source.rstrip())
         args = [self._arg(w, v) for v in node.inputs]

@@ -1,0 +1,135 @@
+"""Shared libraries built from generated C++ by the system compiler, cached on disk.
+
+`NativeLibrary(source)` compiles `source` with g++ (``-O3 -march=native``, no fast-math:
+IEEE semantics, no FMA contraction outside the explicit `native_shim` polynomials) into
+``<cache>/<sha256 of compiler, flags and source>.so``, where ``<cache>`` is
+``$GRAPHTORCH_CACHE_DIR`` or ``~/.cache/graphtorch/native``. The build runs in a separate
+process started from a background thread, so a first call never waits for it and the
+Python thread keeps the GIL; `.get()` returns the loaded `ctypes.CDLL` once it exists, and a
+later process finds it in the cache and loads it in milliseconds. GRAPHTORCH_JIT (see
+`numba_jit.setting`) selects background (default), sync or off.
+
+    lib = NativeLibrary(source)
+    handle = lib.get()          # None until built (or without a compiler)
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from ..numba_jit import setting
+
+__all__ = ["FLAGS", "NativeLibrary", "compiler", "wait"]
+
+FLAGS = ("-O3", "-march=native", "-ffp-contract=off", "-fno-math-errno", "-fwrapv",
+         "-shared", "-fPIC", "-w")
+
+_BUILDER: ThreadPoolExecutor | None = None
+_LOCK = threading.Lock()
+_PENDING: list = []
+
+
+@functools.cache
+def compiler() -> str | None:
+    """The C++ compiler's path (``$CXX`` or g++), or None."""
+    return shutil.which(os.environ.get("CXX", "g++"))
+
+
+@functools.cache
+def _compiler_id() -> str:
+    try:
+        done = subprocess.run([compiler(), "--version"], capture_output=True, text=True,
+                              timeout=30)
+        return done.stdout.splitlines()[0] if done.stdout else ""
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("GRAPHTORCH_CACHE_DIR")
+    base = Path(root) if root else Path.home() / ".cache" / "graphtorch"
+    return base / "native"
+
+
+class NativeLibrary:
+    """One generated translation unit, built once (see the module docstring). `.error`
+    holds the compiler's message when the build failed; the caller keeps its NumPy code."""
+
+    def __init__(self, source: str):
+        self.source = source
+        self.lib: ctypes.CDLL | None = None
+        self.error: str | None = None
+        self._started = False
+
+    def get(self) -> ctypes.CDLL | None:
+        if self.lib is not None or self._started:
+            return self.lib
+        current = setting()
+        if current == "off" or compiler() is None:
+            self._started = True
+            return None
+        path = self._path()
+        if path.exists():  # built before, by this process or an earlier one
+            self._started = True
+            self._load(path)
+        elif current == "sync":
+            self._started = True
+            self._build(path)
+        else:
+            with _LOCK:
+                if not self._started:
+                    self._started = True
+                    _PENDING.append(_builder().submit(self._build, path))
+        return self.lib
+
+    def _path(self) -> Path:
+        key = "\n".join([_compiler_id(), " ".join(FLAGS), self.source])
+        return cache_dir() / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".so")
+
+    def _build(self, path: Path) -> None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
+                src = Path(tmp) / "kernel.cpp"
+                src.write_text(self.source)
+                out = Path(tmp) / "kernel.so"
+                done = subprocess.run([compiler(), *FLAGS, "-o", str(out), str(src)],
+                                      capture_output=True, text=True, timeout=300)
+                if done.returncode:
+                    self.error = done.stderr[-4000:]
+                    return
+                os.replace(out, path)  # atomic: a concurrent process sees all or nothing
+            self._load(path)
+        except (OSError, subprocess.SubprocessError) as exc:
+            self.error = str(exc)
+
+    def _load(self, path: Path) -> None:
+        try:
+            self.lib = ctypes.CDLL(str(path))
+        except OSError as exc:
+            self.error = str(exc)
+
+
+def _builder() -> ThreadPoolExecutor:
+    global _BUILDER
+    if _BUILDER is None:
+        _BUILDER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gt-native-build")
+    return _BUILDER
+
+
+def wait(timeout: float | None = None) -> None:
+    """Block until every background build started so far has finished."""
+    with _LOCK:
+        pending = list(_PENDING)
+        _PENDING.clear()
+    for future in pending:
+        future.result(timeout)

@@ -1,0 +1,204 @@
+"""The native tier for fused elementwise nodes: CUDA renderings compiled as CPU loops.
+
+A fused node's CUDA body (`cuda_codegen.fused_kernel`: one C expression per op from its
+OpDef's rendering in `cuda_ops.CUDA_OPS`, eager's dtype rules spelled out) is wrapped in a
+host loop, compiled by the system C++ compiler (`native_build`, in the background, cached
+on disk) and called through ctypes, which releases the GIL, so large outputs are split over
+graphtorch's thread pool. One pass over memory replaces the NumPy tier's op-by-op chunks,
+and tanh/exp become vectorisable polynomials (`native_shim.FAST_MATH`).
+
+Operands may be full-shape, one element, or broadcast along one contiguous block of the
+output's dims (a bias row, a per-row max, a per-channel scale): each reads ``(i / D) % M``,
+hoisted out of an inner loop over blocks of B elements. Until the library is built, and for
+anything else (a symbolic shape, a non-contiguous or partially overlapping operand, an op
+with no C rendering), the NumPy tier's function runs, so results never depend on the tier
+beyond the documented tolerance of the polynomials.
+
+    fn = accelerate(node, numpy_fn)      # numpy_fn from numpy_fused.compile_fused
+    y = fn(x)                            # native once built, NumPy until then
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import math
+
+import numpy as np
+
+from ..ir import symbolic
+from ..ir.graph import Node
+from ..threads import get_num_threads
+from . import numpy_fused
+from .cuda_codegen import CTYPES, Unsupported, fused_kernel
+from .native_build import NativeLibrary
+from .native_shim import FAST_MATH, SHIM
+
+__all__ = ["HEADER", "NativeFused", "accelerate", "input_layout"]
+
+_VOIDP = ctypes.c_void_p
+_LL = ctypes.c_longlong
+
+
+def accelerate(node: Node, numpy_fn):
+    """`numpy_fn` wrapped to run the node's native kernel when it is built; `numpy_fn`
+    itself when the node cannot be compiled (a dtype or op without a C rendering, a
+    symbolic shape, a layout this tier does not index)."""
+    try:
+        return NativeFused(node, numpy_fn)
+    except Unsupported:
+        return numpy_fn
+
+
+def input_layout(shape: tuple, out_shape: tuple):
+    """How an operand of `shape` is read in the flat loop over `out_shape`: "full",
+    "scalar", or (D, M) - element ``(i // D) % M`` - for an operand whose non-broadcast
+    dims form one contiguous block of the output's (non-unit) dims; None otherwise."""
+    if len(shape) > len(out_shape):
+        return None
+    shape = (1,) * (len(out_shape) - len(shape)) + tuple(shape)
+    if all(s == 1 for s in shape):
+        return "scalar"
+    if shape == tuple(out_shape):
+        return "full"
+    active = [d for d, s in enumerate(out_shape) if s != 1]
+    kept = []
+    for d in active:
+        if shape[d] == out_shape[d]:
+            kept.append(d)
+        elif shape[d] != 1:
+            return None
+    at = [active.index(d) for d in kept]
+    if at != list(range(at[0], at[0] + len(at))):
+        return None
+    after = active[at[-1] + 1:]
+    return (math.prod(out_shape[d] for d in after), math.prod(out_shape[d] for d in kept))
+
+
+class NativeFused:
+    """A fused node's native kernel with its NumPy function as the fallback (see the
+    module docstring); called like the NumPy function: ``fn(*arrays, out=None)``."""
+
+    def __init__(self, node: Node, numpy_fn):
+        out_shape = tuple(node.outputs[0].meta.shape)
+        if symbolic.has_symbols(out_shape) or any(
+                symbolic.has_symbols(tuple(v.meta.shape)) for v in node.inputs
+                if not v.is_const):
+            raise Unsupported("symbolic shape")
+        if any(v.is_const for v in node.inputs):
+            raise Unsupported("a constant operand")
+        kernel = fused_kernel(node)
+        self.numpy_fn = numpy_fn
+        self.plan = numpy_fn.__globals__[numpy_fn.__name__ + "_plan"]
+        self.shape = out_shape
+        self.size = math.prod(out_shape)
+        self.in_shapes = tuple(tuple(v.meta.shape) for v in node.inputs)
+        self.in_dtypes = tuple(np.dtype(d) for _, d, _ in kernel.inputs)
+        self.layouts = [input_layout(s, out_shape) for s in self.in_shapes]
+        if any(lay is None for lay in self.layouts):
+            raise Unsupported("an operand broadcast along several blocks of dims")
+        partial = [lay for lay in self.layouts if isinstance(lay, tuple)]
+        self.block = min([m if d == 1 else d for d, m in partial] + [self.size]) \
+            if partial else 0
+        layout_key = hashlib.sha1(repr((self.layouts, self.block)).encode()).hexdigest()[:8]
+        self.name = f"{kernel.name}_{layout_key}"  # one CUDA body, several host loops
+        self.helpers = kernel.preamble
+        self.function_source = _function_source(kernel, self.name, self.layouts, self.block)
+        self.source = "\n".join([HEADER, self.helpers, self.function_source])
+        self.library = NativeLibrary(self.source)
+        self._function = None
+        self.__name__ = numpy_fn.__name__
+        self.__doc__ = numpy_fn.__doc__
+
+    def function(self):
+        """The compiled entry point, or None while it is being built."""
+        if self._function is None:
+            lib = self.library.get()
+            if lib is not None:
+                self.bind(lib)
+        return self._function
+
+    def bind(self, lib: ctypes.CDLL) -> None:
+        """Use this node's function from `lib` (a library built from `source`, or from
+        several nodes' `helpers` and `function_source` after one `HEADER`)."""
+        fn = getattr(lib, self.name)
+        fn.argtypes = [ctypes.POINTER(_VOIDP), _LL, _LL]
+        fn.restype = None
+        self._function = fn
+
+    def __call__(self, *arrays, out=None):
+        fn = self.function()
+        if fn is None or not self._accepts(arrays):
+            return self.numpy_fn(*arrays, out=out)
+        outs = numpy_fused._outputs(self.plan, out)
+        if out is not None and (not all(o.flags.c_contiguous for o in outs)
+                                or numpy_fused._unsafe_overlap(self.plan, outs, arrays)):
+            return self.numpy_fn(*arrays, out=out)
+        if self.size:
+            ptrs = (_VOIDP * (len(arrays) + len(outs)))(
+                *[a.ctypes.data for a in arrays], *[o.ctypes.data for o in outs])
+            self._run(fn, ptrs)
+        return outs[0] if len(outs) == 1 else tuple(outs)
+
+    def _accepts(self, arrays) -> bool:
+        for a, shape, dtype in zip(arrays, self.in_shapes, self.in_dtypes):
+            if type(a) is not np.ndarray or a.dtype != dtype or a.shape != shape \
+                    or not a.flags.c_contiguous:
+                return False
+        return len(arrays) == len(self.in_shapes)
+
+    def _run(self, fn, ptrs) -> None:
+        threads = get_num_threads()
+        if threads < 2 or self.size < numpy_fused.THREAD_MIN:
+            fn(ptrs, 0, self.size)
+            return
+        unit = self.block or 1024  # split points: whole blocks
+        units = self.size // unit
+        step = -(-units // threads) * unit
+        pool = numpy_fused._pool(threads)
+        futures = [pool.submit(fn, ptrs, s, min(s + step, self.size))
+                   for s in range(step, self.size, step)]
+        fn(ptrs, 0, min(step, self.size))
+        for f in futures:
+            f.result()
+
+
+HEADER = SHIM + FAST_MATH  # every translation unit starts with it
+
+
+def _function_source(kernel, name: str, layouts, block: int) -> str:
+    """``extern "C" void <name>(void **ptrs, long long start, long long end)``: the loop
+    over output elements [start, end) (whole blocks of `block` when an operand is read per
+    block), reading each operand as its layout says."""
+    lines = [f'extern "C" void {name}(void **ptrs, long long start, long long end) {{']
+    for j, (name, dtype, is_out) in enumerate(kernel.params):
+        ct = CTYPES[dtype]
+        const = "" if is_out else "const "
+        lines.append(f"    {const}{ct}* __restrict__ {name}_ptr = ({const}{ct}*)ptrs[{j}];")
+    loads, hoisted = [], []
+    for (name, dtype, _), layout in zip(kernel.inputs, layouts):
+        ct = CTYPES[dtype]
+        if layout == "scalar":
+            lines.append(f"    const {ct} {name} = {name}_ptr[0];")
+        elif layout == "full":
+            loads.append(f"const {ct} {name} = {name}_ptr[i];")
+        else:
+            d, m = layout
+            if d == 1:  # contiguous inside a block
+                hoisted.append(f"const {ct}* __restrict__ {name}_row = {name}_ptr + (b % {m}LL);")
+                loads.append(f"const {ct} {name} = {name}_row[j];")
+            else:       # one element per block
+                hoisted.append(f"const {ct} {name} = {name}_ptr[(b / {d}LL) % {m}LL];")
+    body = kernel.body.splitlines() + [f"o{j}_ptr[i] = {v};" for j, v in kernel.stores]
+    if block:
+        lines.append(f"    for (long long b = start; b < end; b += {block}LL) {{")
+        lines += [f"        {h}" for h in hoisted]
+        lines.append(f"        for (long long j = 0; j < {block}LL; ++j) {{")
+        lines.append("            const long long i = b + j;")
+        lines += [f"            {x}" for x in loads + body]
+        lines.append("        }")
+    else:
+        lines.append("    for (long long i = start; i < end; ++i) {")
+        lines += [f"        {x}" for x in loads + body]
+    lines += ["    }", "}", ""]
+    return "\n".join(lines)
