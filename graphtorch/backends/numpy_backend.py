@@ -4,7 +4,8 @@ Every OP node becomes one line of a generated function. Elementwise casts are de
 generation time from the node's metas (the same promotion rules as eager dispatch), so the
 generated code never inspects dtypes at run time; ops with a NumPy ufunc and no cast call the
 ufunc directly, other ops call their registry kernel bound to its attributes. Fused nodes call
-the kernel `backends.numpy_fused` writes for them. When the graph carries a memory plan
+the kernel `backends.numpy_fused` writes for them, or its native build once g++ has made it
+(`backends.native_fused`: C++ from the ops' CUDA renderings; see `program.native_sources`). When the graph carries a memory plan
 (`passes.memory_planning`), dead values are deleted after their last use and elementwise
 results are written with ``out=`` into dead buffers of the same shape and dtype.
 
@@ -88,6 +89,7 @@ class NumpyProgram:
         # output position -> id of the graph input whose buffer may take that output
         # (state updated in place: parameters, optimizer buffers), checked in `_out_plan`.
         self.in_place = _in_place_outputs(graph, inplace or {})
+        self.native_sources: dict[str, str] = {}  # fused function name -> C++ of its kernel
         writer = CodeWriter()
         writer.namespace["np"] = xp
         self._generate(writer)
@@ -217,6 +219,11 @@ class NumpyProgram:
         if self.xp is np:  # the native tier runs it once built (NumPy until then)
             fn = native_fused.accelerate(node, fn)
         w.namespace[fn_name] = fn
+        if isinstance(fn, native_fused.NativeFused):
+            source = (f"# {fn_name} runs as native kernel {fn.name} once g++ has built it "
+                      f"(its C++: .native_sources); until then, and for operands it does not "
+                      f"take, this NumPy code:\n{source}")
+            self.native_sources[fn_name] = fn.source
         w.preamble.append(source.rstrip())
         args = [self._arg(w, v) for v in node.inputs]
         if out:

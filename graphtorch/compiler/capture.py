@@ -92,6 +92,7 @@ def capture(fn, args: tuple, state: State, arg_names: list[str], ns: Namespace,
     leaves, spec = flatten_args(args)
     names, refs = _state_names(state)
     tracer = tracing.Tracer({id(t): n for n, t in names.items()})
+    tracer.eager_semantics = True
     feeds, input_leaf = [], []
     stand_ins: dict[int, object] = {}
     stand_in_leaf: dict[int, int] = {}

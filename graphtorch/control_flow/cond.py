@@ -17,12 +17,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import grad as autograd_grad
-from ..autograd.grad_mode import enable_grad
+from ..autograd.grad_mode import enable_grad, is_grad_enabled
 from ..functions.creation import zeros_like
+from ..ir.graph import Graph
 from ..ops.factories import zeros_for_meta
 from ..ops.registry import TensorMeta
 from ..tensor import Tensor
-from ..trace_state import current_tracer
+from ..trace_state import TracingError, current_tracer, user_frame, where
 from . import pytree
 from .subgraph import (
     check_input_metas,
@@ -110,12 +111,62 @@ def _traced_cond(pred, true_fn, false_fn, operands):
             f"{pytree.describe(f.out_tree, f.out_leaves)}")
     captures = unify_captures(branches)
     inputs = [pred, *leaves, *captures]
+    _refuse_branch_dependent_grads(t.graph, f.graph, inputs[1:])
     metas = [v.meta for v in t.graph.outputs]
     op = control_op("cond", _cond_kernel, _cond_infer, _cond_vjp, len(inputs), metas,
                     doc="run true_graph or false_graph on the operands (attrs: the graphs)",
                     branch_attrs=("true_graph", "false_graph"))
     outs = record_node(op, inputs, {"true_graph": t.graph, "false_graph": f.graph})
     return pytree.unflatten(t.out_tree, outs)
+
+
+def _refuse_branch_dependent_grads(true_graph, false_graph, operands) -> None:
+    """Eagerly only the branch that runs enters the autograd graph: an operand that needs a
+    gradient and that only one branch reaches gets ``.grad`` None from eager autograd when
+    the other branch runs, where one static backward would give zeros (and an optimizer then
+    steps it). In gt.compile such a cond cannot be one graph node: TracingError (the function
+    runs eagerly and logs this reason). gt.trace keeps the static graph (zeros), as
+    torch.cond and jax.lax.cond differentiate."""
+    if not is_grad_enabled() or not getattr(current_tracer(), "eager_semantics", False):
+        return  # gt.trace: one static graph, zeros for the operands a branch does not use
+    needs = {k for k, t in enumerate(operands) if getattr(t, "requires_grad", False)}
+    if not needs:
+        return
+    t_reach, f_reach = _grad_reach(true_graph), _grad_reach(false_graph)
+    if t_reach is None or f_reach is None:
+        differ = needs
+    else:
+        differ = needs & (t_reach ^ f_reach)
+    if differ:
+        n = len(true_graph.inputs)
+        names = [true_graph.inputs[k].name or f"operand {k}" for k in sorted(differ) if k < n]
+        raise TracingError(
+            f"{where(user_frame())}: gt.cond: {', '.join(names)} require grad but only one branch uses them; eager "
+            "autograd leaves their .grad None when the other branch runs, which one graph "
+            "cannot express (use them in both branches, e.g. `+ 0 * w`, or detach them)")
+
+
+def _grad_reach(graph):
+    """Positions of `graph`'s inputs some float output depends on through differentiable
+    ops (the ones eager autograd would give a gradient); None when a nested control-flow
+    node makes that depend on run-time values."""
+    reach: dict[int, frozenset] = {n.outputs[0].id: frozenset({k})
+                                   for k, n in enumerate(graph.inputs)}
+    for node in graph.op_nodes:
+        if node.op.branch_attrs or any(isinstance(a, Graph) for a in node.attrs.values()):
+            sources = set().union(*(reach.get(v.id, ()) for v in node.tensor_inputs()))
+            if sources:
+                return None
+            continue
+        if node.op.vjp is None or node.no_grad:
+            continue
+        sources = frozenset().union(*(reach.get(v.id, frozenset())
+                                      for v in node.tensor_inputs() if is_float(v.meta)))
+        for v in node.outputs:
+            if is_float(v.meta):
+                reach[v.id] = sources
+    return set().union(*(reach.get(v.id, ()) for v in graph.outputs
+                         if not v.is_const and is_float(v.meta)))
 
 
 def _cond_kernel(xp, pred, *arrays, true_graph, false_graph):

@@ -49,6 +49,7 @@ class SubTracer(Tracer):
     def __init__(self, parent: Tracer | None):
         super().__init__({})
         self.parent = parent
+        self.eager_semantics = getattr(parent, "eager_semantics", False)
         self.captures: dict[int, tuple] = {}  # id(tensor) -> (tensor, its data, inner Value)
         self._names: set[str] = set()
 

@@ -97,6 +97,10 @@ class Tracer:
         self.tracked: list[tuple] = []
         self.tracked_inputs: list = []
         self.refusals: list[str] = []   # TracingErrors raised (maybe caught by user code)
+        # gt.compile's captures: the graph must do exactly what eager does (or refuse, and
+        # the function runs eagerly); gt.trace's graphs follow static-graph semantics
+        # documented where they differ (a cond's backward gives zeros to unused operands)
+        self.eager_semantics = False
         self.written: list = []          # concrete tensors the trace wrote in place
         self.grad_at_lift: dict[int, object] = {}  # id(lifted tensor) -> its .grad then
 

@@ -591,3 +591,46 @@ def test_write_into_one_row_of_an_expanded_view_as_pytorch():
     for run in (whole, gt.compile(whole)):
         with pytest.raises(RuntimeError, match="single memory location"):
             run(x.clone(), y)
+
+
+def test_cond_whose_branches_reach_different_parameters_leaves_grad_none_as_eager():
+    """Eager autograd records only the branch that ran: the other branch's parameters keep
+    .grad None (an optimizer skips them). One static backward would give zeros, so the
+    compiled function runs such a cond eagerly, with the reason logged."""
+    w1, w2 = gt.randn(3, requires_grad=True), gt.randn(3, requires_grad=True)
+
+    def step(x, flag):
+        w1.grad = w2.grad = None
+        y = gt.cond(flag, lambda x: (x * w1).sum(), lambda x: (x * w2).sum(), (x,))
+        y.backward()
+        return y
+
+    x = gt.randn(3)
+    compiled = gt.compile(step)
+    for flag in (True, False, True):
+        step(x, gt.tensor(flag))
+        eager = (w1.grad, w2.grad)
+        compiled(x, gt.tensor(flag))
+        for e, c in zip(eager, (w1.grad, w2.grad)):
+            assert (e is None) == (c is None)
+            if e is not None:
+                np.testing.assert_allclose(c.numpy(), e.numpy())
+    assert any("only one branch uses them" in b and "test_soundness.py" in b
+               for b in compiled.stats.graph_breaks)
+
+
+def test_cond_whose_branches_reach_the_same_parameters_stays_compiled():
+    w = gt.randn(3, requires_grad=True)
+
+    def step(x, flag):
+        w.grad = None
+        y = gt.cond(flag, lambda x: (x * w).sum(), lambda x: (x - w).sum(), (x,))
+        y.backward()
+        return y
+
+    compiled = gt.compile(step)
+    x = gt.randn(3)
+    for flag in (True, False):
+        compiled(x, gt.tensor(flag))
+        np.testing.assert_allclose(w.grad.numpy(), x.numpy() if flag else -np.ones(3))
+    assert not compiled.stats.graph_breaks
