@@ -17,8 +17,9 @@ import graphtorch as gt
 from graphtorch.backends import native_build, native_fused
 from graphtorch.backends.cuda_codegen import Unsupported
 from graphtorch.backends.numpy_fused import THREAD_MIN, compile_fused
+from graphtorch.passes.fusion import fuse_elementwise
 
-from .test_cuda_codegen import op_table_fused
+from .test_cuda_codegen import fused_nodes, op_table_fused
 from .test_cuda_ops import _close, _sample
 
 pytestmark = pytest.mark.skipif(native_build.compiler() is None, reason="no C++ compiler")
@@ -210,3 +211,76 @@ def test_off_and_background_modes(monkeypatch, tmp_path):
     second = on(x)
     np.testing.assert_allclose(first.numpy(), second.numpy(), rtol=2e-6, atol=1e-6)
     assert list(tmp_path.rglob("*.so"))
+
+
+# --- random fused groups: native equals the NumPy tier ----------------------------------
+# Well-conditioned ops only (a division by a value near 0 would turn the polynomials' few
+# ulp into any difference at all); the op table above checks every op on edge values.
+
+_UNARY = [gt.tanh, gt.exp, gt.sigmoid, gt.relu, gt.abs, gt.neg, gt.erf, gt.sin,
+          lambda x: x ** 2, lambda x: x ** 3, lambda x: gt.sqrt(gt.abs(x)),
+          lambda x: gt.log(gt.abs(x) + 1), lambda x: gt.clamp(x, -0.5, 0.7),
+          gt.nn.functional.silu, gt.nn.functional.softplus, gt.nn.functional.elu,
+          lambda x: gt.nn.functional.gelu(x, approximate="tanh"), gt.nn.functional.gelu,
+          lambda x: gt.nn.functional.leaky_relu(x, 0.1), lambda x: x * 0.5 + 1.25]
+_BINARY = [gt.add, gt.sub, gt.mul, lambda a, b: a / (gt.abs(b) + 1), gt.maximum, gt.minimum,
+           lambda a, b: gt.where(a > b, a, b * 2), lambda a, b: a * (b > 0),
+           lambda a, b: gt.add(a, b, alpha=-0.5)]
+_SHAPES = [((64, 33), (33,)), ((64, 33), (64, 1)), ((4, 6, 5, 7), (6, 1, 1)),
+           ((4, 6, 5, 7), (1, 6, 5, 1)), ((300,), ()), ((9, 10), (9, 10)), ((3, 1, 8), (3, 1, 1))]
+
+
+def _random_program(rng):
+    chain = [("u", int(rng.integers(len(_UNARY)))) if rng.uniform() < 0.5
+             else ("b", int(rng.integers(len(_BINARY))), int(rng.integers(3)))
+             for _ in range(int(rng.integers(2, 8)))]
+
+    def program(x, y):
+        values = [x, y]
+        for step in chain:
+            if step[0] == "u":
+                values.append(_UNARY[step[1]](values[-1]))
+            else:
+                values.append(_BINARY[step[1]](values[-1], values[step[2] % len(values)]))
+        return values[-1] + values[-2]
+    return program
+
+
+def test_random_fused_groups_native_equals_numpy_tier(tmp_path):
+    rng = np.random.default_rng(7)
+    natives = []
+    for k in range(120):
+        shape, other = _SHAPES[k % len(_SHAPES)]
+        dtype = (gt.float32, gt.float64)[k % 3 == 0]
+        x, y = gt.randn(*shape, dtype=dtype), gt.randn(*other, dtype=dtype)
+        if k % 2:
+            x, y = y, x  # the broadcast operand first
+        traced = gt.trace(_random_program(rng), x, y, optimize=False)
+        fuse_elementwise(traced.graph, min_ops=1)
+        for node in fused_nodes(traced.graph):
+            fn, _ = compile_fused(node, f"fused_{node.outputs[0].id}")
+            try:
+                natives.append((k, node, fn, native_fused.NativeFused(node, fn)))
+            except Unsupported:
+                pass
+    assert len(natives) >= 100
+    helpers = "\n".join(dict.fromkeys(n.helpers for *_, n in natives))
+    lib = _build("\n".join([native_fused.HEADER, helpers] +
+                           list(dict.fromkeys(n.function_source for *_, n in natives))),
+                 tmp_path)
+    failures = []
+    for k, node, numpy_fn, native in natives:
+        native.bind(lib)
+        single = node.outputs[0].meta.dtype.np_dtype == np.float32
+        inputs = [_sample(rng, tuple(v.meta.shape), v.meta.dtype.np_dtype)
+                  for v in node.inputs]
+        with np.errstate(all="ignore"):
+            want = numpy_fn(*inputs)
+        got = native(*inputs)
+        try:
+            for g, w in zip(*[o if isinstance(o, tuple) else (o,) for o in (got, want)]):
+                _close(g, w, single, f"program {k}")
+        except AssertionError as exc:
+            failures.append(f"program {k} {[n.op.name for n in node.attrs['graph'].op_nodes]}"
+                            f": {str(exc)[:400]}")
+    assert not failures, "\n\n".join(failures[:6])
