@@ -166,11 +166,20 @@ class GlueTimer:
 
 
 def profile(compiled, args, steps: int = 50, warmup: int = 5, top: int = 25,
-            show_code: bool = False, out=sys.stdout):
+            show_code: bool = False, backward: bool = False, out=sys.stdout):
     """Print per-node and glue times of `compiled(*args)` (a `gt.compile`d function that
-    has already run once with such args)."""
+    has already run once with such args). backward=True also runs ``.sum().backward()`` on
+    the (first) result each time, so a compiled backward program gets timed too."""
+    call = compiled
+    if backward:
+        def call(*a):
+            result = compiled(*a)
+            first = result[0] if isinstance(result, (tuple, list)) else result
+            first.sum().backward()
+            return result
+
     for _ in range(warmup):
-        compiled(*args)
+        call(*args)
     ex = compiled._last.executable
     if ex is None:
         print("the last variant runs eagerly (graph break): nothing to profile", file=out)
@@ -192,7 +201,7 @@ def profile(compiled, args, steps: int = 50, warmup: int = 5, top: int = 25,
     whole = []
     for _ in range(steps):
         t0 = time.perf_counter()
-        compiled(*args)
+        call(*args)
         whole.append(time.perf_counter() - t0)
     del ex._write_back
     # the glue alone: the same calls with each program replaced by a replay of its last
@@ -202,12 +211,12 @@ def profile(compiled, args, steps: int = 50, warmup: int = 5, top: int = 25,
     glue_only = []
     for _ in range(steps):
         t0 = time.perf_counter()
-        compiled(*args)
+        call(*args)
         glue_only.append(time.perf_counter() - t0)
     for label, timer in timers:
         timer.install()
     for _ in range(steps):
-        compiled(*args)
+        call(*args)
     for _, timer in timers:
         timer.uninstall()
 
@@ -241,7 +250,8 @@ def profile(compiled, args, steps: int = 50, warmup: int = 5, top: int = 25,
     for label, ms in program_ms.items():
         print(f"  {label + (' program' if label != 'write-backs' else ''):34} {ms:7.3f} ms",
               file=out)
-    print(f"  {'whole call':34} {whole_ms:7.3f} ms", file=out)
+    note = "  (with the eager .sum().backward())" if backward else ""
+    print(f"  {'whole call':34} {whole_ms:7.3f} ms{note}", file=out)
     print(f"  {'whole call, programs replayed':34} "
           f"{statistics.median(glue_only) * 1e3:7.3f} ms  (the glue alone)", file=out)
 
