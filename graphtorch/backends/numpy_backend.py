@@ -24,9 +24,13 @@ import numpy as np
 from ..ir import symbolic
 from ..ir.graph import Graph, Node, NodeKind, Value
 from ..ir.printing import format_node
+from ..ops.constant import CONSTANT, constant_array
 from ..ops.dispatch import _ERRSTATE, _IGNORE, _wrap_int_scalar
 from ..ops.fused import is_fused
-from ..ops.shape_rules import compute_dtype, output_dtype
+from ..ops.matmul import MATMUL
+from ..ops.reduction import SUM
+from ..ops.shape_rules import compute_dtype, normalize_dim, normalize_dims, output_dtype
+from ..ops.views import ALIAS, TRANSPOSE, UNSAFE_VIEW, UNSQUEEZE
 from ..passes.memory_planning import may_alias_inputs
 from . import native_fused, numpy_fused
 
@@ -88,7 +92,7 @@ class NumpyProgram:
         self.xp = xp
         # output position -> id of the graph input whose buffer may take that output
         # (state updated in place: parameters, optimizer buffers), checked in `_out_plan`.
-        self.in_place = _in_place_outputs(graph, inplace or {})
+        self.in_place, self._alias_names = _in_place_outputs(graph, inplace or {})
         self.native_sources: dict[str, str] = {}  # fused function name -> C++ of its kernel
         writer = CodeWriter()
         writer.namespace["np"] = xp
@@ -117,9 +121,20 @@ class NumpyProgram:
         self.free_symbols = sorted(symbolic.graph_symbols(graph) - bound)
         extra = [f"{name}=None" for name in self.free_symbols]
         signature = ", ".join(args + (["*"] + extra if extra else []))
+        shared = _shared_constants(graph, plan) if self.xp is np else set()
         w.lines.append(f"def {self.name}({signature}):")
         for pos, node in enumerate(graph.nodes):
-            if node.kind is NodeKind.OP:
+            if node.kind is NodeKind.OP and node.outputs[0].id in self._alias_names:
+                # the alias of a value computed into an input's buffer: that very array, so
+                # the write-back finds the state already updated (no copy)
+                body.append(f"{_var(node.outputs[0])} = {_var(node.inputs[0])}"
+                            f"  # {_comment(node)}")
+            elif node.kind is NodeKind.OP and node.outputs[0].id in shared:
+                # read-only and never written, returned or donated: one array for every run
+                array = w.name_for(constant_array(node.attrs["value"]),
+                                   f"const_{node.outputs[0].id}")
+                body.append(f"{_var(node.outputs[0])} = {array}  # {_comment(node)}")
+            elif node.kind is NodeKind.OP:
                 out = None
                 if plan is not None:
                     donor = plan.reuse.get(node.outputs[0].id)
@@ -169,6 +184,11 @@ class NumpyProgram:
             return f"{lhs} = {self._fused_call(w, node, out)}"
         args = [self._arg(w, v) for v in node.inputs]
         meta = node.outputs[0].meta
+        render = RENDERINGS.get(op.graph_op or op)  # the op its kernel runs as
+        if render is not None and self.xp is np and not symbolic.has_symbols(node.attrs):
+            expr = render(node, args)
+            if expr is not None:
+                return f"{lhs} = {self._as_array(expr, meta)}"
         if op.promotion is not None:
             casts, out_np = elementwise_casts(node)
             args = [f"{a}.astype({w.literal(c)})" if c is not None else a
@@ -231,6 +251,61 @@ class NumpyProgram:
         return f"{fn_name}({', '.join(args)})"
 
 
+# --- direct NumPy expressions for cheap ops (keyed by OpDef) --------------------------------
+# A view or a reduction on small arrays costs more in the kernel's generic argument handling
+# (dims normalised per call, a bound partial, the result check) than in NumPy; with the
+# input's rank known here, these ops are one NumPy call, exactly the one their kernel
+# makes. A rendering returns the expression, or None to fall back to the kernel.
+
+def _render_transpose(node: Node, args):
+    ndim = len(node.inputs[0].meta.shape)
+    if ndim < 2:
+        return None
+    d0, d1 = (normalize_dim(node.attrs[k], ndim) for k in ("dim0", "dim1"))
+    return f"{args[0]}.T" if ndim == 2 and d0 != d1 else f"np.swapaxes({args[0]}, {d0}, {d1})"
+
+
+def _render_unsqueeze(node: Node, args):
+    d = normalize_dim(node.attrs["dim"], len(node.inputs[0].meta.shape) + 1)
+    return f"{args[0]}[{':, ' * d}None]"  # np.expand_dims' view, by indexing (10x cheaper)
+
+
+def _render_alias(node: Node, args):
+    return f"{args[0]}.view()"
+
+
+def _render_reshape(node: Node, args):
+    shape = tuple(node.outputs[0].meta.shape)
+    return None if symbolic.has_symbols(shape) else f"np.reshape({args[0]}, {shape!r})"
+
+
+def _render_matmul(node: Node, args):
+    a, b = node.inputs
+    if a.is_const or b.is_const or a.meta.dtype is not b.meta.dtype \
+            or a.meta.dtype.np_dtype.kind not in "fc" or not a.meta.shape or not b.meta.shape:
+        return None  # the kernel's operand checks
+    return f"np.matmul({args[0]}, {args[1]})"
+
+
+def _render_sum(node: Node, args):
+    x = node.inputs[0]
+    ndim = len(x.meta.shape)
+    out = node.outputs[0].meta.dtype.np_dtype
+    if x.is_const or x.meta.dtype.np_dtype.kind not in "fc" or out != x.meta.dtype.np_dtype:
+        return None  # integer sums widen; keep the kernel's dtype rules
+    dims = node.attrs.get("dims")
+    keep = bool(node.attrs.get("keepdim", False))
+    if dims is None or ndim == 0:
+        axis = None
+    else:
+        axis = tuple(normalize_dims(dims, ndim))
+    return f"np.add.reduce({args[0]}, axis={axis!r}, keepdims={keep}, dtype=np.{out.name})"
+
+
+RENDERINGS = {TRANSPOSE: _render_transpose, UNSQUEEZE: _render_unsqueeze, ALIAS: _render_alias,
+              UNSAFE_VIEW: _render_reshape, MATMUL: _render_matmul, SUM: _render_sum}
+
+
 def _symbol_bindings(graph: Graph) -> list[str]:
     """``s0 = v3.shape[1]`` for every size symbol an input's shape holds as a bare dim."""
     lines, bound = [], set()
@@ -245,14 +320,39 @@ def _symbol_bindings(graph: Graph) -> list[str]:
     return lines
 
 
-def _in_place_outputs(graph: Graph, wanted: dict[int, int]) -> dict[int, int]:
-    """Output value id -> input value id for outputs written straight into an input's
-    buffer: the output is the new value of that input (a parameter updated in place), its
-    node can write with ``out=`` (a fused node, or a ufunc op without casts or attributes),
-    shapes and dtypes match, and neither the input nor anything that may alias it is read
-    after that node or returned."""
+def _shared_constants(graph: Graph, plan) -> set:
+    """Ids of `constant` values the generated code may bind to their (read-only) array
+    instead of copying it on every run: no output may share their memory (results and
+    state must be fresh, writeable arrays) and the memory plan never writes into them."""
+    constants = {n.outputs[0].id for n in graph.nodes
+                 if n.kind is NodeKind.OP and n.op is CONSTANT}
+    if not constants:
+        return set()
+    if plan is not None:
+        constants -= set(plan.reuse.values())
+    roots: dict[int, set] = {}
+    for node in graph.nodes:
+        if node.kind is NodeKind.OP and may_alias_inputs(node):
+            ins = node.tensor_inputs()
+            found = set().union(*(roots.get(v.id, {v.id}) for v in ins)) if ins else set()
+            for v in node.outputs:
+                roots[v.id] = found | {v.id}
+    for v in graph.outputs:
+        if not v.is_const:
+            constants -= roots.get(v.id, {v.id})
+    return constants
+
+
+def _in_place_outputs(graph: Graph, wanted: dict[int, int]) -> tuple[dict[int, int], set]:
+    """(output value id -> input value id, alias value ids) for outputs written straight
+    into an input's buffer: the output is the new value of that input (a parameter updated
+    in place; an in-place op's result may reach the output through `alias` nodes, which
+    then name the same array), its node can write with ``out=`` (a fused node, or a ufunc
+    op without casts or attributes), shapes and dtypes match, neither the input nor
+    anything that may alias it is read after that node or returned, and no other output
+    may share the new value's memory."""
     if not wanted:
-        return {}
+        return {}, set()
     position = {id(n): i for i, n in enumerate(graph.nodes)}
     outputs = list(graph.outputs)
     # aliases: value id -> the input ids whose memory it may share
@@ -267,11 +367,16 @@ def _in_place_outputs(graph: Graph, wanted: dict[int, int]) -> dict[int, int]:
             roots = set().union(*(alias_of.get(v.id, {v.id}) for v in ins)) if ins else set()
             for v in node.outputs:
                 alias_of[v.id] = roots | {v.id}
-    result = {}
+    result, alias_names = {}, set()
     for k, input_id in wanted.items():
         if k >= len(outputs) or outputs[k].is_const:
             continue
         v = outputs[k]
+        through = []
+        while v.node is not None and v.node.kind is NodeKind.OP and v.node.op is ALIAS \
+                and not v.node.inputs[0].is_const and v.node.inputs[0].meta == v.meta:
+            through.append(v.id)
+            v = v.node.inputs[0]
         node = v.node
         source = next((n.outputs[0] for n in graph.nodes
                        if n.kind in (NodeKind.INPUT, NodeKind.PARAM)
@@ -290,8 +395,13 @@ def _in_place_outputs(graph: Graph, wanted: dict[int, int]) -> dict[int, int]:
             input_id in alias_of.get(o.id, {o.id}))]
         if returned or last_read.get(input_id, -1) > position[id(node)]:
             continue
+        shared = [i for i, o in enumerate(outputs) if i != k and not o.is_const and (
+            v.id in alias_of.get(o.id, {o.id}))]
+        if shared:
+            continue
         result[v.id] = input_id
-    return result
+        alias_names.update(through)
+    return result, alias_names
 
 
 def _fix(out, np_dtype):

@@ -25,7 +25,7 @@ import numpy as np
 from .. import dtypes
 from ..ir.graph import Node, infer_args
 from ..ir.printing import format_node
-from ..ops.dispatch import _wrap_int_scalar
+from ..ops.dispatch import _ERRSTATE, _IGNORE, _wrap_int_scalar
 from ..ops.elementwise import CLONE, POW, TO_DTYPE
 from ..ops.registry import OpDef
 from ..ops.shape_rules import compute_dtype, output_dtype
@@ -80,8 +80,16 @@ def run_fused(body, plan: FusedPlan, inputs, out=None):
             np.copyto(dst, src)
         return outs[0] if len(outs) == 1 else tuple(outs)
     if plan.size <= CHUNK:
-        with np.errstate(all="ignore"):
-            body(inputs, outs, [np.empty(plan.shape, d) for d in plan.scratch])
+        scratch = [np.empty(plan.shape, d) for d in plan.scratch]
+        if _ERRSTATE is None:
+            with np.errstate(all="ignore"):
+                body(inputs, outs, scratch)
+        else:  # the context variable np.errstate sets, at a tenth of its cost (small calls)
+            token = _ERRSTATE.set(_IGNORE)
+            try:
+                body(inputs, outs, scratch)
+            finally:
+                _ERRSTATE.reset(token)
     else:
         # a transposed (non-contiguous) full-size operand is copied once, as eager's
         # contiguous copies do: reading it chunk by chunk in its strided order is far slower
@@ -118,6 +126,8 @@ def _unsafe_overlap(plan: FusedPlan, outs, inputs) -> bool:
     `plan.inplace` allows ((input, output): every read of the input precedes the write)."""
     for j, o in enumerate(outs):
         for i, a in enumerate(inputs):
+            if o is a and (i, j) in plan.inplace:  # the usual in-place update: no ctypes
+                continue
             if np.may_share_memory(o, a) and not (
                     (i, j) in plan.inplace and a.shape == o.shape and a.dtype == o.dtype
                     and a.strides == o.strides and a.ctypes.data == o.ctypes.data):

@@ -312,17 +312,21 @@ def _outputs_aliasing_inputs(graph: Graph, count: int) -> set:
     return risky
 
 
+class _SpentBackward(Node):
+    """The grad_fn of an output of a call that already ran backward() inside."""
+
+    __slots__ = ()
+
+    def name(self) -> str:
+        return "CompiledFunctionBackward"
+
+    def apply(self, grad_outputs, create_graph, retain_graph):
+        raise RuntimeError(_FREED_MESSAGE)
+
+
 def _mark_spent(t) -> None:
     """An output of a call that already ran backward() inside: it requires grad, as in
-    eager code, but a second backward through it raises eager's error."""
-    class SpentBackward(Node):
-        __slots__ = ()
-
-        def name(self) -> str:
-            return "CompiledFunctionBackward"
-
-        def apply(self, grad_outputs, create_graph, retain_graph):
-            raise RuntimeError(_FREED_MESSAGE)
-
-    t._grad_fn = SpentBackward(())
+    eager code, but a second backward through it raises eager's error. (One class for all
+    of them: defining it per call cost ~20 us per compiled training step.)"""
+    t._grad_fn = _SpentBackward(())
     t._requires_grad = True

@@ -7,6 +7,8 @@ is exact with zeros in the input (no division by zero).
 
 from __future__ import annotations
 
+import numpy as np
+
 from .. import dtypes
 from .devices import max_with_initial
 from .dispatch import call
@@ -57,6 +59,10 @@ def _softmax_kernel(xp, a, dim):
 def _log_softmax_kernel(xp, a, dim):
     _softmax_check("log_softmax", _in_dtype(a), a.ndim, dim)
     z, axis = _shifted(xp, _work(xp, a), dim)
+    if xp is np and z.ndim:  # the same values, with z (a fresh array) written in place
+        s = np.add.reduce(np.exp(z), axis=axis, keepdims=True)
+        np.subtract(z, np.log(s, out=s), out=z)
+        return z.astype(a.dtype, copy=False)
     return (z - xp.log(xp.sum(xp.exp(z), axis=axis, keepdims=True))).astype(a.dtype,
                                                                            copy=False)
 
