@@ -19,6 +19,7 @@ import ctypes
 import functools
 import hashlib
 import os
+import platform
 import shutil
 import subprocess
 import tempfile
@@ -46,12 +47,24 @@ def compiler() -> str | None:
 
 @functools.cache
 def _compiler_id() -> str:
+    """The compiler's path, size and modification time: a new compiler gets new entries
+    (cheaper than running ``--version`` on a first call)."""
+    path = os.path.realpath(compiler())
+    info = os.stat(path)
+    return f"{path} {info.st_size} {info.st_mtime_ns} {_cpu_flags()}"
+
+
+def _cpu_flags() -> str:
+    """The CPU's feature flags: -march=native code built on one machine must not be loaded
+    on another from a shared cache."""
     try:
-        done = subprocess.run([compiler(), "--version"], capture_output=True, text=True,
-                              timeout=30)
-        return done.stdout.splitlines()[0] if done.stdout else ""
-    except (OSError, subprocess.SubprocessError):
-        return ""
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith(("flags", "Features")):
+                    return hashlib.sha1(line.encode()).hexdigest()[:12]
+    except OSError:
+        pass
+    return platform.machine() + platform.processor()
 
 
 def cache_dir() -> Path:
