@@ -1,0 +1,82 @@
+"""Numba kernels for one LSTM cell step (forward and backward), used by `ops.rnn`.
+
+Each replaces about a dozen NumPy ufunc calls per time step (each a pass over a (B, H)
+block plus call overhead) by one loop. They compile in the background (`numba_jit`); until
+then, without Numba, or with GRAPHTORCH_JIT=0, `forward_cell`/`backward_cell` return None
+and `ops.rnn` runs its NumPy code. Arrays are 2-D; gate order is
+PyTorch's (i, f, g, o) along the columns of the gate blocks; arrays are C-contiguous.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import numba_jit
+
+
+def _forward(a, c_prev, c_out):
+    """a: gates (B, 4H) after tanh of their pre-activations, the i, f, o columns halved
+    first, so that sigmoid(x) = (tanh(x / 2) + 1) / 2 (NumPy's vectorised tanh beats a
+    scalar exp here); makes them the activated gates and writes c_t."""
+    batch, hidden = c_out.shape
+    for b in range(batch):
+        for j in range(hidden):
+            i = (a[b, j] + 1) * 0.5
+            f = (a[b, hidden + j] + 1) * 0.5
+            g = a[b, 2 * hidden + j]
+            a[b, j] = i
+            a[b, hidden + j] = f
+            a[b, 3 * hidden + j] = (a[b, 3 * hidden + j] + 1) * 0.5
+            c_out[b, j] = f * c_prev[b, j] + i * g
+
+
+def _backward(a, c_prev, tanh_c, g_h, dh, dc, d):
+    """One step back: a the activated gates, g_h the gradient of output h_t, dh/dc the
+    gradients reaching h_t/c_t from the next step (dc is replaced by the gradient reaching c_{t-1}); d <- gate gradients.
+    Written without literals, so float32 stays float32 (and vectorises)."""
+    batch, hidden = dc.shape
+    for b in range(batch):
+        for j in range(hidden):
+            i = a[b, j]
+            f = a[b, hidden + j]
+            g = a[b, 2 * hidden + j]
+            o = a[b, 3 * hidden + j]
+            tc = tanh_c[b, j]
+            d_h = dh[b, j] + g_h[b, j]
+            d_ho = d_h * o
+            d_c = dc[b, j] + (d_ho - d_ho * tc * tc)
+            d_ci = d_c * i
+            d[b, j] = d_c * g * (i - i * i)
+            d[b, hidden + j] = d_c * c_prev[b, j] * (f - f * f)
+            d[b, 2 * hidden + j] = d_ci - d_ci * g * g
+            d[b, 3 * hidden + j] = d_h * tc * (o - o * o)
+            dc[b, j] = d_c * f
+
+
+def _signatures(count: int) -> list[str]:
+    return [f"void({', '.join([t + '[:, ::1]'] * count)})" for t in ("float32", "float64")]
+
+
+_FORWARD = numba_jit.lazy_kernel(_forward, signature=_signatures(3), fastmath=True)
+_BACKWARD = numba_jit.lazy_kernel(_backward, signature=_signatures(7), fastmath=True)
+_JIT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def c_array(a):
+    """`a` as the kernels take it: C-contiguous and writable (Numba types read-only arrays
+    apart), copied only when it is not already."""
+    return np.require(a, requirements=("C", "W"))
+
+
+def forward_cell(xp, dtype):
+    """The compiled forward cell for NumPy arrays of `dtype`, or None (use NumPy)."""
+    if xp is not np or dtype not in _JIT_DTYPES:
+        return None
+    return _FORWARD.get()
+
+
+def backward_cell(xp, dtype):
+    """The compiled backward cell for NumPy arrays of `dtype`, or None (use NumPy)."""
+    if xp is not np or dtype not in _JIT_DTYPES:
+        return None
+    return _BACKWARD.get()

@@ -1,0 +1,43 @@
+"""Op-table rows: the fused LSTM recurrence `lstm_scan` (forward and reverse); its gradient
+rows exercise `lstm_scan_backward`. PyTorch's side is the same recurrence as a loop of
+torch ops (its LSTM cell: gates i, f, g, o)."""
+
+from __future__ import annotations
+
+from .harness import Row
+
+
+def _reference(lib, gates_x, h0, c0, w_hh, reverse):
+    h, c = h0, c0
+    hs, cs = [None] * gates_x.shape[0], [None] * gates_x.shape[0]
+    steps = range(gates_x.shape[0] - 1, -1, -1) if reverse else range(gates_x.shape[0])
+    for t in steps:
+        i, f, g, o = (gates_x[t] + h @ w_hh.t()).chunk(4, 1)
+        c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+        h = o.sigmoid() * c.tanh()
+        hs[t], cs[t] = h, c
+    return lib.stack(hs), h, c
+
+
+def lstm_scan(reverse):
+    def fn(lib, gates_x, h0, c0, w_hh):
+        if lib.__name__ != "graphtorch":
+            return _reference(lib, gates_x, h0, c0, w_hh, reverse)
+        from graphtorch.ops.dispatch import call
+        from graphtorch.ops.rnn import LSTM_SCAN
+
+        hs, h_n, c_n, *_ = call(LSTM_SCAN, gates_x, h0, c0, w_hh, reverse=reverse)
+        return hs, h_n, c_n
+    return fn
+
+
+FLOATS = ("float32", "float64")
+CASES = [((4, 3, 8), (3, 2), (3, 2), (8, 2)), ((1, 2, 4), (2, 1), (2, 1), (4, 1)),
+         ((3, 1, 12), (1, 3), (1, 3), (12, 3))]
+
+ROWS = [
+    Row(("lstm_scan", "lstm_scan_backward"), lstm_scan(False), CASES, dtypes=FLOATS,
+        name="lstm_scan"),
+    Row(("lstm_scan", "lstm_scan_backward"), lstm_scan(True), CASES, dtypes=FLOATS,
+        name="lstm_scan_reverse"),
+]
