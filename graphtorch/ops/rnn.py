@@ -27,7 +27,8 @@ def _forward_kernel(xp, gates_x, h0, c0, w_hh, reverse=False):
     # activates all four gates (then i, f, o are shifted and halved)
     scale = xp.full((width,), 0.5, dtype=dtype)
     scale[2 * hidden:3 * hidden] = 1
-    gates = xp.multiply(gates_x, scale).astype(dtype, copy=False)  # activated i, f, g, o
+    gates = xp.empty((steps, batch, width), dtype=dtype)  # activated i, f, g, o
+    xp.multiply(gates_x, scale, out=gates)
     w_t = xp.ascontiguousarray((w_hh * scale[:, None]).T)
     hs = xp.empty((steps, batch, hidden), dtype=dtype)
     cs = xp.empty((steps, batch, hidden), dtype=dtype)
