@@ -19,38 +19,40 @@ def _forward(a, c_prev, c_out):
     first, so that sigmoid(x) = (tanh(x / 2) + 1) / 2 (NumPy's vectorised tanh beats a
     scalar exp here); makes them the activated gates and writes c_t."""
     batch, hidden = c_out.shape
+    half = a.dtype.type(0.5)  # a typed constant: float32 math stays float32
     for b in range(batch):
+        ab, cp, co = a[b], c_prev[b], c_out[b]  # row views: the inner loop vectorises
         for j in range(hidden):
-            i = (a[b, j] + 1) * 0.5
-            f = (a[b, hidden + j] + 1) * 0.5
-            g = a[b, 2 * hidden + j]
-            a[b, j] = i
-            a[b, hidden + j] = f
-            a[b, 3 * hidden + j] = (a[b, 3 * hidden + j] + 1) * 0.5
-            c_out[b, j] = f * c_prev[b, j] + i * g
+            i = ab[j] * half + half
+            f = ab[hidden + j] * half + half
+            ab[j] = i
+            ab[hidden + j] = f
+            ab[3 * hidden + j] = ab[3 * hidden + j] * half + half
+            co[j] = f * cp[j] + i * ab[2 * hidden + j]
 
 
 def _backward(a, c_prev, tanh_c, g_h, dh, dc, d):
     """One step back: a the activated gates, g_h the gradient of output h_t, dh/dc the
-    gradients reaching h_t/c_t from the next step (dc is replaced by the gradient reaching c_{t-1}); d <- gate gradients.
-    Written without literals, so float32 stays float32 (and vectorises)."""
+    gradients reaching h_t/c_t from the next step (dc is replaced by the gradient reaching
+    c_{t-1}); d <- gate gradients. Written without literals, so float32 stays float32."""
     batch, hidden = dc.shape
     for b in range(batch):
+        ab, cp, tcb, ghb, dhb, dcb, db = a[b], c_prev[b], tanh_c[b], g_h[b], dh[b], dc[b], d[b]
         for j in range(hidden):
-            i = a[b, j]
-            f = a[b, hidden + j]
-            g = a[b, 2 * hidden + j]
-            o = a[b, 3 * hidden + j]
-            tc = tanh_c[b, j]
-            d_h = dh[b, j] + g_h[b, j]
+            i = ab[j]
+            f = ab[hidden + j]
+            g = ab[2 * hidden + j]
+            o = ab[3 * hidden + j]
+            tc = tcb[j]
+            d_h = dhb[j] + ghb[j]
             d_ho = d_h * o
-            d_c = dc[b, j] + (d_ho - d_ho * tc * tc)
+            d_c = dcb[j] + (d_ho - d_ho * tc * tc)
             d_ci = d_c * i
-            d[b, j] = d_c * g * (i - i * i)
-            d[b, hidden + j] = d_c * c_prev[b, j] * (f - f * f)
-            d[b, 2 * hidden + j] = d_ci - d_ci * g * g
-            d[b, 3 * hidden + j] = d_h * tc * (o - o * o)
-            dc[b, j] = d_c * f
+            db[j] = d_c * g * (i - i * i)
+            db[hidden + j] = d_c * cp[j] * (f - f * f)
+            db[2 * hidden + j] = d_ci - d_ci * g * g
+            db[3 * hidden + j] = d_h * tc * (o - o * o)
+            dcb[j] = d_c * f
 
 
 def _signatures(count: int) -> list[str]:
