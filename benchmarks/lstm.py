@@ -1,5 +1,5 @@
-"""LSTM forward+backward: compiled (nn.LSTM traced into gt.scan) vs eager graphtorch vs
-PyTorch 2.13 eager, in one process, same weights and data.
+"""LSTM forward+backward: compiled (nn.LSTM traced into the fused lstm_scan op) vs eager
+graphtorch vs PyTorch 2.13 eager, in one process, same weights and data.
 
 LSTM(input 64, hidden 128), batch 32, length 50, batch_first; loss = output.square().mean();
 one step = forward + backward (gradients of inputs and weights).
@@ -69,7 +69,7 @@ def main():
     print("LSTM(64, 128), batch 32, length 50, forward+backward, median ms")
     print(f"  PyTorch {torch.__version__} eager : {t_ms:8.2f}")
     print(f"  graphtorch eager          : {g_ms:8.2f}  ({g_ms / t_ms:.2f}x PyTorch)")
-    print(f"  graphtorch compiled (scan): {c_ms:8.2f}  ({c_ms / t_ms:.2f}x PyTorch, "
+    print(f"  graphtorch compiled       : {c_ms:8.2f}  ({c_ms / t_ms:.2f}x PyTorch, "
           f"{g_ms / c_ms:.2f}x faster than eager; {compiled.compile_count} compile)")
     print(f"  max |grad x compiled - PyTorch| = {np.abs(got - tx.grad.numpy()).max():.1e}")
 

@@ -31,6 +31,20 @@ def lstm_scan(reverse):
     return fn
 
 
+def lstm_scan_grads(reverse):
+    """The first-order gradients (gates_x, h0, c0, w_hh) of sum(hs * cot), computed inside
+    the function: a trace of it holds lstm_scan_backward. Not differentiated again (the
+    fused recurrence has no double backward)."""
+    forward = lstm_scan(reverse)
+
+    def fn(lib, *inputs):
+        *args, cot = inputs
+        diff = [a.detach().requires_grad_() for a in args]
+        hs = forward(lib, *diff)[0]
+        return lib.autograd.grad((hs * cot).sum(), diff)
+    return fn
+
+
 FLOATS = ("float32", "float64")
 CASES = [((4, 3, 8), (3, 2), (3, 2), (8, 2)), ((1, 2, 4), (2, 1), (2, 1), (4, 1)),
          ((3, 1, 12), (1, 3), (1, 3), (12, 3))]
@@ -40,4 +54,9 @@ ROWS = [
         name="lstm_scan"),
     Row(("lstm_scan", "lstm_scan_backward"), lstm_scan(True), CASES, dtypes=FLOATS,
         name="lstm_scan_reverse"),
+    Row("lstm_scan_backward", lstm_scan_grads(False),
+        [case + (case[0][:2] + (case[1][1],),) for case in CASES], dtypes=FLOATS, grad=False,
+        name="lstm_scan_backward"),
+    Row("lstm_scan_backward", lstm_scan_grads(True), [CASES[0] + ((4, 3, 2),)], grad=False,
+        name="lstm_scan_backward_reverse"),
 ]
