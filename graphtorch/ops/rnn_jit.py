@@ -1,10 +1,10 @@
 """Numba kernels for one LSTM cell step (forward and backward), used by `ops.rnn`.
 
-Each replaces about a dozen NumPy ufunc calls per time step (each a pass over a (B, H)
-block plus call overhead) by one loop. They compile in the background (`numba_jit`); until
+Each replaces several NumPy ufunc calls per time step (each a pass over a (B, H) block plus
+call overhead) by one loop. They compile in the background (`numba_jit`), per dtype; until
 then, without Numba, or with GRAPHTORCH_JIT=0, `forward_cell`/`backward_cell` return None
-and `ops.rnn` runs its NumPy code. Arrays are 2-D; gate order is
-PyTorch's (i, f, g, o) along the columns of the gate blocks; arrays are C-contiguous.
+and `ops.rnn` runs its NumPy code. Arrays are 2-D and C-contiguous; gate order is
+PyTorch's (i, f, g, o) along the columns of the gate blocks.
 """
 
 from __future__ import annotations
@@ -55,13 +55,16 @@ def _backward(a, c_prev, tanh_c, g_h, dh, dc, d):
             dcb[j] = d_c * f
 
 
-def _signatures(count: int) -> list[str]:
-    return [f"void({', '.join([t + '[:, ::1]'] * count)})" for t in ("float32", "float64")]
+def _kernels(dtype: str) -> tuple:
+    """The (forward, backward) handles for one dtype: only the dtype a program uses is
+    compiled (or loaded from Numba's cache) in the background."""
+    array = f"{dtype}[:, ::1]"
+    # no fastmath: the loops vectorise without it, and NaN/inf propagate as in NumPy
+    return tuple(numba_jit.lazy_kernel(fn, signature=f"void({', '.join([array] * count)})")
+                 for fn, count in ((_forward, 3), (_backward, 7)))
 
 
-_FORWARD = numba_jit.lazy_kernel(_forward, signature=_signatures(3), fastmath=True)
-_BACKWARD = numba_jit.lazy_kernel(_backward, signature=_signatures(7), fastmath=True)
-_JIT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_KERNELS = {np.dtype(np.float32): _kernels("float32"), np.dtype(np.float64): _kernels("float64")}
 
 
 def c_array(a):
@@ -72,13 +75,11 @@ def c_array(a):
 
 def forward_cell(xp, dtype):
     """The compiled forward cell for NumPy arrays of `dtype`, or None (use NumPy)."""
-    if xp is not np or dtype not in _JIT_DTYPES:
-        return None
-    return _FORWARD.get()
+    handles = _KERNELS.get(dtype) if xp is np else None
+    return handles[0].get() if handles is not None else None
 
 
 def backward_cell(xp, dtype):
     """The compiled backward cell for NumPy arrays of `dtype`, or None (use NumPy)."""
-    if xp is not np or dtype not in _JIT_DTYPES:
-        return None
-    return _BACKWARD.get()
+    handles = _KERNELS.get(dtype) if xp is np else None
+    return handles[1].get() if handles is not None else None

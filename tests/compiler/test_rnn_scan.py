@@ -62,7 +62,7 @@ def test_compiled_lstm_matches_torch(monkeypatch, jit, bidirectional):
     else:
         from graphtorch.ops import rnn_jit
 
-        for handle in (rnn_jit._FORWARD, rnn_jit._BACKWARD):
+        for handle in [h for pair in rnn_jit._KERNELS.values() for h in pair]:
             monkeypatch.setattr(handle, "kernel", None)
             monkeypatch.setattr(handle, "_future", None)
     monkeypatch.setenv("GRAPHTORCH_JIT", jit)

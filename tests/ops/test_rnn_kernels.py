@@ -20,7 +20,8 @@ def path(request, monkeypatch):
         monkeypatch.setenv("GRAPHTORCH_JIT", "sync")
     else:
         monkeypatch.setenv("GRAPHTORCH_JIT", "0")
-        for handle in (rnn_jit._FORWARD, rnn_jit._BACKWARD):  # forget compiled kernels
+        # forget compiled kernels
+        for handle in [h for pair in rnn_jit._KERNELS.values() for h in pair]:
             monkeypatch.setattr(handle, "kernel", None)
             monkeypatch.setattr(handle, "_future", None)
     for dtype in (np.float32, np.float64):
