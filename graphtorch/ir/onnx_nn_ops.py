@@ -1,8 +1,10 @@
 """ONNX renderings of the network ops: convolution, pooling, normalization, embedding,
-losses and dropout masks (`NN_RENDERERS`, keyed by OpDef object; see `onnx_ops`).
+losses, dropout masks and the LSTM recurrence (`NN_RENDERERS`, keyed by OpDef object; see `onnx_ops`).
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from .. import dtypes
 from ..ops import conv as C
@@ -11,6 +13,7 @@ from ..ops import movement as M
 from ..ops import normalization as N
 from ..ops import pooling as P
 from ..ops import random_ops as RD
+from ..ops import rnn as R
 from .onnx_context import tensor_type
 from .onnx_reduce_ops import mean
 from .onnx_shape_ops import is_static
@@ -282,6 +285,30 @@ def render_bernoulli(ctx):
     return ctx.cast(keep, meta.dtype)
 
 
+def render_lstm_scan(ctx):
+    """ONNX ``LSTM`` over the projected gates: its input weight is the permutation taking
+    PyTorch's gate order (i, f, g, o) to ONNX's (i, o, f, c), the recurrent weight's rows are
+    permuted alike, and the biases (already in the gates) are left out."""
+    floats_only(ctx)
+    if any(ctx.used(k) for k in (3, 4, 5)):
+        ctx.fail("the per-step cell states and gates saved for the backward have no ONNX "
+                 "LSTM output")
+    width = ctx.meta(3).shape[0]
+    hidden = width // 4
+    order = np.concatenate([np.arange(k * hidden, (k + 1) * hidden) for k in (0, 3, 1, 2)])
+    dtype = ctx.meta(0).dtype
+    w = ctx.const(np.eye(width)[order][None], dtype)
+    r = ctx.emit("Unsqueeze", [ctx.emit("Gather", [ctx.input(3), ctx.ints(order)], axis=0),
+                               ctx.ints([0])])
+    h0, c0 = (ctx.emit("Unsqueeze", [ctx.input(i), ctx.ints([0])]) for i in (1, 2))
+    y, y_h, y_c = ctx.emit("LSTM", [ctx.input(0), w, r, "", "", h0, c0], num_outputs=3,
+                           hidden_size=hidden,
+                           direction="reverse" if ctx.attrs["reverse"] else "forward")
+    hs = ctx.emit("Squeeze", [y, ctx.ints([1])])
+    h_n, c_n = (ctx.emit("Squeeze", [t, ctx.ints([0])]) for t in (y_h, y_c))
+    return [hs, h_n, c_n, None, None, None]
+
+
 NN_RENDERERS = {
     M.EMBEDDING: render_embedding,
     C.CONVOLUTION: render_convolution,
@@ -300,4 +327,5 @@ NN_RENDERERS = {
     L.BINARY_CROSS_ENTROPY: render_bce,
     L.BINARY_CROSS_ENTROPY_WITH_LOGITS: render_bce_logits,
     RD.BERNOULLI_MASK: render_bernoulli,
+    R.LSTM_SCAN: render_lstm_scan,
 }

@@ -3,8 +3,8 @@
 from . import registry  # noqa: F401  (first: the others register into it)
 from . import (binary_math, collectives, conv, devices, einsum, elementwise,  # noqa: F401
                indexing, linalg, linalg_decompositions, linalg_norms, losses, matmul, movement,
-               normalization, pooling, random_ops, reduction, scans, scatter, softmax, sorting,
-               unary_math, views)
+               normalization, pooling, random_ops, reduction, rnn, scans, scatter, softmax,
+               sorting, unary_math, views)
 from .registry import REGISTRY, Category, OpDef, Promotion, TensorMeta, get_op
 
 __all__ = ["REGISTRY", "Category", "OpDef", "Promotion", "TensorMeta", "get_op"]

@@ -84,7 +84,7 @@ def test_lstm_classifier_dynamic_batch_and_length():
     proto, session = export(model, (tokens,), input_names=["tokens"],
                             dynamic_axes={"tokens": {0: "batch", 1: "length"}})
     assert dims(proto.graph.input[0]) == ["batch", "length"]
-    assert [n.op_type for n in proto.graph.node].count("Loop") == 2  # one scan per layer
+    assert [n.op_type for n in proto.graph.node].count("LSTM") == 2  # one per layer
     for shape in ((3, 5), (6, 11), (2, 1)):
         assert_runs_like_eager(session, model, gt.randint(0, 20, shape))
 
@@ -210,8 +210,11 @@ def test_names_and_source_lines_round_trip():
         assert node.doc_string.startswith(M.__file__)
         seen += 1
     assert seen >= len(by_id) - 2
-    # a Loop body's nodes carry the lines of the LSTM step (inside graphtorch's nn module
-    # the user line is the model's forward, where the LSTM was called)
+    assert [n.op_type for n in proto.graph.node].count("LSTM") == 2  # the fused recurrences
+    # a Loop body's nodes carry the lines of the GRU step (inside graphtorch's nn module
+    # the user line is the model's forward, where the GRU was called)
+    proto = gt.onnx.export(M.GRUTagger(), (gt.randn(2, 5, 4),), input_names=["x"],
+                           do_constant_folding=False)
     loop = next(n for n in proto.graph.node if n.op_type == "Loop")
     body = loop.attribute[0].g
     assert body.node and all(n.doc_string.startswith(M.__file__) for n in body.node

@@ -14,6 +14,8 @@ import warnings
 
 from ...functions.creation import empty, zeros
 from ...functions.movement import cat, stack
+from ...ops.dispatch import call
+from ...ops.rnn import LSTM_SCAN
 from ...trace_state import SymbolicArray
 from .. import functional as F
 from .. import init
@@ -272,7 +274,12 @@ class RNNBase(Module):
                 k = layer * directions + direction
                 state = (hx[0][k], hx[1][k]) if is_lstm else hx[k]
                 cell = self._cell(k)
-                if steps and _is_traced(layer_input):
+                if steps and is_lstm and not self.proj_size and _is_traced(layer_input):
+                    # gt.trace/gt.compile: the fused recurrence op (ATen/cuDNN's layout);
+                    # one GEMM gives the input-to-hidden products of all steps
+                    state, seq = self._fused_lstm(k, layer_input, state, bool(direction))
+                    outputs.append(seq)
+                elif steps and _is_traced(layer_input):
                     # gt.trace/gt.compile: one scan node whatever the sequence length; the
                     # input-to-hidden products of all steps are one matmul before it
                     w_ih, b_ih = self.all_weights[k][0], \
@@ -300,6 +307,19 @@ class RNNBase(Module):
                 layer_input = F.dropout(layer_input, self.dropout, True)
         hidden = (stack(h_n), stack(c_n)) if is_lstm else stack(h_n)
         return layer_input, hidden
+
+    def _fused_lstm(self, k, layer_input, state, reverse: bool):
+        """One LSTM layer-direction as one `lstm_scan` node: (final (h, c), stacked h)."""
+        weights = self.all_weights[k]
+        steps, batch, width = layer_input.shape
+        # a 2-D GEMM (its gradients are 2-D GEMMs too, not a batch of small ones)
+        gates_x = layer_input.reshape(steps * batch, width) @ weights[0].t()
+        if self.bias:
+            gates_x = gates_x + (weights[2] + weights[3])
+        gates_x = gates_x.reshape(steps, batch, gates_x.shape[-1])
+        hs, h_n, c_n, *_ = call(LSTM_SCAN, gates_x, state[0], state[1], weights[1],
+                                reverse=reverse)
+        return (h_n, c_n), hs
 
     def _run_packed(self, data, batch_sizes, hx):
         """PackedSequence data (sum(batch_sizes), I); hx for batch_sizes[0] sequences sorted

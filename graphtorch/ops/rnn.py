@@ -1,0 +1,186 @@
+"""The LSTM recurrence as one primitive (`lstm_scan`) and its backward (`lstm_scan_backward`),
+as cuDNN and ATen run a layer: the input-to-hidden products of every step are one GEMM done
+by the caller (`gates_x`, time-major, both biases included), the loop does only
+``h @ W_hh^T`` and the gate nonlinearities per step, into preallocated (T, B, 4H) buffers.
+
+The backward loop produces the gate gradients of every step; the vjp then forms the
+weight gradient as ONE GEMM over all steps (``dgates^T @ h_prev``), instead of one small
+GEMM per step. Gate order is PyTorch's (i, f, g, o). The per-step cell arithmetic runs as
+a Numba kernel when the JIT tier has one ready (`rnn_jit`), else as NumPy ufuncs.
+
+    hs, h_n, c_n, cs, tanh_cs, gates = call(LSTM_SCAN, gates_x, h0, c0, w_hh, reverse=False)
+"""
+
+from __future__ import annotations
+
+from . import rnn_jit
+from .dispatch import call
+from .registry import Category, OpDef, TensorMeta, register
+
+
+def _forward_kernel(xp, gates_x, h0, c0, w_hh, reverse=False):
+    steps, batch, width = gates_x.shape
+    hidden = width // 4
+    dtype = gates_x.dtype
+    # sigmoid(x) = (tanh(x / 2) + 1) / 2: with the i, f, o rows of W_hh and columns of
+    # gates_x halved up front, one vectorised tanh over the whole (B, 4H) block per step
+    # activates all four gates (then i, f, o are shifted and halved)
+    scale = xp.full((width,), 0.5, dtype=dtype)
+    scale[2 * hidden:3 * hidden] = 1
+    gates = xp.empty((steps, batch, width), dtype=dtype)  # activated i, f, g, o
+    xp.multiply(gates_x, scale, out=gates)
+    w_t = xp.ascontiguousarray((w_hh * scale[:, None]).T)
+    hs = xp.empty((steps, batch, hidden), dtype=dtype)
+    cs = xp.empty((steps, batch, hidden), dtype=dtype)
+    tanh_cs = xp.empty((steps, batch, hidden), dtype=dtype)
+    h, c = h0, c0
+    recurrent = xp.empty((batch, width), dtype=dtype)
+    cell = rnn_jit.forward_cell(xp, dtype)
+    if cell is not None:
+        c = rnn_jit.c_array(c0)
+    ifo = (slice(0, 2 * hidden), slice(3 * hidden, width))
+    g_g, o_g = slice(2 * hidden, 3 * hidden), slice(3 * hidden, width)
+    for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
+        a = gates[t]
+        xp.matmul(h, w_t, out=recurrent)
+        a += recurrent
+        xp.tanh(a, out=a)
+        if cell is not None:
+            cell(a, c, cs[t])
+        else:
+            for cols in ifo:
+                a[:, cols] += 1
+                a[:, cols] *= 0.5
+            xp.multiply(a[:, hidden:2 * hidden], c, out=cs[t])
+            xp.multiply(a[:, :hidden], a[:, g_g], out=tanh_cs[t])
+            cs[t] += tanh_cs[t]
+        xp.tanh(cs[t], out=tanh_cs[t])
+        xp.multiply(a[:, o_g], tanh_cs[t], out=hs[t])
+        h, c = hs[t], cs[t]
+    return hs, h.copy(), c.copy(), cs, tanh_cs, gates
+
+
+def _check(name, gates_x, h0, c0, w_hh):
+    if len(gates_x.shape) != 3 or gates_x.shape[2] % 4:
+        raise RuntimeError(f"{name}: gates_x must be (T, B, 4*H), got {tuple(gates_x.shape)}")
+    steps, batch, width = gates_x.shape
+    hidden = width // 4
+    for what, meta, shape in (("h0", h0, (batch, hidden)), ("c0", c0, (batch, hidden)),
+                              ("w_hh", w_hh, (width, hidden))):
+        if tuple(meta.shape) != shape:
+            raise RuntimeError(f"{name}: {what} must be {shape}, got {tuple(meta.shape)}")
+        if meta.dtype is not gates_x.dtype:
+            raise RuntimeError(f"{name}: {what} has dtype {meta.dtype}, expected "
+                               f"{gates_x.dtype}")
+    return steps, batch, hidden
+
+
+def _forward_infer(gates_x, h0, c0, w_hh, reverse=False):
+    steps, batch, hidden = _check("lstm_scan", gates_x, h0, c0, w_hh)
+    every = TensorMeta((steps, batch, hidden), gates_x.dtype)
+    final = TensorMeta((batch, hidden), gates_x.dtype)
+    return every, final, final, every, every, TensorMeta(tuple(gates_x.shape), gates_x.dtype)
+
+
+def _forward_vjp(ctx, g_hs, g_h, g_c, *unused):
+    h0, c0, w_hh = ctx.inputs[1:]
+    hs, _, _, cs, tanh_cs, gates = ctx.outputs
+    reverse = ctx.attrs["reverse"]
+    g_hs = g_hs if g_hs is not None else hs.new_zeros(hs.shape)
+    g_h = g_h if g_h is not None else h0.new_zeros(h0.shape)
+    g_c = g_c if g_c is not None else c0.new_zeros(c0.shape)
+    d_gates, d_h0, d_c0 = call(LSTM_SCAN_BACKWARD, g_hs, g_h, g_c, c0, w_hh, cs, tanh_cs,
+                               gates, reverse=reverse)
+    width, hidden = w_hh.shape
+    # h_prev of every step: h0 at the first step walked, else the neighbouring output
+    first, rest, prev = (d_gates[-1], d_gates[:-1], hs[1:]) if reverse else \
+        (d_gates[0], d_gates[1:], hs[:-1])
+    d_w = first.t() @ h0 + rest.reshape(-1, width).t() @ prev.reshape(-1, hidden)
+    return d_gates, d_h0, d_c0, d_w
+
+
+def _backward_kernel(xp, g_hs, g_h, g_c, c0, w_hh, cs, tanh_cs, gates, reverse=False):
+    steps, batch, width = gates.shape
+    hidden = width // 4
+    dtype = gates.dtype
+    d_gates = xp.empty((steps, batch, width), dtype=dtype)
+    # the gradients reaching h_t and c_t from step t+1 (from h_n and c_n at the last step)
+    dh = xp.array(g_h, dtype=dtype, order="C")
+    dc = xp.array(g_c, dtype=dtype, order="C")
+    cell = rnn_jit.backward_cell(xp, dtype)
+    if cell is not None:
+        g_hs, c0, cs, tanh_cs, gates = (rnn_jit.c_array(a) for a in (
+            g_hs, c0, cs, tanh_cs, gates))
+    tmp = None if cell is not None else xp.empty((batch, hidden), dtype=dtype)
+    order = range(steps) if reverse else range(steps - 1, -1, -1)
+    last = order[-1]
+    i_g, f_g, g_g, o_g = (slice(k * hidden, (k + 1) * hidden) for k in range(4))
+    for t in order:
+        c_prev = c0 if t == last else cs[t + 1 if reverse else t - 1]
+        a, d = gates[t], d_gates[t]
+        if cell is not None:
+            cell(a, c_prev, tanh_cs[t], g_hs[t], dh, dc, d)
+        else:
+            _backward_cell_numpy(xp, a, c_prev, tanh_cs[t], g_hs[t], dh, dc, d,
+                                 (i_g, f_g, g_g, o_g), tmp)
+        xp.matmul(d, w_hh, out=dh)
+    return d_gates, dh, dc
+
+
+def _backward_cell_numpy(xp, a, c_prev, tanh_c, g_h, dh, dc, d, chunks, tmp):
+    """One step back through the cell: d <- the gate gradients (pre-activation);
+    dc <- the gradient reaching c_prev. `dh` holds the gradient from the next step."""
+    i_g, f_g, g_g, o_g = chunks
+    i, f, g, o = a[:, i_g], a[:, f_g], a[:, g_g], a[:, o_g]
+    dh += g_h                                  # total gradient of h_t
+    xp.multiply(tanh_c, tanh_c, out=tmp)       # dc += dh * o * (1 - tanh(c)^2)
+    xp.subtract(1, tmp, out=tmp)
+    tmp *= o
+    tmp *= dh
+    dc += tmp
+    do = d[:, o_g]                             # do = dh * tanh(c) * o * (1 - o)
+    xp.subtract(1, o, out=do)
+    do *= o
+    do *= tanh_c
+    do *= dh
+    di = d[:, i_g]                             # di = dc * g * i * (1 - i)
+    xp.subtract(1, i, out=di)
+    di *= i
+    di *= g
+    di *= dc
+    df = d[:, f_g]                             # df = dc * c_prev * f * (1 - f)
+    xp.subtract(1, f, out=df)
+    df *= f
+    df *= c_prev
+    df *= dc
+    dg = d[:, g_g]                             # dg = dc * i * (1 - g^2)
+    xp.multiply(g, g, out=dg)
+    xp.subtract(1, dg, out=dg)
+    dg *= i
+    dg *= dc
+    dc *= f                                    # the gradient reaching c_{t-1}
+
+
+def _backward_infer(g_hs, g_h, g_c, c0, w_hh, cs, tanh_cs, gates, reverse=False):
+    return TensorMeta(tuple(gates.shape), gates.dtype), g_h, g_c
+
+
+def _backward_vjp(ctx, *grads):
+    raise RuntimeError("the derivative for 'lstm_scan_backward' is not implemented (double "
+                       "backward through a traced LSTM layer); differentiate the eager layer")
+
+
+LSTM_SCAN = register(OpDef(
+    "lstm_scan", Category.OPAQUE, _forward_kernel, _forward_infer, _forward_vjp,
+    save_inputs=(1, 2, 3), save_output=True, num_outputs=6,
+    differentiable_outputs=(0, 1, 2),
+    backward_name="LstmScanBackward0",
+    doc="LSTM layer recurrence over time-major gates_x (T, B, 4H) = x @ W_ih^T + biases, "
+        "from h0, c0 (B, H) with w_hh (4H, H); returns h of every step, the final h and c, "
+        "then (saved for the backward) c and tanh(c) of every step and the activated gates"))
+
+LSTM_SCAN_BACKWARD = register(OpDef(
+    "lstm_scan_backward", Category.OPAQUE, _backward_kernel, _backward_infer, _backward_vjp,
+    num_outputs=3, differentiable_outputs=(0, 1, 2),
+    doc="gradients of lstm_scan from those of its h of every step, final h and final c: "
+        "pre-activation gates of every step, h0 and c0"))

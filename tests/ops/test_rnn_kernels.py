@@ -1,0 +1,76 @@
+"""The lstm_scan kernels on both paths: the Numba cells (GRAPHTORCH_JIT=sync) and the NumPy
+fallback (JIT off), against a float64 PyTorch loop, with awkward operands (transposed views,
+read-only arrays) and gradients flowing into h_n and c_n."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from graphtorch.ops import rnn, rnn_jit
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.fixture(params=["numpy", "numba"])
+def path(request, monkeypatch):
+    """Selects the cell implementation; asserts that it is the one that will run."""
+    if request.param == "numba":
+        pytest.importorskip("numba")
+        monkeypatch.setenv("GRAPHTORCH_JIT", "sync")
+    else:
+        monkeypatch.setenv("GRAPHTORCH_JIT", "0")
+        # forget compiled kernels
+        for handle in [h for pair in rnn_jit._KERNELS.values() for h in pair]:
+            monkeypatch.setattr(handle, "kernel", None)
+            monkeypatch.setattr(handle, "_future", None)
+    for dtype in (np.float32, np.float64):
+        for get in (rnn_jit.forward_cell, rnn_jit.backward_cell):
+            assert (get(np, np.dtype(dtype)) is not None) == (request.param == "numba")
+    return request.param
+
+
+def _reference(gates_x, h0, c0, w_hh, reverse, g_hs, g_h, g_c):
+    leaves = [torch.from_numpy(a.astype(np.float64)).requires_grad_()
+              for a in (gates_x, h0, c0, w_hh)]
+    gx, h, c, w = leaves
+    hs = [None] * gx.shape[0]
+    for t in (range(gx.shape[0] - 1, -1, -1) if reverse else range(gx.shape[0])):
+        i, f, g, o = (gx[t] + h @ w.t()).chunk(4, 1)
+        c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+        h = o.sigmoid() * c.tanh()
+        hs[t] = h
+    hs = torch.stack(hs)
+    loss = sum((a * torch.from_numpy(b.astype(np.float64))).sum()
+               for a, b in ((hs, g_hs), (h, g_h), (c, g_c)))
+    loss.backward()
+    return [hs.detach().numpy(), h.detach().numpy(), c.detach().numpy()], \
+        [t.grad.numpy() for t in leaves]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_kernels_match_torch(path, dtype, reverse):
+    rng = np.random.default_rng(0)
+    steps, batch, hidden = 5, 3, 4
+    gates_x = rng.standard_normal((batch, steps, 4 * hidden)).astype(dtype).transpose(1, 0, 2)
+    h0, c0 = rng.standard_normal((2, batch, hidden)).astype(dtype)
+    c0.flags.writeable = False  # e.g. a constant of a compiled graph
+    w_hh = (rng.standard_normal((4 * hidden, hidden)) * 0.5).astype(dtype)
+    g_hs = rng.standard_normal((batch, steps, hidden)).astype(dtype).transpose(1, 0, 2)
+    g_h, g_c = rng.standard_normal((2, batch, hidden)).astype(dtype)
+    hs, h_n, c_n, cs, tanh_cs, gates = rnn._forward_kernel(np, gates_x, h0, c0, w_hh,
+                                                           reverse=reverse)
+    d_gates, d_h0, d_c0 = rnn._backward_kernel(np, g_hs, g_h, g_c, c0, w_hh, cs, tanh_cs,
+                                               gates, reverse=reverse)
+    # the weight gradient as the vjp forms it: one GEMM over every step's h_prev
+    h_prev = np.concatenate([hs[1:], h0[None]]) if reverse else \
+        np.concatenate([h0[None], hs[:-1]])
+    d_w = d_gates.reshape(-1, 4 * hidden).T @ h_prev.reshape(-1, hidden)
+    values, grads = _reference(gates_x, h0, c0, w_hh, reverse, g_hs, g_h, g_c)
+    tol = {"float32": 2e-5, "float64": 1e-12}[dtype]
+    for got, want in zip([hs, h_n, c_n, d_gates, d_h0, d_c0, d_w], values + grads):
+        assert got.dtype == np.dtype(dtype)
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+    np.testing.assert_allclose(tanh_cs, np.tanh(cs), rtol=tol, atol=tol)
+    assert h_n is not hs[0] and not np.shares_memory(h_n, hs)  # kernels return new memory
