@@ -156,19 +156,22 @@ def _run_graph(tensors, grad_tensors, retain_graph: bool, create_graph: bool, in
 
     ready = [(-n._sequence_nr, id(n), n) for n in root_nodes if deps.get(n, 0) == 0]
     heapq.heapify(ready)
+    heappop, heappush = heapq.heappop, heapq.heappush
     with grad_mode.set_grad_enabled(create_graph):
         while ready:
-            _, _, node = heapq.heappop(ready)
+            node = heappop(ready)[2]
             grads = buffers.pop(node, None) or [None]
-            _run_tensor_hooks(node, grads)
+            if node._tensor_pre_hooks or node._retain_hooks:
+                _run_tensor_hooks(node, grads)
             if node._pre_hooks:
                 for fn in list(node._pre_hooks.values()):
                     new = fn(tuple(grads))
                     if new is not None:
                         grads = list(new)
-            for nr in range(len(grads)):
-                for index in capture_at.get((node, nr), ()):
-                    captured[index] = grads[nr]
+            if capture_at:
+                for nr in range(len(grads)):
+                    for index in capture_at.get((node, nr), ()):
+                        captured[index] = grads[nr]
             run_node = useful is None or node in useful
             is_leaf_sink = isinstance(node, AccumulateGrad)
             if is_leaf_sink and inputs is not None and (node, 0) not in capture_at:
@@ -188,14 +191,24 @@ def _run_graph(tensors, grad_tensors, retain_graph: bool, create_graph: bool, in
                             new = fn(grad_inputs, tuple(grads))
                             if new is not None:
                                 grad_inputs = tuple(new)
-            for i, (nxt, nr) in enumerate(node.next_functions):
+            n_grads = len(grad_inputs) if run_node else 0
+            i = -1
+            for nxt, nr in node.next_functions:
+                i += 1
                 if nxt is None:
                     continue
-                if run_node and i < len(grad_inputs):
-                    _add_grad(buffer_of(nxt), nr, grad_inputs[i])
-                deps[nxt] -= 1
-                if deps[nxt] == 0:
-                    heapq.heappush(ready, (-nxt._sequence_nr, id(nxt), nxt))
+                if i < n_grads:
+                    grad = grad_inputs[i]
+                    if grad is not None:
+                        buf = buffers.get(nxt)
+                        if buf is None:
+                            buf = buffers[nxt] = [None] * output_count(nxt)
+                        current = buf[nr]
+                        buf[nr] = grad if current is None else current + grad
+                left = deps[nxt] - 1
+                deps[nxt] = left
+                if left == 0:
+                    heappush(ready, (-nxt._sequence_nr, id(nxt), nxt))
     return captured
 
 

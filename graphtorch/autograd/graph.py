@@ -50,25 +50,19 @@ class Node:
     recorded by eager autograd and runs a vjp in backward(). The name is PyTorch's, so it
     stays; inside graphtorch, import it as `autograd.graph.Node` (or `OpNode`)."""
 
-    __slots__ = (
-        "__weakref__",
-        "_metadata",
-        "_post_hooks",
-        "_pre_hooks",
-        "_retain_hooks",
-        "_sequence_nr",
-        "_tensor_pre_hooks",
-        "next_functions",
-    )
+    __slots__ = ("__dict__", "__weakref__", "_sequence_nr", "next_functions")
+
+    # Rarely set attributes live in the instance dict (made on first write): a node is
+    # recorded for every op, and most never get a hook.
+    _tensor_pre_hooks = None  # {output_nr: HookDict}: hooks of the output tensors
+    _retain_hooks = None      # {output_nr: fn}: retain_grad, run after tensor hooks
+    _pre_hooks = None
+    _post_hooks = None
+    _metadata = None
 
     def __init__(self, next_functions):
         self.next_functions = next_functions  # tuple of (Node | None, output_nr)
         self._sequence_nr = next(_sequence)
-        self._tensor_pre_hooks = None  # {output_nr: HookDict}: hooks of the output tensors
-        self._retain_hooks = None      # {output_nr: fn}: retain_grad, run after tensor hooks
-        self._pre_hooks = None
-        self._post_hooks = None
-        self._metadata = None
 
     @property
     def metadata(self) -> dict:
@@ -121,37 +115,22 @@ class OpNode(Node):
     recording an op would otherwise be spent building metadata that is never read.
     """
 
-    __slots__ = (
-        "_freed",
-        "_in_info",
-        "_input_metas",
-        "_out_info",
-        "_output_metas",
-        "attrs",
-        "device",
-        "op",
-        "saved_inputs",
-        "saved_outputs",
-    )
+    __slots__ = ("_in_info", "_out_info", "attrs", "op", "saved_inputs")
+
+    saved_outputs = None   # tuple: (array, weakref, version) / None
+    _input_metas = None
+    _output_metas = None
+    _freed = False
+    device = None          # the CUDA device the op ran on (None: CPU)
 
     def __init__(self, op: OpDef, next_functions, attrs, saved_inputs, in_info, out_info):
         self.next_functions = next_functions
         self._sequence_nr = next(_sequence)
-        self._tensor_pre_hooks = None
-        self._retain_hooks = None
-        self._pre_hooks = None
-        self._post_hooks = None
-        self._metadata = None
         self.op = op
         self.attrs = attrs
         self.saved_inputs = saved_inputs  # tuple: (tensor, version) / scalar / None
-        self.saved_outputs = None         # tuple: (array, weakref, version) / None
         self._in_info = in_info           # tuple: (shape, numpy dtype) or None per input
         self._out_info = out_info
-        self._input_metas = None
-        self._output_metas = None
-        self._freed = False
-        self.device = None                # the CUDA device the op ran on (None: CPU)
 
     @property
     def input_metas(self) -> tuple:
@@ -183,10 +162,14 @@ class OpNode(Node):
 
     def _unpack_inputs(self):
         unpacked = []
-        for i, entry in enumerate(self.saved_inputs):
+        i = -1
+        for entry in self.saved_inputs:
+            i += 1
             if type(entry) is tuple:
                 tensor, version = entry
-                root = tensor._base if tensor._base is not None else tensor
+                root = tensor._base
+                if root is None:
+                    root = tensor
                 if root._vc != version:
                     raise RuntimeError(_modified_message(tensor, self, i, root._vc, version,
                                                          is_output=False))
@@ -224,8 +207,8 @@ class OpNode(Node):
         for i in op.differentiable_outputs:
             if grad_outputs[i] is None:
                 grad_outputs[i] = zeros_for_meta(self.output_metas[i], self.device)
-        ctx = VJPContext(self._unpack_inputs(), self._unpack_outputs(create_graph), self.attrs,
-                          node=self)
+        ctx = VJPContext(self._unpack_inputs(), self._unpack_outputs(create_graph)
+                         if self.saved_outputs is not None else (), self.attrs, None, None, self)
         if grad_mode.STATE.enabled != create_graph:
             with grad_mode.set_grad_enabled(create_graph):
                 grad_inputs = op.vjp(ctx, *grad_outputs)
@@ -239,9 +222,25 @@ class OpNode(Node):
 
 
 def _metas(info) -> tuple:
+    if current_tracer() is not None:  # symbolic sizes: never compared as dict keys
+        return tuple(None if i is None else TensorMeta(tuple(i[0]), from_numpy_dtype(i[1]))
+                     for i in info)
+    metas = []
+    for i in info:
+        if i is None:
+            metas.append(None)
+            continue
+        meta = _META_CACHE.get(i)
+        if meta is None:
+            meta = TensorMeta(tuple(i[0]), from_numpy_dtype(i[1]))
+            if len(_META_CACHE) < 4096:  # shapes of one program repeat: keep a bounded few
+                _META_CACHE[i] = meta
+        metas.append(meta)
+    return tuple(metas)
 
-    return tuple(None if i is None else TensorMeta(tuple(i[0]), from_numpy_dtype(i[1]))
-                 for i in info)
+
+# (shape, numpy dtype) -> TensorMeta: backward asks for the same few metas at every step.
+_META_CACHE: dict = {}
 
 
 def output_count(node) -> int:

@@ -37,6 +37,7 @@ except (ImportError, AttributeError):  # pragma: no cover - other NumPy layouts
 # Debugging hooks called as hook(op, inputs, outputs) after every eager op (anomaly mode).
 op_hooks: list = []
 _wrap = Tensor._wrap
+_new = object.__new__
 
 
 def meta_of(x):
@@ -144,8 +145,57 @@ def _wrap_int_scalar(value: int, np_dtype):
     return np.array(value & 0xFFFFFFFFFFFFFFFF, dtype=np.uint64).astype(np_dtype)
 
 
+_FLOAT_SCALARS = (float, int, bool)  # Python numbers that keep a float tensor's dtype
+
+
 def _run_kernel(op: OpDef, inputs, attrs):
     """Compute `op` on raw arrays; returns an array or a tuple of arrays."""
+    if not op.variadic and _ERRSTATE is not None and \
+            _TRACE_STATE.__dict__.get("tracer") is None:
+        # Fast path: NumPy arrays of one dtype (plus Python numbers that keep a float dtype,
+        # or any argument of an op without promotion) whose promotion decision is cached.
+        first = None
+        arrays = []
+        scalars = False
+        promotes = op.promotion is not None
+        for x in inputs:
+            if type(x) is Tensor or isinstance(x, Tensor):
+                a = x._data
+                if type(a) is not _ndarray:
+                    break
+                if first is None:
+                    first = a.dtype
+                elif a.dtype is not first:
+                    break
+                arrays.append(a)
+            elif not promotes or type(x) in _FLOAT_SCALARS:
+                scalars = True
+                arrays.append(x)
+            else:
+                break
+        else:
+            if first is not None:
+                hit = op.dtype_cache.get(first) if promotes else _SAME
+                if hit is not None and (hit is _SAME or hit[0] is first) and (
+                        not scalars or not promotes or first.kind == "f"):
+                    token = _ERRSTATE.set(_IGNORE)
+                    try:
+                        out = op.kernel(np, *arrays, **attrs)
+                    except (RuntimeError, IndexError, TypeError, NotImplementedError):
+                        raise
+                    except Exception as exc:  # a NumPy error: let the shape rule explain it
+                        _ERRSTATE.reset(token)
+                        token = None
+                        _explain_failure(op, inputs, attrs, exc)
+                        raise
+                    finally:
+                        if token is not None:
+                            _ERRSTATE.reset(token)
+                    out_dtype = hit[1]
+                    if out_dtype is not None and out.dtype is not out_dtype and \
+                            out.dtype != out_dtype:
+                        out = out.astype(out_dtype)
+                    return out
     if op.variadic:
         arrays = [[t._data for t in inputs[0]], *(_unwrap(x) for x in inputs[1:])]
         xp = array_module(arrays[0])
@@ -263,7 +313,15 @@ def call(op: OpDef, *inputs, **attrs):
     """Run `op` eagerly on tensors (and Python scalars); record autograd when needed."""
     out = _run_kernel(op, inputs, attrs)
     if op.num_outputs == 1:
-        outputs = (_wrap(out if type(out) is _ndarray else _as_array(out)),)
+        t = _new(Tensor)  # Tensor._wrap, inlined: this runs for every op
+        t._data = out if type(out) is _ndarray else _as_array(out)
+        t._requires_grad = False
+        t._grad_fn = None
+        t._output_nr = 0
+        t._grad = None
+        t._base = None
+        t._vc = 0
+        outputs = (t,)
     else:
         outputs = tuple(_wrap(_as_array(o)) for o in out)
     if op.category is _VIEW:
@@ -279,6 +337,7 @@ def call(op: OpDef, *inputs, **attrs):
 
 
 _VIEW = Category.VIEW
+_SAME = (None, None)  # the fast path's "cached decision" for ops without promotion
 
 
 def _any_requires_grad(op, inputs) -> bool:
@@ -359,13 +418,20 @@ def record(op: OpDef, inputs, outputs, attrs):
     edges = []
     in_info = []
     for x in flat:
-        if not isinstance(x, Tensor):
+        if type(x) is not Tensor and not isinstance(x, Tensor):
             edges.append(_NO_EDGE)
             in_info.append(None)
             continue
-        in_info.append((x._data.shape, x._data.dtype))
-        if x._requires_grad or (x._base is not None and _stale_view_requires_grad(x)):
-            fn = x._grad_fn if x._base is None else x.grad_fn
+        a = x._data
+        in_info.append((a.shape, a.dtype))
+        if x._base is None:
+            if x._requires_grad:
+                fn = x._grad_fn
+                edges.append((fn, x._output_nr) if fn is not None else (accumulate_node(x), 0))
+            else:
+                edges.append(_NO_EDGE)
+        elif x._requires_grad or _stale_view_requires_grad(x):
+            fn = x.grad_fn
             edges.append((fn, x._output_nr) if fn is not None else (accumulate_node(x), 0))
         else:
             edges.append(_NO_EDGE)
@@ -382,8 +448,12 @@ def record(op: OpDef, inputs, outputs, attrs):
         saved = tuple(saved)
     else:
         saved = (None,) * len(flat)
-    node = OpNode(op, tuple(edges), attrs, saved, tuple(in_info),
-                  tuple((o._data.shape, o._data.dtype) for o in outputs))
+    if len(outputs) == 1:
+        a = outputs[0]._data
+        out_info = ((a.shape, a.dtype),)
+    else:
+        out_info = tuple((o._data.shape, o._data.dtype) for o in outputs)
+    node = OpNode(op, tuple(edges), attrs, saved, tuple(in_info), out_info)
     if op.save_output:
         node.save_outputs(outputs)
     if type(outputs[0]._data) is not _ndarray and outputs[0].is_cuda:

@@ -96,10 +96,19 @@ def _metas(ctx):
 
 # --- arithmetic --------------------------------------------------------------------------
 
+def _needed_metas(ctx):
+    """The input metas, None for an input whose gradient is not needed (it does not require
+    grad): such gradients are never computed, as in PyTorch."""
+    need_a, need_b = ctx.needs_input_grad
+    ma, mb = ctx.input_metas
+    return ma if need_a else None, mb if need_b else None
+
+
 def _add_vjp(ctx, grad):
-    a, b = _metas(ctx)
+    a, b = _needed_metas(ctx)
     alpha = ctx.attrs.get("alpha", 1)
-    return unbroadcast(grad, a), unbroadcast(grad if alpha == 1 else grad * alpha, b)
+    return unbroadcast(grad, a), unbroadcast(grad if alpha == 1 else grad * alpha, b) \
+        if b is not None else None
 
 
 def _scaled(xp, a, b, alpha):
@@ -118,9 +127,10 @@ ADD = elementwise(
 
 
 def _sub_vjp(ctx, grad):
-    a, b = _metas(ctx)
+    a, b = _needed_metas(ctx)
     alpha = ctx.attrs.get("alpha", 1)
-    return unbroadcast(grad, a), unbroadcast(-grad if alpha == 1 else grad * -alpha, b)
+    return unbroadcast(grad, a), unbroadcast(-grad if alpha == 1 else grad * -alpha, b) \
+        if b is not None else None
 
 
 SUB = elementwise(
@@ -133,7 +143,7 @@ SUB = elementwise(
 
 def _mul_vjp(ctx, grad):
     a, b = ctx.inputs
-    ma, mb = _metas(ctx)
+    ma, mb = _needed_metas(ctx)
     return (unbroadcast(grad * conj(b), ma) if ma is not None else None,
             unbroadcast(grad * conj(a), mb) if mb is not None else None)
 
@@ -148,7 +158,7 @@ MUL = elementwise("mul", _mul_kernel, _mul_vjp, save_inputs=(0, 1), doc="a * b",
 
 def _div_vjp(ctx, grad):
     a, b = ctx.inputs
-    ma, mb = _metas(ctx)
+    ma, mb = _needed_metas(ctx)
     grad_a = unbroadcast(grad / conj(b), ma) if ma is not None else None
     grad_b = unbroadcast(-grad * conj(a / (b * b)), mb) if mb is not None else None
     return grad_a, grad_b

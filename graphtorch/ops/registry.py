@@ -134,6 +134,15 @@ class VJPContext:
     def output(self):
         return self.outputs[0]
 
+    @property
+    def needs_input_grad(self) -> tuple:
+        """Per input, whether its gradient is used (PyTorch's ctx.needs_input_grad): False
+        for inputs that do not require grad in eager backward; all True in graph passes."""
+        node = self._node
+        if node is None:
+            return (True,) * len(self.inputs)
+        return tuple([nxt is not None for nxt, _ in node.next_functions])
+
 
 REGISTRY: dict[str, OpDef] = {}
 
