@@ -226,7 +226,8 @@ def _traced_apply(node: Node, grads, create_graph: bool, retain_graph: bool) -> 
 
 def _validate(node: Node, grad_inputs) -> tuple:
     """Check a node's input grads: right count; cast to each input's dtype, as PyTorch."""
-    grad_inputs = tuple(grad_inputs)
+    if type(grad_inputs) is not tuple:
+        grad_inputs = tuple(grad_inputs)
     if len(grad_inputs) != len(node.next_functions):
         raise RuntimeError(f"function {node.name()} returned an incorrect number of gradients "
                            f"(expected {len(node.next_functions)}, got {len(grad_inputs)})")

@@ -225,21 +225,17 @@ def _metas(info) -> tuple:
     if current_tracer() is not None:  # symbolic sizes: never compared as dict keys
         return tuple(None if i is None else TensorMeta(tuple(i[0]), from_numpy_dtype(i[1]))
                      for i in info)
-    metas = []
-    for i in info:
-        if i is None:
-            metas.append(None)
-            continue
-        meta = _META_CACHE.get(i)
-        if meta is None:
-            meta = TensorMeta(tuple(i[0]), from_numpy_dtype(i[1]))
-            if len(_META_CACHE) < 4096:  # shapes of one program repeat: keep a bounded few
-                _META_CACHE[i] = meta
-        metas.append(meta)
-    return tuple(metas)
+    metas = _META_CACHE.get(info)
+    if metas is None:
+        metas = tuple(None if i is None else TensorMeta(tuple(i[0]), from_numpy_dtype(i[1]))
+                      for i in info)
+        if len(_META_CACHE) < 4096:  # the shapes of one program repeat: keep a bounded few
+            _META_CACHE[info] = metas
+    return metas
 
 
-# (shape, numpy dtype) -> TensorMeta: backward asks for the same few metas at every step.
+# A node's ((shape, numpy dtype) or None, ...) -> its TensorMetas: backward asks for the same
+# few at every step.
 _META_CACHE: dict = {}
 
 

@@ -146,6 +146,8 @@ def _wrap_int_scalar(value: int, np_dtype):
 
 
 _FLOAT_SCALARS = (float, int, bool)  # Python numbers that keep a float tensor's dtype
+# OpDef -> its NumPy ufunc (`op.ufunc`): the fast path calls it directly on float arrays.
+_UFUNCS: dict = {}
 
 
 def _run_kernel(op: OpDef, inputs, attrs):
@@ -178,9 +180,15 @@ def _run_kernel(op: OpDef, inputs, attrs):
                 hit = op.dtype_cache.get(first) if promotes else _SAME
                 if hit is not None and (hit is _SAME or hit[0] is first) and (
                         not scalars or not promotes or first.kind == "f"):
+                    ufunc = None
+                    if not attrs and first.kind == "f":  # the op's ufunc: one frame less
+                        ufunc = _UFUNCS.get(op)
+                        if ufunc is None:
+                            ufunc = _UFUNCS[op] = getattr(np, op.ufunc) \
+                                if op.ufunc and not op.ufunc_args else False
                     token = _ERRSTATE.set(_IGNORE)
                     try:
-                        out = op.kernel(np, *arrays, **attrs)
+                        out = ufunc(*arrays) if ufunc else op.kernel(np, *arrays, **attrs)
                     except (RuntimeError, IndexError, TypeError, NotImplementedError):
                         raise
                     except Exception as exc:  # a NumPy error: let the shape rule explain it
@@ -326,10 +334,25 @@ def call(op: OpDef, *inputs, **attrs):
         outputs = tuple(_wrap(_as_array(o)) for o in out)
     if op.category is _VIEW:
         _link_views(op, inputs[0], outputs, attrs)
-    if _GRAD.enabled and op.vjp is not None and _any_requires_grad(op, inputs):
-        record(op, inputs, outputs, attrs)
-        if type(outputs[0]._data) is SymbolicArray:  # tracing: backward nodes name this op
-            _TRACE_STATE.tracer.grad_sources[outputs[0]._grad_fn] = outputs[0]._data.value.node
+    if _GRAD.enabled and op.vjp is not None:
+        needs = unsure = False
+        if op.variadic:
+            unsure = True
+        else:  # the common cases inline; views and subclasses ask _any_requires_grad
+            for x in inputs:
+                if type(x) is Tensor:
+                    if x._requires_grad:
+                        needs = True
+                        break
+                    if x._base is not None:
+                        unsure = True
+                elif isinstance(x, Tensor):
+                    unsure = True
+        if needs or unsure and _any_requires_grad(op, inputs):
+            record(op, inputs, outputs, attrs)
+            if type(outputs[0]._data) is SymbolicArray:  # tracing: backward nodes name this op
+                tracer = _TRACE_STATE.tracer
+                tracer.grad_sources[outputs[0]._grad_fn] = outputs[0]._data.value.node
     if op_hooks:
         for hook in list(op_hooks):
             hook(op, inputs, outputs)

@@ -96,16 +96,9 @@ def _metas(ctx):
 
 # --- arithmetic --------------------------------------------------------------------------
 
-def _needed_metas(ctx):
-    """The input metas, None for an input whose gradient is not needed (it does not require
-    grad): such gradients are never computed, as in PyTorch."""
-    need_a, need_b = ctx.needs_input_grad
-    ma, mb = ctx.input_metas
-    return ma if need_a else None, mb if need_b else None
-
-
 def _add_vjp(ctx, grad):
-    a, b = _needed_metas(ctx)
+    # metas of inputs that do not require grad are None: their gradient is never computed
+    a, b = ctx.needed_input_metas()
     alpha = ctx.attrs.get("alpha", 1)
     return unbroadcast(grad, a), unbroadcast(grad if alpha == 1 else grad * alpha, b) \
         if b is not None else None
@@ -127,7 +120,7 @@ ADD = elementwise(
 
 
 def _sub_vjp(ctx, grad):
-    a, b = _needed_metas(ctx)
+    a, b = ctx.needed_input_metas()
     alpha = ctx.attrs.get("alpha", 1)
     return unbroadcast(grad, a), unbroadcast(-grad if alpha == 1 else grad * -alpha, b) \
         if b is not None else None
@@ -143,7 +136,7 @@ SUB = elementwise(
 
 def _mul_vjp(ctx, grad):
     a, b = ctx.inputs
-    ma, mb = _needed_metas(ctx)
+    ma, mb = ctx.needed_input_metas()
     return (unbroadcast(grad * conj(b), ma) if ma is not None else None,
             unbroadcast(grad * conj(a), mb) if mb is not None else None)
 
@@ -158,7 +151,7 @@ MUL = elementwise("mul", _mul_kernel, _mul_vjp, save_inputs=(0, 1), doc="a * b",
 
 def _div_vjp(ctx, grad):
     a, b = ctx.inputs
-    ma, mb = _needed_metas(ctx)
+    ma, mb = ctx.needed_input_metas()
     grad_a = unbroadcast(grad / conj(b), ma) if ma is not None else None
     grad_b = unbroadcast(-grad * conj(a / (b * b)), mb) if mb is not None else None
     return grad_a, grad_b

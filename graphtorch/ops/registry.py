@@ -134,6 +134,15 @@ class VJPContext:
     def output(self):
         return self.outputs[0]
 
+    def needed_input_metas(self) -> tuple:
+        """`input_metas`, with None for the inputs whose gradient is not needed."""
+        metas = self.input_metas
+        node = self._node
+        if node is None:
+            return metas
+        return tuple([m if edge[0] is not None else None
+                      for m, edge in zip(metas, node.next_functions)])
+
     @property
     def needs_input_grad(self) -> tuple:
         """Per input, whether its gradient is used (PyTorch's ctx.needs_input_grad): False
