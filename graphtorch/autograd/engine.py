@@ -12,7 +12,7 @@ import heapq
 from ..tensor import Tensor
 from ..trace_state import current_tracer
 from . import grad_mode
-from .graph import AccumulateGrad, Node, gradient_edge, output_count
+from .graph import AccumulateGrad, Node, OpNode, gradient_edge, output_count
 
 
 def _collect_dependencies(roots: list[Node]) -> dict[Node, int]:
@@ -157,9 +157,13 @@ def _run_graph(tensors, grad_tensors, retain_graph: bool, create_graph: bool, in
     ready = [(-n._sequence_nr, id(n), n) for n in root_nodes if deps.get(n, 0) == 0]
     heapq.heapify(ready)
     heappop, heappush = heapq.heappop, heapq.heappush
+    following = None  # the next node when it is the only ready one (a chain): no heap
     with grad_mode.set_grad_enabled(create_graph):
-        while ready:
-            node = heappop(ready)[2]
+        while following is not None or ready:
+            if following is not None:
+                node, following = following, None
+            else:
+                node = heappop(ready)[2]
             grads = buffers.pop(node, None) or [None]
             if node._tensor_pre_hooks or node._retain_hooks:
                 _run_tensor_hooks(node, grads)
@@ -173,26 +177,29 @@ def _run_graph(tensors, grad_tensors, retain_graph: bool, create_graph: bool, in
                     for index in capture_at.get((node, nr), ()):
                         captured[index] = grads[nr]
             run_node = useful is None or node in useful
-            is_leaf_sink = isinstance(node, AccumulateGrad)
-            if is_leaf_sink and inputs is not None and (node, 0) not in capture_at:
-                run_node = False
-            if is_leaf_sink and not accumulate:
-                run_node = False
             grad_inputs = ()
-            if run_node:
-                if is_leaf_sink:
+            if type(node) is OpNode:
+                if run_node:
+                    if tracing:
+                        grad_inputs = _traced_apply(node, grads, create_graph, retain_graph)
+                    else:
+                        grad_inputs = _validate(node, node.apply(grads, create_graph,
+                                                                 retain_graph))
+                        if node._post_hooks:
+                            grad_inputs = _run_post_hooks(node, grad_inputs, grads)
+            elif isinstance(node, AccumulateGrad):
+                if run_node and accumulate and (inputs is None or (node, 0) in capture_at):
                     node.apply(grads, create_graph, retain_graph)
-                elif tracing:
+            elif run_node:
+                if tracing:
                     grad_inputs = _traced_apply(node, grads, create_graph, retain_graph)
                 else:
                     grad_inputs = _validate(node, node.apply(grads, create_graph, retain_graph))
                     if node._post_hooks:
-                        for fn in list(node._post_hooks.values()):
-                            new = fn(grad_inputs, tuple(grads))
-                            if new is not None:
-                                grad_inputs = tuple(new)
+                        grad_inputs = _run_post_hooks(node, grad_inputs, grads)
             n_grads = len(grad_inputs) if run_node else 0
             i = -1
+            newly_ready = None
             for nxt, nr in node.next_functions:
                 i += 1
                 if nxt is None:
@@ -202,14 +209,35 @@ def _run_graph(tensors, grad_tensors, retain_graph: bool, create_graph: bool, in
                     if grad is not None:
                         buf = buffers.get(nxt)
                         if buf is None:
-                            buf = buffers[nxt] = [None] * output_count(nxt)
+                            buf = buffers[nxt] = [None] * (
+                                len(nxt._out_info) if type(nxt) is OpNode else output_count(nxt))
                         current = buf[nr]
                         buf[nr] = grad if current is None else current + grad
                 left = deps[nxt] - 1
                 deps[nxt] = left
                 if left == 0:
-                    heappush(ready, (-nxt._sequence_nr, id(nxt), nxt))
+                    if newly_ready is None:
+                        newly_ready = nxt
+                    else:
+                        if newly_ready is not True:
+                            heappush(ready, (-newly_ready._sequence_nr, id(newly_ready),
+                                             newly_ready))
+                            newly_ready = True
+                        heappush(ready, (-nxt._sequence_nr, id(nxt), nxt))
+            if newly_ready is not None and newly_ready is not True:
+                if ready:
+                    heappush(ready, (-newly_ready._sequence_nr, id(newly_ready), newly_ready))
+                else:  # the only ready node: it runs next whatever its sequence number
+                    following = newly_ready
     return captured
+
+
+def _run_post_hooks(node: Node, grad_inputs: tuple, grads: list) -> tuple:
+    for fn in list(node._post_hooks.values()):
+        new = fn(grad_inputs, tuple(grads))
+        if new is not None:
+            grad_inputs = tuple(new)
+    return grad_inputs
 
 
 def _traced_apply(node: Node, grads, create_graph: bool, retain_graph: bool) -> tuple:

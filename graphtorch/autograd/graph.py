@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ..ops.registry import OpDef
 
 _sequence = itertools.count()
+_GRAD = grad_mode.STATE
 
 _FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
@@ -115,12 +116,9 @@ class OpNode(Node):
     recording an op would otherwise be spent building metadata that is never read.
     """
 
-    __slots__ = ("_in_info", "_out_info", "attrs", "op", "saved_inputs")
+    __slots__ = ("_freed", "_in_info", "_out_info", "attrs", "op", "saved_inputs",
+                 "saved_outputs")
 
-    saved_outputs = None   # tuple: (array, weakref, version) / None
-    _input_metas = None
-    _output_metas = None
-    _freed = False
     device = None          # the CUDA device the op ran on (None: CPU)
 
     def __init__(self, op: OpDef, next_functions, attrs, saved_inputs, in_info, out_info):
@@ -129,20 +127,20 @@ class OpNode(Node):
         self.op = op
         self.attrs = attrs
         self.saved_inputs = saved_inputs  # tuple: (tensor, version) / scalar / None
+        self.saved_outputs = None         # tuple: (array, weakref, version) / None
+        self._freed = False
         self._in_info = in_info           # tuple: (shape, numpy dtype) or None per input
         self._out_info = out_info
 
+    # Metas are made on demand (and cached per signature by `_metas`), never stored on the
+    # node: storing would give every node an instance dict in backward.
     @property
     def input_metas(self) -> tuple:
-        if self._input_metas is None:
-            self._input_metas = _metas(self._in_info)
-        return self._input_metas
+        return _metas(self._in_info)
 
     @property
     def output_metas(self) -> tuple:
-        if self._output_metas is None:
-            self._output_metas = _metas(self._out_info)
-        return self._output_metas
+        return _metas(self._out_info)
 
     def name(self) -> str:
         name = self.op.backward_name
@@ -207,9 +205,10 @@ class OpNode(Node):
         for i in op.differentiable_outputs:
             if grad_outputs[i] is None:
                 grad_outputs[i] = zeros_for_meta(self.output_metas[i], self.device)
-        ctx = VJPContext(self._unpack_inputs(), self._unpack_outputs(create_graph)
+        ctx = VJPContext(self._unpack_inputs() if op.save_inputs else self.saved_inputs,
+                         self._unpack_outputs(create_graph)
                          if self.saved_outputs is not None else (), self.attrs, None, None, self)
-        if grad_mode.STATE.enabled != create_graph:
+        if _GRAD.enabled != create_graph:
             with grad_mode.set_grad_enabled(create_graph):
                 grad_inputs = op.vjp(ctx, *grad_outputs)
         else:  # the engine already runs backward in the right grad mode

@@ -438,16 +438,23 @@ def flat_inputs(op: OpDef, inputs):
 def record(op: OpDef, inputs, outputs, attrs):
     """Attach an autograd node for `op` to `outputs` (inputs already computed them)."""
     flat = (*inputs[0], *inputs[1:]) if op.variadic else inputs
+    saves = op.save_inputs
     edges = []
     in_info = []
+    saved = []
+    i = -1
     for x in flat:
+        i += 1
         if type(x) is not Tensor and not isinstance(x, Tensor):
             edges.append(_NO_EDGE)
             in_info.append(None)
+            saved.append(x if i in saves else None)
             continue
         a = x._data
         in_info.append((a.shape, a.dtype))
-        if x._base is None:
+        root = x._base
+        if root is None:
+            root = x
             if x._requires_grad:
                 fn = x._grad_fn
                 edges.append((fn, x._output_nr) if fn is not None else (accumulate_node(x), 0))
@@ -458,25 +465,13 @@ def record(op: OpDef, inputs, outputs, attrs):
             edges.append((fn, x._output_nr) if fn is not None else (accumulate_node(x), 0))
         else:
             edges.append(_NO_EDGE)
-    saves = op.save_inputs
-    if saves:
-        saved = []
-        for i, x in enumerate(flat):
-            if i not in saves:
-                saved.append(None)
-            elif isinstance(x, Tensor):
-                saved.append((x, (x._base if x._base is not None else x)._vc))
-            else:
-                saved.append(x)
-        saved = tuple(saved)
-    else:
-        saved = (None,) * len(flat)
+        saved.append((x, root._vc) if i in saves else None)
     if len(outputs) == 1:
         a = outputs[0]._data
         out_info = ((a.shape, a.dtype),)
     else:
         out_info = tuple((o._data.shape, o._data.dtype) for o in outputs)
-    node = OpNode(op, tuple(edges), attrs, saved, tuple(in_info), out_info)
+    node = OpNode(op, tuple(edges), attrs, tuple(saved), tuple(in_info), out_info)
     if op.save_output:
         node.save_outputs(outputs)
     if type(outputs[0]._data) is not _ndarray and outputs[0].is_cuda:
