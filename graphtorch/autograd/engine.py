@@ -183,8 +183,20 @@ def _run_graph(tensors, grad_tensors, retain_graph: bool, create_graph: bool, in
                     if tracing:
                         grad_inputs = _traced_apply(node, grads, create_graph, retain_graph)
                     else:
-                        grad_inputs = _validate(node, node.apply(grads, create_graph,
-                                                                 retain_graph))
+                        grad_inputs = node.apply(grads, create_graph, retain_graph)
+                        # _validate's check, inlined for the common case: one gradient per
+                        # input, each of the input's shape and dtype (or None)
+                        if type(grad_inputs) is not tuple or \
+                                len(grad_inputs) != len(node.next_functions):
+                            grad_inputs = _validate(node, grad_inputs)
+                        else:
+                            for g, info, edge in zip(grad_inputs, node._in_info,
+                                                     node.next_functions):
+                                if g is not None and (edge[0] is None or info is None or
+                                                      g._data.shape != info[0] or
+                                                      g._data.dtype != info[1]):
+                                    grad_inputs = _validate(node, grad_inputs)
+                                    break
                         if node._post_hooks:
                             grad_inputs = _run_post_hooks(node, grad_inputs, grads)
             elif isinstance(node, AccumulateGrad):

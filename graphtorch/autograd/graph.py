@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..dtypes import from_numpy_dtype
+from ..trace_state import STATE as _TRACE_STATE
 from ..trace_state import current_tracer
 from ..utils.hooks import RemovableHandle
 from . import grad_mode
@@ -221,7 +222,7 @@ class OpNode(Node):
 
 
 def _metas(info) -> tuple:
-    if current_tracer() is not None:  # symbolic sizes: never compared as dict keys
+    if _TRACE_STATE.__dict__.get("tracer") is not None:  # symbolic sizes: no dict keys
         return tuple(None if i is None else TensorMeta(tuple(i[0]), from_numpy_dtype(i[1]))
                      for i in info)
     metas = _META_CACHE.get(info)

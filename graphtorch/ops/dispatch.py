@@ -86,7 +86,7 @@ def _promote(op: OpDef, inputs, arrays):
     if first is not None:
         hit = op.dtype_cache.get(first)
         if hit is not None:  # fast path: a dtype this op has seen
-            compute, out = hit
+            compute, out = hit[0], hit[1]
             if compute != first:
                 arrays = [a.astype(compute) if isinstance(x, Tensor) else a
                           for x, a in zip(inputs, arrays)]
@@ -105,7 +105,10 @@ def _promote(op: OpDef, inputs, arrays):
     np_dtype = computed.np_dtype
     out_np = output_dtype(promotion, computed).np_dtype
     if first is not None:
-        op.dtype_cache[first] = (np_dtype, out_np)
+        # third: the ufunc `_run_kernel`'s fast path calls for float arrays of this dtype
+        fast = getattr(np, op.ufunc) if op.ufunc and not op.ufunc_args and first.kind == "f" \
+            and np_dtype == first and out_np == first else None
+        op.dtype_cache[first] = (np_dtype, out_np, fast)
     if first is None and np_dtype.kind in "iu":
         arrays = [_wrap_int_scalar(a, np_dtype) if type(a) is int else a for a in arrays]
     cast = [a.astype(np_dtype) if isinstance(x, Tensor) and a.dtype != np_dtype else a
@@ -146,8 +149,6 @@ def _wrap_int_scalar(value: int, np_dtype):
 
 
 _FLOAT_SCALARS = (float, int, bool)  # Python numbers that keep a float tensor's dtype
-# OpDef -> its NumPy ufunc (`op.ufunc`): the fast path calls it directly on float arrays.
-_UFUNCS: dict = {}
 
 
 def _run_kernel(op: OpDef, inputs, attrs):
@@ -180,12 +181,7 @@ def _run_kernel(op: OpDef, inputs, attrs):
                 hit = op.dtype_cache.get(first) if promotes else _SAME
                 if hit is not None and (hit is _SAME or hit[0] is first) and (
                         not scalars or not promotes or first.kind == "f"):
-                    ufunc = None
-                    if not attrs and first.kind == "f":  # the op's ufunc: one frame less
-                        ufunc = _UFUNCS.get(op)
-                        if ufunc is None:
-                            ufunc = _UFUNCS[op] = getattr(np, op.ufunc) \
-                                if op.ufunc and not op.ufunc_args else False
+                    ufunc = hit[2] if not attrs else None  # the op's ufunc: a frame less
                     token = _ERRSTATE.set(_IGNORE)
                     try:
                         out = ufunc(*arrays) if ufunc else op.kernel(np, *arrays, **attrs)
@@ -360,7 +356,7 @@ def call(op: OpDef, *inputs, **attrs):
 
 
 _VIEW = Category.VIEW
-_SAME = (None, None)  # the fast path's "cached decision" for ops without promotion
+_SAME = (None, None, None)  # the fast path's "cached decision" for ops without promotion
 
 
 def _any_requires_grad(op, inputs) -> bool:
@@ -466,16 +462,23 @@ def record(op: OpDef, inputs, outputs, attrs):
         else:
             edges.append(_NO_EDGE)
         saved.append((x, root._vc) if i in saves else None)
+    first = outputs[0]
+    a = first._data
     if len(outputs) == 1:
-        a = outputs[0]._data
         out_info = ((a.shape, a.dtype),)
     else:
         out_info = tuple((o._data.shape, o._data.dtype) for o in outputs)
     node = OpNode(op, tuple(edges), attrs, tuple(saved), tuple(in_info), out_info)
     if op.save_output:
         node.save_outputs(outputs)
-    if type(outputs[0]._data) is not _ndarray and outputs[0].is_cuda:
-        node.device = outputs[0].device  # zeros for missing gradients go there
+    if type(a) is not _ndarray and first.is_cuda:
+        node.device = first.device  # zeros for missing gradients go there
+    if len(outputs) == 1 and op.differentiable_outputs == (0,):
+        if a.dtype.kind in "fc":
+            first._grad_fn = node
+            first._output_nr = 0
+            first._requires_grad = True
+        return node
     for nr in op.differentiable_outputs:
         out = outputs[nr]
         if out._data.dtype.kind in "fc":

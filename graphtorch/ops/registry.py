@@ -136,10 +136,12 @@ class VJPContext:
 
     def needed_input_metas(self) -> tuple:
         """`input_metas`, with None for the inputs whose gradient is not needed."""
-        metas = self.input_metas
         node = self._node
         if node is None:
-            return metas
+            return self.input_metas
+        metas = self._input_metas
+        if metas is None:
+            metas = node.input_metas
         return tuple([m if edge[0] is not None else None
                       for m, edge in zip(metas, node.next_functions)])
 
