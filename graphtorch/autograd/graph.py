@@ -206,7 +206,22 @@ class OpNode(Node):
         for i in op.differentiable_outputs:
             if grad_outputs[i] is None:
                 grad_outputs[i] = zeros_for_meta(self.output_metas[i], self.device)
-        ctx = VJPContext(self._unpack_inputs() if op.save_inputs else self.saved_inputs,
+        if op.save_inputs:
+            inputs = []
+            for entry in self.saved_inputs:  # `_unpack_inputs`, inlined for the common case
+                if type(entry) is tuple:
+                    tensor, version = entry
+                    root = tensor._base
+                    if (tensor if root is None else root)._vc != version:
+                        inputs = self._unpack_inputs()  # raises the version error
+                        break
+                    inputs.append(tensor)
+                else:
+                    inputs.append(entry)
+            inputs = tuple(inputs)
+        else:
+            inputs = self.saved_inputs
+        ctx = VJPContext(inputs,
                          self._unpack_outputs(create_graph)
                          if self.saved_outputs is not None else (), self.attrs, None, None, self)
         if _GRAD.enabled != create_graph:
