@@ -153,53 +153,6 @@ _FLOAT_SCALARS = (float, int, bool)  # Python numbers that keep a float tensor's
 
 def _run_kernel(op: OpDef, inputs, attrs):
     """Compute `op` on raw arrays; returns an array or a tuple of arrays."""
-    if not op.variadic and _ERRSTATE is not None and \
-            _TRACE_STATE.__dict__.get("tracer") is None:
-        # Fast path: NumPy arrays of one dtype (plus Python numbers that keep a float dtype,
-        # or any argument of an op without promotion) whose promotion decision is cached.
-        first = None
-        arrays = []
-        scalars = False
-        promotes = op.promotion is not None
-        for x in inputs:
-            if type(x) is Tensor or isinstance(x, Tensor):
-                a = x._data
-                if type(a) is not _ndarray:
-                    break
-                if first is None:
-                    first = a.dtype
-                elif a.dtype is not first:
-                    break
-                arrays.append(a)
-            elif not promotes or type(x) in _FLOAT_SCALARS:
-                scalars = True
-                arrays.append(x)
-            else:
-                break
-        else:
-            if first is not None:
-                hit = op.dtype_cache.get(first) if promotes else _SAME
-                if hit is not None and (hit is _SAME or hit[0] is first) and (
-                        not scalars or not promotes or first.kind == "f"):
-                    ufunc = hit[2] if not attrs else None  # the op's ufunc: a frame less
-                    token = _ERRSTATE.set(_IGNORE)
-                    try:
-                        out = ufunc(*arrays) if ufunc else op.kernel(np, *arrays, **attrs)
-                    except (RuntimeError, IndexError, TypeError, NotImplementedError):
-                        raise
-                    except Exception as exc:  # a NumPy error: let the shape rule explain it
-                        _ERRSTATE.reset(token)
-                        token = None
-                        _explain_failure(op, inputs, attrs, exc)
-                        raise
-                    finally:
-                        if token is not None:
-                            _ERRSTATE.reset(token)
-                    out_dtype = hit[1]
-                    if out_dtype is not None and out.dtype is not out_dtype and \
-                            out.dtype != out_dtype:
-                        out = out.astype(out_dtype)
-                    return out
     if op.variadic:
         arrays = [[t._data for t in inputs[0]], *(_unwrap(x) for x in inputs[1:])]
         xp = array_module(arrays[0])
@@ -315,7 +268,56 @@ def _as_array(out):
 
 def call(op: OpDef, *inputs, **attrs):
     """Run `op` eagerly on tensors (and Python scalars); record autograd when needed."""
-    out = _run_kernel(op, inputs, attrs)
+    done = False
+    if not op.variadic and _ERRSTATE is not None and \
+            _TRACE_STATE.__dict__.get("tracer") is None:
+        # Fast path: NumPy arrays of one dtype (plus Python numbers that keep a float dtype,
+        # or any argument of an op without promotion) whose promotion decision is cached.
+        first = None
+        arrays = []
+        scalars = False
+        promotes = op.promotion is not None
+        for x in inputs:
+            if type(x) is Tensor or isinstance(x, Tensor):
+                a = x._data
+                if type(a) is not _ndarray:
+                    break
+                if first is None:
+                    first = a.dtype
+                elif a.dtype is not first:
+                    break
+                arrays.append(a)
+            elif not promotes or type(x) in _FLOAT_SCALARS:
+                scalars = True
+                arrays.append(x)
+            else:
+                break
+        else:
+            if first is not None:
+                hit = op.dtype_cache.get(first) if promotes else _SAME
+                if hit is not None and (hit is _SAME or hit[0] is first) and (
+                        not scalars or not promotes or first.kind == "f"):
+                    ufunc = hit[2] if not attrs else None  # the op's ufunc: a frame less
+                    token = _ERRSTATE.set(_IGNORE)
+                    try:
+                        out = ufunc(*arrays) if ufunc else op.kernel(np, *arrays, **attrs)
+                    except (RuntimeError, IndexError, TypeError, NotImplementedError):
+                        raise
+                    except Exception as exc:  # a NumPy error: let the shape rule explain it
+                        _ERRSTATE.reset(token)
+                        token = None
+                        _explain_failure(op, inputs, attrs, exc)
+                        raise
+                    finally:
+                        if token is not None:
+                            _ERRSTATE.reset(token)
+                    out_dtype = hit[1]
+                    if out_dtype is not None and out.dtype is not out_dtype and \
+                            out.dtype != out_dtype:
+                        out = out.astype(out_dtype)
+                    done = True
+    if not done:
+        out = _run_kernel(op, inputs, attrs)
     if op.num_outputs == 1:
         t = _new(Tensor)  # Tensor._wrap, inlined: this runs for every op
         t._data = out if type(out) is _ndarray else _as_array(out)
