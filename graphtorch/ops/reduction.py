@@ -33,7 +33,7 @@ def _out_shape(shape, dims, keepdim):
 def _expand_grad(grad, meta, dims, keepdim):
     """Broadcast a reduced gradient back to the input's shape."""
     shape = tuple(meta.shape)
-    if not keepdim and grad.ndim != 0:  # a full reduction's 0-d gradient expands as it is
+    if not keepdim:
         grad = grad.reshape(_out_shape(shape, dims, True))
     return grad.expand(*shape)
 
