@@ -47,7 +47,8 @@ def _seed_grads(tensors, grad_tensors, create_graph: bool):
             if not t.is_floating_point() and not t.is_complex():
                 raise RuntimeError(f"grad can be implicitly created only for real scalar "
                                    f"outputs but got {t.dtype}")
-            g = ones_like(t)
+            seeds.append(ones_like(t))  # a fresh tensor: nothing to detach
+            continue
         elif not isinstance(g, Tensor):
             raise TypeError(f"gradient must be a Tensor or None, got {type(g).__name__}")
         elif tuple(g.shape) != tuple(t.shape):

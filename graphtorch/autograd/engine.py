@@ -12,7 +12,7 @@ import heapq
 from ..tensor import Tensor
 from ..trace_state import current_tracer
 from . import grad_mode
-from .graph import AccumulateGrad, Node, gradient_edge, output_count
+from .graph import AccumulateGrad, Node, OpNode, gradient_edge, output_count
 
 
 def _collect_dependencies(roots: list[Node]) -> dict[Node, int]:
@@ -156,47 +156,100 @@ def _run_graph(tensors, grad_tensors, retain_graph: bool, create_graph: bool, in
 
     ready = [(-n._sequence_nr, id(n), n) for n in root_nodes if deps.get(n, 0) == 0]
     heapq.heapify(ready)
+    heappop, heappush = heapq.heappop, heapq.heappush
+    following = None  # the next node when it is the only ready one (a chain): no heap
     with grad_mode.set_grad_enabled(create_graph):
-        while ready:
-            _, _, node = heapq.heappop(ready)
+        while following is not None or ready:
+            if following is not None:
+                node, following = following, None
+            else:
+                node = heappop(ready)[2]
             grads = buffers.pop(node, None) or [None]
-            _run_tensor_hooks(node, grads)
+            if node._tensor_pre_hooks or node._retain_hooks:
+                _run_tensor_hooks(node, grads)
             if node._pre_hooks:
                 for fn in list(node._pre_hooks.values()):
                     new = fn(tuple(grads))
                     if new is not None:
                         grads = list(new)
-            for nr in range(len(grads)):
-                for index in capture_at.get((node, nr), ()):
-                    captured[index] = grads[nr]
+            if capture_at:
+                for nr in range(len(grads)):
+                    for index in capture_at.get((node, nr), ()):
+                        captured[index] = grads[nr]
             run_node = useful is None or node in useful
-            is_leaf_sink = isinstance(node, AccumulateGrad)
-            if is_leaf_sink and inputs is not None and (node, 0) not in capture_at:
-                run_node = False
-            if is_leaf_sink and not accumulate:
-                run_node = False
             grad_inputs = ()
-            if run_node:
-                if is_leaf_sink:
+            if type(node) is OpNode:
+                if run_node:
+                    if tracing:
+                        grad_inputs = _traced_apply(node, grads, create_graph, retain_graph)
+                    else:
+                        grad_inputs = node.apply(grads, create_graph, retain_graph)
+                        # _validate's check, inlined for the common case: one gradient per
+                        # input, each of the input's shape and dtype (or None)
+                        if type(grad_inputs) is not tuple or \
+                                len(grad_inputs) != len(node.next_functions):
+                            grad_inputs = _validate(node, grad_inputs)
+                        else:
+                            for g, info, edge in zip(grad_inputs, node._in_info,
+                                                     node.next_functions):
+                                if g is not None and (edge[0] is None or info is None or
+                                                      g._data.shape != info[0] or
+                                                      g._data.dtype != info[1]):
+                                    grad_inputs = _validate(node, grad_inputs)
+                                    break
+                        if node._post_hooks:
+                            grad_inputs = _run_post_hooks(node, grad_inputs, grads)
+            elif isinstance(node, AccumulateGrad):
+                if run_node and accumulate and (inputs is None or (node, 0) in capture_at):
                     node.apply(grads, create_graph, retain_graph)
-                elif tracing:
+            elif run_node:
+                if tracing:
                     grad_inputs = _traced_apply(node, grads, create_graph, retain_graph)
                 else:
                     grad_inputs = _validate(node, node.apply(grads, create_graph, retain_graph))
                     if node._post_hooks:
-                        for fn in list(node._post_hooks.values()):
-                            new = fn(grad_inputs, tuple(grads))
-                            if new is not None:
-                                grad_inputs = tuple(new)
-            for i, (nxt, nr) in enumerate(node.next_functions):
+                        grad_inputs = _run_post_hooks(node, grad_inputs, grads)
+            n_grads = len(grad_inputs) if run_node else 0
+            i = -1
+            newly_ready = None
+            for nxt, nr in node.next_functions:
+                i += 1
                 if nxt is None:
                     continue
-                if run_node and i < len(grad_inputs):
-                    _add_grad(buffer_of(nxt), nr, grad_inputs[i])
-                deps[nxt] -= 1
-                if deps[nxt] == 0:
-                    heapq.heappush(ready, (-nxt._sequence_nr, id(nxt), nxt))
+                if i < n_grads:
+                    grad = grad_inputs[i]
+                    if grad is not None:
+                        buf = buffers.get(nxt)
+                        if buf is None:
+                            buf = buffers[nxt] = [None] * (
+                                len(nxt._out_info) if type(nxt) is OpNode else output_count(nxt))
+                        current = buf[nr]
+                        buf[nr] = grad if current is None else current + grad
+                left = deps[nxt] - 1
+                deps[nxt] = left
+                if left == 0:
+                    if newly_ready is None:
+                        newly_ready = nxt
+                    else:
+                        if newly_ready is not True:
+                            heappush(ready, (-newly_ready._sequence_nr, id(newly_ready),
+                                             newly_ready))
+                            newly_ready = True
+                        heappush(ready, (-nxt._sequence_nr, id(nxt), nxt))
+            if newly_ready is not None and newly_ready is not True:
+                if ready:
+                    heappush(ready, (-newly_ready._sequence_nr, id(newly_ready), newly_ready))
+                else:  # the only ready node: it runs next whatever its sequence number
+                    following = newly_ready
     return captured
+
+
+def _run_post_hooks(node: Node, grad_inputs: tuple, grads: list) -> tuple:
+    for fn in list(node._post_hooks.values()):
+        new = fn(grad_inputs, tuple(grads))
+        if new is not None:
+            grad_inputs = tuple(new)
+    return grad_inputs
 
 
 def _traced_apply(node: Node, grads, create_graph: bool, retain_graph: bool) -> tuple:
@@ -213,7 +266,8 @@ def _traced_apply(node: Node, grads, create_graph: bool, retain_graph: bool) -> 
 
 def _validate(node: Node, grad_inputs) -> tuple:
     """Check a node's input grads: right count; cast to each input's dtype, as PyTorch."""
-    grad_inputs = tuple(grad_inputs)
+    if type(grad_inputs) is not tuple:
+        grad_inputs = tuple(grad_inputs)
     if len(grad_inputs) != len(node.next_functions):
         raise RuntimeError(f"function {node.name()} returned an incorrect number of gradients "
                            f"(expected {len(node.next_functions)}, got {len(grad_inputs)})")

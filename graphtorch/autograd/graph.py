@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..dtypes import from_numpy_dtype
+from ..trace_state import STATE as _TRACE_STATE
 from ..trace_state import current_tracer
 from ..utils.hooks import RemovableHandle
 from . import grad_mode
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from ..ops.registry import OpDef
 
 _sequence = itertools.count()
+_GRAD = grad_mode.STATE
 
 _FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
@@ -50,25 +52,19 @@ class Node:
     recorded by eager autograd and runs a vjp in backward(). The name is PyTorch's, so it
     stays; inside graphtorch, import it as `autograd.graph.Node` (or `OpNode`)."""
 
-    __slots__ = (
-        "__weakref__",
-        "_metadata",
-        "_post_hooks",
-        "_pre_hooks",
-        "_retain_hooks",
-        "_sequence_nr",
-        "_tensor_pre_hooks",
-        "next_functions",
-    )
+    __slots__ = ("__dict__", "__weakref__", "_sequence_nr", "next_functions")
+
+    # Rarely set attributes live in the instance dict (made on first write): a node is
+    # recorded for every op, and most never get a hook.
+    _tensor_pre_hooks = None  # {output_nr: HookDict}: hooks of the output tensors
+    _retain_hooks = None      # {output_nr: fn}: retain_grad, run after tensor hooks
+    _pre_hooks = None
+    _post_hooks = None
+    _metadata = None
 
     def __init__(self, next_functions):
         self.next_functions = next_functions  # tuple of (Node | None, output_nr)
         self._sequence_nr = next(_sequence)
-        self._tensor_pre_hooks = None  # {output_nr: HookDict}: hooks of the output tensors
-        self._retain_hooks = None      # {output_nr: fn}: retain_grad, run after tensor hooks
-        self._pre_hooks = None
-        self._post_hooks = None
-        self._metadata = None
 
     @property
     def metadata(self) -> dict:
@@ -121,49 +117,31 @@ class OpNode(Node):
     recording an op would otherwise be spent building metadata that is never read.
     """
 
-    __slots__ = (
-        "_freed",
-        "_in_info",
-        "_input_metas",
-        "_out_info",
-        "_output_metas",
-        "attrs",
-        "device",
-        "op",
-        "saved_inputs",
-        "saved_outputs",
-    )
+    __slots__ = ("_freed", "_in_info", "_out_info", "attrs", "op", "saved_inputs",
+                 "saved_outputs")
+
+    device = None          # the CUDA device the op ran on (None: CPU)
 
     def __init__(self, op: OpDef, next_functions, attrs, saved_inputs, in_info, out_info):
         self.next_functions = next_functions
         self._sequence_nr = next(_sequence)
-        self._tensor_pre_hooks = None
-        self._retain_hooks = None
-        self._pre_hooks = None
-        self._post_hooks = None
-        self._metadata = None
         self.op = op
         self.attrs = attrs
         self.saved_inputs = saved_inputs  # tuple: (tensor, version) / scalar / None
         self.saved_outputs = None         # tuple: (array, weakref, version) / None
+        self._freed = False
         self._in_info = in_info           # tuple: (shape, numpy dtype) or None per input
         self._out_info = out_info
-        self._input_metas = None
-        self._output_metas = None
-        self._freed = False
-        self.device = None                # the CUDA device the op ran on (None: CPU)
 
+    # Metas are made on demand (and cached per signature by `_metas`), never stored on the
+    # node: storing would give every node an instance dict in backward.
     @property
     def input_metas(self) -> tuple:
-        if self._input_metas is None:
-            self._input_metas = _metas(self._in_info)
-        return self._input_metas
+        return _metas(self._in_info)
 
     @property
     def output_metas(self) -> tuple:
-        if self._output_metas is None:
-            self._output_metas = _metas(self._out_info)
-        return self._output_metas
+        return _metas(self._out_info)
 
     def name(self) -> str:
         name = self.op.backward_name
@@ -183,10 +161,14 @@ class OpNode(Node):
 
     def _unpack_inputs(self):
         unpacked = []
-        for i, entry in enumerate(self.saved_inputs):
+        i = -1
+        for entry in self.saved_inputs:
+            i += 1
             if type(entry) is tuple:
                 tensor, version = entry
-                root = tensor._base if tensor._base is not None else tensor
+                root = tensor._base
+                if root is None:
+                    root = tensor
                 if root._vc != version:
                     raise RuntimeError(_modified_message(tensor, self, i, root._vc, version,
                                                          is_output=False))
@@ -224,9 +206,25 @@ class OpNode(Node):
         for i in op.differentiable_outputs:
             if grad_outputs[i] is None:
                 grad_outputs[i] = zeros_for_meta(self.output_metas[i], self.device)
-        ctx = VJPContext(self._unpack_inputs(), self._unpack_outputs(create_graph), self.attrs,
-                          node=self)
-        if grad_mode.STATE.enabled != create_graph:
+        if op.save_inputs:
+            inputs = []
+            for entry in self.saved_inputs:  # `_unpack_inputs`, inlined for the common case
+                if type(entry) is tuple:
+                    tensor, version = entry
+                    root = tensor._base
+                    if (tensor if root is None else root)._vc != version:
+                        inputs = self._unpack_inputs()  # raises the version error
+                        break
+                    inputs.append(tensor)
+                else:
+                    inputs.append(entry)
+            inputs = tuple(inputs)
+        else:
+            inputs = self.saved_inputs
+        ctx = VJPContext(inputs,
+                         self._unpack_outputs(create_graph)
+                         if self.saved_outputs is not None else (), self.attrs, None, None, self)
+        if _GRAD.enabled != create_graph:
             with grad_mode.set_grad_enabled(create_graph):
                 grad_inputs = op.vjp(ctx, *grad_outputs)
         else:  # the engine already runs backward in the right grad mode
@@ -239,9 +237,21 @@ class OpNode(Node):
 
 
 def _metas(info) -> tuple:
+    if _TRACE_STATE.__dict__.get("tracer") is not None:  # symbolic sizes: no dict keys
+        return tuple(None if i is None else TensorMeta(tuple(i[0]), from_numpy_dtype(i[1]))
+                     for i in info)
+    metas = _META_CACHE.get(info)
+    if metas is None:
+        metas = tuple(None if i is None else TensorMeta(tuple(i[0]), from_numpy_dtype(i[1]))
+                      for i in info)
+        if len(_META_CACHE) < 4096:  # the shapes of one program repeat: keep a bounded few
+            _META_CACHE[info] = metas
+    return metas
 
-    return tuple(None if i is None else TensorMeta(tuple(i[0]), from_numpy_dtype(i[1]))
-                 for i in info)
+
+# A node's ((shape, numpy dtype) or None, ...) -> its TensorMetas: backward asks for the same
+# few at every step.
+_META_CACHE: dict = {}
 
 
 def output_count(node) -> int:

@@ -324,6 +324,13 @@ def _pow(r, a):
     e = r.node.inputs[1]
     if e.is_const and type(e.const) in (int, float) and e.const in (1, 2, 3):
         return " * ".join([a[0]] * int(e.const))  # PyTorch's float path; exact for ints
+    if e.is_const and type(e.const) in (int, float) and r.is_float:
+        # the other exponents eager (and PyTorch) strength-reduce: same values at -0 and -inf
+        one, x = r.lit(1), a[0]
+        form = {0.5: f"{r.fn('sqrtf')}({x})", -0.5: f"{one} / {r.fn('sqrtf')}({x})",
+                -1: f"{one} / {x}", -2: f"{one} / ({x} * {x})"}.get(e.const)
+        if form is not None:
+            return form
     return f"{r.fn('powf')}({a[0]}, {a[1]})"
 
 

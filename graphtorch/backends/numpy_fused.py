@@ -462,8 +462,8 @@ class _Rendering(NamedTuple):
 def _emit_pow(self, n: Node, cd, args, out_dtype, dest) -> bool:
     """x ** 2 and x ** 3 as products, as PyTorch computes them for float tensors
     (NumPy's float32 power is ~100x slower than two multiplies)."""
-    if cd is None or cd.kind != "f" or out_dtype != cd:
-        return False
+    if cd is None or cd.kind != "f" or cd.itemsize < 4 or out_dtype != cd:
+        return False  # float16 stays on power: one rounding, as eager and PyTorch
     base, exponent = n.inputs
     if base.is_const or not exponent.is_const or type(exponent.const) not in (int, float) \
             or exponent.const not in (2, 3) or tuple(base.meta.shape) != self.shape:

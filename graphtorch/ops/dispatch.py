@@ -37,6 +37,7 @@ except (ImportError, AttributeError):  # pragma: no cover - other NumPy layouts
 # Debugging hooks called as hook(op, inputs, outputs) after every eager op (anomaly mode).
 op_hooks: list = []
 _wrap = Tensor._wrap
+_new = object.__new__
 
 
 def meta_of(x):
@@ -85,7 +86,7 @@ def _promote(op: OpDef, inputs, arrays):
     if first is not None:
         hit = op.dtype_cache.get(first)
         if hit is not None:  # fast path: a dtype this op has seen
-            compute, out = hit
+            compute, out = hit[0], hit[1]
             if compute != first:
                 arrays = [a.astype(compute) if isinstance(x, Tensor) else a
                           for x, a in zip(inputs, arrays)]
@@ -104,7 +105,10 @@ def _promote(op: OpDef, inputs, arrays):
     np_dtype = computed.np_dtype
     out_np = output_dtype(promotion, computed).np_dtype
     if first is not None:
-        op.dtype_cache[first] = (np_dtype, out_np)
+        # third: the ufunc `_run_kernel`'s fast path calls for float arrays of this dtype
+        fast = getattr(np, op.ufunc) if op.ufunc and not op.ufunc_args and first.kind == "f" \
+            and np_dtype == first and out_np == first else None
+        op.dtype_cache[first] = (np_dtype, out_np, fast)
     if first is None and np_dtype.kind in "iu":
         arrays = [_wrap_int_scalar(a, np_dtype) if type(a) is int else a for a in arrays]
     cast = [a.astype(np_dtype) if isinstance(x, Tensor) and a.dtype != np_dtype else a
@@ -142,6 +146,9 @@ def _wrap_int_scalar(value: int, np_dtype):
     if info.min <= value <= info.max:
         return value
     return np.array(value & 0xFFFFFFFFFFFFFFFF, dtype=np.uint64).astype(np_dtype)
+
+
+_FLOAT_SCALARS = (float, int, bool)  # Python numbers that keep a float tensor's dtype
 
 
 def _run_kernel(op: OpDef, inputs, attrs):
@@ -261,17 +268,89 @@ def _as_array(out):
 
 def call(op: OpDef, *inputs, **attrs):
     """Run `op` eagerly on tensors (and Python scalars); record autograd when needed."""
-    out = _run_kernel(op, inputs, attrs)
+    done = False
+    if not op.variadic and _ERRSTATE is not None and \
+            _TRACE_STATE.__dict__.get("tracer") is None:
+        # Fast path: NumPy arrays of one dtype (plus Python numbers that keep a float dtype,
+        # or any argument of an op without promotion) whose promotion decision is cached.
+        first = None
+        arrays = []
+        scalars = False
+        promotes = op.promotion is not None
+        for x in inputs:
+            if type(x) is Tensor or isinstance(x, Tensor):
+                a = x._data
+                if type(a) is not _ndarray:
+                    break
+                if first is None:
+                    first = a.dtype
+                elif a.dtype is not first:
+                    break
+                arrays.append(a)
+            elif not promotes or type(x) in _FLOAT_SCALARS:
+                scalars = True
+                arrays.append(x)
+            else:
+                break
+        else:
+            if first is not None:
+                hit = op.dtype_cache.get(first) if promotes else _SAME
+                if hit is not None and (hit is _SAME or hit[0] is first) and (
+                        not scalars or not promotes or first.kind == "f"):
+                    ufunc = hit[2] if not attrs else None  # the op's ufunc: a frame less
+                    token = _ERRSTATE.set(_IGNORE)
+                    try:
+                        out = ufunc(*arrays) if ufunc else op.kernel(np, *arrays, **attrs)
+                    except (RuntimeError, IndexError, TypeError, NotImplementedError):
+                        raise
+                    except Exception as exc:  # a NumPy error: let the shape rule explain it
+                        _ERRSTATE.reset(token)
+                        token = None
+                        _explain_failure(op, inputs, attrs, exc)
+                        raise
+                    finally:
+                        if token is not None:
+                            _ERRSTATE.reset(token)
+                    out_dtype = hit[1]
+                    if out_dtype is not None and out.dtype is not out_dtype and \
+                            out.dtype != out_dtype:
+                        out = out.astype(out_dtype)
+                    done = True
+    if not done:
+        out = _run_kernel(op, inputs, attrs)
     if op.num_outputs == 1:
-        outputs = (_wrap(out if type(out) is _ndarray else _as_array(out)),)
+        t = _new(Tensor)  # Tensor._wrap, inlined: this runs for every op
+        t._data = out if type(out) is _ndarray else _as_array(out)
+        t._requires_grad = False
+        t._grad_fn = None
+        t._output_nr = 0
+        t._grad = None
+        t._base = None
+        t._vc = 0
+        outputs = (t,)
     else:
         outputs = tuple(_wrap(_as_array(o)) for o in out)
     if op.category is _VIEW:
         _link_views(op, inputs[0], outputs, attrs)
-    if _GRAD.enabled and op.vjp is not None and _any_requires_grad(op, inputs):
-        record(op, inputs, outputs, attrs)
-        if type(outputs[0]._data) is SymbolicArray:  # tracing: backward nodes name this op
-            _TRACE_STATE.tracer.grad_sources[outputs[0]._grad_fn] = outputs[0]._data.value.node
+    if _GRAD.enabled and op.vjp is not None:
+        needs = unsure = False
+        if op.variadic:
+            unsure = True
+        else:  # the common cases inline; views and subclasses ask _any_requires_grad
+            for x in inputs:
+                if type(x) is Tensor:
+                    if x._requires_grad:
+                        needs = True
+                        break
+                    if x._base is not None:
+                        unsure = True
+                elif isinstance(x, Tensor):
+                    unsure = True
+        if needs or unsure and _any_requires_grad(op, inputs):
+            record(op, inputs, outputs, attrs)
+            if type(outputs[0]._data) is SymbolicArray:  # tracing: backward nodes name this op
+                tracer = _TRACE_STATE.tracer
+                tracer.grad_sources[outputs[0]._grad_fn] = outputs[0]._data.value.node
     if op_hooks:
         for hook in list(op_hooks):
             hook(op, inputs, outputs)
@@ -279,6 +358,7 @@ def call(op: OpDef, *inputs, **attrs):
 
 
 _VIEW = Category.VIEW
+_SAME = (None, None, None)  # the fast path's "cached decision" for ops without promotion
 
 
 def _any_requires_grad(op, inputs) -> bool:
@@ -356,38 +436,51 @@ def flat_inputs(op: OpDef, inputs):
 def record(op: OpDef, inputs, outputs, attrs):
     """Attach an autograd node for `op` to `outputs` (inputs already computed them)."""
     flat = (*inputs[0], *inputs[1:]) if op.variadic else inputs
+    saves = op.save_inputs
     edges = []
     in_info = []
+    saved = []
+    i = -1
     for x in flat:
-        if not isinstance(x, Tensor):
+        i += 1
+        if type(x) is not Tensor and not isinstance(x, Tensor):
             edges.append(_NO_EDGE)
             in_info.append(None)
+            saved.append(x if i in saves else None)
             continue
-        in_info.append((x._data.shape, x._data.dtype))
-        if x._requires_grad or (x._base is not None and _stale_view_requires_grad(x)):
-            fn = x._grad_fn if x._base is None else x.grad_fn
+        a = x._data
+        in_info.append((a.shape, a.dtype))
+        root = x._base
+        if root is None:
+            root = x
+            if x._requires_grad:
+                fn = x._grad_fn
+                edges.append((fn, x._output_nr) if fn is not None else (accumulate_node(x), 0))
+            else:
+                edges.append(_NO_EDGE)
+        elif x._requires_grad or _stale_view_requires_grad(x):
+            fn = x.grad_fn
             edges.append((fn, x._output_nr) if fn is not None else (accumulate_node(x), 0))
         else:
             edges.append(_NO_EDGE)
-    saves = op.save_inputs
-    if saves:
-        saved = []
-        for i, x in enumerate(flat):
-            if i not in saves:
-                saved.append(None)
-            elif isinstance(x, Tensor):
-                saved.append((x, (x._base if x._base is not None else x)._vc))
-            else:
-                saved.append(x)
-        saved = tuple(saved)
+        saved.append((x, root._vc) if i in saves else None)
+    first = outputs[0]
+    a = first._data
+    if len(outputs) == 1:
+        out_info = ((a.shape, a.dtype),)
     else:
-        saved = (None,) * len(flat)
-    node = OpNode(op, tuple(edges), attrs, saved, tuple(in_info),
-                  tuple((o._data.shape, o._data.dtype) for o in outputs))
+        out_info = tuple((o._data.shape, o._data.dtype) for o in outputs)
+    node = OpNode(op, tuple(edges), attrs, tuple(saved), tuple(in_info), out_info)
     if op.save_output:
         node.save_outputs(outputs)
-    if type(outputs[0]._data) is not _ndarray and outputs[0].is_cuda:
-        node.device = outputs[0].device  # zeros for missing gradients go there
+    if type(a) is not _ndarray and first.is_cuda:
+        node.device = first.device  # zeros for missing gradients go there
+    if len(outputs) == 1 and op.differentiable_outputs == (0,):
+        if a.dtype.kind in "fc":
+            first._grad_fn = node
+            first._output_nr = 0
+            first._requires_grad = True
+        return node
     for nr in op.differentiable_outputs:
         out = outputs[nr]
         if out._data.dtype.kind in "fc":

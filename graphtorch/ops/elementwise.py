@@ -97,9 +97,11 @@ def _metas(ctx):
 # --- arithmetic --------------------------------------------------------------------------
 
 def _add_vjp(ctx, grad):
-    a, b = _metas(ctx)
+    # metas of inputs that do not require grad are None: their gradient is never computed
+    a, b = ctx.needed_input_metas()
     alpha = ctx.attrs.get("alpha", 1)
-    return unbroadcast(grad, a), unbroadcast(grad if alpha == 1 else grad * alpha, b)
+    return unbroadcast(grad, a), unbroadcast(grad if alpha == 1 else grad * alpha, b) \
+        if b is not None else None
 
 
 def _scaled(xp, a, b, alpha):
@@ -118,9 +120,10 @@ ADD = elementwise(
 
 
 def _sub_vjp(ctx, grad):
-    a, b = _metas(ctx)
+    a, b = ctx.needed_input_metas()
     alpha = ctx.attrs.get("alpha", 1)
-    return unbroadcast(grad, a), unbroadcast(-grad if alpha == 1 else grad * -alpha, b)
+    return unbroadcast(grad, a), unbroadcast(-grad if alpha == 1 else grad * -alpha, b) \
+        if b is not None else None
 
 
 SUB = elementwise(
@@ -133,9 +136,10 @@ SUB = elementwise(
 
 def _mul_vjp(ctx, grad):
     a, b = ctx.inputs
-    ma, mb = _metas(ctx)
-    return (unbroadcast(grad * conj(b), ma) if ma is not None else None,
-            unbroadcast(grad * conj(a), mb) if mb is not None else None)
+    ma, mb = ctx.needed_input_metas()
+    # call(MUL, ...) is `grad * conj(b)` without the operator's frame (a hot path)
+    return (unbroadcast(call(MUL, grad, conj(b)), ma) if ma is not None else None,
+            unbroadcast(call(MUL, grad, conj(a)), mb) if mb is not None else None)
 
 
 def _mul_kernel(xp, a, b):
@@ -148,7 +152,7 @@ MUL = elementwise("mul", _mul_kernel, _mul_vjp, save_inputs=(0, 1), doc="a * b",
 
 def _div_vjp(ctx, grad):
     a, b = ctx.inputs
-    ma, mb = _metas(ctx)
+    ma, mb = ctx.needed_input_metas()
     grad_a = unbroadcast(grad / conj(b), ma) if ma is not None else None
     grad_b = unbroadcast(-grad * conj(a / (b * b)), mb) if mb is not None else None
     return grad_a, grad_b
@@ -238,7 +242,32 @@ def _pow_kernel(xp, a, b):
     dtype = getattr(a, "dtype", None)
     if dtype is None or dtype.kind in "iub":
         return _exact_pow(xp, a, b)
+    if dtype.kind == "f" and dtype.itemsize >= 4 and type(b) in (int, float) and \
+            b in _SMALL_POWERS:  # float16 stays on power: one rounding of a float32 result
+        return _small_power(xp, a, b)
     return xp.power(a, b)
+
+
+# Exponents PyTorch's CPU kernel strength-reduces to multiplies/sqrt for floating tensors
+# (pow_tensor_scalar_optimized_kernel): NumPy takes its generic power loop for most of them,
+# which for float32 `x ** 3` is ~20x slower than two multiplies.
+_SMALL_POWERS = frozenset((2, 3, -2, 0.5, -0.5, -1))
+
+
+def _small_power(xp, a, b):
+    if b == 0.5:
+        return xp.sqrt(a)
+    if b == -0.5:
+        return xp.reciprocal(xp.sqrt(a))
+    if b == -1:
+        return xp.reciprocal(a)
+    out = xp.multiply(a, a)
+    if b == 2:
+        return out
+    into = out if getattr(out, "ndim", 0) else None  # a 0-d input gives a NumPy scalar
+    if b == 3:
+        return xp.multiply(out, a, out=into)
+    return xp.reciprocal(out, out=into)
 
 
 _BOOL_POW = "\"pow\" not implemented for 'Bool'"

@@ -8,13 +8,20 @@ public functions (`import graphtorch`): they sit in a higher layer.
 
 from __future__ import annotations
 
+import numpy as np
+
+from ..tensor import Tensor
 from .factories import zeros, zeros_for_meta
+
+_ndarray = np.ndarray
 
 
 def unbroadcast(grad, meta):
     """Sum `grad` down to the shape of the input described by `meta` (None: a scalar)."""
     if meta is None or grad is None:
         return None
+    if type(grad._data) is _ndarray and grad._data.shape == meta.shape:
+        return grad  # eager, same shape: the common case, checked without building Sizes
     shape = tuple(meta.shape)
     if grad.ndim == len(shape) and tuple(grad.shape) == shape:  # ranks first: a symbolic
         return grad                                             # size is never compared
@@ -36,6 +43,8 @@ def zeros_for(meta, like=None):
 
 def conj(x):
     """Complex conjugate of a tensor or Python number (identity for real values)."""
+    if type(x) is Tensor:
+        return x.conj() if x._data.dtype.kind == "c" else x
     if isinstance(x, complex):
         return x.conjugate()
     return x.conj() if hasattr(x, "is_complex") and x.is_complex() else x

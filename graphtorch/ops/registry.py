@@ -134,6 +134,26 @@ class VJPContext:
     def output(self):
         return self.outputs[0]
 
+    def needed_input_metas(self) -> tuple:
+        """`input_metas`, with None for the inputs whose gradient is not needed."""
+        node = self._node
+        if node is None:
+            return self.input_metas
+        metas = self._input_metas
+        if metas is None:
+            metas = node.input_metas
+        return tuple([m if edge[0] is not None else None
+                      for m, edge in zip(metas, node.next_functions)])
+
+    @property
+    def needs_input_grad(self) -> tuple:
+        """Per input, whether its gradient is used (PyTorch's ctx.needs_input_grad): False
+        for inputs that do not require grad in eager backward; all True in graph passes."""
+        node = self._node
+        if node is None:
+            return (True,) * len(self.inputs)
+        return tuple([nxt is not None for nxt, _ in node.next_functions])
+
 
 REGISTRY: dict[str, OpDef] = {}
 

@@ -65,6 +65,9 @@ ROWS = [
     Row("fmod", lambda m, a, b: m.fmod(a - 1, b), [((3, 4), (4,))], make=_positive),
     Row("pow", lambda m, a, b: a ** b, [((3, 4), (4,)), ((3,), 2), ((3,), 0.5), ((), ())],
         make=_positive),
+    Row("pow", lambda m, a: (a ** 3, a ** -2, a ** -0.5, a ** -1, a ** 3.0, a ** 2),
+        [((3, 4),), ((),)], dtypes=("float32", "float64", "float16"), make=_positive,
+        name="pow_small_exponents"),  # the strength-reduced kernels
     Row("pow", lambda m, a: 2 ** a, [((3, 4),)], name="rpow_scalar"),
     Row("pow", lambda m, a, b: a ** b, [((4,), 3)], dtypes=("int64",), grad=False,
         make=_ints, name="pow_int"),
