@@ -1,7 +1,7 @@
 """Shared libraries built from generated C++ by the system compiler, cached on disk.
 
 `NativeLibrary(source)` compiles `source` with g++ (``-O3 -march=native``, no fast-math:
-IEEE semantics, no FMA contraction outside the explicit `native_shim` polynomials) into
+IEEE semantics, no FMA contraction outside the explicit `native_shim` polynomials; `FLAGS`) into
 ``<cache>/<sha256 of compiler, flags and source>.so``, where ``<cache>`` is
 ``$GRAPHTORCH_CACHE_DIR`` or ``~/.cache/graphtorch/native``. The build runs in a separate
 process started from a background thread, so a first call never waits for it and the
@@ -31,8 +31,11 @@ from ..numba_jit import setting
 
 __all__ = ["FLAGS", "NativeLibrary", "compiler", "wait"]
 
-FLAGS = ("-O3", "-march=native", "-ffp-contract=off", "-fno-math-errno", "-fwrapv",
-         "-shared", "-fPIC", "-w")
+# No fast-math: IEEE results as eager's. -fno-trapping-math only lets GCC if-convert and
+# vectorise comparisons and rounding (no FP trap is ever enabled); -fwrapv gives integer
+# overflow NumPy's wrap-around.
+FLAGS = ("-O3", "-march=native", "-ffp-contract=off", "-fno-math-errno", "-fno-trapping-math",
+         "-fwrapv", "-shared", "-fPIC", "-w")
 
 _BUILDER: ThreadPoolExecutor | None = None
 _LOCK = threading.Lock()

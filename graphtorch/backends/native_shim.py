@@ -75,7 +75,8 @@ static inline float gt_fast_tanhf(float x) {
 static inline float gt_fast_expf(float x) {
     const float xc = x > 88.72283935546875f ? 88.72283935546875f
                    : (x < -103.972084045410f ? -103.972084045410f : x);
-    const float n = __builtin_floorf(__builtin_fmaf(xc, 1.44269504088896341f, 0.5f));
+    // round to nearest by adding and subtracting 1.5 * 2^23 (vectorises, unlike floorf)
+    const float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
     float r = __builtin_fmaf(n, -0.693359375f, xc);
     r = __builtin_fmaf(n, 2.12194440e-4f, r);
     float p = 1.9875691500e-4f;

@@ -8,6 +8,7 @@ JIT off, not yet built) give eager's results."""
 from __future__ import annotations
 
 import ctypes
+import os
 import subprocess
 
 import numpy as np
@@ -284,3 +285,38 @@ def test_random_fused_groups_native_equals_numpy_tier(tmp_path):
             failures.append(f"program {k} {[n.op.name for n in node.attrs['graph'].op_nodes]}"
                             f": {str(exc)[:400]}")
     assert not failures, "\n\n".join(failures[:6])
+
+
+def test_hot_loops_vectorise(tmp_path):
+    """A scalar loop is ~30x slower (relu's mask stored as bool once made GCC branch per
+    element): the inner loops of a training step's typical groups must vectorise."""
+    if "g++" not in os.path.basename(native_build.compiler()):
+        pytest.skip("the vectorisation report is GCC's")
+
+    def groups(x, b, m, g):
+        h = gt.relu(x + b)
+        mask = h > 0
+        gelu = 0.5 * x * (1 + gt.tanh(0.79788 * (x + 0.044715 * x ** 3)))
+        new_m = m * 0.9 + g  # SGD momentum with a float64 learning rate
+        return h, mask, gelu, new_m, x - new_m * gt.tensor(0.01, dtype=gt.float64), \
+            gt.where(mask, g, 0.0), gt.sigmoid(g) * gt.exp(-g)
+
+    x, m, g = gt.randn(64, 256), gt.randn(64, 256), gt.randn(64, 256)
+    traced = gt.trace(groups, x, gt.randn(256), m, g, optimize=False)
+    fuse_elementwise(traced.graph, min_ops=1)
+    checked = 0
+    for node in fused_nodes(traced.graph):
+        fn, _ = compile_fused(node, "fused")
+        native = native_fused.NativeFused(node, fn)
+        source = tmp_path / "k.cpp"
+        source.write_text(native.source)
+        report = subprocess.run(
+            [native_build.compiler(), *native_build.FLAGS, "-fopt-info-vec-all", "-o",
+             str(tmp_path / "k.so"), str(source)], capture_output=True, text=True).stderr
+        lines = native.source.splitlines()
+        inner = [i + 1 for i, text in enumerate(lines) if "for (long long k = 0" in text]
+        vectorised = {int(r.split(":")[1]) for r in report.splitlines()
+                      if "optimized: loop vectorized" in r}
+        assert inner and set(inner) <= vectorised, (native.function_source, report[-2000:])
+        checked += 1
+    assert checked >= 3
