@@ -413,18 +413,22 @@ def _conv_vjp(ctx, grad):
     stride, padding, dilation, groups = a["stride"], a["padding"], a["dilation"], a["groups"]
     kernel = tuple(wm.shape[2:])
     in_sizes, out_sizes = tuple(xm.shape[2:]), tuple(grad.shape[2:])
+    common = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+    # eager backward skips the unwanted terms (a first layer's input, a frozen weight)
+    gx = gw = gb = None
     if a.get("transposed"):
-        gx = _fit(call(CONVOLUTION, grad, w, None, stride=stride, padding=padding,
-                       dilation=dilation, groups=groups), in_sizes)
-        gw = call(CONV_WEIGHT, grad, x, kernel=kernel, stride=stride, padding=padding,
-                  dilation=dilation, groups=groups)
+        if ctx.needs_input_grad(0):
+            gx = _fit(call(CONVOLUTION, grad, w, None, **common), in_sizes)
+        if ctx.needs_input_grad(1):
+            gw = call(CONV_WEIGHT, grad, x, kernel=kernel, **common)
     else:
-        out_pad = _input_grad_padding(in_sizes, out_sizes, kernel, stride, padding, dilation)
-        gx = call(CONVOLUTION, grad, w, None, stride=stride, padding=padding,
-                  dilation=dilation, groups=groups, transposed=True, output_padding=out_pad)
-        gw = call(CONV_WEIGHT, x, grad, kernel=kernel, stride=stride, padding=padding,
-                  dilation=dilation, groups=groups)
-    gb = None
+        if ctx.needs_input_grad(0):
+            out_pad = _input_grad_padding(in_sizes, out_sizes, kernel, stride, padding,
+                                          dilation)
+            gx = call(CONVOLUTION, grad, w, None, transposed=True, output_padding=out_pad,
+                      **common)
+        if ctx.needs_input_grad(1):
+            gw = call(CONV_WEIGHT, x, grad, kernel=kernel, **common)
     if bm is not None:
         gb = grad.sum(dim=(0,) + tuple(range(2, grad.ndim)))
     return gx, gw, gb

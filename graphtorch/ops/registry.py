@@ -134,6 +134,16 @@ class VJPContext:
     def output(self):
         return self.outputs[0]
 
+    def needs_input_grad(self, index: int) -> bool:
+        """Whether the gradient of input `index` is wanted. False only in eager backward
+        for an input that does not require grad (PyTorch's `needs_input_grad`), so a vjp
+        may skip an expensive term; graph passes drop unused gradients themselves."""
+        node = self._node
+        edges = getattr(node, "next_functions", None)
+        if not edges or index >= len(edges):
+            return True
+        return edges[index][0] is not None
+
 
 REGISTRY: dict[str, OpDef] = {}
 
