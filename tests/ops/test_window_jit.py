@@ -1,7 +1,8 @@
 """The window ops' two paths (graphtorch/ops/window_jit.py's Numba loops and the NumPy
 fallback) against PyTorch: 2-d max pooling with indices and its backward, convolution's
 im2col (forward and weight gradient) and col2im (transposed convolution, input gradient),
-over the stride/padding/dilation/groups/ceil_mode variants the loops claim."""
+over the stride/padding/dilation/groups/ceil_mode variants the loops claim, with the
+convolutions' batch run as one GEMM chunk or one sample per chunk."""
 
 from __future__ import annotations
 
@@ -96,9 +97,17 @@ CONVS = [
 ]
 
 
+@pytest.fixture(params=["default", "per_sample"])
+def chunks(request, monkeypatch):
+    """The batch split the convolutions' GEMMs run in: the default, or one sample each."""
+    if request.param == "per_sample":
+        monkeypatch.setattr(conv, "CHUNK_BYTES", 1)
+    return request.param
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("xs, ws, kw", CONVS)
-def test_conv2d_values_and_grads_match_torch(path, xs, ws, kw, dtype):
+def test_conv2d_values_and_grads_match_torch(path, chunks, xs, ws, kw, dtype):
     rng = np.random.default_rng(3)
     x = rng.standard_normal(xs).astype(dtype)
     w = (rng.standard_normal(ws) * 0.3).astype(dtype)
@@ -122,7 +131,7 @@ TRANSPOSED = [
 
 
 @pytest.mark.parametrize("xs, ws, kw", TRANSPOSED)
-def test_conv_transpose2d_values_and_grads_match_torch(path, xs, ws, kw):
+def test_conv_transpose2d_values_and_grads_match_torch(path, chunks, xs, ws, kw):
     rng = np.random.default_rng(4)
     x = rng.standard_normal(xs).astype(np.float32)
     w = rng.standard_normal(ws).astype(np.float32)
