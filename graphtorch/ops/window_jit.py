@@ -160,9 +160,12 @@ COL2IM2D = lazy_kernel(col2im2d_loop, signature=_signatures(
     f"void(T[:, ::1], {_I}, int64, int64, T[:, :, :, ::1])"))
 
 
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
 def numpy_float(xp, *arrays) -> bool:
     """Whether the loops apply: NumPy arrays of one float32/float64 dtype."""
-    if xp.__name__ != "numpy":
+    if xp is not np:
         return False
     dtype = arrays[0].dtype
-    return dtype.name in ("float32", "float64") and all(a.dtype == dtype for a in arrays)
+    return dtype in _FLOATS and all(a.dtype == dtype for a in arrays)
