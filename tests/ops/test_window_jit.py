@@ -47,12 +47,14 @@ def _close(ours, theirs, tol):
 
 
 POOLS = [
-    {"kernel_size": 2},                                    # LeNet's pool
-    {"kernel_size": 3, "stride": 1},                          # overlapping: the scatter adds
+    {"kernel_size": 2},                                # LeNet's pool (the unrolled 2x2 loop)
+    {"kernel_size": 3, "stride": 1},                   # overlapping: the scatter adds
+    {"kernel_size": 2, "stride": 1},                   # overlapping 2x2
     {"kernel_size": 3, "stride": 2, "padding": 1},
-    {"kernel_size": (3, 2), "stride": (2, 1), "dilation": (2, 1), "padding": (1, 0), "ceil_mode": True},
-    {"kernel_size": 2, "ceil_mode": True},                    # partial last windows
-    {"kernel_size": 3, "stride": 1, "dilation": 3, "padding": 1},   # windows starting in padding
+    {"kernel_size": (3, 2), "stride": (2, 1), "dilation": (2, 1), "padding": (1, 0),
+     "ceil_mode": True},
+    {"kernel_size": 2, "ceil_mode": True},             # partial last windows
+    {"kernel_size": 3, "stride": 1, "dilation": 3, "padding": 1},  # windows starting in padding
 ]
 
 
