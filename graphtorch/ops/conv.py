@@ -111,18 +111,30 @@ def batch_chunks(xp, n, sample_bytes):
     return [(s, min(n, s + step)) for s in range(0, n, step)]
 
 
-def _columns(xp, x, kernel, out_sizes, stride, padding, dilation, groups):
+def reuse(xp, scratch, shape, dtype):
+    """A C-contiguous `shape` array: a view of the previous chunk's `scratch` when that is
+    large enough (a fresh half-megabyte array per chunk costs its page faults again)."""
+    size = prod(shape)
+    if scratch is not None and scratch.size >= size and scratch.dtype == dtype:
+        return scratch.reshape(-1)[:size].reshape(shape)
+    return xp.empty(shape, dtype=dtype)
+
+
+def _columns(xp, x, kernel, out_sizes, stride, padding, dilation, groups, scratch=None):
     """im2col: (G, C/G * prod(K), N * prod(L)) for input x (N, C, *S); one copy.
 
     Batch and output pixels are the GEMM's long dimension, so each group is a single
-    matrix product over a chunk of the batch (see CHUNK_BYTES).
+    matrix product over a chunk of the batch (see CHUNK_BYTES). The loop may write into
+    `scratch`, the previous chunk's columns.
     """
     nsp = len(kernel)
     n, c = x.shape[:2]
     loop = IM2COL2D.get() if nsp == 2 and numpy_float(xp, x) else None
     if loop is not None:  # one pass, no padded copy of x (about 1.4x faster on LeNet)
-        alloc = xp.zeros if any(lo or hi for lo, hi in padding) else xp.empty
-        cols = alloc((groups, (c // groups) * prod(kernel), n * prod(out_sizes)), dtype=x.dtype)
+        cols = reuse(xp, scratch, (groups, (c // groups) * prod(kernel), n * prod(out_sizes)),
+                     x.dtype)
+        if any(lo or hi for lo, hi in padding):
+            cols.fill(0)  # the loop skips the entries in the padding
         loop(xp.ascontiguousarray(x), *kernel, *stride, padding[0][0], padding[1][0],
              *dilation, *out_sizes, cols)
         return cols
@@ -186,11 +198,14 @@ def _forward(xp, x, w, stride, padding, dilation, groups):
     out = xp.empty((n, o) + out_sizes, dtype=x.dtype)
     # (N, G, O/G, L) view of out, written chunk by chunk straight from the GEMM's result
     target = out.reshape(n, groups, o // groups, prod(out_sizes))
+    cols = y = None
     for start, stop in batch_chunks(xp, n, c * prod(kernel) * prod(out_sizes) * x.itemsize):
         cols = _columns(xp, x[start:stop], kernel, out_sizes, stride, padding, dilation,
-                        groups)
-        y = xp.matmul(wm, cols).reshape(groups, o // groups, stop - start, prod(out_sizes))
-        target[start:stop] = xp.transpose(y, (2, 0, 1, 3))
+                        groups, cols)
+        y = xp.matmul(wm, cols, out=reuse(xp, y, (groups, o // groups, cols.shape[2]),
+                                          x.dtype))
+        target[start:stop] = xp.transpose(
+            y.reshape(groups, o // groups, stop - start, prod(out_sizes)), (2, 0, 1, 3))
     return out
 
 
@@ -220,16 +235,19 @@ def _transposed(xp, x, w, stride, padding, dilation, groups, output_padding):
     else:
         buf = xp.zeros((n, cout) + _buf_sizes(full, padding, out_sizes), dtype=x.dtype)
     rows = cout * prod(kernel)
+    cols = None
     for start, stop in batch_chunks(xp, n, rows * prod(in_sizes) * x.itemsize):
-        cols = xp.matmul(wm, _to_group_major(xp, x[start:stop], groups))
+        chunk = _to_group_major(xp, x[start:stop], groups)
+        cols = xp.matmul(wm, chunk, out=reuse(xp, cols, (groups, wm.shape[1], chunk.shape[2]),
+                                              x.dtype))
         if loop is not None:
             loop(cols.reshape(rows, (stop - start) * prod(in_sizes)), *kernel, *stride,
                  padding[0][0], padding[1][0], *dilation, *in_sizes, buf[start:stop])
             continue
         # (G, Cout/G * K, n * L) viewed as (n, Cout, *K, *L) for the scatter-add
-        cols = xp.moveaxis(cols.reshape((cout,) + kernel + (stop - start,) + in_sizes),
-                           1 + nsp, 0)
-        col2im_add(xp, buf[start:stop], cols, kernel, stride, dilation, in_sizes)
+        moved = xp.moveaxis(cols.reshape((cout,) + kernel + (stop - start,) + in_sizes),
+                            1 + nsp, 0)
+        col2im_add(xp, buf[start:stop], moved, kernel, stride, dilation, in_sizes)
     return buf if loop is not None else _crop(xp, buf, padding, out_sizes)
 
 
@@ -259,10 +277,11 @@ def _weight_kernel(xp, x, gout, kernel, stride, padding, dilation, groups):
         return xp.stack(taps, axis=1).reshape((o, 1) + kernel).astype(x.dtype, copy=False)
     out_sizes = tuple(gout.shape[2:])
     gw = xp.zeros((groups, o // groups, (c // groups) * prod(kernel)), dtype=x.dtype)
+    cols = None
     for start, stop in batch_chunks(xp, x.shape[0],
                                     c * prod(kernel) * prod(out_sizes) * x.itemsize):
         cols = _columns(xp, x[start:stop], kernel, out_sizes, stride, padding, dilation,
-                        groups)
+                        groups, cols)
         gw += xp.matmul(_to_group_major(xp, gout[start:stop], groups), xp.swapaxes(cols, 1, 2))
     return gw.reshape((o, c // groups) + kernel)
 
