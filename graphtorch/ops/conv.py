@@ -2,8 +2,10 @@
 gradient `convolution_backward_weight`.
 
 Kernels build im2col columns from a strided window view (no Python loop over output
-pixels) and run one GEMM per group; transposed convolution is a GEMM followed by a col2im
-scatter-add that loops over kernel offsets only (depthwise convolutions skip the columns).
+pixels) and run one GEMM per group and L2-sized chunk of the batch; transposed convolution
+is a GEMM followed by a col2im scatter-add that loops over kernel offsets only (depthwise
+convolutions skip the columns). For 2-d float NumPy arrays, im2col and col2im are Numba
+loops (`window_jit`) once compiled.
 The two ops are each other's vjps, so gradients of any order stay inside them. Padding is
 (low, high) pairs, so padding='same' with an even kernel needs no separate pad op.
 """
