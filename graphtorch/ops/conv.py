@@ -2,8 +2,10 @@
 gradient `convolution_backward_weight`.
 
 Kernels build im2col columns from a strided window view (no Python loop over output
-pixels) and run one GEMM per group; transposed convolution is a GEMM followed by a col2im
-scatter-add that loops over kernel offsets only (depthwise convolutions skip the columns).
+pixels) and run one GEMM per group and L2-sized chunk of the batch; transposed convolution
+is a GEMM followed by a col2im scatter-add that loops over kernel offsets only (depthwise
+convolutions skip the columns). For 2-d float NumPy arrays, im2col and col2im are Numba
+loops (`window_jit`) once compiled.
 The two ops are each other's vjps, so gradients of any order stay inside them. Padding is
 (low, high) pairs, so padding='same' with an even kernel needs no separate pad op.
 """
@@ -15,6 +17,7 @@ import math
 from ..dtypes import scalar_type_name
 from .dispatch import call
 from .registry import Category, OpDef, TensorMeta, register
+from .window_jit import COL2IM2D, IM2COL2D, numpy_float
 
 # --- array helpers shared with pooling ---------------------------------------------------
 
@@ -95,27 +98,54 @@ def _conv_kernel(xp, x, w, b, stride, padding, dilation, groups, transposed=Fals
     return out
 
 
-def _columns(xp, x, kernel, out_sizes, stride, padding, dilation, groups):
+# im2col columns per GEMM, in bytes: the batch is split so that each chunk's columns stay
+# in the L2 cache between the im2col pass that writes them and the GEMM that reads them
+# (LeNet's convolutions are skinny, memory-bound GEMMs: 1.2-2.4x faster than one GEMM
+# over the whole batch). CuPy runs the whole batch at once.
+CHUNK_BYTES = 1 << 19
+
+
+def batch_chunks(xp, n, sample_bytes):
+    """[(start, stop)] slices of a batch of n samples, each within CHUNK_BYTES."""
+    if xp.__name__ != "numpy":
+        return [(0, n)] if n else []
+    step = max(1, CHUNK_BYTES // max(1, sample_bytes))
+    return [(s, min(n, s + step)) for s in range(0, n, step)]
+
+
+def reuse(xp, scratch, shape, dtype):
+    """A C-contiguous `shape` array: a view of the previous chunk's `scratch` when that is
+    large enough (a fresh half-megabyte array per chunk costs its page faults again)."""
+    size = prod(shape)
+    if scratch is not None and scratch.size >= size and scratch.dtype == dtype:
+        return scratch.reshape(-1)[:size].reshape(shape)
+    return xp.empty(shape, dtype=dtype)
+
+
+def _columns(xp, x, kernel, out_sizes, stride, padding, dilation, groups, scratch=None):
     """im2col: (G, C/G * prod(K), N * prod(L)) for input x (N, C, *S); one copy.
 
-    Batch and output pixels are the GEMM's long dimension, so each group is a single large
-    matrix product (BLAS threads well on it, unlike one small product per sample).
+    Batch and output pixels are the GEMM's long dimension, so each group is a single
+    matrix product over a chunk of the batch (see CHUNK_BYTES). The loop may write into
+    `scratch`, the previous chunk's columns.
     """
     nsp = len(kernel)
     n, c = x.shape[:2]
+    loop = IM2COL2D.get() if nsp == 2 and numpy_float(xp, x) else None
+    if loop is not None:  # one pass, no padded copy of x (about 1.4x faster on LeNet)
+        cols = reuse(xp, scratch, (groups, (c // groups) * prod(kernel), n * prod(out_sizes)),
+                     x.dtype)
+        if any(lo or hi for lo, hi in padding):
+            cols.fill(0)  # the loop skips the entries in the padding
+        loop(xp.ascontiguousarray(x), *kernel, *stride, padding[0][0], padding[1][0],
+             *dilation, *out_sizes, cols)
+        return cols
     win = window_view(xp, pad_spatial(xp, x, padding), out_sizes, kernel, stride, dilation)
     win = win.reshape((n, groups, c // groups) + tuple(out_sizes) + tuple(kernel))
     # (G, C/G, *K, N, *L)
     perm = (1, 2) + tuple(range(3 + nsp, 3 + 2 * nsp)) + (0,) + tuple(range(3, 3 + nsp))
     return xp.transpose(win, perm).reshape(groups, (c // groups) * prod(kernel),
                                            n * prod(out_sizes))
-
-
-def _to_batch_major(xp, y, n, sizes):
-    """(G, O/G, N * prod(sizes)) -> contiguous (N, O, *sizes)."""
-    g, og = y.shape[:2]
-    y = xp.transpose(y.reshape(g, og, n, prod(sizes)), (2, 0, 1, 3))
-    return xp.ascontiguousarray(y).reshape((n, g * og) + tuple(sizes))
 
 
 def _to_group_major(xp, y, groups):
@@ -164,9 +194,21 @@ def _forward(xp, x, w, stride, padding, dilation, groups):
         raise ValueError("kernel larger than the padded input")
     if _depthwise(x.shape[1], w.shape[0], groups):
         return _depthwise_forward(xp, x, w, out_sizes, stride, padding, dilation)
-    cols = _columns(xp, x, kernel, out_sizes, stride, padding, dilation, groups)
-    wm = w.reshape(groups, w.shape[0] // groups, cols.shape[1])
-    return _to_batch_major(xp, xp.matmul(wm, cols), x.shape[0], out_sizes)
+    n, c = x.shape[:2]
+    o, rows = w.shape[0], w.shape[1] * prod(kernel)
+    wm = w.reshape(groups, o // groups, rows)
+    out = xp.empty((n, o) + out_sizes, dtype=x.dtype)
+    # (N, G, O/G, L) view of out, written chunk by chunk straight from the GEMM's result
+    target = out.reshape(n, groups, o // groups, prod(out_sizes))
+    cols = y = None
+    for start, stop in batch_chunks(xp, n, c * prod(kernel) * prod(out_sizes) * x.itemsize):
+        cols = _columns(xp, x[start:stop], kernel, out_sizes, stride, padding, dilation,
+                        groups, cols)
+        y = xp.matmul(wm, cols, out=reuse(xp, y, (groups, o // groups, cols.shape[2]),
+                                          x.dtype))
+        target[start:stop] = xp.transpose(
+            y.reshape(groups, o // groups, stop - start, prod(out_sizes)), (2, 0, 1, 3))
+    return out
 
 
 def _transposed(xp, x, w, stride, padding, dilation, groups, output_padding):
@@ -181,21 +223,45 @@ def _transposed(xp, x, w, stride, padding, dilation, groups, output_padding):
         raise ValueError("transposed convolution output size is negative")
     full = tuple((in_sizes[i] - 1) * stride[i] + dilation[i] * (kernel[i] - 1) + 1
                  for i in range(nsp))
-    buf_sizes = tuple(max(full[i], padding[i][0] + out_sizes[i]) for i in range(nsp))
-    buf = xp.zeros((n, cout) + buf_sizes, dtype=x.dtype)
     if _depthwise(cin, cout, groups):
         # each channel scatters only into itself: skip the (K times larger) column matrix
+        buf = xp.zeros((n, cout) + _buf_sizes(full, padding, out_sizes), dtype=x.dtype)
         term = xp.empty_like(x)
         for offs, target in _offset_slices(kernel, stride, dilation, in_sizes):
             buf[target] += xp.multiply(x, _tap(w, offs), out=term)
+        return _crop(xp, buf, padding, out_sizes)
+    wm = xp.swapaxes(w.reshape(groups, cin // groups, w.shape[1] * prod(kernel)), 1, 2)
+    loop = COL2IM2D.get() if nsp == 2 and numpy_float(xp, x, w) else None
+    if loop is not None:  # scatter straight into the output (~3.5x faster on LeNet)
+        buf = xp.zeros((n, cout) + out_sizes, dtype=x.dtype)
     else:
-        wm = w.reshape(groups, cin // groups, w.shape[1] * prod(kernel))
-        cols = xp.matmul(xp.swapaxes(wm, 1, 2), _to_group_major(xp, x, groups))
-        # (G, Cout/G * K, N * L) viewed as (N, Cout, *K, *L) for the scatter-add
-        cols = xp.moveaxis(cols.reshape((cout,) + kernel + (n,) + in_sizes), 1 + nsp, 0)
-        col2im_add(xp, buf, cols, kernel, stride, dilation, in_sizes)
-    crop = (slice(None), slice(None)) + tuple(slice(padding[i][0], padding[i][0] + out_sizes[i])
-                                              for i in range(nsp))
+        buf = xp.zeros((n, cout) + _buf_sizes(full, padding, out_sizes), dtype=x.dtype)
+    rows = cout * prod(kernel)
+    cols = None
+    for start, stop in batch_chunks(xp, n, rows * prod(in_sizes) * x.itemsize):
+        chunk = _to_group_major(xp, x[start:stop], groups)
+        cols = xp.matmul(wm, chunk, out=reuse(xp, cols, (groups, wm.shape[1], chunk.shape[2]),
+                                              x.dtype))
+        if loop is not None:
+            loop(cols.reshape(rows, (stop - start) * prod(in_sizes)), *kernel, *stride,
+                 padding[0][0], padding[1][0], *dilation, *in_sizes, buf[start:stop])
+            continue
+        # (G, Cout/G * K, n * L) viewed as (n, Cout, *K, *L) for the scatter-add
+        moved = xp.moveaxis(cols.reshape((cout,) + kernel + (stop - start,) + in_sizes),
+                            1 + nsp, 0)
+        col2im_add(xp, buf[start:stop], moved, kernel, stride, dilation, in_sizes)
+    return buf if loop is not None else _crop(xp, buf, padding, out_sizes)
+
+
+def _buf_sizes(full, padding, out_sizes):
+    """Spatial sizes of a transposed convolution's scatter buffer: the full output, and
+    at least the low padding plus the (output-padded) output."""
+    return tuple(max(f, p[0] + o) for f, p, o in zip(full, padding, out_sizes))
+
+
+def _crop(xp, buf, padding, out_sizes):
+    crop = (slice(None), slice(None)) + tuple(slice(p[0], p[0] + o)
+                                              for p, o in zip(padding, out_sizes))
     return xp.ascontiguousarray(buf[crop])
 
 
@@ -211,8 +277,14 @@ def _weight_kernel(xp, x, gout, kernel, stride, padding, dilation, groups):
         taps = [xp.einsum(f"nc{spatial},nc{spatial}->c", gout, xpd[target])
                 for _, target in _offset_slices(kernel, stride, dilation, gout.shape[2:])]
         return xp.stack(taps, axis=1).reshape((o, 1) + kernel).astype(x.dtype, copy=False)
-    cols = _columns(xp, x, kernel, tuple(gout.shape[2:]), stride, padding, dilation, groups)
-    gw = xp.matmul(_to_group_major(xp, gout, groups), xp.swapaxes(cols, 1, 2))
+    out_sizes = tuple(gout.shape[2:])
+    gw = xp.zeros((groups, o // groups, (c // groups) * prod(kernel)), dtype=x.dtype)
+    cols = None
+    for start, stop in batch_chunks(xp, x.shape[0],
+                                    c * prod(kernel) * prod(out_sizes) * x.itemsize):
+        cols = _columns(xp, x[start:stop], kernel, out_sizes, stride, padding, dilation,
+                        groups, cols)
+        gw += xp.matmul(_to_group_major(xp, gout[start:stop], groups), xp.swapaxes(cols, 1, 2))
     return gw.reshape((o, c // groups) + kernel)
 
 
@@ -397,18 +469,22 @@ def _conv_vjp(ctx, grad):
     stride, padding, dilation, groups = a["stride"], a["padding"], a["dilation"], a["groups"]
     kernel = tuple(wm.shape[2:])
     in_sizes, out_sizes = tuple(xm.shape[2:]), tuple(grad.shape[2:])
+    common = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+    # eager backward skips the unwanted terms (a first layer's input, a frozen weight)
+    gx = gw = gb = None
     if a.get("transposed"):
-        gx = _fit(call(CONVOLUTION, grad, w, None, stride=stride, padding=padding,
-                       dilation=dilation, groups=groups), in_sizes)
-        gw = call(CONV_WEIGHT, grad, x, kernel=kernel, stride=stride, padding=padding,
-                  dilation=dilation, groups=groups)
+        if ctx.needs_input_grad[0]:
+            gx = _fit(call(CONVOLUTION, grad, w, None, **common), in_sizes)
+        if ctx.needs_input_grad[1]:
+            gw = call(CONV_WEIGHT, grad, x, kernel=kernel, **common)
     else:
-        out_pad = _input_grad_padding(in_sizes, out_sizes, kernel, stride, padding, dilation)
-        gx = call(CONVOLUTION, grad, w, None, stride=stride, padding=padding,
-                  dilation=dilation, groups=groups, transposed=True, output_padding=out_pad)
-        gw = call(CONV_WEIGHT, x, grad, kernel=kernel, stride=stride, padding=padding,
-                  dilation=dilation, groups=groups)
-    gb = None
+        if ctx.needs_input_grad[0]:
+            out_pad = _input_grad_padding(in_sizes, out_sizes, kernel, stride, padding,
+                                          dilation)
+            gx = call(CONVOLUTION, grad, w, None, transposed=True, output_padding=out_pad,
+                      **common)
+        if ctx.needs_input_grad[1]:
+            gw = call(CONV_WEIGHT, x, grad, kernel=kernel, **common)
     if bm is not None:
         gb = grad.sum(dim=(0,) + tuple(range(2, grad.ndim)))
     return gx, gw, gb

@@ -15,6 +15,7 @@ from .dispatch import call
 from .factories import arange
 from .indexing import INDEX
 from .registry import Category, OpDef, TensorMeta, register
+from .window_jit import INDEX_SCATTER, MAX_POOL2D, numpy_float
 
 OPAQUE = Category.OPAQUE
 
@@ -72,6 +73,9 @@ def _max_pool_kernel(xp, x, kernel, stride, padding, dilation, ceil_mode=False):
                               ceil_mode) for i in range(nsp))
     if min(out, default=1) <= 0:
         raise ValueError("pooling output is empty")
+    fast = _max_pool_fast(xp, x, out, kernel, stride, padding, dilation)
+    if fast is not None:
+        return fast
     # pad low by `padding`, high far enough for the last (ceil-mode) window
     pads = tuple((padding[i], max(0, (out[i] - 1) * stride[i] + dilation[i] * (kernel[i] - 1)
                                   + 1 - sizes[i] - padding[i])) for i in range(nsp))
@@ -92,6 +96,25 @@ def _max_pool_kernel(xp, x, kernel, stride, padding, dilation, ceil_mode=False):
         return base + sum(k * d * r for k, d, r in zip(off, dilation, row))
 
     return _scan_max(xp, x, _ndindex(tuple(kernel)), values_at, index_at, first)
+
+
+def _max_pool_fast(xp, x, out, kernel, stride, padding, dilation):
+    """(values, indices) from the 2-d machine-code loop (one pass over the input, ~4x
+    faster than the scan below on LeNet's pools), or None while it is not available.
+    A NumPy tiling formulation (reshape, argmax, gather) measured no faster than the
+    scan, so the scan stays the fallback."""
+    if len(kernel) != 2 or not numpy_float(xp, x):
+        return None
+    loop = MAX_POOL2D.get()
+    if loop is None:
+        return None
+    n, c, height, width = x.shape
+    planes = xp.ascontiguousarray(x).reshape(n * c, height, width)
+    values = xp.empty((n * c,) + tuple(out), dtype=x.dtype)
+    indices = xp.empty(values.shape, dtype=xp.int64)
+    loop(planes, *kernel, *stride, *padding, *dilation, -xp.inf, values, indices)
+    shape = (n, c) + tuple(out)
+    return values.reshape(shape), indices.reshape(shape)
 
 
 def _max_pool_infer(x, kernel, stride, padding, dilation, ceil_mode=False):
@@ -123,6 +146,13 @@ MAX_POOL = register(OpDef(
 def _max_pool_backward_kernel(xp, grad, indices, input_sizes):
     n, c = grad.shape[:2]
     plane = prod(input_sizes)
+    loop = INDEX_SCATTER.get() if numpy_float(xp, grad) else None
+    if loop is not None:
+        count = prod(grad.shape[2:])
+        out = xp.zeros((n * c, plane), dtype=grad.dtype)
+        loop(xp.ascontiguousarray(grad).reshape(n * c, count),
+             xp.ascontiguousarray(indices, dtype=xp.int64).reshape(n * c, count), out)
+        return out.reshape((n, c) + tuple(input_sizes))
     rows = xp.arange(n * c, dtype=xp.int64).reshape((n * c,) + (1,) * (grad.ndim - 2)) * plane
     local = indices.reshape((n * c,) + grad.shape[2:])
     weights = grad.reshape(local.shape)
