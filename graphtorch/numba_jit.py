@@ -3,9 +3,10 @@
 Numba (an optional extra, ``pip install graphtorch[jit]``) turns Python loops into LLVM
 machine code. Importing it costs ~0.4 s and compiling a kernel 0.2-2 s, far more than a
 graphtorch compile (~0.05 s), so nothing here blocks a first call: `lazy_kernel` returns a
-handle whose `.get()` is None until a background thread has compiled the kernel; callers
-run their NumPy code meanwhile. Compiled kernels are cached on disk (Numba's cache, keyed
-by the source file and its contents), so a later process loads them in milliseconds.
+handle whose `.get()` is None until the process has run for `WARMUP_SECONDS` and a
+background thread has compiled the kernel; callers run their NumPy code meanwhile.
+Compiled kernels are cached on disk (Numba's cache, keyed by the source file and its
+contents), so a later process loads them in milliseconds.
 
 ``GRAPHTORCH_JIT`` selects the mode: ``background`` (default), ``sync`` (compile at the
 first `.get()`, for tests and benchmarks that must time the JIT tier) or ``0`` (never; the
@@ -22,6 +23,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 
 __all__ = ["available", "lazy_kernel", "mode", "setting", "wait"]
@@ -29,6 +31,12 @@ __all__ = ["available", "lazy_kernel", "mode", "setting", "wait"]
 _COMPILER: ThreadPoolExecutor | None = None
 _LOCK = threading.Lock()
 _PENDING: list[Future] = []
+# Background mode starts Numba only for kernels still wanted WARMUP_SECONDS after the
+# first one was: importing Numba and loading even a cached kernel hold the GIL for ~0.5 s,
+# which would triple a short script's first steps (a compiled LeNet step's first three
+# calls: 0.13 s -> 0.3-0.7 s) and which only a longer run wins back.
+WARMUP_SECONDS = 0.5
+_FIRST_ASK: list[float] = []
 
 
 def setting() -> str:
@@ -83,6 +91,11 @@ class LazyKernel:
                 self._compile()
                 self._future.set_result(None)
                 return self.kernel
+            now = time.monotonic()
+            if not _FIRST_ASK:
+                _FIRST_ASK.append(now)
+            if now - _FIRST_ASK[0] < WARMUP_SECONDS:
+                return None  # a short script never pays for Numba
             with _LOCK:
                 if self._future is None:
                     self._future = _compiler().submit(self._compile)
