@@ -1,8 +1,8 @@
 """Issue 13's workloads W1-W6, side by side in one process: PyTorch eager, torch.compile and
 JAX jit (where installed), NumPy by hand, graphtorch eager and compiled. Medians.
 
-W1  8x8 float32 ops: without grad; recorded for autograd; a 3-op chain and its backward
-    (mul, add, sum; time per op)                                                 (us/op)
+W1  8x8 float32 `a * b`: without grad; recorded for autograd; a 50-op chain and its
+    backward, per op (benchmarks/eager_overhead.py's definitions)                (us/op)
 W2  tanh-GELU on 4M float32: forward; forward+backward                           (ms)
 W3  MLP 784-512-512-10, batch 128, CrossEntropyLoss, SGD(momentum=0.9) step      (ms)
 W4  LeNet-5, batch 64, 1x32x32, same loss and optimizer, one step                (ms)
@@ -22,11 +22,13 @@ import argparse
 import importlib.util
 import os
 import statistics
+import sys
 import tempfile
 import time
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 os.environ.setdefault("GRAPHTORCH_JIT", "sync")
 COLUMNS = ["PyTorch eager", "torch.compile", "JAX jit", "NumPy by hand", "graphtorch eager",
            "graphtorch compiled"]
@@ -59,30 +61,25 @@ def torch_compile(torch, fn):
 # --- W1 ---------------------------------------------------------------------------------
 
 def w1(torch, gt, runs):
-    data = np.random.default_rng(0).standard_normal((8, 8)).astype(np.float32)
+    """W1's rows as `eager_overhead.w1_case` defines them (a * b on 8x8 float32; the third
+    row a 50-op chain and its backward, per op)."""
+    from eager_overhead import w1_case
+
     rows = {}
-    for label, grad in (("W1 op, 8x8, no grad (us/op)", False),
-                        ("W1 op recorded for autograd (us/op)", True)):
+    for case, label in (("op", "W1 op, 8x8, no grad (us/op)"),
+                        ("recorded", "W1 op recorded for autograd (us/op)"),
+                        ("backward", "W1 op + its backward (us/op)")):
         cells = {}
         for column, lib in (("PyTorch eager", torch), ("graphtorch eager", gt)):
-            a = lib.tensor(data, requires_grad=grad)
-            b = lib.tensor(data * 2, requires_grad=grad)
-            n = 2000
-            cells[column] = median_time(lambda: [a + b for _ in range(n)], runs) / n * 1e6
-        a, b = data, data * 2
-        cells["NumPy by hand"] = median_time(lambda: [np.add(a, b) for _ in range(2000)],
-                                             runs) / 2000 * 1e6
+            fn, ops = w1_case(lib, case)
+            n = 2000 // ops
+            cells[column] = median_time(lambda: [fn() for _ in range(n)], runs) / n / ops * 1e6
+        if case == "op":
+            a = np.random.default_rng(0).standard_normal((8, 8)).astype(np.float32)
+            b = a * 0.5
+            cells["NumPy by hand"] = median_time(
+                lambda: [np.multiply(a, b) for _ in range(2000)], runs) / 2000 * 1e6
         rows[label] = cells
-    cells = {}
-    for column, lib in (("PyTorch eager", torch), ("graphtorch eager", gt)):
-        a = lib.tensor(data, requires_grad=True)
-        b = lib.tensor(data * 2, requires_grad=True)
-
-        def chain(a=a, b=b):
-            for _ in range(200):
-                (a * b + a).sum().backward()
-        cells[column] = median_time(chain, runs) / 600 * 1e6
-    rows["W1 op + its backward (us/op)"] = cells
     return rows
 
 

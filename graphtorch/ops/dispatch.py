@@ -629,6 +629,11 @@ def _ufunc_into(op: OpDef, self, others, attrs) -> bool:
     dst = self._data
     if type(dst) is not _ndarray or not dst.flags.writeable:
         return False
+    if not (dst.flags.c_contiguous or dst.flags.f_contiguous):
+        # NumPy 2.4's in-place negative on a view with a 16-byte stride over 32-bit elements
+        # (`x[:, 2].neg_()` on an (n, 4) float32) reads the wrong elements; strided views
+        # take the general path (a fresh result, then a copy into the view)
+        return False
     args = [dst]
     for x in others:
         if isinstance(x, Tensor):
