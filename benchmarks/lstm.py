@@ -26,25 +26,31 @@ def timed(fn, steps=20, warmup=3):
     return statistics.median(times) * 1e3
 
 
+def make_lstms(torch, gt):
+    """(inputs, PyTorch LSTM, graphtorch LSTM with the same weights) of this workload."""
+    x_np = np.random.default_rng(0).standard_normal((32, 50, 64)).astype(np.float32)
+    torch.manual_seed(0)
+    t_lstm = torch.nn.LSTM(64, 128, batch_first=True)
+    g_lstm = gt.nn.LSTM(64, 128, batch_first=True)
+    g_lstm.load_state_dict({k: gt.from_numpy(v.detach().numpy().copy())
+                            for k, v in t_lstm.state_dict().items()})
+    return x_np, t_lstm, g_lstm
+
+
+def loss_of(lstm, x):
+    out, _ = lstm(x)
+    return out.square().mean()
+
+
 def main():
     import torch
 
     import graphtorch as gt
     from graphtorch import numba_jit
 
-    rng = np.random.default_rng(0)
-    x_np = rng.standard_normal((32, 50, 64)).astype(np.float32)
-    torch.manual_seed(0)
-    t_lstm = torch.nn.LSTM(64, 128, batch_first=True)
-    g_lstm = gt.nn.LSTM(64, 128, batch_first=True)
-    g_lstm.load_state_dict({k: gt.from_numpy(v.detach().numpy().copy())
-                            for k, v in t_lstm.state_dict().items()})
+    x_np, t_lstm, g_lstm = make_lstms(torch, gt)
     tx = torch.from_numpy(x_np).requires_grad_()
     gx = gt.from_numpy(x_np.copy()).requires_grad_()
-
-    def loss_of(lstm, x):
-        out, _ = lstm(x)
-        return out.square().mean()
 
     def t_step():
         t_lstm.zero_grad()

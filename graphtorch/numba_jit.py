@@ -21,31 +21,21 @@ NumPy code always runs).
 from __future__ import annotations
 
 import importlib.util
-import os
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
+
+from .jit_background import setting, submit, wait
 
 __all__ = ["available", "lazy_kernel", "mode", "setting", "wait"]
 
-_COMPILER: ThreadPoolExecutor | None = None
 _LOCK = threading.Lock()
-_PENDING: list[Future] = []
 # Background mode starts Numba only for kernels still wanted WARMUP_SECONDS after the
 # first one was: importing Numba and loading even a cached kernel hold the GIL for ~0.5 s,
 # which would triple a short script's first steps (a compiled LeNet step's first three
 # calls: 0.13 s -> 0.3-0.7 s) and which only a longer run wins back.
 WARMUP_SECONDS = 0.5
 _FIRST_ASK: list[float] = []
-
-
-def setting() -> str:
-    """GRAPHTORCH_JIT as 'background' (the default), 'sync' or 'off': the one switch for
-    every JIT tier (Numba kernels here, native fused kernels in backends/native_fused.py)."""
-    value = os.environ.get("GRAPHTORCH_JIT", "background").strip().lower()
-    if value in ("0", "off", "false", "no"):
-        return "off"
-    return "sync" if value == "sync" else "background"
 
 
 def mode() -> str:
@@ -98,8 +88,7 @@ class LazyKernel:
                 return None  # a short script never pays for Numba
             with _LOCK:
                 if self._future is None:
-                    self._future = _compiler().submit(self._compile)
-                    _PENDING.append(self._future)
+                    self._future = submit(self._compile)
         return self.kernel
 
     def _compile(self) -> None:
@@ -124,19 +113,3 @@ def lazy_kernel(py_func, **options) -> LazyKernel:
     string such as ``"void(float32[::1], float32[::1])"``) so the compile happens in the
     background; without one Numba compiles at the kernel's first call."""
     return LazyKernel(py_func, options)
-
-
-def _compiler() -> ThreadPoolExecutor:
-    global _COMPILER
-    if _COMPILER is None:
-        _COMPILER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gt-jit")
-    return _COMPILER
-
-
-def wait(timeout: float | None = None) -> None:
-    """Block until every background compile started so far has finished."""
-    with _LOCK:
-        pending = list(_PENDING)
-        _PENDING.clear()
-    for future in pending:
-        future.result(timeout)

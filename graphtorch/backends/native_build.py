@@ -7,7 +7,7 @@ IEEE semantics, no FMA contraction outside the explicit `native_shim` polynomial
 process started from a background thread, so a first call never waits for it and the
 Python thread keeps the GIL; `.get()` returns the loaded `ctypes.CDLL` once it exists, and a
 later process finds it in the cache and loads it in milliseconds. GRAPHTORCH_JIT (see
-`numba_jit.setting`) selects background (default), sync or off.
+`jit_background.setting`) selects background (default), sync or off.
 
     lib = NativeLibrary(source)
     handle = lib.get()          # None until built (or without a compiler)
@@ -24,10 +24,9 @@ import shutil
 import subprocess
 import tempfile
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from ..numba_jit import setting
+from ..jit_background import setting, submit, wait
 
 __all__ = ["FLAGS", "NativeLibrary", "compiler", "wait"]
 
@@ -50,9 +49,7 @@ def _wide_vectors() -> tuple:
 FLAGS = ("-O3", "-march=native", "-ffp-contract=off", "-fno-math-errno", "-fno-trapping-math",
          "-fwrapv", "-shared", "-fPIC", "-w") + _wide_vectors()
 
-_BUILDER: ThreadPoolExecutor | None = None
 _LOCK = threading.Lock()
-_PENDING: list = []
 
 
 @functools.cache
@@ -117,7 +114,7 @@ class NativeLibrary:
             with _LOCK:
                 if not self._started:
                     self._started = True
-                    _PENDING.append(_builder().submit(self._build, path))
+                    submit(self._build, path)
         return self.lib
 
     def _path(self) -> Path:
@@ -133,7 +130,8 @@ class NativeLibrary:
                 out = Path(tmp) / "kernel.so"
                 done = subprocess.run([*_lowest_priority(), compiler(), *FLAGS, "-o",
                                        str(out), str(src)],
-                                      capture_output=True, text=True, timeout=300)
+                                      check=False, capture_output=True, text=True,
+                                      timeout=300)
                 if done.returncode:
                     self.error = done.stderr[-4000:]
                     return
@@ -157,19 +155,3 @@ def _lowest_priority() -> tuple:
     slower); at nice 19 it runs in idle time."""
     nice = shutil.which("nice")
     return (nice, "-n", "19") if nice else ()
-
-
-def _builder() -> ThreadPoolExecutor:
-    global _BUILDER
-    if _BUILDER is None:
-        _BUILDER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gt-native-build")
-    return _BUILDER
-
-
-def wait(timeout: float | None = None) -> None:
-    """Block until every background build started so far has finished."""
-    with _LOCK:
-        pending = list(_PENDING)
-        _PENDING.clear()
-    for future in pending:
-        future.result(timeout)

@@ -28,10 +28,11 @@ import numpy as np
 
 from ..ir import symbolic
 from ..ir.graph import Node
+from ..jit_background import setting
 from ..threads import get_num_threads
 from . import numpy_fused
 from .cuda_codegen import CTYPES, Unsupported, fused_kernel
-from .native_build import NativeLibrary
+from .native_build import NativeLibrary, compiler
 from .native_shim import FAST_MATH, SHIM
 
 __all__ = ["HEADER", "NativeFused", "accelerate", "input_layout"]
@@ -42,8 +43,11 @@ _LL = ctypes.c_longlong
 
 def accelerate(node: Node, numpy_fn):
     """`numpy_fn` wrapped to run the node's native kernel when it is built; `numpy_fn`
-    itself when the node cannot be compiled (a dtype or op without a C rendering, a
-    symbolic shape, a layout this tier does not index)."""
+    itself when the tier is off (GRAPHTORCH_JIT=0, no compiler) or the node cannot be
+    compiled (a dtype or op without a C rendering, a symbolic shape, a layout this tier does
+    not index)."""
+    if setting() == "off" or compiler() is None:
+        return numpy_fn  # no wrapper on the call path when the tier cannot run
     try:
         return NativeFused(node, numpy_fn)
     except Unsupported:
