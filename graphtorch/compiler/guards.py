@@ -241,6 +241,11 @@ def build_guards(leaves: list, arg_names: list[str], state: State, cap: Capture,
             continue
         guards += _tensor_guards(ns, ns.name(t, "P"), f"captured tensor {name}", t,
                                  leafness=False)
+        if t.requires_grad and t._grad_fn is None:  # a backward inside accumulates into it
+            has = t._grad is not None
+            guards.append(Guard(f"captured tensor {name} {'has' if has else 'has no'} .grad",
+                                f"({ns.name(t, 'P')}._grad is None) is {not has}", has,
+                                f"{ns.name(t, 'P')}._grad is not None"))
     for oname, opt in state.optimizers.items():
         o = ns.name(opt, "OPT")
         ns.values["_hyper"], ns.values["_state_keys"] = _hyper, _state_keys

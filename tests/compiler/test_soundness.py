@@ -634,3 +634,22 @@ def test_cond_whose_branches_reach_the_same_parameters_stays_compiled():
         compiled(x, gt.tensor(flag))
         np.testing.assert_allclose(w.grad.numpy(), x.numpy() if flag else -np.ones(3))
     assert not compiled.stats.graph_breaks
+
+
+def test_backward_inside_accumulates_into_a_captured_tensors_grad_as_eager():
+    """A global leaf tensor (not a module parameter) that a compiled step differentiates:
+    whether it already has a .grad is guarded, so the backward accumulates as eager does
+    (the first compiled variant assumed None and wrote a fresh gradient on every call)."""
+    w = gt.randn(4, requires_grad=True)
+
+    def step(x, flag):
+        y = gt.cond(flag, lambda x: (x * w).sum(), lambda x: (x + w).sum(), (x,))
+        y.backward()
+        (x * w).sum().backward()
+
+    compiled, x = gt.compile(step), gt.randn(4)
+    expected = np.zeros(4, np.float32)
+    for call in range(4):
+        compiled(x, gt.tensor(call % 2 == 0))
+        expected += (x.numpy() if call % 2 == 0 else 1.0) + x.numpy()
+        np.testing.assert_allclose(w.grad.numpy(), expected, rtol=1e-6)

@@ -106,6 +106,31 @@ def cond_unused_operand(ch: Chooser) -> Scenario:
 
 
 @kind
+def cond_step_with_parameters(ch: Chooser) -> Scenario:
+    """A training step whose ``gt.cond`` branches read captured tensors that require grad
+    (the same or different ones), with the backward inside the compiled function: eager
+    leaves ``.grad`` None for what the taken branch does not reach."""
+    calls = ch.integer(2, 4)
+    t_branch = ch.choice(["lambda x: (x * W1).sum()", "lambda x: (x * W1 * W2).sum()",
+                          "lambda x: (x - W1).exp().sum()"])
+    f_branch = ch.choice(["lambda x: (x * W2).sum()", "lambda x: (x + W1 + W2).sum()",
+                          "lambda x: (x * W1).sin().sum()"])
+    pred = ch.choice(["x.sum() > 0", "x[0] < 0", "flag"])
+    reset = ch.choice(["W1.grad = W2.grad = None", "pass"])
+    return Scenario("", "", source(
+        "W1 = gt.randn(4, requires_grad=True)",
+        "W2 = gt.randn(4, requires_grad=True)",
+        "def target(x, flag):\n"
+        f"    {reset}\n"
+        f"    y = gt.cond({pred}, {t_branch}, {f_branch}, (x,))\n"
+        "    y.backward()\n"
+        "    return y.detach()",
+        "def make_args(call):\n    return (gt.randn(4), gt.tensor(call % 2 == 0))",
+        "def observe():\n    return {'W1': W1, 'W2': W2, 'g1': W1.grad, 'g2': W2.grad}"),
+        calls=calls)
+
+
+@kind
 def grad_regions(ch: Chooser) -> Scenario:
     """detach(), ``with gt.no_grad()``, ``gt.set_grad_enabled(False)``, ``gt.enable_grad``
     inside no_grad, and calls made under ``gt.no_grad()`` or with grad enabled."""
