@@ -356,6 +356,7 @@ def main(argv=None):
 
     import graphtorch as gt
 
+    from graphtorch import blas
     from graphtorch.threads import get_num_threads
     torch.set_num_threads(get_num_threads())
     rows = {}
@@ -374,7 +375,8 @@ def main(argv=None):
     if "W6" in wanted:
         rows.update(w6(torch, gt))
     print(f"threads: {get_num_threads()} (graphtorch), {torch.get_num_threads()} (PyTorch "
-          f"{torch.__version__}); graphtorch native tier: {os.environ['GRAPHTORCH_JIT']}")
+          f"{torch.__version__}); graphtorch native tier: {os.environ['GRAPHTORCH_JIT']}; "
+          f"matrix products: {blas.backend()} ({blas.why_not() or 'graphtorch.blas'})")
     print("| workload | " + " | ".join(COLUMNS) + " | compiled / PyTorch |")
     print("|---|" + "---|" * (len(COLUMNS) + 1))
     for label, cells in rows.items():

@@ -21,6 +21,7 @@ import math
 
 import numpy as np
 
+from .. import blas
 from ..ir import symbolic
 from ..ir.graph import Graph, Node, NodeKind, Value
 from ..ir.printing import format_node
@@ -96,6 +97,7 @@ class NumpyProgram:
         self.native_sources: dict[str, str] = {}  # fused function name -> C++ of its kernel
         writer = CodeWriter()
         writer.namespace["np"] = xp
+        writer.namespace["_matmul"] = blas.matmul if xp is np else xp.matmul
         self._generate(writer)
         main = "\n".join(writer.lines) + "\n"
         # Fused kernels are compiled in their own namespaces; their source is shown here.
@@ -284,7 +286,7 @@ def _render_matmul(node: Node, args):
     if a.is_const or b.is_const or a.meta.dtype is not b.meta.dtype \
             or a.meta.dtype.np_dtype.kind not in "fc" or not a.meta.shape or not b.meta.shape:
         return None  # the kernel's operand checks
-    return f"np.matmul({args[0]}, {args[1]})"
+    return f"_matmul({args[0]}, {args[1]})"  # MKL when loaded (graphtorch.blas)
 
 
 def _render_sum(node: Node, args):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 
+from .. import blas
 from ..dtypes import scalar_type_name
 from .dispatch import call
 from .registry import Category, OpDef, TensorMeta, register
@@ -204,7 +205,7 @@ def _forward(xp, x, w, stride, padding, dilation, groups):
     for start, stop in batch_chunks(xp, n, c * prod(kernel) * prod(out_sizes) * x.itemsize):
         cols = _columns(xp, x[start:stop], kernel, out_sizes, stride, padding, dilation,
                         groups, cols)
-        y = xp.matmul(wm, cols, out=reuse(xp, y, (groups, o // groups, cols.shape[2]),
+        y = blas.matmul_on(xp, wm, cols, out=reuse(xp, y, (groups, o // groups, cols.shape[2]),
                                           x.dtype))
         target[start:stop] = xp.transpose(
             y.reshape(groups, o // groups, stop - start, prod(out_sizes)), (2, 0, 1, 3))
@@ -240,7 +241,7 @@ def _transposed(xp, x, w, stride, padding, dilation, groups, output_padding):
     cols = None
     for start, stop in batch_chunks(xp, n, rows * prod(in_sizes) * x.itemsize):
         chunk = _to_group_major(xp, x[start:stop], groups)
-        cols = xp.matmul(wm, chunk, out=reuse(xp, cols, (groups, wm.shape[1], chunk.shape[2]),
+        cols = blas.matmul_on(xp, wm, chunk, out=reuse(xp, cols, (groups, wm.shape[1], chunk.shape[2]),
                                               x.dtype))
         if loop is not None:
             loop(cols.reshape(rows, (stop - start) * prod(in_sizes)), *kernel, *stride,
@@ -284,7 +285,8 @@ def _weight_kernel(xp, x, gout, kernel, stride, padding, dilation, groups):
                                     c * prod(kernel) * prod(out_sizes) * x.itemsize):
         cols = _columns(xp, x[start:stop], kernel, out_sizes, stride, padding, dilation,
                         groups, cols)
-        gw += xp.matmul(_to_group_major(xp, gout[start:stop], groups), xp.swapaxes(cols, 1, 2))
+        gw += blas.matmul_on(xp, _to_group_major(xp, gout[start:stop], groups),
+                             xp.swapaxes(cols, 1, 2))
     return gw.reshape((o, c // groups) + kernel)
 
 

@@ -3,6 +3,9 @@ dot and `@` are all this op), run by the array module's BLAS."""
 
 from __future__ import annotations
 
+import numpy as np
+
+from .. import blas
 from ..dtypes import scalar_type_name
 from .grad_utils import unbroadcast
 from .registry import Category, OpDef, TensorMeta, register
@@ -46,7 +49,7 @@ def _c_name(dtype):
 def _matmul_kernel(xp, a, b):
     if a.dtype != b.dtype or a.ndim == 0 or b.ndim == 0 or a.dtype == bool:
         raise ValueError("invalid matmul operands")
-    return xp.matmul(a, b)
+    return blas.matmul_on(xp, a, b)
 
 
 def _mT(t):
@@ -106,6 +109,8 @@ def _addmm_infer(input, mat1, mat2, beta=1, alpha=1):
 def _addmm_kernel(xp, input, mat1, mat2, beta=1, alpha=1):
     if not (input.dtype == mat1.dtype == mat2.dtype):
         raise ValueError("dtype mismatch")
+    if xp is np:
+        return blas.addmm(input, mat1, mat2, beta, alpha)
     out = xp.matmul(mat1, mat2)
     if alpha != 1:
         out *= alpha

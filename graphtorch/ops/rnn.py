@@ -13,6 +13,7 @@ a Numba kernel when the JIT tier has one ready (`rnn_jit`), else as NumPy ufuncs
 
 from __future__ import annotations
 
+from .. import blas
 from . import rnn_jit
 from .dispatch import call
 from .registry import Category, OpDef, TensorMeta, register
@@ -42,7 +43,7 @@ def _forward_kernel(xp, gates_x, h0, c0, w_hh, reverse=False):
     g_g, o_g = slice(2 * hidden, 3 * hidden), slice(3 * hidden, width)
     for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
         a = gates[t]
-        xp.matmul(h, w_t, out=recurrent)
+        blas.matmul_on(xp, h, w_t, out=recurrent)
         a += recurrent
         xp.tanh(a, out=a)
         if cell is not None:
@@ -123,7 +124,7 @@ def _backward_kernel(xp, g_hs, g_h, g_c, c0, w_hh, cs, tanh_cs, gates, reverse=F
         else:
             _backward_cell_numpy(xp, a, c_prev, tanh_cs[t], g_hs[t], dh, dc, d,
                                  (i_g, f_g, g_g, o_g), tmp)
-        xp.matmul(d, w_hh, out=dh)
+        blas.matmul_on(xp, d, w_hh, out=dh)
     return d_gates, dh, dc
 
 
