@@ -262,6 +262,9 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--code", action="store_true", help="print the generated program")
+    parser.add_argument("--model", choices=("mlp", "lenet", "lstm"), default="mlp",
+                        help="the W3 MLP step (default), the W4 LeNet-5 step (batch 64) or "
+                        "W5's LSTM forward and backward in one compiled function")
     args = parser.parse_args(argv)
 
     from compiled_step import hand_numpy_step, make_step, mlp
@@ -269,6 +272,37 @@ def main(argv=None):
     import graphtorch as gt
 
     rng = np.random.default_rng(0)
+    if args.model == "lstm":
+        import torch
+        from lstm import loss_of, make_lstms
+
+        x_np, _, g_lstm = make_lstms(torch, gt)
+        gx = gt.from_numpy(x_np.copy()).requires_grad_()
+
+        def fwd_bwd(x):
+            g_lstm.zero_grad()
+            loss = loss_of(g_lstm, x)
+            loss.backward()
+            return loss
+
+        step = gt.compile(fwd_bwd)
+        step(gx)
+        step(gx)
+        print("LSTM I64 H128 B32 T50, forward and backward: compiled profile")
+        profile(step, (gx,), steps=args.steps, top=args.top, show_code=args.code)
+        return
+    if args.model == "lenet":
+        from train_step import lenet
+
+        x = gt.from_numpy(rng.standard_normal((64, 1, 32, 32)).astype(np.float32))
+        y = gt.from_numpy(rng.integers(0, 10, 64))
+        gt.manual_seed(0)
+        step = gt.compile(make_step(gt, lenet(gt)))
+        step(x, y)
+        step(x, y)
+        print("LeNet-5 b64, SGD momentum: compiled step profile")
+        profile(step, (x, y), steps=args.steps, top=args.top, show_code=args.code)
+        return
     x = gt.from_numpy(rng.standard_normal((128, 784)).astype(np.float32))
     y = gt.from_numpy(rng.integers(0, 10, 128))
     gt.manual_seed(0)

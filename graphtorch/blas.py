@@ -32,7 +32,7 @@ from .jit_background import setting as jit_setting
 from .jit_background import submit
 from .threads import get_num_threads
 
-__all__ = ["addmm", "backend", "load", "matmul", "matmul_on", "why_not"]
+__all__ = ["addmm", "backend", "gemm_pointer", "load", "matmul", "matmul_on", "why_not"]
 
 WARMUP_SECONDS = 0.5
 # Products below this many multiply-adds go to np.matmul: the ctypes call (~2 us) costs
@@ -244,3 +244,41 @@ def addmm(input: np.ndarray, mat1: np.ndarray, mat2: np.ndarray, beta=1, alpha=1
 def matmul_on(xp, a, b, out=None):
     """`matmul` for NumPy arrays, ``xp.matmul`` for another array module (CuPy)."""
     return matmul(a, b, out) if xp is np else xp.matmul(a, b, out=out)
+
+
+def gemm_pointer(dtype) -> tuple[int, bool] | None:
+    """(address, takes 64-bit ints) of a CBLAS ``cblas_?gemm`` for `dtype` (float32 or
+    float64), for machine code that multiplies inside its own loop (the LSTM recurrence):
+    MKL's when it serves products now, else the OpenBLAS inside NumPy's wheel; None when
+    neither is there. The arguments are CBLAS's (row-major layout and transpose flags as
+    ints, then m, n, k, alpha, A, lda, B, ldb, beta, C, ldc), the ints 64-bit when the flag
+    says so."""
+    dtype = np.dtype(dtype)
+    gemms = _gemms()
+    if gemms is not None and dtype in gemms:
+        return ctypes.cast(gemms[dtype], ctypes.c_void_p).value, False
+    if not _NUMPY_BLAS:
+        _NUMPY_BLAS.append(_numpy_openblas())
+    return _NUMPY_BLAS[0].get(dtype)
+
+
+_NUMPY_BLAS: list[dict] = []
+
+
+def _numpy_openblas() -> dict:
+    """{dtype: (address, ilp64)} of the gemms in the OpenBLAS NumPy's wheel vendors
+    (``numpy.libs/libscipy_openblas*.so``, symbols ``scipy_cblas_?gemm[64_]``)."""
+    folder = os.path.dirname(os.path.dirname(np.__file__))
+    found = {}
+    for path in sorted(glob.glob(os.path.join(folder, "numpy.libs", "libscipy_openblas*.so*"))):
+        try:
+            lib = ctypes.CDLL(path)  # already loaded by NumPy: this only finds it
+        except OSError:
+            continue
+        for dtype, letter in ((np.dtype(np.float32), "s"), (np.dtype(np.float64), "d")):
+            for name, ilp64 in ((f"scipy_cblas_{letter}gemm64_", True),
+                                (f"scipy_cblas_{letter}gemm", False)):
+                fn = getattr(lib, name, None)
+                if fn is not None and dtype not in found:
+                    found[dtype] = (ctypes.cast(fn, ctypes.c_void_p).value, ilp64)
+    return found

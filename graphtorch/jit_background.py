@@ -1,6 +1,6 @@
 """What both JIT tiers share: the GRAPHTORCH_JIT switch and one background worker.
 
-The native tier (`backends/native_build.py`: g++ in a separate process) and the Numba tier
+The native tier (`native_build.py`: g++ in a separate process) and the Numba tier
 (`numba_jit.py`) both build kernels off the calling thread, so a first call never waits;
 `wait()` blocks until every build started so far is done (tests, benchmarks).
 

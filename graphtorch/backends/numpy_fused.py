@@ -73,7 +73,7 @@ def run_fused(body, plan: FusedPlan, inputs, out=None):
     An `out` that is exactly an input, as a pair in `plan.inplace`, is computed in place;
     any other overlap with the inputs goes through a fresh array first."""
     outs = _outputs(plan, out)
-    if out is not None and _unsafe_overlap(plan, outs, inputs):
+    if out is not None and _unsafe_overlap(plan, outs, inputs, out):
         fresh = run_fused(body, plan, inputs)
         fresh = fresh if isinstance(fresh, tuple) else (fresh,)
         for dst, src in zip(outs, fresh):
@@ -121,10 +121,14 @@ def _outputs(plan: FusedPlan, out) -> list:
     return outs
 
 
-def _unsafe_overlap(plan: FusedPlan, outs, inputs) -> bool:
-    """Whether an output shares memory with an input other than exactly, as a pair that
-    `plan.inplace` allows ((input, output): every read of the input precedes the write)."""
+def _unsafe_overlap(plan: FusedPlan, outs, inputs, out) -> bool:
+    """Whether an output given in `out` shares memory with an input other than exactly, as
+    a pair that `plan.inplace` allows ((input, output): every read of the input precedes
+    the write). Outputs `_outputs` allocated cannot overlap and are not checked."""
+    given = out if isinstance(out, (tuple, list)) else (out,)
     for j, o in enumerate(outs):
+        if j >= len(given) or given[j] is None:
+            continue
         for i, a in enumerate(inputs):
             if o is a and (i, j) in plan.inplace:  # the usual in-place update: no ctypes
                 continue

@@ -13,8 +13,10 @@ a Numba kernel when the JIT tier has one ready (`rnn_jit`), else as NumPy ufuncs
 
 from __future__ import annotations
 
+import numpy as np
+
 from .. import blas
-from . import rnn_jit
+from . import rnn_jit, rnn_native
 from .dispatch import call
 from .registry import Category, OpDef, TensorMeta, register
 
@@ -28,9 +30,14 @@ def _forward_kernel(xp, gates_x, h0, c0, w_hh, reverse=False):
     # activates all four gates (then i, f, o are shifted and halved)
     scale = xp.full((width,), 0.5, dtype=dtype)
     scale[2 * hidden:3 * hidden] = 1
+    w_t = xp.ascontiguousarray((w_hh * scale[:, None]).T)
+    native = rnn_native.forward(gates_x, h0, c0, w_t, reverse) if xp is np else None
+    if native is not None:  # the whole loop over time in one call
+        gates, hs, cs, tanh_cs = native
+        last = 0 if reverse else steps - 1
+        return hs, hs[last].copy(), cs[last].copy(), cs, tanh_cs, gates
     gates = xp.empty((steps, batch, width), dtype=dtype)  # activated i, f, g, o
     xp.multiply(gates_x, scale, out=gates)
-    w_t = xp.ascontiguousarray((w_hh * scale[:, None]).T)
     hs = xp.empty((steps, batch, hidden), dtype=dtype)
     cs = xp.empty((steps, batch, hidden), dtype=dtype)
     tanh_cs = xp.empty((steps, batch, hidden), dtype=dtype)
@@ -101,6 +108,10 @@ def _forward_vjp(ctx, g_hs, g_h, g_c, *unused):
 
 
 def _backward_kernel(xp, g_hs, g_h, g_c, c0, w_hh, cs, tanh_cs, gates, reverse=False):
+    if xp is np:
+        native = rnn_native.backward(g_hs, g_h, g_c, c0, w_hh, cs, tanh_cs, gates, reverse)
+        if native is not None:
+            return native
     steps, batch, width = gates.shape
     hidden = width // 4
     dtype = gates.dtype

@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 import graphtorch as gt
-from graphtorch.backends import native_build, native_fused
+from graphtorch import native_build
+from graphtorch.backends import native_fused
 from graphtorch.backends.cuda_codegen import Unsupported
 from graphtorch.backends.numpy_fused import THREAD_MIN, compile_fused
 from graphtorch.passes.fusion import fuse_elementwise

@@ -1,33 +1,54 @@
-"""The lstm_scan kernels on both paths: the Numba cells (GRAPHTORCH_JIT=sync) and the NumPy
-fallback (JIT off), against a float64 PyTorch loop, with awkward operands (transposed views,
-read-only arrays) and gradients flowing into h_n and c_n."""
+"""The lstm_scan kernels on every path: the native loop over time (g++, GEMMs through MKL
+or through NumPy's own OpenBLAS), the Numba cells (GRAPHTORCH_JIT=sync without the native
+loop) and the NumPy fallback (JIT off), against a float64 PyTorch loop, with awkward
+operands (transposed views, read-only arrays) and gradients flowing into h_n and c_n."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from graphtorch.ops import rnn, rnn_jit
+from graphtorch import blas, native_build
+from graphtorch.ops import rnn, rnn_jit, rnn_native
 
 torch = pytest.importorskip("torch")
 
 
-@pytest.fixture(params=["numpy", "numba"])
+@pytest.fixture(params=["numpy", "numba", "native-openblas", "native-mkl"])
 def path(request, monkeypatch):
-    """Selects the cell implementation; asserts that it is the one that will run."""
-    if request.param == "numba":
-        pytest.importorskip("numba")
-        monkeypatch.setenv("GRAPHTORCH_JIT", "sync")
-    else:
+    """Selects the implementation; asserts that it is the one that will run."""
+    name = request.param
+    if name == "numpy":
         monkeypatch.setenv("GRAPHTORCH_JIT", "0")
         # forget compiled kernels
         for handle in [h for pair in rnn_jit._KERNELS.values() for h in pair]:
             monkeypatch.setattr(handle, "kernel", None)
             monkeypatch.setattr(handle, "_future", None)
+    else:
+        monkeypatch.setenv("GRAPHTORCH_JIT", "sync")
+    if name == "numba":
+        pytest.importorskip("numba")
+        monkeypatch.setattr(rnn_native, "_functions", lambda dtype: None)
+    if name.startswith("native"):
+        if native_build.compiler() is None:
+            pytest.skip("no C++ compiler")
+        if name == "native-openblas":
+            monkeypatch.setenv("GRAPHTORCH_BLAS", "numpy")
+            monkeypatch.setattr(blas, "_STATE", {**blas._STATE, "gemm": None})
+        else:
+            monkeypatch.setenv("GRAPHTORCH_BLAS", "mkl")
+            monkeypatch.setattr(blas, "_STATE", dict(blas._STATE))  # restored afterwards
+            if not blas.load():
+                pytest.skip(f"MKL unavailable: {blas.why_not()}")
+        for dtype in (np.float32, np.float64):
+            fns = rnn_native._functions(dtype)
+            assert fns is not None
+            assert bool(fns[3]) == (name == "native-openblas")  # OpenBLAS's ints are 64-bit
     for dtype in (np.float32, np.float64):
         for get in (rnn_jit.forward_cell, rnn_jit.backward_cell):
-            assert (get(np, np.dtype(dtype)) is not None) == (request.param == "numba")
-    return request.param
+            assert (get(np, np.dtype(dtype)) is not None) == (name != "numpy")
+        assert (rnn_native._functions(dtype) is not None) == name.startswith("native")
+    return name
 
 
 def _reference(gates_x, h0, c0, w_hh, reverse, g_hs, g_h, g_c):
@@ -68,6 +89,7 @@ def test_kernels_match_torch(path, dtype, reverse):
         np.concatenate([h0[None], hs[:-1]])
     d_w = d_gates.reshape(-1, 4 * hidden).T @ h_prev.reshape(-1, hidden)
     values, grads = _reference(gates_x, h0, c0, w_hh, reverse, g_hs, g_h, g_c)
+    # float32: the native loop's polynomial tanh is within a few ulp of NumPy's
     tol = {"float32": 2e-5, "float64": 1e-12}[dtype]
     for got, want in zip([hs, h_n, c_n, d_gates, d_h0, d_c0, d_w], values + grads):
         assert got.dtype == np.dtype(dtype)

@@ -26,7 +26,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from ..jit_background import setting, submit, wait
+from .jit_background import setting, submit, wait
 
 __all__ = ["FLAGS", "NativeLibrary", "compiler", "wait"]
 

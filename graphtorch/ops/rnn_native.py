@@ -1,0 +1,232 @@
+"""The LSTM recurrence (`ops.rnn`'s lstm_scan and its backward) as one C++ loop over time.
+
+Per time step the NumPy code makes ~8 Python-level calls (a GEMM, an add, tanh, the cell,
+...), ~40 us of overhead each step on top of ~25 us of arithmetic at W5's sizes. Here the
+whole loop over time is one call: each step's ``h @ W_hh^T`` goes to a CBLAS GEMM through a
+function pointer (`blas.gemm_pointer`: MKL when loaded, else NumPy's own OpenBLAS),
+accumulated straight onto the step's gate block (beta = 1), and the cell is a plain loop
+with the native tier's polynomial tanh for float32 (`native_math`; libm's for float64).
+Built by g++ in the background like the native tier (`native_build`); until built, without
+a compiler or a CBLAS, or under GRAPHTORCH_JIT=0, `forward`/`backward` return None and
+`ops.rnn` runs its NumPy code. Same gate order and arithmetic as `rnn_jit`'s cells.
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+import numpy as np
+
+from .. import blas
+from ..jit_background import setting
+from ..native_build import NativeLibrary, compiler
+from ..native_math import FAST_MATH
+
+__all__ = ["backward", "forward"]
+
+SOURCE = r"""
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+""" + FAST_MATH + r"""
+static inline float act_tanh(float x) { return tanhf(x); }
+static inline double act_tanh(double x) { return std::tanh(x); }
+
+// C[m, n] (row-major, ldc) = A[m, k] (lda) @ B[k, n] (ldb) + beta * C, through CBLAS
+template <typename T>
+static void gemm(void* fn, int ilp64, long long m, long long n, long long k, const T* a,
+                 long long lda, const T* b, long long ldb, T beta, T* c, long long ldc) {
+    if (ilp64) {
+        typedef void (*G)(int, int, int, long long, long long, long long, T, const T*,
+                          long long, const T*, long long, T, T*, long long);
+        ((G)fn)(101, 111, 111, m, n, k, (T)1, a, lda, b, ldb, beta, c, ldc);
+    } else {
+        typedef void (*G)(int, int, int, int, int, int, T, const T*, int, const T*, int, T,
+                          T*, int);
+        ((G)fn)(101, 111, 111, (int)m, (int)n, (int)k, (T)1, a, (int)lda, b, (int)ldb, beta,
+                c, (int)ldc);
+    }
+}
+
+// gx: (S, B, 4H) pre-activations from the input (strides sx_t, sx_b; unit last stride);
+// w_t: (H, 4H) = (W_hh * scale)^T; writes gates (activated), hs, cs, tanh_cs (S, B, H each)
+template <typename T>
+static void lstm_forward(void* gemm_fn, int ilp64, long long steps, long long batch,
+                         long long hidden, int reverse, const T* gx, long long sx_t,
+                         long long sx_b, const T* w_t, const T* h0, const T* c0, T* gates,
+                         T* hs, T* cs, T* tanh_cs) {
+    const long long W = 4 * hidden, BH = batch * hidden;
+    const T half = (T)0.5;
+    for (long long s = 0; s < steps; ++s) {
+        const long long t = reverse ? steps - 1 - s : s;
+        const long long p = reverse ? t + 1 : t - 1;
+        const T* h_prev = s == 0 ? h0 : hs + p * BH;
+        const T* c_prev = s == 0 ? c0 : cs + p * BH;
+        T* a = gates + t * batch * W;
+        for (long long b = 0; b < batch; ++b) {
+            const T* x = gx + t * sx_t + b * sx_b;
+            T* row = a + b * W;
+            for (long long j = 0; j < 2 * hidden; ++j) row[j] = x[j] * half;
+            for (long long j = 2 * hidden; j < 3 * hidden; ++j) row[j] = x[j];
+            for (long long j = 3 * hidden; j < W; ++j) row[j] = x[j] * half;
+        }
+        gemm<T>(gemm_fn, ilp64, batch, W, hidden, h_prev, hidden, w_t, W, (T)1, a, W);
+        for (long long b = 0; b < batch; ++b) {
+            T* row = a + b * W;
+            const T* cp = c_prev + b * hidden;
+            T* co = cs + t * BH + b * hidden;
+            T* tc = tanh_cs + t * BH + b * hidden;
+            T* ho = hs + t * BH + b * hidden;
+            for (long long j = 0; j < W; ++j) row[j] = act_tanh(row[j]);
+            for (long long j = 0; j < hidden; ++j) {
+                const T i = row[j] * half + half;
+                const T f = row[hidden + j] * half + half;
+                const T o = row[3 * hidden + j] * half + half;
+                row[j] = i;
+                row[hidden + j] = f;
+                row[3 * hidden + j] = o;
+                co[j] = f * cp[j] + i * row[2 * hidden + j];
+            }
+            for (long long j = 0; j < hidden; ++j) tc[j] = act_tanh(co[j]);
+            for (long long j = 0; j < hidden; ++j) ho[j] = row[3 * hidden + j] * tc[j];
+        }
+    }
+}
+
+// gradients of lstm_forward: g_hs (S, B, H), dh/dc (B, H) hold those of the final h and c
+// on entry and of h0 and c0 on return; d_gates (S, B, 4H) pre-activation gate gradients
+template <typename T>
+static void lstm_backward(void* gemm_fn, int ilp64, long long steps, long long batch,
+                          long long hidden, int reverse, const T* g_hs, const T* c0,
+                          const T* w_hh, const T* cs, const T* tanh_cs, const T* gates,
+                          T* dh, T* dc, T* d_gates) {
+    const long long W = 4 * hidden, BH = batch * hidden;
+    for (long long s = 0; s < steps; ++s) {
+        const long long t = reverse ? s : steps - 1 - s;
+        const bool first = s == steps - 1;  // the step the forward walked first
+        const T* c_prev_all = first ? c0 : cs + (reverse ? t + 1 : t - 1) * BH;
+        for (long long b = 0; b < batch; ++b) {
+            const T* ab = gates + (t * batch + b) * W;
+            const T* cp = c_prev_all + b * hidden;
+            const T* tcb = tanh_cs + t * BH + b * hidden;
+            const T* ghb = g_hs + t * BH + b * hidden;
+            T* dhb = dh + b * hidden;
+            T* dcb = dc + b * hidden;
+            T* db = d_gates + (t * batch + b) * W;
+            for (long long j = 0; j < hidden; ++j) {
+                const T i = ab[j], f = ab[hidden + j], g = ab[2 * hidden + j];
+                const T o = ab[3 * hidden + j], tc = tcb[j];
+                const T d_h = dhb[j] + ghb[j];
+                const T d_ho = d_h * o;
+                const T d_c = dcb[j] + (d_ho - d_ho * tc * tc);
+                const T d_ci = d_c * i;
+                db[j] = d_c * g * (i - i * i);
+                db[hidden + j] = d_c * cp[j] * (f - f * f);
+                db[2 * hidden + j] = d_ci - d_ci * g * g;
+                db[3 * hidden + j] = d_h * tc * (o - o * o);
+                dcb[j] = d_c * f;
+            }
+        }
+        // dh <- d_gates[t] @ w_hh: the gradient reaching h of the step before
+        gemm<T>(gemm_fn, ilp64, batch, hidden, W, d_gates + t * batch * W, W, w_hh, hidden,
+                (T)0, dh, hidden);
+    }
+}
+
+#define GT_LSTM_ENTRIES(T, SUFFIX)                                                          \
+extern "C" void gt_lstm_forward_##SUFFIX(void* g, int ilp64, long long steps,               \
+        long long batch, long long hidden, int reverse, const T* gx, long long sx_t,        \
+        long long sx_b, const T* w_t, const T* h0, const T* c0, T* gates, T* hs, T* cs,     \
+        T* tanh_cs) {                                                                       \
+    lstm_forward<T>(g, ilp64, steps, batch, hidden, reverse, gx, sx_t, sx_b, w_t, h0, c0,   \
+                    gates, hs, cs, tanh_cs);                                                \
+}                                                                                           \
+extern "C" void gt_lstm_backward_##SUFFIX(void* g, int ilp64, long long steps,              \
+        long long batch, long long hidden, int reverse, const T* g_hs, const T* c0,         \
+        const T* w_hh, const T* cs, const T* tanh_cs, const T* gates, T* dh, T* dc,         \
+        T* d_gates) {                                                                       \
+    lstm_backward<T>(g, ilp64, steps, batch, hidden, reverse, g_hs, c0, w_hh, cs, tanh_cs,  \
+                     gates, dh, dc, d_gates);                                               \
+}
+GT_LSTM_ENTRIES(float, f32)
+GT_LSTM_ENTRIES(double, f64)
+"""
+
+_SUFFIX = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64"}
+_LIBRARY: list[NativeLibrary] = []
+_VOIDP, _LL, _INT = ctypes.c_void_p, ctypes.c_longlong, ctypes.c_int
+
+
+def _functions(dtype):
+    """(forward, backward, gemm address, ilp64) for `dtype`, or None while unavailable."""
+    suffix = _SUFFIX.get(np.dtype(dtype))
+    if suffix is None or setting() == "off" or compiler() is None:
+        return None
+    gemm = blas.gemm_pointer(dtype)
+    if gemm is None:
+        return None
+    if not _LIBRARY:
+        _LIBRARY.append(NativeLibrary(SOURCE))
+    lib = _LIBRARY[0].get()
+    if lib is None:
+        return None
+    fwd = getattr(lib, f"gt_lstm_forward_{suffix}")
+    bwd = getattr(lib, f"gt_lstm_backward_{suffix}")
+    if fwd.argtypes is None:
+        fwd.argtypes = [_VOIDP, _INT, _LL, _LL, _LL, _INT, _VOIDP, _LL, _LL] + [_VOIDP] * 7
+        bwd.argtypes = [_VOIDP, _INT, _LL, _LL, _LL, _INT] + [_VOIDP] * 9
+        fwd.restype = bwd.restype = None
+    return fwd, bwd, gemm[0], int(gemm[1])
+
+
+def _c(a, dtype):
+    return np.ascontiguousarray(a, dtype=dtype)
+
+
+def forward(gates_x, h0, c0, w_t, reverse: bool):
+    """(gates, hs, cs, tanh_cs) of the recurrence (see `ops.rnn._forward_kernel`, whose
+    w_t is ``(W_hh * scale)^T``), or None when the native loop is unavailable."""
+    if not isinstance(gates_x, np.ndarray):
+        return None
+    fns = _functions(gates_x.dtype)
+    if fns is None:
+        return None
+    steps, batch, width = gates_x.shape
+    hidden = width // 4
+    dtype = gates_x.dtype
+    size = dtype.itemsize
+    if gates_x.strides[2] != size or any(st % size for st in gates_x.strides):
+        gates_x = _c(gates_x, dtype)
+    h0, c0, w_t = _c(h0, dtype), _c(c0, dtype), _c(w_t, dtype)
+    if not (steps and batch and hidden):
+        return None
+    gates = np.empty((steps, batch, width), dtype)
+    hs, cs, tanh_cs = (np.empty((steps, batch, hidden), dtype) for _ in range(3))
+    fns[0](fns[2], fns[3], steps, batch, hidden, int(bool(reverse)), gates_x.ctypes.data,
+           gates_x.strides[0] // size, gates_x.strides[1] // size, w_t.ctypes.data,
+           h0.ctypes.data, c0.ctypes.data, gates.ctypes.data, hs.ctypes.data, cs.ctypes.data,
+           tanh_cs.ctypes.data)
+    return gates, hs, cs, tanh_cs
+
+
+def backward(g_hs, g_h, g_c, c0, w_hh, cs, tanh_cs, gates, reverse: bool):
+    """(d_gates, dh0, dc0) (see `ops.rnn._backward_kernel`), or None when unavailable."""
+    if not isinstance(gates, np.ndarray):
+        return None
+    fns = _functions(gates.dtype)
+    if fns is None:
+        return None
+    steps, batch, width = gates.shape
+    hidden = width // 4
+    if not (steps and batch and hidden):
+        return None
+    dtype = gates.dtype
+    g_hs, c0, w_hh, cs, tanh_cs, gates = (_c(a, dtype) for a in (g_hs, c0, w_hh, cs,
+                                                                 tanh_cs, gates))
+    dh = np.array(g_h, dtype=dtype, order="C")
+    dc = np.array(g_c, dtype=dtype, order="C")
+    d_gates = np.empty((steps, batch, width), dtype)
+    fns[1](fns[2], fns[3], steps, batch, hidden, int(bool(reverse)), g_hs.ctypes.data,
+           c0.ctypes.data, w_hh.ctypes.data, cs.ctypes.data, tanh_cs.ctypes.data,
+           gates.ctypes.data, dh.ctypes.data, dc.ctypes.data, d_gates.ctypes.data)
+    return d_gates, dh, dc
