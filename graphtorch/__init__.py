@@ -58,6 +58,9 @@ from .ops.shape_rules import split_operands  # noqa: E402
 from . import threads as _threads  # noqa: E402
 
 _threads.apply_default()  # BLAS gets PyTorch's default thread count (see threads.py)
+from . import malloc_tuning as _malloc_tuning  # noqa: E402
+
+_malloc_tuning.apply_default()  # freed arrays stay for reuse (see malloc_tuning.py)
 
 int = int32  # noqa: A001
 long = int64

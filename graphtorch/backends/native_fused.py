@@ -193,8 +193,9 @@ TILE = 512  # elements per inner loop: bool outputs go through a float tile of t
 def _function_source(kernel, name: str, layouts, block: int) -> str:
     """``extern "C" void <name>(void **objs, long long start, long long end)``: the loop
     over output elements [start, end) of the arrays at addresses `objs` (ndarray objects,
-    inputs then outputs; each data pointer read at ARRAY_DATA_OFFSET) (whole blocks of `block` when an operand is read per
-    block), reading each operand as its layout says, in tiles of `TILE` elements.
+    inputs then outputs; each data pointer read at ARRAY_DATA_OFFSET), in whole blocks of
+    `block` when an operand is read per block, reading each operand as its layout says, in
+    tiles of `TILE` elements.
 
     A bool output stored straight from a comparison of a selected value (relu's mask:
     ``v = x >= 0 ? x : 0; m = v > 0``) makes GCC thread the comparison into a branch per
