@@ -9,10 +9,11 @@ and tanh/exp become vectorisable polynomials (`native_shim.FAST_MATH`).
 
 Operands may be full-shape, one element, or broadcast along one contiguous block of the
 output's dims (a bias row, a per-row max, a per-channel scale): each reads ``(i / D) % M``,
-hoisted out of an inner loop over blocks of B elements. Until the library is built, and for
-anything else (a symbolic shape, a non-contiguous or partially overlapping operand, an op
-with no C rendering), the NumPy tier's function runs, so results never depend on the tier
-beyond the documented tolerance of the polynomials.
+hoisted out of an inner loop over blocks of B elements; a strided input (a transpose) is
+copied to a contiguous one first. Until the library is built, and for anything else (a
+symbolic shape, a non-contiguous output, a partially overlapping operand, an op with no C
+rendering), the NumPy tier's function runs, so results never depend on the tier beyond the
+documented tolerance of the polynomials.
 
     fn = accelerate(node, numpy_fn)      # numpy_fn from numpy_fused.compile_fused
     y = fn(x)                            # native once built, NumPy until then
@@ -151,6 +152,10 @@ class NativeFused:
         fn = self._function or self.function()
         if fn is None or not self._accepts(arrays):
             return self.numpy_fn(*arrays, out=out)
+        if not all(a.flags.c_contiguous for a in arrays):
+            # a strided view (a transpose, a batch-first permute): one copy, then one pass,
+            # beats the NumPy tier's op-by-op chunks over the view
+            arrays = tuple(np.ascontiguousarray(a) for a in arrays)
         outs = numpy_fused._outputs(self.plan, out)
         if out is not None and (not all(o.flags.c_contiguous for o in outs)
                                 or numpy_fused._unsafe_overlap(self.plan, outs, arrays, out)):
@@ -163,8 +168,7 @@ class NativeFused:
 
     def _accepts(self, arrays) -> bool:
         for a, shape, dtype in zip(arrays, self.in_shapes, self.in_dtypes):
-            if type(a) is not np.ndarray or a.dtype != dtype or a.shape != shape \
-                    or not a.flags.c_contiguous:
+            if type(a) is not np.ndarray or a.dtype != dtype or a.shape != shape:
                 return False
         return len(arrays) == len(self.in_shapes)
 

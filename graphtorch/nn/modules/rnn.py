@@ -15,6 +15,7 @@ import warnings
 from ...functions.creation import empty, zeros
 from ...functions.movement import cat, stack
 from ...ops.dispatch import call
+from ...ops.matmul import ADDMM
 from ...ops.rnn import LSTM_SCAN
 from ...trace_state import SymbolicArray
 from .. import functional as F
@@ -313,9 +314,11 @@ class RNNBase(Module):
         weights = self.all_weights[k]
         steps, batch, width = layer_input.shape
         # a 2-D GEMM (its gradients are 2-D GEMMs too, not a batch of small ones)
-        gates_x = layer_input.reshape(steps * batch, width) @ weights[0].t()
-        if self.bias:
-            gates_x = gates_x + (weights[2] + weights[3])
+        flat = layer_input.reshape(steps * batch, width)
+        if self.bias:  # the biases folded into the GEMM (one addmm: no pass to add them)
+            gates_x = call(ADDMM, weights[2] + weights[3], flat, weights[0].t())
+        else:
+            gates_x = flat @ weights[0].t()
         gates_x = gates_x.reshape(steps, batch, gates_x.shape[-1])
         hs, h_n, c_n, *_ = call(LSTM_SCAN, gates_x, state[0], state[1], weights[1],
                                 reverse=reverse)
