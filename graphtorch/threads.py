@@ -13,11 +13,15 @@ from __future__ import annotations
 
 import glob
 import os
+import threading
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
-__all__ = ["get_num_threads", "set_num_threads"]
+__all__ = ["get_num_threads", "in_pool", "pool", "set_num_threads"]
 
 _state = {"threads": None, "warned": False}
+_POOL: dict = {"executor": None, "threads": 0}
+POOL_PREFIX = "gt-kernels"
 
 
 def _physical_cores() -> int:
@@ -88,3 +92,23 @@ def _limit_blas(n: int) -> bool:
 def apply_default() -> None:
     """At import: give BLAS PyTorch's default thread count (silently without threadpoolctl)."""
     _limit_blas(get_num_threads())
+
+
+def pool(threads: int | None = None) -> ThreadPoolExecutor:
+    """The helper threads graphtorch's kernels split large work over (``threads - 1`` of
+    them; the caller is the last): one pool for the process (fused kernels, large eager
+    ufuncs), rebuilt when the count changes."""
+    threads = threads or get_num_threads()
+    if _POOL["executor"] is None or _POOL["threads"] != threads:
+        if _POOL["executor"] is not None:
+            _POOL["executor"].shutdown(wait=False)
+        _POOL["executor"] = ThreadPoolExecutor(max_workers=max(threads - 1, 1),
+                                               thread_name_prefix=POOL_PREFIX)
+        _POOL["threads"] = threads
+    return _POOL["executor"]
+
+
+def in_pool() -> bool:
+    """Whether the calling thread is one of `pool`'s helpers (which must not wait on the
+    pool themselves)."""
+    return threading.current_thread().name.startswith(POOL_PREFIX)

@@ -37,7 +37,8 @@ def test_set_num_threads_sets_blas_and_fused_pools(restore_threads):
     x = gt.randn(1 << 19)
     fn, _ = numpy_fused.compile_fused(_fused_node(x), "fused_t")
     fn(x.numpy())
-    assert numpy_fused._POOL_THREADS == 3  # the fused pool was rebuilt for 3 threads
+    assert threads._POOL["threads"] == 3  # the kernel pool was rebuilt for 3 threads
+    assert threads._POOL["executor"]._max_workers == 2  # the caller is the third
 
 
 def _fused_node(x):

@@ -30,25 +30,15 @@ from ..ops.elementwise import CLONE, POW, TO_DTYPE
 from ..ops.registry import OpDef
 from ..ops.shape_rules import compute_dtype, output_dtype
 from ..threads import get_num_threads
+from ..threads import pool as kernel_pool
 
 CHUNK = 65536           # elements per chunk: the scratch buffers stay in the L2 cache
 THREAD_MIN = 1 << 18    # outputs smaller than this run on the calling thread only
 
-_POOL: ThreadPoolExecutor | None = None
-_POOL_THREADS = 0
-
-
 def _pool(threads: int) -> ThreadPoolExecutor:
-    """Helpers for `threads`-way chunking (the caller is the last thread); rebuilt when
-    gt.set_num_threads changes the count."""
-    global _POOL, _POOL_THREADS
-    if _POOL is None or _POOL_THREADS != threads:
-        if _POOL is not None:
-            _POOL.shutdown(wait=False)
-        _POOL = ThreadPoolExecutor(max_workers=max(threads - 1, 1),
-                                   thread_name_prefix="gt-fused")
-        _POOL_THREADS = threads
-    return _POOL
+    """Helpers for `threads`-way chunking (the caller is the last thread): graphtorch's one
+    kernel pool (`threads.pool`), rebuilt when gt.set_num_threads changes the count."""
+    return kernel_pool(threads)
 
 
 class FusedPlan:

@@ -18,6 +18,7 @@ from ..dtypes import scalar_type_name
 from ..tensor import Tensor
 from ..trace_state import STATE as _TRACE_STATE
 from ..trace_state import SymbolicArray, TracingError, user_frame, where
+from . import parallel_ufunc
 from .devices import same_device_arrays, writable_alias
 from .registry import Category, OpDef, Promotion, TensorMeta
 from .shape_rules import compute_dtype, dtype_error, output_dtype
@@ -149,6 +150,7 @@ def _wrap_int_scalar(value: int, np_dtype):
 
 
 _FLOAT_SCALARS = (float, int, bool)  # Python numbers that keep a float tensor's dtype
+_PARALLEL_MIN = parallel_ufunc.MIN_ELEMENTS  # ufuncs on arrays this large use two threads
 
 
 def _run_kernel(op: OpDef, inputs, attrs):
@@ -284,6 +286,7 @@ def call(op: OpDef, *inputs, **attrs):
                     break
                 if first is None:
                     first = a.dtype
+                    size = a.size
                 elif a.dtype is not first:
                     break
                 arrays.append(a)
@@ -300,7 +303,12 @@ def call(op: OpDef, *inputs, **attrs):
                     ufunc = hit[2] if not attrs else None  # the op's ufunc: a frame less
                     token = _ERRSTATE.set(_IGNORE)
                     try:
-                        out = ufunc(*arrays) if ufunc else op.kernel(np, *arrays, **attrs)
+                        if ufunc is None:
+                            out = op.kernel(np, *arrays, **attrs)
+                        elif size < _PARALLEL_MIN:
+                            out = ufunc(*arrays)
+                        else:  # a large array: split over the thread pool, as PyTorch
+                            out = parallel_ufunc.apply(ufunc, arrays)
                     except (RuntimeError, IndexError, TypeError, NotImplementedError):
                         raise
                     except Exception as exc:  # a NumPy error: let the shape rule explain it
@@ -662,7 +670,10 @@ def _ufunc_into(op: OpDef, self, others, attrs) -> bool:
         if _ERRSTATE is not None:
             token = _ERRSTATE.set(_IGNORE)
             try:
-                getattr(np, op.ufunc)(*args, *op.ufunc_args, out=dst)
+                if op.ufunc_args or dst.size < _PARALLEL_MIN:
+                    getattr(np, op.ufunc)(*args, *op.ufunc_args, out=dst)
+                else:
+                    parallel_ufunc.apply(getattr(np, op.ufunc), args, out=dst)
             finally:
                 _ERRSTATE.reset(token)
         else:

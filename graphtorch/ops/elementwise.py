@@ -11,6 +11,7 @@ import numpy as np
 from .. import dtypes
 from ..dtypes import scalar_type_name
 from ..tensor import Tensor
+from . import parallel_ufunc
 from .dispatch import call, meta_of
 from .factories import ones_like, zeros_like
 from .grad_utils import conj, unbroadcast, zeros_for
@@ -255,19 +256,24 @@ _SMALL_POWERS = frozenset((2, 3, -2, 0.5, -0.5, -1))
 
 
 def _small_power(xp, a, b):
+    def run(ufunc, *args, out=None):  # large NumPy arrays: split over the thread pool
+        if xp is np:
+            return parallel_ufunc.apply(getattr(np, ufunc), args, out)
+        return getattr(xp, ufunc)(*args, out=out)
+
     if b == 0.5:
-        return xp.sqrt(a)
+        return run("sqrt", a)
     if b == -0.5:
-        return xp.reciprocal(xp.sqrt(a))
+        return run("reciprocal", run("sqrt", a))
     if b == -1:
-        return xp.reciprocal(a)
-    out = xp.multiply(a, a)
+        return run("reciprocal", a)
+    out = run("multiply", a, a)
     if b == 2:
         return out
     into = out if getattr(out, "ndim", 0) else None  # a 0-d input gives a NumPy scalar
     if b == 3:
-        return xp.multiply(out, a, out=into)
-    return xp.reciprocal(out, out=into)
+        return run("multiply", out, a, out=into)
+    return run("reciprocal", out, out=into)
 
 
 _BOOL_POW = "\"pow\" not implemented for 'Bool'"
