@@ -174,7 +174,7 @@ class NativeFused:
 
     def _run(self, fn, ptrs) -> None:
         threads = get_num_threads()
-        if threads < 2 or self.size < numpy_fused.THREAD_MIN:
+        if threads < 2 or self.size < THREAD_MIN:
             fn(ptrs, 0, self.size)
             return
         unit = self.block or 1024  # split points: whole blocks
@@ -189,6 +189,12 @@ class NativeFused:
 
 
 HEADER = SHIM + FAST_MATH  # every translation unit starts with it
+
+# Outputs smaller than this run on the calling thread only. Higher than the NumPy tier's:
+# a native pass over a few MB is memory-bound, and in a training step MKL's worker thread
+# is still spinning on the other core after a GEMM (an MLP step's SGD updates of 0.4M and
+# 0.26M elements: 2.8-3.0 ms split vs 2.5-2.7 unsplit; W2's 4M-element GELU still splits).
+THREAD_MIN = 1 << 20
 
 
 TILE = 512  # elements per inner loop: bool outputs go through a float tile of this size

@@ -18,7 +18,8 @@ import graphtorch as gt
 from graphtorch import native_build
 from graphtorch.backends import native_fused
 from graphtorch.backends.cuda_codegen import Unsupported
-from graphtorch.backends.numpy_fused import THREAD_MIN, compile_fused
+from graphtorch.backends.native_fused import THREAD_MIN
+from graphtorch.backends.numpy_fused import compile_fused
 from graphtorch.passes.fusion import fuse_elementwise
 
 from .test_cuda_codegen import fused_nodes, op_table_fused
@@ -145,7 +146,7 @@ def test_input_layout():
 
 
 def test_large_outputs_split_over_threads_with_blocks(jit):
-    rows = THREAD_MIN // 256 + 3  # not a multiple of the thread count
+    rows = THREAD_MIN // 512 + 3  # not a multiple of the thread count
     x, b = gt.randn(rows, 512), gt.randn(512)
 
     def f(x, b):
