@@ -201,14 +201,16 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
     gemms = _gemms() if isinstance(a, np.ndarray) and isinstance(b, np.ndarray) else None
     if gemms is None:
         return np.matmul(a, b, out=out)
-    if a.ndim > 2 and b.ndim == 2 and a.flags.c_contiguous \
+    if a.ndim > 2 and b.ndim == 2 and a.flags.c_contiguous and a.size \
             and (out is None or out.flags.c_contiguous):
-        flat_out = None if out is None else out.reshape(-1, out.shape[-1])
-        res = matmul(a.reshape(-1, a.shape[-1]), b, flat_out)
+        rows = a.size // a.shape[-1]
+        flat_out = None if out is None else out.reshape(rows, out.shape[-1])
+        res = matmul(a.reshape(rows, a.shape[-1]), b, flat_out)
         return res.reshape(a.shape[:-1] + (b.shape[1],)) if out is None else out
     if a.ndim == 3 and b.ndim == 3 and a.shape[0] == b.shape[0] and 0 < a.shape[0] <= 16 \
             and (out is None or out.shape == (a.shape[0], a.shape[1], b.shape[2])):
-        if not _usable(a[0], b[0], None if out is None else out[0]):
+        if not _usable(a[0], b[0], None if out is None else out[0]) or out is not None and (
+                np.may_share_memory(out, a) or np.may_share_memory(out, b)):
             return np.matmul(a, b, out=out)
         if out is None:
             out = np.empty((a.shape[0], a.shape[1], b.shape[2]), a.dtype)

@@ -75,6 +75,9 @@ def test_matmul_out_and_batched(mkl):
     out2 = np.empty((3, 20, 7), np.float32)
     assert blas.matmul(a, w, out=out2) is out2
     _close(out2, a @ w, 30)
+    empty = np.zeros((2, 3, 0), np.float32)  # k = 0: zeros, as NumPy
+    np.testing.assert_array_equal(blas.matmul(empty, np.zeros((0, 4), np.float32)),
+                                  np.zeros((2, 3, 4), np.float32))
     big_batch = rng.standard_normal((20, 4, 5)).astype(np.float64)  # NumPy does these
     _close(blas.matmul(big_batch, big_batch.transpose(0, 2, 1)),
            big_batch @ big_batch.transpose(0, 2, 1), 5)
