@@ -232,3 +232,15 @@ def test_set_num_threads_reaches_mkl(mkl):
         assert pools and all(p["num_threads"] == 1 for p in pools)
     finally:
         gt.set_num_threads(before)
+
+
+def test_without_mkl_numpy_multiplies_and_says_why(monkeypatch):
+    monkeypatch.setattr(blas, "_STATE", {"gemm": None, "tried": False, "future": None,
+                                         "first_ask": None, "error": None})
+    monkeypatch.setattr(blas, "_library_paths", lambda: ["/nonexistent/libmkl_rt.so.3"])
+    monkeypatch.setenv("GRAPHTORCH_BLAS", "mkl")
+    assert blas.load() is False
+    assert blas.backend() == "numpy" and "pip install graphtorch[mkl]" in blas.why_not()
+    a = np.arange(64 * 64, dtype=np.float32).reshape(64, 64)
+    np.testing.assert_array_equal(blas.matmul(a, a), a @ a)
+    assert blas.gemm_pointer(np.float32) is not None or blas._NUMPY_BLAS == [{}]
