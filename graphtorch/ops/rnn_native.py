@@ -203,24 +203,31 @@ def _c(a, dtype):
     return np.ascontiguousarray(a, dtype=dtype)
 
 
+def _plan(blocks):
+    """(functions, steps, batch, hidden) for the (T, B, 4H) array `blocks`, or None when
+    the native loop is unavailable for it (not NumPy, another dtype, an empty dim)."""
+    if not isinstance(blocks, np.ndarray):
+        return None
+    fns = _functions(blocks.dtype)
+    steps, batch, width = blocks.shape
+    if fns is None or not (steps and batch and width):
+        return None
+    return fns, steps, batch, width // 4
+
+
 def forward(gates_x, h0, c0, w_t, reverse: bool):
     """(gates, hs, cs, tanh_cs) of the recurrence (see `ops.rnn._forward_kernel`, whose
     w_t is ``(W_hh * scale)^T``), or None when the native loop is unavailable."""
-    if not isinstance(gates_x, np.ndarray):
+    plan = _plan(gates_x)
+    if plan is None:
         return None
-    fns = _functions(gates_x.dtype)
-    if fns is None:
-        return None
-    steps, batch, width = gates_x.shape
-    hidden = width // 4
+    fns, steps, batch, hidden = plan
     dtype = gates_x.dtype
     size = dtype.itemsize
     if gates_x.strides[2] != size or any(st % size for st in gates_x.strides):
         gates_x = _c(gates_x, dtype)
     h0, c0, w_t = _c(h0, dtype), _c(c0, dtype), _c(w_t, dtype)
-    if not (steps and batch and hidden):
-        return None
-    gates = np.empty((steps, batch, width), dtype)
+    gates = np.empty((steps, batch, 4 * hidden), dtype)
     hs, cs, tanh_cs = (np.empty((steps, batch, hidden), dtype) for _ in range(3))
     fns[0](fns[2], fns[3], steps, batch, hidden, int(bool(reverse)), gates_x.ctypes.data,
            gates_x.strides[0] // size, gates_x.strides[1] // size, w_t.ctypes.data,
@@ -231,21 +238,16 @@ def forward(gates_x, h0, c0, w_t, reverse: bool):
 
 def backward(g_hs, g_h, g_c, c0, w_hh, cs, tanh_cs, gates, reverse: bool):
     """(d_gates, dh0, dc0) (see `ops.rnn._backward_kernel`), or None when unavailable."""
-    if not isinstance(gates, np.ndarray):
+    plan = _plan(gates)
+    if plan is None:
         return None
-    fns = _functions(gates.dtype)
-    if fns is None:
-        return None
-    steps, batch, width = gates.shape
-    hidden = width // 4
-    if not (steps and batch and hidden):
-        return None
+    fns, steps, batch, hidden = plan
     dtype = gates.dtype
     g_hs, c0, w_hh, cs, tanh_cs, gates = (_c(a, dtype) for a in (g_hs, c0, w_hh, cs,
                                                                  tanh_cs, gates))
     dh = np.array(g_h, dtype=dtype, order="C")
     dc = np.array(g_c, dtype=dtype, order="C")
-    d_gates = np.empty((steps, batch, width), dtype)
+    d_gates = np.empty((steps, batch, 4 * hidden), dtype)
     fns[1](fns[2], fns[3], steps, batch, hidden, int(bool(reverse)), g_hs.ctypes.data,
            c0.ctypes.data, w_hh.ctypes.data, cs.ctypes.data, tanh_cs.ctypes.data,
            gates.ctypes.data, dh.ctypes.data, dc.ctypes.data, d_gates.ctypes.data)
