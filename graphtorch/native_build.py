@@ -45,9 +45,10 @@ def _wide_vectors() -> tuple:
 
 # No fast-math: IEEE results as eager's. -fno-trapping-math only lets GCC if-convert and
 # vectorise comparisons and rounding (no FP trap is ever enabled); -fwrapv gives integer
-# overflow NumPy's wrap-around.
+# overflow NumPy's wrap-around. -funroll-loops: the polynomial tanh/exp loops overlap more
+# work per iteration (W2's GELU kernel 1.03 -> 0.92 ms, 2 threads; same results).
 FLAGS = ("-O3", "-march=native", "-ffp-contract=off", "-fno-math-errno", "-fno-trapping-math",
-         "-fwrapv", "-shared", "-fPIC", "-w") + _wide_vectors()
+         "-fwrapv", "-funroll-loops", "-shared", "-fPIC", "-w") + _wide_vectors()
 
 _LOCK = threading.Lock()
 
