@@ -9,6 +9,7 @@ them imports the IR. Values a trace cannot know raise `TracingError` at the user
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import threading
@@ -38,11 +39,17 @@ def user_frame() -> tuple | None:
     """(file, line, function) of the innermost frame outside the graphtorch package."""
     frame = sys._getframe(1)
     while frame is not None:
-        path = os.path.abspath(frame.f_code.co_filename)
-        if not path.startswith(_PACKAGE_DIR + os.sep):
+        if not _internal(frame.f_code.co_filename):
             return (frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name)
         frame = frame.f_back
     return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _internal(filename: str) -> bool:
+    """Whether a code object's file is inside the graphtorch package (cached: tracing asks
+    for every op, ~13 frames each, and `abspath` was a tenth of a cold compile)."""
+    return os.path.abspath(filename).startswith(_PACKAGE_DIR + os.sep)
 
 
 def where(source) -> str:

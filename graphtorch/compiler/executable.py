@@ -106,7 +106,6 @@ class Executable:
         self.backend = backend
         if dynamic:
             passes = [p for p in (passes or self.DYNAMIC_PASSES) if p in self.DYNAMIC_PASSES]
-        self.pass_record: list = []
         graph = cap.graph
         inputs = [n for n in graph.nodes if n.kind in (NodeKind.INPUT, NodeKind.PARAM)]
         feed_by_name = {n.name: f for n, f in
@@ -134,13 +133,13 @@ class Executable:
             params = joint.params
             self.split = split
             self.joint = joint
-            self.forward_graph = optimize(split.forward, self.pass_record, passes)
+            self.forward_graph = optimize(split.forward, None, passes)
             self.backward_graph = optimize(split.backward, None, passes)
             self.backward_program = make_program(self.backward_graph, backend, "backward")
             self.grad_positions = joint.grad_inputs
             self.num_residuals = split.num_residuals
         else:
-            self.forward_graph = optimize(graph, self.pass_record, passes)
+            self.forward_graph = optimize(graph, None, passes)
             self.backward_graph = None
             self.num_residuals = 0
         self.params = params
