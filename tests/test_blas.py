@@ -244,3 +244,51 @@ def test_without_mkl_numpy_multiplies_and_says_why(monkeypatch):
     a = np.arange(64 * 64, dtype=np.float32).reshape(64, 64)
     np.testing.assert_array_equal(blas.matmul(a, a), a @ a)
     assert blas.gemm_pointer(np.float32) is not None or blas._NUMPY_BLAS == [{}]
+
+
+SUM_CASES = [((1600, 512), (0,)), ((64, 6, 28, 28), (0, 2, 3)), ((50, 32, 512), (0, 1)),
+             ((400, 4, 90), (0,)), ((300, 2, 8, 31), (0, 2, 3))]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape, axes", SUM_CASES)
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_column_sums_by_gemv_match_float64(shape, axes, dtype, keepdims):
+    rng = np.random.default_rng(5)
+    a = (rng.standard_normal(shape) * 10).astype(dtype)
+    got = blas.sum_by_gemv(a, axes, keepdims)
+    assert got is not None and got.dtype == dtype
+    expected = a.astype(np.float64).sum(axis=axes, keepdims=keepdims)
+    assert got.shape == expected.shape
+    scale = np.abs(a).astype(np.float64).sum(axis=axes, keepdims=keepdims)
+    tol = 1e-6 if dtype == np.float32 else 1e-14
+    assert np.all(np.abs(got - expected) <= tol * scale + 1e-30)
+
+
+def test_column_sums_by_gemv_keep_nan_inf_and_decline_other_cases():
+    a = np.ones((2048, 64), np.float32)
+    a[3, 1], a[7, 2], a[9, 2], a[5, 3] = np.nan, np.inf, -np.inf, np.inf
+    with np.errstate(all="ignore"):  # as the sum kernel and the programs run it
+        got = blas.sum_by_gemv(a, (0,))
+    assert np.isnan(got[1]) and np.isnan(got[2]) and got[3] == np.inf and got[0] == 2048
+    assert blas.sum_by_gemv(a, (1,)) is None                       # a trailing axis: NumPy
+    assert blas.sum_by_gemv(a[:, ::2].copy().T, (0,)) is None      # too few rows
+    assert blas.sum_by_gemv(a.T, (1,)) is None                     # not C-contiguous
+    assert blas.sum_by_gemv(np.ones((2048, 64), np.int64), (0,)) is None  # integers
+    assert blas.sum_by_gemv(np.ones((8, 8), np.float32), (0,)) is None  # small
+
+
+def test_sum_op_eager_and_compiled_use_it_with_torch_values(torch_oracle):
+    torch = torch_oracle
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((64, 6, 28, 28)).astype(np.float32)
+    y = rng.standard_normal((1600, 512)).astype(np.float32)
+    f = lambda lib, a, b: (a.sum(dim=(0, 2, 3)), b.sum(0), b.sum(0, keepdim=True))  # noqa: E731
+    expected = [t.numpy() for t in f(torch, torch.from_numpy(x), torch.from_numpy(y))]
+    gx, gy = gt.from_numpy(x), gt.from_numpy(y)
+    compiled = gt.compile(lambda a, b: f(gt, a, b))
+    for got in (f(gt, gx, gy), compiled(gx, gy), compiled(gx, gy)):
+        for g, e in zip(got, expected):
+            assert g.shape == tuple(e.shape)
+            np.testing.assert_allclose(g.numpy(), e, rtol=1e-5, atol=1e-3)
+    assert "_sum(" in compiled.code

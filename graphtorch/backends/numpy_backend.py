@@ -98,6 +98,7 @@ class NumpyProgram:
         writer = CodeWriter()
         writer.namespace["np"] = xp
         writer.namespace["_matmul"] = blas.matmul if xp is np else xp.matmul
+        writer.namespace["_sum"] = blas.sum_into if xp is np else xp.add.reduce
         self._generate(writer)
         main = "\n".join(writer.lines) + "\n"
         # Fused kernels are compiled in their own namespaces; their source is shown here.
@@ -301,7 +302,8 @@ def _render_sum(node: Node, args):
         axis = None
     else:
         axis = tuple(normalize_dims(dims, ndim))
-    return f"np.add.reduce({args[0]}, axis={axis!r}, keepdims={keep}, dtype=np.{out.name})"
+    call = "_sum" if ndim >= 2 else "np.add.reduce"  # _sum: large column sums as a GEMV
+    return f"{call}({args[0]}, axis={axis!r}, keepdims={keep}, dtype=np.{out.name})"
 
 
 RENDERINGS = {TRANSPOSE: _render_transpose, UNSQUEEZE: _render_unsqueeze, ALIAS: _render_alias,
