@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import os
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -348,3 +349,40 @@ def test_strided_operands_are_copied_then_run_natively(jit):
     assert not calls, "a strided operand fell back to the NumPy tier"
     expect = np.tanh(a.numpy().T * np.float32(2) + np.float32(1)) + a.numpy()[:, ::2].sum()
     np.testing.assert_allclose(got, expect, rtol=1e-5, atol=1e-5)
+
+
+def test_large_kernels_split_with_openmp_and_forked_children_do_not_hang(tmp_path):
+    """Outputs of THREAD_MIN+ elements run the kernel's OpenMP entry (one call, no Python
+    thread hand-off); a child forked afterwards (a DataLoader worker) must not enter GNU
+    OpenMP again (it would hang): it splits over the Python pool, with the same values."""
+    code = f"""
+import os, sys, numpy as np
+os.environ["GRAPHTORCH_JIT"] = "sync"
+os.environ["GRAPHTORCH_CACHE_DIR"] = {str(tmp_path)!r}
+import graphtorch as gt
+from graphtorch.backends import native_fused
+x = gt.randn(native_fused.THREAD_MIN * 2 + 5)
+f = gt.compile(lambda a: (a * 2.0 + 1.0).tanh())
+f(x)
+y = f(x).numpy()
+kernel = [v for v in f._last.executable.forward_program.fn.__globals__.values()
+          if isinstance(v, native_fused.NativeFused)][0]
+if kernel._parallel is None:
+    print("no-openmp"); sys.exit(0)
+calls = []
+original = kernel._parallel
+kernel._parallel = lambda *a: calls.append(1) or original(*a)
+assert np.array_equal(f(x).numpy(), y) and calls == [1]
+pid = os.fork()
+if pid == 0:
+    ok = np.array_equal(f(x).numpy(), y) and calls == [1]  # the pool, not OpenMP
+    os._exit(0 if ok else 3)
+_, status = os.waitpid(pid, 0)
+print("child", os.waitstatus_to_exitcode(status))
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    if result.stdout.strip() == "no-openmp":
+        pytest.skip("the compiler has no OpenMP")
+    assert result.stdout.strip() == "child 0"
