@@ -14,6 +14,10 @@ pays). ``GRAPHTORCH_BLAS``: ``auto`` (default: MKL when installed, following
 ``GRAPHTORCH_JIT``: loaded in the background, at the first product under ``sync``, never
 under ``0``), ``mkl`` (load at the first product whatever GRAPHTORCH_JIT says) or ``numpy``
 (never). `backend()` says which one runs now.
+
+Also here: `sum_by_gemv` (large column sums as products with a ones vector, through
+whichever BLAS runs: NumPy reduces a leading axis row by row) and `gemm_pointer` (a CBLAS
+gemm's address for machine code that multiplies in its own loop, `ops/rnn_native.py`).
 """
 
 from __future__ import annotations
