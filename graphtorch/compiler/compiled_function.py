@@ -207,6 +207,19 @@ class CompiledFunction:
 
     def _compile_and_run(self, args, leaves, spec):
         state = discover(self.fn, leaves, self._arg_names)
+        if not self.variants and not self.__dict__.get("_first_call_predicted"):
+            # A first training step creates the optimizer's lazy state (momentum buffers):
+            # tracing it would only find that out (`cap.created_state` below) and run it
+            # eagerly anyway. Decided once, before any variant: a wrong guess costs one
+            # eager call.
+            self._first_call_predicted = True
+            pending = [name for name, opt in state.optimizers.items()
+                       if getattr(opt, "_lazy_state_pending", lambda: False)()]
+            if pending:
+                log.info("%s: the first call initialises the state of %s; it runs eagerly "
+                         "and the next call is compiled", self._name(), ", ".join(pending))
+                self.stats.eager_calls += 1
+                return self.fn(*args)
         if self.variants:
             failure = self.variants[-1].guards.first_failure(leaves, spec)
             event = RecompileEvent(*(failure or ("(no guard failed)", None, None)),

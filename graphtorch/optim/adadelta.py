@@ -49,6 +49,10 @@ class Adadelta(Optimizer):
             group.setdefault("capturable", False)
         _step_to_tensor(self, fused_key="")
 
+    def _lazy_state_pending(self) -> bool:
+        """Per-parameter state is created at the first step."""
+        return self._params_without_state()
+
     @_use_grad_for_differentiable
     def step(self, closure=None):
         """Perform one optimization step; `closure` re-evaluates and returns the loss."""

@@ -101,6 +101,10 @@ class Adam(Optimizer):
                 max_exp_avg_sqs.append(state["max_exp_avg_sq"])
             state_steps.append(state["step"])
 
+    def _lazy_state_pending(self) -> bool:
+        """Per-parameter state is created at the first step."""
+        return self._params_without_state()
+
     @_use_grad_for_differentiable
     def step(self, closure=None):
         """Perform one optimization step; `closure` re-evaluates and returns the loss."""

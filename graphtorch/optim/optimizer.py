@@ -407,6 +407,21 @@ class Optimizer:
             post_hook(self)
 
     # --- gradients and groups ----------------------------------------------------------
+    def _lazy_state_pending(self) -> bool:
+        """Whether the next `step()` creates per-parameter state (SGD's momentum buffers,
+        Adam's moments) for a parameter that requires grad. gt.compile runs the first call
+        of a function that reaches such an optimizer eagerly without tracing it: a graph of
+        that call would serve it alone. Optimizers that create no state lazily say False."""
+        return False
+
+    def _params_without_state(self, groups=None) -> bool:
+        """Whether a parameter that requires grad has no state entry yet."""
+        for group in self.param_groups if groups is None else groups:
+            for p in group["params"]:
+                if p.requires_grad and not self.state.get(p):
+                    return True
+        return False
+
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset gradients: set them to None (default) or zero them in place."""
         for group in self.param_groups:

@@ -53,6 +53,10 @@ class SGD(Optimizer):
             group.setdefault("differentiable", False)
             group.setdefault("fused", False)
 
+    def _lazy_state_pending(self) -> bool:
+        """Momentum buffers are created at the first step (groups with momentum only)."""
+        return self._params_without_state([g for g in self.param_groups if g["momentum"] != 0])
+
     @_use_grad_for_differentiable
     def step(self, closure=None):
         """Perform one optimization step; `closure` re-evaluates and returns the loss."""
