@@ -14,7 +14,7 @@ import torch.nn.functional as TF
 import graphtorch as gt
 import graphtorch.nn.functional as GF
 from graphtorch import numba_jit
-from graphtorch.ops import conv, window_jit
+from graphtorch.ops import conv, pooling, window_jit
 
 HANDLES = (window_jit.MAX_POOL2D, window_jit.INDEX_SCATTER, window_jit.IM2COL2D,
            window_jit.COL2IM2D)
@@ -170,3 +170,22 @@ def test_conv_backward_skips_the_gradients_nobody_wants(monkeypatch):
             assert (ours.grad is None) == (theirs.grad is None)
             if theirs.grad is not None:
                 _close(ours.grad, theirs.grad, 1e-4)
+
+
+@pytest.mark.parametrize("kernel", [(1, 1), (2, 2), (3, 2), (4, 4)])
+def test_tiling_max_pool_numpy_path_matches_torch(kernel):
+    """Pools whose windows tile the input (kernel == stride) take a NumPy path of their
+    own when the loops are unavailable: values, indices, ties and -inf as PyTorch, and
+    values never alias the input."""
+    rng = np.random.default_rng(7)
+    x = np.round(rng.standard_normal((3, 2, 13, 9)) * 2).astype(np.float32)  # many ties
+    x[0, 0, :4, :4] = -np.inf
+    values, indices = pooling._max_pool_tiles(np, x, tuple(s // k for s, k in zip(
+        x.shape[2:], kernel)), kernel, kernel, (0, 0), (1, 1))
+    tv, ti = TF.max_pool2d(torch.from_numpy(x), kernel, return_indices=True)
+    np.testing.assert_array_equal(values, tv.numpy())
+    np.testing.assert_array_equal(indices, ti.numpy())
+    assert not np.shares_memory(values, x)
+    x[1, 1, 0, 0] = np.nan  # NaN: the general scan (PyTorch's last-NaN-wins indices)
+    assert pooling._max_pool_tiles(np, x, (13 // kernel[0], 9 // kernel[1]), kernel, kernel,
+                                   (0, 0), (1, 1)) is None
