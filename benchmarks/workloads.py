@@ -94,6 +94,14 @@ def _gelu(lib_tanh):
     return gelu
 
 
+def _forward_backward(fn, x):
+    """A call of ``fn(x).sum().backward()`` with x's gradient cleared first."""
+    def run():
+        x.grad = None
+        fn(x).sum().backward()
+    return run
+
+
 def w2(torch, gt, runs):
     x_np = np.random.default_rng(0).standard_normal(4 << 20).astype(np.float32)
     fwd, both = {}, {}
@@ -101,17 +109,11 @@ def w2(torch, gt, runs):
     tx = torch.from_numpy(x_np)
     fwd["PyTorch eager"] = median_time(lambda: t_gelu(tx), runs)
     txg = tx.clone().requires_grad_()
-
-    def t_both(fn):
-        def run():
-            txg.grad = None
-            fn(txg).sum().backward()
-        return run
-    both["PyTorch eager"] = median_time(t_both(t_gelu), runs)
+    both["PyTorch eager"] = median_time(_forward_backward(t_gelu, txg), runs)
     tc = torch_compile(torch, t_gelu)
     if tc is not None:
         fwd["torch.compile"] = median_time(lambda: tc(tx), runs)
-        both["torch.compile"] = median_time(t_both(tc), runs)
+        both["torch.compile"] = median_time(_forward_backward(tc, txg), runs)
     if have("jax"):
         import jax
         import jax.numpy as jnp
@@ -139,13 +141,8 @@ def w2(torch, gt, runs):
     gc = gt.compile(g_gelu)
     fwd["graphtorch compiled"] = median_time(lambda: gc(gx), runs)
     gxg = gx.clone().requires_grad_()
-
-    def g_both(fn):
-        def run():
-            gxg.grad = None
-            fn(gxg).sum().backward()
-        return run
-    both["graphtorch eager"] = median_time(g_both(g_gelu), max(3, runs // 4), 1)
+    both["graphtorch eager"] = median_time(_forward_backward(g_gelu, gxg), max(3, runs // 4),
+                                           1)
 
     def g_step(x):
         loss = g_gelu(x).sum()

@@ -36,8 +36,8 @@ from .jit_background import setting as jit_setting
 from .jit_background import submit
 from .threads import get_num_threads
 
-__all__ = ["addmm", "backend", "gemm_pointer", "load", "matmul", "matmul_on", "sum_by_gemv",
-           "why_not"]
+__all__ = ["addmm", "addmm_on", "backend", "gemm_pointer", "load", "matmul", "matmul_on",
+           "sum_by_gemv", "why_not"]
 
 WARMUP_SECONDS = 0.5
 # Products below this many multiply-adds go to np.matmul: the ctypes call (~2 us) costs
@@ -50,7 +50,20 @@ _LOCK = threading.Lock()
 _WARNED: set[str] = set()
 
 
+_SETTING_CACHE: dict = {}
+
+
 def _setting() -> str:
+    """'numpy', 'mkl' or 'auto' from GRAPHTORCH_BLAS and GRAPHTORCH_JIT (cached per value:
+    this runs before every product, where parsing both took 1.5 us)."""
+    key = (os.environ.get("GRAPHTORCH_BLAS"), os.environ.get("GRAPHTORCH_JIT"))
+    mode = _SETTING_CACHE.get(key)
+    if mode is None:
+        mode = _SETTING_CACHE[key] = _parse_setting()
+    return mode
+
+
+def _parse_setting() -> str:
     value = os.environ.get("GRAPHTORCH_BLAS", "auto").strip().lower()
     if value in ("numpy", "0", "off"):
         return "numpy"
@@ -203,7 +216,10 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
     Stacked operands with a matrix on the right (``(..., m, k) @ (k, n)``, nn.Linear on a
     batch of sequences) become one product when the left one is contiguous; other
     batched shapes loop over at most 16 matrices, else NumPy does them."""
-    gemms = _gemms() if isinstance(a, np.ndarray) and isinstance(b, np.ndarray) else None
+    if type(a) is not np.ndarray or type(b) is not np.ndarray or (
+            a.ndim == 2 == b.ndim and a.size * b.shape[1] < MIN_MACS):
+        return np.matmul(a, b, out=out)  # small products: no MKL call pays off
+    gemms = _gemms()
     if gemms is None:
         return np.matmul(a, b, out=out)
     if a.ndim > 2 and b.ndim == 2 and a.flags.c_contiguous and a.size \
@@ -231,17 +247,22 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
 
 
 def addmm(input: np.ndarray, mat1: np.ndarray, mat2: np.ndarray, beta=1, alpha=1):
-    """``beta * input + alpha * (mat1 @ mat2)``. With MKL and beta=1 (nn.Linear) the
-    broadcast `input` is copied into the result and the GEMM accumulates onto it (one
-    pass); otherwise the product and then the add, as NumPy needs."""
-    gemms = _gemms()
-    if gemms is not None and beta == 1 and isinstance(input, np.ndarray) \
-            and input.dtype == mat1.dtype and _usable(mat1, mat2, None):
+    """``beta * input + alpha * (mat1 @ mat2)`` for NumPy arrays (`addmm_on`)."""
+    return addmm_on(np, input, mat1, mat2, beta, alpha)
+
+
+def addmm_on(xp, input, mat1, mat2, beta=1, alpha=1):
+    """``beta * input + alpha * (mat1 @ mat2)`` on array module `xp`. With MKL and beta=1
+    (nn.Linear) the broadcast `input` is copied into the result and the GEMM accumulates
+    onto it (one pass); otherwise the product and then the add."""
+    gemms = _gemms() if xp is np and beta == 1 and type(input) is np.ndarray \
+        and input.dtype == mat1.dtype and _usable(mat1, mat2, None) else None
+    if gemms is not None:
         out = np.empty((mat1.shape[0], mat2.shape[1]), mat1.dtype)
         np.copyto(out, input)
         _call(gemms[out.dtype], mat1, mat2, out, float(alpha), 1.0)
         return out
-    out = np.matmul(mat1, mat2)
+    out = matmul_on(xp, mat1, mat2)
     if alpha != 1:
         out *= alpha
     out += input if beta == 1 else input * beta  # in place on the fresh product

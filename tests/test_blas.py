@@ -292,3 +292,30 @@ def test_sum_op_eager_and_compiled_use_it_with_torch_values(torch_oracle):
             assert g.shape == tuple(e.shape)
             np.testing.assert_allclose(g.numpy(), e, rtol=1e-5, atol=1e-3)
     assert "_sum(" in compiled.code
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # constant patches
+@given(shape=st.lists(st.integers(1, 9), min_size=2, max_size=4),
+       lead=st.integers(1, 3), keep_axis1=st.booleans(), keepdims=st.booleans(),
+       dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2 ** 16))
+def test_random_column_sums_match_numpy(monkeypatch, shape, lead, keep_axis1, keepdims,
+                                        dtype, seed):
+    """Random shapes and both reduction layouts, every size through the GEMV path."""
+    monkeypatch.setattr(blas, "GEMV_MIN_ROWS", 1)
+    monkeypatch.setattr(blas, "GEMV_MIN_ELEMENTS", 1)
+    a = np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+    if keep_axis1 and a.ndim >= 3:
+        axes = (0,) + tuple(range(2, a.ndim))
+    else:
+        axes = tuple(range(min(lead, a.ndim - 1)))
+    got = blas.sum_by_gemv(a, axes, keepdims)
+    assert got is not None
+    expected = a.astype(np.float64).sum(axis=axes, keepdims=keepdims)
+    assert got.shape == expected.shape and got.dtype == dtype
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(got, expected, rtol=tol, atol=tol * np.abs(a).sum())

@@ -3,8 +3,6 @@ dot and `@` are all this op), run by the array module's BLAS."""
 
 from __future__ import annotations
 
-import numpy as np
-
 from .. import blas
 from ..dtypes import scalar_type_name
 from .grad_utils import unbroadcast
@@ -109,13 +107,7 @@ def _addmm_infer(input, mat1, mat2, beta=1, alpha=1):
 def _addmm_kernel(xp, input, mat1, mat2, beta=1, alpha=1):
     if not (input.dtype == mat1.dtype == mat2.dtype):
         raise ValueError("dtype mismatch")
-    if xp is np:
-        return blas.addmm(input, mat1, mat2, beta, alpha)
-    out = xp.matmul(mat1, mat2)
-    if alpha != 1:
-        out *= alpha
-    out += input if beta == 1 else input * beta  # in place on the fresh product
-    return out
+    return blas.addmm_on(xp, input, mat1, mat2, beta, alpha)
 
 
 def _addmm_vjp(ctx, grad):

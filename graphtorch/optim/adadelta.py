@@ -49,9 +49,7 @@ class Adadelta(Optimizer):
             group.setdefault("capturable", False)
         _step_to_tensor(self, fused_key="")
 
-    def _lazy_state_pending(self) -> bool:
-        """Per-parameter state is created at the first step."""
-        return self._params_without_state()
+    _creates_state_lazily = True  # per-parameter state at the first step
 
     @_use_grad_for_differentiable
     def step(self, closure=None):

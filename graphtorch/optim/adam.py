@@ -101,9 +101,7 @@ class Adam(Optimizer):
                 max_exp_avg_sqs.append(state["max_exp_avg_sq"])
             state_steps.append(state["step"])
 
-    def _lazy_state_pending(self) -> bool:
-        """Per-parameter state is created at the first step."""
-        return self._params_without_state()
+    _creates_state_lazily = True  # per-parameter state at the first step
 
     @_use_grad_for_differentiable
     def step(self, closure=None):

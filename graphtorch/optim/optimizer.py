@@ -407,12 +407,16 @@ class Optimizer:
             post_hook(self)
 
     # --- gradients and groups ----------------------------------------------------------
+    # Whether step() creates every parameter's state on first use (Adam's moments);
+    # SGD decides per group (momentum buffers only with momentum).
+    _creates_state_lazily = False
+
     def _lazy_state_pending(self) -> bool:
         """Whether the next `step()` creates per-parameter state (SGD's momentum buffers,
         Adam's moments) for a parameter that requires grad. gt.compile runs the first call
         of a function that reaches such an optimizer eagerly without tracing it: a graph of
-        that call would serve it alone. Optimizers that create no state lazily say False."""
-        return False
+        that call would serve it alone."""
+        return self._creates_state_lazily and self._params_without_state()
 
     def _params_without_state(self, groups=None) -> bool:
         """Whether a parameter that requires grad has no state entry yet."""

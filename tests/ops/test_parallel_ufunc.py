@@ -94,3 +94,43 @@ def test_eager_ops_split_with_torch_values_and_no_warnings(small_threshold, torc
     for got, want in pairs:
         assert str(got.dtype) == str(want.dtype)
         np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6, atol=1e-6)
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+UFUNCS = [np.add, np.subtract, np.multiply, np.true_divide, np.maximum, np.greater,
+          np.tanh, np.exp, np.negative, np.sqrt, np.logical_xor]
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # constant patches
+@given(ufunc=st.sampled_from(UFUNCS), n=st.integers(1, 300), threads_=st.integers(2, 5),
+       dtype=st.sampled_from(["float32", "float64", "int32", "bool"]),
+       scalar=st.sampled_from([None, 0.5, 2, True]), in_place=st.booleans(),
+       seed=st.integers(0, 2 ** 16))
+def test_random_ufunc_splits_equal_one_call(monkeypatch, ufunc, n, threads_, dtype, scalar,
+                                            in_place, seed):
+    """Any ufunc, dtype, weak scalar, size and thread count: split == one NumPy call
+    (values and dtype), or the same exception type."""
+    monkeypatch.setattr(parallel_ufunc, "MIN_ELEMENTS", 1)
+    monkeypatch.setitem(threads._state, "threads", threads_)
+    rng = np.random.default_rng(seed)
+    a = (rng.standard_normal(n) * 4).astype(dtype)
+    args = [a] if ufunc.nin == 1 else [a, scalar if scalar is not None else
+                                      (rng.standard_normal(n) * 4).astype(dtype)]
+    with np.errstate(all="ignore"):
+        try:
+            expected = ufunc(*args)
+        except TypeError as exc:
+            with pytest.raises(type(exc)):
+                parallel_ufunc.apply(ufunc, args)
+            return
+        if in_place and expected.dtype == a.dtype:
+            dst = a.copy()
+            got = parallel_ufunc.apply(ufunc, [dst] + args[1:], out=dst)
+            assert got is dst
+        else:
+            got = parallel_ufunc.apply(ufunc, args)
+    assert got.dtype == expected.dtype
+    np.testing.assert_array_equal(got, expected)
