@@ -28,7 +28,7 @@ from pathlib import Path
 
 from .jit_background import setting, submit, wait
 
-__all__ = ["FLAGS", "NativeLibrary", "compiler", "wait"]
+__all__ = ["FLAGS", "NativeLibrary", "compiler", "openmp_usable", "wait"]
 
 def _wide_vectors() -> tuple:
     """512-bit vectors where the CPU has AVX-512 (GCC prefers 256 there): the polynomial
@@ -52,6 +52,22 @@ FLAGS = ("-O3", "-march=native", "-ffp-contract=off", "-fno-math-errno", "-fno-t
 # Kernels that split large loops over threads do it with OpenMP (`#ifdef _OPENMP`); a
 # compiler without it builds them again without the flag.
 OPENMP = ("-fopenmp",)
+
+# GNU OpenMP is not fork-safe: a child forked after a parallel region (a DataLoader
+# worker) hangs in its next one. Children split their work another way (or not at all).
+_OPENMP_USABLE = [True]
+
+
+def _no_openmp_in_child() -> None:
+    _OPENMP_USABLE[0] = False
+
+
+os.register_at_fork(after_in_child=_no_openmp_in_child)
+
+
+def openmp_usable() -> bool:
+    """False in a process forked from this one (where OpenMP regions may hang)."""
+    return _OPENMP_USABLE[0]
 
 _LOCK = threading.Lock()
 

@@ -24,17 +24,16 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import math
-import os
 
 import numpy as np
 
 from ..ir import symbolic
 from ..ir.graph import Node
 from ..jit_background import setting
+from ..native_build import NativeLibrary, compiler, openmp_usable
 from ..threads import get_num_threads
 from . import numpy_fused
 from .cuda_codegen import CTYPES, Unsupported, fused_kernel
-from ..native_build import NativeLibrary, compiler
 from .native_shim import FAST_MATH, SHIM
 
 __all__ = ["HEADER", "NativeFused", "accelerate", "input_layout"]
@@ -57,17 +56,6 @@ def _array_data_offset() -> int | None:
 
 
 ARRAY_DATA_OFFSET = _array_data_offset()
-
-# GNU OpenMP is not fork-safe: a child forked after a parallel region (a DataLoader
-# worker) hangs in its next one. Children split over graphtorch's Python pool instead.
-_OPENMP_USABLE = [True]
-
-
-def _no_openmp_in_child() -> None:
-    _OPENMP_USABLE[0] = False
-
-
-os.register_at_fork(after_in_child=_no_openmp_in_child)
 
 
 def accelerate(node: Node, numpy_fn):
@@ -196,7 +184,7 @@ class NativeFused:
             fn(ptrs, 0, self.size)
             return
         unit = self.block or 1024  # split points: whole blocks
-        if self._parallel is not None and _OPENMP_USABLE[0]:
+        if self._parallel is not None and openmp_usable():  # else the Python pool
             self._parallel(ptrs, self.size, unit, threads)
             return
         units = self.size // unit
