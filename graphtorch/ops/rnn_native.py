@@ -19,8 +19,9 @@ import numpy as np
 
 from .. import blas
 from ..jit_background import setting
-from ..native_build import NativeLibrary, compiler
+from ..native_build import NativeLibrary, compiler, openmp_usable
 from ..native_math import FAST_MATH
+from ..threads import get_num_threads
 
 __all__ = ["backward", "forward"]
 
@@ -28,6 +29,9 @@ SOURCE = r"""
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 """ + FAST_MATH + r"""
 static inline float act_tanh(float x) { return tanhf(x); }
 static inline double act_tanh(double x) { return std::tanh(x); }
@@ -46,6 +50,85 @@ static void gemm(void* fn, int ilp64, long long m, long long n, long long k, con
         ((G)fn)(101, 111, 111, (int)m, (int)n, (int)k, (T)1, a, (int)lda, b, (int)ldb, beta,
                 c, (int)ldc);
     }
+}
+
+// The same product in registers, for one thread's rows (B small enough to stay in L2):
+// tiles of 4 rows x 4 vectors of C, each k step one row of B (4 loads) and 4 broadcasts
+// of A feeding 16 FMAs. Sums in k order, FMA-rounded (this function only).
+template <typename T> struct Vec;
+template <> struct Vec<float> {
+    typedef float v __attribute__((vector_size(64)));
+    typedef float u __attribute__((vector_size(64), aligned(4), may_alias));
+    enum { L = 16 };
+};
+template <> struct Vec<double> {
+    typedef double v __attribute__((vector_size(64)));
+    typedef double u __attribute__((vector_size(64), aligned(8), may_alias));
+    enum { L = 8 };
+};
+
+template <typename T, int MR, int NV>
+__attribute__((optimize("fp-contract=fast"))) static inline void gemm_tile(
+        long long k, const T* a, long long lda, const T* b, long long ldb, T* c,
+        long long ldc, bool accumulate) {
+    typedef typename Vec<T>::v V;
+    typedef typename Vec<T>::u U;
+    const int L = Vec<T>::L;
+    V acc[MR][NV];
+    for (int r = 0; r < MR; ++r)
+        for (int v = 0; v < NV; ++v)
+            acc[r][v] = accumulate ? *(const U*)(c + r * ldc + v * L) : V{};
+    for (long long p = 0; p < k; ++p) {
+        V bv[NV];
+        for (int v = 0; v < NV; ++v) bv[v] = *(const U*)(b + p * ldb + v * L);
+        for (int r = 0; r < MR; ++r) {
+            const T av = a[r * lda + p];
+            for (int v = 0; v < NV; ++v) acc[r][v] += av * bv[v];
+        }
+    }
+    for (int r = 0; r < MR; ++r)
+        for (int v = 0; v < NV; ++v) *(U*)(c + r * ldc + v * L) = acc[r][v];
+}
+
+template <typename T, int MR, int NV>
+static void gemm_rows(long long n, long long k, const T* a, long long lda, const T* b,
+                      long long ldb, T* c, long long ldc, bool accumulate) {
+    const int L = Vec<T>::L;
+    long long j = 0;
+    for (; j + NV * L <= n; j += NV * L)
+        gemm_tile<T, MR, NV>(k, a, lda, b + j, ldb, c + j, ldc, accumulate);
+    for (; j + L <= n; j += L) gemm_tile<T, MR, 1>(k, a, lda, b + j, ldb, c + j, ldc, accumulate);
+    for (; j < n; ++j)  // columns past the last whole vector
+        for (int r = 0; r < MR; ++r) {
+            T sum = accumulate ? c[r * ldc + j] : (T)0;
+            for (long long p = 0; p < k; ++p) sum += a[r * lda + p] * b[p * ldb + j];
+            c[r * ldc + j] = sum;
+        }
+}
+
+// C[m, n] (ldc) = A[m, k] (lda) @ B[k, n] (ldb) (+ C when accumulate), row-major
+enum { MR_BIG = 8, NV_BIG = 2 };
+template <typename T>
+static void small_gemm(long long m, long long n, long long k, const T* a, long long lda,
+                       const T* b, long long ldb, T* c, long long ldc, bool accumulate) {
+    long long i = 0;
+    for (; i + MR_BIG <= m; i += MR_BIG)
+        gemm_rows<T, MR_BIG, NV_BIG>(n, k, a + i * lda, lda, b, ldb, c + i * ldc, ldc, accumulate);
+    for (; i + 4 <= m; i += 4)
+        gemm_rows<T, 4, 4>(n, k, a + i * lda, lda, b, ldb, c + i * ldc, ldc, accumulate);
+    for (; i < m; ++i)
+        gemm_rows<T, 1, 4>(n, k, a + i * lda, lda, b, ldb, c + i * ldc, ldc, accumulate);
+}
+
+// rows [*lo, *hi) of `batch` for this thread of the region (all of them outside one)
+static inline void thread_rows(long long batch, long long* lo, long long* hi) {
+#ifdef _OPENMP
+    const long long n = omp_get_num_threads(), t = omp_get_thread_num();
+#else
+    const long long n = 1, t = 0;
+#endif
+    *lo = batch * t / n;
+    *hi = batch * (t + 1) / n;
 }
 
 // One row of the cell, forward: gi/gf/go hold tanh(x/2) of the i, f, o pre-activations
@@ -95,29 +178,40 @@ static void __attribute__((noinline)) cell_backward(
 }
 
 // gx: (S, B, 4H) pre-activations from the input (strides sx_t, sx_b; unit last stride);
-// w_t: (H, 4H) = (W_hh * scale)^T; writes gates (activated), hs, cs, tanh_cs (S, B, H each)
+// w_t: (H, 4H) = (W_hh * scale)^T; writes gates (activated), hs, cs, tanh_cs (S, B, H each).
+// Batch rows never meet in the recurrence: with gemm_fn null each of `threads` threads
+// runs its own rows through all steps with small_gemm (no barrier); else one thread calls
+// the CBLAS (which threads itself) for the whole batch per step.
 template <typename T>
-static void lstm_forward(void* gemm_fn, int ilp64, long long steps, long long batch,
-                         long long hidden, int reverse, const T* gx, long long sx_t,
-                         long long sx_b, const T* w_t, const T* h0, const T* c0, T* gates,
-                         T* hs, T* cs, T* tanh_cs) {
+static void lstm_forward(void* gemm_fn, int ilp64, int threads, long long steps,
+                         long long batch, long long hidden, int reverse, const T* gx,
+                         long long sx_t, long long sx_b, const T* w_t, const T* h0,
+                         const T* c0, T* gates, T* hs, T* cs, T* tanh_cs) {
     const long long W = 4 * hidden, BH = batch * hidden;
     const T half = (T)0.5;
-    for (long long s = 0; s < steps; ++s) {
+    #pragma omp parallel num_threads(threads) if (threads > 1)
+    {
+    long long lo, hi;
+    thread_rows(batch, &lo, &hi);
+    for (long long s = 0; s < steps && lo < hi; ++s) {
         const long long t = reverse ? steps - 1 - s : s;
         const long long p = reverse ? t + 1 : t - 1;
         const T* h_prev = s == 0 ? h0 : hs + p * BH;
         const T* c_prev = s == 0 ? c0 : cs + p * BH;
         T* a = gates + t * batch * W;
-        for (long long b = 0; b < batch; ++b) {
+        for (long long b = lo; b < hi; ++b) {
             const T* x = gx + t * sx_t + b * sx_b;
             T* row = a + b * W;
             for (long long j = 0; j < 2 * hidden; ++j) row[j] = x[j] * half;
             for (long long j = 2 * hidden; j < 3 * hidden; ++j) row[j] = x[j];
             for (long long j = 3 * hidden; j < W; ++j) row[j] = x[j] * half;
         }
-        gemm<T>(gemm_fn, ilp64, batch, W, hidden, h_prev, hidden, w_t, W, (T)1, a, W);
-        for (long long b = 0; b < batch; ++b) {
+        if (gemm_fn)
+            gemm<T>(gemm_fn, ilp64, batch, W, hidden, h_prev, hidden, w_t, W, (T)1, a, W);
+        else
+            small_gemm<T>(hi - lo, W, hidden, h_prev + lo * hidden, hidden, w_t, W,
+                          a + lo * W, W, true);
+        for (long long b = lo; b < hi; ++b) {
             T* row = a + b * W;
             for (long long j = 0; j < W; ++j) row[j] = act_tanh(row[j]);
             cell_forward<T>(row, row + hidden, row + 2 * hidden, row + 3 * hidden,
@@ -125,21 +219,27 @@ static void lstm_forward(void* gemm_fn, int ilp64, long long steps, long long ba
                             tanh_cs + t * BH + b * hidden, hs + t * BH + b * hidden, hidden);
         }
     }
+    }
 }
 
 // gradients of lstm_forward: g_hs (S, B, H), dh/dc (B, H) hold those of the final h and c
-// on entry and of h0 and c0 on return; d_gates (S, B, 4H) pre-activation gate gradients
+// on entry and of h0 and c0 on return; d_gates (S, B, 4H) pre-activation gate gradients.
+// Threads and gemm_fn as in lstm_forward.
 template <typename T>
-static void lstm_backward(void* gemm_fn, int ilp64, long long steps, long long batch,
-                          long long hidden, int reverse, const T* g_hs, const T* c0,
-                          const T* w_hh, const T* cs, const T* tanh_cs, const T* gates,
-                          T* dh, T* dc, T* d_gates) {
+static void lstm_backward(void* gemm_fn, int ilp64, int threads, long long steps,
+                          long long batch, long long hidden, int reverse, const T* g_hs,
+                          const T* c0, const T* w_hh, const T* cs, const T* tanh_cs,
+                          const T* gates, T* dh, T* dc, T* d_gates) {
     const long long W = 4 * hidden, BH = batch * hidden;
-    for (long long s = 0; s < steps; ++s) {
+    #pragma omp parallel num_threads(threads) if (threads > 1)
+    {
+    long long lo, hi;
+    thread_rows(batch, &lo, &hi);
+    for (long long s = 0; s < steps && lo < hi; ++s) {
         const long long t = reverse ? s : steps - 1 - s;
         const bool first = s == steps - 1;  // the step the forward walked first
         const T* c_prev_all = first ? c0 : cs + (reverse ? t + 1 : t - 1) * BH;
-        for (long long b = 0; b < batch; ++b) {
+        for (long long b = lo; b < hi; ++b) {
             const T* ab = gates + (t * batch + b) * W;
             T* db = d_gates + (t * batch + b) * W;
             cell_backward<T>(ab, ab + hidden, ab + 2 * hidden, ab + 3 * hidden,
@@ -148,25 +248,30 @@ static void lstm_backward(void* gemm_fn, int ilp64, long long steps, long long b
                              db, db + hidden, db + 2 * hidden, db + 3 * hidden, hidden);
         }
         // dh <- d_gates[t] @ w_hh: the gradient reaching h of the step before
-        gemm<T>(gemm_fn, ilp64, batch, hidden, W, d_gates + t * batch * W, W, w_hh, hidden,
-                (T)0, dh, hidden);
+        if (gemm_fn)
+            gemm<T>(gemm_fn, ilp64, batch, hidden, W, d_gates + t * batch * W, W, w_hh,
+                    hidden, (T)0, dh, hidden);
+        else
+            small_gemm<T>(hi - lo, hidden, W, d_gates + (t * batch + lo) * W, W, w_hh, hidden,
+                          dh + lo * hidden, hidden, false);
+    }
     }
 }
 
 #define GT_LSTM_ENTRIES(T, SUFFIX)                                                          \
-extern "C" void gt_lstm_forward_##SUFFIX(void* g, int ilp64, long long steps,               \
+extern "C" void gt_lstm_forward_##SUFFIX(void* g, int ilp64, int threads, long long steps,  \
         long long batch, long long hidden, int reverse, const T* gx, long long sx_t,        \
         long long sx_b, const T* w_t, const T* h0, const T* c0, T* gates, T* hs, T* cs,     \
         T* tanh_cs) {                                                                       \
-    lstm_forward<T>(g, ilp64, steps, batch, hidden, reverse, gx, sx_t, sx_b, w_t, h0, c0,   \
-                    gates, hs, cs, tanh_cs);                                                \
+    lstm_forward<T>(g, ilp64, threads, steps, batch, hidden, reverse, gx, sx_t, sx_b, w_t,  \
+                    h0, c0, gates, hs, cs, tanh_cs);                                        \
 }                                                                                           \
-extern "C" void gt_lstm_backward_##SUFFIX(void* g, int ilp64, long long steps,              \
+extern "C" void gt_lstm_backward_##SUFFIX(void* g, int ilp64, int threads, long long steps, \
         long long batch, long long hidden, int reverse, const T* g_hs, const T* c0,         \
         const T* w_hh, const T* cs, const T* tanh_cs, const T* gates, T* dh, T* dc,         \
         T* d_gates) {                                                                       \
-    lstm_backward<T>(g, ilp64, steps, batch, hidden, reverse, g_hs, c0, w_hh, cs, tanh_cs,  \
-                     gates, dh, dc, d_gates);                                               \
+    lstm_backward<T>(g, ilp64, threads, steps, batch, hidden, reverse, g_hs, c0, w_hh, cs,  \
+                     tanh_cs, gates, dh, dc, d_gates);                                      \
 }
 GT_LSTM_ENTRIES(float, f32)
 GT_LSTM_ENTRIES(double, f64)
@@ -177,13 +282,15 @@ _LIBRARY: list[NativeLibrary] = []
 _VOIDP, _LL, _INT = ctypes.c_void_p, ctypes.c_longlong, ctypes.c_int
 
 
+# At most this many bytes of W_hh: each thread runs its batch rows with the in-register
+# GEMM (W_hh stays in L2); larger recurrences call the CBLAS for the whole batch per step.
+SMALL_GEMM_BYTES = 1 << 20
+
+
 def _functions(dtype):
-    """(forward, backward, gemm address, ilp64) for `dtype`, or None while unavailable."""
+    """(forward, backward) for `dtype`, or None while unavailable."""
     suffix = _SUFFIX.get(np.dtype(dtype))
     if suffix is None or setting() == "off" or compiler() is None:
-        return None
-    gemm = blas.gemm_pointer(dtype)
-    if gemm is None:
         return None
     if not _LIBRARY:
         _LIBRARY.append(NativeLibrary(SOURCE))
@@ -193,10 +300,20 @@ def _functions(dtype):
     fwd = getattr(lib, f"gt_lstm_forward_{suffix}")
     bwd = getattr(lib, f"gt_lstm_backward_{suffix}")
     if fwd.argtypes is None:
-        fwd.argtypes = [_VOIDP, _INT, _LL, _LL, _LL, _INT, _VOIDP, _LL, _LL] + [_VOIDP] * 7
-        bwd.argtypes = [_VOIDP, _INT, _LL, _LL, _LL, _INT] + [_VOIDP] * 9
+        fwd.argtypes = [_VOIDP, _INT, _INT, _LL, _LL, _LL, _INT, _VOIDP, _LL, _LL] + [_VOIDP] * 7
+        bwd.argtypes = [_VOIDP, _INT, _INT, _LL, _LL, _LL, _INT] + [_VOIDP] * 9
         fwd.restype = bwd.restype = None
-    return fwd, bwd, gemm[0], int(gemm[1])
+    return fwd, bwd
+
+
+def _products(dtype, batch, hidden):
+    """(gemm address or None, ilp64, threads): the in-register GEMM split over threads for
+    a small W_hh, else the CBLAS on one thread (None when there is none)."""
+    if 4 * hidden * hidden * dtype.itemsize <= SMALL_GEMM_BYTES:
+        threads = min(get_num_threads(), batch) if openmp_usable() else 1
+        return None, 0, max(1, threads)
+    gemm = blas.gemm_pointer(dtype)
+    return None if gemm is None else (gemm[0], int(gemm[1]), 1)
 
 
 def _c(a, dtype):
@@ -204,15 +321,19 @@ def _c(a, dtype):
 
 
 def _plan(blocks):
-    """(functions, steps, batch, hidden) for the (T, B, 4H) array `blocks`, or None when
-    the native loop is unavailable for it (not NumPy, another dtype, an empty dim)."""
+    """(functions, products, steps, batch, hidden) for the (T, B, 4H) array `blocks`, or
+    None when the native loop is unavailable for it (not NumPy, another dtype, an empty
+    dim, a large W_hh without a CBLAS)."""
     if not isinstance(blocks, np.ndarray):
         return None
     fns = _functions(blocks.dtype)
     steps, batch, width = blocks.shape
     if fns is None or not (steps and batch and width):
         return None
-    return fns, steps, batch, width // 4
+    products = _products(blocks.dtype, batch, width // 4)
+    if products is None:
+        return None
+    return fns, products, steps, batch, width // 4
 
 
 def forward(gates_x, h0, c0, w_t, reverse: bool):
@@ -221,7 +342,7 @@ def forward(gates_x, h0, c0, w_t, reverse: bool):
     plan = _plan(gates_x)
     if plan is None:
         return None
-    fns, steps, batch, hidden = plan
+    fns, products, steps, batch, hidden = plan
     dtype = gates_x.dtype
     size = dtype.itemsize
     if gates_x.strides[2] != size or any(st % size for st in gates_x.strides):
@@ -229,7 +350,7 @@ def forward(gates_x, h0, c0, w_t, reverse: bool):
     h0, c0, w_t = _c(h0, dtype), _c(c0, dtype), _c(w_t, dtype)
     gates = np.empty((steps, batch, 4 * hidden), dtype)
     hs, cs, tanh_cs = (np.empty((steps, batch, hidden), dtype) for _ in range(3))
-    fns[0](fns[2], fns[3], steps, batch, hidden, int(bool(reverse)), gates_x.ctypes.data,
+    fns[0](*products, steps, batch, hidden, int(bool(reverse)), gates_x.ctypes.data,
            gates_x.strides[0] // size, gates_x.strides[1] // size, w_t.ctypes.data,
            h0.ctypes.data, c0.ctypes.data, gates.ctypes.data, hs.ctypes.data, cs.ctypes.data,
            tanh_cs.ctypes.data)
@@ -241,14 +362,14 @@ def backward(g_hs, g_h, g_c, c0, w_hh, cs, tanh_cs, gates, reverse: bool):
     plan = _plan(gates)
     if plan is None:
         return None
-    fns, steps, batch, hidden = plan
+    fns, products, steps, batch, hidden = plan
     dtype = gates.dtype
     g_hs, c0, w_hh, cs, tanh_cs, gates = (_c(a, dtype) for a in (g_hs, c0, w_hh, cs,
                                                                  tanh_cs, gates))
     dh = np.array(g_h, dtype=dtype, order="C")
     dc = np.array(g_c, dtype=dtype, order="C")
     d_gates = np.empty((steps, batch, 4 * hidden), dtype)
-    fns[1](fns[2], fns[3], steps, batch, hidden, int(bool(reverse)), g_hs.ctypes.data,
+    fns[1](*products, steps, batch, hidden, int(bool(reverse)), g_hs.ctypes.data,
            c0.ctypes.data, w_hh.ctypes.data, cs.ctypes.data, tanh_cs.ctypes.data,
            gates.ctypes.data, dh.ctypes.data, dc.ctypes.data, d_gates.ctypes.data)
     return d_gates, dh, dc

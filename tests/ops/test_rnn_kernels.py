@@ -1,5 +1,5 @@
-"""The lstm_scan kernels on every path: the native loop over time (g++, GEMMs through MKL
-or through NumPy's own OpenBLAS), the Numba cells (GRAPHTORCH_JIT=sync without the native
+"""The lstm_scan kernels on every path: the native loop over time (g++; GEMMs in registers
+with the batch split over two threads, or through MKL or NumPy's own OpenBLAS), the Numba cells (GRAPHTORCH_JIT=sync without the native
 loop) and the NumPy fallback (JIT off), against a float64 PyTorch loop, with awkward
 operands (transposed views, read-only arrays) and gradients flowing into h_n and c_n."""
 
@@ -14,7 +14,7 @@ from graphtorch.ops import rnn, rnn_jit, rnn_native
 torch = pytest.importorskip("torch")
 
 
-@pytest.fixture(params=["numpy", "numba", "native-openblas", "native-mkl"])
+@pytest.fixture(params=["numpy", "numba", "native-small", "native-openblas", "native-mkl"])
 def path(request, monkeypatch):
     """Selects the implementation; asserts that it is the one that will run."""
     name = request.param
@@ -32,6 +32,10 @@ def path(request, monkeypatch):
     if name.startswith("native"):
         if native_build.compiler() is None:
             pytest.skip("no C++ compiler")
+        if name == "native-small":  # two threads whatever the machine has
+            monkeypatch.setattr(rnn_native, "get_num_threads", lambda: 2)
+        else:  # every W_hh through the CBLAS
+            monkeypatch.setattr(rnn_native, "SMALL_GEMM_BYTES", 0)
         if name == "native-openblas":
             monkeypatch.setenv("GRAPHTORCH_BLAS", "numpy")
             monkeypatch.setattr(blas, "_STATE", {**blas._STATE, "gemm": None})
@@ -41,9 +45,10 @@ def path(request, monkeypatch):
             if not blas.load():
                 pytest.skip(f"MKL unavailable: {blas.why_not()}")
         for dtype in (np.float32, np.float64):
-            fns = rnn_native._functions(dtype)
-            assert fns is not None
-            assert bool(fns[3]) == (name == "native-openblas")  # OpenBLAS's ints are 64-bit
+            gemm, ilp64, threads = rnn_native._products(np.dtype(dtype), 8, 4)
+            assert (gemm is None) == (name == "native-small")
+            assert threads == (2 if name == "native-small" else 1)
+            assert bool(ilp64) == (name == "native-openblas")  # OpenBLAS's ints are 64-bit
     for dtype in (np.float32, np.float64):
         for get in (rnn_jit.forward_cell, rnn_jit.backward_cell):
             assert (get(np, np.dtype(dtype)) is not None) == (name != "numpy")
@@ -71,9 +76,12 @@ def _reference(gates_x, h0, c0, w_hh, reverse, g_hs, g_h, g_c):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("reverse", [False, True])
-def test_kernels_match_torch(path, dtype, reverse):
+@pytest.mark.parametrize("sizes", [(5, 3, 4), (4, 9, 20), (3, 6, 40)])
+def test_kernels_match_torch(path, dtype, reverse, sizes):
+    """Sizes cover the in-register GEMM's 4-row x 4-vector tiles, its one-vector and
+    scalar column tails and single rows, and an odd split of the batch over threads."""
     rng = np.random.default_rng(0)
-    steps, batch, hidden = 5, 3, 4
+    steps, batch, hidden = sizes
     gates_x = rng.standard_normal((batch, steps, 4 * hidden)).astype(dtype).transpose(1, 0, 2)
     h0, c0 = rng.standard_normal((2, batch, hidden)).astype(dtype)
     c0.flags.writeable = False  # e.g. a constant of a compiled graph
