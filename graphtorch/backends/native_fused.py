@@ -158,19 +158,46 @@ class NativeFused:
         fn = self._function or self.function()
         if fn is None or not self._accepts(arrays):
             return self.numpy_fn(*arrays, out=out)
-        if not all(a.flags.c_contiguous for a in arrays):
-            # a strided view (a transpose, a batch-first permute): one copy, then one pass,
-            # beats the NumPy tier's op-by-op chunks over the view
-            arrays = tuple(np.ascontiguousarray(a) for a in arrays)
         outs = numpy_fused._outputs(self.plan, out)
-        if out is not None and (not all(o.flags.c_contiguous for o in outs)
-                                or numpy_fused._unsafe_overlap(self.plan, outs, arrays, out)):
+        in_order = all(a.flags.c_contiguous for a in arrays)
+        if not in_order or not all(o.flags.c_contiguous for o in outs):
+            layout = self._memory_order(arrays)
+            if layout is not None and out is None:  # outputs laid out like the inputs
+                outs = [np.empty_like(layout, dtype=d) for d in self.plan.out_dtypes]
+            if layout is None or self._memory_order(outs, layout) is None:
+                if out is not None:
+                    return self.numpy_fn(*arrays, out=out)
+                # a strided view (a transpose, a batch-first permute) in another layout than
+                # the rest: one copy, then one pass, beats the NumPy tier's op-by-op chunks
+                arrays = tuple(np.ascontiguousarray(a) for a in arrays)
+                outs = numpy_fused._outputs(self.plan, None)
+        if out is not None and numpy_fused._unsafe_overlap(self.plan, outs, arrays, out):
             return self.numpy_fn(*arrays, out=out)
         if self.size:
             # the kernel reads each array's data pointer from its object (ARRAY_DATA_OFFSET);
             # `arrays` and `outs` keep the objects alive through the call
             self._run(fn, self._objects(*map(id, arrays), *map(id, outs)))
         return outs[0] if len(outs) == 1 else tuple(outs)
+
+    def _memory_order(self, arrays, like=None):
+        """An array whose layout every full-size one of `arrays` shares (per element, with
+        `like` if given), when that layout is dense with positive strides - a permuted
+        contiguous block, as a batch-first LSTM's output: the flat loop then runs in memory
+        order, element i of each operand being the same logical element. None otherwise
+        (or when an operand is broadcast along some dims: its index needs logical order)."""
+        key = None if like is None else _element_strides(like)
+        first = like
+        for a, lay in zip(arrays, self.layouts if like is None else ["full"] * len(arrays)):
+            if lay == "scalar":
+                continue
+            if lay != "full":
+                return None
+            strides = _element_strides(a)
+            if key is None:
+                key, first = strides, a
+            elif strides != key:
+                return None
+        return first if key is not None and _dense(key, self.shape) else None
 
     def _accepts(self, arrays) -> bool:
         for a, shape, dtype in zip(arrays, self.in_shapes, self.in_dtypes):
@@ -195,6 +222,28 @@ class NativeFused:
         fn(ptrs, 0, min(step, self.size))
         for f in futures:
             f.result()
+
+
+def _element_strides(a) -> tuple | None:
+    """`a`'s strides in elements, 0 for unit dims (their stride means nothing); None when a
+    stride is not a whole number of elements."""
+    if any(st % a.itemsize for st in a.strides):
+        return None
+    return tuple(0 if n == 1 else st // a.itemsize for n, st in zip(a.shape, a.strides))
+
+
+def _dense(strides, shape) -> bool:
+    """Whether element strides over `shape` cover one block without gaps or repeats, all
+    positive (the data pointer is then the block's start)."""
+    if strides is None:
+        return False
+    dims = sorted((st, n) for st, n in zip(strides, shape) if n != 1)
+    expected = 1
+    for st, n in dims:
+        if st != expected:
+            return False
+        expected *= n
+    return True
 
 
 HEADER = SHIM + FAST_MATH  # every translation unit starts with it

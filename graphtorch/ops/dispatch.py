@@ -8,6 +8,8 @@ implements `out=`. The hot path touches no shape rule: when a kernel fails, the 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import dtypes
@@ -234,6 +236,8 @@ def _fold_known(op: OpDef, inputs, attrs):
         if data.root is not None and data.origin is not \
                 _TRACE_STATE.tracer.root_value(data.root):
             return None  # a stale view: recorded (the tracer recomputes it)
+    if op.category is Category.VIEW and _broadcasts(op, inputs, attrs):
+        return None  # recorded: as a constant it would be a full-size copy of a view
     concrete = {id(t): _wrap(t._data.known) for t in tensors}
 
     def swap(x):
@@ -252,6 +256,17 @@ def _fold_known(op: OpDef, inputs, attrs):
     outs = out if op.num_outputs != 1 else (out,)
     symbolic = tuple(tracer.constant(_as_array(o))._data for o in outs)
     return symbolic if op.num_outputs != 1 else symbolic[0]
+
+
+def _broadcasts(op: OpDef, inputs, attrs) -> bool:
+    """Whether the view op's output has more elements than its input (an expand)."""
+    try:
+        out = op.infer(*[meta_of(x) if isinstance(x, Tensor) else x for x in inputs], **attrs)
+        outs = (out,) if isinstance(out, TensorMeta) else out
+        size = math.prod(inputs[0].shape) if isinstance(inputs[0], Tensor) else 1
+        return any(bool(math.prod(o.shape) > size) for o in outs)
+    except Exception:  # noqa: BLE001 - symbolic sizes, or an error folding raises as eager
+        return False
 
 
 def _explain_failure(op: OpDef, inputs, attrs, exc: Exception):

@@ -101,7 +101,8 @@ def _count(shape, dims):
 def _mean_vjp(ctx, grad):
     meta = ctx.input_metas[0]
     dims, keepdim = ctx.attrs.get("dims"), ctx.attrs.get("keepdim", False)
-    return (_expand_grad(grad, meta, dims, keepdim) / _count(meta.shape, dims),)
+    # divided before it is expanded: one division per output, not per input element
+    return (_expand_grad(grad / _count(meta.shape, dims), meta, dims, keepdim),)
 
 
 MEAN = register(OpDef("mean", REDUCTION, _mean_kernel, _mean_infer, _mean_vjp,

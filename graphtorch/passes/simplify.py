@@ -14,7 +14,7 @@ from ..ops import elementwise as elementwise_ops
 from ..ops import matmul as matmul_ops
 from ..ops import unary_math, views
 from ..ops.constant import CONSTANT, constant_array
-from ..ops.registry import OpDef
+from ..ops.registry import Category, OpDef
 from ..ops.shape_rules import normalize_dim
 from .memory_planning import may_alias_inputs
 
@@ -224,6 +224,34 @@ def _untracked_write(graph, node):
     return _same(node, node.inputs[1])
 
 
+def _broadcast_in_place_of_expand(graph, node):
+    """An elementwise op reads the source of an `expand` input instead, when broadcasting
+    gives the same result (shape and dtype): ``mul(expand(g / n), x)`` -> ``mul(g / n, x)``.
+    Backends then read a scalar or a row instead of a stride-0 view that they would copy
+    (or that constant folding would turn into a full-size constant)."""
+    inputs = list(node.inputs)
+    if any(isinstance(v, list) for v in inputs):
+        return None
+    want = tuple(v.meta for v in node.outputs)
+    changed = False
+    for i, v in enumerate(inputs):  # one expand at a time: each kept only if harmless
+        if v.is_const or v.node.kind is not NodeKind.OP or v.node.op is not views.EXPAND:
+            continue
+        trial = inputs[:i] + [v.node.inputs[0]] + inputs[i + 1:]
+        try:
+            metas = as_metas(node.op.infer(*[x.const if x.is_const else x.meta for x in trial],
+                                           **node.attrs))
+        except Exception:  # noqa: BLE001, S112 - the op refuses the smaller operand
+            continue
+        if tuple(metas) == want:
+            inputs, changed = trial, True
+    if not changed:
+        return None
+    return [graph.insert(node.op, inputs, node.attrs, before=node)]
+
+
+GENERIC_ELEMENTWISE = (_broadcast_in_place_of_expand,)
+
 RULES: dict[OpDef, tuple] = {
     elementwise_ops.MUL: (_mul_by_one,),
     elementwise_ops.ADD: (_add_zero,),
@@ -296,14 +324,20 @@ class _Round:
             self.count[vid] = self.count.get(vid, 0) + 1
 
 
-def _simplify_once(graph: Graph) -> bool:
+def _simplify_once(graph: Graph, clones: bool = True) -> bool:
+    """One round of the rules; `clones=False` leaves clones alone (see `simplify`)."""
     rnd = _Round(graph)
     replaced = []
     for node in graph.nodes:
         rnd.substitute(node)
         new = None
         if node.kind is NodeKind.OP:
-            for rule in RULES.get(node.op, ()):
+            rules = RULES.get(node.op, ())
+            if node.op.category is Category.ELEMENTWISE and not node.op.random:
+                rules += GENERIC_ELEMENTWISE
+            for rule in rules:
+                if rule is _private_clone and not clones:
+                    continue
                 new = rule(rnd, node)
                 if new is not None:
                     break
@@ -363,7 +397,13 @@ def simplify(graph: Graph) -> Graph:
         %5 = mul(%0, %0) : f32[4, 3]
         return (%5,)
     """
+    # A clone is dropped only once no other rule fires: a later rule could turn the value
+    # it copies from a fresh one into an input (``mul(expand(1), g)`` -> ``mul(1, g)`` ->
+    # ``g``), and the clone was what kept `.grad` from aliasing `g`. Clones rewritten away
+    # leave the other rules nothing new to turn into an alias (none reads reader counts).
     for _ in range(MAX_ROUNDS):
-        if not _simplify_once(graph):
+        if _simplify_once(graph, clones=False):
+            continue
+        if not _simplify_once(graph, clones=True):
             break
     return graph

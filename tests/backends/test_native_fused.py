@@ -351,6 +351,65 @@ def test_strided_operands_are_copied_then_run_natively(jit):
     np.testing.assert_allclose(got, expect, rtol=1e-5, atol=1e-5)
 
 
+def _kernel_of(fn, *args):
+    """The native kernel of the one fused node of `fn` traced on `args`, built."""
+    traced = gt.trace(fn, *args, optimize=False)
+    fuse_elementwise(traced.graph, min_ops=1)
+    (node,) = fused_nodes(traced.graph)
+    numpy_fn, _ = compile_fused(node, "fused")
+    kernel = native_fused.NativeFused(node, numpy_fn)
+    assert kernel.function() is not None
+    calls = []
+    kernel.numpy_fn = lambda *a, **k: calls.append(1) or numpy_fn(*a, **k)
+    return kernel, calls
+
+
+def test_operands_sharing_a_permuted_layout_run_in_memory_order(jit):
+    """Full-size operands (and a given output) laid out alike as a permuted contiguous block
+    - a batch-first LSTM's output and its gradient - run in memory order without copies,
+    the result laid out like them; a mismatched output, an operand broadcast along some
+    dims, or a gapped view take the copy or NumPy paths. Values always as NumPy's."""
+    rng = np.random.default_rng(0)
+    shape = (4, 5, 6)
+    kernel, calls = _kernel_of(lambda a, b, c: (a * b + c).tanh() * 2.0,
+                               *(gt.randn(*shape) for _ in range(3)))
+
+    def permuted(perm):
+        base = rng.standard_normal(tuple(shape[i] for i in np.argsort(perm))).astype(np.float32)
+        view = base.transpose(perm)
+        assert view.shape == shape
+        return view
+
+    def expect(a, b, c):
+        return np.tanh(a * b + c) * np.float32(2.0)
+
+    for perm in [(1, 0, 2), (2, 1, 0), (0, 2, 1)]:
+        ops = [permuted(perm) for _ in range(3)]
+        got = kernel(*ops)
+        np.testing.assert_allclose(got, expect(*ops), rtol=1e-6, atol=1e-6)
+        assert got.strides == ops[0].strides  # laid out like its inputs
+        out = np.empty_like(ops[0])
+        assert kernel(*ops, out=out) is out
+        np.testing.assert_allclose(out, expect(*ops), rtol=1e-6, atol=1e-6)
+        in_place = ops[2].copy(order="K")  # the same layout
+        kernel(ops[0], ops[1], in_place, out=in_place)
+        np.testing.assert_allclose(in_place, expect(*ops), rtol=1e-6, atol=1e-6)
+    assert not calls
+    mixed = [permuted((1, 0, 2)), permuted((2, 1, 0)), np.ascontiguousarray(permuted((1, 0, 2)))]
+    np.testing.assert_allclose(kernel(*mixed), expect(*mixed), rtol=1e-6, atol=1e-6)
+    assert not calls  # copied, then native
+    out = np.empty(shape, np.float32)[:, :, :]  # C order, while the inputs are permuted
+    ops = [permuted((1, 0, 2)) for _ in range(3)]
+    kernel(*ops, out=out)
+    np.testing.assert_allclose(out, expect(*ops), rtol=1e-6, atol=1e-6)
+    gapped = [rng.standard_normal((4, 5, 12)).astype(np.float32)[:, :, ::2] for _ in range(3)]
+    np.testing.assert_allclose(kernel(*gapped), expect(*gapped), rtol=1e-6, atol=1e-6)
+
+    broadcast, _ = _kernel_of(lambda a, b: a * b + 1.0, gt.randn(*shape), gt.randn(5, 1))
+    a, b = permuted((1, 0, 2)), rng.standard_normal((5, 1)).astype(np.float32)
+    np.testing.assert_allclose(broadcast(a, b), a * b + np.float32(1), rtol=1e-6, atol=1e-6)
+
+
 def test_large_kernels_split_with_openmp_and_forked_children_do_not_hang(tmp_path):
     """Outputs of THREAD_MIN+ elements run the kernel's OpenMP entry (one call, no Python
     thread hand-off); a child forked afterwards (a DataLoader worker) must not enter GNU

@@ -116,3 +116,65 @@ def test_simplify_fixed_point_on_the_docstring_example():
         "%5 = mul(%0, %0) : f32[4, 3]",
         "return (%5,)")
     assert_same_results(traced.graph, graph, {}, x)
+
+
+def test_elementwise_ops_read_the_source_of_an_expand():
+    """mul(expand(c), x) -> mul(c, x) when broadcasting gives the same result; kept when
+    the smaller operand would change the result's shape or dtype (a 0-d float64 tensor is a
+    weak operand for f32 x, an expanded one is not)."""
+    def program(x, c, d):
+        return (c.expand(4, 3) * x, c.expand(4, 3) + c.expand(4, 3),
+                d.expand(4, 3) * x)
+
+    x = gt.randn(4, 3)
+    c, d = gt.randn(1, 3), gt.tensor(2.0, dtype=gt.float64)
+    traced = gt.trace(program, x, c, d, optimize=False)
+    graph = simplify(copy_graph(traced.graph))
+    ops = [(n.op.name, [v.meta.shape for v in n.tensor_inputs()]) for n in graph.nodes
+           if n.kind.name == "OP"]
+    assert ("mul", [(1, 3), (4, 3)]) in ops            # reads c itself
+    assert sorted(dict(ops)["add"]) == [(1, 3), (4, 3)]  # one expand kept: shape (4, 3)
+    assert ("mul", [(4, 3), (4, 3)]) in ops            # d's expand kept: dtype f64
+    assert_same_results(traced.graph, graph, traced.params, x, c, d)
+
+
+def test_reduction_gradients_stay_small_constants():
+    """Inside a compiled step the backward of mean/sum starts from a known 1.0: it must stay
+    a broadcast (a small constant read with broadcasting), not a full-size constant copied
+    on every call."""
+    x = gt.randn(64, 50, 16, requires_grad=True)
+
+    def step(x):
+        x.grad = None
+        loss = (x * x).mean()
+        loss.backward()
+        return loss, x.grad
+
+    compiled = gt.compile(step)
+    for _ in range(2):
+        loss, grad = compiled(x)
+    np.testing.assert_allclose(grad.numpy(), 2 * x.detach().numpy() / x.numel(), rtol=1e-6)
+    graph = compiled.variants[-1].executable.forward_graph
+    sizes = [n.attrs["value"].array.size for n in graph.nodes
+             if n.kind.name == "OP" and n.op is CONSTANT]
+    assert sizes and max(sizes) == 1
+
+
+def test_a_rewrite_that_exposes_an_input_keeps_the_clone_of_a_gradient():
+    """grad = expand(1) * g simplifies, over two rounds, to g itself; the clone autograd puts
+    before .grad must survive, or a.grad would alias the argument g (and the next call's
+    accumulation would write into it). Found by the fuzz campaign."""
+    a = gt.randn(3, 4, requires_grad=True)
+
+    def target(a, g):
+        (a * g).sum().backward()
+        return a.grad
+
+    compiled = gt.compile(target)
+    gs = [gt.randn(3, 4) for _ in range(3)]
+    kept = [g.numpy().copy() for g in gs]
+    outs = [compiled(a, g) for g in gs]
+    for g, before in zip(gs, kept):
+        np.testing.assert_array_equal(g.numpy(), before)
+        assert not np.shares_memory(a.grad.numpy(), g.numpy())
+    np.testing.assert_allclose(outs[0].numpy(), sum(kept), rtol=1e-6)  # one accumulating grad
