@@ -4,7 +4,9 @@ Each rule looks at one op node (whose inputs are already simplified) and returns
 values replacing its outputs, or None. A rule fires only when the result is the same
 tensor (shape and dtype included), so broadcasting and type promotion block it:
 ``x * 1`` is ``x`` for an f32 ``x``, but not for an i64 ``x * 1.0`` (f32) or an
-``x[3] * ones[2, 3]`` (a larger shape). ``x * 0`` is never ``0`` (NaN and inf).
+``x[3] * ones[2, 3]`` (a larger shape). ``x * 0`` is never ``0`` (NaN and inf). Every
+elementwise op also reads through an ``expand`` input when broadcasting gives the same
+result (a reduction's gradient stays a scalar instead of a full-size array).
 """
 
 from __future__ import annotations
