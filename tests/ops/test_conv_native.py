@@ -158,3 +158,79 @@ def test_public_conv2d_step_on_the_native_path(native, stride):
         np.testing.assert_allclose(compiled(gt.tensor(x)).detach().numpy(),
                                    ours(gt.tensor(x)).relu().sum(dim=(0, 2)).detach().numpy(),
                                    rtol=1e-5, atol=1e-4)
+
+
+@st.composite
+def conv_nets(draw):
+    """(layers, input shape): Conv2d layers with random channels, kernels, strides,
+    paddings, dilations and groups, ReLU between them."""
+    channels = first = draw(st.integers(1, 4))
+    size = side = draw(st.integers(6, 12))
+    layers = []
+    for _ in range(draw(st.integers(1, 3))):
+        groups = draw(st.sampled_from([g for g in (1, 2) if channels % g == 0]))
+        out = groups * draw(st.integers(1, 5))
+        k = draw(st.integers(1, 3))
+        stride, dilation = draw(st.sampled_from([1, 1, 2])), draw(st.integers(1, 2))
+        padding = draw(st.integers(0, 2))
+        if size + 2 * padding < dilation * (k - 1) + 1:
+            break
+        layers.append((channels, out, k, stride, padding, dilation, groups))
+        size = (size + 2 * padding - dilation * (k - 1) - 1) // stride + 1
+        channels = out
+    return layers, (draw(st.integers(1, 4)), first, side, side)
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(conv_nets())
+def test_random_conv_nets_train_like_torch_eager_and_compiled(native, net):
+    """Random Conv2d stacks: graphtorch's gradients (eager, on the native loops where
+    they apply) match PyTorch's, and two compiled SGD steps match two eager ones."""
+    layers, shape = net
+    if not layers:
+        return
+    rng = np.random.default_rng(len(layers) * 7 + shape[0])
+    x = rng.standard_normal(shape).astype(np.float32)
+
+    def build(lib):
+        mods = []
+        for cin, cout, k, stride, padding, dilation, groups in layers:
+            mods += [lib.nn.Conv2d(cin, cout, k, stride=stride, padding=padding,
+                                   dilation=dilation, groups=groups), lib.nn.ReLU()]
+        return lib.nn.Sequential(*mods)
+
+    theirs = build(torch)
+    state = {k: v.detach().numpy().copy() for k, v in theirs.state_dict().items()}
+
+    def ours():
+        model = build(gt)
+        model.load_state_dict({k: gt.tensor(v) for k, v in state.items()})
+        return model
+
+    theirs(torch.from_numpy(x)).square().mean().backward()
+    eager_model = ours()
+    eager_model(gt.tensor(x)).square().mean().backward()
+    for (name, p), q in zip(theirs.named_parameters(), eager_model.parameters()):
+        np.testing.assert_allclose(q.grad.numpy(), p.grad.numpy(), rtol=1e-4, atol=1e-5,
+                                   err_msg=name)
+
+    def trained(compiled):
+        model = ours()
+        opt = gt.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+        def step(inp):
+            opt.zero_grad()
+            loss = model(inp).square().mean()
+            loss.backward()
+            opt.step()
+            return loss
+
+        run = gt.compile(step) if compiled else step
+        losses = [run(gt.tensor(x)).item() for _ in range(3)]
+        return losses, [p.detach().numpy() for p in model.parameters()]
+
+    (eager_losses, eager_params), (comp_losses, comp_params) = trained(False), trained(True)
+    np.testing.assert_allclose(comp_losses, eager_losses, rtol=1e-5, atol=1e-6)
+    for a, b in zip(comp_params, eager_params):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)

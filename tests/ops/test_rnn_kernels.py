@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from graphtorch import blas, native_build
 from graphtorch.ops import rnn, rnn_jit, rnn_native
@@ -81,6 +83,10 @@ def test_kernels_match_torch(path, dtype, reverse, sizes):
     """Sizes cover the in-register GEMM's 4-row x 4-vector tiles, its one-vector and
     scalar column tails and single rows, and an odd split of the batch over threads."""
     rng = np.random.default_rng(0)
+    _check_kernels(rng, sizes, dtype, reverse)
+
+
+def _check_kernels(rng, sizes, dtype, reverse):
     steps, batch, hidden = sizes
     gates_x = rng.standard_normal((batch, steps, 4 * hidden)).astype(dtype).transpose(1, 0, 2)
     h0, c0 = rng.standard_normal((2, batch, hidden)).astype(dtype)
@@ -104,3 +110,21 @@ def test_kernels_match_torch(path, dtype, reverse, sizes):
         np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
     np.testing.assert_allclose(tanh_cs, np.tanh(cs), rtol=tol, atol=tol)
     assert h_n is not hs[0] and not np.shares_memory(h_n, hs)  # kernels return new memory
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.integers(1, 6), st.integers(1, 13), st.integers(1, 70),
+       st.sampled_from(["float32", "float64"]), st.booleans(), st.integers(1, 3))
+def test_in_register_path_over_random_sizes(monkeypatch, steps, batch, hidden, dtype, reverse,
+                                            threads):
+    """The native loop with its in-register GEMM over random sizes and thread counts
+    (every tile shape and tail), against the float64 PyTorch loop."""
+    if native_build.compiler() is None:
+        pytest.skip("no C++ compiler")
+    monkeypatch.setenv("GRAPHTORCH_JIT", "sync")
+    monkeypatch.setattr(rnn_native, "get_num_threads", lambda: threads)
+    assert rnn_native._functions(dtype) is not None
+    assert rnn_native._products(np.dtype(dtype), batch, hidden)[0] is None
+    _check_kernels(np.random.default_rng(steps * 100 + batch), (steps, batch, hidden), dtype,
+                   reverse)
