@@ -93,6 +93,13 @@ def _check_dtypes(x, w, b):
 def _conv_kernel(xp, x, w, b, stride, padding, dilation, groups, transposed=False,
                  output_padding=None):
     _check_dtypes(x, w, b)
+    if _direct(x.ndim - 2, stride):  # the bias goes in as each sum's start
+        channels = (w.shape[1] * groups, w.shape[0]) if transposed else (w.shape[0], w.shape[1])
+        if not _depthwise(x.shape[1], channels[0], groups):
+            out = conv_native.transposed(x, w, padding, dilation, groups, output_padding, b) \
+                if transposed else conv_native.forward(x, w, padding, dilation, groups, b)
+            if out is not None:
+                return out
     if transposed:
         out = _transposed(xp, x, w, stride, padding, dilation, groups, output_padding)
     else:
@@ -203,10 +210,6 @@ def _forward(xp, x, w, stride, padding, dilation, groups):
         raise ValueError("kernel larger than the padded input")
     if _depthwise(x.shape[1], w.shape[0], groups):
         return _depthwise_forward(xp, x, w, out_sizes, stride, padding, dilation)
-    if _direct(nsp, stride):
-        out = conv_native.forward(x, w, padding, dilation, groups)
-        if out is not None:
-            return out
     n, c = x.shape[:2]
     o, rows = w.shape[0], w.shape[1] * prod(kernel)
     wm = w.reshape(groups, o // groups, rows)
@@ -243,10 +246,6 @@ def _transposed(xp, x, w, stride, padding, dilation, groups, output_padding):
         for offs, target in _offset_slices(kernel, stride, dilation, in_sizes):
             buf[target] += xp.multiply(x, _tap(w, offs), out=term)
         return _crop(xp, buf, padding, out_sizes)
-    if _direct(nsp, stride):
-        out = conv_native.transposed(x, w, padding, dilation, groups, output_padding)
-        if out is not None:
-            return out
     wm = xp.swapaxes(w.reshape(groups, cin // groups, w.shape[1] * prod(kernel)), 1, 2)
     loop = COL2IM2D.get() if nsp == 2 and numpy_float(xp, x, w) else None
     if loop is not None:  # scatter straight into the output (~3.5x faster on LeNet)

@@ -70,13 +70,13 @@ static std::vector<long long> tap_offsets(long long cg, long long kh, long long 
 }
 
 // out (N, G*og, oh, ow) from x (N, G*cg, planes of `plane`, rows wp wide, zero tail after
-// the last plane) and wb (G, ceil(og/CB), taps, CB), zero in the padded channels; CB
-// channels by PV vectors of positions in registers
+// the last plane; the real rows are [top, top + h)) and wb (G, ceil(og/CB), taps, CB),
+// zero in the padded channels; CB channels by PV vectors of positions in registers
 template <typename T, int CB, int PV>
-static void conv_forward(const T* x, const T* wb, T* out, long long N, long long G,
+static void conv_forward(const T* x, const T* wb, const T* bias, T* out, long long N, long long G,
                          long long cg, long long og, long long kh, long long kw, long long dh,
                          long long dw, long long wp, long long plane, long long oh,
-                         long long ow, int threads) {
+                         long long ow, long long top, long long h, int threads) {
     typedef typename Vec<T>::v V;
     typedef typename Vec<T>::u U;
     const int L = Vec<T>::L;
@@ -93,15 +93,30 @@ static void conv_forward(const T* x, const T* wb, T* out, long long N, long long
         const long long nc = og - b * CB < CB ? og - b * CB : CB;
         for (long long p0 = 0; p0 < span; p0 += PV * L) {
             V acc[CB][PV];
-            for (int c = 0; c < CB; ++c)
-                for (int v = 0; v < PV; ++v) acc[c][v] = V{};
-            for (long long t = 0; t < taps; ++t) {
-                const T* xs = xg + offs[t] + p0;
-                V xv[PV];
-                for (int v = 0; v < PV; ++v) xv[v] = *(const U*)(xs + v * L);
-                const T* wt = wblk + t * CB;
-                for (int c = 0; c < CB; ++c)
-                    for (int v = 0; v < PV; ++v) acc[c][v] += wt[c] * xv[v];
+            for (int c = 0; c < CB; ++c) {
+                const T start = bias && c < nc ? bias[g * og + b * CB + c] : (T)0;
+                for (int v = 0; v < PV; ++v) acc[c][v] = V{} + start;
+            }
+            // kernel rows [i_lo, i_hi] read some real row for these positions' rows
+            // [r0, r1]; the others read only the zero padding above or below
+            const long long r0 = p0 / wp;
+            long long r1 = (p0 + PV * L - 1) / wp;
+            r1 = r1 < oh - 1 ? r1 : oh - 1;
+            const long long i_lo = top > r1 ? (top - r1 + dh - 1) / dh : 0;
+            const long long below = top + h - 1 - r0;  // negative: rows all in the padding
+            long long i_hi = below < 0 ? -1 : below / dh;
+            i_hi = i_hi < kh - 1 ? i_hi : kh - 1;
+            const bool all_rows = i_lo == 0 && i_hi == kh - 1;  // then one run of taps
+            for (long long ci = 0; ci < (all_rows ? 1 : cg) && i_lo <= i_hi; ++ci) {
+                const long long t_end = all_rows ? taps : (ci * kh + i_hi + 1) * kw;
+                for (long long t = (ci * kh + i_lo) * kw; t < t_end; ++t) {  // (ci, i, j)
+                    const T* xs = xg + offs[t] + p0;
+                    V xv[PV];
+                    for (int v = 0; v < PV; ++v) xv[v] = *(const U*)(xs + v * L);
+                    const T* wt = wblk + t * CB;
+                    for (int c = 0; c < CB; ++c)
+                        for (int v = 0; v < PV; ++v) acc[c][v] += wt[c] * xv[v];
+                }
             }
             T buf[CB][PV * L];
             std::memcpy(buf, acc, sizeof(buf));
@@ -168,19 +183,19 @@ static void conv_weight(const T* x, const T* gz, T* gw, long long N, long long G
 }
 
 #define GT_CONV_ENTRIES(T, SUFFIX)                                                          \
-extern "C" void gt_conv_forward_##SUFFIX(int block, const T* x, const T* wb, T* out,        \
-        long long N, long long G, long long cg, long long og, long long kh, long long kw,   \
+extern "C" void gt_conv_forward_##SUFFIX(int block, const T* x, const T* wb,               \
+        const T* bias, T* out, long long N, long long G, long long cg, long long og, long long kh, long long kw,   \
         long long dh, long long dw, long long wp, long long plane, long long oh,            \
-        long long ow, int threads) {                                                        \
+        long long ow, long long top, long long h, int threads) {                            \
     if (block == 8)                                                                         \
-        conv_forward<T, 8, 2>(x, wb, out, N, G, cg, og, kh, kw, dh, dw, wp, plane, oh, ow,  \
-                              threads);                                                     \
+        conv_forward<T, 8, 2>(x, wb, bias, out, N, G, cg, og, kh, kw, dh, dw, wp, plane, oh, \
+                              ow, top, h, threads);                                         \
     else if (block == 4)                                                                    \
-        conv_forward<T, 4, 4>(x, wb, out, N, G, cg, og, kh, kw, dh, dw, wp, plane, oh, ow,  \
-                              threads);                                                     \
+        conv_forward<T, 4, 4>(x, wb, bias, out, N, G, cg, og, kh, kw, dh, dw, wp, plane, oh, \
+                              ow, top, h, threads);                                         \
     else                                                                                    \
-        conv_forward<T, 1, 8>(x, wb, out, N, G, cg, og, kh, kw, dh, dw, wp, plane, oh, ow,  \
-                              threads);                                                     \
+        conv_forward<T, 1, 8>(x, wb, bias, out, N, G, cg, og, kh, kw, dh, dw, wp, plane, oh, \
+                              ow, top, h, threads);                                         \
 }                                                                                           \
 extern "C" void gt_conv_weight_##SUFFIX(const T* x, const T* gz, T* gw, long long N,        \
         long long G, long long cg, long long og, long long kh, long long kw, long long dh,  \
@@ -214,7 +229,7 @@ def _functions(dtype):
         return None
     fwd, wgt = getattr(lib, f"gt_conv_forward_{suffix}"), getattr(lib, f"gt_conv_weight_{suffix}")
     if fwd.argtypes is None:
-        fwd.argtypes = [_INT] + [_VOIDP] * 3 + [_LL] * 12 + [_INT]
+        fwd.argtypes = [_INT] + [_VOIDP] * 4 + [_LL] * 14 + [_INT]
         wgt.argtypes = [_VOIDP] * 3 + [_LL] * 11 + [_INT]
         fwd.restype = wgt.restype = None
     return fwd, wgt
@@ -247,9 +262,10 @@ def _tail(kw, dw, itemsize, span_block):
     return (kw - 1) * dw + span_block // itemsize + 16
 
 
-def forward(x, w, padding, dilation, groups):
-    """Stride-1 convolution of x (N, C, H, W) with w (O, C/G, KH, KW), padding as (low,
-    high) pairs; None when the native kernel is unavailable for these arrays."""
+def forward(x, w, padding, dilation, groups, bias=None):
+    """Stride-1 convolution of x (N, C, H, W) with w (O, C/G, KH, KW) plus `bias` (O,) if
+    given, padding as (low, high) pairs; None when the native kernel is unavailable for
+    these arrays."""
     fns = _usable(x, w)
     if fns is None:
         return None
@@ -268,16 +284,22 @@ def forward(x, w, padding, dilation, groups):
     # (G, blocks, taps, CB): the block's weights for one tap side by side
     wb = np.ascontiguousarray(
         wb.reshape(groups, blocks, block, cg * kh * kw).transpose(0, 1, 3, 2))
+    if bias is not None:
+        if not isinstance(bias, np.ndarray) or bias.dtype != x.dtype:
+            return None
+        bias = np.ascontiguousarray(bias)
     out = np.empty((n, o, oh, ow), dtype=x.dtype)
     if out.size:
-        fns[0](block, buf.ctypes.data, wb.ctypes.data, out.ctypes.data, n, groups, cg, og, kh,
-               kw, dh, dw, wp, hp * wp, oh, ow, _threads(out.size * cg * kh * kw))
+        start = None if bias is None else bias.ctypes.data
+        fns[0](block, buf.ctypes.data, wb.ctypes.data, start, out.ctypes.data, n, groups, cg,
+               og, kh, kw, dh, dw, wp, hp * wp, oh, ow, padding[0][0], x.shape[2],
+               _threads(out.size * cg * kh * kw))
     return out
 
 
-def transposed(x, w, padding, dilation, groups, output_padding):
-    """Stride-1 transposed convolution of x (N, C, H, W) with w (C, O/G, KH, KW) as a
-    forward one (see the module docstring); None when that does not apply."""
+def transposed(x, w, padding, dilation, groups, output_padding, bias=None):
+    """Stride-1 transposed convolution of x (N, C, H, W) with w (C, O/G, KH, KW) (plus
+    `bias`) as a forward one (see the module docstring); None when that does not apply."""
     if not isinstance(x, np.ndarray) or x.ndim != 4:
         return None
     kh, kw = w.shape[2:]
@@ -290,7 +312,7 @@ def transposed(x, w, padding, dilation, groups, output_padding):
     flipped = w.reshape(groups, c // groups, og, kh, kw)[:, :, :, ::-1, ::-1]
     forward_w = np.ascontiguousarray(flipped.transpose(0, 2, 1, 3, 4)).reshape(
         groups * og, c // groups, kh, kw)
-    return forward(x, forward_w, pads, dilation, groups)
+    return forward(x, forward_w, pads, dilation, groups, bias)
 
 
 def weight_grad(x, gout, kernel, padding, dilation, groups):

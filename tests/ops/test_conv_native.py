@@ -66,6 +66,9 @@ def test_direct_convolution_matches_torch(native, problem):
     g = rng.standard_normal(tuple(yt.shape)).astype(dtype)
     yt.backward(torch.from_numpy(g))
     _close(conv_native.forward(x, w, pads, dilation, groups), yt, dtype)
+    bias = rng.standard_normal(groups * og).astype(dtype)  # each sum starts from it
+    _close(conv_native.forward(x, w, pads, dilation, groups, bias),
+           yt + torch.from_numpy(bias).reshape(1, -1, 1, 1), dtype)
     _close(conv_native.weight_grad(x, g, kernel, pads, dilation, groups), wt.grad, dtype)
     # the input gradient is the transposed convolution whose output padding restores x's size
     extra = tuple(sizes[i] + sum(pads[i]) - dilation[i] * (kernel[i] - 1) - yt.shape[2 + i]
@@ -81,9 +84,10 @@ def test_transposed_with_output_padding_matches_torch(native):
     rng = np.random.default_rng(3)
     x = rng.standard_normal((2, 4, 5, 6)).astype(np.float32)
     w = rng.standard_normal((4, 3, 3, 2)).astype(np.float32)
-    ours = conv_native.transposed(x, w, ((1, 1), (0, 0)), (2, 3), 2, (1, 2))
-    theirs = F.conv_transpose2d(torch.from_numpy(x), torch.from_numpy(w), padding=(1, 0),
-                                dilation=(2, 3), groups=2, output_padding=(1, 2))
+    bias = rng.standard_normal(6).astype(np.float32)
+    ours = conv_native.transposed(x, w, ((1, 1), (0, 0)), (2, 3), 2, (1, 2), bias)
+    theirs = F.conv_transpose2d(torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(bias),
+                                padding=(1, 0), dilation=(2, 3), groups=2, output_padding=(1, 2))
     _close(ours, theirs, np.float32)
 
 
