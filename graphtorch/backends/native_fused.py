@@ -207,11 +207,12 @@ class NativeFused:
 
     def _run(self, fn, ptrs) -> None:
         threads = get_num_threads()
-        if threads < 2 or self.size < THREAD_MIN:
+        openmp = self._parallel is not None and openmp_usable()  # else the Python pool
+        if threads < 2 or self.size < (THREAD_MIN_OPENMP if openmp else THREAD_MIN):
             fn(ptrs, 0, self.size)
             return
         unit = self.block or 1024  # split points: whole blocks
-        if self._parallel is not None and openmp_usable():  # else the Python pool
+        if openmp:
             self._parallel(ptrs, self.size, unit, threads)
             return
         units = self.size // unit
@@ -248,10 +249,13 @@ def _dense(strides, shape) -> bool:
 
 HEADER = SHIM + FAST_MATH  # every translation unit starts with it
 
-# Outputs smaller than this run on the calling thread only. Higher than the NumPy tier's:
-# a native pass over a few MB is memory-bound, and in a training step MKL's worker thread
-# is still spinning on the other core after a GEMM (an MLP step's SGD updates of 0.4M and
-# 0.26M elements: 2.8-3.0 ms split vs 2.5-2.7 unsplit; W2's 4M-element GELU still splits).
+# Outputs smaller than these run on the calling thread only. Split over OpenMP (one call,
+# a few microseconds to start the team) from 128K elements: an MLP step's SGD updates (0.4M
+# and 0.26M elements) and LeNet's activations, 2.22-2.37 -> 2.13-2.22 ms and 3.28-3.39 ->
+# 3.12-3.30 ms (W3, W4; alternating runs). Over the Python pool (~70 us there and back,
+# where OpenMP is unusable) only from 1M: there the MLP step's updates measured 2.8-3.0 ms
+# split vs 2.5-2.7 unsplit.
+THREAD_MIN_OPENMP = 1 << 17
 THREAD_MIN = 1 << 20
 
 

@@ -156,6 +156,30 @@ def test_large_outputs_split_over_threads_with_blocks(jit):
     np.testing.assert_allclose(gt.compile(f)(x, b).numpy(), f(x, b).numpy(), rtol=1e-6)
 
 
+def test_mid_size_outputs_split_over_openmp_only(jit, monkeypatch):
+    """From THREAD_MIN_OPENMP elements a kernel splits over OpenMP (a few microseconds to
+    start); the Python pool (~70 us) waits for THREAD_MIN. Same values either way."""
+    x = gt.randn(native_fused.THREAD_MIN_OPENMP + 1000)
+    f = gt.compile(lambda a: (a * 2.0 + 1.0).tanh())
+    f(x)
+    kernel = [v for v in f.variants[-1].executable.forward_program.fn.__globals__.values()
+              if isinstance(v, native_fused.NativeFused)][0]
+    if kernel._parallel is None:
+        pytest.skip("the compiler has no OpenMP")
+    monkeypatch.setattr(native_fused, "get_num_threads", lambda: 2)
+    split, pooled = [], []
+    original = kernel._parallel
+    kernel._parallel = lambda *a: split.append(1) or original(*a)
+    monkeypatch.setattr(native_fused.numpy_fused, "_pool",
+                        lambda n: pooled.append(1) or (_ for _ in ()).throw(AssertionError))
+    expect = np.tanh(x.numpy() * np.float32(2) + np.float32(1))
+    np.testing.assert_allclose(f(x).numpy(), expect, rtol=2e-6, atol=1e-6)
+    assert split == [1]
+    monkeypatch.setattr(native_fused, "openmp_usable", lambda: False)  # a forked child
+    np.testing.assert_allclose(f(x).numpy(), expect, rtol=2e-6, atol=1e-6)
+    assert split == [1] and not pooled  # below THREAD_MIN: one thread
+
+
 def test_gelu_and_its_backward_match_eager(jit):
     def step(x):
         y = gt.nn.functional.gelu(x, approximate="tanh") + 0.5 * x * (1 + gt.tanh(x ** 3))
