@@ -301,3 +301,26 @@ def test_graph_break_keeps_compiled_segments_around_the_eager_part():
     segments = compiled._compiled.variants[0].segments
     assert segments.compile_count == 2  # block1 and block2 each ran as one compiled graph
     assert "forward" not in model.block1.__dict__  # the originals are back after each call
+
+
+def test_the_garbage_collector_pauses_while_a_variant_compiles(monkeypatch):
+    """A full cyclic collection inside a first call cost 50-200 ms with PyTorch loaded:
+    compiling runs with the collector off, and leaves its state as it found it."""
+    import gc
+
+    from graphtorch.compiler import compiled_function
+
+    seen = []
+    original = compiled_function._capture_variant
+    monkeypatch.setattr(compiled_function, "_capture_variant",
+                        lambda *a: seen.append(gc.isenabled()) or original(*a))
+    x = gt.randn(3)
+    for enabled in (True, False):
+        (gc.enable if enabled else gc.disable)()
+        try:
+            f = gt.compile(lambda a: a * 2 + 1)
+            np.testing.assert_allclose(f(x).numpy(), x.numpy() * 2 + 1, rtol=1e-6)
+            assert gc.isenabled() == enabled
+        finally:
+            gc.enable()
+    assert seen == [False, False]
