@@ -134,6 +134,9 @@ def test_declines_what_it_does_not_cover(native):
                                (1, 1), 1) is None
     assert conv_native.forward(x, w.astype(np.float64), ((0, 0),) * 2, (1, 1), 1) is None
     assert conv_native.forward(x[0], w, ((0, 0),) * 2, (1, 1), 1) is None
+    wide = np.ones((1, 16, 3, 3), np.float32)  # one output over 16 channels: im2col's case
+    assert conv_native.forward(np.ones((1, 16, 5, 5), np.float32), wide, ((0, 0),) * 2,
+                               (1, 1), 1) is None
 
 
 def test_without_the_tier_it_is_unavailable(monkeypatch):
