@@ -28,7 +28,7 @@ from pathlib import Path
 
 from .jit_background import setting, submit, wait
 
-__all__ = ["FLAGS", "NativeLibrary", "compiler", "openmp_usable", "wait"]
+__all__ = ["FLAGS", "FloatKernels", "NativeLibrary", "compiler", "openmp_usable", "wait"]
 
 def _wide_vectors() -> tuple:
     """512-bit vectors where the CPU has AVX-512 (GCC prefers 256 there): the polynomial
@@ -168,6 +168,41 @@ class NativeLibrary:
             self.lib = ctypes.CDLL(str(path))
         except OSError as exc:
             self.error = str(exc)
+
+
+class FloatKernels:
+    """The entry points ``<name>_f32`` / ``<name>_f64`` of one translation unit that an op
+    family builds (`ops.conv_native`, `ops.rnn_native`): built on first use like any
+    `NativeLibrary`, argument types set once.
+
+        KERNELS = FloatKernels(SOURCE, {"gt_conv_forward": [c_int, c_void_p, ...]})
+        fns = KERNELS.get(x.dtype)   # (forward, ...) in that order, or None
+    """
+
+    SUFFIX = {"float32": "f32", "float64": "f64"}
+
+    def __init__(self, source: str, signatures: dict):
+        self.source = source
+        self.signatures = signatures  # entry name (without the suffix) -> ctypes argtypes
+        self.library: NativeLibrary | None = None
+
+    def get(self, dtype):
+        """The entry points for numpy `dtype`, or None: another dtype, GRAPHTORCH_JIT=0, no
+        compiler, or the build still running."""
+        suffix = self.SUFFIX.get(str(dtype))
+        if suffix is None or setting() == "off" or compiler() is None:
+            return None
+        if self.library is None:
+            self.library = NativeLibrary(self.source)
+        lib = self.library.get()
+        if lib is None:
+            return None
+        fns = tuple(getattr(lib, f"{name}_{suffix}") for name in self.signatures)
+        if fns[0].argtypes is None:
+            for fn, argtypes in zip(fns, self.signatures.values()):
+                fn.argtypes = argtypes
+                fn.restype = None
+        return fns
 
 
 @functools.cache

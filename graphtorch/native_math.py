@@ -3,6 +3,10 @@ the LSTM recurrence): ``tanhf`` and ``expf`` replaced by branch-free polynomial 
 the compiler vectorises, as XLA and Eigen do. libm's scalar calls stop vectorisation and
 cost ~50x more; these stay within 3e-7 relative of float64 (tests/backends/
 test_native_fused.py measures them over the whole float range). Needs <cstdint>.
+
+`WIDE_VECTORS`: GCC vector types of 64 bytes (``Vec<T>::v``, and ``Vec<T>::u`` for
+unaligned loads and stores) for the hand-blocked loops of `ops.conv_native` and
+`ops.rnn_native`; on a CPU without AVX-512 GCC splits each into narrower registers.
 """
 
 from __future__ import annotations
@@ -59,4 +63,18 @@ static inline float gt_fast_expf(float x) {
 }
 #define tanhf gt_fast_tanhf
 #define expf gt_fast_expf
+"""
+
+WIDE_VECTORS = r"""
+template <typename T> struct Vec;
+template <> struct Vec<float> {
+    typedef float v __attribute__((vector_size(64)));
+    typedef float u __attribute__((vector_size(64), aligned(4), may_alias));
+    enum { L = 16 };
+};
+template <> struct Vec<double> {
+    typedef double v __attribute__((vector_size(64)));
+    typedef double u __attribute__((vector_size(64), aligned(8), may_alias));
+    enum { L = 8 };
+};
 """

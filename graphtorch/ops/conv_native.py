@@ -31,8 +31,8 @@ import ctypes
 
 import numpy as np
 
-from ..jit_background import setting
-from ..native_build import NativeLibrary, compiler, openmp_usable
+from ..native_build import FloatKernels, openmp_usable
+from ..native_math import WIDE_VECTORS
 from ..threads import get_num_threads
 
 __all__ = ["forward", "weight_grad"]
@@ -42,18 +42,7 @@ SOURCE = r"""
 #pragma GCC optimize("fp-contract=fast")
 #include <cstring>
 #include <vector>
-
-template <typename T> struct Vec;
-template <> struct Vec<float> {
-    typedef float v __attribute__((vector_size(64)));
-    typedef float u __attribute__((vector_size(64), aligned(4), may_alias));
-    enum { L = 16 };
-};
-template <> struct Vec<double> {
-    typedef double v __attribute__((vector_size(64)));
-    typedef double u __attribute__((vector_size(64), aligned(8), may_alias));
-    enum { L = 8 };
-};
+""" + WIDE_VECTORS + r"""
 
 enum { WB = 4, TB = 5 };
 
@@ -206,9 +195,9 @@ GT_CONV_ENTRIES(float, f32)
 GT_CONV_ENTRIES(double, f64)
 """
 
-_SUFFIX = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64"}
-_LIBRARY: list[NativeLibrary] = []
 _LL, _VOIDP, _INT = ctypes.c_longlong, ctypes.c_void_p, ctypes.c_int
+KERNELS = FloatKernels(SOURCE, {"gt_conv_forward": [_INT] + [_VOIDP] * 4 + [_LL] * 14 + [_INT],
+                                "gt_conv_weight": [_VOIDP] * 3 + [_LL] * 11 + [_INT]})
 # the forward's register blocks: (output channels, bytes of positions), CB and PV * 64 in
 # SOURCE; few output channels (an input gradient into 1-3 channels) take narrower ones
 BLOCKS = ((8, 2 * 64), (4, 4 * 64), (1, 8 * 64))
@@ -219,20 +208,7 @@ THREAD_MIN_MACS = 1 << 20
 
 def _functions(dtype):
     """(forward, weight) entry points for `dtype`, or None while unavailable."""
-    suffix = _SUFFIX.get(np.dtype(dtype))
-    if suffix is None or setting() == "off" or compiler() is None:
-        return None
-    if not _LIBRARY:
-        _LIBRARY.append(NativeLibrary(SOURCE))
-    lib = _LIBRARY[0].get()
-    if lib is None:
-        return None
-    fwd, wgt = getattr(lib, f"gt_conv_forward_{suffix}"), getattr(lib, f"gt_conv_weight_{suffix}")
-    if fwd.argtypes is None:
-        fwd.argtypes = [_INT] + [_VOIDP] * 4 + [_LL] * 14 + [_INT]
-        wgt.argtypes = [_VOIDP] * 3 + [_LL] * 11 + [_INT]
-        fwd.restype = wgt.restype = None
-    return fwd, wgt
+    return KERNELS.get(np.dtype(dtype))
 
 
 def _threads(macs: int) -> int:

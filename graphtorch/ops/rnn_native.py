@@ -18,9 +18,8 @@ import ctypes
 import numpy as np
 
 from .. import blas
-from ..jit_background import setting
-from ..native_build import NativeLibrary, compiler, openmp_usable
-from ..native_math import FAST_MATH
+from ..native_build import FloatKernels, openmp_usable
+from ..native_math import FAST_MATH, WIDE_VECTORS
 from ..threads import get_num_threads
 
 __all__ = ["backward", "forward"]
@@ -32,7 +31,7 @@ SOURCE = r"""
 #ifdef _OPENMP
 #include <omp.h>
 #endif
-""" + FAST_MATH + r"""
+""" + FAST_MATH + WIDE_VECTORS + r"""
 static inline float act_tanh(float x) { return tanhf(x); }
 static inline double act_tanh(double x) { return std::tanh(x); }
 
@@ -53,19 +52,9 @@ static void gemm(void* fn, int ilp64, long long m, long long n, long long k, con
 }
 
 // The same product in registers, for one thread's rows (B small enough to stay in L2):
-// tiles of 4 rows x 4 vectors of C, each k step one row of B (4 loads) and 4 broadcasts
-// of A feeding 16 FMAs. Sums in k order, FMA-rounded (this function only).
-template <typename T> struct Vec;
-template <> struct Vec<float> {
-    typedef float v __attribute__((vector_size(64)));
-    typedef float u __attribute__((vector_size(64), aligned(4), may_alias));
-    enum { L = 16 };
-};
-template <> struct Vec<double> {
-    typedef double v __attribute__((vector_size(64)));
-    typedef double u __attribute__((vector_size(64), aligned(8), may_alias));
-    enum { L = 8 };
-};
+// tiles of MR rows x NV vectors of C (8 x 2, then 4 x 4 and single rows for the rest),
+// each k step NV loads of a row of B and MR broadcasts of A feeding MR * NV FMAs. Sums in
+// k order, FMA-rounded (this function only).
 
 template <typename T, int MR, int NV>
 __attribute__((optimize("fp-contract=fast"))) static inline void gemm_tile(
@@ -277,9 +266,10 @@ GT_LSTM_ENTRIES(float, f32)
 GT_LSTM_ENTRIES(double, f64)
 """
 
-_SUFFIX = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64"}
-_LIBRARY: list[NativeLibrary] = []
 _VOIDP, _LL, _INT = ctypes.c_void_p, ctypes.c_longlong, ctypes.c_int
+KERNELS = FloatKernels(SOURCE, {
+    "gt_lstm_forward": [_VOIDP, _INT, _INT, _LL, _LL, _LL, _INT, _VOIDP, _LL, _LL] + [_VOIDP] * 7,
+    "gt_lstm_backward": [_VOIDP, _INT, _INT, _LL, _LL, _LL, _INT] + [_VOIDP] * 9})
 
 
 # At most this many bytes of W_hh: each thread runs its batch rows with the in-register
@@ -289,21 +279,7 @@ SMALL_GEMM_BYTES = 1 << 20
 
 def _functions(dtype):
     """(forward, backward) for `dtype`, or None while unavailable."""
-    suffix = _SUFFIX.get(np.dtype(dtype))
-    if suffix is None or setting() == "off" or compiler() is None:
-        return None
-    if not _LIBRARY:
-        _LIBRARY.append(NativeLibrary(SOURCE))
-    lib = _LIBRARY[0].get()
-    if lib is None:
-        return None
-    fwd = getattr(lib, f"gt_lstm_forward_{suffix}")
-    bwd = getattr(lib, f"gt_lstm_backward_{suffix}")
-    if fwd.argtypes is None:
-        fwd.argtypes = [_VOIDP, _INT, _INT, _LL, _LL, _LL, _INT, _VOIDP, _LL, _LL] + [_VOIDP] * 7
-        bwd.argtypes = [_VOIDP, _INT, _INT, _LL, _LL, _LL, _INT] + [_VOIDP] * 9
-        fwd.restype = bwd.restype = None
-    return fwd, bwd
+    return KERNELS.get(np.dtype(dtype))
 
 
 def _products(dtype, batch, hidden):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import ctypes
 import os
 import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -22,6 +21,7 @@ from graphtorch.backends.cuda_codegen import Unsupported
 from graphtorch.backends.native_fused import THREAD_MIN
 from graphtorch.backends.numpy_fused import compile_fused
 from graphtorch.passes.fusion import fuse_elementwise
+from tests.forking import run_forked_check
 
 from .test_cuda_codegen import fused_nodes, op_table_fused
 from .test_cuda_ops import _close, _sample
@@ -438,10 +438,8 @@ def test_large_kernels_split_with_openmp_and_forked_children_do_not_hang(tmp_pat
     """Outputs of THREAD_MIN+ elements run the kernel's OpenMP entry (one call, no Python
     thread hand-off); a child forked afterwards (a DataLoader worker) must not enter GNU
     OpenMP again (it would hang): it splits over the Python pool, with the same values."""
-    code = f"""
-import os, sys, numpy as np
-os.environ["GRAPHTORCH_JIT"] = "sync"
-os.environ["GRAPHTORCH_CACHE_DIR"] = {str(tmp_path)!r}
+    setup = """
+import numpy as np
 import graphtorch as gt
 from graphtorch.backends import native_fused
 x = gt.randn(native_fused.THREAD_MIN * 2 + 5)
@@ -456,16 +454,9 @@ calls = []
 original = kernel._parallel
 kernel._parallel = lambda *a: calls.append(1) or original(*a)
 assert np.array_equal(f(x).numpy(), y) and calls == [1]
-pid = os.fork()
-if pid == 0:
-    ok = np.array_equal(f(x).numpy(), y) and calls == [1]  # the pool, not OpenMP
-    os._exit(0 if ok else 3)
-_, status = os.waitpid(pid, 0)
-print("child", os.waitstatus_to_exitcode(status))
 """
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=120, check=False)
-    assert result.returncode == 0, result.stderr
-    if result.stdout.strip() == "no-openmp":
+    check = "np.array_equal(f(x).numpy(), y) and calls == [1]"  # the pool, not OpenMP
+    out = run_forked_check(setup, check, tmp_path)
+    if out == "no-openmp":
         pytest.skip("the compiler has no OpenMP")
-    assert result.stdout.strip() == "child 0"
+    assert out == "child 0"

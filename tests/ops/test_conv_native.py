@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 import graphtorch as gt
 from graphtorch import native_build
 from graphtorch.ops import conv_native
+from tests.forking import run_forked_check
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -246,29 +247,16 @@ def test_random_conv_nets_train_like_torch_eager_and_compiled(native, net):
 def test_forked_child_runs_convolutions_and_lstms_without_openmp(tmp_path):
     """After the parent ran the direct convolution and the LSTM loop on OpenMP threads, a
     forked child (a DataLoader worker) runs them on one thread (GNU OpenMP would hang)."""
-    import subprocess
-    import sys
-
     if native_build.compiler() is None:
         pytest.skip("no C++ compiler")
-    code = f"""
-import os, numpy as np
-os.environ["GRAPHTORCH_JIT"] = "sync"
-os.environ["GRAPHTORCH_CACHE_DIR"] = {str(tmp_path)!r}
+    setup = """
+import numpy as np
 import graphtorch as gt
 x, w = gt.randn(64, 6, 14, 14), gt.randn(16, 6, 5, 5)
 y = gt.nn.functional.conv2d(x, w).numpy()
 lstm, xs = gt.nn.LSTM(8, 16), gt.randn(5, 32, 8)
 h = lstm(xs)[0].detach().numpy()
-pid = os.fork()
-if pid == 0:
-    ok = np.allclose(gt.nn.functional.conv2d(x, w).numpy(), y, rtol=1e-5, atol=1e-5)
-    ok = ok and np.allclose(lstm(xs)[0].detach().numpy(), h, rtol=1e-5, atol=1e-5)
-    os._exit(0 if ok else 3)
-_, status = os.waitpid(pid, 0)
-print("child", os.waitstatus_to_exitcode(status))
 """
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=120, check=False)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "child 0"
+    check = ("np.allclose(gt.nn.functional.conv2d(x, w).numpy(), y, rtol=1e-5, atol=1e-5) "
+             "and np.allclose(lstm(xs)[0].detach().numpy(), h, rtol=1e-5, atol=1e-5)")
+    assert run_forked_check(setup, check, tmp_path) == "child 0"
