@@ -5,7 +5,8 @@ by the caller (`gates_x`, time-major, both biases included), the loop does only
 
 The backward loop produces the gate gradients of every step; the vjp then forms the
 weight gradient as ONE GEMM over all steps (``dgates^T @ h_prev``), instead of one small
-GEMM per step. Gate order is PyTorch's (i, f, g, o). The per-step cell arithmetic runs as
+GEMM per step. Under create_graph=True the vjp is written in graphtorch ops instead (the
+recurrence run again step by step), so double backward works as for PyTorch's LSTM. Gate order is PyTorch's (i, f, g, o). The per-step cell arithmetic runs as
 a Numba kernel when the JIT tier has one ready (`rnn_jit`), else as NumPy ufuncs.
 
     hs, h_n, c_n, cs, tanh_cs, gates = call(LSTM_SCAN, gates_x, h0, c0, w_hh, reverse=False)
@@ -16,8 +17,10 @@ from __future__ import annotations
 import numpy as np
 
 from .. import blas
+from ..autograd import grad_mode
 from . import rnn_jit, rnn_native
 from .dispatch import call
+from .movement import CAT, STACK
 from .registry import Category, OpDef, TensorMeta, register
 
 
@@ -91,6 +94,8 @@ def _forward_infer(gates_x, h0, c0, w_hh, reverse=False):
 
 
 def _forward_vjp(ctx, g_hs, g_h, g_c, *unused):
+    if grad_mode.is_grad_enabled():  # create_graph=True: gradients that are differentiable
+        return _differentiable_vjp(ctx, g_hs, g_h, g_c)
     h0, c0, w_hh = ctx.inputs[1:]
     hs, _, _, cs, tanh_cs, gates = ctx.outputs
     reverse = ctx.attrs["reverse"]
@@ -105,6 +110,41 @@ def _forward_vjp(ctx, g_hs, g_h, g_c, *unused):
         (d_gates[0], d_gates[1:], hs[:-1])
     d_w = first.t() @ h0 + rest.reshape(-1, width).t() @ prev.reshape(-1, hidden)
     return d_gates, d_h0, d_c0, d_w
+
+
+def _differentiable_vjp(ctx, g_hs, g_h, g_c):
+    """The vjp as graphtorch ops, for a backward with create_graph=True (a gradient
+    penalty, a Hessian-vector product): the recurrence is run again step by step from the
+    saved inputs (the saved gates and cells carry no history) and its gradients are written
+    out per step, so every op of it is differentiable again, as PyTorch's LSTM is."""
+    gates_x, h0, c0, w_hh = ctx.inputs
+    reverse = ctx.attrs["reverse"]
+    steps, hidden = gates_x.shape[0], h0.shape[-1]
+    order = list(range(steps - 1, -1, -1) if reverse else range(steps))
+    w_t = w_hh.t()
+    h, c, saved = h0, c0, {}
+    for t in order:
+        a = gates_x[t] + h @ w_t
+        i, f = a[:, :hidden].sigmoid(), a[:, hidden:2 * hidden].sigmoid()
+        g, o = a[:, 2 * hidden:3 * hidden].tanh(), a[:, 3 * hidden:].sigmoid()
+        c_next = f * c + i * g
+        tanh_c = c_next.tanh()
+        saved[t] = (i, f, g, o, c, tanh_c, h)
+        h, c = o * tanh_c, c_next
+    dh = g_h if g_h is not None else h0.new_zeros(h0.shape)
+    dc = g_c if g_c is not None else c0.new_zeros(c0.shape)
+    d_gates, d_w = [None] * steps, None
+    for t in reversed(order):
+        i, f, g, o, c_prev, tanh_c, h_prev = saved[t]
+        if g_hs is not None:
+            dh = dh + g_hs[t]
+        dc = dc + dh * o * (1 - tanh_c * tanh_c)
+        d_a = call(CAT, [dc * g * i * (1 - i), dc * c_prev * f * (1 - f),
+                         dc * i * (1 - g * g), dh * tanh_c * o * (1 - o)], dim=1)
+        d_gates[t] = d_a
+        d_w = d_a.t() @ h_prev if d_w is None else d_w + d_a.t() @ h_prev
+        dh, dc = d_a @ w_hh, dc * f
+    return call(STACK, d_gates), dh, dc, d_w
 
 
 def _backward_kernel(xp, g_hs, g_h, g_c, c0, w_hh, cs, tanh_cs, gates, reverse=False):
@@ -178,13 +218,14 @@ def _backward_infer(g_hs, g_h, g_c, c0, w_hh, cs, tanh_cs, gates, reverse=False)
 
 
 def _backward_vjp(ctx, *grads):
-    raise RuntimeError("the derivative for 'lstm_scan_backward' is not implemented (double "
-                       "backward through a traced LSTM layer); differentiate the eager layer")
+    # unreachable through lstm_scan: its vjp uses this op only when create_graph is off
+    raise RuntimeError("the derivative for 'lstm_scan_backward' is not implemented; "
+                       "differentiate lstm_scan with create_graph=True instead")
 
 
 LSTM_SCAN = register(OpDef(
     "lstm_scan", Category.OPAQUE, _forward_kernel, _forward_infer, _forward_vjp,
-    save_inputs=(1, 2, 3), save_output=True, num_outputs=6,
+    save_inputs=(0, 1, 2, 3), save_output=True, num_outputs=6,
     differentiable_outputs=(0, 1, 2),
     backward_name="LstmScanBackward0",
     doc="LSTM layer recurrence over time-major gates_x (T, B, 4H) = x @ W_ih^T + biases, "

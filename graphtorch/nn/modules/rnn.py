@@ -275,9 +275,10 @@ class RNNBase(Module):
                 k = layer * directions + direction
                 state = (hx[0][k], hx[1][k]) if is_lstm else hx[k]
                 cell = self._cell(k)
-                if steps and is_lstm and not self.proj_size and _is_traced(layer_input):
-                    # gt.trace/gt.compile: the fused recurrence op (ATen/cuDNN's layout);
-                    # one GEMM gives the input-to-hidden products of all steps
+                if steps and is_lstm and not self.proj_size and (
+                        _is_traced(layer_input) or not layer_input.is_cuda):
+                    # traced, and eagerly on the CPU: the fused recurrence op (ATen/cuDNN's
+                    # layout); one GEMM gives the input-to-hidden products of all steps
                     state, seq = self._fused_lstm(k, layer_input, state, bool(direction))
                     outputs.append(seq)
                 elif steps and _is_traced(layer_input):
