@@ -180,6 +180,8 @@ class FloatKernels:
     """
 
     SUFFIX = {"float32": "f32", "float64": "f64"}
+    SCALAR = "scalar"  # in a signature: the dtype's C scalar (c_float or c_double)
+    _C_SCALAR = {"f32": ctypes.c_float, "f64": ctypes.c_double}
 
     def __init__(self, source: str, signatures: dict):
         self.source = source
@@ -199,8 +201,9 @@ class FloatKernels:
             return None
         fns = tuple(getattr(lib, f"{name}_{suffix}") for name in self.signatures)
         if fns[0].argtypes is None:
+            scalar = self._C_SCALAR[suffix]
             for fn, argtypes in zip(fns, self.signatures.values()):
-                fn.argtypes = argtypes
+                fn.argtypes = [scalar if a == self.SCALAR else a for a in argtypes]
                 fn.restype = None
         return fns
 

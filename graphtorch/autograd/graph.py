@@ -314,11 +314,12 @@ def _note_traced_grad_read(variable) -> None:
 
 def _clone_like(grad, variable):
     """A copy of `grad` with `variable`'s strides when those are dense (PyTorch's gradient
-    layout contract: `p.grad` of a transposed parameter is transposed too)."""
+    layout contract: `p.grad` of a contiguous parameter is contiguous, even where the
+    backward made it transposed, as a Linear weight's; of a transposed one, transposed)."""
     target = variable._data
-    if target.flags.c_contiguous or grad._data.shape != target.shape:
-        return grad.detach().clone()
-
+    if current_tracer() is not None or grad._data.shape != target.shape or \
+            grad._data.flags.c_contiguous and target.flags.c_contiguous:
+        return grad.detach().clone()  # traced: the program's outputs have their own layout
     out = dispatch.array_module((target,)).empty_like(target)  # order "K": same layout
     out[...] = grad._data
     return type(grad)._wrap(out)

@@ -7,6 +7,7 @@ a copy of the first (decayed) gradient.
 from __future__ import annotations
 
 from ..tensor import Tensor
+from . import native_update
 from .optimizer import (
     Optimizer,
     _get_value,
@@ -92,6 +93,9 @@ def sgd(params, d_p_list, momentum_buffer_list, *, weight_decay, momentum, lr, d
             if buf is None:
                 buf = grad.detach().clone()
                 momentum_buffer_list[i] = buf
+            elif not nesterov and native_update.sgd_momentum(param, buf, grad, momentum,
+                                                             dampening, lr):
+                continue  # buf and param updated in one native pass, as the ops below
             else:
                 buf.mul_(momentum).add_(grad, alpha=1 - dampening)
             grad = grad.add(buf, alpha=momentum) if nesterov else buf

@@ -512,3 +512,18 @@ def test_decorated_function_recursion_restores_mode():
         y = rec(x, 3)
         return y.requires_grad, lib.is_grad_enabled()
     same(fn)
+
+
+def test_gradients_follow_the_parameter_layout_like_torch():
+    """PyTorch's gradient layout contract: a Linear weight's gradient (computed transposed
+    by the backward GEMM) is stored contiguous like the weight; a transposed parameter's
+    stays transposed. `p.grad.view(-1)` then works as in PyTorch."""
+    for lib in (gt, torch):
+        layer = lib.nn.Linear(5, 3)
+        layer(lib.randn(4, 5)).sum().backward()
+        assert layer.weight.grad.is_contiguous()
+        assert tuple(layer.weight.grad.stride()) == (5, 1)
+        assert tuple(layer.weight.grad.view(-1).shape) == (15,)
+        w = lib.randn(5, 3).t().detach().requires_grad_()
+        (w * 2).sum().backward()
+        assert tuple(w.grad.stride()) == tuple(w.stride()) == (1, 3)
