@@ -10,6 +10,7 @@ from ..dtypes import float64
 from ..functions.creation import zeros_like
 from ..tensor import Tensor
 from ..trace_state import SymbolicArray
+from . import native_update
 from .optimizer import (
     Optimizer,
     _as_real,
@@ -137,6 +138,11 @@ def adam(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, *, 
                 param.mul_(1 - lr * weight_decay)
             else:
                 grad = grad.add(param, alpha=weight_decay)
+        if not amsgrad and not _is_symbolic(step_t) and not param.is_complex():
+            step = _get_value(step_t)  # the same corrections as below, for one native pass
+            if native_update.adam(param, exp_avg, exp_avg_sq, grad, beta1, beta2, eps,
+                                  (1 - beta2 ** step) ** 0.5, lr / (1 - beta1 ** step)):
+                continue
         max_sq = max_exp_avg_sqs[i] if amsgrad else None
         if param.is_complex():
             grad, exp_avg, exp_avg_sq, param = (_as_real(grad.contiguous()), _as_real(exp_avg),

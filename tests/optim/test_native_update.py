@@ -20,16 +20,17 @@ def native(monkeypatch):
     assert native_update.KERNELS.get(np.dtype(np.float32)) is not None
 
 
-def _train(dtype, steps, use_native, monkeypatch, **options):
-    """Parameters after `steps` SGD steps on a fixed quadratic-ish loss."""
+def _train(dtype, steps, use_native, monkeypatch, optimizer="SGD", **options):
+    """Parameters after `steps` optimizer steps on a fixed quadratic-ish loss."""
     if not use_native:
         monkeypatch.setattr(native_update, "sgd_momentum", lambda *a: False)
+        monkeypatch.setattr(native_update, "adam", lambda *a: False)
     rng = np.random.default_rng(3)
     shapes = [(400, 500), (37,), (3, 4)]  # one above the thread threshold
     params = [gt.tensor(rng.standard_normal(s).astype(dtype), requires_grad=True)
               for s in shapes]
     targets = [gt.tensor(rng.standard_normal(s).astype(dtype)) for s in shapes]
-    opt = gt.optim.SGD(params, **options)
+    opt = getattr(gt.optim, optimizer)(params, **options)
     for _ in range(steps):
         opt.zero_grad()
         sum(((p - t) ** 2).sum() for p, t in zip(params, targets)).backward()
@@ -54,6 +55,28 @@ def test_same_values_as_the_ops(native, monkeypatch, dtype, options):
     for a, b in zip(ours, ops):
         np.testing.assert_array_equal(a, b)
     assert any(calls) == (not options.get("nesterov"))  # the native pass ran
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("optimizer, options", [
+    ("Adam", dict(lr=0.01)),
+    ("Adam", dict(lr=0.003, betas=(0.3, 0.99), eps=1e-6)),  # lerp's |w| >= 0.5 form
+    ("Adam", dict(lr=0.01, weight_decay=0.1)),
+    ("AdamW", dict(lr=0.01, weight_decay=0.1)),
+    ("Adam", dict(lr=0.01, maximize=True)),
+    ("Adam", dict(lr=0.01, amsgrad=True))], ids=str)
+def test_adam_same_values_as_the_ops(native, monkeypatch, dtype, optimizer, options):
+    calls = []
+    original = native_update.adam
+    monkeypatch.setattr(native_update, "adam", lambda *a: calls.append(original(*a)) or
+                        calls[-1])
+    ours, opt = _train(dtype, 5, True, monkeypatch, optimizer, **options)
+    ops, opt_ops = _train(dtype, 5, False, monkeypatch, optimizer, **options)
+    for a, b in zip(ours, ops):
+        np.testing.assert_array_equal(a, b)
+    for p, q in zip(opt.state.values(), opt_ops.state.values()):
+        np.testing.assert_array_equal(p["exp_avg_sq"].numpy(), q["exp_avg_sq"].numpy())
+    assert any(calls) == (not options.get("amsgrad"))  # the native pass ran
 
 
 def test_version_counters_move_and_views_take_the_ops(native):
