@@ -173,9 +173,10 @@ static void conv_weight(const T* x, const T* gz, T* gw, long long N, long long G
 
 #define GT_CONV_ENTRIES(T, SUFFIX)                                                          \
 extern "C" void gt_conv_forward_##SUFFIX(int block, const T* x, const T* wb,               \
-        const T* bias, T* out, long long N, long long G, long long cg, long long og, long long kh, long long kw,   \
-        long long dh, long long dw, long long wp, long long plane, long long oh,            \
-        long long ow, long long top, long long h, int threads) {                            \
+        const T* bias, T* out, long long N, long long G, long long cg, long long og,        \
+        long long kh, long long kw, long long dh, long long dw, long long wp,               \
+        long long plane, long long oh, long long ow, long long top, long long h,            \
+        int threads) {                                                                      \
     if (block == 8)                                                                         \
         conv_forward<T, 8, 2>(x, wb, bias, out, N, G, cg, og, kh, kw, dh, dw, wp, plane, oh, \
                               ow, top, h, threads);                                         \

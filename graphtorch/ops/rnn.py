@@ -6,8 +6,9 @@ by the caller (`gates_x`, time-major, both biases included), the loop does only
 The backward loop produces the gate gradients of every step; the vjp then forms the
 weight gradient as ONE GEMM over all steps (``dgates^T @ h_prev``), instead of one small
 GEMM per step. Under create_graph=True the vjp is written in graphtorch ops instead (the
-recurrence run again step by step), so double backward works as for PyTorch's LSTM. Gate order is PyTorch's (i, f, g, o). The per-step cell arithmetic runs as
-a Numba kernel when the JIT tier has one ready (`rnn_jit`), else as NumPy ufuncs.
+recurrence run again step by step), so double backward works as for PyTorch's LSTM. Gate
+order is PyTorch's (i, f, g, o). The per-step cell arithmetic runs as a Numba kernel when
+the JIT tier has one ready (`rnn_jit`), else as NumPy ufuncs.
 
     hs, h_n, c_n, cs, tanh_cs, gates = call(LSTM_SCAN, gates_x, h0, c0, w_hh, reverse=False)
 """

@@ -5,9 +5,10 @@ Eagerly, SGD with momentum runs three in-place ops per parameter (``buf.mul_(m)`
 on one thread, 1.4 ms of an MLP step's 4.5; Adam runs seven ops and their temporaries.
 Here the same arithmetic, in the same order and roundings (each product, quotient, sum and
 square root rounded to the parameter's dtype, no FMA contraction: `native_build.FLAGS`),
-runs in one pass split over threads: bit for bit what the ops give. Used only outside traces, with
-grad mode off, for C-contiguous CPU float arrays of one dtype; otherwise, or before g++
-has built it (`GRAPHTORCH_JIT`), `sgd_momentum` returns False and the ops run.
+runs in one pass split over threads: bit for bit what the ops give. Used only outside
+traces, with grad mode off, for CPU float arrays of one dtype and plain Python numbers as
+hyperparameters; otherwise, or before g++ has built it (`GRAPHTORCH_JIT`), `sgd_momentum`
+and `adam` return False and the optimizer runs its ops.
 """
 
 from __future__ import annotations

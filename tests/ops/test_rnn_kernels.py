@@ -1,7 +1,8 @@
 """The lstm_scan kernels on every path: the native loop over time (g++; GEMMs in registers
-with the batch split over two threads, or through MKL or NumPy's own OpenBLAS), the Numba cells (GRAPHTORCH_JIT=sync without the native
-loop) and the NumPy fallback (JIT off), against a float64 PyTorch loop, with awkward
-operands (transposed views, read-only arrays) and gradients flowing into h_n and c_n."""
+with the batch split over two threads, or through MKL or NumPy's own OpenBLAS), the Numba
+cells (GRAPHTORCH_JIT=sync without the native loop) and the NumPy fallback (JIT off),
+against a float64 PyTorch loop, with awkward operands (transposed views, read-only arrays)
+and gradients flowing into h_n and c_n."""
 
 from __future__ import annotations
 
