@@ -94,15 +94,20 @@ def test_version_counters_move_and_views_take_the_ops(native):
     assert not native_update.sgd_momentum(p, buf, grad, 0.9, 0.0, 0.1)  # grad mode on
 
 
-def test_compiled_steps_still_match_eager(native, monkeypatch):
-    """Inside gt.compile the update is traced from the ops (the native pass declines)."""
-    eager, _ = _train(np.float32, 3, True, monkeypatch, lr=0.01, momentum=0.9)
+@pytest.mark.parametrize("optimizer, options", [("SGD", dict(lr=0.01, momentum=0.9)),
+                                                ("Adam", dict(lr=0.01)),
+                                                ("AdamW", dict(lr=0.01, weight_decay=0.1))],
+                         ids=str)
+def test_compiled_steps_still_match_eager(native, monkeypatch, optimizer, options):
+    """Inside gt.compile the update is traced from the ops (the native pass declines); the
+    compiled steps match the eager ones that took it."""
+    eager, _ = _train(np.float32, 3, True, monkeypatch, optimizer, **options)
     rng = np.random.default_rng(3)
     shapes = [(400, 500), (37,), (3, 4)]
     params = [gt.tensor(rng.standard_normal(s).astype(np.float32), requires_grad=True)
               for s in shapes]
     targets = [gt.tensor(rng.standard_normal(s).astype(np.float32)) for s in shapes]
-    opt = gt.optim.SGD(params, lr=0.01, momentum=0.9)
+    opt = getattr(gt.optim, optimizer)(params, **options)
 
     @gt.compile
     def step():
