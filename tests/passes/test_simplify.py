@@ -4,6 +4,8 @@ promotion, and by x * 0 (NaN and inf)."""
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import graphtorch as gt
 from graphtorch.ir.graph import Graph
@@ -178,3 +180,57 @@ def test_a_rewrite_that_exposes_an_input_keeps_the_clone_of_a_gradient():
         np.testing.assert_array_equal(g.numpy(), before)
         assert not np.shares_memory(a.grad.numpy(), g.numpy())
     np.testing.assert_allclose(outs[0].numpy(), sum(kept), rtol=1e-6)  # one accumulating grad
+
+
+_EXPAND_OPS = {
+    "add": lambda a, b: a + b, "mul": lambda a, b: a * b, "div": lambda a, b: a / b,
+    "maximum": lambda a, b: gt.maximum(a, b), "eq": lambda a, b: a == b,
+    "where": lambda a, b: gt.where(b > 0, a, b),
+}
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_random_expands_into_elementwise_ops_compile_like_eager(data):
+    """An expanded operand (a 0-d weak one included, known while tracing or an argument)
+    into a random elementwise op, with the other operand's dtype random: compiled values,
+    dtype and shape as eager's, and the gradient through the expand as eager's."""
+    target = tuple(data.draw(st.lists(st.integers(1, 4), min_size=1, max_size=3)))
+    source = tuple(data.draw(st.sampled_from([(), (1,) * len(target)] + [
+        tuple(t if keep else 1 for t, keep in zip(target, mask))
+        for mask in [data.draw(st.lists(st.booleans(), min_size=len(target),
+                                        max_size=len(target)))]])))
+    dtypes = [gt.float32, gt.float64, gt.int64]
+    src_dtype, other_dtype = data.draw(st.sampled_from(dtypes)), data.draw(st.sampled_from(dtypes))
+    op = data.draw(st.sampled_from(sorted(_EXPAND_OPS)))
+    known = data.draw(st.booleans())  # made inside the function: folded while tracing
+    rng = np.random.default_rng(len(target) * 10 + len(source))
+    src = gt.tensor(rng.integers(1, 5, source).astype(np.float64)).to(src_dtype)
+    other = gt.tensor(rng.integers(-3, 4, target).astype(np.float64)).to(other_dtype)
+    fn = _EXPAND_OPS[op]
+    values = src.tolist()
+
+    def program(s, o):
+        base = gt.tensor(values, dtype=src_dtype) if known else s
+        return fn(base.expand(*target), o)
+
+    expect = program(src, other)
+    for _ in range(2):
+        got = gt.compile(program)(src, other)
+        assert got.dtype == expect.dtype and tuple(got.shape) == tuple(expect.shape)
+        np.testing.assert_allclose(got.numpy(), expect.numpy(), rtol=1e-6)
+    if src_dtype is gt.float64 and not known and op in ("add", "mul", "div", "maximum"):
+        def loss(s, o):
+            return fn(s.expand(*target), o).sum()
+
+        s1, s2 = src.clone().requires_grad_(), src.clone().requires_grad_()
+        loss(s1, other).backward()
+
+        @gt.compile
+        def step(s, o):
+            value = loss(s, o)
+            value.backward()
+            return value
+
+        step(s2, other)
+        np.testing.assert_allclose(s2.grad.numpy(), s1.grad.numpy(), rtol=1e-10)
