@@ -28,7 +28,8 @@ from pathlib import Path
 
 from .jit_background import setting, submit, wait
 
-__all__ = ["FLAGS", "FloatKernels", "NativeLibrary", "compiler", "openmp_usable", "wait"]
+__all__ = ["FLAGS", "OPENMP_MIN_ELEMENTS", "FloatKernels", "NativeLibrary", "compiler",
+           "openmp_usable", "wait"]
 
 def _wide_vectors() -> tuple:
     """512-bit vectors where the CPU has AVX-512 (GCC prefers 256 there): the polynomial
@@ -63,6 +64,11 @@ def _no_openmp_in_child() -> None:
 
 
 os.register_at_fork(after_in_child=_no_openmp_in_child)
+
+
+# Loops over fewer elements than this stay on one thread: an OpenMP team starts in a few
+# microseconds, a memory-bound pass over 128K floats takes ~20 (native_fused's measurements).
+OPENMP_MIN_ELEMENTS = 1 << 17
 
 
 def openmp_usable() -> bool:

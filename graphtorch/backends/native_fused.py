@@ -30,7 +30,7 @@ import numpy as np
 from ..ir import symbolic
 from ..ir.graph import Node
 from ..jit_background import setting
-from ..native_build import NativeLibrary, compiler, openmp_usable
+from ..native_build import OPENMP_MIN_ELEMENTS, NativeLibrary, compiler, openmp_usable
 from ..threads import get_num_threads
 from . import numpy_fused
 from .cuda_codegen import CTYPES, Unsupported, fused_kernel
@@ -159,12 +159,12 @@ class NativeFused:
         if fn is None or not self._accepts(arrays):
             return self.numpy_fn(*arrays, out=out)
         outs = numpy_fused._outputs(self.plan, out)
-        in_order = all(a.flags.c_contiguous for a in arrays)
-        if not in_order or not all(o.flags.c_contiguous for o in outs):
-            layout = self._memory_order(arrays)
+        if not all(a.flags.c_contiguous for a in (*arrays, *outs)):
+            layout = self._shared_layout(arrays, self.layouts)
             if layout is not None and out is None:  # outputs laid out like the inputs
                 outs = [np.empty_like(layout, dtype=d) for d in self.plan.out_dtypes]
-            if layout is None or self._memory_order(outs, layout) is None:
+            if layout is None or self._shared_layout(
+                    (layout, *outs), ["full"] * (len(outs) + 1)) is None:
                 if out is not None:
                     return self.numpy_fn(*arrays, out=out)
                 # a strided view (a transpose, a batch-first permute) in another layout than
@@ -179,15 +179,14 @@ class NativeFused:
             self._run(fn, self._objects(*map(id, arrays), *map(id, outs)))
         return outs[0] if len(outs) == 1 else tuple(outs)
 
-    def _memory_order(self, arrays, like=None):
-        """An array whose layout every full-size one of `arrays` shares (per element, with
-        `like` if given), when that layout is dense with positive strides - a permuted
-        contiguous block, as a batch-first LSTM's output: the flat loop then runs in memory
-        order, element i of each operand being the same logical element. None otherwise
-        (or when an operand is broadcast along some dims: its index needs logical order)."""
-        key = None if like is None else _element_strides(like)
-        first = like
-        for a, lay in zip(arrays, self.layouts if like is None else ["full"] * len(arrays)):
+    def _shared_layout(self, arrays, layouts):
+        """An array whose layout every "full" one of `arrays` (per `layouts`) shares, per
+        element, when that layout is dense with positive strides - a permuted contiguous
+        block, as a batch-first LSTM's output: the flat loop then runs in memory order,
+        element i of each operand being the same logical element. None otherwise (or when
+        an operand is broadcast along some dims: its index needs logical order)."""
+        first = key = None
+        for a, lay in zip(arrays, layouts):
             if lay == "scalar":
                 continue
             if lay != "full":
@@ -255,7 +254,7 @@ HEADER = SHIM + FAST_MATH  # every translation unit starts with it
 # 3.12-3.30 ms (W3, W4; alternating runs). Over the Python pool (~70 us there and back,
 # where OpenMP is unusable) only from 1M: there the MLP step's updates measured 2.8-3.0 ms
 # split vs 2.5-2.7 unsplit.
-THREAD_MIN_OPENMP = 1 << 17
+THREAD_MIN_OPENMP = OPENMP_MIN_ELEMENTS
 THREAD_MIN = 1 << 20
 
 

@@ -93,13 +93,13 @@ def _check_dtypes(x, w, b):
 def _conv_kernel(xp, x, w, b, stride, padding, dilation, groups, transposed=False,
                  output_padding=None):
     _check_dtypes(x, w, b)
-    if _direct(x.ndim - 2, stride):  # the bias goes in as each sum's start
-        channels = (w.shape[1] * groups, w.shape[0]) if transposed else (w.shape[0], w.shape[1])
-        if not _depthwise(x.shape[1], channels[0], groups):
-            out = conv_native.transposed(x, w, padding, dilation, groups, output_padding, b) \
-                if transposed else conv_native.forward(x, w, padding, dilation, groups, b)
-            if out is not None:
-                return out
+    out_channels = w.shape[1] * groups if transposed else w.shape[0]
+    if _direct(x.ndim - 2, stride) and not _depthwise(x.shape[1], out_channels, groups):
+        # the bias goes in as each sum's start
+        out = conv_native.transposed(x, w, padding, dilation, groups, output_padding, b) \
+            if transposed else conv_native.forward(x, w, padding, dilation, groups, b)
+        if out is not None:
+            return out
     if transposed:
         out = _transposed(xp, x, w, stride, padding, dilation, groups, output_padding)
     else:

@@ -178,7 +178,8 @@ static void lstm_forward(void* gemm_fn, int ilp64, int threads, long long steps,
                          const T* c0, T* gates, T* hs, T* cs, T* tanh_cs) {
     const long long W = 4 * hidden, BH = batch * hidden;
     const T half = (T)0.5;
-    #pragma omp parallel num_threads(threads) if (threads > 1)
+    // the CBLAS path runs the whole batch per step: one thread, whatever was asked
+    #pragma omp parallel num_threads(threads) if (threads > 1 && !gemm_fn)
     {
     long long lo, hi;
     thread_rows(batch, &lo, &hi);
@@ -220,7 +221,8 @@ static void lstm_backward(void* gemm_fn, int ilp64, int threads, long long steps
                           const T* c0, const T* w_hh, const T* cs, const T* tanh_cs,
                           const T* gates, T* dh, T* dc, T* d_gates) {
     const long long W = 4 * hidden, BH = batch * hidden;
-    #pragma omp parallel num_threads(threads) if (threads > 1)
+    // the CBLAS path runs the whole batch per step: one thread, whatever was asked
+    #pragma omp parallel num_threads(threads) if (threads > 1 && !gemm_fn)
     {
     long long lo, hi;
     thread_rows(batch, &lo, &hi);

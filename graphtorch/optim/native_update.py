@@ -18,7 +18,7 @@ import ctypes
 import numpy as np
 
 from ..autograd import grad_mode
-from ..native_build import FloatKernels, openmp_usable
+from ..native_build import OPENMP_MIN_ELEMENTS, FloatKernels, openmp_usable
 from ..ops.dispatch import bump_version
 from ..threads import get_num_threads
 from ..trace_state import STATE as _TRACE_STATE
@@ -88,7 +88,6 @@ _P, _LL, _INT, _S = ctypes.c_void_p, ctypes.c_longlong, ctypes.c_int, FloatKerne
 KERNELS = FloatKernels(SOURCE, {"gt_sgd_momentum": [_P, _P, _P, _LL, _S, _S, _INT, _S, _INT],
                                 "gt_adam": [_P] * 4 + [_LL, _S, _INT, _S, _S, _INT, _S, _S,
                                                        _S, _INT]})
-THREAD_MIN = 1 << 17  # elements; as the native tier's OpenMP threshold
 _NUMBERS = (int, float)
 
 
@@ -120,7 +119,7 @@ def _usable(*scalars) -> bool:
 
 
 def _threads(size: int) -> int:
-    return get_num_threads() if size >= THREAD_MIN and openmp_usable() else 1
+    return get_num_threads() if size >= OPENMP_MIN_ELEMENTS and openmp_usable() else 1
 
 
 def sgd_momentum(param, buf, grad, momentum, dampening, lr) -> bool:
