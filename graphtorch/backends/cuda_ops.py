@@ -355,9 +355,8 @@ def _sign(r, a):
     x = a[0]
     if r.cd.kind == "b":
         return x
-    # NumPy: sign(-0.0) is +0.0 and sign(NaN) is NaN
-    zero = f"({x} == {r.lit(0)} ? {r.lit(0)} : {x})"
-    return f"({x} > {r.lit(0)} ? {r.lit(1)} : ({x} < {r.lit(0)} ? {r.lit(-1)} : {zero}))"
+    # PyTorch (and the eager kernel): sign(-0.0) is +0.0 and sign(NaN) is 0
+    return f"({x} > {r.lit(0)} ? {r.lit(1)} : ({x} < {r.lit(0)} ? {r.lit(-1)} : {r.lit(0)}))"
 
 
 def _signbit(r, a):

@@ -131,8 +131,15 @@ _NON_FLOAT = (dtypes.bool_, dtypes.uint8, dtypes.int8, dtypes.int16, dtypes.int3
               dtypes.int64, *COMPLEX)
 FRAC = elementwise("frac", lambda xp, a: a - xp.trunc(a), lambda ctx, g: (g,),
                    dtype_check=unsupported("frac_cpu", *_NON_FLOAT))
-SIGN = elementwise("sign", lambda xp, a: xp.sign(a) if a.dtype != bool else a.copy(),
-                   _zero_grad, dtype_check=raises(
+def _sign_kernel(xp, a):
+    """NumPy's sign, except that sign(NaN) is 0, as in PyTorch (abs's gradient at NaN)."""
+    if a.dtype == bool:
+        return a.copy()
+    out = xp.sign(a)
+    return xp.where(xp.isnan(a), a.dtype.type(0), out) if a.dtype.kind == "f" else out
+
+
+SIGN = elementwise("sign", _sign_kernel, _zero_grad, dtype_check=raises(
                        NotImplementedError, "Unlike NumPy, torch.sign is not intended to support "
                        "complex numbers. Please use torch.sgn instead.", COMPLEX))
 
@@ -150,7 +157,7 @@ NEG = elementwise("neg", ufunc_kernel("negative"), _neg_vjp,
 def _abs_vjp(ctx, grad):
     x = ctx.inputs[0]
     if x.is_complex():
-        return (grad * x / x.abs(),)
+        return (grad * x.sgn(),)  # z / |z|, and 0 at 0 as in PyTorch
     return (grad * x.sign(),)
 
 
@@ -336,7 +343,7 @@ __all__ = ["dtypes"]
 
 def _sgn_kernel(xp, a):
     if a.dtype.kind != "c":
-        return xp.sign(a) if a.dtype != bool else a.copy()
+        return _sign_kernel(xp, a)
     mag = xp.abs(a)
     zero = mag == 0
     return xp.where(zero, 0, a / xp.where(zero, 1, mag)).astype(a.dtype, copy=False)
