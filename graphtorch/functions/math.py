@@ -6,7 +6,7 @@ from .. import dtypes
 from ..dtypes import scalar_type_name
 from ..ops import elementwise as elementwise_ops
 from ..ops import unary_math as unary_math_ops
-from ..ops.dispatch import call, call_inplace, meta_of
+from ..ops.dispatch import binary_operator, call, call_inplace, meta_of
 from ..ops.elementwise import promote_operands
 from ..ops.registry import REGISTRY
 from ..ops.shape_rules import split_operands
@@ -339,11 +339,7 @@ def imag_part(self):
 
 def operator_method(op):
     """`Tensor.__add__`-style method running `op` (self first)."""
-    def method(self, other):
-        if type(other) is not Tensor and type(other) not in SCALAR_TYPES:
-            other = as_operand(other)
-        return call(op, self, other)
-    return method
+    return binary_operator(op, as_operand)
 
 
 def reflected_operator_method(op):

@@ -23,7 +23,7 @@ from ..trace_state import SymbolicArray, TracingError, user_frame, where
 from . import parallel_ufunc
 from .devices import same_device_arrays, writable_alias
 from .registry import Category, OpDef, Promotion, TensorMeta
-from .shape_rules import compute_dtype, dtype_error, output_dtype
+from .shape_rules import broadcast_shapes, compute_dtype, dtype_error, output_dtype
 
 _GRAD = grad_mode.STATE
 _ndarray = np.ndarray
@@ -104,6 +104,8 @@ def _promote(op: OpDef, inputs, arrays):
     if op.dtype_check is not None:
         message = op.dtype_check(computed)
         if message:
+            if op.category is Category.ELEMENTWISE:  # PyTorch checks the shapes first
+                broadcast_shapes(*[x._data.shape for x in inputs if isinstance(x, Tensor)])
             raise dtype_error(message)
     np_dtype = computed.np_dtype
     out_np = output_dtype(promotion, computed).np_dtype
@@ -382,6 +384,106 @@ def call(op: OpDef, *inputs, **attrs):
 
 _VIEW = Category.VIEW
 _SAME = (None, None, None)  # the fast path's "cached decision" for ops without promotion
+
+
+def binary_operator(op: OpDef, convert):
+    """The `Tensor.__mul__`-style method of a binary op: `call(op, self, other)` (`other`
+    made an operand by `convert` first when it is not a tensor or a Python number), with
+    the common eager case - a plain float tensor of one dtype with another or with a
+    Python number, on NumPy, outside any trace - run inline without `call`'s general loops
+    (this is the cost of every `a * b` in eager code). Anything else, and any kernel error,
+    goes through `call`, which gives the same result or raises PyTorch's error."""
+    cache = op.dtype_cache
+
+    def method(x, y):
+        if type(x) is Tensor and _ERRSTATE is not None and \
+                _TRACE_STATE.__dict__.get("tracer") is None:
+            a = x._data
+            if type(a) is _ndarray:
+                d = a.dtype
+                hit = cache.get(d)
+                # hit[2] is set only for a float dtype that computes and returns as itself
+                if hit is not None and hit[2] is not None and a.size < _PARALLEL_MIN:
+                    ty = type(y)
+                    if ty is Tensor:
+                        b = y._data
+                        plain = type(b) is _ndarray and b.dtype is d
+                    else:
+                        b = y
+                        plain = ty is float or ty is int or ty is bool
+                    if plain:
+                        token = _ERRSTATE.set(_IGNORE)
+                        try:
+                            out = hit[2](a, b)
+                        except Exception:  # noqa: BLE001 - `call` raises PyTorch's error
+                            out = None
+                        finally:
+                            _ERRSTATE.reset(token)
+                        if out is not None:
+                            if type(out) is not _ndarray:  # a 0-d result comes back a scalar
+                                out = _as_array(out)
+                            if out.dtype is not d and out.dtype != d:
+                                out = out.astype(d)
+                            t = _new(Tensor)  # call's tail, inlined
+                            t._data = out
+                            t._requires_grad = False
+                            t._grad_fn = None
+                            t._output_nr = 0
+                            t._grad = None
+                            t._base = None
+                            t._vc = 0
+                            if _GRAD.enabled and op.vjp is not None:
+                                if x._base is None and (ty is not Tensor or y._base is None):
+                                    if x._requires_grad or ty is Tensor and y._requires_grad:
+                                        _record_plain_binary(op, x, y, t)
+                                elif _any_requires_grad(op, (x, y)):
+                                    record(op, (x, y), (t,), {})
+                            if op_hooks:
+                                for hook in list(op_hooks):
+                                    hook(op, (x, y), (t,))
+                            return t
+        if type(y) is not Tensor and type(y) not in _SCALAR_TYPES:
+            y = convert(y)
+        return call(op, x, y)
+
+    return method
+
+
+_SCALAR_TYPES = (bool, int, float, complex)
+
+
+def _record_plain_binary(op: OpDef, x, y, out):
+    """`record(op, (x, y), (out,), {})` for `binary_operator`'s fast path, where `x` and a
+    tensor `y` are no views (no `_base`) and `out` is a float tensor: the same node, built
+    without `record`'s general loop."""
+    if op.save_output or op.differentiable_outputs != (0,):
+        record(op, (x, y), (out,), {})
+        return
+    saves = op.save_inputs
+    a = x._data
+    if x._requires_grad:
+        fn = x._grad_fn
+        edge_x = (fn, x._output_nr) if fn is not None else (accumulate_node(x), 0)
+    else:
+        edge_x = _NO_EDGE
+    if type(y) is Tensor:
+        b = y._data
+        info_y = (b.shape, b.dtype)
+        if y._requires_grad:
+            fn = y._grad_fn
+            edge_y = (fn, y._output_nr) if fn is not None else (accumulate_node(y), 0)
+        else:
+            edge_y = _NO_EDGE
+        saved_y = (y, y._vc) if 1 in saves else None
+    else:
+        info_y = None
+        edge_y = _NO_EDGE
+        saved_y = y if 1 in saves else None
+    o = out._data
+    node = OpNode(op, (edge_x, edge_y), {}, ((x, x._vc) if 0 in saves else None, saved_y),
+                  ((a.shape, a.dtype), info_y), ((o.shape, o.dtype),))
+    out._grad_fn = node
+    out._requires_grad = True
 
 
 def _any_requires_grad(op, inputs) -> bool:

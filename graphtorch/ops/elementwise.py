@@ -12,7 +12,7 @@ from .. import dtypes
 from ..dtypes import scalar_type_name
 from ..tensor import Tensor
 from . import parallel_ufunc
-from .dispatch import call, meta_of
+from .dispatch import binary_operator, call, meta_of
 from .factories import ones_like, zeros_like
 from .grad_utils import conj, unbroadcast, zeros_for
 from .registry import REGISTRY, Category, OpDef, Promotion, TensorMeta, register
@@ -138,9 +138,9 @@ SUB = elementwise(
 def _mul_vjp(ctx, grad):
     a, b = ctx.inputs
     ma, mb = ctx.needed_input_metas()
-    # call(MUL, ...) is `grad * conj(b)` without the operator's frame (a hot path)
-    return (unbroadcast(call(MUL, grad, conj(b)), ma) if ma is not None else None,
-            unbroadcast(call(MUL, grad, conj(a)), mb) if mb is not None else None)
+    # _multiply is `grad * conj(b)` without the operator's frame (a hot path)
+    return (unbroadcast(_multiply(grad, conj(b)), ma) if ma is not None else None,
+            unbroadcast(_multiply(grad, conj(a)), mb) if mb is not None else None)
 
 
 def _mul_kernel(xp, a, b):
@@ -149,6 +149,7 @@ def _mul_kernel(xp, a, b):
 
 MUL = elementwise("mul", _mul_kernel, _mul_vjp, save_inputs=(0, 1), doc="a * b",
                   ufunc="multiply")
+_multiply = binary_operator(MUL, lambda operand: operand)  # `Tensor.__mul__`, as a function
 
 
 def _div_vjp(ctx, grad):
@@ -183,9 +184,24 @@ def _is_integral(x) -> bool:
     return dtype.kind in "iub" if dtype is not None else isinstance(x, (int, np.integer))
 
 
-def _floor_divide_kernel(xp, a, b):
-    _check_integer_divisor(xp, a, b)
-    return xp.floor_divide(a, b)
+def _in_float32_if_half(ufunc_name):
+    """A kernel `xp.<ufunc_name>(a, b)` that computes float16 in float32 and rounds once,
+    as PyTorch's CPU kernels do: the floor of a float16 quotient is off by a whole unit
+    where NumPy's float16 loop rounds its intermediate steps."""
+    def kernel(xp, a, b):
+        _check_integer_divisor(xp, a, b)
+        ufunc = getattr(xp, ufunc_name)
+        half = getattr(a, "dtype", None) == np.float16
+        if not half and getattr(b, "dtype", None) != np.float16:
+            return ufunc(a, b)
+        out_dtype = a.dtype if half else b.dtype
+        wide = [x.astype(np.float32) if getattr(x, "dtype", None) == np.float16 else x
+                for x in (a, b)]
+        return ufunc(*wide).astype(out_dtype)
+    return kernel
+
+
+_floor_divide_kernel = _in_float32_if_half("floor_divide")
 
 
 def _trunc_divide_kernel(xp, a, b):
