@@ -23,16 +23,17 @@ _PENDING: list[Future] = []
 _WARNED: set[str] = set()
 
 
-def setting() -> str:
-    """GRAPHTORCH_JIT as 'background', 'sync' or 'off'."""
-    value = os.environ.get("GRAPHTORCH_JIT", "background").strip().lower()
+def setting(variable: str = "GRAPHTORCH_JIT") -> str:
+    """GRAPHTORCH_JIT (or another switch of the same values) as 'background', 'sync' or
+    'off'."""
+    value = os.environ.get(variable, "background").strip().lower()
     if value in ("0", "off", "false", "no"):
         return "off"
     if value == "sync":
         return "sync"
     if value not in ("background", "1", "on", "true", "yes", "") and value not in _WARNED:
         _WARNED.add(value)
-        warnings.warn(f"GRAPHTORCH_JIT={value!r} is not one of background, sync, 0: "
+        warnings.warn(f"{variable}={value!r} is not one of background, sync, 0: "
                       "building kernels in the background", RuntimeWarning, stacklevel=2)
     return "background"
 

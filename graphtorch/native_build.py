@@ -18,18 +18,21 @@ from __future__ import annotations
 import ctypes
 import functools
 import hashlib
+import importlib.util
 import os
 import platform
 import shutil
 import subprocess
+import sys
+import sysconfig
 import tempfile
 import threading
 from pathlib import Path
 
 from .jit_background import setting, submit, wait
 
-__all__ = ["FLAGS", "OPENMP_MIN_ELEMENTS", "FloatKernels", "NativeLibrary", "compiler",
-           "openmp_usable", "wait"]
+__all__ = ["FLAGS", "OPENMP_MIN_ELEMENTS", "FloatKernels", "NativeLibrary", "PythonExtension",
+           "compiler", "openmp_usable", "wait"]
 
 def _wide_vectors() -> tuple:
     """512-bit vectors where the CPU has AVX-512 (GCC prefers 256 there): the polynomial
@@ -116,6 +119,8 @@ class NativeLibrary:
     """One generated translation unit, built once (see the module docstring). `.error`
     holds the compiler's message when the build failed; the caller keeps its NumPy code."""
 
+    switch = "GRAPHTORCH_JIT"  # the environment variable that turns building off or sync
+
     def __init__(self, source: str):
         self.source = source
         self.lib: ctypes.CDLL | None = None
@@ -125,7 +130,7 @@ class NativeLibrary:
     def get(self) -> ctypes.CDLL | None:
         if self.lib is not None or self._started:
             return self.lib
-        current = setting()
+        current = setting(self.switch)
         if current == "off" or compiler() is None:
             self._started = True
             return None
@@ -147,6 +152,11 @@ class NativeLibrary:
         key = "\n".join([_compiler_id(), " ".join(FLAGS + OPENMP), self.source])
         return cache_dir() / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".so")
 
+    def _commands(self, src: Path, out: Path) -> list:
+        """The compiler command lines to try in order (the first that succeeds counts)."""
+        return [[*_lowest_priority(), compiler(), *FLAGS, *extra, "-o", str(out), str(src)]
+                for extra in (OPENMP, ())]
+
     def _build(self, path: Path) -> None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -154,11 +164,9 @@ class NativeLibrary:
                 src = Path(tmp) / "kernel.cpp"
                 src.write_text(self.source)
                 out = Path(tmp) / "kernel.so"
-                for extra in (OPENMP, ()):
-                    done = subprocess.run([*_lowest_priority(), compiler(), *FLAGS, *extra,
-                                           "-o", str(out), str(src)],
-                                          check=False, capture_output=True, text=True,
-                                          timeout=300)
+                for command in self._commands(src, out):
+                    done = subprocess.run(command, check=False, capture_output=True,
+                                          text=True, timeout=300)
                     if not done.returncode:
                         break
                 if done.returncode:
@@ -174,6 +182,52 @@ class NativeLibrary:
             self.lib = ctypes.CDLL(str(path))
         except OSError as exc:
             self.error = str(exc)
+
+
+class PythonExtension(NativeLibrary):
+    """A CPython extension module written in C (`source` defines ``PyInit_<name>``), built
+    and cached like any `NativeLibrary` against this interpreter's and NumPy's headers, and
+    imported once built; `on_load(module)` runs then (maybe on the build thread). `switch`
+    names the environment variable that turns it off (``0``) or builds it synchronously
+    (``sync``). Without a compiler or the headers the build fails quietly (`.error`)."""
+
+    def __init__(self, name: str, source: str, switch: str, on_load=None):
+        super().__init__(source)
+        self.name = name
+        self.switch = switch
+        self.on_load = on_load
+
+    def _path(self) -> Path:
+        import numpy
+
+        key = "\n".join([_compiler_id(), sys.version, numpy.__version__, *_python_includes(),
+                         self.source])
+        return cache_dir() / (hashlib.sha256(key.encode()).hexdigest()[:32] +
+                              sysconfig.get_config_var("EXT_SUFFIX"))
+
+    def _commands(self, src: Path, out: Path) -> list:
+        includes = [f"-I{path}" for path in _python_includes()]
+        return [[*_lowest_priority(), compiler(), "-x", "c", "-O2", "-shared", "-fPIC", "-w",
+                 *includes, "-o", str(out), str(src)]]
+
+    def _load(self, path: Path) -> None:
+        try:
+            spec = importlib.util.spec_from_file_location(self.name, path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            if self.on_load is not None:
+                self.on_load(module)
+            self.lib = module
+        except Exception as exc:  # noqa: BLE001 - a broken build: the Python code runs
+            self.error = f"{type(exc).__name__}: {exc}"
+
+
+@functools.cache
+def _python_includes() -> tuple:
+    """The directories of Python.h and numpy/arrayobject.h."""
+    import numpy
+
+    return (sysconfig.get_paths()["include"], numpy.get_include())
 
 
 class FloatKernels:

@@ -9,6 +9,9 @@ import pytest
 # The native JIT tier builds kernels in the background by default; the suite runs the NumPy
 # tier deterministically, and tests of the native tier ask for it (GRAPHTORCH_JIT=sync).
 os.environ.setdefault("GRAPHTORCH_JIT", "0")
+# The operators' C fast path (ops/dispatch_native.py) is on for users once built: the suite
+# builds it before the first test so that every test runs it (where a compiler exists).
+os.environ.setdefault("GRAPHTORCH_EAGER_NATIVE", "sync")
 
 try:
     import torch  # noqa: F401

@@ -329,12 +329,18 @@ def accumulate_node(tensor) -> AccumulateGrad:
     """The (cached) AccumulateGrad node of a leaf that requires grad."""
     ref = tensor._accumulator
     node = ref() if ref is not None else None
-    if node is None:
-        node = AccumulateGrad(tensor)
+    if node is None:  # AccumulateGrad(tensor) without the __init__ chain (eager hot path)
+        node = _new(AccumulateGrad)
+        node.next_functions = ()
+        node._sequence_nr = next(_sequence)
+        node.variable = tensor
         if tensor._hooks is not None:  # leaf hooks live on the tensor, as in PyTorch
             node._tensor_pre_hooks = {0: tensor._hooks}
         tensor._accumulator = weakref.ref(node)
     return node
+
+
+_new = object.__new__
 
 
 def gradient_edge(tensor):

@@ -15,12 +15,13 @@ import numpy as np
 from .. import dtypes
 from ..autograd import grad_mode
 from ..autograd.graph import OpNode, accumulate_node
+from ..autograd.graph import _sequence as _autograd_sequence
 from ..device import cupy_module
 from ..dtypes import scalar_type_name
 from ..tensor import Tensor
 from ..trace_state import STATE as _TRACE_STATE
 from ..trace_state import SymbolicArray, TracingError, user_frame, where
-from . import parallel_ufunc
+from . import dispatch_native, parallel_ufunc
 from .devices import same_device_arrays, writable_alias
 from .registry import Category, OpDef, Promotion, TensorMeta
 from .shape_rules import broadcast_shapes, compute_dtype, dtype_error, output_dtype
@@ -390,12 +391,21 @@ def binary_operator(op: OpDef, convert):
     """The `Tensor.__mul__`-style method of a binary op: `call(op, self, other)` (`other`
     made an operand by `convert` first when it is not a tensor or a Python number), with
     the common eager case - a plain float tensor of one dtype with another or with a
-    Python number, on NumPy, outside any trace - run inline without `call`'s general loops
-    (this is the cost of every `a * b` in eager code). Anything else, and any kernel error,
-    goes through `call`, which gives the same result or raises PyTorch's error."""
+    Python number, on NumPy, outside any trace - run without `call`'s general loops (this
+    is the cost of every `a * b` in eager code): in C (`dispatch_native`) once that is
+    built, else inline here. Anything else, and any kernel error, goes through `call`,
+    which gives the same result or raises PyTorch's error."""
     cache = op.dtype_cache
+    # which operands the op's autograd node saves, when the C path may build that node
+    saves = (0 in op.save_inputs, 1 in op.save_inputs) if op.vjp is not None and \
+        not op.save_output and op.differentiable_outputs == (0,) else None
 
     def method(x, y):
+        native = _NATIVE_BINARY[0]
+        if native is not None:
+            out = native(op, cache, saves, x, y)
+            if out is not None:
+                return out
         if type(x) is Tensor and _ERRSTATE is not None and \
                 _TRACE_STATE.__dict__.get("tracer") is None:
             a = x._data
@@ -432,21 +442,40 @@ def binary_operator(op: OpDef, convert):
                             t._grad = None
                             t._base = None
                             t._vc = 0
-                            if _GRAD.enabled and op.vjp is not None:
-                                if x._base is None and (ty is not Tensor or y._base is None):
-                                    if x._requires_grad or ty is Tensor and y._requires_grad:
-                                        _record_plain_binary(op, x, y, t)
-                                elif _any_requires_grad(op, (x, y)):
-                                    record(op, (x, y), (t,), {})
-                            if op_hooks:
-                                for hook in list(op_hooks):
-                                    hook(op, (x, y), (t,))
+                            if x._requires_grad or x._base is not None or ty is Tensor and (
+                                    y._requires_grad or y._base is not None) or op_hooks:
+                                _finish_binary(op, x, y, t)
                             return t
         if type(y) is not Tensor and type(y) not in _SCALAR_TYPES:
             y = convert(y)
         return call(op, x, y)
 
     return method
+
+
+def _finish_binary(op: OpDef, x, y, t) -> None:
+    """`call`'s tail for `binary_operator`'s fast paths (Python and C), once `t` holds the
+    result of `op(x, y)`: record autograd, run the op hooks."""
+    if _GRAD.enabled and op.vjp is not None:
+        ty = type(y)
+        if x._base is None and (ty is not Tensor or y._base is None):
+            if x._requires_grad or ty is Tensor and y._requires_grad:
+                _record_plain_binary(op, x, y, t)
+        elif _any_requires_grad(op, (x, y)):
+            record(op, (x, y), (t,), {})
+    if op_hooks:
+        for hook in list(op_hooks):
+            hook(op, (x, y), (t,))
+
+
+# binary_operator's C path: `dispatch_native.binary` once built and bound (`_bind_native`).
+_NATIVE_BINARY = [None]
+
+
+def _bind_native(module) -> None:
+    module.setup(Tensor, _TRACE_STATE, _ERRSTATE, _IGNORE, _GRAD, op_hooks, _finish_binary,
+                 _PARALLEL_MIN, OpNode, accumulate_node, _autograd_sequence, _NO_EDGE)
+    _NATIVE_BINARY[0] = module.binary
 
 
 _SCALAR_TYPES = (bool, int, float, complex)
@@ -883,3 +912,7 @@ def write_out(out, result):
 
 # The view ops' module runs its vjps through this one: imported last, used as a module.
 from . import views  # noqa: E402
+
+
+if _ERRSTATE is not None:
+    NATIVE = dispatch_native.start(_bind_native)
