@@ -29,7 +29,7 @@ SOURCE = r"""
 static PyTypeObject *tensor_type, *node_type;
 static PyObject *trace_state, *errstate_var, *ignore_value, *grad_state, *op_hooks, *finish;
 static PyObject *accumulate_node, *sequence, *no_edge;
-static PyObject *str_tracer, *str_dict, *str_enabled, *zero;
+static PyObject *str_tracer, *str_dict, *str_enabled, *str_accumulator, *zero;
 static Py_ssize_t parallel_min;
 static Py_ssize_t off_data, off_requires_grad, off_grad_fn, off_output_nr, off_grad, off_base,
                   off_vc;
@@ -95,8 +95,18 @@ static PyObject *edge_of(PyObject *t) {
         if (nr == NULL) { PyErr_SetString(PyExc_AttributeError, "_output_nr"); return NULL; }
         return PyTuple_Pack(2, fn, nr);
     }
-    PyObject *node = PyObject_CallOneArg(accumulate_node, t);
-    if (node == NULL) return NULL;
+    /* a leaf: its live AccumulateGrad (t.__dict__["_accumulator"]()), else Python's
+       accumulate_node makes one */
+    PyObject *node = NULL, *dict = PyObject_GenericGetDict(t, NULL);
+    if (dict == NULL) return NULL;
+    PyObject *ref = PyDict_GetItemWithError(dict, str_accumulator);
+    if (ref != NULL && PyWeakref_CheckRefExact(ref)) {
+        PyObject *live = PyWeakref_GetObject(ref);  /* borrowed; Py_None once dead */
+        if (live != NULL && live != Py_None) { Py_INCREF(live); node = live; }
+    }
+    Py_DECREF(dict);
+    if (PyErr_Occurred()) { Py_XDECREF(node); return NULL; }
+    if (node == NULL && (node = PyObject_CallOneArg(accumulate_node, t)) == NULL) return NULL;
     PyObject *edge = PyTuple_Pack(2, node, zero);
     Py_DECREF(node);
     return edge;
@@ -343,8 +353,10 @@ PyMODINIT_FUNC PyInit_graphtorch_dispatch_native(void) {
     str_tracer = PyUnicode_InternFromString("tracer");
     str_dict = PyUnicode_InternFromString("__dict__");
     str_enabled = PyUnicode_InternFromString("enabled");
+    str_accumulator = PyUnicode_InternFromString("_accumulator");
     zero = PyLong_FromLong(0);
-    if (str_tracer == NULL || str_dict == NULL || str_enabled == NULL || zero == NULL)
+    if (str_tracer == NULL || str_dict == NULL || str_enabled == NULL ||
+        str_accumulator == NULL || zero == NULL)
         return NULL;
     return PyModule_Create(&moduledef);
 }
