@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..autograd import grad_mode
 from ..tensor import Tensor
+from ..trace_state import STATE as _TRACE_STATE
 from .factories import zeros, zeros_for_meta
 
 _ndarray = np.ndarray
+_GRAD = grad_mode.STATE
 
 
 def unbroadcast(grad, meta):
@@ -48,6 +51,27 @@ def conj(x):
     if isinstance(x, complex):
         return x.conjugate()
     return x.conj() if hasattr(x, "is_complex") and x.is_complex() else x
+
+
+def numpy_arrays(*tensors):
+    """The tensors' NumPy arrays when a vjp may compute its gradient with NumPy directly -
+    eager backward without create_graph (grad mode off), every tensor on a NumPy array, no
+    trace recording - else None (the vjp's graphtorch ops run: they record a graph, trace,
+    or run on CuPy). A vjp's NumPy twin must give the ops' values."""
+    if _GRAD.enabled or _TRACE_STATE.__dict__.get("tracer") is not None:
+        return None
+    arrays = []
+    for t in tensors:
+        a = t._data
+        if type(a) is not _ndarray:
+            return None
+        arrays.append(a)
+    return arrays
+
+
+def wrap(array):
+    """A Tensor on `array` (a vjp's NumPy result)."""
+    return Tensor._wrap(array)
 
 
 def real_if_needed(grad, meta):

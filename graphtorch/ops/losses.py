@@ -14,7 +14,7 @@ import numpy as np
 from .. import dtypes
 from .elementwise import where
 from .factories import arange, full_like, ones, ones_like, zeros_like
-from .grad_utils import unbroadcast
+from .grad_utils import numpy_arrays, unbroadcast, wrap
 from .registry import Category, OpDef, TensorMeta, register
 from .shape_rules import broadcast_shapes
 
@@ -172,6 +172,10 @@ def _nll_vjp(ctx, grad):
     target, weight = ctx.inputs[1], ctx.inputs[2]
     reduction = ctx.attrs.get("reduction", "mean")
     ignore_index = ctx.attrs.get("ignore_index", -100)
+    if weight is None:
+        arrays = numpy_arrays(grad, target)
+        if arrays is not None:
+            return _nll_grad_numpy(*arrays, logp_meta, reduction, ignore_index), None, None
     one_d = len(logp_meta.shape) == 1
     t = target.reshape(1).long() if one_d else target.long()
     classes = logp_meta.shape[0] if one_d else logp_meta.shape[1]
@@ -195,6 +199,30 @@ def _nll_vjp(ctx, grad):
     if one_d:
         grad_logp = grad_logp.squeeze(0)
     return grad_logp, None, None
+
+
+def _nll_grad_numpy(grad, target, logp_meta, reduction, ignore_index):
+    """`_nll_vjp`'s ops without class weights, in NumPy (eager backward): -grad (divided
+    by the count of targets not ignored, for "mean") at each target's class, 0 elsewhere;
+    the same values (a weight of 1 multiplies exactly, the count is exact in float)."""
+    dtype = logp_meta.dtype.np_dtype
+    shape = tuple(logp_meta.shape)
+    t = target.reshape(1) if len(shape) == 1 else target
+    t = t.astype(np.int64, copy=False)
+    valid = t != ignore_index
+    if reduction == "none":
+        scale = -grad.reshape(t.shape).astype(dtype, copy=False)
+    elif reduction == "sum":
+        scale = np.broadcast_to(-grad.astype(dtype, copy=False), t.shape)
+    else:
+        total = dtype.type(max(int(np.count_nonzero(valid)), 1))
+        scale = np.broadcast_to((-grad.astype(dtype, copy=False)) / total, t.shape)
+    out = np.zeros((1,) + shape if len(shape) == 1 else shape, dtype=dtype)
+    classes = np.where(valid, t, 0)
+    # out[n, classes[n, ...], ...] = scale[n, ...] where valid
+    np.put_along_axis(out, np.expand_dims(classes, 1),
+                      np.expand_dims(np.where(valid, scale, dtype.type(0)), 1), axis=1)
+    return wrap(out[0] if len(shape) == 1 else out)
 
 
 NLL_LOSS = register(OpDef("nll_loss", OPAQUE, _nll_kernel, _nll_infer, _nll_vjp,

@@ -3,9 +3,11 @@ dot and `@` are all this op), run by the array module's BLAS."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from .. import blas
 from ..dtypes import scalar_type_name
-from .grad_utils import unbroadcast
+from .grad_utils import numpy_arrays, unbroadcast, wrap
 from .registry import Category, OpDef, TensorMeta, register
 from .shape_rules import broadcast_shapes
 
@@ -58,6 +60,13 @@ def _mT(t):
 def _matmul_vjp(ctx, grad):
     a, b = ctx.inputs
     ma, mb = ctx.input_metas
+    need_a, need_b = ctx.needs_input_grad
+    if a.ndim == 2 and b.ndim == 2:
+        arrays = numpy_arrays(grad, a, b)
+        if arrays is not None and arrays[0].dtype.kind == "f":  # eager: the products in NumPy
+            g, a2, b2 = arrays
+            return (wrap(_matmul_kernel(np, g, b2.T)) if need_a else None,
+                    wrap(_matmul_kernel(np, a2.T, g)) if need_b else None)
     if a.ndim == 1 and b.ndim == 1:
         return grad * b, grad * a
     a2 = a.unsqueeze(0) if a.ndim == 1 else a
@@ -113,11 +122,19 @@ def _addmm_kernel(xp, input, mat1, mat2, beta=1, alpha=1):
 def _addmm_vjp(ctx, grad):
     _, mat1, mat2 = ctx.inputs
     beta, alpha = ctx.attrs.get("beta", 1), ctx.attrs.get("alpha", 1)
-    grad_input = unbroadcast(grad if beta == 1 else grad * beta, ctx.input_metas[0])
-    grad_mat1 = grad @ _mT(mat2)
-    grad_mat2 = _mT(mat1) @ grad
+    need_input, need1, need2 = ctx.needs_input_grad
+    grad_input = unbroadcast(grad if beta == 1 else grad * beta, ctx.input_metas[0]) \
+        if need_input else None
+    arrays = numpy_arrays(grad, mat1, mat2) if alpha == 1 else None
+    if arrays is not None and arrays[0].dtype.kind == "f":  # eager: the products in NumPy
+        g, m1, m2 = arrays
+        return (grad_input, wrap(_matmul_kernel(np, g, m2.T)) if need1 else None,
+                wrap(_matmul_kernel(np, m1.T, g)) if need2 else None)
+    grad_mat1 = grad @ _mT(mat2) if need1 else None
+    grad_mat2 = _mT(mat1) @ grad if need2 else None
     if alpha != 1:
-        grad_mat1, grad_mat2 = grad_mat1 * alpha, grad_mat2 * alpha
+        grad_mat1 = grad_mat1 * alpha if need1 else None
+        grad_mat2 = grad_mat2 * alpha if need2 else None
     return grad_input, grad_mat1, grad_mat2
 
 

@@ -14,7 +14,8 @@ from .devices import max_with_initial
 from .dispatch import call
 from .elementwise import where
 from .factories import ones_like, zeros_like
-from .reduction import _dim_arg, _expand_grad, _out_shape
+from .grad_utils import numpy_arrays, wrap
+from .reduction import _dim_arg, _expand_grad, _out_shape, _sum_kernel
 from .registry import Category, OpDef, TensorMeta, register
 from .shape_rules import normalize_dim, normalize_dims
 from .sorting import not_implemented
@@ -76,12 +77,33 @@ def _softmax_infer(name):
 
 def _softmax_vjp(ctx, grad):
     y, dim = ctx.output, ctx.attrs["dim"]
+    arrays = _same_dtype_arrays(y, grad)
+    if arrays is not None:  # eager: the same ops, in NumPy
+        y, g = arrays
+        with np.errstate(all="ignore"):
+            return (wrap(y * (g - _sum_kernel(np, g * y, (dim,), True))),)
     return (y * (grad - (grad * y).sum(dim, keepdim=True)),)
 
 
 def _log_softmax_vjp(ctx, grad):
     y, dim = ctx.output, ctx.attrs["dim"]
+    arrays = _same_dtype_arrays(y, grad)
+    if arrays is not None:  # eager: the same ops, in NumPy
+        y, g = arrays
+        with np.errstate(all="ignore"):
+            return (wrap(g - np.exp(y) * _sum_kernel(np, g, (dim,), True)),)
     return (grad - y.exp() * grad.sum(dim, keepdim=True),)
+
+
+def _same_dtype_arrays(y, grad):
+    arrays = numpy_arrays(y, grad)
+    if arrays is None or arrays[0].dtype != arrays[1].dtype or arrays[0].ndim == 0 or \
+            arrays[0].dtype.kind != "f":
+        return None
+    return arrays
+
+
+
 
 
 SOFTMAX = register(OpDef("softmax", Category.OPAQUE, _softmax_kernel, _softmax_infer("softmax"),
