@@ -288,6 +288,13 @@ def _as_array(out):
 
 def call(op: OpDef, *inputs, **attrs):
     """Run `op` eagerly on tensors (and Python scalars); record autograd when needed."""
+    native = _NATIVE_CALL[0]
+    if native is not None:  # the fast path below, in C (dispatch_native)
+        out = native(op, inputs, attrs)
+        if out is not None:
+            return out
+        if op not in _OP_INFO:
+            _OP_INFO[op] = _op_info(op)
     done = False
     if not op.variadic and _ERRSTATE is not None and \
             _TRACE_STATE.__dict__.get("tracer") is None:
@@ -468,14 +475,52 @@ def _finish_binary(op: OpDef, x, y, t) -> None:
             hook(op, (x, y), (t,))
 
 
-# binary_operator's C path: `dispatch_native.binary` once built and bound (`_bind_native`).
+# The C paths once built and bound (`_bind_native`): binary_operator's and call's.
 _NATIVE_BINARY = [None]
+_NATIVE_CALL = [None]
+# OpDef -> what call's C path reads of it (`_op_info`), filled by the first Python call.
+_OP_INFO: dict = {}
+
+
+def _op_info(op: OpDef) -> tuple:
+    """(dtype_cache, promotes, num_outputs, is_view, has_vjp, eligible, kernel): eligible
+    ops are those call's fast path takes and whose kernel may run again (the C path hands
+    a NumPy error back to Python, which reruns the kernel to explain it): not variadic,
+    random or with side effects."""
+    return (op.dtype_cache, op.promotion is not None, op.num_outputs,
+            op.category is Category.VIEW, op.vjp is not None,
+            not (op.variadic or op.random or op.side_effects), op.kernel)
+
+
+def _finish_call(op: OpDef, inputs, outputs, attrs) -> None:
+    """`call`'s tail for its C path, once `outputs` hold the op's results: view links,
+    autograd, op hooks."""
+    if op.category is _VIEW:
+        _link_views(op, inputs[0], outputs, attrs)
+    if _GRAD.enabled and op.vjp is not None:
+        needs = unsure = False
+        for x in inputs:
+            if type(x) is Tensor:
+                if x._requires_grad:
+                    needs = True
+                    break
+                if x._base is not None:
+                    unsure = True
+            elif isinstance(x, Tensor):
+                unsure = True
+        if needs or unsure and _any_requires_grad(op, inputs):
+            record(op, inputs, outputs, attrs)
+    if op_hooks:
+        for hook in list(op_hooks):
+            hook(op, inputs, outputs)
 
 
 def _bind_native(module) -> None:
     module.setup(Tensor, _TRACE_STATE, _ERRSTATE, _IGNORE, _GRAD, op_hooks, _finish_binary,
                  _PARALLEL_MIN, OpNode, accumulate_node, _autograd_sequence, _NO_EDGE)
+    module.setup_call(_OP_INFO, np, _finish_call, _as_array)
     _NATIVE_BINARY[0] = module.binary
+    _NATIVE_CALL[0] = module.call
 
 
 _SCALAR_TYPES = (bool, int, float, complex)

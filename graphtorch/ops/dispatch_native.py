@@ -29,6 +29,7 @@ SOURCE = r"""
 static PyTypeObject *tensor_type, *node_type;
 static PyObject *trace_state, *errstate_var, *ignore_value, *grad_state, *op_hooks, *finish;
 static PyObject *accumulate_node, *sequence, *no_edge;
+static PyObject *op_info, *numpy_module, *finish_call, *as_array, *str_astype, *kernel_errors;
 static PyObject *str_tracer, *str_dict, *str_enabled, *str_accumulator, *zero;
 static Py_ssize_t parallel_min;
 static Py_ssize_t off_data, off_requires_grad, off_grad_fn, off_output_nr, off_grad, off_base,
@@ -339,7 +340,201 @@ static PyObject *binary(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     return t;
 }
 
+/* setup_call(op_info, numpy, finish_call, as_array): binds `call`'s state. op_info maps an
+   OpDef to (dtype_cache, promotes, num_outputs, is_view, has_vjp, eligible, kernel). */
+static PyObject *setup_call(PyObject *self, PyObject *args) {
+    if (!PyArg_ParseTuple(args, "O!OOO", &PyDict_Type, &op_info, &numpy_module, &finish_call,
+                          &as_array))
+        return NULL;
+    Py_INCREF(op_info); Py_INCREF(numpy_module); Py_INCREF(finish_call); Py_INCREF(as_array);
+    kernel_errors = PyTuple_Pack(4, PyExc_RuntimeError, PyExc_IndexError, PyExc_TypeError,
+                                 PyExc_NotImplementedError);
+    if (kernel_errors == NULL) return NULL;
+    Py_RETURN_NONE;
+}
+
+/* A new Tensor on `array` (a reference stolen) with call's fresh-output fields. */
+static PyObject *new_tensor(PyObject *array) {
+    PyObject *t = tensor_type->tp_alloc(tensor_type, 0);
+    if (t == NULL) { Py_DECREF(array); return NULL; }
+    SLOT(t, off_data) = array;
+    Py_INCREF(Py_False); SLOT(t, off_requires_grad) = Py_False;
+    Py_INCREF(Py_None); SLOT(t, off_grad_fn) = Py_None;
+    Py_INCREF(zero); SLOT(t, off_output_nr) = zero;
+    Py_INCREF(Py_None); SLOT(t, off_grad) = Py_None;
+    Py_INCREF(Py_None); SLOT(t, off_base) = Py_None;
+    Py_INCREF(zero); SLOT(t, off_vc) = zero;
+    return t;
+}
+
+/* An output array as call keeps it: ndarray as is, NumPy scalars through _as_array; cast
+   to `dtype` (None: keep) when the kernel widened it. Steals `out`. */
+static PyObject *output_array(PyObject *out, PyObject *dtype) {
+    if (Py_TYPE(out) != &PyArray_Type) {
+        PyObject *array = PyObject_CallOneArg(as_array, out);
+        Py_DECREF(out);
+        if (array == NULL) return NULL;
+        out = array;
+    }
+    if (dtype != Py_None && PyArray_Check(out) &&
+        (PyObject *)PyArray_DESCR((PyArrayObject *)out) != dtype) {
+        int same = PyObject_RichCompareBool((PyObject *)PyArray_DESCR((PyArrayObject *)out),
+                                            dtype, Py_EQ);
+        if (same < 0) { Py_DECREF(out); return NULL; }
+        if (!same) {
+            PyObject *cast = PyObject_CallMethodOneArg(out, str_astype, dtype);
+            Py_DECREF(out);
+            return cast;
+        }
+    }
+    return out;
+}
+
+#define MAX_INPUTS 16
+
+/* call(op, inputs, attrs): dispatch.call's fast path - exact NumPy arrays of one dtype
+   (Tensors, subclasses too) plus Python numbers, the op's cached promotion decision, no
+   trace; the kernel (or the op's ufunc) runs here, views, autograd and hooks go to
+   Python's finish_call. None: take the Python path (nothing has run). */
+static PyObject *call(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 3 || op_info == NULL) Py_RETURN_NONE;
+    PyObject *op = args[0], *inputs = args[1], *attrs = args[2];
+    PyObject *info = PyDict_GetItem(op_info, op);
+    if (info == NULL || !PyTuple_CheckExact(inputs) || !PyDict_CheckExact(attrs))
+        Py_RETURN_NONE;
+    PyObject *cache = PyTuple_GET_ITEM(info, 0);
+    int promotes = PyTuple_GET_ITEM(info, 1) == Py_True;
+    long num_outputs = PyLong_AsLong(PyTuple_GET_ITEM(info, 2));
+    int is_view = PyTuple_GET_ITEM(info, 3) == Py_True;
+    int has_vjp = PyTuple_GET_ITEM(info, 4) == Py_True;
+    if (PyTuple_GET_ITEM(info, 5) != Py_True) Py_RETURN_NONE;
+    PyObject *kernel = PyTuple_GET_ITEM(info, 6);
+    Py_ssize_t n = PyTuple_GET_SIZE(inputs);
+    if (n == 0 || n > MAX_INPUTS) Py_RETURN_NONE;
+
+    PyObject *operands[MAX_INPUTS + 1];
+    operands[0] = numpy_module;
+    PyArray_Descr *first = NULL;
+    PyArrayObject *first_array = NULL;
+    int scalars = 0, plain = 1;  /* plain: exact Tensors without base or grad */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *x = PyTuple_GET_ITEM(inputs, i);
+        if (Py_TYPE(x) == tensor_type || PyObject_TypeCheck(x, tensor_type)) {
+            PyObject *a = SLOT(x, off_data);
+            if (a == NULL || Py_TYPE(a) != &PyArray_Type || !complete(x)) Py_RETURN_NONE;
+            PyArray_Descr *d = PyArray_DESCR((PyArrayObject *)a);
+            if (first == NULL) { first = d; first_array = (PyArrayObject *)a; }
+            else if (d != first) Py_RETURN_NONE;
+            if (Py_TYPE(x) != tensor_type || SLOT(x, off_requires_grad) == Py_True ||
+                SLOT(x, off_base) != Py_None)
+                plain = 0;
+            operands[i + 1] = a;
+        } else if (!promotes || PyFloat_CheckExact(x) || PyLong_CheckExact(x) ||
+                   PyBool_Check(x)) {
+            scalars = 1;
+            operands[i + 1] = x;
+        } else {
+            Py_RETURN_NONE;
+        }
+    }
+    if (first == NULL) Py_RETURN_NONE;
+    PyObject *ufunc = Py_None, *out_dtype = Py_None;
+    if (promotes) {
+        PyObject *hit = PyDict_GetItem(cache, (PyObject *)first);
+        if (hit == NULL || !PyTuple_CheckExact(hit) || PyTuple_GET_SIZE(hit) != 3 ||
+            PyTuple_GET_ITEM(hit, 0) != (PyObject *)first)
+            Py_RETURN_NONE;
+        if (scalars && first->kind != 'f') Py_RETURN_NONE;
+        out_dtype = PyTuple_GET_ITEM(hit, 1);
+        if (num_outputs != 1 && out_dtype != Py_None) Py_RETURN_NONE;
+        if (PyDict_GET_SIZE(attrs) == 0) ufunc = PyTuple_GET_ITEM(hit, 2);
+        if (ufunc != Py_None && PyArray_SIZE(first_array) >= parallel_min)
+            Py_RETURN_NONE;  /* Python splits it over the thread pool */
+    }
+    if (tracing()) Py_RETURN_NONE;
+
+    PyObject *token = PyContextVar_Set(errstate_var, ignore_value);
+    if (token == NULL) return NULL;
+    PyObject *out;
+    if (ufunc != Py_None) {
+        out = PyObject_Vectorcall(ufunc, operands + 1, n, NULL);
+    } else if (PyDict_GET_SIZE(attrs) == 0) {
+        out = PyObject_Vectorcall(kernel, operands, n + 1, NULL);
+    } else {
+        PyObject *argtuple = PyTuple_New(n + 1);
+        if (argtuple == NULL) { out = NULL; }
+        else {
+            for (Py_ssize_t i = 0; i <= n; i++) {
+                Py_INCREF(operands[i]);
+                PyTuple_SET_ITEM(argtuple, i, operands[i]);
+            }
+            out = PyObject_Call(kernel, argtuple, attrs);
+            Py_DECREF(argtuple);
+        }
+    }
+    int reset = PyContextVar_Reset(errstate_var, token);
+    Py_DECREF(token);
+    if (reset < 0) { Py_XDECREF(out); return NULL; }
+    if (out == NULL) {
+        if (PyErr_ExceptionMatches(kernel_errors)) return NULL;  /* PyTorch's own errors */
+        PyErr_Clear();  /* a NumPy error: Python runs it again and explains it */
+        Py_RETURN_NONE;
+    }
+
+    PyObject *outputs, *result;
+    if (num_outputs == 1) {
+        PyObject *array = output_array(out, out_dtype);
+        if (array == NULL) return NULL;
+        PyObject *t = new_tensor(array);
+        if (t == NULL) return NULL;
+        outputs = PyTuple_Pack(1, t);
+        result = t;  /* the reference `outputs` does not own */
+        if (outputs == NULL) { Py_DECREF(t); return NULL; }
+        Py_DECREF(t);
+    } else {
+        PyObject *seq = PySequence_Fast(out, "kernel outputs");
+        Py_DECREF(out);
+        if (seq == NULL) return NULL;
+        Py_ssize_t m = PySequence_Fast_GET_SIZE(seq);
+        outputs = PyTuple_New(m);
+        if (outputs == NULL) { Py_DECREF(seq); return NULL; }
+        for (Py_ssize_t i = 0; i < m; i++) {
+            PyObject *o = PySequence_Fast_GET_ITEM(seq, i);
+            Py_INCREF(o);
+            PyObject *array = output_array(o, Py_None);
+            PyObject *t = array == NULL ? NULL : new_tensor(array);
+            if (t == NULL) { Py_DECREF(seq); Py_DECREF(outputs); return NULL; }
+            PyTuple_SET_ITEM(outputs, i, t);
+        }
+        Py_DECREF(seq);
+        result = outputs;
+    }
+
+    int autograd = 0;
+    if (has_vjp && !plain) {
+        PyObject *enabled = PyObject_GetAttr(grad_state, str_enabled);
+        if (enabled == NULL) { Py_DECREF(outputs); return NULL; }
+        autograd = PyObject_IsTrue(enabled);
+        Py_DECREF(enabled);
+        if (autograd < 0) { Py_DECREF(outputs); return NULL; }
+    }
+    if (is_view || autograd || PyList_GET_SIZE(op_hooks) > 0) {
+        PyObject *fargs[4] = {op, inputs, outputs, attrs};
+        PyObject *done = PyObject_Vectorcall(finish_call, fargs, 4, NULL);
+        if (done == NULL) { Py_DECREF(outputs); return NULL; }
+        Py_DECREF(done);
+    }
+    if (num_outputs == 1) {
+        Py_INCREF(result);
+        Py_DECREF(outputs);
+    }
+    return result;
+}
+
 static PyMethodDef methods[] = {
+    {"setup_call", setup_call, METH_VARARGS, "Bind dispatch.call's state."},
+    {"call", (PyCFunction)(void (*)(void))call, METH_FASTCALL,
+     "call(op, inputs, attrs): the outputs of dispatch.call, or None for the Python path."},
     {"setup", setup, METH_VARARGS, "Bind the Tensor type and dispatch's state."},
     {"binary", (PyCFunction)(void (*)(void))binary, METH_FASTCALL,
      "binary(op, cache, saves, x, y): the Tensor op(x, y), or None for the Python path."},
@@ -354,9 +549,10 @@ PyMODINIT_FUNC PyInit_graphtorch_dispatch_native(void) {
     str_dict = PyUnicode_InternFromString("__dict__");
     str_enabled = PyUnicode_InternFromString("enabled");
     str_accumulator = PyUnicode_InternFromString("_accumulator");
+    str_astype = PyUnicode_InternFromString("astype");
     zero = PyLong_FromLong(0);
     if (str_tracer == NULL || str_dict == NULL || str_enabled == NULL ||
-        str_accumulator == NULL || zero == NULL)
+        str_accumulator == NULL || str_astype == NULL || zero == NULL)
         return NULL;
     return PyModule_Create(&moduledef);
 }
