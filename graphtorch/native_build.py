@@ -208,7 +208,8 @@ class PythonExtension(NativeLibrary):
     def _commands(self, src: Path, out: Path) -> list:
         includes = [f"-I{path}" for path in _python_includes()]
         return [[*_lowest_priority(), compiler(), "-x", "c", "-O2", "-shared", "-fPIC", "-w",
-                 *includes, "-o", str(out), str(src)]]
+                 "-Werror=implicit-function-declaration", *includes, "-o", str(out),
+                 str(src)]]
 
     def _load(self, path: Path) -> None:
         try:

@@ -403,9 +403,9 @@ def binary_operator(op: OpDef, convert):
     built, else inline here. Anything else, and any kernel error, goes through `call`,
     which gives the same result or raises PyTorch's error."""
     cache = op.dtype_cache
-    # which operands the op's autograd node saves, when the C path may build that node
-    saves = (0 in op.save_inputs, 1 in op.save_inputs) if op.vjp is not None and \
-        not op.save_output and op.differentiable_outputs == (0,) else None
+    # the op's saved input indexes, when the C path may build its autograd node
+    saves = tuple(op.save_inputs) if op.vjp is not None and not op.save_output and \
+        op.differentiable_outputs == (0,) else None
 
     def method(x, y):
         native = _NATIVE_BINARY[0]
@@ -483,13 +483,19 @@ _OP_INFO: dict = {}
 
 
 def _op_info(op: OpDef) -> tuple:
-    """(dtype_cache, promotes, num_outputs, is_view, has_vjp, eligible, kernel): eligible
-    ops are those call's fast path takes and whose kernel may run again (the C path hands
-    a NumPy error back to Python, which reruns the kernel to explain it): not variadic,
-    random or with side effects."""
+    """(dtype_cache, promotes, num_outputs, is_view, has_vjp, eligible, kernel, save_inputs,
+    save_output, one_output): eligible ops are those call's fast path takes and whose
+    kernel may run again (the C path hands a NumPy error back to Python, which reruns the
+    kernel to explain it): not variadic, random or with side effects. save_output: 0 (not
+    saved), 1 (saved) or 2 (a placeholder, as `OpNode.save_outputs` keeps for an output
+    the vjp does not read)."""
+    keep = op.save_output
+    save_output = 0 if not keep else 1 if keep is True or 0 in keep else 2
     return (op.dtype_cache, op.promotion is not None, op.num_outputs,
             op.category is Category.VIEW, op.vjp is not None,
-            not (op.variadic or op.random or op.side_effects), op.kernel)
+            not (op.variadic or op.random or op.side_effects), op.kernel,
+            tuple(op.save_inputs), save_output,
+            op.num_outputs == 1 and tuple(op.differentiable_outputs) == (0,))
 
 
 def _finish_call(op: OpDef, inputs, outputs, attrs) -> None:

@@ -38,6 +38,7 @@ static Py_ssize_t off_next_functions, off_sequence_nr, off_op, off_attrs, off_sa
                   off_saved_outputs, off_freed, off_in_info, off_out_info;
 
 #define SLOT(obj, off) (*(PyObject **)((char *)(obj) + (off)))
+#define MAX_INPUTS 16
 
 static int slot_offset_of(PyTypeObject *type, const char *name, Py_ssize_t *out) {
     PyObject *d = PyObject_GetAttrString((PyObject *)type, name);
@@ -184,36 +185,71 @@ static PyObject *infos(PyObject *first, PyObject *second) {
     return made;
 }
 
-/* (tensor, its version) as a saved input, or None. */
-static PyObject *saved_of(PyObject *t, int save) {
-    if (!save) Py_RETURN_NONE;
-    return PyTuple_Pack(2, t, SLOT(t, off_vc));
+/* Whether the tuple of ints `indexes` holds i. */
+static int holds(PyObject *indexes, Py_ssize_t i) {
+    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(indexes); k++) {
+        PyObject *v = PyTuple_GET_ITEM(indexes, k);
+        if (PyLong_CheckExact(v) && PyLong_AsSsize_t(v) == i) return 1;
+    }
+    return 0;
 }
 
-/* dispatch._record_plain_binary in C: x and a tensor y are no views, t a float result. */
-static int record_plain(PyObject *op, PyObject *x, PyObject *y, int y_tensor, PyObject *t,
-                        int save_x, int save_y) {
-    PyObject *edge_x = NULL, *edge_y = NULL, *edges = NULL, *info_x = NULL, *info_y = NULL,
-             *in_info = NULL, *out_one = NULL, *out_info = NULL, *saved_x = NULL,
-             *saved_y = NULL, *saved = NULL, *attrs = NULL, *nr = NULL, *node = NULL;
+/* record() in C for one float output and inputs that are exact Tensors without a view
+   base or Python numbers: the same OpNode. save_inputs: the op's tuple of saved input
+   indexes; save_output: 0 none, 1 the output, 2 a placeholder (a tuple without 0). */
+static int record_plain(PyObject *op, PyObject *const *xs, Py_ssize_t n, PyObject *t,
+                        PyObject *save_inputs, int save_output) {
+    PyObject *edges = NULL, *in_info = NULL, *out_one = NULL, *out_info = NULL,
+             *saved = NULL, *saved_out = NULL, *attrs = NULL, *nr = NULL, *node = NULL;
+    PyObject *infos_n[MAX_INPUTS];
     int status = -1;
-    if ((edge_x = edge_of(x)) == NULL) goto done;
-    if (y_tensor) {
-        if ((edge_y = edge_of(y)) == NULL) goto done;
-        if ((info_y = info_of(SLOT(y, off_data))) == NULL) goto done;
-        if ((saved_y = saved_of(y, save_y)) == NULL) goto done;
-    } else {
-        Py_INCREF(no_edge); edge_y = no_edge;
-        Py_INCREF(Py_None); info_y = Py_None;
-        if (save_y) { Py_INCREF(y); saved_y = y; } else { Py_INCREF(Py_None); saved_y = Py_None; }
+    if (n > MAX_INPUTS) { PyErr_SetString(PyExc_RuntimeError, "too many inputs"); return -1; }
+    for (Py_ssize_t i = 0; i < n; i++) infos_n[i] = NULL;
+    if ((edges = PyTuple_New(n)) == NULL || (saved = PyTuple_New(n)) == NULL) goto done;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *x = xs[i], *edge, *keep;
+        int is_tensor = Py_TYPE(x) == tensor_type;
+        if (is_tensor) {
+            if ((edge = edge_of(x)) == NULL) goto done;
+            PyTuple_SET_ITEM(edges, i, edge);
+            if ((infos_n[i] = info_of(SLOT(x, off_data))) == NULL) goto done;
+            keep = holds(save_inputs, i) ? PyTuple_Pack(2, x, SLOT(x, off_vc)) : Py_NewRef(Py_None);
+        } else {
+            PyTuple_SET_ITEM(edges, i, Py_NewRef(no_edge));
+            infos_n[i] = Py_NewRef(Py_None);
+            keep = Py_NewRef(holds(save_inputs, i) ? x : Py_None);
+        }
+        if (keep == NULL) goto done;
+        PyTuple_SET_ITEM(saved, i, keep);
     }
-    if ((edges = PyTuple_Pack(2, edge_x, edge_y)) == NULL) goto done;
-    if ((info_x = info_of(SLOT(x, off_data))) == NULL) goto done;
-    if ((in_info = infos(info_x, info_y)) == NULL) goto done;
-    if ((out_one = info_of(SLOT(t, off_data))) == NULL) goto done;
+    if (n == 1) in_info = infos(infos_n[0], NULL);
+    else if (n == 2) in_info = infos(infos_n[0], infos_n[1]);
+    else {
+        if ((in_info = PyTuple_New(n)) != NULL)
+            for (Py_ssize_t i = 0; i < n; i++) PyTuple_SET_ITEM(in_info, i, Py_NewRef(infos_n[i]));
+    }
+    if (in_info == NULL) goto done;
+    PyObject *out_array = SLOT(t, off_data);
+    if ((out_one = info_of(out_array)) == NULL) goto done;
     if ((out_info = infos(out_one, NULL)) == NULL) goto done;
-    if ((saved_x = saved_of(x, save_x)) == NULL) goto done;
-    if ((saved = PyTuple_Pack(2, saved_x, saved_y)) == NULL) goto done;
+    if (save_output == 1) {
+        PyObject *ref = PyWeakref_NewRef(t, NULL);
+        if (ref == NULL) goto done;
+        PyObject *entry = PyTuple_Pack(3, out_array, ref, SLOT(t, off_vc));
+        Py_DECREF(ref);
+        if (entry == NULL) goto done;
+        saved_out = PyTuple_Pack(1, entry);
+        Py_DECREF(entry);
+        if (saved_out == NULL) goto done;
+    } else if (save_output == 2) {
+        PyObject *entry = PyTuple_Pack(3, Py_None, Py_None, zero);
+        if (entry == NULL) goto done;
+        saved_out = PyTuple_Pack(1, entry);
+        Py_DECREF(entry);
+        if (saved_out == NULL) goto done;
+    } else {
+        saved_out = Py_NewRef(Py_None);
+    }
     if ((attrs = PyDict_New()) == NULL) goto done;
     if ((nr = PyIter_Next(sequence)) == NULL) {
         if (!PyErr_Occurred()) PyErr_SetString(PyExc_RuntimeError, "sequence ended");
@@ -222,25 +258,25 @@ static int record_plain(PyObject *op, PyObject *x, PyObject *y, int y_tensor, Py
     if ((node = node_type->tp_alloc(node_type, 0)) == NULL) goto done;
     SLOT(node, off_next_functions) = edges; edges = NULL;
     SLOT(node, off_sequence_nr) = nr; nr = NULL;
-    Py_INCREF(op); SLOT(node, off_op) = op;
+    SLOT(node, off_op) = Py_NewRef(op);
     SLOT(node, off_attrs) = attrs; attrs = NULL;
     SLOT(node, off_saved_inputs) = saved; saved = NULL;
-    Py_INCREF(Py_None); SLOT(node, off_saved_outputs) = Py_None;
-    Py_INCREF(Py_False); SLOT(node, off_freed) = Py_False;
+    SLOT(node, off_saved_outputs) = saved_out; saved_out = NULL;
+    SLOT(node, off_freed) = Py_NewRef(Py_False);
     SLOT(node, off_in_info) = in_info; in_info = NULL;
     SLOT(node, off_out_info) = out_info; out_info = NULL;
     PyObject *old = SLOT(t, off_grad_fn);
     SLOT(t, off_grad_fn) = node; node = NULL;
     Py_XDECREF(old);
     old = SLOT(t, off_requires_grad);
-    Py_INCREF(Py_True); SLOT(t, off_requires_grad) = Py_True;
+    SLOT(t, off_requires_grad) = Py_NewRef(Py_True);
     Py_XDECREF(old);
     status = 0;
 done:
-    Py_XDECREF(edge_x); Py_XDECREF(edge_y); Py_XDECREF(edges); Py_XDECREF(info_x);
-    Py_XDECREF(info_y); Py_XDECREF(in_info); Py_XDECREF(out_one); Py_XDECREF(out_info);
-    Py_XDECREF(saved_x); Py_XDECREF(saved_y); Py_XDECREF(saved); Py_XDECREF(attrs);
-    Py_XDECREF(nr); Py_XDECREF(node);
+    for (Py_ssize_t i = 0; i < n; i++) Py_XDECREF(infos_n[i]);
+    Py_XDECREF(edges); Py_XDECREF(in_info); Py_XDECREF(out_one); Py_XDECREF(out_info);
+    Py_XDECREF(saved); Py_XDECREF(saved_out); Py_XDECREF(attrs); Py_XDECREF(nr);
+    Py_XDECREF(node);
     return status;
 }
 
@@ -262,7 +298,7 @@ static int complete(PyObject *t) {
 }
 
 /* binary(op, cache, saves, x, y): the Tensor op(x, y), or None: take the Python path.
-   saves: (x saved?, y saved?) when the op's node can be built here, else None. */
+   saves: the op's saved input indexes when its node can be built here, else None. */
 static PyObject *binary(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     if (nargs != 5 || tensor_type == NULL) Py_RETURN_NONE;
     PyObject *op = args[0], *cache = args[1], *saves = args[2], *x = args[3], *y = args[4];
@@ -322,10 +358,10 @@ static PyObject *binary(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         if (autograd < 0) { Py_DECREF(t); return NULL; }
     }
     int hooks = PyList_GET_SIZE(op_hooks) > 0;
-    if (autograd && !hooks && PyTuple_CheckExact(saves) && PyTuple_GET_SIZE(saves) == 2 &&
+    if (autograd && !hooks && PyTuple_CheckExact(saves) &&
         SLOT(x, off_base) == Py_None && (!y_tensor || SLOT(y, off_base) == Py_None)) {
-        if (record_plain(op, x, y, y_tensor, t, PyTuple_GET_ITEM(saves, 0) == Py_True,
-                         PyTuple_GET_ITEM(saves, 1) == Py_True) < 0) {
+        PyObject *xs[2] = {x, y};
+        if (record_plain(op, xs, 2, t, saves, 0) < 0) {
             Py_DECREF(t);
             return NULL;
         }
@@ -341,7 +377,8 @@ static PyObject *binary(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 }
 
 /* setup_call(op_info, numpy, finish_call, as_array): binds `call`'s state. op_info maps an
-   OpDef to (dtype_cache, promotes, num_outputs, is_view, has_vjp, eligible, kernel). */
+   OpDef to (dtype_cache, promotes, num_outputs, is_view, has_vjp, eligible, kernel,
+   save_inputs, save_output mode, one plain differentiable output). */
 static PyObject *setup_call(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "O!OOO", &PyDict_Type, &op_info, &numpy_module, &finish_call,
                           &as_array))
@@ -390,8 +427,6 @@ static PyObject *output_array(PyObject *out, PyObject *dtype) {
     return out;
 }
 
-#define MAX_INPUTS 16
-
 /* call(op, inputs, attrs): dispatch.call's fast path - exact NumPy arrays of one dtype
    (Tensors, subclasses too) plus Python numbers, the op's cached promotion decision, no
    trace; the kernel (or the op's ufunc) runs here, views, autograd and hooks go to
@@ -416,7 +451,8 @@ static PyObject *call(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     operands[0] = numpy_module;
     PyArray_Descr *first = NULL;
     PyArrayObject *first_array = NULL;
-    int scalars = 0, plain = 1;  /* plain: exact Tensors without base or grad */
+    int scalars = 0, plain = 1;  /* plain: exact Tensors without a view base or grad */
+    int simple = 1;  /* simple: exact Tensors without a view base (record_plain's inputs) */
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *x = PyTuple_GET_ITEM(inputs, i);
         if (Py_TYPE(x) == tensor_type || PyObject_TypeCheck(x, tensor_type)) {
@@ -425,9 +461,8 @@ static PyObject *call(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
             PyArray_Descr *d = PyArray_DESCR((PyArrayObject *)a);
             if (first == NULL) { first = d; first_array = (PyArrayObject *)a; }
             else if (d != first) Py_RETURN_NONE;
-            if (Py_TYPE(x) != tensor_type || SLOT(x, off_requires_grad) == Py_True ||
-                SLOT(x, off_base) != Py_None)
-                plain = 0;
+            if (Py_TYPE(x) != tensor_type || SLOT(x, off_base) != Py_None) simple = 0;
+            if (!simple || SLOT(x, off_requires_grad) == Py_True) plain = 0;
             operands[i + 1] = a;
         } else if (!promotes || PyFloat_CheckExact(x) || PyLong_CheckExact(x) ||
                    PyBool_Check(x)) {
@@ -518,7 +553,23 @@ static PyObject *call(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
         Py_DECREF(enabled);
         if (autograd < 0) { Py_DECREF(outputs); return NULL; }
     }
-    if (is_view || autograd || PyList_GET_SIZE(op_hooks) > 0) {
+    int hooks = PyList_GET_SIZE(op_hooks) > 0;
+    if (autograd && simple && !is_view && !hooks && num_outputs == 1 &&
+        PyTuple_GET_ITEM(info, 9) == Py_True) {
+        char kind = PyArray_DESCR((PyArrayObject *)SLOT(result, off_data))->kind;
+        if (kind == 'f' || kind == 'c') {
+            int save_output = (int)PyLong_AsLong(PyTuple_GET_ITEM(info, 8));
+            if (record_plain(op, &PyTuple_GET_ITEM(inputs, 0), n, result,
+                             PyTuple_GET_ITEM(info, 7), save_output) < 0) {
+                Py_DECREF(outputs);
+                return NULL;
+            }
+            if (PyDict_GET_SIZE(attrs) > 0)  /* the node keeps this call's attributes */
+                Py_SETREF(SLOT(SLOT(result, off_grad_fn), off_attrs), Py_NewRef(attrs));
+            autograd = 0;
+        }
+    }
+    if (is_view || autograd || hooks) {
         PyObject *fargs[4] = {op, inputs, outputs, attrs};
         PyObject *done = PyObject_Vectorcall(finish_call, fargs, 4, NULL);
         if (done == NULL) { Py_DECREF(outputs); return NULL; }

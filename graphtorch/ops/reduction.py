@@ -47,12 +47,17 @@ def _sum_dtype(dtype, out_dtype):
 
 
 def _sum_kernel(xp, a, dims=None, keepdim=False, dtype=None):
-    out_dtype = _sum_dtype(dtypes.from_numpy_dtype(a.dtype), dtype).np_dtype
+    if dtype is None and a.dtype.kind == "f":
+        out_dtype = a.dtype  # floats sum in their own dtype (no conversion to look up)
+    else:
+        out_dtype = _sum_dtype(dtypes.from_numpy_dtype(a.dtype), dtype).np_dtype
     axes = _axes(a.ndim, dims)
-    if xp is np and out_dtype == a.dtype:
-        out = blas.sum_by_gemv(a, axes, keepdim)  # large column sums: a GEMV (4-14x)
-        if out is not None:
-            return out
+    if xp is np:
+        if out_dtype == a.dtype:
+            out = blas.sum_by_gemv(a, axes, keepdim)  # large column sums: a GEMV (4-14x)
+            if out is not None:
+                return out
+        return np.add.reduce(a, axis=axes, keepdims=keepdim, dtype=out_dtype)  # = np.sum
     return xp.sum(a, axis=axes, keepdims=keepdim, dtype=out_dtype)
 
 

@@ -58,6 +58,12 @@ def _softmax_kernel(xp, a, dim):
 
 
 def _log_softmax_kernel(xp, a, dim):
+    if xp is np and a.ndim and a.size and a.dtype.kind == "f" and a.dtype.itemsize >= 4:
+        # the common case with the steps below inlined (the same NumPy calls)
+        axis = normalize_dim(dim, a.ndim)
+        z = a - np.maximum.reduce(a, axis=axis, keepdims=True)
+        s = np.add.reduce(np.exp(z), axis=axis, keepdims=True)
+        return np.subtract(z, np.log(s, out=s), out=z)
     _softmax_check("log_softmax", _in_dtype(a), a.ndim, dim)
     z, axis = _shifted(xp, _work(xp, a), dim)
     if xp is np and z.ndim:  # the same values, with z (a fresh array) written in place

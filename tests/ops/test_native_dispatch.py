@@ -11,13 +11,31 @@ import numpy as np
 import pytest
 
 import graphtorch as gt
+from graphtorch.autograd.graph import OpNode
 from graphtorch.ops import dispatch
 
 from . import harness as H
 from .test_op_table import BACKWARD, ROWS
 
 NATIVE = (dispatch._NATIVE_CALL[0], dispatch._NATIVE_BINARY[0])
-pytestmark = pytest.mark.skipif(NATIVE[0] is None, reason="the C dispatch is not built here")
+needs_native = pytest.mark.skipif(NATIVE[0] is None, reason="the C dispatch is not built here")
+
+
+def test_extension_builds_where_it_can():
+    """With a compiler and Python's headers the extension must build (conftest asks for a
+    synchronous build): otherwise every test below would skip unnoticed."""
+    import os
+    import sysconfig
+
+    from graphtorch import native_build
+
+    if dispatch._ERRSTATE is None or native_build.compiler() is None or not os.path.exists(
+            os.path.join(sysconfig.get_paths()["include"], "Python.h")):
+        pytest.skip("no compiler or Python headers here")
+    if os.environ.get("GRAPHTORCH_EAGER_NATIVE") != "sync":
+        pytest.skip("the extension builds in the background in this run")
+    assert dispatch.NATIVE.error is None
+    assert NATIVE[0] is not None and NATIVE[1] is not None
 
 
 @contextlib.contextmanager
@@ -35,11 +53,24 @@ def _describe(out) -> list:
         if isinstance(o, gt.Tensor):
             fn = o.grad_fn
             described.append((str(o.dtype), tuple(o.shape), o.requires_grad, o.is_leaf,
-                              fn.name() if fn is not None else None, o._base is not None,
-                              H.as_numpy(o)))
+                              fn.name() if fn is not None else None, _node(fn),
+                              o._base is not None, H.as_numpy(o)))
         else:
             described.append(("value", o))
     return described
+
+
+def _node(fn):
+    """What an OpNode holds, comparably: edges' node types, infos, attributes, saved
+    entries' kinds."""
+    if not isinstance(fn, OpNode):
+        return None
+    saved_outputs = None if fn.saved_outputs is None else [
+        tuple(type(x).__name__ for x in entry) for entry in fn.saved_outputs]
+    return (fn.op.name, [(type(n).__name__, nr) for n, nr in fn.next_functions],
+            fn._in_info, fn._out_info, repr(fn.attrs), saved_outputs,
+            [type(x).__name__ if not isinstance(x, tuple) else (x[1],)
+             for x in fn.saved_inputs])
 
 
 def _same(native, python, what):
@@ -68,6 +99,7 @@ FORWARD = [(row, case, row.dtypes[0]) for row in ROWS for case in row.cases]
 
 @pytest.mark.parametrize("row,case,dtype", FORWARD,
                          ids=lambda p: p.name if isinstance(p, H.Row) else str(p))
+@needs_native
 def test_forward_same_on_both_paths(row, case, dtype):
     _run(row, case, dtype, ())  # the first call of an op registers it for the C path
     native = _run(row, case, dtype, ())[0]
@@ -78,6 +110,7 @@ def test_forward_same_on_both_paths(row, case, dtype):
 
 @pytest.mark.parametrize("row,case", BACKWARD,
                          ids=lambda p: p.name if isinstance(p, H.Row) else str(p))
+@needs_native
 def test_backward_same_on_both_paths(row, case):
     dtype = "float64" if "float64" in row.dtypes else "float32"
     positions = H.grad_positions(row, H.make_inputs(row, case, dtype))
@@ -105,6 +138,7 @@ def test_backward_same_on_both_paths(row, case):
             np.testing.assert_array_equal(a, b, err_msg=what)
 
 
+@needs_native
 def test_views_share_memory_and_version_counters():
     base = gt.arange(12.0).reshape(3, 4)
     view = base.t()[1]
@@ -118,6 +152,7 @@ def test_views_share_memory_and_version_counters():
     assert leaf.grad.view(-1).tolist()[:6] == [0, 0, 1, 1, 1, 0]
 
 
+@needs_native
 def test_kernel_errors_keep_pytorch_types():
     with pytest.raises(RuntimeError, match="invalid for input of size"):
         gt.ones(6).view(4)
