@@ -40,10 +40,10 @@ __all__ = ["addmm", "addmm_on", "backend", "gemm_pointer", "load", "matmul", "ma
            "sum_by_gemv", "why_not"]
 
 WARMUP_SECONDS = 0.5
-# Products below this many multiply-adds go to np.matmul: an MKL call costs ~8 us more than
-# NumPy's on tiny products (32x32x32: 8.0 vs 1.2 us; 64x100x10: 9.1 vs 2.4), and the two
-# meet near 650K (128x512x10: 16.7 vs 16.5 us); at 1M MKL is ahead (64x256x64: 17.6 vs 27.7).
-MIN_MACS = 700_000
+# Products below this many multiply-adds go to np.matmul: the ctypes call (~2 us) costs
+# more than MKL saves on them. Keep it low: larger products in NumPy run on threaded
+# OpenBLAS, whose threads fight MKL's still-spinning ones (at 700K: W3 2.4 -> 8.4 ms).
+MIN_MACS = 32 * 32 * 32
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 _STATE = {"gemm": None, "tried": False, "future": None, "first_ask": None, "error": None}
