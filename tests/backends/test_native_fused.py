@@ -316,20 +316,21 @@ def test_random_fused_groups_native_equals_numpy_tier(tmp_path):
 
 def test_hot_loops_vectorise(tmp_path):
     """A scalar loop is ~30x slower (relu's mask stored as bool once made GCC branch per
-    element): the inner loops of a training step's typical groups must vectorise."""
+    element; a bool operand read through `const bool*` stopped vectorisation): the inner loops of a training step's typical groups must vectorise."""
     if "g++" not in os.path.basename(native_build.compiler()):
         pytest.skip("the vectorisation report is GCC's")
 
-    def groups(x, b, m, g):
+    def groups(x, b, m, g, keep):
         h = gt.relu(x + b)
         mask = h > 0
         gelu = 0.5 * x * (1 + gt.tanh(0.79788 * (x + 0.044715 * x ** 3)))
         new_m = m * 0.9 + g  # SGD momentum with a float64 learning rate
         return h, mask, gelu, new_m, x - new_m * gt.tensor(0.01, dtype=gt.float64), \
-            gt.where(mask, g, 0.0), gt.sigmoid(g) * gt.exp(-g)
+            gt.where(mask, g, 0.0), gt.sigmoid(g) * gt.exp(-g), gt.where(keep, x, 0.0)
 
     x, m, g = gt.randn(64, 256), gt.randn(64, 256), gt.randn(64, 256)
-    traced = gt.trace(groups, x, gt.randn(256), m, g, optimize=False)
+    keep = gt.randn(64, 256) > 0  # a bool input (a saved ReLU mask): loaded as bytes
+    traced = gt.trace(groups, x, gt.randn(256), m, g, keep, optimize=False)
     fuse_elementwise(traced.graph, min_ops=1)
     checked = 0
     for node in fused_nodes(traced.graph):
