@@ -5,6 +5,7 @@ it is convex (no path leaves the group and comes back), so the fused node can st
 its members stood. Its subgraph (attribute ``graph``) keeps the members with their source
 lines; values used outside the group become the fused node's outputs. Random ops and ops
 with several outputs stay outside, and random ops keep their order (the random stream).
+A lone op becomes a fused node too when its output is large (`LONE_OP_MIN_ELEMENTS`).
 Backends run a fused node without full-size temporaries (`graphtorch.backends.numpy_fused`);
 the interpreter runs its subgraph op by op. Reductions are not fused into groups: on NumPy a
 chunked sum of a fused expression saved only ~20% over fusing then summing (4M float32),
@@ -14,6 +15,7 @@ and it changes the summation order, so results would no longer equal eager bit f
 from __future__ import annotations
 
 import heapq
+import math
 
 from ..ir.graph import Graph, Node, NodeKind, Value
 from ..ops.fused import fused_op, is_fused
@@ -51,9 +53,17 @@ class _Group:
         self.feeders = {id(v.node): v.node for v in node.tensor_inputs()}
 
 
-def fuse_elementwise(graph: Graph, min_ops: int = 2) -> Graph:
+# A lone elementwise op this large (static elements) is fused too: a fused node runs as one
+# native pass split over threads, where NumPy runs one thread (and `np.where`, ~0.7 ns per
+# element, is 3-4x slower than the native pass). Below it NumPy's ufunc call is cheaper.
+LONE_OP_MIN_ELEMENTS = 1 << 16
+
+
+def fuse_elementwise(graph: Graph, min_ops: int = 2,
+                     lone_min_elements: int | None = LONE_OP_MIN_ELEMENTS) -> Graph:
     """Replace each maximal convex group of at least `min_ops` connected elementwise ops by
-    one fused node; returns `graph` (changed in place).
+    one fused node; returns `graph` (changed in place). A group of one op is fused as well
+    when its output has at least `lone_min_elements` elements (a static shape; None: never).
 
     Before::
 
@@ -100,12 +110,19 @@ def fuse_elementwise(graph: Graph, min_ops: int = 2) -> Graph:
                 group = _merge(other, group, group_of)
     users = graph.users()
     groups = {id(g): g for g in group_of.values()
-              if len(g.members) >= min_ops and _outputs(g, users)}  # dead groups: DCE's job
+              if (len(g.members) >= min_ops or _large(g, lone_min_elements))
+              and _outputs(g, users)}  # dead groups: DCE's job
     if groups:
         chosen = _acyclic(graph, list(groups.values()))
         if chosen:
             _rebuild(graph, chosen, position, users)
     return graph
+
+
+def _large(group: _Group, min_elements: int | None) -> bool:
+    if min_elements is None or not all(type(d) is int for d in group.shape):
+        return False
+    return math.prod(group.shape) >= min_elements
 
 
 def _acyclic(graph: Graph, groups: list) -> list:

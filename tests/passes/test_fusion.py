@@ -252,3 +252,23 @@ def test_two_convex_groups_that_would_depend_on_each_other_are_not_both_fused():
     np.testing.assert_allclose(got.numpy(), step(a2, g).numpy(), rtol=1e-6)
     compiled.graph.verify()
     assert any(n.op.name == "fused" for n in compiled.graph.op_nodes)
+
+
+def test_a_lone_op_is_fused_only_when_large():
+    """One elementwise op alone becomes a fused node from LONE_OP_MIN_ELEMENTS elements (a
+    threaded native pass beats NumPy's one-thread ufunc, and np.where by 3-4x); smaller
+    ones stay plain ops (NumPy's call is cheaper than the fused machinery)."""
+    from graphtorch.passes.fusion import LONE_OP_MIN_ELEMENTS
+
+    def relu_grad(mask, g):
+        return gt.where(mask, g, 0.0)
+
+    big = (LONE_OP_MIN_ELEMENTS // 64, 64)
+    _, after = _fuse(relu_grad, gt.randn(*big) > 0, gt.randn(*big))
+    assert [n.op.name for n in _fused(after)[0].attrs["graph"].op_nodes] == ["where"]
+    small = (LONE_OP_MIN_ELEMENTS // 64 - 1, 64)
+    _, after = _fuse(relu_grad, gt.randn(*small) > 0, gt.randn(*small))
+    assert not _fused(after) and [n.op.name for n in after.op_nodes] == ["where"]
+    graph = gt.trace(relu_grad, gt.randn(*big) > 0, gt.randn(*big), optimize=False).graph
+    fuse_elementwise(graph, lone_min_elements=None)
+    assert not _fused(graph)
