@@ -363,30 +363,7 @@ def call(op: OpDef, *inputs, **attrs):
         outputs = (t,)
     else:
         outputs = tuple(_wrap(_as_array(o)) for o in out)
-    if op.category is _VIEW:
-        _link_views(op, inputs[0], outputs, attrs)
-    if _GRAD.enabled and op.vjp is not None:
-        needs = unsure = False
-        if op.variadic:
-            unsure = True
-        else:  # the common cases inline; views and subclasses ask _any_requires_grad
-            for x in inputs:
-                if type(x) is Tensor:
-                    if x._requires_grad:
-                        needs = True
-                        break
-                    if x._base is not None:
-                        unsure = True
-                elif isinstance(x, Tensor):
-                    unsure = True
-        if needs or unsure and _any_requires_grad(op, inputs):
-            record(op, inputs, outputs, attrs)
-            if type(outputs[0]._data) is SymbolicArray:  # tracing: backward nodes name this op
-                tracer = _TRACE_STATE.tracer
-                tracer.grad_sources[outputs[0]._grad_fn] = outputs[0]._data.value.node
-    if op_hooks:
-        for hook in list(op_hooks):
-            hook(op, inputs, outputs)
+    _finish_call(op, inputs, outputs, attrs)
     return outputs[0] if op.num_outputs == 1 else outputs
 
 
@@ -441,14 +418,7 @@ def binary_operator(op: OpDef, convert):
                                 out = _as_array(out)
                             if out.dtype is not d and out.dtype != d:
                                 out = out.astype(d)
-                            t = _new(Tensor)  # call's tail, inlined
-                            t._data = out
-                            t._requires_grad = False
-                            t._grad_fn = None
-                            t._output_nr = 0
-                            t._grad = None
-                            t._base = None
-                            t._vc = 0
+                            t = _wrap(out)
                             if x._requires_grad or x._base is not None or ty is Tensor and (
                                     y._requires_grad or y._base is not None) or op_hooks:
                                 _finish_binary(op, x, y, t)
@@ -499,23 +469,29 @@ def _op_info(op: OpDef) -> tuple:
 
 
 def _finish_call(op: OpDef, inputs, outputs, attrs) -> None:
-    """`call`'s tail for its C path, once `outputs` hold the op's results: view links,
-    autograd, op hooks."""
+    """`call`'s tail (also its C path's), once `outputs` hold the op's results: view
+    links, autograd, op hooks."""
     if op.category is _VIEW:
         _link_views(op, inputs[0], outputs, attrs)
     if _GRAD.enabled and op.vjp is not None:
         needs = unsure = False
-        for x in inputs:
-            if type(x) is Tensor:
-                if x._requires_grad:
-                    needs = True
-                    break
-                if x._base is not None:
+        if op.variadic:
+            unsure = True
+        else:  # the common cases inline; views and subclasses ask _any_requires_grad
+            for x in inputs:
+                if type(x) is Tensor:
+                    if x._requires_grad:
+                        needs = True
+                        break
+                    if x._base is not None:
+                        unsure = True
+                elif isinstance(x, Tensor):
                     unsure = True
-            elif isinstance(x, Tensor):
-                unsure = True
         if needs or unsure and _any_requires_grad(op, inputs):
             record(op, inputs, outputs, attrs)
+            if type(outputs[0]._data) is SymbolicArray:  # tracing: backward nodes name this op
+                tracer = _TRACE_STATE.tracer
+                tracer.grad_sources[outputs[0]._grad_fn] = outputs[0]._data.value.node
     if op_hooks:
         for hook in list(op_hooks):
             hook(op, inputs, outputs)

@@ -297,6 +297,20 @@ static int complete(PyObject *t) {
         SLOT(t, off_output_nr) != NULL;
 }
 
+/* A new Tensor on `array` (a reference stolen) with call's fresh-output fields. */
+static PyObject *new_tensor(PyObject *array) {
+    PyObject *t = tensor_type->tp_alloc(tensor_type, 0);
+    if (t == NULL) { Py_DECREF(array); return NULL; }
+    SLOT(t, off_data) = array;
+    Py_INCREF(Py_False); SLOT(t, off_requires_grad) = Py_False;
+    Py_INCREF(Py_None); SLOT(t, off_grad_fn) = Py_None;
+    Py_INCREF(zero); SLOT(t, off_output_nr) = zero;
+    Py_INCREF(Py_None); SLOT(t, off_grad) = Py_None;
+    Py_INCREF(Py_None); SLOT(t, off_base) = Py_None;
+    Py_INCREF(zero); SLOT(t, off_vc) = zero;
+    return t;
+}
+
 /* binary(op, cache, saves, x, y): the Tensor op(x, y), or None: take the Python path.
    saves: the op's saved input indexes when its node can be built here, else None. */
 static PyObject *binary(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
@@ -338,15 +352,8 @@ static PyObject *binary(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         Py_DECREF(out);  /* a 0-d scalar or another dtype: Python wraps it as `call` */
         Py_RETURN_NONE;
     }
-    PyObject *t = tensor_type->tp_alloc(tensor_type, 0);
-    if (t == NULL) { Py_DECREF(out); return NULL; }
-    SLOT(t, off_data) = out;
-    Py_INCREF(Py_False); SLOT(t, off_requires_grad) = Py_False;
-    Py_INCREF(Py_None); SLOT(t, off_grad_fn) = Py_None;
-    Py_INCREF(zero); SLOT(t, off_output_nr) = zero;
-    Py_INCREF(Py_None); SLOT(t, off_grad) = Py_None;
-    Py_INCREF(Py_None); SLOT(t, off_base) = Py_None;
-    Py_INCREF(zero); SLOT(t, off_vc) = zero;
+    PyObject *t = new_tensor(out);
+    if (t == NULL) return NULL;
 
     int autograd = SLOT(x, off_requires_grad) == Py_True || SLOT(x, off_base) != Py_None ||
         (y_tensor && (SLOT(y, off_requires_grad) == Py_True || SLOT(y, off_base) != Py_None));
@@ -388,20 +395,6 @@ static PyObject *setup_call(PyObject *self, PyObject *args) {
                                  PyExc_NotImplementedError);
     if (kernel_errors == NULL) return NULL;
     Py_RETURN_NONE;
-}
-
-/* A new Tensor on `array` (a reference stolen) with call's fresh-output fields. */
-static PyObject *new_tensor(PyObject *array) {
-    PyObject *t = tensor_type->tp_alloc(tensor_type, 0);
-    if (t == NULL) { Py_DECREF(array); return NULL; }
-    SLOT(t, off_data) = array;
-    Py_INCREF(Py_False); SLOT(t, off_requires_grad) = Py_False;
-    Py_INCREF(Py_None); SLOT(t, off_grad_fn) = Py_None;
-    Py_INCREF(zero); SLOT(t, off_output_nr) = zero;
-    Py_INCREF(Py_None); SLOT(t, off_grad) = Py_None;
-    Py_INCREF(Py_None); SLOT(t, off_base) = Py_None;
-    Py_INCREF(zero); SLOT(t, off_vc) = zero;
-    return t;
 }
 
 /* An output array as call keeps it: ndarray as is, NumPy scalars through _as_array; cast
