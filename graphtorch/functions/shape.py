@@ -55,6 +55,9 @@ def view(self, *shape, size=None, dtype=None):
         return _view_dtype(self, dtypes.dtype_argument(dtype, "view"))
     if len(shape) == 1 and isinstance(shape[0], dtypes.DType):
         return _view_dtype(self, shape[0])
+    if not shape and size is None:  # `view(())` is a 0-d view; `view()` is no call at all
+        raise TypeError("view() received an invalid combination of arguments - got (), but "
+                        "expected one of:\n * (torch.dtype dtype)\n * (tuple of ints size)\n")
     return call(views_ops.VIEW_OP, self, shape=size_argument(shape, size, "view", "size"))
 
 
@@ -71,6 +74,8 @@ def reshape(input, *sizes, shape=None):
     """A view when the strides allow it, else a copy (``reshape(x, (2, 3))``,
     ``x.reshape(2, 3)``, ``x.reshape(shape=(2, 3))``)."""
     check_tensor(input, "reshape")
+    if not sizes and shape is None:
+        raise TypeError('reshape() missing 1 required positional arguments: "shape"')
     shape = size_argument(sizes, shape, "reshape", "shape")
     try:
         return call(views_ops.VIEW_OP, input, shape=shape)
@@ -82,11 +87,11 @@ def reshape(input, *sizes, shape=None):
 
 
 def view_as(self, other):
-    return view(self, *other.shape)
+    return view(self, tuple(other.shape))
 
 
 def reshape_as(self, other):
-    return reshape(self, *other.shape)
+    return reshape(self, tuple(other.shape))
 
 
 def flatten(input, start_dim=0, end_dim=-1):

@@ -8,6 +8,8 @@ repeat_interleave) as -1. Shape rules are shared by kernels and `infer`.
 
 from __future__ import annotations
 
+import numpy as np
+
 from .. import dtypes
 from ..dtypes import scalar_type_name
 from .devices import ufunc_at
@@ -104,6 +106,18 @@ def cat_rule(metas, dim):
 
 
 def _cat_kernel(xp, arrays, dim=0):
+    if xp is np and arrays:  # the common case: one dtype, equal shapes but along dim
+        first = arrays[0]
+        nd = first.ndim
+        d = dim + nd if -nd <= dim < 0 else dim
+        if 0 <= d < nd and (nd > 1 or first.shape[0]):
+            dtype, before, after = first.dtype, first.shape[:d], first.shape[d + 1:]
+            for a in arrays:
+                if a.dtype is not dtype or a.ndim != nd or a.shape[:d] != before or \
+                        a.shape[d + 1:] != after:
+                    break
+            else:
+                return np.concatenate(arrays, axis=d)
     meta, d, kept = cat_rule([_meta(a) for a in arrays], dim)
     np_dtype = meta.dtype.np_dtype
     parts = [arrays[i] if arrays[i].dtype == np_dtype else arrays[i].astype(np_dtype)

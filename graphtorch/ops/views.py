@@ -26,6 +26,23 @@ def _view_op(name, kernel, infer, vjp, backward_name="", doc=""):
 
 def infer_size(shape, numel: int) -> tuple:
     """Resolve one -1 in `shape`; PyTorch's error when the sizes can't match."""
+    if type(shape) is tuple and type(numel) is int:  # plain ints: resolved here
+        known, unknown = 1, None
+        for i, s in enumerate(shape):
+            if type(s) is not int:
+                break
+            if s < 0:
+                if s != -1 or unknown is not None:
+                    break  # the general path below raises PyTorch's error
+                unknown = i
+            else:
+                known *= s
+        else:
+            if unknown is None:
+                if known == numel:
+                    return shape
+            elif known and numel % known == 0:
+                return shape[:unknown] + (numel // known,) + shape[unknown + 1:]
     shape = tuple(as_size(s) for s in shape)
     unknown = [i for i, s in enumerate(shape) if s == -1]
     if len(unknown) > 1:
