@@ -63,7 +63,7 @@ from .pooling import (
                          MaxPool2d,
 )
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
-from .sparse import Embedding
+from .sparse import Embedding, EmbeddingBag
 from .transformer import (
                          Transformer,
                          TransformerDecoder,
@@ -103,6 +103,7 @@ __all__ = [
                          "Dropout2d",
                          "Dropout3d",
                          "Embedding",
+                         "EmbeddingBag",
                          "Flatten",
                          "GRUCell",
                          "GroupNorm",
