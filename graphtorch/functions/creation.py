@@ -297,6 +297,10 @@ def arange(start=0, end=None, step=1, *, out=None, dtype=None, device=None,
         start, end = 0, start
     values = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
     start, end, step = values
+    if SymInt in (type(start), type(end)) and {type(start), type(end)} <= {int, SymInt} and \
+            type(step) is int and step and (dtype is None or _np_dtype(dtype).kind in "iuf"):
+        return _with_out(_symbolic_arange(start, end, step, dtype, device, requires_grad),
+                         out)
     if step == 0:
         raise RuntimeError("step must be nonzero")
     if (end - start) * step < 0:
@@ -311,6 +315,24 @@ def arange(start=0, end=None, step=1, *, out=None, dtype=None, device=None,
     else:
         array = (start + np.arange(n, dtype=np.float64) * step).astype(np_dtype)
     return _with_out(_finish(array, device, requires_grad), out)
+
+
+def _symbolic_arange(start, end, step: int, dtype, device, requires_grad):
+    """`arange` to a dynamic size (`x.shape[0]` under ``dynamic=True``), as graph ops: a
+    cumulative sum of ones counts 1..n, so the length stays symbolic (integer start and step:
+    the values are integers, exact in int64 and cast once as eager's are)."""
+    if (end - start) * step < 0:  # a guard on the sizes, as any branch on them
+        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+    # ceil((end - start) / step), written plainly for unit steps (simpler guards)
+    from_zero = type(start) is int and start == 0  # no guard: start is a plain int
+    n = (end if from_zero else end - start) if step == 1 else start - end \
+        if step == -1 else -((start - end) // step)
+    index = ones(n, dtype=dtypes.int64, device=device).cumsum(0) - 1
+    values = index * step if step != 1 else index
+    values = values if from_zero else values + start
+    if dtype is not None and dtype is not dtypes.int64:
+        values = values.to(dtype)
+    return values.requires_grad_() if requires_grad else values
 
 
 def linspace(start, end, steps, *, out=None, dtype=None, device=None,

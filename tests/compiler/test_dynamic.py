@@ -127,3 +127,22 @@ def test_dynamic_training_step_matches_eager():
     got, fn = run(True)
     np.testing.assert_allclose(got, eager, rtol=1e-6)
     assert fn.compile_count == 1
+
+
+@pytest.mark.parametrize("make", [
+    lambda x: x + gt.arange(x.shape[0]),
+    lambda x: gt.arange(1, x.shape[0] + 1, dtype=gt.float32) * x,
+    lambda x: gt.arange(2, x.shape[0] * 3, 3, dtype=gt.int32),
+    lambda x: gt.arange(x.shape[0], 0, -2),
+    lambda x: gt.arange(x.shape[0] - 1, -1, -1).float() + x,
+])
+def test_arange_to_a_dynamic_size_stays_dynamic(make):
+    """`arange(x.shape[0])` (positions, reversed indexes) compiles once for every size of
+    the same sign and length class, with eager's values and dtypes."""
+    compiled = gt.compile(make, dynamic=True)
+    for n in (5, 8, 13, 6):
+        x = gt.randn(n)
+        want, got = make(x), compiled(x)
+        assert got.dtype == want.dtype and tuple(got.shape) == tuple(want.shape)
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)
+    assert compiled.compile_count == 1
