@@ -152,6 +152,7 @@ class Tensor:
 
     def stride(self, dim: int | None = None):
         """Strides in elements, as PyTorch reports them."""
+        _check_layout_known(self._data, "stride()")
         if self._data.size:
             item = self._data.itemsize
             strides = tuple(s // item for s in self._data.strides)
@@ -162,6 +163,7 @@ class Tensor:
         return strides[_dim_index(dim, self._data.ndim)]
 
     def is_contiguous(self, memory_format=None) -> bool:
+        _check_layout_known(self._data, "is_contiguous()")
         return bool(self._data.flags.c_contiguous)
 
     def data_ptr(self) -> int:
@@ -532,9 +534,19 @@ def _rebuild(array, requires_grad):
     return t
 
 
+def _check_layout_known(array, what: str) -> None:
+    if type(array) is SymbolicArray and array.layout_unknown:  # a graph break
+        raise TracingError(f"{where(user_frame())}: {what} of a tensor whose memory layout "
+                           "depends on dynamic sizes (a permuted view, or a result computed "
+                           "from one), which the trace does not track")
+
+
 def _pointer(array) -> int:
     if type(array) is np.ndarray:
         return array.__array_interface__["data"][0]
+    if type(array) is SymbolicArray:  # traced: a graph break (`gt.compile` runs it eagerly)
+        raise TracingError(f"{where(user_frame())}: data_ptr()/storage_offset() need the "
+                           "tensor's memory address, which is unknown while tracing")
     return array.data.ptr
 
 

@@ -111,14 +111,17 @@ class SymbolicArray:
     (`origin`): after an in-place write to the root (or another view of it), the tracer
     recomputes stale views from the root's new value, as eager memory sharing would show.
 
+    With dynamic sizes the layout of some results is not tracked (`layout_unknown`).
+
     A tensor made during the trace from Python data (a mask built with `gt.triu`, say) has a
     `known` value: it depends only on Python values the guards check, so code may read it
     (``bool(mask.any())``) and ops whose inputs are all known are computed while tracing."""
 
-    __slots__ = ("shape", "dtype", "value", "_strides", "root", "chain", "origin", "known")
+    __slots__ = ("shape", "dtype", "value", "_strides", "root", "chain", "origin", "known",
+                 "layout_unknown")
 
     def __init__(self, shape, dtype, value, strides=None, root=None, chain=(), origin=None,
-                 known=None):
+                 known=None, layout_unknown=False):
         self.shape = tuple(shape)
         self.dtype = np.dtype(dtype)
         self.value = value
@@ -127,6 +130,10 @@ class SymbolicArray:
         self.chain = chain
         self.origin = origin
         self.known = known
+        # with dynamic sizes the strides of a permuted view (or of an elementwise result of
+        # one) are not tracked: `strides` says C-contiguous, and reads of the layout by the
+        # program (`stride()`, `is_contiguous()`, dropout's draw order) break the graph
+        self.layout_unknown = layout_unknown
 
     ndim = property(lambda self: len(self.shape))
     size = property(lambda self: _product(self.shape))

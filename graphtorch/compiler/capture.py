@@ -246,6 +246,10 @@ def _symbolic_shape(shape_env, dynamic_dims, x, i):
     dims = dynamic_dims.get(i) if dynamic_dims is not None else None
     if dynamic_dims is not None and not dims:
         return None
+    if not x._data.flags.c_contiguous:
+        # symbolic sizes are traced as C-contiguous (strides would be symbolic): a strided
+        # argument keeps static sizes, so its layout is recorded and guarded
+        return None
     return tuple(shape_env.symbol(n, i, d) if n >= 2 and (dims is None or d in dims) else n
                  for d, n in enumerate(x.shape))
 

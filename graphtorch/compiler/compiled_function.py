@@ -264,6 +264,22 @@ class CompiledFunction:
             self.variants.append(Variant(guards, None, reason, segments=segments))
             self.stats.eager_calls += 1
             return segments.run(self.fn, args)
+        except Exception as exc:
+            # The trace raised (the program's own error, e.g. a shape mismatch, or an op the
+            # tracer cannot take): tracing restored every piece of state, so running the
+            # function eagerly now gives exactly eager's error and side effects (random
+            # numbers drawn, in-place writes made before the error) - or, where only the
+            # tracer failed, eager's result, and this signature runs eagerly from now on.
+            if self.fullgraph:
+                raise
+            result = self.fn(*args)
+            reason = f"tracing raised {type(exc).__name__}: {exc}"
+            self.stats.graph_breaks.append(reason)
+            log.info("%s: %s; running it eagerly", self._name(), reason)
+            self.variants.append(Variant(_signature_guards(leaves, spec, self._arg_names),
+                                         None, reason))
+            self.stats.eager_calls += 1
+            return result
         if cap.created_state:
             # The call creates optimizer state (e.g. SGD's momentum buffer on the first step):
             # a graph for it would serve this call only. Run it eagerly; compile the next.

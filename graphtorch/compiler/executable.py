@@ -18,6 +18,7 @@ from ..backends.numpy_backend import NumpyProgram
 from ..device import cupy_module
 from ..ir.graph import Graph, NodeKind
 from ..ir.symbolic import input_sizes
+from ..ops.devices import writable_alias
 from ..ops.dispatch import adopt_autograd, bump_version
 from ..passes.autodiff import build_joint, partition
 from ..passes.memory_planning import may_alias_inputs
@@ -270,7 +271,12 @@ class Executable:
             if kind == "copy":
                 t = ref.get(leaves)
                 if t._data is not arr:
-                    t._data[...] = arr  # NumPy or CuPy: same buffer, as eager in-place
+                    dst = t._data
+                    if not getattr(dst.flags, "writeable", True):
+                        # a view of an expanded tensor (NumPy marks those read-only): the
+                        # trace allowed the write (a fill, or a row repeating no element)
+                        dst = writable_alias(dst)
+                    dst[...] = arr  # NumPy or CuPy: same buffer, as eager in-place
                 bump_version(t)
                 if tensors is not None and tensors[k]._grad_fn is not None:
                     adopt_autograd(t, tensors[k])  # the write is part of autograd history

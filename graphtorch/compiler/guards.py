@@ -19,6 +19,7 @@ import numpy as np
 
 from ..autograd import grad_mode
 from ..dtypes import DType, from_numpy_dtype, get_default_dtype
+from ..ir.tracer import _layout_of as layout_of
 from ..nn.modules.module import Module
 from ..optim.optimizer import Optimizer
 from ..tensor import Tensor
@@ -154,6 +155,15 @@ def _tensor_guards(ns: Namespace, expr: str, label: str, t, dims_free=(),
            "dtype, device, requires_grad)"
     out = [Guard(what, check, tensor_signature(t, free), f"_signature({expr}, {free!r})",
                  kind=GuardKind.TENSOR)]
+    # The trace recorded the memory layout (`ir.tracer._layout_of`): `view`, `is_contiguous`,
+    # `stride()` and in-place writes into expanded (stride-0) memory depend on it.
+    ns.values["_layout"] = layout_of
+    layout = layout_of(data)
+    layout_check = f"{expr}._data.flags.c_contiguous" if layout is None else \
+        f"{expr}._data.strides == {layout!r}"
+    out.append(Guard(f"{label}: memory layout (strides; None: C-contiguous)",
+                     f"({layout_check})", layout, f"_layout({expr}._data)",
+                     kind=GuardKind.EQUAL))
     if leafness and requires_grad:
         leaf = t._grad_fn is None
         out.append(Guard(f"{label} is {'a leaf' if leaf else 'not a leaf'} (grad_fn "
@@ -196,6 +206,7 @@ def build_guards(leaves: list, arg_names: list[str], state: State, cap: Capture,
             guards.append(Guard(f"argument {name} is a {type(x).__qualname__}",
                                 f"(type({expr}) is {ns.name(type(x), 'T')})", type(x),
                                 f"type({expr})", kind=GuardKind.TYPE))
+    guards += _alias_guards(leaves, cap, ns)
     if shape_env is not None and shape_env.guards:
         guards.append(_size_guard(shape_env, ns))
     guards.append(Guard("grad mode enabled", f"({ns.name(grad_mode.STATE, 'GM')}.enabled is "
@@ -258,6 +269,79 @@ def build_guards(leaves: list, arg_names: list[str], state: State, cap: Capture,
                             _state_keys(opt), f"_state_keys({o})", kind=GuardKind.CONTENT))
     guards += list(cap.recorder.guards.values())
     return Guards(_dedupe(guards), ns, cap.spec)
+
+
+def _root(array):
+    """The object owning `array`'s memory (the end of its ``.base`` chain)."""
+    while True:
+        base = getattr(array, "base", None)
+        if base is None:
+            return array
+        array = base
+
+
+def alias_key(tensors, full: bool) -> tuple:
+    """How the tensors of a call alias each other: ((i, j, how), ...) for every pair that is
+    the same tensor ("same") or, with `full`, whose memory has one owner ("overlap" where the
+    memory overlaps, "apart" where it does not). Empty when all are independent (the usual
+    case, which costs one pass over the tensors)."""
+    if not full:
+        ids = [id(t) for t in tensors]
+        if len(set(ids)) == len(ids):
+            return ()
+        return tuple((i, j, "same") for j in range(len(ids)) for i in range(j)
+                     if ids[i] == ids[j])
+    groups: dict = {}
+    for k, t in enumerate(tensors):
+        if t is not None:
+            groups.setdefault(id(_root(t._data)), []).append(k)
+    if len(groups) == sum(1 for t in tensors if t is not None):
+        return ()
+    out = []
+    for ks in groups.values():
+        for jj, j in enumerate(ks):
+            for i in ks[:jj]:
+                a, b = tensors[i], tensors[j]
+                if a is b:
+                    how = "same"
+                elif type(a._data) is np.ndarray and type(b._data) is np.ndarray:
+                    how = "overlap" if np.shares_memory(a._data, b._data) else "apart"
+                else:
+                    how = "overlap"
+                out.append((i, j, how))
+    return tuple(sorted(out))
+
+
+def _alias_guards(leaves, cap: Capture, ns: Namespace) -> list[Guard]:
+    """The trace merged a tensor passed twice into one graph input, and checked that nothing
+    written in place overlaps another input (`capture._check_overlaps`): later calls must
+    alias the same way. Without writes only identity matters; with writes (in-place updates,
+    ``.grad`` set by a backward) every argument and, once arguments exist, every state
+    tensor the graph reads is compared by memory too."""
+    args = [i for i, x in enumerate(leaves) if isinstance(x, Tensor)]
+    full = bool(cap.writebacks or cap.clear_grads)
+    refs = list(cap.refs.values()) if full and args else []
+    if len(args) + len(refs) < 2:
+        return []
+
+    def tensors(L, args=tuple(args), refs=tuple(refs)):
+        out = [L[i] for i in args]
+        for ref in refs:
+            try:
+                out.append(ref.get(L))
+            except (KeyError, IndexError, AttributeError):
+                out.append(None)
+        return out
+
+    def key(L):
+        return alias_key(tensors(L), full)
+
+    expected = key(leaves)
+    name = ns.name(key, "AK")
+    return [Guard("arguments alias each other (and state) as when traced" if full else
+                  "arguments passed twice (the same tensor) as when traced",
+                  f"({name}(L) == {expected!r})", expected, f"{name}(L)",
+                  kind=GuardKind.EQUAL)]
 
 
 def _dedupe(guards: list[Guard]) -> list[Guard]:

@@ -118,8 +118,8 @@ def unflatten(input, dim, sizes):
     """Split one dim into `sizes`."""
     d = normalize_dim(dim, input.ndim)
     shape = tuple(input.shape)
-    return view(input, shape[:d] + tuple(sizes) + shape[d + 1:]) if input.is_contiguous() \
-        else reshape(input, shape[:d] + tuple(sizes) + shape[d + 1:])
+    # reshape: a view wherever the strides allow one (always, for a contiguous input)
+    return reshape(input, shape[:d] + tuple(sizes) + shape[d + 1:])
 
 
 def expand(self, *sizes, size=None, implicit=False):

@@ -76,6 +76,69 @@ def view_layout(op, inputs, attrs):
     return [None if o.flags.c_contiguous else tuple(o.strides) for o in outs]
 
 
+def _layout_array(data):
+    """A zero-filled NumPy array with `data`'s shape, dtype and strides (for `_kernel_layout`),
+    or None when the layout cannot be rebuilt (symbolic sizes, negative strides)."""
+    shape = tuple(data.shape)
+    strides = data._strides if type(data) is SymbolicArray else tuple(data.strides)
+    if strides is None or has_symbols(shape) or any(s < 0 for s in strides) or \
+            not all(n for n in shape):
+        return None
+    dtype = np.dtype(data.dtype)
+    span = sum((n - 1) * s for n, s in zip(shape, strides)) + dtype.itemsize
+    buffer = np.zeros(-(-span // dtype.itemsize), dtype)
+    return np.lib.stride_tricks.as_strided(buffer, shape, strides, writeable=False)
+
+
+def _kernel_layout(op, inputs, attrs):
+    """The strides of a non-view op's results when one of its inputs is not C-contiguous:
+    eager kernels often keep their input's memory order (NumPy's order='K' for elementwise
+    ops, clone, casts, cumsum, ...), and `view`, `reshape`, `is_contiguous()` and `stride()`
+    later depend on it. The kernel runs once on zero-filled arrays with the inputs' layouts
+    to learn it; None (C-contiguous) when every input is contiguous or the kernel cannot
+    run on them."""
+    def tensors(xs):
+        for x in xs:
+            if isinstance(x, Tensor):
+                yield x
+            elif isinstance(x, (list, tuple)):
+                yield from (t for t in x if isinstance(t, Tensor))
+
+    if all(type(t._data) is not SymbolicArray or t._data._strides is None
+           for t in tensors(inputs)):
+        return None  # the usual case: nothing strided among the traced inputs
+    strided = False
+
+    def stand_in(x):
+        nonlocal strided
+        if isinstance(x, Tensor):
+            data = x._data
+            if type(data) is not SymbolicArray and type(data) is not np.ndarray:
+                raise TypeError("not on the CPU")
+            if has_symbols(tuple(data.shape)):
+                raise TypeError("symbolic sizes")
+            fake = _layout_array(data)
+            if fake is None:
+                return np.zeros(tuple(data.shape), data.dtype)
+            strided = True
+            return fake
+        if isinstance(x, (list, tuple)) and any(isinstance(t, Tensor) for t in x):
+            return [stand_in(t) for t in x]
+        return x
+
+    try:
+        arrays = [stand_in(x) for x in inputs]
+        if not strided or has_symbols(tuple(attrs.values())):
+            return None
+        with np.errstate(all="ignore"):
+            out = op.kernel(np, *arrays, **attrs)
+    except Exception:  # noqa: BLE001 - the layout stays C-contiguous, as before
+        return None
+    outs = out if isinstance(out, tuple) else (out,)
+    return [None if not isinstance(o, np.ndarray) or o.flags.c_contiguous else
+            tuple(o.strides) for o in outs]
+
+
 class Tracer:
     """The state of one trace: the graph and the concrete tensors lifted into it."""
 
@@ -220,8 +283,9 @@ class Tracer:
         if data.origin is current:
             return
 
-        view = Tensor._wrap(SymbolicArray(current.meta.shape, current.meta.dtype.np_dtype,
-                                          current, _strides_of(root)))
+        view = Tensor._wrap(SymbolicArray(
+            current.meta.shape, current.meta.dtype.np_dtype, current, _strides_of(root),
+            layout_unknown=getattr(root._data, "layout_unknown", False)))
         mode = grad_mode.enable_grad() if tensor._view_ops is not None else grad_mode.no_grad()
         with mode:
             for step in data.chain:
@@ -230,7 +294,8 @@ class Tracer:
                     view = view[step[2]]
         fresh = view._data
         tensor._data = SymbolicArray(fresh.shape, fresh.dtype, fresh.value, fresh._strides,
-                                     root, data.chain, current, fresh.known)
+                                     root, data.chain, current, fresh.known,
+                                     fresh.layout_unknown)
 
     def value_of(self, tensor):
         data = tensor._data
@@ -299,8 +364,10 @@ def _overlapping(data) -> bool:
 
 def _symbolic_like(tensor, value, root=None, chain=(), origin=None, known=None):
     data = tensor._data
-    return SymbolicArray(data.shape, data.dtype, value, data._strides if type(
-        data) is SymbolicArray else _layout_of(data), root, chain, origin, known)
+    traced = type(data) is SymbolicArray
+    return SymbolicArray(data.shape, data.dtype, value, data._strides if traced else
+                         _layout_of(data), root, chain, origin, known,
+                         traced and data.layout_unknown)
 
 
 def trace_inplace(op, tensor, others, attrs):
@@ -321,6 +388,12 @@ def trace_inplace(op, tensor, others, attrs):
     root = data.root if data.root is not None else tensor
     if data.root is not None:
         tracer.refresh(tensor)
+    if root is not tensor and _overlapping(root._data):
+        # an argument (or state) whose own memory repeats elements (expanded): a write
+        # through a view of it changes every element sharing that memory, which the graph's
+        # values (one per element) cannot show
+        raise TracingError(f"{_where(user_frame())}: an in-place write through a view of an "
+                           "expanded tensor (elements sharing memory); this part runs eagerly")
     if op.name != "fill" and _overlapping(tensor._data):
         raise RuntimeError(
             "unsupported operation: more than one element of the written-to tensor refers to a "
@@ -336,7 +409,8 @@ def trace_inplace(op, tensor, others, attrs):
     if tracked and 0 in op.save_inputs:  # the vjp reads the old value: save a snapshot
         data = tensor._data  # (values are immutable in a graph: the snapshot costs nothing)
         source = Tensor._wrap(SymbolicArray(data.shape, data.dtype, data.value, data._strides,
-                                            known=data.known))
+                                            known=data.known,
+                                            layout_unknown=data.layout_unknown))
         source._grad_fn, source._output_nr = tensor.grad_fn, tensor._output_nr
         source._requires_grad = tensor.requires_grad
     result = call(op, source, *others, **attrs)
@@ -372,7 +446,7 @@ def trace_inplace(op, tensor, others, attrs):
     if root is not tensor:
         tensor._data = SymbolicArray(result._data.shape, result._data.dtype,
                                      result._data.value, data._strides, root, data.chain,
-                                     root_value, result._data.known)
+                                     root_value, result._data.known, data.layout_unknown)
     bump_version(tensor)
     if tracked:
         if differentiable_view and root is not tensor:
@@ -425,14 +499,40 @@ def record_op(op, inputs, attrs):
                 f"{_where(source)}: {op.name} has an output whose size depends on the "
                 "tensor's values (e.g. x[mask], masked_select, nonzero), which a static "
                 "graph cannot express; this part runs eagerly")
+    if layouts is None and op.category is not Category.VIEW:
+        layouts = _kernel_layout(op, inputs, attrs)
     if grad_of is not None:
         outs[0].node.grad_of = grad_of
     if not _grad_enabled():
         outs[0].node.no_grad = True
+    unknown = not layouts and _layout_unknown(op, inputs, attrs)
     arrays = tuple(SymbolicArray(v.meta.shape, v.meta.dtype.np_dtype, v,
-                                 layouts[k] if layouts and k < len(layouts) else None)
+                                 layouts[k] if layouts and k < len(layouts) else None,
+                                 layout_unknown=unknown)
                    for k, v in enumerate(outs))
     return arrays if op.num_outputs != 1 else arrays[0]
+
+
+# Views that keep a C-contiguous input C-contiguous whatever the sizes.
+_CONTIGUOUS_VIEWS = frozenset({"view", "unsafe_view", "alias", "unsqueeze", "squeeze"})
+
+
+def _layout_unknown(op, inputs, attrs) -> bool:
+    """Whether an output's layout went untracked (dynamic sizes): a view other than a
+    reshape of a contiguous input, or any op reading a strided or untracked input, with
+    symbolic sizes (known layouts are computed on concrete stand-ins, which symbols lack)."""
+    tensors = [x for x in inputs if isinstance(x, Tensor)]
+    for x in inputs:
+        if isinstance(x, (list, tuple)):
+            tensors += [t for t in x if isinstance(t, Tensor)]
+    arrays = [t._data for t in tensors if type(t._data) is SymbolicArray]
+    if not arrays or not (any(has_symbols(tuple(a.shape)) for a in arrays) or
+                          has_symbols(tuple(attrs.values()))):
+        return False
+    odd = any(a.layout_unknown or a._strides is not None for a in arrays)
+    if op.category is Category.VIEW:
+        return odd or op.name not in _CONTIGUOUS_VIEWS
+    return odd
 
 
 class TracedGraph:

@@ -607,7 +607,7 @@ def _link_traced_views(op: OpDef, source, outputs, attrs):
         step = (op, attrs) if len(outputs) == 1 else (op, attrs, nr)
         arr = out._data
         out._data = SymbolicArray(arr.shape, arr.dtype, arr.value, arr._strides, root,
-                                  chain + (step,), origin, arr.known)
+                                  chain + (step,), origin, arr.known, arr.layout_unknown)
 
 
 def flat_inputs(op: OpDef, inputs):
