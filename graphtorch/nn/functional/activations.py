@@ -315,10 +315,34 @@ def _check_p(p):
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
 
 
+def _memory_order(input):
+    """The dims of `input` from outermost to innermost in memory, or None where that is the
+    logical order (or ambiguous: an expanded dim). PyTorch's dropout noise is
+    `empty_like(input)`, which keeps the input's layout, and `bernoulli_` fills it in memory
+    order, so a transposed input (an attention output) gets its draws in that order."""
+    strides, shape = input.stride(), input.shape
+    if any(st == 0 and n > 1 for st, n in zip(strides, shape)):
+        return None
+    dims = [d for d in range(input.ndim) if shape[d] > 1]
+    ordered = sorted(dims, key=lambda d: -strides[d])
+    if ordered == dims:
+        return None
+    size_one = [d for d in range(input.ndim) if shape[d] <= 1]
+    return tuple(size_one + ordered)
+
+
 def _noise(input, shape, p):
-    """Bernoulli(1 - p) keep-mask of `shape` in the input's dtype (PyTorch's `noise`); a
-    registry op, so a traced dropout draws a fresh mask on every run."""
-    mask = call(BERNOULLI_MASK, shape=tuple(shape), p=1 - p, dtype=input.dtype)
+    """Bernoulli(1 - p) keep-mask of `shape` in the input's dtype (PyTorch's `noise`, drawn
+    in the input's memory order); a registry op, so a traced dropout draws a fresh mask on
+    every run."""
+    shape = tuple(shape)
+    order = _memory_order(input) if shape == tuple(input.shape) else None
+    if order is None:
+        mask = call(BERNOULLI_MASK, shape=shape, p=1 - p, dtype=input.dtype)
+    else:
+        drawn = call(BERNOULLI_MASK, shape=tuple(shape[d] for d in order), p=1 - p,
+                     dtype=input.dtype)
+        mask = drawn.permute(*sorted(range(len(order)), key=order.__getitem__))
     return mask if input.is_cpu else mask.to(input.device)
 
 
