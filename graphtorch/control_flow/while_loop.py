@@ -128,6 +128,8 @@ def fori_loop(lower, upper, body_fn, init):
     static = not isinstance(lower, Tensor) and not isinstance(upper, Tensor)
     if current_tracer() is None or static:
         lo, hi = int(lower), int(upper)
+        if hi <= lo:  # no step: `init` itself, as eager's loop returns it
+            return init
         if current_tracer() is None:
             val = init
             for i in range(lo, hi):

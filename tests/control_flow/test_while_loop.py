@@ -95,3 +95,18 @@ def test_while_loop_errors():
     with pytest.raises(TypeError, match=r"initial carry is f32\[2\], body_fn returned "
                                         r"\(f32\[2\], f32\[2\]\)"):
         while_loop(lambda c: c.sum() < 5, lambda c: (c + 1, c), x)
+
+
+def test_fori_loop_without_steps_returns_init_itself_compiled_too():
+    """No step: eager returns `init` (the same tensor, a leaf); so does the compiled
+    function, also when the trip count changes to 0 between calls (a recompile)."""
+    trips = [2]
+
+    def run(x):
+        return gt.fori_loop(0, trips[0], lambda i, c: c * 2 + i, x)
+
+    compiled = gt.compile(run)
+    x = gt.randn(3, requires_grad=True)
+    assert gt.allclose(compiled(x), run(x))
+    trips[0] = 0
+    assert run(x) is x and compiled(x) is x
