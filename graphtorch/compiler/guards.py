@@ -282,9 +282,10 @@ def _root(array):
 
 def alias_key(tensors, full: bool) -> tuple:
     """How the tensors of a call alias each other: ((i, j, how), ...) for every pair that is
-    the same tensor ("same") or, with `full`, whose memory has one owner ("overlap" where the
-    memory overlaps, "apart" where it does not). Empty when all are independent (the usual
-    case, which costs one pass over the tensors)."""
+    the same tensor ("same") or, with `full`, whose memory overlaps ("overlap"). Tensors
+    sharing an owner without overlapping (DDP's gradients as views of one bucket) count as
+    independent, as they are for every read and write. Empty when all are independent (the
+    usual case, which costs one pass over the tensors)."""
     if not full:
         ids = [id(t) for t in tensors]
         if len(set(ids)) == len(ids):
@@ -303,12 +304,10 @@ def alias_key(tensors, full: bool) -> tuple:
             for i in ks[:jj]:
                 a, b = tensors[i], tensors[j]
                 if a is b:
-                    how = "same"
-                elif type(a._data) is np.ndarray and type(b._data) is np.ndarray:
-                    how = "overlap" if np.shares_memory(a._data, b._data) else "apart"
-                else:
-                    how = "overlap"
-                out.append((i, j, how))
+                    out.append((i, j, "same"))
+                elif type(a._data) is not np.ndarray or type(b._data) is not np.ndarray \
+                        or np.shares_memory(a._data, b._data):
+                    out.append((i, j, "overlap"))
     return tuple(sorted(out))
 
 
