@@ -1,7 +1,9 @@
 """`gt.nn.functional`: PyTorch's functional API, every name imported here from its part.
 
 - `activations.py`: activations, softmax, dropout, linear/bilinear, normalize, distances;
-- `losses.py`: the losses; `resampling.py`: interpolate, upsample, grid helpers;
+- `losses.py`: the classification and regression losses; `margin_losses.py`: the margin
+  and embedding losses; `likelihood_losses.py`: poisson_nll_loss, gaussian_nll_loss;
+- `resampling.py`: interpolate, upsample, grid helpers;
 - `attention.py`: scaled_dot_product_attention, multi_head_attention_forward;
 - convolution, pooling and normalization are the functions behind torch.conv2d & co.
   (`graphtorch/functions/nn_ops.py`), embedding/one_hot/pad those of
@@ -87,6 +89,7 @@ from .activations import (
                                  threshold,
 )
 from .attention import multi_head_attention_forward, scaled_dot_product_attention
+from .likelihood_losses import gaussian_nll_loss, poisson_nll_loss
 from .losses import (
                                  binary_cross_entropy,
                                  binary_cross_entropy_with_logits,
@@ -97,6 +100,14 @@ from .losses import (
                                  mse_loss,
                                  nll_loss,
                                  smooth_l1_loss,
+)
+from .margin_losses import (
+                                 cosine_embedding_loss,
+                                 hinge_embedding_loss,
+                                 margin_ranking_loss,
+                                 multilabel_soft_margin_loss,
+                                 soft_margin_loss,
+                                 triplet_margin_loss,
 )
 from .resampling import (
                                  interpolate,
@@ -125,4 +136,7 @@ __all__ = ["adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
     "pixel_unshuffle", "prelu", "relu", "relu6", "relu_", "rms_norm", "rrelu",
     "scaled_dot_product_attention", "selu", "sigmoid", "silu", "smooth_l1_loss", "softmax",
     "softmin", "softplus", "softshrink", "softsign", "tanh", "tanhshrink", "threshold",
-    "upsample", "upsample_bilinear", "upsample_nearest"]
+    "upsample", "upsample_bilinear", "upsample_nearest", "cosine_embedding_loss",
+    "gaussian_nll_loss", "hinge_embedding_loss", "margin_ranking_loss",
+    "multilabel_soft_margin_loss", "poisson_nll_loss", "soft_margin_loss",
+    "triplet_margin_loss"]

@@ -35,22 +35,49 @@ from .batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d
 from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .conv import Conv1d, Conv2d, Conv3d
 from .conv_transpose import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
+from .distance import CosineSimilarity, PairwiseDistance
 from .dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d
 from .flatten import Flatten, Unflatten
+from .instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
 from .linear import Bilinear, Identity, Linear
 from .loss import (
                          BCELoss,
                          BCEWithLogitsLoss,
+                         CosineEmbeddingLoss,
                          CrossEntropyLoss,
+                         GaussianNLLLoss,
+                         HingeEmbeddingLoss,
                          HuberLoss,
                          KLDivLoss,
                          L1Loss,
+                         MarginRankingLoss,
                          MSELoss,
+                         MultiLabelSoftMarginLoss,
                          NLLLoss,
+                         PoissonNLLLoss,
                          SmoothL1Loss,
+                         SoftMarginLoss,
+                         TripletMarginLoss,
 )
 from .module import Module
 from .normalization import GroupNorm, LayerNorm
+from .padding import (
+                         CircularPad1d,
+                         CircularPad2d,
+                         CircularPad3d,
+                         ConstantPad1d,
+                         ConstantPad2d,
+                         ConstantPad3d,
+                         ReflectionPad1d,
+                         ReflectionPad2d,
+                         ReflectionPad3d,
+                         ReplicationPad1d,
+                         ReplicationPad2d,
+                         ReplicationPad3d,
+                         ZeroPad1d,
+                         ZeroPad2d,
+                         ZeroPad3d,
+)
 from .pixelshuffle import PixelShuffle, PixelUnshuffle
 from .pooling import (
                          AdaptiveAvgPool1d,
@@ -167,4 +194,32 @@ __all__ = [
                          "Upsample",
                          "UpsamplingBilinear2d",
                          "UpsamplingNearest2d",
+                         "CosineSimilarity",
+                         "PairwiseDistance",
+                         "InstanceNorm1d",
+                         "InstanceNorm2d",
+                         "InstanceNorm3d",
+                         "CosineEmbeddingLoss",
+                         "GaussianNLLLoss",
+                         "HingeEmbeddingLoss",
+                         "MarginRankingLoss",
+                         "MultiLabelSoftMarginLoss",
+                         "PoissonNLLLoss",
+                         "SoftMarginLoss",
+                         "TripletMarginLoss",
+                         "CircularPad1d",
+                         "CircularPad2d",
+                         "CircularPad3d",
+                         "ConstantPad1d",
+                         "ConstantPad2d",
+                         "ConstantPad3d",
+                         "ReflectionPad1d",
+                         "ReflectionPad2d",
+                         "ReflectionPad3d",
+                         "ReplicationPad1d",
+                         "ReplicationPad2d",
+                         "ReplicationPad3d",
+                         "ZeroPad1d",
+                         "ZeroPad2d",
+                         "ZeroPad3d",
 ]

@@ -1,9 +1,10 @@
 """Loss modules (L1Loss, MSELoss, CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss,
-SmoothL1Loss, HuberLoss, KLDivLoss): store the options, call the functional losses."""
+SmoothL1Loss, HuberLoss, KLDivLoss, the margin/embedding losses, PoissonNLLLoss,
+GaussianNLLLoss): store the options, call the functional losses."""
 
 from __future__ import annotations
 
-from ..functional import losses
+from ..functional import likelihood_losses, losses, margin_losses
 from .module import Module
 
 
@@ -118,3 +119,100 @@ class BCEWithLogitsLoss(_Loss):
         return losses.binary_cross_entropy_with_logits(input, target, self.weight,
                                                    pos_weight=self.pos_weight,
                                                    reduction=self.reduction)
+
+
+class MarginRankingLoss(_Loss):
+    """max(0, -target * (x1 - x2) + margin) for targets 1 / -1."""
+
+    def __init__(self, margin: float = 0.0, size_average=None, reduce=None,
+                 reduction: str = "mean"):
+        super().__init__(size_average, reduce, reduction)
+        self.margin = margin
+
+    def forward(self, input1, input2, target):
+        return margin_losses.margin_ranking_loss(input1, input2, target, margin=self.margin,
+                                                 reduction=self.reduction)
+
+
+class HingeEmbeddingLoss(_Loss):
+    """x where target is 1, max(0, margin - x) where target is -1."""
+
+    def __init__(self, margin: float = 1.0, size_average=None, reduce=None,
+                 reduction: str = "mean"):
+        super().__init__(size_average, reduce, reduction)
+        self.margin = margin
+
+    def forward(self, input, target):
+        return margin_losses.hinge_embedding_loss(input, target, margin=self.margin,
+                                                  reduction=self.reduction)
+
+
+class CosineEmbeddingLoss(_Loss):
+    """1 - cos(x1, x2) for target 1, max(0, cos(x1, x2) - margin) for target -1."""
+
+    def __init__(self, margin: float = 0.0, size_average=None, reduce=None,
+                 reduction: str = "mean"):
+        super().__init__(size_average, reduce, reduction)
+        self.margin = margin
+
+    def forward(self, input1, input2, target):
+        return margin_losses.cosine_embedding_loss(input1, input2, target, margin=self.margin,
+                                                   reduction=self.reduction)
+
+
+class TripletMarginLoss(_Loss):
+    """max(0, d(anchor, positive) - d(anchor, negative) + margin), d the p-distance."""
+
+    def __init__(self, margin: float = 1.0, p: float = 2.0, eps: float = 1e-6,
+                 swap: bool = False, size_average=None, reduce=None, reduction: str = "mean"):
+        super().__init__(size_average, reduce, reduction)
+        if margin <= 0:
+            raise ValueError(f"TripletMarginLoss: expected margin to be greater than 0, got "
+                             f"{margin} instead")
+        self.margin, self.p, self.eps, self.swap = margin, p, eps, swap
+
+    def forward(self, anchor, positive, negative):
+        return margin_losses.triplet_margin_loss(anchor, positive, negative, margin=self.margin,
+                                                 p=self.p, eps=self.eps, swap=self.swap,
+                                                 reduction=self.reduction)
+
+
+class SoftMarginLoss(_Loss):
+    """log(1 + exp(-target * x)) for targets 1 / -1."""
+
+    def forward(self, input, target):
+        return margin_losses.soft_margin_loss(input, target, reduction=self.reduction)
+
+
+class MultiLabelSoftMarginLoss(_WeightedLoss):
+    """Per-class logistic loss averaged over the classes; `weight` rescales each class."""
+
+    def forward(self, input, target):
+        return margin_losses.multilabel_soft_margin_loss(input, target, weight=self.weight,
+                                                         reduction=self.reduction)
+
+
+class PoissonNLLLoss(_Loss):
+    """Poisson negative log-likelihood of `target` counts given the (log) rate `input`."""
+
+    def __init__(self, log_input: bool = True, full: bool = False, size_average=None,
+                 eps: float = 1e-8, reduce=None, reduction: str = "mean"):
+        super().__init__(size_average, reduce, reduction)
+        self.log_input, self.full, self.eps = log_input, full, eps
+
+    def forward(self, log_input, target):
+        return likelihood_losses.poisson_nll_loss(log_input, target, log_input=self.log_input,
+                                                  full=self.full, eps=self.eps,
+                                                  reduction=self.reduction)
+
+
+class GaussianNLLLoss(_Loss):
+    """Gaussian negative log-likelihood of `target` given the mean `input` and `var`."""
+
+    def __init__(self, *, full: bool = False, eps: float = 1e-6, reduction: str = "mean"):
+        super().__init__(None, None, reduction)
+        self.full, self.eps = full, eps
+
+    def forward(self, input, target, var):
+        return likelihood_losses.gaussian_nll_loss(input, target, var, full=self.full,
+                                                   eps=self.eps, reduction=self.reduction)
