@@ -79,7 +79,12 @@ class OptimizerStateRef(TensorRef):
         self.name = name
 
     def get(self, leaves):
-        return self.optimizer.state[self.param][self.key]
+        # `.get`: optimizer state is a defaultdict, and a guard asking about a parameter
+        # with no state must not give it an (empty) entry that eager would not have
+        entry = self.optimizer.state.get(self.param)
+        if entry is None:
+            raise KeyError(self.key)
+        return entry[self.key]
 
     def describe(self):
         return self.name

@@ -145,3 +145,38 @@ def test_layout_reads_under_dynamic_sizes_match_eager():
         got = c_dropped(x)
         for w, g in zip(want, got):
             assert gt.equal(w, g) and w.stride() == g.stride()
+
+
+def test_guards_leave_optimizer_state_alone():
+    """Checking a variant's guards read optimizer state without creating entries (the state
+    is a defaultdict): after load_state_dict drops the momentum buffers and momentum is 0,
+    the state stays empty as eagerly (a fuzz campaign found compiled runs adding entries)."""
+    def run(compiled):
+        gt.manual_seed(0)
+        model = nn.Linear(4, 2)
+        opt = gt.optim.SGD(model.parameters(), lr=0.1, momentum=0.0)
+        saved = opt.state_dict()
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = ((model(x) - y) ** 2).mean()
+            loss.backward()
+            opt.step()
+            return loss
+
+        fn = gt.compile(step) if compiled else step
+        states = []
+        for call in range(6):
+            gt.manual_seed(call)
+            fn(gt.randn(6, 4), gt.randn(6, 2))
+            states.append(sorted(opt.state_dict()["state"]))
+            if call == 0:
+                opt.param_groups[0]["momentum"] = 0.5
+            if call == 3:
+                opt.load_state_dict(saved)
+        return states, [p.detach().clone() for p in model.parameters()]
+
+    (eager_states, eager_params), (states, params) = run(False), run(True)
+    assert states == eager_states
+    for a, b in zip(params, eager_params):
+        assert gt.allclose(a, b, rtol=1e-5, atol=1e-6)
