@@ -132,3 +132,29 @@ def test_iterable_dataset_batches():
 
     assert [b.tolist() for b in gdata.DataLoader(Stream(), batch_size=2)] == [[0, 1], [2, 3],
                                                                                [4]]
+
+
+@pytest.mark.parametrize("replacement", [True, False])
+def test_weighted_random_sampler_draws_as_torch(replacement):
+    weights = [0.1, 0.9, 0.4, 0.7, 3.0, 0.6, 0.2, 1.5]
+    draws = []
+    for lib, mod in ((torch, tdata), (gt, gdata)):
+        lib.manual_seed(0)
+        sampler = mod.WeightedRandomSampler(weights, 6, replacement=replacement)
+        seeded = mod.WeightedRandomSampler(lib.tensor(weights), 5, replacement,
+                                           generator=lib.Generator().manual_seed(3))
+        loader = mod.DataLoader(_tensor_dataset(lib, mod), batch_size=3,
+                                sampler=mod.WeightedRandomSampler(weights[:10] + [1.0, 2.0], 7))
+        draws.append((list(sampler), list(sampler), list(seeded), len(sampler),
+                      [_as_np(batch) for batch in loader]))
+    _same(draws[1], draws[0])
+
+
+@pytest.mark.parametrize("args", [([1.0, 2.0], 0), ([1.0, 2.0], True), ([[1.0, 2.0]], 2),
+                                  ([1.0, 2.0], 2, 1)])
+def test_weighted_random_sampler_errors_as_torch(args):
+    with pytest.raises(ValueError) as expected:
+        tdata.WeightedRandomSampler(*args)
+    with pytest.raises(ValueError) as got:
+        gdata.WeightedRandomSampler(*args)
+    assert str(got.value) == str(expected.value)

@@ -3,7 +3,8 @@
 - `activations.py`: activations, softmax, dropout, linear/bilinear, normalize, distances;
 - `losses.py`: the classification and regression losses; `margin_losses.py`: the margin
   and embedding losses; `likelihood_losses.py`: poisson_nll_loss, gaussian_nll_loss;
-- `resampling.py`: interpolate, upsample, grid helpers;
+- `resampling.py`: interpolate, upsample, pixel (un)shuffle; `grid_sampling.py`:
+  affine_grid, grid_sample;
 - `attention.py`: scaled_dot_product_attention, multi_head_attention_forward;
 - convolution, pooling and normalization are the functions behind torch.conv2d & co.
   (`graphtorch/functions/nn_ops.py`), embedding/one_hot/pad those of
@@ -89,6 +90,7 @@ from .activations import (
                                  threshold,
 )
 from .attention import multi_head_attention_forward, scaled_dot_product_attention
+from .grid_sampling import affine_grid, grid_sample
 from .likelihood_losses import gaussian_nll_loss, poisson_nll_loss
 from .losses import (
                                  binary_cross_entropy,
@@ -139,4 +141,4 @@ __all__ = ["adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
     "upsample", "upsample_bilinear", "upsample_nearest", "cosine_embedding_loss",
     "gaussian_nll_loss", "hinge_embedding_loss", "margin_ranking_loss",
     "multilabel_soft_margin_loss", "poisson_nll_loss", "soft_margin_loss",
-    "triplet_margin_loss"]
+    "triplet_margin_loss", "affine_grid", "grid_sample"]

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ... import dtypes
-from ...functions.creation import empty, randint, randperm
+from ...functions.creation import as_tensor, empty, randint, randperm
+from ...functions.sampling import multinomial
 from ...random import Generator
 
 
@@ -72,6 +73,37 @@ class SubsetRandomSampler(Sampler):
 
     def __len__(self):
         return len(self.indices)
+
+
+class WeightedRandomSampler(Sampler):
+    """`num_samples` indices into `weights` drawn with probabilities proportional to the
+    weights (one `multinomial` draw per epoch, so seeded runs equal PyTorch's).
+
+    >>> _ = gt.manual_seed(0)
+    >>> list(WeightedRandomSampler([0.1, 0.9, 0.4, 0.7, 3.0, 0.6], 5))
+    [5, 4, 4, 5, 4]
+    """
+
+    def __init__(self, weights, num_samples: int, replacement: bool = True, generator=None):
+        if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples <= 0:
+            raise ValueError(f"num_samples should be a positive integer value, but got "
+                             f"num_samples={num_samples}")
+        if not isinstance(replacement, bool):
+            raise ValueError(f"replacement should be a boolean value, but got "  # noqa: TRY004
+                             f"replacement={replacement}")
+        weights_tensor = as_tensor(weights, dtype=dtypes.float64)
+        if weights_tensor.dim() != 1:
+            raise ValueError(f"weights should be a 1d sequence but given weights have shape "
+                             f"{tuple(weights_tensor.shape)}")
+        self.weights, self.num_samples = weights_tensor, num_samples
+        self.replacement, self.generator = replacement, generator
+
+    def __iter__(self):
+        yield from multinomial(self.weights, self.num_samples, self.replacement,
+                               generator=self.generator).tolist()
+
+    def __len__(self):
+        return self.num_samples
 
 
 class BatchSampler(Sampler):
