@@ -344,12 +344,27 @@ def linspace(start, end, steps, *, out=None, dtype=None, device=None,
     np_dtype = _np_dtype(dtype)
     if steps == 1:
         array = np.array([start], dtype=np.float64)
+    elif np_dtype == np.float32 and steps > 1:
+        array = _linspace_float32(start, end, steps)
     else:
         step = (end - start) / (steps - 1) if steps > 1 else 0.0
         i = np.arange(steps, dtype=np.float64)
         half = steps // 2
         array = np.where(i < half, start + step * i, end - step * (steps - 1 - i))
     return _with_out(_finish(array.astype(np_dtype), device, requires_grad), out)
+
+
+def _linspace_float32(start, end, steps: int):
+    """PyTorch's float32 values bit for bit: the step in float32, each value one fused
+    multiply-add (`start + step * i` rounded once; float64 holds the product exactly).
+    The spatial-transformer tutorial's grid sits on pixel centres, where 1 ulp picks the
+    other bilinear neighbour."""
+    first, last = np.float32(start), np.float32(end)
+    step = np.float64((last - first) / np.float32(steps - 1))
+    i = np.arange(steps)
+    up = np.float64(first) + step * i
+    down = np.float64(last) - step * (steps - 1 - i)
+    return np.where(i < steps // 2, up, down).astype(np.float32)
 
 
 def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, device=None,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
+import graphtorch as gt
 from tests.autograd.diff import raises_like_torch, same
 
 CREATE = {
@@ -87,3 +89,18 @@ def test_creation_out_argument():
         lib.arange(3, out=o2)
         return out, o2
     same(fn)
+
+
+def test_linspace_float32_is_pytorchs_bit_for_bit():
+    """PyTorch's float32 linspace (a float32 step, one rounding per value): 1 ulp off moved
+    the spatial-transformer tutorial's grid onto the other bilinear neighbour."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    cases = [(-1.0, 1.0, 20), (0.0, 1.0, 2), (5.0, 5.0, 10), (1.0, -1.0, 3), (0.0, 1.0, 1),
+             (3.0, 3.0, 0)]
+    cases += [(*(rng.uniform(-100, 100, 2) * 10.0 ** rng.integers(-4, 4)),
+               int(rng.integers(2, 3000))) for _ in range(100)]
+    for start, end, steps in cases:
+        want = torch.linspace(float(start), float(end), steps).numpy()
+        np.testing.assert_array_equal(gt.linspace(float(start), float(end), steps).numpy(),
+                                      want)
