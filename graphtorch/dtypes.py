@@ -98,7 +98,8 @@ SCALAR_TYPE_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "
                      "int32": "Int", "int64": "Long", "uint16": "UInt16", "uint32": "UInt32",
                      "uint64": "UInt64", "float16": "Half", "bfloat16": "BFloat16",
                      "float32": "Float", "float64": "Double", "complex32": "ComplexHalf",
-                     "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
+                     "complex64": "ComplexFloat", "complex128": "ComplexDouble",
+                     **{d.name: d.name.capitalize() for d in FLOAT8_DTYPES}}
 
 # The short names graph dumps print (``f32[2, 3]``).
 SHORT_NAMES = {"float32": "f32", "float64": "f64", "float16": "f16", "bfloat16": "bf16",
@@ -216,21 +217,39 @@ def on_default_dtype_change(callback) -> None:
 
 def promote_types(type1: DType, type2: DType) -> DType:
     """PyTorch's `promote_types`: the smallest dtype both `type1` and `type2` convert to
-    safely."""
+    safely.
+
+    >>> promote_types(float16, bfloat16)
+    torch.float32
+    """
     a, b = type1, type2
     if a is b:
         return a
+    if a in FLOAT8_DTYPES or b in FLOAT8_DTYPES:
+        raise RuntimeError(f"Promotion for Float8 Types is not supported, attempted to promote "
+                           f"{scalar_type_name(a)} and {scalar_type_name(b)}")
     if (a in _SHELL_UINTS or b in _SHELL_UINTS) and not (a.is_floating_point or
                                                          b.is_floating_point):
         raise RuntimeError(f"Promotion for uint16, uint32, uint64 types is not supported, "
-                           f"attempted to promote {SCALAR_TYPE_NAMES[a.name]} and "
-                           f"{SCALAR_TYPE_NAMES[b.name]}")
-    if a.category != b.category:
-        high, low = (a, b) if a.category > b.category else (b, a)
-        if high.is_complex and low is float64:
-            return complex128
-        return high
+                           f"attempted to promote {scalar_type_name(a)} and "
+                           f"{scalar_type_name(b)}")
+    if a.category != b.category and min(a.category, b.category) < Category.FLOAT:
+        return a if a.category > b.category else b
+    if a.category >= Category.FLOAT and (a.is_complex or b.is_complex):
+        # complex with float or complex: the complex type of the promoted real parts
+        # (complex32 + float32 -> complex64, complex64 + float64 -> complex128).
+        return _COMPLEX_OF[promote_types(_REAL_OF.get(a, a), _REAL_OF.get(b, b))]
+    if a.np_dtype is None or b.np_dtype is None:  # bfloat16 with another float type
+        return float32 if {a, b} == {float16, bfloat16} else max(a, b, key=_itemsize)
     return from_numpy_dtype(np.promote_types(a.np_dtype, b.np_dtype))
+
+
+_REAL_OF = {complex32: float16, complex64: float32, complex128: float64}
+_COMPLEX_OF = {float16: complex32, float32: complex64, float64: complex128}
+
+
+def _itemsize(dtype: DType) -> int:
+    return dtype.itemsize
 
 
 def scalar_dtype(value) -> DType:

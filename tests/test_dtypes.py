@@ -131,6 +131,21 @@ def test_shell_unsigned_types_promote_as_in_pytorch(a, b):
     same(fn)
 
 
+@pytest.mark.parametrize("a", ["bfloat16", "complex32"] + FLOAT8)
+@pytest.mark.parametrize("b", NAMES + ["bfloat16", "complex32"] + SHELL_UINTS + FLOAT8)
+def test_storage_less_types_promote_as_in_pytorch(a, b):
+    # float16 + bfloat16 -> float32, complex32 + float32 -> complex64, float8 with any
+    # other type raises (with PyTorch's message); both orders.
+    for x, y in ((a, b), (b, a)):
+        ours, theirs = [], []
+        for lib, found in ((gt, ours), (torch, theirs)):
+            try:
+                found.append(repr(lib.promote_types(getattr(lib, x), getattr(lib, y))))
+            except RuntimeError as exc:
+                found.append(str(exc))
+        assert ours == theirs, (x, y)
+
+
 @pytest.mark.parametrize("name", SHELL_UINTS)
 def test_shell_unsigned_tensors_convert_and_print(name):
     def fn(lib):

@@ -8,8 +8,8 @@ NumPy's shifts by the width or more, ``sign(-0.0)``, ...). A rendering raises `U
 for a dtype or attribute it cannot express; the fused group then runs op by op, as it must
 where eager raises an error CUDA cannot (integer division by zero).
 
-Every fusible op has a rendering here (tests/backends/test_cuda_ops.py fails otherwise),
-except `COMPLEX_ONLY` ops: fused CUDA kernels carry real dtypes only (`CTYPES`).
+Every fusible op has a rendering here (tests/backends/test_cuda_ops.py fails otherwise);
+fused CUDA kernels carry real dtypes only (`CTYPES`).
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from ..ops.elementwise import (ADD, ATAN2, BITWISE_AND, BITWISE_LEFT_SHIFT, BITW
 from ..ops.registry import OpDef
 from ..ops.unary_math import (ABS, ACOS, ACOSH, ASIN, ASINH, ATAN, ATANH, CEIL, CONJ, COS, COSH,
                               DIGAMMA, ELU, ERF, ERFC, ERFINV, EXP, EXP2, EXPM1, FLOOR, FRAC,
-                              GELU, HARDTANH, IMAG, ISFINITE, ISINF, ISNAN, LEAKY_RELU, LGAMMA,
-                              LOG, LOG1P, LOG2, LOG10, NAN_TO_NUM, NEG, POLYGAMMA, REAL,
+                              GELU, HARDTANH, ISFINITE, ISINF, ISNAN, LEAKY_RELU, LGAMMA,
+                              LOG, LOG1P, LOG2, LOG10, NAN_TO_NUM, NEG, POLYGAMMA,
                               RECIPROCAL, RELU, ROUND, RSQRT, SGN, SIGMOID, SIGN, SIGNBIT, SILU,
                               SIN, SINC, SINH, SOFTPLUS, SQRT, TAN, TANH, TRUNC)
 
@@ -544,11 +544,8 @@ CUDA_OPS: dict[OpDef, object] = {
     ISFINITE: _float_test("isfinite", "true"),
     WHERE: _where, FILL: _fill, COPY: lambda r, a: a[1],
     TO_DTYPE: _identity("dtype"), CLONE: _identity("contiguous"),
-    CONJ: _identity(), REAL: _identity(),  # real dtypes only (CTYPES)
+    CONJ: _identity(),  # real dtypes only (CTYPES)
 }
-
-# Ops defined on complex tensors only: a fused CUDA kernel never carries them.
-COMPLEX_ONLY = frozenset({IMAG})
 
 
 def render(node, cd: np.dtype, args: list[str], helpers: set, operand) -> str:

@@ -11,6 +11,7 @@ from ..ops.elementwise import promote_operands
 from ..ops.registry import REGISTRY
 from ..ops.shape_rules import split_operands
 from ..tensor import Tensor
+from . import shape
 from ._wrap import SCALAR_TYPES, accepts_out, as_operand, binary, check_tensor, finish, unary
 from .creation import tensor
 from .linalg_basic import matmul
@@ -326,11 +327,18 @@ for _alias, _target in [("clip", "clamp"), ("clip_", "clamp_")]:
 
 
 def real_part(self):
-    return call(unary_math_ops.REAL, self)
+    """`Tensor.real`: a view of a complex tensor's real parts (writes reach the tensor);
+    a real tensor itself."""
+    if not self.is_complex():
+        return self
+    return shape.select(shape.view_as_real(self), -1, 0)
 
 
 def imag_part(self):
-    return call(unary_math_ops.IMAG, self)
+    """`Tensor.imag`: a view of a complex tensor's imaginary parts."""
+    if not self.is_complex():
+        raise RuntimeError("imag is not implemented for tensors with non-complex dtypes.")
+    return shape.select(shape.view_as_real(self), -1, 1)
 
 
 

@@ -13,12 +13,14 @@ from ..ops.shape_rules import broadcast_shapes as rule
 from ..ops.shape_rules import normalize_dim
 from ..symbolic import SymInt
 from ..tensor import Size, Tensor
+from ..trace_state import current_tracer
 from ._wrap import as_operand, check_tensor
 
 __all__ = ["reshape", "flatten", "unflatten", "permute", "transpose", "swapaxes", "swapdims",
            "t", "squeeze", "unsqueeze", "select", "narrow", "movedim", "moveaxis", "unbind",
-           "split", "chunk", "tensor_split", "diagonal", "clone", "broadcast_to",
-           "broadcast_tensors", "broadcast_shapes", "atleast_1d", "atleast_2d", "ravel"]
+           "split", "split_with_sizes", "chunk", "tensor_split", "diagonal", "clone", "broadcast_to",
+           "broadcast_tensors", "broadcast_shapes", "atleast_1d", "atleast_2d", "ravel", "view_as_real",
+           "view_as_complex"]
 
 
 def _sizes(args) -> tuple:
@@ -62,12 +64,66 @@ def view(self, *shape, size=None, dtype=None):
 
 
 def _view_dtype(self, dtype):
-    if dtype.itemsize != self.element_size():
-        raise RuntimeError("view(dtype) with a different element size is not supported")
+    """The same bytes read as `dtype`; with another element size the last dim (stride 1)
+    grows or shrinks by the size ratio, as PyTorch's `view_dtype`."""
+    old_size, new_size = self.element_size(), dtype.itemsize
+    if new_size != old_size:
+        _check_view_dtype(self, dtype, old_size, new_size)
     out = Tensor._wrap(self._data.view(dtype.np_dtype))
     out._base = self._base if self._base is not None else self
     out._view_ops = None
     return out
+
+
+def _check_view_dtype(self, dtype, old_size: int, new_size: int) -> None:
+    what = (f"to view {dtypes.scalar_type_name(self.dtype)} as "
+            f"{dtypes.scalar_type_name(dtype)} (different element sizes)")
+    if self.ndim == 0:
+        raise RuntimeError(f"self.dim() cannot be 0 {what}")
+    strides = self.stride()
+    if new_size > old_size:
+        ratio = new_size // old_size
+        if self.shape[-1] % ratio:
+            raise RuntimeError(f"self.size(-1) must be divisible by {ratio} {what}, but got "
+                               f"{self.shape[-1]}")
+        if self.storage_offset() % ratio:
+            raise RuntimeError(f"self.storage_offset() must be divisible by {ratio} {what}, "
+                               f"but got {self.storage_offset()}")
+    if strides[-1] != 1:
+        raise RuntimeError(f"self.stride(-1) must be 1 {what}, but got {strides[-1]}")
+    if new_size > old_size:
+        for dim, stride in enumerate(strides[:-1]):
+            if stride % ratio:
+                raise RuntimeError(f"self.stride({dim}) must be divisible by {ratio} {what}, "
+                                   f"but got {stride}")
+
+
+def view_as_real(input):
+    """A complex tensor's memory as a float tensor with a last dim of (real, imag).
+
+    >>> gt.view_as_real(gt.tensor([1 + 2j]))
+    tensor([[1., 2.]])
+    """
+    check_tensor(input, "view_as_real")
+    return call(views_ops.VIEW_AS_REAL, input)
+
+
+def view_as_complex(input):
+    """(..., 2) float pairs as a complex tensor on the same memory (`view_as_real`'s
+    inverse); the last dim needs stride 1, the other strides and the offset even."""
+    check_tensor(input, "view_as_complex")
+    if input.ndim and input.shape[-1] == 2 and input.dtype in (dtypes.float32,
+                                                                dtypes.float64):
+        strides = input.stride()
+        if strides[-1] != 1:
+            raise RuntimeError("Tensor must have a last dimension with stride 1")
+        if any(s % 2 for s in strides[:-1]):
+            raise RuntimeError("Tensor must have a stride divisible by 2 for all but last "
+                               "dimension")
+        # a trace knows no memory addresses; its kernel reads any offset
+        if current_tracer() is None and input.storage_offset() % 2:
+            raise RuntimeError("Tensor must have a storage_offset divisible by 2")
+    return call(views_ops.VIEW_AS_COMPLEX, input)
 
 
 def reshape(input, *sizes, shape=None):
@@ -262,6 +318,19 @@ def split(tensor, split_size_or_sections, dim=0):
     multi_output_views(out, "Split" if isinstance(split_size_or_sections, numbers.Integral)
                        else "SplitWithSizes")
     return out
+
+
+def split_with_sizes(input, split_sizes, dim=0):
+    """Views of the given section sizes along `dim` (`split` with a list).
+
+    >>> [t.tolist() for t in gt.arange(5).split_with_sizes([2, 3])]
+    [[0, 1], [2, 3, 4]]
+    """
+    if isinstance(split_sizes, numbers.Integral) or not isinstance(split_sizes,
+                                                                   (list, tuple, Size)):
+        raise TypeError(f"split_with_sizes(): argument 'split_sizes' (position 1) must be "
+                        f"tuple of ints, not {type(split_sizes).__name__}")
+    return split(input, list(split_sizes), dim)
 
 
 def _narrow_sections(tensor, sections, d) -> tuple:

@@ -10,13 +10,15 @@ from __future__ import annotations
 import builtins
 import math
 
-from .. import dtypes
+from .. import dtypes, layout
 from ..dtypes import scalar_type_name
 from ..linalg import vector_norm
+from ..ops import movement as movement_ops
 from ..ops.dispatch import call
 from ..ops.elementwise import WHERE
 from ..ops.shape_rules import normalize_dim
 from ..tensor import Tensor
+from ..trace_state import TracingError, current_tracer, user_frame, where
 from ._wrap import accepts_out, check_tensor, finish
 from .creation import tensor, zeros_like
 from .reduce import return_types
@@ -321,5 +323,36 @@ def share_memory_(self):
 
 
 def never(self) -> bool:
-    """False: graphtorch has no meta or nested tensors (`Tensor.is_meta`, `is_nested`)."""
+    """False: graphtorch has no meta, nested, sparse, quantized or MKL-DNN tensors
+    (`Tensor.is_meta`, `is_nested`, `is_sparse`, ...)."""
     return False
+
+
+def strided_layout(self) -> layout.layout:
+    """`Tensor.layout`: always `gt.strided` (graphtorch tensors are dense)."""
+    return layout.strided
+
+
+def as_strided(input, size, stride, storage_offset=None):
+    """A view of `input`'s storage with the given sizes, strides (in elements) and offset
+    (default: `input`'s own), as PyTorch's.
+
+    >>> gt.arange(6.0).as_strided((2, 2), (1, 2))
+    tensor([[0., 2.],
+            [1., 3.]])
+    """
+    check_tensor(input, "as_strided")
+    if current_tracer() is not None:
+        # the storage of an argument (a view of what? laid out how?) is not in the graph
+        raise TracingError(f"{where(user_frame())}: as_strided() reads the tensor's storage, "
+                           "which is unknown while tracing")
+    root = input._base if input._base is not None else input
+    if not root.is_contiguous():
+        raise RuntimeError("as_strided: graphtorch needs a contiguous storage (this tensor's "
+                           "base is a strided NumPy array)")
+    offset = input.storage_offset() if storage_offset is None else storage_offset
+    return call(movement_ops.AS_STRIDED, root, size=tuple(int(s) for s in size),
+                stride=tuple(int(s) for s in stride), storage_offset=int(offset))
+
+
+_export("as_strided", as_strided)

@@ -496,6 +496,52 @@ UNFOLD = register(OpDef(
     _unfold_vjp, doc="a view of all windows of `size` (stride `step`) along one dim"))
 
 
+def _as_strided_check(numel: int, itemsize: int, size, stride, storage_offset) -> None:
+    """PyTorch's checks of `as_strided` against a storage of `numel` elements."""
+    if len(size) != len(stride):
+        raise RuntimeError("mismatch in length of strides and shape")
+    if any(s < 0 for s in stride):
+        raise RuntimeError(f"as_strided: Negative strides are not supported at the moment, "
+                           f"got strides: {list(stride)}")
+    needed = 0 if 0 in size else storage_offset + 1 + sum(
+        st * (n - 1) for n, st in zip(size, stride))
+    if needed > numel:
+        raise RuntimeError(f"setStorage: sizes {list(size)}, strides {list(stride)}, storage "
+                           f"offset {storage_offset}, and itemsize {itemsize} requiring a "
+                           f"storage size of {needed * itemsize} are out of bounds for storage "
+                           f"of size {numel * itemsize}")
+
+
+def _as_strided_kernel(xp, a, size, stride, storage_offset):
+    # `a` is the whole storage (the caller passes the root tensor) in C order
+    _as_strided_check(a.size, a.itemsize, size, stride, storage_offset)
+    flat = (a if a.flags.c_contiguous else xp.ascontiguousarray(a)).reshape(-1)
+    return xp.lib.stride_tricks.as_strided(flat[storage_offset:], tuple(size),
+                                           tuple(st * a.itemsize for st in stride))
+
+
+def _as_strided_infer(a, size, stride, storage_offset):
+    _as_strided_check(int(np.prod(a.shape)), a.dtype.itemsize, size, stride, storage_offset)
+    return TensorMeta(tuple(size), a.dtype)
+
+
+def _as_strided_vjp(ctx, grad):
+    meta = ctx.input_metas[0]
+    size, stride, offset = (ctx.attrs[k] for k in ("size", "stride", "storage_offset"))
+    index = (arange(1, device=grad.device) + offset).reshape(())
+    for n, st in zip(size, stride):  # each element's position in the storage
+        index = index.unsqueeze(-1) + arange(n, device=grad.device) * st
+    blank = zeros((int(np.prod(meta.shape)),), dtype=grad.dtype, device=grad.device)
+    flat = call_op(scatter.INDEX_ADD, blank, index.reshape(-1), grad.reshape(-1), dim=0)
+    return (flat.reshape(meta.shape),)
+
+
+AS_STRIDED = register(OpDef(
+    "as_strided", Category.VIEW, _as_strided_kernel, _as_strided_infer, _as_strided_vjp,
+    doc="a view of the storage (the root tensor's memory) with the given sizes, strides "
+        "and offset"))
+
+
 def call_op(op, *inputs, **attrs):
     return call(op, *inputs, **attrs)
 

@@ -23,10 +23,6 @@ def _np(name):
     return ufunc_kernel(name)
 
 
-def _raise(exc):
-    raise exc
-
-
 def _x(ctx):
     return ctx.inputs[0]
 
@@ -305,35 +301,12 @@ ISFINITE = elementwise("isfinite", _float_test("isfinite", True),
                        promotion=Promotion.ALWAYS_BOOL)
 
 
-def _real_kernel(xp, a):
-    return xp.real(a).copy() if a.dtype.kind == "c" else a.copy()
-
-
 def _conj_vjp(ctx, grad):
     return (grad.conj(),)
 
 
 CONJ = elementwise("conj", lambda xp, a: xp.conj(a) if a.dtype.kind == "c" else a.copy(),
                    _conj_vjp)
-
-
-def _real_vjp(ctx, grad):
-    meta = ctx.input_metas[0]
-    return (grad.to(meta.dtype),)
-
-
-REAL = elementwise("real", _real_kernel, _real_vjp, Promotion.COMPLEX_TO_FLOAT)
-
-
-def _imag_vjp(ctx, grad):
-    meta = ctx.input_metas[0]
-    return (grad.to(meta.dtype) * 1j,)
-
-
-IMAG = elementwise("imag", lambda xp, a: xp.imag(a).copy(), _imag_vjp,
-                   Promotion.COMPLEX_TO_FLOAT,
-                   dtype_check=lambda d: None if d.is_complex else _raise(RuntimeError(
-                       "imag is not implemented for tensors with non-complex dtypes.")))
 
 
 __all__ = ["dtypes"]

@@ -9,6 +9,7 @@ has none, so `flip` copies.
 
 from __future__ import annotations
 
+from ..dtypes import scalar_type_name
 from .devices import writable_alias, writeable
 from .dispatch import call
 from .factories import zeros
@@ -338,7 +339,8 @@ def _copy_into_view_kernel(xp, base, src, view_ops):
 def _copy_into_view_vjp(ctx, grad):
     view_ops = ctx.attrs["view_ops"]
     src_meta = ctx.input_metas[1]
-    blank = zeros(src_meta.shape, dtype=grad.dtype, device=grad.device)
+    # the view's dtype: a view_as_real step reads a complex base as floats
+    blank = zeros(src_meta.shape, dtype=src_meta.dtype, device=grad.device)
     grad_base = call(COPY_INTO_VIEW, grad, blank, view_ops=view_ops)
     grad_src = grad.contiguous()  # grads may be broadcast views; `view` steps need strides
     for step in view_ops:
@@ -370,6 +372,63 @@ DIAGONAL = _view_op("diagonal", _diagonal_kernel, _diagonal_infer, None,
 
 for _op in (SELECT, SLICE, DIAGONAL):  # their vjps scatter through COPY_INTO_VIEW
     object.__setattr__(_op, "vjp", _scatter_vjp(_op))
+
+
+# --- complex <-> (real, imag) pairs: views that change the dtype ---------------------------
+
+def _check_complex(dtype) -> None:
+    """`dtype`: a gt.dtype (shape rule) or a NumPy dtype (kernel)."""
+    if not (getattr(dtype, "is_complex", False) or getattr(dtype, "kind", "") == "c"):
+        raise RuntimeError("view_as_real is only supported for complex tensors")
+
+
+def _check_float_pairs(dtype, shape) -> None:
+    """PyTorch's checks of `view_as_complex` that need no strides (`dtype`: a gt.dtype or
+    a NumPy dtype; both have PyTorch's names)."""
+    if dtype.name not in ("float32", "float64"):
+        raise RuntimeError(f"view_as_complex is only supported for half, float and double "
+                           f"tensors, but got a tensor of scalar type: "
+                           f"{scalar_type_name(dtype)}")
+    if not shape:
+        raise RuntimeError("Input tensor must have one or more dimensions")
+    if shape[-1] != 2:
+        raise RuntimeError("Tensor must have a last dimension of size 2")
+
+
+def _view_as_real_kernel(xp, a):
+    _check_complex(a.dtype)
+    real = a.real  # a view of the real parts (NumPy and CuPy), any strides
+    return xp.lib.stride_tricks.as_strided(real, a.shape + (2,),
+                                           real.strides + (real.itemsize,))
+
+
+def _view_as_real_infer(a):
+    _check_complex(a.dtype)
+    return TensorMeta(tuple(a.shape) + (2,), a.dtype.to_real())
+
+
+def _view_as_complex_kernel(xp, a):
+    _check_float_pairs(a.dtype, a.shape)
+    if a.strides[-1] != a.itemsize:
+        # eager callers checked the layout; a compiled graph may hand over another one
+        a = xp.ascontiguousarray(a)
+    return a.view(xp.result_type(a.dtype, xp.complex64))[..., 0]
+
+
+def _view_as_complex_infer(a):
+    _check_float_pairs(a.dtype, a.shape)
+    return TensorMeta(tuple(a.shape[:-1]), a.dtype.to_complex())
+
+
+VIEW_AS_REAL = _view_op(
+    "view_as_real", _view_as_real_kernel, _view_as_real_infer,
+    lambda ctx, grad: (call(VIEW_AS_COMPLEX, grad.contiguous()),),
+    doc="a complex tensor's memory as (..., 2) pairs of its real type")
+# the caller checked the layout (last stride 1, even strides and offset)
+VIEW_AS_COMPLEX = _view_op(
+    "view_as_complex", _view_as_complex_kernel, _view_as_complex_infer,
+    lambda ctx, grad: (call(VIEW_AS_REAL, grad),),
+    doc="(..., 2) pairs of floats as the complex tensor on the same memory")
 
 
 def _alias_vjp(ctx, grad):

@@ -13,7 +13,7 @@ import pytest
 
 import graphtorch  # noqa: F401 - registers every op
 from graphtorch.backends.cuda_codegen import Unsupported, fused_kernel
-from graphtorch.backends.cuda_ops import COMPLEX_ONLY, CUDA_OPS
+from graphtorch.backends.cuda_ops import CUDA_OPS
 from graphtorch.backends.numpy_fused import compile_fused
 from graphtorch.ops.registry import REGISTRY
 from graphtorch.passes.fusion import fusible_op
@@ -40,7 +40,7 @@ def table_kernels():
 
 
 def test_every_fusible_op_has_a_cuda_rendering():
-    missing = sorted(op.name for op in FUSIBLE - set(CUDA_OPS) - COMPLEX_ONLY)
+    missing = sorted(op.name for op in FUSIBLE - set(CUDA_OPS))
     assert not missing, f"fusible ops without a rendering in cuda_ops.CUDA_OPS: {missing}"
     stale = sorted(op.name for op in set(CUDA_OPS) - FUSIBLE)
     assert not stale, f"renderings of ops that are never fused: {stale}"
@@ -48,7 +48,7 @@ def test_every_fusible_op_has_a_cuda_rendering():
 
 def test_every_rendering_builds_a_kernel_for_some_op_table_row(table_kernels):
     built = {n.op for _, node, _ in table_kernels for n in node.attrs["graph"].op_nodes}
-    missing = sorted(op.name for op in FUSIBLE - COMPLEX_ONLY - built)
+    missing = sorted(op.name for op in FUSIBLE - built)
     assert not missing, f"no op-table row of these ops becomes a CUDA kernel: {missing}"
 
 

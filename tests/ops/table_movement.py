@@ -271,6 +271,12 @@ ROWS = [
         [((3, 4),), ((4, 5, 2),)], dtypes=("float32", "int64")),
     Row("unfold", lambda m, a: (a.unfold(0, 1, 1), a.unfold(0, 0, 1)), [((),)],
         name="unfold_0d"),
+    # offsets and strides count storage elements; overlapping windows add up in backward
+    Row("as_strided",
+        lambda m, a: (a.as_strided((2, 2), (1, 2)), a.as_strided((3,), (0,), 5) * 2,
+                      a[1:].as_strided((2, 3), (4, 1)), m.as_strided(a, (2, 2), (1, 1), 1),
+                      a.as_strided((), (), 11)),
+        [((3, 4),)], dtypes=("float32", "int64")),
     Row("constant_pad_nd",
         lambda m, a: (_F(m).pad(a, (1, 2)), _F(m).pad(a, (1, 0, -1, 2), value=3),
                       _F(m).pad(a, [0, 0, 1, 1]), m.constant_pad_nd(a, (-1, 1))),

@@ -57,6 +57,10 @@ ROWS = [
     Row("diagonal", lambda m, a: (a.diagonal(), a.diagonal(1), m.diagonal(a, -1, 0, 1)),
         [((3, 4),), ((4, 4),)]),
     Row("alias", lambda m, a: (a[...], a[:]), [((3, 4),)]),
+    Row(("view_as_complex", "view_as_real"),
+        lambda m, a: (m.view_as_real(m.view_as_complex(a) * (1 + 2j)),
+                      m.view_as_complex(a[1:]).abs()),  # real outputs: the harness's sums
+        [((3, 2),), ((2, 3, 2),)], dtypes=("float32", "float64"), name="complex_views"),
     Row("index", lambda m, a, i: (a[i], a[:, i[:2]], a[a > 0], a[[0, 2]]), [((3, 4),)],
         make=_index_inputs),
     Row(("index_put", "copy_into_view"), _setitem_basic, [((3, 4), (4,))],

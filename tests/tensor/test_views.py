@@ -33,6 +33,7 @@ VIEWS = {
     "diagonal_offset": lambda x: x.diagonal(1, 1, 2),
     "split": lambda x: x.split(2, 2)[1],
     "split_sizes": lambda x: x.split([1, 3], 2)[1],
+    "split_with_sizes": lambda x: x.split_with_sizes([1, 3], 2)[1],
     "chunk": lambda x: x.chunk(3, 1)[2],
     "unbind": lambda x: x.unbind(1)[1],
     "tensor_split": lambda x: x.tensor_split(3, 2)[1],
@@ -234,3 +235,246 @@ def test_typed_storage_shared(name):
             s, base = v.storage(), x.storage()
         return s.data_ptr() == base.data_ptr(), len(s), s.size(), s.element_size()
     same(fn)
+
+
+VIEW_DTYPE_CASES = {
+    "same_size": lambda lib: lib.arange(6, dtype=lib.float32).view(lib.int32),
+    "shrink": lambda lib: lib.arange(4, dtype=lib.int16).view(lib.int8),
+    "grow": lambda lib: lib.arange(4, dtype=lib.int32).view(lib.int64),
+    "shrink_2d_slice": lambda lib: lib.arange(12, dtype=lib.int32).view(3, 4)[:, 1:]
+    .view(lib.int8),
+    "grow_2d_slice": lambda lib: lib.arange(12, dtype=lib.int32).view(3, 4)[1:, 2:]
+    .view(lib.float64),
+    "float64_bytes": lambda lib: lib.tensor([1.5, -2.0], dtype=lib.float64).view(lib.uint8),
+    "complex_as_float": lambda lib: lib.tensor([1 + 2j, 3 - 1j]).view(lib.float64),
+    "float_as_complex": lambda lib: lib.tensor([[1.0, 2.0]]).view(lib.complex64),
+    "empty": lambda lib: lib.ones(0, 2).view(lib.int8),
+    # PyTorch's errors, in its order of checks
+    "zero_dim": lambda lib: lib.ones(()).view(lib.int16),
+    "last_stride": lambda lib: lib.ones(3, 4).t().view(lib.int16),
+    "last_size": lambda lib: lib.ones(3).view(lib.float64),
+    "offset": lambda lib: lib.arange(12, dtype=lib.int16).view(3, 4)[1:, 1:3].view(lib.int32),
+    "outer_stride": lambda lib: lib.ones(3, 3)[:, :2].view(lib.float64),
+    "offset_before_stride": lambda lib: lib.ones(20)[1::2][:4].view(lib.float64),
+}
+
+
+VIEW_DTYPE_ERRORS = ("zero_dim", "last_stride", "last_size", "offset", "outer_stride",
+                     "offset_before_stride")
+
+
+@pytest.mark.parametrize("name", list(VIEW_DTYPE_CASES))
+def test_view_dtype_layout_and_errors_match_torch(name):
+    if name in VIEW_DTYPE_ERRORS:  # the same message, word for word
+        messages = []
+        for lib in (gt, torch):
+            with pytest.raises(RuntimeError) as info:
+                VIEW_DTYPE_CASES[name](lib)
+            messages.append(str(info.value))
+        assert messages[0] == messages[1]
+        return
+
+    def fn(lib):
+        v = VIEW_DTYPE_CASES[name](lib)
+        return v, v.stride(), v.storage_offset(), v.is_contiguous()
+    same(fn)
+
+
+def test_view_dtype_with_other_element_size_shares_memory():
+    def fn(lib):
+        x = lib.arange(4, dtype=lib.int32)
+        y = x.view(lib.int16)
+        y[1] = 7
+        x[3] = -1
+        return x, y, y.data_ptr() == x.data_ptr()
+    same(fn)
+
+
+@pytest.mark.parametrize("make", [
+    lambda lib: lib.tensor([1.5, 2.0]),
+    lambda lib: lib.tensor([True, False]),
+    lambda lib: lib.zeros(0),
+    lambda lib: lib.tensor([1 + 2j]),
+    lambda lib: lib.tensor([1, 2], dtype=lib.uint8),
+    lambda lib: lib.arange(6.0).view(2, 3)[1],
+    lambda lib: lib.arange(6).view(2, 3).t(),
+], ids=["float", "bool", "empty", "complex", "uint8", "row_view", "transposed"])
+def test_storage_print_index_and_iterate_like_torch(make):
+    def fn(lib):
+        t = make(lib)
+        with warnings.catch_warnings():  # PyTorch: "TypedStorage is deprecated"
+            warnings.simplefilter("ignore", UserWarning)
+            s, u = t.storage(), t.untyped_storage()
+            return (repr(s), str(s), repr(u), s.tolist(), u.tolist(), list(s),
+                    [s[i] for i in range(-len(s), len(s))], [u[0], u[-1]] if len(u) else [])
+    same(fn)
+
+
+@pytest.mark.parametrize("index", [5, -3, slice(0, 1)])
+def test_typed_storage_index_errors_match_torch(index):
+    def fn(lib):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            return lib.tensor([1.0, 2.0]).storage()[index]
+    same(fn, match=r"out of range for storage of size 2|slices are only supported")
+
+
+COMPLEX_VIEWS = {
+    "view_as_real": lambda lib: lib.view_as_real(lib.tensor([1 + 2j, 3 - 4j])),
+    "view_as_real_0d": lambda lib: lib.view_as_real(lib.tensor(1 + 2j)),
+    "view_as_real_t": lambda lib: lib.view_as_real(lib.tensor([[1 + 2j, 2j]],
+                                                              dtype=lib.complex128).t()),
+    "view_as_complex": lambda lib: lib.view_as_complex(lib.tensor([[1.0, 2.0], [3.0, 4.0]])),
+    "view_as_complex_slice": lambda lib: lib.view_as_complex(
+        lib.arange(8, dtype=lib.float64).view(2, 2, 2)[:, 1]),
+    "real": lambda lib: lib.tensor([[1 + 2j, 3 - 4j]]).t().real,
+    "imag": lambda lib: lib.tensor([1 + 2j, 3 - 4j]).imag,
+    "torch_real": lambda lib: lib.real(lib.tensor([1 + 2j])),
+    "torch_imag": lambda lib: lib.imag(lib.tensor([1 + 2j])),
+}
+
+
+@pytest.mark.parametrize("name", list(COMPLEX_VIEWS))
+def test_complex_views_layout_matches_torch(name):
+    def fn(lib):
+        v = COMPLEX_VIEWS[name](lib)
+        return v, v.stride(), v.storage_offset(), v.is_contiguous()
+    same(fn)
+
+
+def test_real_imag_and_view_as_real_write_through():
+    # PyTorch's `z.real`/`z.imag` are views: writes reach the complex tensor, both ways.
+    def fn(lib):
+        z = lib.tensor([1 + 2j, 3 - 4j])
+        re, im, pairs = z.real, z.imag, lib.view_as_real(z)
+        re[0] = 10
+        im.mul_(2)
+        pairs[1, 0] = -7
+        lib.view_as_complex(pairs)[0] = 5j
+        x = lib.tensor([1.0, 2.0])
+        return z, re, im, pairs, x.real is x, re.data_ptr() == z.data_ptr()
+    same(fn)
+
+
+@pytest.mark.parametrize("make", [
+    lambda lib: lib.view_as_real(lib.ones(2)),
+    lambda lib: lib.view_as_complex(lib.ones(2, 2, dtype=lib.int32)),
+    lambda lib: lib.view_as_complex(lib.tensor(1.0)),
+    lambda lib: lib.view_as_complex(lib.ones(3)),
+    lambda lib: lib.view_as_complex(lib.ones(2, 2).t()),
+    lambda lib: lib.view_as_complex(lib.ones(3, 3)[:, :2]),
+    lambda lib: lib.view_as_complex(lib.ones(5)[1:3]),
+    lambda lib: lib.ones(2).imag,
+], ids=["real_of_float", "int", "zero_dim", "last_size", "last_stride", "outer_stride",
+        "offset", "imag_of_float"])
+def test_complex_view_errors_match_torch(make):
+    messages = []
+    for lib in (gt, torch):
+        with pytest.raises(RuntimeError) as info:
+            make(lib)
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]
+
+
+def test_complex_view_gradients_match_torch():
+    def fn(lib):
+        z = lib.tensor([1 + 2j, 3 - 4j], requires_grad=True)
+        (z.real * 2 + z.imag ** 2).sum().backward()
+        x = lib.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+        c = lib.view_as_complex(x)
+        (c * c.conj()).real.sum().backward()
+        w = lib.tensor([1.0, 2.0], requires_grad=True)
+        y = lib.tensor([1 + 2j, 3 - 4j]) * 1
+        y.imag.copy_(w * 3)              # in-place writes through real views of y
+        y.real[1] = w[0] * 5
+        (y * y.conj()).real.sum().backward()
+        return z.grad, x.grad, w.grad, y.detach()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # no ComplexWarning from the CopySlices gradient
+        same(fn)
+
+
+def test_complex_views_compiled_equal_eager():
+    def f(z, x):
+        c = gt.view_as_complex(x)
+        y = z.clone()
+        y.real.mul_(3)
+        return gt.view_as_real(z) * 2, z.real + z.imag, (c * c.conj()).real, y
+
+    z, x = gt.tensor([1 + 2j, 3 - 4j]), gt.tensor([[1.0, 2.0], [3.0, 4.0]])
+    eager, compiled = f(z, x), gt.compile(f)
+    for _ in range(2):
+        for a, b in zip(eager, compiled(z, x)):
+            assert a.dtype == b.dtype and a.shape == b.shape
+            assert gt.allclose(a, b)
+
+
+AS_STRIDED = {
+    "windows": lambda x: x.as_strided((2, 2), (1, 2)),
+    "offset": lambda x: x.as_strided((2, 2), (1, 2), 1),
+    "function": lambda x: torch_or_gt(x).as_strided(x, (2, 2), (1, 3)),
+    "zero_dim": lambda x: x.as_strided((), (), 5),
+    "of_a_view": lambda x: x[2:].as_strided((2,), (1,)),       # offset: the view's own
+    "of_a_view_offset0": lambda x: x[2:].as_strided((2,), (1,), 0),
+    "of_transposed": lambda x: x.view(2, 3).t().as_strided((3, 2), (1, 3)),
+    "repeat": lambda x: x.as_strided((2, 3), (0, 1)),
+}
+
+
+def torch_or_gt(x):
+    return gt if isinstance(x, gt.Tensor) else torch
+
+
+@pytest.mark.parametrize("name", list(AS_STRIDED))
+def test_as_strided_layout_and_memory_match_torch(name):
+    def fn(lib):
+        x = lib.arange(6.0)
+        v = AS_STRIDED[name](x)
+        return v, v.stride(), v.storage_offset(), v.is_contiguous(), v.data_ptr() - x.data_ptr()
+    same(fn)
+
+
+@pytest.mark.parametrize("make", [
+    lambda x: x.as_strided((3,), (-1,)),
+    lambda x: x.as_strided((2, 2), (1,)),
+    lambda x: x.as_strided((2,), (0,), 6),
+    lambda x: x.as_strided((2, 2), (1, 3), 2),
+], ids=["negative_stride", "lengths", "offset_out_of_bounds", "out_of_bounds"])
+def test_as_strided_errors_match_torch(make):
+    messages = []
+    for lib in (gt, torch):
+        with pytest.raises(RuntimeError) as info:
+            make(lib.arange(6.0))
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]
+
+
+def test_as_strided_writes_and_gradients_match_torch():
+    def fn(lib):
+        a = lib.arange(6.0, requires_grad=True)
+        b = (a * 1)[1:].as_strided((2, 2), (1, 2))
+        (b * lib.arange(4.0).view(2, 2)).sum().backward()
+        c = lib.arange(6.0, requires_grad=True)
+        (c.as_strided((2, 3), (0, 1)) ** 2).sum().backward()   # overlapping: grads add up
+        base = lib.zeros(6)
+        window = base.as_strided((2, 2), (1, 2), 1)
+        window[1, 1] = 7
+        window.add_(1)
+        return a.grad, c.grad, base, b.grad_fn.name()
+    same(fn)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: gt.arange(10.0)[2:],
+    lambda: gt.arange(10.0).view(2, 5).t(),
+], ids=["view_argument", "transposed_argument"])
+def test_as_strided_compiled_equals_eager(make):
+    # the storage behind an argument is not in a graph: compiled code runs as_strided eagerly
+    def f(x):
+        return x.as_strided((2, 2), (1, 2), 0) * 2 + x.as_strided((3,), (1,)).sum()
+
+    x = make()
+    compiled = gt.compile(f)
+    for _ in range(2):
+        assert gt.equal(compiled(x), f(x))
+    assert "as_strided() reads the tensor's storage" in compiled.stats.graph_breaks[0]
