@@ -225,6 +225,10 @@ class Tensor:
             return self
         if requires_grad and self._data.dtype.kind not in "fc":
             raise RuntimeError("only Tensors of floating point dtype can require gradients")
+        if bool(requires_grad) != self._requires_grad and _traced_argument(self):
+            raise TracingError(f"{where(user_frame())}: requires_grad_() on an argument of a "
+                               "compiled function changes the caller's tensor, which a "
+                               "compiled graph cannot replay; this call runs eagerly")
         self._requires_grad = bool(requires_grad)
         return self
 
@@ -309,6 +313,17 @@ class Tensor:
     def detach_(self) -> Tensor:
         if self._base is not None and self._view_ops is not None:
             raise RuntimeError("Can't detach views in-place. Use detach() instead.")
+        if type(self._data) is SymbolicArray and (self._grad_fn is not None or
+                                                  self._requires_grad):
+            if _traced_argument(self):
+                raise TracingError(f"{where(user_frame())}: detach_() on an argument of a "
+                                   "compiled function changes the caller's tensor, which a "
+                                   "compiled graph cannot replay; this call runs eagerly")
+            # traced: from here on the tensor's graph value is a gradient barrier (an alias
+            # recorded without grad), so generated backward code stops here as eager does
+            alias = _traced_detach(self)._data
+            self._data = SymbolicArray(alias.shape, alias.dtype, alias.value, alias._strides,
+                                       known=alias.known, layout_unknown=alias.layout_unknown)
         self._grad_fn = None
         self._requires_grad = False
         return self
@@ -321,6 +336,7 @@ class Tensor:
             return
         if self._retains_grad:
             return
+        _note_traced_hook(self, "retain_grad()")
         import weakref
 
         ref = weakref.ref(self)
@@ -344,6 +360,7 @@ class Tensor:
         """Call `hook(grad)` when this tensor's gradient is computed; it may return a new one."""
         if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        _note_traced_hook(self, "register_hook()")
         fn = self.grad_fn
         if fn is not None:
             return fn.add_tensor_hook(self._output_nr, hook)
@@ -367,6 +384,7 @@ class Tensor:
         if self.grad_fn is not None:
             raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
                                "tensors")
+        _note_traced_hook(self, "register_post_accumulate_grad_hook()")
 
         if self._post_accumulate_grad_hooks is None:
             self._post_accumulate_grad_hooks = HookDict()
@@ -599,13 +617,50 @@ class Storage:
         return self._root.device
 
     def tolist(self):
-        return host_array(self._root._data).ravel(order="K").tolist()
+        """The elements (typed storage) or bytes (untyped storage) as Python numbers."""
+        flat = host_array(self._root._data).ravel(order="K")
+        return flat.tolist() if self._typed else np.ascontiguousarray(flat).view(
+            np.uint8).tolist()
+
+    def __getitem__(self, index):
+        if not isinstance(index, int):
+            if self._typed:
+                raise RuntimeError("slices are only supported in UntypedStorage.__getitem__")
+            raise NotImplementedError("graphtorch storages are indexed by integers only")
+        size = self.size()
+        if not -size <= index < size:
+            raise IndexError(f"index {index} out of range for storage of size {size}")
+        return self.tolist()[index]
+
+    def __iter__(self):
+        return iter(self.tolist())
 
     def __repr__(self):
-        return f"{self.tolist()}\n[torch.storage.UntypedStorage(device={self.device}) of size " \
-               f"{self.nbytes()}]"
+        # PyTorch's form: one element (or byte) per line, then the kind, dtype and size.
+        kind = (f"TypedStorage(dtype={self.dtype}, device={self.device})" if self._typed
+                else f"UntypedStorage(device={self.device})")
+        items = " " + "\n ".join(str(x) for x in self.tolist())
+        return f"{items}\n[torch.storage.{kind} of size {self.size()}]"
 
 
+
+
+def _note_traced_hook(t: Tensor, what: str) -> None:
+    """Inside gt.compile's trace, a hook (or retain_grad) is Python state the generated
+    backward does not run: the tracer keeps a note, and `compiler.capture` decides whether
+    the graph is still exact (the hook fired during a backward inside the trace) or the
+    call runs eagerly."""
+    tracer = current_tracer()
+    notes = getattr(tracer, "hooked", None)
+    if notes is not None:
+        notes.append((t, what, user_frame()))
+
+
+def _traced_argument(t: Tensor) -> bool:
+    """Whether `t` is the stand-in of an argument of the function being compiled (a change
+    to its Python-side state would not reach the caller's tensor)."""
+    tracer = current_tracer()
+    return tracer is not None and any(s is t for s in getattr(tracer, "tracked_inputs", ()))
 
 
 def _traced_detach(t: Tensor) -> Tensor:

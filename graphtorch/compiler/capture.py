@@ -22,13 +22,14 @@ import numpy as np
 
 from .. import dtypes
 from ..ir import tracer as tracing
+from ..trace_state import SymbolicArray
 from ..ir.graph import Graph
 from ..nn.modules.module import Module
 from ..ops.registry import TensorMeta
 from ..tensor import Tensor
 from . import arg_tree
 from .discovery import State
-from .outputs import OutputPlan, plan_outputs, stale_saved_tensor
+from .outputs import OutputPlan, history_of, plan_outputs, stale_saved_tensor
 from .read_recorder import ReadRecorder
 from .refs import ArgRef, FixedRef, GradRef, HyperParameter, OptimizerStateRef
 from .sources import Namespace
@@ -65,6 +66,9 @@ class Capture:
     # per write-back: whether the write is part of autograd history (an in-place op with
     # grad), so the tensor adopts it; writes through .data or a detached alias are not
     writeback_grads: list = field(default_factory=list)
+    # results that are the very value written back (``return a.grad`` after a backward
+    # inside): they share memory with that state, as eager's do; other results never do
+    shares_state: set = field(default_factory=set)
 
     @property
     def num_results(self) -> int:
@@ -73,7 +77,9 @@ class Capture:
     @property
     def output_grads(self) -> list:
         """Per graph output, whether eager code could differentiate it."""
-        return list(self.outputs.requires_grad) + list(self.writeback_grads)
+        spent = self.outputs.spent
+        return [rg and k not in spent for k, rg in enumerate(self.outputs.requires_grad)] + \
+            list(self.writeback_grads)
 
 
 def flatten_args(args) -> tuple[list, object]:
@@ -158,7 +164,13 @@ def capture(fn, args: tuple, state: State, arg_names: list[str], ns: Namespace,
             raise NeedsState(missing)
         for key, (value, t) in list(tracer.lifted.items()):
             if key not in grads_before and key in tracer.grad_at_lift:
-                grads_before[key] = (t, tracer.grad_at_lift[key], FixedRef(t, value.node.name))
+                owner = FixedRef(t, value.node.name)
+                grads_before[key] = (t, tracer.grad_at_lift[key], owner)
+                grad = tracer.grad_at_lift[key]
+                if grad is not None and id(grad) in tracer.lifted:
+                    # its existing .grad (a backward inside accumulates into it) is read
+                    # through the owner at every call, not as the tensor it was when traced
+                    refs.setdefault(tracer.lifted[id(grad)][0].node.name, GradRef(owner))
         for name, t in tracer.params.items():
             refs.setdefault(name, FixedRef(t, name))
 
@@ -170,6 +182,7 @@ def capture(fn, args: tuple, state: State, arg_names: list[str], ns: Namespace,
                 return refs[tracer.lifted[id(t)][0].node.name]
             return None
 
+        _check_result_containers(result, recorder, sym_args)
         plan = plan_outputs(result, tracer, ref_of)
         writebacks, extra, writeback_grads = [], [], []
         for (kind, key), value, tensor in tracer.mutations(with_tensors=True):
@@ -203,8 +216,12 @@ def capture(fn, args: tuple, state: State, arg_names: list[str], ns: Namespace,
                 raise tracing.TracingError(
                     f"the function assigns an existing tensor to {owner.describe()}.grad, "
                     "which a compiled graph cannot replay")
+        _check_hooks(tracer, stand_in_leaf, any(plan.requires_grad) or any(writeback_grads))
+        _check_custom_functions(plan, [t for (_, _, t), g in zip(
+            tracer.mutations(with_tensors=True), writeback_grads) if g])
         created = _created_state(saved_states)
         _check_overlaps(tracer, {id(sym_leaves[i]): leaves[i]._data for i in input_leaf})
+        shares_state = {k for k, v in enumerate(plan.values) if any(v is e for e in extra)}
         tracer.graph.set_outputs(list(plan.values) + extra)
         ran_backward = tracer.ran_backward
     finally:
@@ -233,7 +250,7 @@ def capture(fn, args: tuple, state: State, arg_names: list[str], ns: Namespace,
     tracer.graph.verify()
     return Capture(tracer.graph, dict(tracer.params), refs, feeds, plan, writebacks,
                    clear_grads, ran_backward, recorder, spec, created,
-                   set(tracer.grads_reset), grad_args, writeback_grads)
+                   set(tracer.grads_reset), grad_args, writeback_grads, shares_state)
 
 
 def _arg_name(arg_names: list[str], i: int) -> str:
@@ -284,6 +301,72 @@ def _unbound(recorder: ReadRecorder, state: State) -> list:
 def _inside_any(module, found) -> bool:
     return isinstance(module, Module) and any(
         isinstance(m, Module) and any(sub is module for sub in m.modules()) for _, m in found)
+
+
+def _check_result_containers(result, recorder: ReadRecorder, args) -> None:
+    """Compiled calls rebuild the result's lists and dicts each call (`arg_tree`): a result
+    holding a list or dict that existed before the call (an argument, a global), or the same
+    one twice, would not be the object eager returns, and mutating it would differ."""
+    outside = set(recorder._sources)
+    stack = list(args)
+    while stack:  # the arguments' own containers
+        x = stack.pop()
+        if type(x) in (list, dict):
+            outside.add(id(x))
+            stack.extend(x.values() if type(x) is dict else x)
+        elif isinstance(x, tuple):
+            stack.extend(x)
+    seen: set[int] = set()
+    stack = [result]
+    while stack:
+        x = stack.pop()
+        if type(x) in (list, dict):
+            if id(x) in seen or id(x) in outside:
+                raise tracing.TracingError(
+                    f"the function returns a {type(x).__name__} that "
+                    f"{'it returns twice' if id(x) in seen else 'existed before the call'}; "
+                    "a compiled call returns a new one, so this call runs eagerly")
+            seen.add(id(x))
+            stack.extend(x.values() if type(x) is dict else x)
+        elif isinstance(x, tuple):
+            stack.extend(x)
+
+
+def _check_custom_functions(plan, written) -> None:
+    """A custom autograd.Function (or a module's full backward hook, which is one) whose
+    backward would run after the call: the generated backward cannot run its Python
+    ``backward``, so the call runs eagerly."""
+    names = [plan.custom[k] for k, rg in enumerate(plan.requires_grad)
+             if rg and k not in plan.spent and k in plan.custom]
+    for t in written:
+        freed, custom = history_of(t)
+        if custom and not freed:
+            names.append(custom)
+    if names:
+        raise tracing.TracingError(
+            f"the outputs' autograd graph reaches the custom autograd.Function {names[0]} "
+            "(module full backward hooks use one), whose Python backward a compiled backward "
+            "cannot run; this call runs eagerly")
+
+
+def _check_hooks(tracer, stand_ins: dict, differentiable: bool) -> None:
+    """Tensor hooks and retain_grad() registered while tracing are Python state: one on an
+    argument, a parameter or a captured tensor outlives the call (eager adds one per call),
+    and one on a tensor made inside fires only during a backward that runs inside the
+    trace; a compiled backward (after the call) would skip it. Refuse both."""
+    for t, what, source in tracer.hooked:
+        local = type(t._data) is SymbolicArray and id(t) not in stand_ins and \
+            id(t) not in tracer.lifted
+        if not local:
+            raise tracing.TracingError(
+                f"{tracing._where(source)}: {what} on a tensor from outside the compiled "
+                "function (an argument or state) changes it for later calls; this call "
+                "runs eagerly")
+        if differentiable:
+            raise tracing.TracingError(
+                f"{tracing._where(source)}: {what} on a tensor inside the compiled function, "
+                "whose outputs are differentiated after the call: the generated backward "
+                "does not run tensor hooks; this call runs eagerly")
 
 
 def _check_overlaps(tracer, arg_arrays: dict) -> None:

@@ -118,8 +118,11 @@ class Executable:
             else:
                 feed = feed_by_name[n.name]
                 flags.append(isinstance(feed, ArgRef) and feed.get(leaves).requires_grad)
-        self.differentiable = (grad_mode.is_grad_enabled() and not cap.ran_backward
-                               and any(flags))
+        # a backward inside the function freed the autograd graph of some outputs (eager's
+        # backward through them raises); the others are differentiated as usual (outputs
+        # computed after that backward, or from a graph it retained: create_graph=True)
+        self.differentiable = grad_mode.is_grad_enabled() and any(flags) and (
+            not cap.ran_backward or any(cap.output_grads))
         params = cap.params
         if backend == "numpy" and _on_cuda(graph):
             backend = self.backend = "cupy"  # every program of this variant runs on the GPU
@@ -175,8 +178,13 @@ class Executable:
         self._Tensor = Tensor
         self._has_writebacks = bool(cap.writebacks or cap.clear_grads)
         plan = cap.outputs
-        self._spent = [k for k, rg in enumerate(plan.requires_grad)
-                       if rg and not self.differentiable]
+        # outputs eager code could differentiate that get no compiled backward: through a
+        # graph a backward inside freed (a second backward raises), or through leaves made
+        # inside the function only (gt.zeros(3, requires_grad=True), a module built inside):
+        # eager's backward reaches nothing the caller can see
+        attached = set(self.joint.differentiable) if self.differentiable else set()
+        self._spent = [(k, k in plan.spent or (cap.ran_backward and not self.differentiable))
+                       for k, rg in enumerate(plan.requires_grad) if rg and k not in attached]
         self._copy_outputs = _outputs_aliasing_inputs(self.forward_graph, cap.num_results)
         # residuals that may be an input's memory, when write-backs overwrite inputs: copied
         # first, or the backward would read the new values (eager saves the old ones)
@@ -244,9 +252,14 @@ class Executable:
             residuals = list(residuals)
             for k in self._copy_residuals:
                 residuals[k] = residuals[k].copy()
+        # a result must not share memory with an input, another result, or a value written
+        # back into state (`return W.grad.clone()` after a backward inside: the clone is
+        # folded away, and the next call's write into W.grad would change the result)
+        state = {id(a) for a in extra} if self._has_writebacks else ()
         seen = set()
-        for k, a in enumerate(results):  # a result must not share memory with an input
-            if k in self._copy_outputs or id(a) in seen:
+        for k, a in enumerate(results):
+            if k in self._copy_outputs or id(a) in seen or (
+                    id(a) in state and k not in cap.shares_state):
                 results[k] = a.copy()
             seen.add(id(results[k]))
         if self.differentiable:
@@ -254,8 +267,8 @@ class Executable:
         else:
             wrap = self._Tensor._wrap
             tensors = [wrap(_as_array(a)) for a in results]
-            for k in self._spent:
-                _mark_spent(tensors[k])
+        for k, spent in self._spent:
+            _mark_spent(tensors[k]) if spent else _mark_unreachable(tensors[k])
         if self._has_writebacks:
             self._write_back(leaves, extra, tensors[n:] if self.differentiable else None)
         if self._simple:
@@ -327,6 +340,24 @@ class _SpentBackward(Node):
 
     def apply(self, grad_outputs, create_graph, retain_graph):
         raise RuntimeError(_FREED_MESSAGE)
+
+
+class _InsideLeavesBackward(Node):
+    """The grad_fn of an output whose gradient flows only into leaves made inside the
+    compiled function (not returned): eager's backward accumulates there, out of reach."""
+
+    __slots__ = ()
+
+    def name(self) -> str:
+        return "CompiledFunctionBackward"
+
+    def apply(self, grad_outputs, create_graph, retain_graph):
+        return ()
+
+
+def _mark_unreachable(t) -> None:
+    t._grad_fn = _InsideLeavesBackward(())
+    t._requires_grad = True
 
 
 def _mark_spent(t) -> None:

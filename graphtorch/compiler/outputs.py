@@ -19,10 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..autograd import grad_mode
+from ..autograd.function import FunctionNode
 from ..ops.dispatch import call
 from ..symbolic import evaluate, has_symbols
 from ..tensor import Tensor
-from ..trace_state import SymbolicArray
+from ..trace_state import SymbolicArray, TracingError
 from . import arg_tree
 
 
@@ -37,6 +38,12 @@ class OutputPlan:
     # graph output -> eager's error for a backward through it (a tensor saved for backward
     # was written in place afterwards, while tracing)
     stale: dict = field(default_factory=dict)
+    # graph outputs whose autograd graph, recorded while tracing, reaches a node a backward
+    # inside the function freed (eager's backward through them raises "a second time")
+    spent: set = field(default_factory=set)
+    # graph output -> the custom autograd.Function (or module backward hook) its autograd
+    # graph reaches: the generated backward cannot run its Python `backward`
+    custom: dict = field(default_factory=dict)
 
 
 def plan_outputs(result, tracer, ref_of) -> OutputPlan:
@@ -60,6 +67,12 @@ def plan_outputs(result, tracer, ref_of) -> OutputPlan:
                 else None
             if message:
                 plan.stale[k] = message
+            if requires_grad and tensor is not None:
+                freed, custom = history_of(tensor)
+                if freed:
+                    plan.spent.add(k)
+                elif custom:
+                    plan.custom[k] = custom
         return k
 
     def classify(t):
@@ -84,6 +97,14 @@ def plan_outputs(result, tracer, ref_of) -> OutputPlan:
             if not differentiable and t._grad_fn is not None:  # history, from the graph
                 history = graph_output(tracer.value_of(t), True, t)
             return ("view", base, data.chain, differentiable, leaf_grad, history)
+        if t._requires_grad and t._grad_fn is None and type(data) is SymbolicArray:
+            # a leaf made inside the function (gt.zeros(3, requires_grad=True), or
+            # y.detach_().requires_grad_()): eager's backward accumulates into its .grad,
+            # which a graph output (a new tensor per call) cannot receive
+            raise TracingError("the function returns a leaf tensor that requires grad and "
+                               "was created inside it; its .grad "
+                               "cannot be filled by a compiled backward, so this call runs "
+                               "eagerly")
         return ("graph", graph_output(tracer.value_of(t), t.requires_grad, t))
 
     for j, leaf in enumerate(leaves):
@@ -99,6 +120,26 @@ def plan_outputs(result, tracer, ref_of) -> OutputPlan:
         else:
             plan.leaves.append(("const", leaf))
     return plan
+
+
+def history_of(t) -> tuple[bool, str | None]:
+    """(freed, custom) for `t`'s autograd graph recorded while tracing: whether it reaches a
+    node whose saved tensors a backward inside the traced function (without retain_graph)
+    freed, and the name of a custom autograd.Function node it reaches (None if none)."""
+    seen, stack = set(), [t.grad_fn]
+    freed, custom = False, None
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        ctx = getattr(node, "ctx", None)
+        if getattr(node, "_freed", False) or getattr(ctx, "_freed", False):
+            freed = True
+        if isinstance(node, FunctionNode) and custom is None:
+            custom = node.fn_cls.__qualname__
+        stack.extend(fn for fn, _ in node.next_functions)
+    return freed, custom
 
 
 def stale_saved_tensor(t) -> str | None:

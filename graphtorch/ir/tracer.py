@@ -166,6 +166,8 @@ class Tracer:
         self.eager_semantics = False
         self.written: list = []          # concrete tensors the trace wrote in place
         self.grad_at_lift: dict[int, object] = {}  # id(lifted tensor) -> its .grad then
+        # (tensor, what, source) per tensor hook or retain_grad() registered while tracing
+        self.hooked: list = []
 
     # Dispatch calls these two on the current tracer: it finds the tracer through
     # `graphtorch.trace_state` and never imports the IR.
@@ -386,6 +388,11 @@ def trace_inplace(op, tensor, others, attrs):
         tracer.bind_lifted(tensor)
     data = tensor._data
     root = data.root if data.root is not None else tensor
+    if root is not tensor and type(root._data) is not SymbolicArray:
+        # a view made inside the trace of a concrete tensor (a captured global, `W[0]`):
+        # its root is written below, so it becomes symbolic until `restore` and its new
+        # value a write-back, as for a concrete tensor written directly
+        tracer.bind_lifted(root)
     if data.root is not None:
         tracer.refresh(tensor)
     if root is not tensor and _overlapping(root._data):

@@ -1,0 +1,273 @@
+"""Compiled calls against eager ones for autograd state the compiled graph used to get wrong:
+views written in place of captured tensors, detach_()/requires_grad_() inside, tensor hooks
+and retain_grad(), custom autograd.Functions and module backward hooks, outputs of a call
+that ran backward inside, leaves created inside, captured tensors' existing .grad, and
+returned containers that existed before the call (found by /tmp/sound_probe2)."""
+
+import pytest
+
+import graphtorch as gt
+from graphtorch import nn
+
+
+def both(make, steps=2):
+    """Run the function `make()` returns eagerly and compiled (fresh state, same seed);
+    return the per-call results of each."""
+    out = []
+    for compiled in (False, True):
+        gt.manual_seed(0)
+        fn, call = make()
+        f = gt.compile(fn) if compiled else fn
+        out.append([call(f) for _ in range(steps)])
+    return out
+
+
+def close(a, b):
+    if isinstance(a, (tuple, list)):
+        assert len(a) == len(b)
+        for x, y in zip(a, b):
+            close(x, y)
+    elif isinstance(a, gt.Tensor):
+        assert isinstance(b, gt.Tensor) and a.requires_grad == b.requires_grad
+        assert gt.allclose(a.detach(), b.detach(), rtol=1e-5, atol=1e-6)
+    else:
+        assert a == b
+
+
+@pytest.mark.parametrize("stmt", ["W[0].mul_(2)", "W.view(16)[:4].mul_(2)",
+                                  "W.t().mul_(2)"])
+def test_in_place_write_through_a_view_of_a_captured_tensor(stmt):
+    def make():
+        W = gt.randn(4, 4)
+        X = gt.randn(3, 4)
+        ns = {"W": W}
+        exec(f"def fn(x):\n    {stmt}\n    return x @ W\n", ns)
+        return ns["fn"], lambda f: (f(X), W.clone())
+    eager, compiled = both(make, 3)
+    close(eager, compiled)
+
+
+def test_detach_in_place_is_a_gradient_barrier():
+    def make():
+        X = gt.randn(3, requires_grad=True)
+
+        def fn(x):
+            y = x * 2
+            y.detach_()
+            return y * x
+
+        def call(f):
+            X.grad = None
+            f(X).sum().backward()
+            return X.grad
+        return fn, call
+    eager, compiled = both(make)
+    close(eager, compiled)
+
+
+def test_requires_grad_on_an_argument_runs_eagerly():
+    def make():
+        def fn(x):
+            x.requires_grad_(True)
+            return x * 2
+
+        def call(f):
+            X = gt.randn(3)
+            out = f(X)
+            return out, X.requires_grad
+        return fn, call
+    eager, compiled = both(make)
+    close(eager, compiled)
+
+
+def test_returned_leaf_created_inside_gets_its_grad():
+    def make():
+        X = gt.randn(3, requires_grad=True)
+
+        def fn(x):
+            z = gt.zeros(3, requires_grad=True)
+            return x * z, z
+
+        def call(f):
+            out, z = f(X)
+            out.sum().backward()
+            return z.grad, z.is_leaf, z.requires_grad
+        return fn, call
+    eager, compiled = both(make)
+    close(eager, compiled)
+
+
+def test_unreturned_leaf_created_inside_keeps_outputs_differentiable():
+    def make():
+        X = gt.randn(3, 4)
+
+        def fn(x):
+            m = nn.Linear(4, 2)
+            return m(x)
+
+        def call(f):
+            out = f(X)
+            out.sum().backward()  # eager: accumulates into the inner module, unobservable
+            return out.requires_grad, out.is_leaf
+        return fn, call
+    eager, compiled = both(make)
+    close(eager, compiled)
+
+
+@pytest.mark.parametrize("kind", ["intermediate", "argument", "retain_grad"])
+def test_tensor_hooks_registered_inside(kind):
+    def make():
+        X = gt.randn(3, 4, requires_grad=True)
+        W = gt.randn(4, 4, requires_grad=True)
+
+        def fn(x):
+            y = x @ W
+            if kind == "intermediate":
+                y.register_hook(lambda g: g * 2)
+            elif kind == "argument":
+                x.register_hook(lambda g: g + 1)
+            else:
+                y.retain_grad()
+            return y.tanh(), y
+
+        def call(f):
+            X.grad = W.grad = None
+            out, y = f(X)
+            out.sum().backward()
+            return X.grad, W.grad, y.grad if kind == "retain_grad" else None
+        return fn, call
+    eager, compiled = both(make)
+    close(eager, compiled)
+
+
+def test_custom_function_backward_after_the_call():
+    class Weird(gt.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 100
+
+    def make():
+        X = gt.ones(3, requires_grad=True)
+
+        def fn(x):
+            return Weird.apply(x).sum()
+
+        def call(f):
+            X.grad = None
+            f(X).backward()
+            return X.grad
+        return fn, call
+    eager, compiled = both(make)
+    close(eager, compiled)
+
+
+def test_module_full_backward_hook():
+    def make():
+        M = nn.Linear(4, 4)
+        X = gt.randn(3, 4, requires_grad=True)
+        calls = []
+        M.register_full_backward_hook(lambda m, gi, go: calls.append(len(gi)))
+
+        def fn(x):
+            return M(x).tanh()
+
+        def call(f):
+            f(X).sum().backward()
+            return X.grad, M.weight.grad, len(calls)
+        return fn, call
+    eager, compiled = both(make)
+    close(eager, compiled)
+
+
+@pytest.mark.parametrize("retain", [False, True])
+def test_outputs_after_a_backward_inside_are_differentiable(retain):
+    def make():
+        X = gt.ones(3, requires_grad=True)
+
+        def fn(x):
+            y = x.exp()
+            y.sum().backward(retain_graph=retain)
+            return x * 3, y
+
+        def call(f):
+            a, y = f(X)
+            a.sum().backward()
+            second = None
+            if not retain:  # y's graph was freed inside: eager raises
+                try:
+                    y.sum().backward()
+                    second = "ok"
+                except RuntimeError as exc:
+                    second = str(exc)[:40]
+            return X.grad.clone(), y.requires_grad, second
+        return fn, call
+    eager, compiled = both(make)
+    close(eager, compiled)
+
+
+def test_gradient_penalty_then_backward_outside():
+    def make():
+        M = nn.Linear(4, 4)
+        X = gt.randn(3, 4, requires_grad=True)
+
+        def fn(x):
+            y = (M(x) ** 2).sum()
+            g, = gt.autograd.grad(y, x, create_graph=True)
+            return y + (g ** 2).sum()
+
+        def call(f):
+            out = f(X)
+            out.backward()
+            return out, M.weight.grad.clone(), X.grad.clone()
+        return fn, call
+    eager, compiled = both(make)
+    close(eager, compiled)
+
+
+def test_existing_grad_of_a_captured_tensor_is_read_at_each_call():
+    def make():
+        X = gt.randn(3, 4, requires_grad=True)
+        W = gt.randn(4, 4, requires_grad=True)
+
+        def fn(x):
+            (x @ W).sum().backward()
+            return W.grad.clone()
+        steps = iter(["", "", "W.grad = None", "W.grad = None", "", ""])
+
+        def call(f):
+            if next(steps):
+                W.grad = None
+            return f(X)
+        return fn, call
+    eager, compiled = both(make, 6)
+    close(eager, compiled)
+
+
+def test_returned_containers_keep_their_identity():
+    cache = {}
+
+    def make():
+        def fn(x):
+            return {"a": x.sin(), "c": cache}
+
+        def call(f):
+            r = f(gt.ones(2))
+            return r["c"] is cache
+        return fn, call
+    eager, compiled = both(make)
+    close(eager, compiled)
+
+    def make_list():
+        def fn(xs):
+            return xs
+
+        def call(f):
+            xs = [gt.ones(2)]
+            return f(xs) is xs
+        return fn, call
+    eager, compiled = both(make_list)
+    close(eager, compiled)
