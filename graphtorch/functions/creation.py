@@ -346,6 +346,8 @@ def linspace(start, end, steps, *, out=None, dtype=None, device=None,
         array = np.array([start], dtype=np.float64)
     elif np_dtype == np.float32 and steps > 1:
         array = _linspace_float32(start, end, steps)
+    elif np_dtype == np.float64 and steps > 1:
+        array = _linspace_float64(start, end, steps)
     else:
         step = (end - start) / (steps - 1) if steps > 1 else 0.0
         i = np.arange(steps, dtype=np.float64)
@@ -365,6 +367,34 @@ def _linspace_float32(start, end, steps: int):
     up = np.float64(first) + step * i
     down = np.float64(last) - step * (steps - 1 - i)
     return np.where(i < steps // 2, up, down).astype(np.float32)
+
+
+def _linspace_float64(start, end, steps: int):
+    """PyTorch's float64 values bit for bit: each one fused multiply-add, emulated exactly
+    (Dekker's product and Knuth's sum: float64 has no wider type to round through)."""
+    first, last = np.float64(start), np.float64(end)
+    step = (last - first) / np.float64(steps - 1)
+    i = np.arange(steps, dtype=np.float64)
+    up = _fused_multiply_add(np.full(steps, step), i, first)
+    down = _fused_multiply_add(np.full(steps, -step), steps - 1 - i, last)
+    return np.where(i < steps // 2, up, down)
+
+
+def _fused_multiply_add(a, b, c):
+    """a * b + c rounded once (arrays of float64; no overflow): the exact product as
+    hi + lo (Veltkamp splitting), then c + hi + lo with the sum's rounding error kept."""
+    def split(x):
+        scaled = 134217729.0 * x  # 2**27 + 1
+        high = scaled - (scaled - x)
+        return high, x - high
+
+    product = a * b
+    (a_hi, a_lo), (b_hi, b_lo) = split(a), split(b)
+    product_error = ((a_hi * b_hi - product) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    total = c + product
+    back = total - c
+    sum_error = (c - (total - back)) + (product - back)
+    return total + (sum_error + product_error)
 
 
 def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, device=None,

@@ -91,9 +91,9 @@ def test_creation_out_argument():
     same(fn)
 
 
-def test_linspace_float32_is_pytorchs_bit_for_bit():
-    """PyTorch's float32 linspace (a float32 step, one rounding per value): 1 ulp off moved
-    the spatial-transformer tutorial's grid onto the other bilinear neighbour."""
+def test_linspace_is_pytorchs_bit_for_bit():
+    """PyTorch's float32 and float64 linspace (one rounding per value): 1 ulp off moved the
+    spatial-transformer tutorial's grid onto the other bilinear neighbour."""
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(5)
     cases = [(-1.0, 1.0, 20), (0.0, 1.0, 2), (5.0, 5.0, 10), (1.0, -1.0, 3), (0.0, 1.0, 1),
@@ -104,3 +104,6 @@ def test_linspace_float32_is_pytorchs_bit_for_bit():
         want = torch.linspace(float(start), float(end), steps).numpy()
         np.testing.assert_array_equal(gt.linspace(float(start), float(end), steps).numpy(),
                                       want)
+        want = torch.linspace(float(start), float(end), steps, dtype=torch.float64).numpy()
+        got = gt.linspace(float(start), float(end), steps, dtype=gt.float64).numpy()
+        np.testing.assert_array_equal(got, want)
