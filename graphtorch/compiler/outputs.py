@@ -126,38 +126,38 @@ def history_of(t) -> tuple[bool, str | None]:
     """(freed, custom) for `t`'s autograd graph recorded while tracing: whether it reaches a
     node whose saved tensors a backward inside the traced function (without retain_graph)
     freed, and the name of a custom autograd.Function node it reaches (None if none)."""
-    seen, stack = set(), [t.grad_fn]
     freed, custom = False, None
-    while stack:
-        node = stack.pop()
-        if node is None or id(node) in seen:
-            continue
-        seen.add(id(node))
+    for node in _autograd_nodes(t):
         ctx = getattr(node, "ctx", None)
         if getattr(node, "_freed", False) or getattr(ctx, "_freed", False):
             freed = True
         if isinstance(node, FunctionNode) and custom is None:
             custom = node.fn_cls.__qualname__
-        stack.extend(fn for fn, _ in node.next_functions)
     return freed, custom
 
 
-def stale_saved_tensor(t) -> str | None:
-    """Eager's error for a backward from `t`, when its autograd graph (recorded while
-    tracing) holds a tensor that was saved for backward and then written in place."""
+def _autograd_nodes(t):
+    """Every node of `t`'s autograd graph recorded while tracing, once each."""
     seen, stack = set(), [t.grad_fn]
     while stack:
         node = stack.pop()
         if node is None or id(node) in seen:
             continue
         seen.add(id(node))
+        yield node
+        stack.extend(fn for fn, _ in node.next_functions)
+
+
+def stale_saved_tensor(t) -> str | None:
+    """Eager's error for a backward from `t`, when its autograd graph (recorded while
+    tracing) holds a tensor that was saved for backward and then written in place."""
+    for node in _autograd_nodes(t):
         unpack = getattr(node, "_unpack_inputs", None)
         if unpack is not None and getattr(node, "saved_inputs", None) is not None:
             try:
                 unpack()
             except RuntimeError as exc:
                 return str(exc)
-        stack.extend(fn for fn, _ in node.next_functions)
     return None
 
 
