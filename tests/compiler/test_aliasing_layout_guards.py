@@ -180,3 +180,65 @@ def test_guards_leave_optimizer_state_alone():
     assert states == eager_states
     for a, b in zip(params, eager_params):
         assert gt.allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+# --- randomised: argument aliasing and layouts change from call to call -----------------
+
+def _arguments(kind, base):
+    """Two (4, 4) arguments made from one fresh (6, 6) tensor `base` as `kind` names."""
+    flat = base.view(-1)
+    return {"separate": lambda: (base[:4, :4].clone(), base[2:, 2:].clone()),
+            "same": lambda: (base[:4, :4],) * 2,  # one tensor passed twice
+            "same_memory": lambda: (base[:4, :4], base[:4, :4]),
+            "overlap": lambda: (base[:4, :4], base[1:5, 1:5]),
+            "apart": lambda: (flat[:16].view(4, 4), flat[16:32].view(4, 4)),
+            "transposed": lambda: (base[:4, :4].t(), base[2:, 2:]),
+            "both_transposed": lambda: (base[:4, :4].t(), base[:4, :4].t()),
+            "strided": lambda: (flat[::2][:16].view(4, 4), base[1:5, :4]),
+            "expanded": lambda: (base[:4, :4], base[0, :4].expand(4, 4))}[kind]()
+
+
+_BODIES = {
+    "sum": lambda a, b: a + b * 2.0,
+    "write_read": lambda a, b: (a.add_(1.0), b * 2.0)[1],
+    "read_write": lambda a, b: (b * 2.0, a.mul_(3.0))[0],
+    "view_flat": lambda a, b: a.reshape(-1)[:5] + b.sum(),
+    "layout_branch": lambda a, b: a * 2 if a.is_contiguous() else b * 3,
+    "strides": lambda a, b: a + float(sum(a.stride())),
+    "elementwise_then_view": lambda a, b: (a * 2).t().reshape(-1) + b.reshape(-1)[0],
+    "dropout": lambda a, b: gt.nn.functional.dropout(a * 1.0, 0.5) + b,
+}
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_random_aliasing_and_layouts_match_eager(seed):
+    """Random sequences of argument aliasing/layout patterns through random bodies (writes,
+    reads, reshapes, layout reads, dropout): every call of the compiled function returns
+    eager's values, and the arguments' memory ends as eager's."""
+    import random
+
+    rng = random.Random(seed)
+    name = rng.choice(sorted(_BODIES))
+    body = _BODIES[name]
+    compiled = gt.compile(body, dynamic=rng.random() < 0.3)
+    kinds = ["separate", "same", "same_memory", "overlap", "apart", "transposed", "both_transposed",
+             "strided", "expanded"]
+    for call in range(6):
+        kind = rng.choice(kinds)
+        gt.manual_seed(seed * 100 + call)
+        start = gt.randn(6, 6)
+        results = []
+        for run in (body, compiled):
+            base = start.clone()
+            a, b = _arguments(kind, base)
+            gt.manual_seed(call)
+            try:
+                out = run(a, b)
+            except RuntimeError as exc:  # eager's error must be compiled's too
+                out = type(exc)
+            results.append((out, base))
+        (want, want_base), (got, got_base) = results
+        assert (want is RuntimeError) == (got is RuntimeError), (name, kind, call)
+        if want is not RuntimeError:
+            assert gt.allclose(got, want, rtol=1e-5, atol=1e-5), (name, kind, call)
+        assert gt.allclose(got_base, want_base, rtol=1e-5, atol=1e-5), (name, kind, call)
