@@ -34,7 +34,7 @@ from ..ops.dispatch import (
     check_inplace_allowed,
 )
 from ..ops.elementwise import TO_DTYPE
-from ..ops.registry import Category, TensorMeta
+from ..ops.registry import Category, ResultLayout, TensorMeta
 from ..ops.views import ALIAS, COPY_INTO_VIEW, EXPAND, UNTRACKED_WRITE
 from ..symbolic import has_symbols
 from ..tensor import Tensor
@@ -506,7 +506,8 @@ def record_op(op, inputs, attrs):
                 f"{_where(source)}: {op.name} has an output whose size depends on the "
                 "tensor's values (e.g. x[mask], masked_select, nonzero), which a static "
                 "graph cannot express; this part runs eagerly")
-    if layouts is None and op.category is not Category.VIEW:
+    if layouts is None and op.result_layout is ResultLayout.FROM_KERNEL and \
+            op.category is not Category.VIEW:
         layouts = _kernel_layout(op, inputs, attrs)
     if grad_of is not None:
         outs[0].node.grad_of = grad_of
@@ -520,14 +521,13 @@ def record_op(op, inputs, attrs):
     return arrays if op.num_outputs != 1 else arrays[0]
 
 
-# Views that keep a C-contiguous input C-contiguous whatever the sizes.
-_CONTIGUOUS_VIEWS = frozenset({"view", "unsafe_view", "alias", "unsqueeze", "squeeze"})
-
-
 def _layout_unknown(op, inputs, attrs) -> bool:
     """Whether an output's layout went untracked (dynamic sizes): a view other than a
     reshape of a contiguous input, or any op reading a strided or untracked input, with
-    symbolic sizes (known layouts are computed on concrete stand-ins, which symbols lack)."""
+    symbolic sizes (known layouts are computed on concrete stand-ins, which symbols lack).
+    An op whose result is always C-contiguous (`ResultLayout.CONTIGUOUS`) is never unknown."""
+    if op.result_layout is ResultLayout.CONTIGUOUS:
+        return False
     tensors = [x for x in inputs if isinstance(x, Tensor)]
     for x in inputs:
         if isinstance(x, (list, tuple)):
@@ -538,7 +538,7 @@ def _layout_unknown(op, inputs, attrs) -> bool:
         return False
     odd = any(a.layout_unknown or a._strides is not None for a in arrays)
     if op.category is Category.VIEW:
-        return odd or op.name not in _CONTIGUOUS_VIEWS
+        return odd or op.result_layout is not ResultLayout.KEEPS_CONTIGUOUS
     return odd
 
 

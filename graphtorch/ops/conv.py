@@ -20,7 +20,7 @@ from .. import blas
 from ..dtypes import scalar_type_name
 from . import conv_native
 from .dispatch import call
-from .registry import Category, OpDef, TensorMeta, register
+from .registry import Category, OpDef, ResultLayout, TensorMeta, register
 from .window_jit import COL2IM2D, IM2COL2D, numpy_float
 
 # --- array helpers shared with pooling ---------------------------------------------------
@@ -535,10 +535,11 @@ def _weight_vjp(ctx, grad_w):
 CONVOLUTION = register(OpDef(
     "convolution", Category.OPAQUE, _conv_kernel, _conv_infer, _conv_vjp,
     save_inputs=(0, 1), backward_name="ConvolutionBackward0",
+    result_layout=ResultLayout.CONTIGUOUS,
     doc="N-d (transposed) convolution with stride, (low, high) padding pairs, dilation, "
         "groups; input (N, C, *S), weight (O, C/G, *K) or, transposed, (C, O/G, *K)"))
 
 CONV_WEIGHT = register(OpDef(
     "convolution_backward_weight", Category.OPAQUE, _weight_kernel, _weight_infer, _weight_vjp,
-    save_inputs=(0, 1),
+    save_inputs=(0, 1), result_layout=ResultLayout.CONTIGUOUS,
     doc="gradient of convolution with respect to its weight, given input and output grad"))

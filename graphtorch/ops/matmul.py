@@ -8,7 +8,7 @@ import numpy as np
 from .. import blas
 from ..dtypes import scalar_type_name
 from .grad_utils import numpy_arrays, unbroadcast, wrap
-from .registry import Category, OpDef, TensorMeta, register
+from .registry import Category, OpDef, ResultLayout, TensorMeta, register
 from .shape_rules import broadcast_shapes
 
 
@@ -93,6 +93,7 @@ def _backward_name(metas):
 
 MATMUL = register(OpDef("matmul", Category.OPAQUE, _matmul_kernel, _matmul_infer, _matmul_vjp,
                         save_inputs=(0, 1), backward_name=_backward_name,
+                        result_layout=ResultLayout.CONTIGUOUS,
                         doc="matrix product with broadcasting batch dims (a @ b)"))
 
 
@@ -139,5 +140,6 @@ def _addmm_vjp(ctx, grad):
 
 
 ADDMM = register(OpDef("addmm", Category.OPAQUE, _addmm_kernel, _addmm_infer, _addmm_vjp,
-                       save_inputs=(1, 2), doc="beta * input + alpha * (mat1 @ mat2); the "
+                       save_inputs=(1, 2), result_layout=ResultLayout.CONTIGUOUS,
+                       doc="beta * input + alpha * (mat1 @ mat2); the "
                        "product and the add in one pass (nn.Linear)"))

@@ -14,7 +14,7 @@ from .conv import _ndindex, int_tuple, pad_spatial, prod
 from .dispatch import call
 from .factories import arange
 from .indexing import INDEX
-from .registry import Category, OpDef, TensorMeta, register
+from .registry import Category, OpDef, ResultLayout, TensorMeta, register
 from .window_jit import INDEX_SCATTER, MAX_POOL2D, numpy_float
 
 OPAQUE = Category.OPAQUE
@@ -219,7 +219,7 @@ def _max_pool_backward_vjp(ctx, grad_in):
 
 MAX_POOL_BACKWARD = register(OpDef(
     "max_pool_backward", OPAQUE, _max_pool_backward_kernel, _max_pool_backward_infer,
-    _max_pool_backward_vjp, save_inputs=(1,),
+    _max_pool_backward_vjp, save_inputs=(1,), result_layout=ResultLayout.CONTIGUOUS,
     doc="scatter-add of pooled gradients to the input positions named by flat indices"))
 
 
@@ -319,11 +319,12 @@ def _avg_pool_name(metas):
 
 AVG_POOL = register(OpDef(
     "avg_pool", OPAQUE, _avg_pool_kernel, _avg_pool_infer, _avg_pool_vjp,
-    backward_name=_avg_pool_name,
+    backward_name=_avg_pool_name, result_layout=ResultLayout.CONTIGUOUS,
     doc="N-d average pooling (count_include_pad, ceil_mode, divisor_override)"))
 AVG_POOL_BACKWARD = register(OpDef(
     "avg_pool_backward", OPAQUE, _avg_pool_backward_kernel, _avg_pool_backward_infer,
-    _avg_pool_backward_vjp, doc="gradient of avg_pool (the adjoint of the same pooling)"))
+    _avg_pool_backward_vjp, result_layout=ResultLayout.CONTIGUOUS,
+    doc="gradient of avg_pool (the adjoint of the same pooling)"))
 
 
 # --- adaptive pools -------------------------------------------------------------------------
@@ -399,12 +400,14 @@ ADAPTIVE_AVG_POOL = register(OpDef(
     "adaptive_avg_pool", OPAQUE, _adaptive_avg_kernel,
     lambda x, output_size: TensorMeta(tuple(x.shape[:2]) + tuple(output_size), x.dtype),
     _adaptive_avg_vjp, backward_name=_adaptive_name("Avg"),
+    result_layout=ResultLayout.CONTIGUOUS,
     doc="N-d adaptive average pooling to `output_size` (separable window-sum GEMMs)"))
 ADAPTIVE_AVG_POOL_BACKWARD = register(OpDef(
     "adaptive_avg_pool_backward", OPAQUE, _adaptive_avg_backward_kernel,
     lambda grad, input_sizes: TensorMeta(tuple(grad.shape[:2]) + tuple(input_sizes),
                                          grad.dtype),
-    _adaptive_avg_backward_vjp, doc="gradient of adaptive_avg_pool (its adjoint)"))
+    _adaptive_avg_backward_vjp, result_layout=ResultLayout.CONTIGUOUS,
+    doc="gradient of adaptive_avg_pool (its adjoint)"))
 
 
 def _adaptive_max_kernel(xp, x, output_size):
@@ -447,6 +450,7 @@ def _adaptive_max_infer(x, output_size):
 ADAPTIVE_MAX_POOL = register(OpDef(
     "adaptive_max_pool", OPAQUE, _adaptive_max_kernel, _adaptive_max_infer, _max_pool_vjp,
     save_output=True, num_outputs=2, backward_name=_adaptive_name("Max"),
+    result_layout=ResultLayout.CONTIGUOUS,
     doc="N-d adaptive max pooling: (values, flat spatial int64 indices)"))
 
 

@@ -33,6 +33,19 @@ class Promotion(enum.Enum):
     COMPLEX_TO_FLOAT = "complex_to_float"  # like DEFAULT, but complex results become real
 
 
+class ResultLayout(enum.Enum):
+    """What the tracer knows of a result's memory layout (its strides) without running the
+    kernel. Later `view`, `is_contiguous()` and `stride()` calls depend on it."""
+
+    # Learnt by running the kernel once on zero-filled stand-ins with the inputs' layouts
+    # (elementwise ops keep their input's memory order, as NumPy's order='K' does).
+    FROM_KERNEL = "from_kernel"
+    # Always a new C-contiguous array, whatever the inputs' layouts (matmul, conv, pooling).
+    CONTIGUOUS = "contiguous"
+    # A view that keeps a C-contiguous input C-contiguous at any size (view, unsqueeze).
+    KEEPS_CONTIGUOUS = "keeps_contiguous"
+
+
 class TensorMeta(NamedTuple):
     """What a shape rule knows about a tensor: its shape, dtype and device."""
 
@@ -93,6 +106,9 @@ class OpDef:
     # A branch (`gt.cond`): the attrs holding the subgraphs input 0 chooses between, true
     # branch first; inputs from 1 on feed both (gradient generation reads this).
     branch_attrs: tuple = ()
+    # What the tracer may assume about the result's strides (tests/ops/test_result_layout.py
+    # runs every op marked otherwise than FROM_KERNEL on strided inputs to check it).
+    result_layout: ResultLayout = ResultLayout.FROM_KERNEL
     # Promotion decisions per input numpy dtype, filled by dispatch (cleared when the
     # default dtype changes, since INT_TO_FLOAT depends on it).
     dtype_cache: dict = field(default_factory=dict, compare=False, repr=False)
@@ -170,6 +186,11 @@ def register(op: OpDef) -> OpDef:
     """Add `op` to the registry; names are unique."""
     if op.name in REGISTRY:
         raise ValueError(f"op {op.name!r} is registered twice")
+    is_view = op.category is Category.VIEW
+    if (op.result_layout is ResultLayout.CONTIGUOUS and is_view) or (
+            op.result_layout is ResultLayout.KEEPS_CONTIGUOUS and not is_view):
+        raise ValueError(f"op {op.name!r}: {op.result_layout} does not fit a "
+                         f"{op.category.value} op")
     if not op.backward_name:
         camel = "".join(part.capitalize() for part in op.name.split("_"))
         object.__setattr__(op, "backward_name", f"{camel}Backward0")

@@ -14,15 +14,16 @@ from .devices import writable_alias, writeable
 from .dispatch import call
 from .factories import zeros
 from .grad_utils import unbroadcast
-from .registry import Category, OpDef, TensorMeta, register
+from .registry import Category, OpDef, ResultLayout, TensorMeta, register
 from .shape_rules import as_size, normalize_dim
 
 VIEW = Category.VIEW
 
 
-def _view_op(name, kernel, infer, vjp, backward_name="", doc=""):
+def _view_op(name, kernel, infer, vjp, backward_name="", doc="",
+             result_layout=ResultLayout.FROM_KERNEL):
     return register(OpDef(name, VIEW, kernel, infer, vjp, backward_name=backward_name,
-                          doc=doc))
+                          doc=doc, result_layout=result_layout))
 
 
 def infer_size(shape, numel: int) -> tuple:
@@ -86,7 +87,7 @@ VIEW_OP = _view_op(
     "view", _view_kernel,
     lambda a, shape: TensorMeta(infer_size(shape, _numel(a.shape)), a.dtype),
     lambda ctx, grad: (grad.reshape(ctx.input_metas[0].shape),),
-    doc="the same memory with a new shape")
+    doc="the same memory with a new shape", result_layout=ResultLayout.KEEPS_CONTIGUOUS)
 
 
 UNSAFE_VIEW = register(OpDef(
@@ -210,7 +211,7 @@ SQUEEZE = _view_op(
         a.dtype),
     lambda ctx, grad: (grad.reshape(ctx.input_metas[0].shape),),
     backward_name=lambda metas, attrs: _squeeze_name(attrs.get("dims"), attrs.get("inplace")),
-    doc="drop size-1 dimensions")
+    doc="drop size-1 dimensions", result_layout=ResultLayout.KEEPS_CONTIGUOUS)
 
 
 def _squeeze_name(dims, inplace) -> str:
@@ -231,7 +232,8 @@ def _unsqueeze_kernel(xp, a, dim):
 UNSQUEEZE = _view_op(
     "unsqueeze", _unsqueeze_kernel,
     lambda a, dim: TensorMeta(_insert(a.shape, normalize_dim(dim, len(a.shape) + 1)), a.dtype),
-    lambda ctx, grad: (grad.squeeze(ctx.attrs["dim"]),), doc="insert a size-1 dimension")
+    lambda ctx, grad: (grad.squeeze(ctx.attrs["dim"]),), doc="insert a size-1 dimension",
+    result_layout=ResultLayout.KEEPS_CONTIGUOUS)
 
 
 def _insert(shape, d):
@@ -436,4 +438,5 @@ def _alias_vjp(ctx, grad):
 
 
 ALIAS = _view_op("alias", lambda xp, a: a.view(), lambda a: a, _alias_vjp,
-                 backward_name="AliasBackward0", doc="a new tensor object on the same memory")
+                 backward_name="AliasBackward0", doc="a new tensor object on the same memory",
+                 result_layout=ResultLayout.KEEPS_CONTIGUOUS)

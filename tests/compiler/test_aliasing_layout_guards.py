@@ -147,6 +147,23 @@ def test_layout_reads_under_dynamic_sizes_match_eager():
             assert gt.equal(w, g) and w.stride() == g.stride()
 
 
+def test_always_contiguous_results_stay_known_under_dynamic_sizes():
+    """A product of a permuted view is C-contiguous whatever the sizes (its OpDef says
+    `ResultLayout.CONTIGUOUS`): reading its layout compiles, with eager's answers."""
+    def f(x, w):
+        y = x.t() @ w
+        return y.view(-1) * 2, y.is_contiguous(), y.stride()
+
+    compiled = gt.compile(f, dynamic=True)
+    w = gt.randn(3, 4)
+    for n in (5, 6, 7):
+        x = gt.randn(3, n)
+        (got, *got_layout), (want, *want_layout) = compiled(x, w), f(x, w)
+        assert got_layout == want_layout
+        assert gt.allclose(got, want)
+    assert not compiled.stats.graph_breaks and compiled.stats.eager_calls == 0
+
+
 def test_guards_leave_optimizer_state_alone():
     """Checking a variant's guards read optimizer state without creating entries (the state
     is a defaultdict): after load_state_dict drops the momentum buffers and momentum is 0,
