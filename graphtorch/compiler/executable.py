@@ -30,7 +30,7 @@ from .autograd_node import attach
 from .capture import Capture
 from .hooks import as_array as _as_array
 from .hooks import run_hooked
-from .outputs import assemble
+from .outputs import UNKNOWN_LAYOUT, assemble
 from .refs import ArgRef, FixedRef, HyperParameter
 
 
@@ -69,6 +69,36 @@ def _contiguous_optimizer_state(cap: Capture, leaves) -> None:
         data = t._data
         if t._base is None and type(data) is np.ndarray and not data.flags.c_contiguous:
             t._data = np.ascontiguousarray(data)
+
+
+def _in_eager_layouts(outs, n: int, strided: list) -> list:
+    """`outs` with each of the first `n` results laid out as eager's: the strides traced
+    for it (`strided`: (position, strides)), else C-contiguous. Values are unchanged; a
+    result whose layout differs is copied (fused kernels write in C order, passes may
+    drop a copy that made eager's result contiguous)."""
+    outs = list(outs)
+    wanted = dict(strided)
+    for k in range(n):
+        a = outs[k]
+        strides = wanted.get(k)
+        if type(a) is not np.ndarray or strides is UNKNOWN_LAYOUT:
+            continue
+        if strides is None:
+            if not a.flags.c_contiguous:
+                outs[k] = np.ascontiguousarray(a)
+        elif a.strides != strides:
+            outs[k] = _with_strides(a, strides)
+    return outs
+
+
+def _with_strides(a: np.ndarray, strides: tuple) -> np.ndarray:
+    """A copy of `a` with the given (non-negative, dense) byte strides."""
+    span = sum((n - 1) * st for n, st in zip(a.shape, strides)) + a.itemsize if a.size \
+        else 0
+    buffer = np.empty(max(span // a.itemsize, 1) if a.size else 0, a.dtype)
+    out = np.lib.stride_tricks.as_strided(buffer, a.shape, strides)
+    np.copyto(out, a)
+    return out
 
 
 def _on_cuda(graph: Graph) -> bool:
@@ -199,6 +229,10 @@ class Executable:
             self.backward_program, "free_symbols", None))
         self._simple = (plan.single and plan.leaves[0][0] == "graph" and not
                         self._has_writebacks and not self._spent and not self._copy_outputs)
+        # results eager lays out in another order than C (a result computed from a
+        # transposed input, in NumPy's order='K'): (position, strides or UNKNOWN_LAYOUT)
+        self._strided_results = [(k, st) for k, st in enumerate(plan.layouts)
+                                 if st is not None]
 
     def _in_place_writebacks(self) -> dict:
         """Forward-graph output position -> input value id, for state written back in place
@@ -242,9 +276,18 @@ class Executable:
         arrays = self._arrays(leaves)
         outs = run_hooked(self.forward_graph, arrays, "forward") if hooks.node_hooks \
             else self.forward_program(*arrays)
+        n = cap.num_results
+        relayout = bool(self._strided_results)
+        if not relayout:
+            for k in range(n):
+                a = outs[k]
+                if type(a) is np.ndarray and not a.flags.c_contiguous:
+                    relayout = True
+                    break
+        if relayout:
+            outs = _in_eager_layouts(outs, n, self._strided_results)
         if self._simple and not self.differentiable:
             return self._Tensor._wrap(_as_array(outs[0]))
-        n = cap.num_results
         results = list(outs[:n])
         extra = outs[n:len(outs) - self.num_residuals]
         residuals = outs[len(outs) - self.num_residuals:]
@@ -260,7 +303,7 @@ class Executable:
         for k, a in enumerate(results):
             if k in self._copy_outputs or id(a) in seen or (
                     id(a) in state and k not in cap.shares_state):
-                results[k] = a.copy()
+                results[k] = a.copy(order="K")  # eager's layout (_in_eager_layouts)
             seen.add(id(results[k]))
         if self.differentiable:
             tensors = self._attach_autograd(leaves, results + list(extra), residuals, arrays)

@@ -44,6 +44,10 @@ class OutputPlan:
     # graph output -> the custom autograd.Function (or module backward hook) its autograd
     # graph reaches: the generated backward cannot run its Python `backward`
     custom: dict = field(default_factory=dict)
+    # per graph output: eager's strides in bytes (None: C-contiguous, or UNKNOWN_LAYOUT),
+    # as traced; the generated code may lay a result out otherwise (fused kernels write C
+    # order)
+    layouts: list = field(default_factory=list)
 
 
 def plan_outputs(result, tracer, ref_of) -> OutputPlan:
@@ -63,6 +67,7 @@ def plan_outputs(result, tracer, ref_of) -> OutputPlan:
             k = graph_index[id(value)] = len(plan.values)
             plan.values.append(value)
             plan.requires_grad.append(requires_grad)
+            plan.layouts.append(_eager_layout(tensor))
             message = stale_saved_tensor(tensor) if requires_grad and tensor is not None \
                 else None
             if message:
@@ -120,6 +125,22 @@ def plan_outputs(result, tracer, ref_of) -> OutputPlan:
         else:
             plan.leaves.append(("const", leaf))
     return plan
+
+
+# `OutputPlan.layouts` entry of a result whose layout depends on dynamic sizes (computed
+# from a permuted or expanded view): not traced, so returned as the program lays it out.
+# Its values are eager's; its strides may not be (a known gap, see README).
+UNKNOWN_LAYOUT = "unknown"
+
+
+def _eager_layout(t):
+    """The strides eager's result `t` has (None: C-contiguous, or `UNKNOWN_LAYOUT`)."""
+    data = t._data
+    if type(data) is not SymbolicArray:
+        return None
+    if data.layout_unknown:
+        return UNKNOWN_LAYOUT
+    return data._strides
 
 
 def history_of(t) -> tuple[bool, str | None]:

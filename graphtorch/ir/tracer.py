@@ -91,7 +91,7 @@ def _layout_array(data):
 
 
 def _kernel_layout(op, inputs, attrs):
-    """The strides of a non-view op's results when one of its inputs is not C-contiguous:
+    """The strides (in elements) of a non-view op's results when an input is not C-contiguous:
     eager kernels often keep their input's memory order (NumPy's order='K' for elementwise
     ops, clone, casts, cumsum, ...), and `view`, `reshape`, `is_contiguous()` and `stride()`
     later depend on it. The kernel runs once on zero-filled arrays with the inputs' layouts
@@ -135,8 +135,9 @@ def _kernel_layout(op, inputs, attrs):
     except Exception:  # noqa: BLE001 - the layout stays C-contiguous, as before
         return None
     outs = out if isinstance(out, tuple) else (out,)
+    # in elements: the kernel may compute in another dtype than the op returns
     return [None if not isinstance(o, np.ndarray) or o.flags.c_contiguous else
-            tuple(o.strides) for o in outs]
+            tuple(st // o.itemsize for st in o.strides) for o in outs]
 
 
 class Tracer:
@@ -509,6 +510,10 @@ def record_op(op, inputs, attrs):
     if layouts is None and op.result_layout is ResultLayout.FROM_KERNEL and \
             op.category is not Category.VIEW:
         layouts = _kernel_layout(op, inputs, attrs)
+        if layouts:  # element strides -> bytes of each result's dtype
+            layouts = [None if st is None else tuple(s * v.meta.dtype.np_dtype.itemsize
+                                                     for s in st)
+                       for st, v in zip(layouts, outs)]
     if grad_of is not None:
         outs[0].node.grad_of = grad_of
     if not _grad_enabled():
