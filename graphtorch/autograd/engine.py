@@ -10,7 +10,7 @@ from __future__ import annotations
 import heapq
 
 from ..tensor import Tensor
-from ..trace_state import current_tracer
+from ..trace_state import TracingError, current_tracer, user_frame, where
 from . import grad_mode
 from .graph import AccumulateGrad, Node, OpNode, gradient_edge, output_count
 
@@ -83,6 +83,15 @@ def _run_tensor_hooks(node: Node, grads: list) -> None:
 # Final callbacks of the backward passes running now (innermost last): PyTorch's
 # `Variable._execution_engine.queue_callback`, run once the whole graph has been processed.
 _final_callbacks: list[list] = []
+# Per backward pass running now (innermost last): the nodes that reach the gradients asked
+# for (`autograd.grad`, `backward(inputs=...)`), or None when every node runs. A compiled
+# call's backward node reads it to know which of eager's nodes its backward stands for.
+_useful_nodes: list = []
+
+
+def current_useful_nodes():
+    """The nodes the innermost running backward pass runs (None: all it reaches)."""
+    return _useful_nodes[-1] if _useful_nodes else None
 
 
 def queue_callback(callback) -> None:
@@ -143,7 +152,20 @@ def _run_graph(tensors, grad_tensors, retain_graph: bool, create_graph: bool, in
     else:
         useful = None
     deps = _collect_dependencies(root_nodes)
+    if tracing:
+        _refuse_graphs_from_before_the_trace(root_nodes, deps)
     buffers: dict[Node, list] = {}
+    _useful_nodes.append(useful)
+    try:
+        _process(roots, seeds, root_nodes, deps, buffers, useful, capture_at, captured,
+                 tracing, retain_graph, create_graph, inputs, accumulate)
+    finally:
+        _useful_nodes.pop()
+    return captured
+
+
+def _process(roots, seeds, root_nodes, deps, buffers, useful, capture_at, captured, tracing,
+             retain_graph, create_graph, inputs, accumulate):
 
     def buffer_of(node: Node) -> list:
         buf = buffers.get(node)
@@ -242,6 +264,21 @@ def _run_graph(tensors, grad_tensors, retain_graph: bool, create_graph: bool, in
                 else:  # the only ready node: it runs next whatever its sequence number
                     following = newly_ready
     return captured
+
+
+def _refuse_graphs_from_before_the_trace(root_nodes, deps) -> None:
+    """A backward traced inside gt.compile may reach only nodes recorded by the trace (and
+    leaves' AccumulateGrad): a node built before the call (a loss kept from earlier steps)
+    would run for real while tracing, freeing eager's graph and writing placeholders into
+    `.grad`. Checked before any node runs, so the call can run eagerly instead."""
+    first = current_tracer().first_sequence_nr
+    for node in (*root_nodes, *deps):
+        if node._sequence_nr < first and type(node) is not AccumulateGrad:
+            raise TracingError(
+                f"{where(user_frame())}: backward() reaches {node.name()}, recorded before "
+                "the compiled call (a tensor with autograd history built outside the "
+                "function); the compiled graph cannot run eager's backward through it, so "
+                "this call runs eagerly")
 
 
 def _run_post_hooks(node: Node, grad_inputs: tuple, grads: list) -> tuple:

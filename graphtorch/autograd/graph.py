@@ -23,6 +23,13 @@ if TYPE_CHECKING:
     from ..ops.registry import OpDef
 
 _sequence = itertools.count()
+
+
+def next_sequence_nr() -> int:
+    """A number above every existing node's `_sequence_nr` (nodes made later get larger
+    ones): the tracer notes it to tell graphs built before a trace from its own."""
+    return next(_sequence)
+
 _GRAD = grad_mode.STATE
 
 _FREED_MESSAGE = (

@@ -343,6 +343,11 @@ class CompiledFunction:
             log.info("%s: marking %s dimension(s) %s dynamic (they changed between calls)",
                      self._name(), name, sorted(changed))
 
+    def options(self) -> dict:
+        """The arguments that compile another function the way this one is compiled."""
+        return dict(backend=self.backend, fullgraph=self.fullgraph, dynamic=self.dynamic,
+                    recompile_limit=self.recompile_limit, passes=self.passes)
+
     def _options(self) -> dict:
         return dict(backend=self.backend, fullgraph=False,
                     recompile_limit=self.recompile_limit, passes=self.passes)

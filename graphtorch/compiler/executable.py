@@ -30,6 +30,7 @@ from .autograd_node import attach
 from .capture import Capture
 from .hooks import as_array as _as_array
 from .hooks import run_hooked
+from .output_reach import OutputReach
 from .outputs import UNKNOWN_LAYOUT, assemble
 from .refs import ArgRef, FixedRef, HyperParameter
 
@@ -154,6 +155,8 @@ class Executable:
         self.differentiable = grad_mode.is_grad_enabled() and any(flags) and (
             not cap.ran_backward or any(cap.output_grads))
         params = cap.params
+        self._grad_flags = flags
+        self._reach = None
         if backend == "numpy" and _on_cuda(graph):
             backend = self.backend = "cupy"  # every program of this variant runs on the GPU
         joint = None
@@ -233,6 +236,14 @@ class Executable:
         # transposed input, in NumPy's order='K'): (position, strides or UNKNOWN_LAYOUT)
         self._strided_results = [(k, st) for k, st in enumerate(plan.layouts)
                                  if st is not None]
+
+    def output_reach(self) -> OutputReach:
+        """What eager's backward from some of the outputs reaches (built at first use)."""
+        reach = self._reach
+        if reach is None:
+            reach = self._reach = OutputReach(self.capture.graph, self.joint.differentiable,
+                                              self._grad_flags)
+        return reach
 
     def _in_place_writebacks(self) -> dict:
         """Forward-graph output position -> input value id, for state written back in place

@@ -27,6 +27,13 @@ class OptimizedModule(Module):
     def forward(self, *args, **kwargs):
         return self._compiled(*args, **kwargs)
 
+    def __reduce__(self):
+        # as torch's: copy.deepcopy / pickling rebuild the wrapper around a copy of the
+        # original, compiled afresh with the same options (the compiled variants are bound
+        # to the original's parameters and must never serve the copy)
+        compiled = self._compiled
+        return (_rebuild, (self._orig_mod, type(compiled), compiled.options()))
+
     def __getattr__(self, name: str):
         try:
             return super().__getattr__(name)
@@ -59,3 +66,8 @@ class OptimizedModule(Module):
     @property
     def variants(self) -> list:
         return self._compiled.variants
+
+
+def _rebuild(mod: Module, compiled_type, options: dict) -> OptimizedModule:
+    """An `OptimizedModule` compiling `mod` (copy.deepcopy and unpickling end here)."""
+    return OptimizedModule(mod, compiled_type(mod, **options))

@@ -20,6 +20,7 @@ import numpy as np
 from ..autograd import grad_mode
 from ..autograd.grad_mode import no_grad
 from ..autograd.graph import Node as AutogradNode
+from ..autograd.graph import next_sequence_nr
 from ..dtypes import from_numpy_dtype
 from ..nn.modules.module import Module
 from ..ops.constant import CONSTANT, ConstantValue
@@ -149,6 +150,9 @@ class Tracer:
         self.backward_of = None      # the forward graph Node whose backward is being traced
         self.grad_sources: dict = {}  # autograd node -> forward graph Node
         self.ran_backward = False     # whether the traced code ran the autograd engine
+        # autograd nodes numbered below this were built before the trace (the engine
+        # refuses to run them while tracing)
+        self.first_sequence_nr = next_sequence_nr()
         # .grad of these tensors was reset (zero_grad) before the trace read it, so the
         # graph does not depend on whether they had a gradient when the call began
         self.grads_reset: set[int] = set()

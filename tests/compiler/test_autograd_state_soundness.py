@@ -271,3 +271,28 @@ def test_returned_containers_keep_their_identity():
         return fn, call
     eager, compiled = both(make_list)
     close(eager, compiled)
+
+
+def test_backward_into_a_graph_built_before_the_call_runs_eagerly():
+    """REINFORCE's `finish_episode`: the losses were recorded by earlier (eager) steps and
+    the compiled function backpropagates through them. Tracing must not run that outside
+    graph (it would free it and leave placeholders in `.grad`): the call runs eagerly."""
+    w = gt.ones(3, requires_grad=True)
+    saved = []
+    log = [1.0]
+
+    def finish():
+        loss = gt.stack(saved).sum()
+        loss.backward()
+        del log[:]  # a graph break after the backward, as the tutorial's `del rewards[:]`
+        return loss
+
+    compiled = gt.compile(finish)
+    for scale in (1.0, 10.0, 100.0):
+        w.grad = None
+        saved[:] = [(w * gt.tensor([1.0, 2.0, 3.0]) * scale).sum(), (w * w).sum()]
+        loss = compiled()
+        assert loss.item() == pytest.approx(6 * scale + 3)
+        assert gt.allclose(w.grad, gt.tensor([1.0, 2.0, 3.0]) * scale + 2)
+    assert any("recorded before the compiled call" in str(reason)
+               for reason in compiled.stats.graph_breaks)
