@@ -1,4 +1,5 @@
 """Backends that run graphs (NumPy code generation, CuPy kernels, an op-by-op interpreter),
-and `cudnn`, PyTorch's `torch.backends.cudnn` switches for code that sets them."""
+`cudnn`, PyTorch's `torch.backends.cudnn` switches for code that sets them, and `mps`,
+PyTorch's `torch.backends.mps` queries for code that picks a device."""
 
-from . import cudnn  # noqa: F401
+from . import cudnn, mps  # noqa: F401

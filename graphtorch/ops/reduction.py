@@ -70,7 +70,14 @@ def _sum_vjp(ctx, grad):
     return (_expand_grad(grad, meta, ctx.attrs.get("dims"), ctx.attrs.get("keepdim", False)),)
 
 
-SUM = register(OpDef("sum", REDUCTION, _sum_kernel, _sum_infer, _sum_vjp, doc="sum over dims"))
+def _dim_overload_name(base: str):
+    """PyTorch's grad_fn names the overload: ``x.sum()`` -> SumBackward0, ``x.sum(dim)``
+    (any dim list) -> SumBackward1; the same for mean."""
+    return lambda metas, attrs: f"{base}Backward{0 if attrs.get('dims') is None else 1}"
+
+
+SUM = register(OpDef("sum", REDUCTION, _sum_kernel, _sum_infer, _sum_vjp,
+                     backward_name=_dim_overload_name("Sum"), doc="sum over dims"))
 
 
 def _float_only(opname, dtype):
@@ -111,7 +118,7 @@ def _mean_vjp(ctx, grad):
 
 
 MEAN = register(OpDef("mean", REDUCTION, _mean_kernel, _mean_infer, _mean_vjp,
-                      doc="arithmetic mean over dims"))
+                      backward_name=_dim_overload_name("Mean"), doc="arithmetic mean over dims"))
 
 
 def _var_kernel(xp, a, dims=None, correction=1, keepdim=False):
