@@ -52,9 +52,22 @@ from . import debug  # noqa: E402
 from .debug import explain  # noqa: E402
 from . import autograd, backends, cuda, distributed, linalg, nn, onnx, optim, utils  # noqa: E402,E501
 from . import accelerator, distributions  # noqa: E402
+from .utils import checkpoint as _checkpoint  # noqa: F401,E402  (gt.utils.checkpoint)
+from . import amp, cpu, func, profiler  # noqa: E402
+from .amp import autocast, get_autocast_dtype, is_autocast_available, is_autocast_enabled  # noqa: E402,E501
+from .amp import cuda_amp as _cuda_amp  # noqa: E402
+cuda.amp = _cuda_amp  # `gt.cuda.amp` (gt.cuda sits below autocast in the layers)
+from .autograd.anomaly_mode import is_anomaly_check_nan_enabled, is_anomaly_enabled  # noqa: E402,E501
+from .autograd import profiler as _autograd_profiler  # noqa: F401,E402  (gt.autograd.profiler)
 from .utils import data as _data  # noqa: F401,E402  (gt.utils.data)
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state  # noqa: E402,E501
-from .threads import get_num_threads, set_num_threads  # noqa: E402
+from .threads import (get_num_interop_threads, get_num_threads,  # noqa: E402
+                      set_num_interop_threads, set_num_threads)
+from .settings import (are_deterministic_algorithms_enabled,  # noqa: E402
+                       get_deterministic_debug_mode, get_float32_matmul_precision,
+                       is_deterministic_algorithms_warn_only_enabled,
+                       set_deterministic_debug_mode, set_float32_matmul_precision,
+                       use_deterministic_algorithms)
 from .ops.dispatch import meta_of  # noqa: E402
 from .ops.shape_rules import split_operands  # noqa: E402
 from . import threads as _threads  # noqa: E402

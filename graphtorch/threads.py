@@ -17,9 +17,10 @@ import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 
-__all__ = ["get_num_threads", "in_pool", "pool", "set_num_threads"]
+__all__ = ["get_num_interop_threads", "get_num_threads", "in_pool", "pool",
+           "set_num_interop_threads", "set_num_threads"]
 
-_state = {"threads": None, "warned": False}
+_state = {"threads": None, "warned": False, "interop": None}
 _POOL: dict = {"executor": None, "threads": 0}
 POOL_PREFIX = "gt-kernels"
 
@@ -77,6 +78,25 @@ def set_num_threads(n, /) -> None:
                       "fused-kernel pool only and NumPy's BLAS keeps its own threads (pip "
                       "install threadpoolctl, or graphtorch[threads])", UserWarning,
                       stacklevel=2)
+
+
+def get_num_interop_threads() -> int:
+    """PyTorch's inter-op pool size (ops run side by side). graphtorch runs ops one after
+    another, so this is only the recorded setting; the default is the intra-op default."""
+    return _state["interop"] or default_num_threads()
+
+
+def set_num_interop_threads(n, /) -> None:
+    """Record the inter-op thread count; as in PyTorch, only once per process."""
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise RuntimeError(f"set_num_interop_threads expects an int, but got "
+                           f"{type(n).__name__}")
+    if n <= 0:
+        raise RuntimeError("set_num_interop_threads expects a positive integer")
+    if _state["interop"] is not None:
+        raise RuntimeError("Error: cannot set number of interop threads after parallel work "
+                           "has started or set_num_interop_threads called")
+    _state["interop"] = n
 
 
 def _limit_blas(n: int) -> bool:

@@ -39,6 +39,9 @@ EXEMPT = {
     ("torch", "while_loop"),
     # Removed from PyTorch (calling them raises); graphtorch keeps the legacy functions.
     ("torch", "eig"), ("Tensor", "solve"), ("Tensor", "lstsq"),
+    # C builtins whose PyTorch stubs carry no parameter names to compare with.
+    ("torch", "get_autocast_dtype"), ("torch", "is_autocast_enabled"),
+    ("torch", "is_anomaly_enabled"), ("torch", "is_anomaly_check_nan_enabled"),
 }
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from ..ops.factories import ones_like, zeros_like
 from ..tensor import Tensor
+from .anomaly_mode import (detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled,
+                           set_detect_anomaly)
 from .engine import run_backward
 from .function import Function, FunctionCtx, once_differentiable
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
@@ -16,17 +18,8 @@ from .variable import Variable
 
 __all__ = ["backward", "grad", "Function", "FunctionCtx", "Variable", "no_grad", "enable_grad",
            "set_grad_enabled", "is_grad_enabled", "inference_mode", "Node",
-           "once_differentiable", "detect_anomaly", "functional", "gradcheck", "gradgradcheck"]
-
-
-def detect_anomaly(check_nan: bool = True):
-    """Context manager/decorator: the first op (eager, compiled forward or generated
-    backward) that produces a NaN or Inf raises RuntimeError naming the op and the source
-    line of the forward op it belongs to (see `graphtorch.debug.detect_anomaly`)."""
-    # lazy: detect_anomaly is autograd's API; it lives in debug, which checks compiled graphs too
-    from ..debug.anomaly import detect_anomaly as _detect_anomaly
-
-    return _detect_anomaly(check_nan)
+           "once_differentiable", "detect_anomaly", "set_detect_anomaly", "functional",
+           "gradcheck", "gradgradcheck"]
 
 
 def _as_tuple(x):

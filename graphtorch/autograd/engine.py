@@ -11,8 +11,10 @@ import heapq
 
 from ..tensor import Tensor
 from ..trace_state import TracingError, current_tracer, user_frame, where
-from . import grad_mode
+from . import anomaly_mode, grad_mode
 from .graph import AccumulateGrad, Node, OpNode, gradient_edge, output_count
+
+_ANOMALY = anomaly_mode.STATE
 
 
 def _collect_dependencies(roots: list[Node]) -> dict[Node, int]:
@@ -231,6 +233,8 @@ def _process(roots, seeds, root_nodes, deps, buffers, useful, capture_at, captur
                     grad_inputs = _validate(node, node.apply(grads, create_graph, retain_graph))
                     if node._post_hooks:
                         grad_inputs = _run_post_hooks(node, grad_inputs, grads)
+            if _ANOMALY[0] and grad_inputs:  # anomaly mode: the node's results checked
+                anomaly_mode.check_node(node, grad_inputs)
             n_grads = len(grad_inputs) if run_node else 0
             i = -1
             newly_ready = None

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from .. import symbolic
 from ..nn.modules.module import Module
+from ..ops.interpose import pre_call as _PRE_CALL
 from ..tensor import Tensor
 from ..trace_state import STATE as _TRACE
 from ..trace_state import TracingError
@@ -172,6 +173,10 @@ class CompiledFunction:
     def __call__(self, *args, **kwargs):
         if is_disabled() or _TRACE.__dict__.get("tracer") is not None:
             # disabled, or called by code being traced: run (and trace) the original
+            return self.fn(*args, **kwargs)
+        if _PRE_CALL:  # gt.autocast is on: compiled graphs do not carry its casts
+            log.info("%s: called inside gt.autocast; running it eagerly", self._name())
+            self.stats.eager_calls += 1
             return self.fn(*args, **kwargs)
         if kwargs:
             return self._call_with_kwargs(args, kwargs)

@@ -155,8 +155,7 @@ def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
 
 
 def _pnorm(diff, p):
-    if p == 0:
-        return (diff != 0).sum(-1).to(diff.dtype)
+    """The p-norm over the last dim (p=0 counts non-zeros, with PyTorch's zero gradient)."""
     return vector_norm(diff, ord=p, dim=-1)
 
 

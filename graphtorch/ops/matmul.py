@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import blas
 from ..dtypes import scalar_type_name
+from . import dispatch
 from .grad_utils import numpy_arrays, unbroadcast, wrap
 from .registry import Category, OpDef, ResultLayout, TensorMeta, register
 from .shape_rules import broadcast_shapes
@@ -52,6 +53,20 @@ def _matmul_kernel(xp, a, b):
     return blas.matmul_on(xp, a, b)
 
 
+def _quiet_product(a, b):
+    """`_matmul_kernel` on NumPy arrays with NumPy's inf/NaN warnings off, as dispatch runs
+    kernels (PyTorch never warns about them; the eager vjps call the kernel directly)."""
+    errstate = dispatch._ERRSTATE
+    if errstate is None:  # pragma: no cover - other NumPy layouts
+        with np.errstate(all="ignore"):
+            return _matmul_kernel(np, a, b)
+    token = errstate.set(dispatch._IGNORE)
+    try:
+        return _matmul_kernel(np, a, b)
+    finally:
+        errstate.reset(token)
+
+
 def _mT(t):
     t = t.transpose(-2, -1)
     return t.conj() if t.is_complex() else t
@@ -65,8 +80,8 @@ def _matmul_vjp(ctx, grad):
         arrays = numpy_arrays(grad, a, b)
         if arrays is not None and arrays[0].dtype.kind == "f":  # eager: the products in NumPy
             g, a2, b2 = arrays
-            return (wrap(_matmul_kernel(np, g, b2.T)) if need_a else None,
-                    wrap(_matmul_kernel(np, a2.T, g)) if need_b else None)
+            return (wrap(_quiet_product(g, b2.T)) if need_a else None,
+                    wrap(_quiet_product(a2.T, g)) if need_b else None)
     if a.ndim == 1 and b.ndim == 1:
         return grad * b, grad * a
     a2 = a.unsqueeze(0) if a.ndim == 1 else a
@@ -129,8 +144,8 @@ def _addmm_vjp(ctx, grad):
     arrays = numpy_arrays(grad, mat1, mat2) if alpha == 1 else None
     if arrays is not None and arrays[0].dtype.kind == "f":  # eager: the products in NumPy
         g, m1, m2 = arrays
-        return (grad_input, wrap(_matmul_kernel(np, g, m2.T)) if need1 else None,
-                wrap(_matmul_kernel(np, m1.T, g)) if need2 else None)
+        return (grad_input, wrap(_quiet_product(g, m2.T)) if need1 else None,
+                wrap(_quiet_product(m1.T, g)) if need2 else None)
     grad_mat1 = grad @ _mT(mat2) if need1 else None
     grad_mat2 = _mT(mat1) @ grad if need2 else None
     if alpha != 1:

@@ -2,10 +2,14 @@
 
 - `activations.py`: activations, softmax, dropout, linear/bilinear, normalize, distances;
 - `losses.py`: the classification and regression losses; `margin_losses.py`: the margin
-  and embedding losses; `likelihood_losses.py`: poisson_nll_loss, gaussian_nll_loss;
+  and embedding losses; `class_margin_losses.py`: multi_margin_loss,
+  multilabel_margin_loss; `likelihood_losses.py`: poisson_nll_loss, gaussian_nll_loss;
 - `resampling.py`: interpolate, upsample, pixel (un)shuffle; `grid_sampling.py`:
   affine_grid, grid_sample;
 - `attention.py`: scaled_dot_product_attention, multi_head_attention_forward;
+- `gumbel.py`: gumbel_softmax;
+- `sliding_blocks.py`: unfold/fold (im2col/col2im); `channels.py`: local_response_norm,
+  channel_shuffle;
 - convolution, pooling and normalization are the functions behind torch.conv2d & co.
   (`graphtorch/functions/nn_ops.py`), embedding/one_hot/pad those of
   `graphtorch/functions/movement.py`.
@@ -13,6 +17,7 @@
 
 from __future__ import annotations
 
+from ...functions.contraction import pdist
 from ...functions.movement import embedding, one_hot, pad
 from ...functions.nn_ops import (
                                  adaptive_avg_pool1d,
@@ -49,6 +54,7 @@ from .activations import (
                                  alpha_dropout,
                                  bilinear,
                                  celu,
+                                 celu_,
                                  cosine_similarity,
                                  dropout,
                                  dropout1d,
@@ -77,7 +83,9 @@ from .activations import (
                                  relu6,
                                  relu_,
                                  rrelu,
+                                 rrelu_,
                                  selu,
+                                 selu_,
                                  sigmoid,
                                  silu,
                                  softmax,
@@ -88,9 +96,13 @@ from .activations import (
                                  tanh,
                                  tanhshrink,
                                  threshold,
+                                 threshold_,
 )
 from .attention import multi_head_attention_forward, scaled_dot_product_attention
+from .class_margin_losses import multi_margin_loss, multilabel_margin_loss
+from .channels import channel_shuffle, local_response_norm, native_channel_shuffle
 from .grid_sampling import affine_grid, grid_sample
+from .gumbel import gumbel_softmax
 from .likelihood_losses import gaussian_nll_loss, poisson_nll_loss
 from .losses import (
                                  binary_cross_entropy,
@@ -119,6 +131,7 @@ from .resampling import (
                                  upsample_bilinear,
                                  upsample_nearest,
 )
+from .sliding_blocks import fold, unfold
 from .sparse import embedding_bag
 
 __all__ = ["adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
@@ -141,4 +154,6 @@ __all__ = ["adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
     "upsample", "upsample_bilinear", "upsample_nearest", "cosine_embedding_loss",
     "gaussian_nll_loss", "hinge_embedding_loss", "margin_ranking_loss",
     "multilabel_soft_margin_loss", "poisson_nll_loss", "soft_margin_loss",
-    "triplet_margin_loss", "affine_grid", "grid_sample"]
+    "triplet_margin_loss", "affine_grid", "grid_sample", "channel_shuffle", "fold",
+    "local_response_norm", "native_channel_shuffle", "unfold", "celu_", "rrelu_", "selu_",
+    "threshold_", "gumbel_softmax", "pdist", "multi_margin_loss", "multilabel_margin_loss"]

@@ -30,8 +30,9 @@ from ...random import default_generator
 from ...tensor import Tensor
 
 __all__ = [
-    "threshold", "relu", "relu_", "relu6", "elu", "elu_", "selu", "celu", "leaky_relu",
-    "leaky_relu_", "prelu", "rrelu", "glu", "gelu", "logsigmoid", "hardshrink", "tanhshrink",
+    "threshold", "threshold_", "relu", "relu_", "relu6", "elu", "elu_", "selu", "selu_",
+    "celu", "celu_", "leaky_relu", "leaky_relu_", "prelu", "rrelu", "rrelu_", "glu", "gelu",
+    "logsigmoid", "hardshrink", "tanhshrink",
     "softsign", "softplus", "softmin", "softmax", "log_softmax", "softshrink", "tanh",
     "sigmoid", "hardsigmoid", "silu", "mish", "hardtanh", "hardtanh_", "hardswish",
     "dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
@@ -63,6 +64,9 @@ def threshold(input, threshold, value, inplace=False):
         raise not_implemented("threshold_cpu", input.dtype)
 
     return _composed(lambda x: where(x > threshold, x, full_like(x, value)), input, inplace)
+
+
+_threshold = threshold  # for threshold_, whose argument is named `threshold` too
 
 
 def relu(input, inplace=False):
@@ -132,6 +136,21 @@ def celu(input, alpha=1.0, inplace=False):
     return _composed(fn, input, inplace)
 
 
+def selu_(input):
+    """In-place selu."""
+    return selu(input, inplace=True)
+
+
+def celu_(input, alpha=1.0):
+    """In-place celu."""
+    return celu(input, alpha, inplace=True)
+
+
+def threshold_(input, threshold, value):
+    """In-place threshold: values not greater than `threshold` become `value`."""
+    return _threshold(input, threshold, value, inplace=True)
+
+
 def leaky_relu(input, negative_slope=0.01, inplace=False):
     """input if positive, else negative_slope * input."""
     _float_only(input, "leaky_relu_cpu")
@@ -161,6 +180,10 @@ def prelu(input, weight):
 
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     """Randomised leaky relu: slopes ~ U(lower, upper) in training, their mean otherwise."""
+    return _rrelu(input, lower, upper, training, inplace, default_generator)
+
+
+def _rrelu(input, lower, upper, training, inplace, generator):
     _float_only(input, "leaky_relu_cpu")
     if not training:
         return leaky_relu(input, (lower + upper) / 2, inplace)
@@ -171,10 +194,16 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     data = np.asarray(input.detach().numpy() if input.is_cpu else input.detach().cpu().numpy())
     negative = data <= 0
     noise = np.ones(data.shape, dtype=data.dtype)
-    noise[negative] = default_generator.uniform(int(negative.sum()), lower, upper,
-                                                np.float64).astype(data.dtype)
+    noise[negative] = generator.uniform(int(negative.sum()), lower, upper,
+                                        np.float64).astype(data.dtype)
     slopes = Tensor._wrap(noise).to(input.device)
     return _composed(lambda x: x * slopes, input, inplace)
+
+
+def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False, generator=None):
+    """In-place rrelu (training: slopes drawn from `generator`, else the global one)."""
+    return _rrelu(input, lower, upper, training, True,
+                  default_generator if generator is None else generator)
 
 
 def glu(input, dim=-1):

@@ -7,10 +7,12 @@ tensor_methods.py binds `Tensor.hardshrink` and `Tensor.prelu`).
 
 from __future__ import annotations
 
-from . import activations
+from . import activations, channels
 
 __all__ = ["dropout", "alpha_dropout", "feature_alpha_dropout", "selu", "celu", "threshold",
-           "hardshrink", "prelu", "rrelu", "cosine_similarity", "pairwise_distance", "bilinear"]
+           "hardshrink", "prelu", "rrelu", "cosine_similarity", "pairwise_distance", "bilinear",
+           "selu_", "celu_", "threshold_", "rrelu_", "channel_shuffle",
+           "native_channel_shuffle"]
 
 
 def _torch_form(fn):
@@ -46,3 +48,9 @@ rrelu = _torch_form(activations.rrelu)
 cosine_similarity = _torch_form(activations.cosine_similarity)
 pairwise_distance = _torch_form(activations.pairwise_distance)
 bilinear = _torch_form(activations.bilinear)
+selu_ = _torch_form(activations.selu_)
+celu_ = _torch_form(activations.celu_)
+threshold_ = _torch_form(activations.threshold_)
+rrelu_ = _torch_form(activations.rrelu_)
+channel_shuffle = _torch_form(channels.channel_shuffle)
+native_channel_shuffle = _torch_form(channels.native_channel_shuffle)

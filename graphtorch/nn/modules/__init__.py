@@ -32,12 +32,14 @@ from .activation import (
 )
 from .attention import MultiheadAttention
 from .batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d
+from .channelshuffle import ChannelShuffle
 from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .conv import Conv1d, Conv2d, Conv3d
 from .conv_transpose import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from .distance import CosineSimilarity, PairwiseDistance
 from .dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d
 from .flatten import Flatten, Unflatten
+from .fold import Fold, Unfold
 from .instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
 from .linear import Bilinear, Identity, Linear
 from .loss import (
@@ -52,7 +54,9 @@ from .loss import (
                          L1Loss,
                          MarginRankingLoss,
                          MSELoss,
+                         MultiLabelMarginLoss,
                          MultiLabelSoftMarginLoss,
+                         MultiMarginLoss,
                          NLLLoss,
                          PoissonNLLLoss,
                          SmoothL1Loss,
@@ -60,7 +64,7 @@ from .loss import (
                          TripletMarginLoss,
 )
 from .module import Module
-from .normalization import GroupNorm, LayerNorm
+from .normalization import GroupNorm, LayerNorm, LocalResponseNorm, RMSNorm
 from .padding import (
                          CircularPad1d,
                          CircularPad2d,
@@ -82,12 +86,16 @@ from .pixelshuffle import PixelShuffle, PixelUnshuffle
 from .pooling import (
                          AdaptiveAvgPool1d,
                          AdaptiveAvgPool2d,
+                         AdaptiveAvgPool3d,
                          AdaptiveMaxPool1d,
                          AdaptiveMaxPool2d,
+                         AdaptiveMaxPool3d,
                          AvgPool1d,
                          AvgPool2d,
+                         AvgPool3d,
                          MaxPool1d,
                          MaxPool2d,
+                         MaxPool3d,
 )
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from .sparse import Embedding, EmbeddingBag
@@ -222,4 +230,15 @@ __all__ = [
                          "ZeroPad1d",
                          "ZeroPad2d",
                          "ZeroPad3d",
+                         "AdaptiveAvgPool3d",
+                         "AdaptiveMaxPool3d",
+                         "AvgPool3d",
+                         "MaxPool3d",
+                         "ChannelShuffle",
+                         "Fold",
+                         "Unfold",
+                         "LocalResponseNorm",
+                         "RMSNorm",
+                         "MultiLabelMarginLoss",
+                         "MultiMarginLoss",
 ]

@@ -60,8 +60,9 @@ def state_dict(mod, args, destination, prefix, keep_vars):
     if destination is None:
         destination = OrderedDict()
         destination._metadata = OrderedDict()
+    local_metadata = {"version": mod._version}  # the hooks below may add to it
     if hasattr(destination, "_metadata"):
-        destination._metadata[prefix[:-1]] = {"version": mod._version}
+        destination._metadata[prefix[:-1]] = local_metadata
     for hook in mod._state_dict_pre_hooks.values():
         hook(mod, prefix, keep_vars)
     mod._save_to_state_dict(destination, prefix, keep_vars)
@@ -70,7 +71,7 @@ def state_dict(mod, args, destination, prefix, keep_vars):
             module.state_dict(destination=destination, prefix=prefix + name + ".",
                               keep_vars=keep_vars)
     for hook in mod._state_dict_hooks.values():
-        result = hook(mod, destination, prefix, {"version": mod._version})
+        result = hook(mod, destination, prefix, local_metadata)
         if result is not None:
             destination = result
     return destination

@@ -1,10 +1,11 @@
 """Loss modules (L1Loss, MSELoss, CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss,
 SmoothL1Loss, HuberLoss, KLDivLoss, the margin/embedding losses, PoissonNLLLoss,
-GaussianNLLLoss): store the options, call the functional losses."""
+GaussianNLLLoss, MultiMarginLoss, MultiLabelMarginLoss): store the options, call the
+functional losses."""
 
 from __future__ import annotations
 
-from ..functional import likelihood_losses, losses, margin_losses
+from ..functional import class_margin_losses, likelihood_losses, losses, margin_losses
 from .module import Module
 
 
@@ -216,3 +217,30 @@ class GaussianNLLLoss(_Loss):
     def forward(self, input, target, var):
         return likelihood_losses.gaussian_nll_loss(input, target, var, full=self.full,
                                                    eps=self.eps, reduction=self.reduction)
+
+
+class MultiMarginLoss(_WeightedLoss):
+    """Multi-class hinge loss of the target class's score against every other class's."""
+
+    def __init__(self, p: int = 1, margin: float = 1.0, weight=None, size_average=None,
+                 reduce=None, reduction: str = "mean"):
+        super().__init__(weight, size_average, reduce, reduction)
+        if p not in (1, 2):
+            raise ValueError("only p == 1 and p == 2 supported")
+        if weight is not None and weight.dim() != 1:
+            raise ValueError(f"MultiMarginLoss: expected weight to be None or 1D tensor, got "
+                             f"{weight.dim()}D instead")
+        self.p, self.margin = p, margin
+
+    def forward(self, input, target):
+        return class_margin_losses.multi_margin_loss(input, target, p=self.p,
+                                                     margin=self.margin, weight=self.weight,
+                                                     reduction=self.reduction)
+
+
+class MultiLabelMarginLoss(_Loss):
+    """Multi-label hinge loss: every listed target class against every other class."""
+
+    def forward(self, input, target):
+        return class_margin_losses.multilabel_margin_loss(input, target,
+                                                          reduction=self.reduction)

@@ -7,6 +7,7 @@ loading reports missing/unexpected keys and errors with PyTorch's messages.
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 
 from ... import dtypes
@@ -488,6 +489,18 @@ class Module:
     def register_state_dict_pre_hook(self, hook) -> hooks_module.RemovableHandle:
         """hook(module, prefix, keep_vars) before this module's state_dict."""
         return hooks_module.add(self._state_dict_pre_hooks, hook)
+
+    def _register_state_dict_hook(self, hook) -> hooks_module.RemovableHandle:
+        """hook(module, state_dict, prefix, local_metadata) after this module's state_dict;
+        it may return a replacement dict (PyTorch's private API, used by spectral_norm)."""
+        return hooks_module.add(self._state_dict_hooks, hook)
+
+    def _register_load_state_dict_pre_hook(self, hook, with_module: bool = False):
+        """hook(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+        error_msgs) before this module loads its own tensors (with_module: module first)."""
+        if with_module:
+            hook = functools.partial(hook, self)
+        return hooks_module.add(self._load_state_dict_pre_hooks, hook)
 
     # --- hooks and calling -------------------------------------------------------------------
     def register_forward_pre_hook(self, hook, *, prepend: bool = False,

@@ -1,5 +1,6 @@
-"""LayerNorm and GroupNorm: per-sample normalisation (biased variance) with optional
-elementwise/per-channel affine parameters, as in PyTorch."""
+"""LayerNorm, GroupNorm and RMSNorm: per-sample normalisation (biased variance, or the root
+mean square) with optional elementwise/per-channel affine parameters; LocalResponseNorm
+across neighbouring channels; as in PyTorch."""
 
 from __future__ import annotations
 
@@ -59,6 +60,50 @@ class GroupNorm(Module):
     def extra_repr(self):
         return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, "
                 f"affine={self.affine}, bias={self.bias is not None}")
+
+
+class RMSNorm(Module):
+    """Divide by the root mean square over the trailing dims given by `normalized_shape`
+    (eps=None: the dtype's machine epsilon), then scale by an elementwise weight."""
+
+    def __init__(self, normalized_shape, eps=None, elementwise_affine=True, device=None,
+                 dtype=None):
+        super().__init__()
+        if isinstance(normalized_shape, numbers.Integral):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = tuple(normalized_shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        self.register_parameter("weight", Parameter(empty(self.normalized_shape, device=device,
+                                                          dtype=dtype))
+                                if elementwise_affine else None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """weight = 1."""
+        if self.weight is not None:
+            init.ones_(self.weight)
+
+    def forward(self, x):
+        return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")
+
+
+class LocalResponseNorm(Module):
+    """AlexNet's normalisation: each value over (k + alpha * mean of its `size` neighbouring
+    channels' squares) ** beta."""
+
+    def __init__(self, size, alpha=1e-4, beta=0.75, k=1.0):
+        super().__init__()
+        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+
+    def forward(self, input):
+        return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self):
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
 
 
 def _affine_parameters(module, affine, bias, shape, device, dtype) -> None:

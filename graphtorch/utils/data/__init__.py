@@ -1,14 +1,16 @@
 """`gt.utils.data`: datasets, samplers and the DataLoader."""
 
 from .dataloader import DataLoader, default_collate, default_convert
-from .dataset import (ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset,
-                      random_split)
+from .dataset import (ChainDataset, ConcatDataset, Dataset, IterableDataset, StackDataset,
+                      Subset, TensorDataset, random_split)
 from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler,
                       SubsetRandomSampler, WeightedRandomSampler)
 from . import distributed  # gt.utils.data.distributed, as in PyTorch
 from .distributed import DistributedSampler
+from .worker import WorkerInfo, get_worker_info
 
 __all__ = ["DataLoader", "default_collate", "default_convert", "Dataset", "IterableDataset",
            "TensorDataset", "Subset", "ConcatDataset", "random_split", "Sampler",
            "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler",
-           "BatchSampler", "DistributedSampler"]
+           "BatchSampler", "DistributedSampler", "StackDataset", "ChainDataset",
+           "get_worker_info", "WorkerInfo"]

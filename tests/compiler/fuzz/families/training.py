@@ -38,6 +38,13 @@ OPTIMIZERS = {
     "Adagrad": ["lr=0.1", "lr=0.1, lr_decay=0.01",
                 "lr=0.1, weight_decay=0.1, initial_accumulator_value=0.1"],
     "Adadelta": ["lr=1.0", "lr=1.0, rho=0.5", "lr=0.5, weight_decay=0.1"],
+    "Adamax": ["lr=0.02", "lr=0.02, weight_decay=0.1", "lr=0.02, betas=(0.8, 0.9)"],
+    "NAdam": ["lr=0.01", "lr=0.01, momentum_decay=0.002", "lr=0.01, decoupled_weight_decay=True, "
+              "weight_decay=0.1"],
+    "RAdam": ["lr=0.01", "lr=0.01, weight_decay=0.1", "lr=0.01, decoupled_weight_decay=True, "
+              "weight_decay=0.1"],
+    "ASGD": ["lr=0.05", "lr=0.05, t0=1, lambd=0.01", "lr=0.05, weight_decay=0.1"],
+    "Rprop": ["lr=0.01", "lr=0.01, etas=(0.4, 1.3)", "lr=0.01, step_sizes=(1e-4, 1.0)"],
     # step(closure): evaluates the loss several times per step (see `_step_body`)
     "LBFGS": ["lr=1.0", "lr=0.5, history_size=3, max_iter=4",
               "lr=1.0, max_iter=3"],  # strong_wolfe: tests/optim compare it with torch
@@ -175,8 +182,8 @@ def _scheduler(ch: Chooser, optimizer: str, calls: int) -> tuple[str, dict]:
     for c in range(calls - 1):
         changes[c] = [step]
     construct = SCHEDULERS[name]
-    if name == "OneCycleLR" and ("Adagrad" in optimizer or "Adadelta" in optimizer
-                                 or "LBFGS" in optimizer):
+    if name == "OneCycleLR" and any(f"optim.{kind}(" in optimizer for kind in (
+            "Adagrad", "Adadelta", "LBFGS", "ASGD", "Rprop")):
         construct = construct[:-1] + ", cycle_momentum=False)"  # no momentum to cycle
     return f"SCHED = gt.optim.lr_scheduler.{construct}", changes
 

@@ -1,0 +1,101 @@
+"""`Adamax`: Adam with the infinity norm, u_t = max(beta2 * u_{t-1}, |g_t| + eps), as
+`torch.optim.Adamax` (PyTorch's single-tensor formulas)."""
+
+from __future__ import annotations
+
+from ..functions.creation import zeros_like
+from ..tensor import Tensor
+from .optimizer import (
+    Optimizer,
+    _as_real,
+    _check_capturable,
+    _get_value,
+    _new_step,
+    _step_to_tensor,
+    _to_scalar,
+    _use_grad_for_differentiable,
+    evaluate_closure,
+)
+
+__all__ = ["Adamax", "adamax"]
+
+
+class Adamax(Optimizer):
+    """Adamax (Kingma & Ba, section 7), as torch.optim.Adamax."""
+
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                 foreach=None, *, maximize=False, differentiable=False,
+                 capturable=False) -> None:
+        if isinstance(lr, Tensor) and lr.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= betas[0] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+        if not 0.0 <= betas[1] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
+                    "foreach": foreach, "maximize": maximize,
+                    "differentiable": differentiable, "capturable": capturable}
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("foreach", None)
+            group.setdefault("maximize", False)
+            group.setdefault("differentiable", False)
+            group.setdefault("capturable", False)
+        _step_to_tensor(self, fused_key="")
+
+    _creates_state_lazily = True  # per-parameter state at the first step
+
+    @_use_grad_for_differentiable
+    def step(self, closure=None):
+        """Perform one optimization step; `closure` re-evaluates and returns the loss."""
+        loss = evaluate_closure(closure)
+        for group in self.param_groups:
+            params, grads, exp_avgs, exp_infs, steps = [], [], [], [], []
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                params.append(p)
+                grads.append(p.grad)
+                state = self.state[p]
+                if len(state) == 0:
+                    state["step"] = _new_step(group, p, fused_key="")
+                    state["exp_avg"] = zeros_like(p)
+                    state["exp_inf"] = zeros_like(p)
+                exp_avgs.append(state["exp_avg"])
+                exp_infs.append(state["exp_inf"])
+                steps.append(state["step"])
+            beta1, beta2 = group["betas"]
+            adamax(params, grads, exp_avgs, exp_infs, steps, eps=group["eps"], beta1=beta1,
+                   beta2=beta2, lr=group["lr"], weight_decay=group["weight_decay"],
+                   maximize=group["maximize"], capturable=group["capturable"])
+        return loss
+
+
+def adamax(params, grads, exp_avgs, exp_infs, state_steps, *, eps, beta1, beta2, lr,
+           weight_decay, maximize=False, capturable=False, **_ignored) -> None:
+    """Functional Adamax update of `params` in place."""
+    if capturable:
+        _check_capturable(params)
+    lr = _get_value(_to_scalar(lr))
+    for i, param in enumerate(params):
+        grad = grads[i] if not maximize else -grads[i]
+        exp_avg, exp_inf, step_t = exp_avgs[i], exp_infs[i], state_steps[i]
+        step_t += 1
+        if weight_decay != 0:
+            grad = grad.add(param, alpha=weight_decay)
+        if param.is_complex():
+            param, grad, exp_avg, exp_inf = (_as_real(param), _as_real(grad.contiguous()),
+                                             _as_real(exp_avg), _as_real(exp_inf))
+        exp_avg.lerp_(grad, 1 - beta1)
+        exp_inf.copy_(exp_inf.mul_(beta2).maximum(grad.abs().add_(eps)))
+        clr = lr / (1 - beta1 ** _get_value(step_t))
+        param.addcdiv_(exp_avg, exp_inf, value=-clr)

@@ -1,0 +1,109 @@
+"""`ASGD`: SGD with a decaying step size eta_t and a running average `ax` of the iterates
+from step t0 on (Polyak & Juditsky), as `torch.optim.ASGD` (PyTorch's single-tensor
+formulas; `eta` and `mu` are 0-d tensors of the step's dtype)."""
+
+from __future__ import annotations
+
+from ..functions.creation import ones, tensor, zeros, zeros_like
+from ..tensor import Tensor
+from .optimizer import (
+    Optimizer,
+    _as_real,
+    _check_capturable,
+    _get_scalar_dtype,
+    _get_value,
+    _step_to_tensor,
+    _to_scalar,
+    _use_grad_for_differentiable,
+    evaluate_closure,
+)
+
+__all__ = ["ASGD", "asgd"]
+
+
+class ASGD(Optimizer):
+    """Averaged SGD, as torch.optim.ASGD (the averaged iterate is `state[p]["ax"]`)."""
+
+    def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0,
+                 foreach=None, maximize=False, differentiable=False,
+                 capturable=False) -> None:
+        if isinstance(lr, Tensor) and lr.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = {"lr": lr, "lambd": lambd, "alpha": alpha, "t0": t0,
+                    "weight_decay": weight_decay, "foreach": foreach, "maximize": maximize,
+                    "differentiable": differentiable, "capturable": capturable}
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("foreach", None)
+            group.setdefault("maximize", False)
+            group.setdefault("differentiable", False)
+            group.setdefault("capturable", False)
+            for p in group["params"]:
+                p_state = self.state.get(p, {})
+                for key in ("eta", "mu"):
+                    if key in p_state and not isinstance(p_state[key], Tensor):
+                        p_state[key] = tensor(p_state[key], dtype=_get_scalar_dtype(),
+                                              device=p.device)
+        _step_to_tensor(self, fused_key="")
+
+    _creates_state_lazily = True  # per-parameter state at the first step
+
+    @_use_grad_for_differentiable
+    def step(self, closure=None):
+        """Perform one optimization step; `closure` re-evaluates and returns the loss."""
+        loss = evaluate_closure(closure)
+        for group in self.param_groups:
+            params, grads, mus, axs, etas, steps = [], [], [], [], [], []
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                params.append(p)
+                grads.append(p.grad)
+                state = self.state[p]
+                if len(state) == 0:
+                    state["step"] = zeros((), dtype=_get_scalar_dtype(), device=p.device)
+                    state["eta"] = tensor(_get_value(_to_scalar(group["lr"])),
+                                          dtype=_get_scalar_dtype(), device=p.device)
+                    state["mu"] = ones((), dtype=_get_scalar_dtype(), device=p.device)
+                    state["ax"] = zeros_like(p)
+                mus.append(state["mu"])
+                axs.append(state["ax"])
+                etas.append(state["eta"])
+                steps.append(state["step"])
+            asgd(params, grads, axs, mus, etas, steps, lambd=group["lambd"], lr=group["lr"],
+                 t0=group["t0"], alpha=group["alpha"], weight_decay=group["weight_decay"],
+                 maximize=group["maximize"], capturable=group["capturable"])
+        return loss
+
+
+def asgd(params, grads, axs, mus, etas, state_steps, *, lambd, lr, t0, alpha, weight_decay,
+         maximize=False, capturable=False, **_ignored) -> None:
+    """Functional ASGD update of `params` (and of their averages `axs`) in place."""
+    if capturable:
+        _check_capturable(params)
+    lr = _get_value(_to_scalar(lr))
+    for i, param in enumerate(params):
+        grad = grads[i] if not maximize else -grads[i]
+        mu, ax, eta, step_t = mus[i], axs[i], etas[i], state_steps[i]
+        if param.is_complex():
+            param, grad, ax = _as_real(param), _as_real(grad.contiguous()), _as_real(ax)
+        step_t += 1
+        if weight_decay != 0:
+            grad = grad.add(param, alpha=weight_decay)
+        eta_value = _get_value(eta)
+        param.mul_(1 - lambd * eta_value)  # decay term
+        param.add_(grad, alpha=-eta_value)
+        if _get_value(mu) != 1:
+            ax.add_(param.sub(ax).mul_(mu))
+        else:
+            ax.copy_(param)
+        step = _get_value(step_t)
+        eta.copy_(tensor(lr / ((1 + lambd * lr * step) ** alpha)))
+        mu.copy_(tensor(1 / max(1, step - t0)))

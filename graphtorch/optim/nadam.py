@@ -1,0 +1,127 @@
+"""`NAdam`: Adam with Nesterov momentum and a momentum-decay schedule mu_t (Dozat), as
+`torch.optim.NAdam` (PyTorch's single-tensor formulas; `mu_product` is a 0-d tensor of the
+step's dtype, multiplied in place as PyTorch does)."""
+
+from __future__ import annotations
+
+from ..functions.creation import ones, zeros_like
+from ..tensor import Tensor
+from .optimizer import (
+    Optimizer,
+    _as_real,
+    _check_capturable,
+    _get_scalar_dtype,
+    _get_value,
+    _new_step,
+    _step_to_tensor,
+    _to_scalar,
+    _use_grad_for_differentiable,
+    evaluate_closure,
+)
+
+__all__ = ["NAdam", "nadam"]
+
+
+class NAdam(Optimizer):
+    """NAdam, optionally with decoupled (AdamW-style) weight decay, as torch.optim.NAdam."""
+
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                 momentum_decay=4e-3, decoupled_weight_decay=False, *, foreach=None,
+                 maximize=False, capturable=False, differentiable=False) -> None:
+        if isinstance(lr, Tensor) and lr.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= betas[0] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+        if not 0.0 <= betas[1] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if not 0.0 <= momentum_decay:
+            raise ValueError(f"Invalid momentum_decay value: {momentum_decay}")
+        defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
+                    "momentum_decay": momentum_decay,
+                    "decoupled_weight_decay": decoupled_weight_decay, "maximize": maximize,
+                    "foreach": foreach, "capturable": capturable,
+                    "differentiable": differentiable}
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("maximize", False)
+            group.setdefault("foreach", None)
+            group.setdefault("capturable", False)
+            group.setdefault("differentiable", False)
+            group.setdefault("decoupled_weight_decay", False)
+        _step_to_tensor(self, fused_key="")
+
+    _creates_state_lazily = True  # per-parameter state at the first step
+
+    @_use_grad_for_differentiable
+    def step(self, closure=None):
+        """Perform one optimization step; `closure` re-evaluates and returns the loss."""
+        loss = evaluate_closure(closure)
+        for group in self.param_groups:
+            params, grads, exp_avgs, exp_avg_sqs, mu_products, steps = [], [], [], [], [], []
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                params.append(p)
+                grads.append(p.grad)
+                state = self.state[p]
+                if len(state) == 0:
+                    state["step"] = _new_step(group, p, fused_key="")
+                    state["mu_product"] = ones((), dtype=_get_scalar_dtype(),
+                                               device=p.device if group["capturable"]
+                                               else None)
+                    state["exp_avg"] = zeros_like(p)
+                    state["exp_avg_sq"] = zeros_like(p)
+                exp_avgs.append(state["exp_avg"])
+                exp_avg_sqs.append(state["exp_avg_sq"])
+                mu_products.append(state["mu_product"])
+                steps.append(state["step"])
+            beta1, beta2 = group["betas"]
+            nadam(params, grads, exp_avgs, exp_avg_sqs, mu_products, steps, beta1=beta1,
+                  beta2=beta2, lr=group["lr"], weight_decay=group["weight_decay"],
+                  momentum_decay=group["momentum_decay"], eps=group["eps"],
+                  maximize=group["maximize"],
+                  decoupled_weight_decay=group["decoupled_weight_decay"],
+                  capturable=group["capturable"])
+        return loss
+
+
+def nadam(params, grads, exp_avgs, exp_avg_sqs, mu_products, state_steps, *, beta1, beta2,
+          lr, weight_decay, momentum_decay, eps, maximize=False, decoupled_weight_decay=False,
+          capturable=False, **_ignored) -> None:
+    """Functional NAdam update of `params` in place."""
+    if capturable:
+        _check_capturable(params)
+    lr = _get_value(_to_scalar(lr))
+    for i, param in enumerate(params):
+        grad = grads[i] if not maximize else -grads[i]
+        exp_avg, exp_avg_sq, mu_product, step_t = (exp_avgs[i], exp_avg_sqs[i],
+                                                   mu_products[i], state_steps[i])
+        if param.is_complex():
+            param, grad, exp_avg, exp_avg_sq = (_as_real(param), _as_real(grad.contiguous()),
+                                                _as_real(exp_avg), _as_real(exp_avg_sq))
+        step_t += 1
+        step = _get_value(step_t)
+        bias_correction2 = 1 - beta2 ** step
+        if weight_decay != 0:
+            if decoupled_weight_decay:
+                param.mul_(1 - lr * weight_decay)
+            else:
+                grad = grad.add(param, alpha=weight_decay)
+        mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
+        mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
+        mu_product *= mu
+        exp_avg.lerp_(grad, 1 - beta1)
+        exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+        denom = exp_avg_sq.div(bias_correction2).sqrt().add_(eps)
+        product = _get_value(mu_product)
+        param.addcdiv_(grad, denom, value=-lr * (1.0 - mu) / (1.0 - product))
+        param.addcdiv_(exp_avg, denom, value=(-lr * mu_next) / (1.0 - product * mu_next))
