@@ -12,7 +12,8 @@ from .optimizer import (
     _check_capturable,
     _get_scalar_dtype,
     _get_value,
-    _step_to_tensor,
+    _params_with_grads,
+    _restore_flags,
     _to_scalar,
     _use_grad_for_differentiable,
     evaluate_closure,
@@ -41,17 +42,13 @@ class ASGD(Optimizer):
     def __setstate__(self, state):
         super().__setstate__(state)
         for group in self.param_groups:
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("capturable", False)
             for p in group["params"]:
                 p_state = self.state.get(p, {})
                 for key in ("eta", "mu"):
                     if key in p_state and not isinstance(p_state[key], Tensor):
                         p_state[key] = tensor(p_state[key], dtype=_get_scalar_dtype(),
                                               device=p.device)
-        _step_to_tensor(self, fused_key="")
+        _restore_flags(self)
 
     _creates_state_lazily = True  # per-parameter state at the first step
 
@@ -60,23 +57,15 @@ class ASGD(Optimizer):
         """Perform one optimization step; `closure` re-evaluates and returns the loss."""
         loss = evaluate_closure(closure)
         for group in self.param_groups:
-            params, grads, mus, axs, etas, steps = [], [], [], [], [], []
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                params.append(p)
-                grads.append(p.grad)
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = zeros((), dtype=_get_scalar_dtype(), device=p.device)
-                    state["eta"] = tensor(_get_value(_to_scalar(group["lr"])),
-                                          dtype=_get_scalar_dtype(), device=p.device)
-                    state["mu"] = ones((), dtype=_get_scalar_dtype(), device=p.device)
-                    state["ax"] = zeros_like(p)
-                mus.append(state["mu"])
-                axs.append(state["ax"])
-                etas.append(state["eta"])
-                steps.append(state["step"])
+            def init(state, p, group=group):
+                state["step"] = zeros((), dtype=_get_scalar_dtype(), device=p.device)
+                state["eta"] = tensor(_get_value(_to_scalar(group["lr"])),
+                                      dtype=_get_scalar_dtype(), device=p.device)
+                state["mu"] = ones((), dtype=_get_scalar_dtype(), device=p.device)
+                state["ax"] = zeros_like(p)
+
+            params, grads, (mus, axs, etas, steps) = _params_with_grads(
+                self, group, init, ("mu", "ax", "eta", "step"))
             asgd(params, grads, axs, mus, etas, steps, lambd=group["lambd"], lr=group["lr"],
                  t0=group["t0"], alpha=group["alpha"], weight_decay=group["weight_decay"],
                  maximize=group["maximize"], capturable=group["capturable"])

@@ -13,7 +13,8 @@ from .optimizer import (
     _get_scalar_dtype,
     _get_value,
     _new_step,
-    _step_to_tensor,
+    _params_with_grads,
+    _restore_flags,
     _to_scalar,
     _use_grad_for_differentiable,
     evaluate_closure,
@@ -51,13 +52,7 @@ class NAdam(Optimizer):
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("maximize", False)
-            group.setdefault("foreach", None)
-            group.setdefault("capturable", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("decoupled_weight_decay", False)
-        _step_to_tensor(self, fused_key="")
+        _restore_flags(self, ("decoupled_weight_decay", False))
 
     _creates_state_lazily = True  # per-parameter state at the first step
 
@@ -66,24 +61,15 @@ class NAdam(Optimizer):
         """Perform one optimization step; `closure` re-evaluates and returns the loss."""
         loss = evaluate_closure(closure)
         for group in self.param_groups:
-            params, grads, exp_avgs, exp_avg_sqs, mu_products, steps = [], [], [], [], [], []
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                params.append(p)
-                grads.append(p.grad)
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _new_step(group, p, fused_key="")
-                    state["mu_product"] = ones((), dtype=_get_scalar_dtype(),
-                                               device=p.device if group["capturable"]
-                                               else None)
-                    state["exp_avg"] = zeros_like(p)
-                    state["exp_avg_sq"] = zeros_like(p)
-                exp_avgs.append(state["exp_avg"])
-                exp_avg_sqs.append(state["exp_avg_sq"])
-                mu_products.append(state["mu_product"])
-                steps.append(state["step"])
+            def init(state, p, group=group):
+                state["step"] = _new_step(group, p, fused_key="")
+                state["mu_product"] = ones((), dtype=_get_scalar_dtype(),
+                                           device=p.device if group["capturable"] else None)
+                state["exp_avg"] = zeros_like(p)
+                state["exp_avg_sq"] = zeros_like(p)
+
+            params, grads, (exp_avgs, exp_avg_sqs, mu_products, steps) = _params_with_grads(
+                self, group, init, ("exp_avg", "exp_avg_sq", "mu_product", "step"))
             beta1, beta2 = group["betas"]
             nadam(params, grads, exp_avgs, exp_avg_sqs, mu_products, steps, beta1=beta1,
                   beta2=beta2, lr=group["lr"], weight_decay=group["weight_decay"],

@@ -150,6 +150,37 @@ def _step_to_tensor(optimizer, fused_key: str = "fused", capturable_key: str = "
                     is_fused=fused), device=p.device if special else None)
 
 
+def _restore_flags(optimizer, *extra: tuple, fused_key: str = "") -> None:
+    """`__setstate__`'s common part: param groups pickled by older versions get the flags
+    added since (foreach, maximize, differentiable, capturable, then `extra` (key, default)
+    pairs), and `step` counters become tensors."""
+    flags = (("foreach", None), ("maximize", False), ("differentiable", False),
+             ("capturable", False), *extra)
+    for group in optimizer.param_groups:
+        for key, default in flags:
+            group.setdefault(key, default)
+    _step_to_tensor(optimizer, fused_key=fused_key)
+
+
+def _params_with_grads(optimizer, group, init_state, names: tuple) -> tuple:
+    """(params, grads, [state[name] per param, for each name]) over the parameters of
+    `group` that have a gradient; `init_state(state, p)` fills an empty state first (PyTorch
+    creates optimizer state at the first step that sees a gradient)."""
+    params, grads = [], []
+    per_name = [[] for _ in names]
+    for p in group["params"]:
+        if p.grad is None:
+            continue
+        params.append(p)
+        grads.append(p.grad)
+        state = optimizer.state[p]
+        if len(state) == 0:
+            init_state(state, p)
+        for values, name in zip(per_name, names):
+            values.append(state[name])
+    return params, grads, per_name
+
+
 def _check_capturable(params):
     """PyTorch refuses capturable=True for parameters off an accelerator."""
     for p in params:

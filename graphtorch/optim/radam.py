@@ -12,7 +12,8 @@ from .optimizer import (
     _check_capturable,
     _get_value,
     _new_step,
-    _step_to_tensor,
+    _params_with_grads,
+    _restore_flags,
     _to_scalar,
     _use_grad_for_differentiable,
     evaluate_closure,
@@ -47,13 +48,7 @@ class RAdam(Optimizer):
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("decoupled_weight_decay", False)
-            group.setdefault("capturable", False)
-        _step_to_tensor(self, fused_key="")
+        _restore_flags(self, ("decoupled_weight_decay", False))
 
     _creates_state_lazily = True  # per-parameter state at the first step
 
@@ -62,20 +57,13 @@ class RAdam(Optimizer):
         """Perform one optimization step; `closure` re-evaluates and returns the loss."""
         loss = evaluate_closure(closure)
         for group in self.param_groups:
-            params, grads, exp_avgs, exp_avg_sqs, steps = [], [], [], [], []
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                params.append(p)
-                grads.append(p.grad)
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _new_step(group, p, fused_key="")
-                    state["exp_avg"] = zeros_like(p)
-                    state["exp_avg_sq"] = zeros_like(p)
-                exp_avgs.append(state["exp_avg"])
-                exp_avg_sqs.append(state["exp_avg_sq"])
-                steps.append(state["step"])
+            def init(state, p, group=group):
+                state["step"] = _new_step(group, p, fused_key="")
+                state["exp_avg"] = zeros_like(p)
+                state["exp_avg_sq"] = zeros_like(p)
+
+            params, grads, (exp_avgs, exp_avg_sqs, steps) = _params_with_grads(
+                self, group, init, ("exp_avg", "exp_avg_sq", "step"))
             beta1, beta2 = group["betas"]
             radam(params, grads, exp_avgs, exp_avg_sqs, steps, beta1=beta1, beta2=beta2,
                   lr=group["lr"], weight_decay=group["weight_decay"], eps=group["eps"],

@@ -11,7 +11,8 @@ from .optimizer import (
     _as_real,
     _check_capturable,
     _new_step,
-    _step_to_tensor,
+    _params_with_grads,
+    _restore_flags,
     _to_scalar,
     _use_grad_for_differentiable,
     evaluate_closure,
@@ -39,12 +40,7 @@ class Rprop(Optimizer):
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("capturable", False)
-        _step_to_tensor(self, fused_key="")
+        _restore_flags(self)
 
     _creates_state_lazily = True  # per-parameter state at the first step
 
@@ -53,23 +49,16 @@ class Rprop(Optimizer):
         """Perform one optimization step; `closure` re-evaluates and returns the loss."""
         loss = evaluate_closure(closure)
         for group in self.param_groups:
-            params, grads, prevs, step_sizes, steps = [], [], [], [], []
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                params.append(p)
-                grads.append(p.grad)
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _new_step(group, p, fused_key="")
-                    state["prev"] = zeros_like(p)
-                    lr = _to_scalar(group["lr"])
-                    lr = lr.item() if isinstance(lr, Tensor) else lr
-                    state["step_size"] = full_like(p.grad, complex(lr, lr)
-                                                   if p.is_complex() else lr)
-                prevs.append(state["prev"])
-                step_sizes.append(state["step_size"])
-                steps.append(state["step"])
+            def init(state, p, group=group):
+                state["step"] = _new_step(group, p, fused_key="")
+                state["prev"] = zeros_like(p)
+                lr = _to_scalar(group["lr"])
+                lr = lr.item() if isinstance(lr, Tensor) else lr
+                state["step_size"] = full_like(p.grad, complex(lr, lr) if p.is_complex()
+                                               else lr)
+
+            params, grads, (prevs, step_sizes, steps) = _params_with_grads(
+                self, group, init, ("prev", "step_size", "step"))
             etaminus, etaplus = group["etas"]
             step_size_min, step_size_max = group["step_sizes"]
             rprop(params, grads, prevs, step_sizes, steps, step_size_min=step_size_min,
