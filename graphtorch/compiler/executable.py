@@ -92,6 +92,18 @@ def _in_eager_layouts(outs, n: int, strided: list) -> list:
     return outs
 
 
+def _grad_layout(a, param):
+    """A new `.grad` laid out as eager's AccumulateGrad lays it out (PyTorch's gradient
+    layout contract: the parameter's strides when dense, so a Linear weight's gradient is
+    contiguous although the backward program computed it transposed)."""
+    if type(a) is not np.ndarray or type(param) is not np.ndarray or a.shape != param.shape \
+            or a.strides == param.strides or (a.flags.c_contiguous and param.flags.c_contiguous):
+        return a
+    out = np.empty_like(param)  # order "K": the parameter's layout
+    out[...] = a
+    return out
+
+
 def _with_strides(a: np.ndarray, strides: tuple) -> np.ndarray:
     """A copy of `a` with the given (non-negative, dense) byte strides."""
     span = sum((n - 1) * st for n, st in zip(a.shape, strides)) + a.itemsize if a.size \
@@ -348,7 +360,8 @@ class Executable:
                 if tensors is not None and tensors[k]._grad_fn is not None:
                     adopt_autograd(t, tensors[k])  # the write is part of autograd history
             else:  # ("grad", owner)
-                ref.get(leaves)._grad = Tensor._wrap(_as_array(arr))
+                owner = ref.get(leaves)
+                owner._grad = Tensor._wrap(_grad_layout(_as_array(arr), owner._data))
         for ref in self.capture.clear_grads:
             ref.get(leaves)._grad = None
 

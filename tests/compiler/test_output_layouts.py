@@ -101,3 +101,28 @@ def test_dynamic_sizes_keep_values_and_known_layouts():
         (a, b), (want_a, want_b) = compiled(x), f(x)
         assert a.stride() == want_a.stride() and gt.equal(a, want_a) and gt.equal(b, want_b)
     assert compiled.compile_count == 1
+
+
+@pytest.mark.parametrize("dynamic", [False, True])
+def test_gradients_written_back_follow_the_layout_contract(dynamic):
+    """`.grad` set by a compiled backward has eager's strides (the parameter's, PyTorch's
+    gradient layout contract), though the backward program computes a Linear weight's
+    gradient transposed: `p.grad.view(-1)` works as in eager."""
+    def run(compiled):
+        gt.manual_seed(0)
+        model = gt.nn.Sequential(gt.nn.Linear(3, 5), gt.nn.Tanh(), gt.nn.Linear(5, 2))
+
+        def step(x):
+            model.zero_grad()
+            model(x).square().mean().backward()
+
+        fn = gt.compile(step, dynamic=dynamic) if compiled else step
+        strides = []
+        for n in (4, 6, 8):
+            fn(gt.randn(n, 3))
+            strides.append([p.grad.stride() for p in model.parameters()])
+            for p in model.parameters():
+                p.grad.view(-1)
+        return strides
+
+    assert run(True) == run(False)

@@ -4,8 +4,9 @@
 Python values) into plain data copied at that moment; `first_difference` compares two
 snapshots and names the first difference by its path (``call 2: out[1]['h'].grad``).
 
-Tolerances (values only; dtypes, shapes, requires_grad, pytree types, dict key order, Python
-ints/bools/strings, integer and bool tensors and object identity are compared exactly):
+Tolerances (values only; dtypes, shapes, strides (of dims larger than 1), requires_grad,
+pytree types, dict key order, Python ints/bools/strings, integer and bool tensors and object
+identity are compared exactly):
 - float32 / complex64: rtol 1e-5, atol 1e-6 x max(1, largest |expected|) - BLAS and fused
   kernels may sum in another order, and one ulp of a large element is more than 1e-6;
 - float64 / complex128: rtol 1e-9, atol 1e-11 x max(1, largest |expected|);
@@ -46,6 +47,7 @@ class TensorSnap:
     values: object          # np.ndarray copy, or an error text when unreadable
     grad: object            # TensorSnap, None, or an error text
     is_leaf: bool = True    # optimizers refuse non-leaf tensors: observable
+    strides: tuple = ()     # t.stride(): `view`, `is_contiguous()` depend on it
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,14 @@ def _read_values(t) -> object:
         return Unreadable(f"{type(exc).__name__}: {exc}")
 
 
+def _strides(t) -> tuple:
+    """Strides of a tensor with more than one element in some dim (a size-1 dim's stride,
+    and any stride of an empty tensor, carry no layout and may differ)."""
+    if t.numel() == 0:
+        return ()
+    return tuple(st if n > 1 else None for st, n in zip(t.stride(), t.shape))
+
+
 def snap_tensor(t, with_grad: bool = True) -> TensorSnap | Unreadable:
     try:
         with warnings.catch_warnings():  # .grad of a non-leaf warns, in both runs alike
@@ -91,7 +101,7 @@ def snap_tensor(t, with_grad: bool = True) -> TensorSnap | Unreadable:
             grad = t.grad if with_grad else None
         return TensorSnap(str(t.dtype), tuple(t.shape), bool(t.requires_grad), _read_values(t),
                           None if grad is None else snap_tensor(grad, with_grad=False),
-                          bool(t.is_leaf))
+                          bool(t.is_leaf), _strides(t))
     except Exception as exc:  # noqa: BLE001
         return Unreadable(f"{type(exc).__name__}: {exc}")
 
@@ -290,7 +300,7 @@ def _python_difference(eager: PyValue, compiled: PyValue, path) -> str | None:
 
 
 def _tensor_difference(eager: TensorSnap, compiled: TensorSnap, path: str) -> str | None:
-    for name in ("dtype", "shape", "requires_grad", "is_leaf"):
+    for name in ("dtype", "shape", "requires_grad", "is_leaf", "strides"):
         e, c = getattr(eager, name), getattr(compiled, name)
         if e != c:
             return f"{path}: {name} {c} != eager {e}"
