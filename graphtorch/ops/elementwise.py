@@ -132,6 +132,8 @@ SUB = elementwise(
     ufunc="subtract",
     dtype_check=no_bool("Subtraction, the `-` operator, with two bool tensors is not "
                         "supported. Use the `^` or `logical_xor()` operator instead."),
+    # PyTorch records `1 - x` as rsub(x, 1): its Scalar overload
+    backward_name=lambda metas: "RsubBackward1" if metas[0] is None else "SubBackward0",
     doc="a - alpha * b")
 
 
@@ -345,8 +347,16 @@ def _pow_infer(a, b):
     return out
 
 
+def _pow_name(metas) -> str:
+    """PyTorch's overloads: Tensor ** Scalar -> 0, Tensor ** Tensor -> 1, Scalar ** Tensor
+    -> 2."""
+    return "PowBackward2" if metas[0] is None else \
+        "PowBackward0" if metas[1] is None else "PowBackward1"
+
+
 POW = register(OpDef("pow", ELEMENTWISE, _pow_kernel, _pow_infer, _pow_vjp, Promotion.DEFAULT,
-                     save_inputs=(0, 1), save_output=True, doc="a ** b"))
+                     save_inputs=(0, 1), save_output=True, backward_name=_pow_name,
+                     doc="a ** b"))
 
 
 def _minmax_vjp(pick_a):
