@@ -76,6 +76,17 @@ def _hints(shape) -> tuple:
     return tuple(s if isinstance(s, int) else int(getattr(s, "hint", s)) for s in shape)
 
 
+def array_with_strides(shape: tuple, dtype, strides: tuple, *, zeroed: bool = False,
+                       writeable: bool = True) -> np.ndarray:
+    """A NumPy array of `shape` and `dtype` on a buffer of its own with the given
+    (non-negative) byte strides: eager's layout rebuilt, for tracing or for a result."""
+    dtype = np.dtype(dtype)
+    size = sum((n - 1) * st for n, st in zip(shape, strides)) // dtype.itemsize + 1 \
+        if all(shape) else 0
+    buffer = (np.zeros if zeroed else np.empty)(size, dtype)
+    return np.lib.stride_tricks.as_strided(buffer, shape, strides, writeable=writeable)
+
+
 def layout_stand_in(array) -> np.ndarray:
     """A NumPy array with `array`'s shape, dtype and strides and no memory of its own:
     view kernels run on it to learn the layout of their result. Never read its values."""

@@ -319,17 +319,27 @@ def _note_traced_grad_read(variable) -> None:
         tracer.note_grad_read(variable)
 
 
-def _clone_like(grad, variable):
-    """A copy of `grad` with `variable`'s strides when those are dense (PyTorch's gradient
-    layout contract: `p.grad` of a contiguous parameter is contiguous, even where the
-    backward made it transposed, as a Linear weight's; of a transposed one, transposed)."""
-    target = variable._data
-    if current_tracer() is not None or grad._data.shape != target.shape or \
-            grad._data.flags.c_contiguous and target.flags.c_contiguous:
-        return grad.detach().clone()  # traced: the program's outputs have their own layout
+def gradient_layout(array, target):
+    """A new gradient `array` of the parameter whose data is `target`, laid out by PyTorch's
+    gradient layout contract: with `target`'s strides (`p.grad` of a contiguous parameter is
+    contiguous, even where the backward made it transposed, as a Linear weight's; of a
+    transposed one, transposed). `array` itself when it already is; else a copy. Eager's
+    AccumulateGrad and a compiled backward's write-back both lay gradients out here."""
+    if type(array) is not type(target) or array.shape != target.shape or \
+            array.strides == target.strides or \
+            array.flags.c_contiguous and target.flags.c_contiguous:
+        return array
     out = dispatch.array_module((target,)).empty_like(target)  # order "K": same layout
-    out[...] = grad._data
-    return type(grad)._wrap(out)
+    out[...] = array
+    return out
+
+
+def _clone_like(grad, variable):
+    """A copy of `grad` laid out as `gradient_layout` says (a fresh `.grad`)."""
+    if current_tracer() is not None:
+        return grad.detach().clone()  # traced: the program's outputs have their own layout
+    data = gradient_layout(grad._data, variable._data)
+    return grad.detach().clone() if data is grad._data else type(grad)._wrap(data)
 
 
 def accumulate_node(tensor) -> AccumulateGrad:

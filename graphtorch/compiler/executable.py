@@ -12,7 +12,7 @@ import numpy as np
 
 from ..autograd import grad_mode
 from ..autograd.grad_mode import no_grad
-from ..autograd.graph import _FREED_MESSAGE, Node
+from ..autograd.graph import _FREED_MESSAGE, Node, gradient_layout
 from ..backends.interpreter import Interpreter
 from ..backends.numpy_backend import NumpyProgram
 from ..device import cupy_module
@@ -25,6 +25,7 @@ from ..passes.memory_planning import may_alias_inputs
 from ..passes.pipeline import run_passes
 from ..symbolic import has_symbols
 from ..tensor import Tensor
+from ..trace_state import array_with_strides
 from . import hooks
 from .autograd_node import attach
 from .capture import Capture
@@ -92,24 +93,9 @@ def _in_eager_layouts(outs, n: int, strided: list) -> list:
     return outs
 
 
-def _grad_layout(a, param):
-    """A new `.grad` laid out as eager's AccumulateGrad lays it out (PyTorch's gradient
-    layout contract: the parameter's strides when dense, so a Linear weight's gradient is
-    contiguous although the backward program computed it transposed)."""
-    if type(a) is not np.ndarray or type(param) is not np.ndarray or a.shape != param.shape \
-            or a.strides == param.strides or (a.flags.c_contiguous and param.flags.c_contiguous):
-        return a
-    out = np.empty_like(param)  # order "K": the parameter's layout
-    out[...] = a
-    return out
-
-
 def _with_strides(a: np.ndarray, strides: tuple) -> np.ndarray:
     """A copy of `a` with the given (non-negative, dense) byte strides."""
-    span = sum((n - 1) * st for n, st in zip(a.shape, strides)) + a.itemsize if a.size \
-        else 0
-    buffer = np.empty(max(span // a.itemsize, 1) if a.size else 0, a.dtype)
-    out = np.lib.stride_tricks.as_strided(buffer, a.shape, strides)
+    out = array_with_strides(a.shape, a.dtype, strides)
     np.copyto(out, a)
     return out
 
@@ -361,7 +347,7 @@ class Executable:
                     adopt_autograd(t, tensors[k])  # the write is part of autograd history
             else:  # ("grad", owner)
                 owner = ref.get(leaves)
-                owner._grad = Tensor._wrap(_grad_layout(_as_array(arr), owner._data))
+                owner._grad = Tensor._wrap(gradient_layout(_as_array(arr), owner._data))
         for ref in self.capture.clear_grads:
             ref.get(leaves)._grad = None
 

@@ -43,6 +43,7 @@ from ..trace_state import (  # noqa: F401
     STATE,
     SymbolicArray,
     TracingError,
+    array_with_strides,
     contiguous_strides,
     current_tracer,
     layout_stand_in,
@@ -85,10 +86,7 @@ def _layout_array(data):
     if strides is None or has_symbols(shape) or any(s < 0 for s in strides) or \
             not all(n for n in shape):
         return None
-    dtype = np.dtype(data.dtype)
-    span = sum((n - 1) * s for n, s in zip(shape, strides)) + dtype.itemsize
-    buffer = np.zeros(-(-span // dtype.itemsize), dtype)
-    return np.lib.stride_tricks.as_strided(buffer, shape, strides, writeable=False)
+    return array_with_strides(shape, data.dtype, strides, zeroed=True, writeable=False)
 
 
 def _kernel_layout(op, inputs, attrs):
