@@ -181,6 +181,26 @@ def _params_with_grads(optimizer, group, init_state, names: tuple) -> tuple:
     return params, grads, per_name
 
 
+def _check_lr(lr) -> None:
+    """PyTorch's checks of a learning rate (a number, or a 1-element tensor)."""
+    if isinstance(lr, Tensor) and lr.numel() != 1:
+        raise ValueError("Tensor lr must be 1-element")
+    if not 0.0 <= lr:
+        raise ValueError(f"Invalid learning rate: {lr}")
+
+
+def _check_adam_family(lr, eps, betas, weight_decay) -> None:
+    """PyTorch's argument checks of the Adam family (Adamax, NAdam, RAdam), in its order."""
+    _check_lr(lr)
+    if not 0.0 <= eps:
+        raise ValueError(f"Invalid epsilon value: {eps}")
+    for i in (0, 1):
+        if not 0.0 <= betas[i] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {i}: {betas[i]}")
+    if not 0.0 <= weight_decay:
+        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+
+
 def _check_capturable(params):
     """PyTorch refuses capturable=True for parameters off an accelerator."""
     for p in params:
