@@ -10,8 +10,9 @@ from . import dtypes as _dtypes
 from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,
                                  set_grad_enabled)
 from .device import device
-from .layout import (jagged, layout, sparse_bsc, sparse_bsr, sparse_coo, sparse_csc,
-                     sparse_csr, strided)
+from .layout import (channels_last, channels_last_3d, contiguous_format, jagged, layout,
+                     memory_format, preserve_format, sparse_bsc, sparse_bsr, sparse_coo,
+                     sparse_csc, sparse_csr, strided)
 from .dtypes import (bfloat16, complex32, complex64, complex128, finfo, float8_e4m3fn,
                      float8_e4m3fnuz, float8_e5m2, float8_e5m2fnuz, float8_e8m0fnu, float16,
                      float32, float64, get_default_dtype, iinfo, int8, int16, int32, int64,

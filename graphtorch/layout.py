@@ -40,3 +40,116 @@ _BY_NAME = {x.name: x for x in (strided, sparse_coo, sparse_csr, sparse_csc, spa
 
 def _layout_by_name(name: str) -> layout:
     return _BY_NAME[name]
+
+
+class memory_format:  # noqa: N801  (PyTorch's name)
+    """The order in which a dense tensor's dims lie in memory, as `torch.memory_format`.
+
+    ``x.contiguous(memory_format=gt.channels_last)`` lays an NCHW tensor out as NHWC in
+    memory (sizes unchanged, strides ``(HWC, 1, WC, C)``); `preserve_format` (the default of
+    `clone` and the ``*_like`` creators) keeps a dense input's strides.
+    """
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self):
+        return f"torch.{self.name}"
+
+    def __reduce__(self):
+        return (_format_by_name, (self.name,))
+
+
+contiguous_format = memory_format("contiguous_format")
+channels_last = memory_format("channels_last")
+channels_last_3d = memory_format("channels_last_3d")
+preserve_format = memory_format("preserve_format")
+_FORMATS = {x.name: x for x in (contiguous_format, channels_last, channels_last_3d,
+                                preserve_format)}
+_CHANNELS_LAST_RANK = {"channels_last": 4, "channels_last_3d": 5}
+
+
+def _format_by_name(name: str) -> memory_format:
+    return _FORMATS[name]
+
+
+def check_memory_format(fmt, what: str) -> memory_format:
+    """`fmt` (None meaning `default`) as a memory_format, or TypeError as PyTorch."""
+    if not isinstance(fmt, memory_format):
+        raise TypeError(f"{what}(): argument 'memory_format' must be torch.memory_format, "
+                        f"not {type(fmt).__name__}")
+    return fmt
+
+
+def dim_order(fmt: memory_format, ndim: int) -> tuple | None:
+    """The dims of an `ndim`-d tensor in `fmt` from outermost to innermost in memory, or
+    None for the contiguous (row-major) order. RuntimeError where the rank does not fit."""
+    rank = _CHANNELS_LAST_RANK.get(fmt.name)
+    if rank is None:
+        return None
+    if ndim != rank:
+        raise RuntimeError(f"required rank {rank} tensor to use {fmt.name} format")
+    return (0,) + tuple(range(2, ndim)) + (1,)
+
+
+def preserved_order(shape, strides) -> tuple | None:
+    """The dim order (outermost first) in which `preserve_format` lays out a copy of a
+    tensor with these strides, or None for row-major: dims sorted by decreasing stride, a
+    stable insertion sort in which a broadcast (0-stride) dim never moves and equal strides
+    put the smaller size inside, as PyTorch's ``empty_like`` and TensorIterator do."""
+    ndim = len(shape)
+    perm = list(range(ndim - 1, -1, -1))  # innermost first while sorting
+
+    def should_swap(d0, d1) -> int:
+        s0, s1 = strides[d0], strides[d1]
+        if s0 == 0 or s1 == 0:
+            return 0
+        if s0 != s1:
+            return -1 if s0 < s1 else 1
+        return 1 if shape[d0] > shape[d1] else 0
+
+    for i in range(1, ndim):
+        d1 = i
+        for d0 in range(i - 1, -1, -1):
+            comparison = should_swap(perm[d0], perm[d1])
+            if comparison > 0:
+                perm[d0], perm[d1] = perm[d1], perm[d0]
+                d1 = d0
+            elif comparison < 0:
+                break
+    order = tuple(reversed(perm))
+    return None if order == tuple(range(ndim)) else order
+
+
+def suggest_memory_format(shape, strides) -> memory_format:
+    """`channels_last(_3d)` for a 4-d (5-d) layout dense in that order and not row-major,
+    else `contiguous_format`: the format PyTorch's ``to(memory_format=...)`` compares
+    with to decide whether the tensor itself can be returned."""
+    for fmt in (channels_last, channels_last_3d):
+        if len(shape) == _CHANNELS_LAST_RANK[fmt.name]:
+            order = dim_order(fmt, len(shape))
+            if follows_order(shape, strides, order) and \
+                    not follows_order(shape, strides, tuple(range(len(shape)))):
+                return fmt
+    return contiguous_format
+
+
+def follows_order(shape, strides, order) -> bool:
+    """True when the layout is dense in dim order `order` (size-1 dims ignored, as PyTorch's
+    ``is_contiguous(memory_format=...)`` ignores them)."""
+    expected = 1
+    for d in reversed(order):
+        if shape[d] != 1 and strides[d] != expected:
+            return False
+        expected *= shape[d]
+    return True
+
+
+def inverse(order) -> tuple:
+    """The permutation that undoes `order`."""
+    out = [0] * len(order)
+    for i, d in enumerate(order):
+        out[d] = i
+    return tuple(out)

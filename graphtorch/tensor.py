@@ -14,6 +14,8 @@ from . import dtypes
 from .autograd import grad_mode
 from .autograd.graph import HookDict, accumulate_node, add_hook
 from .device import CPU, as_device, cupy_module, device, host_array
+from .layout import (check_memory_format, contiguous_format, dim_order, follows_order,
+                     preserve_format)
 from .trace_state import SymbolicArray, TracingError, current_tracer, user_frame, where
 
 
@@ -163,8 +165,18 @@ class Tensor:
         return strides[_dim_index(dim, self._data.ndim)]
 
     def is_contiguous(self, memory_format=None) -> bool:
+        """True when the dims lie in memory densely in `memory_format`'s order (row-major by
+        default; ``gt.channels_last``: NHWC)."""
         _check_layout_known(self._data, "is_contiguous()")
-        return bool(self._data.flags.c_contiguous)
+        fmt = contiguous_format if memory_format is None else \
+            check_memory_format(memory_format, "is_contiguous")
+        if fmt in (contiguous_format, preserve_format):
+            return bool(self._data.flags.c_contiguous)
+        try:
+            order = dim_order(fmt, self.ndim)
+        except RuntimeError:  # PyTorch: False for a rank the format does not fit
+            return False
+        return follows_order(self.shape, self.stride(), order)
 
     def data_ptr(self) -> int:
         """Address of the first element (0 for an empty tensor, as PyTorch)."""

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from .. import dtypes
 from ..device import as_device, cupy_module, device
+from ..layout import check_memory_format, dim_order, preserve_format, suggest_memory_format
 from ..ops.devices import TO_DEVICE
 from ..ops.dispatch import call
 from ..ops.elementwise import TO_DTYPE
 from ..tensor import Tensor
+from .shape import copy_in_order
 
 
 def _parse_to(args, kwargs):
@@ -15,7 +17,6 @@ def _parse_to(args, kwargs):
     dev = kwargs.pop("device", None)
     copy = kwargs.pop("copy", False)
     kwargs.pop("non_blocking", None)
-    kwargs.pop("memory_format", None)
     if kwargs:
         raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
     for a in args:
@@ -34,18 +35,31 @@ def _parse_to(args, kwargs):
 
 def to(self, *args, **kwargs) -> Tensor:
     """Return `self` converted to a dtype and/or device (`self` itself if nothing changes)."""
-    dtype, dev, copy = _parse_to(args, dict(kwargs))
+    kwargs = dict(kwargs)
+    fmt = kwargs.pop("memory_format", None)
+    dtype, dev, copy = _parse_to(args, kwargs)
+    if fmt is not None and check_memory_format(fmt, "to") is not preserve_format:
+        # PyTorch lays the result out anew unless nothing else changes and the tensor
+        # already suggests this format
+        fmt_order = dim_order(fmt, self.ndim)
+        relayout = suggest_memory_format(self.shape, self.stride()) is not fmt
+    else:
+        fmt_order, relayout = None, False
+    converted = False
     out = self
     if dtype is not None:
         dtype = dtypes.dtype_argument(dtype, "to")
         if dtype is not self.dtype or copy:
             out = call(TO_DTYPE, out, dtype=dtype)
-            copy = False
+            copy, converted = False, True
     if dev is not None:
         target = _concrete(as_device(dev))
         if target != out.device:
             out = _move(out, target)
-            copy = False
+            copy, converted = False, True
+    if relayout or ((converted or copy) and fmt is not None and fmt is not preserve_format):
+        out = copy_in_order(out, fmt_order)
+        copy = False
     if copy:
         out = out.clone()
     return out

@@ -18,6 +18,7 @@ from .. import dtypes
 from ..autograd import grad_mode
 from ..device import as_device, host_array
 from ..dtypes import scalar_type_name
+from ..layout import check_memory_format, dim_order, inverse, preserve_format, preserved_order
 from ..ops.dispatch import bump_version, call, check_inplace_allowed, write_out
 from ..ops.factories import filled, zeros_for_meta  # noqa: F401  (autograd's zeros)
 from ..ops.factories import from_array as _finish
@@ -247,9 +248,21 @@ def ones(*args, size=None, out=None, dtype=None, device=None, requires_grad=Fals
 
 def empty(*args, size=None, out=None, dtype=None, device=None, requires_grad=False, layout=None,
           memory_format=None, pin_memory=False) -> Tensor:
-    """An 'uninitialised' tensor (graphtorch fills it with zeros: never garbage)."""
-    return _with_out(_filled(_size_args(args, size), 0, dtype, device, requires_grad,
-                             fname="empty"), out)
+    """An 'uninitialised' tensor (graphtorch fills it with zeros: never garbage), laid out
+    in `memory_format` (``gt.channels_last``: NHWC in memory)."""
+    args = _size_args(args, size)
+    order = None
+    if memory_format is not None:
+        fmt = check_memory_format(memory_format, "empty")
+        if fmt is preserve_format:
+            raise RuntimeError("preserve memory format is unsupported by the empty operator")
+        order = dim_order(fmt, len(_shape(args)))
+    if order is None:
+        return _with_out(_filled(args, 0, dtype, device, requires_grad, fname="empty"), out)
+    shape = _shape(args)
+    made = _filled((tuple(shape[d] for d in order),), 0, dtype, device, False, fname="empty")
+    made = made.permute(inverse(order))
+    return _with_out(made.detach().requires_grad_() if requires_grad else made, out)
 
 
 def _size_args(args, size) -> tuple:
@@ -533,50 +546,80 @@ def _like(input, dtype, device):
             device if device is not None else input.device)
 
 
+def _like_order(input, memory_format, what: str):
+    """The dim order a ``*_like`` result lies in: `input`'s own (`preserve_format`, the
+    default), channels-last's, or None for row-major."""
+    fmt = preserve_format if memory_format is None else check_memory_format(memory_format,
+                                                                           what)
+    if fmt is preserve_format:
+        return preserved_order(input.shape, input.stride()) if input.ndim > 1 else None
+    return dim_order(fmt, input.ndim)
+
+
+def _laid_out(input, memory_format, what, make, requires_grad):
+    """``make(shape, requires_grad)`` with `input`'s sizes in the memory order of
+    `_like_order`: made in that order, then permuted back (values fill memory in order, as
+    PyTorch's random ``*_like`` fill it)."""
+    order = _like_order(input, memory_format, what)
+    shape = tuple(input.shape)
+    if order is None:
+        return make(shape, requires_grad)
+    out = make(tuple(shape[d] for d in order), False).permute(inverse(order))
+    return out.detach().requires_grad_() if requires_grad else out
+
+
 def zeros_like(input, *, dtype=None, device=None, requires_grad=False, layout=None,
                memory_format=None, pin_memory=False) -> Tensor:
     dtype, device = _like(input, dtype, device)
-    return zeros(input.shape, dtype=dtype, device=device, requires_grad=requires_grad)
+    return _laid_out(input, memory_format, "zeros_like", lambda shape, rg: zeros(
+        shape, dtype=dtype, device=device, requires_grad=rg), requires_grad)
 
 
 def ones_like(input, *, dtype=None, device=None, requires_grad=False, layout=None,
               memory_format=None, pin_memory=False) -> Tensor:
     dtype, device = _like(input, dtype, device)
-    return ones(input.shape, dtype=dtype, device=device, requires_grad=requires_grad)
+    return _laid_out(input, memory_format, "ones_like", lambda shape, rg: ones(
+        shape, dtype=dtype, device=device, requires_grad=rg), requires_grad)
 
 
 def empty_like(input, *, dtype=None, device=None, requires_grad=False, layout=None,
                memory_format=None, pin_memory=False) -> Tensor:
     dtype, device = _like(input, dtype, device)
-    return empty(input.shape, dtype=dtype, device=device, requires_grad=requires_grad)
+    return _laid_out(input, memory_format, "empty_like", lambda shape, rg: empty(
+        shape, dtype=dtype, device=device, requires_grad=rg), requires_grad)
 
 
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False,
               layout=None, memory_format=None, pin_memory=False) -> Tensor:
     dtype, device = _like(input, dtype, device)
-    return full(input.shape, fill_value, dtype=dtype, device=device,
-                requires_grad=requires_grad)
+    return _laid_out(input, memory_format, "full_like", lambda shape, rg: full(
+        shape, fill_value, dtype=dtype, device=device, requires_grad=rg), requires_grad)
 
 
 def rand_like(input, *, dtype=None, device=None, requires_grad=False, generator=None,
               layout=None, memory_format=None, pin_memory=False) -> Tensor:
     dtype, device = _like(input, dtype, device)
-    return rand(input.shape, dtype=dtype, device=device, requires_grad=requires_grad,
-                generator=generator)
+    return _laid_out(input, memory_format, "rand_like", lambda shape, rg: rand(
+        shape, dtype=dtype, device=device, requires_grad=rg, generator=generator),
+        requires_grad)
 
 
 def randn_like(input, *, dtype=None, device=None, requires_grad=False, generator=None,
                layout=None, memory_format=None, pin_memory=False) -> Tensor:
     dtype, device = _like(input, dtype, device)
-    return randn(input.shape, dtype=dtype, device=device, requires_grad=requires_grad,
-                 generator=generator)
+    return _laid_out(input, memory_format, "randn_like", lambda shape, rg: randn(
+        shape, dtype=dtype, device=device, requires_grad=rg, generator=generator),
+        requires_grad)
 
 
 def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_grad=False,
                  generator=None, layout=None, memory_format=None,
                  pin_memory=False) -> Tensor:
     dtype, device = _like(input, dtype, device)
-    return randint(low, high, input.shape, dtype=dtype, device=device, generator=generator)
+    if high is None:  # randint_like(x, high)
+        low, high = 0, low
+    return _laid_out(input, memory_format, "randint_like", lambda shape, rg: randint(
+        low, high, shape, dtype=dtype, device=device, generator=generator), False)
 
 
 def complex(real, imag, *, out=None) -> Tensor:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import numbers
 
 from .. import dtypes
+from ..layout import (check_memory_format, contiguous_format, dim_order, follows_order, inverse,
+                      preserve_format)
 from ..ops import elementwise as elementwise_ops
 from ..ops import views as views_ops
 from ..ops.dispatch import call, call_inplace, check_inplace_allowed, multi_output_views
@@ -394,16 +396,41 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
 
 
 def clone(input, *, memory_format=None):
-    """A copy that is recorded by autograd (CloneBackward0)."""
+    """A copy that is recorded by autograd (CloneBackward0): with the input's strides where
+    it is dense (`preserve_format`, the default), else in `memory_format`'s order."""
     check_tensor(input, "clone")
-    return call(elementwise_ops.CLONE, input)
+    fmt = preserve_format if memory_format is None else \
+        check_memory_format(memory_format, "clone")
+    if fmt is preserve_format:
+        return call(elementwise_ops.CLONE, input)
+    return copy_in_order(input, dim_order(fmt, input.ndim))
 
 
 def contiguous(self, memory_format=None):
-    """`self` if already contiguous, else a contiguous copy."""
-    if self._data.flags.c_contiguous:
+    """`self` if already laid out in `memory_format` (row-major by default), else a copy
+    that is."""
+    fmt = contiguous_format if memory_format is None else \
+        check_memory_format(memory_format, "contiguous")
+    if fmt in (contiguous_format, preserve_format):
+        if self._data.flags.c_contiguous:
+            return self
+        if fmt is preserve_format:
+            raise RuntimeError("preserve memory format is unsupported by the contiguous "
+                               "operator")
+        return call(elementwise_ops.CLONE, self, contiguous=True)
+    order = dim_order(fmt, self.ndim)
+    if follows_order(self.shape, self.stride(), order):
         return self
-    return call(elementwise_ops.CLONE, self, contiguous=True)
+    return copy_in_order(self, order)
+
+
+def copy_in_order(input, order):
+    """A copy of `input` whose dims lie in memory in `order` (None: row-major): a
+    row-major copy of the permuted view, permuted back."""
+    if order is None:
+        return call(elementwise_ops.CLONE, input, contiguous=True)
+    copied = call(elementwise_ops.CLONE, input.permute(order), contiguous=True)
+    return copied.permute(inverse(order))
 
 
 def atleast_1d(*tensors):

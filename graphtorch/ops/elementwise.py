@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import dtypes
 from ..dtypes import scalar_type_name
+from ..layout import inverse, preserved_order
 from ..tensor import Tensor
 from . import parallel_ufunc
 from .dispatch import binary_operator, call, meta_of
@@ -573,14 +574,27 @@ def _to_dtype_vjp(ctx, grad):
     return (grad.to(meta.dtype),)
 
 
+def preserving_copy(xp, a, dtype=None):
+    """A copy of `a` (converted to `dtype`) laid out as PyTorch's preserve_format lays it:
+    NumPy's order="K" does, except around broadcast (0-stride) dims, which PyTorch keeps in
+    place (``x.expand(3, 4).double()`` is row-major there)."""
+    dtype = a.dtype if dtype is None else dtype
+    if a.flags.c_contiguous or 0 not in a.strides:
+        return a.astype(dtype, order="K", copy=True)
+    order = preserved_order(a.shape, a.strides)
+    if order is None:
+        return a.astype(dtype, order="C", copy=True)
+    return xp.ascontiguousarray(a.transpose(order), dtype=dtype).transpose(inverse(order))
+
+
 TO_DTYPE = register(OpDef(
-    "to_dtype", ELEMENTWISE, lambda xp, a, dtype: a.astype(dtype.np_dtype, copy=True),
+    "to_dtype", ELEMENTWISE, lambda xp, a, dtype: preserving_copy(xp, a, dtype.np_dtype),
     _to_dtype_infer, _to_dtype_vjp, backward_name="ToCopyBackward0",
     doc="a copy converted to `dtype`"))
 
 
 def _clone_kernel(xp, a, contiguous=False):
-    return xp.array(a, order="C" if contiguous else "K", copy=True)
+    return xp.array(a, order="C", copy=True) if contiguous else preserving_copy(xp, a)
 
 
 CLONE = register(OpDef("clone", ELEMENTWISE, _clone_kernel, lambda a, contiguous=False: a,

@@ -414,8 +414,10 @@ class Module:
 
     def to(self, *args, **kwargs) -> Module:
         """Move/cast parameters and buffers in place; only floating and complex tensors
-        change dtype."""
-        dtype, device, _ = _parse_to(args, dict(kwargs))
+        change dtype; `memory_format` lays out the 4-d and 5-d ones (conv weights)."""
+        kwargs = dict(kwargs)
+        fmt = kwargs.pop("memory_format", None)
+        dtype, device, _ = _parse_to(args, kwargs)
         if dtype is not None:
             dtype = dtypes.as_dtype(dtype)
             if not (dtype.is_floating_point or dtype.is_complex):
@@ -428,6 +430,8 @@ class Module:
                 out = out.to(dtype)
             if device is not None:
                 out = out.to(device)
+            if fmt is not None and t.dim() in (4, 5):
+                out = out.to(memory_format=fmt)
             return out
 
         return self._apply(convert)
