@@ -30,6 +30,7 @@ from ..tensor import Tensor
 from ..trace_state import STATE as _TRACE
 from ..trace_state import TracingError
 from .capture import NeedsState, capture, flatten_args
+from . import config
 from .controls import COMPILED, is_disabled
 from .discovery import discover
 from .executable import Executable
@@ -38,7 +39,8 @@ from .optimized_module import OptimizedModule
 from .sources import GuardKind, Namespace
 
 log = logging.getLogger("graphtorch.recompiles")
-RECOMPILE_LIMIT = 8
+code_log = logging.getLogger("graphtorch.graph_code")  # each variant's graph (gt._logging)
+RECOMPILE_LIMIT = None  # None: `config.recompile_limit` at the time of the call
 BACKENDS = ("numpy", "eager", "cupy")
 # torch.compile's backend names, as graphtorch's
 BACKEND_ALIASES = {"inductor": None, "aot_eager": "eager", "cudagraphs": "cupy"}
@@ -140,7 +142,7 @@ class CompiledFunction:
     """A function (or module) compiled by `gt.compile` (see the module docstring)."""
 
     def __init__(self, fn, backend: str | None = None, fullgraph: bool = False, dynamic=None,
-                 recompile_limit: int = RECOMPILE_LIMIT, passes=None):
+                 recompile_limit: int | None = RECOMPILE_LIMIT, passes=None):
         backend = "numpy" if backend is None else backend  # numpy picks cupy for GPU inputs
         if backend not in BACKENDS:
             raise ValueError(f"gt.compile: unknown backend {backend!r}; choose one of "
@@ -231,11 +233,13 @@ class CompiledFunction:
             event = RecompileEvent(*(failure or ("(no guard failed)", None, None)),
                                    variants=len(self.variants))
             self.stats.recompiles.append(event)
-            if len(self.variants) >= self.recompile_limit:
+            limit = config.recompile_limit if self.recompile_limit is None else \
+                self.recompile_limit
+            if len(self.variants) >= limit:
                 if not self._warned_limit:
                     self._warned_limit = True
                     warnings.warn(f"gt.compile: {self._name()} hit the recompile limit "
-                                  f"({self.recompile_limit}); new variants run eagerly. Last "
+                                  f"({limit}); new variants run eagerly. Last "
                                   f"reason: {event.guard} changed from {event.old!r} to "
                                   f"{event.new!r}", RuntimeWarning, stacklevel=3)
                 self.stats.eager_calls += 1
@@ -308,6 +312,9 @@ class CompiledFunction:
             self.stats.recompiles[-1].seconds = seconds
         self.variants.append(Variant(guards, executable, "", seconds))
         self.stats.compiles += 1
+        if code_log.isEnabledFor(logging.INFO):
+            code_log.info("%s: compiled graph (variant %d)\n%s", self._name(),
+                          len(self.variants), executable.forward_graph)
         return executable.run(leaves)
 
     def _capture(self, args, leaves, state, env, dims):
@@ -396,7 +403,7 @@ class CompiledFunction:
 
 def compile(model=None, *, fullgraph: bool = False, dynamic=None, backend=None,
             mode: str | None = None, options: dict | None = None, disable: bool = False,
-            recompile_limit: int = RECOMPILE_LIMIT, passes=None):
+            recompile_limit: int | None = RECOMPILE_LIMIT, passes=None):
     """Compile a function or Module: traced on the first call, then run as generated NumPy
     code while its guards hold. Usable as ``gt.compile(fn)`` or ``@gt.compile(...)``, with
     torch.compile's arguments.
