@@ -8,6 +8,8 @@ CPU kernels, so `gt.manual_seed(1); gt.randn(5)` prints what PyTorch prints.
 
 from __future__ import annotations
 
+import contextlib
+
 import math
 import time
 
@@ -364,6 +366,25 @@ def set_rng_state(new_state) -> None:
 
 set_rng_state._graph_break_reason = "restoring the generator's state (gt.set_rng_state)"
 get_rng_state._graph_break_reason = "reading the generator's state (gt.get_rng_state)"
+
+
+@contextlib.contextmanager
+def fork_rng(devices=None, enabled: bool = True, _caller: str = "fork_rng",
+             _devices_kw: str = "devices", device_type: str = "cuda"):
+    """``with gt.random.fork_rng():`` draws inside the block leave the default generator's
+    state as it was before (as PyTorch's, for the CPU generator; graphtorch's CUDA draws
+    come from the same generator)."""
+    if not enabled:
+        yield
+        return
+    state = default_generator.get_state()
+    try:
+        yield
+    finally:
+        default_generator.set_state(state)
+
+
+fork_rng._graph_break_reason = "saving and restoring the generator's state (fork_rng)"
 
 
 def generator_or_default(generator) -> Generator:

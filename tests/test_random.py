@@ -261,3 +261,28 @@ def test_exponential_and_randint_float():
                         lib.randint(0, 10, (6,), dtype=lib.float32)])
     ours, theirs = _both(fn, 6)
     _assert_same(ours, theirs, exact=False)
+
+
+def test_fork_rng_restores_the_default_generator_eager_and_compiled():
+    gt.manual_seed(0)
+    before = gt.rand(2)
+    with gt.random.fork_rng():
+        inside = gt.rand(5)
+    after = gt.rand(2)
+    gt.manual_seed(0)
+    assert gt.equal(gt.cat([before, after]), gt.rand(4))
+    gt.manual_seed(0)
+    gt.rand(2)
+    assert gt.equal(inside, gt.rand(5))
+    with gt.random.fork_rng(enabled=False):
+        gt.rand(1)
+
+    def step(x):
+        with gt.random.fork_rng():
+            y = x + gt.rand(3)
+        return y + gt.rand(3)
+    gt.manual_seed(1)
+    eager, eager_next = step(gt.zeros(3)), gt.rand(1)
+    gt.manual_seed(1)
+    compiled, compiled_next = gt.compile(step)(gt.zeros(3)), gt.rand(1)
+    assert gt.equal(eager, compiled) and gt.equal(eager_next, compiled_next)
