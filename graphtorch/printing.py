@@ -20,6 +20,7 @@ import sys
 import numpy as np
 
 from . import dtypes
+from .meta import MetaArray
 from .device import host_array
 from .tensor import Tensor
 
@@ -246,7 +247,12 @@ def tensor_repr(t, *, tensor_contents: str | None = None) -> str:
     default = dtypes.get_default_dtype()
     default_complex = dtypes.complex128 if default is dtypes.float64 else dtypes.complex64
     data = t._data
-    if data.size == 0:
+    if type(data) is MetaArray:  # no values to print, as PyTorch
+        suffixes.append(f"size={tuple(data.shape)}")
+        if dtype not in (default, default_complex, dtypes.int64, dtypes.bool_):
+            suffixes.append(f"dtype={dtype}")
+        body = "..."
+    elif data.size == 0:
         # Shape (0,) is implied by "[]"; an empty tensor gives no hint of its dtype.
         if data.ndim != 1:
             suffixes.append(f"size={tuple(data.shape)}")

@@ -16,7 +16,10 @@ from .autograd.graph import HookDict, accumulate_node, add_hook
 from .device import CPU, as_device, cupy_module, device, host_array
 from .layout import (check_memory_format, contiguous_format, dim_order, follows_order,
                      preserve_format)
+from .meta import MetaArray
 from .trace_state import SymbolicArray, TracingError, current_tracer, user_frame, where
+
+META = device("meta")
 
 
 class Size(tuple):
@@ -112,16 +115,23 @@ class Tensor:
     def device(self) -> device:
         if type(self._data) is np.ndarray or type(self._data) is SymbolicArray:
             return CPU  # symbolic arrays (inside gt.trace) trace on the CPU
+        if type(self._data) is MetaArray:
+            return META
         return device("cuda", self._data.device.id)
 
     @property
     def is_cuda(self) -> bool:
         return type(self._data) is not np.ndarray and \
-            type(self._data) is not SymbolicArray
+            type(self._data) is not SymbolicArray and type(self._data) is not MetaArray
+
+    @property
+    def is_meta(self) -> bool:
+        """True for a tensor on the meta device (shape and dtype, no memory)."""
+        return type(self._data) is MetaArray
 
     @property
     def is_cpu(self) -> bool:
-        return not self.is_cuda
+        return not self.is_cuda and type(self._data) is not MetaArray
 
     def get_device(self) -> int:
         """The CUDA device index, or -1 for a CPU tensor (as PyTorch)."""
@@ -429,6 +439,8 @@ class Tensor:
         if self._data.size != 1:
             raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted "
                                "to Scalar")
+        if type(self._data) is MetaArray:
+            raise RuntimeError("Tensor.item() cannot be called on meta tensors")
         return host_array(self._data).reshape(()).item()
 
     def __len__(self) -> int:

@@ -544,7 +544,6 @@ METHODS = {
     "is_pinned": tensor_extra.is_pinned,
     "is_shared": tensor_extra.is_shared,
     "share_memory_": tensor_extra.share_memory_,
-    "is_meta": property(tensor_extra.never),
     "is_nested": property(tensor_extra.never),
     "as_strided": tensor_extra.as_strided,
     "is_sparse": property(tensor_extra.never),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .. import dtypes
 from ..device import as_device, cupy_module, device
+from ..meta import NO_DATA
 from ..layout import check_memory_format, dim_order, preserve_format, suggest_memory_format
 from ..ops.devices import TO_DEVICE
 from ..ops.dispatch import call
@@ -74,13 +75,15 @@ def _concrete(target: device) -> device:
         if index >= count:
             raise RuntimeError("CUDA error: invalid device ordinal")
         return device("cuda", index)
-    if target.type != "cpu":
+    if target.type not in ("cpu", "meta"):
         raise RuntimeError(f"graphtorch cannot move tensors to device {target}")
     return target
 
 
 def _move(t: Tensor, target: device) -> Tensor:
     """Copy to another device; differentiable (the gradient moves back)."""
+    if t.is_meta:
+        raise NotImplementedError(NO_DATA)
     return call(TO_DEVICE, t, device=str(target), source=str(t.device))
 
 

@@ -9,6 +9,7 @@ always dense and strided, and there is no pinned host memory to ask for.
 from __future__ import annotations
 
 import builtins
+import functools
 import math
 import numbers
 
@@ -18,6 +19,7 @@ from .. import dtypes
 from ..autograd import grad_mode
 from ..device import as_device, host_array
 from ..dtypes import scalar_type_name
+from ..meta import MetaArray
 from ..layout import check_memory_format, dim_order, inverse, preserve_format, preserved_order
 from ..ops.dispatch import bump_version, call, check_inplace_allowed, write_out
 from ..ops.factories import filled, zeros_for_meta  # noqa: F401  (autograd's zeros)
@@ -431,6 +433,8 @@ def _drawn(generator, method: str, args: tuple, shape: tuple, np_dtype, device=N
            requires_grad=False) -> Tensor:
     """`method` of the generator with `args`, shaped and cast: computed now in eager code,
     or a `random_draw` graph node inside a trace (drawn at every run, in trace order)."""
+    if device is not None and as_device(device).type == "meta":  # nothing drawn, as PyTorch
+        return _finish(MetaArray(shape, np_dtype), device, requires_grad)
     if current_tracer() is None:
         values = draw(generator, method, args, np_dtype)
         return _finish(values.reshape(shape).astype(np_dtype, copy=False), device,
@@ -655,6 +659,18 @@ def _new_tensor(self, data, *, dtype=None, device=None, requires_grad=False, lay
 
 
 
+def _no_draw_on_meta(fill):
+    """A random in-place fill that leaves a meta tensor alone without drawing, as PyTorch's
+    (so building a model on the meta device does not move the seeded stream)."""
+    @functools.wraps(fill)
+    def checked(self, *args, **kwargs):
+        if type(self._data) is MetaArray:
+            check_inplace_allowed(self)
+            return self
+        return fill(self, *args, **kwargs)
+    return checked
+
+
 def _fill_inplace(self, array):
     check_inplace_allowed(self)
     self._data[...] = array.reshape(self._data.shape) if array.size else array
@@ -669,6 +685,7 @@ def _fill_traced(self, values: Tensor):
         return self.copy_(values.reshape(self.shape))
 
 
+@_no_draw_on_meta
 def uniform_(self, from_=0.0, to=1.0, *, generator=None, **kwargs):
     """Fill with U[from, to) samples (PyTorch's keyword `from`, a Python keyword, arrives in
     ``**kwargs``: ``t.uniform_(**{"from": -1, "to": 1})``)."""
@@ -681,6 +698,7 @@ def uniform_(self, from_=0.0, to=1.0, *, generator=None, **kwargs):
     return _fill_inplace(self, values)
 
 
+@_no_draw_on_meta
 def normal_(self, mean=0.0, std=1.0, *, generator=None):
     """Fill with N(mean, std^2) samples."""
     _check_std(std)
@@ -699,6 +717,7 @@ def _keyword_from(kwargs: dict, default, fname: str):
     return kwargs.get("from", default)
 
 
+@_no_draw_on_meta
 def random_(self, *args, generator=None, **kwargs):
     """Fill with integers: ``random_(from, to)``, ``random_(to)`` or ``random_()`` (then
     [0, 2**mantissa] for floats, [0, max] for integers), as PyTorch draws them."""
@@ -729,6 +748,7 @@ def random_(self, *args, generator=None, **kwargs):
     return _fill_inplace(self, values.astype(self._data.dtype))
 
 
+@_no_draw_on_meta
 def bernoulli_(self, p=0.5, *, generator=None):
     """Fill with 0/1 samples with probability p."""
     drawn = _bernoulli_draw(p, self.shape, self._data.dtype, generator, check=False)
@@ -737,6 +757,7 @@ def bernoulli_(self, p=0.5, *, generator=None):
     return _fill_inplace(self, drawn._data)
 
 
+@_no_draw_on_meta
 def exponential_(self, lambd=1.0, *, generator=None):
     """Fill with Exp(lambd) samples (PyTorch's CPU stream: one 53-bit uniform each)."""
     if current_tracer() is not None:

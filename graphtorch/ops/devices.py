@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..device import cupy_module, host_array
+from ..meta import MetaArray
 from ..tensor import Tensor
 from .registry import Category, OpDef, register
 
@@ -15,6 +16,8 @@ def _device_index(device: str) -> int:
 
 
 def _to_device_kernel(xp, a, device, source="cpu"):
+    if device == "meta":
+        return MetaArray(a.shape, a.dtype)
     if device.startswith("cuda"):
         cupy = cupy_module()
         with cupy.cuda.Device(_device_index(device)):
@@ -31,7 +34,7 @@ def _to_device_vjp(ctx, grad):
 TO_DEVICE = register(OpDef(
     "to_device", Category.OPAQUE, _to_device_kernel, lambda a, device, source="cpu": a,
     _to_device_vjp, may_alias_input=True,  # the identity on its own device
-    backward_name="ToCopyBackward0", doc="copy to another device (cpu, cuda:N)"))
+    backward_name="ToCopyBackward0", doc="copy to another device (cpu, cuda:N, meta)"))
 
 
 def _where(array) -> str:

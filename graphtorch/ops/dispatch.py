@@ -18,6 +18,7 @@ from ..autograd.graph import OpNode, accumulate_node
 from ..autograd.graph import _sequence as _autograd_sequence
 from ..device import cupy_module
 from ..dtypes import scalar_type_name
+from ..meta import MetaArray
 from ..tensor import Tensor
 from ..trace_state import STATE as _TRACE_STATE
 from ..trace_state import SymbolicArray, TracingError, user_frame, where
@@ -162,6 +163,8 @@ def _run_kernel(op: OpDef, inputs, attrs):
     """Compute `op` on raw arrays; returns an array or a tuple of arrays."""
     if op.variadic:
         arrays = [[t._data for t in inputs[0]], *(_unwrap(x) for x in inputs[1:])]
+        if any(type(a) is MetaArray for a in arrays[0]):
+            return _meta_results(op, inputs, attrs)
         xp = array_module(arrays[0])
     else:
         xp = np
@@ -170,6 +173,8 @@ def _run_kernel(op: OpDef, inputs, attrs):
             if isinstance(x, Tensor):
                 a = x._data
                 if type(a) is not _ndarray and xp is not TRACING:
+                    if type(a) is MetaArray:
+                        return _meta_results(op, inputs, attrs)
                     xp = array_module((a,))
                 arrays.append(a)
             else:
@@ -207,6 +212,27 @@ def _run_kernel(op: OpDef, inputs, attrs):
     if out_dtype is not None and out.dtype != out_dtype:
         out = out.astype(out_dtype)
     return out
+
+
+def _meta_results(op: OpDef, inputs, attrs):
+    """The results of `op` on meta tensors: no kernel runs, the op's shape/dtype rule says
+    what they are (see graphtorch/meta.py)."""
+    if op.variadic:
+        metas = [[meta_of(t) for t in inputs[0]], *(meta_of(x) for x in inputs[1:])]
+    else:
+        metas = [meta_of(x) for x in inputs]
+    out = op.infer(*metas, **attrs)
+    outs = (out,) if isinstance(out, TensorMeta) else tuple(out)
+    strides = [None] * len(outs)
+    if op.category is _VIEW and not op.variadic:  # a view's strides: its kernel on stand-ins
+        stand_ins = [np.lib.stride_tricks.as_strided(np.empty(1, x._data.dtype), x._data.shape,
+                                                     x._data.strides, writeable=False)
+                     if isinstance(x, Tensor) else x for x in inputs]
+        viewed = op.kernel(np, *stand_ins, **attrs)
+        viewed = (viewed,) if op.num_outputs == 1 else viewed
+        strides = [v.strides if v.shape == m.shape else None for v, m in zip(viewed, outs)]
+    arrays = tuple(MetaArray(m.shape, m.dtype.np_dtype, st) for m, st in zip(outs, strides))
+    return arrays[0] if op.num_outputs == 1 else arrays
 
 
 def _tracer(misuse: str):

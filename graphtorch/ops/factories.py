@@ -17,6 +17,7 @@ import numpy as np
 from .. import dtypes
 from ..device import as_device, cupy_module
 from ..symbolic import SymInt
+from ..meta import MetaArray
 from ..tensor import Tensor
 from ..trace_state import current_tracer
 
@@ -26,6 +27,8 @@ def from_array(array, device=None, requires_grad=False) -> Tensor:
     device = as_device(device)
     if device.type == "cuda":
         array = cupy_module().asarray(array)
+    elif device.type == "meta":  # shape and dtype only (graphtorch/meta.py)
+        array = MetaArray(array.shape, array.dtype)
     elif device.type != "cpu":
         raise RuntimeError(f"graphtorch cannot allocate tensors on device {device}")
     tracer = current_tracer()
@@ -50,6 +53,8 @@ def filled(shape: tuple, value, array_dtype, device=None, requires_grad=False) -
     if any(type(s) is SymInt for s in shape):
         out = current_tracer().full(shape, np.asarray(value, dtype=array_dtype))
         return out.requires_grad_() if requires_grad else out
+    if device is not None and as_device(device).type == "meta":  # no memory to fill
+        return from_array(MetaArray(shape, array_dtype), device, requires_grad)
     return from_array(np.full(shape, value, dtype=array_dtype), device, requires_grad)
 
 

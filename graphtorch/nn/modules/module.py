@@ -12,7 +12,10 @@ from collections import OrderedDict
 
 from ... import dtypes
 from ...autograd import grad_mode
+from ...device import as_device
 from ...functions.conversion import _parse_to
+from ...functions.creation import empty_like
+from ...meta import COPY_OUT
 from ...tensor import Tensor
 from ...trace_state import current_tracer
 from ..parameter import Buffer, Parameter
@@ -426,6 +429,8 @@ class Module:
 
         def convert(t):
             out = t
+            if t.is_meta and device is not None and as_device(device).type != "meta":
+                raise NotImplementedError(COPY_OUT)
             if dtype is not None and (t.is_floating_point() or t.is_complex()):
                 out = out.to(dtype)
             if device is not None:
@@ -435,6 +440,11 @@ class Module:
             return out
 
         return self._apply(convert)
+
+    def to_empty(self, *, device, recurse: bool = True) -> Module:
+        """Give every parameter and buffer fresh, uninitialised storage on `device` (the way
+        off the meta device; graphtorch's empty memory holds zeros)."""
+        return self._apply(lambda t: empty_like(t, device=device), recurse)
 
     def cpu(self) -> Module:
         """Move to the CPU."""
