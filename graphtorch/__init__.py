@@ -9,7 +9,7 @@ from __future__ import annotations
 from . import dtypes as _dtypes
 from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,
                                  set_grad_enabled)
-from .device import device
+from .device import device, get_default_device, set_default_device
 from .layout import (channels_last, channels_last_3d, contiguous_format, jagged, layout,
                      memory_format, preserve_format, sparse_bsc, sparse_bsr, sparse_coo,
                      sparse_csc, sparse_csr, strided)
@@ -116,6 +116,3 @@ def can_cast(from_=None, to=None, **kwargs):
                         f"'{sorted(set(kwargs) - {'from'})[0]}'")
     return _dtypes.can_cast(kwargs.get("from", from_), to)
 
-
-def get_default_device():
-    return device("cpu")

@@ -87,3 +87,31 @@ def as_device(value) -> device:
     if value is None:
         return CPU
     return value if isinstance(value, device) else device(value)
+
+
+def set_default_device(device) -> None:
+    """Where factories without `device=` allocate, as `torch.set_default_device` (None
+    resets it). graphtorch allocates new tensors on the CPU, so "cpu" is the one default it
+    takes; other devices raise the error a factory call with that device would, or say so.
+
+    >>> gt.set_default_device("cpu"); gt.get_default_device()
+    device(type='cpu')
+    """
+    target = CPU if device is None else as_device(device)
+    if target.type == "cuda":
+        cupy_module()  # no CuPy or no GPU: the error `gt.zeros(2, device="cuda")` raises
+        raise NotImplementedError(
+            "gt.set_default_device: graphtorch allocates new tensors on the CPU by default; "
+            "pass device='cuda' to factory functions or move tensors and modules with "
+            ".to('cuda')")
+    if target.type != "cpu":
+        raise RuntimeError(f"graphtorch cannot allocate tensors on device {target}")
+    _DEFAULT_DEVICE[0] = target
+
+
+def get_default_device() -> device:
+    """The device set by `set_default_device` (the CPU unless changed)."""
+    return _DEFAULT_DEVICE[0]
+
+
+_DEFAULT_DEVICE = [CPU]

@@ -223,6 +223,11 @@ class CompiledFunction:
             self._first_call_predicted = True
             pending = [name for name, opt in state.optimizers.items()
                        if getattr(opt, "_lazy_state_pending", lambda: False)()]
+            # a lazy module's first call draws its parameters (nn/modules/lazy.py)
+            pending += [f"the lazy module {name or type(root).__name__}"
+                        for name, root in state.modules.items()
+                        if any(getattr(m, "has_uninitialized_params", lambda: False)()
+                               for m in root.modules())]
             if pending:
                 log.info("%s: the first call initialises the state of %s; it runs eagerly "
                          "and the next call is compiled", self._name(), ", ".join(pending))

@@ -7,10 +7,12 @@ dimensions reduced); its `repr` is PyTorch's, as validation errors print it.
 from __future__ import annotations
 
 from ..functions.reduce import all as _all
+from ..linalg import cholesky_ex
 
 __all__ = ["Constraint", "boolean", "dependent", "dependent_property", "greater_than",
            "greater_than_eq", "half_open_interval", "independent", "integer_interval",
-           "interval", "is_dependent", "less_than", "nonnegative", "nonnegative_integer",
+           "interval", "is_dependent", "less_than", "lower_cholesky", "nonnegative",
+           "nonnegative_integer", "positive_definite",
            "one_hot", "positive", "positive_integer", "real", "real_vector", "simplex",
            "unit_interval"]
 
@@ -206,6 +208,29 @@ class _Simplex(Constraint):
         return _all(value >= 0, dim=-1) & ((value.sum(-1) - 1).abs() < 1e-6)
 
 
+
+class _LowerCholesky(Constraint):
+    """Lower-triangular square matrices with a positive diagonal."""
+
+    event_dim = 2
+
+    def check(self, value):
+        lower = _all((value.tril() == value).reshape(tuple(value.shape[:-2]) + (-1,)), dim=-1)
+        return lower & _all(value.diagonal(dim1=-2, dim2=-1) > 0, dim=-1)
+
+
+class _PositiveDefinite(Constraint):
+    """Symmetric (to within 1e-6) matrices whose Cholesky factorisation succeeds."""
+
+    event_dim = 2
+
+    def check(self, value):
+        symmetric = _all(_all(value.isclose(value.mT, atol=1e-6), dim=-2), dim=-1)
+        if not bool(symmetric.all()):
+            return symmetric
+        return cholesky_ex(value).info.eq(0)
+
+
 dependent = _Dependent()
 dependent_property = _DependentProperty
 independent = _IndependentConstraint
@@ -225,3 +250,5 @@ unit_interval = _Interval(0.0, 1.0)
 interval = _Interval
 half_open_interval = _HalfOpenInterval
 simplex = _Simplex()
+lower_cholesky = _LowerCholesky()
+positive_definite = _PositiveDefinite()

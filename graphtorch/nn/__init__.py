@@ -3,4 +3,9 @@
 from . import functional, init, parallel, utils  # noqa: F401
 from .modules import *
 from .parallel import DataParallel
-from .parameter import Buffer, Parameter  # noqa: F401
+from .parameter import (  # noqa: F401
+    Buffer,
+    Parameter,
+    UninitializedBuffer,
+    UninitializedParameter,
+)

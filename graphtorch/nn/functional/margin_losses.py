@@ -1,5 +1,6 @@
 """Margin and embedding losses (found through `gt.nn.functional`): margin_ranking,
-hinge_embedding, cosine_embedding, triplet_margin, soft_margin, multilabel_soft_margin.
+hinge_embedding, cosine_embedding, triplet_margin (also with any distance function),
+soft_margin, multilabel_soft_margin.
 
 Each is the decomposition ATen uses for it, written with existing graphtorch ops, so values
 and gradients agree with PyTorch and the compiled mode traces them like any other code.
@@ -14,7 +15,8 @@ from .activations import logsigmoid, pairwise_distance
 from .losses import _legacy_reduction, _not_differentiable, _reduce
 
 __all__ = ["cosine_embedding_loss", "hinge_embedding_loss", "margin_ranking_loss",
-           "multilabel_soft_margin_loss", "soft_margin_loss", "triplet_margin_loss"]
+           "multilabel_soft_margin_loss", "soft_margin_loss", "triplet_margin_loss",
+           "triplet_margin_with_distance_loss"]
 
 # ATen's cosine_embedding_loss adds this to both squared norms before dividing.
 _COSINE_EPSILON = 1e-12
@@ -107,6 +109,31 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
     dist_neg = pairwise_distance(anchor, negative, p, eps)
     if swap:
         dist_neg = dist_neg.minimum(pairwise_distance(positive, negative, p, eps))
+    return _reduce((margin + dist_pos - dist_neg).clamp_min(0), reduction)
+
+
+def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None,
+                                      margin=1.0, swap=False, reduction="mean"):
+    """`triplet_margin_loss` with any distance: distance_function(x1, x2) gives one distance
+    per sample (default: `pairwise_distance`).
+
+    >>> a = gt.tensor([[0., 0.]])
+    >>> F.triplet_margin_with_distance_loss(a, gt.tensor([[1., 0.]]), gt.tensor([[1.5, 0.]]))
+    tensor(0.5000)
+    """
+    losses_ops.check_reduction(reduction)
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    a_dim, p_dim, n_dim = anchor.ndim, positive.ndim, negative.ndim
+    if not a_dim == p_dim == n_dim:
+        raise RuntimeError(f"The anchor, positive, and negative tensors are expected to have the "
+                           f"same number of dimensions, but got: anchor {a_dim}D, positive "
+                           f"{p_dim}D, and negative {n_dim}D inputs")
+    distance = pairwise_distance if distance_function is None else distance_function
+    dist_pos = distance(anchor, positive)
+    dist_neg = distance(anchor, negative)
+    if swap:
+        dist_neg = dist_neg.minimum(distance(positive, negative))
     return _reduce((margin + dist_pos - dist_neg).clamp_min(0), reduction)
 
 

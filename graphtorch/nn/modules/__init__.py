@@ -37,16 +37,39 @@ from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Seq
 from .conv import Conv1d, Conv2d, Conv3d
 from .conv_transpose import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from .distance import CosineSimilarity, PairwiseDistance
-from .dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d
+from .dropout import (
+                         AlphaDropout,
+                         Dropout,
+                         Dropout1d,
+                         Dropout2d,
+                         Dropout3d,
+                         FeatureAlphaDropout,
+)
 from .flatten import Flatten, Unflatten
 from .fold import Fold, Unfold
 from .instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
+from .lazy import (
+                         LazyBatchNorm1d,
+                         LazyBatchNorm2d,
+                         LazyBatchNorm3d,
+                         LazyConv1d,
+                         LazyConv2d,
+                         LazyConv3d,
+                         LazyConvTranspose1d,
+                         LazyConvTranspose2d,
+                         LazyConvTranspose3d,
+                         LazyInstanceNorm1d,
+                         LazyInstanceNorm2d,
+                         LazyInstanceNorm3d,
+                         LazyLinear,
+)
 from .linear import Bilinear, Identity, Linear
 from .loss import (
                          BCELoss,
                          BCEWithLogitsLoss,
                          CosineEmbeddingLoss,
                          CrossEntropyLoss,
+                         CTCLoss,
                          GaussianNLLLoss,
                          HingeEmbeddingLoss,
                          HuberLoss,
@@ -62,6 +85,7 @@ from .loss import (
                          SmoothL1Loss,
                          SoftMarginLoss,
                          TripletMarginLoss,
+                         TripletMarginWithDistanceLoss,
 )
 from .module import Module
 from .normalization import GroupNorm, LayerNorm, LocalResponseNorm, RMSNorm
@@ -93,9 +117,15 @@ from .pooling import (
                          AvgPool1d,
                          AvgPool2d,
                          AvgPool3d,
+                         LPPool1d,
+                         LPPool2d,
+                         LPPool3d,
                          MaxPool1d,
                          MaxPool2d,
                          MaxPool3d,
+                         MaxUnpool1d,
+                         MaxUnpool2d,
+                         MaxUnpool3d,
 )
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from .sparse import Embedding, EmbeddingBag
@@ -241,4 +271,26 @@ __all__ = [
                          "RMSNorm",
                          "MultiLabelMarginLoss",
                          "MultiMarginLoss",
+                         "LazyBatchNorm1d",
+                         "LazyBatchNorm2d",
+                         "LazyBatchNorm3d",
+                         "LazyConv1d",
+                         "LazyConv2d",
+                         "LazyConv3d",
+                         "LazyConvTranspose1d",
+                         "LazyConvTranspose2d",
+                         "LazyConvTranspose3d",
+                         "LazyInstanceNorm1d",
+                         "LazyInstanceNorm2d",
+                         "LazyInstanceNorm3d",
+                         "LazyLinear",
+                         "FeatureAlphaDropout",
+                         "TripletMarginWithDistanceLoss",
+                         "MaxUnpool1d",
+                         "MaxUnpool2d",
+                         "MaxUnpool3d",
+                         "LPPool1d",
+                         "LPPool2d",
+                         "LPPool3d",
+                         "CTCLoss",
 ]

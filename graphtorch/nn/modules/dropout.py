@@ -1,4 +1,5 @@
-"""Dropout modules: Dropout, Dropout1d/2d/3d (whole channels) and AlphaDropout, active
+"""Dropout modules: Dropout, Dropout1d/2d/3d (whole channels), AlphaDropout and
+FeatureAlphaDropout (whole channels set to SELU's saturation value), active
 in training mode only (masks drawn by `gt.nn.functional` from the default generator)."""
 
 from __future__ import annotations
@@ -51,3 +52,11 @@ class AlphaDropout(_DropoutNd):
 
     def forward(self, input):
         return F.alpha_dropout(input, self.p, self.training)
+
+
+class FeatureAlphaDropout(_DropoutNd):
+    """AlphaDropout of whole channels (N, C, ...): a dropped channel takes SELU's negative
+    saturation value and the output keeps zero mean and unit variance."""
+
+    def forward(self, input):
+        return F.feature_alpha_dropout(input, self.p, self.training)

@@ -1,11 +1,12 @@
 """Loss modules (L1Loss, MSELoss, CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss,
 SmoothL1Loss, HuberLoss, KLDivLoss, the margin/embedding losses, PoissonNLLLoss,
-GaussianNLLLoss, MultiMarginLoss, MultiLabelMarginLoss): store the options, call the
+GaussianNLLLoss, MultiMarginLoss, MultiLabelMarginLoss, CTCLoss): store the options, call the
 functional losses."""
 
 from __future__ import annotations
 
-from ..functional import class_margin_losses, likelihood_losses, losses, margin_losses
+from ..functional import class_margin_losses, ctc, likelihood_losses, losses, margin_losses
+from .distance import PairwiseDistance
 from .module import Module
 
 
@@ -176,6 +177,39 @@ class TripletMarginLoss(_Loss):
         return margin_losses.triplet_margin_loss(anchor, positive, negative, margin=self.margin,
                                                  p=self.p, eps=self.eps, swap=self.swap,
                                                  reduction=self.reduction)
+
+
+class TripletMarginWithDistanceLoss(_Loss):
+    """TripletMarginLoss with any distance function (default: `nn.PairwiseDistance()`,
+    which becomes a child module, as in PyTorch)."""
+
+    def __init__(self, *, distance_function=None, margin: float = 1.0, swap: bool = False,
+                 reduction: str = "mean"):
+        super().__init__(size_average=None, reduce=None, reduction=reduction)
+        if margin <= 0:
+            raise ValueError(f"TripletMarginWithDistanceLoss: expected margin to be greater "
+                             f"than 0, got {margin} instead")
+        self.distance_function = distance_function if distance_function is not None \
+            else PairwiseDistance()
+        self.margin, self.swap = margin, swap
+
+    def forward(self, anchor, positive, negative):
+        return margin_losses.triplet_margin_with_distance_loss(
+            anchor, positive, negative, distance_function=self.distance_function,
+            margin=self.margin, swap=self.swap, reduction=self.reduction)
+
+
+class CTCLoss(_Loss):
+    """Connectionist Temporal Classification: -log of the total probability of every
+    alignment of the input steps to the target (see `F.ctc_loss`)."""
+
+    def __init__(self, blank: int = 0, reduction: str = "mean", zero_infinity: bool = False):
+        super().__init__(reduction=reduction)
+        self.blank, self.zero_infinity = blank, zero_infinity
+
+    def forward(self, log_probs, targets, input_lengths, target_lengths):
+        return ctc.ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank,
+                            self.reduction, self.zero_infinity)
 
 
 class SoftMarginLoss(_Loss):

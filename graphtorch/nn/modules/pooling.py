@@ -1,10 +1,10 @@
-"""Pooling modules (max, average, adaptive) over `gt.nn.functional`, with PyTorch's
-constructor arguments and reprs."""
+"""Pooling modules (max, average, adaptive, power-average, max-unpooling) over
+`gt.nn.functional`, with PyTorch's constructor arguments and reprs."""
 
 from __future__ import annotations
 
 from .. import functional as F
-from .conv import _single
+from .conv import _pair, _single, _triple
 from .module import Module
 
 
@@ -149,3 +149,79 @@ class AdaptiveMaxPool3d(_AdaptiveMaxPoolNd):
 
     def forward(self, input):
         return F.adaptive_max_pool3d(input, self.output_size, self.return_indices)
+
+
+class _MaxUnpoolNd(Module):
+    _parse, _unpool = None, None
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        parse = type(self)._parse
+        self.kernel_size = parse(kernel_size)
+        self.stride = parse(stride if stride is not None else kernel_size)
+        self.padding = parse(padding)
+
+    def forward(self, input, indices, output_size=None):
+        return type(self)._unpool(input, indices, self.kernel_size, self.stride, self.padding,
+                                  output_size)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxUnpool1d(_MaxUnpoolNd):
+    """Partial inverse of MaxPool1d: values back at their indices, zeros elsewhere."""
+
+    _parse, _unpool = staticmethod(_single), staticmethod(F.max_unpool1d)
+
+
+class MaxUnpool2d(_MaxUnpoolNd):
+    """Partial inverse of MaxPool2d: values back at their indices, zeros elsewhere.
+
+    >>> pool, unpool = nn.MaxPool2d(2, return_indices=True), nn.MaxUnpool2d(2)
+    >>> unpool(*pool(gt.arange(16.).view(1, 1, 4, 4)))[0, 0, 1]
+    tensor([0., 5., 0., 7.])
+    """
+
+    _parse, _unpool = staticmethod(_pair), staticmethod(F.max_unpool2d)
+
+
+class MaxUnpool3d(_MaxUnpoolNd):
+    """Partial inverse of MaxPool3d: values back at their indices, zeros elsewhere."""
+
+    _parse, _unpool = staticmethod(_triple), staticmethod(F.max_unpool3d)
+
+
+class _LPPoolNd(Module):
+    _pool = None
+
+    def __init__(self, norm_type: float, kernel_size, stride=None, ceil_mode: bool = False):
+        super().__init__()
+        self.norm_type, self.kernel_size = norm_type, kernel_size
+        self.stride, self.ceil_mode = stride, ceil_mode
+
+    def forward(self, input):
+        return type(self)._pool(input, float(self.norm_type), self.kernel_size, self.stride,
+                                self.ceil_mode)
+
+    def extra_repr(self):
+        return (f"norm_type={self.norm_type}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, ceil_mode={self.ceil_mode}")
+
+
+class LPPool1d(_LPPoolNd):
+    """Power-average pooling, (sum of x^p over each window)^(1/p), of (N, C, L) inputs."""
+
+    _pool = staticmethod(F.lp_pool1d)
+
+
+class LPPool2d(_LPPoolNd):
+    """Power-average pooling of (N, C, H, W) inputs."""
+
+    _pool = staticmethod(F.lp_pool2d)
+
+
+class LPPool3d(_LPPoolNd):
+    """Power-average pooling of (N, C, D, H, W) inputs."""
+
+    _pool = staticmethod(F.lp_pool3d)
