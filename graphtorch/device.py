@@ -51,6 +51,17 @@ class device:
     def __reduce__(self):
         return (device, (self.type, self.index))
 
+    def __enter__(self):
+        """``with gt.device("meta"):`` factories without `device=` allocate here inside the
+        block (as `set_default_device`, restored on exit)."""
+        _DEVICE_STACK.append(_DEFAULT_DEVICE[0])
+        set_default_device(self)
+        return self
+
+    def __exit__(self, *exc):
+        _DEFAULT_DEVICE[0] = _DEVICE_STACK.pop()
+        return False
+
 
 CPU = device("cpu")
 
@@ -89,10 +100,17 @@ def as_device(value) -> device:
     return value if isinstance(value, device) else device(value)
 
 
+def factory_device(value) -> device:
+    """The device a factory allocates on: `value`, or the default device when None."""
+    if value is None:
+        return _DEFAULT_DEVICE[0]
+    return value if isinstance(value, device) else device(value)
+
+
 def set_default_device(device) -> None:
     """Where factories without `device=` allocate, as `torch.set_default_device` (None
-    resets it). graphtorch allocates new tensors on the CPU, so "cpu" is the one default it
-    takes; other devices raise the error a factory call with that device would, or say so.
+    resets it): the CPU or the meta device (shape-only tensors, graphtorch/meta.py). A CUDA
+    default is refused: pass device='cuda' to factories or move tensors with `.to`.
 
     >>> gt.set_default_device("cpu"); gt.get_default_device()
     device(type='cpu')
@@ -104,7 +122,7 @@ def set_default_device(device) -> None:
             "gt.set_default_device: graphtorch allocates new tensors on the CPU by default; "
             "pass device='cuda' to factory functions or move tensors and modules with "
             ".to('cuda')")
-    if target.type != "cpu":
+    if target.type not in ("cpu", "meta"):
         raise RuntimeError(f"graphtorch cannot allocate tensors on device {target}")
     _DEFAULT_DEVICE[0] = target
 
@@ -115,3 +133,4 @@ def get_default_device() -> device:
 
 
 _DEFAULT_DEVICE = [CPU]
+_DEVICE_STACK: list = []  # defaults saved by `with gt.device(...)` blocks

@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import dtypes
 from ..autograd import grad_mode
-from ..device import as_device, host_array
+from ..device import factory_device, host_array
 from ..dtypes import scalar_type_name
 from ..meta import MetaArray
 from ..layout import check_memory_format, dim_order, inverse, preserve_format, preserved_order
@@ -178,7 +178,7 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
         out = data if dtype is None else data.to(dtype)
         return out if device is None else out.to(device)
     if isinstance(data, np.ndarray) and (dtype is None or dtypes.as_dtype(dtype).np_dtype ==
-                                         data.dtype) and as_device(device).type == "cpu":
+                                         data.dtype) and factory_device(device).type == "cpu":
         return from_numpy(data)
     return tensor(data, dtype=dtype, device=device)
 
@@ -433,7 +433,7 @@ def _drawn(generator, method: str, args: tuple, shape: tuple, np_dtype, device=N
            requires_grad=False) -> Tensor:
     """`method` of the generator with `args`, shaped and cast: computed now in eager code,
     or a `random_draw` graph node inside a trace (drawn at every run, in trace order)."""
-    if device is not None and as_device(device).type == "meta":  # nothing drawn, as PyTorch
+    if factory_device(device).type == "meta":  # nothing drawn, as PyTorch
         return _finish(MetaArray(shape, np_dtype), device, requires_grad)
     if current_tracer() is None:
         values = draw(generator, method, args, np_dtype)

@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from .. import dtypes
-from ..device import as_device, cupy_module
+from ..device import cupy_module, factory_device
 from ..symbolic import SymInt
 from ..meta import MetaArray
 from ..tensor import Tensor
@@ -24,7 +24,7 @@ from ..trace_state import current_tracer
 
 def from_array(array, device=None, requires_grad=False) -> Tensor:
     """A tensor holding `array`, moved to `device` (a graph constant inside a trace)."""
-    device = as_device(device)
+    device = factory_device(device)
     if device.type == "cuda":
         array = cupy_module().asarray(array)
     elif device.type == "meta":  # shape and dtype only (graphtorch/meta.py)
@@ -53,7 +53,7 @@ def filled(shape: tuple, value, array_dtype, device=None, requires_grad=False) -
     if any(type(s) is SymInt for s in shape):
         out = current_tracer().full(shape, np.asarray(value, dtype=array_dtype))
         return out.requires_grad_() if requires_grad else out
-    if device is not None and as_device(device).type == "meta":  # no memory to fill
+    if factory_device(device).type == "meta":  # no memory to fill
         return from_array(MetaArray(shape, array_dtype), device, requires_grad)
     return from_array(np.full(shape, value, dtype=array_dtype), device, requires_grad)
 
