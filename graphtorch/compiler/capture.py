@@ -5,7 +5,8 @@ A compiled function may write its arguments in place, update parameters, set ``.
 functionalized: parameters, buffers, existing gradients and optimizer state are PARAM inputs
 found through `refs` (paths resolved at every call); their new values are extra graph
 outputs that `writebacks` put where eager code would. Learning rates of optimizers are
-graph INPUTS read from the param group at every call, so a scheduler never recompiles.
+graph INPUTS read from the param group at every call, and so are momentum, betas and
+weight decay while positive (`hyperparameters`), so a scheduler never recompiles.
 
 Everything the traced code read from Python state is recorded by a `ReadRecorder` and
 becomes a guard; what a graph cannot replay (a write to Python state, Python's random
@@ -20,22 +21,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import dtypes
 from ..ir import tracer as tracing
 from ..trace_state import SymbolicArray
 from ..ir.graph import Graph
 from ..nn.modules.module import Module
-from ..ops.registry import TensorMeta
 from ..tensor import Tensor
 from . import arg_tree
 from .discovery import State
 from .outputs import OutputPlan, history_of, plan_outputs, stale_saved_tensor
 from .read_recorder import ReadRecorder
-from .refs import ArgRef, FixedRef, GradRef, HyperParameter, OptimizerStateRef
+from .hyperparameters import DYNAMIC_HYPERPARAMETERS  # noqa: F401 (its old home)
+from .hyperparameters import feed_group, refuse_number_results
+from .refs import ArgRef, FixedRef, GradRef, OptimizerStateRef
 from .sources import Namespace
-
-# Optimizer hyper-parameters that are graph inputs rather than constants.
-DYNAMIC_HYPERPARAMETERS = ("lr",)
 
 
 class NeedsState(Exception):
@@ -141,14 +139,7 @@ def capture(fn, args: tuple, state: State, arg_names: list[str], ns: Namespace,
             saved_states.append((opt, {p: (st, dict(st)) for p, st in opt.state.items()}))
             for g, group in enumerate(opt.param_groups):
                 saved_groups.append((group, dict(group)))
-                for key in DYNAMIC_HYPERPARAMETERS:
-                    value = group.get(key)
-                    if isinstance(value, float) and not isinstance(value, bool):
-                        label = f"{opt_name}.param_groups.{g}.{key}"
-                        meta = TensorMeta((), _f64())
-                        v = tracer.graph.add_input(label, meta)
-                        group[key] = Tensor._wrap(tracing.SymbolicArray((), np.float64, v))
-                        feeds.append(HyperParameter(opt, g, key, label))
+                feeds += feed_group(tracer.graph, opt, opt_name, g, group)
         param_names = {id(t): n for n, t in names.items()}
         for t in all_params(state):
             grads_before[id(t)] = (t, t._grad, FixedRef(t, param_names.get(id(t), "param")))
@@ -183,6 +174,7 @@ def capture(fn, args: tuple, state: State, arg_names: list[str], ns: Namespace,
             return None
 
         _check_result_containers(result, recorder, sym_args)
+        refuse_number_results(result, feeds)
         plan = plan_outputs(result, tracer, ref_of)
         writebacks, extra, writeback_grads = [], [], []
         for (kind, key), value, tensor in tracer.mutations(with_tensors=True):
@@ -396,10 +388,6 @@ def _check_overlaps(tracer, arg_arrays: dict) -> None:
                     "another tensor it reads separately (an argument that is a view of "
                     "another, or a captured alias such as `W.data`); a compiled graph cannot "
                     "keep them consistent")
-
-
-def _f64():
-    return dtypes.float64
 
 
 def all_params(state: State) -> list:

@@ -23,7 +23,8 @@ from ..ir.tracer import _layout_of as layout_of
 from ..nn.modules.module import Module
 from ..optim.optimizer import Optimizer
 from ..tensor import Tensor
-from .capture import DYNAMIC_HYPERPARAMETERS, Capture, all_params
+from .capture import Capture, all_params
+from .hyperparameters import DYNAMIC_HYPERPARAMETERS, guard_view
 from .discovery import State
 from .sources import GUARD_HELPERS, Guard, GuardKind, Namespace, is_immutable_value
 
@@ -261,8 +262,9 @@ def build_guards(leaves: list, arg_names: list[str], state: State, cap: Capture,
         o = ns.name(opt, "OPT")
         ns.values["_hyper"], ns.values["_state_keys"] = _hyper, _state_keys
         dynamic = ", ".join(DYNAMIC_HYPERPARAMETERS)
-        guards.append(Guard(f"optimizer {oname}: hyper-parameters and parameters (except "
-                            f"{dynamic})", f"(_hyper({o}) == {ns.name(_hyper(opt), 'H')})",
+        guards.append(Guard(f"optimizer {oname}: hyper-parameters and parameters ({dynamic}: "
+                            "graph inputs, compared by type and sign)",
+                            f"(_hyper({o}) == {ns.name(_hyper(opt), 'H')})",
                             _hyper(opt), f"_hyper({o})", kind=GuardKind.CONTENT))
         guards.append(Guard(f"optimizer {oname}: which state entries exist",
                             f"(_state_keys({o}) == {ns.name(_state_keys(opt), 'H')})",
@@ -395,12 +397,10 @@ def _hyper(opt) -> tuple:
             value = group[key]
             if key == "params":
                 out.append((key, tuple(id(p) for p in value)))
-            elif key in DYNAMIC_HYPERPARAMETERS and isinstance(value, float):
-                out.append((key, "dynamic"))
-            elif is_immutable_value(value):
-                out.append((key, value))
-            else:
-                out.append((key, id(value)))
+                continue
+            # graph inputs (lr, momentum, ...) by type and sign, other numbers by value
+            view = guard_view(key, value) if key in DYNAMIC_HYPERPARAMETERS else value
+            out.append((key, view if is_immutable_value(view) else id(value)))
     return tuple(out)
 
 

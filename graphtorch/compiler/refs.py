@@ -92,18 +92,23 @@ class OptimizerStateRef(TensorRef):
 
 class HyperParameter:
     """An optimizer hyper-parameter fed to the graph as a float64 scalar at every call
-    (``opt.param_groups[g]["lr"]``), so a scheduler changing it never recompiles."""
+    (``opt.param_groups[g]["lr"]``, or entry `index` of ``["betas"]``), so a scheduler
+    changing it never recompiles (`hyperparameters`)."""
 
-    __slots__ = ("optimizer", "group", "key", "name")
+    __slots__ = ("optimizer", "group", "key", "name", "index")
 
-    def __init__(self, optimizer, group: int, key: str, name: str):
+    def __init__(self, optimizer, group: int, key: str, name: str, index: int | None = None):
         self.optimizer = optimizer
         self.group = group
         self.key = key
         self.name = name
+        self.index = index
 
     def array(self):
-        return np.asarray(self.optimizer.param_groups[self.group][self.key], dtype=np.float64)
+        value = self.optimizer.param_groups[self.group][self.key]
+        if self.index is not None:
+            value = value[self.index]
+        return np.asarray(value, dtype=np.float64)
 
     def describe(self):
         return self.name

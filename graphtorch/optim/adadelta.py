@@ -9,13 +9,13 @@ from .optimizer import (
     _add_scaled,
     _as_real,
     _check_capturable,
-    _get_value,
     _hyper_value,
     _new_step,
     _step_to_tensor,
     _use_grad_for_differentiable,
     evaluate_closure,
 )
+from .traceable import _nonzero, _plus_scaled
 
 __all__ = ["Adadelta", "adadelta"]
 
@@ -82,13 +82,13 @@ def adadelta(params, grads, square_avgs, acc_deltas, state_steps, *, lr, rho, ep
     if capturable:
         _check_capturable(params)
     lr = _hyper_value(lr)
-    weight_decay = _get_value(weight_decay)
+    weight_decay = _hyper_value(weight_decay)
     for param, grad, square_avg, acc_delta, step in zip(params, grads, square_avgs,
                                                         acc_deltas, state_steps):
         step += 1
         grad = grad if not maximize else -grad
-        if weight_decay != 0:
-            grad = grad.add(param, alpha=weight_decay)
+        if _nonzero(weight_decay):
+            grad = _plus_scaled(grad, param, weight_decay)
         complex_param = param.is_complex()
         if complex_param:
             square_avg, acc_delta, grad = (_as_real(square_avg), _as_real(acc_delta),

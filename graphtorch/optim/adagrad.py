@@ -12,7 +12,6 @@ from .optimizer import (
     Optimizer,
     _addcdiv_scaled,
     _as_real,
-    _get_value,
     _hyper_value,
     _new_step,
     _step_to_tensor,
@@ -20,6 +19,7 @@ from .optimizer import (
     _use_grad_for_differentiable,
     evaluate_closure,
 )
+from .traceable import _nonzero, _plus_scaled
 
 __all__ = ["Adagrad", "adagrad"]
 
@@ -101,13 +101,13 @@ def adagrad(params, grads, state_sums, state_steps, *, lr, weight_decay, lr_deca
             maximize, **_ignored) -> None:
     """Functional Adagrad update of `params` in place."""
     lr = _hyper_value(lr)
-    weight_decay = _get_value(weight_decay)
+    weight_decay = _hyper_value(weight_decay)
     for param, grad, state_sum, step_t in zip(params, grads, state_sums, state_steps):
         step_t += 1
         step = _step_value(step_t)
         grad = grad if not maximize else -grad
-        if weight_decay != 0:
-            grad = grad.add(param, alpha=weight_decay)
+        if _nonzero(weight_decay):
+            grad = _plus_scaled(grad, param, weight_decay)
         clr = lr / (1 + (step - 1) * lr_decay)
         if param.is_complex():
             grad, state_sum, param = (_as_real(grad.contiguous()), _as_real(state_sum),

@@ -16,12 +16,14 @@ from .optimizer import (
     _as_real,
     _check_capturable,
     _get_value,
+    _hyper_value,
     _new_step,
     _step_to_tensor,
     _to_scalar,
     _use_grad_for_differentiable,
     evaluate_closure,
 )
+from .traceable import _addcmul_scaled, _nonzero, _plus_scaled
 
 __all__ = ["Adam", "adam"]
 
@@ -128,16 +130,16 @@ def adam(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, *, 
         _check_capturable(params)
     lr, beta1, beta2 = (_to_scalar(x) if _is_symbolic(x) else _get_value(_to_scalar(x))
                         for x in (lr, beta1, beta2))
-    weight_decay = _get_value(weight_decay)
+    weight_decay = _hyper_value(weight_decay)
     for i, param in enumerate(params):
         grad = grads[i] if not maximize else -grads[i]
         exp_avg, exp_avg_sq, step_t = exp_avgs[i], exp_avg_sqs[i], state_steps[i]
         step_t += 1
-        if weight_decay != 0:
+        if _nonzero(weight_decay):
             if decoupled_weight_decay:
                 param.mul_(1 - lr * weight_decay)
             else:
-                grad = grad.add(param, alpha=weight_decay)
+                grad = _plus_scaled(grad, param, weight_decay)
         if not amsgrad and not _is_symbolic(step_t) and not param.is_complex():
             step = _get_value(step_t)  # the same corrections as below, for one native pass
             if native_update.adam(param, exp_avg, exp_avg_sq, grad, beta1, beta2, eps,
@@ -149,7 +151,7 @@ def adam(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, *, 
                                                 _as_real(exp_avg_sq), _as_real(param))
             max_sq = _as_real(max_sq) if amsgrad else None
         exp_avg.lerp_(grad, 1 - beta1)
-        exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+        _addcmul_scaled(exp_avg_sq.mul_(beta2), grad, grad, 1 - beta2)
         if _is_symbolic(step_t):  # inside gt.compile: the step counter is a graph value
             _traced_update(param, exp_avg, exp_avg_sq, max_sq, step_t, lr, beta1, beta2, eps)
             continue

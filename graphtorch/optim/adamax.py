@@ -6,17 +6,18 @@ from __future__ import annotations
 from ..functions.creation import zeros_like
 from .optimizer import (
     Optimizer,
+    _addcdiv_scaled,
     _as_real,
     _check_adam_family,
     _check_capturable,
-    _get_value,
+    _hyper_value,
     _new_step,
     _params_with_grads,
     _restore_flags,
-    _to_scalar,
     _use_grad_for_differentiable,
     evaluate_closure,
 )
+from .traceable import _nonzero, _plus_scaled, _state_value
 
 __all__ = ["Adamax", "adamax"]
 
@@ -60,20 +61,21 @@ class Adamax(Optimizer):
 
 def adamax(params, grads, exp_avgs, exp_infs, state_steps, *, eps, beta1, beta2, lr,
            weight_decay, maximize=False, capturable=False, **_ignored) -> None:
-    """Functional Adamax update of `params` in place."""
+    """Functional Adamax update of `params` in place. Inside gt.compile the step counter
+    and the hyper-parameters may be graph values (`traceable`): one graph serves every step."""
     if capturable:
         _check_capturable(params)
-    lr = _get_value(_to_scalar(lr))
+    lr, beta1, beta2, weight_decay = map(_hyper_value, (lr, beta1, beta2, weight_decay))
     for i, param in enumerate(params):
         grad = grads[i] if not maximize else -grads[i]
         exp_avg, exp_inf, step_t = exp_avgs[i], exp_infs[i], state_steps[i]
         step_t += 1
-        if weight_decay != 0:
-            grad = grad.add(param, alpha=weight_decay)
+        if _nonzero(weight_decay):
+            grad = _plus_scaled(grad, param, weight_decay)
         if param.is_complex():
             param, grad, exp_avg, exp_inf = (_as_real(param), _as_real(grad.contiguous()),
                                              _as_real(exp_avg), _as_real(exp_inf))
         exp_avg.lerp_(grad, 1 - beta1)
         exp_inf.copy_(exp_inf.mul_(beta2).maximum(grad.abs().add_(eps)))
-        clr = lr / (1 - beta1 ** _get_value(step_t))
-        param.addcdiv_(exp_avg, exp_inf, value=-clr)
+        clr = lr / (1 - beta1 ** _state_value(step_t))
+        _addcdiv_scaled(param, exp_avg, exp_inf, -clr)

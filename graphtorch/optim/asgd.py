@@ -5,20 +5,25 @@ formulas; `eta` and `mu` are 0-d tensors of the step's dtype)."""
 from __future__ import annotations
 
 from ..functions.creation import ones, tensor, zeros, zeros_like
+from ..functions.math import where
 from ..tensor import Tensor
 from .optimizer import (
     Optimizer,
+    _add_scaled,
     _as_real,
     _check_capturable,
     _check_lr,
     _get_scalar_dtype,
     _get_value,
+    _hyper_value,
+    _is_traced,
     _params_with_grads,
     _restore_flags,
     _to_scalar,
     _use_grad_for_differentiable,
     evaluate_closure,
 )
+from .traceable import _nonzero, _plus_scaled, _state_value
 
 __all__ = ["ASGD", "asgd"]
 
@@ -72,25 +77,35 @@ class ASGD(Optimizer):
 
 def asgd(params, grads, axs, mus, etas, state_steps, *, lambd, lr, t0, alpha, weight_decay,
          maximize=False, capturable=False, **_ignored) -> None:
-    """Functional ASGD update of `params` (and of their averages `axs`) in place."""
+    """Functional ASGD update of `params` (and of their averages `axs`) in place. Inside
+    gt.compile the step counter, `eta`, `mu` and the hyper-parameters may be graph values
+    (`traceable`), and the averaging's branch on ``mu != 1`` is a `where`."""
     if capturable:
         _check_capturable(params)
-    lr = _get_value(_to_scalar(lr))
+    lr, weight_decay = _hyper_value(lr), _hyper_value(weight_decay)
     for i, param in enumerate(params):
         grad = grads[i] if not maximize else -grads[i]
         mu, ax, eta, step_t = mus[i], axs[i], etas[i], state_steps[i]
         if param.is_complex():
             param, grad, ax = _as_real(param), _as_real(grad.contiguous()), _as_real(ax)
         step_t += 1
-        if weight_decay != 0:
-            grad = grad.add(param, alpha=weight_decay)
-        eta_value = _get_value(eta)
+        if _nonzero(weight_decay):
+            grad = _plus_scaled(grad, param, weight_decay)
+        eta_value = _state_value(eta)
         param.mul_(1 - lambd * eta_value)  # decay term
-        param.add_(grad, alpha=-eta_value)
-        if _get_value(mu) != 1:
+        _add_scaled(param, grad, -eta_value)
+        if _is_traced(mu):
+            ax.copy_(where(mu != 1, ax.add(param.sub(ax).mul_(mu)), param))
+        elif _get_value(mu) != 1:
             ax.add_(param.sub(ax).mul_(mu))
         else:
             ax.copy_(param)
-        step = _get_value(step_t)
-        eta.copy_(tensor(lr / ((1 + lambd * lr * step) ** alpha)))
-        mu.copy_(tensor(1 / max(1, step - t0)))
+        step = _state_value(step_t)
+        _assign(eta, lr / ((1 + lambd * lr * step) ** alpha))
+        _assign(mu, 1 / (step - t0).clamp(min=1) if _is_traced(step) else
+                1 / max(1, step - t0))
+
+
+def _assign(state, value) -> None:
+    """Store a number (eagerly) or a float64 graph value (traced) in a 0-d state tensor."""
+    state.copy_(value if isinstance(value, Tensor) else tensor(value))

@@ -7,17 +7,24 @@ from __future__ import annotations
 from ..functions.creation import ones, zeros_like
 from .optimizer import (
     Optimizer,
+    _addcdiv_scaled,
     _as_real,
     _check_adam_family,
     _check_capturable,
     _get_scalar_dtype,
-    _get_value,
+    _hyper_value,
     _new_step,
     _params_with_grads,
     _restore_flags,
-    _to_scalar,
     _use_grad_for_differentiable,
     evaluate_closure,
+)
+from .traceable import (
+    _addcmul_scaled,
+    _as_number_for,
+    _nonzero,
+    _plus_scaled,
+    _state_value,
 )
 
 __all__ = ["NAdam", "nadam"]
@@ -72,10 +79,12 @@ class NAdam(Optimizer):
 def nadam(params, grads, exp_avgs, exp_avg_sqs, mu_products, state_steps, *, beta1, beta2,
           lr, weight_decay, momentum_decay, eps, maximize=False, decoupled_weight_decay=False,
           capturable=False, **_ignored) -> None:
-    """Functional NAdam update of `params` in place."""
+    """Functional NAdam update of `params` in place. Inside gt.compile the step counter,
+    `mu_product` and the hyper-parameters may be graph values (`traceable`): the same
+    formulas then build one graph that serves every step."""
     if capturable:
         _check_capturable(params)
-    lr = _get_value(_to_scalar(lr))
+    lr, beta1, beta2, weight_decay = map(_hyper_value, (lr, beta1, beta2, weight_decay))
     for i, param in enumerate(params):
         grad = grads[i] if not maximize else -grads[i]
         exp_avg, exp_avg_sq, mu_product, step_t = (exp_avgs[i], exp_avg_sqs[i],
@@ -84,19 +93,19 @@ def nadam(params, grads, exp_avgs, exp_avg_sqs, mu_products, state_steps, *, bet
             param, grad, exp_avg, exp_avg_sq = (_as_real(param), _as_real(grad.contiguous()),
                                                 _as_real(exp_avg), _as_real(exp_avg_sq))
         step_t += 1
-        step = _get_value(step_t)
+        step = _state_value(step_t)
         bias_correction2 = 1 - beta2 ** step
-        if weight_decay != 0:
+        if _nonzero(weight_decay):
             if decoupled_weight_decay:
                 param.mul_(1 - lr * weight_decay)
             else:
-                grad = grad.add(param, alpha=weight_decay)
+                grad = _plus_scaled(grad, param, weight_decay)
         mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
         mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
-        mu_product *= mu
+        mu_product *= _as_number_for(mu, mu_product)
         exp_avg.lerp_(grad, 1 - beta1)
-        exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+        _addcmul_scaled(exp_avg_sq.mul_(beta2), grad, grad, 1 - beta2)
         denom = exp_avg_sq.div(bias_correction2).sqrt().add_(eps)
-        product = _get_value(mu_product)
-        param.addcdiv_(grad, denom, value=-lr * (1.0 - mu) / (1.0 - product))
-        param.addcdiv_(exp_avg, denom, value=(-lr * mu_next) / (1.0 - product * mu_next))
+        product = _state_value(mu_product)
+        _addcdiv_scaled(param, grad, denom, -lr * (1.0 - mu) / (1.0 - product))
+        _addcdiv_scaled(param, exp_avg, denom, (-lr * mu_next) / (1.0 - product * mu_next))

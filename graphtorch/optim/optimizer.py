@@ -99,10 +99,11 @@ def _step_value(step_t):
 
 
 def _add_scaled(param, tensor, scale) -> None:
-    """param += scale * tensor (`scale` a number, or a 0-d tensor while tracing) with the
-    same float32 rounding as ``param.add_(tensor, alpha=scale)``."""
+    """param += scale * tensor (`scale` a number, or a 0-d float64 tensor while tracing)
+    with the same float32 rounding as ``param.add_(tensor, alpha=scale)``: the scale is
+    cast to the tensor's dtype as a number is (a 0-d float64 would promote a 0-d tensor)."""
     if isinstance(scale, Tensor):
-        param.add_(tensor * scale)
+        param.add_(tensor * scale.to(tensor.dtype))
     else:
         param.add_(tensor, alpha=scale)
 
@@ -110,7 +111,7 @@ def _add_scaled(param, tensor, scale) -> None:
 def _addcdiv_scaled(param, tensor1, tensor2, scale) -> None:
     """param += scale * tensor1 / tensor2, as ``addcdiv_(..., value=scale)``."""
     if isinstance(scale, Tensor):
-        param.add_(tensor1 * scale / tensor2)
+        param.add_(tensor1 * scale.to(tensor1.dtype) / tensor2)
     else:
         param.addcdiv_(tensor1, tensor2, value=scale)
 

@@ -5,19 +5,21 @@ learning rate is tractable (rho_t > 5), with the rectification term r_t (Liu et 
 from __future__ import annotations
 
 from ..functions.creation import zeros_like
+from ..functions.math import where
 from .optimizer import (
     Optimizer,
     _as_real,
     _check_adam_family,
     _check_capturable,
-    _get_value,
+    _hyper_value,
+    _is_traced,
     _new_step,
     _params_with_grads,
     _restore_flags,
-    _to_scalar,
     _use_grad_for_differentiable,
     evaluate_closure,
 )
+from .traceable import _addcmul_scaled, _nonzero, _plus_scaled, _state_value
 
 __all__ = ["RAdam", "radam"]
 
@@ -64,10 +66,12 @@ class RAdam(Optimizer):
 def radam(params, grads, exp_avgs, exp_avg_sqs, state_steps, *, beta1, beta2, lr,
           weight_decay, eps, maximize=False, decoupled_weight_decay=False, capturable=False,
           **_ignored) -> None:
-    """Functional RAdam update of `params` in place."""
+    """Functional RAdam update of `params` in place. Inside gt.compile the step counter and
+    the hyper-parameters may be graph values (`traceable`); the rectification's branch is
+    then a `where` (`_rectified_or_plain`), so one graph serves every step."""
     if capturable:
         _check_capturable(params)
-    lr = _get_value(_to_scalar(lr))
+    lr, beta1, beta2, weight_decay = map(_hyper_value, (lr, beta1, beta2, weight_decay))
     for i, param in enumerate(params):
         grad = grads[i] if not maximize else -grads[i]
         exp_avg, exp_avg_sq, step_t = exp_avgs[i], exp_avg_sqs[i], state_steps[i]
@@ -75,23 +79,39 @@ def radam(params, grads, exp_avgs, exp_avg_sqs, state_steps, *, beta1, beta2, lr
             param, grad, exp_avg, exp_avg_sq = (_as_real(param), _as_real(grad.contiguous()),
                                                 _as_real(exp_avg), _as_real(exp_avg_sq))
         step_t += 1
-        step = _get_value(step_t)
-        if weight_decay != 0:
+        step = _state_value(step_t)
+        if _nonzero(weight_decay):
             if decoupled_weight_decay:
                 param.mul_(1 - lr * weight_decay)
             else:
-                grad = grad.add(param, alpha=weight_decay)
+                grad = _plus_scaled(grad, param, weight_decay)
         exp_avg.lerp_(grad, 1 - beta1)
-        exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+        _addcmul_scaled(exp_avg_sq.mul_(beta2), grad, grad, 1 - beta2)
         bias_correction1 = 1 - beta1 ** step
         bias_correction2 = 1 - beta2 ** step
         bias_corrected_exp_avg = exp_avg / bias_correction1
         rho_inf = 2 / (1 - beta2) - 1  # the maximum length of the approximated SMA
         rho_t = rho_inf - 2 * step * (beta2 ** step) / bias_correction2
-        if rho_t > 5.0:
+        if _is_traced(rho_t):
+            param.sub_(_rectified_or_plain(bias_corrected_exp_avg, exp_avg_sq, lr, eps,
+                                           rho_t, rho_inf, bias_correction2))
+        elif rho_t > 5.0:
             rect = ((rho_t - 4) * (rho_t - 2) * rho_inf
                     / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
             adaptive_lr = (bias_correction2 ** 0.5) / exp_avg_sq.sqrt().add_(eps)
             param.add_(bias_corrected_exp_avg * lr * adaptive_lr * rect, alpha=-1.0)
         else:
             param.add_(bias_corrected_exp_avg * lr, alpha=-1.0)
+
+
+def _rectified_or_plain(bias_corrected_exp_avg, exp_avg_sq, lr, eps, rho_t, rho_inf,
+                        bias_correction2):
+    """The update eager code subtracts, with its ``if rho_t > 5`` taken inside the graph:
+    both sides computed with the eager side's operations (so the same roundings) and one
+    chosen per call by `where`. The side not taken may be nan (the square root of a negative
+    rectification term); `where` drops it."""
+    rect = ((rho_t - 4) * (rho_t - 2) * rho_inf
+            / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+    adaptive_lr = (bias_correction2 ** 0.5) / exp_avg_sq.sqrt().add_(eps)
+    rectified = bias_corrected_exp_avg * lr * adaptive_lr * rect
+    return where(rho_t > 5.0, rectified, bias_corrected_exp_avg * lr)

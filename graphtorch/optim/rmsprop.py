@@ -10,13 +10,13 @@ from .optimizer import (
     _addcdiv_scaled,
     _as_real,
     _check_capturable,
-    _get_value,
     _hyper_value,
     _new_step,
     _step_to_tensor,
     _use_grad_for_differentiable,
     evaluate_closure,
 )
+from .traceable import _nonzero, _plus_scaled, _positive
 
 __all__ = ["RMSprop", "rmsprop"]
 
@@ -73,13 +73,13 @@ class RMSprop(Optimizer):
                 if len(state) == 0:
                     state["step"] = _new_step(group, p, fused_key="")
                     state["square_avg"] = zeros_like(p)
-                    if group["momentum"] > 0:
+                    if _positive(group["momentum"]):
                         state["momentum_buffer"] = zeros_like(p)
                     if group["centered"]:
                         state["grad_avg"] = zeros_like(p)
                 square_avgs.append(state["square_avg"])
                 steps.append(state["step"])
-                if group["momentum"] > 0:
+                if _positive(group["momentum"]):
                     bufs.append(state["momentum_buffer"])
                 if group["centered"]:
                     grad_avgs.append(state["grad_avg"])
@@ -98,13 +98,13 @@ def rmsprop(params, grads, square_avgs, grad_avgs, momentum_buffer_list, state_s
     if capturable:
         _check_capturable(params)
     lr = _hyper_value(lr)
-    weight_decay = _get_value(weight_decay)
+    weight_decay, momentum = _hyper_value(weight_decay), _hyper_value(momentum)
     for i, param in enumerate(params):
         grad = grads[i] if not maximize else -grads[i]
         square_avg = square_avgs[i]
         state_steps[i] += 1
-        if weight_decay != 0:
-            grad = grad.add(param, alpha=weight_decay)
+        if _nonzero(weight_decay):
+            grad = _plus_scaled(grad, param, weight_decay)
         complex_param = param.is_complex()
         if complex_param:
             param, grad, square_avg = (_as_real(param), _as_real(grad.contiguous()),
@@ -117,7 +117,7 @@ def rmsprop(params, grads, square_avgs, grad_avgs, momentum_buffer_list, state_s
         else:
             avg = square_avg.sqrt()
         avg = avg.add_(eps)
-        if momentum > 0:
+        if _positive(momentum):
             buf = momentum_buffer_list[i]
             if complex_param:
                 buf = _as_real(buf)

@@ -10,11 +10,12 @@ from ..tensor import Tensor
 from . import native_update
 from .optimizer import (
     Optimizer,
-    _get_value,
+    _hyper_value,
     _to_scalar,
     _use_grad_for_differentiable,
     evaluate_closure,
 )
+from .traceable import _nonzero, _plus_scaled
 
 __all__ = ["SGD", "sgd"]
 
@@ -68,12 +69,12 @@ class SGD(Optimizer):
                 if p.grad is not None:
                     params.append(p)
                     grads.append(p.grad)
-                    if group["momentum"] != 0:
+                    if _nonzero(group["momentum"]):
                         bufs.append(self.state[p].get("momentum_buffer"))
             sgd(params, grads, bufs, weight_decay=group["weight_decay"],
                 momentum=group["momentum"], lr=group["lr"], dampening=group["dampening"],
                 nesterov=group["nesterov"], maximize=group["maximize"])
-            if group["momentum"] != 0:
+            if _nonzero(group["momentum"]):
                 for p, buf in zip(params, bufs):
                     self.state[p]["momentum_buffer"] = buf
         return loss
@@ -83,12 +84,12 @@ def sgd(params, d_p_list, momentum_buffer_list, *, weight_decay, momentum, lr, d
         nesterov, maximize, **_ignored) -> None:
     """Functional SGD; fills `momentum_buffer_list` entries that were None."""
     lr = _to_scalar(lr)
-    weight_decay = _get_value(weight_decay)
+    weight_decay, momentum = _hyper_value(weight_decay), _hyper_value(momentum)
     for i, param in enumerate(params):
         grad = d_p_list[i] if not maximize else -d_p_list[i]
-        if weight_decay != 0:
-            grad = grad.add(param, alpha=weight_decay)
-        if momentum != 0:
+        if _nonzero(weight_decay):
+            grad = _plus_scaled(grad, param, weight_decay)
+        if _nonzero(momentum):
             buf = momentum_buffer_list[i]
             if buf is None:
                 buf = grad.detach().clone()
@@ -98,7 +99,7 @@ def sgd(params, d_p_list, momentum_buffer_list, *, weight_decay, momentum, lr, d
                 continue  # buf and param updated in one native pass, as the ops below
             else:
                 buf.mul_(momentum).add_(grad, alpha=1 - dampening)
-            grad = grad.add(buf, alpha=momentum) if nesterov else buf
+            grad = _plus_scaled(grad, buf, momentum) if nesterov else buf
         if isinstance(lr, Tensor):  # same rounding as alpha=-lr: float32(lr) * grad
             param.sub_(grad * lr)
         else:

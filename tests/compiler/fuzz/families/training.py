@@ -1,6 +1,8 @@
 """Whole training steps with every optimizer in `gt.optim`, the model and optimizer reached
 as globals, as arguments, through a helper function, as closures or through ``self``;
-with lr schedulers, parameter groups, gradient clipping and accumulation; several steps.
+with lr schedulers (OneCycleLR and CyclicLR cycling momentum or betas), manual changes of
+lr, momentum, betas and weight decay between calls, parameter groups, gradient clipping and
+accumulation; several steps (enough for RAdam's and ASGD's step-dependent branches).
 Parameters, gradients, optimizer and scheduler state and losses are compared after every
 step, and ``gt.save(opt.state_dict())`` must work afterwards (the runner saves)."""
 
@@ -38,17 +40,31 @@ OPTIMIZERS = {
     "Adagrad": ["lr=0.1", "lr=0.1, lr_decay=0.01",
                 "lr=0.1, weight_decay=0.1, initial_accumulator_value=0.1"],
     "Adadelta": ["lr=1.0", "lr=1.0, rho=0.5", "lr=0.5, weight_decay=0.1"],
-    "Adamax": ["lr=0.02", "lr=0.02, weight_decay=0.1", "lr=0.02, betas=(0.8, 0.9)"],
+    "Adamax": ["lr=0.02", "lr=0.02, weight_decay=0.1", "lr=0.02, betas=(0.8, 0.9)",
+               "lr=0.02, maximize=True"],
     "NAdam": ["lr=0.01", "lr=0.01, momentum_decay=0.002", "lr=0.01, decoupled_weight_decay=True, "
-              "weight_decay=0.1"],
+              "weight_decay=0.1", "lr=0.01, betas=(0.8, 0.99), weight_decay=0.1"],
     "RAdam": ["lr=0.01", "lr=0.01, weight_decay=0.1", "lr=0.01, decoupled_weight_decay=True, "
-              "weight_decay=0.1"],
-    "ASGD": ["lr=0.05", "lr=0.05, t0=1, lambd=0.01", "lr=0.05, weight_decay=0.1"],
+              "weight_decay=0.1", "lr=0.05, betas=(0.9, 0.9), maximize=True"],
+    "ASGD": ["lr=0.05", "lr=0.05, t0=1, lambd=0.01", "lr=0.05, weight_decay=0.1",
+             "lr=0.05, t0=2, alpha=0.5, weight_decay=0.01"],
     "Rprop": ["lr=0.01", "lr=0.01, etas=(0.4, 1.3)", "lr=0.01, step_sizes=(1e-4, 1.0)"],
     # step(closure): evaluates the loss several times per step (see `_step_body`)
     "LBFGS": ["lr=1.0", "lr=0.5, history_size=3, max_iter=4",
               "lr=1.0, max_iter=3"],  # strong_wolfe: tests/optim compare it with torch
 }
+
+
+# Optimizers whose step changes branch with the step count (RAdam's rectification once
+# rho_t > 5, from step 6 on; ASGD's averaging once step > t0): scenarios with them run
+# enough calls that the graph traced at the second call serves steps on both sides.
+STEP_DEPENDENT = ("RAdam", "ASGD")
+MIN_STEP_DEPENDENT_CALLS = 8
+# Hyper-parameters compiled steps read as graph inputs, per optimizer (the "manual"
+# schedule changes them between calls; crossing zero must recompile)
+MOMENTUM = ("SGD", "RMSprop")
+BETAS = ("Adam", "AdamW", "NAdam", "RAdam", "Adamax")
+NO_WEIGHT_DECAY = ("LBFGS", "Rprop")
 
 
 def optimizer_classes() -> list[str]:
@@ -168,7 +184,7 @@ def _scheduler(ch: Chooser, optimizer: str, calls: int) -> tuple[str, dict]:
     if name == "manual":
         for c in range(calls - 1):
             if ch.boolean():
-                changes[c] = [f"opt.param_groups[0]['lr'] = {ch.real(0.001, 0.2)}"]
+                changes[c] = [_manual_change(ch, optimizer)]
         return "", changes
     if name == "load_state_dict":
         for c in range(calls - 1):
@@ -182,10 +198,38 @@ def _scheduler(ch: Chooser, optimizer: str, calls: int) -> tuple[str, dict]:
     for c in range(calls - 1):
         changes[c] = [step]
     construct = SCHEDULERS[name]
-    if name == "OneCycleLR" and any(f"optim.{kind}(" in optimizer for kind in (
-            "Adagrad", "Adadelta", "LBFGS", "ASGD", "Rprop")):
+    cycles = _optimizer_name(optimizer) in MOMENTUM + BETAS
+    if name == "OneCycleLR" and not cycles:
         construct = construct[:-1] + ", cycle_momentum=False)"  # no momentum to cycle
+    if name == "CyclicLR" and cycles and ch.boolean():  # momentum or betas[0] every call
+        construct = construct.replace("cycle_momentum=False", "cycle_momentum=True")
     return f"SCHED = gt.optim.lr_scheduler.{construct}", changes
+
+
+def _optimizer_name(optimizer: str) -> str:
+    return optimizer.split("gt.optim.")[1].split("(")[0]
+
+
+def _manual_change(ch: Chooser, optimizer: str) -> str:
+    """A change of lr, or of momentum, betas or weight_decay where the optimizer has them
+    (to zero at times: a change of the graph's structure)."""
+    name = _optimizer_name(optimizer)
+    # RMSprop keeps a momentum buffer only if it had momentum at its first step
+    has_momentum = name == "SGD" or (name == "RMSprop" and "momentum=" in optimizer)
+    keys = ["lr"] + (["momentum"] if has_momentum else []) + \
+        (["betas"] if name in BETAS else []) + \
+        (["weight_decay"] if name not in NO_WEIGHT_DECAY else [])
+    key = ch.choice(keys)
+    if key == "lr":
+        value = ch.real(0.001, 0.2)
+    elif key == "momentum":  # RMSprop's buffer exists only while momentum > 0
+        value = ch.choice(["0.5", "0.9"] if name == "RMSprop" or "nesterov" in optimizer
+                          else ["0.0", "0.5", "0.9"])
+    elif key == "betas":
+        value = f"({ch.choice(['0.0', '0.5', '0.8', '0.95'])}, {ch.choice(['0.9', '0.999'])})"
+    else:
+        value = ch.choice(["0.0", "0.01", "0.1"])
+    return f"opt.param_groups[0]['{key}'] = {value}"
 
 
 def _between(changes: dict) -> str:
@@ -206,6 +250,8 @@ def train_step(ch: Chooser) -> Scenario:
     model_name = ch.choice(list(MODELS))
     loss, target_src = LOSSES[ch.choice(list(LOSSES))]
     optimizer = _optimizer(ch, groups=ch.integer(0, 4) == 0)
+    if _optimizer_name(optimizer) in STEP_DEPENDENT:
+        calls = max(calls, MIN_STEP_DEPENDENT_CALLS)
     sched, changes = _scheduler(ch, optimizer, calls)
     ch.closure_step = "LBFGS(" in optimizer
     definition, args = _reach(ch, loss)
