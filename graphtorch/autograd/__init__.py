@@ -19,7 +19,7 @@ from .variable import Variable
 __all__ = ["backward", "grad", "Function", "FunctionCtx", "Variable", "no_grad", "enable_grad",
            "set_grad_enabled", "is_grad_enabled", "inference_mode", "Node",
            "once_differentiable", "detect_anomaly", "set_detect_anomaly", "functional",
-           "gradcheck", "gradgradcheck"]
+           "forward_ad", "gradcheck", "gradgradcheck"]
 
 
 def _as_tuple(x):
@@ -135,5 +135,5 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 # gt.autograd.functional and gradcheck are built on the public functions, which have loaded by
 # the time this package's body ends (its submodules pull in the eager core and the functions);
 # as in PyTorch, gt.autograd.gradcheck is the function (its module stays importable).
-from . import functional  # noqa: E402,F401
+from . import forward_ad, functional  # noqa: E402,F401
 from .gradcheck import gradcheck, gradgradcheck  # noqa: E402,F401

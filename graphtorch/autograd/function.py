@@ -10,7 +10,7 @@ from ..ops.dispatch import adopt_autograd, bump_version, meta_of
 from ..ops.factories import zeros_for_meta
 from ..tensor import Tensor
 from . import grad_mode
-from .graph import _FREED_MESSAGE, Node, gradient_edge
+from .graph import _FREED_MESSAGE, Node, _saved_tensors_hooks, gradient_edge, pack_saved
 
 
 class FunctionCtx:
@@ -31,6 +31,10 @@ class FunctionCtx:
             if t is not None and not isinstance(t, Tensor):
                 raise TypeError(f"save_for_backward can only save variables, but argument {i} "
                                 f"is of type {type(t).__name__}")
+        if _saved_tensors_hooks:  # packed now, unpacked at each `saved_tensors`
+            self._saved = tuple(pack_saved(t) if t is not None else None for t in tensors)
+            self._saved_versions = None
+            return
         self._saved = tensors
         self._saved_versions = tuple(
             (t._base if t._base is not None else t)._vc if t is not None else None
@@ -40,6 +44,8 @@ class FunctionCtx:
     def saved_tensors(self) -> tuple:
         if self._freed:
             raise RuntimeError(_FREED_MESSAGE)
+        if self._saved_versions is None:  # packed by saved_tensors_hooks
+            return tuple(t.unpack() if t is not None else None for t in self._saved)
         for t, version in zip(self._saved, self._saved_versions):
             if t is not None and (t._base if t._base is not None else t)._vc != version:
                 raise RuntimeError("one of the variables needed for gradient computation has "
@@ -55,6 +61,11 @@ class FunctionCtx:
 
     def set_materialize_grads(self, value: bool) -> None:
         self.materialize_grads = value
+
+
+# While a forward-AD dual level is open: fn(cls, args, kwargs) runs `Function.apply`, adding
+# the outputs' tangents from the Function's `jvp` (autograd/forward_ad.py).
+forward_ad_apply = [None]
 
 
 class FunctionNode(Node):
@@ -127,9 +138,20 @@ class Function(metaclass=_FunctionMeta):
 
     vjp = backward
 
+    @staticmethod
+    def jvp(ctx, *grad_inputs):
+        raise NotImplementedError("You must implement the jvp function for custom "
+                                  "autograd.Function to use it with forward mode AD.")
+
     @classmethod
     def apply(cls, *args, **kwargs):
-        ctx = FunctionCtx()
+        hook = forward_ad_apply[0]
+        if hook is not None:  # a forward-AD dual level is open (autograd/forward_ad.py)
+            return hook(cls, args, kwargs)
+        return cls._apply_with(FunctionCtx(), args, kwargs)
+
+    @classmethod
+    def _apply_with(cls, ctx, args, kwargs):
         tensor_args = [a for a in args if isinstance(a, Tensor)]
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         with grad_mode.no_grad():

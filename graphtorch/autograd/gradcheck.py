@@ -2,9 +2,10 @@
 through `autograd.grad`) with central finite differences, as `torch.autograd.gradcheck`'s
 default ("slow") mode does, with PyTorch's signatures, warnings and `GradcheckError`s.
 
-graphtorch has no forward-mode AD and no vmap, so `check_forward_ad`,
-`check_batched_grad`, `check_batched_forward_grad` and `check_fwd_over_rev` raise
-NotImplementedError when set; `fast_mode=True` runs the full check (same verdicts, slower);
+`check_forward_ad` compares the tangents of `gt.autograd.forward_ad` (one dual input
+element at a time) with the same finite differences. graphtorch has no vmap, so
+`check_batched_grad`, `check_batched_forward_grad` and (gradgradcheck's forward over
+reverse) `check_fwd_over_rev` raise NotImplementedError when set; `fast_mode=True` runs the full check (same verdicts, slower);
 `check_undefined_grad` is covered by the zero-grad_output check (graphtorch has no undefined
 gradients); complex functions are not supported yet.
 """
@@ -19,7 +20,7 @@ from .. import dtypes
 from ..functions.creation import zeros, zeros_like
 from ..functions.movement import stack
 from ..tensor import Tensor
-from . import grad
+from . import forward_ad, grad
 
 __all__ = ["GradcheckError", "gradcheck", "gradgradcheck"]
 
@@ -61,15 +62,17 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
     if check_batched_forward_grad and not check_forward_ad:
         raise AssertionError("Setting check_batched_forward_grad=True requires "
                              "check_forward_ad to be True")
-    for flag, name in ((check_forward_ad, "check_forward_ad"),
-                       (check_batched_grad, "check_batched_grad"),
+    for flag, name in ((check_batched_grad, "check_batched_grad"),
                        (check_batched_forward_grad, "check_batched_forward_grad")):
         if flag:
-            raise NotImplementedError(f"gradcheck: {name}=True needs forward-mode AD or vmap, "
-                                      "which graphtorch does not have")
+            raise NotImplementedError(f"gradcheck: {name}=True needs vmap, which graphtorch "
+                                      "does not have")
     try:
-        _gradcheck(func, inputs, eps, atol, rtol, nondet_tol, check_undefined_grad,
-                   check_grad_dtypes)
+        if check_backward_ad:
+            _gradcheck(func, inputs, eps, atol, rtol, nondet_tol, check_undefined_grad,
+                       check_grad_dtypes)
+        if check_forward_ad:
+            _check_forward_ad(func, inputs, eps, atol, rtol)
     except GradcheckError:
         if raise_exception:
             raise
@@ -105,6 +108,36 @@ def _gradcheck(func, inputs, eps, atol, rtol, nondet_tol, check_undefined_grad,
     # graphtorch's engine has none (a missing gradient is zeros), so the zero-grad_output
     # check below is the whole of it.
     _check_backward_multiplies_grad_output(outputs, tupled_inputs)
+
+
+def _check_forward_ad(func, inputs, eps, atol, rtol) -> None:
+    """Each input element's tangent (one at a time, the others' zero) through forward-mode
+    AD against the numerical Jacobian's row for it."""
+    tupled_inputs = _as_tuple(inputs)
+    _check_inputs(tupled_inputs)
+    func_out = _as_tuple(func(*tupled_inputs))
+    numerical = _numerical_jacobian(func, tupled_inputs, func_out, eps)
+    diff_inputs = _diff_inputs(tupled_inputs)
+    for j, x in enumerate(diff_inputs):
+        for k in range(x.numel()):
+            with forward_ad.dual_level():
+                tangent = zeros_like(x.detach()).reshape(-1)
+                tangent[k] = 1
+                args = [forward_ad.make_dual(a.detach(), tangent.view_as(x)) if a is x else
+                        a.detach() if isinstance(a, Tensor) else a for a in tupled_inputs]
+                outs = _as_tuple(func(*args))
+                for i, out in enumerate(outs):
+                    if not isinstance(out, Tensor) or not out.is_floating_point():
+                        continue
+                    found = forward_ad.unpack_dual(out).tangent
+                    found = zeros(out.numel(), dtype=out.dtype) if found is None else \
+                        found.detach().reshape(-1)
+                    expected = numerical[j][i][k]
+                    if not bool(found.allclose(expected.to(found.dtype), rtol, atol)):
+                        raise GradcheckError(
+                            f"Jacobian computed with forward mode mismatch for output {i:d} "
+                            f"with respect to input {j:d},\nnumerical:{expected}\n"
+                            f"analytical:{found}\n")
 
 
 def _check_inputs(tupled_inputs) -> None:
@@ -232,6 +265,9 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
     if check_batched_grad and not check_rev_over_rev:
         raise AssertionError("Setting check_batched_grad=True requires check_rev_over_rev to "
                              "be True")
+    if check_fwd_over_rev:
+        raise NotImplementedError("gradgradcheck: check_fwd_over_rev=True (forward-mode AD "
+                                  "through a backward) is not supported by graphtorch")
     tupled_inputs = _as_tuple(inputs)
     if grad_outputs is None:
         outputs = _differentiable_outputs(func(*tupled_inputs))

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..dtypes import from_numpy_dtype
 from ..trace_state import STATE as _TRACE_STATE
-from ..trace_state import current_tracer
+from ..trace_state import TracingError, current_tracer
 from ..utils.hooks import RemovableHandle
 from . import grad_mode
 
@@ -389,6 +389,165 @@ def _modified_message(tensor, node, index, current, expected, is_output, data=No
         f"inplace operation: [{dtype_name} {shape}]{which} is at version {current}; expected "
         f"version {expected} instead. Hint: the tensor was changed in place after it was saved "
         "for backward; use an out-of-place op (or .clone()) there, or clone before the change.")
+
+
+# --- saved-tensor hooks ------------------------------------------------------------------------
+# While a `saved_tensors_hooks` context is active, `_pack_new_node` (an op hook: dispatch calls
+# it after each eager op, once the op's node is recorded; with any op hook the C fast path
+# hands ops to Python too) packs the tensors the op's node saved and turns the node into a
+# `PackedOpNode`, which unpacks them at backward. Outside such a context nothing runs.
+_saved_tensors_hooks: list = []  # (pack_hook, unpack_hook) stack; the innermost pair applies
+_packing = [False]               # ops run by a pack hook are not packed themselves
+
+
+class SavedTensorPack:
+    """What a pack hook returned for one saved tensor, the unpack hook to undo it, and the
+    saved tensor's place in the graph (its grad_fn, or its leaf's AccumulateGrad)."""
+
+    __slots__ = ("accumulator", "grad_fn", "output_nr", "packed", "unpack_hook")
+
+    def __init__(self, packed, unpack_hook, tensor, history: bool) -> None:
+        self.packed = packed
+        self.unpack_hook = unpack_hook
+        self.grad_fn = self.accumulator = None
+        self.output_nr = 0
+        if history and tensor._requires_grad:
+            self.grad_fn = tensor.grad_fn
+            self.output_nr = tensor._output_nr
+            if self.grad_fn is None:
+                self.accumulator = weakref.ref(accumulate_node(tensor))
+
+    def unpack(self):
+        """The unpack hook's tensor, with the saved tensor's history (as PyTorch rebuilds
+        it), so a double backward reaches what the saved tensor came from."""
+        tensor = self.unpack_hook(self.packed)
+        if not isinstance(tensor, Tensor):
+            raise TypeError("Output of saved tensor unpack_hook expected to be a Tensor but "
+                            f"got result of type {type(tensor).__name__}")
+        out = Tensor._wrap(tensor._data)
+        if self.grad_fn is not None:
+            out._grad_fn = self.grad_fn
+            out._output_nr = self.output_nr
+            out._requires_grad = True
+        elif self.accumulator is not None:
+            out._requires_grad = True
+            out._accumulator = self.accumulator
+        return out
+
+
+def pack_saved(tensor, history: bool = True) -> SavedTensorPack:
+    """`tensor` through the innermost pack hook (ops inside the hook are not packed).
+    history=False for a node's own outputs: their history is the node (`_unpack_outputs`
+    re-creates it), and keeping it here would make a reference cycle."""
+    pack_hook, unpack_hook = _saved_tensors_hooks[-1]
+    _packing[0] = True
+    try:
+        return SavedTensorPack(pack_hook(tensor), unpack_hook, tensor, history)
+    finally:
+        _packing[0] = False
+
+
+class PackedOpNode(OpNode):
+    """An OpNode whose saved tensors went through a pack hook: backward unpacks them (each
+    time it runs, as PyTorch does with retain_graph) and skips the version check, since the
+    unpacked tensor need not be the one saved (PyTorch skips it too)."""
+
+    __slots__ = ()
+
+    def apply(self, grad_outputs, create_graph, retain_graph):
+        if self._freed:
+            raise RuntimeError(_FREED_MESSAGE)
+        packed_inputs, packed_outputs = self.saved_inputs, self.saved_outputs
+        self.saved_inputs = tuple(_unpacked_input(entry) for entry in packed_inputs)
+        if packed_outputs is not None:
+            self.saved_outputs = tuple(_unpacked_output(entry) for entry in packed_outputs)
+        try:
+            return OpNode.apply(self, grad_outputs, create_graph, retain_graph)
+        finally:
+            if not self._freed:  # kept for another backward (retain_graph)
+                self.saved_inputs, self.saved_outputs = packed_inputs, packed_outputs
+
+
+def _unpacked_input(entry):
+    if type(entry) is not SavedTensorPack:
+        return entry
+    tensor = entry.unpack()
+    return tensor, (tensor._base if tensor._base is not None else tensor)._vc
+
+
+def _unpacked_output(entry):
+    data = entry[0]
+    if type(data) is not SavedTensorPack:
+        return entry
+    tensor = data.unpack()
+    root = tensor._base if tensor._base is not None else tensor
+    return tensor._data, weakref.ref(root), root._vc
+
+
+def _pack_new_node(op, inputs, outputs) -> None:
+    """Op hook: pack what the node this op just recorded saved."""
+    if _packing[0]:
+        return
+    node = None
+    for out in outputs:
+        if isinstance(out, Tensor) and type(out._grad_fn) is OpNode and out._grad_fn.op is op:
+            node = out._grad_fn
+            break
+    if node is None:
+        return
+    if current_tracer() is not None:
+        raise TracingError("saved_tensors_hooks are active: a compiled graph would save its "
+                           "tensors without calling the pack and unpack hooks")
+    if node.saved_inputs is not None:
+        node.saved_inputs = tuple(pack_saved(entry[0]) if type(entry) is tuple else entry
+                                  for entry in node.saved_inputs)
+    if node.saved_outputs is not None:
+        node.saved_outputs = tuple(
+            entry if entry[1] is None else (pack_saved(outputs[nr], history=False), None, 0)
+            for nr, entry in enumerate(node.saved_outputs))
+    node.__class__ = PackedOpNode
+
+
+class saved_tensors_hooks:
+    """Context manager: every tensor an op saves for backward inside it goes through
+    `pack_hook(tensor)` at once, and backward gets `unpack_hook(packed)` back instead.
+
+    >>> def pack(t): return t.numpy().copy()
+    >>> def unpack(a): return gt.from_numpy(a)
+    >>> with gt.autograd.graph.saved_tensors_hooks(pack, unpack):
+    ...     y = (x * x).sum()
+    >>> y.backward()
+    """
+
+    def __init__(self, pack_hook, unpack_hook) -> None:
+        self.pack_hook = pack_hook
+        self.unpack_hook = unpack_hook
+
+    def __enter__(self):
+        _saved_tensors_hooks.append((self.pack_hook, self.unpack_hook))
+        if len(_saved_tensors_hooks) == 1:
+            dispatch.op_hooks.append(_pack_new_node)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _saved_tensors_hooks.pop()
+        if not _saved_tensors_hooks:
+            dispatch.op_hooks.remove(_pack_new_node)
+
+
+class save_on_cpu(saved_tensors_hooks):
+    """Saved tensors are kept on the CPU and moved back to their device at backward (a no-op
+    for CPU tensors), as `torch.autograd.graph.save_on_cpu`."""
+
+    def __init__(self, pin_memory: bool = False, device_type: str = "cuda") -> None:
+        def pack_to_cpu(tensor):
+            return tensor.device, tensor.cpu()
+
+        def unpack_from_cpu(packed):
+            device, tensor = packed
+            return tensor.to(device, non_blocking=pin_memory)
+
+        super().__init__(pack_to_cpu, unpack_from_cpu)
 
 
 # The eager core's modules need each other: dispatch makes the nodes above, and a node's

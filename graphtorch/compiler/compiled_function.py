@@ -24,6 +24,7 @@ import warnings
 from dataclasses import dataclass, field
 
 from .. import symbolic
+from ..autograd import forward_ad as _forward_ad
 from ..nn.modules.module import Module
 from ..ops.interpose import pre_call as _PRE_CALL
 from ..tensor import Tensor
@@ -176,8 +177,12 @@ class CompiledFunction:
         if is_disabled() or _TRACE.__dict__.get("tracer") is not None:
             # disabled, or called by code being traced: run (and trace) the original
             return self.fn(*args, **kwargs)
-        if _PRE_CALL:  # gt.autocast is on: compiled graphs do not carry its casts
-            log.info("%s: called inside gt.autocast; running it eagerly", self._name())
+        if _PRE_CALL:  # gt.autocast is on, or a forward-AD dual level is open
+            if _forward_ad.is_active():  # a compiled graph would drop the inputs' tangents
+                log.info("%s: called inside a forward-AD dual level (tangents are carried by "
+                         "eager ops only); running it eagerly", self._name())
+            else:  # compiled graphs do not carry autocast's casts
+                log.info("%s: called inside gt.autocast; running it eagerly", self._name())
             self.stats.eager_calls += 1
             return self.fn(*args, **kwargs)
         if kwargs:

@@ -3,9 +3,10 @@ graphtorch's reverse-mode autograd.
 
 - `grad`, `grad_and_value`, `vjp`, `jacrev`: reverse mode (`gt.autograd.grad`) on fresh
   leaves made from the differentiated arguments.
-- `jvp`, `jacfwd`, `hessian`: graphtorch has no forward-mode AD; they compute the same
-  values in reverse mode (`jvp` by the double-backward trick, as
-  `gt.autograd.functional.jvp` does; `jacfwd` row by row, as `jacrev`).
+- `jvp`, `jacfwd`, `hessian`: PyTorch's values, computed in reverse mode rather than with
+  `gt.autograd.forward_ad` (`jvp` by the double-backward trick, as
+  `gt.autograd.functional.jvp` does and forward_ad does per op; `jacfwd` row by row, as
+  `jacrev`).
 - `vmap`: runs the function once per batch element and stacks the results. This gives
   PyTorch's results for functions without side effects; randomness follows the
   `randomness` flag ('error' raises when the function draws random numbers; 'same' replays

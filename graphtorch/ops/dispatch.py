@@ -790,8 +790,15 @@ def _check_cast(result_dtype, target_dtype):
                            f"type {scalar_type_name(dst)}")
 
 
+# While a forward-AD dual level is open: fn(op, self, others, attrs) -> True when it ran the
+# in-place op itself (a dual tensor takes part), else False (autograd/forward_ad.py).
+forward_ad_inplace = [None]
+
+
 def call_inplace(op: OpDef, self, *others, **attrs):
     """Run `op(self, *others)` and write the result into `self` (PyTorch's `op_`)."""
+    if forward_ad_inplace[0] is not None and forward_ad_inplace[0](op, self, others, attrs):
+        return self
     if type(self._data) is SymbolicArray or _TRACE_STATE.__dict__.get("tracer") is not None:
         # inside gt.trace: functionalize
         return _tracer("used after the trace ended").trace_inplace(op, self, others, attrs)

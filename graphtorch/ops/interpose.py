@@ -14,6 +14,8 @@ last hook puts plain lists with the current native entries back.
   (autocast casts the inputs and calls `dispatch.call` again; that second call finds the
   inputs already cast and returns None).
 - `on_start`: `fn(op, inputs)` before an op runs (also `binary_operator`'s operators).
+- `pre_binary`: `fn(op, x, y)` -> None, or the result of `binary_operator`'s `x <op> y`
+  computed another way (forward-mode AD adds the tangent of an operand that has one).
 
 Ops' end is seen by `dispatch.op_hooks` (called after every eager op).
 """
@@ -24,6 +26,7 @@ from . import dispatch
 
 pre_call: list = []
 on_start: list = []
+pre_binary: list = []
 
 
 class _Slot(list):
@@ -53,6 +56,10 @@ def _call(op, inputs, attrs):
 
 
 def _binary(op, cache, saves, x, y):
+    for fn in pre_binary:
+        out = fn(op, x, y)
+        if out is not None:
+            return out
     for fn in on_start:  # no pre_call here: autocast leaves elementwise operators alone
         fn(op, (x, y))
     native = _REAL["binary"][0]
@@ -69,14 +76,14 @@ def _install() -> None:
 
 
 def _uninstall_if_unused() -> None:
-    if pre_call or on_start or not _REAL:
+    if pre_call or on_start or pre_binary or not _REAL:
         return
     dispatch._NATIVE_CALL = _REAL.pop("call")
     dispatch._NATIVE_BINARY = _REAL.pop("binary")
 
 
 def add(hooks: list, fn) -> None:
-    """Register `fn` in `pre_call` or `on_start`."""
+    """Register `fn` in `pre_call`, `on_start` or `pre_binary`."""
     hooks.append(fn)
     _install()
 
