@@ -31,8 +31,8 @@ from .tensor import Tensor
 __all__ = ["LinAlgError", "inv", "inv_ex", "det", "slogdet", "svd", "svdvals", "eig", "eigvals",
            "eigh", "eigvalsh", "qr", "cholesky", "cholesky_ex", "solve", "solve_ex",
            "solve_triangular", "lstsq", "pinv", "matrix_rank", "norm", "vector_norm",
-           "matrix_norm", "cond", "matrix_power", "multi_dot", "cross", "vecdot", "matmul",
-           "diagonal"]
+           "matrix_norm", "cond", "matrix_power", "matrix_exp", "multi_dot", "cross", "vecdot",
+           "matmul", "diagonal"]
 
 LinAlgError = linalg_ops.LinAlgError
 _INF = float("inf")
@@ -450,6 +450,38 @@ def matrix_power(A, n, *, out=None):
         if bit:
             result = z if result is None else matmul(result, z)
     return finish(result, out)
+
+
+def matrix_exp(A):
+    """exp(A) = I + A + A^2/2! + ... of square matrices: a degree-18 Taylor polynomial of
+    A / 2^s with ||A / 2^s||_1 <= 1/2 (truncation below 1e-20 relative), squared s times;
+    written in graphtorch ops, so its gradient is autograd's. The number of squarings is
+    read from ||A||, a value: inside `gt.compile` a call is a graph break.
+
+    >>> gt.linalg.matrix_exp(gt.zeros(2, 2))
+    tensor([[1., 0.],
+            [0., 1.]])
+    """
+    check_tensor(A, "linalg_matrix_exp", "A")
+    if A.ndim < 2:
+        raise RuntimeError("linalg.matrix_exp: The input tensor A must have at least 2 "
+                           "dimensions.")
+    if A.shape[-1] != A.shape[-2]:
+        raise RuntimeError("linalg.matrix_exp: A must be batches of square matrices, but they "
+                           f"are {A.shape[-2]} by {A.shape[-1]} matrices")
+    if not (A.is_floating_point() or A.is_complex()):
+        raise RuntimeError("linalg.matrix_exp: Expected a floating point or complex tensor as "
+                           f"input. Got {scalar_type_name(A.dtype)}")
+    norm = float(matrix_norm(A.detach(), 1).max()) if A.numel() else 0.0
+    squarings = max(0, math.ceil(math.log2(norm)) + 1) if norm > 0.5 else 0
+    A = A / (2.0 ** squarings)
+    identity = eye(A.shape[-1], dtype=A.dtype, device=A.device).expand(A.shape)
+    result = identity
+    for degree in range(18, 0, -1):  # Horner: I + A/1 (I + A/2 (I + ... ))
+        result = identity + matmul(A, result) / degree
+    for _ in range(squarings):
+        result = matmul(result, result)
+    return result
 
 
 _C_NAMES = {"float32": "float", "float64": "double", "int64": "long int", "int32": "int",

@@ -510,6 +510,7 @@ METHODS = {
     "trace": linalg_legacy.trace,
     "pinverse": linalg_legacy.pinverse,
     "matrix_power": linalg_legacy.matrix_power,
+    "matrix_exp": linalg_legacy.matrix_exp,
     "cross": linalg_legacy.cross,
     "dist": linalg_legacy.dist,
     "eig": linalg_legacy.eig,

@@ -485,3 +485,29 @@ def test_degenerate_spectra_give_finite_gradients():
             fn(m, a).backward()
             grads.append(a.grad.numpy())
         np.testing.assert_allclose(grads[1], grads[0], atol=1e-12)
+
+
+@pytest.mark.parametrize("scale", [0.1, 1.0, 7.0])
+@pytest.mark.parametrize("shape", [(3, 3), (2, 4, 4), (0, 0)])
+def test_matrix_exp_values_and_gradient(shape, scale):
+    """linalg.matrix_exp / torch.matrix_exp / Tensor.matrix_exp in float64, also where the
+    norm needs squarings, with the gradient of a weighted sum."""
+    A = RNG.standard_normal(shape) * scale
+    weights = RNG.standard_normal(shape)
+    results = []
+    for m in (torch, gt):
+        a = m.tensor(A, requires_grad=True)
+        out = m.linalg.matrix_exp(a)
+        np.testing.assert_allclose(m.matrix_exp(a).detach().numpy(), out.detach().numpy())
+        np.testing.assert_allclose(a.matrix_exp().detach().numpy(), out.detach().numpy())
+        (out * m.tensor(weights)).sum().backward()
+        results.append((out.detach().numpy(), a.grad.numpy()))
+    (t_out, t_grad), (g_out, g_grad) = results
+    np.testing.assert_allclose(g_out, t_out, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(g_grad, t_grad, rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("bad", [M23, M23[0], np.ones((2, 2), dtype=np.int64)])
+def test_matrix_exp_errors(bad):
+    t_err, g_err = _both(lambda m: m.linalg.matrix_exp(_t(m, bad)))
+    assert type(g_err) is type(t_err) and str(g_err) == str(t_err)

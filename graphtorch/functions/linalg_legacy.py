@@ -22,8 +22,8 @@ from .math import where
 from .reduce import return_types
 
 __all__ = ["inverse", "det", "logdet", "slogdet", "svd", "qr", "cholesky", "cholesky_inverse",
-           "cholesky_solve", "norm", "trace", "pinverse", "matrix_power", "cross", "dist",
-           "chain_matmul", "eig", "symeig", "lstsq", "solve", "matrix_rank"]
+           "cholesky_solve", "norm", "trace", "pinverse", "matrix_power", "matrix_exp", "cross",
+           "dist", "chain_matmul", "eig", "symeig", "lstsq", "solve", "matrix_rank"]
 
 def inverse(input, *, out=None):
     """Inverse of square matrices (torch.linalg.inv)."""
@@ -149,6 +149,11 @@ def trace(input):
 def pinverse(input, rcond=1e-15):
     """Pseudo-inverse with singular values <= rcond * max dropped."""
     return linalg_module.pinv(input, rtol=rcond)
+
+
+def matrix_exp(input):
+    """The matrix exponential of square matrices (torch.linalg.matrix_exp)."""
+    return linalg_module.matrix_exp(input)
 
 
 def matrix_power(input, n, *, out=None):
