@@ -229,17 +229,23 @@ def has_symbols(value) -> bool:
     return False
 
 
-def source(value) -> str:
-    """Python source evaluating an attribute value with symbols as variables."""
+def source(value, other=None) -> str:
+    """Python source evaluating an attribute value with symbols as variables; `other(obj)`
+    names any value that is not a literal (an op in a ``view_ops`` chain), else TypeError."""
     if isinstance(value, SymInt):
         return value.expr
     if isinstance(value, tuple):
-        inner = ", ".join(source(v) for v in value)
+        inner = ", ".join(source(v, other) for v in value)
         return f"({inner},)" if len(value) == 1 else f"({inner})"
     if isinstance(value, list):
-        return "[" + ", ".join(source(v) for v in value) + "]"
+        return "[" + ", ".join(source(v, other) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{source(k, other)}: {source(v, other)}"
+                               for k, v in value.items()) + "}"
     if value is None or isinstance(value, (bool, int, float, str)):
         return repr(value)
+    if other is not None:
+        return other(value)
     raise TypeError(f"cannot write {value!r} as source")
 
 

@@ -219,6 +219,11 @@ class Tensor:
 
     @property
     def _version(self) -> int:
+        if current_tracer() is not None:
+            # a count of in-place writes: a graph would bake the traced call's count
+            raise TracingError(f"{where(user_frame())}: reading ._version (a count of "
+                               "in-place writes) while tracing; a compiled graph would keep "
+                               "the traced call's count")
         root = self._base if self._base is not None else self
         return root._vc
 

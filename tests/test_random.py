@@ -78,6 +78,22 @@ def test_randint_dtype_and_kw():
     _assert_same(ours, theirs)
 
 
+@pytest.mark.parametrize("call", [
+    lambda lib: lib.randint(40, size=(1,)),  # Learn the Basics: a random dataset index
+    lambda lib: lib.randint(high=5, size=(2, 2)),
+    lambda lib: lib.randint(2, 9, size=(3,)),
+], ids=["high-size-kw", "both-kw", "low-high-size-kw"])
+def test_randint_size_by_keyword(call):
+    ours, theirs = _both(call, 6)
+    _assert_same(ours, theirs)
+
+
+def test_randint_without_size_raises_type_error():
+    for lib in (torch, gt):
+        with pytest.raises(TypeError, match="invalid combination of arguments"):
+            lib.randint(10)
+
+
 @pytest.mark.parametrize("n", [0, 1, 2, 5, 10, 100, 1000])
 def test_randperm(n):
     ours, theirs = _both(lambda lib: lib.randperm(n), 11)

@@ -231,8 +231,8 @@ class NumpyProgram:
         attributes that depend on symbolic sizes (evaluated at every call)."""
         op = node.op.graph_op or node.op
         fixed = {k: v for k, v in node.attrs.items() if not symbolic.has_symbols(v)}
-        sized = [f"{k}={symbolic.source(v)}" for k, v in node.attrs.items()
-                 if symbolic.has_symbols(v)]
+        sized = [f"{k}={symbolic.source(v, lambda obj: w.name_for(obj, 'c'))}"
+                 for k, v in node.attrs.items() if symbolic.has_symbols(v)]
         bound = functools.partial(op.kernel, self.xp, **fixed)
         return w.name_for(bound, f"{op.name}_{node.outputs[0].id}"), sized
 

@@ -143,6 +143,8 @@ def capture(fn, args: tuple, state: State, arg_names: list[str], ns: Namespace,
         param_names = {id(t): n for n, t in names.items()}
         for t in all_params(state):
             grads_before[id(t)] = (t, t._grad, FixedRef(t, param_names.get(id(t), "param")))
+        for root in state.modules.values():
+            recorder.watch_modules(root)
         with recorder:
             result = fn(*sym_args)
         recorder.finish()
@@ -219,6 +221,7 @@ def capture(fn, args: tuple, state: State, arg_names: list[str], ns: Namespace,
     finally:
         tracing._STATE.tracer = None
         tracer.restore()
+        recorder.restore_modules()
         for t, before, _ in grads_before.values():
             t._grad = before
         for key, (_, t) in tracer.lifted.items():  # tensors reached without being bound

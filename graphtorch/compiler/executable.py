@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import grad_mode
 from ..autograd.grad_mode import no_grad
 from ..autograd.graph import _FREED_MESSAGE, Node, gradient_layout
 from ..backends.interpreter import Interpreter
@@ -33,7 +32,7 @@ from .hooks import as_array as _as_array
 from .hooks import run_hooked
 from .output_reach import OutputReach
 from .outputs import UNKNOWN_LAYOUT, assemble
-from .refs import ArgRef, FixedRef, HyperParameter
+from .refs import ArgRef, FixedRef, GradRef, HyperParameter
 
 
 def optimize(graph: Graph, record: list | None = None, passes=None) -> Graph:
@@ -51,6 +50,10 @@ class InterpreterProgram:
 
     def __call__(self, *arrays):
         inputs = [n for n in self.graph.nodes if n.kind in (NodeKind.INPUT, NodeKind.PARAM)]
+        # an input the graph never reads may come as None (an unread `.grad`, see `fetch`)
+        arrays = [np.zeros(n.outputs[0].meta.shape, n.outputs[0].meta.dtype.np_dtype)
+                  if a is None and k < len(inputs) else a
+                  for k, (a, n) in enumerate(zip(arrays, inputs + [None] * len(arrays)))]
         with no_grad():
             out = self._interp.run(*[Tensor._wrap(a) for a in arrays[:len(inputs)]]) \
                 if all(n.kind is NodeKind.INPUT for n in inputs) else \
@@ -150,7 +153,9 @@ class Executable:
         # a backward inside the function freed the autograd graph of some outputs (eager's
         # backward through them raises); the others are differentiated as usual (outputs
         # computed after that backward, or from a graph it retained: create_graph=True)
-        self.differentiable = grad_mode.is_grad_enabled() and any(flags) and (
+        # not gated on the caller's grad mode: nodes traced under no_grad are gradient
+        # barriers already, and an enable_grad() block inside a no_grad call differentiates
+        self.differentiable = any(flags) and (
             not cap.ran_backward or any(cap.output_grads))
         params = cap.params
         self._grad_flags = flags
@@ -189,11 +194,16 @@ class Executable:
                       if n.kind in (NodeKind.INPUT, NodeKind.PARAM)]
         self.fetch = []
         on_gpu = self.backend == "cupy"
+        read = self.forward_graph.users()
         for n in fwd_inputs:
             if n.kind is NodeKind.PARAM:
                 ref = refs[n.name]
                 t = params[n.name]
-                if on_gpu and isinstance(ref, FixedRef) and type(t._data) is np.ndarray:
+                if isinstance(ref, GradRef) and n.outputs[0].id not in read:
+                    # a .grad bound when traced but reset before any use (zero_grad inside):
+                    # the guards ignore whether it exists, so it may be None now
+                    self.fetch.append(("unread",))
+                elif on_gpu and isinstance(ref, FixedRef) and type(t._data) is np.ndarray:
                     # a CPU constant in a GPU graph (made by a vjp rule, or a 0-d tensor):
                     # uploaded once, again only when the tensor changes (version counter)
                     self.fetch.append(("host", ref, [None, None]))
@@ -272,6 +282,8 @@ class Executable:
                 out.append(entry[1].get(leaves)._data)
             elif kind == "hyper":
                 out.append(entry[1].array())
+            elif kind == "unread":
+                out.append(None)
             else:  # ("host", ref, cache): a CPU tensor uploaded once per version
                 t, cache = entry[1].get(leaves), entry[2]
                 root = t._base if t._base is not None else t

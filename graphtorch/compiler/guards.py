@@ -18,9 +18,11 @@ import types
 import numpy as np
 
 from ..autograd import grad_mode
+from ..autograd import graph as autograd_graph
 from ..dtypes import DType, from_numpy_dtype, get_default_dtype
 from ..ir.tracer import _layout_of as layout_of
 from ..nn.modules.module import Module
+from ..nn.modules.state_version import same_state, state_snapshot
 from ..optim.optimizer import Optimizer
 from ..tensor import Tensor
 from .capture import Capture, all_params
@@ -155,7 +157,11 @@ def _tensor_guards(ns: Namespace, expr: str, label: str, t, dims_free=(),
     what = f"{label}: (shape{f' with dynamic dims {list(free)} free' if free else ''}, " \
            "dtype, device, requires_grad)"
     out = [Guard(what, check, tensor_signature(t, free), f"_signature({expr}, {free!r})",
-                 kind=GuardKind.TENSOR)]
+                 kind=GuardKind.TENSOR),
+           # its class (nn.Parameter or another subclass): `isinstance(x, nn.Parameter)`
+           Guard(f"{label} is a {type(t).__qualname__}",
+                 f"(type({expr}) is {ns.name(type(t), 'TT')})", type(t), f"type({expr})",
+                 kind=GuardKind.TYPE)]
     # The trace recorded the memory layout (`ir.tracer._layout_of`): `view`, `is_contiguous`,
     # `stride()` and in-place writes into expanded (stride-0) memory depend on it.
     ns.values["_layout"] = layout_of
@@ -213,6 +219,13 @@ def build_guards(leaves: list, arg_names: list[str], state: State, cap: Capture,
     guards.append(Guard("grad mode enabled", f"({ns.name(grad_mode.STATE, 'GM')}.enabled is "
                         f"{grad_mode.STATE.enabled})", grad_mode.STATE.enabled,
                         f"{ns.name(grad_mode.STATE, 'GM')}.enabled", kind=GuardKind.EQUAL))
+    # a graph saves its tensors itself: under saved_tensors_hooks the function runs eagerly
+    hooks_active = bool(autograd_graph._saved_tensors_hooks)
+    guards.append(Guard("saved_tensors_hooks active",
+                        f"(bool({ns.name(autograd_graph._saved_tensors_hooks, 'SH')}) is "
+                        f"{hooks_active})", hooks_active,
+                        f"bool({ns.name(autograd_graph._saved_tensors_hooks, 'SH')})",
+                        kind=GuardKind.EQUAL))
     default = get_default_dtype()
     guards.append(Guard("default dtype", f"(_default_dtype() is {ns.name(default, 'DT')})",
                         default, "_default_dtype()", kind=GuardKind.EQUAL))
@@ -230,9 +243,13 @@ def build_guards(leaves: list, arg_names: list[str], state: State, cap: Capture,
         expr = f"{ns.name(m, 'M')}._state_version"
         label = module_names.get(id(m)) or cap.recorder.name_of(m)
         ns.values["_module_summary"] = module_summary
+        ns.values["_same_state"] = same_state
+        # a version that moved on passes when the state came back (train() after eval())
+        snap = ns.name(state_snapshot(m), "MS")
         guards.append(Guard(f"module {label} ({type(m).__name__}) is "
                             "unchanged (attributes, submodules, parameters, hooks)",
-                            f"({expr} == {m._state_version})", module_summary(m),
+                            f"({expr} == {m._state_version} or "
+                            f"_same_state({ns.name(m, 'M')}, {snap}))", module_summary(m),
                             f"_module_summary({ns.name(m, 'M')})", kind=GuardKind.VERSION))
     params = all_params(state)
     tensor_names = {id(t): n for n, t in cap.params.items()}

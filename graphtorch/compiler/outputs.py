@@ -85,9 +85,10 @@ def plan_outputs(result, tracer, ref_of) -> OutputPlan:
         data = t._data
         if ref is not None:
             return ("ref", ref)
-        if type(data) is SymbolicArray and data.root is not None and not has_symbols(
-                data.chain):
+        if type(data) is SymbolicArray and data.root is not None:
             root = data.root
+            if has_symbols(data.chain):  # x.view(x.shape[0] // 2, -1) with dynamic sizes:
+                plan.sized = True        # the steps are evaluated for each call's sizes
             base = ref_of(root)
             differentiable = t._view_ops is not None
             if base is not None:
@@ -193,7 +194,7 @@ def assemble(plan: OutputPlan, args: list, graph_tensors: list, sizes=None):
         elif kind == "ref":
             out.append(entry[1].get(args))
         elif kind == "view":
-            out.append(_replay(entry, args, graph_tensors))
+            out.append(_replay(entry, args, graph_tensors, sizes))
         elif kind == "same":
             out.append(out[entry[1]])
         elif kind == "size":
@@ -208,8 +209,10 @@ def assemble(plan: OutputPlan, args: list, graph_tensors: list, sizes=None):
     return arg_tree.unflatten(plan.spec, out)
 
 
-def _replay(entry, args, graph_tensors):
+def _replay(entry, args, graph_tensors, sizes=None):
     _, base, chain, differentiable, leaf_grad, history = entry
+    if sizes is not None and has_symbols(chain):
+        chain = evaluate(chain, sizes)
     t = graph_tensors[base[1]] if base[0] == "graph" else base[1].get(args)
     if not differentiable:
         with grad_mode.no_grad():

@@ -28,6 +28,7 @@ import types
 import weakref
 
 from ..nn.modules.module import Module
+from ..nn.modules.state_version import restore_state, state_snapshot
 from ..optim.optimizer import Optimizer
 from ..tensor import Tensor
 from ..trace_state import SymbolicArray, TracingError
@@ -77,6 +78,7 @@ class ReadRecorder(ReadHandlers, CallHandlers):
         self.optimizers: dict[int, object] = {}    # id -> Optimizer reached by user code
         self.optimizer_snapshots: list = []        # (optimizer, its state, its groups)
         self.module_versions: dict[int, int] = {}  # version when first reached
+        self.module_states: dict[int, tuple] = {}  # its state then (`restore_modules`)
         self._sources: dict[int, Source] = {}
         self._local: set[int] = set()              # ids of objects created by the trace
         self._keep: list = []                      # keeps ids above valid
@@ -138,6 +140,25 @@ class ReadRecorder(ReadHandlers, CallHandlers):
                 self.breaks.append(f"the function changes the state of module "
                                    f"{type(module).__name__} (an attribute, submodule, "
                                    "parameter or hook), a side effect a graph cannot replay")
+
+    def watch_modules(self, root) -> None:
+        """Note `root` and its submodules as they are now: a trace that changes one is
+        refused (`finish`) and the change undone (`restore_modules`). Bound modules are
+        watched from the start, since graphtorch code (a hook) may change them unseen."""
+        for m in root.modules():
+            if id(m) not in self.modules:
+                self.modules[id(m)] = m
+                self.module_versions[id(m)] = m._state_version
+                self.module_states[id(m)] = state_snapshot(m)
+
+    def restore_modules(self) -> None:
+        """Put back every reached module the trace changed (a hook that assigned a traced
+        tensor to ``module.weight``, as pruning's does): such a trace is refused (`finish`)
+        and the call runs eagerly, which must find the module as it was."""
+        for mid, module in self.modules.items():
+            version = self.module_versions[mid]
+            if module._state_version != version:
+                restore_state(module, self.module_states[mid], version)
 
     # --- frames ----------------------------------------------------------------------------
     def _on_call(self, frame, event, arg):
@@ -247,10 +268,7 @@ class ReadRecorder(ReadHandlers, CallHandlers):
             self._sources.setdefault(id(obj), source)
             self._keep.append(obj)
         if isinstance(obj, self._Module):
-            for m in obj.modules():
-                if id(m) not in self.modules:
-                    self.modules[id(m)] = m
-                    self.module_versions[id(m)] = m._state_version
+            self.watch_modules(obj)
         elif isinstance(obj, self._Optimizer) and id(obj) not in self.optimizers:
             self.optimizers[id(obj)] = obj
             # so that a trace aborted to bind it leaves its state as it found it

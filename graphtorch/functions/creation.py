@@ -467,11 +467,16 @@ def randn(*args, size=None, generator=None, out=None, dtype=None, device=None,
 
 def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None, device=None,
             requires_grad=False, layout=None, pin_memory=False) -> Tensor:
-    """Uniform integers in [low, high): ``randint(10, (3,))`` or ``randint(2, 10, (3,))``."""
-    if size is None:
+    """Uniform integers in [low, high): ``randint(10, (3,))``, ``randint(10, size=(3,))``
+    or ``randint(2, 10, (3,))``."""
+    if size is None:  # randint(high, size)
         low, high, size = 0, low, high
-    if high is None:
-        raise TypeError("randint() missing required argument 'high'")
+    elif high is None:  # randint(high, size=size)
+        low, high = 0, low
+    if high is None or size is None:
+        raise TypeError("randint() received an invalid combination of arguments - expected "
+                        "(int high, tuple of ints size) or (int low, int high, tuple of ints "
+                        "size)")
     shape = _shape((size,))
     n = int(np.prod(shape))
     return _with_out(_drawn(generator, "integers", (n, int(low), int(high)), shape,

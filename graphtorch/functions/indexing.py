@@ -16,6 +16,7 @@ from ..dtypes import scalar_type_name
 from ..ops import views as views_ops
 from ..ops.dispatch import call, call_inplace
 from ..ops.indexing import INDEX, INDEX_PUT
+from ..symbolic import SymInt
 from ..tensor import Tensor, legacy_type_name
 from ._wrap import as_operand
 from .creation import tensor
@@ -42,6 +43,12 @@ def _is_basic(item) -> bool:
 
 def _int_of(item):
     return int(item.item()) if isinstance(item, Tensor) else int(item)
+
+
+def _bound_of(item):
+    """A slice bound as an int; a symbolic size stays symbolic (`x[:n]` with n traced
+    from a dynamic size slices without specialising the graph to n's current value)."""
+    return item if isinstance(item, SymInt) else _int_of(item)
 
 
 def _count_dims(items) -> int:
@@ -88,8 +95,8 @@ def _basic_getitem(self, items):
             if item.step is not None and _int_of(item.step) <= 0:
                 raise ValueError("step must be greater than zero")
             if item != slice(None):
-                start = None if item.start is None else _int_of(item.start)
-                stop = None if item.stop is None else _int_of(item.stop)
+                start = None if item.start is None else _bound_of(item.start)
+                stop = None if item.stop is None else _bound_of(item.stop)
                 step = 1 if item.step is None else _int_of(item.step)
                 out = call(views_ops.SLICE, out, dim=dim, start=start, stop=stop, step=step)
                 changed = True

@@ -15,7 +15,7 @@ from ..ops.shape_rules import broadcast_shapes as rule
 from ..ops.shape_rules import normalize_dim
 from ..symbolic import SymInt
 from ..tensor import Size, Tensor
-from ..trace_state import current_tracer
+from ..trace_state import TracingError, current_tracer, user_frame, where
 from ._wrap import as_operand, check_tensor
 
 __all__ = ["reshape", "flatten", "unflatten", "permute", "transpose", "swapaxes", "swapdims",
@@ -198,8 +198,10 @@ def broadcast_shapes(*shapes):
 
 
 def broadcast_tensors(*tensors):
-    shape = broadcast_shapes(*(t.shape for t in tensors))
-    return tuple(expand(t, *shape) for t in tensors)
+    """The tensors expanded to their common shape; one already of that shape is returned
+    itself, as PyTorch does (no ExpandBackward0 in its history)."""
+    shape = tuple(broadcast_shapes(*(t.shape for t in tensors)))
+    return tuple(t if tuple(t.shape) == shape else expand(t, *shape) for t in tensors)
 
 
 def permute(input, *order, dims=None):
@@ -480,8 +482,21 @@ def metadata_inplace(fn):
     """`t_`, `squeeze_`, ...: `self` takes the shape (and history) of a view of itself."""
     def method(self, *args, **kwargs):
         check_inplace_allowed(self)
+        if current_tracer() is not None and getattr(self._data, "root", None) is None:
+            # the tensor owns its storage while tracing (an argument, state, a result): as a
+            # view of itself it would be its own root, and an argument's new shape is a
+            # change of the caller's object the graph cannot replay
+            raise TracingError(f"{where(user_frame())}: {method.__name__}() changes the "
+                               "shape of a tensor that owns its storage (an argument or a "
+                               "result), which a compiled graph cannot replay; this call runs "
+                               "eagerly")
         result = fn(self, *args, **kwargs)
         self._data = result._data
+        if self._base is not None and self._view_ops is not None and \
+                result._base is self._base:
+            # a view stays a view of its base with one more step: a later in-place write
+            # through it replays the new chain onto the base (autograd's rebase)
+            self._view_ops = result._view_ops
         if result._grad_fn is not None:
             self._grad_fn = result._grad_fn
             self._output_nr = result._output_nr

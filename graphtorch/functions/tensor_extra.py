@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import builtins
 import math
+import mmap
+
+import numpy as np
 
 from .. import dtypes, layout
 from ..dtypes import scalar_type_name
@@ -312,13 +315,31 @@ def is_pinned(self, device=None) -> bool:
     return False
 
 
+def _memory_owner(array):
+    while isinstance(array, np.ndarray):
+        array = array.base
+    return array
+
+
 def is_shared(self) -> bool:
-    """Tensors are never in shared memory here."""
-    return False
+    """Whether the data lives in shared memory (`share_memory_`)."""
+    return isinstance(_memory_owner(self._data), mmap.mmap)
 
 
 def share_memory_(self):
-    """No-op (there are no worker processes to share with): returns self."""
+    """Move the data into anonymous shared memory (a no-op if it is there, or on a GPU):
+    processes forked afterwards (`graphtorch.multiprocessing`, start method "fork") read
+    and write the same numbers, as hogwild training needs. Returns self."""
+    data = self._data
+    if type(data) is not np.ndarray or is_shared(self):
+        return self
+    if self._base is not None:
+        raise RuntimeError("share_memory_: graphtorch moves a tensor's own memory only; "
+                           "call it on the base tensor, before taking views of it")
+    buffer = mmap.mmap(-1, max(data.nbytes, 1))  # MAP_SHARED: inherited across fork()
+    shared = np.ndarray(data.shape, data.dtype, buffer=buffer)
+    shared[...] = data
+    self._data = shared
     return self
 
 

@@ -34,8 +34,8 @@ def graph_symbols(graph) -> set:
                 if isinstance(size, SymInt):
                     found.update(_SYMBOL.findall(size.expr))
         if has_symbols(node.attrs):
-            found.update(_SYMBOL.findall(source(tuple(v for v in node.attrs.values()
-                                                      if has_symbols(v)))))
+            sized = tuple(v for v in node.attrs.values() if has_symbols(v))
+            found.update(_SYMBOL.findall(source(sized, other=lambda obj: "_")))
     return found
 
 
@@ -44,6 +44,8 @@ def input_sizes(graph, arrays) -> dict:
     sizes = {}
     nodes = [n for n in graph.nodes if n.kind in (NodeKind.INPUT, NodeKind.PARAM)]
     for node, array in zip(nodes, arrays):
+        if array is None:  # an input the graph never reads (`Executable`: "unread")
+            continue
         for d, size in enumerate(node.outputs[0].meta.shape):
             if isinstance(size, SymInt) and size.expr.isidentifier():
                 sizes.setdefault(size.expr, array.shape[d])

@@ -215,6 +215,8 @@ class Tracer:
         value = self.graph.add_input(name, meta, NodeKind.INPUT, source=None)
         out = Tensor._wrap(SymbolicArray(meta.shape, meta.dtype.np_dtype, value,
                                          _layout_of(tensor._data, shape)))
+        if type(tensor) is not Tensor:  # an nn.Parameter: `isinstance` sees its class (guarded)
+            out = _with_class(out, type(tensor))
         out._requires_grad = tensor.requires_grad
         if tensor.grad_fn is not None:  # not a leaf: its history lies outside the trace
             out._grad_fn = outside_history(name)
@@ -614,6 +616,14 @@ def trace_graph(fn_or_module, *example_inputs, result_type=TracedGraph):
     tracer.graph.verify()
     return result_type(tracer.graph, tracer.params, training, grad_mode.is_grad_enabled(),
                           single, tuple(target for target, _ in mutations))
+
+
+def _with_class(t: Tensor, cls: type) -> Tensor:
+    """`t` (fresh from `Tensor._wrap`) as an instance of the Tensor subclass `cls`."""
+    out = object.__new__(cls)
+    for slot in ("_data", "_requires_grad", "_grad_fn", "_output_nr", "_grad", "_base", "_vc"):
+        setattr(out, slot, getattr(t, slot))
+    return out
 
 
 def _arg_names(fn, count: int) -> list[str]:

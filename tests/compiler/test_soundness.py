@@ -653,3 +653,20 @@ def test_backward_inside_accumulates_into_a_captured_tensors_grad_as_eager():
         compiled(x, gt.tensor(call % 2 == 0))
         expected += (x.numpy() if call % 2 == 0 else 1.0) + x.numpy()
         np.testing.assert_allclose(w.grad.numpy(), expected, rtol=1e-6)
+
+
+def test_a_hook_changing_a_compiled_module_is_refused_and_undone():
+    """Pruning's forward pre-hook assigns `module.weight` (graphtorch code, unwatched): the
+    trace is refused with that reason, the module keeps no traced tensor, and each call
+    equals eager."""
+    gt.manual_seed(0)
+    lin = gt.nn.Linear(5, 4)
+    gt.nn.utils.prune.l1_unstructured(lin, "weight", amount=0.5)
+    compiled = gt.compile(lin)
+    x = gt.randn(3, 5)
+    for _ in range(3):
+        out = compiled(x)
+        assert type(lin.__dict__["weight"]._data) is np.ndarray
+        assert gt.allclose(out, lin(x))
+    assert any("changes the state of module Linear" in r
+               for r in compiled._compiled.stats.graph_breaks)

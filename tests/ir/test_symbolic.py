@@ -35,3 +35,12 @@ def test_symbolic_sizes_never_act_as_numbers_outside_a_trace():
     with pytest.raises(RuntimeError, match="outside of tracing"):
         bool(s0 < 3)
     assert (s0 == s0) and not (s0 == 6)  # structural equality only
+
+
+def test_source_writes_dicts_and_names_other_objects():
+    s0 = symbolic.ShapeEnv().symbol(6, 0, 0)
+    chain = ((object, {"dim": 0, "stop": s0 + 1}),)  # a view_ops attribute
+    assert symbolic.source(chain, other=lambda obj: "OP") == \
+        "((OP, {'dim': 0, 'stop': (s0 + 1)}),)"
+    with pytest.raises(TypeError, match="cannot write"):
+        symbolic.source(chain)

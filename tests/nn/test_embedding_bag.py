@@ -111,3 +111,20 @@ def test_compiled_equals_eager_for_changing_lengths():
         offsets = gt.tensor([0, 2, n - 1])
         close(step(x, offsets), bag(x, offsets))
     assert step._compiled.stats.compiles <= 2
+
+
+def test_compiled_with_dynamic_bag_counts_compiles_once():
+    # the text-classification tutorial: batches of different sizes give offsets of
+    # different lengths; `[:bags]` must slice symbolically instead of specialising
+    gt.manual_seed(0)
+    bag = gt.nn.EmbeddingBag(20, 4, mode="mean")
+    step = gt.compile(bag, dynamic=True)
+    rng = np.random.RandomState(0)
+    for n, bags in ((9, 3), (11, 5), (6, 2), (12, 4)):
+        x = gt.from_numpy(rng.randint(0, 20, n))
+        offsets = gt.from_numpy(np.sort(rng.choice(np.arange(1, n), bags - 1, replace=False)))
+        offsets = gt.cat([gt.tensor([0]), offsets])
+        got = step(x, offsets)
+        assert tuple(got.shape) == (bags, 4)
+        close(got, bag(x, offsets))
+    assert step._compiled.stats.compiles == 1

@@ -363,3 +363,18 @@ def test_shape_mismatch_warning_then_error():
             warnings.simplefilter("ignore")
             lib.nn.functional.mse_loss(lib.ones(2), lib.ones(3))
     same_error(broadcast_fail)
+
+
+def test_mse_loss_history_as_printed_in_the_60_minute_blitz():
+    # loss.grad_fn -> MseLossBackward0 -> AddmmBackward0 -> AccumulateGrad (no expand of
+    # inputs that already have the same shape)
+    names = []
+    for lib in (torch, gt):
+        lib.manual_seed(0)
+        loss = lib.nn.MSELoss()(lib.nn.Linear(4, 3)(lib.randn(1, 4)), lib.randn(1, 3))
+        fn, chain = loss.grad_fn, []
+        while fn is not None:
+            chain.append(repr(fn).split(" object at ")[0])
+            fn = fn.next_functions[0][0] if fn.next_functions else None
+        names.append(chain)
+    assert names[0] == names[1] == ["<MseLossBackward0", "<AddmmBackward0", "<AccumulateGrad"]

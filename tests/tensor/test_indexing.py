@@ -216,3 +216,12 @@ def test_getitem_gradients():
         y.backward()
         return x.grad
     same(fn)
+
+
+def test_slice_by_a_symbolic_size_stays_dynamic():
+    # x[:n] with n from another input's dynamic size: one graph for every n
+    f = gt.compile(lambda x, ref: x[:ref.shape[0]] * 2, dynamic=True)
+    x = gt.arange(10.)
+    for n in (3, 5, 8):
+        np.testing.assert_array_equal(f(x, gt.zeros(n)).numpy(), np.arange(n) * 2.)
+    assert f.stats.compiles == 1

@@ -478,3 +478,12 @@ def test_as_strided_compiled_equals_eager(make):
     for _ in range(2):
         assert gt.equal(compiled(x), f(x))
     assert "as_strided() reads the tensor's storage" in compiled.stats.graph_breaks[0]
+
+
+def test_broadcast_tensors_returns_a_tensor_already_of_the_shape_itself():
+    for lib in (torch, gt):
+        a = lib.ones(2, 3, requires_grad=True) * 2
+        b = lib.ones(1, 3)
+        x, y = lib.broadcast_tensors(a, b)
+        assert x is a and y is not b and y._base is b
+        assert lib.broadcast_tensors(b)[0] is b

@@ -471,7 +471,9 @@ class Module:
         return self._apply(lambda t: t.type(dst_type))
 
     def share_memory(self) -> Module:
-        return self
+        """Move parameters, their gradients and buffers into shared memory (see
+        `Tensor.share_memory_`): processes forked afterwards train the same numbers."""
+        return self._apply(lambda t: t.share_memory_())
 
     # --- state dict (implemented in _state_dict.py) -----------------------------------------
     def _save_to_state_dict(self, destination, prefix, keep_vars) -> None:

@@ -101,3 +101,52 @@ def changed(old, new) -> bool:
         return False
     scalar = (bool, int, float, str, type(None))
     return not (type(old) in scalar and type(old) is type(new) and old == new)
+
+
+def state_snapshot(module) -> tuple:
+    """What `_state_version` stands for, held by reference: every attribute, and every item
+    of the versioned stores. A compiled variant keeps one, so that a module whose version
+    moved on but whose state came back (``model.train()`` after ``model.eval()``) still
+    matches the variant traced in that state."""
+    d = module.__dict__
+    return tuple((k, tuple(v.items()) if k in VERSIONED_STORES else v)
+                 for k, v in d.items() if k != "_state_version")
+
+
+def same_state(module, snap: tuple) -> bool:
+    """Whether `module` looks as it did when `snap` was taken (`state_snapshot`): the same
+    attributes in the same order, each the same object or an equal scalar of the same type,
+    and the same items, by identity, in each versioned store."""
+    now = state_snapshot(module)
+    if len(now) != len(snap):
+        return False
+    for (key, value), (old_key, old) in zip(now, snap):
+        if key != old_key:
+            return False
+        if key in VERSIONED_STORES:
+            if len(value) != len(old) or any(
+                    k != ok or v is not ov for (k, v), (ok, ov) in zip(value, old)):
+                return False
+        elif changed(old, value):
+            return False
+    return True
+
+
+def restore_state(module, snap: tuple, version: int) -> None:
+    """Give `module` back the attributes and store items of `snap` (`state_snapshot`) and
+    its state version then: undoes what an aborted trace changed."""
+    d = module.__dict__
+    kept = {key for key, _ in snap}
+    for key in [k for k in d if k not in kept and k != "_state_version"]:
+        del d[key]
+    for key, value in snap:
+        if key in VERSIONED_STORES:
+            store = d.get(key)
+            if store is None:
+                continue
+            dict.clear(store)  # the plain dict operations: no version bumps
+            for k, v in value:
+                dict.__setitem__(store, k, v)
+        else:
+            d[key] = value
+    d["_state_version"] = version

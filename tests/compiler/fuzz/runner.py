@@ -16,6 +16,15 @@ difference, or eager's error not raised), ``CRASHED`` (compiled-only error of an
 outside the call), ``UNCLEAR`` (a refusal without the user's file:line, or an unlogged
 eager fallback), ``EAGER_ERROR`` (eager itself raised where the program is valid PyTorch: a
 generator or eager bug).
+
+A WRONG that is a float value difference gets a second look: eager runs again from a state
+nudged by one ulp (`nudge_floats`: observed state before the first call, float arguments
+before each) and measures how far that moves what the program observes, in units of the
+tolerances (`snapshot.tolerance_ratio`; infinite where a nudge changes ints or structure:
+another control flow). Compiled code at most `NOISE_FACTOR` times as far from eager is float
+noise the program amplified: ``ill_conditioned``, a passing outcome in its own column. A
+well-conditioned program moves about 0.01 tolerances per ulp, so there any difference beyond
+the tolerances stays WRONG.
 """
 
 from __future__ import annotations
@@ -29,16 +38,28 @@ import traceback
 import warnings
 from dataclasses import dataclass, field, replace
 
+import numpy as np
+
 import graphtorch as gt
 from graphtorch.nn import Module
 from graphtorch.optim import Optimizer
 
 from .scenario import Scenario, load
-from .snapshot import alias_signature, first_difference, rng_fingerprint, snap, tensor_leaves
+from .snapshot import (
+    alias_signature,
+    first_difference,
+    rng_fingerprint,
+    snap,
+    tensor_leaves,
+    tolerance_ratio,
+)
 
 # A log record or warning that says a call runs eagerly (and why).
 EAGER_REASON = re.compile(r"eager|graph break", re.IGNORECASE)
-PASSING = ("compared", "recompiled", "fell_back", "refused")
+PASSING = ("compared", "recompiled", "fell_back", "refused", "ill_conditioned")
+# compiled may sit this many times farther from eager than eager nudged by one ulp does: one
+# nudge of the state against a rounding difference in every op of every call
+NOISE_FACTOR = 10.0
 FAILING = ("WRONG", "CRASHED", "UNCLEAR", "EAGER_ERROR")
 OUTCOMES = PASSING + FAILING
 
@@ -122,9 +143,25 @@ def _stats(fn):
     return (len(getattr(stats, "recompiles", ()) or ()), getattr(stats, "eager_calls", 0) or 0)
 
 
-def execute(scenario: Scenario, compiled: bool, compile_fn=None) -> Run:
+def nudge_floats(tensors, seed: int) -> None:
+    """Move every element of the floating-point `tensors` one ulp up or down (signs from
+    `seed`), in place and outside autograd: a perturbation as small as one rounding."""
+    signs = np.random.default_rng(seed)
+    seen = set()
+    for t in tensors:
+        if not t.is_floating_point() or id(t) in seen or t.numel() == 0 or \
+                t.device.type != "cpu":
+            continue
+        seen.add(id(t))
+        array = t.detach().numpy()
+        up = signs.random(array.shape) < 0.5
+        array[...] = np.where(up, np.nextafter(array, np.inf), np.nextafter(array, -np.inf))
+
+
+def execute(scenario: Scenario, compiled: bool, compile_fn=None, nudge: bool = False) -> Run:
     """Run the scenario once (see the module docstring). `compile_fn` replaces
-    `gt.compile` (the harness's own tests pass stand-ins that are wrong on purpose)."""
+    `gt.compile` (the harness's own tests pass stand-ins that are wrong on purpose);
+    `nudge` moves the observed state and every call's float arguments by one ulp."""
     run = Run(compiled)
     logger = logging.getLogger("graphtorch")
     collector = _Collector()
@@ -135,7 +172,7 @@ def execute(scenario: Scenario, compiled: bool, compile_fn=None) -> Run:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            _execute(scenario, run, collector, compile_fn or gt.compile)
+            _execute(scenario, run, collector, compile_fn or gt.compile, nudge)
         run.messages.extend(f"warning {w.category.__name__}: {w.message}" for w in caught)
     finally:
         logger.removeHandler(collector)
@@ -149,7 +186,8 @@ def _fail(run: Run, call: int, stage: str, exc: BaseException) -> None:
     run.error = RunError(call, stage, exc, "".join(traceback.format_exception(exc))[-4000:])
 
 
-def _execute(scenario: Scenario, run: Run, collector: _Collector, compile_fn) -> None:
+def _execute(scenario: Scenario, run: Run, collector: _Collector, compile_fn,
+             nudge: bool = False) -> None:
     try:
         ns = load(scenario)
     except Exception as exc:  # noqa: BLE001
@@ -165,6 +203,8 @@ def _execute(scenario: Scenario, run: Run, collector: _Collector, compile_fn) ->
     after, between = ns.get("after"), ns.get("between")
     history: list = []
     stage = "args"
+    if nudge:
+        nudge_floats([t for _, t in tensor_leaves(observe())], scenario.seed)
     for call in range(scenario.calls):
         try:
             if scenario.reseed_each_call:
@@ -172,6 +212,8 @@ def _execute(scenario: Scenario, run: Run, collector: _Collector, compile_fn) ->
                 random.seed(scenario.call_seed(call))
             stage = "args"
             args = tuple(ns["make_args"](call))
+            if nudge:
+                nudge_floats([t for _, t in tensor_leaves(args)], scenario.seed + call)
             stage = "call"
             before = _stats(fn)
             with warnings.catch_warnings(record=True) as caught:
@@ -226,23 +268,25 @@ def names_user_line(exc: BaseException, filename: str) -> bool:
     return re.search(re.escape(filename) + r":\d+", str(exc)) is not None
 
 
-def classify(scenario: Scenario, eager: Run, compiled: Run) -> Result:
+def classify(scenario: Scenario, eager: Run, compiled: Run, nudged: Run | None = None) -> Result:
+    """The outcome of `compiled` against `eager`; `nudged` (eager from a state nudged by an
+    ulp) tells float noise an ill-conditioned program amplified (module docstring)."""
     ee, ce = eager.error, compiled.error
     if ee is not None and (scenario.expect_eager_error is None or ee.stage in (
             "load", "args", "between", "save") or type(ee.exc).__name__ !=
             scenario.expect_eager_error):
         return Result(scenario, "EAGER_ERROR", f"eager {ee.stage} at call {ee.call}: "
                       f"{ee.describe()}", ee.call)
-    for call, (e_rec, c_rec) in enumerate(zip(eager.records, compiled.records)):
-        for key, e_snap in e_rec.items():
-            if key not in c_rec:
-                continue
-            if key == "aliasing of out":
-                diff = alias_difference(e_snap, c_rec[key])
-            else:
-                diff = first_difference(e_snap, c_rec[key], key)
-            if diff:
-                return Result(scenario, "WRONG", f"call {call}: {diff}", call)
+    call, diff = first_record_difference(eager.records, compiled.records)
+    if diff:
+        if nudged is not None and "values differ" in diff:
+            amplified = _run_ratio(eager, nudged)
+            distance = _run_ratio(eager, compiled)
+            if distance <= NOISE_FACTOR * amplified:
+                return Result(scenario, "ill_conditioned", f"call {call}: {diff} (compiled "
+                              f"is {distance:.3g} tolerances from eager; eager nudged by one "
+                              f"ulp is {amplified:.3g})", call)
+        return Result(scenario, "WRONG", f"call {call}: {diff}", call)
     if ee is not None and (ce is None or ce.order() > ee.order()):
         return Result(scenario, "WRONG", f"call {ee.call}: eager raised {ee.describe()} "
                       f"({ee.stage}); compiled did not", ee.call)
@@ -261,6 +305,34 @@ def classify(scenario: Scenario, eager: Run, compiled: Run) -> Result:
     if compiled.recompiles:
         return Result(scenario, "recompiled")
     return Result(scenario, "compared")
+
+
+def first_record_difference(eager: list, other: list) -> tuple:
+    """(call, description) of the first difference between two runs' records, or
+    (None, None)."""
+    for call, (e_rec, o_rec) in enumerate(zip(eager, other)):
+        for key, e_snap in e_rec.items():
+            if key not in o_rec:
+                continue
+            if key == "aliasing of out":
+                diff = alias_difference(e_snap, o_rec[key])
+            else:
+                diff = first_difference(e_snap, o_rec[key], key)
+            if diff:
+                return call, diff
+    return None, None
+
+
+def _run_ratio(eager: Run, other: Run) -> float:
+    """The largest distance, in tolerances, between float values two runs observed
+    (infinite where one raised and the other did not, or raised elsewhere)."""
+    errors = [None if r.error is None else (r.error.call, r.error.stage, r.error.describe())
+              for r in (eager, other)]
+    if errors[0] != errors[1] or len(eager.records) != len(other.records):
+        return float("inf")
+    return max((tolerance_ratio(e_snap, o_rec[key]) for e_rec, o_rec in
+                zip(eager.records, other.records) for key, e_snap in e_rec.items()
+                if key in o_rec and key != "aliasing of out"), default=0.0)
 
 
 def alias_difference(eager: tuple, compiled: tuple) -> str | None:
@@ -292,8 +364,12 @@ def _compiled_error(scenario: Scenario, ce: RunError, ee: RunError | None) -> Re
 def run_scenario(scenario: Scenario, compile_fn=None) -> tuple[Result, Run, Run]:
     eager = execute(scenario, compiled=False)
     compiled = execute(scenario, compiled=True, compile_fn=compile_fn)
+    result = classify(scenario, eager, compiled)
+    if result.outcome == "WRONG" and "values differ" in result.detail:
+        nudged = execute(scenario, compiled=False, nudge=True)
+        result = classify(scenario, eager, compiled, nudged)
     linecache.cache.pop(scenario.filename, None)
-    return classify(scenario, eager, compiled), eager, compiled
+    return result, eager, compiled
 
 
 def check(scenario: Scenario, compile_fn=None) -> Result:

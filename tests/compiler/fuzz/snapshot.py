@@ -13,6 +13,12 @@ identity are compared exactly):
 - float16: rtol 1e-3, atol 1e-3 x max(1, largest |expected|);
 - Python floats: as float32 (they usually come from ``.item()`` of a float32 tensor).
 NaN must be NaN in the same places; infinities must match exactly.
+
+Ill-conditioned programs (LBFGS at lr=1, RMSprop dividing a gradient that cancelled to
+nearly zero by its running size) amplify one-ulp rounding differences beyond these
+tolerances. `tolerance_ratio` measures how far two snapshots' float values are apart in
+units of these tolerances; the runner compares compiled's distance from eager with the
+distance a one-ulp nudge of eager's own state causes (see `runner`).
 """
 
 from __future__ import annotations
@@ -251,6 +257,8 @@ def _float_differs(eager: float, compiled: float) -> bool:
     rtol, atol = PYTHON_FLOAT_TOLERANCE
     if np.isnan(eager) or np.isnan(compiled):
         return not (np.isnan(eager) and np.isnan(compiled))
+    if np.isinf(eager) or np.isinf(compiled):
+        return eager != compiled  # inf - (-inf) is no finite distance
     return abs(eager - compiled) > atol * max(1.0, abs(eager)) + rtol * abs(eager)
 
 
@@ -330,3 +338,52 @@ def _kind(snapshot) -> str:
     if isinstance(snapshot, Opaque):
         return f"an object of type {snapshot.type_name}"
     return type(snapshot).__name__
+
+
+# --- distance in tolerances -------------------------------------------------------------------
+
+def _array_ratio(eager: np.ndarray, other: np.ndarray, tol=None) -> float:
+    if eager.shape != other.shape or eager.dtype != other.dtype:
+        return np.inf
+    tol = tol or _tolerance(eager.dtype.name)
+    if tol is None:
+        return 0.0 if np.array_equal(eager, other) else np.inf
+    if eager.size == 0:
+        return 0.0
+    rtol, atol = tol
+    finite = np.isfinite(eager)
+    if not np.array_equal(finite, np.isfinite(other)) or \
+            not np.array_equal(eager[~finite], other[~finite], equal_nan=True):
+        return np.inf
+    if not finite.any():
+        return 0.0
+    e, o = eager[finite].astype(np.float64), other[finite].astype(np.float64)
+    scale = max(1.0, float(np.abs(e).max()))
+    return float((np.abs(o - e) / (atol * scale + rtol * np.abs(e))).max())
+
+
+def tolerance_ratio(eager, other) -> float:
+    """How far two snapshots are apart in units of the float tolerances (above 1:
+    `first_difference` reports a value difference); infinite where anything compared
+    exactly differs (structure, shapes, ints, bools, strings): another control flow."""
+    if type(eager) is not type(other):
+        return np.inf
+    if isinstance(eager, TensorSnap):
+        if (eager.dtype, eager.shape, eager.requires_grad) != \
+                (other.dtype, other.shape, other.requires_grad):
+            return np.inf
+        return max(tolerance_ratio(eager.values, other.values),
+                   tolerance_ratio(eager.grad, other.grad))
+    if isinstance(eager, np.ndarray):
+        return _array_ratio(eager, other)
+    if isinstance(eager, PyValue):
+        if eager.type_name == other.type_name == "float":
+            return _array_ratio(np.array([eager.value]), np.array([other.value]),
+                                PYTHON_FLOAT_TOLERANCE)
+        return 0.0 if eager == other else np.inf
+    if isinstance(eager, Container):
+        if [k for k, _ in eager.items] != [k for k, _ in other.items]:
+            return np.inf
+        return max((tolerance_ratio(e, o) for (_, e), (_, o) in zip(eager.items, other.items)),
+                   default=0.0)
+    return 0.0 if eager == other else np.inf

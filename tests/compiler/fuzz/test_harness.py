@@ -22,7 +22,7 @@ from tests.compiler.fuzz.families.common import source
 from tests.compiler.fuzz.families.training import OPTIMIZERS, SCHEDULERS, optimizer_classes
 from tests.compiler.fuzz.runner import check, classify, execute, minimize
 from tests.compiler.fuzz.scenario import Scenario
-from tests.compiler.fuzz.snapshot import Unreadable, first_difference, snap
+from tests.compiler.fuzz.snapshot import Unreadable, first_difference, snap, tolerance_ratio
 
 ALL_KINDS = [(f, k) for f in FAMILIES for k in kinds(f)]
 
@@ -178,6 +178,51 @@ def test_stale_values_are_wrong():
 def test_tolerance_is_float32_ulps_not_more():
     assert check(GLOBAL_K, perturbed(2e-7)).outcome == "compared"
     assert check(GLOBAL_K, perturbed(1e-4)).outcome == "WRONG"
+
+
+# the logistic map at r=3.99 doubles a relative error every step: 60 steps turn one ulp into
+# a different orbit, in eager code run twice from states an ulp apart just as in compiled code
+CHAOTIC = _scenario("def target(x):\n    for _ in range(60):\n        x = 3.99 * x * (1 - x)\n"
+                    "    return x",
+                    "def make_args(call):\n    return (gt.rand(4) * 0.5 + 0.25,)", calls=2)
+
+
+def rounded_differently(fn, **options):
+    """Honest but for one rounding of the input (as a fused kernel may round)."""
+    def run(x):
+        return fn(x * (1.0 + 2.0 ** -23))
+    return run
+
+
+def test_amplified_rounding_is_ill_conditioned_not_wrong():
+    result = check(CHAOTIC, rounded_differently)
+    assert result.outcome == "ill_conditioned" and "nudge" in result.detail
+
+
+def test_a_wrong_value_stays_wrong_where_eager_is_well_conditioned():
+    assert check(GLOBAL_K, rounded_differently).outcome == "compared"
+    assert check(GLOBAL_K, perturbed(1e-4)).outcome == "WRONG"
+    assert check(CHAOTIC, identity).outcome == "compared"
+
+
+def test_tolerance_ratio_counts_distance_in_tolerances():
+    eager = snap({"w": gt.tensor([1.0, 2.0]), "lr": 0.5, "n": 3})
+    near = snap({"w": gt.tensor([1.0, 2.00001]), "lr": 0.5, "n": 3})
+    far = snap({"w": gt.tensor([1.0, 2.0]), "lr": 0.5005, "n": 3})
+    other_flow = snap({"w": gt.tensor([1.0, 2.0]), "lr": 0.5, "n": 4})
+    assert tolerance_ratio(eager, eager) == 0.0
+    assert 0.1 < tolerance_ratio(eager, near) < 1.0   # within float32 tolerance
+    assert 50 < tolerance_ratio(eager, far) < 200      # 5e-4 off where 1e-5 * 0.5 is allowed
+    assert tolerance_ratio(eager, other_flow) == float("inf")  # ints are exact
+    assert first_difference(eager, near) is None and "['lr']" in first_difference(eager, far)
+    assert first_difference(snap(float("inf")), snap(float("-inf"))) is not None
+
+
+def test_wrong_beyond_the_noise_factor_in_an_ill_conditioned_program():
+    # the chaotic orbit amplifies a nudge to O(1) differences: nothing is beyond them, so a
+    # stale result there is ill_conditioned too; a well-conditioned program keeps it WRONG
+    assert check(CHAOTIC, stale).outcome == "ill_conditioned"
+    assert check(GLOBAL_K, stale).outcome == "WRONG"
 
 
 def test_refusals_must_name_the_users_line():

@@ -1,8 +1,8 @@
 """Autograd edge cases: in-place into a tensor without grad from an operand with grad,
 std/var over a size-1 dim, backward (and ``autograd.grad``) inside the compiled function
 with ``.grad`` of arguments read and accumulated across calls, ``gt.cond`` with an operand
-the taken branch ignores, detach / no_grad / set_grad_enabled regions, and calls made under
-``gt.no_grad()``."""
+the taken branch ignores, detach / no_grad / set_grad_enabled regions (enable_grad blocks
+reaching a captured weight included), and calls made under ``gt.no_grad()``."""
 
 from __future__ import annotations
 
@@ -145,6 +145,10 @@ def grad_regions(ch: Chooser) -> Scenario:
          "return z.detach().requires_grad_() * x"],
         ["with gt.no_grad():", "    x.mul_(1.0)", "return x * 2.0"],
         ["return x.detach().requires_grad_(True)"],
+        # a captured weight differentiated in an enable_grad block of a no_grad call
+        ["with gt.enable_grad():", "    z = (x * W).sum(0)", "return z, x * 2.0"],
+        ["with gt.no_grad():", "    y = x * W", "with gt.enable_grad():", "    z = y * W",
+         "return z"],
     ])
     invoke = ch.choice(["", "never", "odd", "all"])
     invoke_src = {
@@ -155,7 +159,7 @@ def grad_regions(ch: Chooser) -> Scenario:
         "all": "def invoke(fn, args):\n    with gt.no_grad():\n        return fn(*args)",
     }[invoke]
     return Scenario("", "", source(
-        "CALLS = []",
+        "CALLS = []", "W = gt.randn(4, requires_grad=True)",
         "def target(x):\n" + indent(body),
         "def make_args(call):\n    return (gt.randn(3, 4, requires_grad=True),)",
-        invoke_src, AFTER_BACKWARD), calls=calls)
+        invoke_src, AFTER_BACKWARD, "def observe():\n    return {'W': W}"), calls=calls)

@@ -1,7 +1,8 @@
 """Dynamic sizes with backward: ``dynamic=True`` and the automatic mode after a size change,
 through reshape(-1, k), view(len(x), -1), slicing, cat, stack and recurrent layers before a
 backward (inside the compiled function or after it); and data-dependent shapes
-(``x[x > 0]``, masked_select, nonzero) with backward."""
+(``x[x > 0]``, masked_select, nonzero) with backward; views of an argument sized by its
+dynamic dims, written through after the call."""
 
 from __future__ import annotations
 
@@ -107,4 +108,37 @@ def data_dependent(ch: Chooser) -> Scenario:
         f"def target(x):\n    s = {op}\n    return {tail}",
         "def make_args(call):\n    return (gt.randn(3 + call, 4, requires_grad=True),)",
         "def after(call, out):\n    out.sum().backward() if out.requires_grad else None"),
+        calls=calls, compile_kwargs=ch.choice([{}, {"dynamic": True}]))
+
+
+# Views of the input (n, 6) whose view arguments depend on n: eager returns views sharing
+# the argument's memory (a write through them reaches it), whatever the size.
+SIZED_VIEWS = [
+    "x[: x.shape[0] // 2 + 1]", "x.view(x.shape[0] * 2, 3)", "x.narrow(0, 1, x.shape[0] - 1)",
+    "x.view(-1)[: x.numel() // 2]", "x.reshape(x.shape[0], 2, 3)", "x[x.shape[0] - 1]",
+    "x.t()[:, : len(x) - 1]", "x.unflatten(1, (2, 3))[:, 1]", "x.expand(2, x.shape[0], 6)",
+]
+
+
+@kind
+def sized_views(ch: Chooser) -> Scenario:
+    """Views of an argument sized by its dynamic dims, returned (with an op on them), then
+    written through after the call: the argument must see the write as eager's does."""
+    calls = ch.integer(3, 4)
+    sizes = _sizes(ch, calls)
+    view = ch.choice(SIZED_VIEWS)
+    # an op's result on a permuted view with dynamic sizes keeps the program's layout, not
+    # eager's (the known gap `compiler.outputs.UNKNOWN_LAYOUT` names): returned views only
+    ret = ch.choice(["v", "(v.sum(), v)", "[v, x]"] + ([] if ".t()" in view else ["(v, v * 2.0)"]))
+    write = "" if "expand" in view else ch.choice(
+        ["outs[0].mul_(0.5)", "outs[0].add_(1.0)", "outs[0].zero_()"])
+    return Scenario("", "", source(
+        f"SIZES = {sizes}",
+        f"def target(x):\n    v = {view}\n    return {ret}",
+        "ARGS = []",
+        "def make_args(call):\n    x = gt.randn(SIZES[call], 6)\n    ARGS.append(x)\n"
+        "    return (x,)",
+        "def after(call, out):\n    outs = [t for t in (out if isinstance(out, (tuple, list)) "
+        "else (out,)) if t.dim() > 0]\n    " + (write or "pass"),
+        "def observe():\n    return {'args': list(ARGS)}"),
         calls=calls, compile_kwargs=ch.choice([{}, {"dynamic": True}]))

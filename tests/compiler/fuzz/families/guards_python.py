@@ -3,8 +3,9 @@
 Globals of every simple type, a global tensor name rebound, closure cells (changed from
 outside, and ``nonlocal`` counters changed by the function itself), dict/list entries,
 attributes of plain objects (nested too), dict/list arguments mutated in place, a Python
-bool chosen by ``gt.cond``, ``random`` inside the function, and Python side effects of the
-function (counters, logs) that eager performs on every call.
+bool chosen by ``gt.cond``, ``random`` inside the function, Python side effects of the
+function (counters, logs) that eager performs on every call, and Python reads of tensor
+arguments (``.item()``, ``len``, iteration, class, ``_version``, layout) branching the code.
 """
 
 from __future__ import annotations
@@ -299,3 +300,44 @@ def recompile_limit(ch: Chooser) -> Scenario:
         "K = 1.0", f"def target({signature}):\n    return {body}",
         f"def make_args(call):\n    return {args}", extra), calls=calls,
         compile_kwargs=ch.choice([{}, {"dynamic": False}]))
+
+
+# What code reads from a tensor argument into Python, and how it branches or computes on it;
+# {x} is the argument. Some reads need values (a graph break), some only metadata (guards).
+TENSOR_READS = [
+    "{x} * 2.0 if {x}.sum().item() > 0 else {x} - 1.0",
+    "{x} * {x}.tolist()[0][0]",
+    "sum(row.sum() for row in {x}) * len({x})",
+    "{x}[: {x}.shape[0] - 1] if {x}.shape[0] > 2 else {x} * 3.0",
+    "{x} * (2.0 if isinstance({x}, nn.Parameter) else 3.0)",
+    "{x} * ({x}._version + 1)",
+    "{x} * (2.0 if {x}.requires_grad else 3.0)",
+    "{x}.double() if {x}.dtype == gt.float32 else {x} * 2",
+    "{x}.view(-1) if {x}.is_contiguous() else {x}.reshape(-1) * 2.0",
+    "{x} * float({x}.max()) + int({x}.argmax())",
+    "gt.stack([r * i for i, r in enumerate({x})])",
+]
+
+# Arguments that vary in exactly what those reads see: values, size, class, version counter,
+# requires_grad, dtype, layout.
+TENSOR_ARGUMENTS = [
+    "gt.randn(3, 4)", "gt.randn(2 + call, 4)", "nn.Parameter(gt.randn(3, 4)) if call % 2 else "
+    "gt.randn(3, 4)", "gt.randn(3, 4).add_(0.0) if call == 1 else gt.randn(3, 4)",
+    "gt.randn(3, 4, requires_grad=call != 1)", "gt.randn(3, 4, dtype=[gt.float32, gt.float64]"
+    "[call % 2])", "gt.randn(4, 3).t() if call == 1 else gt.randn(3, 4)",
+]
+
+
+@kind
+def tensor_reads(ch: Chooser) -> Scenario:
+    """Python reads of a tensor argument (``.item()``, ``.tolist()``, ``len``, iteration,
+    its shape, class, version counter, requires_grad, dtype, layout) branching the code,
+    with arguments that change exactly those between calls."""
+    calls = ch.integer(3, 4)
+    body = ch.choice(TENSOR_READS).format(x="x")
+    argument = ch.choice(TENSOR_ARGUMENTS)
+    return Scenario("", "", source(
+        f"def target(x):\n    return {body}",
+        f"def make_args(call):\n    return ({argument},)",
+        "def after(call, out):\n    out.sum().backward() if out.requires_grad else None"),
+        calls=calls)

@@ -1,7 +1,8 @@
 """Mutation and aliasing: in-place ops on arguments and intermediates through every view kind,
 views taken before and after the update of their base, mutated arguments returned, one
 tensor passed twice, an argument that is a view of another, returns that alias inputs,
-parameters or each other, and ``out=``.
+parameters or each other, ``out=``, and in-place shape changes (``t_``, ``unsqueeze_``) of
+arguments, intermediates and views.
 
 Arguments that require grad are passed as ``LEAF * 1.0`` (a non-leaf, so in-place updates are
 legal) with the leaf kept in a global and observed, or as the leaf itself (then PyTorch's
@@ -207,4 +208,26 @@ def leaf_inplace(ch: Chooser) -> Scenario:
     return Scenario("", "", source(
         f"def target(x0, x1):\n    x = x0\n    {body}\n    return x * x1",
         make_args, observe, _backward_after(ch)),
+        calls=calls, expect_eager_error="RuntimeError")
+
+
+# In-place shape changes of {v}: eager changes that very tensor object's shape and strides.
+METADATA_UPDATES = ["{v}.t_()", "{v}.transpose_(0, 1)", "{v}.unsqueeze_(0)", "{v}.squeeze_()",
+                    "{v}.unsqueeze_(-1)", "{v}.t_().t_()"]
+
+
+@kind
+def metadata_inplace(ch: Chooser) -> Scenario:
+    """``t_``/``transpose_``/``unsqueeze_``/``squeeze_`` on an argument, an intermediate or a
+    view of either, then ops on it and on the base; the argument's new shape is observed."""
+    calls = ch.integer(2, 3)
+    target = ch.choice(["x0", "x0 * 1.0", "x0[:, 1:]", "(x0 * 1.0)[:, :2]", "x0.t()[1:]"])
+    lines = [f"v = {target}", ch.choice(METADATA_UPDATES).format(v="v")]
+    if ch.boolean():
+        lines.append(ch.choice(["v.mul_(2.0)", "v.add_(x1.sum())", "v.zero_()"]))
+    picks = ch.subset(["v", "v + 0.0", "v.sum(0)", "x0", "x0 * 2.0", "v.shape[0]"], min_size=1)
+    lines.append(f"return ({', '.join(picks)},)")
+    make_args, observe = _leaf_args(ch, (ch.boolean(), ch.boolean()), ((3, 4), (4,)))
+    return Scenario("", "", source(
+        "def target(x0, x1):\n" + indent(lines), make_args, observe, _backward_after(ch)),
         calls=calls, expect_eager_error="RuntimeError")

@@ -1,0 +1,89 @@
+"""Variants traced for a module state are reused when the state comes back, and a
+training step that resets `.grad` runs whether or not the grads exist when called.
+
+Tutorial loops alternate ``model.train()`` and ``model.eval()`` (and train/val phases
+with and without a backward) every epoch: each flip bumps the modules' state versions,
+and a guard on the version alone recompiled every epoch until the variant cache was full.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import graphtorch as gt
+from graphtorch import nn
+
+
+def _model():
+    gt.manual_seed(0)
+    return nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.5), nn.ReLU(), nn.Linear(8, 2))
+
+
+def test_train_eval_flips_reuse_their_variants():
+    model = _model()
+    compiled = gt.compile(model)
+    x = gt.randn(3, 4)
+    for _ in range(4):
+        model.train()
+        gt.manual_seed(1)
+        got = compiled(x)
+        gt.manual_seed(1)
+        np.testing.assert_allclose(got.detach().numpy(), model(x).detach().numpy(), rtol=1e-6)
+        model.eval()
+        np.testing.assert_allclose(compiled(x).detach().numpy(), model(x).detach().numpy(),
+                                   rtol=1e-6)
+    assert compiled.compile_count == 2
+
+
+def test_a_changed_attribute_still_recompiles_and_coming_back_reuses():
+    model = _model()
+    compiled = gt.compile(model)
+    x = gt.randn(3, 4)
+    model.eval()
+    compiled(x)
+    model[1].p = 0.25           # another value: a new variant
+    model.train()
+    gt.manual_seed(2)
+    got = compiled(x)
+    gt.manual_seed(2)
+    np.testing.assert_allclose(got.detach().numpy(), model(x).detach().numpy(), rtol=1e-6)
+    assert compiled.compile_count == 2
+    model[1].p = 0.5            # back to the first state: the first variant again
+    model.eval()
+    compiled(x)
+    assert compiled.compile_count == 2
+    model[3] = nn.Linear(8, 2)  # a new submodule, same class: never the old variants
+    np.testing.assert_allclose(compiled(x).detach().numpy(), model(x).detach().numpy(),
+                               rtol=1e-6)
+    assert compiled.compile_count == 3
+
+
+def test_step_resetting_grads_runs_when_they_are_missing():
+    # transfer-learning tutorial: zero_grad() then backward in the train phase, zero_grad()
+    # alone in the val phase; the next train call starts with every .grad None
+    def run(compile_):
+        model = _model()
+        opt = gt.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+        def step(x, y, train):
+            opt.zero_grad()
+            with gt.set_grad_enabled(train):
+                loss = (model(x) - y).pow(2).mean()
+                if train:
+                    loss.backward()
+                    opt.step()
+            return loss
+        step = compile_(step)
+        gt.manual_seed(5)
+        x, y = gt.randn(3, 4), gt.randn(3, 2)
+        losses = []
+        for train in (True, True, False, True, False, True):
+            gt.manual_seed(7)
+            losses.append(step(x, y, train).item())
+        return losses, [p.detach().numpy().copy() for p in model.parameters()]
+
+    want, want_params = run(lambda f: f)
+    got, got_params = run(gt.compile)
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+    for a, b in zip(got_params, want_params):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
