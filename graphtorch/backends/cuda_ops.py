@@ -34,6 +34,7 @@ from ..ops.unary_math import (ABS, ACOS, ACOSH, ASIN, ASINH, ATAN, ATANH, CEIL, 
                               LOG, LOG1P, LOG2, LOG10, NAN_TO_NUM, NEG, POLYGAMMA,
                               RECIPROCAL, RELU, ROUND, RSQRT, SGN, SIGMOID, SIGN, SIGNBIT, SILU,
                               SIN, SINC, SINH, SOFTPLUS, SQRT, TAN, TANH, TRUNC)
+from .cuda_special import SPECIAL_HELPERS, SPECIAL_RENDERINGS
 
 CTYPES = {"bool": "bool", "int8": "signed char", "uint8": "unsigned char", "int16": "short",
           "int32": "int", "int64": "long long", "float32": "float", "float64": "double"}
@@ -243,6 +244,7 @@ static __device__ __forceinline__ double gt_logaddexp2(double x, double y) {
     for (int k = 2; k <= n; ++k) nfact *= k;
     return ((n + 1) % 2 == 0 ? 1.0 : -1.0) * nfact * (acc + tail);
 }""",
+    **SPECIAL_HELPERS,  # erfcx, Bessel I, ndtri, zeta (cuda_special.py)
 }
 
 
@@ -545,6 +547,7 @@ CUDA_OPS: dict[OpDef, object] = {
     WHERE: _where, FILL: _fill, COPY: lambda r, a: a[1],
     TO_DTYPE: _identity("dtype"), CLONE: _identity("contiguous"),
     CONJ: _identity(),  # real dtypes only (CTYPES)
+    **SPECIAL_RENDERINGS,  # torch.special's ops (cuda_special.py)
 }
 
 

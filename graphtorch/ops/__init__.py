@@ -5,6 +5,7 @@ from . import (binary_math, collectives, conv, devices, einsum, elementwise,  # 
                indexing, linalg, linalg_decompositions, linalg_norms, losses, matmul, movement,
                normalization, pooling, random_ops, reduction, rnn, scans, scatter, softmax,
                sorting, unary_math, views)
+from . import fft, special_ops  # noqa: F401  (behind gt.fft and gt.special)
 from .registry import REGISTRY, Category, OpDef, Promotion, TensorMeta, get_op
 
 __all__ = ["REGISTRY", "Category", "OpDef", "Promotion", "TensorMeta", "get_op"]
