@@ -54,6 +54,8 @@ from .debug import explain  # noqa: E402
 from . import _dynamo, _logging, jit, testing  # noqa: E402
 from . import autograd, backends, cuda, distributed, linalg, nn, onnx, optim, utils  # noqa: E402,E501
 from . import accelerator, distributions  # noqa: E402
+from . import multiprocessing  # noqa: E402  (torch.multiprocessing)
+from . import fft, special  # noqa: E402
 from .utils import checkpoint as _checkpoint  # noqa: F401,E402  (gt.utils.checkpoint)
 from . import amp, cpu, func, profiler  # noqa: E402
 from .amp import autocast, get_autocast_dtype, is_autocast_available, is_autocast_enabled  # noqa: E402,E501
@@ -115,4 +117,3 @@ def can_cast(from_=None, to=None, **kwargs):
         raise TypeError(f"can_cast() got an unexpected keyword argument "
                         f"'{sorted(set(kwargs) - {'from'})[0]}'")
     return _dtypes.can_cast(kwargs.get("from", from_), to)
-

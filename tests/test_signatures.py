@@ -154,7 +154,11 @@ def _namespaces():
             _stubs("_nn.pyi").get(name) or _stubs("_VariableFunctions.pyi").get(name))),
         "nn.init": (gt.nn.init, torch.nn.init, lambda name: None),
         "linalg": (gt.linalg, torch.linalg, lambda name: None),
+        "special": (gt.special, torch.special, lambda name: None),
+        "fft": (gt.fft, torch.fft, lambda name: None),
         "autograd": (gt.autograd, torch.autograd, lambda name: None),
+        "autograd.forward_ad": (gt.autograd.forward_ad, torch.autograd.forward_ad,
+                                lambda name: None),
     }
 
 
