@@ -3,14 +3,20 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 
+import numpy as np
+
 from .. import dtypes
+from ..device import cupy_module
 from ..layout import (check_memory_format, contiguous_format, dim_order, follows_order, inverse,
                       preserve_format)
 from ..ops import elementwise as elementwise_ops
 from ..ops import views as views_ops
-from ..ops.dispatch import call, call_inplace, check_inplace_allowed, multi_output_views
+from ..meta import MetaArray
+from ..ops.dispatch import (bump_version, call, call_inplace, check_inplace_allowed,
+                            multi_output_views)
 from ..ops.shape_rules import broadcast_shapes as rule
 from ..ops.shape_rules import normalize_dim
 from ..symbolic import SymInt
@@ -504,6 +510,45 @@ def metadata_inplace(fn):
     method.__name__ = fn.__name__ + "_"
     method.__doc__ = f"In-place {fn.__name__} (changes this tensor's shape, not its data)."
     return method
+
+
+def resize_(self, *sizes, size=None, memory_format=None):
+    """Give `self` the sizes `sizes` in place, as PyTorch: the first elements keep their
+    values (row-major), new ones are uninitialised (zeros here). A tensor that requires
+    grad, or a view, cannot be resized; inside `gt.compile` this breaks the graph."""
+    if size is not None:  # resize_(size=(2, 3)), PyTorch's keyword
+        sizes = (size,)
+    sizes = tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list, Size)) \
+        else sizes
+    if self.requires_grad:
+        raise RuntimeError("cannot resize variables that require grad")
+    check_inplace_allowed(self)
+    if current_tracer() is not None:
+        raise TracingError(f"{where(user_frame())}: resize_() changes a tensor's storage, "
+                           "which a compiled graph cannot replay; this call runs eagerly")
+    if any(not isinstance(n, numbers.Integral) or n < 0 for n in sizes):
+        raise RuntimeError(f"Trying to create tensor with negative dimension: {list(sizes)}")
+    if self._base is not None and math.prod(sizes) != self.numel():
+        raise RuntimeError("resize_ of a view to a different number of elements is not "
+                           "supported in graphtorch")
+    if type(self._data) is MetaArray:
+        self._data = MetaArray(sizes, self._data.dtype)
+    elif self._data.size == math.prod(sizes) and self._data.flags.c_contiguous:
+        self._data = self._data.reshape(sizes)
+    else:
+        old = self._data.reshape(-1)  # a copy when not contiguous: row-major values
+        xp = np if type(old) is np.ndarray else cupy_module()
+        data = xp.zeros(math.prod(sizes), dtype=self._data.dtype)
+        keep = min(old.size, data.size)
+        data[:keep] = old[:keep]
+        self._data = data.reshape(sizes)
+    bump_version(self)
+    return self
+
+
+def resize_as_(self, the_template, memory_format=None):
+    """`self.resize_(the_template.shape)`."""
+    return resize_(self, tuple(the_template.shape))
 
 
 def squeeze_inplace_view(input, dim=None):

@@ -487,3 +487,20 @@ def test_broadcast_tensors_returns_a_tensor_already_of_the_shape_itself():
         x, y = lib.broadcast_tensors(a, b)
         assert x is a and y is not b and y._base is b
         assert lib.broadcast_tensors(b)[0] is b
+
+
+def test_resize_and_swapdims_inplace_match_torch():
+    def fn(lib):
+        x = lib.arange(6.)
+        x.resize_(2, 3)
+        out = [x.tolist(), x.stride()]
+        x.resize_(4)
+        out.append(x.tolist())
+        y = lib.arange(6.).reshape(2, 3).t().contiguous()
+        y.resize_((3, 2))
+        z = lib.arange(4.)
+        z.resize_as_(lib.zeros(2, 2))
+        w = lib.randn(2, 3).swapdims_(0, 1)
+        return out + [y.tolist(), tuple(z.shape), tuple(w.shape)]
+    same(fn)
+    same(lambda lib: lib.ones(2, requires_grad=True).resize_(3), match="require grad")
