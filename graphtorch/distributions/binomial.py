@@ -14,7 +14,7 @@ from . import count_kernels as kernels
 from .distribution import Distribution
 from .gamma import Gamma, _host
 from .poisson import poisson
-from .utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
+from .utils import BinaryProbs, broadcast_all, lazy_property
 
 __all__ = ["Binomial", "NegativeBinomial", "binomial"]
 
@@ -31,7 +31,7 @@ def _clamp_by_zero(x):
     return (x.clamp(min=0) + x - x.clamp(max=0)) / 2
 
 
-class _CountWithProbs(Distribution):
+class _CountWithProbs(BinaryProbs, Distribution):
     """`total_count` with `probs` or `logits` broadcast together (Binomial and
     NegativeBinomial share this parameterisation)."""
 
@@ -51,25 +51,10 @@ class _CountWithProbs(Distribution):
         new = self._get_checked_instance(type(self), _instance)
         batch_shape = Size(batch_shape)
         new.total_count = self.total_count.expand(batch_shape)
-        if "probs" in self.__dict__:
-            new.probs = new._param = self.probs.expand(batch_shape)
-        if "logits" in self.__dict__:
-            new.logits = new._param = self.logits.expand(batch_shape)
+        self._expand_param(new, batch_shape)
         Distribution.__init__(new, batch_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
-
-    @lazy_property
-    def logits(self) -> Tensor:
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self) -> Tensor:
-        return logits_to_probs(self.logits, is_binary=True)
-
-    @property
-    def param_shape(self) -> Size:
-        return self._param.size()
 
 
 class Binomial(_CountWithProbs):

@@ -86,3 +86,28 @@ class lazy_property:  # noqa: N801  (PyTorch's name)
             value = self.wrapped(instance)
         setattr(instance, self.wrapped.__name__, value)
         return value
+
+
+class BinaryProbs:
+    """Mixin of the distributions parametrised by `probs` or `logits` of one binary event
+    (Bernoulli, Binomial, Geometric, ...): the other is derived on first use, and `expand`
+    carries whichever the instance holds."""
+
+    @lazy_property
+    def logits(self) -> Tensor:
+        return probs_to_logits(self.probs, is_binary=True)
+
+    @lazy_property
+    def probs(self) -> Tensor:
+        return logits_to_probs(self.logits, is_binary=True)
+
+    @property
+    def param_shape(self):
+        return self._param.size()
+
+    def _expand_param(self, new, batch_shape) -> None:
+        """Give `new` (an `expand` result) this instance's probs and/or logits."""
+        if "probs" in self.__dict__:
+            new.probs = new._param = self.probs.expand(batch_shape)
+        if "logits" in self.__dict__:
+            new.logits = new._param = self.logits.expand(batch_shape)
