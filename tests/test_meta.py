@@ -103,3 +103,16 @@ def test_model_ensembling_tutorial():
         preds = lib.func.vmap(fmodel)(params, buffers, minibatches)
         return np.round(preds.detach().numpy(), 4).tolist()
     same(fn, atol=1e-4)
+
+
+def test_compiled_functions_run_meta_calls_eagerly():
+    """A graph has nothing to compute on meta tensors: such calls (meta arguments or a
+    module moved to meta) run eagerly, before and after a CPU variant exists."""
+    f = gt.compile(lambda x: x * 2 + 1)
+    out = f(gt.empty(3, device="meta"))
+    assert out.is_meta and tuple(out.shape) == (3,)
+    assert f(gt.ones(3)).tolist() == [3.0, 3.0, 3.0]
+    assert f(gt.empty(4, device="meta")).is_meta
+    model = gt.compile(gt.nn.Linear(4, 2).to("meta"))
+    y = model(gt.empty(5, 4, device="meta"))
+    assert y.is_meta and tuple(y.shape) == (5, 2)

@@ -99,6 +99,14 @@ class Segments:
         return sum(c.compile_count for _, c in self.compiled)
 
 
+def _has_meta(leaves, state) -> bool:
+    """Whether an argument or a bound module's tensor lives on the meta device."""
+    if any(isinstance(x, Tensor) and x.is_meta for x in leaves):
+        return True
+    return any(t.is_meta for root in state.modules.values()
+               for t in (*root.parameters(), *root.buffers()))
+
+
 @dataclass
 class RecompileEvent:
     """One entry of the recompile ledger."""
@@ -220,6 +228,11 @@ class CompiledFunction:
 
     def _compile_and_run(self, args, leaves, spec):
         state = discover(self.fn, leaves, self._arg_names)
+        if _has_meta(leaves, state):  # shapes without data: nothing for a graph to compute
+            log.info("%s: called with meta tensors; running it eagerly (each op's shape "
+                     "rule)", self._name())
+            self.stats.eager_calls += 1
+            return self.fn(*args)
         if not self.variants and not self.__dict__.get("_first_call_predicted"):
             # A first training step creates the optimizer's lazy state (momentum buffers):
             # tracing it would only find that out (`cap.created_state` below) and run it

@@ -21,6 +21,7 @@ from ..autograd import grad_mode
 from ..autograd import graph as autograd_graph
 from ..dtypes import DType, from_numpy_dtype, get_default_dtype
 from ..ir.tracer import _layout_of as layout_of
+from ..meta import MetaArray
 from ..nn.modules.module import Module
 from ..nn.modules.state_version import same_state, state_snapshot
 from ..optim.optimizer import Optimizer
@@ -131,7 +132,8 @@ def tensor_signature(t, free=()) -> tuple:
     data = t._data
     shape = tuple(None if d in free else n for d, n in enumerate(data.shape))
 
-    device = "cpu" if isinstance(data, np.ndarray) else f"cuda:{data.device.id}"
+    device = "cpu" if isinstance(data, np.ndarray) else "meta" if type(data) is MetaArray \
+        else f"cuda:{data.device.id}"
     return (shape, str(from_numpy_dtype(data.dtype)), device, t.requires_grad)
 
 
