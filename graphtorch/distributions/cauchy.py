@@ -8,14 +8,12 @@ import numbers
 
 import numpy as np
 
-from ..functions.creation import as_tensor, full, tensor, zeros_like
-from ..functions.math import where
+from ..functions.creation import full, tensor
 from ..random import default_generator
 from ..tensor import Size, Tensor
 from . import constraints
 from .distribution import Distribution
-from .transformed_distribution import TransformedDistribution
-from .transforms import AbsTransform
+from .half import Half
 from .utils import broadcast_all
 
 __all__ = ["Cauchy", "HalfCauchy"]
@@ -92,28 +90,14 @@ class Cauchy(Distribution):
         return math.log(4 * math.pi) + self.scale.log()
 
 
-class HalfCauchy(TransformedDistribution):
+class HalfCauchy(Half):
     """|X| for X ~ Cauchy(0, scale).
 
     >>> HalfCauchy(gt.tensor([1.0])).log_prob(gt.tensor([0.0]))
     tensor([-0.4516])
     """
 
-    arg_constraints = {"scale": constraints.positive}
-    support = constraints.nonnegative
-    has_rsample = True
-
-    def __init__(self, scale, validate_args=None):
-        super().__init__(Cauchy(0, scale, validate_args=False), AbsTransform(),
-                         validate_args=validate_args)
-
-    def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(HalfCauchy, _instance)
-        return super().expand(batch_shape, _instance=new)
-
-    @property
-    def scale(self) -> Tensor:
-        return self.base_dist.scale
+    base_cls = Cauchy
 
     @property
     def mean(self) -> Tensor:
@@ -121,27 +105,5 @@ class HalfCauchy(TransformedDistribution):
                     device=self.scale.device)
 
     @property
-    def mode(self) -> Tensor:
-        return zeros_like(self.scale)
-
-    @property
     def variance(self) -> Tensor:
         return self.base_dist.variance
-
-    def log_prob(self, value):
-        if self._validate_args:
-            self._validate_sample(value)
-        value = as_tensor(value, dtype=self.scale.dtype, device=self.scale.device)
-        log_prob = self.base_dist.log_prob(value) + math.log(2)
-        return where(value >= 0, log_prob, -math.inf)
-
-    def cdf(self, value):
-        if self._validate_args:
-            self._validate_sample(value)
-        return 2 * self.base_dist.cdf(value) - 1
-
-    def icdf(self, prob):
-        return self.base_dist.icdf((prob + 1) / 2)
-
-    def entropy(self):
-        return self.base_dist.entropy() - math.log(2)

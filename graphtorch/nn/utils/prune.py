@@ -9,6 +9,7 @@ methods draw what PyTorch draws for the same seed (`rand_like`, then `topk`).
 
 from __future__ import annotations
 
+
 import numbers
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
@@ -214,6 +215,20 @@ class Identity(BasePruningMethod):
         return super().apply(module, name)
 
 
+def _unstructured_mask(amount, t, default_mask, scores, largest: bool):
+    """`default_mask` with 0 at the `amount` entries of `t` whose `scores()` are largest
+    (or smallest); the scores are drawn or computed only when something is pruned, as
+    PyTorch's."""
+    tensor_size = t.nelement()
+    nparams_toprune = _compute_nparams_toprune(amount, tensor_size)
+    _validate_pruning_amount(nparams_toprune, tensor_size)
+    mask = default_mask.clone()
+    if nparams_toprune != 0:
+        chosen = scores().reshape(-1).topk(k=nparams_toprune, largest=largest).indices
+        mask.view(-1)[chosen] = 0
+    return mask
+
+
 class RandomUnstructured(BasePruningMethod):
     """Prunes `amount` (a fraction, or a count) of the entries, chosen at random."""
 
@@ -224,15 +239,8 @@ class RandomUnstructured(BasePruningMethod):
         self.amount = amount
 
     def compute_mask(self, t, default_mask):
-        tensor_size = t.nelement()
-        nparams_toprune = _compute_nparams_toprune(self.amount, tensor_size)
-        _validate_pruning_amount(nparams_toprune, tensor_size)
-        mask = default_mask.clone()
-        if nparams_toprune != 0:
-            prob = rand_like(t)
-            topk = prob.reshape(-1).topk(k=nparams_toprune)
-            mask.view(-1)[topk.indices] = 0
-        return mask
+        return _unstructured_mask(self.amount, t, default_mask, lambda: rand_like(t),
+                                  largest=True)
 
     @classmethod
     def apply(cls, module, name, amount):
@@ -249,14 +257,7 @@ class L1Unstructured(BasePruningMethod):
         self.amount = amount
 
     def compute_mask(self, t, default_mask):
-        tensor_size = t.nelement()
-        nparams_toprune = _compute_nparams_toprune(self.amount, tensor_size)
-        _validate_pruning_amount(nparams_toprune, tensor_size)
-        mask = default_mask.clone()
-        if nparams_toprune != 0:
-            topk = t.abs().reshape(-1).topk(k=nparams_toprune, largest=False)
-            mask.view(-1)[topk.indices] = 0
-        return mask
+        return _unstructured_mask(self.amount, t, default_mask, t.abs, largest=False)
 
     @classmethod
     def apply(cls, module, name, amount, importance_scores=None):
