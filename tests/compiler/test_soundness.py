@@ -670,3 +670,62 @@ def test_a_hook_changing_a_compiled_module_is_refused_and_undone():
         assert gt.allclose(out, lin(x))
     assert any("changes the state of module Linear" in r
                for r in compiled._compiled.stats.graph_breaks)
+
+
+def _hooked_model(kind: str, seed: int):
+    """A small model whose hooks change module state while it runs: graphtorch's own hooks
+    (pruning's and weight_norm's assign `module.weight`, code the trace does not watch) or
+    user hooks (a Python counter, a buffer reassigned), or none."""
+    gt.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(4, 3), nn.Tanh(), nn.Linear(3, 2))
+    lin = model[0]
+    if kind == "prune":
+        gt.nn.utils.prune.l1_unstructured(lin, "weight", amount=0.4)
+    elif kind == "weight_norm":
+        with pytest.warns(FutureWarning):  # deprecated, as PyTorch's, and still used
+            gt.nn.utils.weight_norm(lin)
+    elif kind == "counter":
+        lin.calls = 0
+
+        def post(module, args, out):
+            module.calls += 1
+        lin.register_forward_hook(post)
+    elif kind == "buffer":
+        lin.register_buffer("last", gt.zeros(3))
+
+        def post(module, args, out):
+            module.last = out.detach().mean(0)
+        lin.register_forward_hook(post)
+    return model
+
+
+def _module_state(model):
+    out = {}
+    for name, m in model.named_modules():
+        for key, value in vars(m).items():
+            if isinstance(value, gt.Tensor):
+                assert type(value._data) is np.ndarray, f"{name}.{key} holds a traced tensor"
+                out[f"{name}.{key}"] = value.detach().numpy().copy()
+            elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                out[f"{name}.{key}"] = value
+    return out
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_random_hooks_changing_modules_match_eager(seed):
+    """Randomised: hooks that change a module while a compiled call traces are refused and
+    undone; every call returns eager's result and leaves the module as eager leaves it."""
+    rng = random.Random(seed)
+    kind = rng.choice(["prune", "weight_norm", "counter", "buffer", "none"])
+    eager, compiled_model = _hooked_model(kind, seed), _hooked_model(kind, seed)
+    compiled = gt.compile(compiled_model) if rng.random() < 0.5 else \
+        gt.compile(lambda x: compiled_model(x).sum(1))
+    run_eager = eager if isinstance(compiled, nn.Module) else (lambda x: eager(x).sum(1))
+    for _ in range(rng.randint(2, 5)):
+        x = gt.randn(rng.choice([2, 3]), 4)
+        want, got = run_eager(x), compiled(x)
+        assert gt.allclose(want, got, rtol=1e-5, atol=1e-6)
+        a, b = _module_state(eager), _module_state(compiled_model)
+        assert a.keys() == b.keys()
+        for key in a:
+            np.testing.assert_allclose(b[key], a[key], rtol=1e-5, atol=1e-6, err_msg=key)
