@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .trace_state import contiguous_strides
+
 NO_DATA = "Cannot copy out of meta tensor; no data!"
 COPY_OUT = ("Cannot copy out of meta tensor; no data! Please use torch.nn.Module.to_empty() "
             "instead when moving module from meta to a different device.")
@@ -25,13 +27,8 @@ class MetaArray:
     def __init__(self, shape, dtype, strides=None):
         self.shape = tuple(int(s) for s in shape)
         self.dtype = np.dtype(dtype)
-        if strides is None:
-            strides, step = [], self.dtype.itemsize
-            for n in reversed(self.shape):
-                strides.append(step)
-                step *= max(n, 1)
-            strides = tuple(reversed(strides))
-        self.strides = tuple(strides)
+        self.strides = contiguous_strides(self.shape, self.dtype.itemsize) if strides is None \
+            else tuple(strides)
 
     @property
     def ndim(self) -> int:
@@ -89,6 +86,6 @@ class _Flags:
     writeable = True
 
     def __init__(self, array: MetaArray):
-        expected = MetaArray(array.shape, array.dtype).strides
+        expected = contiguous_strides(array.shape, array.itemsize)
         self.c_contiguous = array.strides == expected or array.size <= 1
         self.f_contiguous = array.ndim <= 1 and self.c_contiguous
