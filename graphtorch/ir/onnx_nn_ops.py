@@ -286,22 +286,24 @@ def render_bernoulli(ctx):
 
 
 def render_lstm_scan(ctx):
-    """ONNX ``LSTM`` over the projected gates: its input weight is the permutation taking
-    PyTorch's gate order (i, f, g, o) to ONNX's (i, o, f, c), the recurrent weight's rows are
-    permuted alike, and the biases (already in the gates) are left out."""
+    """ONNX ``LSTM``: the weights' and bias's rows permuted from PyTorch's gate order
+    (i, f, g, o) to ONNX's (i, o, f, c); the summed bias is ONNX's input bias, with zeros
+    for the recurrent one."""
     floats_only(ctx)
     if any(ctx.used(k) for k in (3, 4, 5)):
         ctx.fail("the per-step cell states and gates saved for the backward have no ONNX "
                  "LSTM output")
-    width = ctx.meta(3).shape[0]
+    width = ctx.meta(4).shape[0]
     hidden = width // 4
-    order = np.concatenate([np.arange(k * hidden, (k + 1) * hidden) for k in (0, 3, 1, 2)])
+    order = ctx.ints(np.concatenate([np.arange(k * hidden, (k + 1) * hidden)
+                                     for k in (0, 3, 1, 2)]))
     dtype = ctx.meta(0).dtype
-    w = ctx.const(np.eye(width)[order][None], dtype)
-    r = ctx.emit("Unsqueeze", [ctx.emit("Gather", [ctx.input(3), ctx.ints(order)], axis=0),
-                               ctx.ints([0])])
+    w, r, b = (ctx.emit("Gather", [ctx.input(i), order], axis=0) for i in (3, 4, 5))
+    w, r = (ctx.emit("Unsqueeze", [m, ctx.ints([0])]) for m in (w, r))
+    b = ctx.emit("Unsqueeze", [ctx.emit("Concat", [b, ctx.const(np.zeros(width), dtype)],
+                                        axis=0), ctx.ints([0])])
     h0, c0 = (ctx.emit("Unsqueeze", [ctx.input(i), ctx.ints([0])]) for i in (1, 2))
-    y, y_h, y_c = ctx.emit("LSTM", [ctx.input(0), w, r, "", "", h0, c0], num_outputs=3,
+    y, y_h, y_c = ctx.emit("LSTM", [ctx.input(0), w, r, b, "", h0, c0], num_outputs=3,
                            hidden_size=hidden,
                            direction="reverse" if ctx.attrs["reverse"] else "forward")
     hs = ctx.emit("Squeeze", [y, ctx.ints([1])])

@@ -1,16 +1,21 @@
-"""The LSTM recurrence as one primitive (`lstm_scan`) and its backward (`lstm_scan_backward`),
-as cuDNN and ATen run a layer: the input-to-hidden products of every step are one GEMM done
-by the caller (`gates_x`, time-major, both biases included), the loop does only
-``h @ W_hh^T`` and the gate nonlinearities per step, into preallocated (T, B, 4H) buffers.
+"""The LSTM layer's recurrence as one primitive (`lstm_scan`) and its backward
+(`lstm_scan_backward`), as cuDNN and ATen run a layer, into preallocated (T, B, 4H) buffers.
 
-The backward loop produces the gate gradients of every step; the vjp then forms the
-weight gradient as ONE GEMM over all steps (``dgates^T @ h_prev``), instead of one small
-GEMM per step. Under create_graph=True the vjp is written in graphtorch ops instead (the
-recurrence run again step by step), so double backward works as for PyTorch's LSTM. Gate
-order is PyTorch's (i, f, g, o). The per-step cell arithmetic runs as a Numba kernel when
-the JIT tier has one ready (`rnn_jit`), else as NumPy ufuncs.
+The forward takes the layer input x (T, B, I) with W_ih, W_hh and the summed biases. When
+both weights fit in L2 the native loop (`rnn_native`) does each step's input GEMM itself,
+fused with the recurrent one (no (T, B, 4H) buffer of input products written and read
+back); otherwise the input-to-hidden products of every step are one GEMM before the loop,
+which then does only ``h @ W_hh^T`` and the gate nonlinearities per step.
 
-    hs, h_n, c_n, cs, tanh_cs, gates = call(LSTM_SCAN, gates_x, h0, c0, w_hh, reverse=False)
+The backward loop produces the gate gradients of every step; the vjp then forms the weight
+gradients as ONE GEMM each over all steps (``dgates^T @ h_prev``, ``dgates^T @ x``),
+instead of one small GEMM per step. Under create_graph=True the vjp is written in graphtorch
+ops instead (the recurrence run again step by step), so double backward works as for
+PyTorch's LSTM. Gate order is PyTorch's (i, f, g, o). The per-step cell arithmetic runs as
+a Numba kernel when the JIT tier has one ready (`rnn_jit`), else as NumPy ufuncs.
+
+    hs, h_n, c_n, cs, tanh_cs, gates = call(LSTM_SCAN, x, h0, c0, w_ih, w_hh, bias,
+                                            reverse=False)
 """
 
 from __future__ import annotations
@@ -21,25 +26,43 @@ from .. import blas
 from ..autograd import grad_mode
 from . import rnn_jit, rnn_native
 from .dispatch import call
+from .matmul import ADDMM
 from .movement import CAT, STACK
 from .registry import Category, OpDef, TensorMeta, register
 
 
-def _forward_kernel(xp, gates_x, h0, c0, w_hh, reverse=False):
+def _forward_kernel(xp, x, h0, c0, w_ih, w_hh, bias, reverse=False):
+    if xp is np and rnn_native.input_in_loop(x, w_hh):
+        native = rnn_native.forward(x, h0, c0, w_hh, reverse, w_ih, bias)
+        if native is not None:  # both GEMMs of every step inside one loop
+            return _results(native, reverse)
+    steps, batch, size = x.shape
+    gates_x = blas.addmm_on(xp, bias, x.reshape(steps * batch, size), w_ih.T)
+    return _recurrence(xp, gates_x.reshape(steps, batch, gates_x.shape[-1]), h0, c0, w_hh,
+                       reverse)
+
+
+def _results(native, reverse):
+    """lstm_scan's outputs from the native loop's (gates, hs, cs, tanh_cs)."""
+    gates, hs, cs, tanh_cs = native
+    last = 0 if reverse else hs.shape[0] - 1
+    return hs, hs[last].copy(), cs[last].copy(), cs, tanh_cs, gates
+
+
+def _recurrence(xp, gates_x, h0, c0, w_hh, reverse):
+    """lstm_scan's outputs from the input products of every step, gates_x (T, B, 4H)."""
     steps, batch, width = gates_x.shape
     hidden = width // 4
     dtype = gates_x.dtype
     # sigmoid(x) = (tanh(x / 2) + 1) / 2: with the i, f, o rows of W_hh and columns of
     # gates_x halved up front, one vectorised tanh over the whole (B, 4H) block per step
     # activates all four gates (then i, f, o are shifted and halved)
+    native = rnn_native.forward(gates_x, h0, c0, w_hh, reverse) if xp is np else None
+    if native is not None:  # the whole loop over time in one call
+        return _results(native, reverse)
     scale = xp.full((width,), 0.5, dtype=dtype)
     scale[2 * hidden:3 * hidden] = 1
     w_t = xp.ascontiguousarray((w_hh * scale[:, None]).T)
-    native = rnn_native.forward(gates_x, h0, c0, w_t, reverse) if xp is np else None
-    if native is not None:  # the whole loop over time in one call
-        gates, hs, cs, tanh_cs = native
-        last = 0 if reverse else steps - 1
-        return hs, hs[last].copy(), cs[last].copy(), cs, tanh_cs, gates
     gates = xp.empty((steps, batch, width), dtype=dtype)  # activated i, f, g, o
     xp.multiply(gates_x, scale, out=gates)
     hs = xp.empty((steps, batch, hidden), dtype=dtype)
@@ -72,32 +95,33 @@ def _forward_kernel(xp, gates_x, h0, c0, w_hh, reverse=False):
     return hs, h.copy(), c.copy(), cs, tanh_cs, gates
 
 
-def _check(name, gates_x, h0, c0, w_hh):
-    if len(gates_x.shape) != 3 or gates_x.shape[2] % 4:
-        raise RuntimeError(f"{name}: gates_x must be (T, B, 4*H), got {tuple(gates_x.shape)}")
-    steps, batch, width = gates_x.shape
-    hidden = width // 4
+def _check(x, h0, c0, w_ih, w_hh, bias):
+    if len(x.shape) != 3 or len(w_hh.shape) != 2 or w_hh.shape[0] != 4 * w_hh.shape[1]:
+        raise RuntimeError(f"lstm_scan: x must be (T, B, I) and w_hh (4*H, H), got "
+                           f"{tuple(x.shape)} and {tuple(w_hh.shape)}")
+    steps, batch, size = x.shape
+    hidden = w_hh.shape[1]
     for what, meta, shape in (("h0", h0, (batch, hidden)), ("c0", c0, (batch, hidden)),
-                              ("w_hh", w_hh, (width, hidden))):
+                              ("w_ih", w_ih, (4 * hidden, size)), ("bias", bias, (4 * hidden,))):
         if tuple(meta.shape) != shape:
-            raise RuntimeError(f"{name}: {what} must be {shape}, got {tuple(meta.shape)}")
-        if meta.dtype is not gates_x.dtype:
-            raise RuntimeError(f"{name}: {what} has dtype {meta.dtype}, expected "
-                               f"{gates_x.dtype}")
+            raise RuntimeError(f"lstm_scan: {what} must be {shape}, got {tuple(meta.shape)}")
+    for what, meta in (("h0", h0), ("c0", c0), ("w_ih", w_ih), ("w_hh", w_hh), ("bias", bias)):
+        if meta.dtype is not x.dtype:
+            raise RuntimeError(f"lstm_scan: {what} has dtype {meta.dtype}, expected {x.dtype}")
     return steps, batch, hidden
 
 
-def _forward_infer(gates_x, h0, c0, w_hh, reverse=False):
-    steps, batch, hidden = _check("lstm_scan", gates_x, h0, c0, w_hh)
-    every = TensorMeta((steps, batch, hidden), gates_x.dtype)
-    final = TensorMeta((batch, hidden), gates_x.dtype)
-    return every, final, final, every, every, TensorMeta(tuple(gates_x.shape), gates_x.dtype)
+def _forward_infer(x, h0, c0, w_ih, w_hh, bias, reverse=False):
+    steps, batch, hidden = _check(x, h0, c0, w_ih, w_hh, bias)
+    every = TensorMeta((steps, batch, hidden), x.dtype)
+    final = TensorMeta((batch, hidden), x.dtype)
+    return every, final, final, every, every, TensorMeta((steps, batch, 4 * hidden), x.dtype)
 
 
 def _forward_vjp(ctx, g_hs, g_h, g_c, *unused):
     if grad_mode.is_grad_enabled():  # create_graph=True: gradients that are differentiable
         return _differentiable_vjp(ctx, g_hs, g_h, g_c)
-    h0, c0, w_hh = ctx.inputs[1:]
+    x, h0, c0, w_ih, w_hh, _ = ctx.inputs
     hs, _, _, cs, tanh_cs, gates = ctx.outputs
     reverse = ctx.attrs["reverse"]
     g_hs = g_hs if g_hs is not None else hs.new_zeros(hs.shape)
@@ -106,11 +130,27 @@ def _forward_vjp(ctx, g_hs, g_h, g_c, *unused):
     d_gates, d_h0, d_c0 = call(LSTM_SCAN_BACKWARD, g_hs, g_h, g_c, c0, w_hh, cs, tanh_cs,
                                gates, reverse=reverse)
     width, hidden = w_hh.shape
-    # h_prev of every step: h0 at the first step walked, else the neighbouring output
-    first, rest, prev = (d_gates[-1], d_gates[:-1], hs[1:]) if reverse else \
-        (d_gates[0], d_gates[1:], hs[:-1])
-    d_w = first.t() @ h0 + rest.reshape(-1, width).t() @ prev.reshape(-1, hidden)
-    return d_gates, d_h0, d_c0, d_w
+    need_x, _, _, need_w_ih, need_w_hh, need_bias = ctx.needs_input_grad
+    d_w_hh = None
+    if need_w_hh:
+        # h_prev of every step: h0 at the first step walked, else the neighbouring output;
+        # the big product accumulates onto the small one (no pass to add them)
+        first, rest, prev = (d_gates[-1], d_gates[:-1], hs[1:]) if reverse else \
+            (d_gates[0], d_gates[1:], hs[:-1])
+        d_w_hh = call(ADDMM, first.t() @ h0, rest.reshape(-1, width).t(),
+                      prev.reshape(-1, hidden))
+    d_x, d_w_ih, d_bias = _input_grads(x, w_ih, d_gates, need_x, need_w_ih, need_bias)
+    return d_x, d_h0, d_c0, d_w_ih, d_w_hh, d_bias
+
+
+def _input_grads(x, w_ih, d_gates, need_x, need_w_ih, need_bias):
+    """Gradients of x, w_ih and the bias from the pre-activation gate gradients
+    (T, B, 4H) of every step (None where not needed): one GEMM each over all steps."""
+    steps, batch, size = x.shape
+    flat = d_gates.reshape(steps * batch, d_gates.shape[-1])
+    return ((flat @ w_ih).reshape(steps, batch, size) if need_x else None,
+            flat.t() @ x.reshape(steps * batch, size) if need_w_ih else None,
+            flat.sum(0) if need_bias else None)
 
 
 def _differentiable_vjp(ctx, g_hs, g_h, g_c):
@@ -118,9 +158,10 @@ def _differentiable_vjp(ctx, g_hs, g_h, g_c):
     penalty, a Hessian-vector product): the recurrence is run again step by step from the
     saved inputs (the saved gates and cells carry no history) and its gradients are written
     out per step, so every op of it is differentiable again, as PyTorch's LSTM is."""
-    gates_x, h0, c0, w_hh = ctx.inputs
+    x, h0, c0, w_ih, w_hh, bias = ctx.inputs
     reverse = ctx.attrs["reverse"]
-    steps, hidden = gates_x.shape[0], h0.shape[-1]
+    steps, hidden = x.shape[0], h0.shape[-1]
+    gates_x = x @ w_ih.t() + bias
     order = list(range(steps - 1, -1, -1) if reverse else range(steps))
     w_t = w_hh.t()
     h, c, saved = h0, c0, {}
@@ -145,7 +186,8 @@ def _differentiable_vjp(ctx, g_hs, g_h, g_c):
         d_gates[t] = d_a
         d_w = d_a.t() @ h_prev if d_w is None else d_w + d_a.t() @ h_prev
         dh, dc = d_a @ w_hh, dc * f
-    return call(STACK, d_gates), dh, dc, d_w
+    d_x, d_w_ih, d_bias = _input_grads(x, w_ih, call(STACK, d_gates), True, True, True)
+    return d_x, dh, dc, d_w_ih, d_w, d_bias
 
 
 def _backward_kernel(xp, g_hs, g_h, g_c, c0, w_hh, cs, tanh_cs, gates, reverse=False):
@@ -226,12 +268,13 @@ def _backward_vjp(ctx, *grads):
 
 LSTM_SCAN = register(OpDef(
     "lstm_scan", Category.OPAQUE, _forward_kernel, _forward_infer, _forward_vjp,
-    save_inputs=(0, 1, 2, 3), save_output=True, num_outputs=6,
+    save_inputs=(0, 1, 2, 3, 4, 5), save_output=True, num_outputs=6,
     differentiable_outputs=(0, 1, 2),
     backward_name="LstmScanBackward0",
-    doc="LSTM layer recurrence over time-major gates_x (T, B, 4H) = x @ W_ih^T + biases, "
-        "from h0, c0 (B, H) with w_hh (4H, H); returns h of every step, the final h and c, "
-        "then (saved for the backward) c and tanh(c) of every step and the activated gates"))
+    doc="LSTM layer recurrence over time-major x (T, B, I) from h0, c0 (B, H) with w_ih "
+        "(4H, I), w_hh (4H, H) and bias (4H) = b_ih + b_hh; returns h of every step, the "
+        "final h and c, then (saved for the backward) c and tanh(c) of every step and the "
+        "activated gates"))
 
 LSTM_SCAN_BACKWARD = register(OpDef(
     "lstm_scan_backward", Category.OPAQUE, _backward_kernel, _backward_infer, _backward_vjp,

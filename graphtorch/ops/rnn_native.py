@@ -166,16 +166,39 @@ static void __attribute__((noinline)) cell_backward(
     }
 }
 
-// gx: (S, B, 4H) pre-activations from the input (strides sx_t, sx_b; unit last stride);
-// w_t: (H, 4H) = (W_hh * scale)^T; writes gates (activated), hs, cs, tanh_cs (S, B, H each).
+// Scaled transposes of the weights, the recurrence's right-hand GEMM operands: dst (K, 4H)
+// = (src * scale)^T for src (4H, K), scale 1/2 on the i, f, o rows (sigmoid through tanh, see
+// lstm_forward) and 1 on g's. Blocked so both sides stay in cache lines.
+template <typename T>
+static void scaled_transpose(const T* src, long long rows, long long cols, long long hidden,
+                             T* dst) {
+    const long long BLOCK = 32;
+    for (long long r0 = 0; r0 < rows; r0 += BLOCK)
+        for (long long c0 = 0; c0 < cols; c0 += BLOCK) {
+            const long long r1 = r0 + BLOCK < rows ? r0 + BLOCK : rows;
+            const long long c1 = c0 + BLOCK < cols ? c0 + BLOCK : cols;
+            for (long long r = r0; r < r1; ++r) {
+                const T s = (r >= 2 * hidden && r < 3 * hidden) ? (T)1 : (T)0.5;
+                for (long long c = c0; c < c1; ++c) dst[c * rows + r] = src[r * cols + c] * s;
+            }
+        }
+}
+
+// The layer's recurrence. With w_ih_t null, gx is gates_x: (S, B, 4H) pre-activations from
+// the input (strides sx_t, sx_b; unit last stride), biases included. Otherwise gx is the
+// input x itself, (S, B, I) alike, and each step's input GEMM x_t @ w_ih_t (I, 4H) runs here
+// onto the scaled bias `bias_s` (4H), fused with the recurrent one: no (S, B, 4H) buffer
+// written by one GEMM and read back by the loop. w_t: (H, 4H) = (W_hh * scale)^T, w_ih_t
+// scaled alike. Writes gates (activated), hs, cs, tanh_cs (S, B, H each).
 // Batch rows never meet in the recurrence: with gemm_fn null each of `threads` threads
 // runs its own rows through all steps with small_gemm (no barrier); else one thread calls
 // the CBLAS (which threads itself) for the whole batch per step.
 template <typename T>
 static void lstm_forward(void* gemm_fn, int ilp64, int threads, long long steps,
                          long long batch, long long hidden, int reverse, const T* gx,
-                         long long sx_t, long long sx_b, const T* w_t, const T* h0,
-                         const T* c0, T* gates, T* hs, T* cs, T* tanh_cs) {
+                         long long sx_t, long long sx_b, long long input, const T* w_ih_t,
+                         const T* bias_s, const T* w_t, const T* h0, const T* c0, T* gates,
+                         T* hs, T* cs, T* tanh_cs) {
     const long long W = 4 * hidden, BH = batch * hidden;
     const T half = (T)0.5;
     // the CBLAS path runs the whole batch per step: one thread, whatever was asked
@@ -189,18 +212,29 @@ static void lstm_forward(void* gemm_fn, int ilp64, int threads, long long steps,
         const T* h_prev = s == 0 ? h0 : hs + p * BH;
         const T* c_prev = s == 0 ? c0 : cs + p * BH;
         T* a = gates + t * batch * W;
-        for (long long b = lo; b < hi; ++b) {
-            const T* x = gx + t * sx_t + b * sx_b;
+        for (long long b = gemm_fn ? 0 : lo; b < (gemm_fn ? batch : hi); ++b) {
             T* row = a + b * W;
+            if (w_ih_t) {
+                for (long long j = 0; j < W; ++j) row[j] = bias_s[j];
+                continue;
+            }
+            const T* x = gx + t * sx_t + b * sx_b;
             for (long long j = 0; j < 2 * hidden; ++j) row[j] = x[j] * half;
             for (long long j = 2 * hidden; j < 3 * hidden; ++j) row[j] = x[j];
             for (long long j = 3 * hidden; j < W; ++j) row[j] = x[j] * half;
         }
-        if (gemm_fn)
+        if (gemm_fn) {
+            if (w_ih_t)
+                gemm<T>(gemm_fn, ilp64, batch, W, input, gx + t * sx_t, sx_b, w_ih_t, W,
+                        (T)1, a, W);
             gemm<T>(gemm_fn, ilp64, batch, W, hidden, h_prev, hidden, w_t, W, (T)1, a, W);
-        else
+        } else {
+            if (w_ih_t)
+                small_gemm<T>(hi - lo, W, input, gx + t * sx_t + lo * sx_b, sx_b, w_ih_t, W,
+                              a + lo * W, W, true);
             small_gemm<T>(hi - lo, W, hidden, h_prev + lo * hidden, hidden, w_t, W,
                           a + lo * W, W, true);
+        }
         for (long long b = lo; b < hi; ++b) {
             T* row = a + b * W;
             for (long long j = 0; j < W; ++j) row[j] = act_tanh(row[j]);
@@ -252,10 +286,19 @@ static void lstm_backward(void* gemm_fn, int ilp64, int threads, long long steps
 #define GT_LSTM_ENTRIES(T, SUFFIX)                                                          \
 extern "C" void gt_lstm_forward_##SUFFIX(void* g, int ilp64, int threads, long long steps,  \
         long long batch, long long hidden, int reverse, const T* gx, long long sx_t,        \
-        long long sx_b, const T* w_t, const T* h0, const T* c0, T* gates, T* hs, T* cs,     \
+        long long sx_b, long long input, const T* w_ih, const T* bias, const T* w_hh,       \
+        const T* h0, const T* c0, T* w_ih_t, T* bias_s, T* w_t, T* gates, T* hs, T* cs,     \
         T* tanh_cs) {                                                                       \
-    lstm_forward<T>(g, ilp64, threads, steps, batch, hidden, reverse, gx, sx_t, sx_b, w_t,  \
-                    h0, c0, gates, hs, cs, tanh_cs);                                        \
+    const long long W = 4 * hidden;                                                         \
+    scaled_transpose<T>(w_hh, W, hidden, hidden, w_t);                                      \
+    if (w_ih) {                                                                             \
+        scaled_transpose<T>(w_ih, W, input, hidden, w_ih_t);                                \
+        for (long long j = 0; j < W; ++j)                                                   \
+            bias_s[j] = (j >= 2 * hidden && j < 3 * hidden) ? bias[j] : bias[j] * (T)0.5;   \
+    }                                                                                       \
+    lstm_forward<T>(g, ilp64, threads, steps, batch, hidden, reverse, gx, sx_t, sx_b,       \
+                    input, w_ih ? w_ih_t : nullptr, bias_s, w_t, h0, c0, gates, hs, cs,     \
+                    tanh_cs);                                                               \
 }                                                                                           \
 extern "C" void gt_lstm_backward_##SUFFIX(void* g, int ilp64, int threads, long long steps, \
         long long batch, long long hidden, int reverse, const T* g_hs, const T* c0,         \
@@ -270,7 +313,8 @@ GT_LSTM_ENTRIES(double, f64)
 
 _VOIDP, _LL, _INT = ctypes.c_void_p, ctypes.c_longlong, ctypes.c_int
 KERNELS = FloatKernels(SOURCE, {
-    "gt_lstm_forward": [_VOIDP, _INT, _INT, _LL, _LL, _LL, _INT, _VOIDP, _LL, _LL] + [_VOIDP] * 7,
+    "gt_lstm_forward": [_VOIDP, _INT, _INT, _LL, _LL, _LL, _INT, _VOIDP, _LL, _LL, _LL]
+    + [_VOIDP] * 12,
     "gt_lstm_backward": [_VOIDP, _INT, _INT, _LL, _LL, _LL, _INT] + [_VOIDP] * 9})
 
 
@@ -298,49 +342,73 @@ def _c(a, dtype):
     return np.ascontiguousarray(a, dtype=dtype)
 
 
-def _plan(blocks):
-    """(functions, products, steps, batch, hidden) for the (T, B, 4H) array `blocks`, or
-    None when the native loop is unavailable for it (not NumPy, another dtype, an empty
-    dim, a large W_hh without a CBLAS)."""
+def _plan(blocks, hidden):
+    """(functions, products) for the (T, B, *) array `blocks` of a recurrence of `hidden`
+    units, or None when the native loop is unavailable for it (not NumPy, another dtype, an
+    empty dim, a large W_hh without a CBLAS)."""
     if not isinstance(blocks, np.ndarray):
         return None
     fns = _functions(blocks.dtype)
     steps, batch, width = blocks.shape
-    if fns is None or not (steps and batch and width):
+    if fns is None or not (steps and batch and width and hidden):
         return None
-    products = _products(blocks.dtype, batch, width // 4)
+    products = _products(blocks.dtype, batch, hidden)
     if products is None:
         return None
-    return fns, products, steps, batch, width // 4
+    return fns, products
 
 
-def forward(gates_x, h0, c0, w_t, reverse: bool):
-    """(gates, hs, cs, tanh_cs) of the recurrence (see `ops.rnn._forward_kernel`, whose
-    w_t is ``(W_hh * scale)^T``), or None when the native loop is unavailable."""
-    plan = _plan(gates_x)
+def forward(gx, h0, c0, w_hh, reverse: bool, w_ih=None, bias=None):
+    """(gates, hs, cs, tanh_cs) of the recurrence, or None when the native loop is
+    unavailable. Without `w_ih`, `gx` is gates_x (T, B, 4H) (see `ops.rnn._forward_kernel`);
+    with it, `gx` is the input x (T, B, I) and the loop does each step's input GEMM onto
+    `bias` (4H) itself (`input_in_loop` says when that pays)."""
+    dtype = gx.dtype
+    steps, batch, width = gx.shape
+    hidden = w_hh.shape[1]
+    plan = _plan(gx, hidden)
     if plan is None:
         return None
-    fns, products, steps, batch, hidden = plan
-    dtype = gates_x.dtype
+    fns, products = plan
     size = dtype.itemsize
-    if gates_x.strides[2] != size or any(st % size for st in gates_x.strides):
-        gates_x = _c(gates_x, dtype)
-    h0, c0, w_t = _c(h0, dtype), _c(c0, dtype), _c(w_t, dtype)
+    if gx.strides[2] != size or any(st % size for st in gx.strides):
+        gx = _c(gx, dtype)
+    h0, c0, w_hh = _c(h0, dtype), _c(c0, dtype), _c(w_hh, dtype)
+    w_t = np.empty((hidden, 4 * hidden), dtype)
+    if w_ih is not None:
+        w_ih, bias = _c(w_ih, dtype), _c(bias, dtype)
+        w_ih_t, bias_s = np.empty((width, 4 * hidden), dtype), np.empty(4 * hidden, dtype)
+        inputs = (width, w_ih.ctypes.data, bias.ctypes.data)
+        scratch = (w_ih_t.ctypes.data, bias_s.ctypes.data)
+    else:
+        inputs, scratch = (0, None, None), (None, None)
     gates = np.empty((steps, batch, 4 * hidden), dtype)
     hs, cs, tanh_cs = (np.empty((steps, batch, hidden), dtype) for _ in range(3))
-    fns[0](*products, steps, batch, hidden, int(bool(reverse)), gates_x.ctypes.data,
-           gates_x.strides[0] // size, gates_x.strides[1] // size, w_t.ctypes.data,
-           h0.ctypes.data, c0.ctypes.data, gates.ctypes.data, hs.ctypes.data, cs.ctypes.data,
-           tanh_cs.ctypes.data)
+    fns[0](*products, steps, batch, hidden, int(bool(reverse)), gx.ctypes.data,
+           gx.strides[0] // size, gx.strides[1] // size, *inputs, w_hh.ctypes.data,
+           h0.ctypes.data, c0.ctypes.data, *scratch, w_t.ctypes.data, gates.ctypes.data,
+           hs.ctypes.data, cs.ctypes.data, tanh_cs.ctypes.data)
     return gates, hs, cs, tanh_cs
+
+
+def input_in_loop(x, w_hh) -> bool:
+    """Whether the native loop should do the input GEMM itself for input x (T, B, I): when
+    its W_ih and W_hh both stay in L2 for the in-register GEMM (one big GEMM before the loop
+    is faster otherwise)."""
+    if not isinstance(x, np.ndarray) or x.dtype not in (np.float32, np.float64):
+        return False
+    hidden = w_hh.shape[1]
+    return 4 * hidden * (hidden + x.shape[2]) * x.dtype.itemsize <= SMALL_GEMM_BYTES
 
 
 def backward(g_hs, g_h, g_c, c0, w_hh, cs, tanh_cs, gates, reverse: bool):
     """(d_gates, dh0, dc0) (see `ops.rnn._backward_kernel`), or None when unavailable."""
-    plan = _plan(gates)
+    steps, batch, width = gates.shape
+    hidden = width // 4
+    plan = _plan(gates, hidden)
     if plan is None:
         return None
-    fns, products, steps, batch, hidden = plan
+    fns, products = plan
     dtype = gates.dtype
     g_hs, c0, w_hh, cs, tanh_cs, gates = (_c(a, dtype) for a in (g_hs, c0, w_hh, cs,
                                                                  tanh_cs, gates))

@@ -7,7 +7,8 @@ from __future__ import annotations
 from .harness import Row
 
 
-def _reference(lib, gates_x, h0, c0, w_hh, reverse):
+def _reference(lib, x, h0, c0, w_ih, w_hh, bias, reverse):
+    gates_x = x @ w_ih.t() + bias
     h, c = h0, c0
     hs, cs = [None] * gates_x.shape[0], [None] * gates_x.shape[0]
     steps = range(gates_x.shape[0] - 1, -1, -1) if reverse else range(gates_x.shape[0])
@@ -20,19 +21,19 @@ def _reference(lib, gates_x, h0, c0, w_hh, reverse):
 
 
 def lstm_scan(reverse):
-    def fn(lib, gates_x, h0, c0, w_hh):
+    def fn(lib, x, h0, c0, w_ih, w_hh, bias):
         if lib.__name__ != "graphtorch":
-            return _reference(lib, gates_x, h0, c0, w_hh, reverse)
+            return _reference(lib, x, h0, c0, w_ih, w_hh, bias, reverse)
         from graphtorch.ops.dispatch import call
         from graphtorch.ops.rnn import LSTM_SCAN
 
-        hs, h_n, c_n, *_ = call(LSTM_SCAN, gates_x, h0, c0, w_hh, reverse=reverse)
+        hs, h_n, c_n, *_ = call(LSTM_SCAN, x, h0, c0, w_ih, w_hh, bias, reverse=reverse)
         return hs, h_n, c_n
     return fn
 
 
 def lstm_scan_grads(reverse):
-    """The first-order gradients (gates_x, h0, c0, w_hh) of sum(hs * cot), computed inside
+    """The first-order gradients (x, h0, c0, w_ih, w_hh, bias) of sum(hs * cot), computed inside
     the function: a trace of it holds lstm_scan_backward. Not differentiated again (the
     fused recurrence has no double backward)."""
     forward = lstm_scan(reverse)
@@ -46,8 +47,10 @@ def lstm_scan_grads(reverse):
 
 
 FLOATS = ("float32", "float64")
-CASES = [((4, 3, 8), (3, 2), (3, 2), (8, 2)), ((1, 2, 4), (2, 1), (2, 1), (4, 1)),
-         ((3, 1, 12), (1, 3), (1, 3), (12, 3))]
+# (x (T, B, I), h0, c0, w_ih (4H, I), w_hh (4H, H), bias (4H))
+CASES = [((4, 3, 5), (3, 2), (3, 2), (8, 5), (8, 2), (8,)),
+         ((1, 2, 1), (2, 1), (2, 1), (4, 1), (4, 1), (4,)),
+         ((3, 1, 2), (1, 3), (1, 3), (12, 2), (12, 3), (12,))]
 
 ROWS = [
     Row(("lstm_scan", "lstm_scan_backward"), lstm_scan(False), CASES, dtypes=FLOATS,

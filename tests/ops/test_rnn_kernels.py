@@ -59,10 +59,11 @@ def path(request, monkeypatch):
     return name
 
 
-def _reference(gates_x, h0, c0, w_hh, reverse, g_hs, g_h, g_c):
+def _reference(x, h0, c0, w_ih, w_hh, bias, reverse, g_hs, g_h, g_c):
     leaves = [torch.from_numpy(a.astype(np.float64)).requires_grad_()
-              for a in (gates_x, h0, c0, w_hh)]
-    gx, h, c, w = leaves
+              for a in (x, h0, c0, w_ih, w_hh, bias)]
+    xt, h, c, wi, w, b = leaves
+    gx = xt @ wi.t() + b
     hs = [None] * gx.shape[0]
     for t in (range(gx.shape[0] - 1, -1, -1) if reverse else range(gx.shape[0])):
         i, f, g, o = (gx[t] + h @ w.t()).chunk(4, 1)
@@ -79,46 +80,57 @@ def _reference(gates_x, h0, c0, w_hh, reverse, g_hs, g_h, g_c):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("reverse", [False, True])
-@pytest.mark.parametrize("sizes", [(5, 3, 4), (4, 9, 20), (3, 6, 40)])
-def test_kernels_match_torch(path, dtype, reverse, sizes):
+@pytest.mark.parametrize("sizes", [(5, 3, 4, 3), (4, 9, 20, 7), (3, 6, 40, 16)])
+@pytest.mark.parametrize("input_in_loop", [True, False])
+def test_kernels_match_torch(path, monkeypatch, dtype, reverse, sizes, input_in_loop):
     """Sizes cover the in-register GEMM's 4-row x 4-vector tiles, its one-vector and
-    scalar column tails and single rows, and an odd split of the batch over threads."""
+    scalar column tails and single rows, and an odd split of the batch over threads; the
+    input GEMM runs inside the native loop (in registers or per step through the CBLAS) or
+    as one GEMM before it."""
+    monkeypatch.setattr(rnn_native, "input_in_loop", lambda x, w_hh: input_in_loop)
     rng = np.random.default_rng(0)
     _check_kernels(rng, sizes, dtype, reverse)
 
 
 def _check_kernels(rng, sizes, dtype, reverse):
-    steps, batch, hidden = sizes
-    gates_x = rng.standard_normal((batch, steps, 4 * hidden)).astype(dtype).transpose(1, 0, 2)
+    steps, batch, hidden, size = sizes
+    x = rng.standard_normal((batch, steps, size)).astype(dtype).transpose(1, 0, 2)
     h0, c0 = rng.standard_normal((2, batch, hidden)).astype(dtype)
     c0.flags.writeable = False  # e.g. a constant of a compiled graph
+    w_ih = (rng.standard_normal((4 * hidden, size)) * 0.5).astype(dtype)
     w_hh = (rng.standard_normal((4 * hidden, hidden)) * 0.5).astype(dtype)
+    bias = rng.standard_normal(4 * hidden).astype(dtype)
     g_hs = rng.standard_normal((batch, steps, hidden)).astype(dtype).transpose(1, 0, 2)
     g_h, g_c = rng.standard_normal((2, batch, hidden)).astype(dtype)
-    hs, h_n, c_n, cs, tanh_cs, gates = rnn._forward_kernel(np, gates_x, h0, c0, w_hh,
+    hs, h_n, c_n, cs, tanh_cs, gates = rnn._forward_kernel(np, x, h0, c0, w_ih, w_hh, bias,
                                                            reverse=reverse)
     d_gates, d_h0, d_c0 = rnn._backward_kernel(np, g_hs, g_h, g_c, c0, w_hh, cs, tanh_cs,
                                                gates, reverse=reverse)
-    # the weight gradient as the vjp forms it: one GEMM over every step's h_prev
+    # the weight gradients as the vjp forms them: one GEMM over every step
     h_prev = np.concatenate([hs[1:], h0[None]]) if reverse else \
         np.concatenate([h0[None], hs[:-1]])
-    d_w = d_gates.reshape(-1, 4 * hidden).T @ h_prev.reshape(-1, hidden)
-    values, grads = _reference(gates_x, h0, c0, w_hh, reverse, g_hs, g_h, g_c)
+    flat = d_gates.reshape(-1, 4 * hidden)
+    d_x = (flat @ w_ih).reshape(x.shape)
+    d_w_ih = flat.T @ x.reshape(-1, size)
+    d_w = flat.T @ h_prev.reshape(-1, hidden)
+    values, grads = _reference(x, h0, c0, w_ih, w_hh, bias, reverse, g_hs, g_h, g_c)
     # float32: the native loop's polynomial tanh is within a few ulp of NumPy's
     tol = {"float32": 2e-5, "float64": 1e-12}[dtype]
-    for got, want in zip([hs, h_n, c_n, d_gates, d_h0, d_c0, d_w], values + grads):
+    got_all = [hs, h_n, c_n, d_x, d_h0, d_c0, d_w_ih, d_w, flat.sum(0)]
+    for got, want in zip(got_all, values + grads):
         assert got.dtype == np.dtype(dtype)
-        np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+        scale = max(1.0, float(np.abs(want).max()))
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol * scale)
     np.testing.assert_allclose(tanh_cs, np.tanh(cs), rtol=tol, atol=tol)
     assert h_n is not hs[0] and not np.shares_memory(h_n, hs)  # kernels return new memory
 
 
 @settings(max_examples=60, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.integers(1, 6), st.integers(1, 13), st.integers(1, 70),
+@given(st.integers(1, 6), st.integers(1, 13), st.integers(1, 70), st.integers(1, 40),
        st.sampled_from(["float32", "float64"]), st.booleans(), st.integers(1, 3))
-def test_in_register_path_over_random_sizes(monkeypatch, steps, batch, hidden, dtype, reverse,
-                                            threads):
+def test_in_register_path_over_random_sizes(monkeypatch, steps, batch, hidden, size, dtype,
+                                            reverse, threads):
     """The native loop with its in-register GEMM over random sizes and thread counts
     (every tile shape and tail), against the float64 PyTorch loop."""
     if native_build.compiler() is None:
@@ -127,5 +139,5 @@ def test_in_register_path_over_random_sizes(monkeypatch, steps, batch, hidden, d
     monkeypatch.setattr(rnn_native, "get_num_threads", lambda: threads)
     assert rnn_native._functions(dtype) is not None
     assert rnn_native._products(np.dtype(dtype), batch, hidden)[0] is None
-    _check_kernels(np.random.default_rng(steps * 100 + batch), (steps, batch, hidden), dtype,
-                   reverse)
+    _check_kernels(np.random.default_rng(steps * 100 + batch), (steps, batch, hidden, size),
+                   dtype, reverse)

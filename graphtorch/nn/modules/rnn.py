@@ -15,7 +15,6 @@ import warnings
 from ...functions.creation import empty, zeros
 from ...functions.movement import cat, stack
 from ...ops.dispatch import call
-from ...ops.matmul import ADDMM
 from ...ops.rnn import LSTM_SCAN
 from ...trace_state import SymbolicArray
 from .. import functional as F
@@ -313,16 +312,10 @@ class RNNBase(Module):
     def _fused_lstm(self, k, layer_input, state, reverse: bool):
         """One LSTM layer-direction as one `lstm_scan` node: (final (h, c), stacked h)."""
         weights = self.all_weights[k]
-        steps, batch, width = layer_input.shape
-        # a 2-D GEMM (its gradients are 2-D GEMMs too, not a batch of small ones)
-        flat = layer_input.reshape(steps * batch, width)
-        if self.bias:  # the biases folded into the GEMM (one addmm: no pass to add them)
-            gates_x = call(ADDMM, weights[2] + weights[3], flat, weights[0].t())
-        else:
-            gates_x = flat @ weights[0].t()
-        gates_x = gates_x.reshape(steps, batch, gates_x.shape[-1])
-        hs, h_n, c_n, *_ = call(LSTM_SCAN, gates_x, state[0], state[1], weights[1],
-                                reverse=reverse)
+        bias = weights[2] + weights[3] if self.bias else \
+            layer_input.new_zeros(weights[1].shape[0])
+        hs, h_n, c_n, *_ = call(LSTM_SCAN, layer_input, state[0], state[1], weights[0],
+                                weights[1], bias, reverse=reverse)
         return (h_n, c_n), hs
 
     def _run_packed(self, data, batch_sizes, hx):
