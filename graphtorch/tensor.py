@@ -177,7 +177,7 @@ class Tensor:
     def is_contiguous(self, memory_format=None) -> bool:
         """True when the dims lie in memory densely in `memory_format`'s order (row-major by
         default; ``gt.channels_last``: NHWC)."""
-        _check_layout_known(self._data, "is_contiguous()")
+        _check_layout_known(self._data, "is_contiguous()", order_enough=True)
         fmt = contiguous_format if memory_format is None else \
             check_memory_format(memory_format, "is_contiguous")
         if fmt in (contiguous_format, preserve_format):
@@ -350,7 +350,8 @@ class Tensor:
             # recorded without grad), so generated backward code stops here as eager does
             alias = _traced_detach(self)._data
             self._data = SymbolicArray(alias.shape, alias.dtype, alias.value, alias._strides,
-                                       known=alias.known, layout_unknown=alias.layout_unknown)
+                                       known=alias.known, layout_unknown=alias.layout_unknown,
+                                       hint_strides=alias.hint_strides)
         self._grad_fn = None
         self._requires_grad = False
         return self
@@ -581,8 +582,11 @@ def _rebuild(array, requires_grad):
     return t
 
 
-def _check_layout_known(array, what: str) -> None:
-    if type(array) is SymbolicArray and array.layout_unknown:  # a graph break
+def _check_layout_known(array, what: str, order_enough: bool = False) -> None:
+    """Break the graph when tracing reads a layout it does not know (`order_enough`: the
+    memory order learnt at the trace-time sizes is enough, as for contiguity)."""
+    if type(array) is SymbolicArray and array.layout_unknown and not (
+            order_enough and array.hint_strides is not None):  # a graph break
         raise TracingError(f"{where(user_frame())}: {what} of a tensor whose memory layout "
                            "depends on dynamic sizes (a permuted view, or a result computed "
                            "from one), which the trace does not track")

@@ -129,10 +129,10 @@ class SymbolicArray:
     (``bool(mask.any())``) and ops whose inputs are all known are computed while tracing."""
 
     __slots__ = ("shape", "dtype", "value", "_strides", "root", "chain", "origin", "known",
-                 "layout_unknown")
+                 "layout_unknown", "hint_strides")
 
     def __init__(self, shape, dtype, value, strides=None, root=None, chain=(), origin=None,
-                 known=None, layout_unknown=False):
+                 known=None, layout_unknown=False, hint_strides=None):
         self.shape = tuple(shape)
         self.dtype = np.dtype(dtype)
         self.value = value
@@ -145,6 +145,9 @@ class SymbolicArray:
         # one) are not tracked: `strides` says C-contiguous, and reads of the layout by the
         # program (`stride()`, `is_contiguous()`, dropout's draw order) break the graph
         self.layout_unknown = layout_unknown
+        # for such a result: its strides in elements at the trace-time sizes (the hints),
+        # whose memory order holds at every size (`compiler.outputs` lays results out so)
+        self.hint_strides = hint_strides
 
     ndim = property(lambda self: len(self.shape))
     size = property(lambda self: _product(self.shape))
@@ -158,7 +161,19 @@ class SymbolicArray:
         return contiguous_strides(self.shape, self.dtype.itemsize)
 
     @property
+    def order_known(self) -> bool:
+        """Whether the memory order is known: tracked, or learnt at the trace-time sizes
+        (`hint_strides`; contiguity depends only on the order)."""
+        return not self.layout_unknown or self.hint_strides is not None
+
+    @property
     def flags(self) -> _Flags:
+        if self.layout_unknown and self.hint_strides is not None:
+            shape = _hints(self.shape)
+            fake = np.lib.stride_tricks.as_strided(
+                np.empty(1, self.dtype), shape,
+                tuple(st * self.dtype.itemsize for st in self.hint_strides), writeable=False)
+            return _Flags(bool(fake.flags.c_contiguous), bool(fake.flags.f_contiguous))
         if self._strides is None:
             return _Flags(True, self.ndim <= 1 or sum(1 for n in self.shape if n != 1) <= 1)
         fake = layout_stand_in(self)

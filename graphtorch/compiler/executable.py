@@ -31,7 +31,7 @@ from .capture import Capture
 from .hooks import as_array as _as_array
 from .hooks import run_hooked
 from .output_reach import OutputReach
-from .outputs import UNKNOWN_LAYOUT, assemble
+from .outputs import UNKNOWN_LAYOUT, DimOrder, assemble
 from .refs import ArgRef, FixedRef, GradRef, HyperParameter
 
 
@@ -87,6 +87,11 @@ def _in_eager_layouts(outs, n: int, strided: list) -> list:
         a = outs[k]
         strides = wanted.get(k)
         if type(a) is not np.ndarray or strides is UNKNOWN_LAYOUT:
+            continue
+        if type(strides) is DimOrder:  # dynamic sizes: eager's order at this call's sizes
+            strides = strides.strides(a.shape, a.itemsize)
+            if a.strides != strides and a.size > 1:
+                outs[k] = _with_strides(a, strides)
             continue
         if strides is None:
             if not a.flags.c_contiguous:

@@ -23,7 +23,7 @@ from ..autograd.function import FunctionNode
 from ..ops.dispatch import call
 from ..symbolic import evaluate, has_symbols
 from ..tensor import Tensor
-from ..trace_state import SymbolicArray, TracingError
+from ..trace_state import SymbolicArray, _hints, TracingError
 from . import arg_tree
 
 
@@ -128,20 +128,56 @@ def plan_outputs(result, tracer, ref_of) -> OutputPlan:
     return plan
 
 
-# `OutputPlan.layouts` entry of a result whose layout depends on dynamic sizes (computed
-# from a permuted or expanded view): not traced, so returned as the program lays it out.
-# Its values are eager's; its strides may not be (a known gap, see README).
+# `OutputPlan.layouts` entry of a result whose layout depends on dynamic sizes and is not
+# known even at the trace-time sizes (`ir.layout_hints` could not run its op), or is not
+# dense there (an expanded view): returned as the program lays it out. Its values are
+# eager's; its strides may not be (a known gap, see README).
 UNKNOWN_LAYOUT = "unknown"
 
 
+class DimOrder(tuple):
+    """`OutputPlan.layouts` entry of a dense result with dynamic sizes: its dims from
+    outermost to innermost in memory, as eager lays it out (learnt at the trace-time sizes;
+    the order holds at every size)."""
+
+    def strides(self, shape, itemsize: int) -> tuple:
+        """Byte strides of a dense array of `shape` in this order."""
+        out, step = [0] * len(shape), itemsize
+        for d in reversed(self):
+            out[d] = step
+            step *= max(shape[d], 1)
+        return tuple(out)
+
+
 def _eager_layout(t):
-    """The strides eager's result `t` has (None: C-contiguous, or `UNKNOWN_LAYOUT`)."""
+    """The strides eager's result `t` has (None: C-contiguous), a `DimOrder`, or
+    `UNKNOWN_LAYOUT`."""
     data = t._data
     if type(data) is not SymbolicArray:
         return None
     if data.layout_unknown:
-        return UNKNOWN_LAYOUT
+        return _dense_order(_hints(data.shape), data.hint_strides)
     return data._strides
+
+
+def _dense_order(shape: tuple, strides) -> DimOrder | str:
+    """The `DimOrder` of a dense layout (`strides` in elements at sizes `shape`; size-1 dims
+    placed by their position), else `UNKNOWN_LAYOUT`."""
+    if strides is None or len(strides) != len(shape) or not all(shape):
+        return UNKNOWN_LAYOUT
+    order = sorted(range(len(shape)), key=lambda d: (-strides[d] if shape[d] > 1 else 0, d))
+    wide = [d for d in order if shape[d] > 1]
+    # dims of size 1 go where C order has them among the others: keep them out of the sort
+    order = wide[:]
+    for d in range(len(shape)):
+        if shape[d] == 1:
+            order.insert(sum(1 for w in wide if w < d), d)
+    step = 1
+    for d in reversed(wide):
+        if strides[d] != step:
+            return UNKNOWN_LAYOUT  # gaps or overlaps: not a dense layout
+        step *= shape[d]
+    return DimOrder(order)
 
 
 def history_of(t) -> tuple[bool, str | None]:

@@ -21,7 +21,7 @@ from ..ops.shape_rules import broadcast_shapes as rule
 from ..ops.shape_rules import normalize_dim
 from ..symbolic import SymInt
 from ..tensor import Size, Tensor
-from ..trace_state import TracingError, current_tracer, user_frame, where
+from ..trace_state import SymbolicArray, TracingError, current_tracer, user_frame, where
 from ._wrap import as_operand, check_tensor
 
 __all__ = ["reshape", "flatten", "unflatten", "permute", "transpose", "swapaxes", "swapdims",
@@ -420,7 +420,12 @@ def contiguous(self, memory_format=None):
     fmt = contiguous_format if memory_format is None else \
         check_memory_format(memory_format, "contiguous")
     if fmt in (contiguous_format, preserve_format):
-        if self._data.flags.c_contiguous:
+        data = self._data
+        if type(data) is SymbolicArray and not data.order_known:  # a graph break
+            raise TracingError(f"{where(user_frame())}: contiguous() of a tensor whose "
+                               "memory layout depends on dynamic sizes, which the trace "
+                               "does not track (eager returns it or a copy by its layout)")
+        if data.flags.c_contiguous:
             return self
         if fmt is preserve_format:
             raise RuntimeError("preserve memory format is unsupported by the contiguous "

@@ -51,6 +51,7 @@ from ..trace_state import (  # noqa: F401
 )
 from ..trace_state import where as _where
 from .graph import Graph, NodeKind
+from .layout_hints import hint_layouts
 
 # the trace state lives in graphtorch.trace_state; `_STATE` is its thread-local (one object)
 _STATE = STATE
@@ -292,7 +293,8 @@ class Tracer:
 
         view = Tensor._wrap(SymbolicArray(
             current.meta.shape, current.meta.dtype.np_dtype, current, _strides_of(root),
-            layout_unknown=getattr(root._data, "layout_unknown", False)))
+            layout_unknown=getattr(root._data, "layout_unknown", False),
+            hint_strides=getattr(root._data, "hint_strides", None)))
         mode = grad_mode.enable_grad() if tensor._view_ops is not None else grad_mode.no_grad()
         with mode:
             for step in data.chain:
@@ -302,7 +304,7 @@ class Tracer:
         fresh = view._data
         tensor._data = SymbolicArray(fresh.shape, fresh.dtype, fresh.value, fresh._strides,
                                      root, data.chain, current, fresh.known,
-                                     fresh.layout_unknown)
+                                     fresh.layout_unknown, fresh.hint_strides)
 
     def value_of(self, tensor):
         data = tensor._data
@@ -374,7 +376,8 @@ def _symbolic_like(tensor, value, root=None, chain=(), origin=None, known=None):
     traced = type(data) is SymbolicArray
     return SymbolicArray(data.shape, data.dtype, value, data._strides if traced else
                          _layout_of(data), root, chain, origin, known,
-                         traced and data.layout_unknown)
+                         traced and data.layout_unknown,
+                         data.hint_strides if traced else None)
 
 
 def trace_inplace(op, tensor, others, attrs):
@@ -422,7 +425,8 @@ def trace_inplace(op, tensor, others, attrs):
         data = tensor._data  # (values are immutable in a graph: the snapshot costs nothing)
         source = Tensor._wrap(SymbolicArray(data.shape, data.dtype, data.value, data._strides,
                                             known=data.known,
-                                            layout_unknown=data.layout_unknown))
+                                            layout_unknown=data.layout_unknown,
+                                            hint_strides=data.hint_strides))
         source._grad_fn, source._output_nr = tensor.grad_fn, tensor._output_nr
         source._requires_grad = tensor.requires_grad
     result = call(op, source, *others, **attrs)
@@ -458,7 +462,8 @@ def trace_inplace(op, tensor, others, attrs):
     if root is not tensor:
         tensor._data = SymbolicArray(result._data.shape, result._data.dtype,
                                      result._data.value, data._strides, root, data.chain,
-                                     root_value, result._data.known, data.layout_unknown)
+                                     root_value, result._data.known, data.layout_unknown,
+                                     data.hint_strides)
     bump_version(tensor)
     if tracked:
         if differentiable_view and root is not tensor:
@@ -523,9 +528,11 @@ def record_op(op, inputs, attrs):
     if not _grad_enabled():
         outs[0].node.no_grad = True
     unknown = not layouts and _layout_unknown(op, inputs, attrs)
+    hints = hint_layouts(op, inputs, attrs) if unknown else None
     arrays = tuple(SymbolicArray(v.meta.shape, v.meta.dtype.np_dtype, v,
                                  layouts[k] if layouts and k < len(layouts) else None,
-                                 layout_unknown=unknown)
+                                 layout_unknown=unknown,
+                                 hint_strides=hints[k] if hints and k < len(hints) else None)
                    for k, v in enumerate(outs))
     return arrays if op.num_outputs != 1 else arrays[0]
 

@@ -633,7 +633,8 @@ def _link_traced_views(op: OpDef, source, outputs, attrs):
         step = (op, attrs) if len(outputs) == 1 else (op, attrs, nr)
         arr = out._data
         out._data = SymbolicArray(arr.shape, arr.dtype, arr.value, arr._strides, root,
-                                  chain + (step,), origin, arr.known, arr.layout_unknown)
+                                  chain + (step,), origin, arr.known, arr.layout_unknown,
+                                  arr.hint_strides)
 
 
 def flat_inputs(op: OpDef, inputs):
