@@ -246,13 +246,14 @@ static void lstm_forward(void* gemm_fn, int ilp64, int threads, long long steps,
     }
 }
 
-// gradients of lstm_forward: g_hs (S, B, H), dh/dc (B, H) hold those of the final h and c
+// gradients of lstm_forward: g_hs (S, B, H) (strides sg_t, sg_b; unit last stride: often a
+// transposed view of batch-first gradients), dh/dc (B, H) hold those of the final h and c
 // on entry and of h0 and c0 on return; d_gates (S, B, 4H) pre-activation gate gradients.
 // Threads and gemm_fn as in lstm_forward.
 template <typename T>
 static void lstm_backward(void* gemm_fn, int ilp64, int threads, long long steps,
                           long long batch, long long hidden, int reverse, const T* g_hs,
-                          const T* c0, const T* w_hh, const T* cs, const T* tanh_cs,
+                          long long sg_t, long long sg_b, const T* c0, const T* w_hh, const T* cs, const T* tanh_cs,
                           const T* gates, T* dh, T* dc, T* d_gates) {
     const long long W = 4 * hidden, BH = batch * hidden;
     // the CBLAS path runs the whole batch per step: one thread, whatever was asked
@@ -269,7 +270,7 @@ static void lstm_backward(void* gemm_fn, int ilp64, int threads, long long steps
             T* db = d_gates + (t * batch + b) * W;
             cell_backward<T>(ab, ab + hidden, ab + 2 * hidden, ab + 3 * hidden,
                              c_prev_all + b * hidden, tanh_cs + t * BH + b * hidden,
-                             g_hs + t * BH + b * hidden, dh + b * hidden, dc + b * hidden,
+                             g_hs + t * sg_t + b * sg_b, dh + b * hidden, dc + b * hidden,
                              db, db + hidden, db + 2 * hidden, db + 3 * hidden, hidden);
         }
         // dh <- d_gates[t] @ w_hh: the gradient reaching h of the step before
@@ -301,11 +302,11 @@ extern "C" void gt_lstm_forward_##SUFFIX(void* g, int ilp64, int threads, long l
                     tanh_cs);                                                               \
 }                                                                                           \
 extern "C" void gt_lstm_backward_##SUFFIX(void* g, int ilp64, int threads, long long steps, \
-        long long batch, long long hidden, int reverse, const T* g_hs, const T* c0,         \
-        const T* w_hh, const T* cs, const T* tanh_cs, const T* gates, T* dh, T* dc,         \
-        T* d_gates) {                                                                       \
-    lstm_backward<T>(g, ilp64, threads, steps, batch, hidden, reverse, g_hs, c0, w_hh, cs,  \
-                     tanh_cs, gates, dh, dc, d_gates);                                      \
+        long long batch, long long hidden, int reverse, const T* g_hs, long long sg_t,      \
+        long long sg_b, const T* c0, const T* w_hh, const T* cs, const T* tanh_cs,          \
+        const T* gates, T* dh, T* dc, T* d_gates) {                                         \
+    lstm_backward<T>(g, ilp64, threads, steps, batch, hidden, reverse, g_hs, sg_t, sg_b,    \
+                     c0, w_hh, cs, tanh_cs, gates, dh, dc, d_gates);                        \
 }
 GT_LSTM_ENTRIES(float, f32)
 GT_LSTM_ENTRIES(double, f64)
@@ -315,7 +316,8 @@ _VOIDP, _LL, _INT = ctypes.c_void_p, ctypes.c_longlong, ctypes.c_int
 KERNELS = FloatKernels(SOURCE, {
     "gt_lstm_forward": [_VOIDP, _INT, _INT, _LL, _LL, _LL, _INT, _VOIDP, _LL, _LL, _LL]
     + [_VOIDP] * 12,
-    "gt_lstm_backward": [_VOIDP, _INT, _INT, _LL, _LL, _LL, _INT] + [_VOIDP] * 9})
+    "gt_lstm_backward": [_VOIDP, _INT, _INT, _LL, _LL, _LL, _INT, _VOIDP, _LL, _LL]
+    + [_VOIDP] * 8})
 
 
 # At most this many bytes of W_hh: each thread runs its batch rows with the in-register
@@ -410,12 +412,14 @@ def backward(g_hs, g_h, g_c, c0, w_hh, cs, tanh_cs, gates, reverse: bool):
         return None
     fns, products = plan
     dtype = gates.dtype
-    g_hs, c0, w_hh, cs, tanh_cs, gates = (_c(a, dtype) for a in (g_hs, c0, w_hh, cs,
-                                                                 tanh_cs, gates))
+    size = dtype.itemsize
+    if g_hs.dtype != dtype or g_hs.strides[2] != size or any(st % size for st in g_hs.strides):
+        g_hs = _c(g_hs, dtype)
+    c0, w_hh, cs, tanh_cs, gates = (_c(a, dtype) for a in (c0, w_hh, cs, tanh_cs, gates))
     dh = np.array(g_h, dtype=dtype, order="C")
     dc = np.array(g_c, dtype=dtype, order="C")
     d_gates = np.empty((steps, batch, 4 * hidden), dtype)
     fns[1](*products, steps, batch, hidden, int(bool(reverse)), g_hs.ctypes.data,
-           c0.ctypes.data, w_hh.ctypes.data, cs.ctypes.data, tanh_cs.ctypes.data,
+           g_hs.strides[0] // size, g_hs.strides[1] // size, c0.ctypes.data, w_hh.ctypes.data, cs.ctypes.data, tanh_cs.ctypes.data,
            gates.ctypes.data, dh.ctypes.data, dc.ctypes.data, d_gates.ctypes.data)
     return d_gates, dh, dc
