@@ -15,8 +15,8 @@ import pickle
 from multiprocessing import *
 from multiprocessing.reduction import ForkingPickler
 
-from .nn.parameter import Buffer, Parameter
-from .tensor import Tensor
+from ..nn.parameter import Buffer, Parameter
+from ..tensor import Tensor
 
 __all__ = list(_mp.__all__) + ["get_sharing_strategy", "set_sharing_strategy",
                                "get_all_sharing_strategies"]
@@ -54,3 +54,16 @@ def _reduce_tensor(tensor):
 
 for _cls in (Tensor, Parameter, Buffer):
     ForkingPickler.register(_cls, _reduce_tensor)
+
+
+from .spawn import (  # noqa: E402  (torch.multiprocessing.spawn and its exceptions)
+    ProcessContext,
+    ProcessException,
+    ProcessExitedException,
+    ProcessRaisedException,
+    spawn,
+    start_processes,
+)
+
+__all__ += ["ProcessContext", "ProcessException", "ProcessExitedException",
+            "ProcessRaisedException", "spawn", "start_processes"]
