@@ -360,6 +360,17 @@ def _plan(blocks, hidden):
     return fns, products
 
 
+def _rows_readable(a) -> bool:
+    """Whether the loop can read (T, B, N) array `a` through its strides: unit last stride,
+    whole elements, and rows that a CBLAS takes as a row-major matrix (non-negative step
+    and batch strides, batch rows at least a row apart: an expanded or flipped array is
+    copied first; a CBLAS rejects a leading dimension below N and computes nothing)."""
+    size = a.itemsize
+    st_t, st_b, st_n = a.strides
+    return st_n == size and st_t % size == 0 and st_b % size == 0 and st_t >= 0 and \
+        st_b >= a.shape[2] * size
+
+
 def forward(gx, h0, c0, w_hh, reverse: bool, w_ih=None, bias=None):
     """(gates, hs, cs, tanh_cs) of the recurrence, or None when the native loop is
     unavailable. Without `w_ih`, `gx` is gates_x (T, B, 4H) (see `ops.rnn._forward_kernel`);
@@ -373,7 +384,7 @@ def forward(gx, h0, c0, w_hh, reverse: bool, w_ih=None, bias=None):
         return None
     fns, products = plan
     size = dtype.itemsize
-    if gx.strides[2] != size or any(st % size for st in gx.strides):
+    if not _rows_readable(gx):
         gx = _c(gx, dtype)
     h0, c0, w_hh = _c(h0, dtype), _c(c0, dtype), _c(w_hh, dtype)
     w_t = np.empty((hidden, 4 * hidden), dtype)
@@ -413,7 +424,7 @@ def backward(g_hs, g_h, g_c, c0, w_hh, cs, tanh_cs, gates, reverse: bool):
     fns, products = plan
     dtype = gates.dtype
     size = dtype.itemsize
-    if g_hs.dtype != dtype or g_hs.strides[2] != size or any(st % size for st in g_hs.strides):
+    if g_hs.dtype != dtype or not _rows_readable(g_hs):
         g_hs = _c(g_hs, dtype)
     c0, w_hh, cs, tanh_cs, gates = (_c(a, dtype) for a in (c0, w_hh, cs, tanh_cs, gates))
     dh = np.array(g_h, dtype=dtype, order="C")

@@ -141,3 +141,24 @@ def test_in_register_path_over_random_sizes(monkeypatch, steps, batch, hidden, s
     assert rnn_native._products(np.dtype(dtype), batch, hidden)[0] is None
     _check_kernels(np.random.default_rng(steps * 100 + batch), (steps, batch, hidden, size),
                    dtype, reverse)
+
+
+@pytest.mark.parametrize("layout", ["expanded", "flipped"])
+def test_odd_input_strides_on_every_gemm_route(path, monkeypatch, layout):
+    """An input expanded over the batch (stride 0) or flipped in time (negative stride):
+    a CBLAS rejects such rows as a matrix (and would compute nothing), so the loop copies
+    them first; results as for the contiguous input."""
+    monkeypatch.setattr(rnn_native, "input_in_loop", lambda x, w_hh: True)
+    rng = np.random.default_rng(1)
+    steps, batch, hidden, size = 4, 3, 5, 6
+    base = rng.standard_normal((steps, 1 if layout == "expanded" else batch, size))
+    x = base.astype(np.float32)
+    x = np.broadcast_to(x, (steps, batch, size)) if layout == "expanded" else x[::-1]
+    h0, c0 = rng.standard_normal((2, batch, hidden)).astype(np.float32)
+    w_ih = rng.standard_normal((4 * hidden, size)).astype(np.float32)
+    w_hh = rng.standard_normal((4 * hidden, hidden)).astype(np.float32)
+    bias = rng.standard_normal(4 * hidden).astype(np.float32)
+    got = rnn._forward_kernel(np, x, h0, c0, w_ih, w_hh, bias)
+    want = rnn._forward_kernel(np, np.ascontiguousarray(x), h0, c0, w_ih, w_hh, bias)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-6)
