@@ -183,6 +183,11 @@ def _split_advanced(self, items):
 
 def getitem(self, index):
     """`self[index]` with PyTorch semantics (views for basic indexing)."""
+    if type(index) is int and self._data.ndim:  # x[i], the commonest index: a select
+        size = self.shape[0]
+        if not -size <= index < size:
+            raise IndexError(f"index {index} is out of bounds for dimension 0 with size {size}")
+        return call(views_ops.SELECT, self, dim=0, index=index)
     items = _as_index_tuple(index)
     if all(_is_basic(i) for i in items):
         if self.ndim == 0 and _count_dims(items) > 0:

