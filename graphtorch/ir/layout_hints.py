@@ -58,7 +58,10 @@ def _stand_in(x):
 
 def hint_layouts(op, inputs, attrs) -> list | None:
     """Per result of `op`, its strides in elements at the hint sizes (None for a result
-    that is not an array), or None when the op cannot run on stand-ins."""
+    that is not an array), or None when the op cannot run on stand-ins (a random op would
+    draw from the generator: never run)."""
+    if op.random:
+        return None
     try:
         arrays = [_stand_in(x) for x in inputs]
         with np.errstate(all="ignore"):
