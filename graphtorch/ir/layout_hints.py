@@ -56,6 +56,19 @@ def _stand_in(x):
     return _hinted(x)
 
 
+# Stand-ins larger than this (elements, all inputs) are not built: the trace would spend
+# too long running the op; such a result's layout stays unknown.
+MAX_STAND_IN_ELEMENTS = 1 << 22
+
+
+def _elements(x) -> int:
+    if isinstance(x, np.ndarray):
+        return x.size
+    if isinstance(x, list):
+        return sum(_elements(a) for a in x)
+    return 0
+
+
 def hint_layouts(op, inputs, attrs) -> list | None:
     """Per result of `op`, its strides in elements at the hint sizes (None for a result
     that is not an array), or None when the op cannot run on stand-ins (a random op would
@@ -64,6 +77,8 @@ def hint_layouts(op, inputs, attrs) -> list | None:
         return None
     try:
         arrays = [_stand_in(x) for x in inputs]
+        if sum(_elements(a) for a in arrays) > MAX_STAND_IN_ELEMENTS:
+            return None
         with np.errstate(all="ignore"):
             out = op.kernel(np, *arrays, **_hinted(attrs))
     except Exception:  # noqa: BLE001 - the layout stays unknown, as before

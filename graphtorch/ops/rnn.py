@@ -28,7 +28,7 @@ from . import rnn_jit, rnn_native
 from .dispatch import call
 from .matmul import ADDMM
 from .movement import CAT, STACK
-from .registry import Category, OpDef, TensorMeta, register
+from .registry import Category, OpDef, ResultLayout, TensorMeta, register
 
 
 def _forward_kernel(xp, x, h0, c0, w_ih, w_hh, bias, reverse=False):
@@ -269,7 +269,7 @@ def _backward_vjp(ctx, *grads):
 LSTM_SCAN = register(OpDef(
     "lstm_scan", Category.OPAQUE, _forward_kernel, _forward_infer, _forward_vjp,
     save_inputs=(0, 1, 2, 3, 4, 5), save_output=True, num_outputs=6,
-    differentiable_outputs=(0, 1, 2),
+    differentiable_outputs=(0, 1, 2), result_layout=ResultLayout.CONTIGUOUS,
     backward_name="LstmScanBackward0",
     doc="LSTM layer recurrence over time-major x (T, B, I) from h0, c0 (B, H) with w_ih "
         "(4H, I), w_hh (4H, H) and bias (4H) = b_ih + b_hh; returns h of every step, the "
@@ -278,6 +278,6 @@ LSTM_SCAN = register(OpDef(
 
 LSTM_SCAN_BACKWARD = register(OpDef(
     "lstm_scan_backward", Category.OPAQUE, _backward_kernel, _backward_infer, _backward_vjp,
-    num_outputs=3, differentiable_outputs=(0, 1, 2),
+    num_outputs=3, differentiable_outputs=(0, 1, 2), result_layout=ResultLayout.CONTIGUOUS,
     doc="gradients of lstm_scan from those of its h of every step, final h and final c: "
         "pre-activation gates of every step, h0 and c0"))
