@@ -17,6 +17,7 @@ import json
 import os
 import pickle
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -109,8 +110,6 @@ class ProcessContext:
                            if _read(self._path("done", i)) is None), 0)
             signal_name = None
             if code < 0:
-                import signal
-
                 signal_name = signal.Signals(-code).name
                 raise ProcessExitedException(
                     f"process {failed} terminated with signal {signal_name}", failed,
@@ -133,6 +132,7 @@ def start_processes(fn, args=(), nprocs: int = 1, join: bool = True, daemon: boo
     docstring). With `join`, wait and return None; else return a `ProcessContext`.
     `daemon` and `start_method` are accepted for PyTorch compatibility: the processes are
     always fresh interpreters started by the MPI launcher."""
+    # imported when processes start: gt.distributed is not needed to import this module
     from ..distributed.launch import find_mpiexec
 
     if nprocs < 1:
