@@ -54,8 +54,16 @@ from .debug import explain  # noqa: E402
 from . import _dynamo, _logging, jit, testing  # noqa: E402
 from . import autograd, backends, cuda, distributed, linalg, nn, onnx, optim, utils  # noqa: E402,E501
 from . import accelerator, distributions  # noqa: E402
+from .distributions.poisson import poisson  # noqa: E402,F401 - torch.poisson
 from . import multiprocessing  # noqa: E402  (torch.multiprocessing)
 from . import fft, special  # noqa: E402
+from . import signal  # noqa: E402  (torch.signal.windows)
+from .functions.windows import *  # noqa: F401,F403,E402  (hann_window, ...)
+from .functions.spectral import istft, stft  # noqa: F401,E402
+from .functions.finite_differences import gradient  # noqa: F401,E402
+from .functions.float_parts import frexp  # noqa: F401,E402
+from .functions.lu import lu, lu_unpack  # noqa: F401,E402
+from .functions.lu import legacy_lu_solve as lu_solve  # noqa: F401,E402  (torch.lu_solve)
 from .utils import checkpoint as _checkpoint  # noqa: F401,E402  (gt.utils.checkpoint)
 from . import amp, cpu, func, profiler  # noqa: E402
 from .amp import autocast, get_autocast_dtype, is_autocast_available, is_autocast_enabled  # noqa: E402,E501

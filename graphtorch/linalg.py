@@ -17,6 +17,8 @@ from .dtypes import scalar_type_name
 from .functions._wrap import check_tensor, finish
 from .functions.creation import eye, ones
 from .functions.linalg_basic import matmul
+from .functions.lu import linalg_lu as lu  # noqa: F401  (LU: functions/lu.py)
+from .functions.lu import lu_factor, lu_factor_ex, lu_solve  # noqa: F401
 from .functions.math import where
 from .functions.reduce import return_types
 from .ops import linalg as linalg_ops
@@ -32,7 +34,7 @@ __all__ = ["LinAlgError", "inv", "inv_ex", "det", "slogdet", "svd", "svdvals", "
            "eigh", "eigvalsh", "qr", "cholesky", "cholesky_ex", "solve", "solve_ex",
            "solve_triangular", "lstsq", "pinv", "matrix_rank", "norm", "vector_norm",
            "matrix_norm", "cond", "matrix_power", "matrix_exp", "multi_dot", "cross", "vecdot",
-           "matmul", "diagonal"]
+           "matmul", "diagonal", "lu", "lu_factor", "lu_factor_ex", "lu_solve"]
 
 LinAlgError = linalg_ops.LinAlgError
 _INF = float("inf")

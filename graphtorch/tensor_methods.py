@@ -19,6 +19,7 @@ from .functions import (
     contraction,
     conversion,
     creation,
+    float_parts,
     indexing,
     linalg_basic,
     linalg_legacy,
@@ -30,9 +31,11 @@ from .functions import (
     sampling,
     scatter,
     shape,
+    spectral,
     statistics,
     tensor_extra,
 )
+from .functions import lu as lu_functions
 from .functions import math as math_functions
 from .nn.functional import torch_forms
 from .ops import elementwise as elementwise_ops
@@ -466,6 +469,7 @@ METHODS = {
     "scatter_reduce": scatter.scatter_reduce,
     "index_select": scatter.index_select,
     "index_add": scatter.index_add,
+    "index_reduce": scatter.index_reduce,
     "index_copy": scatter.index_copy,
     "index_fill": scatter.index_fill,
     "masked_fill": scatter.masked_fill,
@@ -480,6 +484,7 @@ METHODS = {
     "scatter_add_": scatter.scatter_add_,
     "scatter_reduce_": scatter.scatter_reduce_,
     "index_add_": scatter.index_add_,
+    "index_reduce_": scatter.index_reduce_,
     "index_copy_": scatter.index_copy_,
     "index_fill_": scatter.index_fill_,
     "masked_fill_": scatter.masked_fill_,
@@ -583,6 +588,13 @@ METHODS = {
     "bernoulli": creation.bernoulli_method,
     # --- sampling (functions/sampling.py)
     "multinomial": sampling._multinomial_method,
+    # --- stft/istft (functions/spectral.py), frexp (functions/float_parts.py), LU
+    # (functions/lu.py)
+    "stft": spectral.stft,
+    "istft": spectral.istft,
+    "frexp": float_parts.frexp,
+    "lu": lu_functions.lu,
+    "lu_solve": lu_functions.legacy_lu_solve,
 }
 
 for _name, _implementation in METHODS.items():

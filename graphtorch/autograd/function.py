@@ -1,10 +1,14 @@
 """`gt.autograd.Function`: user-defined ops with a hand-written backward.
 
-`MyFn.apply(*args)` runs `forward` without recording, then attaches one node whose
-backward calls the user's `backward(ctx, *grad_outputs)`.
+`MyFn.apply(*args)` runs `forward` without recording (``forward(ctx, *args)``, or
+``forward(*args)`` then ``setup_context(ctx, args, output)`` when the class defines
+`setup_context`), then attaches one node whose backward calls the user's
+`backward(ctx, *grad_outputs)`.
 """
 
 from __future__ import annotations
+
+import inspect
 
 from ..ops.dispatch import adopt_autograd, bump_version, meta_of
 from ..ops.factories import zeros_for_meta
@@ -107,6 +111,9 @@ class FunctionNode(Node):
 class _FunctionMeta(type):
     def __init__(cls, name, bases, attrs):
         super().__init__(name, bases, attrs)
+        # PyTorch's per-Function node class: type(y.grad_fn).__name__ == "MyFnBackward"
+        cls._backward_cls = type(f"{name}Backward", (FunctionNode,),
+                                 {"__slots__": (), "__module__": cls.__module__})
 
 
 class Function(metaclass=_FunctionMeta):
@@ -139,6 +146,12 @@ class Function(metaclass=_FunctionMeta):
     vjp = backward
 
     @staticmethod
+    def setup_context(ctx, inputs, output):
+        """Overridden by Functions whose `forward` takes no ctx (PyTorch's new style):
+        `apply` runs ``forward(*args)``, then ``setup_context(ctx, args, output)``."""
+        raise NotImplementedError("setup_context is not implemented.")
+
+    @staticmethod
     def jvp(ctx, *grad_inputs):
         raise NotImplementedError("You must implement the jvp function for custom "
                                   "autograd.Function to use it with forward mode AD.")
@@ -152,10 +165,19 @@ class Function(metaclass=_FunctionMeta):
 
     @classmethod
     def _apply_with(cls, ctx, args, kwargs):
+        separate_ctx = cls.setup_context is not Function.setup_context
+        if separate_ctx:  # the inputs setup_context sees: every argument, defaults included
+            bound = inspect.signature(cls.forward).bind(*args, **kwargs)
+            bound.apply_defaults()
+            args, kwargs = bound.args, bound.kwargs
         tensor_args = [a for a in args if isinstance(a, Tensor)]
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         with grad_mode.no_grad():
-            outputs = cls.forward(ctx, *args, **kwargs)
+            if separate_ctx:
+                outputs = cls.forward(*args, **kwargs)
+                cls.setup_context(ctx, args, outputs)
+            else:
+                outputs = cls.forward(ctx, *args, **kwargs)
         single = not isinstance(outputs, tuple)
         outs = (outputs,) if single else outputs
         if ctx._dirty:
@@ -165,9 +187,10 @@ class Function(metaclass=_FunctionMeta):
         next_functions = tuple(gradient_edge(a) if isinstance(a, Tensor) and a.requires_grad
                                else (None, 0) for a in args)
         tensor_outs = [o for o in outs if isinstance(o, Tensor)]
-        node = FunctionNode(cls, ctx, next_functions,
-                            tuple(meta_of(a) if isinstance(a, Tensor) else None for a in args),
-                            tuple(meta_of(o) for o in tensor_outs))
+        node = cls._backward_cls(cls, ctx, next_functions,
+                                 tuple(meta_of(a) if isinstance(a, Tensor) else None
+                                       for a in args),
+                                 tuple(meta_of(o) for o in tensor_outs))
         result = []
         nr = 0
         for o in outs:

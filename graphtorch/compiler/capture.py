@@ -258,7 +258,7 @@ def _symbolic_shape(shape_env, dynamic_dims, x, i):
     dims = dynamic_dims.get(i) if dynamic_dims is not None else None
     if dynamic_dims is not None and not dims:
         return None
-    if not x._data.flags.c_contiguous:
+    if tracing._layout_of(x._data) is not None:
         # symbolic sizes are traced as C-contiguous (strides would be symbolic): a strided
         # argument keeps static sizes, so its layout is recorded and guarded
         return None

@@ -217,7 +217,7 @@ class CompiledFunction:
         def positional(*flat):
             return inner(*flat[:len(args)], **dict(zip(names, flat[len(args):])))
 
-        key = ("kwargs", tuple(names))
+        key = ("kwargs", len(args), tuple(names))  # `positional` splits at len(args)
         sub = self.__dict__.setdefault("_kw_variants", {}).get(key)
         if sub is None:
             sub = CompiledFunction(positional, self.backend, self.fullgraph, None,

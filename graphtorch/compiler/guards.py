@@ -168,7 +168,9 @@ def _tensor_guards(ns: Namespace, expr: str, label: str, t, dims_free=(),
     # `stride()` and in-place writes into expanded (stride-0) memory depend on it.
     ns.values["_layout"] = layout_of
     layout = layout_of(data)
-    layout_check = f"{expr}._data.flags.c_contiguous" if layout is None else \
+    # (NumPy flags an empty array C-contiguous whatever its strides: those ask `_layout`)
+    layout_check = f"{expr}._data.flags.c_contiguous and ({expr}._data.size or " \
+        f"_layout({expr}._data) is None)" if layout is None else \
         f"{expr}._data.strides == {layout!r}"
     out.append(Guard(f"{label}: memory layout (strides; None: C-contiguous)",
                      f"({layout_check})", layout, f"_layout({expr}._data)",

@@ -18,10 +18,16 @@ from .utils import broadcast_all
 __all__ = ["Poisson", "poisson"]
 
 
-def poisson(rate: Tensor) -> Tensor:
-    """`torch.poisson`: one Poisson(rate) draw per element, as float, without gradient."""
+def poisson(input: Tensor, generator=None) -> Tensor:
+    """`torch.poisson` (``gt.poisson``): one Poisson(rate) draw per element of `input`, in
+    its dtype, without gradient.
+
+    >>> gt.manual_seed(0); gt.poisson(gt.tensor([1.0, 4.0, 20.0]))
+    tensor([ 2.,  5., 17.])
+    """
     with no_grad():
-        return tensor(kernels.poisson(_host(rate), default_generator), device=rate.device)
+        return tensor(kernels.poisson(_host(input), generator or default_generator),
+                      device=input.device)
 
 
 class Poisson(Distribution):

@@ -31,6 +31,22 @@ def as_operand(x):
     return tensor(x)
 
 
+def int_scalar_for(np_dtype, value):
+    """A Python int as PyTorch converts it to an integer tensor's dtype (a bound, a value
+    written): in range it stays; a negative value for an unsigned dtype wraps
+    (``uint8_tensor.clamp(-1, 1)`` clamps to [255, 1], ``x[mask] = -1`` writes 255); any
+    other value out of range raises PyTorch's RuntimeError (NumPy would raise OverflowError).
+    Other values and dtypes pass through."""
+    if type(value) is not int or np_dtype.kind not in "iu":
+        return value
+    info = np.iinfo(np_dtype)
+    if info.min <= value <= info.max:
+        return value
+    if np_dtype.kind == "u" and -info.max <= value < 0:
+        return value + info.max + 1
+    raise RuntimeError(f"value cannot be converted to type {np_dtype.name}_t without overflow")
+
+
 def check_tensor(x, fname: str, arg: str = "input", position: int = 1):
     """PyTorch's TypeError for a non-tensor argument where a Tensor is required."""
     if not isinstance(x, Tensor):

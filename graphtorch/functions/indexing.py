@@ -18,7 +18,7 @@ from ..ops.dispatch import call, call_inplace
 from ..ops.indexing import INDEX, INDEX_PUT
 from ..symbolic import SymInt
 from ..tensor import Tensor, legacy_type_name
-from ._wrap import as_operand
+from ._wrap import as_operand, int_scalar_for
 from .creation import tensor
 
 
@@ -214,6 +214,18 @@ def _check_put_dtype(self, value):
                            f"{scalar_type_name(value._data.dtype)} for the source.")
 
 
+def _without_leading_ones(value):
+    """`value` viewed without its leading size-1 dims, as PyTorch's setitem assigns it
+    (``slicePrefix1sSize``: ``a[0] = b.reshape(1, -1)`` works; ``a[0].copy_(...)`` not)."""
+    if not isinstance(value, Tensor) or not value.ndim or value.shape[0] != 1:
+        return value
+    shape = tuple(value.shape)
+    lead = 0
+    while lead < len(shape) and shape[lead] == 1:
+        lead += 1
+    return value.view(shape[lead:])
+
+
 def setitem(self, index, value):
     """`self[index] = value`: written in place (through a view, or by index_put)."""
     _check_value(self, value)
@@ -221,9 +233,13 @@ def setitem(self, index, value):
     items = _as_index_tuple(index)
     if all(_is_basic(i) for i in items):
         target = self if len(items) == 1 and items[0] is Ellipsis else _basic_getitem(self, items)
+        if isinstance(value, Tensor) and value.shape != target.shape:
+            value = _without_leading_ones(value)
         target.copy_(value)
         return
+    value = _without_leading_ones(value)
     _check_put_dtype(self, value)
+    value = int_scalar_for(self._data.dtype, value)
     view, items = _split_advanced(self, items)
     spec, tensors = _advanced_spec(view, items)
     if isinstance(value, Tensor) and value.device != self.device:

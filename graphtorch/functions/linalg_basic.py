@@ -7,7 +7,7 @@ from ..ops.dispatch import call
 from ..ops.matmul import ADDMM, MATMUL
 from ._wrap import check_tensor, finish
 
-__all__ = ["matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "addmm",
+__all__ = ["matmul", "mm", "spmm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "addmm",
            "addmv", "baddbmm", "addbmm"]
 
 
@@ -36,6 +36,16 @@ def mm(input, mat2, *, out_dtype=None, out=None):
     _require(input, 2, "self must be a matrix")
     _require(mat2, 2, "mat2 must be a matrix")
     return matmul(input, mat2, out=out)
+
+
+def spmm(input, mat2):
+    """`mm` under the name sparse code uses (``torch.spmm(adj, support)`` in GCNs); graphtorch
+    has no sparse layout, so `input` is a dense matrix, as PyTorch also accepts.
+
+    >>> gt.spmm(gt.eye(2), gt.ones(2, 3)).shape
+    torch.Size([2, 3])
+    """
+    return mm(input, mat2)
 
 
 def bmm(input, mat2, *, out_dtype=None, out=None):

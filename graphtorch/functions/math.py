@@ -12,7 +12,16 @@ from ..ops.registry import REGISTRY
 from ..ops.shape_rules import split_operands
 from ..tensor import Tensor
 from . import shape
-from ._wrap import SCALAR_TYPES, accepts_out, as_operand, binary, check_tensor, finish, unary
+from ._wrap import (
+    SCALAR_TYPES,
+    accepts_out,
+    as_operand,
+    binary,
+    check_tensor,
+    finish,
+    int_scalar_for,
+    unary,
+)
 from .creation import tensor
 from .linalg_basic import matmul
 from .pointwise_extra import _CPP_NAMES
@@ -271,6 +280,7 @@ def clamp(input, min=None, max=None, *, out=None):
         target = _clamp_dtype(input, min, max)
         if target is not None:
             input = input.to(target)
+        min, max = int_scalar_for(input._data.dtype, min), int_scalar_for(input._data.dtype, max)
     return finish(call(elementwise_ops.CLAMP, input, min=min, max=max), out)
 
 
@@ -282,6 +292,7 @@ def clamp_(input, min=None, max=None):
     if target is not None:
         raise RuntimeError(f"result type {scalar_type_name(target)} can't be cast to the desired "
                            f"output type {_CPP_NAMES[input.dtype.name]}")
+    min, max = int_scalar_for(input._data.dtype, min), int_scalar_for(input._data.dtype, max)
     return call_inplace(elementwise_ops.CLAMP, input, min=min, max=max)
 
 

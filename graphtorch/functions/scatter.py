@@ -16,8 +16,8 @@ from ._wrap import as_operand, finish
 from .movement import _int
 
 __all__ = ["gather", "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add",
-           "index_copy", "index_fill", "masked_fill", "masked_scatter", "masked_select",
-           "nonzero", "argwhere", "take", "take_along_dim", "put"]
+           "index_reduce", "index_copy", "index_fill", "masked_fill", "masked_scatter",
+           "masked_select", "nonzero", "argwhere", "take", "take_along_dim", "put"]
 
 
 # --- gather / scatter --------------------------------------------------------------------
@@ -107,6 +107,44 @@ def index_add(input, dim, index, source, *, alpha=1, out=None):
 
 def index_add_(self, dim, index, source, *, alpha=1):
     return call_inplace(scatter_ops.INDEX_ADD, self, index, source, dim=_int(dim), alpha=alpha)
+
+
+_INDEX_REDUCTIONS = ("prod", "mean", "amax", "amin")
+_BETA_WARNED: list = []
+
+
+def _index_as_scatter(input, dim, index, source, reduce):
+    """(dim, index) of `scatter_reduce` doing index_reduce: index spread along `dim` of
+    source."""
+    if reduce not in _INDEX_REDUCTIONS:
+        raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or "
+                           f"amin but got {reduce}.")
+    if index.ndim > 1:
+        raise IndexError("index_reduce_(): Index is supposed to be a vector")
+    d = normalize_dim(_int(dim), max(input.ndim, 1))
+    if source.ndim and index.numel() != source.shape[d]:
+        raise RuntimeError(f"index_reduce_(): Number of indices ({index.numel()}) should be "
+                           f"equal to source.size(dim): ({source.shape[d]}), for dim: {d}")
+    if not _BETA_WARNED:
+        _BETA_WARNED.append(True)  # once per process, as PyTorch's TORCH_WARN_ONCE
+        warnings.warn("index_reduce() is in beta and the API may change at any time.",
+                      UserWarning, stacklevel=3)
+    shape = [1] * source.ndim
+    if source.ndim:
+        shape[d] = -1
+    return d, index.reshape(shape).expand(tuple(source.shape))
+
+
+def index_reduce(input, dim, index, source, reduce, *, include_self=True, out=None):
+    """A copy of input with source's slices reduced (prod, mean, amax, amin) into the
+    slices `index` names along `dim` (``Tensor.index_reduce``)."""
+    d, spread = _index_as_scatter(input, dim, index, source, reduce)
+    return scatter_reduce(input, d, spread, source, reduce, include_self=include_self, out=out)
+
+
+def index_reduce_(self, dim, index, source, reduce, *, include_self=True):
+    d, spread = _index_as_scatter(self, dim, index, source, reduce)
+    return scatter_reduce_(self, d, spread, source, reduce, include_self=include_self)
 
 
 def index_copy(input, dim, index, source, *, out=None):

@@ -182,8 +182,23 @@ def unflatten(input, dim, sizes):
     """Split one dim into `sizes`."""
     d = normalize_dim(dim, input.ndim)
     shape = tuple(input.shape)
+    sizes = _unflatten_sizes(tuple(sizes), shape[d], d)
     # reshape: a view wherever the strides allow one (always, for a contiguous input)
-    return reshape(input, shape[:d] + tuple(sizes) + shape[d + 1:])
+    return reshape(input, shape[:d] + sizes + shape[d + 1:])
+
+
+def _unflatten_sizes(sizes: tuple, size, d: int) -> tuple:
+    """`sizes` with a -1 inferred from the unflattened dim's `size` (not from the tensor's
+    numel, which is 0 whenever another dim is), checked as PyTorch checks them."""
+    if not all(type(s) is int for s in (*sizes, size)):
+        return sizes  # symbolic sizes: reshape checks them
+    known = math.prod(s for s in sizes if s != -1)
+    if sizes.count(-1) == 1 and known and size % known == 0:
+        sizes = tuple(size // known if s == -1 else s for s in sizes)
+    if sizes.count(-1) == 0 and math.prod(sizes) == size:
+        return sizes
+    raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size "
+                       f"of dim {d} ({size}) in the input tensor")
 
 
 def expand(self, *sizes, size=None, implicit=False):
@@ -294,7 +309,7 @@ def movedim(input, source, destination):
     order = [i for i in range(nd) if i not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
-    return permute(input, *order)
+    return permute(input, *order[:nd])  # a 0-d tensor: dim 0 (or -1) names the tensor
 
 
 moveaxis = movedim

@@ -28,15 +28,16 @@ from ..ops.dispatch import (
     _any_requires_grad,
     _check_broadcast_into,
     _check_cast,
+    _promote,
     _stale_view_requires_grad,
     adopt_autograd,
     bump_version,
     call,
     check_inplace_allowed,
 )
-from ..ops.elementwise import TO_DTYPE
+from ..ops.elementwise import CLONE, TO_DTYPE
 from ..ops.registry import Category, ResultLayout, TensorMeta
-from ..ops.views import ALIAS, COPY_INTO_VIEW, EXPAND, UNTRACKED_WRITE
+from ..ops.views import ALIAS, COPY_INTO_VIEW, EXPAND, UNTRACKED_WRITE, VIEW_OP
 from ..symbolic import has_symbols
 from ..tensor import Tensor
 from ..trace_state import (  # noqa: F401
@@ -52,6 +53,7 @@ from ..trace_state import (  # noqa: F401
 from ..trace_state import where as _where
 from .graph import Graph, NodeKind
 from .layout_hints import hint_layouts
+from .view_hints import check_dynamic_view
 
 # the trace state lives in graphtorch.trace_state; `_STATE` is its thread-local (one object)
 _STATE = STATE
@@ -79,15 +81,19 @@ def view_layout(op, inputs, attrs):
     return [None if o.flags.c_contiguous else tuple(o.strides) for o in outs]
 
 
-def _layout_array(data):
-    """A zero-filled NumPy array with `data`'s shape, dtype and strides (for `_kernel_layout`),
-    or None when the layout cannot be rebuilt (symbolic sizes, negative strides)."""
+def _layout_array(data, fill=0):
+    """An array filled with `fill` with `data`'s shape, dtype and strides (for
+    `_kernel_layout`), or None when the layout cannot be rebuilt (symbolic sizes, negative
+    strides)."""
     shape = tuple(data.shape)
     strides = data._strides if type(data) is SymbolicArray else tuple(data.strides)
-    if strides is None or has_symbols(shape) or any(s < 0 for s in strides) or \
-            not all(n for n in shape):
+    if strides is None or has_symbols(shape) or any(s < 0 for s in strides):
         return None
-    return array_with_strides(shape, data.dtype, strides, zeroed=True, writeable=False)
+    array = array_with_strides(shape, data.dtype, strides, zeroed=True, writeable=bool(fill))
+    if fill:
+        array[...] = fill
+        array.flags.writeable = False
+    return array
 
 
 def _kernel_layout(op, inputs, attrs):
@@ -95,8 +101,8 @@ def _kernel_layout(op, inputs, attrs):
     eager kernels often keep their input's memory order (NumPy's order='K' for elementwise
     ops, clone, casts, cumsum, ...), and `view`, `reshape`, `is_contiguous()` and `stride()`
     later depend on it. The kernel runs once on zero-filled arrays with the inputs' layouts
-    to learn it; None (C-contiguous) when every input is contiguous or the kernel cannot
-    run on them."""
+    to learn it (on one-filled arrays where zeros make it raise: integer division); None
+    (C-contiguous) when every input is contiguous or the kernel cannot run on them."""
     def tensors(xs):
         for x in xs:
             if isinstance(x, Tensor):
@@ -107,6 +113,25 @@ def _kernel_layout(op, inputs, attrs):
     if all(type(t._data) is not SymbolicArray or t._data._strides is None
            for t in tensors(inputs)):
         return None  # the usual case: nothing strided among the traced inputs
+    if has_symbols(tuple(attrs.values())):
+        return None
+    for fill in (0, 1):
+        try:
+            out = _run_on_stand_ins(op, inputs, attrs, fill)
+        except Exception:  # noqa: BLE001, S112 - the layout stays C-contiguous, as before
+            continue
+        if out is None:
+            return None
+        outs = out if isinstance(out, tuple) else (out,)
+        # in elements: the kernel may compute in another dtype than the op returns
+        return [None if not isinstance(o, np.ndarray) or o.flags.c_contiguous else
+                tuple(st // o.itemsize for st in o.strides) for o in outs]
+    return None
+
+
+def _run_on_stand_ins(op, inputs, attrs, fill):
+    """`op`'s kernel on arrays filled with `fill` laid out as `inputs`, run as eager
+    dispatch runs it; None when no input is strided."""
     strided = False
 
     def stand_in(x):
@@ -117,27 +142,24 @@ def _kernel_layout(op, inputs, attrs):
                 raise TypeError("not on the CPU")
             if has_symbols(tuple(data.shape)):
                 raise TypeError("symbolic sizes")
-            fake = _layout_array(data)
+            fake = _layout_array(data, fill)
             if fake is None:
-                return np.zeros(tuple(data.shape), data.dtype)
+                return np.full(tuple(data.shape), fill, data.dtype)
             strided = True
             return fake
         if isinstance(x, (list, tuple)) and any(isinstance(t, Tensor) for t in x):
             return [stand_in(t) for t in x]
         return x
 
-    try:
-        arrays = [stand_in(x) for x in inputs]
-        if not strided or has_symbols(tuple(attrs.values())):
-            return None
-        with np.errstate(all="ignore"):
-            out = op.kernel(np, *arrays, **attrs)
-    except Exception:  # noqa: BLE001 - the layout stays C-contiguous, as before
+    arrays = [stand_in(x) for x in inputs]
+    if not strided:
         return None
-    outs = out if isinstance(out, tuple) else (out,)
-    # in elements: the kernel may compute in another dtype than the op returns
-    return [None if not isinstance(o, np.ndarray) or o.flags.c_contiguous else
-            tuple(st // o.itemsize for st in o.strides) for o in outs]
+    if op.promotion is not None and not op.variadic:
+        # as eager dispatch runs the kernel: operands cast (a cast may change the layout),
+        # Python ints wrapped into the dtype (``uint8 % -3``)
+        arrays, _ = _promote(op, inputs, arrays)
+    with np.errstate(all="ignore"):
+        return op.kernel(np, *arrays, **attrs)
 
 
 class Tracer:
@@ -254,10 +276,12 @@ class Tracer:
 
     def full(self, shape, scalar):
         """A constant of a symbolic shape (inside a dynamic trace): the 0-d array `scalar`,
-        expanded by a graph node whose sizes are evaluated at run time."""
+        expanded by a graph node whose sizes are evaluated at run time, then copied: the
+        result owns one element per position as eager's (``z = gt.zeros(n); z[0] = 1``
+        writes one element; a 0-stride expand would write all, or refuse the write)."""
         value = self.value_of(Tensor._wrap(scalar))  # a graph constant
         symbolic_scalar = Tensor._wrap(SymbolicArray((), scalar.dtype, value))
-        return call(EXPAND, symbolic_scalar, sizes=tuple(shape))
+        return call(CLONE, call(EXPAND, symbolic_scalar, sizes=tuple(shape)), contiguous=True)
 
     def detach(self, tensor):
         """`detach()` inside gt.trace: an `alias` node recorded with grad mode off, so
@@ -353,7 +377,13 @@ def _layout_of(array, shape=None):
     if shape is not None and any(not isinstance(s, int) for s in shape):
         return None  # dynamic sizes: strides would be symbolic; treated as contiguous
     flags = getattr(array, "flags", None)
-    if flags is None or flags.c_contiguous:
+    if flags is None:
+        return None
+    if array.size == 0:  # NumPy calls any empty array contiguous, yet its kernels follow
+        strides = tuple(array.strides)  # the strides (a reduction's non-empty result)
+        dense = contiguous_strides(tuple(array.shape), array.itemsize)
+        return None if strides == tuple(dense) else strides
+    if flags.c_contiguous:
         return None
     return tuple(array.strides)
 
@@ -505,6 +535,9 @@ def record_op(op, inputs, attrs):
             layouts = None
         except (RuntimeError, ValueError, IndexError) as exc:
             raise type(exc)(str(exc)) from None
+    elif op is VIEW_OP and isinstance(inputs[0], Tensor) and \
+            getattr(inputs[0]._data, "layout_unknown", False):
+        check_dynamic_view(op, inputs[0], attrs)  # eager's error when eager cannot view
     try:
         out = tracer.graph.add_node(op, values, attrs, source=source)
     except (RuntimeError, IndexError, TypeError, ValueError) as exc:

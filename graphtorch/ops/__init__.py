@@ -6,6 +6,7 @@ from . import (binary_math, collectives, conv, devices, einsum, elementwise,  # 
                normalization, pooling, random_ops, reduction, rnn, scans, scatter, softmax,
                sorting, unary_math, views)
 from . import fft, special_ops  # noqa: F401  (behind gt.fft and gt.special)
+from . import checks, float_parts, linalg_lu  # noqa: F401  (istft's check; frexp; LU)
 from .registry import REGISTRY, Category, OpDef, Promotion, TensorMeta, get_op
 
 __all__ = ["REGISTRY", "Category", "OpDef", "Promotion", "TensorMeta", "get_op"]

@@ -18,6 +18,7 @@ from ..autograd.graph import OpNode, accumulate_node
 from ..autograd.graph import _sequence as _autograd_sequence
 from ..device import cupy_module
 from ..dtypes import scalar_type_name
+from ..layout import inverse, preserved_order
 from ..meta import MetaArray
 from ..tensor import Tensor
 from ..trace_state import STATE as _TRACE_STATE
@@ -93,7 +94,7 @@ def _promote(op: OpDef, inputs, arrays):
         if hit is not None:  # fast path: a dtype this op has seen
             compute, out = hit[0], hit[1]
             if compute != first:
-                arrays = [a.astype(compute) if isinstance(x, Tensor) else a
+                arrays = [_cast(a, compute) if isinstance(x, Tensor) else a
                           for x, a in zip(inputs, arrays)]
             return arrays, out
     promotion = op.promotion
@@ -118,9 +119,22 @@ def _promote(op: OpDef, inputs, arrays):
         op.dtype_cache[first] = (np_dtype, out_np, fast)
     if first is None and np_dtype.kind in "iu":
         arrays = [_wrap_int_scalar(a, np_dtype) if type(a) is int else a for a in arrays]
-    cast = [a.astype(np_dtype) if isinstance(x, Tensor) and a.dtype != np_dtype else a
+    cast = [_cast(a, np_dtype) if isinstance(x, Tensor) and a.dtype != np_dtype else a
             for x, a in zip(inputs, arrays)]
     return cast, out_np
+
+
+def _cast(a, np_dtype):
+    """`a` converted to `np_dtype` in the layout PyTorch's TensorIterator gives the result:
+    NumPy's astype (order "K") moves broadcast (0-stride) dims innermost, so that
+    ``bool_tensor.expand(3, 4).sin()`` would come out column-major; PyTorch keeps them in
+    place (`preserved_order`)."""
+    if 0 not in a.strides or a.flags.c_contiguous:
+        return a.astype(np_dtype)
+    order = preserved_order(a.shape, a.strides)
+    if order is None:
+        return a.astype(np_dtype, order="C")
+    return a.transpose(order).astype(np_dtype, order="C").transpose(inverse(order))
 
 
 # Python scalar kinds that cannot raise a tensor's dtype category, per tensor dtype kind.

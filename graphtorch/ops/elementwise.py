@@ -319,7 +319,6 @@ def _exact_pow(xp, a, b):
 def _pow_vjp(ctx, grad):
     a, b = ctx.inputs
     ma, mb = _metas(ctx)
-    out = ctx.output
     grad_a = grad_b = None
     if ma is not None:
         if mb is None and b == 0:
@@ -327,6 +326,9 @@ def _pow_vjp(ctx, grad):
         else:
             grad_a = unbroadcast(grad * conj(b * a ** (b - 1)), ma)
     if mb is not None:
+        # the result, recomputed: saving it would make in-place writes to x ** 2 illegal,
+        # where PyTorch saves it only for an exponent that needs a gradient
+        out = a ** b
         if ma is None:
             import math
 
@@ -356,8 +358,7 @@ def _pow_name(metas) -> str:
 
 
 POW = register(OpDef("pow", ELEMENTWISE, _pow_kernel, _pow_infer, _pow_vjp, Promotion.DEFAULT,
-                     save_inputs=(0, 1), save_output=True, backward_name=_pow_name,
-                     doc="a ** b"))
+                     save_inputs=(0, 1), backward_name=_pow_name, doc="a ** b"))
 
 
 def _minmax_vjp(pick_a):

@@ -7,6 +7,7 @@ tensor input. NumPy's fancy-indexing rules equal PyTorch's for these cases.
 
 from __future__ import annotations
 
+from ..layout import inverse
 from .devices import ufunc_at
 from .dispatch import call
 from .factories import zeros
@@ -42,7 +43,84 @@ def _check_index_arrays(arrays):
 
 def _index_kernel(xp, a, *indices, spec):
     _check_index_arrays(indices)
-    return a[build_index(spec, indices)]
+    out = a[build_index(spec, indices)]
+    if not indices or any(item[0] in ("int", "none") for item in spec):
+        return out  # a view (basic indices only), or NumPy's layout (see `_result_order`)
+    order = _result_order(a, spec, indices, out.ndim)
+    return xp.ascontiguousarray(out.transpose(order)).transpose(inverse(order))
+
+
+def _result_order(a, spec, indices, out_ndim):
+    """The dim order (outermost first) of PyTorch's result of ``a[spec]``, or None for
+    row-major. NumPy puts the broadcast index dims outermost in memory (``x[:, i]`` of a
+    contiguous x is not contiguous); PyTorch's TensorIterator orders the result's dims by
+    the strides of `a` restrided to the result (0 on the index dims) and of each index
+    tensor broadcast to it (0 on the other dims), as `layout.preserved_order` does for one
+    operand. Specs with ints or None are applied as views before `index` and not seen here.
+    """
+    def consumed_by(item) -> int:  # dims of `a` an item indexes (a bool mask: its rank)
+        if item[0] == "slice":
+            return 1
+        index = indices[item[1]]
+        return index.ndim if index.dtype.kind == "b" else 1
+
+    consumed = sum(consumed_by(item) for item in spec if item[0] != "ellipsis")
+    rest = a.ndim - consumed
+    # the result's dims: ("self", stride) per sliced dim, "index" where the block goes
+    dims, in_dim, positions = [], 0, []
+    for k, item in enumerate(spec):
+        if item[0] == "ellipsis":
+            dims += [("self", a.strides[in_dim + j]) for j in range(rest)]
+            in_dim += rest
+        elif item[0] == "slice":
+            dims.append(("self", a.strides[in_dim] * (item[3] or 1)))
+            in_dim += 1
+        else:
+            positions.append(k)
+            if len(positions) == 1 or positions[-2] != k - 1:
+                dims.append("index")
+            in_dim += consumed_by(item)
+    if "ellipsis" not in [item[0] for item in spec]:
+        dims += [("self", a.strides[in_dim + j]) for j in range(a.ndim - in_dim)]
+    adjacent = positions == list(range(positions[0], positions[-1] + 1))
+    if not adjacent or dims.count("index") != 1:
+        dims = ["index"] + [d for d in dims if d != "index"]
+    block = out_ndim - (len(dims) - 1)
+    at = dims.index("index")
+    # per operand, its strides over the result's dims (a bool mask is a 1-d index)
+    index_strides = []
+    for i in indices:
+        own = i.strides if i.dtype.kind != "b" else (i.itemsize,)
+        own = (0,) * (block - len(own)) + tuple(own)  # broadcast to the block's rank
+        index_strides.append((0,) * at + own + (0,) * (len(dims) - 1 - at))
+    self_strides = tuple(s for d in dims for s in ((0,) * block if d == "index" else (d[1],)))
+    return _tensor_iterator_order([self_strides, *index_strides])
+
+
+def _tensor_iterator_order(operand_strides) -> tuple:
+    """PyTorch's `TensorIterator::reorder_dimensions`: an insertion sort of the dims,
+    innermost first, where the first operand with unequal non-zero strides decides."""
+    ndim = len(operand_strides[0])
+
+    def should_swap(d0, d1) -> int:
+        for strides in operand_strides:
+            s0, s1 = strides[d0], strides[d1]
+            if s0 == 0 or s1 == 0 or s0 == s1:
+                continue
+            return -1 if s0 < s1 else 1
+        return 0
+
+    perm = list(range(ndim - 1, -1, -1))
+    for i in range(1, ndim):
+        d1 = i
+        for d0 in range(i - 1, -1, -1):
+            comparison = should_swap(perm[d0], perm[d1])
+            if comparison > 0:
+                perm[d0], perm[d1] = perm[d1], perm[d0]
+                d1 = d0
+            elif comparison < 0:
+                break
+    return tuple(reversed(perm))
 
 
 def _index_infer(a, *indices, spec):

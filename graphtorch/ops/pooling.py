@@ -167,7 +167,7 @@ def _max_pool_name(metas):
 
 
 MAX_POOL = register(OpDef(
-    "max_pool", OPAQUE, _max_pool_kernel, _max_pool_infer, _max_pool_vjp, save_output=True,
+    "max_pool", OPAQUE, _max_pool_kernel, _max_pool_infer, _max_pool_vjp, save_output=(1,),
     num_outputs=2, backward_name=_max_pool_name,
     doc="N-d max pooling over (N, C, *S): (values, flat spatial int64 indices)"))
 
@@ -449,7 +449,7 @@ def _adaptive_max_infer(x, output_size):
 
 ADAPTIVE_MAX_POOL = register(OpDef(
     "adaptive_max_pool", OPAQUE, _adaptive_max_kernel, _adaptive_max_infer, _max_pool_vjp,
-    save_output=True, num_outputs=2, backward_name=_adaptive_name("Max"),
+    save_output=(1,), num_outputs=2, backward_name=_adaptive_name("Max"),
     result_layout=ResultLayout.CONTIGUOUS,
     doc="N-d adaptive max pooling: (values, flat spatial int64 indices)"))
 

@@ -197,9 +197,9 @@ AMIN = register(OpDef("amin", REDUCTION, _extreme_kernel("amin"), _same_dtype_in
 
 def _arg_kernel(fn):
     def kernel(xp, a, dim=None, keepdim=False):
-        if a.size == 0:
-            raise RuntimeError(f"{fn}(): Expected reduction dim to be specified for "
-                               "input.numel() == 0.")
+        if a.size == 0 and dim is None:
+            raise IndexError(f"{fn}(): Expected reduction dim to be specified for "
+                             "input.numel() == 0.")
         if dim is None:
             out = getattr(xp, fn)(a.reshape(-1))
             return xp.asarray(out, dtype=xp.int64).reshape((1,) * a.ndim if keepdim else ())
@@ -207,6 +207,8 @@ def _arg_kernel(fn):
         d = normalize_dim(dim, a.ndim)
         if a.ndim == 0:
             return xp.zeros((), dtype=xp.int64)
+        if a.shape[d] == 0:  # other empty dims are fine: an empty result
+            raise IndexError(f"{fn}(): Expected reduction dim {d} to have non-zero size.")
         return getattr(xp, fn)(a, axis=d, keepdims=keepdim).astype(xp.int64)
     return kernel
 
@@ -256,23 +258,26 @@ def _max_dim_vjp(ctx, grad_values, grad_indices=None):
 
 
 MAX_DIM = register(OpDef("max_dim", REDUCTION, _max_dim_kernel("max", "argmax"),
-                         _max_dim_infer, _max_dim_vjp, save_output=True, num_outputs=2,
+                         _max_dim_infer, _max_dim_vjp, save_output=(1,), num_outputs=2,
                          backward_name="MaxBackward0",
                          doc="(values, indices) of the max along one dim"))
 MIN_DIM = register(OpDef("min_dim", REDUCTION, _max_dim_kernel("min", "argmin"),
-                         _max_dim_infer, _max_dim_vjp, save_output=True, num_outputs=2,
+                         _max_dim_infer, _max_dim_vjp, save_output=(1,), num_outputs=2,
                          backward_name="MinBackward0",
                          doc="(values, indices) of the min along one dim"))
 
 
 def _bool_reduce(fn):
     def kernel(xp, a, dims=None, keepdim=False):
-        return getattr(xp, fn)(a, axis=_axes(a.ndim, dims), keepdims=keepdim)
+        out = getattr(xp, fn)(a, axis=_axes(a.ndim, dims), keepdims=keepdim)
+        return out.astype(xp.uint8) if a.dtype == xp.uint8 else out
     return kernel
 
 
 def _bool_infer(a, dims=None, keepdim=False):
-    return TensorMeta(_out_shape(a.shape, dims, keepdim), dtypes.bool_)
+    # uint8 stays uint8, as in PyTorch (its pre-bool masks)
+    dtype = dtypes.uint8 if a.dtype is dtypes.uint8 else dtypes.bool_
+    return TensorMeta(_out_shape(a.shape, dims, keepdim), dtype)
 
 
 ALL = register(OpDef("all", REDUCTION, _bool_reduce("all"), _bool_infer,

@@ -149,10 +149,10 @@ def _cum_extreme_vjp(ctx, grad_values, grad_indices=None):
 
 
 CUMMAX = register(OpDef("cummax", OPAQUE, _cum_extreme_kernel("maximum", "cummax"),
-                        _cum_extreme_infer, _cum_extreme_vjp, save_output=True, num_outputs=2,
+                        _cum_extreme_infer, _cum_extreme_vjp, save_output=(1,), num_outputs=2,
                         doc="(values, indices) of the running max along dim"))
 CUMMIN = register(OpDef("cummin", OPAQUE, _cum_extreme_kernel("minimum", "cummin"),
-                        _cum_extreme_infer, _cum_extreme_vjp, save_output=True, num_outputs=2,
+                        _cum_extreme_infer, _cum_extreme_vjp, save_output=(1,), num_outputs=2,
                         doc="(values, indices) of the running min along dim"))
 
 

@@ -118,7 +118,7 @@ def _sort_infer(a, dim=-1, descending=False, stable=False):
     return _pair_meta(a.shape, a.dtype)
 
 
-SORT = register(OpDef("sort", OPAQUE, _sort_kernel, _sort_infer, _select_vjp, save_output=True,
+SORT = register(OpDef("sort", OPAQUE, _sort_kernel, _sort_infer, _select_vjp, save_output=(1,),
                       num_outputs=2, doc="(values, indices) sorted stably along dim"))
 
 
@@ -149,7 +149,7 @@ def _topk_infer(a, k, dim=-1, largest=True, sorted=True):
     return _pair_meta(shape, a.dtype)
 
 
-TOPK = register(OpDef("topk", OPAQUE, _topk_kernel, _topk_infer, _select_vjp, save_output=True,
+TOPK = register(OpDef("topk", OPAQUE, _topk_kernel, _topk_infer, _select_vjp, save_output=(1,),
                       num_outputs=2, doc="the k largest (or smallest) values along dim"))
 
 
@@ -201,7 +201,7 @@ def _kthvalue_infer(a, k, dim=-1, keepdim=False):
 
 
 KTHVALUE = register(OpDef("kthvalue", OPAQUE, _kthvalue_kernel, _kthvalue_infer, _select_vjp,
-                          save_output=True, num_outputs=2,
+                          save_output=(1,), num_outputs=2,
                           doc="(values, indices) of the k-th smallest along dim"))
 
 
@@ -246,11 +246,11 @@ def _median_dim_infer(fname):
 
 MEDIAN_DIM = register(OpDef(
     "median_dim", OPAQUE, _median_dim_kernel("median", False), _median_dim_infer("median"),
-    _select_vjp, save_output=True, num_outputs=2, backward_name="MedianBackward1",
+    _select_vjp, save_output=(1,), num_outputs=2, backward_name="MedianBackward1",
     doc="(values, indices) of the lower median along dim (NaN propagates)"))
 NANMEDIAN_DIM = register(OpDef(
     "nanmedian_dim", OPAQUE, _median_dim_kernel("nanmedian", True),
-    _median_dim_infer("nanmedian"), _select_vjp, save_output=True, num_outputs=2,
+    _median_dim_infer("nanmedian"), _select_vjp, save_output=(1,), num_outputs=2,
     backward_name="NanmedianBackward1", doc="median along dim ignoring NaN"))
 
 
@@ -328,7 +328,7 @@ def _mode_infer(a, dim=-1, keepdim=False):
     return _pair_meta(_reduce_dim_shape(a.shape, d, keepdim), a.dtype)
 
 
-MODE = register(OpDef("mode", OPAQUE, _mode_kernel, _mode_infer, _select_vjp, save_output=True,
+MODE = register(OpDef("mode", OPAQUE, _mode_kernel, _mode_infer, _select_vjp, save_output=(1,),
                       num_outputs=2,
                       doc="(values, indices): the smallest most frequent value along dim and "
                           "its last position"))

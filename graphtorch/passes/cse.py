@@ -2,8 +2,11 @@
 
 Two op nodes merge when they apply the same op to the same values (constants compared by
 type and value: ``1``, ``1.0`` and ``True`` differ, so do ``0.0`` and ``-0.0``) with equal
-attributes. Random ops never merge (two draws are two different tensors). Attributes that
-have no reliable equality (unknown objects, large arrays) keep nodes apart.
+attributes. Random ops never merge (two draws are two different tensors), nor do copies
+(`clone`): a copy exists to own its memory, and reshape's copy path reshapes it in place
+(`unsafe_view`), so two merged copies would make ``x.t().reshape(-1)`` and
+``x.t().contiguous()`` share memory. Attributes that have no reliable equality (unknown
+objects, large arrays) keep nodes apart.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import numpy as np
 from ..dtypes import DType
 from ..ir.graph import Graph, NodeKind, Value
 from ..ir.rewrite import _substitute
+from ..ops.elementwise import CLONE
 from ..ops.registry import OpDef
 
 _MAX_ARRAY_KEY_ELEMENTS = 1 << 16
@@ -64,7 +68,7 @@ def _input_key(item):
 
 def node_key(node):
     """The CSE key of an op node, or None if it must not be merged."""
-    if node.op.random or node.op.side_effects:
+    if node.op.random or node.op.side_effects or node.op is CLONE:
         return None
     try:
         return (id(node.op), tuple(_input_key(v) for v in node.inputs),

@@ -353,3 +353,55 @@ def test_save_for_backward_rejects_non_tensors():
         Bad.apply(_leaf(lib))
     raises_like_torch(fn, match="save_for_backward can only save variables, but argument 1 is "
                                 "of type int")
+
+
+def _cube_fn(lib):
+    class MyCube(lib.autograd.Function):  # PyTorch's "new style": forward has no ctx
+        @staticmethod
+        def forward(x, scale=2.0):
+            return x ** 3 * scale, 3 * x ** 2 * scale
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            x, scale = inputs
+            ctx.save_for_backward(x, output[1])
+            ctx.scale = scale
+            ctx.grad_was_enabled = lib.is_grad_enabled()
+
+        @staticmethod
+        def backward(ctx, grad_output, grad_dx):
+            x, dx = ctx.saved_tensors
+            return grad_output * dx + grad_dx * 6 * x * ctx.scale, None
+    return MyCube
+
+
+def test_setup_context_style_function():
+    def fn(lib):
+        x = _leaf(lib)
+        y, dx = _cube_fn(lib).apply(x)
+        g, = lib.autograd.grad(y.sum(), x, create_graph=True)
+        gg, = lib.autograd.grad(g.sum(), x)
+        y3, _ = _cube_fn(lib).apply(x, scale=3.0)
+        y3.sum().backward()
+        return y, dx, g, gg, x.grad, type(y.grad_fn).__name__
+    same(fn)
+
+
+def test_setup_context_sees_defaults_and_runs_without_grad():
+    def fn(lib):
+        x = _leaf(lib)
+        y, _ = _cube_fn(lib).apply(x)
+        return y.grad_fn is not None, lib.is_grad_enabled()
+    same(fn)
+    seen = {}
+
+    class Probe(_cube_fn(__import__("graphtorch"))):
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            seen["inputs"] = len(inputs)
+            seen["grad"] = __import__("graphtorch").is_grad_enabled()
+            ctx.save_for_backward(inputs[0], output[1])
+            ctx.scale = inputs[1]
+
+    Probe.apply(_leaf(__import__("graphtorch")))
+    assert seen == {"inputs": 2, "grad": False}

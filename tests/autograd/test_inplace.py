@@ -487,3 +487,40 @@ def test_out_into_view():
         lib.add(lib.ones(3), 1, out=base[1])
         return base
     same(fn)
+
+
+# ops whose backward reads only their indices output (pow: no output): PyTorch saves the
+# indices (not the values), so `nn.MaxPool2d(2), nn.ReLU(inplace=True)` (DANN, VGG-style
+# stems) may write the values in place
+_INDEX_ONLY_BACKWARD = {
+    "max_pool2d": lambda lib, x: lib.nn.functional.max_pool2d(x, 2),
+    "max_pool1d": lambda lib, x: lib.nn.functional.max_pool1d(x[0], 2),
+    "max_pool3d": lambda lib, x: lib.nn.functional.max_pool3d(x.unsqueeze(0), (1, 2, 2)),
+    "adaptive_max_pool2d": lambda lib, x: lib.nn.functional.adaptive_max_pool2d(x, 2),
+    "max_dim": lambda lib, x: x.max(dim=1)[0],
+    "min_dim": lambda lib, x: x.min(dim=1)[0],
+    "sort": lambda lib, x: x.sort(dim=-1)[0],
+    "topk": lambda lib, x: x.topk(2, dim=-1)[0],
+    "kthvalue": lambda lib, x: x.kthvalue(2, dim=-1)[0],
+    "median_dim": lambda lib, x: x.median(dim=-1)[0],
+    "nanmedian_dim": lambda lib, x: x.nanmedian(dim=-1)[0],
+    "mode": lambda lib, x: x.mode(dim=-1)[0],
+    "cummax": lambda lib, x: x.cummax(dim=-1)[0],
+    "cummin": lambda lib, x: x.cummin(dim=-1)[0],
+    # PyTorch's pow with a Python exponent saves no result (graphtorch's recomputes it for
+    # a tensor exponent's gradient, so it also allows the write where PyTorch's
+    # pow(Tensor, Tensor) raises)
+    "pow_scalar": lambda lib, x: x.pow(2),
+}
+
+
+@pytest.mark.parametrize("name", list(_INDEX_ONLY_BACKWARD))
+def test_values_of_index_selecting_ops_may_be_written_in_place(name):
+    def fn(lib):
+        lib.manual_seed(0)
+        x = lib.randn(1, 2, 4, 4, requires_grad=True)
+        y = _INDEX_ONLY_BACKWARD[name](lib, x)
+        y.relu_()
+        y.sum().backward()
+        return x.grad
+    same(fn)

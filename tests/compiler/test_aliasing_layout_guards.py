@@ -259,3 +259,14 @@ def test_random_aliasing_and_layouts_match_eager(seed):
         if want is not RuntimeError:
             assert gt.allclose(got, want, rtol=1e-5, atol=1e-5), (name, kind, call)
         assert gt.allclose(got_base, want_base, rtol=1e-5, atol=1e-5), (name, kind, call)
+
+
+@pytest.mark.parametrize("dynamic", [False, True])
+def test_empty_arguments_are_guarded_on_their_strides(dynamic):
+    # NumPy flags any empty array C-contiguous: a graph traced for a C-ordered empty argument
+    # served a permuted one, whose reduction eager lays out by its strides (ops fuzz family)
+    compiled = gt.compile(lambda b: (b.sum(-1), b.mean(1)), dynamic=dynamic)
+    for b in (gt.randn(3, 2, 0), gt.randn(0, 2, 3).permute(2, 1, 0), gt.randn(3, 2, 0),
+              gt.randn(4, 2, 3).permute(2, 1, 0)):
+        for got, want in zip(compiled(b), (b.sum(-1), b.mean(1))):
+            assert got.stride() == want.stride()

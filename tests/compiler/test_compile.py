@@ -324,3 +324,18 @@ def test_the_garbage_collector_pauses_while_a_variant_compiles(monkeypatch):
         finally:
             gc.enable()
     assert seen == [False, False]
+
+
+def test_keyword_calls_with_another_number_of_positional_arguments():
+    """Calls with the same keyword names but more positional arguments reused the first
+    call's split: the extra positional argument was passed as the keyword (silently wrong
+    for a 1-element tensor), as in ``model(ids, mask, return_dict=False)`` then
+    ``model(ids, mask, labels, return_dict=False)``."""
+    def f(a, b=None, flag=True):
+        r = a if b is None else a + b
+        return r if flag else -r
+
+    compiled = gt.compile(f)
+    a, b = gt.ones(1), gt.full((1,), 2.0)
+    for args in ((a,), (a, b), (a,), (a, b)):
+        assert compiled(*args, flag=False).item() == f(*args, flag=False).item()

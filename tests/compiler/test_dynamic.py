@@ -146,3 +146,29 @@ def test_arange_to_a_dynamic_size_stays_dynamic(make):
         assert got.dtype == want.dtype and tuple(got.shape) == tuple(want.shape)
         np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)
     assert compiled.compile_count == 1
+
+
+def test_factories_of_dynamic_sizes_own_their_memory():
+    # a fill of symbolic shape was a 0-stride expand of one element: writes into it reached
+    # every element (or were refused), and returned tensors had stride 0 (ops fuzz family)
+    def fill_then_write(a):
+        z = gt.zeros(a.shape[0], 2)
+        z[0] = 1.0
+        return z
+
+    def accumulate(a):
+        z = gt.zeros_like(a)
+        z.add_(a)
+        return z, gt.ones_like(a)
+
+    for fn in (fill_then_write, accumulate):
+        compiled = gt.compile(fn, dynamic=True)
+        for n in (4, 5):
+            x = gt.randn(n)
+            got, want = compiled(x), fn(x)
+            got = got if isinstance(got, tuple) else (got,)
+            want = want if isinstance(want, tuple) else (want,)
+            for g, w in zip(got, want):
+                assert g.stride() == w.stride()
+                gt.testing.assert_close(g, w)
+            got[0].add_(1.0)  # writable, one element per position

@@ -9,7 +9,7 @@ import functools
 import pytest
 
 import graphtorch as gt
-from tests.autograd.diff import raises_like_torch, same
+from tests.autograd.diff import raises_like_torch, same, torch
 
 
 def _make(lib, name):
@@ -405,3 +405,15 @@ def test_count_samplers_equal_torch_in_float64_and_at_extreme_parameters():
                 lib.rand(2))
 
     _same_values(fn)
+
+
+def test_torch_poisson_function_draws_as_pytorch():
+    """`gt.poisson` (torch.poisson): the input's dtype, the default or a given generator."""
+    draws = []
+    for lib in (torch, gt):
+        lib.manual_seed(0)
+        a = lib.poisson(lib.tensor([1.0, 4.0, 20.0, 0.5]))
+        b = lib.poisson(lib.full((3,), 2.0, dtype=lib.float64),
+                        generator=lib.Generator().manual_seed(3))
+        draws.append((a.tolist(), str(a.dtype), b.tolist(), str(b.dtype), lib.rand(1).item()))
+    assert draws[0] == draws[1]

@@ -211,3 +211,28 @@ def test_nested_traces_and_leaked_symbolic_tensors_name_the_line():
     with pytest.raises(TracingError, match="after the trace ended") as info:
         leaked[0] + 1  # MARK-LEAK
     assert f"{THIS_FILE}:{_line_of('MARK-LEAK')}" in str(info.value)
+
+
+def test_kernel_layouts_are_learnt_with_eagers_promotion():
+    # the stand-in run skipped dispatch's promotion: ``uint8 % -3`` raised OverflowError
+    # there, so the compiled result was assumed C-contiguous (ops fuzz family)
+    def fn(x):  # floor division by zeros raised in the stand-in run too
+        return gt.remainder(x, -3), x.sin(), x // (x * 0 + 3)
+
+    x = gt.randint(0, 5, (2, 3), dtype=gt.uint8).permute(1, 0).expand(2, 3, 2)
+    for got, want in zip(gt.compile(fn)(x), fn(x)):
+        assert got.stride() == want.stride()
+        assert gt.equal(got, want)
+
+
+def test_empty_inputs_keep_their_strides_for_non_empty_results():
+    # NumPy flags every empty array contiguous, so a permuted empty input was traced as
+    # C-ordered while eager's reduction of it (15 elements) followed its strides
+    def fn(x):
+        return x.mean(-2), x.sum(1, keepdim=True), x * 2
+
+    compiled = gt.compile(fn)
+    for x in (gt.randn(5, 0, 3, dtype=gt.float64).permute(2, 1, 0), gt.randn(3, 0, 5)):
+        for got, want in zip(compiled(x), fn(x)):
+            assert got.stride() == want.stride()
+            gt.testing.assert_close(got, want, equal_nan=True)  # the mean of nothing: NaN

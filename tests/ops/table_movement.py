@@ -3,6 +3,8 @@ take/put, padding, embedding, unfold, grids."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 import graphtorch.functions.movement as _gt_movement
@@ -68,6 +70,14 @@ def _index_make(dim, unique=False, src=True):
             out.append(_arr(rng, case[2], dtype))
         return out
     return make
+
+
+def _index_reduce_all(m, a, i, s):
+    with warnings.catch_warnings():  # both libraries warn once: "index_reduce() is in beta"
+        warnings.filterwarnings("ignore", r"index_reduce\(\) is in beta")
+        return tuple(a.index_reduce(0, i, s, r, include_self=inc)
+                     for r in ("prod", "mean", "amax", "amin") for inc in (True, False)) + (
+            a.clone().index_reduce_(0, i, s, "amax"),)
 
 
 def _mask_make(rng, case, dtype):
@@ -227,6 +237,9 @@ ROWS = [
         dtypes=("float32", "float64", "int64")),
     Row("index_add", lambda m, a, i, s: a.index_add(1, i, s), [((3, 4), 6, (3, 6))],
         make=_index_make(1), name="index_add_dim1"),
+    Row("scatter_reduce", _index_reduce_all,  # scatter_reduce with the index spread
+        [((3, 4), 5, (5, 4)), ((4,), 6, (6,))], make=_index_make(0),
+        dtypes=("float32", "float64"), name="index_reduce"),
     Row("index_copy", lambda m, a, i, s: (a.index_copy(0, i, s), a.clone().index_copy_(0, i, s)),
         [((4, 3), 2, (2, 3)), ((4,), 3, (3,)), ((), 1, ())], make=_index_make(0, unique=True),
         dtypes=DTYPES),

@@ -65,3 +65,17 @@ def test_attr_keys_distinguish_types_and_signed_zeros():
     a = np.arange(4.0)
     assert attr_key(ConstantValue(a)) == attr_key(ConstantValue(a.copy()))
     assert attr_key(ConstantValue(a)) != attr_key(ConstantValue(a.astype(np.float32)))
+
+
+def test_cse_keeps_copies_apart_so_a_reshaped_copy_owns_its_memory():
+    # reshape of a transposed tensor is clone + unsafe_view; merged with the contiguous()
+    # clone, the two returned tensors shared memory (found by the ops fuzz family)
+    def fn(x):
+        return x.reshape(-1), x.contiguous()
+
+    traced = gt.trace(fn, gt.randn(2, 3).t(), optimize=False)
+    graph = eliminate_common_subexpressions(copy_graph(traced.graph))
+    assert [n.target for n in graph.nodes].count("clone") == 2
+    flat, dense = gt.compile(fn)(gt.randn(2, 3).t())
+    flat[0] = 100.0
+    assert dense[0, 0] != 100.0

@@ -225,3 +225,27 @@ def test_slice_by_a_symbolic_size_stays_dynamic():
     for n in (3, 5, 8):
         np.testing.assert_array_equal(f(x, gt.zeros(n)).numpy(), np.arange(n) * 2.)
     assert f.stats.compiles == 1
+
+
+def test_setitem_drops_leading_size_one_dims_of_the_value():
+    """PyTorch views the value without its leading 1s (`slicePrefix1sSize`); copy_ does not.
+    cleanRL's GAE writes ``advantages[t] = delta`` with delta of shape (1, num_envs)."""
+    def fn(lib):
+        a = lib.zeros(3, 2)
+        a[1] = lib.ones(1, 2)
+        b = lib.zeros(4)
+        b[1:3] = lib.ones(1, 1, 2) * 2
+        c = lib.zeros(3)
+        c[0] = lib.ones(1) * 3
+        d = lib.zeros(3, 2)
+        d[lib.tensor([0, 2])] = lib.ones(1, 2, 2) * 4
+        e = lib.zeros(3, 2)
+        e[lib.tensor([True, False, True])] = lib.ones(1, 1, 2) * 5
+        v = lib.ones(1, 2, requires_grad=True)
+        f = lib.zeros(3, 2).clone()
+        f[2] = v * 6
+        f.sum().backward()
+        return a, b, c, d, e, f.detach(), v.grad
+    same(fn)
+    raises_like_torch(lambda lib: lib.zeros(2).__setitem__(slice(None), lib.ones(2, 1)))
+    raises_like_torch(lambda lib: lib.zeros(2).copy_(lib.ones(1, 2)))

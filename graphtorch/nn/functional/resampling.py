@@ -1,5 +1,5 @@
 """Resampling in `gt.nn.functional`: pixel_shuffle/pixel_unshuffle and interpolate (nearest,
-nearest-exact, (bi/tri)linear, bicubic, area).
+nearest-exact, (bi/tri)linear, bicubic, area; anti-aliased bilinear and bicubic).
 
 Everything is composed from existing ops, so gradients, tracing and compilation come for
 free: pixel (un)shuffle is reshape-permute-reshape; interpolate resamples one spatial dim at
@@ -97,8 +97,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     """Resample the spatial dims of (N, C, *spatial) `input` to `size` or by `scale_factor`.
 
     mode: "nearest" (PyTorch's floor rule), "nearest-exact", "linear" (3-D), "bilinear"
-    (4-D), "trilinear" (5-D), "bicubic" (4-D, A = -0.75) or "area" (adaptive average).
-    Differentiable with respect to `input`.
+    (4-D), "trilinear" (5-D), "bicubic" (4-D, A = -0.75) or "area" (adaptive average);
+    `antialias=True` (bilinear, bicubic) filters over the downscaled footprint as PyTorch's
+    (and torchvision's Resize). Differentiable with respect to `input`.
 
     >>> F.interpolate(gt.tensor([[[1., 2.]]]), scale_factor=2, mode="linear")
     tensor([[[1.0000, 1.2500, 1.7500, 2.0000]]])
@@ -121,9 +122,11 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if antialias and not (mode in ("bilinear", "bicubic", "lanczos") and input.ndim == 4):
         raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos "
                          "modes and requires a 4-D tensor as input")
-    if antialias:
-        raise NotImplementedError("interpolate(antialias=True) is not supported by graphtorch "
+    if antialias and mode == "lanczos":
+        raise NotImplementedError("interpolate(mode='lanczos') is not supported by graphtorch "
                                   "yet")
+    if antialias:
+        return _resample(input, output_size, scale_factors, mode, align_corners, antialias=True)
     if mode in ("nearest", "nearest-exact") and input.ndim in (3, 4, 5):
         return _resample(input, output_size, scale_factors, mode, None)
     if mode == "area" and input.ndim in (3, 4, 5):
@@ -181,7 +184,7 @@ _KERNEL_NAMES = {"nearest": "upsample_nearest{}d", "nearest-exact": "_upsample_n
                  "trilinear": "upsample_trilinear3d", "bicubic": "compute_indices_weights_cubic"}
 
 
-def _resample(input, output_size, scale_factors, mode, align_corners):
+def _resample(input, output_size, scale_factors, mode, align_corners, antialias=False):
     dim = input.ndim - 2
     in_sizes = list(input.shape[2:])
     if output_size is None:
@@ -193,6 +196,9 @@ def _resample(input, output_size, scale_factors, mode, align_corners):
         raise RuntimeError(f"Input and output sizes should be greater than 0, but got input "
                            f"({ins}) output ({outs})")
     nearest = mode in ("nearest", "nearest-exact")
+    if antialias and input.dtype == dtypes.uint8:
+        raise NotImplementedError("interpolate(antialias=True) on uint8 images is not "
+                                  "supported by graphtorch yet; convert them to float")
     if not (input.is_floating_point() or (nearest and input.dtype == dtypes.uint8)):
         raise not_implemented(_KERNEL_NAMES[mode].format(dim), input.dtype)
     # PyTorch computes source positions in the input's "opmath" type: double for float64,
@@ -200,21 +206,27 @@ def _resample(input, output_size, scale_factors, mode, align_corners):
     real = np.float64 if input.dtype == dtypes.float64 and not nearest else np.float32
     out = input
     for i in reversed(range(dim)):  # last dim first: PyTorch's innermost interpolation
+        if antialias and in_sizes[i] == output_size[i]:
+            continue  # PyTorch's separable anti-aliased kernel skips unresized dims
         scale = None if scale_factors is None else scale_factors[i]
         out = _resample_dim(out, 2 + i, in_sizes[i], output_size[i], scale, mode,
-                            align_corners, real)
+                            align_corners, real, antialias)
     return out
 
 
-def _resample_dim(x, d, in_size, out_size, scale, mode, align_corners, real):
-    if mode in ("nearest", "nearest-exact"):
+def _resample_dim(x, d, in_size, out_size, scale, mode, align_corners, real,
+                  antialias=False):
+    if antialias:
+        indices, weights = _antialias_taps(in_size, out_size, scale, align_corners, real,
+                                           mode == "bicubic")
+    elif mode in ("nearest", "nearest-exact"):
         index = _nearest_indices(in_size, out_size, scale, mode == "nearest-exact")
         factor = out_size // in_size
         if factor * in_size == out_size and np.array_equal(index,
                                                            np.arange(out_size) // factor):
             return _repeat_each(x, d, factor)
         return x.index_select(d, tensor(index, device=x.device))
-    if mode == "bicubic":
+    elif mode == "bicubic":
         indices, weights = _cubic_taps(in_size, out_size, scale, align_corners, real)
     else:
         indices, weights = _linear_taps(in_size, out_size, scale, align_corners, real)
@@ -300,6 +312,40 @@ def _cubic_taps(in_size, out_size, scale, align_corners, real):
     weights = (far(t + one), near(t), near(one - t), far((one - t) + one))
     indices = tuple(np.clip(i0 - 1 + j, 0, in_size - 1) for j in range(4))
     return indices, tuple(w.astype(real) for w in weights)
+
+
+def _antialias_taps(in_size, out_size, scale, align_corners, real, cubic):
+    """ATen's `_compute_weights_aa`: per output, the taps of a triangle (bilinear) or cubic
+    (A = -0.5) filter stretched by the downscale factor, normalised to sum 1; taps past a
+    window's end weigh 0."""
+    if align_corners:
+        s = real(in_size - 1) / real(out_size - 1) if out_size > 1 else real(0)
+    else:
+        s = _scale_value(scale, in_size, out_size, real)
+    half = real(2.0 if cubic else 1.0)  # interp_size * 0.5
+    support = half * s if s >= 1 else half
+    taps = math.ceil(support) * 2 + 1
+    invscale = real(1) / s if s >= 1 else real(1)
+    center = s * (np.arange(out_size).astype(real) + real(0.5))
+    # C++'s static_cast<int64_t> truncates toward zero, as astype does
+    xmin = np.maximum((center - support + real(0.5)).astype(np.int64), 0)
+    xsize = np.minimum((center + support + real(0.5)).astype(np.int64), in_size) - xmin
+    offsets = np.arange(taps)
+    x = np.abs(((offsets[None, :] + xmin[:, None]).astype(real) - center[:, None]
+                + real(0.5)) * invscale).astype(real)
+    if cubic:
+        a = real(-0.5)
+        w = np.where(x < 1, ((a + 2) * x - (a + 3)) * x * x + 1,
+                     np.where(x < 2, (((x - 5) * x + 8) * x - 4) * a, real(0)))
+    else:
+        w = np.where(x < 1, real(1) - x, real(0))
+    w = np.where(offsets[None, :] < xsize[:, None], w, real(0)).astype(real)
+    total = np.zeros(out_size, real)
+    for j in range(taps):  # ATen adds the weights one by one
+        total = (total + w[:, j]).astype(real)
+    w = np.where(total[:, None] != 0, w / np.where(total == 0, real(1), total)[:, None], w)
+    indices = tuple(np.minimum(xmin + j, in_size - 1) for j in range(taps))
+    return indices, tuple(w[:, j].astype(real) for j in range(taps))
 
 
 # --- deprecated spellings -------------------------------------------------------------------

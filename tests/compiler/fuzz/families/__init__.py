@@ -13,11 +13,14 @@ from ..choice import Chooser
 from ..scenario import Scenario
 from . import (
     autograd_edges,
+    control_flow,
     dtypes,
     dynamic,
     guards_module,
     guards_python,
     mutation,
+    nn_layers,
+    ops,
     pytrees,
     randomness,
     training,
@@ -33,6 +36,9 @@ FAMILIES = {
     "autograd": autograd_edges.KINDS,
     "training": training.KINDS,
     "dtypes": dtypes.KINDS,
+    "ops": ops.KINDS,
+    "control_flow": control_flow.KINDS,
+    "nn_layers": nn_layers.KINDS,
 }
 
 
