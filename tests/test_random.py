@@ -302,3 +302,29 @@ def test_fork_rng_restores_the_default_generator_eager_and_compiled():
     gt.manual_seed(1)
     compiled, compiled_next = gt.compile(step)(gt.zeros(3)), gt.rand(1)
     assert gt.equal(eager, compiled) and gt.equal(eager_next, compiled_next)
+
+
+@pytest.mark.parametrize("dtype", ["complex64", "complex128"])
+def test_complex_draws_match_pytorch(dtype):
+    """Complex draws take 2n values of the real dtype (real and imaginary parts
+    interleaved; normal ones scaled by 1/sqrt(2)), as PyTorch's CPU kernels do: randn,
+    rand, randn_like, normal_ and uniform_, eager and compiled."""
+    torch = pytest.importorskip("torch")
+    draws = [lambda lib: lib.randn(2, 3, dtype=getattr(lib, dtype)),
+             lambda lib: lib.rand(5, dtype=getattr(lib, dtype)),
+             lambda lib: lib.randn_like(lib.zeros(20, dtype=getattr(lib, dtype))),
+             lambda lib: lib.empty(4, dtype=getattr(lib, dtype)).normal_(1.0, 2.0),
+             lambda lib: lib.empty(4, dtype=getattr(lib, dtype)).uniform_(-1, 1)]
+    for fn in draws:
+        torch.manual_seed(3)
+        want = fn(torch).numpy()
+        gt.manual_seed(3)
+        got = fn(gt).numpy()
+        assert got.dtype == want.dtype
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+    compiled = gt.compile(lambda x: x + gt.randn(3, dtype=x.dtype))
+    gt.manual_seed(0)
+    got = compiled(gt.zeros(3, dtype=getattr(gt, dtype))).numpy()
+    torch.manual_seed(0)
+    np.testing.assert_allclose(got, torch.randn(3, dtype=getattr(torch, dtype)).numpy(),
+                               rtol=1e-6)

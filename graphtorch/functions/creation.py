@@ -699,7 +699,7 @@ def uniform_(self, from_=0.0, to=1.0, *, generator=None, **kwargs):
     if current_tracer() is not None:
         return _fill_traced(self, _drawn(generator, "uniform", (self.numel(), from_, to),
                                          (self.numel(),), self._data.dtype))
-    values = generator_or_default(generator).uniform(self.numel(), from_, to, self._data.dtype)
+    values = draw(generator, "uniform", (self.numel(), from_, to), self._data.dtype)
     return _fill_inplace(self, values)
 
 
@@ -710,7 +710,7 @@ def normal_(self, mean=0.0, std=1.0, *, generator=None):
     if current_tracer() is not None:
         return _fill_traced(self, _drawn(generator, "normal", (self.numel(), mean, std),
                                          (self.numel(),), self._data.dtype))
-    values = generator_or_default(generator).normal(self.numel(), mean, std, self._data.dtype)
+    values = draw(generator, "normal", (self.numel(), mean, std), self._data.dtype)
     return _fill_inplace(self, values)
 
 

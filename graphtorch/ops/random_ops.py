@@ -35,7 +35,16 @@ _TAKES_DTYPE = frozenset({"uniform", "normal"})
 
 
 def draw(generator, method: str, args: tuple, np_dtype):
-    """`method` of `generator` (None: the default one) with `args` (and the dtype)."""
+    """`method` of `generator` (None: the default one) with `args` (and the dtype). A
+    complex dtype draws as PyTorch's CPU kernels do: 2n values of the real dtype (real and
+    imaginary parts interleaved), a normal one with its std scaled by 1/sqrt(2)."""
+    np_dtype = np.dtype(np_dtype)
+    if np_dtype.kind == "c" and method in _TAKES_DTYPE:
+        n, a, b = args
+        real = np.dtype(np_dtype.char.lower())  # complex64 -> float32, complex128 -> float64
+        pair = (2 * n, a, b * np.sqrt(0.5)) if method == "normal" else (2 * n, a, b)
+        values = getattr(generator_or_default(generator), method)(*pair, real)
+        return np.ascontiguousarray(values, dtype=real).view(np_dtype)
     extra = (np_dtype,) if method in _TAKES_DTYPE else ()
     return getattr(generator_or_default(generator), method)(*args, *extra)
 
