@@ -155,3 +155,17 @@ def test_finfo_iinfo_match_torch():
     raises_like_torch(lambda lib: lib.finfo(lib.int32))
     raises_like_torch(lambda lib: lib.iinfo(lib.float32))
     raises_like_torch(lambda lib: lib.iinfo(lib.bool))
+
+
+def test_numpy_integer_dims_are_accepted_as_pytorch_does():
+    """``x.permute(*np.argsort(order))``, ``x.sum(np.int64(1))``: PyTorch takes NumPy ints
+    as dims; graphtorch raised TypeError. Bools stay refused as dims."""
+    torch = pytest.importorskip("torch")
+    data = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    order = np.argsort([2, 0, 1])
+    for lib in (torch, gt):
+        x = lib.tensor(data)
+        assert tuple(x.permute(*order).shape) == (3, 4, 2)
+        assert tuple(x.sum(np.int64(1)).shape) == (2, 4)
+        assert tuple(x.transpose(np.int32(0), 1).shape) == (3, 2, 4)
+        assert tuple(x.softmax(np.int64(-1)).shape) == (2, 3, 4)

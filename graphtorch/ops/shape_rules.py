@@ -6,6 +6,8 @@ Each helper raises the exception PyTorch raises for the same mistake, so eager e
 
 from __future__ import annotations
 
+import numpy as np
+
 from .. import dtypes
 from ..symbolic import SymInt
 from .registry import Promotion, TensorMeta
@@ -40,7 +42,9 @@ def _size_at(shape, j, ndim):
 def normalize_dim(dim: int, ndim: int) -> int:
     """Wrap a negative dim; PyTorch's IndexError when out of range (0-d accepts -1 and 0)."""
     if not isinstance(dim, int):
-        raise TypeError(f"dim must be an int, got {type(dim).__name__}")
+        if not isinstance(dim, np.integer):  # NumPy ints index as in PyTorch
+            raise TypeError(f"dim must be an int, got {type(dim).__name__}")
+        dim = int(dim)
     rank = max(ndim, 1)
     if not -rank <= dim < rank:
         raise IndexError(f"Dimension out of range (expected to be in range of "
