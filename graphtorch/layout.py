@@ -100,7 +100,6 @@ def preserved_order(shape, strides) -> tuple | None:
     stable insertion sort in which a broadcast (0-stride) dim never moves and equal strides
     put the smaller size inside, as PyTorch's ``empty_like`` and TensorIterator do."""
     ndim = len(shape)
-    perm = list(range(ndim - 1, -1, -1))  # innermost first while sorting
 
     def should_swap(d0, d1) -> int:
         s0, s1 = strides[d0], strides[d1]
@@ -110,6 +109,15 @@ def preserved_order(shape, strides) -> tuple | None:
             return -1 if s0 < s1 else 1
         return 1 if shape[d0] > shape[d1] else 0
 
+    order = reorder_dimensions(ndim, should_swap)
+    return None if order == tuple(range(ndim)) else order
+
+
+def reorder_dimensions(ndim: int, should_swap) -> tuple:
+    """PyTorch's `TensorIterator::reorder_dimensions`: an insertion sort of the dims,
+    innermost first, by ``should_swap(d0, d1)`` (> 0: swap, < 0: keep and stop, 0:
+    undecided, look further out); the result outermost first."""
+    perm = list(range(ndim - 1, -1, -1))  # innermost first while sorting
     for i in range(1, ndim):
         d1 = i
         for d0 in range(i - 1, -1, -1):
@@ -119,8 +127,7 @@ def preserved_order(shape, strides) -> tuple | None:
                 d1 = d0
             elif comparison < 0:
                 break
-    order = tuple(reversed(perm))
-    return None if order == tuple(range(ndim)) else order
+    return tuple(reversed(perm))
 
 
 def suggest_memory_format(shape, strides) -> memory_format:

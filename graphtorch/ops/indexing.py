@@ -7,7 +7,7 @@ tensor input. NumPy's fancy-indexing rules equal PyTorch's for these cases.
 
 from __future__ import annotations
 
-from ..layout import inverse
+from ..layout import inverse, reorder_dimensions
 from .devices import ufunc_at
 from .dispatch import call
 from .factories import zeros
@@ -110,17 +110,7 @@ def _tensor_iterator_order(operand_strides) -> tuple:
             return -1 if s0 < s1 else 1
         return 0
 
-    perm = list(range(ndim - 1, -1, -1))
-    for i in range(1, ndim):
-        d1 = i
-        for d0 in range(i - 1, -1, -1):
-            comparison = should_swap(perm[d0], perm[d1])
-            if comparison > 0:
-                perm[d0], perm[d1] = perm[d1], perm[d0]
-                d1 = d0
-            elif comparison < 0:
-                break
-    return tuple(reversed(perm))
+    return reorder_dimensions(ndim, should_swap)
 
 
 def _index_infer(a, *indices, spec):
