@@ -95,23 +95,37 @@ def _first_failure(info):
 def _lu_info(xp, a):
     """LAPACK getrf's `info` per matrix: 1-based index of the first zero pivot of the LU
     factorization with partial pivoting (0 when invertible). Only run on failure paths."""
-    batch = a.shape[:-2]
     n = a.shape[-1]
-    work = a.reshape((-1, n, n)).copy()
-    info = xp.zeros(work.shape[0], dtype=xp.int32)
-    rows = xp.arange(work.shape[0])
-    for k in range(n):
-        p = xp.argmax(xp.abs(work[:, k:, k]), axis=1) + k
-        top = work[rows, k].copy()
-        work[rows, k] = work[rows, p]
+    _, info = lu_eliminate(xp, a.reshape((-1, n, n)).copy())
+    return info.reshape(a.shape[:-2])
+
+
+def lu_eliminate(xp, work):
+    """Partial-pivot LU of a batch of (m, n) matrices, in place, as LAPACK's getrf: the
+    pivot is the largest |re| + |im| in its column (LAPACK's cabs1), L's multipliers are
+    stored below the diagonal and U on and above it. Returns (pivots (batch, min(m, n)),
+    1-based int32; info (batch,), the 1-based index of the first zero pivot, 0 if none)."""
+    count, _, n = work.shape
+    k = min(work.shape[1], n)
+    pivots = xp.zeros((count, k), dtype=xp.int32)
+    info = xp.zeros(count, dtype=xp.int32)
+    rows = xp.arange(count)
+    for j in range(k):
+        column = work[:, j:, j]
+        size = xp.abs(column.real) + xp.abs(column.imag) if column.dtype.kind == "c" \
+            else xp.abs(column)
+        p = xp.argmax(size, axis=1) + j
+        pivots[:, j] = p + 1
+        top = work[rows, j].copy()
+        work[rows, j] = work[rows, p]
         work[rows, p] = top
-        pivot = work[:, k, k]
-        zero = pivot == 0
-        info = xp.where((info == 0) & zero, k + 1, info).astype(xp.int32)
-        factor = work[:, k + 1:, k] / xp.where(zero, 1, pivot)[:, None]
-        factor[zero] = 0
-        work[:, k + 1:, k:] -= factor[:, :, None] * work[:, k:k + 1, k:]
-    return info.reshape(batch)
+        pivot_value = work[:, j, j]
+        zero = pivot_value == 0
+        info = xp.where((info == 0) & zero, j + 1, info).astype(xp.int32)
+        factor = work[:, j + 1:, j] / xp.where(zero, 1, pivot_value)[:, None]
+        work[:, j + 1:, j] = factor
+        work[:, j + 1:, j + 1:] -= factor[:, :, None] * work[:, j:j + 1, j + 1:]
+    return pivots, info
 
 
 def _cholesky_info(xp, a):

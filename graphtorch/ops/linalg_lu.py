@@ -13,7 +13,15 @@ from __future__ import annotations
 from .. import dtypes
 from .dispatch import call
 from .factories import arange
-from .linalg import OPAQUE, _batch_prefix, _first_failure, _solve, _tril, check_dtype
+from .linalg import (
+    OPAQUE,
+    _batch_prefix,
+    _first_failure,
+    _solve,
+    _tril,
+    check_dtype,
+    lu_eliminate,
+)
 from .movement import CAT
 from .registry import OpDef, TensorMeta, register
 
@@ -24,25 +32,7 @@ def _lu_kernel(xp, a, pivot=True, errors=""):
     *batch, m, n = a.shape
     k = min(m, n)
     work = a.reshape((-1, m, n)).copy()
-    count = work.shape[0]
-    pivots = xp.zeros((count, k), dtype=xp.int32)
-    info = xp.zeros(count, dtype=xp.int32)
-    rows = xp.arange(count)
-    for j in range(k):
-        column = work[:, j:, j]
-        size = xp.abs(column.real) + xp.abs(column.imag) if column.dtype.kind == "c" \
-            else xp.abs(column)
-        p = xp.argmax(size, axis=1) + j
-        pivots[:, j] = p + 1
-        top = work[rows, j].copy()
-        work[rows, j] = work[rows, p]
-        work[rows, p] = top
-        pivot_value = work[:, j, j]
-        zero = pivot_value == 0
-        info = xp.where((info == 0) & zero, j + 1, info).astype(xp.int32)
-        factor = work[:, j + 1:, j] / xp.where(zero, 1, pivot_value)[:, None]
-        work[:, j + 1:, j] = factor
-        work[:, j + 1:, j + 1:] -= factor[:, :, None] * work[:, j:j + 1, j + 1:]
+    pivots, info = lu_eliminate(xp, work)
     info = info.reshape(tuple(batch))
     if errors and bool((info > 0).any()):
         index, value = _first_failure(info)
