@@ -14,7 +14,7 @@ import numpy as np
 from .. import blas, dtypes
 from ..dtypes import scalar_type_name
 from .factories import zeros
-from .registry import Category, OpDef, TensorMeta, register
+from .registry import Category, OpDef, ResultLayout, TensorMeta, register
 from .shape_rules import normalize_dim, normalize_dims, reduced_shape
 
 REDUCTION = Category.REDUCTION
@@ -77,7 +77,8 @@ def _dim_overload_name(base: str):
 
 
 SUM = register(OpDef("sum", REDUCTION, _sum_kernel, _sum_infer, _sum_vjp,
-                     backward_name=_dim_overload_name("Sum"), doc="sum over dims"))
+                     backward_name=_dim_overload_name("Sum"), result_layout=ResultLayout.CONTIGUOUS, 
+                     doc="sum over dims"))
 
 
 def _float_only(opname, dtype):
@@ -118,7 +119,8 @@ def _mean_vjp(ctx, grad):
 
 
 MEAN = register(OpDef("mean", REDUCTION, _mean_kernel, _mean_infer, _mean_vjp,
-                      backward_name=_dim_overload_name("Mean"), doc="arithmetic mean over dims"))
+                      backward_name=_dim_overload_name("Mean"), result_layout=ResultLayout.CONTIGUOUS, 
+                      doc="arithmetic mean over dims"))
 
 
 def _var_kernel(xp, a, dims=None, correction=1, keepdim=False):
@@ -154,7 +156,7 @@ def _dim_arg(dims, ndim):
 
 
 VAR = register(OpDef("var", REDUCTION, _var_kernel, _var_infer, _var_vjp, save_inputs=(0,),
-                     doc="variance with `correction` (1: unbiased)"))
+                     result_layout=ResultLayout.CONTIGUOUS, doc="variance with `correction` (1: unbiased)"))
 
 
 # --- max / min -------------------------------------------------------------------------
@@ -190,9 +192,11 @@ def _extreme_vjp(ctx, grad):
 
 
 AMAX = register(OpDef("amax", REDUCTION, _extreme_kernel("amax"), _same_dtype_infer,
-                      _extreme_vjp, save_inputs=(0,), save_output=True, doc="max over dims"))
+                      _extreme_vjp, save_inputs=(0,), save_output=True, result_layout=ResultLayout.CONTIGUOUS, 
+                      doc="max over dims"))
 AMIN = register(OpDef("amin", REDUCTION, _extreme_kernel("amin"), _same_dtype_infer,
-                      _extreme_vjp, save_inputs=(0,), save_output=True, doc="min over dims"))
+                      _extreme_vjp, save_inputs=(0,), save_output=True, result_layout=ResultLayout.CONTIGUOUS, 
+                      doc="min over dims"))
 
 
 def _arg_kernel(fn):
@@ -259,11 +263,11 @@ def _max_dim_vjp(ctx, grad_values, grad_indices=None):
 
 MAX_DIM = register(OpDef("max_dim", REDUCTION, _max_dim_kernel("max", "argmax"),
                          _max_dim_infer, _max_dim_vjp, save_output=(1,), num_outputs=2,
-                         backward_name="MaxBackward0",
+                         backward_name="MaxBackward0", result_layout=ResultLayout.CONTIGUOUS,
                          doc="(values, indices) of the max along one dim"))
 MIN_DIM = register(OpDef("min_dim", REDUCTION, _max_dim_kernel("min", "argmin"),
                          _max_dim_infer, _max_dim_vjp, save_output=(1,), num_outputs=2,
-                         backward_name="MinBackward0",
+                         backward_name="MinBackward0", result_layout=ResultLayout.CONTIGUOUS,
                          doc="(values, indices) of the min along one dim"))
 
 
@@ -280,7 +284,7 @@ def _bool_infer(a, dims=None, keepdim=False):
     return TensorMeta(_out_shape(a.shape, dims, keepdim), dtype)
 
 
-ALL = register(OpDef("all", REDUCTION, _bool_reduce("all"), _bool_infer,
+ALL = register(OpDef("all", REDUCTION, _bool_reduce("all"), _bool_infer, result_layout=ResultLayout.CONTIGUOUS,
                      doc="whether all elements are non-zero"))
-ANY = register(OpDef("any", REDUCTION, _bool_reduce("any"), _bool_infer,
+ANY = register(OpDef("any", REDUCTION, _bool_reduce("any"), _bool_infer, result_layout=ResultLayout.CONTIGUOUS,
                      doc="whether any element is non-zero"))

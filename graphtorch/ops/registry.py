@@ -9,6 +9,7 @@ definitions; nothing else keeps a list of ops.
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Callable, NamedTuple
 
@@ -40,7 +41,10 @@ class ResultLayout(enum.Enum):
     # Learnt by running the kernel once on zero-filled stand-ins with the inputs' layouts
     # (elementwise ops keep their input's memory order, as NumPy's order='K' does).
     FROM_KERNEL = "from_kernel"
-    # Always a new C-contiguous array, whatever the inputs' layouts (matmul, conv, pooling).
+    # Always a new C-contiguous array, whatever the inputs' layouts (matmul, conv, pooling,
+    # and as PyTorch lays them out: reductions, scans, softmax, masked_fill, tril/triu).
+    # `register` makes the kernel's array results so (a copy only where NumPy would keep a
+    # strided input's memory order).
     CONTIGUOUS = "contiguous"
     # A view that keeps a C-contiguous input C-contiguous at any size (view, unsqueeze).
     KEEPS_CONTIGUOUS = "keeps_contiguous"
@@ -191,6 +195,8 @@ def register(op: OpDef) -> OpDef:
             op.result_layout is ResultLayout.KEEPS_CONTIGUOUS and not is_view):
         raise ValueError(f"op {op.name!r}: {op.result_layout} does not fit a "
                          f"{op.category.value} op")
+    if op.result_layout is ResultLayout.CONTIGUOUS:
+        object.__setattr__(op, "kernel", _c_order_results(op.kernel))
     if not op.backward_name:
         camel = "".join(part.capitalize() for part in op.name.split("_"))
         object.__setattr__(op, "backward_name", f"{camel}Backward0")
@@ -202,6 +208,19 @@ def register(op: OpDef) -> OpDef:
             object.__setattr__(op, "backward_name", lambda metas, attrs: fn(metas))
     REGISTRY[op.name] = op
     return op
+
+
+def _c_order_results(kernel):
+    """`kernel` whose array results are C-contiguous (`ResultLayout.CONTIGUOUS`)."""
+    def c_order(a):
+        flags = getattr(a, "flags", None)
+        return a if flags is None or flags.c_contiguous else a.copy(order="C")
+
+    @functools.wraps(kernel)
+    def kernel_in_c_order(*args, **kwargs):
+        out = kernel(*args, **kwargs)
+        return tuple(c_order(o) for o in out) if isinstance(out, tuple) else c_order(out)
+    return kernel_in_c_order
 
 
 def get_op(name: str) -> OpDef:

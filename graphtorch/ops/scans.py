@@ -13,7 +13,7 @@ from .dispatch import call
 from .elementwise import where
 from .factories import full_like, ones_like, zeros_like
 from .grad_utils import conj
-from .registry import Category, OpDef, TensorMeta, register
+from .registry import Category, OpDef, ResultLayout, TensorMeta, register
 from .shape_rules import normalize_dim
 from .sorting import contiguous as _contig
 from .sorting import not_implemented, scatter_along
@@ -72,7 +72,7 @@ def _cumsum_vjp(ctx, grad):
     return (_grad_to_input(back, meta),)
 
 
-CUMSUM = register(OpDef("cumsum", OPAQUE, _cumsum_kernel, _scan_infer, _cumsum_vjp,
+CUMSUM = register(OpDef("cumsum", OPAQUE, _cumsum_kernel, _scan_infer, _cumsum_vjp, result_layout=ResultLayout.CONTIGUOUS,
                         doc="running sum along dim (reverse: from the end)"))
 
 
@@ -112,7 +112,8 @@ def _cumprod_vjp(ctx, grad):
 
 
 CUMPROD = register(OpDef("cumprod", OPAQUE, _cumprod_kernel, _cumprod_infer, _cumprod_vjp,
-                         save_inputs=(0,), save_output=True, doc="running product along dim"))
+                         save_inputs=(0,), save_output=True, result_layout=ResultLayout.CONTIGUOUS, 
+                         doc="running product along dim"))
 
 
 # --- cummax / cummin ---------------------------------------------------------------------
@@ -149,10 +150,10 @@ def _cum_extreme_vjp(ctx, grad_values, grad_indices=None):
 
 
 CUMMAX = register(OpDef("cummax", OPAQUE, _cum_extreme_kernel("maximum", "cummax"),
-                        _cum_extreme_infer, _cum_extreme_vjp, save_output=(1,), num_outputs=2,
+                        _cum_extreme_infer, _cum_extreme_vjp, save_output=(1,), num_outputs=2, result_layout=ResultLayout.CONTIGUOUS,
                         doc="(values, indices) of the running max along dim"))
 CUMMIN = register(OpDef("cummin", OPAQUE, _cum_extreme_kernel("minimum", "cummin"),
-                        _cum_extreme_infer, _cum_extreme_vjp, save_output=(1,), num_outputs=2,
+                        _cum_extreme_infer, _cum_extreme_vjp, save_output=(1,), num_outputs=2, result_layout=ResultLayout.CONTIGUOUS,
                         doc="(values, indices) of the running min along dim"))
 
 
@@ -195,5 +196,5 @@ def _lcse_vjp(ctx, grad):
 
 
 LOGCUMSUMEXP = register(OpDef("logcumsumexp", OPAQUE, _lcse_kernel, _lcse_infer, _lcse_vjp,
-                              save_inputs=(0,), save_output=True,
+                              save_inputs=(0,), save_output=True, result_layout=ResultLayout.CONTIGUOUS,
                               doc="log of the running sum of exp along dim"))

@@ -23,7 +23,7 @@ from .movement import (
     _ufunc_at,
     call_op,
 )
-from .registry import TensorMeta
+from .registry import ResultLayout, TensorMeta
 from .shape_rules import broadcast_shapes, normalize_dim
 
 # --- gather / scatter --------------------------------------------------------------------
@@ -493,7 +493,7 @@ def _masked_fill_vjp(ctx, grad):
 
 
 MASKED_FILL = _op("masked_fill", _masked_fill_kernel, _masked_fill_rule, _masked_fill_vjp,
-                  save_inputs=(1,),
+                  save_inputs=(1,), result_layout=ResultLayout.CONTIGUOUS,
                   backward_name=lambda metas: "MaskedFillBackward0" if metas[2] is None
                   else "MaskedFillBackward1",
                   doc="a where mask is False, value where it is True (broadcast)")
