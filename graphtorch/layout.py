@@ -7,6 +7,8 @@ by pickling.
 
 from __future__ import annotations
 
+import functools
+
 
 class layout:  # noqa: N801  (PyTorch's name)
     """A memory layout, printed as PyTorch prints it.
@@ -160,3 +162,19 @@ def inverse(order) -> tuple:
     for i, d in enumerate(order):
         out[d] = i
     return tuple(out)
+
+
+def in_memory_order(kernel):
+    """An elementwise kernel ``kernel(xp, a, ...)`` whose result is laid out in `a`'s memory
+    order, as PyTorch's TensorIterator lays it out: `kernel` runs on `a` permuted into that
+    order and its result is permuted back (kernels built from ``xp.where`` would otherwise
+    return row-major results for a permuted `a`)."""
+    @functools.wraps(kernel)
+    def in_order(xp, a, *args, **kwargs):
+        strides = getattr(a, "strides", None)
+        order = None if strides is None or a.flags.c_contiguous else \
+            preserved_order(a.shape, strides)
+        if order is None:
+            return kernel(xp, a, *args, **kwargs)
+        return kernel(xp, a.transpose(order), *args, **kwargs).transpose(inverse(order))
+    return in_order

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 
+from ..layout import in_memory_order
+
 _SERIES_TERMS = 90
 _FRACTION_DEPTH = 90
 _SPLIT = 3.0
@@ -44,6 +46,7 @@ def erfc_positive(xp, x):
     return xp.where(small, 1.0 - _erf_series(xp, xs), _erfc_fraction(xp, xl))
 
 
+@in_memory_order
 def erf_kernel(xp, a):
     x, dtype = _as_float(xp, a)
     ax = xp.abs(x)
@@ -55,6 +58,7 @@ def erf_kernel(xp, a):
     return out.astype(dtype)
 
 
+@in_memory_order
 def erfc_kernel(xp, a):
     x, dtype = _as_float(xp, a)
     pos = erfc_positive(xp, xp.abs(xp.nan_to_num(x)))
@@ -63,6 +67,7 @@ def erfc_kernel(xp, a):
     return out.astype(dtype)
 
 
+@in_memory_order
 def erfinv_kernel(xp, a):
     y, dtype = _as_float(xp, a)
     inside = xp.abs(y) < 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 from .. import dtypes
+from ..layout import in_memory_order
 from .dispatch import call
 from .elementwise import COMPLEX, elementwise, no_bool, raises, ufunc_kernel, unsupported, where
 from .factories import ones_like, zeros_like
@@ -251,6 +252,7 @@ SILU = elementwise("silu", _silu_kernel, _silu_vjp, FLOAT, save_inputs=(0,))
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
 
+@in_memory_order  # erf's xp.where would return row-major results
 def _gelu_kernel(xp, a, approximate="none"):
     if approximate == "tanh":
         inner = _SQRT_2_OVER_PI * (a + 0.044715 * a * a * a)
