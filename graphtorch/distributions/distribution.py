@@ -159,6 +159,17 @@ class Distribution:
                              f"of the distribution {self!r}, but found invalid values:\n"
                              f"{value}")
 
+    def _expanded(self, cls, batch_shape, _instance, *names: str):
+        """`expand` for a distribution whose parameters `names` all have its batch shape:
+        a new instance (or `_instance`) with each of them expanded to `batch_shape`."""
+        new = self._get_checked_instance(cls, _instance)
+        batch_shape = Size(batch_shape)
+        for name in names:
+            setattr(new, name, getattr(self, name).expand(batch_shape))
+        Distribution.__init__(new, batch_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
     def _get_checked_instance(self, cls, _instance=None):
         if _instance is None and type(self).__init__ != cls.__init__:
             raise NotImplementedError(f"Subclass {type(self).__name__} of {cls.__name__} that "
