@@ -3,7 +3,6 @@ the first success; draws equal PyTorch's (one uniform in [tiny, 1) each)."""
 
 from __future__ import annotations
 
-import numbers
 
 from .. import dtypes
 from ..autograd.grad_mode import no_grad
@@ -28,15 +27,7 @@ class Geometric(BinaryProbs, Distribution):
     support = constraints.nonnegative_integer
 
     def __init__(self, probs=None, logits=None, validate_args=None):
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-        if probs is not None:
-            (self.probs,) = broadcast_all(probs)
-        else:
-            (self.logits,) = broadcast_all(logits)
-        given = probs if probs is not None else logits
-        super().__init__(Size() if isinstance(given, numbers.Number) else given.size(),
-                         validate_args=validate_args)
+        super().__init__(self._set_param(probs, logits), validate_args=validate_args)
         if self._validate_args and probs is not None and not bool((self.probs > 0).all()):
             raise ValueError(f"Expected parameter probs ({type(self.probs).__name__} of shape "
                              f"{tuple(self.probs.shape)}) of distribution {self!r} to be "

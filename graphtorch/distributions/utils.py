@@ -11,7 +11,7 @@ from ..autograd.grad_mode import enable_grad
 from ..functions.creation import empty, tensor
 from ..functions.shape import broadcast_tensors
 from ..nn.functional import softmax
-from ..tensor import Tensor
+from ..tensor import Size, Tensor
 
 __all__ = ["broadcast_all", "clamp_probs", "lazy_property", "logits_to_probs",
            "probs_to_logits"]
@@ -104,6 +104,20 @@ class BinaryProbs:
     @property
     def param_shape(self):
         return self._param.size()
+
+    def _set_param(self, probs, logits) -> Size:
+        """Keep whichever of `probs` / `logits` was given (exactly one, as PyTorch checks) as
+        a tensor; returns the batch shape (empty for a Python number)."""
+        if (probs is None) == (logits is None):
+            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        if probs is not None:
+            (self.probs,) = broadcast_all(probs)
+            self._param = self.probs
+        else:
+            (self.logits,) = broadcast_all(logits)
+            self._param = self.logits
+        given = probs if probs is not None else logits
+        return Size() if isinstance(given, numbers.Number) else self._param.size()
 
     def _expand_param(self, new, batch_shape) -> None:
         """Give `new` (an `expand` result) this instance's probs and/or logits."""
