@@ -10,7 +10,7 @@ from .elementwise import where
 from .factories import zeros_like
 from .grad_utils import unbroadcast
 from .linalg import OPAQUE, _eye_mask, _real_meta, _sgn, check_dtype
-from .registry import Category, OpDef, ResultLayout, TensorMeta, register
+from .registry import Category, OpDef, ResultLayout, TensorMeta, register, row_major_results
 from .shape_rules import broadcast_shapes, normalize_dim, normalize_dims, reduced_shape
 
 
@@ -91,8 +91,9 @@ def _vnorm_infer(a, ord=2.0, dims=None, keepdim=False):
     return _real_meta(a, reduced_shape(a.shape, axes, keepdim))
 
 
-VECTOR_NORM = register(OpDef("linalg_vector_norm", Category.REDUCTION, _vnorm_kernel,
-                             _vnorm_infer, vector_norm_vjp, save_inputs=(0,), result_layout=ResultLayout.CONTIGUOUS,
+VECTOR_NORM = register(OpDef("linalg_vector_norm", Category.REDUCTION,
+                             row_major_results(_vnorm_kernel), _vnorm_infer, vector_norm_vjp,
+                             save_inputs=(0,), result_layout=ResultLayout.CONTIGUOUS,
                              save_output=True, doc="vector p-norm over dims (all by default)"))
 
 

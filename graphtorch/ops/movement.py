@@ -15,7 +15,7 @@ from ..dtypes import scalar_type_name
 from .devices import ufunc_at
 from .dispatch import call
 from .factories import arange, ones, zeros
-from .registry import Category, OpDef, ResultLayout, TensorMeta, register
+from .registry import Category, OpDef, ResultLayout, TensorMeta, register, row_major_results
 from .shape_rules import normalize_dim
 
 _CPP = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
@@ -275,7 +275,7 @@ def _triangle(name):
     def vjp(ctx, grad):
         return (getattr(grad, name)(ctx.attrs.get("diagonal", 0)),)
 
-    return _op(name, kernel, rule, vjp, result_layout=ResultLayout.CONTIGUOUS,
+    return _op(name, row_major_results(kernel), rule, vjp, result_layout=ResultLayout.CONTIGUOUS,
                doc=f"{name} of the last two dims (batched)")
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from .. import blas, dtypes
 from ..dtypes import scalar_type_name
 from .factories import zeros
-from .registry import Category, OpDef, ResultLayout, TensorMeta, register
+from .registry import Category, OpDef, ResultLayout, TensorMeta, register, row_major_results
 from .shape_rules import normalize_dim, normalize_dims, reduced_shape
 
 REDUCTION = Category.REDUCTION
@@ -76,9 +76,9 @@ def _dim_overload_name(base: str):
     return lambda metas, attrs: f"{base}Backward{0 if attrs.get('dims') is None else 1}"
 
 
-SUM = register(OpDef("sum", REDUCTION, _sum_kernel, _sum_infer, _sum_vjp,
-                     backward_name=_dim_overload_name("Sum"), result_layout=ResultLayout.CONTIGUOUS, 
-                     doc="sum over dims"))
+SUM = register(OpDef("sum", REDUCTION, row_major_results(_sum_kernel), _sum_infer, _sum_vjp,
+                     backward_name=_dim_overload_name("Sum"),
+                     result_layout=ResultLayout.CONTIGUOUS, doc="sum over dims"))
 
 
 def _float_only(opname, dtype):
@@ -118,9 +118,9 @@ def _mean_vjp(ctx, grad):
     return (_expand_grad(grad / _count(meta.shape, dims), meta, dims, keepdim),)
 
 
-MEAN = register(OpDef("mean", REDUCTION, _mean_kernel, _mean_infer, _mean_vjp,
-                      backward_name=_dim_overload_name("Mean"), result_layout=ResultLayout.CONTIGUOUS, 
-                      doc="arithmetic mean over dims"))
+MEAN = register(OpDef("mean", REDUCTION, row_major_results(_mean_kernel), _mean_infer, _mean_vjp,
+                      backward_name=_dim_overload_name("Mean"),
+                      result_layout=ResultLayout.CONTIGUOUS, doc="arithmetic mean over dims"))
 
 
 def _var_kernel(xp, a, dims=None, correction=1, keepdim=False):
@@ -155,8 +155,9 @@ def _dim_arg(dims, ndim):
     return tuple(range(ndim)) if dims is None else dims
 
 
-VAR = register(OpDef("var", REDUCTION, _var_kernel, _var_infer, _var_vjp, save_inputs=(0,),
-                     result_layout=ResultLayout.CONTIGUOUS, doc="variance with `correction` (1: unbiased)"))
+VAR = register(OpDef("var", REDUCTION, row_major_results(_var_kernel), _var_infer, _var_vjp,
+                     save_inputs=(0,), result_layout=ResultLayout.CONTIGUOUS,
+                     doc="variance with `correction` (1: unbiased)"))
 
 
 # --- max / min -------------------------------------------------------------------------
@@ -191,12 +192,12 @@ def _extreme_vjp(ctx, grad):
     return (_expand_grad(grad, meta, dims, keepdim) * mask / count,)
 
 
-AMAX = register(OpDef("amax", REDUCTION, _extreme_kernel("amax"), _same_dtype_infer,
-                      _extreme_vjp, save_inputs=(0,), save_output=True, result_layout=ResultLayout.CONTIGUOUS, 
-                      doc="max over dims"))
-AMIN = register(OpDef("amin", REDUCTION, _extreme_kernel("amin"), _same_dtype_infer,
-                      _extreme_vjp, save_inputs=(0,), save_output=True, result_layout=ResultLayout.CONTIGUOUS, 
-                      doc="min over dims"))
+AMAX = register(OpDef("amax", REDUCTION, row_major_results(_extreme_kernel("amax")),
+                      _same_dtype_infer, _extreme_vjp, save_inputs=(0,), save_output=True,
+                      result_layout=ResultLayout.CONTIGUOUS, doc="max over dims"))
+AMIN = register(OpDef("amin", REDUCTION, row_major_results(_extreme_kernel("amin")),
+                      _same_dtype_infer, _extreme_vjp, save_inputs=(0,), save_output=True,
+                      result_layout=ResultLayout.CONTIGUOUS, doc="min over dims"))
 
 
 def _arg_kernel(fn):
@@ -261,11 +262,11 @@ def _max_dim_vjp(ctx, grad_values, grad_indices=None):
     return (blank.scatter(dim, indices, grad_values),)
 
 
-MAX_DIM = register(OpDef("max_dim", REDUCTION, _max_dim_kernel("max", "argmax"),
+MAX_DIM = register(OpDef("max_dim", REDUCTION, row_major_results(_max_dim_kernel("max", "argmax")),
                          _max_dim_infer, _max_dim_vjp, save_output=(1,), num_outputs=2,
                          backward_name="MaxBackward0", result_layout=ResultLayout.CONTIGUOUS,
                          doc="(values, indices) of the max along one dim"))
-MIN_DIM = register(OpDef("min_dim", REDUCTION, _max_dim_kernel("min", "argmin"),
+MIN_DIM = register(OpDef("min_dim", REDUCTION, row_major_results(_max_dim_kernel("min", "argmin")),
                          _max_dim_infer, _max_dim_vjp, save_output=(1,), num_outputs=2,
                          backward_name="MinBackward0", result_layout=ResultLayout.CONTIGUOUS,
                          doc="(values, indices) of the min along one dim"))
@@ -284,7 +285,8 @@ def _bool_infer(a, dims=None, keepdim=False):
     return TensorMeta(_out_shape(a.shape, dims, keepdim), dtype)
 
 
-ALL = register(OpDef("all", REDUCTION, _bool_reduce("all"), _bool_infer, result_layout=ResultLayout.CONTIGUOUS,
+ALL = register(OpDef("all", REDUCTION, row_major_results(_bool_reduce("all")), _bool_infer,
+                     result_layout=ResultLayout.CONTIGUOUS,
                      doc="whether all elements are non-zero"))
-ANY = register(OpDef("any", REDUCTION, _bool_reduce("any"), _bool_infer, result_layout=ResultLayout.CONTIGUOUS,
-                     doc="whether any element is non-zero"))
+ANY = register(OpDef("any", REDUCTION, row_major_results(_bool_reduce("any")), _bool_infer,
+                     result_layout=ResultLayout.CONTIGUOUS, doc="whether any element is non-zero"))

@@ -42,9 +42,9 @@ class ResultLayout(enum.Enum):
     # (elementwise ops keep their input's memory order, as NumPy's order='K' does).
     FROM_KERNEL = "from_kernel"
     # Always a new C-contiguous array, whatever the inputs' layouts (matmul, conv, pooling,
-    # and as PyTorch lays them out: reductions, scans, softmax, masked_fill, tril/triu).
-    # `register` makes the kernel's array results so (a copy only where NumPy would keep a
-    # strided input's memory order).
+    # and as PyTorch lays them out: reductions, scans, softmax, masked_fill, tril/triu,
+    # whose kernels are wrapped in `row_major_results` since NumPy keeps a strided input's
+    # memory order there). tests/ops/test_result_layout.py checks every claim.
     CONTIGUOUS = "contiguous"
     # A view that keeps a C-contiguous input C-contiguous at any size (view, unsqueeze).
     KEEPS_CONTIGUOUS = "keeps_contiguous"
@@ -195,8 +195,6 @@ def register(op: OpDef) -> OpDef:
             op.result_layout is ResultLayout.KEEPS_CONTIGUOUS and not is_view):
         raise ValueError(f"op {op.name!r}: {op.result_layout} does not fit a "
                          f"{op.category.value} op")
-    if op.result_layout is ResultLayout.CONTIGUOUS:
-        object.__setattr__(op, "kernel", _c_order_results(op.kernel))
     if not op.backward_name:
         camel = "".join(part.capitalize() for part in op.name.split("_"))
         object.__setattr__(op, "backward_name", f"{camel}Backward0")
@@ -210,8 +208,10 @@ def register(op: OpDef) -> OpDef:
     return op
 
 
-def _c_order_results(kernel):
-    """`kernel` whose array results are C-contiguous (`ResultLayout.CONTIGUOUS`)."""
+def row_major_results(kernel):
+    """`kernel` whose array results are C-contiguous (a copy only where NumPy kept a
+    strided input's order), for ops that claim `ResultLayout.CONTIGUOUS` as PyTorch's
+    reductions and scans do (matmul, conv and pooling kernels need no wrapper)."""
     def c_order(a):
         flags = getattr(a, "flags", None)
         return a if flags is None or flags.c_contiguous else a.copy(order="C")

@@ -13,7 +13,7 @@ from .dispatch import call
 from .elementwise import where
 from .factories import full_like, ones_like, zeros_like
 from .grad_utils import conj
-from .registry import Category, OpDef, ResultLayout, TensorMeta, register
+from .registry import Category, OpDef, ResultLayout, TensorMeta, register, row_major_results
 from .shape_rules import normalize_dim
 from .sorting import contiguous as _contig
 from .sorting import not_implemented, scatter_along
@@ -72,7 +72,8 @@ def _cumsum_vjp(ctx, grad):
     return (_grad_to_input(back, meta),)
 
 
-CUMSUM = register(OpDef("cumsum", OPAQUE, _cumsum_kernel, _scan_infer, _cumsum_vjp, result_layout=ResultLayout.CONTIGUOUS,
+CUMSUM = register(OpDef("cumsum", OPAQUE, row_major_results(_cumsum_kernel), _scan_infer,
+                        _cumsum_vjp, result_layout=ResultLayout.CONTIGUOUS,
                         doc="running sum along dim (reverse: from the end)"))
 
 
@@ -111,9 +112,9 @@ def _cumprod_vjp(ctx, grad):
     return (_grad_to_input(result, meta),)
 
 
-CUMPROD = register(OpDef("cumprod", OPAQUE, _cumprod_kernel, _cumprod_infer, _cumprod_vjp,
-                         save_inputs=(0,), save_output=True, result_layout=ResultLayout.CONTIGUOUS, 
-                         doc="running product along dim"))
+CUMPROD = register(OpDef("cumprod", OPAQUE, row_major_results(_cumprod_kernel), _cumprod_infer,
+                         _cumprod_vjp, save_inputs=(0,), save_output=True,
+                         result_layout=ResultLayout.CONTIGUOUS, doc="running product along dim"))
 
 
 # --- cummax / cummin ---------------------------------------------------------------------
@@ -149,11 +150,15 @@ def _cum_extreme_vjp(ctx, grad_values, grad_indices=None):
     return (scatter_along(meta.shape, dim, ctx.outputs[1], grad_values, accumulate=True),)
 
 
-CUMMAX = register(OpDef("cummax", OPAQUE, _cum_extreme_kernel("maximum", "cummax"),
-                        _cum_extreme_infer, _cum_extreme_vjp, save_output=(1,), num_outputs=2, result_layout=ResultLayout.CONTIGUOUS,
+CUMMAX = register(OpDef("cummax", OPAQUE,
+                        row_major_results(_cum_extreme_kernel("maximum", "cummax")),
+                        _cum_extreme_infer, _cum_extreme_vjp, save_output=(1,), num_outputs=2,
+                        result_layout=ResultLayout.CONTIGUOUS,
                         doc="(values, indices) of the running max along dim"))
-CUMMIN = register(OpDef("cummin", OPAQUE, _cum_extreme_kernel("minimum", "cummin"),
-                        _cum_extreme_infer, _cum_extreme_vjp, save_output=(1,), num_outputs=2, result_layout=ResultLayout.CONTIGUOUS,
+CUMMIN = register(OpDef("cummin", OPAQUE,
+                        row_major_results(_cum_extreme_kernel("minimum", "cummin")),
+                        _cum_extreme_infer, _cum_extreme_vjp, save_output=(1,), num_outputs=2,
+                        result_layout=ResultLayout.CONTIGUOUS,
                         doc="(values, indices) of the running min along dim"))
 
 
@@ -195,6 +200,7 @@ def _lcse_vjp(ctx, grad):
     return ((back_scan(pos - out) + x).exp() - (back_scan(neg - out) + x).exp(),)
 
 
-LOGCUMSUMEXP = register(OpDef("logcumsumexp", OPAQUE, _lcse_kernel, _lcse_infer, _lcse_vjp,
-                              save_inputs=(0,), save_output=True, result_layout=ResultLayout.CONTIGUOUS,
+LOGCUMSUMEXP = register(OpDef("logcumsumexp", OPAQUE, row_major_results(_lcse_kernel), _lcse_infer,
+                              _lcse_vjp, save_inputs=(0,), save_output=True,
+                              result_layout=ResultLayout.CONTIGUOUS,
                               doc="log of the running sum of exp along dim"))

@@ -23,7 +23,7 @@ from .movement import (
     _ufunc_at,
     call_op,
 )
-from .registry import ResultLayout, TensorMeta
+from .registry import ResultLayout, TensorMeta, row_major_results
 from .shape_rules import broadcast_shapes, normalize_dim
 
 # --- gather / scatter --------------------------------------------------------------------
@@ -492,8 +492,8 @@ def _masked_fill_vjp(ctx, grad):
     return unbroadcast(kept, ctx.input_metas[0]), None, grad_value
 
 
-MASKED_FILL = _op("masked_fill", _masked_fill_kernel, _masked_fill_rule, _masked_fill_vjp,
-                  save_inputs=(1,), result_layout=ResultLayout.CONTIGUOUS,
+MASKED_FILL = _op("masked_fill", row_major_results(_masked_fill_kernel), _masked_fill_rule,
+                  _masked_fill_vjp, save_inputs=(1,), result_layout=ResultLayout.CONTIGUOUS,
                   backward_name=lambda metas: "MaskedFillBackward0" if metas[2] is None
                   else "MaskedFillBackward1",
                   doc="a where mask is False, value where it is True (broadcast)")

@@ -16,7 +16,7 @@ from .elementwise import where
 from .factories import ones_like, zeros_like
 from .grad_utils import numpy_arrays, wrap
 from .reduction import _dim_arg, _expand_grad, _out_shape, _sum_kernel
-from .registry import Category, OpDef, ResultLayout, TensorMeta, register
+from .registry import Category, OpDef, ResultLayout, TensorMeta, register, row_major_results
 from .shape_rules import normalize_dim, normalize_dims
 from .sorting import not_implemented
 
@@ -112,11 +112,13 @@ def _same_dtype_arrays(y, grad):
 
 
 
-SOFTMAX = register(OpDef("softmax", Category.OPAQUE, _softmax_kernel, _softmax_infer("softmax"),
-                         _softmax_vjp, save_output=True, result_layout=ResultLayout.CONTIGUOUS, 
+SOFTMAX = register(OpDef("softmax", Category.OPAQUE, row_major_results(_softmax_kernel),
+                         _softmax_infer("softmax"), _softmax_vjp, save_output=True,
+                         result_layout=ResultLayout.CONTIGUOUS,
                          doc="exp(x) / sum(exp(x)) along dim"))
-LOG_SOFTMAX = register(OpDef("log_softmax", Category.OPAQUE, _log_softmax_kernel,
-                             _softmax_infer("log_softmax"), _log_softmax_vjp, save_output=True,
+LOG_SOFTMAX = register(OpDef("log_softmax", Category.OPAQUE,
+                             row_major_results(_log_softmax_kernel), _softmax_infer("log_softmax"),
+                             _log_softmax_vjp, save_output=True,
                              result_layout=ResultLayout.CONTIGUOUS,
                              doc="x - logsumexp(x) along dim"))
 
@@ -161,8 +163,9 @@ def _logsumexp_vjp(ctx, grad):
     return (_expand_grad(grad, meta, dims, keepdim) * (x - out).exp(),)
 
 
-LOGSUMEXP = register(OpDef("logsumexp", REDUCTION, _logsumexp_kernel, _logsumexp_infer,
-                           _logsumexp_vjp, save_inputs=(0,), save_output=True, result_layout=ResultLayout.CONTIGUOUS,
+LOGSUMEXP = register(OpDef("logsumexp", REDUCTION, row_major_results(_logsumexp_kernel),
+                           _logsumexp_infer, _logsumexp_vjp, save_inputs=(0,), save_output=True,
+                           result_layout=ResultLayout.CONTIGUOUS,
                            doc="log(sum(exp(x))) over dims, computed stably"))
 
 
@@ -206,9 +209,10 @@ def _prod_vjp(ctx, grad):
     return (result if result.dtype is meta.dtype else result.to(meta.dtype),)
 
 
-PROD = register(OpDef("prod", REDUCTION, _prod_kernel, _prod_infer, _prod_vjp,
-                      save_inputs=(0,), backward_name="ProdBackward0", result_layout=ResultLayout.CONTIGUOUS,
+PROD = register(OpDef("prod", REDUCTION, row_major_results(_prod_kernel), _prod_infer, _prod_vjp,
+                      save_inputs=(0,), backward_name="ProdBackward0",
+                      result_layout=ResultLayout.CONTIGUOUS,
                       doc="product of all elements (integers multiply in int64)"))
-PROD_DIM = register(OpDef("prod_dim", REDUCTION, _prod_kernel, _prod_infer, _prod_vjp,
-                          save_inputs=(0,), backward_name="ProdBackward1", result_layout=ResultLayout.CONTIGUOUS,
-                          doc="product along one dim"))
+PROD_DIM = register(OpDef("prod_dim", REDUCTION, row_major_results(_prod_kernel), _prod_infer,
+                          _prod_vjp, save_inputs=(0,), backward_name="ProdBackward1",
+                          result_layout=ResultLayout.CONTIGUOUS, doc="product along one dim"))
