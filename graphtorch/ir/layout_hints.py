@@ -18,18 +18,18 @@ from ..tensor import Tensor
 from ..trace_state import SymbolicArray, _hints, array_with_strides
 
 
-def _hinted(value):
+def hinted(value):
     """`value` with every SymInt replaced by its hint (in tuples, lists and dicts too)."""
     if isinstance(value, SymInt):
         return value.hint
     if isinstance(value, (tuple, list)):
-        return type(value)(_hinted(v) for v in value)
+        return type(value)(hinted(v) for v in value)
     if isinstance(value, dict):
-        return {k: _hinted(v) for k, v in value.items()}
+        return {k: hinted(v) for k, v in value.items()}
     return value
 
 
-def _stand_in(x):
+def hint_stand_in(x):
     """A zero-filled array laid out as tensor `x` at the hint sizes (other values hinted);
     raises TypeError when its layout there is not known."""
     if isinstance(x, Tensor):
@@ -52,8 +52,8 @@ def _stand_in(x):
             raise TypeError("negative strides")
         return array_with_strides(shape, data.dtype, strides, zeroed=True, writeable=False)
     if isinstance(x, (list, tuple)) and any(isinstance(t, Tensor) for t in x):
-        return [_stand_in(t) for t in x]
-    return _hinted(x)
+        return [hint_stand_in(t) for t in x]
+    return hinted(x)
 
 
 # Stand-ins larger than this (elements, all inputs) are not built: the trace would spend
@@ -76,11 +76,11 @@ def hint_layouts(op, inputs, attrs) -> list | None:
     if op.random:
         return None
     try:
-        arrays = [_stand_in(x) for x in inputs]
+        arrays = [hint_stand_in(x) for x in inputs]
         if sum(_elements(a) for a in arrays) > MAX_STAND_IN_ELEMENTS:
             return None
         with np.errstate(all="ignore"):
-            out = op.kernel(np, *arrays, **_hinted(attrs))
+            out = op.kernel(np, *arrays, **hinted(attrs))
     except Exception:  # noqa: BLE001 - the layout stays unknown, as before
         return None
     outs = out if isinstance(out, tuple) else (out,)

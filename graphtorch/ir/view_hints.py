@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .layout_hints import _hinted, _stand_in
+from .layout_hints import hinted, hint_stand_in
 
 
 class DynamicLayoutError(RuntimeError):
@@ -26,9 +26,9 @@ def check_dynamic_view(op, source, attrs) -> None:
     """Raise the eager kernel's error if view op `op` cannot view `source` (a traced tensor
     of untracked layout), DynamicLayoutError if its layout is not known at the hints."""
     try:
-        stand_in = _stand_in(source)
+        stand_in = hint_stand_in(source)
     except TypeError:
         raise DynamicLayoutError(
             f"{op.name} of a tensor whose memory layout depends on dynamic sizes and is not "
             "known: whether eager code would view it or copy is unknown") from None
-    op.kernel(np, stand_in, **_hinted(attrs))
+    op.kernel(np, stand_in, **hinted(attrs))
