@@ -1,8 +1,7 @@
-"""Memory layouts, as `torch.layout`: every graphtorch tensor is dense and strided.
-
-`t.layout` is always `gt.strided`; the sparse layouts exist so that PyTorch code comparing
-against them (``x.layout == torch.sparse_coo``) runs. Each layout is one object, kept so
-by pickling.
+"""Memory layouts, as `torch.layout`: dense tensors are `gt.strided`, sparse ones (see
+`graphtorch.sparse`) `gt.sparse_coo` or `gt.sparse_csr`; the other layouts exist so that
+PyTorch code comparing against them (``x.layout == torch.sparse_bsr``) runs. Each layout is
+one object, kept so by pickling.
 """
 
 from __future__ import annotations
@@ -145,6 +144,62 @@ def suggest_memory_format(shape, strides) -> memory_format:
     return contiguous_format
 
 
+def _strides_like_channels_last(shape, strides, order) -> bool:
+    """PyTorch's ``is_channels_last_strides_2d/3d`` heuristic: strides non-decreasing along
+    `order` (channels innermost, batch outermost), without requiring a dense layout."""
+    if strides[1] == 0:
+        return False
+    least = 0
+    for d in order:
+        if shape[d] == 0 or strides[d] < least:
+            return False
+        if d == 0 and least == strides[1]:  # N111-like: ambiguous, row-major wins
+            return False
+        least = strides[d] * shape[d] if shape[d] > 1 else strides[d]
+    return True
+
+
+def suggested_format(shape, strides) -> memory_format:
+    """PyTorch's ``Tensor.suggest_memory_format()``: `channels_last` for a 4-d (and
+    `channels_last_3d` for a 5-d) tensor whose strides look like it (dense or not), else
+    `contiguous_format`. Ops such as cat and batch_norm lay their results out in it."""
+    if len(shape) == 4 and _strides_like_channels_last(shape, strides, (1, 3, 2, 0)):
+        return channels_last
+    if len(shape) == 5 and _strides_like_channels_last(shape, strides, (1, 4, 3, 2, 0)):
+        return channels_last_3d
+    return contiguous_format
+
+
+def non_overlapping_and_dense(shape, strides, unit: int = 1) -> bool:
+    """Whether the elements fill a block of memory exactly once in some dim order, as
+    PyTorch's ``is_non_overlapping_and_dense`` (`unit`: the stride of adjacent elements,
+    the itemsize for NumPy's byte strides)."""
+    dims = sorted((d for d in range(len(shape)) if shape[d] >= 2), key=lambda d: strides[d])
+    expected = unit
+    for d in dims:
+        if strides[d] != expected:
+            return False
+        expected *= shape[d]
+    return True
+
+
+def empty_in_format(xp, shape, dtype, fmt: memory_format):
+    """An uninitialised array of `shape` laid out in memory format `fmt`."""
+    order = dim_order(fmt, len(shape))
+    if order is None:
+        return xp.empty(shape, dtype)
+    return xp.empty(tuple(shape[d] for d in order), dtype).transpose(inverse(order))
+
+
+def empty_preserving(xp, a, dtype=None):
+    """PyTorch's ``empty_like(a, memory_format=preserve_format)``: `a`'s strides when `a` is
+    dense and non-overlapping, else the format `a` suggests (see `suggested_format`)."""
+    dtype = a.dtype if dtype is None else dtype
+    if non_overlapping_and_dense(a.shape, a.strides, a.itemsize):
+        return xp.empty_like(a, dtype=dtype)  # order "K" keeps a dense array's strides
+    return empty_in_format(xp, a.shape, dtype, suggested_format(a.shape, a.strides))
+
+
 def follows_order(shape, strides, order) -> bool:
     """True when the layout is dense in dim order `order` (size-1 dims ignored, as PyTorch's
     ``is_contiguous(memory_format=...)`` ignores them)."""
@@ -178,3 +233,40 @@ def in_memory_order(kernel):
             return kernel(xp, a, *args, **kwargs)
         return kernel(xp, a.transpose(order), *args, **kwargs).transpose(inverse(order))
     return in_order
+
+
+def channels_last_results(*inputs: int):
+    """Decorate a kernel ``kernel(xp, *arrays, ...)`` so that its 4-d (5-d) results are laid
+    out channels-last when an array at positions `inputs` suggests that format (see
+    `suggested_format`), as PyTorch's convolution, pooling and upsampling kernels lay
+    theirs out; row-major otherwise."""
+    def decorate(kernel):
+        @functools.wraps(kernel)
+        def kernel_keeping_channels_last(xp, *args, **kwargs):
+            out = kernel(xp, *args, **kwargs)
+            fmt = None
+            for i in inputs:
+                a = args[i] if i < len(args) else None
+                if getattr(a, "ndim", 0) in (4, 5):
+                    fmt = suggested_format(a.shape, a.strides)
+                    if fmt is not contiguous_format:
+                        break
+            if fmt is None or fmt is contiguous_format:
+                return out
+            return tuple(_relaid(xp, o, fmt) for o in out) if isinstance(out, tuple) else \
+                _relaid(xp, out, fmt)
+        return kernel_keeping_channels_last
+    return decorate
+
+
+def _relaid(xp, a, fmt: memory_format):
+    order = dim_order(fmt, _CHANNELS_LAST_RANK[fmt.name])
+    if getattr(a, "ndim", 0) != len(order) or follows_order(a.shape, _elements(a), order):
+        return a
+    out = empty_in_format(xp, a.shape, a.dtype, fmt)
+    out[...] = a
+    return out
+
+
+def _elements(a) -> tuple:
+    return tuple(s // a.itemsize for s in a.strides)

@@ -21,6 +21,7 @@ from ..ops.shape_rules import normalize_dim
 from ..tensor import Size, Tensor
 from ._wrap import accepts_out, check_tensor, finish
 from .creation import empty, tensor, zeros
+from .shape import keep_channels_last
 
 __all__ = ["cat", "concat", "concatenate", "stack", "hstack", "vstack", "row_stack", "dstack",
            "column_stack", "flip", "fliplr", "flipud", "roll", "rot90", "tril", "triu", "diag",
@@ -470,8 +471,8 @@ def pad(input, pad, mode="constant", value=None):
     if mode == "constant":
         if isinstance(value, complex):
             raise TypeError("pad(): argument 'value' (position 4) must be float, not complex")
-        return call(movement_ops.CONSTANT_PAD_ND, input, pad=pad,
-                    value=0 if value is None else value)
+        return keep_channels_last(call(movement_ops.CONSTANT_PAD_ND, input, pad=pad,
+                                       value=0 if value is None else value), input)
     if mode not in ("reflect", "replicate", "circular"):
         raise NotImplementedError(f"Unrecognised padding mode {mode}")
     if value is not None and value != 0:
@@ -492,7 +493,7 @@ def pad(input, pad, mode="constant", value=None):
         out = call(scatter_ops.INDEX_SELECT, out,
                    tensor(index, dtype=dtypes.int64, device=input.device),
                    dim=d)
-    return out
+    return keep_channels_last(out, input)
 
 
 def _pad_index(mode, size, left, right, d, input, i):

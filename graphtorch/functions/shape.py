@@ -10,8 +10,8 @@ import numpy as np
 
 from .. import dtypes
 from ..device import cupy_module
-from ..layout import (check_memory_format, contiguous_format, dim_order, follows_order, inverse,
-                      preserve_format)
+from ..layout import (channels_last, channels_last_3d, check_memory_format, contiguous_format,
+                      dim_order, follows_order, inverse, preserve_format, suggested_format)
 from ..ops import elementwise as elementwise_ops
 from ..ops import views as views_ops
 from ..meta import MetaArray
@@ -459,6 +459,20 @@ def copy_in_order(input, order):
         return call(elementwise_ops.CLONE, input, contiguous=True)
     copied = call(elementwise_ops.CLONE, input.permute(order), contiguous=True)
     return copied.permute(inverse(order))
+
+
+def keep_channels_last(result, input):
+    """`result` laid out channels-last when `input` suggests that format, as PyTorch's
+    padding and upsampling kernels keep it (one copy there, none otherwise)."""
+    if input.ndim not in (4, 5) or result.ndim != input.ndim or input.is_contiguous():
+        return result
+    fmt = channels_last if input.ndim == 4 else channels_last_3d
+    strides, shape = input.stride(), tuple(input.shape)
+    if all(type(n) is int for n in strides + shape):
+        suggested = suggested_format(shape, strides) is fmt
+    else:  # dynamic sizes: only a dense channels-last layout is known
+        suggested = input.is_contiguous(memory_format=fmt)
+    return result.contiguous(memory_format=fmt) if suggested else result
 
 
 def atleast_1d(*tensors):

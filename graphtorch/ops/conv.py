@@ -18,6 +18,7 @@ import math
 
 from .. import blas
 from ..dtypes import scalar_type_name
+from ..layout import channels_last_results
 from . import conv_native
 from .dispatch import call
 from .registry import Category, OpDef, ResultLayout, TensorMeta, register
@@ -533,9 +534,8 @@ def _weight_vjp(ctx, grad_w):
 
 
 CONVOLUTION = register(OpDef(
-    "convolution", Category.OPAQUE, _conv_kernel, _conv_infer, _conv_vjp,
-    save_inputs=(0, 1), backward_name="ConvolutionBackward0",
-    result_layout=ResultLayout.CONTIGUOUS,
+    "convolution", Category.OPAQUE, channels_last_results(0, 1)(_conv_kernel), _conv_infer,
+    _conv_vjp, save_inputs=(0, 1), backward_name="ConvolutionBackward0",
     doc="N-d (transposed) convolution with stride, (low, high) padding pairs, dilation, "
         "groups; input (N, C, *S), weight (O, C/G, *K) or, transposed, (C, O/G, *K)"))
 

@@ -7,7 +7,7 @@ tensor input. NumPy's fancy-indexing rules equal PyTorch's for these cases.
 
 from __future__ import annotations
 
-from ..layout import inverse, reorder_dimensions
+from ..layout import empty_preserving, inverse, reorder_dimensions
 from .devices import ufunc_at
 from .dispatch import call
 from .factories import zeros
@@ -144,7 +144,8 @@ INDEX = register(OpDef("index", Category.OPAQUE, _index_kernel, _index_infer, _i
 
 def _index_put_kernel(xp, base, values, *indices, spec, accumulate=False):
     _check_index_arrays(indices)
-    out = base.copy()
+    out = empty_preserving(xp, base)  # a clone in base's layout, as PyTorch's
+    out[...] = base
     index = build_index(spec, indices)
     values = values.astype(base.dtype) if hasattr(values, "astype") else values
     if accumulate:

@@ -12,6 +12,8 @@ import numpy as np
 
 from .. import dtypes
 from ..dtypes import scalar_type_name
+from ..layout import (contiguous_format, empty_in_format, empty_preserving,
+                      suggested_format)
 from .devices import ufunc_at
 from .dispatch import call
 from .factories import arange, ones, zeros
@@ -105,6 +107,28 @@ def cat_rule(metas, dim):
     return TensorMeta(ref[:d] + (total,) + ref[d + 1:], dtype), d, kept
 
 
+def cat_format(layouts):
+    """The memory format of cat's result given its inputs' (shape, strides), as PyTorch's:
+    the format every input suggests (channels_last when all look channels-last), else
+    row-major."""
+    fmt = None
+    for shape, strides in layouts:
+        f = suggested_format(shape, strides)
+        if f is contiguous_format or (fmt is not None and f is not fmt):
+            return contiguous_format
+        fmt = f
+    return fmt
+
+
+def _concatenate(xp, layouts, parts, axis, shape, np_dtype):
+    out = empty_in_format(xp, shape, np_dtype, cat_format(layouts))
+    return xp.concatenate(parts, axis=axis, out=out)
+
+
+def _layouts(arrays):
+    return [(a.shape, a.strides) for a in arrays]
+
+
 def _cat_kernel(xp, arrays, dim=0):
     if xp is np and arrays:  # the common case: one dtype, equal shapes but along dim
         first = arrays[0]
@@ -112,19 +136,22 @@ def _cat_kernel(xp, arrays, dim=0):
         d = dim + nd if -nd <= dim < 0 else dim
         if 0 <= d < nd and (nd > 1 or first.shape[0]):
             dtype, before, after = first.dtype, first.shape[:d], first.shape[d + 1:]
+            total = 0
             for a in arrays:
                 if a.dtype is not dtype or a.ndim != nd or a.shape[:d] != before or \
                         a.shape[d + 1:] != after:
                     break
+                total += a.shape[d]
             else:
-                return np.concatenate(arrays, axis=d)
+                return _concatenate(xp, _layouts(arrays), arrays, d, before + (total,) + after,
+                                   dtype)
     meta, d, kept = cat_rule([_meta(a) for a in arrays], dim)
     np_dtype = meta.dtype.np_dtype
     parts = [arrays[i] if arrays[i].dtype == np_dtype else arrays[i].astype(np_dtype)
              for i in kept]
     if not parts:
         return xp.zeros((0,), dtype=np_dtype)
-    return xp.concatenate(parts, axis=d)
+    return _concatenate(xp, _layouts(arrays), parts, d, meta.shape, np_dtype)
 
 
 def _cat_vjp(ctx, grad):
@@ -159,9 +186,16 @@ def stack_rule(metas, dim):
 
 
 def _stack_kernel(xp, arrays, dim=0):
+    """PyTorch's stack: a cat along `dim` split by a view (so the result keeps the inputs'
+    channels-last layout), or a cat of unsqueezed inputs when `dim` is the new last dim."""
     meta, d = stack_rule([_meta(a) for a in arrays], dim)
-    np_dtype = meta.dtype.np_dtype
-    return xp.stack([a if a.dtype == np_dtype else a.astype(np_dtype) for a in arrays], axis=d)
+    if d < arrays[0].ndim:
+        return _cat_kernel(xp, list(arrays), d).reshape(meta.shape)
+    # unsqueezed as PyTorch strides a new last dim (1 element), whatever NumPy's stride
+    layouts = [(a.shape + (1,), a.strides + (a.itemsize,)) for a in arrays]
+    parts = [xp.expand_dims(a if a.dtype == meta.dtype.np_dtype else
+                            a.astype(meta.dtype.np_dtype), d) for a in arrays]
+    return _concatenate(xp, layouts, parts, d, meta.shape, meta.dtype.np_dtype)
 
 
 def _stack_vjp(ctx, grad):
@@ -189,9 +223,9 @@ def _flip_dims(dims, ndim):
 
 def _flip_kernel(xp, a, dims):
     axes = _flip_dims(dims, a.ndim)
-    if a.ndim == 0 or not axes:
-        return a.copy()
-    return xp.flip(a, axes).copy()  # copy: PyTorch tensors never have negative strides
+    out = empty_preserving(xp, a)  # a fresh array (no negative strides) in a's layout
+    out[...] = xp.flip(a, axes) if a.ndim and axes else a
+    return out
 
 
 def _flip_infer(a, dims):
@@ -215,8 +249,25 @@ def _roll_dims(shape, shifts, dims):
 
 
 def _roll_kernel(xp, a, shifts, dims=()):
+    """PyTorch's roll, layouts included: over the flattened tensor without dims, else one
+    dim at a time as a cat of two slices (row-major unless channels-last survives)."""
     axes = _roll_dims(a.shape, shifts, dims)
-    return xp.roll(a, shifts[0]) if not axes else xp.roll(a, tuple(shifts), axes)
+    if not axes:
+        return xp.roll(xp.ascontiguousarray(a).reshape(-1), shifts[0]).reshape(a.shape)
+    if a.size == 0:
+        out = empty_preserving(xp, a)
+        out[...] = a
+        return out
+    for shift, axis in zip(shifts, axes):
+        size = a.shape[axis]
+        start = (size - shift) % size
+        index = [slice(None)] * a.ndim
+        index[axis] = slice(start, None)
+        tail = tuple(index)
+        index[axis] = slice(0, start)
+        pieces = [a[tail], a[tuple(index)]]
+        a = _concatenate(xp, _layouts(pieces), pieces, axis, a.shape, a.dtype)
+    return a
 
 
 def _roll_vjp(ctx, grad):
@@ -249,7 +300,15 @@ def _rot90_infer(a, k=1, dims=(0, 1)):
 
 
 def _rot90_kernel(xp, a, k=1, dims=(0, 1)):
-    return xp.rot90(a, k, _rot90_axes(a.shape, dims)).copy()  # copy: no negative strides
+    """PyTorch's rot90, layouts included: a flip (in `a`'s layout) then a transposed view;
+    a row-major copy for k = 0 (mod 4)."""
+    d0, d1 = _rot90_axes(a.shape, dims)
+    k %= 4
+    if k == 0:
+        return xp.array(a, order="C", copy=True)
+    if k == 2:
+        return _flip_kernel(xp, a, (d0, d1))
+    return xp.swapaxes(_flip_kernel(xp, a, (d1,) if k == 1 else (d0,)), d0, d1)
 
 
 def _rot90_vjp(ctx, grad):

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from ..autograd import grad_mode
 from ..dtypes import scalar_type_name
-from .registry import Category, OpDef, TensorMeta, register
+from ..layout import contiguous_format, suggested_format
+from .registry import Category, OpDef, ResultLayout, TensorMeta, register, row_major_results
 
 OPAQUE = Category.OPAQUE
 
@@ -60,6 +61,9 @@ def _bn_kernel(xp, x, weight, bias, eps):
     invstd = (1 / xp.sqrt(var + eps)).astype(x.dtype, copy=False)
     shape = (1, -1) + (1,) * (x.ndim - 2)
     out = _affine(xp, x, mean, invstd, weight, bias, shape)
+    if not out.flags.c_contiguous and \
+            suggested_format(x.shape, x.strides) is contiguous_format:
+        out = xp.ascontiguousarray(out)  # PyTorch keeps only a channels-last layout
     flat = (x.shape[1],)
     return out, mean.reshape(flat), invstd.reshape(flat), var.reshape(flat)
 
@@ -153,8 +157,9 @@ def _sum_lead(t, lead):
 
 
 LAYER_NORM = register(OpDef(
-    "native_layer_norm", OPAQUE, _ln_kernel, _ln_infer, _ln_vjp, save_inputs=(0, 1),
-    save_output=(1, 2), num_outputs=3, backward_name="NativeLayerNormBackward0",
+    "native_layer_norm", OPAQUE, row_major_results(_ln_kernel), _ln_infer, _ln_vjp,
+    save_inputs=(0, 1), save_output=(1, 2), num_outputs=3,
+    backward_name="NativeLayerNormBackward0", result_layout=ResultLayout.CONTIGUOUS,
     doc="layer norm over the last `normalized_ndim` dims: (out, mean, rstd)"))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from .. import dtypes
 from ..dtypes import scalar_type_name
+from ..layout import channels_last_results
 from .conv import _ndindex, int_tuple, pad_spatial, prod
 from .dispatch import call
 from .factories import arange
@@ -318,8 +319,8 @@ def _avg_pool_name(metas):
 
 
 AVG_POOL = register(OpDef(
-    "avg_pool", OPAQUE, _avg_pool_kernel, _avg_pool_infer, _avg_pool_vjp,
-    backward_name=_avg_pool_name, result_layout=ResultLayout.CONTIGUOUS,
+    "avg_pool", OPAQUE, channels_last_results(0)(_avg_pool_kernel), _avg_pool_infer,
+    _avg_pool_vjp, backward_name=_avg_pool_name,
     doc="N-d average pooling (count_include_pad, ceil_mode, divisor_override)"))
 AVG_POOL_BACKWARD = register(OpDef(
     "avg_pool_backward", OPAQUE, _avg_pool_backward_kernel, _avg_pool_backward_infer,
@@ -397,10 +398,9 @@ def _adaptive_name(kind):
 
 
 ADAPTIVE_AVG_POOL = register(OpDef(
-    "adaptive_avg_pool", OPAQUE, _adaptive_avg_kernel,
+    "adaptive_avg_pool", OPAQUE, channels_last_results(0)(_adaptive_avg_kernel),
     lambda x, output_size: TensorMeta(tuple(x.shape[:2]) + tuple(output_size), x.dtype),
     _adaptive_avg_vjp, backward_name=_adaptive_name("Avg"),
-    result_layout=ResultLayout.CONTIGUOUS,
     doc="N-d adaptive average pooling to `output_size` (separable window-sum GEMMs)"))
 ADAPTIVE_AVG_POOL_BACKWARD = register(OpDef(
     "adaptive_avg_pool_backward", OPAQUE, _adaptive_avg_backward_kernel,
@@ -448,9 +448,9 @@ def _adaptive_max_infer(x, output_size):
 
 
 ADAPTIVE_MAX_POOL = register(OpDef(
-    "adaptive_max_pool", OPAQUE, _adaptive_max_kernel, _adaptive_max_infer, _max_pool_vjp,
-    save_output=(1,), num_outputs=2, backward_name=_adaptive_name("Max"),
-    result_layout=ResultLayout.CONTIGUOUS,
+    "adaptive_max_pool", OPAQUE, channels_last_results(0)(_adaptive_max_kernel),
+    _adaptive_max_infer, _max_pool_vjp, save_output=(1,), num_outputs=2,
+    backward_name=_adaptive_name("Max"),
     doc="N-d adaptive max pooling: (values, flat spatial int64 indices)"))
 
 

@@ -68,9 +68,10 @@ def _gather_vjp(ctx, grad):
     return call_op(SCATTER_ADD, blank, index, grad, dim=dim), None
 
 
-GATHER = _op("gather", _gather_kernel,
+GATHER = _op("gather", row_major_results(_gather_kernel),
              lambda a, index, dim, sparse_grad=False: _gather_rule(a, index, dim)[0],
-             _gather_vjp, save_inputs=(1,), doc="out[i][j] = a[index[i][j]][j] (for dim 0)")
+             _gather_vjp, save_inputs=(1,), result_layout=ResultLayout.CONTIGUOUS,
+             doc="out[i][j] = a[index[i][j]][j] (for dim 0)")
 
 
 def _scatter_rule(a, index, src, dim):

@@ -109,7 +109,13 @@ def _sort_kernel(xp, a, dim=-1, descending=False, stable=False):
     if a.ndim == 0:
         return a.copy(), xp.zeros((), dtype=xp.int64)
     idx = sort_indices(xp, a, d, descending)
-    return xp.take_along_axis(a, idx, axis=d), idx.astype(xp.int64, copy=False)
+    values, idx = xp.take_along_axis(a, idx, axis=d), idx.astype(xp.int64, copy=False)
+    if a.flags.c_contiguous:
+        return values, idx
+    # PyTorch lays both results out in a's strides (dense ones inferred from them)
+    out_values, out_idx = xp.empty_like(a), xp.empty_like(a, dtype=xp.int64)
+    out_values[...], out_idx[...] = values, idx
+    return out_values, out_idx
 
 
 def _sort_infer(a, dim=-1, descending=False, stable=False):

@@ -250,7 +250,7 @@ def softplus(input, beta=1.0, threshold=20.0):
 def logsigmoid(input):
     """log(sigmoid(x)) = -softplus(-x), computed stably."""
     _float_only(input, "log_sigmoid_cpu")
-    return -call(unary_math_ops.SOFTPLUS, -input)
+    return (-call(unary_math_ops.SOFTPLUS, -input)).contiguous()  # row-major, as PyTorch's
 
 
 def sigmoid(input):

@@ -21,6 +21,7 @@ import numpy as np
 from ... import dtypes
 from ...functions._wrap import check_tensor
 from ...functions.creation import tensor
+from ...functions.shape import keep_channels_last
 from ...functions.nn_ops import adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d
 from ...ops.sorting import not_implemented
 
@@ -211,7 +212,7 @@ def _resample(input, output_size, scale_factors, mode, align_corners, antialias=
         scale = None if scale_factors is None else scale_factors[i]
         out = _resample_dim(out, 2 + i, in_sizes[i], output_size[i], scale, mode,
                             align_corners, real, antialias)
-    return out
+    return keep_channels_last(out, input)
 
 
 def _resample_dim(x, d, in_size, out_size, scale, mode, align_corners, real,
