@@ -99,3 +99,59 @@ def test_set_logs_turns_the_compile_log_on_and_off(caplog):
     assert logging.getLogger("graphtorch.recompiles").level == logging.NOTSET
     with pytest.raises(ValueError, match="Unrecognized log"):
         gt._logging.set_logs(not_a_log=True)
+
+
+def test_graph_break_runs_the_function_eagerly_and_is_counted():
+    gt._dynamo.utils.counters.clear()
+
+    @gt.compile
+    def f(x):
+        y = x.sin()
+        gt._dynamo.graph_break()
+        return y + 1
+
+    x = gt.randn(4)
+    assert gt.allclose(f(x), x.sin() + 1)
+    assert f.stats.compiles == 0 and len(f.stats.graph_breaks) == 1
+    assert "test_dynamo.py" in f.stats.graph_breaks[0]
+    (reason, count), = gt._dynamo.utils.counters["graph_break"].items()
+    assert "graph_break() called" in reason and count == 1
+    with pytest.raises(gt._dynamo.exc.Unsupported, match="graph_break"):
+        gt.compile(f.fn, fullgraph=True)(x)
+    gt._dynamo.graph_break()  # eagerly: nothing happens
+
+
+def test_counters_count_graphs_and_recompiles():
+    counters = gt._dynamo.utils.counters
+    counters.clear()
+    f = gt.compile(lambda x: x.cos() * 2)
+    f(gt.randn(3))
+    f(gt.randn(3))
+    assert counters["stats"]["unique_graphs"] == 1
+    assert counters["stats"]["calls_captured"] >= 2
+    assert counters["frames"]["total"] == counters["frames"]["ok"] == 1
+    f(gt.randn(5))
+    assert counters["stats"]["unique_graphs"] == 2 and sum(counters["recompiles"].values()) == 1
+
+
+def test_inductor_config_and_backend_switches_accept_assignments():
+    gt._inductor.config.coordinate_descent_tuning = True
+    gt._inductor.config.triton.unique_kernel_names = True
+    assert gt._inductor.config.coordinate_descent_tuning is True
+    assert gt._inductor.config.max_autotune is False
+    gt.backends.cuda.matmul.allow_tf32 = True
+    gt.backends.cudnn.allow_tf32 = True
+    assert gt.backends.cuda.is_built() is False
+    with gt.backends.cuda.sdp_kernel(enable_flash=False):
+        assert not gt.backends.cuda.flash_sdp_enabled()
+    assert gt.backends.cuda.flash_sdp_enabled()
+    assert gt.backends.cpu.get_cpu_capability() in ("AVX512", "AVX2", "DEFAULT")
+    assert gt.backends.opt_einsum.enabled and gt.backends.opt_einsum.is_available()
+
+
+def test_higher_order_ops_names():
+    xs = gt.arange(6.0).reshape(3, 2)
+    assert gt._higher_order_ops.map(lambda x, k: x * k, xs, 2.0).tolist() == \
+        (xs * 2).tolist()
+    assert gt._higher_order_ops.cond is gt.cond
+    assert gt._higher_order_ops.while_loop is gt.while_loop

@@ -11,14 +11,24 @@ from __future__ import annotations
 from ..compiler import compile as gt_compile
 from ..compiler import config
 from ..compiler import disable as _disable
-from ..compiler import is_compiling, reset
+from ..compiler import is_compiling, list_backends, reset
 from ..symbolic import mark_dynamic, marked_dims
-from . import exc
+from ..trace_state import TracingError, current_tracer, user_frame, where
+from . import exc, utils
 from .explain_output import ExplainOutput, explain
 
 __all__ = ["ExplainOutput", "allow_in_graph", "config", "disable", "exc", "explain",
-           "is_compiling", "mark_dynamic", "mark_static", "maybe_mark_dynamic", "optimize",
-           "reset"]
+           "graph_break", "is_compiling", "list_backends", "mark_dynamic", "mark_static",
+           "maybe_mark_dynamic", "optimize", "reset", "utils"]
+
+
+def graph_break(msg: str = "") -> None:
+    """Force a graph break here: the compiled function runs eagerly (its submodules still
+    compiled), or, with ``fullgraph=True``, raises `exc.Unsupported` naming this line.
+    Outside a compiled function it does nothing."""
+    if current_tracer() is not None:
+        raise TracingError(f"{where(user_frame())}: torch._dynamo.graph_break() called"
+                           + (f": {msg}" if msg else ""))
 
 
 def maybe_mark_dynamic(tensor, dim) -> None:

@@ -31,8 +31,9 @@ from ..tensor import Tensor
 from ..trace_state import STATE as _TRACE
 from ..trace_state import TracingError
 from .capture import NeedsState, capture, flatten_args
-from . import config
+from . import config, stance
 from .controls import COMPILED, is_disabled
+from .counters import counters
 from .discovery import discover
 from .executable import Executable
 from .guards import Guard, Guards, build_guards
@@ -227,6 +228,10 @@ class CompiledFunction:
         return sub(*args, *kwargs.values())
 
     def _compile_and_run(self, args, leaves, spec):
+        held = self._stance_holds(args, leaves, spec)
+        if held is not None:
+            return held[0]
+        counters["frames"]["total"] += 1
         state = discover(self.fn, leaves, self._arg_names)
         if _has_meta(leaves, state):  # shapes without data: nothing for a graph to compute
             log.info("%s: called with meta tensors; running it eagerly (each op's shape "
@@ -269,6 +274,7 @@ class CompiledFunction:
                 return self.fn(*args)
             log.info("Recompiling %s: guard failed: %s", self._name(),
                      describe_change(event.guard, event.old, event.new))
+            counters["recompiles"][event.guard] += 1
             self._mark_changed_dims(event)
         start = time.perf_counter()
         env, dims = self._shape_env(leaves)
@@ -290,6 +296,7 @@ class CompiledFunction:
             guards = _signature_guards(leaves, spec, self._arg_names)
             reason = str(exc)
             self.stats.graph_breaks.append(reason)
+            counters["graph_break"][reason] += 1
             segments = Segments(self.fn, state, self._options())
             log.info("Graph break in %s (running it eagerly, %d submodule(s) compiled): %s",
                      self._name(), len(segments.compiled), reason)
@@ -307,6 +314,7 @@ class CompiledFunction:
             result = self.fn(*args)
             reason = f"tracing raised {type(exc).__name__}: {exc}"
             self.stats.graph_breaks.append(reason)
+            counters["graph_break"][reason] += 1
             log.info("%s: %s; running it eagerly", self._name(), reason)
             self.variants.append(Variant(_signature_guards(leaves, spec, self._arg_names),
                                          None, reason))
@@ -335,10 +343,42 @@ class CompiledFunction:
             self.stats.recompiles[-1].seconds = seconds
         self.variants.append(Variant(guards, executable, "", seconds))
         self.stats.compiles += 1
+        counters["frames"]["ok"] += 1
+        counters["stats"]["unique_graphs"] += 1
+        counters["stats"]["calls_captured"] += len(executable.forward_graph.nodes)
         if code_log.isEnabledFor(logging.INFO):
             code_log.info("%s: compiled graph (variant %d)\n%s", self._name(),
                           len(self.variants), executable.forward_graph)
         return executable.run(leaves)
+
+    def _stance_holds(self, args, leaves, spec):
+        """(result,) where `set_stance` keeps this cache miss from compiling, else None."""
+        now = stance.current()
+        if now == "default":
+            return None
+        if now in ("eager_then_compile", "aot_eager_then_compile") and not self.variants \
+                and not self.__dict__.get("_ran_first_eagerly"):
+            self._ran_first_eagerly = True
+        elif now == "eager_on_recompile":
+            log.info("%s: no compiled variant fits and the stance is eager_on_recompile; "
+                     "running it eagerly", self._name())
+        elif now == "fail_on_recompile":
+            code = getattr(self.fn, "__code__", None) or getattr(
+                getattr(self.fn, "forward", None), "__code__", None)
+            message = ("Detected recompile when torch.compile stance is 'fail_on_recompile'. "
+                       f"filename: '{getattr(code, 'co_filename', '?')}', function name: "
+                       f"'{getattr(code, 'co_name', self._name())}', line number: "
+                       f"{getattr(code, 'co_firstlineno', '?')}")
+            failure = self.variants[-1].guards.first_failure(leaves, spec) \
+                if self.variants else None
+            if failure:
+                message += ("\n    triggered by the following guard failure(s):\n    - "
+                            + describe_change(*failure))
+            raise RuntimeError(message)
+        else:
+            return None
+        self.stats.eager_calls += 1
+        return (self.fn(*args),)
 
     def _capture(self, args, leaves, state, env, dims):
         return capture_variant(self.fn, args, leaves, state, self._arg_names, self.backend,

@@ -17,15 +17,16 @@ import threading
 import weakref
 
 from ..trace_state import current_tracer
+from . import stance
 
 _STATE = threading.local()
 COMPILED: weakref.WeakSet = weakref.WeakSet()  # every CompiledFunction, for reset()
 
 
 def is_disabled() -> bool:
-    """Whether compiled functions run their original Python (``gt.compiler.disable()`` or
-    ``GRAPHTORCH_DISABLE_COMPILE=1``)."""
-    return getattr(_STATE, "depth", 0) > 0 or \
+    """Whether compiled functions run their original Python (``gt.compiler.disable()``,
+    ``set_stance("force_eager")`` or ``GRAPHTORCH_DISABLE_COMPILE=1``)."""
+    return getattr(_STATE, "depth", 0) > 0 or stance.current() == "force_eager" or \
         os.environ.get("GRAPHTORCH_DISABLE_COMPILE", "") not in ("", "0")
 
 
