@@ -51,7 +51,7 @@ from .symbolic import mark_dynamic  # noqa: E402
 from .control_flow import cond, fori_loop, scan, while_loop  # noqa: E402
 from . import debug  # noqa: E402
 from .debug import explain  # noqa: E402
-from . import _dynamo, _higher_order_ops, _inductor, _logging, jit, testing  # noqa: E402
+from . import _dynamo, _higher_order_ops, _inductor, _logging, export, jit, testing  # noqa: E402
 from . import autograd, backends, cuda, distributed, linalg, nn, onnx, optim, utils  # noqa: E402,E501
 from . import accelerator, distributions  # noqa: E402
 from .distributions.poisson import poisson  # noqa: E402,F401 - torch.poisson

@@ -227,17 +227,33 @@ class CompiledFunction:
             self._kw_variants[key] = sub
         return sub(*args, *kwargs.values())
 
-    def _compile_and_run(self, args, leaves, spec):
-        held = self._stance_holds(args, leaves, spec)
+    def precompile(self, *args) -> Variant:
+        """Trace and compile a variant for `args` without running it (`gt.export`); the
+        variant whose guards already hold when there is one. TracingError where the call
+        would have to run eagerly."""
+        leaves, spec = flatten_args(args)
+        for variant in self.variants:
+            if variant.guards.check(leaves, spec):
+                return variant
+        self._compile_and_run(args, leaves, spec, run=False)
+        return self.variants[-1]
+
+    def _compile_and_run(self, args, leaves, spec, run: bool = True):
+        held = self._stance_holds(args, leaves, spec) if run else None
         if held is not None:
             return held[0]
+
+        def eagerly(why: str):
+            if not run:
+                raise TracingError(f"{self._name()}: {why}, which a captured graph cannot do")
+            self.stats.eager_calls += 1
+            return self.fn(*args)
         counters["frames"]["total"] += 1
         state = discover(self.fn, leaves, self._arg_names)
         if _has_meta(leaves, state):  # shapes without data: nothing for a graph to compute
             log.info("%s: called with meta tensors; running it eagerly (each op's shape "
                      "rule)", self._name())
-            self.stats.eager_calls += 1
-            return self.fn(*args)
+            return eagerly("the call has meta tensors")
         if not self.variants and not self.__dict__.get("_first_call_predicted"):
             # A first training step creates the optimizer's lazy state (momentum buffers):
             # tracing it would only find that out (`cap.created_state` below) and run it
@@ -254,8 +270,7 @@ class CompiledFunction:
             if pending:
                 log.info("%s: the first call initialises the state of %s; it runs eagerly "
                          "and the next call is compiled", self._name(), ", ".join(pending))
-                self.stats.eager_calls += 1
-                return self.fn(*args)
+                return eagerly(f"the first call initialises {', '.join(pending)}")
         if self.variants:
             failure = self.variants[-1].guards.first_failure(leaves, spec)
             event = RecompileEvent(*(failure or ("(no guard failed)", None, None)),
@@ -325,8 +340,7 @@ class CompiledFunction:
             # a graph for it would serve this call only. Run it eagerly; compile the next.
             log.info("%s: this call initialises %s; it runs eagerly and the next call is "
                      "compiled", self._name(), ", ".join(cap.created_state))
-            self.stats.eager_calls += 1
-            return self.fn(*args)
+            return eagerly(f"the call initialises {', '.join(cap.created_state)}")
         # built after tracing (which restored every piece of state) to learn which guards
         # the traced code needs
         guards = build_guards(leaves, self._arg_names, state, cap, ns, env)
@@ -349,7 +363,7 @@ class CompiledFunction:
         if code_log.isEnabledFor(logging.INFO):
             code_log.info("%s: compiled graph (variant %d)\n%s", self._name(),
                           len(self.variants), executable.forward_graph)
-        return executable.run(leaves)
+        return executable.run(leaves) if run else None
 
     def _stance_holds(self, args, leaves, spec):
         """(result,) where `set_stance` keeps this cache miss from compiling, else None."""
