@@ -146,7 +146,9 @@ def suggest_memory_format(shape, strides) -> memory_format:
 
 def _strides_like_channels_last(shape, strides, order) -> bool:
     """PyTorch's ``is_channels_last_strides_2d/3d`` heuristic: strides non-decreasing along
-    `order` (channels innermost, batch outermost), without requiring a dense layout."""
+    `order` (channels innermost, batch outermost), without requiring a dense layout. Size-1
+    dims take part, so their strides decide edge cases (a known difference: NumPy gives a
+    fresh elementwise result's size-1 dims other strides than PyTorch does)."""
     if strides[1] == 0:
         return False
     least = 0
@@ -170,19 +172,6 @@ def suggested_format(shape, strides) -> memory_format:
     return contiguous_format
 
 
-def non_overlapping_and_dense(shape, strides, unit: int = 1) -> bool:
-    """Whether the elements fill a block of memory exactly once in some dim order, as
-    PyTorch's ``is_non_overlapping_and_dense`` (`unit`: the stride of adjacent elements,
-    the itemsize for NumPy's byte strides)."""
-    dims = sorted((d for d in range(len(shape)) if shape[d] >= 2), key=lambda d: strides[d])
-    expected = unit
-    for d in dims:
-        if strides[d] != expected:
-            return False
-        expected *= shape[d]
-    return True
-
-
 def empty_in_format(xp, shape, dtype, fmt: memory_format):
     """An uninitialised array of `shape` laid out in memory format `fmt`."""
     order = dim_order(fmt, len(shape))
@@ -192,12 +181,13 @@ def empty_in_format(xp, shape, dtype, fmt: memory_format):
 
 
 def empty_preserving(xp, a, dtype=None):
-    """PyTorch's ``empty_like(a, memory_format=preserve_format)``: `a`'s strides when `a` is
-    dense and non-overlapping, else the format `a` suggests (see `suggested_format`)."""
+    """PyTorch's ``empty_like(a, memory_format=preserve_format)``: dense strides in the
+    order of `a`'s (`a`'s own strides when `a` is dense and non-overlapping)."""
     dtype = a.dtype if dtype is None else dtype
-    if non_overlapping_and_dense(a.shape, a.strides, a.itemsize):
-        return xp.empty_like(a, dtype=dtype)  # order "K" keeps a dense array's strides
-    return empty_in_format(xp, a.shape, dtype, suggested_format(a.shape, a.strides))
+    order = preserved_order(a.shape, a.strides)
+    if order is None:
+        return xp.empty(a.shape, dtype)
+    return xp.empty(tuple(a.shape[d] for d in order), dtype).transpose(inverse(order))
 
 
 def follows_order(shape, strides, order) -> bool:
