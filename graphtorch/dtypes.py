@@ -2,7 +2,8 @@
 
 Every tensor stores a NumPy/CuPy array; its `gt.dtype` is found from the array's dtype
 through `from_numpy_dtype`. Promotion follows PyTorch, not NumPy: Python scalars and 0-d
-tensors only raise the *category* (bool < int < float < complex) of a result.
+tensors only raise the *category* (bool < int < float < complex) of a result. bfloat16 is
+stored as `ml_dtypes.bfloat16` (the type JAX uses); without ml_dtypes it has no storage.
 """
 
 from __future__ import annotations
@@ -10,6 +11,11 @@ from __future__ import annotations
 import enum
 
 import numpy as np
+
+try:  # a declared dependency; graphtorch still imports without it (bfloat16 then raises)
+    import ml_dtypes as _ml_dtypes
+except ImportError:  # pragma: no cover - exercised by tests/test_layering.py
+    _ml_dtypes = None
 
 
 class DType:
@@ -77,9 +83,11 @@ complex128 = DType("complex128", np.complex128, Category.COMPLEX)
 uint16 = DType("uint16", np.uint16, Category.INT, "UInt16Tensor")
 uint32 = DType("uint32", np.uint32, Category.INT, "UInt32Tensor")
 uint64 = DType("uint64", np.uint64, Category.INT, "UInt64Tensor")
+# ml_dtypes' bfloat16: stored as 2 bytes, computed in float32 (graphtorch/ops/bfloat16.py).
+BFLOAT16_NP = np.dtype(_ml_dtypes.bfloat16) if _ml_dtypes is not None else None
+bfloat16 = DType("bfloat16", BFLOAT16_NP, Category.FLOAT, "BFloat16Tensor", itemsize=2)
 # Named so that PyTorch code referring to them imports; NumPy has no storage for them
 # (gt.load reads such tensors as float32, see docs/checkpoints.md).
-bfloat16 = DType("bfloat16", None, Category.FLOAT, "BFloat16Tensor", itemsize=2)
 complex32 = DType("complex32", None, Category.COMPLEX, itemsize=4)
 float8_e4m3fn = DType("float8_e4m3fn", None, Category.FLOAT, itemsize=1)
 float8_e4m3fnuz = DType("float8_e4m3fnuz", None, Category.FLOAT, itemsize=1)
@@ -89,7 +97,8 @@ float8_e8m0fnu = DType("float8_e8m0fnu", None, Category.FLOAT, itemsize=1)
 FLOAT8_DTYPES = (float8_e4m3fn, float8_e4m3fnuz, float8_e5m2, float8_e5m2fnuz, float8_e8m0fnu)
 
 ALL_DTYPES = (bool_, uint8, int8, int16, int32, int64, float16, float32, float64,
-              complex64, complex128, uint16, uint32, uint64)
+              complex64, complex128, uint16, uint32, uint64) + \
+    ((bfloat16,) if BFLOAT16_NP is not None else ())
 _BY_NP = {d.np_dtype: d for d in ALL_DTYPES}
 _BY_NAME = {d.name: d for d in ALL_DTYPES + (bfloat16, complex32) + FLOAT8_DTYPES}
 _SHELL_UINTS = (uint16, uint32, uint64)
@@ -133,6 +142,21 @@ ALIASES = {
 }
 
 
+def is_float_array(np_dtype) -> bool:
+    """Whether a NumPy dtype is a PyTorch floating type: NumPy's kind "f", or ml_dtypes'
+    bfloat16 (whose kind is "V").
+
+    >>> is_float_array(np.dtype(np.float16))
+    True
+    """
+    return np_dtype.kind == "f" or np_dtype is BFLOAT16_NP
+
+
+def is_inexact_array(np_dtype) -> bool:
+    """Whether a NumPy dtype is floating or complex (may require grad), bfloat16 included."""
+    return np_dtype.kind in "fc" or np_dtype is BFLOAT16_NP
+
+
 def _dtype_by_name(name: str) -> DType:
     return _BY_NAME[name]
 
@@ -151,6 +175,9 @@ def as_dtype(dtype) -> DType:
     """Accept a `gt.dtype`, a NumPy dtype, a Python type or a name; return a `gt.dtype`."""
     if isinstance(dtype, DType):
         if dtype.np_dtype is None:
+            if dtype is bfloat16:
+                raise TypeError("torch.bfloat16 tensors need the ml_dtypes package (a dependency "
+                                "of graphtorch): pip install ml_dtypes")
             raise TypeError(f"{dtype} is not supported by graphtorch's NumPy/CuPy kernels")
         return dtype
     if dtype is float:
@@ -197,7 +224,7 @@ def get_default_dtype() -> DType:
 def set_default_dtype(dtype) -> None:
     """Set the default floating-point dtype, as `torch.set_default_dtype`."""
     dtype = as_dtype(dtype)
-    if dtype not in (float16, float32, float64):
+    if dtype not in (float16, bfloat16, float32, float64):
         raise TypeError(f"only floating-point types are supported as the default type, got {dtype}")
     _default_float[0] = dtype
     for callback in _DEFAULT_DTYPE_LISTENERS:
@@ -310,7 +337,8 @@ def can_cast(from_: DType, to: DType) -> bool:
     return from_ is bool_ or to is not bool_
 
 
-# bfloat16 has no NumPy type: its limits, as PyTorch reports them.
+# bfloat16's limits as PyTorch reports them (ml_dtypes' finfo has another resolution, and
+# without ml_dtypes there is none).
 _BFLOAT16_INFO = {"bits": 16, "eps": 0.0078125, "max": 3.3895313892515355e+38,
                   "tiny": 1.1754943508222875e-38, "resolution": 0.01}
 

@@ -86,7 +86,7 @@ class _Formatter:
     """Formats every element of one (already summarised) real array to a common width."""
 
     def __init__(self, values: np.ndarray):
-        self.floating = values.dtype.kind == "f"
+        self.floating = dtypes.is_float_array(values.dtype)
         self.int_mode = True
         self.sci_mode = False
         if not self.floating:

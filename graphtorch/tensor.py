@@ -209,7 +209,7 @@ class Tensor:
         return Storage(root, typed=True)
 
     def is_floating_point(self) -> bool:
-        return self._data.dtype.kind == "f"
+        return dtypes.is_float_array(self._data.dtype)
 
     def is_complex(self) -> bool:
         return self._data.dtype.kind == "c"
@@ -250,12 +250,19 @@ class Tensor:
                                    "doesn't require differentiation use "
                                    "var_no_grad = var.detach().")
             return self
-        if requires_grad and self._data.dtype.kind not in "fc":
+        if requires_grad and not dtypes.is_inexact_array(self._data.dtype):
             raise RuntimeError("only Tensors of floating point dtype can require gradients")
         if bool(requires_grad) != self._requires_grad and _traced_argument(self):
             raise TracingError(f"{where(user_frame())}: requires_grad_() on an argument of a "
                                "compiled function changes the caller's tensor, which a "
                                "compiled graph cannot replay; this call runs eagerly")
+        if bool(requires_grad) != self._requires_grad and _traced_outside_tensor(self):
+            # the graph would not replay the flip, and the guards (taken after the trace)
+            # would expect the flipped flag: every call recompiled (CycleGAN's
+            # set_requires_grad(netD, False) in the generator step)
+            raise TracingError(f"{where(user_frame())}: requires_grad_() on a tensor from "
+                               "outside a compiled function (a parameter?) changes state "
+                               "that a compiled graph cannot replay; this call runs eagerly")
         self._requires_grad = bool(requires_grad)
         return self
 
@@ -431,6 +438,8 @@ class Tensor:
         if self._requires_grad and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
                                "tensor.detach().numpy() instead.")
+        if self._data.dtype is dtypes.BFLOAT16_NP and not force:  # as PyTorch (NumPy has none)
+            raise TypeError("Got unsupported ScalarType BFloat16")
         return self._data
 
     def __array__(self, dtype=None, copy=None):
@@ -694,6 +703,14 @@ def _traced_argument(t: Tensor) -> bool:
     to its Python-side state would not reach the caller's tensor)."""
     tracer = current_tracer()
     return tracer is not None and any(s is t for s in getattr(tracer, "tracked_inputs", ()))
+
+
+def _traced_outside_tensor(t: Tensor) -> bool:
+    """Whether, inside a trace, `t` is a tensor that existed before it (a module's parameter
+    or buffer, bound or not yet used): tensors the trace creates hold symbolic data."""
+    tracer = current_tracer()
+    return tracer is not None and (type(t._data) is not SymbolicArray
+                                   or id(t) in getattr(tracer, "lifted", ()))
 
 
 def _traced_detach(t: Tensor) -> Tensor:

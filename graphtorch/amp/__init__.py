@@ -1,7 +1,7 @@
 """`gt.amp`: automatic mixed precision (`autocast`, `GradScaler`), as `torch.amp`.
 
-See `autocast_mode` for the CPU op policies and what is supported (float16 autocast on the
-CPU; no bfloat16 tensors), `grad_scaler` for the loss scaler.
+See `autocast_mode` for the CPU op policies and what is supported (bfloat16 and float16
+autocast on the CPU), `grad_scaler` for the loss scaler.
 """
 
 from __future__ import annotations

@@ -7,15 +7,14 @@ Inside an enabled block, eager ops run with PyTorch's CPU policies:
   transposed convolutions): their float32 inputs are cast first;
 - float32: the losses (`mse_loss`, `nll_loss` (so `cross_entropy`'s last step),
   `binary_cross_entropy(_with_logits)`, `huber_loss`, `smooth_l1_loss`), `prod`, the
-  linalg decompositions and solvers: their float16 inputs are cast to float32;
-- everything else runs in its inputs' dtype (so `relu`/`softmax` of a float16 activation
-  stay float16, as in PyTorch). float64 tensors are never cast.
+  linalg decompositions and solvers: their bfloat16/float16 inputs are cast to float32;
+- everything else runs in its inputs' dtype (so `relu`/`softmax` of a bfloat16 activation
+  stay bfloat16, as in PyTorch). float64 tensors are never cast.
 The casts are ordinary differentiable ops: gradients flow back in each leaf's dtype.
 
-Supported: `dtype=torch.float16` on "cpu". graphtorch has no bfloat16 tensors (NumPy has no
-bfloat16 type; `ml_dtypes` would be needed in every kernel), so an enabled CPU autocast with
-bfloat16 (PyTorch's CPU default) raises NotImplementedError; `enabled=False` works for any
-dtype. "cuda" without a GPU warns and disables itself, as PyTorch does.
+Supported: `dtype=torch.bfloat16` (PyTorch's CPU default; its ops compute in float32 and
+round once, see graphtorch/ops/bfloat16.py) and `dtype=torch.float16` on "cpu". "cuda"
+without a GPU warns and disables itself, as PyTorch does.
 
 Compiled code: calling a compiled function inside an autocast block runs it eagerly (with a
 logged reason: compiled graphs carry no casts); entering autocast inside a compiled function
@@ -73,8 +72,8 @@ def _cast_inputs(op, inputs, attrs):
     new = []
     for x in inputs:
         data = getattr(x, "_data", None)
-        if data is not None and data.dtype.kind == "f" and data.dtype.itemsize != 8 and \
-                data.dtype != target:
+        if data is not None and dtypes.is_float_array(data.dtype) and \
+                data.dtype.itemsize != 8 and data.dtype != target:
             x = x.to(dtypes.from_numpy_dtype(target))
             changed = True
         new.append(x)
@@ -116,8 +115,8 @@ class autocast:
     context manager (or decorator) running matmuls/linear/conv in `dtype` and losses in
     float32 (see the module docstring for the op lists and what is supported).
 
-    >>> with gt.autocast(device_type="cpu", dtype=gt.float16):
-    ...     y = gt.nn.Linear(4, 2)(gt.randn(3, 4))   # y.dtype == gt.float16
+    >>> with gt.autocast(device_type="cpu", dtype=gt.bfloat16):
+    ...     y = gt.nn.Linear(4, 2)(gt.randn(3, 4))   # y.dtype == gt.bfloat16
     """
 
     def __init__(self, device_type: str, dtype=None, enabled: bool = True,
@@ -147,10 +146,7 @@ class autocast:
                           f"'{device_type}'", stacklevel=2)
             self._enabled = False
         if self._enabled and self.fast_dtype is dtypes.bfloat16:
-            raise NotImplementedError(
-                "autocast(device_type='cpu', dtype=torch.bfloat16): graphtorch has no bfloat16 "
-                "tensors (its kernels run on NumPy, which has no bfloat16 type). Use "
-                "dtype=torch.float16, or enabled=False to run in float32.")
+            dtypes.as_dtype(dtypes.bfloat16)  # TypeError naming ml_dtypes when it is missing
 
     def __enter__(self):
         if current_tracer() is not None and self._enabled:

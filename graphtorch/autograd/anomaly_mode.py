@@ -16,6 +16,7 @@ import os
 import traceback
 import warnings
 
+from .. import dtypes
 from ..ops import dispatch
 from ..trace_state import SymbolicArray
 
@@ -61,7 +62,7 @@ def check_node(node, grad_inputs) -> None:
         if g is None:
             continue
         data = g._data
-        if type(data) is SymbolicArray or data.dtype.kind not in "fc":
+        if type(data) is SymbolicArray or not dtypes.is_inexact_array(data.dtype):
             continue  # a traced value (compiled code's trace) or no NaN possible
         if bool((data != data).any()):
             name = node.name()

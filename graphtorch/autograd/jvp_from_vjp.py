@@ -34,7 +34,7 @@ def op_jvp(op: OpDef, inputs, outputs: tuple, attrs: dict, tangents: list):
     if op.vjp is None:
         return None
     differentiable = [nr for nr in op.differentiable_outputs
-                      if outputs[nr]._data.dtype.kind in "fc"]
+                      if dtypes.is_inexact_array(outputs[nr]._data.dtype)]
     if not differentiable:
         return None
     for t in tangents:

@@ -151,7 +151,14 @@ def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
         raise ValueError(f"{compute_mode} is not a valid value for compute_mode")
     if p == 2 and use_mm[compute_mode]:
         return _euclidean_by_mm(x1, x2)
+    _no_bfloat16_kernel(x1, "cdist")  # PyTorch's direct kernel; its matmul form has one
     return _pnorm(x1.unsqueeze(-2) - x2.unsqueeze(-3), p)
+
+
+def _no_bfloat16_kernel(x, kernel: str) -> None:
+    """PyTorch's error where its CPU build has no bfloat16 kernel (graphtorch could compute)."""
+    if x.dtype.name == "bfloat16":
+        raise NotImplementedError(f'"{kernel}" not implemented for \'BFloat16\'')
 
 
 def _pnorm(diff, p):
@@ -179,6 +186,7 @@ def pdist(input, p=2):
         raise RuntimeError(f"pdist only supports 2D tensors, got: {input.dim()}D")
     if not input.is_floating_point():
         raise RuntimeError("pdist only supports floating-point dtypes")
+    _no_bfloat16_kernel(input, "pdist")
     if p < 0:
         raise RuntimeError("pdist only supports non-negative p values")
     i, j = triu_indices(input.shape[0], input.shape[0], 1)

@@ -424,7 +424,7 @@ def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, device=None,
 
 def _float_dtype_for_random(dtype, name):
     np_dtype = _np_dtype(dtype)
-    if np_dtype.kind not in "fc":
+    if not dtypes.is_inexact_array(np_dtype):
         raise RuntimeError(f'"{name}" not implemented for \'{dtypes.from_numpy_dtype(np_dtype)}\'')
     return np_dtype
 
@@ -633,12 +633,24 @@ def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_g
 
 def complex(real, imag, *, out=None) -> Tensor:
     """real + 1j * imag."""
+    _check_complex_parts(real, imag)
     return _with_out(real + imag * 1j, out)
 
 
 def polar(abs, angle, *, out=None) -> Tensor:
     """abs * (cos(angle) + 1j sin(angle))."""
+    _check_complex_parts(abs, angle)
     return _with_out(abs * angle.cos() + abs * angle.sin() * 1j, out)
+
+
+def _check_complex_parts(a, b) -> None:
+    """PyTorch's error for parts of a type no complex type pairs with (bfloat16, integers)."""
+    halves = (dtypes.float16, dtypes.float32, dtypes.float64)
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and (
+            a.dtype not in halves or b.dtype not in halves):
+        raise RuntimeError(f"Expected both inputs to be Half, Float or Double tensors but got "
+                           f"{dtypes.scalar_type_name(a.dtype)} and "
+                           f"{dtypes.scalar_type_name(b.dtype)}")
 
 
 # --- Tensor.new_* and in-place random fills ------------------------------------------------

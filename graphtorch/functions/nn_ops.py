@@ -250,6 +250,8 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
 def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
     """3-D average pooling over (N, C, D, H, W) or (C, D, H, W)."""
+    if getattr(getattr(input, "dtype", None), "name", "") == "bfloat16":  # as PyTorch's CPU
+        raise NotImplementedError("\"avg_pool3d_out_frame\" not implemented for 'BFloat16'")
     return _avg_pool(3, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
                      divisor_override)
 

@@ -17,6 +17,7 @@ import inspect
 
 import numpy as np
 
+from .. import dtypes
 from ..autograd import grad_mode
 from ..autograd.grad_mode import no_grad
 from ..autograd.graph import Node as AutogradNode
@@ -76,9 +77,28 @@ def view_layout(op, inputs, attrs):
     layout), as eager code would."""
     source = inputs[0]._data
     others = [x for x in inputs[1:]]
-    out = op.kernel(np, layout_stand_in(source), *others, **attrs)
+    stand_in = layout_stand_in(source)
+    if op is EXPAND and not any(n > 1 and st == 0 for n, st in zip(stand_in.shape,
+                                                                 stand_in.strides)):
+        # eager's array is writeable unless it is broadcast, and `expand` of a writeable
+        # array keeps its strides (size-1 dims included): the stand-in must say so too
+        stand_in = np.lib.stride_tricks.as_strided(np.empty(1, stand_in.dtype), stand_in.shape,
+                                                   stand_in.strides)
+    out = op.kernel(np, stand_in, *others, **attrs)
     outs = out if isinstance(out, tuple) else (out,)
-    return [None if o.flags.c_contiguous else tuple(o.strides) for o in outs]
+    return [_exact_layout(o) for o in outs]
+
+
+def _exact_layout(array, views: bool = True):
+    """None when `array` has the canonical C-contiguous strides, else its byte strides
+    (an empty view keeps its zero strides: writes through it raise, as eager's do).
+    NumPy's (and PyTorch's) contiguity ignores the strides of size-1 dims, but `stride()`
+    reports them: ``x.t()`` of a (5, 1) tensor has strides (1, 1), not (5, 1)."""
+    strides = tuple(array.strides)
+    if strides == contiguous_strides(tuple(array.shape), array.itemsize) or (
+            array.size == 0 and not views and array.flags.c_contiguous):
+        return None  # (a kernel's empty result: NumPy's strides there mean nothing)
+    return strides  # strided; or contiguous with other size-1 dims' strides
 
 
 def _layout_array(data, fill=0):
@@ -124,7 +144,7 @@ def _kernel_layout(op, inputs, attrs):
             return None
         outs = out if isinstance(out, tuple) else (out,)
         # in elements: the kernel may compute in another dtype than the op returns
-        return [None if not isinstance(o, np.ndarray) or o.flags.c_contiguous else
+        return [None if not isinstance(o, np.ndarray) or _exact_layout(o, False) is None else
                 tuple(st // o.itemsize for st in o.strides) for o in outs]
     return None
 
@@ -383,9 +403,10 @@ def _layout_of(array, shape=None):
         strides = tuple(array.strides)  # the strides (a reduction's non-empty result)
         dense = contiguous_strides(tuple(array.shape), array.itemsize)
         return None if strides == tuple(dense) else strides
-    if flags.c_contiguous:
+    if flags.c_contiguous and tuple(array.strides) == contiguous_strides(
+            tuple(array.shape), array.itemsize):
         return None
-    return tuple(array.strides)
+    return tuple(array.strides)  # strided, or contiguous with other size-1 strides
 
 
 def _strides_of(tensor):
@@ -399,6 +420,21 @@ def _overlapping(data) -> bool:
     strides = getattr(data, "_strides", None)
     return strides is not None and any(
         st == 0 and isinstance(n, int) and n > 1 for st, n in zip(strides, data.shape))
+
+
+def _may_overlap_itself(data) -> bool:
+    """Whether a (symbolic) view's elements may share memory with each other (``unfold``
+    with overlapping windows, ``as_strided``): False only when, with dims in stride order,
+    every stride passes the extent of the smaller dims (then each element has its own)."""
+    strides = getattr(data, "_strides", None)
+    if strides is None or not all(isinstance(n, int) for n in data.shape):
+        return False  # C-contiguous, or dynamic sizes (their views are reshapes and slices)
+    extent = 0
+    for st, n in sorted((abs(st), n) for n, st in zip(data.shape, strides) if n > 1):
+        if st <= extent:
+            return True
+        extent += (n - 1) * st
+    return False
 
 
 def _symbolic_like(tensor, value, root=None, chain=(), origin=None, known=None):
@@ -439,6 +475,13 @@ def trace_inplace(op, tensor, others, attrs):
         # values (one per element) cannot show
         raise TracingError(f"{_where(user_frame())}: an in-place write through a view of an "
                            "expanded tensor (elements sharing memory); this part runs eagerly")
+    if root is not tensor and _may_overlap_itself(tensor._data) and \
+            not _overlapping(tensor._data):
+        # eager writes (and differentiates) element by element through the shared memory,
+        # which the graph's one-value-per-element write-back does not reproduce
+        raise TracingError(f"{_where(user_frame())}: an in-place write through a view whose "
+                           "elements overlap in memory (unfold or as_strided windows); this "
+                           "part runs eagerly")
     if op.name != "fill" and _overlapping(tensor._data):
         raise RuntimeError(
             "unsupported operation: more than one element of the written-to tensor refers to a "
@@ -520,11 +563,21 @@ def record_op(op, inputs, attrs):
         return x
 
     values = [to_value(x) for x in inputs]
+    if any(isinstance(v, np.generic) for v in attrs.values()):
+        # a NumPy scalar attribute (``clamp(x, min=np.float64(1.5))``, ``alpha=``) is a
+        # Python number to ops, as in PyTorch: eager casts the kernel's NumPy-promoted
+        # result back, generated code would keep float64
+        attrs = {k: v.item() if isinstance(v, np.generic) else v for k, v in attrs.items()}
     grad_of = tracer.backward_of
     if grad_of is not None:
         source = grad_of.source
     else:
         source = tracer.source_override or user_frame()
+    if _reads_bfloat16(inputs, attrs):
+        raise TracingError(
+            f"{_where(source)}: {op.name} on bfloat16: compiled graphs have no bfloat16 "
+            "kernels (eager computes bfloat16 ops in float32 and rounds each result), so "
+            "this part runs eagerly")
     layouts = None
     if op.category is Category.VIEW and inputs and isinstance(inputs[0], Tensor) and \
             not has_symbols(tuple(inputs[0]._data.shape)) and not has_symbols(
@@ -568,6 +621,15 @@ def record_op(op, inputs, attrs):
                                  hint_strides=hints[k] if hints and k < len(hints) else None)
                    for k, v in enumerate(outs))
     return arrays if op.num_outputs != 1 else arrays[0]
+
+
+def _reads_bfloat16(inputs, attrs) -> bool:
+    """Whether an op reads a bfloat16 tensor or makes one (a ``dtype=`` attribute)."""
+    for x in inputs:
+        group = x if isinstance(x, (list, tuple)) else (x,)
+        if any(isinstance(t, Tensor) and t._data.dtype is dtypes.BFLOAT16_NP for t in group):
+            return True
+    return any(v is dtypes.bfloat16 for v in attrs.values())
 
 
 def _layout_unknown(op, inputs, attrs) -> bool:

@@ -10,6 +10,7 @@ import math
 import warnings
 
 from ..autograd.grad_mode import no_grad
+from ..dtypes import scalar_type_name
 from ..functions.creation import empty_like, randperm
 from ..functions.creation import eye as identity_matrix
 from ..functions.creation import tensor as make_tensor
@@ -222,6 +223,9 @@ def orthogonal_(tensor, gain: float = 1, generator=None):
         raise ValueError("Only tensors with 2 or more dimensions are supported")
     if tensor.numel() == 0:
         return tensor
+    if tensor.dtype.name in ("float16", "bfloat16"):  # PyTorch's QR has no half kernels
+        raise NotImplementedError(f'"geqrf_cpu" not implemented for '
+                                  f"'{scalar_type_name(tensor.dtype)}'")
     import numpy as np
 
 

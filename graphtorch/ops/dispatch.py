@@ -20,10 +20,11 @@ from ..device import cupy_module
 from ..dtypes import scalar_type_name
 from ..layout import inverse, preserved_order
 from ..meta import MetaArray
+from ..sparse_storage import SPARSE_ARRAYS
 from ..tensor import Tensor
 from ..trace_state import STATE as _TRACE_STATE
 from ..trace_state import SymbolicArray, TracingError, user_frame, where
-from . import dispatch_native, parallel_ufunc
+from . import bfloat16, dispatch_native, parallel_ufunc
 from .devices import same_device_arrays, writable_alias
 from .registry import Category, OpDef, Promotion, TensorMeta
 from .shape_rules import broadcast_shapes, compute_dtype, dtype_error, output_dtype
@@ -57,6 +58,21 @@ class _Tracing:
 
 
 TRACING = _Tracing()
+
+
+class SparseOperand(NotImplementedError):
+    """A dense kernel was given a sparse tensor: `call` hands the op to the sparse kernel
+    of its name (`SPARSE_KERNELS`, filled by `graphtorch.sparse`) or raises this, worded as
+    PyTorch's error for an op the sparse backend lacks."""
+
+    def __init__(self, op: OpDef):
+        super().__init__(f"Could not run 'aten::{op.name}' with arguments from the "
+                         "'SparseCPU' backend: this op is not supported on sparse tensors; "
+                         "use Tensor.to_dense() first.")
+
+
+# op name -> kernel(op, inputs, attrs) -> Tensor for ops with a sparse operand
+SPARSE_KERNELS: dict = {}
 
 
 def array_module(arrays):
@@ -112,7 +128,7 @@ def _promote(op: OpDef, inputs, arrays):
             raise dtype_error(message)
     np_dtype = computed.np_dtype
     out_np = output_dtype(promotion, computed).np_dtype
-    if first is not None:
+    if first is not None and first is not _BF16:  # bfloat16: never a fast path's cached hit
         # third: the ufunc `_run_kernel`'s fast path calls for float arrays of this dtype
         fast = getattr(np, op.ufunc) if op.ufunc and not op.ufunc_args and first.kind == "f" \
             and np_dtype == first and out_np == first else None
@@ -170,6 +186,7 @@ def _wrap_int_scalar(value: int, np_dtype):
 
 
 _FLOAT_SCALARS = (float, int, bool)  # Python numbers that keep a float tensor's dtype
+_BF16 = bfloat16.BFLOAT16  # its ops compute in float32 (ops/bfloat16.py), never fast paths
 _PARALLEL_MIN = parallel_ufunc.MIN_ELEMENTS  # ufuncs on arrays this large use two threads
 
 
@@ -177,8 +194,11 @@ def _run_kernel(op: OpDef, inputs, attrs):
     """Compute `op` on raw arrays; returns an array or a tuple of arrays."""
     if op.variadic:
         arrays = [[t._data for t in inputs[0]], *(_unwrap(x) for x in inputs[1:])]
-        if any(type(a) is MetaArray for a in arrays[0]):
-            return _meta_results(op, inputs, attrs)
+        if any(type(a) is not _ndarray for a in arrays[0]):
+            if any(type(a) in SPARSE_ARRAYS for a in arrays[0]):
+                raise SparseOperand(op)
+            if any(type(a) is MetaArray for a in arrays[0]):
+                return _meta_results(op, inputs, attrs)
         xp = array_module(arrays[0])
     else:
         xp = np
@@ -186,6 +206,8 @@ def _run_kernel(op: OpDef, inputs, attrs):
         for x in inputs:
             if isinstance(x, Tensor):
                 a = x._data
+                if type(a) is not _ndarray and type(a) in SPARSE_ARRAYS:
+                    raise SparseOperand(op)
                 if type(a) is not _ndarray and xp is not TRACING:
                     if type(a) is MetaArray:
                         return _meta_results(op, inputs, attrs)
@@ -209,7 +231,10 @@ def _run_kernel(op: OpDef, inputs, attrs):
         out_dtype = None
         if op.promotion is not None:
             arrays, out_dtype = _promote(op, inputs, arrays)
-        if _ERRSTATE is not None:
+        if _BF16 is not None and bfloat16.involves_bfloat16(arrays, attrs):
+            with np.errstate(all="ignore"):
+                out = bfloat16.run_in_float32(op, xp, arrays, attrs, out_dtype)
+        elif _ERRSTATE is not None:
             token = _ERRSTATE.set(_IGNORE)
             try:
                 out = op.kernel(xp, *arrays, **attrs)
@@ -352,6 +377,8 @@ def call(op: OpDef, *inputs, **attrs):
                 if first is None:
                     first = a.dtype
                     size = a.size
+                    if first is _BF16:
+                        break
                 elif a.dtype is not first:
                     break
                 arrays.append(a)
@@ -390,7 +417,13 @@ def call(op: OpDef, *inputs, **attrs):
                         out = out.astype(out_dtype)
                     done = True
     if not done:
-        out = _run_kernel(op, inputs, attrs)
+        try:
+            out = _run_kernel(op, inputs, attrs)
+        except SparseOperand:
+            kernel = SPARSE_KERNELS.get(op.name)
+            if kernel is None:
+                raise
+            return kernel(op, inputs, attrs)
     if op.num_outputs == 1:
         t = _new(Tensor)  # Tensor._wrap, inlined: this runs for every op
         t._data = out if type(out) is _ndarray else _as_array(out)
@@ -698,14 +731,14 @@ def record(op: OpDef, inputs, outputs, attrs):
     if type(a) is not _ndarray and first.is_cuda:
         node.device = first.device  # zeros for missing gradients go there
     if len(outputs) == 1 and op.differentiable_outputs == (0,):
-        if a.dtype.kind in "fc":
+        if a.dtype.kind in "fc" or a.dtype is _BF16:
             first._grad_fn = node
             first._output_nr = 0
             first._requires_grad = True
         return node
     for nr in op.differentiable_outputs:
         out = outputs[nr]
-        if out._data.dtype.kind in "fc":
+        if out._data.dtype.kind in "fc" or out._data.dtype is _BF16:
             out._grad_fn = node
             out._output_nr = nr
             out._requires_grad = True
@@ -964,6 +997,9 @@ def write_out(out, result):
     data = result._data
     if data.dtype != out._data.dtype:
         _check_cast(data.dtype, out._data.dtype)
+    if data.shape == out._data.shape and _TRACE_STATE.__dict__.get("tracer") is not None:
+        with grad_mode.no_grad():  # traced: an in-place write the graph replays
+            return out.copy_(result)  # (spectral_norm's normalize(..., out=u) per forward)
     if data.shape != out._data.shape:
         if out._base is not None:
             raise RuntimeError("cannot resize a view passed as out=; pass a tensor of shape "

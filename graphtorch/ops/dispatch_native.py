@@ -452,6 +452,7 @@ static PyObject *call(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
             PyObject *a = SLOT(x, off_data);
             if (a == NULL || Py_TYPE(a) != &PyArray_Type || !complete(x)) Py_RETURN_NONE;
             PyArray_Descr *d = PyArray_DESCR((PyArrayObject *)a);
+            if (d->kind == 'V') Py_RETURN_NONE;  /* bfloat16: computed in float32 by Python */
             if (first == NULL) { first = d; first_array = (PyArrayObject *)a; }
             else if (d != first) Py_RETURN_NONE;
             if (Py_TYPE(x) != tensor_type || SLOT(x, off_base) != Py_None) simple = 0;

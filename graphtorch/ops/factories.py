@@ -34,7 +34,7 @@ def from_array(array, device=None, requires_grad=False) -> Tensor:
     tracer = current_tracer()
     t = Tensor._wrap(array) if tracer is None else tracer.constant(array)
     if requires_grad:
-        if array.dtype.kind not in "fc":
+        if not dtypes.is_inexact_array(array.dtype):
             raise RuntimeError("Only Tensors of floating point and complex dtype can require "
                                "gradients")
         t._requires_grad = True

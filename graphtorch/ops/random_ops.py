@@ -39,6 +39,9 @@ def draw(generator, method: str, args: tuple, np_dtype):
     complex dtype draws as PyTorch's CPU kernels do: 2n values of the real dtype (real and
     imaginary parts interleaved), a normal one with its std scaled by 1/sqrt(2)."""
     np_dtype = np.dtype(np_dtype)
+    if np_dtype is dtypes.BFLOAT16_NP and method in _TAKES_DTYPE:
+        # PyTorch's CPU kernels draw bfloat16 as float32 values, rounded
+        return draw(generator, method, args, np.float32).astype(np_dtype)
     if np_dtype.kind == "c" and method in _TAKES_DTYPE:
         n, a, b = args
         real = np.dtype(np_dtype.char.lower())  # complex64 -> float32, complex128 -> float64

@@ -1,9 +1,10 @@
 """Element types of saved storages and how their raw bytes become arrays.
 
-Types NumPy stores natively load with their own dtype. bfloat16 and the float8 types have no
-graphtorch kernels: their storages are decoded with `ml_dtypes` (the library JAX uses) and
-load as float32, which holds every one of their values exactly. Each storage is decoded
-once; all the tensors viewing it share the result.
+Types graphtorch stores load with their own dtype (bfloat16 too, stored as ml_dtypes'
+type). The float8 types have no graphtorch kernels: their storages are decoded with
+`ml_dtypes` (the library JAX uses) and load as float32, which holds every one of their
+values exactly (so does bfloat16 without ml_dtypes). Each storage is decoded once; all the
+tensors viewing it share the result.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ TORCH_STORAGE_TYPES = {
     "ComplexDoubleStorage": "complex128",
 }
 # Read through ml_dtypes and widened to float32 (exact).
-UPCAST_TO_FLOAT32 = ("bfloat16",) + tuple(d.name for d in dtypes.FLOAT8_DTYPES)
+UPCAST_TO_FLOAT32 = (("bfloat16",) if dtypes.BFLOAT16_NP is None else ()) + \
+    tuple(d.name for d in dtypes.FLOAT8_DTYPES)
 
 
 def element_size(where: str, dtype_name: str) -> int:
@@ -61,7 +63,7 @@ def _ml_dtype(where: str, name: str):
         import ml_dtypes
     except ImportError:
         raise CheckpointError(f"{where}: reading {name} tensors needs the ml_dtypes package "
-                              "(pip install 'graphtorch[ml_dtypes]')") from None
+                              "(pip install ml_dtypes)") from None
     try:
         return np.dtype(getattr(ml_dtypes, name))
     except AttributeError:

@@ -1,6 +1,6 @@
 """`gt.autocast` / `gt.amp.autocast` against PyTorch's CPU autocast (float16): result dtypes
 of the lower-precision ops, float32 losses, gradients, state queries, decorator form,
-PyTorch's warnings and errors; bfloat16 (unsupported here) raises a clear error."""
+PyTorch's warnings and errors; bfloat16 autocast is compared in tests/test_bfloat16.py."""
 
 from __future__ import annotations
 
@@ -103,9 +103,10 @@ def test_errors_like_torch(case):
     raises_like_torch(program)
 
 
-def test_bfloat16_is_a_clear_error():
-    with pytest.raises(NotImplementedError, match="bfloat16"):
-        gt.autocast("cpu")  # PyTorch's CPU default dtype is bfloat16
+def test_cpu_default_is_bfloat16_as_torch():
+    # PyTorch's CPU default dtype is bfloat16 (tests/test_bfloat16.py compares the values)
+    with gt.autocast("cpu"):
+        assert (gt.ones(2, 2) @ gt.ones(2, 2)).dtype == gt.bfloat16
     with gt.autocast("cpu", enabled=False):  # disabled works for any dtype
         assert (gt.ones(2, 2) @ gt.ones(2, 2)).dtype == gt.float32
 

@@ -52,9 +52,18 @@ def test_every_numpy_backed_dtype_loads_with_its_dtype(dtype):
     _check_tensor(out["col"], values[:, 1])
 
 
-@pytest.mark.parametrize("dtype", ["bfloat16", "float8_e4m3fn", "float8_e5m2",
+def test_bfloat16_loads_as_bfloat16():
+    values = torch.tensor([[0.5, -2.0, 3.0], [0.25, 8.0, -0.1]]).to(torch.bfloat16)
+    out = _via_gt({"t": values, "t_t": values.t()})
+    assert out["t"].dtype is gt.bfloat16
+    assert out["t"].tolist() == values.tolist() and out["t_t"].tolist() == values.t().tolist()
+    out["t"][0, 0] = 100  # one storage, shared by both views
+    assert out["t_t"][0, 0].item() == 100
+
+
+@pytest.mark.parametrize("dtype", ["float8_e4m3fn", "float8_e5m2",
                                    "float8_e4m3fnuz", "float8_e5m2fnuz", "float8_e8m0fnu"])
-def test_bfloat16_and_float8_load_as_exact_float32(dtype):
+def test_float8_loads_as_exact_float32(dtype):
     if not hasattr(ml_dtypes, dtype):
         pytest.skip(f"ml_dtypes {ml_dtypes.__version__} has no {dtype}")
     values = torch.tensor([[0.5, -2.0, 3.0], [0.25, 8.0, -0.125]]).to(getattr(torch, dtype))

@@ -191,7 +191,7 @@ def _rrelu(input, lower, upper, training, inplace, generator):
 
 
     # PyTorch draws one double U(lower, upper) per non-positive element, in memory order.
-    data = np.asarray(input.detach().numpy() if input.is_cpu else input.detach().cpu().numpy())
+    data = np.asarray(input.detach().numpy(force=True))  # force: bfloat16 too
     negative = data <= 0
     noise = np.ones(data.shape, dtype=data.dtype)
     noise[negative] = generator.uniform(int(negative.sum()), lower, upper,
