@@ -23,6 +23,8 @@ from .tensor import Size, Tensor
 from . import ops  # noqa: F401,E402  (registers every op)
 from . import functions  # noqa: E402
 from . import tensor_methods  # noqa: F401,E402  (binds every Tensor method)
+from . import sparse  # noqa: E402  (torch.sparse)
+from .sparse import sparse_coo_tensor, sparse_csr_tensor  # noqa: F401,E402
 from .functions.conversion import to as _to  # noqa: F401,E402
 from .functions.creation import *  # noqa: F401,F403,E402
 from .functions.indexing import index_put  # noqa: F401,E402
@@ -54,6 +56,7 @@ from .debug import explain  # noqa: E402
 from . import _dynamo, _higher_order_ops, _inductor, _logging, export, jit, testing  # noqa: E402
 from . import autograd, backends, cuda, distributed, linalg, nn, onnx, optim, utils  # noqa: E402,E501
 from . import accelerator, distributions  # noqa: E402
+from . import library  # noqa: E402  (torch.library.custom_op)
 from .distributions.poisson import poisson  # noqa: E402,F401 - torch.poisson
 from . import multiprocessing  # noqa: E402  (torch.multiprocessing)
 from . import fft, special  # noqa: E402
@@ -65,6 +68,10 @@ from .functions.float_parts import frexp  # noqa: F401,E402
 from .functions.lu import lu, lu_unpack  # noqa: F401,E402
 from .functions.lu import legacy_lu_solve as lu_solve  # noqa: F401,E402  (torch.lu_solve)
 from .utils import checkpoint as _checkpoint  # noqa: F401,E402  (gt.utils.checkpoint)
+from .utils import dlpack as _dlpack  # noqa: F401,E402  (gt.utils.dlpack)
+from .utils.swap import swap_tensors as _swap_tensors  # noqa: E402
+
+utils.swap_tensors = _swap_tensors  # torch.utils.swap_tensors (graphtorch.utils imports nothing)
 from . import amp, cpu, func, profiler  # noqa: E402
 from .amp import autocast, get_autocast_dtype, is_autocast_available, is_autocast_enabled  # noqa: E402,E501
 from .amp import cuda_amp as _cuda_amp  # noqa: E402
@@ -88,6 +95,9 @@ _threads.apply_default()  # BLAS gets PyTorch's default thread count (see thread
 from . import malloc_tuning as _malloc_tuning  # noqa: E402
 
 _malloc_tuning.apply_default()  # freed arrays stay for reuse (see malloc_tuning.py)
+from .functions.numpy_names import add_numpy_names as _add_numpy_names  # noqa: E402
+
+_add_numpy_names(globals(), __name__)  # gt.cumprod(a, axis=0), gt.sum(x, axis=1, keepdims=True)
 
 int = int32  # noqa: A001
 long = int64

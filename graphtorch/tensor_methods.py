@@ -26,6 +26,7 @@ from .functions import (
     math_extra,
     movement,
     numeric,
+    numpy_names,
     pointwise_extra,
     reduce,
     sampling,
@@ -40,6 +41,7 @@ from .functions import math as math_functions
 from .nn.functional import torch_forms
 from .ops import elementwise as elementwise_ops
 from .ops.registry import REGISTRY
+from .sparse import conversion as sparse_conversion
 from .tensor import Tensor
 
 METHODS = {
@@ -560,6 +562,13 @@ METHODS = {
     "is_quantized": property(tensor_extra.never),
     "is_mkldnn": property(tensor_extra.never),
     "layout": property(tensor_extra.strided_layout),
+    # --- to and from the sparse layouts (graphtorch/sparse/; SparseTensor overrides these)
+    "to_sparse": sparse_conversion.to_sparse,
+    "to_sparse_coo": sparse_conversion.to_sparse_coo,
+    "to_sparse_csr": sparse_conversion.to_sparse_csr,
+    "to_dense": sparse_conversion.to_dense,
+    "sparse_dim": sparse_conversion.dense_sparse_dim,
+    "dense_dim": sparse_conversion.dense_dense_dim,
     # --- dtype and device conversion (functions/conversion.py)
     "float": conversion.dtype_method(dtypes.float32),
     "double": conversion.dtype_method(dtypes.float64),
@@ -597,6 +606,8 @@ METHODS = {
     "lu_solve": lu_functions.legacy_lu_solve,
 }
 
+# ``x.sum(axis=1, keepdims=True)``: the NumPy names PyTorch's native methods take
+numpy_names.add_numpy_names(METHODS, Tensor.__module__, "Tensor")
 for _name, _implementation in METHODS.items():
     setattr(Tensor, _name, _implementation)
 # Binding __eq__ after the class was made must not make tensors unhashable.

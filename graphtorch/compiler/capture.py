@@ -25,6 +25,7 @@ from ..ir import tracer as tracing
 from ..trace_state import SymbolicArray
 from ..ir.graph import Graph
 from ..nn.modules.module import Module
+from ..sparse import SparseTensor
 from ..tensor import Tensor
 from . import arg_tree
 from .discovery import State
@@ -109,6 +110,10 @@ def capture(fn, args: tuple, state: State, arg_names: list[str], ns: Namespace,
             sym_leaves[i] = stand_ins[id(x)]
             continue
         name = _arg_name(arg_names, i)
+        if isinstance(x, SparseTensor):
+            raise tracing.TracingError(f"argument {name} is a sparse tensor: sparse tensors "
+                                       "cannot be compiled (graphs hold dense tensors only); "
+                                       "this call runs eagerly")
         shape = _symbolic_shape(shape_env, dynamic_dims, x, i)
         s = tracer.symbolic(x, name, shape)
         feeds.append(ArgRef(i, name))
@@ -124,6 +129,10 @@ def capture(fn, args: tuple, state: State, arg_names: list[str], ns: Namespace,
     tracing._STATE.tracer = tracer
     try:
         for name, t in names.items():
+            if isinstance(t, SparseTensor):
+                raise tracing.TracingError(f"{name} is a sparse tensor: sparse tensors cannot "
+                                           "be compiled (graphs hold dense tensors only); "
+                                           "this call runs eagerly")
             tracer.bind_state(t, name)
         for i in input_leaf:  # existing .grad of arguments (backward accumulates into it)
             x, s = leaves[i], sym_leaves[i]

@@ -344,8 +344,8 @@ def share_memory_(self):
 
 
 def never(self) -> bool:
-    """False: graphtorch has no meta, nested, sparse, quantized or MKL-DNN tensors
-    (`Tensor.is_meta`, `is_nested`, `is_sparse`, ...)."""
+    """False: graphtorch has no nested, quantized or MKL-DNN tensors (`Tensor.is_nested`,
+    ...), and a dense tensor is not sparse (`is_sparse`; `SparseTensor` overrides it)."""
     return False
 
 

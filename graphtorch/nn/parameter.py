@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..device import host_array
 from ..functions.creation import empty
+from ..sparse import SparseTensor
 from ..tensor import Tensor
 
 
@@ -22,6 +23,11 @@ class Parameter(Tensor):
         if not isinstance(data, Tensor):
             # PyTorch's path for tensor-likes calls data.detach() first
             raise AttributeError(f"'{type(data).__name__}' object has no attribute 'detach'")
+        if isinstance(data, SparseTensor):
+            raise NotImplementedError(
+                "nn.Parameter of a sparse tensor is not supported: keep the sparse tensor as "
+                "a plain attribute or buffer, or make its values the Parameter (gradients of "
+                "gt.sparse.mm reach them)")
         p = object.__new__(cls)
         p._data = data._data
         p._requires_grad = False

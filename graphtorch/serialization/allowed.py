@@ -15,6 +15,7 @@ from collections import Counter, OrderedDict
 
 from .. import dtypes
 from ..device import device
+from ..sparse import rebuild_sparse
 from ..tensor import Size
 from .safe_globals import is_blocked, user_allowed_globals
 from .unpickler import Refused
@@ -121,7 +122,15 @@ def graphtorch_value_globals() -> dict:
     """How graphtorch's own sizes, devices and dtypes pickle."""
     return {"graphtorch.tensor.Size": (Size, _make_size, _make_size),
             "graphtorch.device.device": (device, _make_device, None),
-            "graphtorch.dtypes._dtype_by_name": (None, _dtype_by_name, None)}
+            "graphtorch.dtypes._dtype_by_name": (None, _dtype_by_name, None),
+            "graphtorch.sparse.pickling.rebuild_sparse": (None, _rebuild_sparse, None)}
+
+
+def _rebuild_sparse(args):
+    if len(args) != 5 or type(args[0]) is not str or type(args[3]) is not bool or \
+            type(args[4]) is not bool or not isinstance(args[1], list):
+        raise Refused("rebuild_sparse takes (layout, [tensors], size, coalesced, requires_grad)")
+    return rebuild_sparse(*args)
 
 
 class Policy:

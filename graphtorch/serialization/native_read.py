@@ -21,6 +21,7 @@ from collections import OrderedDict
 from .. import dtypes
 from ..device import device
 from ..nn.parameter import Parameter
+from ..sparse import rebuild_sparse
 from ..tensor import Size
 from . import storage_types
 from .allowed import Policy, data_globals, graphtorch_value_globals
@@ -240,6 +241,12 @@ class _Decoder:
             self.fail(f"tensor index {index!r:.30} is not one of the file's "
                       f"{len(self.tensors)} tensors")
         return self.tensors[index]
+
+    def _kind_sparse(self, node, depth):
+        self._keys(node, "layout", "size", "coalesced", "requires_grad", "parts")
+        parts = [self._kind_tensor({"t": "tensor", "i": i}, depth) for i in node["parts"]]
+        return rebuild_sparse(node["layout"], parts, _int_list(self.name, "size", node["size"]),
+                              bool(node["coalesced"]), bool(node["requires_grad"]))
 
     def _pairs(self, node, depth):
         if type(node.get("items")) is not list or \

@@ -24,6 +24,7 @@ import numpy as np
 from .. import dtypes
 from ..device import device
 from ..nn.parameter import Parameter
+from ..sparse import SparseTensor, sparse_parts
 from ..tensor import Size, Tensor
 from .atomic import write_atomically
 from .views import contiguous_strides, storage_of
@@ -78,6 +79,15 @@ class Writer:
         self._keep.append(t)
         return index
 
+    def sparse(self, t: SparseTensor) -> dict:
+        """The JSON node of a sparse tensor: its layout, size and dense parts (index tensors,
+        then the values)."""
+        parts = sparse_parts(t)
+        return {"t": "sparse", "layout": str(t.layout).removeprefix("torch."),
+                "size": [int(s) for s in t.shape], "coalesced": t.is_sparse and t.is_coalesced(),
+                "requires_grad": bool(t.requires_grad),
+                "parts": [self.tensor(p.detach()) for p in parts]}
+
     def _storage(self, root, where: device) -> int:
         key = id(root)
         if key in self._storage_index:
@@ -110,6 +120,8 @@ class Writer:
             return {"t": "float", "v": obj.hex()}
         if kind is complex:
             return {"t": "complex", "re": obj.real.hex(), "im": obj.imag.hex()}
+        if isinstance(obj, SparseTensor):
+            return self.sparse(obj)
         if isinstance(obj, Tensor):
             return {"t": "tensor", "i": self.tensor(obj)}
         if isinstance(obj, (np.integer, np.floating, np.bool_)):
@@ -145,8 +157,8 @@ class Writer:
 
         class TensorRefPickler(base):
             def persistent_id(self, value):
-                if isinstance(value, Tensor):
-                    return ("tensor", writer.tensor(value))
+                if isinstance(value, Tensor) and not isinstance(value, SparseTensor):
+                    return ("tensor", writer.tensor(value))  # (sparse: its __reduce_ex__)
                 return None
 
         buffer = io.BytesIO()

@@ -15,7 +15,9 @@ import io
 import pickle
 import re
 
+from ..layout import sparse_coo, sparse_csr, strided
 from ..nn.parameter import Parameter
+from ..sparse import rebuild_sparse
 from ..tensor import Tensor
 from . import storage_types
 from .allowed import Policy, _check_state_keys, data_globals, torch_value_globals
@@ -73,6 +75,8 @@ class TorchReader:
             "torch._utils._rebuild_parameter": self._rebuild_parameter,
             "torch._utils._rebuild_parameter_with_state": self._rebuild_parameter,
             "torch._tensor._rebuild_from_type_v2": self._rebuild_from_type,
+            "torch._utils._rebuild_sparse_tensor": self._rebuild_sparse,
+            "torch.serialization._get_layout": _layout_by_torch_name,
         }
         self._markers = {full: _Rebuilder(full, fn) for full, fn in self._rebuilders.items()}
 
@@ -150,6 +154,21 @@ class TorchReader:
         if any(metadata.values()) if isinstance(metadata, dict) else metadata is not None:
             raise CheckpointError(f"{where}: unsupported tensor metadata {metadata!r:.80}")
         return t
+
+    def _rebuild_sparse(self, args):
+        """PyTorch's ``(layout, (indices, values, size[, is_coalesced]))`` of a COO tensor or
+        ``(layout, (crow, col, values, size))`` of a CSR one."""
+        _arity("_rebuild_sparse_tensor", args, 2, 2)
+        layout, data = args
+        if layout not in (sparse_coo, sparse_csr) or type(data) is not tuple:
+            raise Refused(f"_rebuild_sparse_tensor: only sparse_coo and sparse_csr tensors can "
+                          f"be loaded, got {layout!r:.40}")
+        if layout is sparse_coo:
+            _arity("_rebuild_sparse_tensor data", data, 3, 4)
+            coalesced = bool(data[3]) if len(data) == 4 else False
+            return rebuild_sparse("sparse_coo", list(data[:2]), _size(data[2]), coalesced, False)
+        _arity("_rebuild_sparse_tensor data", data, 4, 4)
+        return rebuild_sparse("sparse_csr", list(data[:3]), _size(data[3]), False, False)
 
     def _make_parameter(self, args):
         _arity("Parameter", args, 1, 2)
@@ -237,6 +256,21 @@ def load_torch(archive, map_location, weights_only: bool, pickle_module, pickle_
             raise
         raise CheckpointError(f"{name}: damaged pickle data ({type(exc).__name__}: {exc})") \
             from None
+
+
+def _layout_by_torch_name(args):
+    _arity("_get_layout", args, 1, 1)
+    layout = {"torch.sparse_coo": sparse_coo, "torch.sparse_csr": sparse_csr,
+              "torch.strided": strided}.get(_ascii(args[0]))
+    if layout is None:
+        raise Refused(f"graphtorch cannot load tensors of layout {args[0]!r:.40}")
+    return layout
+
+
+def _size(size) -> tuple:
+    if not isinstance(size, tuple) or not all(type(s) is int and s >= 0 for s in size):
+        raise Refused(f"a sparse tensor's size must be a tuple of sizes, got {size!r:.60}")
+    return size
 
 
 def _ascii(value):

@@ -7,9 +7,9 @@ datasets leave a smaller last batch, so compiled variants also meet dynamic size
 Programs: pytorch/examples dcgan (``weights_init`` through ``apply``, ``BCELoss``,
 ``label.fill_``), super_resolution (ESPCN: ``PixelShuffle``, orthogonal init, PSNR, a
 checkpoint through ``io.BytesIO``), gcn (``torch.spmm`` on the renormalised dense
-adjacency; the sparse original is an xfail: no sparse layout), mnist_rnn (``LSTM`` with
-``batch_first``, ``BatchNorm1d``, ``Dropout2d`` on 2-D input, ``StepLR``); a small Vision
-Transformer (anti-aliased resize, patch embedding through ``Conv2d``, a cls token,
+adjacency, and the sparse original: ``to_sparse``, ``sparse_coo_tensor``), mnist_rnn
+(``LSTM`` with ``batch_first``, ``BatchNorm1d``, ``Dropout2d`` on 2-D input, ``StepLR``); a
+small Vision Transformer (anti-aliased resize, patch embedding through ``Conv2d``, a cls token,
 ``nn.TransformerEncoder``); nanoGPT (a ``tril`` buffer with ``masked_fill`` or
 ``scaled_dot_product_attention(is_causal=True)``, weight tying, AdamW parameter groups, a
 cosine schedule by hand, ``GradScaler(enabled=False)``, ``clip_grad_norm_``, top-k
@@ -3379,9 +3379,7 @@ TOLERANCES: dict = {}
 # mixup's lambda is a new Python float at every step: a constant in the graph, so each
 # step recompiles (PyTorch 2.13 feeds floats as inputs: specialize_float=False)
 COMPILE_LIMITS = {"mixup_cutmix": 8}
-_NO_SPARSE = ("graphtorch has no sparse layout: to_sparse, sparse_coo_tensor and sparse @ dense "
-              "products are missing")
-XFAIL = {("gcn_sparse", mode): _NO_SPARSE for mode in ("eager", "model", "step")}
+XFAIL: dict = {}
 
 
 @functools.lru_cache(maxsize=None)
