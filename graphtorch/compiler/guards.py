@@ -12,7 +12,6 @@ call costs one function call plus a few comparisons per guard. When a variant's 
 
 from __future__ import annotations
 
-import math
 import types
 
 import numpy as np
@@ -29,7 +28,14 @@ from ..tensor import Tensor
 from .capture import Capture, all_params
 from .hyperparameters import DYNAMIC_HYPERPARAMETERS, guard_view
 from .discovery import State
-from .sources import GUARD_HELPERS, Guard, GuardKind, Namespace, is_immutable_value
+from .sources import (
+    GUARD_HELPERS,
+    Guard,
+    GuardKind,
+    Namespace,
+    equality_check,
+    is_immutable_value,
+)
 
 
 class Guards:
@@ -168,10 +174,14 @@ def _tensor_guards(ns: Namespace, expr: str, label: str, t, dims_free=(),
     # `stride()` and in-place writes into expanded (stride-0) memory depend on it.
     ns.values["_layout"] = layout_of
     layout = layout_of(data)
-    # (NumPy flags an empty array C-contiguous whatever its strides: those ask `_layout`)
-    layout_check = f"{expr}._data.flags.c_contiguous and ({expr}._data.size or " \
-        f"_layout({expr}._data) is None)" if layout is None else \
-        f"{expr}._data.strides == {layout!r}"
+    # C-contiguous means the canonical strides, size-1 dims included (`stride()` reads
+    # them); with free dims or no elements those vary, so `_layout` decides
+    if layout is not None:
+        layout_check = f"{expr}._data.strides == {layout!r}"
+    elif dims_free or not data.size:
+        layout_check = f"_layout({expr}._data) is None"
+    else:
+        layout_check = f"{expr}._data.strides == {tuple(data.strides)!r}"
     out.append(Guard(f"{label}: memory layout (strides; None: C-contiguous)",
                      f"({layout_check})", layout, f"_layout({expr}._data)",
                      kind=GuardKind.EQUAL))
@@ -201,11 +211,7 @@ def build_guards(leaves: list, arg_names: list[str], state: State, cap: Capture,
                                     f"({expr}._grad is None) is {not has}", has,
                                     f"{expr}._grad is not None"))
         elif is_immutable_value(x):
-            t = ns.name(type(x), "T")
-            if isinstance(x, float) and math.isnan(x):
-                check = f"(type({expr}) is {t} and {expr} != {expr})"
-            else:
-                check = f"(type({expr}) is {t} and {expr} == {ns.name(x, 'K')})"
+            check = equality_check(expr, x, ns)
             guards.append(Guard(f"{name} (a Python {type(x).__name__}, baked into the graph)",
                                 check, x, expr, kind=GuardKind.EQUAL))
         elif isinstance(x, (Module, Optimizer, types.FunctionType, types.ModuleType, type,

@@ -210,12 +210,16 @@ def stale_saved_tensor(t) -> str | None:
     """Eager's error for a backward from `t`, when its autograd graph (recorded while
     tracing) holds a tensor that was saved for backward and then written in place."""
     for node in _autograd_nodes(t):
-        unpack = getattr(node, "_unpack_inputs", None)
-        if unpack is not None and getattr(node, "saved_inputs", None) is not None:
-            try:
-                unpack()
-            except RuntimeError as exc:
-                return str(exc)
+        # a saved input (mul's operands) or a saved output (sigmoid's, exp's result)
+        unpack_inputs = getattr(node, "_unpack_inputs", None)
+        unpack_outputs = getattr(node, "_unpack_outputs", None)
+        try:
+            if unpack_inputs is not None and getattr(node, "saved_inputs", None) is not None:
+                unpack_inputs()
+            if unpack_outputs is not None and getattr(node, "saved_outputs", None) is not None:
+                unpack_outputs(False)
+        except RuntimeError as exc:
+            return str(exc)
     return None
 
 

@@ -7,7 +7,9 @@ people (``global K``, ``cfg.scale``). Objects the expressions need (a globals di
 an object whose attribute was read) are registered in a `Namespace` under short names.
 
 `guard_for_value` decides how a read value is compared: immutable values (numbers, strings,
-dtypes, tuples of them) by type and equality, everything else by identity.
+dtypes, tuples of them) by type and equality, everything else by identity. Equality is
+strict (`strict_key`): ``-0.0`` is not ``0.0`` and ``(2,)`` is not ``(2.0,)``, since a graph
+specialised on one computes another result for the other (``1 / -0.0``, int promotion).
 """
 
 from __future__ import annotations
@@ -213,6 +215,42 @@ class Guard:
     key: Any = field(default=None, compare=False)
 
 
+def strict_key(value):
+    """`value` as a key equal only for values every op treats alike: Python's ``==`` says
+    ``0.0 == -0.0`` and ``(2,) == (2.0,) == (True,)``, but the sign of a zero reaches
+    division results and an item's type reaches type promotion. NaN's key equals NaN's.
+
+    >>> strict_key(0.0) == strict_key(-0.0), strict_key((2,)) == strict_key((2.0,))
+    (False, False)
+    """
+    t = type(value)
+    if t is tuple or t is frozenset:
+        items = (strict_key(v) for v in value)
+        return (t, tuple(items) if t is tuple else frozenset(items))
+    if t in (float, complex) or isinstance(value, (np.floating, np.complexfloating)):
+        return (t, repr(value))  # repr is exact and tells -0.0 and nan apart
+    return (t, value)
+
+
+def _needs_strict_key(value) -> bool:
+    """Whether type + ``==`` may call two different values equal (see `strict_key`)."""
+    t = type(value)
+    if t is float:
+        return value == 0.0
+    return t in (tuple, frozenset, complex) or isinstance(value, (np.floating,
+                                                                  np.complexfloating))
+
+
+def equality_check(expr: str, value, ns: Namespace) -> str:
+    """The guard expression: `expr` still evaluates to a value treated as `value` is."""
+    if type(value) is float and math.isnan(value):
+        return f"(type(_v := {expr}) is float and _v != _v)"
+    if _needs_strict_key(value):
+        return f"(_strict_key({expr}) == {ns.name(strict_key(value), 'K')})"
+    t = ns.name(type(value), "T")
+    return f"(type(_v := {expr}) is {t} and _v == {_literal(value, ns)})"
+
+
 def guard_for_value(source: Source, value, ns: Namespace, where: str,
                     what: str | None = None) -> Guard:
     """A guard that `source` still reads `value` (by equality or identity, see
@@ -220,11 +258,7 @@ def guard_for_value(source: Source, value, ns: Namespace, where: str,
     expr = source.expr(ns)
     label = what or source.describe()
     if is_immutable_value(value):
-        t = ns.name(type(value), "T")
-        if type(value) is float and math.isnan(value):
-            check = f"(type(_v := {expr}) is {t} and _v != _v)"
-        else:
-            check = f"(type(_v := {expr}) is {t} and _v == {_literal(value, ns)})"
+        check = equality_check(expr, value, ns)
         return Guard(label, check, value, expr, where, GuardKind.EQUAL, (id(source), "eq"))
     if value is MISSING:
         return Guard(f"{label} is not set", f"({expr} is MISSING)", MISSING, expr, where,
@@ -276,7 +310,7 @@ class _Identity:
 
 
 def _item(value):
-    return value if is_immutable_value(value) else _Identity(value)
+    return strict_key(value) if is_immutable_value(value) else _Identity(value)
 
 
 def same_snapshot(a, b) -> bool:
@@ -296,4 +330,5 @@ def content_guard(source: Source, obj, ns: Namespace, where: str, why: str) -> G
                  GuardKind.CONTENT, (id(source), "content"))
 
 
-GUARD_HELPERS = {"_snapshot": snapshot, "_same": same_snapshot, "MISSING": MISSING}
+GUARD_HELPERS = {"_snapshot": snapshot, "_same": same_snapshot, "_strict_key": strict_key,
+                 "MISSING": MISSING}

@@ -332,9 +332,17 @@ def apply_view_steps(xp, array, view_ops):
 
 
 def _copy_into_view_kernel(xp, base, src, view_ops):
-    out = base.copy()
+    # in `base`'s memory order: the steps were valid on the root's layout (`view(-1)` of a
+    # transposed argument's transpose), which a graph input keeps; a gradient (the vjp
+    # below) comes C-ordered, as before
+    out = base.copy(order="K")
+    try:
+        target = apply_view_steps(xp, out, view_ops)
+    except RuntimeError:
+        out = base.copy()
+        target = apply_view_steps(xp, out, view_ops)
     # the tracer refused targets that repeat elements, as eager does: each is written once
-    writable_alias(apply_view_steps(xp, out, view_ops))[...] = src
+    writable_alias(target)[...] = src
     return out
 
 

@@ -270,3 +270,81 @@ def test_empty_arguments_are_guarded_on_their_strides(dynamic):
               gt.randn(4, 2, 3).permute(2, 1, 0)):
         for got, want in zip(compiled(b), (b.sum(-1), b.mean(1))):
             assert got.stride() == want.stride()
+
+
+def test_strides_of_size_one_dims_are_eager_strides():
+    # `stride()` reports size-1 dims' strides, which contiguity ignores: the trace recorded
+    # canonical strides for x.t() of a (5, 1) tensor, (5, 1) where eager has (1, 1)
+    # (views_aliasing fuzz family)
+    def strides(x):
+        return x.stride(), x.t().stride(), x.unsqueeze(1).stride(), x[:, :1].stride()
+
+    compiled = gt.compile(strides)
+    for x in (gt.randn(5, 1), gt.randn(5, 3)[:, :1], gt.randn(5, 1), gt.randn(1, 5).t()):
+        assert compiled(x) == strides(x)
+
+
+def test_expand_to_the_same_shape_keeps_size_one_strides():
+    # eager's `expand` of a writeable array keeps its strides; the trace ran the kernel on a
+    # read-only stand-in, which NumPy broadcasts with stride 0 on the size-1 dim
+    def expanded(x):
+        b = x * 1.0
+        return b.expand(1, 4).stride(), b.expand(1, 4).contiguous().stride(), \
+            b[None].expand(2, 1, 4).stride()
+
+    x = gt.randn(1, 4)
+    assert gt.compile(expanded)(x) == expanded(x)
+
+
+@pytest.mark.parametrize("view", [lambda x: x.unfold(1, 2, 1), lambda x: x.unfold(0, 3, 1)])
+def test_write_through_self_overlapping_view_runs_eagerly(view):
+    # an in-place write through overlapping windows: eager writes and differentiates element
+    # by element, the graph wrote one value per element (the leaf's gradient differed)
+    def step(leaf):
+        x = leaf * 1.0
+        v = view(x)
+        v.masked_fill_(v > 0, 0.0)
+        v.clamp_(-0.5, 0.5)
+        return v, x * 2.0
+
+    def grads(fn):
+        leaf = gt.tensor(LEAF_VALUES, requires_grad=True)
+        outs = fn(leaf)
+        sum((t * gt.linspace(-1.0, 1.0, t.numel()).view(t.shape)).sum() for t in outs).backward()
+        return [t.detach() for t in outs], leaf.grad
+
+    compiled = gt.compile(step)
+    (want_outs, want_grad), (got_outs, got_grad) = grads(step), grads(compiled)
+    assert all(gt.allclose(g, w) for g, w in zip(got_outs, want_outs))
+    assert gt.allclose(got_grad, want_grad)
+    assert any("overlap in memory" in reason for reason in compiled.stats.graph_breaks)
+
+
+LEAF_VALUES = [[0.3, -1.2, 0.8, -0.1, 1.5, -0.7], [-0.4, 0.9, -2.0, 0.2, -0.6, 1.1],
+               [1.3, -0.3, 0.05, -0.9, 0.4, -1.4], [-0.2, 0.7, -0.5, 1.8, -1.1, 0.6]]
+
+
+def test_write_through_view_of_transposed_argument_keeps_its_layout():
+    # the graph's write-back copied the argument C-ordered, where `view(-1)` of its
+    # transpose is not a view: compiled raised (views_aliasing fuzz family)
+    def fill_flat(x):
+        b = x.t()
+        b.reshape(-1).fill_(3.0)
+        return b.view(-1) * 2.0
+
+    compiled = gt.compile(fill_flat)
+    x, y = gt.randn(6, 4).t(), None
+    y = x.clone().t().contiguous().t()  # the same layout and values
+    assert gt.equal(compiled(x), fill_flat(y)) and gt.equal(x, y)
+
+
+def test_write_through_empty_view_of_expanded_tensor_raises():
+    # an empty slice of an expanded tensor keeps its zero strides: eager's write raises
+    def write(x):
+        v = (x * 1.0)[None].expand(2, 3, 4)[:, 1:1]
+        v.sub_(1.5)
+        return v
+
+    for fn in (write, gt.compile(write)):
+        with pytest.raises(RuntimeError, match="single memory location"):
+            fn(gt.randn(3, 4))

@@ -236,3 +236,15 @@ def test_empty_inputs_keep_their_strides_for_non_empty_results():
         for got, want in zip(compiled(x), fn(x)):
             assert got.stride() == want.stride()
             gt.testing.assert_close(got, want, equal_nan=True)  # the mean of nothing: NaN
+
+
+@pytest.mark.parametrize("scalar", [np.float64(1.5), np.int64(2), np.int32(2)])
+@pytest.mark.parametrize("op", [lambda x, k: x.clamp(min=k), lambda x, k: x.clamp_max(k),
+                                lambda x, k: x.clip(-k, k), lambda x, k: x.add(x, alpha=k)])
+def test_numpy_scalar_attributes_are_python_numbers(op, scalar):
+    # a NumPy scalar attribute kept in the graph made NumPy compute in float64 (NEP 50);
+    # eager casts back to the float32 PyTorch gives (numbers fuzz family)
+    x = gt.randn(4)
+    want, got = op(x, scalar), gt.compile(op)(x, scalar)
+    assert got.dtype == want.dtype == gt.float32
+    assert gt.allclose(got, want)

@@ -20,10 +20,12 @@ from . import (
     guards_python,
     mutation,
     nn_layers,
+    numbers,
     ops,
     pytrees,
     randomness,
     training,
+    views_aliasing,
 )
 
 FAMILIES = {
@@ -39,6 +41,8 @@ FAMILIES = {
     "ops": ops.KINDS,
     "control_flow": control_flow.KINDS,
     "nn_layers": nn_layers.KINDS,
+    "numbers": numbers.KINDS,
+    "views_aliasing": views_aliasing.KINDS,
 }
 
 
