@@ -23,9 +23,12 @@ __all__ = ["backward", "grad", "Function", "FunctionCtx", "Variable", "no_grad",
 
 
 def _as_tuple(x):
+    """One tensor, or any iterable of them (`params.values()`, a generator), as a tuple."""
     if x is None:
         return None
     if isinstance(x, (list, tuple)):
+        return tuple(x)
+    if not isinstance(x, Tensor) and hasattr(x, "__iter__"):
         return tuple(x)
     return (x,)
 

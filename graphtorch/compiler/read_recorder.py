@@ -28,7 +28,7 @@ import types
 import weakref
 
 from ..nn.modules.module import Module
-from ..nn.modules.state_version import restore_state, state_snapshot
+from ..nn.modules.state_version import restore_state, same_state, state_snapshot
 from ..optim.optimizer import Optimizer
 from ..tensor import Tensor
 from ..trace_state import SymbolicArray, TracingError
@@ -136,7 +136,9 @@ class ReadRecorder(ReadHandlers, CallHandlers):
                 self.breaks.append(f"the function changes {what}, a side effect a graph "
                                    "cannot replay")
         for mid, module in self.modules.items():
-            if module._state_version != self.module_versions[mid]:
+            # a state put back before the trace ended (functional_call's swap) is no change
+            if module._state_version != self.module_versions[mid] and \
+                    not same_state(module, self.module_states[mid]):
                 self.breaks.append(f"the function changes the state of module "
                                    f"{type(module).__name__} (an attribute, submodule, "
                                    "parameter or hook), a side effect a graph cannot replay")

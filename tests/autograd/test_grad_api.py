@@ -191,3 +191,14 @@ def test_grad_create_graph_result_flags(create_graph):
         (g,) = lib.autograd.grad((x ** 2).sum(), x, create_graph=create_graph)
         return g.requires_grad, g.is_leaf
     same(fn)
+
+
+def test_grad_takes_any_iterable_of_inputs():
+    # MAML-style code passes `params.values()`; PyTorch takes any iterable of tensors
+    def fn(lib):
+        params = {"a": _leaf(lib), "b": _leaf(lib, (4.0, 5.0, 6.0))}
+        loss = (params["a"] * params["b"]).sum()
+        grads = lib.autograd.grad(loss, params.values(), create_graph=True)
+        from_generator = lib.autograd.grad(loss, (p for p in params.values()))
+        return grads, from_generator
+    same(fn)

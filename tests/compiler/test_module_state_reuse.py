@@ -87,3 +87,63 @@ def test_step_resetting_grads_runs_when_they_are_missing():
     np.testing.assert_allclose(got, want, rtol=1e-5)
     for a, b in zip(got_params, want_params):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_functional_call_inside_a_compiled_step_compiles_whole():
+    # functional_call swaps the parameters in and back out: the state comes back, so the
+    # trace has no side effect (it was a graph break) and a second-order step compiles whole
+    gt.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 4), nn.Tanh(), nn.Linear(4, 1))
+    x, y = gt.randn(5, 2), gt.randn(5, 1)
+
+    def meta_loss(x, y):
+        params = dict(model.named_parameters())
+        loss = nn.functional.mse_loss(gt.func.functional_call(model, params, (x,)), y)
+        grads = gt.autograd.grad(loss, list(params.values()), create_graph=True)
+        fast = {n: p - 0.1 * g for (n, p), g in zip(params.items(), grads)}
+        return nn.functional.mse_loss(gt.func.functional_call(model, fast, (x,)), y)
+
+    compiled = gt.compile(meta_loss)
+    for _ in range(2):
+        got = compiled(x, y)
+        want = meta_loss(x, y)
+        np.testing.assert_allclose(got.item(), want.item(), rtol=1e-5)
+        got_grads = gt.autograd.grad(got, list(model.parameters()))
+        want_grads = gt.autograd.grad(want, list(model.parameters()))
+        for g, w in zip(got_grads, want_grads):
+            np.testing.assert_allclose(g.numpy(), w.numpy(), rtol=1e-4, atol=1e-6)
+    assert compiled.compile_count == 1
+    assert not compiled.stats.graph_breaks
+
+
+def test_a_step_flipping_parameter_flags_runs_eagerly_instead_of_recompiling():
+    # CycleGAN's generator step starts with set_requires_grad(netD, False) and the
+    # discriminator step sets them back: the guards, taken after the trace, expected the
+    # flipped flags and every call recompiled (the graph does not replay the flip)
+    gt.manual_seed(0)
+    gen, disc = nn.Linear(2, 2), nn.Linear(2, 1)
+    x = gt.randn(3, 2)
+
+    def generator_step(x):
+        for p in disc.parameters():
+            p.requires_grad = False
+        loss = disc(gen(x)).sum()
+        loss.backward()
+        return loss
+
+    compiled = gt.compile(generator_step)
+    for _ in range(4):
+        for p in disc.parameters():
+            p.requires_grad = True
+        gen.zero_grad()
+        got = compiled(x)
+        assert not disc.weight.requires_grad and disc.weight.grad is None
+        got_grad = gen.weight.grad.numpy().copy()
+        for p in disc.parameters():
+            p.requires_grad = True
+        gen.zero_grad()
+        want = generator_step(x)
+        np.testing.assert_allclose(got.item(), want.item(), rtol=1e-6)
+        np.testing.assert_allclose(got_grad, gen.weight.grad.numpy(), rtol=1e-6)
+    assert compiled.compile_count <= 1
+    assert any("requires_grad_()" in reason for reason in compiled.stats.graph_breaks)

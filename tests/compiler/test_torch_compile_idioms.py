@@ -110,3 +110,24 @@ def test_a_compiled_function_called_inside_another_is_traced_through():
     x = gt.randn(3)
     np.testing.assert_allclose(co(x).numpy(), (x.exp() * 2 + 1).numpy(), rtol=1e-6)
     assert co.stats.graph_breaks == [] and inner.compile_count == 0
+
+
+def test_an_out_argument_is_traced_as_an_in_place_write():
+    # spectral_norm's power iteration writes F.normalize(..., out=u) into its buffers each
+    # training forward: `out=` wrote the raw array and broke the graph
+    buffer = gt.zeros(3)
+
+    def step(x):
+        nn.functional.normalize(x.sum(0), dim=0, out=buffer)
+        return gt.add(buffer, 1.0, out=gt.empty(3)) * 2
+
+    compiled = gt.compile(step, fullgraph=True)
+    for k in range(3):
+        x = gt.randn(4, 3)
+        got = compiled(x).numpy().copy()
+        got_buffer = buffer.numpy().copy()
+        buffer.zero_()
+        want = step(x).numpy()
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+        np.testing.assert_allclose(got_buffer, buffer.numpy(), rtol=1e-6)
+    assert compiled.compile_count == 1

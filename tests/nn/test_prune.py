@@ -215,3 +215,19 @@ def test_module_attribute_readable_after_compiled_step():
     for _ in range(2):  # the first SGD-momentum step runs eagerly without a trace
         step(model, opt, x)
     npy(model[0].weight)
+
+
+def test_pruned_model_compiled_keeps_its_hooks_iterable():
+    # the graph break's restore of the module state put the hook OrderedDict back with
+    # dict's own operations, corrupting it: the next eager call raised KeyError
+    gt.manual_seed(0)
+    model = gt.nn.Sequential(gt.nn.Linear(4, 3), gt.nn.ReLU(), gt.nn.Linear(3, 2))
+    gt.nn.utils.prune.l1_unstructured(model[0], name="weight", amount=0.5)
+    gt.nn.utils.prune.l1_unstructured(model[0], name="bias", amount=1)
+    gt.nn.utils.prune.remove(model[0], "weight")  # a deleted hook: the dict's order moved
+    compiled = gt.compile(model)
+    x = gt.randn(2, 4)
+    for _ in range(2):
+        np.testing.assert_allclose(compiled(x).detach().numpy(), model(x).detach().numpy(),
+                                   rtol=1e-6)
+    assert len(list(model[0]._forward_pre_hooks.items())) == 1

@@ -144,9 +144,12 @@ def restore_state(module, snap: tuple, version: int) -> None:
             store = d.get(key)
             if store is None:
                 continue
-            dict.clear(store)  # the plain dict operations: no version bumps
+            # the base class's operations: no version bumps (dict's own would corrupt an
+            # OrderedDict's order links: iterating it then raises KeyError)
+            base = OrderedDict if isinstance(store, OrderedDict) else dict
+            base.clear(store)
             for k, v in value:
-                dict.__setitem__(store, k, v)
+                base.__setitem__(store, k, v)
         else:
             d[key] = value
     d["_state_version"] = version
