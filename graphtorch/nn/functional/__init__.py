@@ -4,12 +4,12 @@
 - `losses.py`: the classification and regression losses; `margin_losses.py`: the margin
   and embedding losses; `class_margin_losses.py`: multi_margin_loss,
   multilabel_margin_loss; `likelihood_losses.py`: poisson_nll_loss, gaussian_nll_loss;
-  `ctc.py`: ctc_loss;
+  `ctc.py`: ctc_loss; `conv_tbc.py`: conv_tbc;
 - `resampling.py`: interpolate, upsample, pixel (un)shuffle; `grid_sampling.py`:
   affine_grid, grid_sample;
 - `attention.py`: scaled_dot_product_attention, multi_head_attention_forward;
 - `gumbel.py`: gumbel_softmax; `lp_pooling.py`: lp_pool1d/2d/3d; `unpooling.py`:
-  max_unpool1d/2d/3d;
+  max_unpool1d/2d/3d; `fractional_pooling.py`: fractional_max_pool2d/3d;
 - `sliding_blocks.py`: unfold/fold (im2col/col2im); `channels.py`: local_response_norm,
   channel_shuffle;
 - convolution, pooling and normalization are the functions behind torch.conv2d & co.
@@ -103,7 +103,14 @@ from .activations import (
 from .attention import multi_head_attention_forward, scaled_dot_product_attention
 from .class_margin_losses import multi_margin_loss, multilabel_margin_loss
 from .channels import channel_shuffle, local_response_norm, native_channel_shuffle
+from .conv_tbc import conv_tbc
 from .ctc import ctc_loss
+from .fractional_pooling import (
+                                 fractional_max_pool2d,
+                                 fractional_max_pool2d_with_indices,
+                                 fractional_max_pool3d,
+                                 fractional_max_pool3d_with_indices,
+)
 from .grid_sampling import affine_grid, grid_sample
 from .gumbel import gumbel_softmax
 from .likelihood_losses import gaussian_nll_loss, poisson_nll_loss
@@ -164,4 +171,6 @@ __all__ = ["adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
     "local_response_norm", "native_channel_shuffle", "unfold", "celu_", "rrelu_", "selu_",
     "threshold_", "gumbel_softmax", "pdist", "multi_margin_loss", "multilabel_margin_loss",
     "triplet_margin_with_distance_loss", "lp_pool1d", "lp_pool2d", "lp_pool3d", "max_unpool1d",
-    "max_unpool2d", "max_unpool3d", "ctc_loss"]
+    "max_unpool2d", "max_unpool3d", "ctc_loss", "fractional_max_pool2d",
+    "fractional_max_pool2d_with_indices", "fractional_max_pool3d",
+    "fractional_max_pool3d_with_indices", "conv_tbc"]

@@ -30,6 +30,7 @@ from .activation import (
                          Tanhshrink,
                          Threshold,
 )
+from .adaptive import AdaptiveLogSoftmaxWithLoss
 from .attention import MultiheadAttention
 from .batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d
 from .channelshuffle import ChannelShuffle
@@ -47,6 +48,7 @@ from .dropout import (
 )
 from .flatten import Flatten, Unflatten
 from .fold import Fold, Unfold
+from .fractional_pooling import FractionalMaxPool2d, FractionalMaxPool3d
 from .instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
 from .lazy import (
                          LazyBatchNorm1d,
@@ -81,6 +83,7 @@ from .loss import (
                          MultiLabelSoftMarginLoss,
                          MultiMarginLoss,
                          NLLLoss,
+                         NLLLoss2d,
                          PoissonNLLLoss,
                          SmoothL1Loss,
                          SoftMarginLoss,
@@ -88,6 +91,7 @@ from .loss import (
                          TripletMarginWithDistanceLoss,
 )
 from .module import Module
+from . import utils  # noqa: F401  (gt.nn.modules.utils._pair, as torch's)
 from .normalization import GroupNorm, LayerNorm, LocalResponseNorm, RMSNorm
 from .padding import (
                          CircularPad1d,
@@ -129,6 +133,7 @@ from .pooling import (
 )
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from .sparse import Embedding, EmbeddingBag
+from .sync_batchnorm import SyncBatchNorm
 from .transformer import (
                          Transformer,
                          TransformerDecoder,
@@ -213,6 +218,11 @@ __all__ = [
                          "Softplus",
                          "Softshrink",
                          "Softsign",
+                         "SyncBatchNorm",
+                         "FractionalMaxPool2d",
+                         "FractionalMaxPool3d",
+                         "AdaptiveLogSoftmaxWithLoss",
+                         "NLLLoss2d",
                          "Tanh",
                          "Tanhshrink",
                          "Threshold",

@@ -1,9 +1,11 @@
-"""Loss modules (L1Loss, MSELoss, CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss,
-SmoothL1Loss, HuberLoss, KLDivLoss, the margin/embedding losses, PoissonNLLLoss,
-GaussianNLLLoss, MultiMarginLoss, MultiLabelMarginLoss, CTCLoss): store the options, call the
-functional losses."""
+"""Loss modules (L1Loss, MSELoss, CrossEntropyLoss, NLLLoss (+ its deprecated alias
+NLLLoss2d), BCELoss, BCEWithLogitsLoss, SmoothL1Loss, HuberLoss, KLDivLoss, the
+margin/embedding losses, PoissonNLLLoss, GaussianNLLLoss, MultiMarginLoss,
+MultiLabelMarginLoss, CTCLoss): store the options, call the functional losses."""
 
 from __future__ import annotations
+
+import warnings
 
 from ..functional import class_margin_losses, ctc, likelihood_losses, losses, margin_losses
 from .distance import PairwiseDistance
@@ -85,6 +87,19 @@ class NLLLoss(_WeightedLoss):
     def forward(self, input, target):
         return losses.nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index,
                            reduction=self.reduction)
+
+
+class NLLLoss2d(NLLLoss):
+    """Deprecated alias of NLLLoss (which takes (N, C, H, W) inputs itself); warns with
+    PyTorch's FutureWarning when constructed."""
+
+    def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                 reduction="mean"):
+        warnings.warn("`NLLLoss2d` has been deprecated. Please use `NLLLoss` instead as a "
+                      "drop-in replacement and see "
+                      "https://pytorch.org/docs/main/nn.html#torch.nn.NLLLoss for more details.",
+                      FutureWarning, stacklevel=2)
+        super().__init__(weight, size_average, ignore_index, reduce, reduction)
 
 
 class CrossEntropyLoss(_WeightedLoss):
