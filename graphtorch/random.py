@@ -38,6 +38,8 @@ def _fma(a, b, c):
     b, c = np.float64(b), np.float64(c)
     if b == 1.0 and c == 0.0:
         return a
+    if abs(b) > 1e300:  # Dekker's split of b overflows near float64's max: round twice there
+        return a * b + c
     p = a * b
     split = 134217729.0  # 2**27 + 1
     t = split * a

@@ -328,3 +328,15 @@ def test_complex_draws_match_pytorch(dtype):
     torch.manual_seed(0)
     np.testing.assert_allclose(got, torch.randn(3, dtype=getattr(torch, dtype)).numpy(),
                                rtol=1e-6)
+
+
+def test_uniform_over_nearly_the_whole_float64_range_is_finite():
+    """uniform_(-max/2, max/2) (make_tensor's draw over the full range) overflowed in the
+    exact-product step of _fma and gave NaN; PyTorch gives finite values."""
+    half = np.finfo(np.float64).max / 2
+    torch.manual_seed(4)
+    gt.manual_seed(4)
+    theirs = torch.empty(200, dtype=torch.float64).uniform_(-half, half).numpy()
+    ours = gt.empty(200, dtype=gt.float64).uniform_(-half, half).numpy()
+    assert np.isfinite(ours).all()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-14)

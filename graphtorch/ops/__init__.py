@@ -10,3 +10,13 @@ from . import checks, float_parts, linalg_lu  # noqa: F401  (istft's check; frex
 from .registry import REGISTRY, Category, OpDef, Promotion, TensorMeta, get_op
 
 __all__ = ["REGISTRY", "Category", "OpDef", "Promotion", "TensorMeta", "get_op"]
+
+# gt.ops.<namespace>: the namespaces of gt.library.custom_op operators (gt.ops.mylib.crop),
+# filled by graphtorch.library.
+CUSTOM_NAMESPACES: dict = {}
+
+
+def __getattr__(name: str):
+    if name in CUSTOM_NAMESPACES:
+        return CUSTOM_NAMESPACES[name]
+    raise AttributeError(f"module 'graphtorch.ops' has no attribute '{name}'")
