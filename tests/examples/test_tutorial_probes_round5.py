@@ -22,7 +22,6 @@ autograd's ``grad_fn`` and accumulation, the optimization loop, saving weights).
 from __future__ import annotations
 
 import copy
-import functools
 import math
 import random
 import string
@@ -34,7 +33,8 @@ import pytest
 
 import graphtorch as gt
 from tests.autograd.diff import torch
-from tests.examples.test_tutorial_probes_round4 import FakeCartPole, _compare
+from tests.examples.probe_harness import check_probe, reference_of
+from tests.examples.test_tutorial_probes_round4 import FakeCartPole
 
 
 def _np(t):
@@ -2161,39 +2161,11 @@ PROBES = {
 TOLERANCES = {"style_transfer": dict(rtol=1e-3, atol=1e-3)}
 
 
-@functools.lru_cache(maxsize=None)
-def _reference(name):
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny ops: PyTorch's thread pool only waits on a busy machine
-    try:
-        return PROBES[name](torch, None)
-    finally:
-        torch.set_num_threads(threads)
-
-
-class _CountingCompile:
-    """`gt.compile` that remembers what it made, to check no variant cache overflowed."""
-
-    def __init__(self, compile_):
-        self.compile_ = compile_
-        self.made = []
-
-    def __call__(self, *args, **kwargs):
-        compiled = self.compile_(*args, **kwargs)
-        self.made.append(compiled)
-        return compiled
+_reference = reference_of(PROBES)
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
 @pytest.mark.parametrize("mode", ["eager", "model", "step"])
 @pytest.mark.parametrize("name", list(PROBES))
 def test_tutorial_probe_matches_pytorch(name, mode, monkeypatch):
-    want = _reference(name)
-    counting = _CountingCompile(gt.compile)
-    monkeypatch.setattr(gt, "compile", counting)
-    got = PROBES[name](gt, None if mode == "eager" else mode)
-    errors = _compare(want, got, **TOLERANCES.get(name, {}))
-    assert not errors, "\n".join(errors[:10])
-    assert mode != "eager" or not counting.made  # (hogwild compiles in its child process)
-    for compiled in counting.made:  # train/eval and grad-mode flips reuse their variants
-        assert compiled.compile_count <= 6, (name, compiled.compile_count)
+    check_probe(PROBES, _reference, name, mode, monkeypatch, tolerances=TOLERANCES)
