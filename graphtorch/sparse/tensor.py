@@ -18,8 +18,6 @@ from ..sparse_storage import TO_NUMPY, SparseCOOArray, SparseCSRArray
 from ..tensor import Tensor
 from ..trace_state import TracingError, current_tracer, user_frame, where
 
-_new = object.__new__
-
 
 def refuse_in_trace(what: str) -> None:
     """A graph break: compiled graphs hold dense tensors only, so code with sparse tensors
@@ -52,14 +50,8 @@ def make_csr(crow: Tensor, col: Tensor, values: Tensor, shape, *,
 
 
 def _wrap_sparse(data) -> SparseTensor:
-    t = _new(SparseTensor)
-    t._data = data
-    t._requires_grad = False
-    t._grad_fn = None
-    t._output_nr = 0
-    t._grad = None
-    t._base = None
-    t._vc = 0
+    t = Tensor._wrap(data)  # Tensor's fresh fields, then the sparse class
+    t.__class__ = SparseTensor
     return t
 
 
