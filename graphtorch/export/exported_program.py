@@ -22,9 +22,11 @@ class ExportedProgram:
     (`state_dict`), the example inputs and the ranges of the dynamic dims. Run it through
     `module()`."""
 
-    def __init__(self, mod, compiled, variant, example_args, example_kwargs, checks, ranges):
+    def __init__(self, mod, compiled, variant, example_args, example_kwargs, dynamic_shapes,
+                 checks, ranges):
         self._mod, self._compiled, self._variant = mod, compiled, variant
         self.example_inputs = (example_args, example_kwargs)
+        self._dynamic_shapes = dynamic_shapes  # as given: `save` writes them
         self._checks = checks               # [(arg name, position, dim, min, max)]
         self.range_constraints = ranges     # {dim name: (min, max)}
 
@@ -184,9 +186,7 @@ def export(mod, args, kwargs=None, *, dynamic_shapes=None, strict: bool = False,
     finally:
         for x, dim in marked:  # the example tensors as they were
             marked_dims(x).discard(dim)
-    program = ExportedProgram(mod, compiled, variant, args, kwargs, checks, ranges)
-    program._dynamic_shapes = dynamic_shapes
-    return program
+    return ExportedProgram(mod, compiled, variant, args, kwargs, dynamic_shapes, checks, ranges)
 
 
 def save(ep: ExportedProgram, f) -> None:

@@ -471,8 +471,8 @@ def pad(input, pad, mode="constant", value=None):
     if mode == "constant":
         if isinstance(value, complex):
             raise TypeError("pad(): argument 'value' (position 4) must be float, not complex")
-        return keep_channels_last(call(movement_ops.CONSTANT_PAD_ND, input, pad=pad,
-                                       value=0 if value is None else value), input)
+        return call(movement_ops.CONSTANT_PAD_ND, input, pad=pad,
+                    value=0 if value is None else value)
     if mode not in ("reflect", "replicate", "circular"):
         raise NotImplementedError(f"Unrecognised padding mode {mode}")
     if value is not None and value != 0:

@@ -463,7 +463,8 @@ def copy_in_order(input, order):
 
 def keep_channels_last(result, input):
     """`result` laid out channels-last when `input` suggests that format, as PyTorch's
-    padding and upsampling kernels keep it (one copy there, none otherwise)."""
+    reflect/replicate padding and upsampling kernels keep it (one copy there, none
+    otherwise), for those composites; single-op kernels use `layout.channels_last_results`."""
     if input.ndim not in (4, 5) or result.ndim != input.ndim or input.is_contiguous():
         return result
     fmt = channels_last if input.ndim == 4 else channels_last_3d

@@ -12,8 +12,8 @@ import numpy as np
 
 from .. import dtypes
 from ..dtypes import scalar_type_name
-from ..layout import (contiguous_format, empty_in_format, empty_preserving,
-                      suggested_format)
+from ..layout import (channels_last_results, contiguous_format, empty_in_format,
+                      empty_preserving, suggested_format)
 from .devices import ufunc_at
 from .dispatch import call
 from .factories import arange, ones, zeros
@@ -468,7 +468,7 @@ def _constant_pad_kernel(xp, a, pad, value=0):
 
 
 CONSTANT_PAD_ND = _op(
-    "constant_pad_nd", _constant_pad_kernel,
+    "constant_pad_nd", channels_last_results(0)(_constant_pad_kernel),
     lambda a, pad, value=0: TensorMeta(_pad_rule(a.shape, pad), a.dtype),
     lambda ctx, grad: (call_op(CONSTANT_PAD_ND, grad, pad=tuple(-p for p in ctx.attrs["pad"]),
                                value=0),),

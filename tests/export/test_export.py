@@ -141,3 +141,14 @@ def test_exported_module_supports_autograd():
     ep.module()(x).sum().backward()
     assert gt.allclose(x.grad, lin.weight.sum(0).expand(4, 3))
     assert lin.weight.grad is not None
+
+
+def test_bad_dims_are_refused_with_their_argument():
+    with pytest.raises(ValueError, match="inconsistent min=5, max=2"):
+        gt.export.Dim("b", min=5, max=2)
+    lin = gt.nn.Linear(3, 2)
+    with pytest.raises(ValueError, match="for input dim 0 is not a Dim"):
+        gt.export.export(lin, (gt.randn(4, 3),), dynamic_shapes=({0: "batch"},))
+    with pytest.raises(ValueError, match="outside b's range"):
+        gt.export.export(lin, (gt.randn(4, 3),),
+                         dynamic_shapes=({0: gt.export.Dim("b", min=8)},))
