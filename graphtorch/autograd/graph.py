@@ -116,6 +116,22 @@ class Node:
         return result[0] if len(result) == 1 else result
 
 
+class SavedOutputRef(weakref.ref):
+    """How a node refers to an output it saved: weakly (a strong reference would be a cycle
+    through the output's grad_fn), with `version` set by every in-place write to that tensor
+    (`note_version`). So a write followed by the tensor's death still fails the version
+    check in backward, as PyTorch's saved variables, which share the version counter, do."""
+
+    __slots__ = ("version",)
+
+
+def note_version(root) -> None:
+    """Record `root`'s new version in the SavedOutputRefs to it (after an in-place write)."""
+    for ref in weakref.getweakrefs(root):
+        if type(ref) is SavedOutputRef:
+            ref.version = root._vc
+
+
 class OpNode(Node):
     """A registry op recorded during eager execution; backward runs its vjp rule.
 
@@ -163,7 +179,7 @@ class OpNode(Node):
                 saved.append((None, None, 0))  # not read: later in-place writes are fine
                 continue
             root = out._base if out._base is not None else out
-            saved.append((out._data, weakref.ref(root), root._vc))
+            saved.append((out._data, SavedOutputRef(root), root._vc))
         self.saved_outputs = tuple(saved)
 
     def _unpack_inputs(self):
@@ -194,8 +210,10 @@ class OpNode(Node):
                 unpacked.append(None)
                 continue
             root = root_ref()
-            if root is not None and root._vc != version:
-                raise RuntimeError(_modified_message(None, self, nr, root._vc, version,
+            # a tensor gone since keeps the version its last in-place write noted
+            current = root._vc if root is not None else getattr(root_ref, "version", version)
+            if current != version:
+                raise RuntimeError(_modified_message(None, self, nr, current, version,
                                                      is_output=True, data=data))
             out = Tensor._wrap(data)
             if create_graph:  # the output is re-created as a graph value of this node

@@ -9,12 +9,13 @@ implements `out=`. The hot path touches no shape rule: when a kernel fails, the 
 from __future__ import annotations
 
 import math
+from weakref import getweakrefcount as _getweakrefcount
 
 import numpy as np
 
 from .. import dtypes
 from ..autograd import grad_mode
-from ..autograd.graph import OpNode, accumulate_node
+from ..autograd.graph import OpNode, SavedOutputRef, accumulate_node, note_version
 from ..autograd.graph import _sequence as _autograd_sequence
 from ..device import cupy_module
 from ..dtypes import scalar_type_name
@@ -573,7 +574,7 @@ def _finish_call(op: OpDef, inputs, outputs, attrs) -> None:
 def _bind_native(module) -> None:
     module.setup(Tensor, _TRACE_STATE, _ERRSTATE, _IGNORE, _GRAD, op_hooks, _finish_binary,
                  _PARALLEL_MIN, OpNode, accumulate_node, _autograd_sequence, _NO_EDGE)
-    module.setup_call(_OP_INFO, np, _finish_call, _as_array)
+    module.setup_call(_OP_INFO, np, _finish_call, _as_array, SavedOutputRef)
     _NATIVE_BINARY[0] = module.binary
     _NATIVE_CALL[0] = module.call
 
@@ -799,6 +800,8 @@ def check_inplace_allowed(tensor) -> None:
 def bump_version(tensor) -> None:
     root = tensor._base if tensor._base is not None else tensor
     root._vc += 1
+    if _getweakrefcount(root):  # maybe an op's saved output: tell its SavedOutputRefs
+        note_version(root)
 
 
 def has_internal_overlap(array) -> bool:

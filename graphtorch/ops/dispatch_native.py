@@ -30,6 +30,7 @@ static PyTypeObject *tensor_type, *node_type;
 static PyObject *trace_state, *errstate_var, *ignore_value, *grad_state, *op_hooks, *finish;
 static PyObject *accumulate_node, *sequence, *no_edge;
 static PyObject *op_info, *numpy_module, *finish_call, *as_array, *str_astype, *kernel_errors;
+static PyObject *saved_output_ref;
 static PyObject *str_tracer, *str_dict, *str_enabled, *str_accumulator, *zero;
 static Py_ssize_t parallel_min;
 static Py_ssize_t off_data, off_requires_grad, off_grad_fn, off_output_nr, off_grad, off_base,
@@ -233,7 +234,7 @@ static int record_plain(PyObject *op, PyObject *const *xs, Py_ssize_t n, PyObjec
     if ((out_one = info_of(out_array)) == NULL) goto done;
     if ((out_info = infos(out_one, NULL)) == NULL) goto done;
     if (save_output == 1) {
-        PyObject *ref = PyWeakref_NewRef(t, NULL);
+        PyObject *ref = PyObject_CallOneArg(saved_output_ref, t);  /* graph.SavedOutputRef */
         if (ref == NULL) goto done;
         PyObject *entry = PyTuple_Pack(3, out_array, ref, SLOT(t, off_vc));
         Py_DECREF(ref);
@@ -383,14 +384,15 @@ static PyObject *binary(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     return t;
 }
 
-/* setup_call(op_info, numpy, finish_call, as_array): binds `call`'s state. op_info maps an
-   OpDef to (dtype_cache, promotes, num_outputs, is_view, has_vjp, eligible, kernel,
-   save_inputs, save_output mode, one plain differentiable output). */
+/* setup_call(op_info, numpy, finish_call, as_array, SavedOutputRef): binds `call`'s state.
+   op_info maps an OpDef to (dtype_cache, promotes, num_outputs, is_view, has_vjp, eligible,
+   kernel, save_inputs, save_output mode, one plain differentiable output). */
 static PyObject *setup_call(PyObject *self, PyObject *args) {
-    if (!PyArg_ParseTuple(args, "O!OOO", &PyDict_Type, &op_info, &numpy_module, &finish_call,
-                          &as_array))
+    if (!PyArg_ParseTuple(args, "O!OOOO", &PyDict_Type, &op_info, &numpy_module, &finish_call,
+                          &as_array, &saved_output_ref))
         return NULL;
     Py_INCREF(op_info); Py_INCREF(numpy_module); Py_INCREF(finish_call); Py_INCREF(as_array);
+    Py_INCREF(saved_output_ref);
     kernel_errors = PyTuple_Pack(4, PyExc_RuntimeError, PyExc_IndexError, PyExc_TypeError,
                                  PyExc_NotImplementedError);
     if (kernel_errors == NULL) return NULL;

@@ -65,6 +65,41 @@ def test_modified_saved_tensor_raises(saver):
                                 "modified by an inplace operation")
 
 
+@pytest.mark.parametrize("write", ["add_", "view_zero_", "slice_mul_", "setitem"])
+@pytest.mark.parametrize("saver", ["exp", "sigmoid", "tanh"])
+def test_modified_saved_output_raises_after_it_is_gone(saver, write):
+    """The saved output is written in place, then its last reference dies before backward:
+    the check must still fail (it once passed silently, and the gradient used the new
+    values)."""
+    def loss_of(lib, x):
+        y = getattr(x * 2, saver)()
+        if write == "add_":
+            y.add_(1)
+        elif write == "view_zero_":
+            y.view(3).zero_()
+        elif write == "slice_mul_":
+            y[0:2].mul_(2)
+        else:
+            y[1] = 0.5
+        return y.sum()      # y itself is gone once this returns
+
+    def fn(lib):
+        x = _leaf(lib)
+        loss_of(lib, x).backward()
+    raises_like_torch(fn, match="modified by an inplace operation")
+
+
+def test_saved_output_of_a_gone_tensor_without_writes_is_fine():
+    def fn(lib):
+        x = _leaf(lib)
+
+        def loss():
+            return (x * 2).exp().sum()
+        loss().backward()
+        return x.grad
+    same(fn, rtol=1e-6)
+
+
 def test_modified_saved_leaf_under_no_grad_raises():
     def fn(lib):
         x = _leaf(lib)
