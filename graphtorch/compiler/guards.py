@@ -143,10 +143,26 @@ def tensor_signature(t, free=()) -> tuple:
     return (shape, str(from_numpy_dtype(data.dtype)), device, t.requires_grad)
 
 
+def leaf_hooks(t) -> tuple:
+    """The handle ids of a leaf's gradient hooks (`register_hook`) and post-accumulate-grad
+    hooks: a backward traced inside the function ran (and baked in) exactly these."""
+    return (tuple(t._hooks or ()), tuple(t._post_accumulate_grad_hooks or ()))
+
+
+def _hook_guard(ns: Namespace, expr: str, label: str, t) -> Guard:
+    hooks = leaf_hooks(t)
+    ns.values["_leaf_hooks"] = leaf_hooks
+    check = f"(not {expr}._hooks and not {expr}._post_accumulate_grad_hooks)" \
+        if hooks == ((), ()) else f"(_leaf_hooks({expr}) == {hooks!r})"
+    return Guard(f"{label}: gradient hooks (ids of register_hook, post-accumulate-grad "
+                 "hooks), run by the backward traced inside", check, hooks,
+                 f"_leaf_hooks({expr})", kind=GuardKind.EQUAL)
+
+
 def _tensor_guards(ns: Namespace, expr: str, label: str, t, dims_free=(),
-                   leafness: bool = True) -> list[Guard]:
+                   leafness: bool = True, hooks: bool = False) -> list[Guard]:
     """Shape (with `dims_free` dynamic), dtype, device, requires_grad (and leaf-ness) of the
-    tensor that `expr` reads."""
+    tensor that `expr` reads; with `hooks`, a leaf's gradient hooks too."""
     data = t._data
     shape = tuple(data.shape)
     checks = []
@@ -190,6 +206,8 @@ def _tensor_guards(ns: Namespace, expr: str, label: str, t, dims_free=(),
         out.append(Guard(f"{label} is {'a leaf' if leaf else 'not a leaf'} (grad_fn "
                          f"{'None' if leaf else 'set'})", f"(({expr})._grad_fn is None) is {leaf}",
                          leaf, f"({expr})._grad_fn is None", kind=GuardKind.EQUAL))
+    if hooks and requires_grad and t._grad_fn is None:
+        out.append(_hook_guard(ns, expr, label, t))
     return out
 
 
@@ -204,7 +222,8 @@ def build_guards(leaves: list, arg_names: list[str], state: State, cap: Capture,
         name = arg_names[i] if i < len(arg_names) else f"argument {i}"
         expr = f"L[{i}]"
         if isinstance(x, Tensor):
-            guards += _tensor_guards(ns, expr, name, x, free.get(i, ()))
+            guards += _tensor_guards(ns, expr, name, x, free.get(i, ()),
+                                     hooks=cap.ran_backward)
             if i in cap.grad_args:
                 has = x._grad is not None
                 guards.append(Guard(f"argument {name} {'has' if has else 'has no'} .grad",
@@ -261,11 +280,18 @@ def build_guards(leaves: list, arg_names: list[str], state: State, cap: Capture,
                             f"({expr} == {m._state_version} or "
                             f"_same_state({ns.name(m, 'M')}, {snap}))", module_summary(m),
                             f"_module_summary({ns.name(m, 'M')})", kind=GuardKind.VERSION))
+        # Module.__call__ (a graphtorch frame, not watched) looks `forward` up on the class:
+        # a class patched after tracing (`Net.forward = ...`) must not reuse the graph
+        forward = type(m).forward
+        guards.append(Guard(f"module {label} ({type(m).__name__}): the class's forward is "
+                            "the traced one", f"(type({ns.name(m, 'M')}).forward is "
+                            f"{ns.name(forward, 'FWD')})", forward,
+                            f"type({ns.name(m, 'M')}).forward", kind=GuardKind.IDENTITY))
     params = all_params(state)
     tensor_names = {id(t): n for n, t in cap.params.items()}
     for p in params:
         guards += _tensor_guards(ns, ns.name(p, "P"), f"parameter {tensor_names.get(id(p), '?')}",
-                                 p, leafness=False)
+                                 p, leafness=False, hooks=cap.ran_backward)
     observed = [p for p in params if id(p) not in cap.grads_reset]
     if observed:
         names = ", ".join(ns.name(p, "P") for p in observed)
@@ -279,7 +305,7 @@ def build_guards(leaves: list, arg_names: list[str], state: State, cap: Capture,
         if id(t) in bound or type(ref).__name__ != "FixedRef" or id(t) in _state_ids(state):
             continue
         guards += _tensor_guards(ns, ns.name(t, "P"), f"captured tensor {name}", t,
-                                 leafness=False)
+                                 leafness=False, hooks=cap.ran_backward)
         if t.requires_grad and t._grad_fn is None:  # a backward inside accumulates into it
             has = t._grad is not None
             guards.append(Guard(f"captured tensor {name} {'has' if has else 'has no'} .grad",

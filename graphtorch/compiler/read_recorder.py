@@ -50,9 +50,11 @@ from .sources import (
     snapshot,
 )
 
+# Instructions whose result is a new object (GET_ITER is not here: its handler guards the
+# iterated container's content before marking the iterator local)
 _BUILDS = frozenset({"BUILD_LIST", "BUILD_MAP", "BUILD_SET", "BUILD_TUPLE",
                      "BUILD_CONST_KEY_MAP", "BUILD_SLICE", "BUILD_STRING", "LIST_TO_TUPLE",
-                     "MAKE_FUNCTION", "GET_ITER", "GET_AITER", "BEFORE_WITH"})
+                     "MAKE_FUNCTION", "GET_AITER", "BEFORE_WITH"})
 
 
 class GraphBreak(TracingError):
@@ -340,6 +342,16 @@ _HANDLERS = {
     "DICT_UPDATE": ReadRecorder._merge,
     "DICT_MERGE": ReadRecorder._merge,
     "CONTAINS_OP": ReadRecorder._contains,
+    "COMPARE_OP": ReadRecorder._compare,
+    "POP_JUMP_FORWARD_IF_FALSE": ReadRecorder._truth,
+    "POP_JUMP_FORWARD_IF_TRUE": ReadRecorder._truth,
+    "POP_JUMP_BACKWARD_IF_FALSE": ReadRecorder._truth,
+    "POP_JUMP_BACKWARD_IF_TRUE": ReadRecorder._truth,
+    "POP_JUMP_IF_FALSE": ReadRecorder._truth,   # Python 3.12
+    "POP_JUMP_IF_TRUE": ReadRecorder._truth,
+    "JUMP_IF_FALSE_OR_POP": ReadRecorder._truth,
+    "JUMP_IF_TRUE_OR_POP": ReadRecorder._truth,
+    "UNARY_NOT": ReadRecorder._truth,
     "CALL_FUNCTION_EX": ReadRecorder._call_ex,
     "BINARY_OP": ReadRecorder._binary_op,
     "PRECALL": ReadRecorder._precall,

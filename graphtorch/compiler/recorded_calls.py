@@ -8,6 +8,7 @@ clocks, print/input/open and functions marked by `gt.compiler.disable` are graph
 
 from __future__ import annotations
 
+import functools
 import random as _py_random
 import types
 
@@ -16,7 +17,7 @@ import numpy as np
 from . import frame_stack
 from .code_origin import category_of
 from .recorded_reads import _CONTAINERS, _is_container, _mutating, _where
-from .sources import Guard, GuardKind, guard_for_value
+from .sources import AttrSource, Guard, GuardKind, guard_for_value
 
 _EFFECTFUL_BUILTINS = {print: "print() writes output", input: "input() reads input",
                        breakpoint: "breakpoint() stops the program",
@@ -55,6 +56,13 @@ class CallHandlers:
     def _check_callable(self, frame, callable_, self_, args):
         """Decide what calling `callable_(self_, *args)` means for the guards."""
         where = _where(frame)
+        if isinstance(callable_, functools.partial) and self._outside(callable_):
+            # C code hands the bound arguments to the function: they are read here
+            source = self._source(callable_)
+            self._guard_content(AttrSource(source, "keywords", "attr"), callable_.keywords,
+                                where, "keywords bound by a functools.partial")
+            for a in callable_.args:
+                self._read_opaque_argument(frame, a, where)
         bound_self = self_ if self_ is not None else getattr(callable_, "__self__", None)
         target = callable_.__func__ if isinstance(callable_, types.MethodType) else callable_
         reason = _effect(target, bound_self)
@@ -67,8 +75,10 @@ class CallHandlers:
             opaque_args = args
         elif isinstance(target, type):
             opaque_args = args if target.__module__ == "builtins" else []
+            # zip(...), map(...), enumerate(...): a new iterator, local to the trace
             fresh = target.__new__ is object.__new__ or target in (list, dict, set,
-                                                                   bytearray)
+                                                                   bytearray) or \
+                target in _FRESH_RESULTS
             for a in opaque_args:
                 self._read_opaque_argument(frame, a, where)
             return "after call" if fresh else None

@@ -217,6 +217,29 @@ class ReadHandlers:
     def _merge(self, frame, ins):
         return self._iterate(frame, ins)
 
+    def _truth(self, frame, ins):
+        """``if CALLBACKS:`` / ``not cfg`` / ``L and ...``: an outside container's truth
+        value (its emptiness) picks the traced branch."""
+        obj = frame_stack.peek(frame, 0)
+        if not self._outside(obj) or not _is_container(obj):
+            return None
+        source = self._source(obj)
+        if isinstance(obj, np.ndarray):
+            self._guard_content(source, obj, _where(frame), "tested for truth")
+            return None
+        value = bool(obj)
+        self._add(Guard(f"bool({source.describe()})", f"(bool({source.expr(self.ns)}) is "
+                        f"{value})", value, f"bool({source.expr(self.ns)})", _where(frame),
+                        GuardKind.EQUAL))
+        return None
+
+    def _compare(self, frame, ins):
+        """``L == [1, 2]``, ``D != {}``: the content of an outside container is read."""
+        for obj in (frame_stack.peek(frame, 0), frame_stack.peek(frame, 1)):
+            if self._outside(obj) and _is_container(obj):
+                self._guard_content(self._source(obj), obj, _where(frame), "compared")
+        return None
+
     def _binary_op(self, frame, ins):
         rhs, lhs = frame_stack.peek(frame, 0), frame_stack.peek(frame, 1)
         inplace = "=" in (ins.argrepr or "")

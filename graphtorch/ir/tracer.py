@@ -130,8 +130,9 @@ def _kernel_layout(op, inputs, attrs):
             elif isinstance(x, (list, tuple)):
                 yield from (t for t in x if isinstance(t, Tensor))
 
-    if all(type(t._data) is not SymbolicArray or t._data._strides is None
-           for t in tensors(inputs)):
+    if not op.strided_from_contiguous and all(
+            type(t._data) is not SymbolicArray or t._data._strides is None
+            for t in tensors(inputs)):
         return None  # the usual case: nothing strided among the traced inputs
     if has_symbols(tuple(attrs.values())):
         return None
@@ -151,7 +152,7 @@ def _kernel_layout(op, inputs, attrs):
 
 def _run_on_stand_ins(op, inputs, attrs, fill):
     """`op`'s kernel on arrays filled with `fill` laid out as `inputs`, run as eager
-    dispatch runs it; None when no input is strided."""
+    dispatch runs it; None when no input is strided (unless the op may stride anyway)."""
     strided = False
 
     def stand_in(x):
@@ -172,7 +173,7 @@ def _run_on_stand_ins(op, inputs, attrs, fill):
         return x
 
     arrays = [stand_in(x) for x in inputs]
-    if not strided:
+    if not strided and not op.strided_from_contiguous:
         return None
     if op.promotion is not None and not op.variadic:
         # as eager dispatch runs the kernel: operands cast (a cast may change the layout),

@@ -257,5 +257,5 @@ def _place_on_diagonals(g, sub, unique, sizes, used):
 
 EINSUM = register(OpDef(
     "einsum", Category.OPAQUE, _einsum_kernel, _einsum_infer, _einsum_vjp, variadic=True,
-    save_inputs=tuple(range(MAX_OPERANDS)),
+    save_inputs=tuple(range(MAX_OPERANDS)), strided_from_contiguous=True,
     doc="Einstein summation over operands of one dtype (canonical equation attribute)"))

@@ -316,7 +316,8 @@ def _rot90_vjp(ctx, grad):
 
 
 ROT90 = _op("rot90", _rot90_kernel, _rot90_infer, _rot90_vjp,
-            doc="rotate by 90 degrees k times in the plane of dims")
+            doc="rotate by 90 degrees k times in the plane of dims",
+            strided_from_contiguous=True)
 
 
 # --- tril / triu / diag_embed ------------------------------------------------------------

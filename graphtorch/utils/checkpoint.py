@@ -16,7 +16,8 @@ gradients equal those of the plain run.
   `fn` capture a non-leaf tensor that requires grad (not passed as an argument), that call
   keeps its graph instead (no memory saved, same gradients).
 - Inside `gt.compile` (a trace) checkpoint calls `fn` directly: the compiled program
-  computes the same values and gradients (checkpointing is an identity for results).
+  computes the same values and gradients (checkpointing is an identity for results);
+  a reentrant call without an input that requires grad runs `fn` under no_grad, as eager.
 - Only the CPU generator's state is preserved (graphtorch's default generator).
 """
 
@@ -32,7 +33,7 @@ from ..autograd.graph import _sequence as _autograd_sequence
 from ..autograd.grad_mode import enable_grad, is_grad_enabled, no_grad
 from ..random import get_rng_state, set_rng_state
 from ..tensor import Tensor
-from ..trace_state import current_tracer
+from ..trace_state import TracingError, current_tracer
 
 __all__ = ["checkpoint", "checkpoint_sequential", "noop_context_fn"]
 
@@ -198,6 +199,18 @@ def checkpoint(function, *args, use_reentrant=None, context_fn=noop_context_fn,
     if determinism_check not in ("default", "none"):
         raise ValueError(f"determinism_check should be one of ['default', 'none'], but got "
                          f"{determinism_check}")
+    if current_tracer() is not None and not preserve and is_grad_enabled():
+        raise TracingError("checkpoint(preserve_rng_state=False): eager's backward recomputes "
+                           "the function with fresh random numbers (advancing the generator), "
+                           "which a compiled backward does not; this call runs eagerly")
+    if current_tracer() is not None and use_reentrant and is_grad_enabled() and not any(
+            isinstance(a, Tensor) and a.requires_grad for a in args):
+        # compiled code: eager's reentrant forward runs under no_grad, and without an input
+        # that requires grad its outputs have no history (parameters get no gradient)
+        warnings.warn("None of the inputs have requires_grad=True. Gradients will be None",
+                      stacklevel=2)
+        with no_grad():
+            return function(*args, **kwargs)
     if current_tracer() is not None or not is_grad_enabled():
         # compiled code (the trace differentiates the whole program) or no graph to save
         return function(*args, **kwargs)

@@ -335,3 +335,37 @@ def test_random_backward_through_outside_and_inside_graphs_matches_eager(seed):
         assert gt.allclose(a, b)
         assert (wa is None) == (wb is None) and (wa is None or gt.allclose(wa, wb))
         assert gt.allclose(va, vb)
+
+
+@pytest.mark.parametrize("inside", [False, True])
+def test_leaf_hooks_added_between_calls(inside):
+    """Hooks registered on a captured leaf after compiling (a second register_hook, a
+    post-accumulate-grad hook) count for a backward inside the call: the graph traced
+    with the earlier hooks is not reused (helper 39's fuzz family hooks_and_structure)."""
+    def make():
+        w = gt.randn(3, requires_grad=True)
+        calls = []
+
+        def fn(x):
+            y = (x * w).sin()
+            if inside:
+                y.sum().backward()
+                return w.grad * 1.0
+            return y
+
+        def call(f):
+            out = f(gt.ones(3))
+            if not inside:
+                out.sum().backward()
+            calls.append(1)
+            if len(calls) == 1:
+                w.register_hook(lambda g: g * 2.0)
+            elif len(calls) == 2:
+                w.register_hook(lambda g: g * 3.0)
+            elif len(calls) == 3:
+                w.register_post_accumulate_grad_hook(lambda p: p.grad.mul_(0.5))
+            return w.grad.clone()
+        return fn, call
+
+    eager, compiled = both(make, steps=5)
+    close(eager, compiled)

@@ -147,3 +147,23 @@ def test_a_step_flipping_parameter_flags_runs_eagerly_instead_of_recompiling():
         np.testing.assert_allclose(got_grad, gen.weight.grad.numpy(), rtol=1e-6)
     assert compiled.compile_count <= 1
     assert any("requires_grad_()" in reason for reason in compiled.stats.graph_breaks)
+
+
+def test_a_class_forward_patched_after_compiling_recompiles():
+    """`Net.forward = ...` after the first call: Module.__call__ looks forward up on the
+    class, so the graph traced from the old forward is not reused (fuzz probe, helper 39)."""
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(4, 3)
+
+    gt.manual_seed(0)
+    model = Net()
+    x = gt.randn(2, 4)
+    for compiled, plus in ((gt.compile(model), 0.0),
+                           (gt.compile(lambda t: model(t) + 1.0), 1.0)):
+        Net.forward = lambda self, t: self.lin(t)
+        compiled(x)
+        Net.forward = lambda self, t: self.lin(t) * 3.0
+        np.testing.assert_allclose(compiled(x).detach().numpy(),
+                                   (model(x) + plus).detach().numpy(), rtol=1e-6)

@@ -126,3 +126,59 @@ def test_gradients_written_back_follow_the_layout_contract(dynamic):
         return strides
 
     assert run(True) == run(False)
+
+
+def test_grad_read_after_a_backward_inside_has_eager_layout():
+    """A Linear weight's gradient comes out of the backward transposed; eager's
+    AccumulateGrad lays `.grad` out as the parameter (contiguous), so code reading it
+    inside the compiled function sees eager's strides (`w.grad * 1.0` was (1, 6))."""
+    gt.manual_seed(0)
+    lin = gt.nn.Linear(4, 6)
+
+    def step(x):
+        lin.zero_grad()
+        lin(x).sum().backward()
+        return lin.weight.grad * 1.0
+
+    compiled = gt.compile(step)
+    for _ in range(2):
+        x = gt.randn(5, 4)
+        eager, out = step(x), compiled(x)
+        assert out.stride() == eager.stride() == (4, 1)
+        np.testing.assert_allclose(out.numpy(), eager.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_op_table_rows_striding_contiguous_inputs_return_eager_strides():
+    """Rows whose eager result is strided though every input is C-contiguous (rot90's
+    transposed view, einsum's contraction order): compiled results have eager's strides
+    (rot90 came back C-contiguous: `OpDef.strided_from_contiguous`)."""
+    checked, wrong = 0, []
+    logging.disable(logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for row in ROWS:
+                for case in row.cases:
+                    inputs = H.make_inputs(row, case, row.dtypes[0])
+
+                    def tensors():
+                        return [gt.from_numpy(np.ascontiguousarray(x))
+                                if isinstance(x, np.ndarray) else x for x in inputs]
+                    try:
+                        want = H.flat_outputs(row.fn(gt, *tensors()))
+                    except Exception:  # noqa: BLE001, S112 - rows that need their own layout
+                        continue
+                    if all(not isinstance(w, gt.Tensor) or w.is_contiguous() for w in want):
+                        continue
+                    compiled = gt.compile(lambda *a, _fn=row.fn: _fn(gt, *a))
+                    compiled(*tensors())  # the first call may run eagerly
+                    got = H.flat_outputs(compiled(*tensors()))
+                    checked += 1
+                    for i, (w, g) in enumerate(zip(want, got)):
+                        if isinstance(w, gt.Tensor) and w.stride() != g.stride():
+                            wrong.append(f"{row.name} {case} output {i}: eager strides "
+                                         f"{w.stride()}, compiled {g.stride()}")
+    finally:
+        logging.disable(logging.NOTSET)
+    assert checked > 20
+    assert not wrong, "\n".join(wrong[:10])

@@ -7,6 +7,7 @@ recompile or run eagerly, which these tests also accept since they compare resul
 
 from __future__ import annotations
 
+import functools
 import random
 
 import numpy as np
@@ -139,6 +140,94 @@ def test_dict_list_and_attribute_reads_are_guarded():
         CONFIG["s"], CFG.scale, FLAG[0] = s, scale, flag
         same(cf(x), f(x))
     CONFIG["s"], CFG.scale, FLAG[0] = 2.0, 2.0, True
+
+
+SCALES = [1.0]
+
+
+@pytest.mark.parametrize("where", ["global", "module attribute"])
+def test_lists_iterated_are_guarded(where):
+    """``for s in SCALES`` (or ``self.scales``) after an append: GET_ITER was taken for a
+    building instruction, so the iterated list's content went unguarded (helper 39)."""
+    holder = nn.Module()
+    holder.scales = [1.0]
+    scales = SCALES if where == "global" else holder.scales
+
+    def f(x):
+        for s in (SCALES if where == "global" else holder.scales):
+            x = x * s
+        return x
+
+    cf = gt.compile(f)
+    x = gt.ones(2)
+    try:
+        for value in (3.0, -1.0):
+            same(cf(x), f(x))
+            scales.append(value)
+        same(cf(x), f(x))
+        scales[0] = 5.0
+        same(cf(x), f(x))
+    finally:
+        SCALES[:] = [1.0]
+
+
+def test_functools_partial_bound_arguments_are_guarded():
+    """A partial's keywords (a dict) and bound list arguments changed between calls: the
+    C code of partial passed them on unwatched (helper 39)."""
+    factors = [2.0]
+    scaled = functools.partial(lambda x, fs, k: x * fs[0] * k, factors, k=2.0)
+
+    def f(x):
+        return scaled(x) + 1.0
+
+    cf = gt.compile(f)
+    x = gt.ones(2)
+    same(cf(x), f(x))
+    scaled.keywords["k"] = 5.0
+    same(cf(x), f(x))
+    factors[0] = -1.0
+    same(cf(x), f(x))
+
+
+CALLBACKS: list = []
+MODES = {"train": True}
+
+
+@pytest.mark.parametrize("body", ["truth", "not", "and", "compare", "attribute"])
+def test_container_truth_and_comparisons_are_guarded(body):
+    """``if CALLBACKS:``, ``not MODES``, ``CALLBACKS and ...``, ``MODES == {...}`` read an
+    outside container without a subscript or a call: its emptiness or content picks the
+    traced branch, so it is guarded (helper 39)."""
+    holder = nn.Module()
+    holder.hooks = []
+
+    def f(x):
+        if body == "truth":
+            return x * 2.0 if CALLBACKS else x * 3.0
+        if body == "not":
+            return x * 2.0 if not MODES else x * 3.0
+        if body == "and":
+            return x * (2.0 if CALLBACKS and CALLBACKS[0] > 0 else 3.0)
+        if body == "compare":
+            return x * (2.0 if MODES == {"train": True} else 3.0)
+        return x * 2.0 if holder.hooks else x * 3.0
+
+    cf = gt.compile(f)
+    x = gt.ones(2)
+    try:
+        same(cf(x), f(x))
+        CALLBACKS.append(1)
+        holder.hooks.append(1)
+        MODES["train"] = False
+        same(cf(x), f(x))
+        CALLBACKS.clear()
+        holder.hooks.clear()
+        MODES.clear()
+        same(cf(x), f(x))
+    finally:
+        CALLBACKS.clear()
+        MODES.clear()
+        MODES["train"] = True
 
 
 W_GLOBAL = gt.ones(3)

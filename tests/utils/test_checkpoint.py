@@ -171,6 +171,51 @@ def test_checkpoint_inside_compile_gives_eager_results(reentrant):
             np.testing.assert_allclose(a.numpy(), b.numpy(), **TOL)
 
 
+def test_compiled_reentrant_checkpoint_without_grad_inputs_has_no_history():
+    """Eager's reentrant forward runs under no_grad: without an input that requires grad
+    the output has no history even though the module's parameters require grad."""
+    gt.manual_seed(0)
+    block = gt.nn.Linear(4, 4)
+
+    def step(x):
+        return gt.utils.checkpoint.checkpoint(block, x, use_reentrant=True)
+
+    compiled = gt.compile(step)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in range(2):
+            x = gt.randn(3, 4)
+            eager, out = step(x), compiled(x)
+            assert out.requires_grad is eager.requires_grad is False
+            np.testing.assert_allclose(out.numpy(), eager.numpy(), **TOL)
+
+
+def test_compiled_checkpoint_without_preserved_rng_runs_eagerly(caplog):
+    """preserve_rng_state=False: eager's backward recomputes dropout with fresh numbers,
+    advancing the generator; a compiled call runs eagerly with a logged reason."""
+    def run(compiled):
+        gt.manual_seed(0)
+        block = gt.nn.Sequential(gt.nn.Linear(4, 4), gt.nn.Dropout(0.5))
+
+        def step(x):
+            return gt.utils.checkpoint.checkpoint(block, x, use_reentrant=False,
+                                                  preserve_rng_state=False)
+
+        fn = gt.compile(step) if compiled else step
+        grads = []
+        for _ in range(2):
+            fn(gt.randn(3, 4)).sum().backward()
+            grads.append(block[0].weight.grad.clone())
+        return grads, gt.randn(2)
+
+    with caplog.at_level("INFO", logger="graphtorch"):
+        (eager, eager_next), (compiled, compiled_next) = run(False), run(True)
+    for a, b in zip(eager, compiled):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), **TOL)
+    np.testing.assert_array_equal(eager_next.numpy(), compiled_next.numpy())
+    assert "preserve_rng_state=False" in caplog.text
+
+
 def test_docstrings():
     assert gt.utils.checkpoint.checkpoint.__doc__
     assert gt.utils.checkpoint.checkpoint_sequential.__doc__

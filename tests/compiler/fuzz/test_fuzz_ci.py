@@ -1,4 +1,4 @@
-"""CI's randomised eager-vs-compiled campaign (issue 12): 2,660 generated scenarios.
+"""CI's randomised eager-vs-compiled campaign (issue 12): 3,260 generated scenarios.
 
 Every family runs a seeded loop of `SEEDED_PER_FAMILY` scenarios (all of them run; the
 failure message lists the per-outcome counts and the distinct failures with reproducer
@@ -24,7 +24,7 @@ from tests.compiler.fuzz.choice import HypothesisChooser
 from tests.compiler.fuzz.families import generate
 from tests.compiler.fuzz.runner import check
 
-SEEDED_PER_FAMILY = 150   # x 13 families, + 50 x 13 hypothesis examples, + nn_layers' 60
+SEEDED_PER_FAMILY = 150   # x 16 families, + 50 x 16 hypothesis examples, + nn_layers' 60
 HYPOTHESIS_PER_FAMILY = 50
 # families whose scenarios train layer stacks for several steps: (seeded, hypothesis)
 FEWER = {"nn_layers": (45, 15)}

@@ -14,10 +14,13 @@ from ..scenario import Scenario
 from . import (
     autograd_edges,
     control_flow,
+    custom_functions,
     dtypes,
     dynamic,
+    errors,
     guards_module,
     guards_python,
+    hooks_and_structure,
     mutation,
     nn_layers,
     numbers,
@@ -43,6 +46,9 @@ FAMILIES = {
     "nn_layers": nn_layers.KINDS,
     "numbers": numbers.KINDS,
     "views_aliasing": views_aliasing.KINDS,
+    "custom_functions": custom_functions.KINDS,
+    "hooks_and_structure": hooks_and_structure.KINDS,
+    "errors": errors.KINDS,
 }
 
 

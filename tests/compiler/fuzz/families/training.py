@@ -57,8 +57,9 @@ OPTIMIZERS = {
 }
 # Not generated, with the reason: Muon takes 2-D parameters only (the models have biases),
 # and its bfloat16 Newton-Schulz iteration is a graph break (tests/optim/test_adafactor_muon.py
-# compares its compiled step with eager).
-NOT_GENERATED = ("Muon",)
+# compares its compiled step with eager). SparseAdam takes sparse gradients only
+# (nn.Embedding(sparse=True)); the dense models here would raise in eager.
+NOT_GENERATED = ("Muon", "SparseAdam")
 
 
 # Optimizers whose step changes branch with the step count (RAdam's rectification once
