@@ -125,8 +125,10 @@ def readme_section() -> str:
     intro = (f"`python3 tools/api_probe.py` looks up {total} PyTorch names in graphtorch: "
              "every torch.nn module, torch.nn.functional function, optimizer, scheduler and "
              "torch.utils.data name of the installed PyTorch, plus the names tutorial "
-             f"programs use (`tools/tutorial_names.txt`). These {len(missing)} are missing "
-             "(a test keeps this list current; `--update-readme` rewrites it):")
+             "programs use (`tools/tutorial_names.txt`). "
+             + (f"These {len(missing)} are missing" if missing else "None is missing")
+             + " (a test keeps this list current; `--update-readme` rewrites it)"
+             + (":" if missing else "."))
     lines = [START, "## What is not supported yet", "", *textwrap.wrap(intro, 92), ""]
     for ns in sorted(groups):
         items = ", ".join(f"`{n}`" for n in sorted(groups[ns]))

@@ -129,3 +129,12 @@ def binary(op, name=None, tensor_only=False):
     fn.__doc__ = f"Elementwise {name} with broadcasting (graphtorch op `{op.name}`). {op.doc}"
     fn_.__doc__ = f"In-place {name}."
     return fn, fn_
+
+
+def name_as(result, torch_name: str):
+    """Give `result`'s grad_fn PyTorch's node name for the op a composite stands for (`t()`
+    is a transpose node, named TBackward0 as in PyTorch); returns `result`."""
+    node = result._grad_fn
+    if node is not None and hasattr(node, "op"):  # an OpNode (not a custom Function's)
+        node._torch_name = torch_name
+    return result

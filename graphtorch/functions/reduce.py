@@ -12,7 +12,7 @@ from .. import dtypes
 from ..ops import reduction as reduction_ops
 from ..ops.dispatch import call
 from ..tensor import Tensor
-from ._wrap import accepts_out, check_tensor, finish
+from ._wrap import accepts_out, check_tensor, finish, name_as
 from .creation import zeros_like
 from .math import maximum, minimum, where
 
@@ -102,17 +102,22 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=N
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None):
     """Standard deviation, sqrt(var)."""
-    return finish(var(input, dim, unbiased, keepdim, correction=correction).sqrt(), out)
+    result = var(input, dim, unbiased, keepdim, correction=correction).sqrt()
+    return finish(name_as(result, "StdBackward0"), out)
 
 
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    return (var(input, dim, unbiased, keepdim, correction=correction),
-            mean(input, dim if not isinstance(dim, bool) else None, keepdim))
+    return (name_as(var(input, dim, unbiased, keepdim, correction=correction),
+                    "VarMeanBackward0"),
+            name_as(mean(input, dim if not isinstance(dim, bool) else None, keepdim),
+                    "VarMeanBackward0"))
 
 
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    return (std(input, dim, unbiased, keepdim, correction=correction),
-            mean(input, dim if not isinstance(dim, bool) else None, keepdim))
+    return (name_as(std(input, dim, unbiased, keepdim, correction=correction),
+                    "StdMeanBackward0"),
+            name_as(mean(input, dim if not isinstance(dim, bool) else None, keepdim),
+                    "StdMeanBackward0"))
 
 
 def amax(input, dim=(), keepdim=False, *, out=None):
@@ -137,7 +142,8 @@ def _extreme(name, reduce_op, dim_op, elementwise):
                 raise RuntimeError(f"{name}(): Expected reduction dim to be specified for "
                                    "input.numel() == 0. Specify the reduction dim with the "
                                    "'dim' argument.")
-            return finish(call(reduce_op, input, dims=None, keepdim=False), out)
+            result = call(reduce_op, input, dims=None, keepdim=False)
+            return finish(name_as(result, f"{name.capitalize()}Backward1"), out)
         values, indices = call(dim_op, input, dim=dim, keepdim=keepdim)
         if out is not None:
             finish(values, out[0])

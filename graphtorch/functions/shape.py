@@ -22,7 +22,7 @@ from ..ops.shape_rules import normalize_dim
 from ..symbolic import SymInt
 from ..tensor import Size, Tensor
 from ..trace_state import SymbolicArray, TracingError, current_tracer, user_frame, where
-from ._wrap import as_operand, check_tensor
+from ._wrap import as_operand, check_tensor, name_as
 
 __all__ = ["reshape", "flatten", "unflatten", "permute", "transpose", "swapaxes", "swapdims",
            "t", "squeeze", "unsqueeze", "select", "narrow", "movedim", "moveaxis", "unbind",
@@ -251,8 +251,8 @@ def t(input):
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
                            f"{input.ndim}D")
     if input.ndim < 2:
-        return call(views_ops.ALIAS, input)
-    return call(views_ops.TRANSPOSE, input, dim0=0, dim1=1)
+        return name_as(call(views_ops.ALIAS, input), "TBackward0")
+    return name_as(call(views_ops.TRANSPOSE, input, dim0=0, dim1=1), "TBackward0")
 
 
 def transposed(self):
@@ -318,7 +318,8 @@ moveaxis = movedim
 def unbind(input, dim=0):
     """The slices along `dim`, as a tuple of views."""
     d = normalize_dim(dim, input.ndim)
-    out = tuple(select(input, d, i) for i in range(input.shape[d]))
+    out = tuple(name_as(select(input, d, i), "UnbindBackward0")
+                for i in range(input.shape[d]))
     multi_output_views(out, "Unbind")
     return out
 
@@ -339,9 +340,10 @@ def split(tensor, split_size_or_sections, dim=0):
             raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {size} "
                                f"(input tensor's size at dimension {d}), but got "
                                f"split_sizes={sections}")
-    out = _narrow_sections(tensor, sections, d)
-    multi_output_views(out, "Split" if isinstance(split_size_or_sections, numbers.Integral)
-                       else "SplitWithSizes")
+    name = "Split" if isinstance(split_size_or_sections, numbers.Integral) else "SplitWithSizes"
+    out = tuple(name_as(part, f"{name}Backward0")
+                for part in _narrow_sections(tensor, sections, d))
+    multi_output_views(out, name)
     return out
 
 

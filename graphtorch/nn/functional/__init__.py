@@ -112,8 +112,11 @@ from .fractional_pooling import (
                                  fractional_max_pool3d_with_indices,
 )
 from .grid_sampling import affine_grid, grid_sample
+from .grouped_mm import (ScalingType, SwizzleType, grouped_mm, scaled_grouped_mm,
+                         scaled_mm)
 from .gumbel import gumbel_softmax
 from .likelihood_losses import gaussian_nll_loss, poisson_nll_loss
+from .linear_cross_entropy import linear_cross_entropy
 from .lp_pooling import lp_pool1d, lp_pool2d, lp_pool3d
 from .losses import (
                                  binary_cross_entropy,
@@ -147,7 +150,8 @@ from .sliding_blocks import fold, unfold
 from .sparse import embedding_bag
 from .unpooling import max_unpool1d, max_unpool2d, max_unpool3d
 
-__all__ = ["adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
+__all__ = ["ScalingType", "SwizzleType", "grouped_mm", "linear_cross_entropy",
+           "scaled_grouped_mm", "scaled_mm", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
     "adaptive_max_pool1d", "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d",
     "adaptive_max_pool2d_with_indices", "adaptive_max_pool3d", "adaptive_max_pool3d_with_indices",
     "alpha_dropout", "avg_pool1d", "avg_pool2d", "avg_pool3d", "batch_norm", "bilinear",

@@ -1,9 +1,13 @@
 """Cross-channel ops in `gt.nn.functional`: local_response_norm (AlexNet's LRN) and
-channel_shuffle (ShuffleNet), both composed from existing ops as PyTorch composes them."""
+channel_shuffle (ShuffleNet), both composed from existing ops as PyTorch composes them, and
+cross_map_lrn2d, the legacy LRN behind `nn.CrossMapLRN2d` (not a PyTorch functional)."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from ...functions._wrap import check_tensor
+from ...functions.creation import tensor
 from ...functions.movement import pad
 from ...functions.nn_ops import avg_pool2d, avg_pool3d
 
@@ -34,6 +38,34 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
         div = avg_pool3d(div, (size, 1, 1), stride=1).squeeze(1).view(sizes)
     div = div.mul(alpha).add(k).pow(beta)
     return input / div
+
+
+def _cross_map_window(channels: int, size: int) -> np.ndarray:
+    """0/1 matrix: row c marks the channels whose squares PyTorch's CrossMapLRN2d sums for c.
+
+    The window is c +- (size - 1) // 2, plus channel 0: PyTorch's running sum starts removing
+    channels one step late, so channel 0 is never removed. Reproduced, quirk included."""
+    pre_pad = int((size - 1) / 2 + 1)
+    window = np.zeros((channels, channels))
+    for c in range(channels):
+        window[c, 0] = 1
+        window[c, max(1, c - pre_pad + 1):min(c + pre_pad - 1, channels - 1) + 1] = 1
+    return window
+
+
+def cross_map_lrn2d(input, size, alpha=1e-4, beta=0.75, k=1.0):
+    """The legacy (Lua Torch) cross-channel LRN of `nn.CrossMapLRN2d` on (N, C, H, W):
+    input * (k + alpha / size * windowed sum of squares) ** -beta.
+
+    >>> cross_map_lrn2d(gt.ones(1, 3, 2, 2), 3).shape
+    torch.Size([1, 3, 2, 2])
+    """
+    if input.dim() != 4:
+        raise ValueError(f"CrossMapLRN2d: Expected input to be 4D, got {input.dim()}D instead.")
+    window = tensor(_cross_map_window(input.shape[1], size), dtype=input.dtype,
+                    device=input.device)
+    sums = (input * input).movedim(1, -1).matmul(window.t()).movedim(-1, 1)
+    return input * sums.mul(alpha / size).add(k).pow(-beta)
 
 
 def channel_shuffle(input, groups):

@@ -65,7 +65,9 @@ from .lazy import (
                          LazyInstanceNorm3d,
                          LazyLinear,
 )
+from .legacy_container import Container
 from .linear import Bilinear, Identity, Linear
+from .linear_cross_entropy import LinearCrossEntropyLoss, LinearCrossEntropyOptions
 from .loss import (
                          BCELoss,
                          BCEWithLogitsLoss,
@@ -92,7 +94,7 @@ from .loss import (
 )
 from .module import Module
 from . import utils  # noqa: F401  (gt.nn.modules.utils._pair, as torch's)
-from .normalization import GroupNorm, LayerNorm, LocalResponseNorm, RMSNorm
+from .normalization import CrossMapLRN2d, GroupNorm, LayerNorm, LocalResponseNorm, RMSNorm
 from .padding import (
                          CircularPad1d,
                          CircularPad2d,
@@ -303,4 +305,8 @@ __all__ = [
                          "LPPool2d",
                          "LPPool3d",
                          "CTCLoss",
+                         "Container",
+                         "CrossMapLRN2d",
+                         "LinearCrossEntropyLoss",
+                         "LinearCrossEntropyOptions",
 ]

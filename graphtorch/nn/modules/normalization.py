@@ -1,6 +1,6 @@
 """LayerNorm, GroupNorm and RMSNorm: per-sample normalisation (biased variance, or the root
 mean square) with optional elementwise/per-channel affine parameters; LocalResponseNorm
-across neighbouring channels; as in PyTorch."""
+and the legacy CrossMapLRN2d across neighbouring channels; as in PyTorch."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import numbers
 
 from ...functions.creation import empty
 from .. import functional as F
+from ..functional.channels import cross_map_lrn2d
 from .. import init
 from ..parameter import Parameter
 from .module import Module
@@ -101,6 +102,21 @@ class LocalResponseNorm(Module):
 
     def forward(self, input):
         return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self):
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
+class CrossMapLRN2d(Module):
+    """The legacy cross-channel LRN on (N, C, H, W) inputs (F.cross_map_lrn2d); its
+    gradient is the exact derivative of the forward (see tests/nn/test_cross_map_lrn.py)."""
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1):
+        super().__init__()
+        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+
+    def forward(self, input):
+        return cross_map_lrn2d(input, self.size, self.alpha, self.beta, self.k)
 
     def extra_repr(self):
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
