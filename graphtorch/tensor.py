@@ -435,7 +435,7 @@ class Tensor:
                 raise TypeError(f"can't convert {self.device} device type tensor to numpy. "
                                 "Use Tensor.cpu() to copy the tensor to host memory first.")
             return self._data.get()
-        if self._requires_grad and not force:
+        if self._requires_grad and grad_mode.is_grad_enabled() and not force:  # as PyTorch
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
                                "tensor.detach().numpy() instead.")
         if self._data.dtype is dtypes.BFLOAT16_NP and not force:  # as PyTorch (NumPy has none)
@@ -507,7 +507,10 @@ class Tensor:
         # As PyTorch: a 0-d tensor formats as its Python number (f"{loss}" -> "0.25").
         if self._data.ndim == 0 and type(self._data) is not SymbolicArray:
             return format(self.detach().item(), spec)
-        return repr(self) if not spec else format(repr(self), spec)
+        if spec:  # object.__format__'s error, as PyTorch's
+            raise TypeError(f"unsupported format string passed to {type(self).__name__}"
+                            ".__format__")
+        return repr(self)
 
     def __reduce_ex__(self, protocol):
         return (_rebuild, (host_array(self._data), self._requires_grad))

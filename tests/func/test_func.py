@@ -287,3 +287,9 @@ def test_docstrings():
                  "jacfwd", "hessian", "vmap", "stack_module_state"):
         assert getattr(gt.func, name).__doc__
     assert gt.nn.utils.stateless.functional_call.__doc__
+
+
+def test_torch_vmap_is_the_top_level_name_of_func_vmap():
+    import graphtorch as gt
+    assert gt.vmap is gt.func.vmap
+    same(lambda T: T.vmap(T.dot, in_dims=(0, None))(T.ones(3, 2), T.arange(2.0)))

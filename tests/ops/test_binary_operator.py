@@ -290,3 +290,21 @@ def test_grad_mode_and_traces_are_per_thread(path):
         thread.join()
         results["main"] = (leaf * 2.0).requires_grad
     assert results == {"other": True, "main": False}
+
+
+@pytest.mark.parametrize("other", [None, "text"])
+def test_none_and_strings_are_not_operands_as_in_pytorch(other):
+    # PyTorch's operators return NotImplemented for them: `t == None` is False, `t != None`
+    # True (so `slice(t, None) != slice(None)` works), arithmetic a TypeError from Python.
+    for lib in (torch, gt):
+        t = lib.tensor([1.0, 2.0])
+        assert (t == other) is False and (t != other) is True and (other == t) is False
+        for name in ("add", "sub", "mul", "truediv", "pow", "matmul", "lt", "and"):
+            with pytest.raises(TypeError, match="not supported|unsupported operand|integer"):
+                getattr(operator, name if name != "and" else "and_")(t, other)
+            if other is None and name not in ("lt",):
+                with pytest.raises(TypeError, match="unsupported operand"):
+                    getattr(operator, name if name != "and" else "and_")(other, t)
+            if name not in ("lt", "matmul"):
+                with pytest.raises(TypeError, match="unsupported operand"):
+                    getattr(operator, "i" + name if name != "and" else "iand")(t, other)

@@ -174,6 +174,11 @@ def test_format_and_hash():
         t = lib.tensor(2.5)
         return f"{t:.2f}", f"{lib.tensor(3):d}", hash(t) == hash(t), t in {t}
     same(fn)
+    # a tensor with dimensions formats only with an empty spec (object.__format__)
+    same(lambda lib: f"{lib.ones(2)}")
+    raises_like_torch(lambda lib: f"{lib.ones(2):.2f}", match="unsupported format string "
+                                                              "passed to Tensor.__format__")
+    raises_like_torch(lambda lib: "{:>30}".format(lib.ones(2)))
 
 
 # --- torch.tensor dtype inference -----------------------------------------------------------
@@ -362,3 +367,25 @@ def test_deepcopy_and_pickle():
     same(fn)
     raises_like_torch(lambda lib: copy.deepcopy(lib.ones(2, requires_grad=True) * 2),
                       match="Only Tensors created explicitly by the user")
+
+
+def test_numpy_of_a_tensor_that_requires_grad_works_under_no_grad():
+    # PyTorch refuses only while grad mode is on: autograd.Function.forward (which runs
+    # under no_grad) may call x.numpy() on its inputs, as the torch.func extending
+    # tutorial's NumpySort does.
+    x = gt.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="requires grad"):
+        x.numpy()
+    with gt.no_grad():
+        assert x.numpy().tolist() == [1.0, 1.0]
+
+    class Twice(gt.autograd.Function):
+        @staticmethod
+        def forward(ctx, t):
+            return gt.from_numpy(t.numpy() * 2)
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad * 2
+    Twice.apply(x).sum().backward()
+    assert x.grad.tolist() == [2.0, 2.0]

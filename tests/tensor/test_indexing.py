@@ -249,3 +249,9 @@ def test_setitem_drops_leading_size_one_dims_of_the_value():
     same(fn)
     raises_like_torch(lambda lib: lib.zeros(2).__setitem__(slice(None), lib.ones(2, 1)))
     raises_like_torch(lambda lib: lib.zeros(2).copy_(lib.ones(1, 2)))
+
+
+def test_slices_with_zero_dim_tensor_bounds():
+    # nanoGPT's get_batch: `torch.stack([data[i:i+block_size] for i in ix])`, i a 0-d tensor
+    same(lambda T: [T.arange(20)[i:i + 4] for i in T.tensor([3, 0, 15])])
+    same(lambda T: T.arange(20).view(4, 5)[T.tensor(1):, :T.tensor(3):T.tensor(2)])

@@ -158,3 +158,14 @@ def test_weighted_random_sampler_errors_as_torch(args):
     with pytest.raises(ValueError) as got:
         gdata.WeightedRandomSampler(*args)
     assert str(got.value) == str(expected.value)
+
+
+def test_default_collate_keeps_strings_as_given_tuples_inside_tuples():
+    # a text dataset of (text, label) pairs: PyTorch's loader gives the texts as a tuple
+    Pair = namedtuple("Pair", "text label")
+    samples = [[("hello", 0), ("world", 1)], [["p", 1], ["q", 2]], ["a", "b"],
+               [Pair("s", 1), Pair("r", 2)], [{"t": "u"}, {"t": "v"}]]
+    for batch in samples:
+        want = torch.utils.data.default_collate(batch)
+        got = gt.utils.data.default_collate(batch)
+        assert repr(got) == repr(want)

@@ -47,19 +47,19 @@ def default_collate(batch):
         return tensor(batch)
     if isinstance(elem, float):
         return tensor(batch, dtype=dtypes.float64)
-    if isinstance(elem, (str, bytes)):
-        return list(batch)
+    if isinstance(elem, (str, bytes)):  # as given: a tuple inside a collated tuple
+        return batch
     if isinstance(elem, collections.abc.Mapping):
         collated = {key: default_collate([d[key] for d in batch]) for key in elem}
         return collated if type(elem) is dict else type(elem)(collated)
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):
-        return type(elem)(*(default_collate(list(samples)) for samples in zip(*batch)))
+        return type(elem)(*(default_collate(samples) for samples in zip(*batch)))
     if isinstance(elem, collections.abc.Sequence):
         sizes = {len(e) for e in batch}
         if len(sizes) != 1:
             raise RuntimeError("each element in list of batch should be of equal size")
         # Tuples collate to lists too, as in PyTorch.
-        return [default_collate(list(samples)) for samples in zip(*batch)]
+        return [default_collate(samples) for samples in zip(*batch)]
     raise TypeError(f"default_collate: batch must contain tensors, numpy arrays, numbers, "
                     f"dicts or lists; found {type(elem)}")
 
