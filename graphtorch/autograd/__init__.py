@@ -6,8 +6,11 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..ops.factories import ones_like, zeros_like
 from ..tensor import Tensor
+from ..trace_state import STATE as _TRACE_STATE
 from .anomaly_mode import (detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled,
                            set_detect_anomaly)
 from .engine import run_backward
@@ -38,6 +41,11 @@ def _seed_grads(tensors, grad_tensors, create_graph: bool):
     for i, t in enumerate(tensors):
         g = grad_tensors[i] if grad_tensors is not None and i < len(grad_tensors) else None
         if g is None:
+            data = t._data
+            if type(data) is np.ndarray and data.size == 1 and data.dtype.kind == "f" and \
+                    _TRACE_STATE.__dict__.get("tracer") is None:
+                seeds.append(Tensor._wrap(np.ones(data.shape, data.dtype)))  # = ones_like(t)
+                continue
             if t.numel() != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
             if not t.is_floating_point() and not t.is_complex():

@@ -35,7 +35,8 @@ def _out_shape(shape, dims, keepdim):
 def _expand_grad(grad, meta, dims, keepdim):
     """Broadcast a reduced gradient back to the input's shape."""
     shape = tuple(meta.shape)
-    if not keepdim:
+    if not keepdim and not (type(grad._data) is np.ndarray and grad._data.ndim == 0):
+        # (eager: a 0-d gradient, of a full reduction, expands as it is, as in PyTorch)
         grad = grad.reshape(_out_shape(shape, dims, True))
     return grad.expand(*shape)
 

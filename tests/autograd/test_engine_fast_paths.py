@@ -107,3 +107,139 @@ def test_freed_graph_and_retain_graph():
     assert a.grad.tolist() == [4.0, 8.0]
     with pytest.raises(RuntimeError, match="backward through the graph a second time"):
         y.backward()
+
+
+# --- the per-node overhead cuts (issue 13's W1): each fast path against its general path ---
+
+def _general_needed_metas(node):
+    return tuple(m if nxt is not None else None
+                 for m, (nxt, _) in zip(node.input_metas, node.next_functions))
+
+
+@pytest.mark.parametrize("grads", [(True, True), (True, False), (False, True)])
+def test_needed_input_metas_of_binary_and_other_nodes_match_the_general_rule(grads):
+    a = gt.ones(2, 3, requires_grad=grads[0])
+    b = gt.ones(3, requires_grad=grads[1])
+    c = gt.ones(2, 3, requires_grad=True)
+    binary = (a * b).grad_fn                      # two inputs: the unrolled path
+    ternary = gt.addcmul(c, a, b).grad_fn         # three inputs: the general one
+    unary = (c.exp() if not grads[0] else a.exp()).grad_fn
+    for node in (binary, ternary, unary):
+        ctx = VJPContext((), (), {}, node=node)
+        assert ctx.needed_input_metas() == _general_needed_metas(node)
+
+
+def test_metas_found_by_identity_equal_freshly_built_ones():
+    from graphtorch.autograd import graph
+
+    x = gt.ones(4, 5, requires_grad=True)
+    shared = (x * 2).grad_fn._in_info            # the C recorder's info tuple (and a scalar)
+    fresh = (((4, 6), np.dtype(np.float32)),)    # a tuple like the Python recorder's
+    for info in (shared, shared, fresh, fresh, shared):  # misses and hits of the last pair
+        metas = graph._metas(info)
+        assert graph._LAST_METAS[0] == (info, metas)
+        assert [m and (tuple(m.shape), m.dtype) for m in metas] == \
+            [i and (tuple(i[0]), gt.float32) for i in info]
+    nodes = [(x * 2).grad_fn, (x.exp()).grad_fn]
+    for node in nodes + nodes:                   # the property's inlined lookup
+        assert node.input_metas == graph._metas(node._in_info)
+
+
+@pytest.mark.parametrize("reduce", ["sum", "mean"])
+def test_full_reduction_gradient_matches_the_reshape_path_and_torch(reduce):
+    from graphtorch.ops.reduction import _expand_grad
+
+    data = np.arange(12.0, dtype=np.float32).reshape(3, 4)
+    x = gt.tensor(data, requires_grad=True)
+    (ours,) = gt.autograd.grad(getattr(x, reduce)(), x)
+    tx = torch.tensor(data, requires_grad=True)
+    (theirs,) = torch.autograd.grad(getattr(tx, reduce)(), tx)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy())
+    seed = gt.tensor(2.0)
+    meta = (x * 1).sum().grad_fn.input_metas[0]
+    direct = _expand_grad(seed, meta, None, False)             # 0-d: expanded as it is
+    reshaped = _expand_grad(seed.reshape(1, 1), meta, None, True)
+    assert direct.shape == reshaped.shape and direct.stride() == reshaped.stride() == (0, 0)
+    assert direct._base is seed and reshaped._base is seed
+    np.testing.assert_array_equal(direct.numpy(), reshaped.numpy())
+
+
+def test_double_backward_through_a_full_sum():
+    x = gt.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    (g,) = gt.autograd.grad((x ** 3).sum(), x, create_graph=True)
+    (gg,) = gt.autograd.grad(g.sum(), x)
+    assert gg.tolist() == [6.0, 12.0, 18.0]
+
+
+@pytest.mark.parametrize("dtype", [gt.float16, gt.float32, gt.float64, gt.complex64])
+@pytest.mark.parametrize("shape", [(), (1,), (1, 1)])
+def test_implicit_seed_matches_ones_like(dtype, shape):
+    from graphtorch.autograd import _seed_grads
+
+    t = gt.zeros(shape, dtype=dtype)
+    (seed,) = _seed_grads((t,), None, False)
+    expected = gt.ones_like(t)
+    assert type(seed) is type(expected) and seed is not t
+    assert (seed.dtype, seed.shape, seed.stride()) == \
+        (expected.dtype, expected.shape, expected.stride())
+    assert not seed.requires_grad and seed.tolist() == expected.tolist()
+
+
+def test_implicit_seed_errors_are_unchanged():
+    with pytest.raises(RuntimeError, match="only for scalar outputs"):
+        gt.ones(2, requires_grad=True).mul(2).backward()
+    with pytest.raises(RuntimeError, match="real scalar outputs but got torch.int64"):
+        gt.autograd.backward(gt.tensor(1))
+
+
+@pytest.mark.parametrize("keep", [1, 3])
+def test_post_hook_returning_another_count_of_gradients(keep):
+    """The engine pairs a hook's gradients with the node's edges: the first ones; an edge
+    left without one still counts as done, its node running on zeros (as before)."""
+    a = gt.tensor([1.0, 2.0], requires_grad=True)
+    c = gt.tensor([3.0, 4.0], requires_grad=True)
+    b = c * 2                                    # behind the edge a short tuple drops
+    y = a * b
+    y.grad_fn.register_hook(lambda grad_inputs, grad_outputs: (grad_inputs * 2)[:keep])
+    y.sum().backward()
+    assert a.grad.tolist() == [6.0, 8.0]
+    assert c.grad.tolist() == ([0.0, 0.0] if keep == 1 else [2.0, 4.0])
+
+
+@pytest.mark.parametrize("grad_enabled", [True, False])
+def test_grad_mode_is_restored_when_backward_raises(grad_enabled):
+    a = gt.tensor([1.0, 2.0], requires_grad=True)
+    y = (a * 2).sum()
+
+    def fail(grad):
+        assert not gt.is_grad_enabled()  # backward without create_graph runs in no_grad
+        raise ValueError("from a hook")
+
+    a.register_hook(fail)
+    with gt.set_grad_enabled(grad_enabled):
+        with pytest.raises(ValueError, match="from a hook"):
+            y.backward()
+        assert gt.is_grad_enabled() is grad_enabled
+
+
+def test_a_root_reached_from_another_root_runs_once_all_its_gradients_arrived():
+    results = []
+    for lib in (gt, torch):
+        a = lib.tensor([1.0, 2.0], requires_grad=True)
+        y = a * 2
+        z = y * 3
+        lib.autograd.backward([z, y], [lib.tensor([1.0, 1.0]), lib.tensor([10.0, 20.0])])
+        results.append(a.grad.tolist())
+    assert results[0] == results[1] == [26.0, 46.0]
+
+
+def test_accumulating_into_an_existing_grad_in_and_outside_backward():
+    a = gt.tensor([1.0, 2.0], requires_grad=True)
+    for _ in range(2):  # the leaf's AccumulateGrad adds in place (backward's no_grad mode)
+        (a * a).sum().backward()
+    assert a.grad.tolist() == [4.0, 8.0] and a.grad.grad_fn is None
+    y = a * 2           # a non-leaf input: backward() accumulates it with grad mode on
+    z = (y * y).sum()
+    z.backward(inputs=[y], retain_graph=True)
+    z.backward(inputs=[y])
+    assert y.grad.tolist() == [8.0, 16.0] and not y.grad.requires_grad
