@@ -55,7 +55,7 @@ from . import debug  # noqa: E402
 from .debug import explain  # noqa: E402
 from . import _dynamo, _higher_order_ops, _inductor, _logging, export, jit, testing  # noqa: E402
 from . import autograd, backends, cuda, distributed, linalg, nn, onnx, optim, utils  # noqa: E402,E501
-from . import accelerator, distributions  # noqa: E402
+from . import accelerator, distributions, hub  # noqa: E402
 from . import library  # noqa: E402  (torch.library.custom_op)
 from .distributions.poisson import poisson  # noqa: E402,F401 - torch.poisson
 from . import multiprocessing  # noqa: E402  (torch.multiprocessing)
@@ -73,6 +73,7 @@ from .utils.swap import swap_tensors as _swap_tensors  # noqa: E402
 
 utils.swap_tensors = _swap_tensors  # torch.utils.swap_tensors (graphtorch.utils imports nothing)
 from . import amp, cpu, func, profiler  # noqa: E402
+from .func import vmap  # noqa: E402,F401  (torch.vmap)
 from .amp import autocast, get_autocast_dtype, is_autocast_available, is_autocast_enabled  # noqa: E402,E501
 from .amp import cuda_amp as _cuda_amp  # noqa: E402
 cuda.amp = _cuda_amp  # `gt.cuda.amp` (gt.cuda sits below autocast in the layers)

@@ -15,23 +15,25 @@ from . import anomaly_mode, grad_mode
 from .graph import AccumulateGrad, Node, OpNode, gradient_edge, output_count
 
 _ANOMALY = anomaly_mode.STATE
+_GRAD = grad_mode.STATE
 
 
 def _collect_dependencies(roots: list[Node]) -> dict[Node, int]:
+    """Per node reached from `roots`, how many edges lead into it (roots count only edges)."""
     deps: dict[Node, int] = {}
-    seen = set()
     stack = list(roots)
-    for r in roots:
-        seen.add(r)
+    root_set = set(roots)
     while stack:
         node = stack.pop()
         for nxt, _ in node.next_functions:
             if nxt is None:
                 continue
-            deps[nxt] = deps.get(nxt, 0) + 1
-            if nxt not in seen:
-                seen.add(nxt)
-                stack.append(nxt)
+            if nxt in deps:
+                deps[nxt] += 1
+            else:  # reached first: expand it (once), unless it is a root (expanded already)
+                deps[nxt] = 1
+                if nxt not in root_set:
+                    stack.append(nxt)
     return deps
 
 
@@ -169,29 +171,34 @@ def _run_graph(tensors, grad_tensors, retain_graph: bool, create_graph: bool, in
 def _process(roots, seeds, root_nodes, deps, buffers, useful, capture_at, captured, tracing,
              retain_graph, create_graph, inputs, accumulate):
 
-    def buffer_of(node: Node) -> list:
+    for (node, nr), seed in zip(roots, seeds):
         buf = buffers.get(node)
         if buf is None:
             buf = buffers[node] = [None] * output_count(node)
-        return buf
+        _add_grad(buf, nr, seed)
 
-    for (node, nr), seed in zip(roots, seeds):
-        _add_grad(buffer_of(node), nr, seed)
-
-    ready = [(-n._sequence_nr, id(n), n) for n in root_nodes if deps.get(n, 0) == 0]
+    ready = []
+    for n in root_nodes:
+        if deps.get(n, 0) == 0:
+            ready.append((-n._sequence_nr, id(n), n))
     heapq.heapify(ready)
     heappop, heappush = heapq.heappop, heapq.heappush
     following = None  # the next node when it is the only ready one (a chain): no heap
-    with grad_mode.set_grad_enabled(create_graph):
+    grad_enabled = _GRAD.enabled  # set_grad_enabled(create_graph), without its object
+    _GRAD.enabled = bool(create_graph)
+    try:
         while following is not None or ready:
             if following is not None:
                 node, following = following, None
             else:
                 node = heappop(ready)[2]
             grads = buffers.pop(node, None) or [None]
-            if node._tensor_pre_hooks or node._retain_hooks:
+            run_node = useful is None or node in useful
+            # hooks run only where the node runs: autograd.grad skips nodes that lead to
+            # none of its inputs, hooks included (a leaf's hook outside `inputs` stays quiet)
+            if (node._tensor_pre_hooks or node._retain_hooks) and run_node:
                 _run_tensor_hooks(node, grads)
-            if node._pre_hooks:
+            if node._pre_hooks and run_node:
                 for fn in list(node._pre_hooks.values()):
                     new = fn(tuple(grads))
                     if new is not None:
@@ -200,8 +207,8 @@ def _process(roots, seeds, root_nodes, deps, buffers, useful, capture_at, captur
                 for nr in range(len(grads)):
                     for index in capture_at.get((node, nr), ()):
                         captured[index] = grads[nr]
-            run_node = useful is None or node in useful
             grad_inputs = ()
+            edges = node.next_functions
             if type(node) is OpNode:
                 if run_node:
                     if tracing:
@@ -210,15 +217,13 @@ def _process(roots, seeds, root_nodes, deps, buffers, useful, capture_at, captur
                         grad_inputs = node.apply(grads, create_graph, retain_graph)
                         # _validate's check, inlined for the common case: one gradient per
                         # input, each of the input's shape and dtype (or None)
-                        if type(grad_inputs) is not tuple or \
-                                len(grad_inputs) != len(node.next_functions):
+                        if type(grad_inputs) is not tuple or len(grad_inputs) != len(edges):
                             grad_inputs = _validate(node, grad_inputs)
                         else:
-                            for g, info, edge in zip(grad_inputs, node._in_info,
-                                                     node.next_functions):
-                                if g is not None and (edge[0] is None or info is None or
-                                                      g._data.shape != info[0] or
-                                                      g._data.dtype != info[1]):
+                            for g, info, edge in zip(grad_inputs, node._in_info, edges):
+                                # info: (shape, dtype), None for a scalar input
+                                if g is not None and (edge[0] is None or
+                                                      (g._data.shape, g._data.dtype) != info):
                                     grad_inputs = _validate(node, grad_inputs)
                                     break
                         if node._post_hooks:
@@ -235,22 +240,22 @@ def _process(roots, seeds, root_nodes, deps, buffers, useful, capture_at, captur
                         grad_inputs = _run_post_hooks(node, grad_inputs, grads)
             if _ANOMALY[0] and grad_inputs:  # anomaly mode: the node's results checked
                 anomaly_mode.check_node(node, grad_inputs)
-            n_grads = len(grad_inputs) if run_node else 0
-            i = -1
+            if not run_node:  # its edges still count as done; no gradient flows through
+                grad_inputs = (None,) * len(edges)
             newly_ready = None
-            for nxt, nr in node.next_functions:
-                i += 1
+            # _validate made grad_inputs one gradient per edge
+            for (nxt, nr), grad in zip(edges, grad_inputs):
                 if nxt is None:
                     continue
-                if i < n_grads:
-                    grad = grad_inputs[i]
-                    if grad is not None:
-                        buf = buffers.get(nxt)
-                        if buf is None:
-                            buf = buffers[nxt] = [None] * (
-                                len(nxt._out_info) if type(nxt) is OpNode else output_count(nxt))
+                if grad is not None:
+                    buf = buffers.get(nxt)
+                    if buf is not None:
                         current = buf[nr]
                         buf[nr] = grad if current is None else current + grad
+                    else:
+                        buf = buffers[nxt] = [None] * (
+                            len(nxt._out_info) if type(nxt) is OpNode else output_count(nxt))
+                        buf[nr] = grad
                 left = deps[nxt] - 1
                 deps[nxt] = left
                 if left == 0:
@@ -267,6 +272,8 @@ def _process(roots, seeds, root_nodes, deps, buffers, useful, capture_at, captur
                     heappush(ready, (-newly_ready._sequence_nr, id(newly_ready), newly_ready))
                 else:  # the only ready node: it runs next whatever its sequence number
                     following = newly_ready
+    finally:
+        _GRAD.enabled = grad_enabled
     return captured
 
 
@@ -290,6 +297,9 @@ def _run_post_hooks(node: Node, grad_inputs: tuple, grads: list) -> tuple:
         new = fn(grad_inputs, tuple(grads))
         if new is not None:
             grad_inputs = tuple(new)
+    edges = len(node.next_functions)  # the engine pairs gradients with edges: as many
+    if len(grad_inputs) != edges:     # (the first ones a hook returned; None for missing)
+        grad_inputs = (*grad_inputs[:edges], *(None,) * (edges - len(grad_inputs)))
     return grad_inputs
 
 

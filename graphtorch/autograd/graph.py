@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..dtypes import from_numpy_dtype
+from ..layout import contiguous_format
 from ..trace_state import STATE as _TRACE_STATE
 from ..trace_state import TracingError, current_tracer
 from ..utils.hooks import RemovableHandle
@@ -68,6 +69,7 @@ class Node:
     _pre_hooks = None
     _post_hooks = None
     _metadata = None
+    _torch_name = None      # PyTorch's node name for a composite (t, split, std): `name_as`
 
     def __init__(self, next_functions):
         self.next_functions = next_functions  # tuple of (Node | None, output_nr)
@@ -160,16 +162,25 @@ class OpNode(Node):
     # node: storing would give every node an instance dict in backward.
     @property
     def input_metas(self) -> tuple:
-        return _metas(self._in_info)
+        info = self._in_info
+        last = _LAST_METAS[0]  # `_metas`' first step, without its call (hot)
+        return last[1] if last[0] is info else _metas(info)
 
     @property
     def output_metas(self) -> tuple:
         return _metas(self._out_info)
 
     def name(self) -> str:
+        if self._torch_name is not None:
+            return self._torch_name
         name = self.op.backward_name
         name = name(self.input_metas, self.attrs) if callable(name) else name
         return _NAMESPACED.get(name, name)
+
+    def __getattr__(self, name):  # only for names no slot or class attribute has
+        if name.startswith(("_saved_", "_raw_saved_")):  # PyTorch's `grad_fn._saved_self`
+            return saved_attributes.saved_attribute(self, name)
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def save_outputs(self, outputs) -> None:
         keep = self.op.save_output  # True: every output; a tuple: the outputs the vjp reads
@@ -262,6 +273,9 @@ class OpNode(Node):
 
 
 def _metas(info) -> tuple:
+    last = _LAST_METAS[0]
+    if last[0] is info:  # nodes the C recorder made in a row for one signature share `info`
+        return last[1]
     if _TRACE_STATE.__dict__.get("tracer") is not None:  # symbolic sizes: no dict keys
         return tuple(None if i is None else TensorMeta(tuple(i[0]), from_numpy_dtype(i[1]))
                      for i in info)
@@ -271,12 +285,15 @@ def _metas(info) -> tuple:
                       for i in info)
         if len(_META_CACHE) < 4096:  # the shapes of one program repeat: keep a bounded few
             _META_CACHE[info] = metas
+    _LAST_METAS[0] = (info, metas)  # one pair, swapped whole (threads read it unlocked)
     return metas
 
 
 # A node's ((shape, numpy dtype) or None, ...) -> its TensorMetas: backward asks for the same
-# few at every step.
+# few at every step. _LAST_METAS holds the last (info, metas) pair: a chain of one op finds
+# its metas by the tuple's identity, without hashing it.
 _META_CACHE: dict = {}
+_LAST_METAS: list = [(None, None)]
 
 
 def output_count(node) -> int:
@@ -323,11 +340,13 @@ def accumulate_grad(variable, grad, create_graph: bool) -> None:
         _note_traced_grad_read(variable)
     if current is None:
         variable.grad = grad if create_graph else _clone_like(grad, variable)
-    elif create_graph or grad_mode.is_grad_enabled() and current.requires_grad:
+    elif create_graph or _GRAD.enabled and current.requires_grad:
         variable.grad = current + grad
-    else:
+    elif _GRAD.enabled:
         with grad_mode.no_grad():
             current.add_(grad)
+    else:  # backward without create_graph runs in no_grad already
+        current.add_(grad)
 
 
 def _note_traced_grad_read(variable) -> None:
@@ -354,8 +373,10 @@ def gradient_layout(array, target):
 
 def _clone_like(grad, variable):
     """A copy of `grad` laid out as `gradient_layout` says (a fresh `.grad`)."""
-    if current_tracer() is not None:
-        return grad.detach().clone()  # traced: the program's outputs have their own layout
+    if current_tracer() is not None:  # traced: the layout eager code reading .grad sees
+        if variable.is_contiguous() and not grad.is_contiguous():
+            return grad.detach().clone(memory_format=contiguous_format)
+        return grad.detach().clone()
     data = gradient_layout(grad._data, variable._data)
     return grad.detach().clone() if data is grad._data else type(grad)._wrap(data)
 
@@ -575,3 +596,4 @@ from ..ops import dispatch  # noqa: E402
 from ..ops.factories import zeros_for_meta  # noqa: E402
 from ..ops.registry import TensorMeta, VJPContext  # noqa: E402
 from ..tensor import Tensor, legacy_type_name  # noqa: E402
+from . import saved_attributes  # noqa: E402  (reads the node classes above)

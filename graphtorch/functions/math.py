@@ -20,6 +20,7 @@ from ._wrap import (
     check_tensor,
     finish,
     int_scalar_for,
+    name_as,
     unary,
 )
 from .creation import tensor
@@ -327,7 +328,8 @@ def clamp_max(input, max):
 
 def lerp(input, end, weight, *, out=None):
     """input + weight * (end - input)."""
-    return finish(input + weight * (end - input), out)
+    name = "LerpBackward1" if isinstance(weight, Tensor) else "LerpBackward0"
+    return finish(name_as(input + weight * (end - input), name), out)
 
 
 for _name in ("round", "round_", "square", "square_", "nan_to_num", "nan_to_num_",
@@ -364,6 +366,8 @@ def operator_method(op):
 def reflected_operator_method(op):
     """`Tensor.__radd__`-style method running `op` (self second)."""
     def method(self, other):
+        if _not_an_operand(other):
+            return NotImplemented
         other = as_operand(other)
         return call(op, other, self)
     return method
@@ -372,13 +376,23 @@ def reflected_operator_method(op):
 def inplace_operator_method(op):
     """`Tensor.__iadd__`-style method running `op` in place."""
     def method(self, other):
+        if _not_an_operand(other):
+            return NotImplemented
         return call_inplace(op, self, as_operand(other))
     return method
+
+
+def _not_an_operand(other) -> bool:
+    """None and strings: PyTorch's operators return NotImplemented for them, so `t == None`
+    is False and `t + None` raises Python's TypeError (`dispatch.binary_operator` too)."""
+    return other is None or isinstance(other, str)
 
 
 
 
 def subtract_method(self, other):
+    if _not_an_operand(other):
+        return NotImplemented
     if type(other) is Tensor:
         if other._data.dtype is not self._data.dtype:
             check_sub_operands(self, other)
@@ -391,6 +405,8 @@ def subtract_method(self, other):
 
 
 def power_method(self, other):
+    if _not_an_operand(other):
+        return NotImplemented
     if type(other) is not Tensor:
         if type(other) not in SCALAR_TYPES:
             other = as_operand(other)
@@ -400,6 +416,8 @@ def power_method(self, other):
 
 
 def reflected_subtract_method(self, other):
+    if _not_an_operand(other):
+        return NotImplemented
     if type(other) not in SCALAR_TYPES:
         other = as_operand(other)
         _maybe_check_sub(other, self)
@@ -409,22 +427,22 @@ def reflected_subtract_method(self, other):
 
 
 def inplace_subtract_method(self, other):
-    return sub_(self, other)
+    return NotImplemented if _not_an_operand(other) else sub_(self, other)
 
 
 def inplace_power_method(self, other):
-    return pow_(self, other)
+    return NotImplemented if _not_an_operand(other) else pow_(self, other)
 
 
 # sub and pow check their operands here (see check_sub_operands, _unsigned_negative_power).
 
 
 def _matmul_method(self, other):
-    return matmul(self, other)
+    return NotImplemented if _not_an_operand(other) else matmul(self, other)
 
 
 def _rmatmul_method(self, other):
-    return matmul(as_operand(other), self)
+    return NotImplemented if _not_an_operand(other) else matmul(as_operand(other), self)
 
 
 

@@ -455,7 +455,7 @@ def binary_operator(op: OpDef, convert):
     which gives the same result or raises PyTorch's error."""
     cache = op.dtype_cache
     # the op's saved input indexes, when the C path may build its autograd node
-    saves = tuple(op.save_inputs) if op.vjp is not None and not op.save_output and \
+    saves = native_saves(op) if op.vjp is not None and not op.save_output and \
         op.differentiable_outputs == (0,) else None
 
     def method(x, y):
@@ -498,6 +498,8 @@ def binary_operator(op: OpDef, convert):
                                 _finish_binary(op, x, y, t)
                             return t
         if type(y) is not Tensor and type(y) not in _SCALAR_TYPES:
+            if y is None or isinstance(y, str):  # PyTorch: `t == None` is False, `t + None`
+                return NotImplemented  # a TypeError, as Python gives them
             y = convert(y)
         return call(op, x, y)
 
@@ -526,6 +528,22 @@ _NATIVE_CALL = [None]
 _OP_INFO: dict = {}
 
 
+def native_saves(op: OpDef) -> tuple:
+    """The C path's form of what `op` saves: each index of ``op.save_inputs``, then one
+    ``(i, j, ...)`` per `OpDef.saved_for` rule (input i kept only if an input j requires
+    grad)."""
+    return tuple(op.save_inputs) + tuple((i, *readers) for i, readers in op.saved_for)
+
+
+def _drop_unread(op: OpDef, edges, saved: list) -> None:
+    """Forget the saved inputs (`OpDef.saved_for`) that no gradient this node computes reads:
+    PyTorch saves them only then, so an in-place write to them afterwards stays legal."""
+    for i, readers in op.saved_for:
+        if saved[i] is not None and all(edges[j] is _NO_EDGE for j in readers
+                                        if j < len(edges)):
+            saved[i] = None
+
+
 def _op_info(op: OpDef) -> tuple:
     """(dtype_cache, promotes, num_outputs, is_view, has_vjp, eligible, kernel, save_inputs,
     save_output, one_output): eligible ops are those call's fast path takes and whose
@@ -538,7 +556,7 @@ def _op_info(op: OpDef) -> tuple:
     return (op.dtype_cache, op.promotion is not None, op.num_outputs,
             op.category is Category.VIEW, op.vjp is not None,
             not (op.variadic or op.random or op.side_effects), op.kernel,
-            tuple(op.save_inputs), save_output,
+            native_saves(op), save_output,
             op.num_outputs == 1 and tuple(op.differentiable_outputs) == (0,))
 
 
@@ -610,7 +628,10 @@ def _record_plain_binary(op: OpDef, x, y, out):
         edge_y = _NO_EDGE
         saved_y = y if 1 in saves else None
     o = out._data
-    node = OpNode(op, (edge_x, edge_y), {}, ((x, x._vc) if 0 in saves else None, saved_y),
+    saved = [(x, x._vc) if 0 in saves else None, saved_y]
+    if op.saved_for:
+        _drop_unread(op, (edge_x, edge_y), saved)
+    node = OpNode(op, (edge_x, edge_y), {}, tuple(saved),
                   ((a.shape, a.dtype), info_y), ((o.shape, o.dtype),))
     out._grad_fn = node
     out._requires_grad = True
@@ -720,6 +741,8 @@ def record(op: OpDef, inputs, outputs, attrs):
         else:
             edges.append(_NO_EDGE)
         saved.append((x, root._vc) if i in saves else None)
+    if op.saved_for:
+        _drop_unread(op, edges, saved)
     first = outputs[0]
     a = first._data
     if len(outputs) == 1:
@@ -884,8 +907,22 @@ def call_inplace(op: OpDef, self, *others, **attrs):
         _check_broadcast_into(self, result._data)
     _write(self._data, result._data, op)
     bump_version(self)
+    node = result._grad_fn
     adopt_autograd(self, result)
+    if op.save_output and type(node) is OpNode and node.saved_outputs:
+        _saved_output_is_self(node, self)
     return self
+
+
+def _saved_output_is_self(node, self) -> None:
+    """An in-place op whose vjp reads its result (exp_, sigmoid_) saved the temporary it
+    computed; PyTorch saves `self`, so a later write to self fails backward. Point the
+    saved entry at self's version counter (the values are the same)."""
+    data, ref, _ = node.saved_outputs[0]
+    if ref is None:
+        return  # not read by the vjp, or packed by saved_tensors_hooks
+    root = self._base if self._base is not None else self
+    node.saved_outputs = ((data, SavedOutputRef(root), root._vc), *node.saved_outputs[1:])
 
 
 def _ufunc_into(op: OpDef, self, others, attrs) -> bool:
@@ -967,7 +1004,8 @@ def adopt_autograd(self, result) -> None:
     root = self._base
     if root is None or self._view_ops is None:
         if self._retains_grad:
-            _move_retain_hook(self, result._grad_fn, result._output_nr)
+            _move_retain_hook(self._grad_fn, self._output_nr, result._grad_fn,
+                              result._output_nr)
         self._grad_fn = result._grad_fn
         self._output_nr = result._output_nr
         self._requires_grad = True
@@ -976,13 +1014,16 @@ def adopt_autograd(self, result) -> None:
     old_base._grad_fn = root.grad_fn
     old_base._output_nr = root._output_nr
     old_base._requires_grad = root._requires_grad
-    record(views.COPY_INTO_VIEW, (old_base, result), (root,), {"view_ops": self._view_ops})
+    node = record(views.COPY_INTO_VIEW, (old_base, result), (root,),
+                  {"view_ops": self._view_ops})
+    if root._retains_grad:  # a write through a view changed the base's history
+        _move_retain_hook(old_base._grad_fn, old_base._output_nr, node, 0)
 
 
-def _move_retain_hook(tensor, node, nr) -> None:
-    """retain_grad follows the tensor to its new grad_fn after an in-place op (PyTorch)."""
-    old = tensor._grad_fn
-    hook = old._retain_hooks.pop(tensor._output_nr, None) if old is not None and \
+def _move_retain_hook(old, old_nr, node, nr) -> None:
+    """retain_grad follows the tensor to its new grad_fn after an in-place op (PyTorch):
+    from output `old_nr` of node `old` to output `nr` of `node`."""
+    hook = old._retain_hooks.pop(old_nr, None) if old is not None and \
         old._retain_hooks else None
     if hook is not None:
         if node._retain_hooks is None:

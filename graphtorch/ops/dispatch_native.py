@@ -223,6 +223,23 @@ static int record_plain(PyObject *op, PyObject *const *xs, Py_ssize_t n, PyObjec
         if (keep == NULL) goto done;
         PyTuple_SET_ITEM(saved, i, keep);
     }
+    /* (i, j, ...) rules (OpDef.saved_for): input i stays saved only if an input j has an
+       edge, i.e. a gradient that reads it is recorded */
+    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(save_inputs); k++) {
+        PyObject *rule = PyTuple_GET_ITEM(save_inputs, k);
+        if (!PyTuple_CheckExact(rule) || PyTuple_GET_SIZE(rule) < 2) continue;
+        Py_ssize_t i = PyLong_AsSsize_t(PyTuple_GET_ITEM(rule, 0)), read = 0;
+        if (i < 0 || i >= n) continue;
+        for (Py_ssize_t r = 1; r < PyTuple_GET_SIZE(rule); r++) {
+            Py_ssize_t j = PyLong_AsSsize_t(PyTuple_GET_ITEM(rule, r));
+            if (j >= 0 && j < n && PyTuple_GET_ITEM(edges, j) != no_edge) read = 1;
+        }
+        if (!read) {
+            PyObject *old = PyTuple_GET_ITEM(saved, i);
+            PyTuple_SET_ITEM(saved, i, Py_NewRef(Py_None));
+            Py_DECREF(old);
+        }
+    }
     if (n == 1) in_info = infos(infos_n[0], NULL);
     else if (n == 2) in_info = infos(infos_n[0], infos_n[1]);
     else {

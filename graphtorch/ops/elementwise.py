@@ -23,7 +23,8 @@ ELEMENTWISE = Category.ELEMENTWISE
 
 
 def elementwise(name, kernel, vjp=None, promotion=Promotion.DEFAULT, save_inputs=(),
-                save_output=False, dtype_check=None, backward_name="", doc="", ufunc=""):
+                save_output=False, dtype_check=None, backward_name="", doc="", ufunc="",
+                saved_for=()):
     """Register an elementwise op whose shape rule is broadcasting + `promotion`. A kernel
     made by `ufunc_kernel` records its ufunc on the OpDef; `ufunc` names the ufunc of a
     kernel that adds only what the ufunc cannot take (add's `alpha`)."""
@@ -32,7 +33,8 @@ def elementwise(name, kernel, vjp=None, promotion=Promotion.DEFAULT, save_inputs
         ufunc, args = kernel.ufunc, kernel.ufunc_args
     return register(OpDef(name, ELEMENTWISE, kernel, elementwise_infer(promotion, dtype_check),
                           vjp, promotion, save_inputs, save_output, dtype_check=dtype_check,
-                          backward_name=backward_name, doc=doc, ufunc=ufunc, ufunc_args=args))
+                          backward_name=backward_name, doc=doc, ufunc=ufunc, ufunc_args=args,
+                          saved_for=saved_for))
 
 
 def ufunc_kernel(ufunc: str, *args):
@@ -151,7 +153,7 @@ def _mul_kernel(xp, a, b):
 
 
 MUL = elementwise("mul", _mul_kernel, _mul_vjp, save_inputs=(0, 1), doc="a * b",
-                  ufunc="multiply")
+                  ufunc="multiply", saved_for=((0, (1,)), (1, (0,))))
 _multiply = binary_operator(MUL, lambda operand: operand)  # `Tensor.__mul__`, as a function
 
 
@@ -165,7 +167,7 @@ def _div_vjp(ctx, grad):
 
 DIV = elementwise("div", lambda xp, a, b: xp.true_divide(a, b), _div_vjp,
                   Promotion.INT_TO_FLOAT, save_inputs=(0, 1), doc="true division a / b",
-                  ufunc="true_divide")
+                  ufunc="true_divide", saved_for=((0, (1,)),))
 
 
 def _zero_grads_vjp(ctx, grad):

@@ -72,32 +72,43 @@ def _mT(t):
     return t.conj() if t.is_complex() else t
 
 
+def _numpy_operands(grad, *operands):
+    """`numpy_arrays` of grad and the operands, with None for an operand not saved (its
+    reader's gradient is not recorded, `OpDef.saved_for`); None unless all are float
+    NumPy arrays."""
+    arrays = numpy_arrays(grad, *(t for t in operands if t is not None))
+    if arrays is None or arrays[0].dtype.kind != "f":
+        return None
+    rest = iter(arrays[1:])
+    return [arrays[0]] + [next(rest) if t is not None else None for t in operands]
+
+
 def _matmul_vjp(ctx, grad):
-    a, b = ctx.inputs
+    a, b = ctx.inputs  # a is None when only a's gradient is recorded (it reads b), and back
     ma, mb = ctx.input_metas
     need_a, need_b = ctx.needs_input_grad
-    if a.ndim == 2 and b.ndim == 2:
-        arrays = numpy_arrays(grad, a, b)
-        if arrays is not None and arrays[0].dtype.kind == "f":  # eager: the products in NumPy
+    rank_a, rank_b = len(ma.shape), len(mb.shape)
+    if rank_a == 2 and rank_b == 2:
+        arrays = _numpy_operands(grad, a, b)
+        if arrays is not None:  # eager: the products in NumPy
             g, a2, b2 = arrays
             return (wrap(_quiet_product(g, b2.T)) if need_a else None,
                     wrap(_quiet_product(a2.T, g)) if need_b else None)
-    if a.ndim == 1 and b.ndim == 1:
-        return grad * b, grad * a
-    a2 = a.unsqueeze(0) if a.ndim == 1 else a
-    b2 = b.unsqueeze(-1) if b.ndim == 1 else b
+    if rank_a == 1 and rank_b == 1:
+        return grad * b if need_a else None, grad * a if need_b else None
     g2 = grad
-    if a.ndim == 1:
+    if rank_a == 1:
         g2 = g2.unsqueeze(-2)
-    if b.ndim == 1:
+    if rank_b == 1:
         g2 = g2.unsqueeze(-1)
-    grad_a = g2 @ _mT(b2)
-    grad_b = _mT(a2) @ g2
-    if a.ndim == 1:
-        grad_a = grad_a.squeeze(-2)
-    if b.ndim == 1:
-        grad_b = grad_b.squeeze(-1)
-    return unbroadcast(grad_a, ma), unbroadcast(grad_b, mb)
+    grad_a = grad_b = None
+    if need_a:
+        grad_a = g2 @ _mT(b.unsqueeze(-1) if rank_b == 1 else b)
+        grad_a = unbroadcast(grad_a.squeeze(-2) if rank_a == 1 else grad_a, ma)
+    if need_b:
+        grad_b = _mT(a.unsqueeze(0) if rank_a == 1 else a) @ g2
+        grad_b = unbroadcast(grad_b.squeeze(-1) if rank_b == 1 else grad_b, mb)
+    return grad_a, grad_b
 
 
 def _backward_name(metas):
@@ -107,7 +118,8 @@ def _backward_name(metas):
 
 
 MATMUL = register(OpDef("matmul", Category.OPAQUE, _matmul_kernel, _matmul_infer, _matmul_vjp,
-                        save_inputs=(0, 1), backward_name=_backward_name,
+                        save_inputs=(0, 1), saved_for=((0, (1,)), (1, (0,))),
+                        backward_name=_backward_name,
                         result_layout=ResultLayout.CONTIGUOUS,
                         doc="matrix product with broadcasting batch dims (a @ b)"))
 
@@ -141,8 +153,8 @@ def _addmm_vjp(ctx, grad):
     need_input, need1, need2 = ctx.needs_input_grad
     grad_input = unbroadcast(grad if beta == 1 else grad * beta, ctx.input_metas[0]) \
         if need_input else None
-    arrays = numpy_arrays(grad, mat1, mat2) if alpha == 1 else None
-    if arrays is not None and arrays[0].dtype.kind == "f":  # eager: the products in NumPy
+    arrays = _numpy_operands(grad, mat1, mat2) if alpha == 1 else None
+    if arrays is not None:  # eager: the products in NumPy
         g, m1, m2 = arrays
         return (grad_input, wrap(_quiet_product(g, m2.T)) if need1 else None,
                 wrap(_quiet_product(m1.T, g)) if need2 else None)
@@ -155,6 +167,7 @@ def _addmm_vjp(ctx, grad):
 
 
 ADDMM = register(OpDef("addmm", Category.OPAQUE, _addmm_kernel, _addmm_infer, _addmm_vjp,
-                       save_inputs=(1, 2), result_layout=ResultLayout.CONTIGUOUS,
+                       save_inputs=(1, 2), saved_for=((1, (2,)), (2, (1,))),
+                       result_layout=ResultLayout.CONTIGUOUS,
                        doc="beta * input + alpha * (mat1 @ mat2); the "
                        "product and the add in one pass (nn.Linear)"))

@@ -113,6 +113,14 @@ class OpDef:
     # What the tracer may assume about the result's strides (tests/ops/test_result_layout.py
     # runs every op marked otherwise than FROM_KERNEL on strided inputs to check it).
     result_layout: ResultLayout = ResultLayout.FROM_KERNEL
+    # The kernel may lay out the results of C-contiguous inputs in another order (rot90's
+    # transposed view, einsum's output in NumPy's contraction order): the tracer learns
+    # the layout from the kernel even when no input is strided.
+    strided_from_contiguous: bool = False
+    # ((i, (j, ...)), ...): input i (one of save_inputs) is read only by the gradients of
+    # inputs j...; eager saves it only when one of those requires grad (mul saves `other`
+    # for `self`'s gradient), as PyTorch does, so an in-place write to it is legal otherwise.
+    saved_for: tuple = ()
     # Promotion decisions per input numpy dtype, filled by dispatch (cleared when the
     # default dtype changes, since INT_TO_FLOAT depends on it).
     dtype_cache: dict = field(default_factory=dict, compare=False, repr=False)
@@ -162,6 +170,11 @@ class VJPContext:
         metas = self._input_metas
         if metas is None:
             metas = node.input_metas
+        edges = node.next_functions
+        if len(edges) == 2 and len(metas) == 2:  # binary ops (most vjps): no listcomp frame
+            first, second = edges
+            return (metas[0] if first[0] is not None else None,
+                    metas[1] if second[0] is not None else None)
         return tuple([m if edge[0] is not None else None
                       for m, edge in zip(metas, node.next_functions)])
 

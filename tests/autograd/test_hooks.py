@@ -177,3 +177,21 @@ def test_hook_modification_in_place_of_grad_seen_by_later_hooks():
         (x * 1).sum().backward()
         return vals, x.grad
     same(fn)
+
+
+def test_autograd_grad_skips_hooks_of_nodes_off_the_path_to_inputs():
+    """autograd.grad runs only the nodes that lead to its inputs, hooks included: a hook on
+    a leaf (or a non-leaf) outside `inputs` stays quiet even when a gradient reaches it."""
+    def fn(lib):
+        x = lib.tensor([0.5, 1.0, 2.0], requires_grad=True)
+        c = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        log = []
+        c.register_hook(lambda g: log.append("leaf c"))
+        h = c * 2
+        h.register_hook(lambda g: log.append("h, off the path"))
+        on_path = x * 2
+        on_path.register_hook(lambda g: log.append("x * 2, on the path"))
+        loss = (x + c).sum() + h.sum() + on_path.sum()
+        grads = lib.autograd.grad(loss, [x])
+        return grads, log, c.grad
+    same(fn)

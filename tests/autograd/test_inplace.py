@@ -559,3 +559,74 @@ def test_values_of_index_selecting_ops_may_be_written_in_place(name):
         y.sum().backward()
         return x.grad
     same(fn)
+
+
+# --- what a node saves (PyTorch saves an operand only for a gradient that reads it) --------
+
+@pytest.mark.parametrize("op", ["mul", "rmul", "div", "matmul", "rmatmul", "linear"])
+def test_operand_no_recorded_gradient_reads_may_be_written(op):
+    """`h * c` with c constant reads h only for c's gradient, which is not recorded: PyTorch
+    does not save h, so writing h afterwards is legal (graphtorch used to raise)."""
+    def fn(lib):
+        x = _leaf(lib)
+        h = x * 1
+        c = lib.tensor([2.0, 3.0, 4.0])
+        m = lib.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+        out = {"mul": lambda: h * c, "rmul": lambda: c * h, "div": lambda: h / c,
+               "matmul": lambda: h @ m, "rmatmul": lambda: m.t() @ h,
+               "linear": lambda: lib.nn.functional.linear(h.unsqueeze(0), m.t(),
+                                                          lib.ones(2))}[op]()
+        h.add_(1)
+        out.sum().backward()
+        return x.grad
+    same(fn, rtol=1e-6)
+
+
+@pytest.mark.parametrize("op", ["mul", "div", "matmul", "linear"])
+def test_operand_a_recorded_gradient_reads_still_raises(op):
+    def fn(lib):
+        x = _leaf(lib)
+        h = x * 1
+        w = lib.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], requires_grad=True)
+        c = lib.tensor([2.0, 3.0, 4.0], requires_grad=True)
+        out = {"mul": lambda: h * c, "div": lambda: c / h, "matmul": lambda: h @ w,
+               "linear": lambda: lib.nn.functional.linear(h.unsqueeze(0), w.t())}[op]()
+        h.add_(1)
+        out.sum().backward()
+    raises_like_torch(fn, match="modified by an inplace operation")
+
+
+@pytest.mark.parametrize("op", ["exp_", "sigmoid_", "tanh_"])
+@pytest.mark.parametrize("through_view", [False, True])
+def test_inplace_op_saves_self_as_its_output(op, through_view):
+    """exp_ saves self (its result) for backward: writing self again must fail backward,
+    as in PyTorch (graphtorch saved a temporary and let it pass)."""
+    def fn(lib):
+        x = _leaf(lib)
+        y = x.cumsum(0)
+        target = y[1:] if through_view else y
+        getattr(target, op)()
+        y.add_(1)
+        y.sum().backward()
+    raises_like_torch(fn, match="modified by an inplace operation")
+
+
+def test_inplace_op_saving_its_output_without_later_writes():
+    def fn(lib):
+        x = _leaf(lib)
+        y = x.cumsum(0)
+        y.exp_()
+        y.sum().backward()
+        return x.grad
+    same(fn, rtol=1e-6)
+
+
+def test_retain_grad_follows_a_base_written_through_a_view():
+    def fn(lib):
+        x = _leaf(lib)
+        h = x.cumsum(0)
+        h.retain_grad()
+        h[:1].zero_()
+        (h * h).sum().backward()
+        return h.grad, x.grad
+    same(fn, rtol=1e-6)
