@@ -9,6 +9,9 @@ W4  LeNet-5, batch 64, 1x32x32, same loss and optimizer, one step               
 W5  LSTM(64, 128), batch 32, length 50, loss = out.square().mean(), fwd+bwd     (ms)
 W6  cold compile of the W3 / W4 steps: the first three calls                     (s)
 
+"host floor" (benchmarks/floors.py) is what no implementation can beat on this host: for W2 a
+two-thread copy of 4M float32 into a fresh array, for W3 its matrix products alone.
+
 graphtorch's compiled rows run with the native tier built (GRAPHTORCH_JIT=sync: kernels are
 built during warm-up, from the disk cache when present); W6 uses the default background
 mode with an empty cache, so it shows what a first run costs.
@@ -21,7 +24,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -33,21 +35,12 @@ os.environ.setdefault("GRAPHTORCH_JIT", "sync")
 
 from compiled_step import make_step  # noqa: E402 - the benchmarks' folder
 from eager_overhead import w1_case  # noqa: E402
+from floors import floors  # noqa: E402
+from timing import median_time  # noqa: E402
 from lstm import loss_of, make_lstms  # noqa: E402
 from train_step import lenet, mlp  # noqa: E402
 COLUMNS = ["PyTorch eager", "torch.compile", "JAX jit", "NumPy by hand", "graphtorch eager",
-           "graphtorch compiled"]
-
-
-def median_time(fn, runs: int, warmup: int = 3) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+           "graphtorch compiled", "host floor"]
 
 
 def have(module: str) -> bool:
@@ -371,6 +364,9 @@ def main(argv=None):
         rows.update(w5(torch, gt, args.runs))
     if "W6" in wanted:
         rows.update(w6(torch, gt))
+    for label, ms in floors(args.runs).items():
+        if label in rows:
+            rows[label]["host floor"] = ms
     print(f"threads: {get_num_threads()} (graphtorch), {torch.get_num_threads()} (PyTorch "
           f"{torch.__version__}); graphtorch native tier: {os.environ['GRAPHTORCH_JIT']}; "
           f"matrix products: {blas.backend()} ({blas.why_not() or 'graphtorch.blas'})")
