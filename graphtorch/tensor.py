@@ -165,6 +165,8 @@ class Tensor:
     def stride(self, dim: int | None = None):
         """Strides in elements, as PyTorch reports them."""
         _check_layout_known(self._data, "stride()")
+        if type(self._data) is SymbolicArray:  # traced: the guards keep exact strides
+            current_tracer().strides_read = True
         if self._data.size:
             item = self._data.itemsize
             strides = tuple(s // item for s in self._data.strides)

@@ -68,6 +68,7 @@ class Capture:
     # results that are the very value written back (``return a.grad`` after a backward
     # inside): they share memory with that state, as eager's do; other results never do
     shares_state: set = field(default_factory=set)
+    strides_read: bool = True     # whether the traced code read a tensor's stride()
 
     @property
     def num_results(self) -> int:
@@ -254,7 +255,8 @@ def capture(fn, args: tuple, state: State, arg_names: list[str], ns: Namespace,
     tracer.graph.verify()
     return Capture(tracer.graph, dict(tracer.params), refs, feeds, plan, writebacks,
                    clear_grads, ran_backward, recorder, spec, created,
-                   set(tracer.grads_reset), grad_args, writeback_grads, shares_state)
+                   set(tracer.grads_reset), grad_args, writeback_grads, shares_state,
+                   tracer.strides_read)
 
 
 def _arg_name(arg_names: list[str], i: int) -> str:

@@ -160,9 +160,14 @@ def _hook_guard(ns: Namespace, expr: str, label: str, t) -> Guard:
 
 
 def _tensor_guards(ns: Namespace, expr: str, label: str, t, dims_free=(),
-                   leafness: bool = True, hooks: bool = False) -> list[Guard]:
+                   leafness: bool = True, hooks: bool = False,
+                   unit_strides_free: bool = False) -> list[Guard]:
     """Shape (with `dims_free` dynamic), dtype, device, requires_grad (and leaf-ness) of the
-    tensor that `expr` reads; with `hooks`, a leaf's gradient hooks too."""
+    tensor that `expr` reads; with `hooks`, a leaf's gradient hooks too. With
+    `unit_strides_free` (the trace read no `stride()`), a C-contiguous tensor of under four
+    dims with at most one dim longer than 1 is guarded by contiguity alone: the strides of
+    its size-1 dims change no layout decision then (`idx[:, -8:]` of a growing (1, T)
+    sequence has a new one at every call)."""
     data = t._data
     shape = tuple(data.shape)
     checks = []
@@ -192,7 +197,10 @@ def _tensor_guards(ns: Namespace, expr: str, label: str, t, dims_free=(),
     layout = layout_of(data)
     # C-contiguous means the canonical strides, size-1 dims included (`stride()` reads
     # them); with free dims or no elements those vary, so `_layout` decides
-    if layout is not None:
+    if unit_strides_free and data.size and data.flags.c_contiguous and data.ndim < 4 \
+            and sum(n > 1 for n in shape) <= 1:
+        layout_check = f"{expr}._data.flags.c_contiguous"  # size-1 strides left free
+    elif layout is not None:
         layout_check = f"{expr}._data.strides == {layout!r}"
     elif dims_free or not data.size:
         layout_check = f"_layout({expr}._data) is None"
@@ -223,7 +231,8 @@ def build_guards(leaves: list, arg_names: list[str], state: State, cap: Capture,
         expr = f"L[{i}]"
         if isinstance(x, Tensor):
             guards += _tensor_guards(ns, expr, name, x, free.get(i, ()),
-                                     hooks=cap.ran_backward)
+                                     hooks=cap.ran_backward,
+                                     unit_strides_free=not cap.strides_read)
             if i in cap.grad_args:
                 has = x._grad is not None
                 guards.append(Guard(f"argument {name} {'has' if has else 'has no'} .grad",

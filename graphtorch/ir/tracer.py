@@ -21,7 +21,7 @@ from .. import dtypes
 from ..autograd import grad_mode
 from ..autograd.grad_mode import no_grad
 from ..autograd.graph import Node as AutogradNode
-from ..autograd.graph import next_sequence_nr
+from ..autograd.graph import OpNode, next_sequence_nr
 from ..dtypes import from_numpy_dtype
 from ..nn.modules.module import Module
 from ..ops.constant import CONSTANT, ConstantValue
@@ -35,6 +35,7 @@ from ..ops.dispatch import (
     bump_version,
     call,
     check_inplace_allowed,
+    saved_output_is_self,
 )
 from ..ops.elementwise import CLONE, TO_DTYPE
 from ..ops.registry import Category, ResultLayout, TensorMeta
@@ -192,6 +193,7 @@ class Tracer:
         self.backward_of = None      # the forward graph Node whose backward is being traced
         self.grad_sources: dict = {}  # autograd node -> forward graph Node
         self.ran_backward = False     # whether the traced code ran the autograd engine
+        self.strides_read = False     # whether it read a tensor's stride() (guards.py)
         # autograd nodes numbered below this were built before the trace (the engine
         # refuses to run them while tracing)
         self.first_sequence_nr = next_sequence_nr()
@@ -540,12 +542,15 @@ def trace_inplace(op, tensor, others, attrs):
                                      data.hint_strides)
     bump_version(tensor)
     if tracked:
+        node = result._grad_fn
         if differentiable_view and root is not tensor:
             if new_root._grad_fn is not None:
                 root._grad_fn, root._output_nr = new_root._grad_fn, new_root._output_nr
                 root._requires_grad = True
         else:
             adopt_autograd(tensor, result)
+        if op.save_output and type(node) is OpNode and node.saved_outputs:
+            saved_output_is_self(node, tensor)  # exp_ saves self, as in eager
     return tensor
 
 

@@ -910,11 +910,11 @@ def call_inplace(op: OpDef, self, *others, **attrs):
     node = result._grad_fn
     adopt_autograd(self, result)
     if op.save_output and type(node) is OpNode and node.saved_outputs:
-        _saved_output_is_self(node, self)
+        saved_output_is_self(node, self)
     return self
 
 
-def _saved_output_is_self(node, self) -> None:
+def saved_output_is_self(node, self) -> None:
     """An in-place op whose vjp reads its result (exp_, sigmoid_) saved the temporary it
     computed; PyTorch saves `self`, so a later write to self fails backward. Point the
     saved entry at self's version counter (the values are the same)."""

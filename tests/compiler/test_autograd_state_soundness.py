@@ -369,3 +369,22 @@ def test_leaf_hooks_added_between_calls(inside):
 
     eager, compiled = both(make, steps=5)
     close(eager, compiled)
+
+
+@pytest.mark.parametrize("through_view", [False, True])
+def test_inplace_op_saving_self_then_written_raises_in_backward_as_eager(through_view):
+    """exp_ saves self (its result) for backward; a later write to it makes eager's backward
+    raise (as PyTorch's). The compiled function's backward must raise too, not return
+    gradients computed from the value exp_ produced."""
+    def target(x):
+        b = x * 1.0
+        v = b.diagonal() if through_view else b
+        v.exp_()
+        v += 1.5
+        return b
+
+    for fn in (target, gt.compile(target)):
+        leaf = gt.randn(3, 3, requires_grad=True)
+        out = fn(leaf * 1.0)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            out.sum().backward()

@@ -182,3 +182,27 @@ def test_op_table_rows_striding_contiguous_inputs_return_eager_strides():
         logging.disable(logging.NOTSET)
     assert checked > 20
     assert not wrong, "\n".join(wrong[:10])
+
+
+def test_size_one_strides_of_a_sliced_sequence_do_not_recompile():
+    """`idx[:, -k:]` of a growing (1, T) tensor is C-contiguous with a new stride on its
+    size-1 dim at every call: with no stride() read in the trace, one variant serves them
+    all, and results (values and strides) stay eager's. A stride() read keeps exact guards."""
+    def f(x):
+        return x * 2, x[:, 1:], x.sum(1, keepdim=True), x.t(), x.reshape(-1)
+
+    compiled = gt.compile(f)
+    for length in range(4, 12):
+        x = gt.arange(float(length)).reshape(1, length)[:, -4:]
+        for want, got in zip(f(x), compiled(x)):
+            assert gt.equal(want, got) and want.stride() == got.stride()
+    assert compiled.compile_count == 1
+
+    def reads_stride(x):
+        return x * x.stride(0)
+
+    compiled = gt.compile(reads_stride)
+    for length in range(4, 8):
+        x = gt.arange(float(length)).reshape(1, length)[:, -4:]
+        assert gt.equal(compiled(x), reads_stride(x))
+    assert compiled.compile_count == 4
