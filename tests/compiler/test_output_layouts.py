@@ -16,10 +16,10 @@ from tests.ops.test_op_table import ROWS
 from tests.ops.test_result_layout import _strided
 
 
-@pytest.mark.parametrize("how", ["fortran", "transposed", "slice"])
-def test_every_op_table_row_returns_eager_strides(how):
-    """Every op-table row, on inputs in another memory order, compiled: each result's
-    strides equal eager's."""
+def _stride_mismatches(layout_inputs, strided_results_only=False):
+    """(rows checked, mismatches) of every op-table row compiled on inputs laid out by
+    `layout_inputs(array)`: each result's strides against eager's (with
+    `strided_results_only`, only rows whose eager result is not C-contiguous)."""
     checked, wrong = 0, []
     logging.disable(logging.WARNING)
     try:
@@ -27,16 +27,18 @@ def test_every_op_table_row_returns_eager_strides(how):
             warnings.simplefilter("ignore")
             for row in ROWS:
                 for case in row.cases:
-                    inputs = H.make_inputs(row, case, row.dtypes[0])
-                    inputs = [_strided(x, how) if isinstance(x, np.ndarray) and x.ndim >= 2
-                              and x.size else x for x in inputs]
+                    inputs = [layout_inputs(x) if isinstance(x, np.ndarray) else x
+                              for x in H.make_inputs(row, case, row.dtypes[0])]
 
                     def tensors():
                         return [gt.from_numpy(x) if isinstance(x, np.ndarray) else x
                                 for x in inputs]
                     try:
                         want = H.flat_outputs(row.fn(gt, *tensors()))
-                    except Exception:  # noqa: BLE001 - rows that need their own layout
+                    except Exception:  # noqa: BLE001, S112 - rows that need their own layout
+                        continue
+                    if strided_results_only and all(not isinstance(w, gt.Tensor) or
+                                                    w.is_contiguous() for w in want):
                         continue
                     compiled = gt.compile(lambda *a, _fn=row.fn: _fn(gt, *a))
                     compiled(*tensors())  # the first call may run eagerly
@@ -48,6 +50,15 @@ def test_every_op_table_row_returns_eager_strides(how):
                                          f"{w.stride()}, compiled {g.stride()}")
     finally:
         logging.disable(logging.NOTSET)
+    return checked, wrong
+
+
+@pytest.mark.parametrize("how", ["fortran", "transposed", "slice"])
+def test_every_op_table_row_returns_eager_strides(how):
+    """Every op-table row, on inputs in another memory order, compiled: each result's
+    strides equal eager's."""
+    checked, wrong = _stride_mismatches(
+        lambda x: _strided(x, how) if x.ndim >= 2 and x.size else x)
     assert checked > 500
     assert not wrong, "\n".join(wrong[:10])
 
@@ -152,34 +163,7 @@ def test_op_table_rows_striding_contiguous_inputs_return_eager_strides():
     """Rows whose eager result is strided though every input is C-contiguous (rot90's
     transposed view, einsum's contraction order): compiled results have eager's strides
     (rot90 came back C-contiguous: `OpDef.strided_from_contiguous`)."""
-    checked, wrong = 0, []
-    logging.disable(logging.WARNING)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            for row in ROWS:
-                for case in row.cases:
-                    inputs = H.make_inputs(row, case, row.dtypes[0])
-
-                    def tensors():
-                        return [gt.from_numpy(np.ascontiguousarray(x))
-                                if isinstance(x, np.ndarray) else x for x in inputs]
-                    try:
-                        want = H.flat_outputs(row.fn(gt, *tensors()))
-                    except Exception:  # noqa: BLE001, S112 - rows that need their own layout
-                        continue
-                    if all(not isinstance(w, gt.Tensor) or w.is_contiguous() for w in want):
-                        continue
-                    compiled = gt.compile(lambda *a, _fn=row.fn: _fn(gt, *a))
-                    compiled(*tensors())  # the first call may run eagerly
-                    got = H.flat_outputs(compiled(*tensors()))
-                    checked += 1
-                    for i, (w, g) in enumerate(zip(want, got)):
-                        if isinstance(w, gt.Tensor) and w.stride() != g.stride():
-                            wrong.append(f"{row.name} {case} output {i}: eager strides "
-                                         f"{w.stride()}, compiled {g.stride()}")
-    finally:
-        logging.disable(logging.NOTSET)
+    checked, wrong = _stride_mismatches(np.ascontiguousarray, strided_results_only=True)
     assert checked > 20
     assert not wrong, "\n".join(wrong[:10])
 
