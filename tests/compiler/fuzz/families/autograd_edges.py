@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..choice import Chooser
 from ..scenario import Scenario
-from .common import chain, indent, source
+from .common import AFTER_BACKWARD, chain, indent, source
 
 KINDS = {}
 
@@ -16,14 +16,6 @@ KINDS = {}
 def kind(fn):
     KINDS[fn.__name__] = fn
     return fn
-
-
-AFTER_BACKWARD = """\
-def after(call, out):
-    outs = [t for t in (out if isinstance(out, (tuple, list)) else (out,))
-            if isinstance(t, gt.Tensor) and t.requires_grad]
-    for t in outs:
-        t.sum().backward(retain_graph=True)"""
 
 
 @kind

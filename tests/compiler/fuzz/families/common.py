@@ -8,6 +8,14 @@ import textwrap
 from ..choice import Chooser
 from ..scenario import HEADER
 
+# `after`: a backward from every output that requires grad (kept for a second one)
+AFTER_BACKWARD = """\
+def after(call, out):
+    outs = [t for t in (out if isinstance(out, (tuple, list)) else (out,))
+            if isinstance(t, gt.Tensor) and t.requires_grad]
+    for t in outs:
+        t.sum().backward(retain_graph=True)"""
+
 UNARY_TEMPLATES = [
     "gt.tanh({x})", "({x} * {c})", "({x} + {c})", "gt.relu({x})", "gt.sigmoid({x})",
     "{x}.clamp(-2.0, 2.0)", "gt.nn.functional.gelu({x})", "({x} - {x}.mean())", "{x}.cos()",

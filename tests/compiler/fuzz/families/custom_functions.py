@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..choice import Chooser
 from ..scenario import Scenario
-from .common import chain, indent, source
+from .common import AFTER_BACKWARD, chain, indent, source
 
 KINDS = {}
 
@@ -158,14 +158,6 @@ class PowFn(gt.autograd.Function):
         (x,) = ctx.saved_tensors
         return grad_out * ctx.n * x ** (ctx.n - 1), None""", "PowFn.apply({x}, 2)"),
 }
-
-
-AFTER_BACKWARD = """\
-def after(call, out):
-    outs = [t for t in (out if isinstance(out, (tuple, list)) else (out,))
-            if isinstance(t, gt.Tensor) and t.requires_grad]
-    for t in outs:
-        t.sum().backward(retain_graph=True)"""
 
 
 def _apply(ch: Chooser, name: str, x: str) -> str:

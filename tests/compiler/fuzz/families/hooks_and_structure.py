@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..choice import Chooser
 from ..scenario import Scenario
-from .common import between_block, chain, indent, schedule, source
+from .common import AFTER_BACKWARD, between_block, chain, indent, schedule, source
 
 KINDS = {}
 
@@ -19,13 +19,6 @@ def kind(fn):
     KINDS[fn.__name__] = fn
     return fn
 
-
-AFTER_BACKWARD = """\
-def after(call, out):
-    outs = [t for t in (out if isinstance(out, (tuple, list)) else (out,))
-            if isinstance(t, gt.Tensor) and t.requires_grad]
-    for t in outs:
-        t.sum().backward(retain_graph=True)"""
 
 TENSOR_HOOK_BODIES = [
     # hooks on tensors made inside the function
