@@ -17,6 +17,7 @@ import time
 import tracemalloc
 
 import numpy as np
+from timing import median_time
 
 
 def mlp(lib):
@@ -80,14 +81,7 @@ def hand_numpy_step(x, y, params, bufs, lr=0.01, momentum=0.9):
 
 
 def median_ms(fn, steps, warmup):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(steps):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e3
+    return median_time(fn, steps, warmup) * 1e3
 
 
 def peak_bytes(fn) -> int:

@@ -9,21 +9,12 @@ Run: env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 benchmarks/lstm.py
 
 from __future__ import annotations
 
-import statistics
-import time
-
 import numpy as np
+from timing import median_time
 
 
 def timed(fn, steps=20, warmup=3):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(steps):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e3
+    return median_time(fn, steps, warmup) * 1e3
 
 
 def make_lstms(torch, gt):

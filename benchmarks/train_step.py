@@ -10,10 +10,9 @@ Prints milliseconds per step and the ratio graphtorch / PyTorch.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import numpy as np
+from timing import median_time
 
 
 def mlp(lib):
@@ -40,14 +39,7 @@ def time_steps(lib, model, x, y, steps, warmup):
         opt.step()
         return loss
 
-    for _ in range(warmup):
-        step()
-    times = []
-    for _ in range(steps):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e3, float(step().item())
+    return median_time(step, steps, warmup) * 1e3, float(step().item())
 
 
 def main(argv=None):

@@ -12,7 +12,7 @@ from ...functions.creation import as_tensor, empty, tensor
 from ...functions.movement import stack
 from ...tensor import Tensor
 from .dataset import IterableDataset, TensorDataset
-from .sampler import BatchSampler, RandomSampler, SequentialSampler
+from .sampler import BatchSampler, RandomSampler, SequentialSampler, batched
 
 
 def _tensor_rows(dataset, indices):
@@ -148,13 +148,7 @@ class DataLoader:
             for sample in self.dataset:
                 yield self.collate_fn(sample)
             return
-        batch = []
-        for sample in self.dataset:
-            batch.append(sample)
-            if len(batch) == self.batch_size:
-                yield self.collate_fn(batch)
-                batch = []
-        if batch and not self.drop_last:
+        for batch in batched(self.dataset, self.batch_size, self.drop_last):
             yield self.collate_fn(batch)
 
     def __len__(self):

@@ -106,6 +106,19 @@ class WeightedRandomSampler(Sampler):
         return self.num_samples
 
 
+def batched(items, size: int, drop_last: bool = False):
+    """Lists of `size` consecutive items (the last one shorter unless `drop_last`): how
+    BatchSampler, an iterable dataset's DataLoader and the batch datapipe group items."""
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch and not drop_last:
+        yield batch
+
+
 class BatchSampler(Sampler):
     """Groups indices of `sampler` into lists of `batch_size`."""
 
@@ -116,14 +129,7 @@ class BatchSampler(Sampler):
         self.sampler, self.batch_size, self.drop_last = sampler, batch_size, drop_last
 
     def __iter__(self):
-        batch = []
-        for idx in self.sampler:
-            batch.append(idx)
-            if len(batch) == self.batch_size:
-                yield batch
-                batch = []
-        if batch and not self.drop_last:
-            yield batch
+        return batched(self.sampler, self.batch_size, self.drop_last)
 
     def __len__(self):
         n = len(self.sampler)

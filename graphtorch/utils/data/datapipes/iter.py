@@ -10,6 +10,7 @@ from collections.abc import Sized
 
 from .... import dtypes
 from ....functions.creation import empty
+from ..sampler import batched
 from ._decorator import functional_datapipe
 from .datapipe import DataChunk, IterDataPipe
 
@@ -95,13 +96,7 @@ class BatcherIterDataPipe(IterDataPipe):
         self.drop_last, self.wrapper_class = drop_last, wrapper_class
 
     def __iter__(self):
-        batch = []
-        for item in self.datapipe:
-            batch.append(item)
-            if len(batch) == self.batch_size:
-                yield self.wrapper_class(batch)
-                batch = []
-        if batch and not self.drop_last:
+        for batch in batched(self.datapipe, self.batch_size, self.drop_last):
             yield self.wrapper_class(batch)
 
     def __len__(self) -> int:
