@@ -151,12 +151,17 @@ def closure_cell(ch: Chooser) -> Scenario:
 @kind
 def container_entry(ch: Chooser) -> Scenario:
     """``cfg["s"]``, ``lst[0]``, ``len(lst)``, ``cfg.scale``, ``cfg.sub.k`` read while tracing,
-    changed in place between calls."""
+    changed in place between calls; also iteration over the list or the dict's values, the
+    truth of a list, ``==`` and ``in`` on containers, and a ``functools.partial``'s
+    keywords."""
     calls = ch.integer(3, 5)
     y = chain(ch, "x")
-    style = ch.choice(["dict", "list", "len", "attr", "nested", "get"])
-    state = ("class Cfg:\n    pass\ncfg = Cfg()\ncfg.scale = 1.5\ncfg.sub = Cfg()\n"
-             "cfg.sub.k = 2\nCFG = {'s': 1.5, 'act': 'tanh'}\nLST = [1.5, 0.5]")
+    style = ch.choice(["dict", "list", "len", "attr", "nested", "get", "iterate", "values",
+                       "truth", "compare", "contains", "partial"])
+    state = ("import functools\nclass Cfg:\n    pass\ncfg = Cfg()\ncfg.scale = 1.5\n"
+             "cfg.sub = Cfg()\ncfg.sub.k = 2\nCFG = {'s': 1.5, 'act': 'tanh'}\n"
+             "LST = [1.5, 0.5]\nHOOKS = []\n"
+             "def scaled(t, k=1.0):\n    return t * k\nP = functools.partial(scaled, k=2.0)")
     reads = {
         "dict": (f"{y} * CFG['s'] + CFG['s']", ["CFG['s'] = {v}"], [0.5, 3.0]),
         "get": (f"getattr(gt, CFG.get('act', 'relu'))({y})",
@@ -167,6 +172,17 @@ def container_entry(ch: Chooser) -> Scenario:
         "attr": (f"{y} * cfg.scale", ["cfg.scale = {v}"], [0.5, 2.5]),
         "nested": (f"{y}.pow(cfg.sub.k)", ["cfg.sub.k = {v}", "cfg.sub = Cfg(); cfg.sub.k = {v}"],
                    [1, 3]),
+        "iterate": (f"gt.stack([{y} * s for s in LST]).sum(0)",
+                    ["LST.append({v})", "LST[0] = {v}"], [2.0, -0.5]),
+        "values": (f"{y} * sum(v for v in CFG.values() if not isinstance(v, str))",
+                   ["CFG['s'] = {v}", "CFG['t'] = {v}"], [0.5, 2.0]),
+        "truth": (f"({y} * 2.0 if HOOKS else {y} * 3.0) + (1.0 if not HOOKS else 0.0)",
+                  ["HOOKS.append({v})", "HOOKS.clear()"], [1, 2]),
+        "compare": (f"{y} + 1.0 if LST == [1.5, 0.5] else {y} - 1.0",
+                    ["LST[0] = {v}", "LST[0] = 1.5"], [2.0, 1.5]),
+        "contains": (f"{y} * 2.0 if 'act' in CFG else {y}",
+                     ["CFG.pop('act', None)", "CFG['act'] = {v}"], ["'tanh'"]),
+        "partial": (f"P({y})", ["P.keywords['k'] = {v}"], [0.5, 3.0]),
     }
     body, stmts, values = reads[style]
     changes = {c: [ch.choice(stmts).format(v=ch.choice(values))] for c in schedule(ch, calls)}
