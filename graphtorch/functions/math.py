@@ -366,17 +366,16 @@ def operator_method(op):
 def reflected_operator_method(op):
     """`Tensor.__radd__`-style method running `op` (self second)."""
     def method(self, other):
-        if _not_an_operand(other):
+        if type(other) is not Tensor and _not_an_operand(other):
             return NotImplemented
-        other = as_operand(other)
-        return call(op, other, self)
+        return call(op, as_operand(other), self)
     return method
 
 
 def inplace_operator_method(op):
     """`Tensor.__iadd__`-style method running `op` in place."""
     def method(self, other):
-        if _not_an_operand(other):
+        if type(other) is not Tensor and _not_an_operand(other):
             return NotImplemented
         return call_inplace(op, self, as_operand(other))
     return method
@@ -384,20 +383,19 @@ def inplace_operator_method(op):
 
 def _not_an_operand(other) -> bool:
     """None and strings: PyTorch's operators return NotImplemented for them, so `t == None`
-    is False and `t + None` raises Python's TypeError (`dispatch.binary_operator` too)."""
+    is False and `t + None` raises Python's TypeError (`dispatch.binary_operator` too).
+    Callers ask only for operands that are neither tensors nor Python numbers."""
     return other is None or isinstance(other, str)
 
 
-
-
 def subtract_method(self, other):
-    if _not_an_operand(other):
-        return NotImplemented
     if type(other) is Tensor:
         if other._data.dtype is not self._data.dtype:
             check_sub_operands(self, other)
     else:
         if type(other) not in SCALAR_TYPES:
+            if _not_an_operand(other):
+                return NotImplemented
             other = as_operand(other)
         if type(other) is bool or self._data.dtype.kind == "b":
             check_sub_operands(self, other)
@@ -405,10 +403,10 @@ def subtract_method(self, other):
 
 
 def power_method(self, other):
-    if _not_an_operand(other):
-        return NotImplemented
     if type(other) is not Tensor:
         if type(other) not in SCALAR_TYPES:
+            if _not_an_operand(other):
+                return NotImplemented
             other = as_operand(other)
         elif type(other) is int and other < 0 and self._data.dtype.kind == "u":
             raise RuntimeError("Integers to negative integer powers are not allowed.")
@@ -416,9 +414,9 @@ def power_method(self, other):
 
 
 def reflected_subtract_method(self, other):
-    if _not_an_operand(other):
-        return NotImplemented
     if type(other) not in SCALAR_TYPES:
+        if _not_an_operand(other):
+            return NotImplemented
         other = as_operand(other)
         _maybe_check_sub(other, self)
     elif type(other) is bool or self._data.dtype.kind == "b":
@@ -443,8 +441,6 @@ def _matmul_method(self, other):
 
 def _rmatmul_method(self, other):
     return NotImplemented if _not_an_operand(other) else matmul(as_operand(other), self)
-
-
 
 
 def negative_method(self):
